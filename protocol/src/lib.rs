@@ -1,0 +1,17 @@
+//! Shoumen's wire formats: signed passes, the entry log's hash chain and the
+//! lists a kiosk checks passes against. Pure data and crypto; no I/O.
+
+pub mod base45;
+pub mod entry;
+pub mod lists;
+pub mod pass;
+pub mod testkit;
+pub mod trust;
+
+pub use entry::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, TempRecord, GENESIS};
+pub use lists::{ListItem, ListKind, ListSnapshot};
+pub use pass::{PassClaims, PassError, PassFlags, PassId, Role};
+pub use trust::{KeyId, TrustList, TrustedKey};
+
+// Re-exported so that users of the protocol need not pin the same version.
+pub use ed25519_dalek;

@@ -1,0 +1,369 @@
+//! Signed passes: `SM1:` + base45(COSE_Sign1(CWT claims)), signed with Ed25519.
+//!
+//! The layout follows the EU Digital COVID Certificate (`HC1:`), without its
+//! zlib step: our payloads are ~130 bytes and deflate does not shrink them.
+//!
+//! Claims (RFC 8392 keys): `iss` (1) community id, `cti` (7) the random pass
+//! id, `iat` (6), `nbf` (5), `exp` (4), and one private claim (-65537)
+//! holding `[role, unit, flags]`. The pass id sits in `cti` rather than `sub`
+//! because `sub` must be a text string and the id is random bytes; one
+//! private claim holding an array costs 5 bytes of key instead of 15.
+
+use coset::cbor::value::Value;
+use coset::cwt::{ClaimName, ClaimsSet, ClaimsSetBuilder, Timestamp};
+use coset::{
+    iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, RegisteredLabelWithPrivate,
+    TaggedCborSerializable,
+};
+use ed25519_dalek::{Signature, Signer, SigningKey};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use thiserror::Error;
+
+use crate::base45::{self, Base45Error};
+use crate::trust::{KeyId, TrustList};
+
+/// The text every Shoumen pass starts with (version 1 of the format).
+pub const PREFIX: &str = "SM1:";
+
+/// Longest pass text accepted. A real pass is ~200 characters; anything far
+/// beyond that is refused before any decoding work is done.
+pub const MAX_PASS_TEXT: usize = 600;
+
+/// Longest unit label in UTF-8 bytes (e.g. "3-502", "12-3-1102", "3栋502").
+/// With [`MAX_ISSUER_LEN`] this keeps every pass within QR version 8 at ECC M.
+pub const MAX_UNIT_LEN: usize = 12;
+
+/// Longest issuer (community id) in bytes.
+pub const MAX_ISSUER_LEN: usize = 12;
+
+/// The private CWT claim holding `[role, unit, flags]`.
+const CLAIM_SHOUMEN: i64 = -65537;
+
+/// Who a pass is for. The numbers are the wire encoding; never reuse one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Resident = 1,
+    Visitor = 2,
+    Staff = 3,
+    Delivery = 4,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Resident, Role::Visitor, Role::Staff, Role::Delivery];
+
+    fn from_wire(n: i128) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| *r as i128 == n)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::Visitor => "visitor",
+            Role::Staff => "staff",
+            Role::Delivery => "delivery",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}: expected resident, visitor, staff or delivery"))
+    }
+}
+
+/// Bit flags carried by a pass. Unknown bits are kept, not rejected, so an
+/// older kiosk still reads passes from a newer server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PassFlags(pub u32);
+
+impl PassFlags {
+    /// The holder needs help at the gate (wheelchair, pram): the result
+    /// screen tells the guard.
+    pub const NEEDS_ASSISTANCE: u32 = 1 << 0;
+    /// The holder may escort visitors in.
+    pub const MAY_ESCORT: u32 = 1 << 1;
+
+    pub fn has(self, bit: u32) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// A random, pseudonymous pass id. It links a pass to the committee's
+/// records on the server; the kiosk never learns who holds it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct PassId(pub [u8; PassId::LEN]);
+
+impl PassId {
+    pub const LEN: usize = 8;
+
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub fn from_hex(s: &str) -> Result<PassId, String> {
+        let bytes = hex::decode(s).map_err(|e| format!("pass id {s:?} is not hex: {e}"))?;
+        let arr: [u8; PassId::LEN] = bytes
+            .try_into()
+            .map_err(|_| format!("pass id {s:?} must be {} hex digits", PassId::LEN * 2))?;
+        Ok(PassId(arr))
+    }
+}
+
+impl fmt::Debug for PassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PassId({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for PassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl From<PassId> for String {
+    fn from(p: PassId) -> String {
+        p.to_hex()
+    }
+}
+
+impl TryFrom<String> for PassId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        PassId::from_hex(&s)
+    }
+}
+
+/// What a pass says, once its signature has been checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassClaims {
+    /// Community id of the issuer; must match the trusted key's issuer.
+    pub issuer: String,
+    pub pass_id: PassId,
+    /// Unix seconds.
+    pub issued_at: i64,
+    pub not_before: i64,
+    pub expires_at: i64,
+    pub role: Role,
+    /// Unit label such as "3-502"; empty for staff and delivery passes.
+    pub unit: String,
+    pub flags: PassFlags,
+}
+
+/// Why a pass text was refused. Each variant maps to one reason the gate
+/// shows; see [`PassError::code`].
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PassError {
+    #[error("pass text is {len} bytes long, more than the {max} a pass can be; this is not a Shoumen pass")]
+    Oversized { len: usize, max: usize },
+    #[error("not a Shoumen pass: it does not start with {PREFIX:?}")]
+    WrongPrefix,
+    #[error("pass text is not valid base45: {0}")]
+    Base45(#[from] Base45Error),
+    #[error("pass is damaged or not a COSE_Sign1 structure: {0}")]
+    Malformed(String),
+    #[error("pass uses signature algorithm {0}, only EdDSA (Ed25519) is accepted")]
+    UnsupportedAlgorithm(String),
+    #[error("pass has no key id (kid) in its protected header")]
+    MissingKeyId,
+    #[error("pass was signed with key {0}, which this kiosk does not trust; sync the trust list or check the pass's community")]
+    UnknownKey(KeyId),
+    #[error("pass signature does not verify: the pass was altered or forged")]
+    BadSignature,
+    #[error("pass claims issuer {found:?} but key {kid} belongs to {expected:?}")]
+    WrongIssuer { expected: String, found: String, kid: KeyId },
+    #[error("pass signature is good but its claims are malformed: {0}")]
+    BadClaims(String),
+    #[error("pass is not valid before {not_before} (unix time)")]
+    NotYetValid { not_before: i64 },
+    #[error("pass expired at {expires_at} (unix time)")]
+    Expired { expires_at: i64 },
+}
+
+impl PassError {
+    /// A stable snake_case code, used in entries, JSON output and the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PassError::Oversized { .. }
+            | PassError::WrongPrefix
+            | PassError::Base45(_)
+            | PassError::Malformed(_) => "not_a_pass",
+            PassError::UnsupportedAlgorithm(_) | PassError::MissingKeyId => "unknown_key",
+            PassError::UnknownKey(_) => "unknown_key",
+            PassError::BadSignature => "bad_signature",
+            PassError::WrongIssuer { .. } => "unknown_issuer",
+            PassError::BadClaims(_) => "bad_claims",
+            PassError::NotYetValid { .. } => "not_yet_valid",
+            PassError::Expired { .. } => "expired",
+        }
+    }
+}
+
+/// Signs `claims` and returns the pass text to put in a QR code.
+///
+/// Fails if the issuer or unit label is longer than a pass may carry.
+pub fn issue(claims: &PassClaims, key: &SigningKey) -> Result<String, PassError> {
+    if claims.issuer.is_empty() || claims.issuer.len() > MAX_ISSUER_LEN {
+        return Err(PassError::BadClaims(format!(
+            "issuer {:?} must be 1 to {MAX_ISSUER_LEN} bytes",
+            claims.issuer
+        )));
+    }
+    if claims.unit.len() > MAX_UNIT_LEN || claims.unit.chars().any(char::is_control) {
+        return Err(PassError::BadClaims(format!(
+            "unit label {:?} must be at most {MAX_UNIT_LEN} bytes without control characters",
+            claims.unit
+        )));
+    }
+    if claims.expires_at <= claims.not_before {
+        return Err(PassError::BadClaims("exp must be after nbf".into()));
+    }
+    let kid = KeyId::of(&key.verifying_key());
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(kid.0.to_vec())
+        .build();
+    let private = Value::Array(vec![
+        Value::Integer((claims.role as i64).into()),
+        Value::Text(claims.unit.clone()),
+        Value::Integer(claims.flags.0.into()),
+    ]);
+    let cwt = ClaimsSetBuilder::new()
+        .issuer(claims.issuer.clone())
+        .cwt_id(claims.pass_id.0.to_vec())
+        .issued_at(Timestamp::WholeSeconds(claims.issued_at))
+        .not_before(Timestamp::WholeSeconds(claims.not_before))
+        .expiration_time(Timestamp::WholeSeconds(claims.expires_at))
+        .private_claim(CLAIM_SHOUMEN, private)
+        .build();
+    // Encoding our own well-formed claims cannot fail.
+    let payload = cwt.to_vec().expect("CWT claims encode");
+    let sign1 = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(payload)
+        .create_signature(&[], |data| key.sign(data).to_bytes().to_vec())
+        .build();
+    // Untagged: the `SM1:` prefix already says what follows, and the tag
+    // would cost a byte of the QR budget.
+    let bytes = sign1.to_vec().expect("COSE_Sign1 encodes");
+    Ok(format!("{PREFIX}{}", base45::encode(&bytes)))
+}
+
+/// Checks the signature, then the claims, then the validity window.
+///
+/// `now` is unix seconds; `leeway` seconds are granted on both ends of the
+/// window because the kiosk's clock may drift between syncs.
+pub fn verify(text: &str, trust: &TrustList, now: i64, leeway: i64) -> Result<PassClaims, PassError> {
+    let claims = verify_signature(text, trust)?;
+    if now + leeway < claims.not_before {
+        return Err(PassError::NotYetValid { not_before: claims.not_before });
+    }
+    if now - leeway >= claims.expires_at {
+        return Err(PassError::Expired { expires_at: claims.expires_at });
+    }
+    Ok(claims)
+}
+
+/// Checks the signature and decodes the claims, without looking at the time.
+///
+/// Nothing in the payload is parsed before the signature has verified.
+pub fn verify_signature(text: &str, trust: &TrustList) -> Result<PassClaims, PassError> {
+    // Scanners and text files add line endings; they are never part of a pass.
+    let text = text.trim_end_matches(['\r', '\n']);
+    if text.len() > MAX_PASS_TEXT {
+        return Err(PassError::Oversized { len: text.len(), max: MAX_PASS_TEXT });
+    }
+    let body = text.strip_prefix(PREFIX).ok_or(PassError::WrongPrefix)?;
+    let bytes = base45::decode(body)?;
+    let sign1 = CoseSign1::from_tagged_slice(&bytes)
+        .or_else(|_| CoseSign1::from_slice(&bytes))
+        .map_err(|e| PassError::Malformed(e.to_string()))?;
+
+    match &sign1.protected.header.alg {
+        Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) => {}
+        Some(other) => return Err(PassError::UnsupportedAlgorithm(format!("{other:?}"))),
+        None => return Err(PassError::UnsupportedAlgorithm("none".into())),
+    }
+    let kid = KeyId::from_slice(&sign1.protected.header.key_id).ok_or(PassError::MissingKeyId)?;
+    let trusted = trust.get(&kid).ok_or(PassError::UnknownKey(kid))?;
+
+    sign1
+        .verify_signature(&[], |sig, data| {
+            let sig: [u8; 64] = sig.try_into().map_err(|_| ())?;
+            trusted.key.verify_strict(data, &Signature::from_bytes(&sig)).map_err(|_| ())
+        })
+        .map_err(|_| PassError::BadSignature)?;
+
+    // From here on the payload is authentic.
+    let payload = sign1.payload.as_deref().ok_or_else(|| PassError::BadClaims("no payload".into()))?;
+    let claims = decode_claims(payload)?;
+    if claims.issuer != trusted.issuer {
+        return Err(PassError::WrongIssuer {
+            expected: trusted.issuer.clone(),
+            found: claims.issuer,
+            kid,
+        });
+    }
+    Ok(claims)
+}
+
+fn decode_claims(payload: &[u8]) -> Result<PassClaims, PassError> {
+    let bad = |what: &str| PassError::BadClaims(what.to_string());
+    let cwt = ClaimsSet::from_slice(payload).map_err(|e| PassError::BadClaims(e.to_string()))?;
+    let issuer = cwt.issuer.clone().ok_or_else(|| bad("no issuer (iss)"))?;
+    if issuer.is_empty() || issuer.len() > MAX_ISSUER_LEN {
+        return Err(bad("issuer is empty or too long"));
+    }
+    let pass_id: [u8; PassId::LEN] = cwt
+        .cwt_id
+        .as_deref()
+        .ok_or_else(|| bad("no pass id (cti)"))?
+        .try_into()
+        .map_err(|_| bad("pass id (cti) has the wrong length"))?;
+    let seconds = |t: &Option<Timestamp>, name: &str| match t {
+        Some(Timestamp::WholeSeconds(s)) => Ok(*s),
+        Some(Timestamp::FractionalSeconds(_)) => Err(bad(&format!("{name} must be whole seconds"))),
+        None => Err(bad(&format!("no {name}"))),
+    };
+    let issued_at = seconds(&cwt.issued_at, "iat")?;
+    let not_before = seconds(&cwt.not_before, "nbf")?;
+    let expires_at = seconds(&cwt.expiration_time, "exp")?;
+    if expires_at <= not_before {
+        return Err(bad("exp is not after nbf"));
+    }
+
+    let private = cwt
+        .rest
+        .iter()
+        .find(|(name, _)| *name == ClaimName::PrivateUse(CLAIM_SHOUMEN))
+        .map(|(_, v)| v)
+        .ok_or_else(|| bad("no role/unit/flags claim"))?;
+    let Value::Array(items) = private else {
+        return Err(bad("role/unit/flags claim is not an array"));
+    };
+    let [Value::Integer(role), Value::Text(unit), Value::Integer(flags)] = items.as_slice() else {
+        return Err(bad("role/unit/flags claim has the wrong shape"));
+    };
+    let role = Role::from_wire(i128::from(*role)).ok_or_else(|| bad("unknown role"))?;
+    if unit.len() > MAX_UNIT_LEN || unit.chars().any(char::is_control) {
+        return Err(bad("unit label too long or has control characters"));
+    }
+    let flags = u32::try_from(i128::from(*flags)).map_err(|_| bad("flags out of range"))?;
+    Ok(PassClaims {
+        issuer,
+        pass_id: PassId(pass_id),
+        issued_at,
+        not_before,
+        expires_at,
+        role,
+        unit: unit.clone(),
+        flags: PassFlags(flags),
+    })
+}
