@@ -1,1 +1,13 @@
+//! The gate core: policy and state machine. Pure: no I/O, no clock reads,
+//! no threads (see ARCHITECTURE.md, invariant 2).
 
+mod core;
+mod policy;
+
+pub use self::core::{
+    step, Alarm, EntryDraft, Effect, Event, GateState, Lists, Now, ResultView, Screen, Sound, TempReading,
+};
+pub use self::policy::{FallbackPolicy, Policy, TemperatureRecording};
+
+#[cfg(test)]
+mod tests;

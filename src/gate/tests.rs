@@ -1,0 +1,364 @@
+//! Data-table tests of the gate policy: one row per rule of the policy.
+
+use std::collections::HashMap;
+
+use shoumen_protocol::{
+    pass, testkit, Decision, Direction, ListItem, ListKind, ListSnapshot, PassClaims, PassId, Role,
+    TempRecord, TrustList, TrustedKey,
+};
+
+use super::*;
+
+const T0: i64 = testkit::VECTOR_NOW * 1000;
+
+fn now(mono_ms: u64) -> Now {
+    Now { wall_ms: T0 + mono_ms as i64, mono_ms, clock_synced: true }
+}
+
+fn list(kind: ListKind, ids: &[PassId]) -> ListSnapshot {
+    ListSnapshot {
+        kind,
+        version: 1,
+        issued_at: testkit::VECTOR_NOW - 60,
+        expires_at: testkit::VECTOR_NOW + 7 * 86_400,
+        items: ids.iter().map(|&pass_id| ListItem { pass_id, from: None, until: None }).collect(),
+    }
+}
+
+fn id(n: u8) -> PassId {
+    PassId([n; 8])
+}
+
+fn claims(n: u8) -> PassClaims {
+    PassClaims { pass_id: id(n), ..testkit::resident_claims(testkit::VECTOR_NOW) }
+}
+
+fn text(c: &PassClaims) -> String {
+    pass::issue(c, &testkit::key_from_byte(7)).unwrap()
+}
+
+/// Passes used by the table: 1 ok, 2 revoked, 3 quarantined, 4 expired,
+/// 5 not yet valid, 6 signed by an unknown key, 7 visitor.
+fn pass_text(n: u8) -> String {
+    let base = claims(n);
+    match n {
+        4 => text(&PassClaims { expires_at: testkit::VECTOR_NOW - 3_600, not_before: 0, ..base }),
+        5 => text(&PassClaims { not_before: testkit::VECTOR_NOW + 86_400, expires_at: testkit::VECTOR_NOW + 2 * 86_400, ..base }),
+        6 => pass::issue(&base, &testkit::key_from_byte(9)).unwrap(),
+        7 => text(&PassClaims { role: Role::Visitor, unit: "".into(), ..base }),
+        _ => text(&base),
+    }
+}
+
+fn fresh_lists() -> Lists {
+    Lists {
+        trust: TrustList::new(vec![TrustedKey {
+            issuer: testkit::resident_claims(0).issuer,
+            key: testkit::key_from_byte(7).verifying_key(),
+        }]),
+        revocations: Some(list(ListKind::Revocations, &[id(2)])),
+        quarantine: Some(list(ListKind::Quarantine, &[id(3)])),
+        synced_at_ms: Some(T0 - 60_000),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Read(u8),
+    /// °C × 100
+    Temp(i32),
+    NoSubject,
+    Fault,
+    Manual(&'static str),
+    Exit,
+    Override,
+    /// Advance the clock by this many ms and tick.
+    Wait(u64),
+}
+
+#[derive(Debug)]
+struct Outcome {
+    /// (decision, reason) of every recorded entry, in order.
+    records: Vec<(Decision, &'static str)>,
+    opens: usize,
+    alarms: Vec<Alarm>,
+    screens: Vec<Screen>,
+    drafts: Vec<EntryDraft>,
+}
+
+fn run(policy: Policy, lists: Lists, presence: &[(u8, Direction)], steps: &[Step]) -> Outcome {
+    let presence: HashMap<_, _> = presence.iter().map(|&(n, d)| (id(n), d)).collect();
+    let mut state = GateState::new(policy, lists, presence);
+    let mut out = Outcome { records: vec![], opens: 0, alarms: vec![], screens: vec![], drafts: vec![] };
+    let mut t = 1_000u64;
+    for s in steps {
+        let event = match *s {
+            Step::Read(n) => Event::PassRead { text: pass_text(n) },
+            Step::Temp(c) => Event::Temperature(TempReading::Body(c)),
+            Step::NoSubject => Event::Temperature(TempReading::NoSubject),
+            Step::Fault => Event::Temperature(TempReading::Fault("I2C NACK at 0x5A".into())),
+            Step::Manual(r) => Event::ManualOpen { reason: r.into() },
+            Step::Exit => Event::ExitButton,
+            Step::Override => Event::PassbackOverride,
+            Step::Wait(ms) => {
+                t += ms;
+                Event::Tick
+            }
+        };
+        t += 10;
+        let effects = step(&mut state, event, now(t));
+        assert_record_comes_first(&effects);
+        for e in effects {
+            match e {
+                Effect::Record(d) => {
+                    out.records.push((d.decision, d.reason));
+                    out.drafts.push(d);
+                }
+                Effect::OpenGate { .. } => out.opens += 1,
+                Effect::Alarm(a) => out.alarms.push(a),
+                Effect::Show(s) => out.screens.push(s),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Invariant 1: no gate opening and no result shown without a record first.
+fn assert_record_comes_first(effects: &[Effect]) {
+    let record = effects.iter().position(|e| matches!(e, Effect::Record(_)));
+    for (i, e) in effects.iter().enumerate() {
+        if matches!(e, Effect::OpenGate { .. } | Effect::Show(Screen::Result(_))) {
+            assert!(record.is_some_and(|r| r < i), "{e:?} before any Record in {effects:?}");
+        }
+    }
+}
+
+use Decision::{Allow, Deny, Guard};
+use Step::*;
+
+struct Row {
+    name: &'static str,
+    policy: fn(&mut Policy),
+    lists: fn(&mut Lists),
+    presence: &'static [(u8, Direction)],
+    steps: &'static [Step],
+    records: &'static [(Decision, &'static str)],
+    opens: usize,
+    alarm: Option<&'static str>,
+}
+
+fn same(_: &mut Policy) {}
+fn fresh(_: &mut Lists) {}
+fn out_gate(p: &mut Policy) {
+    p.direction = Direction::Out;
+}
+const NORMAL: i32 = 3650;
+const FEVER: i32 = 3780;
+
+#[rustfmt::skip]
+const TABLE: &[Row] = &[
+    Row { name: "valid pass, normal temperature: open and welcome",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "temperature exactly at the threshold is a fever",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(3730), Temp(3730)],
+          records: &[(Guard, "fever")], opens: 0, alarm: Some("fever") },
+    Row { name: "fever, then normal on the re-measure: open",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(FEVER), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "fever twice: see the guard and raise the alarm",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(FEVER), Temp(FEVER)],
+          records: &[(Guard, "fever")], opens: 0, alarm: Some("fever") },
+    Row { name: "fever without re-measure configured: at once",
+          policy: |p| p.remeasure_on_fever = false, lists: fresh, presence: &[], steps: &[Read(1), Temp(FEVER)],
+          records: &[(Guard, "fever")], opens: 0, alarm: Some("fever") },
+    Row { name: "fever, then walking away: still recorded as fever",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(FEVER), Wait(20_000)],
+          records: &[(Guard, "fever")], opens: 0, alarm: Some("fever") },
+    Row { name: "nobody in front of the sensor keeps measuring, then times out",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), NoSubject, NoSubject, Wait(20_000)],
+          records: &[(Deny, "measure_timeout")], opens: 0, alarm: None },
+    Row { name: "revoked pass",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(2)],
+          records: &[(Deny, "revoked")], opens: 0, alarm: None },
+    Row { name: "expired pass",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(4)],
+          records: &[(Deny, "expired")], opens: 0, alarm: None },
+    Row { name: "pass not yet valid",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(5)],
+          records: &[(Deny, "not_yet_valid")], opens: 0, alarm: None },
+    Row { name: "pass signed by an unknown key",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(6)],
+          records: &[(Deny, "unknown_key")], opens: 0, alarm: None },
+    Row { name: "pass from a key of another community",
+          policy: same, lists: |l| l.trust.keys[0].issuer = "other".into(), presence: &[], steps: &[Read(1)],
+          records: &[(Deny, "unknown_issuer")], opens: 0, alarm: None },
+    Row { name: "quarantined resident may not go out",
+          policy: out_gate, lists: fresh, presence: &[], steps: &[Read(3)],
+          records: &[(Deny, "quarantine_no_exit")], opens: 0, alarm: Some("quarantine") },
+    Row { name: "quarantined resident may come in, flagged",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(3), Temp(NORMAL)],
+          records: &[(Allow, "quarantine_return")], opens: 1, alarm: None },
+    Row { name: "quarantine window over: may go out",
+          policy: out_gate, lists: |l| l.quarantine.as_mut().unwrap().items[0].until = Some(testkit::VECTOR_NOW - 1),
+          presence: &[], steps: &[Read(3), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "anti-passback: in twice is refused",
+          policy: same, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1)],
+          records: &[(Deny, "passback")], opens: 0, alarm: None },
+    Row { name: "anti-passback: in, then the same pass in again after the cooldown",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(5_000), Read(1)],
+          records: &[(Allow, "ok"), (Deny, "passback")], opens: 1, alarm: None },
+    Row { name: "anti-passback: out after in is fine",
+          policy: out_gate, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "anti-passback off",
+          policy: |p| p.anti_passback = false, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "anti-passback: guard override lets the next pass through once",
+          policy: same, lists: fresh, presence: &[(1, Direction::In)],
+          steps: &[Override, Read(1), Temp(NORMAL), Wait(5_000), Read(1)],
+          records: &[(Allow, "passback_override"), (Deny, "passback")], opens: 1, alarm: None },
+    Row { name: "anti-passback: an override expires",
+          policy: same, lists: fresh, presence: &[(1, Direction::In)], steps: &[Override, Wait(120_000), Read(1)],
+          records: &[(Deny, "passback")], opens: 0, alarm: None },
+    Row { name: "the camera reading the same pass again is ignored",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Read(1), Read(1)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "lists older than the warning age: allowed, screen warns",
+          policy: same, lists: |l| l.synced_at_ms = Some(T0 - 7 * 3_600_000), presence: &[], steps: &[Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "lists past the hard age: call the guard",
+          policy: same, lists: |l| l.synced_at_ms = Some(T0 - 80 * 3_600_000), presence: &[], steps: &[Read(1)],
+          records: &[(Guard, "lists_too_old")], opens: 0, alarm: Some("lists") },
+    Row { name: "lists past their expiry: call the guard",
+          policy: same, lists: |l| l.revocations.as_mut().unwrap().expires_at = testkit::VECTOR_NOW - 1, presence: &[], steps: &[Read(1)],
+          records: &[(Guard, "lists_too_old")], opens: 0, alarm: Some("lists") },
+    Row { name: "never had lists: call the guard",
+          policy: same, lists: |l| { l.revocations = None; l.quarantine = None; l.synced_at_ms = None }, presence: &[], steps: &[Read(1)],
+          records: &[(Guard, "lists_too_old")], opens: 0, alarm: Some("lists") },
+    Row { name: "lists past the hard age, policy allows: open",
+          policy: |p| p.on_stale_lists = FallbackPolicy::Allow, lists: |l| l.synced_at_ms = Some(T0 - 80 * 3_600_000),
+          presence: &[], steps: &[Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "revocation is still checked when lists are too old",
+          policy: same, lists: |l| l.synced_at_ms = Some(T0 - 80 * 3_600_000), presence: &[], steps: &[Read(2)],
+          records: &[(Deny, "revoked")], opens: 0, alarm: None },
+    Row { name: "thermometer fault: deny and call the guard",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Fault],
+          records: &[(Guard, "thermometer_fault")], opens: 0, alarm: Some("thermometer") },
+    Row { name: "thermometer fault, policy allows: open without temperature",
+          policy: |p| p.on_thermometer_fault = FallbackPolicy::Allow, lists: fresh, presence: &[], steps: &[Read(1), Fault],
+          records: &[(Allow, "allowed_without_temperature")], opens: 1, alarm: Some("thermometer") },
+    Row { name: "no thermometer required: open on the pass alone",
+          policy: |p| p.require_temperature = false, lists: fresh, presence: &[], steps: &[Read(7)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "manual open with a reason is recorded",
+          policy: same, lists: fresh, presence: &[], steps: &[Manual("ambulance")],
+          records: &[(Allow, "manual_open")], opens: 1, alarm: None },
+    Row { name: "manual open without a reason is refused and not recorded",
+          policy: same, lists: fresh, presence: &[], steps: &[Manual("   ")],
+          records: &[], opens: 0, alarm: None },
+    Row { name: "exit button opens and records",
+          policy: same, lists: fresh, presence: &[], steps: &[Exit],
+          records: &[(Allow, "exit_button")], opens: 1, alarm: None },
+];
+
+fn alarm_kind(a: &Alarm) -> &'static str {
+    match a {
+        Alarm::Fever { .. } => "fever",
+        Alarm::QuarantineExit { .. } => "quarantine",
+        Alarm::ThermometerFault(_) => "thermometer",
+        Alarm::ListsTooOld { .. } => "lists",
+    }
+}
+
+#[test]
+fn policy_table() {
+    for row in TABLE {
+        let mut policy = Policy::default();
+        (row.policy)(&mut policy);
+        let mut lists = fresh_lists();
+        (row.lists)(&mut lists);
+        let out = run(policy, lists, row.presence, row.steps);
+        assert_eq!(out.records, row.records, "{}", row.name);
+        assert_eq!(out.opens, row.opens, "{}: gate openings", row.name);
+        let alarms: Vec<_> = out.alarms.iter().map(alarm_kind).collect();
+        assert_eq!(alarms, row.alarm.into_iter().collect::<Vec<_>>(), "{}: alarms", row.name);
+    }
+}
+
+#[test]
+fn garbage_text_is_denied_as_not_a_pass() {
+    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    for text in ["https://example.com", "", "SM1:", "SM1:%%%%", "SM1:ZZZZZZ"] {
+        let effects = step(&mut state, Event::PassRead { text: text.into() }, now(1_000));
+        let Some(Effect::Record(d)) = effects.first() else { panic!("{text:?}: no record") };
+        assert_eq!((d.decision, d.reason), (Deny, "not_a_pass"), "{text:?}");
+        assert!(!effects.iter().any(|e| matches!(e, Effect::OpenGate { .. })));
+        step(&mut state, Event::Tick, now(60_000));
+    }
+}
+
+#[test]
+fn welcome_shows_the_unit_and_temperature() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(1), Temp(3655)]);
+    let Some(Screen::Result(view)) = out.screens.last() else { panic!("{:?}", out.screens) };
+    assert_eq!(view.unit.as_deref(), Some("3-502"));
+    assert_eq!(view.temperature_centi, Some(3655));
+    assert_eq!(view.lists_age_s, None);
+    assert_eq!(out.drafts[0].temperature, Some(TempRecord::Centi(3655)));
+    assert_eq!(out.drafts[0].pass_id, Some(id(1)));
+}
+
+#[test]
+fn first_fever_asks_to_remeasure() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(1), Temp(3790)]);
+    assert!(out.records.is_empty());
+    assert_eq!(out.screens.last(), Some(&Screen::Remeasure { centi: 3790 }));
+}
+
+#[test]
+fn old_lists_warn_on_the_result_screen() {
+    let mut lists = fresh_lists();
+    lists.synced_at_ms = Some(T0 - 7 * 3_600_000);
+    let out = run(Policy::default(), lists, &[], &[Read(1), Temp(NORMAL)]);
+    let Some(Screen::Result(view)) = out.screens.last() else { panic!() };
+    assert!(view.lists_age_s.is_some_and(|age| age >= 7 * 3600), "{view:?}");
+}
+
+#[test]
+fn fever_only_recording_keeps_no_value() {
+    let policy = Policy { record_temperature: TemperatureRecording::FeverOnly, ..Policy::default() };
+    let out = run(policy, fresh_lists(), &[], &[Read(1), Temp(3650), Wait(5_000), Read(7), Temp(3900), Temp(3900)]);
+    let temps: Vec<_> = out.drafts.iter().map(|d| d.temperature).collect();
+    assert_eq!(temps, [Some(TempRecord::Fever(false)), Some(TempRecord::Fever(true))]);
+}
+
+#[test]
+fn manual_open_keeps_the_guards_reason() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Manual("  delivery truck  ")]);
+    assert_eq!(out.drafts[0].note.as_deref(), Some("delivery truck"));
+    assert_eq!(out.drafts[0].kind, shoumen_protocol::EntryKind::Manual);
+}
+
+#[test]
+fn result_screen_returns_to_scan() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(1), Temp(NORMAL), Wait(5_000)]);
+    assert_eq!(out.screens.last(), Some(&Screen::Scan { lists_age_s: None }));
+}
+
+#[test]
+fn expired_pass_entry_keeps_the_authentic_pass_id() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(4)]);
+    assert_eq!(out.drafts[0].pass_id, Some(id(4)));
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(6)]);
+    assert_eq!(out.drafts[0].pass_id, None, "an unverified id must not be trusted");
+}
+
+#[test]
+fn temperature_without_a_pass_is_ignored() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Temp(NORMAL), Fault, Temp(FEVER)]);
+    assert!(out.records.is_empty() && out.alarms.is_empty() && out.opens == 0);
+}
