@@ -1,1 +1,262 @@
-fn main(){}
+//! The `shoumen` command: the kiosk and its tools.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use shoumen::check::{check, CheckOptions};
+use shoumen::clock::SystemClock;
+use shoumen::config::Config;
+use shoumen::demo::DemoCommunity;
+use shoumen::gate::{EntryDraft, GateState};
+use shoumen::store::Store;
+use shoumen_protocol::{Decision, Direction, EntryKind};
+
+#[derive(Parser)]
+#[command(name = "shoumen", version, about = "守门 Shoumen: gate terminal for residential compounds")]
+struct Cli {
+    /// Configuration file [default: /etc/shoumen/kiosk.toml if it exists,
+    /// otherwise a development setup in ./shoumen-dev]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kiosk (the default).
+    Run,
+    /// Decode, verify and decide passes against the local store and lists.
+    Check(CheckArgs),
+    /// A demo community to try the kiosk with.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// The entry log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Appends entries in a loop, printing each committed seq (crash tests).
+    #[command(hide = true)]
+    DebugAppend {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = u64::MAX)]
+        count: u64,
+        /// Acknowledge everything every N entries, as a sync would.
+        #[arg(long, default_value_t = 7)]
+        ack_every: u64,
+    },
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// One JSON object per input, one per line.
+    #[arg(long)]
+    json: bool,
+    /// Temperature reading in °C; repeat for successive readings
+    /// (e.g. --temp 37.8 --temp 36.9 for a re-measure) [default: 36.6]
+    #[arg(long = "temp", value_name = "C")]
+    temps: Vec<f64>,
+    /// Gate direction [default: from the config]
+    #[arg(long, value_parser = parse_direction)]
+    direction: Option<Direction>,
+    /// Commit the entries to the kiosk's log, as the kiosk would. Without
+    /// it nothing is written; anti-passback still applies within one call.
+    #[arg(long)]
+    record: bool,
+    /// QR images (.png, .jpg …), text files holding a pass, or pass text.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create a demo community in DIR: key, trust, lists, passes (PNG and
+    /// text), kiosk.toml and kiosk.db.
+    Init { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Verify the hash chain; name the first bad sequence number.
+    Verify {
+        /// Store file [default: kiosk.db in the configured data directory]
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Print the newest entries.
+    Tail {
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(short = 'n', default_value_t = 20)]
+        count: usize,
+    },
+}
+
+fn parse_direction(s: &str) -> Result<Direction, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let clock = SystemClock::new();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            bail!(
+                "the kiosk's screen and hardware loop are not built yet; \
+                 try `shoumen demo init DIR` and `shoumen check --config DIR/kiosk.toml DIR/passes/*.png`"
+            )
+        }
+        Command::Check(args) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let mut store = open_store(&config, &clock)?;
+            let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+            let opts = CheckOptions {
+                temps_centi: args.temps.iter().map(|c| (c * 100.0).round() as i32).collect(),
+                direction: args.direction,
+                record: args.record,
+            };
+            let results = check(&mut state, args.record.then_some(&mut store), clock.now(), &args.inputs, &opts)?;
+            let mut out = std::io::stdout().lock();
+            let mut unreadable = false;
+            for r in &results {
+                unreadable |= r.error.is_some();
+                if args.json {
+                    writeln!(out, "{}", serde_json::to_string(r)?)?;
+                } else {
+                    let mut line = format!("{}: {} ({})", r.input, r.decision.as_str(), r.reason);
+                    if let Some(unit) = &r.unit {
+                        line += &format!(", unit {unit}");
+                    }
+                    if let Some(t) = r.temperature_c {
+                        line += &format!(", {t:.1} °C");
+                    }
+                    if let Some(seq) = r.seq {
+                        line += &format!(", recorded as #{seq}");
+                    }
+                    if let Some(e) = &r.error {
+                        line += &format!(": {e}");
+                    }
+                    writeln!(out, "{line}")?;
+                }
+            }
+            Ok(if unreadable { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Demo(DemoCommand::Init { dir }) => {
+            let community = DemoCommunity::generate(clock.now().wall_s());
+            community.write(&dir, clock.boot_id(), clock.now().wall_ms)?;
+            println!("Demo community written to {}:", dir.display());
+            for p in &community.passes {
+                println!(
+                    "  passes/{}.png  {:<9} unit {:<7} → at an inbound gate: {} ({})",
+                    p.name,
+                    p.claims.role.as_str(),
+                    if p.claims.unit.is_empty() { "-" } else { &p.claims.unit },
+                    p.expect_in.0.as_str(),
+                    p.expect_in.1
+                );
+            }
+            println!("Try: shoumen check --config {}/kiosk.toml {}/passes/*.png", dir.display(), dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log(LogCommand::Verify { db }) => {
+            let store = open_db(db, cli.config.as_deref(), &clock)?;
+            match store.verify_chain()? {
+                Ok(report) => {
+                    println!(
+                        "ok: {} entries ({} pruned by retention), head {}",
+                        report.entries,
+                        report.pruned,
+                        hex::encode(report.head)
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(brk) => {
+                    println!("BROKEN: {brk}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Log(LogCommand::Tail { db, count }) => {
+            let store = open_db(db, cli.config.as_deref(), &clock)?;
+            for e in store.recent(count)?.iter().rev() {
+                println!("{}", serde_json::to_string(e)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DebugAppend { db, count, ack_every } => debug_append(&db, count, ack_every, &clock),
+    }
+}
+
+fn open_store(config: &Config, clock: &SystemClock) -> Result<Store> {
+    let dir = &config.kiosk.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let mut store = Store::open(&config.db_path(), clock.boot_id())?;
+    if config.kiosk.demo && store.trust()?.keys.is_empty() {
+        tracing::info!("no trusted keys yet: creating a demo community in {}", dir.display());
+        let now = clock.now();
+        let community = DemoCommunity::generate(now.wall_s());
+        drop(store);
+        community.write(dir, clock.boot_id(), now.wall_ms)?;
+        store = Store::open(&config.db_path(), clock.boot_id())?;
+    }
+    Ok(store)
+}
+
+fn open_db(db: Option<PathBuf>, config: Option<&Path>, clock: &SystemClock) -> Result<Store> {
+    let path = match db {
+        Some(p) => p,
+        None => Config::load(config)?.db_path(),
+    };
+    if !path.exists() {
+        bail!("no entry store at {}; pass --db or --config", path.display());
+    }
+    Ok(Store::open(&path, clock.boot_id())?)
+}
+
+fn debug_append(db: &Path, count: u64, ack_every: u64, clock: &SystemClock) -> Result<ExitCode> {
+    let mut store = Store::open(db, clock.boot_id())?;
+    let mut out = std::io::stdout().lock();
+    for i in 0..count {
+        let now = clock.now();
+        let draft = EntryDraft {
+            wall_ms: now.wall_ms,
+            mono_ms: now.mono_ms,
+            clock_synced: now.clock_synced,
+            kind: EntryKind::Scan,
+            direction: Direction::In,
+            pass_id: Some(shoumen_protocol::PassId((i as u64).to_be_bytes())),
+            role: None,
+            decision: Decision::Allow,
+            reason: "ok",
+            temperature: None,
+            note: None,
+        };
+        let seq = store.append(&draft)?.seq;
+        writeln!(out, "committed {seq}")?;
+        if seq % ack_every == 0 {
+            store.set_acked(seq)?;
+            writeln!(out, "acked {seq}")?;
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+//! The kiosk's clocks: wall time, monotonic time since boot, the boot id and
+//! whether NTP has synchronised the wall clock. The Pi has no RTC, so until
+//! the network is up the wall clock may be hours off; entries carry all four.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::gate::Now;
+
+pub struct SystemClock {
+    boot_id: String,
+}
+
+impl SystemClock {
+    pub fn new() -> SystemClock {
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            // Without /proc (containers, tests) a random id still separates boots.
+            .unwrap_or_else(|_| format!("nobootid-{}", hex::encode(rand::random::<[u8; 8]>())));
+        SystemClock { boot_id }
+    }
+
+    pub fn boot_id(&self) -> &str {
+        &self.boot_id
+    }
+
+    pub fn now(&self) -> Now {
+        let wall_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Now { wall_ms, mono_ms: mono_ms(), clock_synced: clock_synced() }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock::new()
+    }
+}
+
+/// Milliseconds since boot, counting suspend (CLOCK_BOOTTIME).
+fn mono_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// Whether the kernel considers the clock synchronised (NTP, chrony,
+/// systemd-timesyncd all clear STA_UNSYNC).
+fn clock_synced() -> bool {
+    // SAFETY: timex is plain data; modes = 0 makes adjtimex read-only.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    let state = unsafe { libc::adjtimex(&mut tx) };
+    state != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotonic_time_does_not_go_back() {
+        let clock = SystemClock::new();
+        let a = clock.now();
+        let b = clock.now();
+        assert!(b.mono_ms >= a.mono_ms && a.mono_ms > 0);
+        assert!(a.wall_ms > 1_600_000_000_000);
+        assert!(!clock.boot_id().is_empty());
+    }
+}

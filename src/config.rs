@@ -1,0 +1,179 @@
+//! The kiosk's configuration: one TOML file, every key documented in
+//! `systemd/kiosk.example.toml`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::gate::Policy;
+
+/// Where the packaged kiosk looks for its configuration.
+pub const SYSTEM_CONFIG: &str = "/etc/shoumen/kiosk.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub kiosk: KioskConfig,
+    pub policy: Policy,
+    /// Where the configuration came from, for messages.
+    #[serde(skip)]
+    pub source: ConfigSource,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    #[default]
+    DevelopmentDefault,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskConfig {
+    /// Shown on the screen and in the committee's gate list.
+    pub gate_name: String,
+    /// Holds `kiosk.db`. Relative paths are relative to the config file.
+    pub data_dir: PathBuf,
+    /// Use the simulated camera, thermometer and GPIO.
+    pub simulated: bool,
+    /// Create a demo community in `data_dir` if the store has no trusted keys.
+    pub demo: bool,
+    /// Keep entry payloads this many days after the server acknowledged them.
+    pub retention_days: u32,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        KioskConfig {
+            gate_name: "东门 East Gate".into(),
+            data_dir: PathBuf::from("/var/lib/shoumen"),
+            simulated: false,
+            demo: false,
+            retention_days: 90,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { kiosk: KioskConfig::default(), policy: Policy::default(), source: ConfigSource::default() }
+    }
+}
+
+impl Config {
+    /// The development default: simulated hardware and a demo community in
+    /// `./shoumen-dev`, so `cargo run` works on any machine.
+    pub fn development() -> Config {
+        Config {
+            kiosk: KioskConfig {
+                data_dir: PathBuf::from("shoumen-dev"),
+                simulated: true,
+                demo: true,
+                ..KioskConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+
+    /// Loads `path` if given; otherwise `/etc/shoumen/kiosk.toml` if it
+    /// exists; otherwise the development default.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(p) => Config::from_file(p),
+            None if Path::new(SYSTEM_CONFIG).exists() => Config::from_file(Path::new(SYSTEM_CONFIG)),
+            None => Ok(Config::development()),
+        }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut config = Config::parse(&text).map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+        if config.kiosk.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.kiosk.data_dir = base.join(&config.kiosk.data_dir);
+        }
+        config.source = ConfigSource::File(path.into());
+        config.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(config)
+    }
+
+    /// Parses TOML text; the error names the key and the line.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e: toml::de::Error| e.to_string().trim_end().to_string())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let p = &self.policy;
+        if !(35.0..=40.0).contains(&p.fever_threshold_c) {
+            return Err(format!(
+                "policy.fever_threshold_c = {} is outside 35.0..=40.0 °C; China's screening threshold is 37.3",
+                p.fever_threshold_c
+            ));
+        }
+        if p.lists_warn_after_s > p.lists_max_age_s {
+            return Err("policy.lists_warn_after_s must not exceed policy.lists_max_age_s".into());
+        }
+        if p.relay_pulse_ms == 0 || p.relay_pulse_ms > 30_000 {
+            return Err(format!("policy.relay_pulse_ms = {} must be 1..=30000", p.relay_pulse_ms));
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.kiosk.data_dir.join("kiosk.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_matches_the_defaults() {
+        let text = include_str!("../systemd/kiosk.example.toml");
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.policy, Policy::default(), "the example documents the defaults");
+        assert_eq!(config.kiosk, KioskConfig::default());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let err = Config::parse("[kiosk]\ngate_name = \"x\"\n\n[policy]\nfever_treshold_c = 37.5\n").unwrap_err();
+        assert!(err.contains("fever_treshold_c") && err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_named_with_its_line() {
+        let err = Config::parse("[policy]\nrelay_pulse_ms = \"long\"\n").unwrap_err();
+        assert!(err.contains("relay_pulse_ms") || err.contains("line 2"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "[policy]\nfever_threshold_c = 3.73\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("fever_threshold_c") && err.contains("37.3"), "{err}");
+    }
+
+    #[test]
+    fn relative_data_dir_is_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "[kiosk]\ndata_dir = \"data\"\n").unwrap();
+        assert_eq!(Config::from_file(&path).unwrap().kiosk.data_dir, dir.path().join("data"));
+    }
+}

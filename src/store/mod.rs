@@ -1,0 +1,438 @@
+//! The kiosk's durable state in one SQLite file: the hash-chained entry log,
+//! anti-passback presence, trusted keys and lists, and the sync cursor.
+//!
+//! WAL with `synchronous=FULL`: once [`Store::append`] returns, the entry
+//! survives a crash or power cut. The gate opens only after that (invariant 1).
+
+mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use shoumen_protocol::{
+    chain_hash, Decision, Direction, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS,
+};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::gate::{EntryDraft, Lists};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot open the entry store {path}: {source}; check that the directory exists and is writable by this user")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("the disk holding the entry store is full; free space (old logs, images) so entries can be recorded again")]
+    DiskFull,
+    #[error("entry store error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the entry store at {path} is newer (schema {found}) than this program understands (schema {known}); upgrade shoumen")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("refused {kind} list version {offered}: the kiosk already has version {have} (rollback)")]
+    Rollback { kind: &'static str, have: u64, offered: u64 },
+    #[error("refused {kind} list version {version}: it expired at {expires_at} (unix time)")]
+    ListExpired { kind: &'static str, version: u64, expires_at: i64 },
+    #[error("cannot acknowledge up to seq {acked}: the log only goes up to {head}")]
+    AckBeyondHead { acked: u64, head: u64 },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    fn from_sqlite(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Where the hash chain first fails, as `shoumen log verify` reports it.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("hash chain breaks at seq {seq}: {what}")]
+pub struct ChainBreak {
+    pub seq: u64,
+    pub what: String,
+}
+
+/// A good chain.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ChainReport {
+    pub entries: u64,
+    /// Entries whose payload retention has dropped (digest kept).
+    pub pruned: u64,
+    pub head: Hash,
+}
+
+pub struct Store {
+    conn: Connection,
+    device: String,
+    boot_id: String,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the store at `path`.
+    /// `boot_id` goes into every entry written through this handle.
+    pub fn open(path: &Path, boot_id: &str) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.into(), source })?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&conn, path)?;
+        let device: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| r.get(0))
+            .optional()?;
+        let device = match device {
+            Some(d) => d,
+            None => {
+                // A random id until enrollment assigns one.
+                let id = format!("kiosk-{}", hex::encode(rand::random::<[u8; 6]>()));
+                conn.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [&id])?;
+                id
+            }
+        };
+        Ok(Store { conn, device, boot_id: boot_id.to_string() })
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device
+    }
+
+    /// Commits one entry: assigns the next sequence number, extends the hash
+    /// chain and updates anti-passback presence, all in one transaction.
+    pub fn append(&mut self, draft: &EntryDraft) -> Result<Entry> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from_sqlite)?;
+        let (head_seq, head_hash) = read_head(&tx)?;
+        let entry = Entry {
+            device: self.device.clone(),
+            seq: head_seq + 1,
+            boot_id: self.boot_id.clone(),
+            mono_ms: draft.mono_ms,
+            wall_ms: draft.wall_ms,
+            clock_synced: draft.clock_synced,
+            kind: draft.kind,
+            direction: draft.direction,
+            pass_id: draft.pass_id,
+            role: draft.role,
+            decision: draft.decision,
+            reason: draft.reason.to_string(),
+            temperature: draft.temperature,
+            note: draft.note.clone(),
+        };
+        let body = entry.canonical();
+        let digest: Hash = Sha256::digest(&body).into();
+        let hash = chain_hash(&head_hash, &digest);
+        tx.execute(
+            "INSERT INTO entries (seq, body, digest, hash, wall_ms, decision, reason, direction)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                entry.seq as i64,
+                std::str::from_utf8(&body).expect("JSON is UTF-8"),
+                &digest[..],
+                &hash[..],
+                entry.wall_ms,
+                entry.decision.as_str(),
+                entry.reason,
+                entry.direction.as_str(),
+            ],
+        )
+        .map_err(StoreError::from_sqlite)?;
+        if let (Decision::Allow, Some(pass_id)) = (entry.decision, entry.pass_id) {
+            tx.execute(
+                "INSERT INTO presence (pass_id, direction, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, seq = excluded.seq",
+                params![pass_id.to_hex(), entry.direction.as_str(), entry.seq as i64],
+            )
+            .map_err(StoreError::from_sqlite)?;
+        }
+        set_meta(&tx, "head_seq", &entry.seq.to_string())?;
+        set_meta(&tx, "head_hash", &hex::encode(hash))?;
+        tx.commit().map_err(StoreError::from_sqlite)?;
+        Ok(entry)
+    }
+
+    /// The last sequence number written (0 if none).
+    pub fn head_seq(&self) -> Result<u64> {
+        Ok(read_head(&self.conn)?.0)
+    }
+
+    /// Reads one entry; `None` if there is no such seq or its payload was
+    /// dropped by retention.
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
+        let body: Option<Option<String>> = self
+            .conn
+            .query_row("SELECT body FROM entries WHERE seq = ?1", [seq as i64], |r| r.get(0))
+            .optional()?;
+        body.flatten()
+            .map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}"))))
+            .transpose()
+    }
+
+    /// The newest entries first, for the guard console.
+    pub fn recent(&self, limit: usize) -> Result<Vec<Entry>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT body FROM entries WHERE body IS NOT NULL ORDER BY seq DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        rows.map(|b| {
+            let b = b?;
+            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .collect()
+    }
+
+    /// Checks the whole hash chain from seq 1 and names the first bad seq.
+    pub fn verify_chain(&self) -> Result<Result<ChainReport, ChainBreak>> {
+        let mut stmt = self.conn.prepare("SELECT seq, body, digest, hash FROM entries ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        let mut prev = GENESIS;
+        let mut expected = 1u64;
+        let mut pruned = 0;
+        let brk = |seq: u64, what: String| Ok(Err(ChainBreak { seq, what }));
+        while let Some(row) = rows.next()? {
+            let seq = row.get::<_, i64>(0)? as u64;
+            let body: Option<String> = row.get(1)?;
+            let digest: Vec<u8> = row.get(2)?;
+            let hash: Vec<u8> = row.get(3)?;
+            if seq != expected {
+                return brk(expected, format!("entry {expected} is missing (next stored entry is {seq})"));
+            }
+            let Ok(digest) = <Hash>::try_from(digest.as_slice()) else {
+                return brk(seq, "stored digest is not 32 bytes".into());
+            };
+            match body {
+                Some(body) => {
+                    if <Hash>::from(Sha256::digest(body.as_bytes())) != digest {
+                        return brk(seq, "entry content does not match its digest (altered)".into());
+                    }
+                    match serde_json::from_str::<Entry>(&body) {
+                        Ok(e) if e.seq == seq && e.device == self.device => {}
+                        Ok(e) => {
+                            return brk(seq, format!("entry content belongs to {} seq {} (moved)", e.device, e.seq))
+                        }
+                        Err(e) => return brk(seq, format!("entry content is not an entry: {e}")),
+                    }
+                }
+                None => pruned += 1,
+            }
+            let want = chain_hash(&prev, &digest);
+            if hash.as_slice() != want {
+                return brk(seq, "chain hash does not follow from the previous entry".into());
+            }
+            prev = want;
+            expected += 1;
+        }
+        let (head_seq, head_hash) = read_head(&self.conn)?;
+        if head_seq != expected - 1 || head_hash != prev {
+            return brk(
+                expected.min(head_seq),
+                format!("the log ends at seq {} but its recorded head is seq {head_seq} (entries deleted at the end)", expected - 1),
+            );
+        }
+        Ok(Ok(ChainReport { entries: expected - 1, pruned, head: prev }))
+    }
+
+    /// Last allowed direction of every pass, for anti-passback after a restart.
+    pub fn presence(&self) -> Result<HashMap<PassId, Direction>> {
+        let mut stmt = self.conn.prepare("SELECT pass_id, direction FROM presence")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, dir) = row?;
+            let id = PassId::from_hex(&id).map_err(StoreError::Corrupt)?;
+            let dir = dir.parse().map_err(StoreError::Corrupt)?;
+            out.insert(id, dir);
+        }
+        Ok(out)
+    }
+
+    /// Forgets where one pass is (guard action: "reset anti-passback").
+    pub fn clear_presence(&mut self, pass_id: &PassId) -> Result<bool> {
+        Ok(self.conn.execute("DELETE FROM presence WHERE pass_id = ?1", [pass_id.to_hex()])? > 0)
+    }
+
+    pub fn trust(&self) -> Result<TrustList> {
+        match get_meta(&self.conn, "trust")? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("trust list: {e}"))),
+            None => Ok(TrustList::default()),
+        }
+    }
+
+    pub fn set_trust(&mut self, trust: &TrustList) -> Result<()> {
+        set_meta(&self.conn, "trust", &serde_json::to_string(trust).expect("trust list serialises"))
+    }
+
+    /// Stores a list unless it would roll back or has expired. An equal
+    /// version is accepted (a refresh) only if its content is identical.
+    pub fn put_list(&mut self, list: &ListSnapshot, now_ms: i64) -> Result<()> {
+        let kind = list.kind.as_str();
+        if now_ms.div_euclid(1000) >= list.expires_at {
+            return Err(StoreError::ListExpired { kind, version: list.version, expires_at: list.expires_at });
+        }
+        let body = serde_json::to_string(list).expect("list serialises");
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let have: Option<(i64, String)> = tx
+            .query_row("SELECT version, body FROM lists WHERE kind = ?1", [kind], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((have, have_body)) = have {
+            let have = have as u64;
+            if list.version < have || (list.version == have && body != have_body) {
+                return Err(StoreError::Rollback { kind, have, offered: list.version });
+            }
+        }
+        tx.execute(
+            "INSERT INTO lists (kind, version, expires_at, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind) DO UPDATE SET version = excluded.version,
+                 expires_at = excluded.expires_at, body = excluded.body",
+            params![kind, list.version as i64, list.expires_at, body],
+        )?;
+        tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    pub fn list(&self, kind: ListKind) -> Result<Option<ListSnapshot>> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM lists WHERE kind = ?1", [kind.as_str()], |r| r.get(0))
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("{} list: {e}", kind.as_str()))))
+            .transpose()
+    }
+
+    /// Records that the lists were refreshed from the server at `now_ms`.
+    pub fn mark_lists_synced(&mut self, now_ms: i64) -> Result<()> {
+        set_meta(&self.conn, "lists_synced_ms", &now_ms.to_string())
+    }
+
+    /// Everything the gate core decides against.
+    pub fn lists(&self) -> Result<Lists> {
+        Ok(Lists {
+            trust: self.trust()?,
+            revocations: self.list(ListKind::Revocations)?,
+            quarantine: self.list(ListKind::Quarantine)?,
+            synced_at_ms: get_meta(&self.conn, "lists_synced_ms")?.and_then(|v| v.parse().ok()),
+        })
+    }
+
+    /// The highest seq the server has acknowledged (the sync watermark).
+    pub fn acked_seq(&self) -> Result<u64> {
+        Ok(get_meta(&self.conn, "acked_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Moves the watermark forward; it never goes back.
+    pub fn set_acked(&mut self, seq: u64) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let head = read_head(&tx)?.0;
+        if seq > head {
+            return Err(StoreError::AckBeyondHead { acked: seq, head });
+        }
+        let have: u64 = get_meta(&tx, "acked_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        if seq > have {
+            set_meta(&tx, "acked_seq", &seq.to_string())?;
+        }
+        tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    /// Entries the server has not acknowledged yet, oldest first.
+    pub fn unacked(&self, limit: usize) -> Result<Vec<Entry>> {
+        let acked = self.acked_seq()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, body FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![acked as i64, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        rows.map(|row| {
+            let (seq, body) = row?;
+            // Retention never drops an unacknowledged payload (invariant 3).
+            let body = body.ok_or_else(|| StoreError::Corrupt(format!("unacknowledged entry {seq} has no payload")))?;
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))
+        })
+        .collect()
+    }
+
+    /// Drops the payloads of acknowledged entries older than `keep_days`,
+    /// keeping their digests and hashes so the chain still verifies.
+    /// Returns how many payloads were dropped.
+    pub fn apply_retention(&mut self, now_ms: i64, keep_days: u32) -> Result<usize> {
+        let cutoff = now_ms - i64::from(keep_days) * 86_400_000;
+        let acked = self.acked_seq()?;
+        Ok(self.conn.execute(
+            "UPDATE entries SET body = NULL WHERE body IS NOT NULL AND seq <= ?1 AND wall_ms < ?2",
+            params![acked as i64, cutoff],
+        )?)
+    }
+
+    /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Counts since `since_ms` (wall clock) for the guard console.
+    pub fn counts_since(&self, since_ms: i64) -> Result<Counts> {
+        let mut c = Counts::default();
+        let mut stmt = self.conn.prepare(
+            "SELECT decision, reason, direction, COUNT(*) FROM entries WHERE wall_ms >= ?1 GROUP BY 1, 2, 3",
+        )?;
+        let mut rows = stmt.query([since_ms])?;
+        while let Some(r) = rows.next()? {
+            let (decision, reason, direction, n): (String, String, String, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let n = n as u64;
+            match (decision.as_str(), direction.as_str()) {
+                ("allow", "in") => c.allowed_in += n,
+                ("allow", _) => c.allowed_out += n,
+                _ => c.denied += n,
+            }
+            if reason == "fever" {
+                c.fever += n;
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub allowed_in: u64,
+    pub allowed_out: u64,
+    pub denied: u64,
+    pub fever: u64,
+}
+
+fn read_head(conn: &Connection) -> Result<(u64, Hash)> {
+    let seq = get_meta(conn, "head_seq")?.map(|s| s.parse::<u64>()).transpose();
+    let seq = seq.map_err(|e| StoreError::Corrupt(format!("head_seq: {e}")))?.unwrap_or(0);
+    let hash = match get_meta(conn, "head_hash")? {
+        Some(h) => hex::decode(&h)
+            .ok()
+            .and_then(|b| <Hash>::try_from(b.as_slice()).ok())
+            .ok_or_else(|| StoreError::Corrupt("head_hash is not 32 hex bytes".into()))?,
+        None => GENESIS,
+    };
+    Ok((seq, hash))
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map_err(StoreError::from_sqlite)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
