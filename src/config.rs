@@ -21,7 +21,7 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub kiosk: KioskConfig,
@@ -62,12 +62,6 @@ impl Default for KioskConfig {
             demo: false,
             retention_days: 90,
         }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { kiosk: KioskConfig::default(), policy: Policy::default(), source: ConfigSource::default() }
     }
 }
 

@@ -19,7 +19,7 @@ const DAY: i64 = 86_400;
 
 #[derive(Debug, Error)]
 pub enum DemoError {
-    #[error("{0} already holds a kiosk store; remove it or choose another directory")]
+    #[error("{0} already holds a kiosk store with trusted keys; remove it or choose another directory")]
     Exists(PathBuf),
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
@@ -113,7 +113,7 @@ impl DemoCommunity {
     /// and PNG, a kiosk.toml and a kiosk.db ready for `shoumen check`.
     pub fn write(&self, dir: &Path, boot_id: &str, now_ms: i64) -> Result<(), DemoError> {
         let db = dir.join("kiosk.db");
-        if db.exists() {
+        if db.exists() && !Store::open(&db, boot_id)?.trust()?.keys.is_empty() {
             return Err(DemoError::Exists(dir.into()));
         }
         let io = |path: &Path| {
@@ -154,4 +154,89 @@ pub fn render_qr(text: &str, module_px: u32) -> Result<image::GrayImage, DemoErr
 
 fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("demo data serialises") + "\n"
+}
+
+/// The demo script: which pass is shown next and what its holder measures.
+/// It walks every kind of decision: welcome, re-measure, fever, revoked,
+/// expired, quarantine.
+pub const SCRIPT: &[(&str, &[i32])] = &[
+    ("resident", &[3650]),
+    ("visitor", &[3670]),
+    ("resident-assist", &[3790, 3680]),
+    ("revoked", &[3650]),
+    ("expired", &[3650]),
+    ("staff", &[3850, 3840]),
+    ("quarantined", &[3660]),
+    ("delivery", &[3640]),
+];
+
+#[derive(serde::Deserialize)]
+struct PassText {
+    name: String,
+    text: String,
+}
+
+/// Reads `passes.json` written by [`DemoCommunity::write`]: (name, text).
+pub fn read_passes(dir: &Path) -> Result<Vec<(String, String)>, DemoError> {
+    let path = dir.join("passes.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| DemoError::Io { path: path.clone(), source })?;
+    let passes: Vec<PassText> = serde_json::from_str(&text).map_err(|e| DemoError::Io {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })?;
+    Ok(passes.into_iter().map(|p| (p.name, p.text)).collect())
+}
+
+/// Plays [`SCRIPT`] on the simulated world until `stop` is set: each pass is
+/// held up for `show`, then taken away for `gap`.
+pub fn play_script(
+    world: &crate::hw::sim::World,
+    passes: &[(String, String)],
+    show: std::time::Duration,
+    gap: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let sleep = |d: std::time::Duration| {
+        let end = std::time::Instant::now() + d;
+        while std::time::Instant::now() < end && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        for (name, temps) in SCRIPT {
+            let Some((_, text)) = passes.iter().find(|(n, _)| n == name) else { continue };
+            tracing::info!(pass = name, "demo: pass held up to the camera");
+            world.present(text, temps);
+            sleep(show);
+            world.withdraw();
+            sleep(gap);
+        }
+    }
+}
+
+/// Publishes the demo lists again with a higher version and a fresh expiry,
+/// as the committee's server would, and keeps the demo quarantine current.
+pub fn refresh_lists(store: &mut Store, dir: &Path, now: crate::gate::Now) -> Result<(), DemoError> {
+    let now_s = now.wall_s();
+    for kind in ListKind::ALL {
+        let path = dir.join(format!("{}.json", kind.as_str()));
+        let text = std::fs::read_to_string(&path).map_err(|source| DemoError::Io { path: path.clone(), source })?;
+        let mut list: ListSnapshot = serde_json::from_str(&text).map_err(|e| DemoError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        let have = store.list(kind)?.map_or(0, |l| l.version);
+        list.version = have + 1;
+        list.issued_at = now_s;
+        list.expires_at = now_s + 30 * DAY;
+        if kind == ListKind::Quarantine {
+            for item in &mut list.items {
+                item.from = Some(now_s - 2 * DAY);
+                item.until = Some(now_s + 12 * DAY);
+            }
+        }
+        store.put_list(&list, now.wall_ms)?;
+    }
+    store.mark_lists_synced(now.wall_ms)?;
+    Ok(())
 }

@@ -4,10 +4,12 @@
 //! [`store`] remembers (SQLite, hash-chained), [`scan`] reads QR codes, and
 //! the binary wires them to the hardware and the screen.
 
+pub mod app;
 pub mod check;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod gate;
+pub mod hw;
 pub mod scan;
 pub mod store;

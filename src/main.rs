@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the kiosk (the default).
-    Run,
+    Run(RunArgs),
     /// Decode, verify and decide passes against the local store and lists.
     Check(CheckArgs),
     /// A demo community to try the kiosk with.
@@ -48,6 +48,17 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         ack_every: u64,
     },
+}
+
+#[derive(Args, Default)]
+struct RunArgs {
+    /// No display: decisions go to the log (for a Pi without a screen,
+    /// soak tests and end-to-end tests).
+    #[arg(long)]
+    headless: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    exit_after: Option<u64>,
 }
 
 #[derive(Args)]
@@ -105,6 +116,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -118,12 +130,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let clock = SystemClock::new();
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => {
-            bail!(
-                "the kiosk's screen and hardware loop are not built yet; \
-                 try `shoumen demo init DIR` and `shoumen check --config DIR/kiosk.toml DIR/passes/*.png`"
-            )
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => {
+            let config = Config::load(cli.config.as_deref())?;
+            run_kiosk(&config, &clock, &args)
         }
         Command::Check(args) => {
             let config = Config::load(cli.config.as_deref())?;
@@ -206,6 +216,79 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<ExitCode> {
+    use shoumen::app::{self, RunOptions};
+    use shoumen::hw::sim::{SimCamera, SimIndicator, SimRelay, SimThermometer, World};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    if !args.headless {
+        bail!("this build has no screen support yet; run with --headless");
+    }
+    if !config.kiosk.simulated {
+        bail!(
+            "this build has no hardware support; set `simulated = true` under [kiosk] in {} \
+             or build with the hardware features",
+            config_name(config)
+        );
+    }
+    let mut store = open_store(config, clock)?;
+    let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+    tracing::info!(
+        gate = config.kiosk.gate_name,
+        device = store.device_id(),
+        entries = store.head_seq()?,
+        "kiosk starting (simulated hardware, headless)"
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("cannot install the signal handler")?;
+    }
+    let world = World::new();
+    let app::Channels { events: (event_tx, event_rx), measure: (measure_tx, measure_rx) } = app::channels();
+    let camera = app::spawn_camera(Box::new(SimCamera::new(world.clone(), 10)), event_tx.clone(), stop.clone())?;
+    let sensor = app::spawn_sensor(
+        Box::new(SimThermometer::new(world.clone(), Duration::from_millis(400))),
+        measure_rx,
+        event_tx.clone(),
+    )?;
+    if config.kiosk.demo {
+        let passes = shoumen::demo::read_passes(&config.kiosk.data_dir)?;
+        let (world, stop) = (world.clone(), stop.clone());
+        std::thread::Builder::new().name("demo".into()).spawn(move || {
+            shoumen::demo::play_script(&world, &passes, Duration::from_secs(3), Duration::from_secs(3), &stop)
+        })?;
+    }
+    let opts = RunOptions { exit_after: args.exit_after.map(Duration::from_secs), tick: Duration::from_millis(200) };
+    app::core_loop(
+        &mut state,
+        &mut store,
+        clock,
+        &event_rx,
+        &measure_tx,
+        &mut SimRelay::new(world.clone()),
+        &mut SimIndicator::new(world.clone()),
+        &mut app::LogView,
+        &stop,
+        &opts,
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(measure_tx);
+    let _ = sensor.join();
+    let _ = camera.join();
+    tracing::info!(entries = store.head_seq()?, "kiosk stopped; gate locked");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_name(config: &Config) -> String {
+    match &config.source {
+        shoumen::config::ConfigSource::File(p) => p.display().to_string(),
+        shoumen::config::ConfigSource::DevelopmentDefault => "the config file".into(),
+    }
+}
+
 fn open_store(config: &Config, clock: &SystemClock) -> Result<Store> {
     let dir = &config.kiosk.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
@@ -217,6 +300,10 @@ fn open_store(config: &Config, clock: &SystemClock) -> Result<Store> {
         drop(store);
         community.write(dir, clock.boot_id(), now.wall_ms)?;
         store = Store::open(&config.db_path(), clock.boot_id())?;
+    } else if config.kiosk.demo {
+        // The demo community stands in for the committee's server: without
+        // a refresh its lists would go stale after a few days.
+        shoumen::demo::refresh_lists(&mut store, &config.kiosk.data_dir, clock.now())?;
     }
     Ok(store)
 }
@@ -243,7 +330,7 @@ fn debug_append(db: &Path, count: u64, ack_every: u64, clock: &SystemClock) -> R
             clock_synced: now.clock_synced,
             kind: EntryKind::Scan,
             direction: Direction::In,
-            pass_id: Some(shoumen_protocol::PassId((i as u64).to_be_bytes())),
+            pass_id: Some(shoumen_protocol::PassId(i.to_be_bytes())),
             role: None,
             decision: Decision::Allow,
             reason: "ok",

@@ -227,3 +227,27 @@ fn demo_init_refuses_to_overwrite() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds"));
 }
+
+#[test]
+fn headless_kiosk_on_simulated_hardware_decides_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, "[kiosk]\ndata_dir = \".\"\nsimulated = true\ndemo = true\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shoumen"))
+        .args(["--config", config.to_str().unwrap(), "run", "--headless", "--exit-after", "9"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    // The demo script shows the resident pass first, then a visitor.
+    assert!(log.contains("reason=\"ok\" unit=\"3-502\""), "{log}");
+    assert!(log.contains("gate locked"), "{log}");
+    let db = dir.path().join("kiosk.db");
+    let (ok, text) = verify(&db);
+    assert!(ok, "{text}");
+    let store = shoumen::store::Store::open(&db, "test").unwrap();
+    let first = store.entry(1).unwrap().expect("the kiosk recorded the resident");
+    assert_eq!((first.decision.as_str(), first.reason.as_str()), ("allow", "ok"));
+    assert!(matches!(first.temperature, Some(shoumen_protocol::TempRecord::Centi(3650))));
+}

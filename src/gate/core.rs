@@ -142,6 +142,8 @@ pub enum Alarm {
     QuarantineExit { pass_id: PassId },
     ThermometerFault(String),
     ListsTooOld { age_s: Option<i64> },
+    /// A device or the store failed outside the gate core's view.
+    DeviceFault { device: &'static str, message: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]

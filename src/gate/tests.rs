@@ -271,6 +271,7 @@ fn alarm_kind(a: &Alarm) -> &'static str {
         Alarm::QuarantineExit { .. } => "quarantine",
         Alarm::ThermometerFault(_) => "thermometer",
         Alarm::ListsTooOld { .. } => "lists",
+        Alarm::DeviceFault { .. } => "device",
     }
 }
 

@@ -59,3 +59,32 @@ pub fn decode_file(path: &Path) -> Result<FrameResult, ScanError> {
     let gray = img.to_luma8();
     Ok(decode_luma(gray.width() as usize, gray.height() as usize, gray.as_raw()))
 }
+
+/// Converts a camera frame to 8-bit grayscale. `None` if the frame is
+/// damaged (short buffer, undecodable JPEG): the caller skips it.
+pub fn to_luma(frame: &crate::hw::Frame) -> Option<(usize, usize, std::borrow::Cow<'_, [u8]>)> {
+    use crate::hw::PixelFormat;
+    use std::borrow::Cow;
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    match frame.format {
+        PixelFormat::Luma if frame.data.len() >= w * h => Some((w, h, Cow::Borrowed(&frame.data[..w * h]))),
+        PixelFormat::Rgb if frame.data.len() >= w * h * 3 => {
+            // BT.601 luma in integer arithmetic.
+            let luma = frame.data[..w * h * 3]
+                .chunks_exact(3)
+                .map(|p| ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2])) >> 8) as u8)
+                .collect();
+            Some((w, h, Cow::Owned(luma)))
+        }
+        // YUYV: every even byte is a Y sample.
+        PixelFormat::Yuyv if frame.data.len() >= w * h * 2 => {
+            Some((w, h, Cow::Owned(frame.data[..w * h * 2].iter().step_by(2).copied().collect())))
+        }
+        PixelFormat::Mjpeg => {
+            let img = image::load_from_memory_with_format(&frame.data, image::ImageFormat::Jpeg).ok()?;
+            let gray = img.to_luma8();
+            Some((gray.width() as usize, gray.height() as usize, Cow::Owned(gray.into_raw())))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,99 @@
+use std::sync::mpsc;
+
+use shoumen_protocol::{Direction, EntryKind};
+
+use super::*;
+use crate::gate::{ResultView, Sound};
+use crate::hw::sim::{SimIndicator, SimRelay, World};
+
+struct FailingSink;
+
+impl EntrySink for FailingSink {
+    fn append(&mut self, _: &EntryDraft) -> Result<Entry, StoreError> {
+        Err(StoreError::DiskFull)
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    screens: Vec<Screen>,
+    alarms: Vec<Alarm>,
+}
+
+impl View for Recorder {
+    fn show(&mut self, screen: &Screen) {
+        self.screens.push(screen.clone());
+    }
+    fn alarm(&mut self, alarm: &Alarm) {
+        self.alarms.push(alarm.clone());
+    }
+}
+
+fn allow_effects() -> Vec<Effect> {
+    let draft = EntryDraft {
+        wall_ms: 1,
+        mono_ms: 1,
+        clock_synced: true,
+        kind: EntryKind::Manual,
+        direction: Direction::In,
+        pass_id: None,
+        role: None,
+        decision: Decision::Allow,
+        reason: "manual_open",
+        temperature: None,
+        note: Some("ambulance".into()),
+    };
+    vec![
+        Effect::Record(draft),
+        Effect::OpenGate { pulse_ms: 3000 },
+        Effect::Show(Screen::Result(ResultView {
+            decision: Decision::Allow,
+            reason: "manual_open",
+            role: None,
+            unit: None,
+            temperature_centi: None,
+            lists_age_s: None,
+            needs_assistance: false,
+        })),
+        Effect::Sound(Sound::Ok),
+    ]
+}
+
+#[test]
+fn a_failed_record_keeps_the_gate_closed_and_calls_the_guard() {
+    let world = World::new();
+    let (tx, _rx) = mpsc::channel();
+    let mut view = Recorder::default();
+    let mut exec = Executor {
+        entries: &mut FailingSink,
+        relay: &mut SimRelay::new(world.clone()),
+        indicator: &mut SimIndicator::new(world.clone()),
+        view: &mut view,
+        measure: &tx,
+    };
+    exec.apply(allow_effects());
+    assert!(world.lock().relay_pulses.is_empty(), "the gate opened without a record");
+    let Some(Screen::Result(v)) = view.screens.last() else { panic!("{:?}", view.screens) };
+    assert_eq!((v.decision, v.reason), (Decision::Guard, "store_fault"));
+    assert!(matches!(&view.alarms[0], Alarm::DeviceFault { device: "store", message } if message.contains("full")));
+}
+
+#[test]
+fn a_committed_record_opens_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("k.db"), "b").unwrap();
+    let world = World::new();
+    let (tx, _rx) = mpsc::channel();
+    let mut view = Recorder::default();
+    let mut exec = Executor {
+        entries: &mut store,
+        relay: &mut SimRelay::new(world.clone()),
+        indicator: &mut SimIndicator::new(world.clone()),
+        view: &mut view,
+        measure: &tx,
+    };
+    exec.apply(allow_effects());
+    assert_eq!(world.lock().relay_pulses, [3000]);
+    assert_eq!(store.head_seq().unwrap(), 1);
+    assert_eq!(store.entry(1).unwrap().unwrap().note.as_deref(), Some("ambulance"));
+}

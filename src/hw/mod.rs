@@ -1,0 +1,77 @@
+//! Hardware ports: one trait per device, a real adapter and a simulated twin
+//! for each, chosen in one place ([`build`]) from the config.
+//!
+//! A hardware fault never opens the gate: the gate core only ever sees
+//! faults as events, and only a committed `OpenGate` effect reaches the relay.
+
+pub mod sim;
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::gate::{Sound, TempReading};
+
+/// Pixel layout of a camera frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// 8-bit grayscale.
+    Luma,
+    /// 24-bit RGB.
+    Rgb,
+    /// YUYV 4:2:2, as most UVC cameras deliver uncompressed.
+    Yuyv,
+    /// A JPEG image.
+    Mjpeg,
+}
+
+/// One camera frame.
+#[derive(Clone)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub format: PixelFormat,
+    pub data: Vec<u8>,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Frame({}×{} {:?}, {} bytes)", self.width, self.height, self.format, self.data.len())
+    }
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum HwError {
+    #[error("camera is not available: {0}")]
+    CameraGone(String),
+    #[error("camera frame is damaged: {0}")]
+    BadFrame(String),
+    #[error("gate relay failed: {0}")]
+    Relay(String),
+}
+
+/// Something that delivers camera frames.
+pub trait FrameSource: Send {
+    /// Blocks until the next frame; an error means the camera is gone (the
+    /// caller reconnects with backoff) or the frame was unusable.
+    fn next_frame(&mut self) -> Result<Frame, HwError>;
+}
+
+/// A forehead thermometer.
+pub trait Thermometer: Send {
+    /// One complete measurement (several samples, median, validity checks).
+    fn measure(&mut self) -> TempReading;
+}
+
+/// The gate lock relay.
+pub trait GateRelay: Send {
+    /// Unlocks for `ms` milliseconds, then locks again by itself.
+    fn pulse(&mut self, ms: u32) -> Result<(), HwError>;
+    /// Forces the safe (locked) level, e.g. on shutdown.
+    fn lock(&mut self);
+}
+
+/// LEDs and buzzer.
+pub trait Indicator: Send {
+    fn signal(&mut self, sound: Sound);
+}
