@@ -7,6 +7,8 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::gate::Policy;
+use crate::hw::gpio::IoConfig;
+use crate::hw::thermometer::ThermometerConfig;
 
 /// Where the packaged kiosk looks for its configuration.
 pub const SYSTEM_CONFIG: &str = "/etc/shoumen/kiosk.toml";
@@ -26,6 +28,8 @@ pub enum ConfigError {
 pub struct Config {
     pub kiosk: KioskConfig,
     pub policy: Policy,
+    pub thermometer: ThermometerConfig,
+    pub gpio: IoConfig,
     /// Where the configuration came from, for messages.
     #[serde(skip)]
     pub source: ConfigSource,
@@ -139,6 +143,8 @@ mod tests {
         let config = Config::parse(text).unwrap();
         assert_eq!(config.policy, Policy::default(), "the example documents the defaults");
         assert_eq!(config.kiosk, KioskConfig::default());
+        assert_eq!(config.thermometer, ThermometerConfig::default());
+        assert_eq!(config.gpio, IoConfig::default());
     }
 
     #[test]

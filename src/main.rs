@@ -21,6 +21,9 @@ struct Cli {
     /// otherwise a development setup in ./shoumen-dev]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Use the simulated camera, thermometer and gate I/O, whatever the config says.
+    #[arg(long, global = true)]
+    sim: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,6 +40,9 @@ enum Command {
     /// The entry log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Check and exercise the hardware.
+    #[command(subcommand)]
+    Hw(HwCommand),
     /// Appends entries in a loop, printing each committed seq (crash tests).
     #[command(hide = true)]
     DebugAppend {
@@ -106,6 +112,33 @@ enum LogCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum HwCommand {
+    /// What was found on the I2C bus and the GPIO chip, and how to fix what failed.
+    Probe,
+    /// Take thermometer measurements and print them.
+    Thermometer {
+        /// Sample pairs per measurement [default: from the config]
+        #[arg(long)]
+        samples: Option<u8>,
+        /// Number of measurements.
+        #[arg(long, default_value_t = 3)]
+        count: u32,
+        /// Reference body temperature (°C) of the person measured: stores
+        /// the offset that makes the kiosk read this.
+        #[arg(long, value_name = "C")]
+        calibrate: Option<f32>,
+    },
+    /// Unlock the gate relay for MS milliseconds (recorded as a manual open).
+    Relay {
+        #[arg(long, value_name = "MS")]
+        pulse: u32,
+        /// Why (recorded in the entry log).
+        #[arg(long, default_value = "hardware test")]
+        reason: String,
+    },
+}
+
 fn parse_direction(s: &str) -> Result<Direction, String> {
     s.parse()
 }
@@ -130,9 +163,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let clock = SystemClock::new();
+    let load = |path: Option<&Path>| -> Result<Config> {
+        let mut config = Config::load(path)?;
+        config.kiosk.simulated |= cli.sim;
+        Ok(config)
+    };
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = load(cli.config.as_deref())?;
             run_kiosk(&config, &clock, &args)
         }
         Command::Check(args) => {
@@ -212,26 +250,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Hw(cmd) => {
+            // Hardware commands are about the real devices unless --sim says otherwise.
+            let mut config = Config::load(cli.config.as_deref())?;
+            config.kiosk.simulated = cli.sim;
+            run_hw(&config, &clock, cmd)
+        }
         Command::DebugAppend { db, count, ack_every } => debug_append(&db, count, ack_every, &clock),
     }
 }
 
 fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<ExitCode> {
     use shoumen::app::{self, RunOptions};
-    use shoumen::hw::sim::{SimCamera, SimIndicator, SimRelay, SimThermometer, World};
-    use std::sync::atomic::AtomicBool;
+    use shoumen::hw::{self, gpio, sim::World};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
 
     if !args.headless {
         bail!("this build has no screen support yet; run with --headless");
-    }
-    if !config.kiosk.simulated {
-        bail!(
-            "this build has no hardware support; set `simulated = true` under [kiosk] in {} \
-             or build with the hardware features",
-            config_name(config)
-        );
     }
     let mut store = open_store(config, clock)?;
     let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
@@ -239,7 +276,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         gate = config.kiosk.gate_name,
         device = store.device_id(),
         entries = store.head_seq()?,
-        "kiosk starting (simulated hardware, headless)"
+        simulated = config.kiosk.simulated,
+        "kiosk starting (headless)"
     );
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -247,14 +285,13 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         signal_hook::flag::register(signal, stop.clone()).context("cannot install the signal handler")?;
     }
     let world = World::new();
+    let devices = hw::open(config.kiosk.simulated, &thermometer_config(config, &store)?, &config.gpio, &world)?;
     let app::Channels { events: (event_tx, event_rx), measure: (measure_tx, measure_rx) } = app::channels();
-    let camera = app::spawn_camera(Box::new(SimCamera::new(world.clone(), 10)), event_tx.clone(), stop.clone())?;
-    let sensor = app::spawn_sensor(
-        Box::new(SimThermometer::new(world.clone(), Duration::from_millis(400))),
-        measure_rx,
-        event_tx.clone(),
-    )?;
-    if config.kiosk.demo {
+    let (io, io_thread) = gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone())
+        .context("cannot start the gate I/O thread")?;
+    let camera = app::spawn_camera(devices.camera, event_tx.clone(), stop.clone())?;
+    let sensor = app::spawn_sensor(devices.thermometer, measure_rx, event_tx.clone())?;
+    if config.kiosk.demo && config.kiosk.simulated {
         let passes = shoumen::demo::read_passes(&config.kiosk.data_dir)?;
         let (world, stop) = (world.clone(), stop.clone());
         std::thread::Builder::new().name("demo".into()).spawn(move || {
@@ -268,24 +305,140 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         clock,
         &event_rx,
         &measure_tx,
-        &mut SimRelay::new(world.clone()),
-        &mut SimIndicator::new(world.clone()),
+        &mut io.clone(),
+        &mut io.clone(),
         &mut app::LogView,
         &stop,
         &opts,
     );
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     drop(measure_tx);
     let _ = sensor.join();
     let _ = camera.join();
+    let _ = io_thread.join();
     tracing::info!(entries = store.head_seq()?, "kiosk stopped; gate locked");
     Ok(ExitCode::SUCCESS)
 }
 
-fn config_name(config: &Config) -> String {
-    match &config.source {
-        shoumen::config::ConfigSource::File(p) => p.display().to_string(),
-        shoumen::config::ConfigSource::DevelopmentDefault => "the config file".into(),
+/// The thermometer settings with the calibration stored in the kiosk's
+/// store, which wins over the config file's offset.
+fn thermometer_config(config: &Config, store: &Store) -> Result<shoumen::hw::thermometer::ThermometerConfig> {
+    let mut t = config.thermometer.clone();
+    if let Some(offset) = store.calibration_offset()? {
+        t.model.offset_c = offset;
+    }
+    Ok(t)
+}
+
+fn run_hw(config: &Config, clock: &SystemClock, cmd: HwCommand) -> Result<ExitCode> {
+    use shoumen::hw::{self, gpio, sim::World, thermometer};
+    use std::time::{Duration, Instant};
+
+    let world = World::new();
+    match cmd {
+        HwCommand::Probe => {
+            if config.kiosk.simulated {
+                println!("ok   simulated hardware: camera, MLX90614 and gate I/O twins (--sim)");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let findings = hw::probe::probe(&config.thermometer, &config.gpio);
+            for f in &findings {
+                println!("{}  {}", if f.ok { "ok  " } else { "FAIL" }, f.what);
+            }
+            Ok(if findings.iter().all(|f| f.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        HwCommand::Thermometer { samples, count, calibrate } => {
+            let mut t = config.thermometer.clone();
+            if let Some(n) = samples {
+                t.samples = n;
+            }
+            let store = open_store(config, clock).ok();
+            if let Some(offset) = store.as_ref().and_then(|s| s.calibration_offset().ok().flatten()) {
+                t.model.offset_c = offset;
+            }
+            if config.kiosk.simulated {
+                world.lock().body_centi = 3660;
+            }
+            let mut readings = Vec::new();
+            for i in 1..=count {
+                let started = Instant::now();
+                let result = if config.kiosk.simulated {
+                    let mut sensor = hw::sim::SimThermometer::new(world.clone(), t.clone());
+                    sensor.measure_raw()
+                } else {
+                    thermometer::open_mlx90614(&t)
+                        .and_then(|mut s| thermometer::measure(&mut s, &mut thermometer::StdDelay, &t))
+                };
+                let ms = started.elapsed().as_millis();
+                match result {
+                    Ok(thermometer::Outcome::Body(m)) => {
+                        println!(
+                            "#{i}: body {:.2} °C  (skin {:.2} °C, ambient {:.2} °C, {} retries)  {ms} ms",
+                            m.body_c, m.skin_c, m.ambient_c, m.retries
+                        );
+                        readings.push(m);
+                    }
+                    Ok(thermometer::Outcome::NoSubject { skin_c, ambient_c }) => println!(
+                        "#{i}: nobody in front of the sensor (object {skin_c:.2} °C, ambient {ambient_c:.2} °C)  {ms} ms"
+                    ),
+                    Err(e) => println!("#{i}: FAULT: {e}  {ms} ms"),
+                }
+            }
+            if let Some(reference) = calibrate {
+                if readings.is_empty() {
+                    bail!("no valid measurement to calibrate against; stand in front of the sensor and try again");
+                }
+                let mean = readings.iter().map(|m| m.body_c).sum::<f32>() / readings.len() as f32;
+                let offset = t.model.offset_c + (reference - mean);
+                let mut store = open_store(config, clock)?;
+                store.set_calibration_offset(offset)?;
+                println!("calibrated: reference {reference:.2} °C, measured {mean:.2} °C → offset {offset:+.2} °C stored");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HwCommand::Relay { pulse, reason } => {
+            // A relay pulse is a gate opening: it is recorded like any manual open.
+            let mut store = open_store(config, clock)?;
+            let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+            state.policy.relay_pulse_ms = pulse;
+            let pins: Box<dyn gpio::Pins> = if config.kiosk.simulated {
+                Box::new(hw::sim::SimPins::new(world.clone()))
+            } else {
+                Box::new(gpio::RppalPins::open(&config.gpio)?)
+            };
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (tx, _rx) = std::sync::mpsc::channel();
+            let (mut io, thread) = gpio::spawn_io(pins, config.gpio.clone(), tx, stop.clone())?;
+            let effects = shoumen::gate::step(&mut state, shoumen::gate::Event::ManualOpen { reason }, clock.now());
+            let (measure, _) = std::sync::mpsc::channel();
+            let mut executor = shoumen::app::Executor {
+                entries: &mut store,
+                relay: &mut io.clone(),
+                indicator: &mut io.clone(),
+                view: &mut shoumen::app::LogView,
+                measure: &measure,
+            };
+            executor.apply(effects);
+            let started = Instant::now();
+            let mut was_open = false;
+            while started.elapsed() < Duration::from_millis(u64::from(pulse) + 300) {
+                was_open |= world.lock().relay_unlocked;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            shoumen::hw::GateRelay::lock(&mut io);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = thread.join();
+            if config.kiosk.simulated {
+                println!(
+                    "simulated relay: unlocked {} for {pulse} ms, now locked; recorded as entry #{}",
+                    if was_open { "once" } else { "never" },
+                    store.head_seq()?
+                );
+            } else {
+                println!("relay pulsed for {pulse} ms and locked again; recorded as entry #{}", store.head_seq()?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -249,5 +249,7 @@ fn headless_kiosk_on_simulated_hardware_decides_and_records() {
     let store = shoumen::store::Store::open(&db, "test").unwrap();
     let first = store.entry(1).unwrap().expect("the kiosk recorded the resident");
     assert_eq!((first.decision.as_str(), first.reason.as_str()), ("allow", "ok"));
-    assert!(matches!(first.temperature, Some(shoumen_protocol::TempRecord::Centi(3650))));
+    // The demo resident measures 36.5 °C; the simulated sensor adds noise.
+    let Some(shoumen_protocol::TempRecord::Centi(c)) = first.temperature else { panic!("{first:?}") };
+    assert!((3630..=3670).contains(&c), "{c}");
 }

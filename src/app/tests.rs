@@ -4,7 +4,27 @@ use shoumen_protocol::{Direction, EntryKind};
 
 use super::*;
 use crate::gate::{ResultView, Sound};
-use crate::hw::sim::{SimIndicator, SimRelay, World};
+
+/// Records relay pulses and signals instead of driving pins.
+#[derive(Default)]
+struct Outputs {
+    pulses: Vec<u32>,
+    sounds: Vec<Sound>,
+}
+
+impl GateRelay for Outputs {
+    fn pulse(&mut self, ms: u32) -> Result<(), HwError> {
+        self.pulses.push(ms);
+        Ok(())
+    }
+    fn lock(&mut self) {}
+}
+
+impl Indicator for Outputs {
+    fn signal(&mut self, sound: Sound) {
+        self.sounds.push(sound);
+    }
+}
 
 struct FailingSink;
 
@@ -61,18 +81,18 @@ fn allow_effects() -> Vec<Effect> {
 
 #[test]
 fn a_failed_record_keeps_the_gate_closed_and_calls_the_guard() {
-    let world = World::new();
     let (tx, _rx) = mpsc::channel();
     let mut view = Recorder::default();
+    let (mut relay, mut indicator) = (Outputs::default(), Outputs::default());
     let mut exec = Executor {
         entries: &mut FailingSink,
-        relay: &mut SimRelay::new(world.clone()),
-        indicator: &mut SimIndicator::new(world.clone()),
+        relay: &mut relay,
+        indicator: &mut indicator,
         view: &mut view,
         measure: &tx,
     };
     exec.apply(allow_effects());
-    assert!(world.lock().relay_pulses.is_empty(), "the gate opened without a record");
+    assert!(relay.pulses.is_empty(), "the gate opened without a record");
     let Some(Screen::Result(v)) = view.screens.last() else { panic!("{:?}", view.screens) };
     assert_eq!((v.decision, v.reason), (Decision::Guard, "store_fault"));
     assert!(matches!(&view.alarms[0], Alarm::DeviceFault { device: "store", message } if message.contains("full")));
@@ -82,18 +102,19 @@ fn a_failed_record_keeps_the_gate_closed_and_calls_the_guard() {
 fn a_committed_record_opens_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("k.db"), "b").unwrap();
-    let world = World::new();
     let (tx, _rx) = mpsc::channel();
     let mut view = Recorder::default();
+    let (mut relay, mut indicator) = (Outputs::default(), Outputs::default());
     let mut exec = Executor {
         entries: &mut store,
-        relay: &mut SimRelay::new(world.clone()),
-        indicator: &mut SimIndicator::new(world.clone()),
+        relay: &mut relay,
+        indicator: &mut indicator,
         view: &mut view,
         measure: &tx,
     };
     exec.apply(allow_effects());
-    assert_eq!(world.lock().relay_pulses, [3000]);
+    assert_eq!(relay.pulses, [3000]);
+    assert_eq!(indicator.sounds, [Sound::Ok]);
     assert_eq!(store.head_seq().unwrap(), 1);
     assert_eq!(store.entry(1).unwrap().unwrap().note.as_deref(), Some("ambulance"));
 }

@@ -55,6 +55,15 @@ impl Lists {
     }
 }
 
+/// What the door contact reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DoorAlarm {
+    /// Open longer than allowed after a grant.
+    HeldOpen,
+    /// Opened without a grant.
+    ForcedOpen,
+}
+
 /// What a thermometer measurement produced, as the hardware layer reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TempReading {
@@ -76,6 +85,10 @@ pub enum Event {
     ManualOpen { reason: String },
     /// The request-to-exit button inside the gate.
     ExitButton,
+    /// Someone stepped in front of (or away from) the kiosk.
+    Presence(bool),
+    /// The door contact raised an alarm.
+    Door(DoorAlarm),
     /// A guard lets the next pass through despite anti-passback.
     PassbackOverride,
     ListsUpdated(Box<Lists>),
@@ -142,6 +155,7 @@ pub enum Alarm {
     QuarantineExit { pass_id: PassId },
     ThermometerFault(String),
     ListsTooOld { age_s: Option<i64> },
+    Door(DoorAlarm),
     /// A device or the store failed outside the gate core's view.
     DeviceFault { device: &'static str, message: String },
 }
@@ -219,6 +233,10 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
             let view = ResultView::bare(Decision::Allow, "exit_button");
             finish(state, draft, view, now)
         }
+        // Someone stepped up while we wait for a temperature: measure now.
+        Event::Presence(true) if state.is_measuring() => vec![Effect::Measure],
+        Event::Presence(_) => Vec::new(),
+        Event::Door(alarm) => vec![Effect::Alarm(Alarm::Door(alarm)), Effect::Sound(Sound::Alarm)],
         Event::PassbackOverride => {
             state.override_until_mono_ms = Some(now.mono_ms + state.policy.passback_override_ms);
             Vec::new()

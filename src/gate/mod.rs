@@ -5,7 +5,7 @@ mod core;
 mod policy;
 
 pub use self::core::{
-    step, Alarm, EntryDraft, Effect, Event, GateState, Lists, Now, ResultView, Screen, Sound, TempReading,
+    step, Alarm, DoorAlarm, EntryDraft, Effect, Event, GateState, Lists, Now, ResultView, Screen, Sound, TempReading,
 };
 pub use self::policy::{FallbackPolicy, Policy, TemperatureRecording};
 

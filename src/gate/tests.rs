@@ -272,6 +272,7 @@ fn alarm_kind(a: &Alarm) -> &'static str {
         Alarm::ThermometerFault(_) => "thermometer",
         Alarm::ListsTooOld { .. } => "lists",
         Alarm::DeviceFault { .. } => "device",
+        Alarm::Door(_) => "door",
     }
 }
 
@@ -362,4 +363,19 @@ fn expired_pass_entry_keeps_the_authentic_pass_id() {
 fn temperature_without_a_pass_is_ignored() {
     let out = run(Policy::default(), fresh_lists(), &[], &[Temp(NORMAL), Fault, Temp(FEVER)]);
     assert!(out.records.is_empty() && out.alarms.is_empty() && out.opens == 0);
+}
+
+#[test]
+fn door_alarms_sound_and_reach_the_console_without_opening() {
+    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    let effects = step(&mut state, Event::Door(DoorAlarm::ForcedOpen), now(1_000));
+    assert_eq!(effects, [Effect::Alarm(Alarm::Door(DoorAlarm::ForcedOpen)), Effect::Sound(Sound::Alarm)]);
+}
+
+#[test]
+fn presence_while_measuring_asks_for_a_measurement() {
+    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    assert!(step(&mut state, Event::Presence(true), now(1_000)).is_empty());
+    step(&mut state, Event::PassRead { text: pass_text(1) }, now(1_100));
+    assert_eq!(step(&mut state, Event::Presence(true), now(1_200)), [Effect::Measure]);
 }

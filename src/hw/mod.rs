@@ -4,7 +4,11 @@
 //! A hardware fault never opens the gate: the gate core only ever sees
 //! faults as events, and only a committed `OpenGate` effect reaches the relay.
 
+pub mod gpio;
+pub mod i2c;
+pub mod probe;
 pub mod sim;
+pub mod thermometer;
 
 use std::fmt;
 
@@ -74,4 +78,45 @@ pub trait GateRelay: Send {
 /// LEDs and buzzer.
 pub trait Indicator: Send {
     fn signal(&mut self, sound: Sound);
+}
+
+/// The devices a kiosk runs with, real or simulated, chosen in one place.
+pub struct Devices {
+    pub camera: Box<dyn FrameSource>,
+    pub thermometer: Box<dyn Thermometer>,
+    pub pins: Box<dyn gpio::Pins>,
+}
+
+#[derive(Debug, Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Gpio(#[from] gpio::GpioError),
+    #[error("this build has no camera support: build with `--features camera`, or run with --sim")]
+    NoCameraSupport,
+}
+
+/// Opens the real devices, or their twins on `world` when `simulated`.
+/// `thermometer` already carries any stored calibration.
+pub fn open(
+    simulated: bool,
+    thermometer: &thermometer::ThermometerConfig,
+    io: &gpio::IoConfig,
+    world: &sim::World,
+) -> Result<Devices, OpenError> {
+    if simulated {
+        return Ok(Devices {
+            camera: Box::new(sim::SimCamera::new(world.clone(), 10)),
+            thermometer: Box::new(sim::SimThermometer::new(world.clone(), thermometer.clone())),
+            pins: Box::new(sim::SimPins::new(world.clone())),
+        });
+    }
+    // GPIO first: without the relay the kiosk cannot do its job at all.
+    let pins = Box::new(gpio::RppalPins::open(io)?);
+    let thermometer = Box::new(thermometer::PiThermometer::new(thermometer.clone()));
+    let camera = open_camera()?;
+    Ok(Devices { camera, thermometer, pins })
+}
+
+fn open_camera() -> Result<Box<dyn FrameSource>, OpenError> {
+    Err(OpenError::NoCameraSupport)
 }

@@ -6,9 +6,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::gate::{Sound, TempReading};
+use rand::Rng;
 
-use super::{Frame, FrameSource, GateRelay, HwError, Indicator, PixelFormat, Thermometer};
+use crate::gate::TempReading;
+
+use super::gpio::{Input, Output, Pins};
+use super::thermometer::{self, IrSensor, SensorError, ThermometerConfig};
+use super::{Frame, FrameSource, HwError, PixelFormat, Thermometer};
 
 /// The simulated surroundings of the kiosk.
 #[derive(Debug)]
@@ -20,12 +24,21 @@ pub struct SimWorld {
     /// Body temperature of whoever stands at the sensor (°C × 100).
     pub body_centi: i32,
     pub subject_present: bool,
+    /// Air temperature at the sensor.
+    pub ambient_c: f32,
+    /// Standard deviation of the sensor noise added to every object sample.
+    pub noise_c: f32,
     pub camera_unplugged: bool,
     pub thermometer_fault: bool,
-    /// Every relay pulse so far, in ms.
-    pub relay_pulses: Vec<u32>,
-    /// The latest signals, newest last (bounded).
-    pub sounds: VecDeque<Sound>,
+    pub door_open: bool,
+    pub exit_pressed: bool,
+    /// Output levels as the gate I/O last set them.
+    pub relay_unlocked: bool,
+    pub green: bool,
+    pub red: bool,
+    pub buzzer: bool,
+    /// How many times the relay has unlocked.
+    pub relay_opened: u32,
 }
 
 impl Default for SimWorld {
@@ -35,10 +48,17 @@ impl Default for SimWorld {
             queued_temps: VecDeque::new(),
             body_centi: 3650,
             subject_present: true,
+            ambient_c: 24.0,
+            noise_c: 0.05,
             camera_unplugged: false,
             thermometer_fault: false,
-            relay_pulses: Vec::new(),
-            sounds: VecDeque::new(),
+            door_open: false,
+            exit_pressed: false,
+            relay_unlocked: false,
+            green: false,
+            red: false,
+            buzzer: false,
+            relay_opened: 0,
         }
     }
 }
@@ -138,69 +158,99 @@ impl FrameSource for SimCamera {
     }
 }
 
-/// Answers a measurement after a realistic delay.
-pub struct SimThermometer {
+/// The MLX90614's two registers as the simulated world would read.
+pub struct SimIrSensor {
     world: World,
-    delay: Duration,
+    model: thermometer::SkinModel,
+    /// Body temperature of the person for the current measurement.
+    body_c: f32,
+}
+
+impl IrSensor for SimIrSensor {
+    fn object_c(&mut self) -> Result<f32, SensorError> {
+        let w = self.world.lock();
+        if w.thermometer_fault {
+            return Err(SensorError::Nack { address: thermometer::DEFAULT_ADDRESS });
+        }
+        let noise = if w.noise_c > 0.0 { rand::thread_rng().gen_range(-w.noise_c..w.noise_c) * 1.7 } else { 0.0 };
+        let object = if w.subject_present { self.model.skin_c(self.body_c, w.ambient_c) } else { w.ambient_c + 0.3 };
+        Ok(object + noise)
+    }
+
+    fn ambient_c(&mut self) -> Result<f32, SensorError> {
+        let w = self.world.lock();
+        if w.thermometer_fault {
+            return Err(SensorError::Nack { address: thermometer::DEFAULT_ADDRESS });
+        }
+        Ok(w.ambient_c)
+    }
+}
+
+/// The real measurement algorithm ([`thermometer::measure`]) over the
+/// simulated sensor, with real sample timing.
+pub struct SimThermometer {
+    sensor: SimIrSensor,
+    config: ThermometerConfig,
 }
 
 impl SimThermometer {
-    pub fn new(world: World, delay: Duration) -> SimThermometer {
-        SimThermometer { world, delay }
+    pub fn new(world: World, config: ThermometerConfig) -> SimThermometer {
+        let model = config.model;
+        SimThermometer { sensor: SimIrSensor { world, model, body_c: 36.5 }, config }
+    }
+}
+
+impl SimThermometer {
+    /// One measurement with its details, for `shoumen hw thermometer --sim`.
+    pub fn measure_raw(&mut self) -> Result<thermometer::Outcome, SensorError> {
+        {
+            let mut w = self.sensor.world.lock();
+            let body = w.body_centi;
+            self.sensor.body_c = w.queued_temps.pop_front().unwrap_or(body) as f32 / 100.0;
+        }
+        thermometer::measure(&mut self.sensor, &mut thermometer::StdDelay, &self.config)
     }
 }
 
 impl Thermometer for SimThermometer {
     fn measure(&mut self) -> TempReading {
-        std::thread::sleep(self.delay);
-        let mut w = self.world.lock();
-        if w.thermometer_fault {
-            return TempReading::Fault("simulated: no acknowledge (NACK) from the MLX90614 at 0x5A".into());
-        }
-        if !w.subject_present {
-            return TempReading::NoSubject;
-        }
-        let body = w.body_centi;
-        TempReading::Body(w.queued_temps.pop_front().unwrap_or(body))
+        thermometer::to_reading(self.measure_raw())
     }
 }
 
-pub struct SimRelay {
+/// Gate I/O pins wired to the simulated world.
+pub struct SimPins {
     world: World,
 }
 
-impl SimRelay {
-    pub fn new(world: World) -> SimRelay {
-        SimRelay { world }
+impl SimPins {
+    pub fn new(world: World) -> SimPins {
+        SimPins { world }
     }
 }
 
-impl GateRelay for SimRelay {
-    fn pulse(&mut self, ms: u32) -> Result<(), HwError> {
-        self.world.lock().relay_pulses.push(ms);
-        tracing::info!(ms, "simulated relay: gate unlocked");
-        Ok(())
-    }
-
-    fn lock(&mut self) {}
-}
-
-pub struct SimIndicator {
-    world: World,
-}
-
-impl SimIndicator {
-    pub fn new(world: World) -> SimIndicator {
-        SimIndicator { world }
-    }
-}
-
-impl Indicator for SimIndicator {
-    fn signal(&mut self, sound: Sound) {
+impl Pins for SimPins {
+    fn set(&mut self, output: Output, active: bool) {
         let mut w = self.world.lock();
-        if w.sounds.len() >= 32 {
-            w.sounds.pop_front();
+        match output {
+            Output::Relay => {
+                if active && !w.relay_unlocked {
+                    w.relay_opened += 1;
+                }
+                w.relay_unlocked = active;
+            }
+            Output::Green => w.green = active,
+            Output::Red => w.red = active,
+            Output::Buzzer => w.buzzer = active,
         }
-        w.sounds.push_back(sound);
+    }
+
+    fn get(&mut self, input: Input) -> bool {
+        let w = self.world.lock();
+        match input {
+            Input::Presence => w.subject_present && w.shown.is_some(),
+            Input::Door => w.door_open,
+            Input::Exit => w.exit_pressed,
+        }
     }
 }

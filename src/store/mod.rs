@@ -320,6 +320,15 @@ impl Store {
         })
     }
 
+    /// The thermometer calibration offset (°C), if one was measured.
+    pub fn calibration_offset(&self) -> Result<Option<f32>> {
+        Ok(get_meta(&self.conn, "thermometer_offset_c")?.and_then(|v| v.parse().ok()))
+    }
+
+    pub fn set_calibration_offset(&mut self, offset_c: f32) -> Result<()> {
+        set_meta(&self.conn, "thermometer_offset_c", &offset_c.to_string())
+    }
+
     /// The highest seq the server has acknowledged (the sync watermark).
     pub fn acked_seq(&self) -> Result<u64> {
         Ok(get_meta(&self.conn, "acked_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0))
