@@ -280,6 +280,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         "kiosk starting (headless)"
     );
 
+    gpio::install_panic_lock();
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("cannot install the signal handler")?;

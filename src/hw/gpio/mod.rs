@@ -303,6 +303,22 @@ impl Indicator for IoHandle {
     }
 }
 
+/// Set by the panic hook: every I/O thread locks its relay at once.
+static PANIC_LOCK: AtomicBool = AtomicBool::new(false);
+
+/// Makes any panic, in any thread, lock the relay before the process goes
+/// down: a panic in the main thread ends the process without unwinding the
+/// I/O thread, so its `Drop` alone would not run.
+pub fn install_panic_lock() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANIC_LOCK.store(true, Ordering::SeqCst);
+        previous(info);
+        // Give the I/O threads (polling every 5 ms) time to lock.
+        std::thread::sleep(Duration::from_millis(30));
+    }));
+}
+
 /// Starts the I/O thread: polls inputs every 5 ms, drives outputs, sends
 /// input events to the core. The relay is locked when the thread ends.
 pub fn spawn_io(
@@ -317,6 +333,10 @@ pub fn spawn_io(
         let mut io = GateIo::new(cfg);
         io.lock(pins.as_mut());
         while !stop.load(Ordering::Relaxed) {
+            if PANIC_LOCK.load(Ordering::SeqCst) {
+                io.lock(pins.as_mut());
+                return;
+            }
             let now = start.elapsed().as_millis() as u64;
             loop {
                 match rx.try_recv() {
