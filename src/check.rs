@@ -53,9 +53,9 @@ pub fn read_input(input: &str) -> Result<String, String> {
         .and_then(|e| e.to_str())
         .is_some_and(|e| ["png", "jpg", "jpeg", "webp", "gif", "bmp"].contains(&e.to_ascii_lowercase().as_str()));
     if is_image {
-        let frame = crate::scan::decode_file(path).map_err(|e| e.to_string())?;
-        let code = frame.codes.into_iter().next().ok_or_else(|| format!("no QR code found in {input}"))?;
-        String::from_utf8(code.payload).map_err(|_| format!("the QR code in {input} is not text"))
+        let outcome = crate::scan::decode_file(path).map_err(|e| e.to_string())?;
+        let code = outcome.codes.into_iter().next().ok_or_else(|| format!("no QR code found in {input}"))?;
+        String::from_utf8(code.payload().to_vec()).map_err(|_| format!("the QR code in {input} is not text"))
     } else {
         std::fs::read_to_string(path)
             .map(|s| s.trim_end_matches(['\r', '\n']).to_string())

@@ -11,5 +11,6 @@ pub mod config;
 pub mod demo;
 pub mod gate;
 pub mod hw;
+pub mod isolate;
 pub mod scan;
 pub mod store;

@@ -40,6 +40,27 @@ enum Command {
     /// The entry log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Measure the QR pipeline on a corpus of images with known contents.
+    ScanEval {
+        dir: PathBuf,
+        /// pipeline (default), live, or one step: rxing, rqrr, rxing-upscale, …
+        #[arg(long, default_value = "pipeline")]
+        strategy: String,
+        /// Print every missed or misread image, and which step found what.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Write camera-like test frames of passes (PNG + .txt) for scan-eval.
+    ScanSynth {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// 0 = clean and large, 1 = every impairment at full strength.
+        #[arg(long, default_value_t = 0.8)]
+        difficulty: f32,
+    },
     /// Check and exercise the hardware.
     #[command(subcommand)]
     Hw(HwCommand),
@@ -248,6 +269,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for e in store.recent(count)?.iter().rev() {
                 println!("{}", serde_json::to_string(e)?);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ScanEval { dir, strategy, verbose } => {
+            use shoumen::scan::eval;
+            shoumen::isolate::install_quiet_hook();
+            let strategy = eval::Strategy::parse(&strategy).map_err(anyhow::Error::msg)?;
+            let samples = eval::load_corpus(&dir)?;
+            if samples.is_empty() {
+                bail!("no images found under {}", dir.display());
+            }
+            let report = eval::evaluate(&samples, &strategy)?;
+            if verbose {
+                for line in &report.problems {
+                    println!("{line}");
+                }
+                for (step, n) in &report.by_step {
+                    println!("decoded by {step}: {n}");
+                }
+            }
+            println!("{}", report.summary());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ScanSynth { dir, count, seed, difficulty } => {
+            use shoumen::scan::synth;
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let texts = synth::pass_texts(16, seed);
+            for (i, (text, _scene, frame)) in synth::frames(&texts, count, seed, difficulty).into_iter().enumerate() {
+                let img = image::GrayImage::from_raw(frame.width as u32, frame.height as u32, frame.pixels)
+                    .context("frame buffer")?;
+                img.save(dir.join(format!("{i:04}.png")))?;
+                std::fs::write(dir.join(format!("{i:04}.txt")), text)?;
+            }
+            println!("{count} frames written to {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Hw(cmd) => {

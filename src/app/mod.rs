@@ -145,6 +145,7 @@ pub fn spawn_camera(
         .spawn(move || {
             let mut backoff = Duration::from_millis(250);
             let mut gone = false;
+            let mut scanner = crate::scan::Scanner::new(crate::scan::Mode::Live);
             while !stop.load(Ordering::Relaxed) {
                 match camera.next_frame() {
                     Ok(frame) => {
@@ -153,10 +154,10 @@ pub fn spawn_camera(
                             gone = false;
                         }
                         backoff = Duration::from_millis(250);
-                        let Some((w, h, luma)) = crate::scan::to_luma(&frame) else { continue };
-                        let result = crate::scan::decode_luma(w, h, &luma);
-                        for code in result.codes {
-                            if let Ok(text) = String::from_utf8(code.payload) {
+                        let Some((width, height, luma)) = crate::scan::to_luma(&frame) else { continue };
+                        let outcome = scanner.scan(&crate::scan::GrayView { width, height, pixels: &luma });
+                        for code in outcome.codes {
+                            if let Ok(text) = String::from_utf8(code.payload().to_vec()) {
                                 if events.send(Event::PassRead { text }).is_err() {
                                     return;
                                 }

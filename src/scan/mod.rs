@@ -1,10 +1,27 @@
-//! Frame → QR payload. This is the seed of the decode pipeline: whole-image
-//! rqrr, isolated so that a decoder panic costs one frame, never the kiosk.
+//! Frame → QR payload: the decode pipeline.
+//!
+//! A frame is converted to grayscale, then [`Step`]s are tried in order of
+//! cost until one decodes a code: the region where the last code was, the
+//! whole frame, a ×2 upscale for small codes, the inverted image, an
+//! adaptive threshold, and a second decoder. Every decoder call is isolated
+//! (a panic costs one frame and is counted).
+//!
+//! Most frames hold no code. In [`Mode::Live`] a frame gets the cheap steps
+//! plus one of the expensive ones, taken in turn, so the cost per frame stays
+//! bounded while every step still runs several times a second at 30 fps.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+pub mod decoders;
+pub mod eval;
+pub mod preprocess;
+pub mod synth;
+
+use std::borrow::Cow;
 use std::path::Path;
 
 use thiserror::Error;
+
+pub use decoders::Decoder;
+use preprocess::Rect;
 
 #[derive(Debug, Error)]
 pub enum ScanError {
@@ -12,59 +29,253 @@ pub enum ScanError {
     Image { path: String, message: String },
 }
 
-/// One decoded code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoded {
-    pub payload: Vec<u8>,
-    /// Corners in image pixels, for the preview overlay.
-    pub corners: [(i32, i32); 4],
+/// A borrowed 8-bit grayscale image.
+#[derive(Clone, Copy)]
+pub struct GrayView<'a> {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: &'a [u8],
 }
 
-/// Outcome of decoding one frame.
-#[derive(Debug, Default)]
-pub struct FrameResult {
-    pub codes: Vec<Decoded>,
-    /// Decoder panics caught while decoding this frame.
+/// An owned 8-bit grayscale image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrayBuf {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl GrayBuf {
+    pub fn view(&self) -> GrayView<'_> {
+        GrayView { width: self.width, height: self.height, pixels: &self.pixels }
+    }
+
+    pub fn from_image(img: &image::GrayImage) -> GrayBuf {
+        GrayBuf { width: img.width() as usize, height: img.height() as usize, pixels: img.as_raw().clone() }
+    }
+}
+
+/// One decoded code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Code {
+    /// The payload as text (decoder's charset guess for byte mode).
+    pub text: String,
+    /// The exact payload bytes, when the decoder reports them.
+    pub bytes: Option<Vec<u8>>,
+    /// Corners in frame pixels, for the preview overlay.
+    pub corners: [(f32, f32); 4],
+}
+
+impl Code {
+    pub fn payload(&self) -> &[u8] {
+        self.bytes.as_deref().unwrap_or(self.text.as_bytes())
+    }
+}
+
+/// One way of trying to decode a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// The region around the last code seen, grown by half its size.
+    Roi,
+    Whole(Decoder),
+    /// ×2 bilinear upscale and unsharp mask, for codes at 2–3 px per module.
+    Upscale(Decoder),
+    /// Light modules on a dark background (inverted codes, some phone themes).
+    Inverted(Decoder),
+    /// Bradley's adaptive threshold, for glare and uneven light.
+    Adaptive(Decoder),
+}
+
+impl Step {
+    pub fn name(self) -> String {
+        match self {
+            Step::Roi => "roi".into(),
+            Step::Whole(d) => d.name().into(),
+            Step::Upscale(d) => format!("{}-upscale", d.name()),
+            Step::Inverted(d) => format!("{}-inverted", d.name()),
+            Step::Adaptive(d) => format!("{}-adaptive", d.name()),
+        }
+    }
+}
+
+/// The pipeline's steps after the cheap ones, in order of cost.
+pub const LADDER: &[Step] = &[
+    Step::Upscale(Decoder::Rxing),
+    Step::Inverted(Decoder::Rxing),
+    Step::Adaptive(Decoder::Rxing),
+    Step::Whole(Decoder::Rqrr),
+    Step::Adaptive(Decoder::Rqrr),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Camera frames: cheap steps every frame, one ladder step per frame in turn.
+    Live,
+    /// Still images (scan-eval, `shoumen check`): every step until one works.
+    Thorough,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Outcome {
+    pub codes: Vec<Code>,
+    /// The step that decoded, if any.
+    pub step: Option<Step>,
+    /// Decoder panics caught on this frame.
     pub panics: u32,
 }
 
-/// Decodes every QR code in an 8-bit grayscale frame.
-pub fn decode_luma(width: usize, height: usize, luma: &[u8]) -> FrameResult {
-    assert_eq!(luma.len(), width * height, "luma buffer does not match {width}×{height}");
-    let mut result = FrameResult::default();
-    let attempt = catch_unwind(AssertUnwindSafe(|| {
-        let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| luma[y * width + x]);
-        img.detect_grids()
-            .into_iter()
-            .filter_map(|grid| {
-                let corners = grid.bounds.map(|p| (p.x, p.y));
-                let mut payload = Vec::new();
-                grid.decode_to(&mut payload).ok().map(|_| Decoded { payload, corners })
-            })
-            .collect::<Vec<_>>()
-    }));
-    match attempt {
-        Ok(codes) => result.codes = codes,
-        Err(_) => {
-            result.panics += 1;
-            tracing::warn!("QR decoder panicked on a {width}×{height} frame; frame skipped");
-        }
-    }
-    result
+/// Running totals, for the health screen and the logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStats {
+    pub frames: u64,
+    pub decoded: u64,
+    pub panics: u64,
 }
 
-/// Reads an image file and decodes the QR codes in it.
-pub fn decode_file(path: &Path) -> Result<FrameResult, ScanError> {
-    let img = image::open(path).map_err(|e| ScanError::Image { path: path.display().to_string(), message: e.to_string() })?;
-    let gray = img.to_luma8();
-    Ok(decode_luma(gray.width() as usize, gray.height() as usize, gray.as_raw()))
+/// The stateful decode pipeline for one camera.
+pub struct Scanner {
+    mode: Mode,
+    steps: Vec<Step>,
+    /// Where the last code was and on which frame.
+    last: Option<(Rect, u64)>,
+    /// Next ladder step to try in live mode.
+    turn: usize,
+    pub stats: ScanStats,
+}
+
+/// For how many frames the last code's region is tried first.
+const ROI_FRAMES: u64 = 45;
+/// Images (or located regions) larger than this on their long side are not
+/// upscaled: codes that fill them are not small.
+const UPSCALE_MAX_SIDE: usize = 800;
+
+impl Scanner {
+    /// The full pipeline.
+    pub fn new(mode: Mode) -> Scanner {
+        let mut steps = vec![Step::Roi, Step::Whole(Decoder::Rxing)];
+        steps.extend_from_slice(LADDER);
+        Scanner::with_steps(mode, steps)
+    }
+
+    /// A pipeline of exactly these steps (to compare single decoders).
+    pub fn with_steps(mode: Mode, steps: Vec<Step>) -> Scanner {
+        Scanner { mode, steps, last: None, turn: 0, stats: ScanStats::default() }
+    }
+
+    pub fn scan(&mut self, img: &GrayView<'_>) -> Outcome {
+        self.stats.frames += 1;
+        let frame = self.stats.frames;
+        let mut outcome = Outcome::default();
+        let ladder: Vec<Step> = self.steps.iter().copied().filter(|s| !is_cheap(*s)).collect();
+        let mut plan: Vec<Step> = self.steps.iter().copied().filter(|s| is_cheap(*s)).collect();
+        match self.mode {
+            Mode::Thorough => plan.extend(&ladder),
+            Mode::Live if !ladder.is_empty() => {
+                plan.push(ladder[self.turn % ladder.len()]);
+                self.turn += 1;
+            }
+            Mode::Live => {}
+        }
+        // The expensive steps work on the region that looks like a code, if
+        // one stands out: cheaper, and fewer distractions for the decoders.
+        let mut region: Option<Option<(Rect, GrayBuf)>> = None;
+        for step in plan {
+            let (img, dx, dy) = if is_cheap(step) {
+                (*img, 0.0, 0.0)
+            } else {
+                let located = region.get_or_insert_with(|| {
+                    preprocess::locate(img, 8, 24)
+                        .filter(|r| r.width() * r.height() * 2 < img.width * img.height)
+                        .map(|r| (r, preprocess::crop(img, r)))
+                });
+                match located {
+                    Some((r, crop)) => (crop.view(), r.x0 as f32, r.y0 as f32),
+                    None => (*img, 0.0, 0.0),
+                }
+            };
+            let img = &img;
+            let codes = match step {
+                Step::Roi => match self.last {
+                    Some((rect, seen)) if frame - seen <= ROI_FRAMES => {
+                        let r = rect.grow(0.5, img.width, img.height);
+                        let crop = preprocess::crop(img, r);
+                        let attempt = decoders::decode(Decoder::Rxing, &crop.view());
+                        outcome.panics += u32::from(attempt.panicked);
+                        offset(attempt.codes, r.x0 as f32, r.y0 as f32, 1.0)
+                    }
+                    _ => continue,
+                },
+                Step::Whole(d) => self.run(d, img, &mut outcome, 1.0),
+                Step::Upscale(d) => {
+                    if img.width.max(img.height) > UPSCALE_MAX_SIDE {
+                        continue;
+                    }
+                    let up = preprocess::upscale2_sharpen(img);
+                    self.run(d, &up.view(), &mut outcome, 0.5)
+                }
+                Step::Inverted(d) => {
+                    let inv = preprocess::invert(img);
+                    self.run(d, &inv.view(), &mut outcome, 1.0)
+                }
+                Step::Adaptive(d) => {
+                    let window = (img.width.min(img.height) / 8).max(15) | 1;
+                    let bin = preprocess::adaptive_threshold(img, window, 15);
+                    self.run(d, &bin.view(), &mut outcome, 1.0)
+                }
+            };
+            let codes = offset(codes, dx, dy, 1.0);
+            if !codes.is_empty() {
+                self.remember(&codes, frame);
+                outcome.codes = codes;
+                outcome.step = Some(step);
+                break;
+            }
+        }
+        self.stats.panics += u64::from(outcome.panics);
+        self.stats.decoded += u64::from(outcome.step.is_some());
+        outcome
+    }
+
+    fn run(&self, d: Decoder, img: &GrayView<'_>, outcome: &mut Outcome, scale: f32) -> Vec<Code> {
+        let attempt = decoders::decode(d, img);
+        outcome.panics += u32::from(attempt.panicked);
+        offset(attempt.codes, 0.0, 0.0, scale)
+    }
+
+    fn remember(&mut self, codes: &[Code], frame: u64) {
+        let c = &codes[0].corners;
+        let xs = c.iter().map(|p| p.0.max(0.0) as usize);
+        let ys = c.iter().map(|p| p.1.max(0.0) as usize);
+        let rect = Rect {
+            x0: xs.clone().min().unwrap_or(0),
+            y0: ys.clone().min().unwrap_or(0),
+            x1: xs.max().unwrap_or(0) + 1,
+            y1: ys.max().unwrap_or(0) + 1,
+        };
+        if rect.width() > 4 && rect.height() > 4 {
+            self.last = Some((rect, frame));
+        }
+    }
+}
+
+fn is_cheap(step: Step) -> bool {
+    matches!(step, Step::Roi | Step::Whole(Decoder::Rxing))
+}
+
+/// Maps code corners from a crop or a scaled image back to the frame.
+fn offset(mut codes: Vec<Code>, dx: f32, dy: f32, scale: f32) -> Vec<Code> {
+    for code in &mut codes {
+        for p in &mut code.corners {
+            *p = (p.0 * scale + dx, p.1 * scale + dy);
+        }
+    }
+    codes
 }
 
 /// Converts a camera frame to 8-bit grayscale. `None` if the frame is
 /// damaged (short buffer, undecodable JPEG): the caller skips it.
-pub fn to_luma(frame: &crate::hw::Frame) -> Option<(usize, usize, std::borrow::Cow<'_, [u8]>)> {
+pub fn to_luma(frame: &crate::hw::Frame) -> Option<(usize, usize, Cow<'_, [u8]>)> {
     use crate::hw::PixelFormat;
-    use std::borrow::Cow;
     let (w, h) = (frame.width as usize, frame.height as usize);
     match frame.format {
         PixelFormat::Luma if frame.data.len() >= w * h => Some((w, h, Cow::Borrowed(&frame.data[..w * h]))),
@@ -88,3 +299,18 @@ pub fn to_luma(frame: &crate::hw::Frame) -> Option<(usize, usize, std::borrow::C
         _ => None,
     }
 }
+
+/// Reads an image file as grayscale.
+pub fn load_gray(path: &Path) -> Result<GrayBuf, ScanError> {
+    let img = image::open(path).map_err(|e| ScanError::Image { path: path.display().to_string(), message: e.to_string() })?;
+    Ok(GrayBuf::from_image(&img.to_luma8()))
+}
+
+/// Decodes the QR codes in an image file with every step.
+pub fn decode_file(path: &Path) -> Result<Outcome, ScanError> {
+    let img = load_gray(path)?;
+    Ok(Scanner::new(Mode::Thorough).scan(&img.view()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -312,6 +312,11 @@ static PANIC_LOCK: AtomicBool = AtomicBool::new(false);
 pub fn install_panic_lock() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A decoder panic caught by `isolate` costs one frame, nothing more.
+        if crate::isolate::is_isolated() {
+            previous(info);
+            return;
+        }
         PANIC_LOCK.store(true, Ordering::SeqCst);
         previous(info);
         // Give the I/O threads (polling every 5 ms) time to lock.

@@ -1,0 +1,373 @@
+//! Camera-like test frames: a pass rendered onto a phone screen or a
+//! printed card, placed in a 640×480 or 1280×720 scene with perspective,
+//! rotation, blur, motion blur, glare, noise, low contrast and JPEG
+//! artefacts, at 2–6 pixels per module.
+//!
+//! Deterministic: the same seed gives the same frames on every machine (own
+//! PRNG, integer-free of platform floats' surprises in practice), so tests
+//! can hold the pipeline to a measured floor.
+
+use std::f32::consts::PI;
+
+use super::GrayBuf;
+
+/// SplitMix64: tiny, fast and stable across versions, unlike `rand`'s StdRng.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * (hi - lo)
+    }
+
+    pub fn chance(&mut self, p: f32) -> bool {
+        self.range(0.0, 1.0) < p
+    }
+
+    /// Approximately normal (sum of four uniforms), mean 0, deviation 1.
+    pub fn normal(&mut self) -> f32 {
+        (0..4).map(|_| self.range(-1.0, 1.0)).sum::<f32>() * 0.866
+    }
+}
+
+/// Where the code is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// A phone: dark body, bright screen, code on white.
+    Phone,
+    /// A printed card: white with a grey border.
+    Card,
+}
+
+/// Everything that varies between frames.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scene {
+    pub width: usize,
+    pub height: usize,
+    pub carrier: Carrier,
+    pub px_per_module: f32,
+    /// In-plane rotation, radians.
+    pub rotation: f32,
+    /// Perspective tilt: foreshortening of the top (≤ 0.3) and one side.
+    pub tilt_x: f32,
+    pub tilt_y: f32,
+    /// Centre of the code in the frame, as fractions of width/height.
+    pub cx: f32,
+    pub cy: f32,
+    /// Levels of dark and light modules after lighting (low contrast
+    /// brings them together).
+    pub black: f32,
+    pub white: f32,
+    pub blur_sigma: f32,
+    /// Motion blur length in pixels and direction.
+    pub motion_px: f32,
+    pub motion_angle: f32,
+    /// Glare: peak brightness added, and its position relative to the code.
+    pub glare: f32,
+    pub glare_dx: f32,
+    pub glare_dy: f32,
+    pub noise_sigma: f32,
+    /// JPEG quality, or `None` for a clean frame.
+    pub jpeg_quality: Option<u8>,
+}
+
+impl Scene {
+    /// A random scene. `difficulty` in 0..=1 scales every impairment.
+    pub fn random(rng: &mut Rng, difficulty: f32) -> Scene {
+        let d = difficulty.clamp(0.0, 1.0);
+        let hd = rng.chance(0.3);
+        let low_contrast = rng.chance(0.35 * d + 0.05);
+        let (black, white) = if low_contrast {
+            let mid = rng.range(110.0, 150.0);
+            let half = rng.range(25.0, 45.0);
+            (mid - half, mid + half)
+        } else {
+            (rng.range(10.0, 50.0), rng.range(180.0, 245.0))
+        };
+        Scene {
+            width: if hd { 1280 } else { 640 },
+            height: if hd { 720 } else { 480 },
+            carrier: if rng.chance(0.6) { Carrier::Phone } else { Carrier::Card },
+            px_per_module: rng.range(6.0 - 4.0 * d, 6.0),
+            rotation: rng.range(-PI, PI) * (0.15 + 0.85 * d),
+            tilt_x: rng.range(-0.25, 0.25) * d,
+            tilt_y: rng.range(-0.25, 0.25) * d,
+            cx: rng.range(0.3, 0.7),
+            cy: rng.range(0.3, 0.7),
+            black,
+            white,
+            blur_sigma: rng.range(0.0, 1.3) * d,
+            motion_px: if rng.chance(0.3 * d) { rng.range(1.0, 5.0) } else { 0.0 },
+            motion_angle: rng.range(0.0, PI),
+            glare: if rng.chance(0.35 * d) { rng.range(40.0, 140.0) } else { 0.0 },
+            glare_dx: rng.range(-0.4, 0.4),
+            glare_dy: rng.range(-0.4, 0.4),
+            noise_sigma: rng.range(1.0, 3.0 + 7.0 * d),
+            jpeg_quality: if rng.chance(0.5) { Some(rng.range(35.0, 85.0) as u8) } else { None },
+        }
+    }
+}
+
+impl Scene {
+    /// Moves the centre so that a code of `size` modules (with a 2-module
+    /// margin, at any rotation) lies inside the frame, if it can.
+    pub fn keep_in_frame(&mut self, size: usize) {
+        let r = (size as f32 / 2.0 + 2.0) * self.px_per_module * std::f32::consts::SQRT_2;
+        let fit = |c: f32, len: usize| {
+            let (lo, hi) = (r / len as f32, 1.0 - r / len as f32);
+            if lo < hi { c.clamp(lo, hi) } else { 0.5 }
+        };
+        self.cx = fit(self.cx, self.width);
+        self.cy = fit(self.cy, self.height);
+    }
+}
+
+/// The QR modules of `text` at ECC M: `true` = dark, with `size` modules a side.
+pub struct Modules {
+    pub size: usize,
+    dark: Vec<bool>,
+}
+
+impl Modules {
+    pub fn of(text: &str) -> Option<Modules> {
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+        let size = code.width();
+        let dark = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
+        Some(Modules { size, dark })
+    }
+
+    fn dark(&self, x: i64, y: i64) -> bool {
+        x >= 0 && y >= 0 && (x as usize) < self.size && (y as usize) < self.size && self.dark[y as usize * self.size + x as usize]
+    }
+}
+
+/// Renders one frame. Deterministic for a given scene and `noise_seed`.
+pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
+    let (w, h) = (scene.width, scene.height);
+    let n = modules.size as f32;
+    // Code plane: module units, origin at the code's centre.
+    let quiet = 4.0;
+    let (carrier_half_w, carrier_half_h) = match scene.carrier {
+        Carrier::Phone => (n / 2.0 + quiet + 2.0, (n / 2.0 + quiet) * 2.0),
+        Carrier::Card => (n / 2.0 + quiet + 6.0, n / 2.0 + quiet + 3.0),
+    };
+    let (sin, cos) = scene.rotation.sin_cos();
+    let (cx, cy) = (scene.cx * w as f32, scene.cy * h as f32);
+    let s = scene.px_per_module;
+    // Code plane (module units, origin at the code's centre) → frame: a
+    // homography M = translate · rotate · scale · perspective, where the
+    // perspective row tilts the plane away from the camera.
+    let (gx, gy) = (scene.tilt_x / n, scene.tilt_y / n);
+    let m = [
+        [s * cos, -s * sin, cx],
+        [s * sin, s * cos, cy],
+        [0.0, 0.0, 1.0],
+    ];
+    let p = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [gx, gy, 1.0]];
+    let inv = invert3(&mul3(&m, &p));
+    let to_plane = |fx: f32, fy: f32| -> (f32, f32) {
+        let x = inv[0][0] * fx + inv[0][1] * fy + inv[0][2];
+        let y = inv[1][0] * fx + inv[1][1] * fy + inv[1][2];
+        let z = inv[2][0] * fx + inv[2][1] * fy + inv[2][2];
+        (x / z, y / z)
+    };
+    let mut rng = Rng::new(noise_seed ^ 0xA5A5_5A5A);
+    // Background: a soft gradient with a few darker and lighter blocks.
+    let bg_a = rng.range(60.0, 160.0);
+    let bg_b = rng.range(60.0, 160.0);
+    let blocks: Vec<(f32, f32, f32, f32, f32)> = (0..6)
+        .map(|_| {
+            let x = rng.range(0.0, w as f32);
+            let y = rng.range(0.0, h as f32);
+            (x, y, x + rng.range(30.0, 200.0), y + rng.range(30.0, 200.0), rng.range(-50.0, 50.0))
+        })
+        .collect();
+    let (black, white) = (scene.black, scene.white);
+    let sample = |fx: f32, fy: f32| -> f32 {
+        let (px, py) = to_plane(fx, fy);
+        if px.abs() <= carrier_half_w && py.abs() <= carrier_half_h {
+            let (mx, my) = ((px + n / 2.0).floor() as i64, (py + n / 2.0).floor() as i64);
+            if px.abs() <= n / 2.0 + quiet && py.abs() <= n / 2.0 + quiet {
+                return if modules.dark(mx, my) { black } else { white };
+            }
+            return match scene.carrier {
+                // The phone's screen around the code is lit; its body is dark.
+                Carrier::Phone if px.abs() <= carrier_half_w - 1.0 && py.abs() <= carrier_half_h - 1.5 => white * 0.97,
+                Carrier::Phone => black * 0.6,
+                Carrier::Card => white * 0.9,
+            };
+        }
+        let t = fx / w as f32;
+        let mut v = bg_a * (1.0 - t) + bg_b * t;
+        for &(x0, y0, x1, y1, dv) in &blocks {
+            if fx >= x0 && fx < x1 && fy >= y0 && fy < y1 {
+                v += dv;
+            }
+        }
+        v
+    };
+    // 2×2 supersampling keeps module edges realistically soft.
+    let mut img = vec![0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32, y as f32);
+            img[y * w + x] = (sample(fx + 0.25, fy + 0.25)
+                + sample(fx + 0.75, fy + 0.25)
+                + sample(fx + 0.25, fy + 0.75)
+                + sample(fx + 0.75, fy + 0.75))
+                / 4.0;
+        }
+    }
+    if scene.glare > 0.0 {
+        let (gx, gy) = (cx + scene.glare_dx * n * s, cy + scene.glare_dy * n * s);
+        let r2 = (n * s * 0.35).powi(2);
+        for y in 0..h {
+            for x in 0..w {
+                let d2 = (x as f32 - gx).powi(2) + (y as f32 - gy).powi(2);
+                img[y * w + x] += scene.glare * (-d2 / r2).exp();
+            }
+        }
+    }
+    if scene.blur_sigma > 0.3 {
+        gaussian_blur(&mut img, w, h, scene.blur_sigma);
+    }
+    if scene.motion_px >= 1.0 {
+        motion_blur(&mut img, w, h, scene.motion_px, scene.motion_angle);
+    }
+    let pixels: Vec<u8> = img
+        .iter()
+        .map(|&v| (v + rng.normal() * scene.noise_sigma).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let mut frame = GrayBuf { width: w, height: h, pixels };
+    if let Some(q) = scene.jpeg_quality {
+        frame = jpeg_round_trip(&frame, q);
+    }
+    frame
+}
+
+type Mat3 = [[f32; 3]; 3];
+
+fn mul3(a: &Mat3, b: &Mat3) -> Mat3 {
+    let mut out = [[0.0; 3]; 3];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = (0..3).map(|k| a[i][k] * b[k][j]).sum();
+        }
+    }
+    out
+}
+
+fn invert3(m: &Mat3) -> Mat3 {
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    let c = |a: usize, b: usize, c: usize, d: usize| m[a][b] * m[c][d] - m[a][d] * m[c][b];
+    [
+        [c(1, 1, 2, 2) / det, -c(0, 1, 2, 2) / det, c(0, 1, 1, 2) / det],
+        [-c(1, 0, 2, 2) / det, c(0, 0, 2, 2) / det, -c(0, 0, 1, 2) / det],
+        [c(1, 0, 2, 1) / det, -c(0, 0, 2, 1) / det, c(0, 0, 1, 1) / det],
+    ]
+}
+
+fn gaussian_blur(img: &mut [f32], w: usize, h: usize, sigma: f32) {
+    let r = (sigma * 3.0).ceil() as isize;
+    let kernel: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let sum: f32 = kernel.iter().sum();
+    let kernel: Vec<f32> = kernel.iter().map(|k| k / sum).collect();
+    let mut tmp = vec![0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            tmp[y * w + x] = kernel
+                .iter()
+                .enumerate()
+                .map(|(i, k)| k * img[y * w + (x as isize + i as isize - r).clamp(0, w as isize - 1) as usize])
+                .sum();
+        }
+    }
+    for y in 0..h {
+        for x in 0..w {
+            img[y * w + x] = kernel
+                .iter()
+                .enumerate()
+                .map(|(i, k)| k * tmp[(y as isize + i as isize - r).clamp(0, h as isize - 1) as usize * w + x])
+                .sum();
+        }
+    }
+}
+
+fn motion_blur(img: &mut [f32], w: usize, h: usize, length: f32, angle: f32) {
+    let steps = length.round().max(1.0) as usize + 1;
+    let (dx, dy) = (angle.cos(), angle.sin());
+    let src = img.to_vec();
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0.0;
+            for i in 0..steps {
+                let t = i as f32 - (steps - 1) as f32 / 2.0;
+                let sx = (x as f32 + t * dx).round().clamp(0.0, (w - 1) as f32) as usize;
+                let sy = (y as f32 + t * dy).round().clamp(0.0, (h - 1) as f32) as usize;
+                acc += src[sy * w + sx];
+            }
+            img[y * w + x] = acc / steps as f32;
+        }
+    }
+}
+
+fn jpeg_round_trip(frame: &GrayBuf, quality: u8) -> GrayBuf {
+    let mut bytes = Vec::new();
+    let img = image::GrayImage::from_raw(frame.width as u32, frame.height as u32, frame.pixels.clone())
+        .expect("buffer matches its size");
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality);
+    if img.write_with_encoder(encoder).is_err() {
+        return frame.clone();
+    }
+    match image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
+        Ok(decoded) => GrayBuf::from_image(&decoded.to_luma8()),
+        Err(_) => frame.clone(),
+    }
+}
+
+/// A set of frames: pass texts with random scenes, from one seed.
+pub fn frames(texts: &[String], count: usize, seed: u64, difficulty: f32) -> Vec<(String, Scene, GrayBuf)> {
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .filter_map(|i| {
+            let text = texts[i % texts.len()].clone();
+            let modules = Modules::of(&text)?;
+            let mut scene = Scene::random(&mut rng, difficulty);
+            scene.keep_in_frame(modules.size);
+            let frame = render(&modules, &scene, rng.next_u64());
+            Some((text, scene, frame))
+        })
+        .collect()
+}
+
+/// Pass texts for test frames: resident passes with random ids, signed by
+/// the test key.
+pub fn pass_texts(count: usize, seed: u64) -> Vec<String> {
+    use shoumen_protocol::{pass, testkit, PassClaims, PassId};
+    let mut rng = Rng::new(seed);
+    let key = testkit::key_from_byte(7);
+    (0..count)
+        .map(|i| {
+            let claims = PassClaims {
+                pass_id: PassId(rng.next_u64().to_le_bytes()),
+                unit: format!("{}-{}", 1 + i % 20, 101 + (rng.next_u64() % 1800)),
+                ..testkit::resident_claims(testkit::VECTOR_NOW)
+            };
+            pass::issue(&claims, &key).expect("test claims are valid")
+        })
+        .collect()
+}
