@@ -7,6 +7,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::gate::Policy;
+use crate::hw::camera::CameraConfig;
 use crate::hw::gpio::IoConfig;
 use crate::hw::thermometer::ThermometerConfig;
 
@@ -28,6 +29,7 @@ pub enum ConfigError {
 pub struct Config {
     pub kiosk: KioskConfig,
     pub policy: Policy,
+    pub camera: CameraConfig,
     pub thermometer: ThermometerConfig,
     pub gpio: IoConfig,
     /// Where the configuration came from, for messages.
@@ -143,6 +145,7 @@ mod tests {
         let config = Config::parse(text).unwrap();
         assert_eq!(config.policy, Policy::default(), "the example documents the defaults");
         assert_eq!(config.kiosk, KioskConfig::default());
+        assert_eq!(config.camera, CameraConfig::default());
         assert_eq!(config.thermometer, ThermometerConfig::default());
         assert_eq!(config.gpio, IoConfig::default());
     }

@@ -340,7 +340,13 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         signal_hook::flag::register(signal, stop.clone()).context("cannot install the signal handler")?;
     }
     let world = World::new();
-    let devices = hw::open(config.kiosk.simulated, &thermometer_config(config, &store)?, &config.gpio, &world)?;
+    let devices = hw::open(
+        config.kiosk.simulated,
+        &config.camera,
+        &thermometer_config(config, &store)?,
+        &config.gpio,
+        &world,
+    )?;
     let app::Channels { events: (event_tx, event_rx), measure: (measure_tx, measure_rx) } = app::channels();
     let (io, io_thread) = gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone())
         .context("cannot start the gate I/O thread")?;

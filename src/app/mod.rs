@@ -146,6 +146,8 @@ pub fn spawn_camera(
             let mut backoff = Duration::from_millis(250);
             let mut gone = false;
             let mut scanner = crate::scan::Scanner::new(crate::scan::Mode::Live);
+            let mut report_at = Instant::now() + Duration::from_secs(60);
+            let mut frames_at_report = 0;
             while !stop.load(Ordering::Relaxed) {
                 match camera.next_frame() {
                     Ok(frame) => {
@@ -154,6 +156,18 @@ pub fn spawn_camera(
                             gone = false;
                         }
                         backoff = Duration::from_millis(250);
+                        if Instant::now() >= report_at {
+                            let st = scanner.stats;
+                            tracing::info!(
+                                fps = (st.frames - frames_at_report) as f64 / 60.0,
+                                frames = st.frames,
+                                decoded = st.decoded,
+                                decoder_panics = st.panics,
+                                "camera"
+                            );
+                            frames_at_report = st.frames;
+                            report_at += Duration::from_secs(60);
+                        }
                         let Some((width, height, luma)) = crate::scan::to_luma(&frame) else { continue };
                         let outcome = scanner.scan(&crate::scan::GrayView { width, height, pixels: &luma });
                         for code in outcome.codes {

@@ -4,6 +4,7 @@
 //! A hardware fault never opens the gate: the gate core only ever sees
 //! faults as events, and only a committed `OpenGate` effect reaches the relay.
 
+pub mod camera;
 pub mod gpio;
 pub mod i2c;
 pub mod probe;
@@ -93,19 +94,26 @@ pub enum OpenError {
     Gpio(#[from] gpio::GpioError),
     #[error("this build has no camera support: build with `--features camera`, or run with --sim")]
     NoCameraSupport,
+    #[error(transparent)]
+    Camera(HwError),
 }
 
 /// Opens the real devices, or their twins on `world` when `simulated`.
 /// `thermometer` already carries any stored calibration.
 pub fn open(
     simulated: bool,
+    camera: &camera::CameraConfig,
     thermometer: &thermometer::ThermometerConfig,
     io: &gpio::IoConfig,
     world: &sim::World,
 ) -> Result<Devices, OpenError> {
     if simulated {
+        let source: Box<dyn FrameSource> = match &camera.replay_dir {
+            Some(dir) => Box::new(camera::FolderSource::open(dir, camera.fps).map_err(OpenError::Camera)?),
+            None => Box::new(sim::SimCamera::new(world.clone(), 15)),
+        };
         return Ok(Devices {
-            camera: Box::new(sim::SimCamera::new(world.clone(), 10)),
+            camera: source,
             thermometer: Box::new(sim::SimThermometer::new(world.clone(), thermometer.clone())),
             pins: Box::new(sim::SimPins::new(world.clone())),
         });
@@ -113,10 +121,17 @@ pub fn open(
     // GPIO first: without the relay the kiosk cannot do its job at all.
     let pins = Box::new(gpio::RppalPins::open(io)?);
     let thermometer = Box::new(thermometer::PiThermometer::new(thermometer.clone()));
-    let camera = open_camera()?;
+    let camera = open_camera(camera)?;
     Ok(Devices { camera, thermometer, pins })
 }
 
-fn open_camera() -> Result<Box<dyn FrameSource>, OpenError> {
+#[cfg(feature = "camera")]
+fn open_camera(config: &camera::CameraConfig) -> Result<Box<dyn FrameSource>, OpenError> {
+    // Opening is lazy: a camera plugged in later is picked up by the retries.
+    Ok(Box::new(camera::UvcCamera::new(config.clone())))
+}
+
+#[cfg(not(feature = "camera"))]
+fn open_camera(_: &camera::CameraConfig) -> Result<Box<dyn FrameSource>, OpenError> {
     Err(OpenError::NoCameraSupport)
 }

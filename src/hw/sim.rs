@@ -2,7 +2,7 @@
 //! to the camera, who stands at the thermometer, which faults are on. The
 //! demo script, the UI's demo panel and the tests all steer the same world.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,6 +24,10 @@ pub struct SimWorld {
     /// Body temperature of whoever stands at the sensor (°C × 100).
     pub body_centi: i32,
     pub subject_present: bool,
+    /// Counts presentations: each one gets a new camera scene.
+    pub presentation: u64,
+    /// How hard the simulated camera's scenes are (0..=1).
+    pub scene_difficulty: f32,
     /// Air temperature at the sensor.
     pub ambient_c: f32,
     /// Standard deviation of the sensor noise added to every object sample.
@@ -48,6 +52,8 @@ impl Default for SimWorld {
             queued_temps: VecDeque::new(),
             body_centi: 3650,
             subject_present: true,
+            presentation: 0,
+            scene_difficulty: 0.3,
             ambient_c: 24.0,
             noise_c: 0.05,
             camera_unplugged: false,
@@ -83,6 +89,7 @@ impl World {
     pub fn present(&self, text: &str, temps_centi: &[i32]) {
         let mut w = self.lock();
         w.shown = Some(text.to_string());
+        w.presentation += 1;
         w.queued_temps = temps_centi.iter().copied().collect();
         if let Some(&last) = temps_centi.last() {
             w.body_centi = last;
@@ -92,69 +99,68 @@ impl World {
 
     /// Takes the pass away from the camera.
     pub fn withdraw(&self) {
-        self.lock().shown = None;
+        let mut w = self.lock();
+        w.shown = None;
+        w.presentation += 1;
     }
 }
 
-/// Renders the shown pass into 640×480 grayscale frames at a steady rate.
+/// Renders the shown pass into camera-like 640×480 frames at a steady rate,
+/// with the generator of [`crate::scan::synth`]: each presentation gets its
+/// own pose, lighting and blur, as a hand holding up a phone would.
 pub struct SimCamera {
     world: World,
     interval: Duration,
-    width: u32,
-    height: u32,
-    cache: HashMap<String, Frame>,
+    /// The frame for the current presentation, and which one it is.
+    cached: Option<(u64, Frame)>,
 }
 
 impl SimCamera {
     pub fn new(world: World, fps: u32) -> SimCamera {
-        SimCamera {
-            world,
-            interval: Duration::from_millis(1000 / u64::from(fps.max(1))),
-            width: 640,
-            height: 480,
-            cache: HashMap::new(),
-        }
+        SimCamera { world, interval: Duration::from_millis(1000 / u64::from(fps.max(1))), cached: None }
     }
 
-    fn render(&mut self, text: Option<String>) -> Frame {
-        let (w, h) = (self.width, self.height);
-        let key = text.clone().unwrap_or_default();
-        if let Some(f) = self.cache.get(&key) {
-            return f.clone();
-        }
-        let mut data = vec![140u8; (w * h) as usize];
-        if let Some(text) = text {
-            // About 4 px per module: a phone screen at arm's length.
-            if let Ok(code) = crate::demo::render_qr(&text, 4) {
-                let (cw, ch) = (code.width().min(w), code.height().min(h));
-                let (x0, y0) = ((w - cw) / 2, (h - ch) / 2);
-                for y in 0..ch {
-                    for x in 0..cw {
-                        data[((y0 + y) * w + x0 + x) as usize] = code.get_pixel(x, y)[0];
-                    }
-                }
+    fn render(text: Option<&str>, presentation: u64, difficulty: f32) -> Frame {
+        use crate::scan::synth;
+        let mut rng = synth::Rng::new(presentation.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut scene = synth::Scene::random(&mut rng, difficulty);
+        (scene.width, scene.height) = (640, 480);
+        let modules = synth::Modules::of(text.unwrap_or("-"));
+        let frame = match (text, modules) {
+            (Some(_), Some(m)) => {
+                scene.keep_in_frame(m.size);
+                synth::render(&m, &scene, rng.next_u64())
             }
-        }
-        let frame = Frame { width: w, height: h, format: PixelFormat::Luma, data };
-        if self.cache.len() > 32 {
-            self.cache.clear();
-        }
-        self.cache.insert(key, frame.clone());
-        frame
+            // An empty scene: the code far outside the picture.
+            (_, m) => {
+                scene.cx = -10.0;
+                let m = m.or_else(|| synth::Modules::of("-")).expect("a one-character code renders");
+                synth::render(&m, &scene, rng.next_u64())
+            }
+        };
+        Frame { width: 640, height: 480, format: PixelFormat::Luma, data: frame.pixels }
     }
 }
 
 impl FrameSource for SimCamera {
     fn next_frame(&mut self) -> Result<Frame, HwError> {
         std::thread::sleep(self.interval);
-        let (unplugged, shown) = {
+        let (unplugged, shown, presentation, difficulty) = {
             let w = self.world.lock();
-            (w.camera_unplugged, w.shown.clone())
+            (w.camera_unplugged, w.shown.clone(), w.presentation, w.scene_difficulty)
         };
         if unplugged {
+            self.cached = None;
             return Err(HwError::CameraGone("simulated camera unplugged".into()));
         }
-        Ok(self.render(shown))
+        match &self.cached {
+            Some((p, frame)) if *p == presentation => Ok(frame.clone()),
+            _ => {
+                let frame = Self::render(shown.as_deref(), presentation, difficulty);
+                self.cached = Some((presentation, frame.clone()));
+                Ok(frame)
+            }
+        }
     }
 }
 

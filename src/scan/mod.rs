@@ -166,34 +166,34 @@ impl Scanner {
         self.stats.frames += 1;
         let frame = self.stats.frames;
         let mut outcome = Outcome::default();
-        let ladder: Vec<Step> = self.steps.iter().copied().filter(|s| !is_cheap(*s)).collect();
-        let mut plan: Vec<Step> = self.steps.iter().copied().filter(|s| is_cheap(*s)).collect();
-        match self.mode {
-            Mode::Thorough => plan.extend(&ladder),
-            Mode::Live if !ladder.is_empty() => {
-                plan.push(ladder[self.turn % ladder.len()]);
+        let (cheap, ladder): (Vec<Step>, Vec<Step>) = self.steps.iter().partition(|s| is_cheap(**s));
+        // The expensive steps work first on the region that looks like a
+        // code: cheaper, and fewer distractions for the decoders. In live
+        // mode a frame without such a region skips them: most frames hold no
+        // code, and those must stay cheap.
+        let region = if ladder.is_empty() {
+            None
+        } else {
+            preprocess::locate(img, 8, 24).map(|r| (r, preprocess::crop(img, r)))
+        };
+        let mut plan: Vec<(Step, bool)> = cheap.iter().map(|&s| (s, false)).collect();
+        match (self.mode, &region) {
+            (Mode::Thorough, Some(_)) => {
+                plan.extend(ladder.iter().map(|&s| (s, true)));
+                plan.extend(ladder.iter().map(|&s| (s, false)));
+            }
+            (Mode::Thorough, None) => plan.extend(ladder.iter().map(|&s| (s, false))),
+            (Mode::Live, Some(_)) => {
+                plan.push((ladder[self.turn % ladder.len()], true));
                 self.turn += 1;
             }
-            Mode::Live => {}
+            (Mode::Live, None) => {}
         }
-        // The expensive steps work on the region that looks like a code, if
-        // one stands out: cheaper, and fewer distractions for the decoders.
-        let mut region: Option<Option<(Rect, GrayBuf)>> = None;
-        for step in plan {
-            let (img, dx, dy) = if is_cheap(step) {
-                (*img, 0.0, 0.0)
-            } else {
-                let located = region.get_or_insert_with(|| {
-                    preprocess::locate(img, 8, 24)
-                        .filter(|r| r.width() * r.height() * 2 < img.width * img.height)
-                        .map(|r| (r, preprocess::crop(img, r)))
-                });
-                match located {
-                    Some((r, crop)) => (crop.view(), r.x0 as f32, r.y0 as f32),
-                    None => (*img, 0.0, 0.0),
-                }
+        for (step, in_region) in plan {
+            let (view, dx, dy) = match (&region, in_region) {
+                (Some((r, crop)), true) => (crop.view(), r.x0 as f32, r.y0 as f32),
+                _ => (*img, 0.0, 0.0),
             };
-            let img = &img;
             let codes = match step {
                 Step::Roi => match self.last {
                     Some((rect, seen)) if frame - seen <= ROI_FRAMES => {
@@ -205,21 +205,21 @@ impl Scanner {
                     }
                     _ => continue,
                 },
-                Step::Whole(d) => self.run(d, img, &mut outcome, 1.0),
+                Step::Whole(d) => self.run(d, &view, &mut outcome, 1.0),
                 Step::Upscale(d) => {
-                    if img.width.max(img.height) > UPSCALE_MAX_SIDE {
+                    if view.width.max(view.height) > UPSCALE_MAX_SIDE {
                         continue;
                     }
-                    let up = preprocess::upscale2_sharpen(img);
+                    let up = preprocess::upscale2_sharpen(&view);
                     self.run(d, &up.view(), &mut outcome, 0.5)
                 }
                 Step::Inverted(d) => {
-                    let inv = preprocess::invert(img);
+                    let inv = preprocess::invert(&view);
                     self.run(d, &inv.view(), &mut outcome, 1.0)
                 }
                 Step::Adaptive(d) => {
-                    let window = (img.width.min(img.height) / 8).max(15) | 1;
-                    let bin = preprocess::adaptive_threshold(img, window, 15);
+                    let window = (view.width.min(view.height) / 8).max(15) | 1;
+                    let bin = preprocess::adaptive_threshold(&view, window, 15);
                     self.run(d, &bin.view(), &mut outcome, 1.0)
                 }
             };
