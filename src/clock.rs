@@ -19,6 +19,11 @@ impl SystemClock {
         SystemClock { boot_id }
     }
 
+    /// Unix milliseconds now, for display.
+    pub fn wall_ms_now() -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
     pub fn boot_id(&self) -> &str {
         &self.boot_id
     }

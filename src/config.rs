@@ -11,6 +11,9 @@ use crate::hw::camera::CameraConfig;
 use crate::hw::gpio::IoConfig;
 use crate::hw::thermometer::ThermometerConfig;
 
+/// SHA-256 of "2580", the demo and development PIN.
+pub const DEMO_PIN_SHA256: &str = "ed946f65d2c785d90e827c5ffd879ce3b49c68d4c88013074176a7e73bc58bcf";
+
 /// Where the packaged kiosk looks for its configuration.
 pub const SYSTEM_CONFIG: &str = "/etc/shoumen/kiosk.toml";
 
@@ -57,6 +60,14 @@ pub struct KioskConfig {
     pub demo: bool,
     /// Keep entry payloads this many days after the server acknowledged them.
     pub retention_days: u32,
+    /// UI language at start: "zh_CN" or "en".
+    pub language: String,
+    /// The committee's visitor registration page for this gate, shown as a QR.
+    pub visitor_url: String,
+    /// SHA-256 (hex) of the guard console's PIN; unset = console locked.
+    pub guard_pin_sha256: Option<String>,
+    /// The guard console locks itself after this many seconds untouched.
+    pub guard_lock_after_s: u64,
 }
 
 impl Default for KioskConfig {
@@ -67,6 +78,10 @@ impl Default for KioskConfig {
             simulated: false,
             demo: false,
             retention_days: 90,
+            language: "zh_CN".into(),
+            visitor_url: "https://shoumen.example/visit/east-gate".into(),
+            guard_pin_sha256: None,
+            guard_lock_after_s: 60,
         }
     }
 }
@@ -80,6 +95,8 @@ impl Config {
                 data_dir: PathBuf::from("shoumen-dev"),
                 simulated: true,
                 demo: true,
+                // The demo PIN is 2580.
+                guard_pin_sha256: Some(DEMO_PIN_SHA256.into()),
                 ..KioskConfig::default()
             },
             ..Config::default()
@@ -148,6 +165,12 @@ mod tests {
         assert_eq!(config.camera, CameraConfig::default());
         assert_eq!(config.thermometer, ThermometerConfig::default());
         assert_eq!(config.gpio, IoConfig::default());
+    }
+
+    #[test]
+    fn the_demo_pin_hash_is_2580() {
+        use sha2::{Digest, Sha256};
+        assert_eq!(hex::encode(Sha256::digest(b"2580")), DEMO_PIN_SHA256);
     }
 
     #[test]

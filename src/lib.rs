@@ -14,3 +14,4 @@ pub mod hw;
 pub mod isolate;
 pub mod scan;
 pub mod store;
+pub mod ui;

@@ -80,7 +80,7 @@ enum Command {
 #[derive(Args, Default)]
 struct RunArgs {
     /// No display: decisions go to the log (for a Pi without a screen,
-    /// soak tests and end-to-end tests).
+    /// soak tests and end-to-end tests). Without it the touchscreen UI opens.
     #[arg(long)]
     headless: bool,
     /// Stop after this many seconds.
@@ -315,15 +315,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<ExitCode> {
-    use shoumen::app::{self, RunOptions};
+    use shoumen::app::{self, CameraHealth, Ports, RunOptions};
     use shoumen::hw::{self, gpio, sim::World};
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    if !args.headless {
-        bail!("this build has no screen support yet; run with --headless");
-    }
     let mut store = open_store(config, clock)?;
     let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
     tracing::info!(
@@ -331,7 +328,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         device = store.device_id(),
         entries = store.head_seq()?,
         simulated = config.kiosk.simulated,
-        "kiosk starting (headless)"
+        headless = args.headless,
+        "kiosk starting"
     );
 
     gpio::install_panic_lock();
@@ -347,37 +345,113 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         &config.gpio,
         &world,
     )?;
-    let app::Channels { events: (event_tx, event_rx), measure: (measure_tx, measure_rx) } = app::channels();
+    let app::Channels { events: (event_tx, event_rx), sensor: (sensor_tx, sensor_rx), commands: (command_tx, command_rx) } =
+        app::channels();
     let (io, io_thread) = gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone())
         .context("cannot start the gate I/O thread")?;
-    let camera = app::spawn_camera(devices.camera, event_tx.clone(), stop.clone())?;
-    let sensor = app::spawn_sensor(devices.thermometer, measure_rx, event_tx.clone())?;
-    if config.kiosk.demo && config.kiosk.simulated {
-        let passes = shoumen::demo::read_passes(&config.kiosk.data_dir)?;
-        let (world, stop) = (world.clone(), stop.clone());
-        std::thread::Builder::new().name("demo".into()).spawn(move || {
-            shoumen::demo::play_script(&world, &passes, Duration::from_secs(3), Duration::from_secs(3), &stop)
-        })?;
+    let sensor = app::spawn_sensor(devices.thermometer, sensor_rx, event_tx.clone(), command_tx.clone())?;
+    let camera_health = Arc::new(Mutex::new(CameraHealth::default()));
+    let demo_passes =
+        if config.kiosk.demo { shoumen::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default() } else { Vec::new() };
+    let opts = RunOptions {
+        exit_after: args.exit_after.map(Duration::from_secs),
+        tick: Duration::from_millis(200),
+        data_dir: config.kiosk.data_dir.clone(),
+    };
+
+    if args.headless {
+        let camera = app::spawn_camera(devices.camera, event_tx.clone(), camera_health.clone(), None, stop.clone())?;
+        if config.kiosk.demo && config.kiosk.simulated {
+            let (world, stop) = (world.clone(), stop.clone());
+            std::thread::Builder::new().name("demo".into()).spawn(move || {
+                shoumen::demo::play_script(&world, &demo_passes, Duration::from_secs(3), Duration::from_secs(3), &stop)
+            })?;
+        }
+        let ports = Ports {
+            store: &mut store,
+            clock,
+            events: &event_rx,
+            commands: &command_rx,
+            sensor: &sensor_tx,
+            relay: &mut io.clone(),
+            indicator: &mut io.clone(),
+            view: &mut app::LogView,
+            camera: &camera_health,
+        };
+        app::core_loop(&mut state, ports, &stop, &opts);
+        stop.store(true, Ordering::Relaxed);
+        drop(sensor_tx);
+        let _ = camera.join();
+    } else {
+        use shoumen::ui::{controller, AppWindow, Poster, SlintView};
+        use slint::ComponentHandle;
+        let window = AppWindow::new().context(
+            "cannot open the kiosk window; on a machine without a display run `shoumen run --headless`",
+        )?;
+        let poster = Poster::EventLoop(window.as_weak());
+        let preview_poster = poster.clone();
+        let preview: app::PreviewSink = Box::new(move |gray, code| {
+            let pixels = shoumen::ui::preview_pixels(gray, code, gray.width * 2);
+            let visible = code.is_some();
+            preview_poster.post(Box::new(move |ui| {
+                let scan = ui.global::<shoumen::ui::ScanAdapter>();
+                scan.set_preview(slint::Image::from_rgb8(pixels));
+                scan.set_code_visible(visible);
+            }));
+        });
+        let camera =
+            app::spawn_camera(devices.camera, event_tx.clone(), camera_health.clone(), Some(preview), stop.clone())?;
+        let _controller = controller::wire(
+            &window,
+            controller::Wiring {
+                events: event_tx.clone(),
+                sensor: sensor_tx.clone(),
+                commands: command_tx.clone(),
+                world: config.kiosk.simulated.then(|| world.clone()),
+                demo_passes,
+                guard: controller::GuardConfig {
+                    pin_sha256: config.kiosk.guard_pin_sha256.clone(),
+                    lock_after: Duration::from_secs(config.kiosk.guard_lock_after_s),
+                },
+                gate_name: config.kiosk.gate_name.clone(),
+                visitor_url: config.kiosk.visitor_url.clone(),
+                language: config.kiosk.language.clone(),
+            },
+        );
+        let core = {
+            let (stop, clock, camera_health) = (stop.clone(), SystemClock::new(), camera_health.clone());
+            let mut relay = io.clone();
+            let mut indicator = io.clone();
+            std::thread::Builder::new().name("core".into()).spawn(move || {
+                let mut view = SlintView { poster };
+                let ports = Ports {
+                    store: &mut store,
+                    clock: &clock,
+                    events: &event_rx,
+                    commands: &command_rx,
+                    sensor: &sensor_tx,
+                    relay: &mut relay,
+                    indicator: &mut indicator,
+                    view: &mut view,
+                    camera: &camera_health,
+                };
+                app::core_loop(&mut state, ports, &stop, &opts);
+                // The core is done (signal, --exit-after): close the window too.
+                let _ = slint::quit_event_loop();
+            })?
+        };
+        window.show()?;
+        slint::run_event_loop_until_quit()?;
+        stop.store(true, Ordering::Relaxed);
+        // The window's callbacks hold senders: drop them so the threads end.
+        drop(_controller);
+        drop(window);
+        let _ = core.join();
+        let _ = camera.join();
     }
-    let opts = RunOptions { exit_after: args.exit_after.map(Duration::from_secs), tick: Duration::from_millis(200) };
-    app::core_loop(
-        &mut state,
-        &mut store,
-        clock,
-        &event_rx,
-        &measure_tx,
-        &mut io.clone(),
-        &mut io.clone(),
-        &mut app::LogView,
-        &stop,
-        &opts,
-    );
-    stop.store(true, Ordering::Relaxed);
-    drop(measure_tx);
     let _ = sensor.join();
-    let _ = camera.join();
     let _ = io_thread.join();
-    tracing::info!(entries = store.head_seq()?, "kiosk stopped; gate locked");
+    tracing::info!("kiosk stopped; gate locked");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -471,7 +545,7 @@ fn run_hw(config: &Config, clock: &SystemClock, cmd: HwCommand) -> Result<ExitCo
             let (tx, _rx) = std::sync::mpsc::channel();
             let (mut io, thread) = gpio::spawn_io(pins, config.gpio.clone(), tx, stop.clone())?;
             let effects = shoumen::gate::step(&mut state, shoumen::gate::Event::ManualOpen { reason }, clock.now());
-            let (measure, _) = std::sync::mpsc::channel();
+            let (measure, _) = std::sync::mpsc::channel::<shoumen::app::SensorRequest>();
             let mut executor = shoumen::app::Executor {
                 entries: &mut store,
                 relay: &mut io.clone(),

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,9 +17,10 @@ use shoumen_protocol::{Decision, Entry};
 use thiserror::Error;
 
 use crate::clock::SystemClock;
-use crate::gate::{step, Alarm, Effect, EntryDraft, Event, GateState, ResultView, Screen};
+use crate::gate::{step, Alarm, Effect, EntryDraft, Event, GateState, ResultView, Screen, TempReading};
 use crate::hw::{FrameSource, GateRelay, HwError, Indicator, Thermometer};
-use crate::store::{Store, StoreError};
+use crate::scan::{Code, GrayBuf, GrayView};
+use crate::store::{Counts, Store, StoreError};
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -46,6 +47,10 @@ pub trait View: Send {
     fn show(&mut self, screen: &Screen);
     fn alarm(&mut self, alarm: &Alarm);
     fn recorded(&mut self, _entry: &Entry) {}
+    /// Every second: counts, recent entries, list age, device health.
+    fn status(&mut self, _status: &Status) {}
+    /// The outcome of a guard action (a code the UI words, and a detail).
+    fn message(&mut self, _code: &str, _detail: &str) {}
 }
 
 /// A view that only logs, for `run --headless`.
@@ -73,6 +78,10 @@ impl View for LogView {
     fn recorded(&mut self, entry: &Entry) {
         tracing::debug!(seq = entry.seq, reason = entry.reason, "entry committed");
     }
+
+    fn message(&mut self, code: &str, detail: &str) {
+        tracing::info!(code, detail, "guard action");
+    }
 }
 
 /// Carries out effects in order. A `Record` that fails cancels every later
@@ -82,7 +91,7 @@ pub struct Executor<'a> {
     pub relay: &'a mut dyn GateRelay,
     pub indicator: &'a mut dyn Indicator,
     pub view: &'a mut dyn View,
-    pub measure: &'a Sender<()>,
+    pub measure: &'a Sender<SensorRequest>,
 }
 
 impl Executor<'_> {
@@ -109,7 +118,7 @@ impl Executor<'_> {
                 }
                 Effect::Measure => {
                     // The sensor thread lives as long as the core loop.
-                    let _ = self.measure.send(());
+                    let _ = self.measure.send(SensorRequest::Measure);
                 }
                 Effect::Show(Screen::Result(view)) if record_failed => {
                     self.view.show(&Screen::Result(ResultView {
@@ -134,10 +143,23 @@ pub struct Devices {
     pub indicator: Box<dyn Indicator>,
 }
 
+/// What the camera thread reports for the health screen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CameraHealth {
+    pub ok: bool,
+    pub fps: f32,
+    pub error: Option<String>,
+}
+
+/// Receives a downscaled preview (~15 fps) and the code in view, if any.
+pub type PreviewSink = Box<dyn FnMut(&GrayBuf, Option<&Code>) + Send>;
+
 /// Starts the camera + scan thread: frames in, `PassRead` events out.
 pub fn spawn_camera(
     mut camera: Box<dyn FrameSource>,
     events: Sender<Event>,
+    health: Arc<Mutex<CameraHealth>>,
+    mut preview: Option<PreviewSink>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, AppError> {
     std::thread::Builder::new()
@@ -146,8 +168,9 @@ pub fn spawn_camera(
             let mut backoff = Duration::from_millis(250);
             let mut gone = false;
             let mut scanner = crate::scan::Scanner::new(crate::scan::Mode::Live);
+            let mut window = (Instant::now(), 0u64);
+            let mut last_preview = Instant::now() - Duration::from_secs(1);
             let mut report_at = Instant::now() + Duration::from_secs(60);
-            let mut frames_at_report = 0;
             while !stop.load(Ordering::Relaxed) {
                 match camera.next_frame() {
                     Ok(frame) => {
@@ -156,20 +179,15 @@ pub fn spawn_camera(
                             gone = false;
                         }
                         backoff = Duration::from_millis(250);
-                        if Instant::now() >= report_at {
-                            let st = scanner.stats;
-                            tracing::info!(
-                                fps = (st.frames - frames_at_report) as f64 / 60.0,
-                                frames = st.frames,
-                                decoded = st.decoded,
-                                decoder_panics = st.panics,
-                                "camera"
-                            );
-                            frames_at_report = st.frames;
-                            report_at += Duration::from_secs(60);
-                        }
                         let Some((width, height, luma)) = crate::scan::to_luma(&frame) else { continue };
-                        let outcome = scanner.scan(&crate::scan::GrayView { width, height, pixels: &luma });
+                        let view = GrayView { width, height, pixels: &luma };
+                        let outcome = scanner.scan(&view);
+                        if let Some(sink) = preview.as_mut() {
+                            if last_preview.elapsed() >= Duration::from_millis(66) {
+                                last_preview = Instant::now();
+                                sink(&crate::scan::preprocess::downscale(&view, 320), outcome.codes.first());
+                            }
+                        }
                         for code in outcome.codes {
                             if let Ok(text) = String::from_utf8(code.payload().to_vec()) {
                                 if events.send(Event::PassRead { text }).is_err() {
@@ -177,12 +195,25 @@ pub fn spawn_camera(
                                 }
                             }
                         }
+                        let elapsed = window.0.elapsed();
+                        if elapsed >= Duration::from_secs(2) {
+                            let fps = (scanner.stats.frames - window.1) as f32 / elapsed.as_secs_f32();
+                            *health.lock().unwrap_or_else(|e| e.into_inner()) = CameraHealth { ok: true, fps, error: None };
+                            window = (Instant::now(), scanner.stats.frames);
+                        }
+                        if Instant::now() >= report_at {
+                            let st = scanner.stats;
+                            tracing::info!(frames = st.frames, decoded = st.decoded, decoder_panics = st.panics, "camera");
+                            report_at += Duration::from_secs(60);
+                        }
                     }
                     Err(HwError::BadFrame(e)) => tracing::debug!(error = %e, "frame skipped"),
                     Err(e) => {
                         if !gone {
                             tracing::error!(error = %e, "camera lost; retrying with backoff");
                             gone = true;
+                            *health.lock().unwrap_or_else(|e| e.into_inner()) =
+                                CameraHealth { ok: false, fps: 0.0, error: Some(e.to_string()) };
                         }
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(Duration::from_secs(10));
@@ -193,21 +224,55 @@ pub fn spawn_camera(
         .map_err(|e| AppError::Thread("camera", e))
 }
 
+/// What the core asks of the thermometer thread.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SensorRequest {
+    Measure,
+    /// Measure the person in front, whose true temperature is this, and set
+    /// the model offset so the reading matches.
+    Calibrate { reference_c: f32 },
+}
+
+/// Requests to the core loop that are not gate events.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Calibrated(Result<f32, String>),
+    ForceSync,
+}
+
 /// Starts the thermometer thread: measures on request, answers with events.
 pub fn spawn_sensor(
     mut thermometer: Box<dyn Thermometer>,
-    requests: Receiver<()>,
+    requests: Receiver<SensorRequest>,
     events: Sender<Event>,
+    commands: Sender<Command>,
 ) -> Result<JoinHandle<()>, AppError> {
     std::thread::Builder::new()
         .name("thermometer".into())
         .spawn(move || {
-            while requests.recv().is_ok() {
-                // Several queued requests need one measurement.
-                while requests.try_recv().is_ok() {}
-                let reading = thermometer.measure();
-                if events.send(Event::Temperature(reading)).is_err() {
-                    return;
+            while let Ok(request) = requests.recv() {
+                match request {
+                    SensorRequest::Measure => {
+                        // Several queued requests need one measurement.
+                        while requests.try_recv() == Ok(SensorRequest::Measure) {}
+                        if events.send(Event::Temperature(thermometer.measure())).is_err() {
+                            return;
+                        }
+                    }
+                    SensorRequest::Calibrate { reference_c } => {
+                        let result = match thermometer.measure() {
+                            TempReading::Body(centi) => {
+                                let offset = thermometer.offset_c() + reference_c - centi as f32 / 100.0;
+                                thermometer.set_offset_c(offset);
+                                Ok(offset)
+                            }
+                            TempReading::NoSubject => Err("nobody in front of the sensor".to_string()),
+                            TempReading::Fault(e) => Err(e),
+                        };
+                        if commands.send(Command::Calibrated(result)).is_err() {
+                            return;
+                        }
+                    }
                 }
             }
         })
@@ -219,25 +284,50 @@ pub struct RunOptions {
     pub exit_after: Option<Duration>,
     /// How often the core gets a `Tick` when nothing else happens.
     pub tick: Duration,
+    /// Where the store lives, for the disk-space line of the health screen.
+    pub data_dir: std::path::PathBuf,
+}
+
+/// A snapshot for the status bar and the guard console, sent every second.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    pub counts: Counts,
+    pub recent: Vec<Entry>,
+    /// Entries the server has not acknowledged.
+    pub pending: u64,
+    pub lists_age_s: Option<i64>,
+    pub lists_stale: bool,
+    pub health: Vec<Health>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Health {
+    /// camera, thermometer, gpio, store, disk, sync
+    pub device: &'static str,
+    pub ok: bool,
+    pub state: String,
+}
+
+/// Everything the core loop works with, besides the gate state.
+pub struct Ports<'a> {
+    pub store: &'a mut Store,
+    pub clock: &'a SystemClock,
+    pub events: &'a Receiver<Event>,
+    pub commands: &'a Receiver<Command>,
+    pub sensor: &'a Sender<SensorRequest>,
+    pub relay: &'a mut dyn GateRelay,
+    pub indicator: &'a mut dyn Indicator,
+    pub view: &'a mut dyn View,
+    pub camera: &'a Arc<Mutex<CameraHealth>>,
 }
 
 /// The core loop: the only place where the gate state changes. Returns
 /// when `stop` is set, the event channel closes, or `exit_after` passes.
-#[allow(clippy::too_many_arguments)]
-pub fn core_loop(
-    state: &mut GateState,
-    store: &mut Store,
-    clock: &SystemClock,
-    events: &Receiver<Event>,
-    measure: &Sender<()>,
-    relay: &mut dyn GateRelay,
-    indicator: &mut dyn Indicator,
-    view: &mut dyn View,
-    stop: &AtomicBool,
-    opts: &RunOptions,
-) {
+pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions) {
+    let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera } = ports;
     let started = Instant::now();
-    let mut executor = Executor { entries: store, relay, indicator, view, measure };
+    let mut last_reading: Option<TempReading> = None;
+    let mut next_status = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if opts.exit_after.is_some_and(|d| started.elapsed() >= d) {
             break;
@@ -247,20 +337,107 @@ pub fn core_loop(
             Err(RecvTimeoutError::Timeout) => Event::Tick,
             Err(RecvTimeoutError::Disconnected) => break,
         };
+        if let Event::Temperature(r) = &event {
+            last_reading = Some(r.clone());
+        }
         let effects = step(state, event, clock.now());
-        executor.apply(effects);
+        Executor { entries: &mut *store, relay: &mut *relay, indicator: &mut *indicator, view: &mut *view, measure: sensor }
+            .apply(effects);
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Calibrated(Ok(offset)) => match store.set_calibration_offset(offset) {
+                    Ok(()) => view.message("calibrated", &format!("{offset:+.2}")),
+                    Err(e) => view.message("calibration_failed", &e.to_string()),
+                },
+                Command::Calibrated(Err(e)) => view.message("calibration_failed", &e),
+                Command::ForceSync => view.message("sync_requested", ""),
+            }
+        }
+        if Instant::now() >= next_status {
+            next_status = Instant::now() + Duration::from_secs(1);
+            let camera = camera.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match status(state, store, clock.now(), &camera, last_reading.as_ref(), &opts.data_dir) {
+                Ok(s) => view.status(&s),
+                Err(e) => tracing::warn!(error = %e, "cannot read the store for the status screen"),
+            }
+        }
     }
-    executor.relay.lock();
+    relay.lock();
 }
 
-/// The two channels around the core: gate events in, measurement requests out.
+fn status(
+    state: &GateState,
+    store: &Store,
+    now: crate::gate::Now,
+    camera: &CameraHealth,
+    reading: Option<&TempReading>,
+    data_dir: &std::path::Path,
+) -> Result<Status, StoreError> {
+    let lists_age_s = state.lists.age_s(now);
+    let head = store.head_seq()?;
+    let thermometer = match reading {
+        None => Health { device: "thermometer", ok: true, state: "—".into() },
+        Some(TempReading::Body(c)) => Health { device: "thermometer", ok: true, state: format!("{:.1} °C", *c as f32 / 100.0) },
+        Some(TempReading::NoSubject) => Health { device: "thermometer", ok: true, state: "ok".into() },
+        Some(TempReading::Fault(e)) => Health { device: "thermometer", ok: false, state: e.clone() },
+    };
+    let free = disk_free_bytes(data_dir);
+    Ok(Status {
+        counts: store.counts_since(local_midnight_ms(now.wall_ms))?,
+        recent: store.recent(12)?,
+        pending: head - store.acked_seq()?,
+        lists_age_s,
+        lists_stale: lists_age_s.is_none_or(|a| a > state.policy.lists_warn_after_s),
+        health: vec![
+            Health {
+                device: "camera",
+                ok: camera.ok,
+                state: match &camera.error {
+                    Some(e) => e.clone(),
+                    None => format!("{:.0} fps", camera.fps),
+                },
+            },
+            thermometer,
+            Health { device: "store", ok: true, state: format!("{head} entries") },
+            Health {
+                device: "disk",
+                ok: free.is_none_or(|f| f > 100 << 20),
+                state: free.map_or("?".into(), |f| format!("{} MB free", f >> 20)),
+            },
+            Health { device: "sync", ok: true, state: "not configured".into() },
+        ],
+    })
+}
+
+fn disk_free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes only into the struct we pass.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    (unsafe { libc::statvfs(path.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// The start of the local day containing `wall_ms`, for "today's" counts.
+fn local_midnight_ms(wall_ms: i64) -> i64 {
+    let secs = wall_ms.div_euclid(1000) as libc::time_t;
+    // SAFETY: localtime_r writes only into the struct we pass.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
+        return wall_ms - wall_ms.rem_euclid(86_400_000);
+    }
+    let since_midnight = i64::from(tm.tm_hour) * 3600 + i64::from(tm.tm_min) * 60 + i64::from(tm.tm_sec);
+    (i64::from(secs) - since_midnight) * 1000
+}
+
+/// The channels around the core.
 pub struct Channels {
     pub events: (Sender<Event>, Receiver<Event>),
-    pub measure: (Sender<()>, Receiver<()>),
+    pub sensor: (Sender<SensorRequest>, Receiver<SensorRequest>),
+    pub commands: (Sender<Command>, Receiver<Command>),
 }
 
 pub fn channels() -> Channels {
-    Channels { events: mpsc::channel(), measure: mpsc::channel() }
+    Channels { events: mpsc::channel(), sensor: mpsc::channel(), commands: mpsc::channel() }
 }
 
 #[cfg(test)]

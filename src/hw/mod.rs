@@ -66,6 +66,9 @@ pub trait FrameSource: Send {
 pub trait Thermometer: Send {
     /// One complete measurement (several samples, median, validity checks).
     fn measure(&mut self) -> TempReading;
+    /// The calibration offset of the skin → body model (°C).
+    fn offset_c(&self) -> f32;
+    fn set_offset_c(&mut self, offset_c: f32);
 }
 
 /// The gate lock relay.

@@ -222,6 +222,14 @@ impl Thermometer for SimThermometer {
     fn measure(&mut self) -> TempReading {
         thermometer::to_reading(self.measure_raw())
     }
+
+    fn offset_c(&self) -> f32 {
+        self.config.model.offset_c
+    }
+
+    fn set_offset_c(&mut self, offset_c: f32) {
+        self.config.model.offset_c = offset_c;
+    }
 }
 
 /// Gate I/O pins wired to the simulated world.

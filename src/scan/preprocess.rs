@@ -44,6 +44,25 @@ pub fn crop(img: &GrayView<'_>, r: Rect) -> GrayBuf {
     GrayBuf { width: r.width(), height: r.height(), pixels }
 }
 
+/// Shrinks by an integer factor (box average) to at most `max_width` wide,
+/// for the UI's preview.
+pub fn downscale(img: &GrayView<'_>, max_width: usize) -> GrayBuf {
+    let f = img.width.div_ceil(max_width.max(1)).max(1);
+    let (w, h) = (img.width / f, img.height / f);
+    let mut pixels = Vec::with_capacity(w * h);
+    for y in 0..h {
+        for x in 0..w {
+            let mut sum = 0u32;
+            for dy in 0..f {
+                let row = (y * f + dy) * img.width + x * f;
+                sum += img.pixels[row..row + f].iter().map(|&p| u32::from(p)).sum::<u32>();
+            }
+            pixels.push((sum / (f * f) as u32) as u8);
+        }
+    }
+    GrayBuf { width: w, height: h, pixels }
+}
+
 pub fn invert(img: &GrayView<'_>) -> GrayBuf {
     GrayBuf { width: img.width, height: img.height, pixels: img.pixels.iter().map(|p| 255 - p).collect() }
 }

@@ -295,6 +295,14 @@ impl<S: IrSensor + Send> super::Thermometer for IrThermometer<S> {
         }
         to_reading(result)
     }
+
+    fn offset_c(&self) -> f32 {
+        self.config.model.offset_c
+    }
+
+    fn set_offset_c(&mut self, offset_c: f32) {
+        self.config.model.offset_c = offset_c;
+    }
 }
 
 /// Opens the real sensor on the Pi.
@@ -352,5 +360,13 @@ impl super::Thermometer for PiThermometer {
             }
         }
         to_reading(result)
+    }
+
+    fn offset_c(&self) -> f32 {
+        self.config.model.offset_c
+    }
+
+    fn set_offset_c(&mut self, offset_c: f32) {
+        self.config.model.offset_c = offset_c;
     }
 }
