@@ -13,7 +13,8 @@ import re
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOCALES = ["zh_CN", "en"]
 TR = re.compile(r'@tr\("((?:[^"\\]|\\.)*)"')
-COMPONENT = re.compile(r'\bcomponent\s+([A-Za-z_][\w-]*)')
+# Components and globals both give their name as the context.
+COMPONENT = re.compile(r'\b(?:component|global)\s+([A-Za-z_][\w-]*)')
 
 
 def extract():
@@ -63,7 +64,8 @@ def write_po(path, locale, entries, old):
     ]
     missing = 0
     for (ctx, msgid), places in sorted(entries.items()):
-        translated = old.get((ctx, msgid), "")
+        # A string that moved to another component keeps its translation.
+        translated = old.get((ctx, msgid)) or next((t for (c, m), t in old.items() if m == msgid and t), "")
         if locale != "en" and not translated:
             missing += 1
         lines += [f"#: {' '.join(places)}", f'msgctxt "{ctx}"', f'msgid "{msgid}"', f'msgstr "{translated}"', ""]

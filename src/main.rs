@@ -40,6 +40,20 @@ enum Command {
     /// The entry log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Render a page of the UI to a PNG, without a display.
+    Screenshot {
+        /// scan, result-allow, result-deny, result-fever, guard, guard-pin, visitor, demo
+        #[arg(long, default_value = "scan")]
+        page: String,
+        /// zh-CN or en
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+        /// WIDTHxHEIGHT, e.g. 800x480, 1024x600, 720x1280
+        #[arg(long, default_value = "800x480")]
+        size: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Measure the QR pipeline on a corpus of images with known contents.
     ScanEval {
         dir: PathBuf,
@@ -86,6 +100,10 @@ struct RunArgs {
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECS")]
     exit_after: Option<u64>,
+    /// Play the demo script on the simulated hardware (always on when
+    /// headless with a demo community): passes shown one after another.
+    #[arg(long)]
+    demo_script: bool,
 }
 
 #[derive(Args)]
@@ -271,6 +289,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Screenshot { page, lang, size, out } => {
+            let (w, h) = size
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+                .with_context(|| format!("--size {size:?} must be WIDTHxHEIGHT, e.g. 800x480"))?;
+            let language = match lang.as_str() {
+                "zh-CN" | "zh_CN" | "zh" => "zh_CN",
+                "en" => "en",
+                other => bail!("--lang {other:?}: use zh-CN or en"),
+            };
+            shoumen::ui::screenshot::render(&page, language, w, h, &out)?;
+            println!("{} ({page}, {language}, {w}×{h})", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ScanEval { dir, strategy, verbose } => {
             use shoumen::scan::eval;
             shoumen::isolate::install_quiet_hook();
@@ -359,14 +391,14 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         data_dir: config.kiosk.data_dir.clone(),
     };
 
+    if config.kiosk.simulated && !demo_passes.is_empty() && (args.headless || args.demo_script) {
+        let (world, stop, passes) = (world.clone(), stop.clone(), demo_passes.clone());
+        std::thread::Builder::new().name("demo".into()).spawn(move || {
+            shoumen::demo::play_script(&world, &passes, Duration::from_secs(3), Duration::from_secs(3), &stop)
+        })?;
+    }
     if args.headless {
         let camera = app::spawn_camera(devices.camera, event_tx.clone(), camera_health.clone(), None, stop.clone())?;
-        if config.kiosk.demo && config.kiosk.simulated {
-            let (world, stop) = (world.clone(), stop.clone());
-            std::thread::Builder::new().name("demo".into()).spawn(move || {
-                shoumen::demo::play_script(&world, &demo_passes, Duration::from_secs(3), Duration::from_secs(3), &stop)
-            })?;
-        }
         let ports = Ports {
             store: &mut store,
             clock,

@@ -1,0 +1,255 @@
+//! UI tests with Slint's testing backend: the real window, adapters and
+//! controller, the real gate core and store; buttons are pressed by their
+//! accessible labels. The camera and thermometer threads are replaced by the
+//! test, which plays their part synchronously.
+
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Once;
+
+use i_slint_backend_testing::ElementHandle;
+use shoumen::app::{Executor, SensorRequest};
+use shoumen::demo::DemoCommunity;
+use shoumen::gate::{step, Event, GateState, Now, Policy, Sound, TempReading};
+use shoumen::hw::sim::World;
+use shoumen::hw::{GateRelay, HwError, Indicator};
+use shoumen::store::Store;
+use shoumen::ui::controller::{self, GuardConfig, Wiring};
+use shoumen::ui::{AppState, AppWindow, GuardAdapter, Page, Poster, ResultAdapter, SlintView, Verdict};
+use slint::{ComponentHandle, Model};
+
+#[derive(Default)]
+struct Outputs {
+    pulses: Vec<u32>,
+}
+
+impl GateRelay for Outputs {
+    fn pulse(&mut self, ms: u32) -> Result<(), HwError> {
+        self.pulses.push(ms);
+        Ok(())
+    }
+    fn lock(&mut self) {}
+}
+
+impl Indicator for Outputs {
+    fn signal(&mut self, _: Sound) {}
+}
+
+struct Kiosk {
+    ui: AppWindow,
+    _controller: controller::Controller,
+    view: SlintView,
+    state: GateState,
+    store: Store,
+    _dir: tempfile::TempDir,
+    events: Receiver<Event>,
+    sensor: Receiver<SensorRequest>,
+    world: World,
+    relay: Outputs,
+    clock_ms: u64,
+}
+
+impl Kiosk {
+    fn new() -> Kiosk {
+        // Slint's platform is per thread, and each test runs on its own.
+        thread_local!(static INIT: Once = const { Once::new() });
+        INIT.with(|once| once.call_once(i_slint_backend_testing::init_no_event_loop));
+        let now = Now { wall_ms: 1_790_000_000_000, mono_ms: 1_000, clock_synced: true };
+        let community = DemoCommunity::generate(now.wall_s());
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("kiosk.db"), "ui-test").unwrap();
+        community.install(&mut store, now.wall_ms).unwrap();
+        let state = GateState::new(Policy::default(), store.lists().unwrap(), store.presence().unwrap());
+        let (event_tx, events) = mpsc::channel();
+        let (sensor_tx, sensor) = mpsc::channel();
+        let (command_tx, _commands) = mpsc::channel();
+        let world = World::new();
+        let ui = AppWindow::new().unwrap();
+        let controller = controller::wire(
+            &ui,
+            Wiring {
+                events: event_tx,
+                sensor: sensor_tx,
+                commands: command_tx,
+                world: Some(world.clone()),
+                demo_passes: community.passes.iter().map(|p| (p.name.to_string(), p.text.clone())).collect(),
+                guard: GuardConfig {
+                    pin_sha256: Some(controller::pin_hash("2580")),
+                    lock_after: std::time::Duration::from_secs(60),
+                },
+                gate_name: "East Gate".into(),
+                visitor_url: "https://example.org/visit".into(),
+                language: "en".into(),
+            },
+        );
+        Kiosk {
+            ui,
+            _controller: controller,
+            view: SlintView { poster: Poster::queue() },
+            state,
+            store,
+            _dir: dir,
+            events,
+            sensor,
+            world,
+            relay: Outputs::default(),
+            clock_ms: 1_000,
+        }
+    }
+
+    fn now(&self) -> Now {
+        Now { wall_ms: 1_790_000_000_000 + self.clock_ms as i64, mono_ms: self.clock_ms, clock_synced: true }
+    }
+
+    fn feed(&mut self, event: Event) {
+        self.clock_ms += 100;
+        let now = self.now();
+        let effects = step(&mut self.state, event, now);
+        let (measure, requests) = mpsc::channel();
+        let mut outputs = Outputs::default();
+        Executor {
+            entries: &mut self.store,
+            relay: &mut self.relay,
+            indicator: &mut outputs,
+            view: &mut self.view,
+            measure: &measure,
+        }
+        .apply(effects);
+        // The thermometer thread's part: answer each request from the world.
+        for _ in requests.try_iter() {
+            let body = self.world.lock().body_centi;
+            self.feed(Event::Temperature(TempReading::Body(body)));
+        }
+    }
+
+    /// Runs what the UI asked of the core, then shows the result.
+    fn settle(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.feed(event);
+        }
+        while let Ok(request) = self.sensor.try_recv() {
+            assert!(matches!(request, SensorRequest::Calibrate { .. }));
+        }
+        self.view.poster.pump(&self.ui);
+    }
+
+    /// The camera thread's part: read whatever is held up to it.
+    fn camera_sees(&mut self) {
+        let shown = self.world.lock().shown.clone();
+        self.feed(Event::PassRead { text: shown.expect("a pass is held up") });
+        self.view.poster.pump(&self.ui);
+    }
+
+    fn wait(&mut self, ms: u64) {
+        self.clock_ms += ms;
+        self.feed(Event::Tick);
+        self.view.poster.pump(&self.ui);
+    }
+
+    fn press(&mut self, label: &str) {
+        let button = ElementHandle::find_by_accessible_label(&self.ui, label)
+            .next()
+            .unwrap_or_else(|| panic!("no element labelled {label:?} on page {:?}", self.page()));
+        button.invoke_accessible_default_action();
+        self.settle();
+    }
+
+    fn has(&self, label: &str) -> bool {
+        ElementHandle::find_by_accessible_label(&self.ui, label).next().is_some()
+    }
+
+    fn page(&self) -> Page {
+        self.ui.global::<AppState>().get_page()
+    }
+
+    fn unlock(&mut self) {
+        self.press("Guard");
+        for d in ["2", "5", "8", "0"] {
+            self.press(d);
+        }
+        self.press("Enter");
+        assert!(self.ui.global::<GuardAdapter>().get_unlocked());
+    }
+}
+
+#[test]
+fn a_demo_pass_opens_the_gate_then_the_scan_page_returns() {
+    let mut k = Kiosk::new();
+    assert_eq!(k.page(), Page::Scan);
+    k.press("Demo");
+    k.press("Resident");
+    k.camera_sees();
+    assert_eq!(k.page(), Page::Result);
+    let result = k.ui.global::<ResultAdapter>();
+    assert_eq!(result.get_verdict(), Verdict::Allow);
+    assert_eq!(result.get_unit(), "3-502");
+    assert_eq!(k.relay.pulses, [3000], "the relay opened once");
+    assert_eq!(k.store.head_seq().unwrap(), 1, "the entry was recorded");
+    k.wait(5_000);
+    assert_eq!(k.page(), Page::Scan);
+}
+
+#[test]
+fn fever_is_refused_and_raises_an_alarm_in_the_guard_console() {
+    let mut k = Kiosk::new();
+    k.press("Demo");
+    k.press("38.6");
+    k.press("Resident");
+    k.camera_sees();
+    let result = k.ui.global::<ResultAdapter>();
+    assert_eq!((result.get_verdict(), result.get_reason().as_str()), (Verdict::Guard, "fever"));
+    assert_eq!(result.get_temperature(), "38.6 °C");
+    assert!(k.relay.pulses.is_empty());
+    k.wait(5_000);
+    k.unlock();
+    let alarms: Vec<_> = k.ui.global::<GuardAdapter>().get_alarms().iter().collect();
+    assert_eq!(alarms.len(), 1);
+    assert_eq!((alarms[0].kind.as_str(), alarms[0].detail.as_str()), ("fever", "38.6 °C"));
+    k.press("Acknowledge");
+    assert_eq!(k.ui.global::<GuardAdapter>().get_alarms().row_count(), 0);
+}
+
+#[test]
+fn a_wrong_pin_is_refused_and_the_right_one_opens_the_console() {
+    let mut k = Kiosk::new();
+    k.press("Guard");
+    assert_eq!(k.page(), Page::Guard);
+    for d in ["1", "2", "3", "4"] {
+        k.press(d);
+    }
+    k.press("Enter");
+    assert!(!k.ui.global::<GuardAdapter>().get_unlocked());
+    assert_eq!(k.ui.global::<GuardAdapter>().get_pin_error(), "wrong");
+    assert!(k.has("Wrong PIN"));
+    assert!(!k.has("Open the gate"));
+    for d in ["2", "5", "8", "0"] {
+        k.press(d);
+    }
+    k.press("Enter");
+    assert!(k.ui.global::<GuardAdapter>().get_unlocked());
+    assert!(k.has("Open the gate"));
+}
+
+#[test]
+fn a_manual_open_with_a_reason_is_recorded() {
+    let mut k = Kiosk::new();
+    k.unlock();
+    k.press("Ambulance");
+    k.press("Open the gate");
+    assert_eq!(k.relay.pulses, [3000]);
+    let entry = k.store.entry(1).unwrap().expect("a recorded entry");
+    assert_eq!((entry.reason.as_str(), entry.note.as_deref()), ("manual_open", Some("ambulance")));
+    assert_eq!(k.page(), Page::Result);
+}
+
+#[test]
+fn switching_the_language_changes_the_texts() {
+    let mut k = Kiosk::new();
+    assert!(k.has("Guard") && !k.has("值班"));
+    k.unlock();
+    k.press("Settings");
+    k.press("中文");
+    assert_eq!(k.ui.global::<AppState>().get_language(), "zh_CN");
+    assert!(k.has("设置") && !k.has("Settings"), "the tabs are in Chinese now");
+    k.press("English");
+    assert!(k.has("Settings"));
+}
