@@ -42,6 +42,22 @@ pub struct CheckResult {
     pub error: Option<String>,
 }
 
+impl CheckResult {
+    fn new(input: &str) -> CheckResult {
+        CheckResult {
+            input: input.to_string(),
+            decision: Decision::Deny,
+            reason: String::new(),
+            pass_id: None,
+            role: None,
+            unit: None,
+            temperature_c: None,
+            seq: None,
+            error: None,
+        }
+    }
+}
+
 /// What an input holds: a QR image, a text file with a pass, or pass text.
 pub fn read_input(input: &str) -> Result<String, String> {
     let path = Path::new(input);
@@ -83,17 +99,7 @@ pub fn check(
         let text = match read_input(input) {
             Ok(text) => text,
             Err(error) => {
-                results.push(CheckResult {
-                    input: input.clone(),
-                    decision: Decision::Deny,
-                    reason: "unreadable".into(),
-                    pass_id: None,
-                    role: None,
-                    unit: None,
-                    temperature_c: None,
-                    seq: None,
-                    error: Some(error),
-                });
+                results.push(CheckResult { reason: "unreadable".into(), error: Some(error), ..CheckResult::new(input) });
                 continue;
             }
         };
@@ -113,17 +119,7 @@ pub fn check(
             now.mono_ms += state.policy.measure_timeout_ms;
             effects.extend(step(state, Event::Tick, now));
         }
-        let mut result = CheckResult {
-            input: input.clone(),
-            decision: Decision::Deny,
-            reason: String::new(),
-            pass_id: None,
-            role: None,
-            unit: None,
-            temperature_c: None,
-            seq: None,
-            error: None,
-        };
+        let mut result = CheckResult::new(input);
         for effect in effects {
             match effect {
                 Effect::Record(draft) => {

@@ -44,6 +44,6 @@ mod tests {
         assert_eq!(isolate(|| 7), Some(7));
         assert_eq!(isolate(|| -> u8 { panic!("decoder bug") }), None);
         assert!(!is_isolated());
-        assert_eq!(isolate(|| is_isolated()), Some(true));
+        assert_eq!(isolate(is_isolated), Some(true));
     }
 }

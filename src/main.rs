@@ -381,7 +381,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         app::channels();
     let (io, io_thread) = gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone())
         .context("cannot start the gate I/O thread")?;
-    let sensor = app::spawn_sensor(devices.thermometer, sensor_rx, event_tx.clone(), command_tx.clone())?;
+    let sensor =
+        app::spawn_sensor(devices.thermometer, sensor_rx, event_tx.clone(), command_tx.clone(), stop.clone())?;
     let camera_health = Arc::new(Mutex::new(CameraHealth::default()));
     let demo_passes =
         if config.kiosk.demo { shoumen::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default() } else { Vec::new() };
@@ -389,6 +390,11 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         exit_after: args.exit_after.map(Duration::from_secs),
         tick: Duration::from_millis(200),
         data_dir: config.kiosk.data_dir.clone(),
+        gpio_label: if config.kiosk.simulated {
+            "simulated".into()
+        } else {
+            format!("relay GPIO{}, I2C bus {}", config.gpio.relay_pin, config.thermometer.bus)
+        },
     };
 
     if config.kiosk.simulated && !demo_passes.is_empty() && (args.headless || args.demo_script) {
@@ -409,6 +415,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             indicator: &mut io.clone(),
             view: &mut app::LogView,
             camera: &camera_health,
+            gpio: &io,
         };
         app::core_loop(&mut state, ports, &stop, &opts);
         stop.store(true, Ordering::Relaxed);
@@ -454,6 +461,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             let (stop, clock, camera_health) = (stop.clone(), SystemClock::new(), camera_health.clone());
             let mut relay = io.clone();
             let mut indicator = io.clone();
+            let gpio = io.clone();
             std::thread::Builder::new().name("core".into()).spawn(move || {
                 let mut view = SlintView { poster };
                 let ports = Ports {
@@ -466,16 +474,21 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
                     indicator: &mut indicator,
                     view: &mut view,
                     camera: &camera_health,
+                    gpio: &gpio,
                 };
                 app::core_loop(&mut state, ports, &stop, &opts);
-                // The core is done (signal, --exit-after): close the window too.
-                let _ = slint::quit_event_loop();
+                // The core is done (SIGTERM, --exit-after, a closed channel):
+                // close the window too. Only the UI thread may quit its loop.
+                let _ = slint::invoke_from_event_loop(|| {
+                    let _ = slint::quit_event_loop();
+                });
             })?
         };
         window.show()?;
         slint::run_event_loop_until_quit()?;
         stop.store(true, Ordering::Relaxed);
         // The window's callbacks hold senders: drop them so the threads end.
+        let _ = window.hide();
         drop(_controller);
         drop(window);
         let _ = core.join();

@@ -246,11 +246,17 @@ pub fn spawn_sensor(
     requests: Receiver<SensorRequest>,
     events: Sender<Event>,
     commands: Sender<Command>,
+    stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, AppError> {
     std::thread::Builder::new()
         .name("thermometer".into())
         .spawn(move || {
-            while let Ok(request) = requests.recv() {
+            while !stop.load(Ordering::Relaxed) {
+                let request = match requests.recv_timeout(Duration::from_millis(200)) {
+                    Ok(request) => request,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
                 match request {
                     SensorRequest::Measure => {
                         // Several queued requests need one measurement.
@@ -286,6 +292,8 @@ pub struct RunOptions {
     pub tick: Duration,
     /// Where the store lives, for the disk-space line of the health screen.
     pub data_dir: std::path::PathBuf,
+    /// What drives the gate I/O, for the health screen ("GPIO17 relay", "simulated").
+    pub gpio_label: String,
 }
 
 /// A snapshot for the status bar and the guard console, sent every second.
@@ -319,12 +327,14 @@ pub struct Ports<'a> {
     pub indicator: &'a mut dyn Indicator,
     pub view: &'a mut dyn View,
     pub camera: &'a Arc<Mutex<CameraHealth>>,
+    /// Whether the gate I/O thread is running.
+    pub gpio: &'a crate::hw::gpio::IoHandle,
 }
 
 /// The core loop: the only place where the gate state changes. Returns
 /// when `stop` is set, the event channel closes, or `exit_after` passes.
 pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions) {
-    let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera } = ports;
+    let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera, gpio } = ports;
     let started = Instant::now();
     let mut last_reading: Option<TempReading> = None;
     let mut next_status = Instant::now();
@@ -357,7 +367,16 @@ pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opt
             next_status = Instant::now() + Duration::from_secs(1);
             let camera = camera.lock().unwrap_or_else(|e| e.into_inner()).clone();
             match status(state, store, clock.now(), &camera, last_reading.as_ref(), &opts.data_dir) {
-                Ok(s) => view.status(&s),
+                Ok(mut s) => {
+                    let label = opts.gpio_label.clone();
+                    let gpio = if gpio.is_alive() {
+                        Health { device: "gpio", ok: true, state: label }
+                    } else {
+                        Health { device: "gpio", ok: false, state: format!("{label}: I/O thread stopped") }
+                    };
+                    s.health.insert(2, gpio);
+                    view.status(&s)
+                }
                 Err(e) => tracing::warn!(error = %e, "cannot read the store for the status screen"),
             }
         }
@@ -426,7 +445,10 @@ fn local_midnight_ms(wall_ms: i64) -> i64 {
         return wall_ms - wall_ms.rem_euclid(86_400_000);
     }
     let since_midnight = i64::from(tm.tm_hour) * 3600 + i64::from(tm.tm_min) * 60 + i64::from(tm.tm_sec);
-    (i64::from(secs) - since_midnight) * 1000
+    // time_t is 32 bits on armv7: the conversion is not useless there.
+    #[allow(clippy::useless_conversion)]
+    let secs = i64::from(secs);
+    (secs - since_midnight) * 1000
 }
 
 /// The channels around the core.

@@ -148,61 +148,6 @@ pub fn adaptive_threshold(img: &GrayView<'_>, window: usize, t: u32) -> GrayBuf 
     GrayBuf { width: w, height: h, pixels }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn img(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> GrayBuf {
-        GrayBuf { width: w, height: h, pixels: (0..w * h).map(|i| f(i % w, i / w)).collect() }
-    }
-
-    #[test]
-    fn upscale_doubles_and_keeps_flat_areas_flat() {
-        let src = img(10, 6, |_, _| 100);
-        let up = upscale2_sharpen(&src.view());
-        assert_eq!((up.width, up.height), (20, 12));
-        assert!(up.pixels.iter().all(|&p| p == 100));
-    }
-
-    #[test]
-    fn upscale_sharpens_an_edge() {
-        let src = img(8, 4, |x, _| if x < 4 { 0 } else { 200 });
-        let up = upscale2_sharpen(&src.view());
-        let row: Vec<u8> = up.pixels[up.width * 4..up.width * 5].to_vec();
-        assert_eq!(row[0], 0);
-        assert_eq!(row[15], 200);
-        // The unsharp mask overshoots on the bright side of the edge.
-        assert!(row[8..12].iter().any(|&p| p > 200), "{row:?}");
-    }
-
-    #[test]
-    fn threshold_separates_dark_from_light_under_a_gradient() {
-        // A dark square on a left-to-right brightness ramp.
-        let src = img(64, 64, |x, y| {
-            let base = 80 + (x * 2) as u8;
-            if (24..40).contains(&x) && (24..40).contains(&y) { base / 3 } else { base }
-        });
-        let bin = threshold_view(&src);
-        assert_eq!(bin.pixels[32 * 64 + 32], 0);
-        assert_eq!(bin.pixels[32 * 64 + 5], 255);
-        assert_eq!(bin.pixels[5 * 64 + 60], 255);
-    }
-
-    fn threshold_view(src: &GrayBuf) -> GrayBuf {
-        adaptive_threshold(&src.view(), 31, 15)
-    }
-
-    #[test]
-    fn crop_and_invert() {
-        let src = img(5, 5, |x, y| (x + 10 * y) as u8);
-        let c = crop(&src.view(), Rect { x0: 1, y0: 2, x1: 3, y1: 4 });
-        assert_eq!(c.pixels, [21, 22, 31, 32]);
-        assert_eq!(invert(&c.view()).pixels, [234, 233, 224, 223]);
-        let r = Rect { x0: 10, y0: 10, x1: 20, y1: 20 }.grow(0.5, 25, 100);
-        assert_eq!(r, Rect { x0: 5, y0: 5, x1: 25, y1: 25 });
-    }
-}
-
 /// Finds where a QR code probably is: the largest cluster of blocks dense
 /// with strong edges in both directions. Cheap (one pass over the image)
 /// and used to crop before the expensive steps.
@@ -272,4 +217,59 @@ pub fn locate(img: &GrayView<'_>, block: usize, min_contrast: u8) -> Option<Rect
         return None;
     }
     Some(Rect { x0: r.x0 * block, y0: r.y0 * block, x1: r.x1 * block, y1: r.y1 * block }.grow(0.15, w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> GrayBuf {
+        GrayBuf { width: w, height: h, pixels: (0..w * h).map(|i| f(i % w, i / w)).collect() }
+    }
+
+    #[test]
+    fn upscale_doubles_and_keeps_flat_areas_flat() {
+        let src = img(10, 6, |_, _| 100);
+        let up = upscale2_sharpen(&src.view());
+        assert_eq!((up.width, up.height), (20, 12));
+        assert!(up.pixels.iter().all(|&p| p == 100));
+    }
+
+    #[test]
+    fn upscale_sharpens_an_edge() {
+        let src = img(8, 4, |x, _| if x < 4 { 0 } else { 200 });
+        let up = upscale2_sharpen(&src.view());
+        let row: Vec<u8> = up.pixels[up.width * 4..up.width * 5].to_vec();
+        assert_eq!(row[0], 0);
+        assert_eq!(row[15], 200);
+        // The unsharp mask overshoots on the bright side of the edge.
+        assert!(row[8..12].iter().any(|&p| p > 200), "{row:?}");
+    }
+
+    #[test]
+    fn threshold_separates_dark_from_light_under_a_gradient() {
+        // A dark square on a left-to-right brightness ramp.
+        let src = img(64, 64, |x, y| {
+            let base = 80 + (x * 2) as u8;
+            if (24..40).contains(&x) && (24..40).contains(&y) { base / 3 } else { base }
+        });
+        let bin = threshold_view(&src);
+        assert_eq!(bin.pixels[32 * 64 + 32], 0);
+        assert_eq!(bin.pixels[32 * 64 + 5], 255);
+        assert_eq!(bin.pixels[5 * 64 + 60], 255);
+    }
+
+    fn threshold_view(src: &GrayBuf) -> GrayBuf {
+        adaptive_threshold(&src.view(), 31, 15)
+    }
+
+    #[test]
+    fn crop_and_invert() {
+        let src = img(5, 5, |x, y| (x + 10 * y) as u8);
+        let c = crop(&src.view(), Rect { x0: 1, y0: 2, x1: 3, y1: 4 });
+        assert_eq!(c.pixels, [21, 22, 31, 32]);
+        assert_eq!(invert(&c.view()).pixels, [234, 233, 224, 223]);
+        let r = Rect { x0: 10, y0: 10, x1: 20, y1: 20 }.grow(0.5, 25, 100);
+        assert_eq!(r, Rect { x0: 5, y0: 5, x1: 25, y1: 25 });
+    }
 }

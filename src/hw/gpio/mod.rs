@@ -283,6 +283,14 @@ enum IoCommand {
 #[derive(Clone)]
 pub struct IoHandle {
     tx: Sender<IoCommand>,
+    alive: Arc<AtomicBool>,
+}
+
+impl IoHandle {
+    /// False once the I/O thread has ended (it locks the relay as it goes).
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Relaxed)
+    }
 }
 
 impl GateRelay for IoHandle {
@@ -333,7 +341,17 @@ pub fn spawn_io(
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<(IoHandle, JoinHandle<()>)> {
     let (tx, rx): (Sender<IoCommand>, Receiver<IoCommand>) = std::sync::mpsc::channel();
+    let alive = Arc::new(AtomicBool::new(true));
+    let alive_thread = alive.clone();
     let handle = std::thread::Builder::new().name("gate-io".into()).spawn(move || {
+        // Cleared however the thread ends, panics included.
+        struct Alive(Arc<AtomicBool>);
+        impl Drop for Alive {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Relaxed);
+            }
+        }
+        let _alive = Alive(alive_thread);
         let start = Instant::now();
         let mut io = GateIo::new(cfg);
         io.lock(pins.as_mut());
@@ -365,7 +383,7 @@ pub fn spawn_io(
         }
         io.lock(pins.as_mut());
     })?;
-    Ok((IoHandle { tx }, handle))
+    Ok((IoHandle { tx, alive }, handle))
 }
 
 #[derive(Debug, Error)]
