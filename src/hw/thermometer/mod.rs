@@ -281,30 +281,6 @@ impl DelayNs for StdDelay {
     }
 }
 
-/// A [`super::Thermometer`] made of any [`IrSensor`] and the measurement above.
-pub struct IrThermometer<S> {
-    pub sensor: S,
-    pub config: ThermometerConfig,
-}
-
-impl<S: IrSensor + Send> super::Thermometer for IrThermometer<S> {
-    fn measure(&mut self) -> TempReading {
-        let result = measure(&mut self.sensor, &mut StdDelay, &self.config);
-        if let Err(e) = &result {
-            tracing::warn!(error = %e, "thermometer fault");
-        }
-        to_reading(result)
-    }
-
-    fn offset_c(&self) -> f32 {
-        self.config.model.offset_c
-    }
-
-    fn set_offset_c(&mut self, offset_c: f32) {
-        self.config.model.offset_c = offset_c;
-    }
-}
-
 /// Opens the real sensor on the Pi.
 pub fn open_mlx90614(cfg: &ThermometerConfig) -> Result<Mlx90614<super::i2c::PiI2c>, SensorError> {
     let bus = super::i2c::PiI2c::open(cfg.bus, cfg.bus_timeout_ms).map_err(|e| SensorError::Open(explain_i2c_open(cfg.bus, &e)))?;
