@@ -167,16 +167,21 @@ impl Scanner {
         let frame = self.stats.frames;
         let mut outcome = Outcome::default();
         let (cheap, ladder): (Vec<Step>, Vec<Step>) = self.steps.iter().partition(|s| is_cheap(**s));
+        for step in cheap {
+            let codes = self.attempt(step, img, img, &mut outcome);
+            if !codes.is_empty() {
+                return self.found(codes, step, frame, outcome);
+            }
+        }
+        if ladder.is_empty() {
+            return self.finish(outcome);
+        }
         // The expensive steps work first on the region that looks like a
         // code: cheaper, and fewer distractions for the decoders. In live
         // mode a frame without such a region skips them: most frames hold no
         // code, and those must stay cheap.
-        let region = if ladder.is_empty() {
-            None
-        } else {
-            preprocess::locate(img, 8, 24).map(|r| (r, preprocess::crop(img, r)))
-        };
-        let mut plan: Vec<(Step, bool)> = cheap.iter().map(|&s| (s, false)).collect();
+        let region = preprocess::locate(img, 8, 24).map(|r| (r, preprocess::crop(img, r)));
+        let mut plan: Vec<(Step, bool)> = Vec::new();
         match (self.mode, &region) {
             (Mode::Thorough, Some(_)) => {
                 plan.extend(ladder.iter().map(|&s| (s, true)));
@@ -190,47 +195,62 @@ impl Scanner {
             (Mode::Live, None) => {}
         }
         for (step, in_region) in plan {
-            let (view, dx, dy) = match (&region, in_region) {
-                (Some((r, crop)), true) => (crop.view(), r.x0 as f32, r.y0 as f32),
-                _ => (*img, 0.0, 0.0),
+            let codes = match (&region, in_region) {
+                (Some((r, crop)), true) => {
+                    let codes = self.attempt(step, &crop.view(), img, &mut outcome);
+                    offset(codes, r.x0 as f32, r.y0 as f32, 1.0)
+                }
+                _ => self.attempt(step, img, img, &mut outcome),
             };
-            let codes = match step {
-                Step::Roi => match self.last {
-                    Some((rect, seen)) if frame - seen <= ROI_FRAMES => {
-                        let r = rect.grow(0.5, img.width, img.height);
-                        let crop = preprocess::crop(img, r);
-                        let attempt = decoders::decode(Decoder::Rxing, &crop.view());
-                        outcome.panics += u32::from(attempt.panicked);
-                        offset(attempt.codes, r.x0 as f32, r.y0 as f32, 1.0)
-                    }
-                    _ => continue,
-                },
-                Step::Whole(d) => self.run(d, &view, &mut outcome, 1.0),
-                Step::Upscale(d) => {
-                    if view.width.max(view.height) > UPSCALE_MAX_SIDE {
-                        continue;
-                    }
-                    let up = preprocess::upscale2_sharpen(&view);
-                    self.run(d, &up.view(), &mut outcome, 0.5)
-                }
-                Step::Inverted(d) => {
-                    let inv = preprocess::invert(&view);
-                    self.run(d, &inv.view(), &mut outcome, 1.0)
-                }
-                Step::Adaptive(d) => {
-                    let window = (view.width.min(view.height) / 8).max(15) | 1;
-                    let bin = preprocess::adaptive_threshold(&view, window, 15);
-                    self.run(d, &bin.view(), &mut outcome, 1.0)
-                }
-            };
-            let codes = offset(codes, dx, dy, 1.0);
             if !codes.is_empty() {
-                self.remember(&codes, frame);
-                outcome.codes = codes;
-                outcome.step = Some(step);
-                break;
+                return self.found(codes, step, frame, outcome);
             }
         }
+        self.finish(outcome)
+    }
+
+    /// Runs one step on `view` (the frame or a region of it); `frame` is the
+    /// whole picture, for the last code's region.
+    fn attempt(&self, step: Step, view: &GrayView<'_>, frame: &GrayView<'_>, outcome: &mut Outcome) -> Vec<Code> {
+        match step {
+            Step::Roi => match self.last {
+                Some((rect, seen)) if self.stats.frames - seen <= ROI_FRAMES => {
+                    let r = rect.grow(0.5, frame.width, frame.height);
+                    let crop = preprocess::crop(frame, r);
+                    let attempt = decoders::decode(Decoder::Rxing, &crop.view());
+                    outcome.panics += u32::from(attempt.panicked);
+                    offset(attempt.codes, r.x0 as f32, r.y0 as f32, 1.0)
+                }
+                _ => Vec::new(),
+            },
+            Step::Whole(d) => self.run(d, view, outcome, 1.0),
+            Step::Upscale(d) => {
+                if view.width.max(view.height) > UPSCALE_MAX_SIDE {
+                    return Vec::new();
+                }
+                let up = preprocess::upscale2_sharpen(view);
+                self.run(d, &up.view(), outcome, 0.5)
+            }
+            Step::Inverted(d) => {
+                let inv = preprocess::invert(view);
+                self.run(d, &inv.view(), outcome, 1.0)
+            }
+            Step::Adaptive(d) => {
+                let window = (view.width.min(view.height) / 8).max(15) | 1;
+                let bin = preprocess::adaptive_threshold(view, window, 15);
+                self.run(d, &bin.view(), outcome, 1.0)
+            }
+        }
+    }
+
+    fn found(&mut self, codes: Vec<Code>, step: Step, frame: u64, mut outcome: Outcome) -> Outcome {
+        self.remember(&codes, frame);
+        outcome.codes = codes;
+        outcome.step = Some(step);
+        self.finish(outcome)
+    }
+
+    fn finish(&mut self, outcome: Outcome) -> Outcome {
         self.stats.panics += u64::from(outcome.panics);
         self.stats.decoded += u64::from(outcome.step.is_some());
         outcome
