@@ -429,8 +429,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         )?;
         let poster = Poster::EventLoop(window.as_weak());
         let preview_poster = poster.clone();
-        let preview: app::PreviewSink = Box::new(move |gray, code| {
-            let pixels = shoumen::ui::preview_pixels(gray, code, gray.width * 2);
+        let preview: app::PreviewSink = Box::new(move |gray, code, frame_width| {
+            let pixels = shoumen::ui::preview_pixels(gray, code, frame_width);
             let visible = code.is_some();
             preview_poster.post(Box::new(move |ui| {
                 let scan = ui.global::<shoumen::ui::ScanAdapter>();

@@ -151,8 +151,9 @@ pub struct CameraHealth {
     pub error: Option<String>,
 }
 
-/// Receives a downscaled preview (~15 fps) and the code in view, if any.
-pub type PreviewSink = Box<dyn FnMut(&GrayBuf, Option<&Code>) + Send>;
+/// Receives a downscaled preview (~15 fps), the code in view if any (in
+/// frame pixels), and the frame's width, to scale the code onto the preview.
+pub type PreviewSink = Box<dyn FnMut(&GrayBuf, Option<&Code>, usize) + Send>;
 
 /// Starts the camera + scan thread: frames in, `PassRead` events out.
 pub fn spawn_camera(
@@ -185,7 +186,7 @@ pub fn spawn_camera(
                         if let Some(sink) = preview.as_mut() {
                             if last_preview.elapsed() >= Duration::from_millis(66) {
                                 last_preview = Instant::now();
-                                sink(&crate::scan::preprocess::downscale(&view, 320), outcome.codes.first());
+                                sink(&crate::scan::preprocess::downscale(&view, 320), outcome.codes.first(), width);
                             }
                         }
                         for code in outcome.codes {
