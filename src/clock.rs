@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::gate::Now;
 
+#[derive(Clone, Debug)]
 pub struct SystemClock {
     boot_id: String,
 }

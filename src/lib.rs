@@ -14,4 +14,5 @@ pub mod hw;
 pub mod isolate;
 pub mod scan;
 pub mod store;
+pub mod sync;
 pub mod ui;

@@ -78,6 +78,18 @@ enum Command {
     /// Check and exercise the hardware.
     #[command(subcommand)]
     Hw(HwCommand),
+    /// Join the committee's server with a one-time token from its Gates page.
+    Enroll {
+        /// The server's address, e.g. https://gate.example.org
+        url: String,
+        token: String,
+    },
+    /// Sync with the server.
+    Sync {
+        /// Push the whole backlog and pull lists now, with progress.
+        #[arg(long)]
+        now: bool,
+    },
     /// Appends entries in a loop, printing each committed seq (crash tests).
     #[command(hide = true)]
     DebugAppend {
@@ -343,6 +355,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             run_hw(&config, &clock, cmd)
         }
         Command::DebugAppend { db, count, ack_every } => debug_append(&db, count, ack_every, &clock),
+        Command::Enroll { url, token } => {
+            let config = load(cli.config.as_deref())?;
+            let mut store = open_store(&config, &clock)?;
+            let answer = shoumen::sync::enroll(&mut store, &url, &token, &config.kiosk.gate_name, &Default::default())?;
+            println!(
+                "enrolled as {} with community {:?} at {}; the kiosk syncs on its next start (or: shoumen sync --now)",
+                answer.device, answer.community, url
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { now } => {
+            if !now {
+                bail!("the kiosk syncs by itself while it runs; `shoumen sync --now` syncs immediately from the command line");
+            }
+            let config = load(cli.config.as_deref())?;
+            sync_now(&config, &clock)
+        }
     }
 }
 
@@ -384,6 +413,23 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
     let sensor =
         app::spawn_sensor(devices.thermometer, sensor_rx, event_tx.clone(), command_tx.clone(), stop.clone())?;
     let camera_health = Arc::new(Mutex::new(CameraHealth::default()));
+    let sync_link = shoumen::sync::SyncLink::default();
+    let (sync_wake, sync_wake_rx) = std::sync::mpsc::channel();
+    let sync_thread = shoumen::sync::spawn(
+        config.db_path(),
+        clock.clone(),
+        event_tx.clone(),
+        sync_link.clone(),
+        sync_wake_rx,
+        shoumen::sync::LoopConfig::default(),
+        stop.clone(),
+    )
+    .context("cannot start the sync thread")?;
+    // Enrolled kiosks show the server's visitor form for this gate.
+    let visitor_url = match store.sync_credentials()? {
+        Some(c) => c.visitor_url,
+        None => config.kiosk.visitor_url.clone(),
+    };
     let demo_passes =
         if config.kiosk.demo { shoumen::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default() } else { Vec::new() };
     let opts = RunOptions {
@@ -416,6 +462,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             view: &mut app::LogView,
             camera: &camera_health,
             gpio: &io,
+            sync: &sync_link,
+            sync_wake: &sync_wake,
         };
         app::core_loop(&mut state, ports, &stop, &opts);
         stop.store(true, Ordering::Relaxed);
@@ -453,7 +501,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
                     lock_after: Duration::from_secs(config.kiosk.guard_lock_after_s),
                 },
                 gate_name: config.kiosk.gate_name.clone(),
-                visitor_url: config.kiosk.visitor_url.clone(),
+                visitor_url,
                 language: config.kiosk.language.clone(),
             },
         );
@@ -462,6 +510,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             let mut relay = io.clone();
             let mut indicator = io.clone();
             let gpio = io.clone();
+            let (sync_link, sync_wake) = (sync_link.clone(), sync_wake.clone());
             std::thread::Builder::new().name("core".into()).spawn(move || {
                 let mut view = SlintView { poster };
                 let ports = Ports {
@@ -475,6 +524,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
                     view: &mut view,
                     camera: &camera_health,
                     gpio: &gpio,
+                    sync: &sync_link,
+                    sync_wake: &sync_wake,
                 };
                 app::core_loop(&mut state, ports, &stop, &opts);
                 // The core is done (SIGTERM, --exit-after, a closed channel):
@@ -496,6 +547,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
     }
     let _ = sensor.join();
     let _ = io_thread.join();
+    let _ = sync_thread.join();
     tracing::info!("kiosk stopped; gate locked");
     Ok(ExitCode::SUCCESS)
 }
@@ -633,12 +685,47 @@ fn open_store(config: &Config, clock: &SystemClock) -> Result<Store> {
         drop(store);
         community.write(dir, clock.boot_id(), now.wall_ms)?;
         store = Store::open(&config.db_path(), clock.boot_id())?;
-    } else if config.kiosk.demo {
+    } else if config.kiosk.demo && store.sync_credentials()?.is_none() {
         // The demo community stands in for the committee's server: without
         // a refresh its lists would go stale after a few days.
         shoumen::demo::refresh_lists(&mut store, &config.kiosk.data_dir, clock.now())?;
     }
     Ok(store)
+}
+
+/// `shoumen sync --now`: rounds until the backlog is gone, with a progress line.
+fn sync_now(config: &Config, clock: &SystemClock) -> Result<ExitCode> {
+    let mut store = open_store(config, clock)?;
+    let creds = store.sync_credentials()?.ok_or(shoumen::sync::SyncError::NotEnrolled)?;
+    let client = shoumen::sync::Client::new(creds, &Default::default())?;
+    let start_acked = store.acked_seq()?;
+    let started = std::time::Instant::now();
+    let mut err = std::io::stderr().lock();
+    let mut progress = |acked: u64, head: u64| {
+        let total = head.saturating_sub(start_acked).max(1);
+        let done = acked.saturating_sub(start_acked);
+        let width = 30;
+        let filled = (done * width / total) as usize;
+        let _ = write!(
+            err,
+            "\r[{}{}] {done}/{total} entries",
+            "#".repeat(filled),
+            "-".repeat(width as usize - filled.min(width as usize))
+        );
+        let _ = err.flush();
+    };
+    let report = shoumen::sync::sync_once(&mut store, &client, clock, &[], &mut progress)?;
+    eprintln!();
+    println!(
+        "synced in {:.1} s: {} new on the server, acknowledged up to #{}, {} waiting; lists {}; clock skew {:+.1} s",
+        started.elapsed().as_secs_f64(),
+        report.pushed,
+        report.acked,
+        report.queue,
+        if report.lists_updated { "updated" } else { "current" },
+        report.skew_ms as f64 / 1000.0
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open_db(db: Option<PathBuf>, config: Option<&Path>, clock: &SystemClock) -> Result<Store> {

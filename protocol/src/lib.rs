@@ -5,6 +5,7 @@ pub mod base45;
 pub mod entry;
 pub mod lists;
 pub mod pass;
+pub mod sync;
 pub mod testkit;
 pub mod trust;
 

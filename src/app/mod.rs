@@ -307,6 +307,8 @@ pub struct Status {
     pub lists_age_s: Option<i64>,
     pub lists_stale: bool,
     pub health: Vec<Health>,
+    /// The last sync round succeeded.
+    pub online: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -330,12 +332,15 @@ pub struct Ports<'a> {
     pub camera: &'a Arc<Mutex<CameraHealth>>,
     /// Whether the gate I/O thread is running.
     pub gpio: &'a crate::hw::gpio::IoHandle,
+    /// The sync thread's status, and its "sync now" bell.
+    pub sync: &'a crate::sync::SyncLink,
+    pub sync_wake: &'a Sender<()>,
 }
 
 /// The core loop: the only place where the gate state changes. Returns
 /// when `stop` is set, the event channel closes, or `exit_after` passes.
 pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions) {
-    let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera, gpio } = ports;
+    let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera, gpio, sync, sync_wake } = ports;
     let started = Instant::now();
     let mut last_reading: Option<TempReading> = None;
     let mut next_status = Instant::now();
@@ -361,13 +366,17 @@ pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opt
                     Err(e) => view.message("calibration_failed", &e.to_string()),
                 },
                 Command::Calibrated(Err(e)) => view.message("calibration_failed", &e),
-                Command::ForceSync => view.message("sync_requested", ""),
+                Command::ForceSync => {
+                    let _ = sync_wake.send(());
+                    view.message("sync_requested", "")
+                }
             }
         }
         if Instant::now() >= next_status {
             next_status = Instant::now() + Duration::from_secs(1);
             let camera = camera.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            match status(state, store, clock.now(), &camera, last_reading.as_ref(), &opts.data_dir) {
+            let sync_status = sync.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match status(state, store, clock.now(), &camera, last_reading.as_ref(), &opts.data_dir, &sync_status) {
                 Ok(mut s) => {
                     let label = opts.gpio_label.clone();
                     let gpio = if gpio.is_alive() {
@@ -376,6 +385,11 @@ pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opt
                         Health { device: "gpio", ok: false, state: format!("{label}: I/O thread stopped") }
                     };
                     s.health.insert(2, gpio);
+                    *sync.health.lock().unwrap_or_else(|e| e.into_inner()) = s
+                        .health
+                        .iter()
+                        .map(|h| shoumen_protocol::sync::HealthItem { device: h.device.into(), ok: h.ok, state: h.state.clone() })
+                        .collect();
                     view.status(&s)
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot read the store for the status screen"),
@@ -392,6 +406,7 @@ fn status(
     camera: &CameraHealth,
     reading: Option<&TempReading>,
     data_dir: &std::path::Path,
+    sync: &crate::sync::SyncStatus,
 ) -> Result<Status, StoreError> {
     let lists_age_s = state.lists.age_s(now);
     let head = store.head_seq()?;
@@ -424,9 +439,23 @@ fn status(
                 ok: free.is_none_or(|f| f > 100 << 20),
                 state: free.map_or("?".into(), |f| format!("{} MB free", f >> 20)),
             },
-            Health { device: "sync", ok: true, state: "not configured".into() },
+            sync_health(sync),
         ],
+        online: sync.online,
     })
+}
+
+fn sync_health(s: &crate::sync::SyncStatus) -> Health {
+    let (ok, state) = if !s.enrolled {
+        (true, "not enrolled (shoumen enroll URL TOKEN)".to_string())
+    } else if s.unauthorised {
+        (false, "device not authorised; enroll again".to_string())
+    } else if s.online {
+        (true, format!("online, {} waiting", s.queue))
+    } else {
+        (false, format!("offline, {} waiting: {}", s.queue, s.last_error.as_deref().unwrap_or("-")))
+    };
+    Health { device: "sync", ok, state }
 }
 
 fn disk_free_bytes(dir: &std::path::Path) -> Option<u64> {

@@ -14,6 +14,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 use shoumen_protocol::{
     chain_hash, Decision, Direction, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS,
 };
+use shoumen_protocol::sync::ListBundle;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -272,28 +273,87 @@ impl Store {
     /// Stores a list unless it would roll back or has expired. An equal
     /// version is accepted (a refresh) only if its content is identical.
     pub fn put_list(&mut self, list: &ListSnapshot, now_ms: i64) -> Result<()> {
-        let kind = list.kind.as_str();
-        if now_ms.div_euclid(1000) >= list.expires_at {
-            return Err(StoreError::ListExpired { kind, version: list.version, expires_at: list.expires_at });
-        }
-        let body = serde_json::to_string(list).expect("list serialises");
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let have: Option<(i64, String)> = tx
-            .query_row("SELECT version, body FROM lists WHERE kind = ?1", [kind], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((have, have_body)) = have {
-            let have = have as u64;
-            if list.version < have || (list.version == have && body != have_body) {
-                return Err(StoreError::Rollback { kind, have, offered: list.version });
-            }
-        }
-        tx.execute(
-            "INSERT INTO lists (kind, version, expires_at, body) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind) DO UPDATE SET version = excluded.version,
-                 expires_at = excluded.expires_at, body = excluded.body",
-            params![kind, list.version as i64, list.expires_at, body],
-        )?;
+        put_list_in(&tx, list, now_ms)?;
         tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    /// Installs a verified list bundle from the server: trust and both
+    /// lists in one transaction, refusing rollback and expired bundles.
+    pub fn put_bundle(&mut self, bundle: &ListBundle, now_ms: i64) -> Result<()> {
+        let have = self.bundle_version()?;
+        if bundle.version < have {
+            return Err(StoreError::Rollback { kind: "bundle", have, offered: bundle.version });
+        }
+        if now_ms.div_euclid(1000) >= bundle.expires_at {
+            return Err(StoreError::ListExpired { kind: "bundle", version: bundle.version, expires_at: bundle.expires_at });
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        put_list_in(&tx, &bundle.revocations, now_ms)?;
+        put_list_in(&tx, &bundle.quarantine, now_ms)?;
+        set_meta(&tx, "trust", &serde_json::to_string(&bundle.trust).expect("trust list serialises"))?;
+        set_meta(&tx, "bundle_version", &bundle.version.to_string())?;
+        set_meta(&tx, "lists_synced_ms", &now_ms.to_string())?;
+        tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    /// The version of the last list bundle installed from the server (0 if none).
+    pub fn bundle_version(&self) -> Result<u64> {
+        Ok(get_meta(&self.conn, "bundle_version")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Enrollment: the server's community becomes the trust root. Lists of
+    /// the previous root (e.g. the demo) are dropped, so the server's first
+    /// bundle is not mistaken for a rollback.
+    pub fn set_enrollment(&mut self, sync: &SyncCredentials, trust: &TrustList) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM lists", [])?;
+        tx.execute("DELETE FROM meta WHERE key IN ('bundle_version', 'lists_synced_ms')", [])?;
+        set_meta(&tx, "trust", &serde_json::to_string(trust).expect("trust list serialises"))?;
+        set_meta(&tx, "sync", &serde_json::to_string(sync).expect("credentials serialise"))?;
+        tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    /// The server this kiosk is enrolled with, if any.
+    pub fn sync_credentials(&self) -> Result<Option<SyncCredentials>> {
+        get_meta(&self.conn, "sync")?
+            .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("sync credentials: {e}"))))
+            .transpose()
+    }
+
+    /// The kiosk's Ed25519 key that signs its checkpoints; made on first use.
+    pub fn device_key(&mut self) -> Result<ed25519_dalek::SigningKey> {
+        if let Some(hex_key) = get_meta(&self.conn, "device_key")? {
+            let bytes: [u8; 32] = hex::decode(&hex_key)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| StoreError::Corrupt("device_key is not 32 hex bytes".into()))?;
+            return Ok(ed25519_dalek::SigningKey::from_bytes(&bytes));
+        }
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('device_key', ?1)", [hex::encode(key.to_bytes())])?;
+        Ok(key)
+    }
+
+    /// The chain head: last seq and its hash.
+    pub fn head(&self) -> Result<(u64, Hash)> {
+        read_head(&self.conn)
+    }
+
+    /// Entries from `from_seq` on with their chain hashes, for a push.
+    pub fn entries_with_hash(&self, from_seq: u64, limit: usize) -> Result<Vec<(Entry, Hash)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT seq, body, hash FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![from_seq as i64, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })?;
+        rows.map(|row| {
+            let (seq, body, hash) = row?;
+            let body = body.ok_or_else(|| StoreError::Corrupt(format!("entry {seq} has no payload any more (retention)")))?;
+            let entry = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+            let hash = <Hash>::try_from(hash.as_slice()).map_err(|_| StoreError::Corrupt(format!("entry {seq}: hash is not 32 bytes")))?;
+            Ok((entry, hash))
+        })
+        .collect()
     }
 
     pub fn list(&self, kind: ListKind) -> Result<Option<ListSnapshot>> {
@@ -407,12 +467,47 @@ impl Store {
     }
 }
 
+/// Where and as whom this kiosk syncs; set by `shoumen enroll`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SyncCredentials {
+    pub url: String,
+    pub device: String,
+    pub secret: String,
+    /// The public visitor form for this gate, shown on the visitor page.
+    pub visitor_url: String,
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub allowed_in: u64,
     pub allowed_out: u64,
     pub denied: u64,
     pub fever: u64,
+}
+
+fn put_list_in(conn: &Connection, list: &ListSnapshot, now_ms: i64) -> Result<()> {
+    let kind = list.kind.as_str();
+    if now_ms.div_euclid(1000) >= list.expires_at {
+        return Err(StoreError::ListExpired { kind, version: list.version, expires_at: list.expires_at });
+    }
+    let body = serde_json::to_string(list).expect("list serialises");
+    let have: Option<(i64, String)> = conn
+        .query_row("SELECT version, body FROM lists WHERE kind = ?1", [kind], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((have, have_body)) = have {
+        let have = have as u64;
+        if list.version < have || (list.version == have && body != have_body) {
+            return Err(StoreError::Rollback { kind, have, offered: list.version });
+        }
+    }
+    conn.execute(
+        "INSERT INTO lists (kind, version, expires_at, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind) DO UPDATE SET version = excluded.version,
+             expires_at = excluded.expires_at, body = excluded.body",
+        params![kind, list.version as i64, list.expires_at, body],
+    )
+    .map_err(StoreError::from_sqlite)?;
+    Ok(())
 }
 
 fn read_head(conn: &Connection) -> Result<(u64, Hash)> {

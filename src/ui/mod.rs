@@ -187,6 +187,7 @@ pub fn clock_text(wall_ms: i64) -> String {
 fn apply_status(ui: &AppWindow, s: &Status) {
     let scan = ui.global::<ScanAdapter>();
     scan.set_pending(s.pending as i32);
+    scan.set_online(s.online);
     scan.set_lists_age_min(s.lists_age_s.map_or(-1, |a| (a / 60).min(i64::from(i32::MAX)) as i32));
     scan.set_lists_stale(s.lists_stale);
     scan.set_camera_ok(s.health.iter().find(|h| h.device == "camera").is_none_or(|h| h.ok));

@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""End to end in a real browser (headless Chromium through Selenium):
+
+a committee member logs in, adds a resident and issues a pass; a kiosk
+enrolls with a token from the Gates page, scans a screenshot of the pass's
+QR code and syncs; a visitor registers on the public form and the kiosk
+scans the visitor's QR; the committee sees both entries on the Entries page.
+
+Needs: chromium, chromium-driver, python3-selenium (Debian packages) and
+the debug binaries (cargo build --workspace --bins).
+Usage: python3 .ci/browser-test.py [--shots DIR]
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVER = os.path.join(ROOT, "target", "debug", "shoumen-server")
+KIOSK = os.path.join(ROOT, "target", "debug", "shoumen")
+PASSWORD = "browser-test-pw-1"
+
+
+def run(*args, **kw):
+    print("$", " ".join(args), flush=True)
+    out = subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+    sys.stdout.write(out.stdout)
+    return out.stdout
+
+
+def main():
+    shots = sys.argv[sys.argv.index("--shots") + 1] if "--shots" in sys.argv else None
+    tmp = tempfile.mkdtemp(prefix="shoumen-browser-")
+    db = os.path.join(tmp, "server.db")
+    run(SERVER, "--db", db, "init", "--community", "lotus-gdn", "--password-env", "PW",
+        env={**os.environ, "PW": PASSWORD})
+    server = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline().strip()
+        base = line.removeprefix("listening on ")
+        assert base.startswith("http://127.0.0.1:"), line
+        browse(base, tmp, shots)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print("browser test passed")
+
+
+def browse(base, tmp, shots):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=412,915", "--lang=en-US"]:
+        opts.add_argument(a)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.implicitly_wait(5)
+
+    def wait_for(text, what=None):
+        """Form posts navigate asynchronously: poll until the page shows `text`."""
+        for _ in range(100):
+            if text in driver.page_source or text in driver.current_url:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{what or text!r} not seen; at {driver.current_url}:\n{driver.page_source[:3000]}")
+
+    def shot(name):
+        if shots:
+            os.makedirs(shots, exist_ok=True)
+            driver.save_screenshot(os.path.join(shots, name + ".png"))
+
+    try:
+        # Log in (phone-sized window).
+        driver.get(base + "/lang/en")
+        driver.get(base + "/login")
+        driver.find_element(By.NAME, "user").send_keys("admin")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("Entries today", "dashboard after login")
+        shot("dashboard")
+
+        # A resident and a pass for them.
+        driver.get(base + "/residents")
+        driver.find_element(By.NAME, "name").send_keys("Wang Fang")
+        driver.find_element(By.NAME, "unit").send_keys("3-502")
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("Wang Fang")
+        driver.find_element(By.XPATH, "//tr[td='Wang Fang']//button").click()
+        wait_for("/card")
+        card = os.path.join(tmp, "card.png")
+        driver.find_element(By.CSS_SELECTOR, ".qr svg").screenshot(card)
+        shot("pass-card")
+
+        # Enroll a kiosk with a token from the Gates page.
+        driver.get(base + "/gates")
+        driver.find_element(By.NAME, "gate").send_keys("North gate")
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("shoumen enroll")
+        command = driver.find_element(By.CSS_SELECTOR, "p.msg code").text
+        m = re.fullmatch(r"shoumen enroll (\S+) ([0-9a-f]{32})", command)
+        assert m, command
+        kiosk_dir = os.path.join(tmp, "kiosk")
+        run(KIOSK, "demo", "init", kiosk_dir)
+        cfg = os.path.join(kiosk_dir, "kiosk.toml")
+        run(KIOSK, "--config", cfg, "enroll", m.group(1), m.group(2))
+        run(KIOSK, "--config", cfg, "sync", "--now")
+        out = run(KIOSK, "--config", cfg, "check", "--record", "--temp", "36.6", card)
+        assert ": allow (ok), unit 3-502" in out, out
+
+        # A visitor registers on the gate's public form, on their phone.
+        driver.get(base + "/gates")
+        device = driver.find_element(By.CSS_SELECTOR, "td small").text
+        driver.delete_all_cookies()
+        driver.get(base + "/v/" + device)
+        wait_for("North gate")
+        driver.find_element(By.NAME, "unit").send_keys("3-502")
+        driver.find_element(By.NAME, "name").send_keys("Zhang")
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("/p/")
+        visitor = os.path.join(tmp, "visitor.png")
+        driver.find_element(By.CSS_SELECTOR, ".qr svg").screenshot(visitor)
+        shot("visitor-pass")
+        out = run(KIOSK, "--config", cfg, "check", "--record", "--temp", "36.4", visitor)
+        assert ": allow (ok), unit 3-502" in out, out
+        run(KIOSK, "--config", cfg, "sync", "--now")
+
+        # The committee sees both entries.
+        driver.get(base + "/login")
+        driver.find_element(By.NAME, "user").send_keys("admin")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("/logout")
+        driver.get(base + "/entries")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr[data-seq]")
+        assert len(rows) == 2, driver.page_source
+        assert all("3-502" in r.text and "Allowed" in r.text for r in rows), [r.text for r in rows]
+        shot("entries")
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    t = time.time()
+    main()
+    print(f"{time.time() - t:.1f} s")

@@ -1,0 +1,288 @@
+//! The kiosk ⇄ server API (`/api/v1`): request and response bodies, the
+//! signed checkpoint over a kiosk's chain head, and the signed list bundle.
+//!
+//! Every kiosk request carries `Authorization: Bearer <device>:<secret>`
+//! except enrollment, which carries a one-time token instead.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::entry::{Entry, Hash};
+use crate::lists::ListSnapshot;
+use crate::trust::{KeyId, TrustList};
+
+/// The path prefix of every kiosk API route.
+pub const API: &str = "/api/v1";
+
+/// The most entries one push may carry.
+pub const MAX_PAGE: usize = 500;
+
+/// A kiosk must send a heartbeat at least this often.
+pub const HEARTBEAT_EVERY_S: u64 = 15 * 60;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SyncError {
+    #[error("{0} is not valid hex of the right length")]
+    BadHex(&'static str),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("the list bundle is signed by key {0}, which this kiosk does not trust")]
+    UnknownKey(String),
+    #[error("the list bundle is not valid JSON: {0}")]
+    BadBundle(String),
+}
+
+/// `POST /api/v1/enroll`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrollRequest {
+    /// The one-time token an admin created on the server.
+    pub token: String,
+    /// The kiosk's device id; its entries already carry it.
+    pub device: String,
+    /// The kiosk's Ed25519 public key (hex), which signs its checkpoints.
+    pub device_key: String,
+    /// The gate's name, as the committee sees it.
+    pub gate_name: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrollResponse {
+    pub device: String,
+    /// The secret of `Authorization: Bearer <device>:<secret>`; shown once.
+    pub secret: String,
+    /// The community id passes must claim as issuer.
+    pub community: String,
+    /// The community's signing keys: they sign passes and list bundles.
+    pub trust: TrustList,
+    /// The public visitor form for this gate, for the kiosk's visitor page.
+    pub visitor_url: String,
+}
+
+/// A signed statement "device D's chain has head H at seq S". It travels with
+/// every push and heartbeat, so a server that stored a different history
+/// (or a kiosk whose log was rewritten) is caught.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub device: String,
+    pub seq: u64,
+    /// Hex of the chain hash after entry `seq` (GENESIS for seq 0).
+    pub head: String,
+    /// Hex of the Ed25519 signature over [`Checkpoint::message`].
+    pub signature: String,
+}
+
+impl Checkpoint {
+    pub fn message(device: &str, seq: u64, head: &Hash) -> Vec<u8> {
+        let mut m = b"shoumen-checkpoint-v1\0".to_vec();
+        m.extend_from_slice(device.as_bytes());
+        m.push(0);
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(head);
+        m
+    }
+
+    pub fn sign(key: &SigningKey, device: &str, seq: u64, head: &Hash) -> Checkpoint {
+        let sig = key.sign(&Checkpoint::message(device, seq, head));
+        Checkpoint {
+            device: device.to_string(),
+            seq,
+            head: hex::encode(head),
+            signature: hex::encode(sig.to_bytes()),
+        }
+    }
+
+    /// Checks the signature and returns the head hash it vouches for.
+    pub fn verify(&self, key: &VerifyingKey) -> Result<Hash, SyncError> {
+        let head: Hash = decode_hex(&self.head, "checkpoint head")?;
+        let sig: [u8; 64] = decode_hex(&self.signature, "checkpoint signature")?;
+        key.verify(&Checkpoint::message(&self.device, self.seq, &head), &Signature::from_bytes(&sig))
+            .map_err(|_| SyncError::BadSignature)?;
+        Ok(head)
+    }
+}
+
+/// One entry as pushed: the entry and the kiosk's chain hash after it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushedEntry {
+    pub entry: Entry,
+    /// Hex of `h_seq`; the server recomputes it from its own stored head.
+    pub hash: String,
+}
+
+/// `POST /api/v1/entries`: consecutive entries, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushRequest {
+    pub entries: Vec<PushedEntry>,
+    /// Over the last entry of the page.
+    pub checkpoint: Checkpoint,
+}
+
+/// The answer to a push (200) or to a push that starts past the watermark
+/// (409, nothing stored: resend from `watermark + 1`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushResponse {
+    /// The highest seq up to which the server holds every entry.
+    pub watermark: u64,
+    /// How many entries of this page were new.
+    pub stored: u64,
+}
+
+/// An error body: a stable code and a sentence for people.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// e.g. `unauthorized`, `gap`, `tamper`, `bad_request`, `rate_limited`.
+    pub code: String,
+    pub message: String,
+    /// Set on `gap`: where to resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<u64>,
+}
+
+/// The kiosk's clock as it sees it; the Pi has no RTC.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClockReport {
+    pub boot_id: String,
+    pub mono_ms: u64,
+    pub wall_ms: i64,
+    pub synced: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthItem {
+    pub device: String,
+    pub ok: bool,
+    pub state: String,
+}
+
+/// `POST /api/v1/heartbeat`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub clock: ClockReport,
+    /// Entries not yet acknowledged by the server.
+    pub queue: u64,
+    pub health: Vec<HealthItem>,
+    pub checkpoint: Checkpoint,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeartbeatResponse {
+    /// The server's wall clock (unix ms) when it answered.
+    pub server_ms: i64,
+    /// The newest list bundle version; pull if it is newer than yours.
+    pub lists_version: u64,
+}
+
+/// Everything a kiosk checks passes against, published as one unit so that
+/// versions and expiry are signed together.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListBundle {
+    pub community: String,
+    /// Strictly increasing; a kiosk refuses anything older than it has.
+    pub version: u64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub trust: TrustList,
+    pub revocations: ListSnapshot,
+    pub quarantine: ListSnapshot,
+}
+
+/// `GET /api/v1/lists?since=V`: 204 if V is current, else this.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignedBundle {
+    /// The bundle's JSON, exactly as signed.
+    pub bundle: String,
+    /// The signing key's id (hex).
+    pub kid: String,
+    pub signature: String,
+}
+
+impl SignedBundle {
+    const CONTEXT: &'static [u8] = b"shoumen-lists-v1\0";
+
+    pub fn sign(bundle: &ListBundle, key: &SigningKey) -> SignedBundle {
+        let json = serde_json::to_string(bundle).expect("bundle serialises");
+        let sig = key.sign(&[Self::CONTEXT, json.as_bytes()].concat());
+        SignedBundle {
+            bundle: json,
+            kid: KeyId::of(&key.verifying_key()).to_string(),
+            signature: hex::encode(sig.to_bytes()),
+        }
+    }
+
+    /// Verifies the signature against `trust`, then parses. Rollback and
+    /// expiry are the store's to refuse, since it knows what it holds.
+    pub fn open(&self, trust: &TrustList) -> Result<ListBundle, SyncError> {
+        let kid: [u8; KeyId::LEN] = decode_hex(&self.kid, "key id")?;
+        let key = trust.get(&KeyId(kid)).ok_or_else(|| SyncError::UnknownKey(self.kid.clone()))?;
+        let sig: [u8; 64] = decode_hex(&self.signature, "bundle signature")?;
+        key.key
+            .verify(&[Self::CONTEXT, self.bundle.as_bytes()].concat(), &Signature::from_bytes(&sig))
+            .map_err(|_| SyncError::BadSignature)?;
+        let bundle: ListBundle = serde_json::from_str(&self.bundle).map_err(|e| SyncError::BadBundle(e.to_string()))?;
+        if bundle.community != key.issuer {
+            return Err(SyncError::BadBundle(format!(
+                "bundle is for community {:?} but the key belongs to {:?}",
+                bundle.community, key.issuer
+            )));
+        }
+        Ok(bundle)
+    }
+}
+
+pub fn decode_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], SyncError> {
+    hex::decode(text).ok().and_then(|b| b.try_into().ok()).ok_or(SyncError::BadHex(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lists::ListKind;
+    use crate::trust::TrustedKey;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    #[test]
+    fn checkpoint_signature_binds_device_seq_and_head() {
+        let k = key(1);
+        let cp = Checkpoint::sign(&k, "kiosk-a", 7, &[9; 32]);
+        assert_eq!(cp.verify(&k.verifying_key()), Ok([9; 32]));
+        let other = |f: &dyn Fn(&mut Checkpoint)| {
+            let mut c = cp.clone();
+            f(&mut c);
+            c.verify(&k.verifying_key())
+        };
+        assert_eq!(other(&|c| c.seq = 8), Err(SyncError::BadSignature));
+        assert_eq!(other(&|c| c.device = "kiosk-b".into()), Err(SyncError::BadSignature));
+        assert_eq!(other(&|c| c.head = hex::encode([8u8; 32])), Err(SyncError::BadSignature));
+        assert_eq!(other(&|c| c.head = "zz".into()), Err(SyncError::BadHex("checkpoint head")));
+        assert_eq!(cp.verify(&key(2).verifying_key()), Err(SyncError::BadSignature));
+    }
+
+    #[test]
+    fn bundle_opens_only_with_a_trusted_key_and_unchanged_text() {
+        let k = key(3);
+        let list = |kind| ListSnapshot { kind, version: 4, issued_at: 10, expires_at: 20, items: vec![] };
+        let trust = TrustList::new(vec![TrustedKey { issuer: "c".into(), key: k.verifying_key() }]);
+        let bundle = ListBundle {
+            community: "c".into(),
+            version: 4,
+            issued_at: 10,
+            expires_at: 20,
+            trust: trust.clone(),
+            revocations: list(ListKind::Revocations),
+            quarantine: list(ListKind::Quarantine),
+        };
+        let signed = SignedBundle::sign(&bundle, &k);
+        assert_eq!(signed.open(&trust), Ok(bundle));
+        let mut edited = signed.clone();
+        edited.bundle = edited.bundle.replace("\"version\":4", "\"version\":5");
+        assert_eq!(edited.open(&trust), Err(SyncError::BadSignature));
+        assert!(matches!(signed.open(&TrustList::default()), Err(SyncError::UnknownKey(_))));
+        let other = TrustList::new(vec![TrustedKey { issuer: "other".into(), key: k.verifying_key() }]);
+        assert!(matches!(signed.open(&other), Err(SyncError::BadBundle(_))));
+    }
+}

@@ -1,0 +1,330 @@
+//! The committee's web pages: server-rendered HTML that works on a phone.
+//!
+//! Security model: argon2 password hashes; a random session token in an
+//! `HttpOnly; SameSite=Strict` cookie, stored only as its SHA-256; every
+//! form carries a CSRF token (per session, or a double-submit cookie before
+//! login and on the public visitor form). Every value put into HTML goes
+//! through [`esc`]; every SQL statement binds its parameters.
+
+mod i18n;
+mod pages;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use rusqlite::{params, OptionalExtension};
+
+use crate::db::{now_ms, random_token, sha256_hex};
+use crate::AppState;
+pub use i18n::{t, Lang};
+pub use pages::argon2_hash;
+
+const SESSION_COOKIE: &str = "sm_session";
+const FORM_COOKIE: &str = "sm_form";
+const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/residents", get(pages::residents).post(pages::add_resident))
+        .route("/passes", get(pages::passes).post(pages::issue_pass))
+        .route("/passes/{id}/card", get(pages::pass_card))
+        .route("/passes/{id}/revoke", post(pages::revoke_pass))
+        .route("/p/{token}", get(pages::phone_pass))
+        .route("/quarantine", get(pages::quarantine).post(pages::add_quarantine))
+        .route("/quarantine/{id}/remove", post(pages::remove_quarantine))
+        .route("/v/{gate}", get(pages::visitor_form).post(pages::visitor_register))
+        .route("/entries", get(pages::entries))
+        .route("/export.csv", get(pages::export))
+        .route("/alerts", get(pages::alerts))
+        .route("/alerts/{id}/ack", post(pages::ack_alert))
+        .route("/gates", get(pages::gates))
+        .route("/gates/token", post(pages::new_token))
+        .route("/gates/{id}/revoke", post(pages::revoke_device))
+        .route("/lang/{code}", get(pages::set_lang))
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The page language: the `lang` cookie, else the browser's preference.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    if let Some(l) = cookie(headers, "lang").and_then(Lang::parse) {
+        return l;
+    }
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.trim_start().starts_with("en") {
+        Lang::En
+    } else {
+        Lang::Zh
+    }
+}
+
+/// A logged-in committee member.
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+    pub lang: Lang,
+}
+
+/// Pages that need a login take `Session`; without one the browser is sent
+/// to the login page.
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Session, Response> {
+        let lang = lang_of(&parts.headers);
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(sha256_hex) else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        let found = app
+            .db
+            .call(move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT u.name, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
+                         WHERE s.token_sha256 = ?1 AND s.expires_ms > ?2",
+                        params![token, now_ms()],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    )
+                    .optional()?)
+            })
+            .await
+            .map_err(server_error)?;
+        match found {
+            Some((user, csrf)) => Ok(Session { user, csrf, lang }),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// Starts a session for `user_id`; returns the Set-Cookie value.
+pub async fn create_session(app: &AppState, user_id: i64) -> Result<String, Response> {
+    let token = random_token() + &random_token();
+    let hashed = sha256_hex(&token);
+    let csrf = random_token();
+    app.db
+        .call(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [now_ms()])?;
+            conn.execute(
+                "INSERT INTO sessions (token_sha256, user_id, csrf, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![hashed, user_id, csrf, now_ms() + SESSION_MS],
+            )?;
+            Ok(())
+        })
+        .await
+        .map_err(server_error)?;
+    Ok(set_cookie(app, SESSION_COOKIE, &token, SESSION_MS / 1000))
+}
+
+pub fn set_cookie(app: &AppState, name: &str, value: &str, max_age_s: i64) -> String {
+    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
+}
+
+/// A double-submit token for forms shown before login: the same random
+/// value in a cookie and in the form. Reuses the browser's cookie if set.
+pub fn form_token(app: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    match cookie(headers, FORM_COOKIE) {
+        Some(t) if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) => (t.to_string(), None),
+        _ => {
+            let t = random_token();
+            let c = set_cookie(app, FORM_COOKIE, &t, 3600);
+            (t, Some(c))
+        }
+    }
+}
+
+pub fn form_token_ok(headers: &HeaderMap, submitted: &str) -> bool {
+    cookie(headers, FORM_COOKIE).is_some_and(|c| !c.is_empty() && c == submitted)
+}
+
+pub fn server_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "web page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("server error: {e}")).into_response()
+}
+
+/// The page frame: header, navigation (when logged in), content.
+pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) -> Html<String> {
+    let nav = match session {
+        Some(s) => {
+            let link = |href: &str, key: &str| format!("<a href=\"{href}\">{}</a>", t(lang, key));
+            format!(
+                "<nav>{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
+                link("/", "dashboard"),
+                link("/residents", "residents"),
+                link("/passes", "passes"),
+                link("/quarantine", "quarantine"),
+                link("/entries", "entries"),
+                link("/alerts", "alerts"),
+                link("/gates", "gates"),
+                esc(&s.csrf),
+                t(lang, "logout"),
+                esc(&s.user),
+            )
+        }
+        None => String::new(),
+    };
+    let other = match lang {
+        Lang::Zh => "<a href=\"/lang/en\">English</a>",
+        Lang::En => "<a href=\"/lang/zh\">中文</a>",
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"{code}\"><head><meta charset=utf-8>\
+<meta name=viewport content=\"width=device-width, initial-scale=1\">\
+<title>{title} · {app}</title><style>{CSS}</style></head><body>\
+<header><strong>{app}</strong> <span class=lang>{other}</span></header>{nav}<main><h1>{title}</h1>{body}</main></body></html>",
+        code = lang.code(),
+        title = esc(title),
+        app = t(lang, "app"),
+    ))
+}
+
+const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;color:#1b1f24;background:#f5f6f8}\
+header{background:#0b5d3b;color:#fff;padding:.6em 1em}header a{color:#fff}.lang{float:right}\
+nav{display:flex;flex-wrap:wrap;gap:.2em .9em;padding:.5em 1em;background:#fff;border-bottom:1px solid #ddd}\
+nav a{color:#0b5d3b;text-decoration:none;padding:.3em 0}main{padding:0 1em 2em;max-width:70em}\
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.92em}td,th{border-bottom:1px solid #e3e3e3;padding:.35em .4em;text-align:left}\
+.scroll{overflow-x:auto}form.card{background:#fff;padding:1em;border:1px solid #ddd;margin:1em 0;max-width:30em}\
+label{display:block;margin:.4em 0}input,select{font-size:1em;padding:.35em;width:100%;box-sizing:border-box}\
+button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;border-radius:4px;margin-top:.4em}\
+.inline{display:inline}.inline button{padding:.2em .6em;margin:0}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
+.ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
+.stat b{font-size:1.6em;display:block}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
+@media print{nav,header,.noprint{display:none}}";
+
+/// Parses a `YYYY-MM-DD` date as the start of that day in the display zone.
+pub fn parse_day(s: &str, utc_offset_min: i32) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    let secs = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() - i64::from(utc_offset_min) * 60;
+    Some(secs)
+}
+
+/// Formats unix milliseconds in the display zone.
+pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
+        None => "?".into(),
+    }
+}
+
+pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
+    fmt_ms(s * 1000, utc_offset_min)[..10].to_string()
+}
+
+/// Entries in `[from_ms, to_ms)` as CSV (times in the display zone).
+pub fn export_csv(conn: &rusqlite::Connection, from_ms: i64, to_ms: i64, utc_offset_min: i32) -> Result<String, crate::DbError> {
+    let sql = format!(
+        "SELECT {shown} AS shown, e.device, d.gate_name, e.seq, e.direction, e.decision, e.reason, e.kind,
+                e.pass_id, e.role, p.unit, e.temp_centi, e.note, e.clock_synced
+         FROM entries e JOIN devices d ON d.id = e.device
+         LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+         LEFT JOIN passes p ON p.pass_id = e.pass_id
+         WHERE shown >= ?1 AND shown < ?2 ORDER BY shown, e.device, e.seq",
+        shown = crate::ingest::SHOWN_MS
+    );
+    let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced\n");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params![from_ms, to_ms])?;
+    while let Some(r) = rows.next()? {
+        let temp: Option<i64> = r.get(11)?;
+        let fields = [
+            fmt_ms(r.get(0)?, utc_offset_min),
+            r.get(1)?,
+            r.get(2)?,
+            r.get::<_, i64>(3)?.to_string(),
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+            r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+            temp.map_or(String::new(), |c| format!("{:.2}", c as f64 / 100.0)),
+            r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            r.get::<_, bool>(13)?.to_string(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`).
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+pub fn qr_svg(text: &str) -> String {
+    use qrcode::render::svg;
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => code.render::<svg::Color>().min_dimensions(280, 280).quiet_zone(true).build(),
+        Err(e) => format!("<p class=bad>QR: {}</p>", esc(&e.to_string())),
+    }
+}
+
+pub fn state_redirect(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_neutralises_markup() {
+        assert_eq!(esc("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("-3.5"), "-3.5");
+    }
+
+    #[test]
+    fn days_are_local_midnights() {
+        // 2026-11-29 00:00 in UTC+8 is 2026-11-28 16:00 UTC.
+        assert_eq!(parse_day("2026-11-29", 480), Some(1_795_910_400 - 8 * 3600));
+        assert_eq!(fmt_ms((1_795_910_400 - 8 * 3600) * 1000, 480), "2026-11-29 00:00:00");
+        assert_eq!(parse_day("29.11.2026", 480), None);
+    }
+}

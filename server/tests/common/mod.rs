@@ -1,0 +1,225 @@
+//! Shared pieces of the server tests: a real server on 127.0.0.1:0, kiosks
+//! with real stores, and a TCP proxy that misbehaves on purpose.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shoumen::clock::SystemClock;
+use shoumen::gate::EntryDraft;
+use shoumen::store::Store;
+use shoumen::sync::{self, Client, ClientConfig};
+use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Role, TempRecord};
+use shoumen_server::db::{self, now_ms, Db};
+use shoumen_server::{Background, Config};
+
+pub const COMMUNITY: &str = "lotus-gdn";
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates a community in `path` (fast argon2 is not needed: one hash).
+pub fn init_db(path: &Path) -> Db {
+    let db = Db::open(path).unwrap();
+    let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+    db.call_blocking(|c| db::init(c, path, COMMUNITY, ADMIN, &hash, now_ms())).unwrap();
+    db
+}
+
+pub struct TestServer {
+    pub bg: Background,
+    pub db: Db,
+}
+
+impl TestServer {
+    pub fn start(dir: &Path) -> TestServer {
+        let path = dir.join("server.db");
+        let db = if path.exists() { Db::open(&path).unwrap() } else { init_db(&path) };
+        let config = Config { rate_per_minute: 1000, public_url: String::new(), ..Config::default() };
+        TestServer { bg: Background::start(Db::open(&path).unwrap(), config).unwrap(), db }
+    }
+
+    pub fn url(&self) -> String {
+        self.bg.url()
+    }
+
+    pub fn token(&self, gate: &str) -> String {
+        self.db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, gate, 3_600_000)).unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        let sql = sql.to_string();
+        self.db.call_blocking(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
+    }
+}
+
+pub fn fast_client() -> ClientConfig {
+    ClientConfig { connect_timeout: Duration::from_secs(1), timeout: Duration::from_secs(3), keep_alive: false }
+}
+
+pub struct Kiosk {
+    pub store: Store,
+    pub path: PathBuf,
+    pub clock: SystemClock,
+}
+
+impl Kiosk {
+    pub fn new(dir: &Path, name: &str) -> Kiosk {
+        let clock = SystemClock::new();
+        let path = dir.join(format!("{name}.db"));
+        Kiosk { store: Store::open(&path, clock.boot_id()).unwrap(), path, clock }
+    }
+
+    pub fn enroll(&mut self, server_url: &str, token: &str) {
+        sync::enroll(&mut self.store, server_url, token, "", &fast_client()).unwrap();
+    }
+
+    /// Appends `n` entries; every 10th is a fever refusal.
+    pub fn add(&mut self, n: u64) {
+        for _ in 0..n {
+            let seq = self.store.head_seq().unwrap() + 1;
+            let now = self.clock.now();
+            let fever = seq % 10 == 0;
+            let draft = EntryDraft {
+                wall_ms: now.wall_ms,
+                mono_ms: now.mono_ms,
+                clock_synced: true,
+                kind: EntryKind::Scan,
+                direction: if seq % 2 == 0 { Direction::In } else { Direction::Out },
+                pass_id: Some(PassId(seq.to_be_bytes())),
+                role: Some(Role::Resident),
+                decision: if fever { Decision::Guard } else { Decision::Allow },
+                reason: if fever { "fever" } else { "ok" },
+                temperature: Some(TempRecord::Centi(if fever { 3790 } else { 3650 })),
+                note: None,
+            };
+            self.store.append(&draft).unwrap();
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client_via(None)
+    }
+
+    /// A client for this kiosk's credentials, optionally through another URL (a proxy).
+    pub fn client_via(&self, url: Option<&str>) -> Client {
+        let mut creds = self.store.sync_credentials().unwrap().expect("enrolled");
+        if let Some(u) = url {
+            creds.url = u.to_string();
+        }
+        Client::new(creds, &fast_client()).unwrap()
+    }
+
+    pub fn sync(&mut self) -> Result<sync::Report, sync::SyncError> {
+        let client = self.client();
+        sync::sync_once(&mut self.store, &client, &self.clock, &[], &mut |_, _| {})
+    }
+}
+
+/// What the proxy does to a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    Pass,
+    /// Close at once, before reading anything.
+    Drop,
+    /// Wait this long, then pass.
+    Delay(u64),
+    /// Forward the request, return only the first bytes of the answer.
+    CutResponse,
+    /// Answer with junk instead of forwarding.
+    Garbage,
+}
+
+/// A TCP proxy in front of a server whose address may change (restarts).
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub upstream: Arc<Mutex<SocketAddr>>,
+    /// Picks the fault for connection number n.
+    pub plan: Arc<Mutex<Box<dyn FnMut(u64) -> Fault + Send>>>,
+    pub connections: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    pub fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let upstream = Arc::new(Mutex::new(upstream));
+        let plan: Arc<Mutex<Box<dyn FnMut(u64) -> Fault + Send>>> = Arc::new(Mutex::new(Box::new(|_| Fault::Pass)));
+        let connections = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (upstream, plan, connections, stop) = (upstream.clone(), plan.clone(), connections.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let client = match listener.accept() {
+                        Ok((c, _)) => c,
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(2));
+                            continue;
+                        }
+                    };
+                    let n = connections.fetch_add(1, Ordering::Relaxed);
+                    let fault = (plan.lock().unwrap())(n);
+                    let target = *upstream.lock().unwrap();
+                    std::thread::spawn(move || handle(client, target, fault));
+                }
+            });
+        }
+        Proxy { addr, upstream, plan, connections, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_plan(&self, plan: impl FnMut(u64) -> Fault + Send + 'static) {
+        *self.plan.lock().unwrap() = Box::new(plan);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn handle(client: TcpStream, target: SocketAddr, fault: Fault) {
+    let _ = client.set_nonblocking(false);
+    match fault {
+        Fault::Drop => return,
+        Fault::Garbage => {
+            let mut c = client;
+            let mut buf = [0u8; 4096];
+            let _ = c.set_read_timeout(Some(Duration::from_millis(300)));
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 14\r\nConnection: close\r\n\r\n<html>oops</a>");
+            return;
+        }
+        Fault::Delay(ms) => std::thread::sleep(Duration::from_millis(ms)),
+        Fault::Pass | Fault::CutResponse => {}
+    }
+    let Ok(server) = TcpStream::connect_timeout(&target, Duration::from_millis(500)) else { return };
+    let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c_read, &mut s_write);
+        let _ = s_write.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut s_read, mut c_write) = (server, client);
+    if fault == Fault::CutResponse {
+        let mut buf = [0u8; 64];
+        if let Ok(n) = s_read.read(&mut buf) {
+            let _ = c_write.write_all(&buf[..n.min(40)]);
+        }
+        let _ = c_write.shutdown(std::net::Shutdown::Both);
+        let _ = s_read.shutdown(std::net::Shutdown::Both);
+    } else {
+        let _ = std::io::copy(&mut s_read, &mut c_write);
+        let _ = c_write.shutdown(std::net::Shutdown::Both);
+    }
+    let _ = up.join();
+}

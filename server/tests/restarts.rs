@@ -1,0 +1,103 @@
+//! The server process is SIGKILLed and restarted again and again while two
+//! kiosks append and push: afterwards every entry is on the server exactly
+//! once and both chains verify.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use shoumen::sync;
+
+fn spawn_server(db: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .args(["--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start shoumen-server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (child, addr.parse().unwrap())
+}
+
+#[test]
+fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
+    let kills: u32 = std::env::var("SHOUMEN_SERVER_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("server.db");
+    let db = init_db(&db_path);
+    let (mut child, addr) = spawn_server(&db_path);
+    let proxy = Proxy::start(addr);
+    let tokens: Vec<String> =
+        ["North", "South"].iter().map(|g| db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, g, 3_600_000)).unwrap()).collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut kiosks = Vec::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let (dir, url, stop) = (dir.path().to_path_buf(), proxy.url(), stop.clone());
+        kiosks.push(std::thread::spawn(move || {
+            let mut k = Kiosk::new(&dir, &format!("kiosk{i}"));
+            k.enroll(&url, &token);
+            let client = k.client();
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while !stop.load(Ordering::Relaxed) {
+                k.add(3 + i as u64);
+                match sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |_, _| {}) {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        assert!(!e.is_permanent(), "a restart must not look like tampering or revocation: {e}");
+                        failed += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            }
+            (k, ok, failed)
+        }));
+    }
+
+    let started = Instant::now();
+    let mut rng: u64 = 42;
+    for _ in 0..kills {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(60 + (rng >> 33) % 240));
+        child.kill().unwrap(); // SIGKILL: no chance to finish a transaction.
+        child.wait().unwrap();
+        let (c, a) = spawn_server(&db_path);
+        child = c;
+        *proxy.upstream.lock().unwrap() = a;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut results: Vec<_> = kiosks.into_iter().map(|t| t.join().unwrap()).collect();
+    eprintln!("{kills} kills in {:.1} s", started.elapsed().as_secs_f64());
+
+    for (k, ok, failed) in results.iter_mut() {
+        // One last round with the server up.
+        let client = k.client();
+        let report = sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |_, _| {}).unwrap();
+        let head = k.store.head_seq().unwrap();
+        assert_eq!((report.acked, report.queue), (head, 0));
+        let device = k.store.device_id().to_string();
+        let d = device.clone();
+        let stored: i64 = db.call_blocking(move |c| Ok(c.query_row("SELECT COUNT(*) FROM entries WHERE device = ?1", [d], |r| r.get(0))?)).unwrap();
+        assert_eq!(stored as u64, head, "{device}: every entry exactly once");
+        let d = device.clone();
+        assert_eq!(db.call_blocking(move |c| Ok(shoumen_server::ingest::verify_chain(c, &d))).unwrap(), Ok(head));
+        assert!(k.store.verify_chain().unwrap().is_ok());
+        eprintln!("{device}: {head} entries, {ok} good rounds, {failed} failed");
+        assert!(*ok > 0 && *failed > 0, "the kiosk both synced and met a dead server");
+    }
+    let alerts: i64 = db.call_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM alerts WHERE kind = 'tamper'", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(alerts, 0);
+    let integrity: String = db.call_blocking(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(integrity, "ok");
+    child.kill().unwrap();
+    let _ = child.wait();
+}

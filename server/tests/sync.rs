@@ -1,0 +1,378 @@
+//! The kiosk's sync client against a real server on 127.0.0.1:0: pages,
+//! resends, gaps, tampering, authorisation, lists and clock correction.
+
+mod common;
+
+use common::*;
+use ed25519_dalek::SigningKey;
+use shoumen::sync::{self, SyncError};
+use shoumen_protocol::sync::{Checkpoint, ListBundle, PushRequest, PushedEntry, SignedBundle};
+use shoumen_protocol::{chain_hash, Entry, Hash};
+
+fn page(k: &mut Kiosk, from: u64, n: usize) -> PushRequest {
+    let rows = k.store.entries_with_hash(from, n).unwrap();
+    let key = k.store.device_key().unwrap();
+    let (last, hash) = rows.last().map(|(e, h)| (e.seq, *h)).unwrap();
+    PushRequest {
+        checkpoint: Checkpoint::sign(&key, k.store.device_id(), last, &hash),
+        entries: rows.into_iter().map(|(entry, hash)| PushedEntry { entry, hash: hex::encode(hash) }).collect(),
+    }
+}
+
+/// Re-signs a page's checkpoint after the test edited it.
+fn resign(k: &mut Kiosk, p: &mut PushRequest) {
+    let key = k.store.device_key().unwrap();
+    let last = p.entries.last().unwrap();
+    let head: Hash = hex::decode(&last.hash).unwrap().try_into().unwrap();
+    p.checkpoint = Checkpoint::sign(&key, k.store.device_id(), last.entry.seq, &head);
+}
+
+fn stored(s: &TestServer) -> i64 {
+    s.count("SELECT COUNT(*) FROM entries")
+}
+
+fn alerts(s: &TestServer, kind: &str) -> i64 {
+    s.count(&format!("SELECT COUNT(*) FROM alerts WHERE kind = '{kind}'"))
+}
+
+#[test]
+fn backlog_syncs_in_pages_and_a_resend_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("North gate"));
+    k.add(1234);
+    let mut pages = Vec::new();
+    let client = k.client();
+    let report = sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |acked, head| pages.push((acked, head))).unwrap();
+    assert_eq!((report.pushed, report.acked, report.queue), (1234, 1234, 0));
+    assert_eq!(pages, vec![(500, 1234), (1000, 1234), (1234, 1234)]);
+    assert_eq!(stored(&server), 1234);
+    // Every 10th entry is a fever refusal: the committee sees an alert for each.
+    assert_eq!(alerts(&server, "fever"), 123);
+
+    // The same page again (a lost acknowledgement): a no-op with the same watermark.
+    let again = client.push(&page(&mut k, 1, 500)).unwrap().unwrap();
+    assert_eq!((again.watermark, again.stored), (1234, 0));
+    assert_eq!(stored(&server), 1234);
+    assert_eq!(alerts(&server, "fever"), 123);
+    assert_eq!(alerts(&server, "tamper"), 0);
+
+    // More entries later: only the new ones travel.
+    k.add(7);
+    let report = k.sync().unwrap();
+    assert_eq!((report.pushed, report.acked), (7, 1241));
+    assert_eq!(stored(&server), 1241);
+    let device = k.store.device_id().to_string();
+    assert_eq!(server.db.call_blocking(|c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap(), Ok(1241));
+}
+
+#[test]
+fn pages_out_of_order_and_gaps_leave_the_right_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "east");
+    k.enroll(&server.url(), &server.token("East gate"));
+    k.add(30);
+    let client = k.client();
+    // Second page first: the server holds nothing, so it names where to start.
+    assert_eq!(client.push(&page(&mut k, 11, 10)).unwrap(), Err(0));
+    assert_eq!(stored(&server), 0);
+    let r = client.push(&page(&mut k, 1, 10)).unwrap().unwrap();
+    assert_eq!((r.watermark, r.stored), (10, 10));
+    // A gap (21.. before 11..) is refused; nothing stored.
+    assert_eq!(client.push(&page(&mut k, 21, 10)).unwrap(), Err(10));
+    assert_eq!(stored(&server), 10);
+    // Overlapping page 6..15: 6..10 already there, 11..15 new.
+    let r = client.push(&page(&mut k, 6, 10)).unwrap().unwrap();
+    assert_eq!((r.watermark, r.stored), (15, 5));
+    // The client resumes from the watermark by itself.
+    let report = k.sync().unwrap();
+    assert_eq!((report.pushed, report.acked), (15, 30));
+    assert_eq!(stored(&server), 30);
+    assert_eq!(alerts(&server, "tamper"), 0);
+}
+
+#[test]
+fn tampered_pages_raise_alerts_and_merge_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "west");
+    k.enroll(&server.url(), &server.token("West gate"));
+    k.add(20);
+    let client = k.client();
+    client.push(&page(&mut k, 1, 10)).unwrap().unwrap();
+    assert_eq!(stored(&server), 10);
+
+    let refused = |p: &PushRequest| match client.push(p) {
+        Err(SyncError::Tamper(msg)) => msg,
+        other => panic!("expected a tamper refusal, got {other:?}"),
+    };
+
+    // Edited: an entry's content changed after it was chained.
+    let mut edited = page(&mut k, 11, 10);
+    edited.entries[3].entry.reason = "ok_really".into();
+    resign(&mut k, &mut edited);
+    assert!(refused(&edited).contains("entry 14"));
+
+    // Deleted: an entry missing from the middle.
+    let mut deleted = page(&mut k, 11, 10);
+    deleted.entries.remove(4);
+    resign(&mut k, &mut deleted);
+    assert!(refused(&deleted).contains("deleted or reordered"));
+
+    // Reordered.
+    let mut reordered = page(&mut k, 11, 10);
+    reordered.entries.swap(2, 3);
+    resign(&mut k, &mut reordered);
+    assert!(refused(&reordered).contains("deleted or reordered"));
+
+    // Forged checkpoint: signed by a key that is not the kiosk's.
+    let mut forged = page(&mut k, 11, 10);
+    let last = forged.entries.last().unwrap();
+    let head: Hash = hex::decode(&last.hash).unwrap().try_into().unwrap();
+    forged.checkpoint = Checkpoint::sign(&SigningKey::from_bytes(&[7; 32]), k.store.device_id(), last.entry.seq, &head);
+    assert!(refused(&forged).contains("checkpoint"));
+
+    // Fork: a different entry 5 with a consistent chain of its own, signed
+    // by the real device key (a kiosk whose log was rewritten).
+    let rows = k.store.entries_with_hash(4, 1).unwrap();
+    let h4 = rows[0].1;
+    let mut e5: Entry = k.store.entry(5).unwrap().unwrap();
+    e5.reason = "manual".into();
+    let h5 = chain_hash(&h4, &e5.digest());
+    let key = k.store.device_key().unwrap();
+    let fork = PushRequest {
+        checkpoint: Checkpoint::sign(&key, k.store.device_id(), 5, &h5),
+        entries: vec![PushedEntry { entry: e5, hash: hex::encode(h5) }],
+    };
+    assert!(refused(&fork).contains("fork"));
+
+    assert_eq!(stored(&server), 10, "nothing of a refused page is stored");
+    assert_eq!(alerts(&server, "tamper"), 5);
+    // The honest page still goes through afterwards.
+    assert_eq!(client.push(&page(&mut k, 11, 10)).unwrap().unwrap().watermark, 20);
+    let device = k.store.device_id().to_string();
+    assert_eq!(server.db.call_blocking(|c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap(), Ok(20));
+}
+
+#[test]
+fn a_rewritten_kiosk_log_is_caught_by_the_heartbeat_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "south");
+    k.enroll(&server.url(), &server.token("South gate"));
+    k.add(5);
+    k.sync().unwrap();
+    // Someone rewrites the kiosk's head hash (a different history at seq 5).
+    let conn = rusqlite::Connection::open(&k.path).unwrap();
+    conn.execute("UPDATE meta SET value = ?1 WHERE key = 'head_hash'", [hex::encode([0x42u8; 32])]).unwrap();
+    drop(conn);
+    let k2 = Kiosk { store: shoumen::store::Store::open(&k.path, k.clock.boot_id()).unwrap(), path: k.path.clone(), clock: k.clock.clone() };
+    let mut k2 = k2;
+    assert!(matches!(k2.sync(), Err(SyncError::Tamper(_))));
+    assert_eq!(alerts(&server, "tamper"), 1);
+}
+
+#[test]
+fn strangers_wrong_devices_and_revoked_devices_get_401_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut a = Kiosk::new(dir.path(), "a");
+    a.enroll(&server.url(), &server.token("A"));
+    let mut b = Kiosk::new(dir.path(), "b");
+    b.enroll(&server.url(), &server.token("B"));
+    a.add(3);
+    b.add(3);
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{}/api/v1/entries", server.url());
+    let body = serde_json::to_string(&page(&mut a, 1, 3)).unwrap();
+    for auth in [None, Some("Bearer nobody:secret".to_string()), Some(format!("Bearer {}:wrong", a.store.device_id())), Some("Basic xyz".into())] {
+        let mut req = http.post(&url).header("content-type", "application/json").body(body.clone());
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        assert_eq!(req.send().unwrap().status(), 401);
+    }
+    // B's credentials with A's entries: refused, nothing stored.
+    assert!(matches!(b.client().push(&page(&mut a, 1, 3)), Err(SyncError::Tamper(_))));
+    assert_eq!(stored(&server), 0);
+    // A used token cannot enroll again.
+    let token = server.token("C");
+    let mut c = Kiosk::new(dir.path(), "c");
+    sync::enroll(&mut c.store, &server.url(), &token, "", &fast_client()).unwrap();
+    let mut d = Kiosk::new(dir.path(), "d");
+    assert!(matches!(sync::enroll(&mut d.store, &server.url(), &token, "", &fast_client()), Err(SyncError::Unauthorized(_))));
+    // Revoked by the committee: 401, permanent for the client.
+    let id = a.store.device_id().to_string();
+    server.db.call_blocking(move |c| Ok(c.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).unwrap();
+    let err = a.sync().unwrap_err();
+    assert!(matches!(err, SyncError::Unauthorized(_)) && err.is_permanent(), "{err}");
+    assert_eq!(stored(&server), 0);
+    b.sync().unwrap();
+    assert_eq!(stored(&server), 3);
+}
+
+#[test]
+fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "gate");
+    k.enroll(&server.url(), &server.token("Gate"));
+    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, std::path::Path::new("x"))).unwrap();
+    let issue = |unit: &str| {
+        let req = shoumen_server::community::PassRequest {
+            role: shoumen_protocol::Role::Resident,
+            unit: unit.into(),
+            resident_id: None,
+            valid_from: shoumen_server::db::now_ms() / 1000 - 60,
+            valid_s: 86_400 * 30,
+            flags: 0,
+            visitor_name: None,
+            gate: None,
+        };
+        let community = community.clone();
+        server.db.call_blocking(move |c| Ok(shoumen_server::community::issue_pass(c, &community, &req).unwrap())).unwrap()
+    };
+    let revoked = issue("1-101");
+    let quarantined = issue("2-202");
+    let fine = issue("3-303");
+    let r = k.sync().unwrap();
+    assert!(r.lists_updated);
+    let v1 = k.store.bundle_version().unwrap();
+    // Nothing changed: the server answers 204 and the kiosk keeps its version.
+    assert!(!k.sync().unwrap().lists_updated);
+    assert_eq!(k.store.bundle_version().unwrap(), v1);
+
+    let now_s = shoumen_server::db::now_ms() / 1000;
+    let rid = revoked.pass_id.to_hex();
+    server.db.call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, &rid, now_s * 1000).unwrap())).unwrap();
+    server
+        .db
+        .call_blocking(move |c| Ok(shoumen_server::community::add_quarantine(c, "2-202", now_s - 60, now_s + 86_400, "", 0).unwrap()))
+        .unwrap();
+    assert!(k.sync().unwrap().lists_updated);
+    assert!(k.store.bundle_version().unwrap() > v1);
+    let lists = k.store.lists().unwrap();
+    assert!(lists.revocations.as_ref().unwrap().contains_active(&revoked.pass_id, now_s));
+    assert!(lists.quarantine.as_ref().unwrap().contains_active(&quarantined.pass_id, now_s));
+    assert!(!lists.revocations.as_ref().unwrap().contains_active(&fine.pass_id, now_s));
+
+    // The gate now refuses the revoked pass and lets the other one in.
+    let config = shoumen::config::Config::default();
+    let mut state = shoumen::gate::GateState::new(config.policy.clone(), lists, Default::default());
+    let inputs = vec![revoked.text.clone(), fine.text.clone()];
+    let opts = shoumen::check::CheckOptions { temps_centi: vec![3650], direction: None, record: false };
+    let results = shoumen::check::check(&mut state, None, k.clock.now(), &inputs, &opts).unwrap();
+    assert_eq!((results[0].decision.as_str(), results[0].reason.as_str()), ("deny", "revoked"));
+    assert_eq!(results[1].decision.as_str(), "allow");
+
+    // An older bundle (rollback), an expired one, and one signed by a stranger.
+    let trust = k.store.trust().unwrap();
+    let current: ListBundle = serde_json::from_str(&server.db.call_blocking(|c| {
+        Ok(c.query_row("SELECT bundle FROM bundles ORDER BY version LIMIT 1", [], |r| r.get::<_, String>(0))?)
+    }).unwrap()).unwrap();
+    let now_ms = shoumen_server::db::now_ms();
+    assert!(matches!(k.store.put_bundle(&current, now_ms), Err(shoumen::store::StoreError::Rollback { .. })));
+    let mut expired = current.clone();
+    expired.version = 999;
+    expired.expires_at = now_s - 1;
+    assert!(matches!(k.store.put_bundle(&expired, now_ms), Err(shoumen::store::StoreError::ListExpired { .. })));
+    let stranger = SignedBundle::sign(&ListBundle { version: 1000, ..current }, &SigningKey::from_bytes(&[9; 32]));
+    assert!(stranger.open(&trust).is_err());
+}
+
+#[test]
+fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "clock");
+    k.enroll(&server.url(), &server.token("Clock gate"));
+    // A Pi without RTC after boot: wall clock in 1970, not synchronised.
+    let now = k.clock.now();
+    let draft = shoumen::gate::EntryDraft {
+        wall_ms: 5_000,
+        mono_ms: now.mono_ms - 60_000,
+        clock_synced: false,
+        kind: shoumen_protocol::EntryKind::Manual,
+        direction: shoumen_protocol::Direction::In,
+        pass_id: None,
+        role: None,
+        decision: shoumen_protocol::Decision::Allow,
+        reason: "manual",
+        temperature: None,
+        note: Some("<b>delivery</b>".into()),
+    };
+    k.store.append(&draft).unwrap();
+    k.sync().unwrap();
+    let skew = server.count("SELECT skew_ms FROM devices");
+    assert!(skew.abs() < 5_000, "kiosk and server share this machine's clock: skew {skew} ms");
+    // Shown one minute before the heartbeat, not in 1970.
+    let shown = server.count(&format!(
+        "SELECT {} FROM entries e LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id",
+        shoumen_server::ingest::SHOWN_MS
+    ));
+    let expected = shoumen_server::db::now_ms() - 60_000;
+    assert!((shown - expected).abs() < 10_000, "shown {shown}, expected about {expected}");
+    let csv = server
+        .db
+        .call_blocking(move |c| shoumen_server::web::export_csv(c, expected - 3_600_000, expected + 3_600_000, 480))
+        .unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains(",manual,") && csv.contains("<b>delivery</b>") && csv.ends_with(",false\n"));
+}
+
+#[test]
+fn a_misbehaving_network_delays_sync_but_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let proxy = Proxy::start(server.bg.addr);
+    let mut k = Kiosk::new(dir.path(), "flaky");
+    k.enroll(&server.url(), &server.token("Flaky gate"));
+    // A seeded mix: 60 % of connections pass, the rest drop, stall past the
+    // client's 3 s timeout, cut the answer short or answer junk.
+    let mut rng: u64 = 0x5eed;
+    proxy.set_plan(move |_| {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        match (rng >> 33) % 20 {
+            0..=11 => Fault::Pass,
+            12 => Fault::Drop,
+            13 | 14 => Fault::CutResponse,
+            15 | 16 => Fault::Garbage,
+            17 => Fault::Delay(4_000),
+            _ => Fault::Delay(300),
+        }
+    });
+    let client = k.client_via(Some(&proxy.url()));
+    let mut errors = std::collections::BTreeMap::<String, u32>::new();
+    let mut rounds = 0;
+    for _ in 0..40 {
+        k.add(37);
+        rounds += 1;
+        if let Err(e) = sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |_, _| {}) {
+            let kind = match e {
+                SyncError::Transport(_) => "transport",
+                SyncError::Garbage(_) => "garbage",
+                SyncError::Server { .. } => "server",
+                ref other => panic!("unexpected error through the proxy: {other}"),
+            };
+            *errors.entry(kind.into()).or_default() += 1;
+        }
+    }
+    eprintln!("errors through the proxy: {errors:?}");
+    assert!(errors.get("transport").copied().unwrap_or(0) > 5, "{errors:?}");
+    assert!(errors.get("garbage").copied().unwrap_or(0) > 0, "{errors:?}");
+    let before_heal = stored(&server);
+    assert!(before_heal > 0, "some rounds get through a flaky network");
+    // Network heals.
+    proxy.set_plan(|_| Fault::Pass);
+    let report = sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |_, _| {}).unwrap();
+    assert_eq!(report.queue, 0);
+    assert_eq!(stored(&server), 37 * rounds);
+    let device = k.store.device_id().to_string();
+    assert_eq!(
+        server.db.call_blocking(|c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap(),
+        Ok(37 * rounds as u64)
+    );
+    assert_eq!(alerts(&server, "tamper"), 0, "a cut connection is not tampering");
+}

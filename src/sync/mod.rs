@@ -1,0 +1,479 @@
+//! The sync client: pushes unacknowledged entries to the committee's server
+//! in pages, pulls the signed list bundle, sends heartbeats.
+//!
+//! It runs on its own thread with its own SQLite connection; the gate never
+//! waits for the network. An entry counts as delivered only when the
+//! server's watermark covers it (invariant 3), so a connection cut at any
+//! point means a resend, which the server treats as a no-op.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client as Http, Response};
+use reqwest::StatusCode;
+use shoumen_protocol::sync::{
+    ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, HealthItem, PushRequest,
+    PushResponse, PushedEntry, SignedBundle, API, HEARTBEAT_EVERY_S, MAX_PAGE,
+};
+use thiserror::Error;
+
+use crate::clock::SystemClock;
+use crate::gate::Event;
+use crate::store::{Store, StoreError, SyncCredentials};
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("the server refused this kiosk ({0}); enroll it again with a new token from the committee")]
+    Unauthorized(String),
+    #[error("cannot reach the server: {0}; check the network and the server address")]
+    Transport(String),
+    #[error("the server answered {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error("the server's answer is not what this kiosk understands ({0}); is the URL the Shoumen server?")]
+    Garbage(String),
+    #[error("the server refused the entries as tampering: {0}; the committee sees an alert")]
+    Tamper(String),
+    #[error("the list bundle from the server was refused: {0}")]
+    Lists(String),
+    #[error("this kiosk is not enrolled; run `shoumen enroll <server-url> <token>`")]
+    NotEnrolled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Errors that a retry cannot fix; the thread stops retrying until a
+    /// person acts (re-enrollment, or "Sync now").
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SyncError::Unauthorized(_) | SyncError::NotEnrolled | SyncError::Tamper(_))
+    }
+}
+
+/// How the client talks to the server.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub connect_timeout: Duration,
+    /// Per request; a 500-entry page is ~250 KB.
+    pub timeout: Duration,
+    /// Reuse connections between requests. Tests turn it off so that every
+    /// request meets the fault proxy afresh.
+    pub keep_alive: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig { connect_timeout: Duration::from_secs(5), timeout: Duration::from_secs(20), keep_alive: true }
+    }
+}
+
+fn http(config: &ClientConfig) -> Result<Http, SyncError> {
+    let builder = Http::builder();
+    let builder = if config.keep_alive { builder } else { builder.pool_max_idle_per_host(0) };
+    builder
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .user_agent(concat!("shoumen/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SyncError::Transport(e.to_string()))
+}
+
+fn transport(e: reqwest::Error) -> SyncError {
+    // reqwest's Display leaves out the cause ("error sending request").
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    SyncError::Transport(text)
+}
+
+/// Turns a non-success answer into an error, keeping the server's words.
+fn refusal(resp: Response) -> SyncError {
+    let status = resp.status();
+    let body = resp.text().unwrap_or_default();
+    let api: Option<ApiError> = serde_json::from_str(&body).ok();
+    let message = api.as_ref().map_or_else(|| body.chars().take(200).collect(), |a| a.message.clone());
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
+        StatusCode::UNPROCESSABLE_ENTITY if api.as_ref().is_some_and(|a| a.code == "tamper") => SyncError::Tamper(message),
+        _ => SyncError::Server { status: status.as_u16(), message },
+    }
+}
+
+fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<T, SyncError> {
+    let bytes = resp.bytes().map_err(transport)?;
+    serde_json::from_slice(&bytes).map_err(|e| SyncError::Garbage(e.to_string()))
+}
+
+/// Redeems an enrollment token and makes the server's community this
+/// kiosk's trust root.
+pub fn enroll(store: &mut Store, url: &str, token: &str, gate_name: &str, config: &ClientConfig) -> Result<EnrollResponse, SyncError> {
+    let url = url.trim_end_matches('/').to_string();
+    let key = store.device_key()?;
+    let req = EnrollRequest {
+        token: token.trim().to_string(),
+        device: store.device_id().to_string(),
+        device_key: hex::encode(key.verifying_key().as_bytes()),
+        gate_name: gate_name.to_string(),
+    };
+    let resp = http(config)?.post(format!("{url}{API}/enroll")).json(&req).send().map_err(transport)?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp));
+    }
+    let answer: EnrollResponse = json(resp)?;
+    if answer.device != store.device_id() || answer.trust.keys.is_empty() {
+        return Err(SyncError::Garbage("enrollment answer names another device or no community key".into()));
+    }
+    let creds = SyncCredentials { url, device: answer.device.clone(), secret: answer.secret.clone(), visitor_url: answer.visitor_url.clone() };
+    store.set_enrollment(&creds, &answer.trust)?;
+    Ok(answer)
+}
+
+/// One enrolled kiosk's connection to its server.
+pub struct Client {
+    http: Http,
+    creds: SyncCredentials,
+}
+
+impl Client {
+    pub fn new(creds: SyncCredentials, config: &ClientConfig) -> Result<Client, SyncError> {
+        Ok(Client { http: http(config)?, creds })
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}:{}", self.creds.device, self.creds.secret)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API}{path}", self.creds.url)
+    }
+
+    pub fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
+        let resp = self.http.post(self.url("/heartbeat")).header("Authorization", self.auth()).json(hb).send().map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp));
+        }
+        json(resp)
+    }
+
+    /// Pushes one page; `Ok(Err(watermark))` when the server says the page
+    /// starts past what it holds (resend from there).
+    pub fn push(&self, page: &PushRequest) -> Result<Result<PushResponse, u64>, SyncError> {
+        let resp = self.http.post(self.url("/entries")).header("Authorization", self.auth()).json(page).send().map_err(transport)?;
+        if resp.status() == StatusCode::CONFLICT {
+            let body = resp.text().map_err(transport)?;
+            let api: ApiError = serde_json::from_str(&body).map_err(|e| SyncError::Garbage(e.to_string()))?;
+            return match (api.code.as_str(), api.watermark) {
+                ("gap", Some(w)) => Ok(Err(w)),
+                _ => Err(SyncError::Server { status: 409, message: api.message }),
+            };
+        }
+        if !resp.status().is_success() {
+            return Err(refusal(resp));
+        }
+        json(resp).map(Ok)
+    }
+
+    /// The list bundle if it is newer than `since`.
+    pub fn lists(&self, since: u64) -> Result<Option<SignedBundle>, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/lists?since={since}")))
+            .header("Authorization", self.auth())
+            .send()
+            .map_err(transport)?;
+        if resp.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(refusal(resp));
+        }
+        json(resp).map(Some)
+    }
+}
+
+/// What one sync round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Entries the server newly stored.
+    pub pushed: u64,
+    /// The watermark after the round.
+    pub acked: u64,
+    /// Entries still waiting.
+    pub queue: u64,
+    /// A new list bundle was installed.
+    pub lists_updated: bool,
+    /// The server's clock minus ours, in ms, at the heartbeat.
+    pub skew_ms: i64,
+}
+
+/// One round: push everything unacknowledged, heartbeat, pull lists if newer.
+/// `progress(acked, head)` is called after each page.
+pub fn sync_once(
+    store: &mut Store,
+    client: &Client,
+    clock: &SystemClock,
+    health: &[HealthItem],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, SyncError> {
+    let key = store.device_key()?;
+    let device = store.device_id().to_string();
+    let mut report = Report::default();
+    let mut cursor = store.acked_seq()?;
+    let mut gaps = 0;
+    loop {
+        let page = store.entries_with_hash(cursor + 1, MAX_PAGE)?;
+        let Some((last, last_hash)) = page.last().map(|(e, h)| (e.seq, *h)) else { break };
+        let request = PushRequest {
+            checkpoint: Checkpoint::sign(&key, &device, last, &last_hash),
+            entries: page.into_iter().map(|(entry, hash)| PushedEntry { entry, hash: hex::encode(hash) }).collect(),
+        };
+        match client.push(&request)? {
+            Ok(resp) => {
+                report.pushed += resp.stored;
+                let head = store.head_seq()?;
+                store.set_acked(resp.watermark.min(head))?;
+                if resp.watermark < last {
+                    return Err(SyncError::Garbage(format!("server acknowledged only up to {} of a page ending at {last}", resp.watermark)));
+                }
+                cursor = resp.watermark;
+                progress(cursor, head);
+            }
+            Err(watermark) => {
+                // The server holds less than we thought (restored from a
+                // backup?): resend from its watermark, once.
+                gaps += 1;
+                if gaps > 2 || watermark >= cursor + 1 {
+                    return Err(SyncError::Garbage(format!("server keeps asking to resume at {}", watermark + 1)));
+                }
+                tracing::warn!(watermark, "server holds fewer entries than acknowledged; resending");
+                cursor = watermark;
+            }
+        }
+    }
+    report.acked = store.acked_seq()?;
+    report.queue = store.head_seq()? - report.acked;
+
+    // The heartbeat goes after the push so the committee sees the queue as
+    // it is now; its checkpoint vouches for the head just delivered.
+    let (head_seq, head_hash) = store.head()?;
+    let now = clock.now();
+    let hb = Heartbeat {
+        clock: ClockReport { boot_id: clock.boot_id().to_string(), mono_ms: now.mono_ms, wall_ms: now.wall_ms, synced: now.clock_synced },
+        queue: report.queue,
+        health: health.to_vec(),
+        checkpoint: Checkpoint::sign(&key, &device, head_seq, &head_hash),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let answer = client.heartbeat(&hb)?;
+    report.skew_ms = answer.server_ms - now.wall_ms;
+
+    let have = store.bundle_version()?;
+    let fresh = if answer.lists_version == have { None } else { client.lists(have)? };
+    match fresh {
+        None => store.mark_lists_synced(clock.now().wall_ms)?,
+        Some(signed) => {
+            let bundle = signed.open(&store.trust()?).map_err(|e| SyncError::Lists(e.to_string()))?;
+            store.put_bundle(&bundle, clock.now().wall_ms).map_err(|e| match e {
+                e @ (StoreError::Rollback { .. } | StoreError::ListExpired { .. }) => SyncError::Lists(e.to_string()),
+                e => SyncError::Store(e),
+            })?;
+            report.lists_updated = true;
+            tracing::info!(version = bundle.version, "lists updated from the server");
+        }
+    }
+    Ok(report)
+}
+
+/// What the UI shows about sync.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub enrolled: bool,
+    pub online: bool,
+    /// Wall clock (unix ms) of the last successful round.
+    pub last_success_ms: Option<i64>,
+    pub queue: u64,
+    pub last_error: Option<String>,
+    /// Set after a 401/403: no retries until re-enrolled or forced.
+    pub unauthorised: bool,
+}
+
+/// Exponential backoff with full jitter (AWS architecture blog): a random
+/// wait in [0, min(cap, base·2^attempt)], so many kiosks coming back after an
+/// outage do not hit the server in step.
+pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+    let ceiling = base.saturating_mul(1u32 << attempt.min(20)).min(cap);
+    ceiling.mul_f64(rand::random::<f64>())
+}
+
+/// The sync thread's timing.
+#[derive(Clone, Debug)]
+pub struct LoopConfig {
+    /// Between successful rounds (new entries also wait at most this long).
+    pub interval: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub client: ClientConfig,
+}
+
+impl Default for LoopConfig {
+    fn default() -> LoopConfig {
+        LoopConfig {
+            interval: Duration::from_secs(30),
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(300),
+            client: ClientConfig::default(),
+        }
+    }
+}
+
+/// Shared between the sync thread and the rest of the kiosk.
+#[derive(Clone, Default)]
+pub struct SyncLink {
+    pub status: Arc<Mutex<SyncStatus>>,
+    /// The latest device health, sent with each heartbeat.
+    pub health: Arc<Mutex<Vec<HealthItem>>>,
+}
+
+/// Starts the sync thread. `wake` ("Sync now") cuts any wait short.
+pub fn spawn(
+    db: PathBuf,
+    clock: SystemClock,
+    events: Sender<Event>,
+    link: SyncLink,
+    wake: Receiver<()>,
+    config: LoopConfig,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("sync".into()).spawn(move || {
+        let set = |f: &dyn Fn(&mut SyncStatus)| f(&mut link.status.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut store = match Store::open(&db, clock.boot_id()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "sync thread cannot open the store; no sync this run");
+                set(&|s| s.last_error = Some(e.to_string()));
+                return;
+            }
+        };
+        let mut attempt = 0u32;
+        let mut blocked = false;
+        let mut wait = Duration::ZERO;
+        while !stop.load(Ordering::Relaxed) {
+            // Wait in small steps so shutdown and "Sync now" are prompt.
+            let until = Instant::now() + wait;
+            let mut forced = false;
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                match wake.recv_timeout((until - Instant::now()).min(Duration::from_millis(250))) {
+                    Ok(()) => {
+                        forced = true;
+                        break;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            if blocked && !forced {
+                wait = Duration::from_secs(3600);
+                continue;
+            }
+            let creds = match store.sync_credentials() {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    set(&|s| *s = SyncStatus { enrolled: false, ..SyncStatus::default() });
+                    wait = Duration::from_secs(60);
+                    continue;
+                }
+                Err(e) => {
+                    set(&|s| s.last_error = Some(e.to_string()));
+                    wait = Duration::from_secs(60);
+                    continue;
+                }
+            };
+            let health = link.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let result = Client::new(creds, &config.client).and_then(|client| sync_once(&mut store, &client, &clock, &health, &mut |_, _| {}));
+            match result {
+                Ok(report) => {
+                    attempt = 0;
+                    blocked = false;
+                    let now = clock.now().wall_ms;
+                    set(&|s| {
+                        *s = SyncStatus { enrolled: true, online: true, last_success_ms: Some(now), queue: report.queue, last_error: None, unauthorised: false }
+                    });
+                    if report.pushed > 0 {
+                        tracing::info!(pushed = report.pushed, acked = report.acked, "entries synced");
+                    }
+                    if report.lists_updated {
+                        match store.lists() {
+                            Ok(lists) => {
+                                if events.send(Event::ListsUpdated(Box::new(lists))).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => tracing::error!(error = %e, "cannot read the new lists"),
+                        }
+                    }
+                    // A backlog beyond one page goes on at once.
+                    wait = if report.queue > 0 { Duration::ZERO } else { config.interval.min(Duration::from_secs(HEARTBEAT_EVERY_S)) };
+                }
+                Err(e) => {
+                    let permanent = e.is_permanent();
+                    let queue = store.head_seq().unwrap_or(0).saturating_sub(store.acked_seq().unwrap_or(0));
+                    let message = e.to_string();
+                    tracing::warn!(error = %message, attempt, "sync failed");
+                    set(&|s| {
+                        s.enrolled = true;
+                        s.online = false;
+                        s.queue = queue;
+                        s.last_error = Some(message.clone());
+                        s.unauthorised = matches!(e, SyncError::Unauthorized(_));
+                    });
+                    if permanent {
+                        blocked = true;
+                        wait = Duration::from_secs(3600);
+                    } else {
+                        wait = backoff(attempt, config.backoff_base, config.backoff_cap);
+                        attempt = attempt.saturating_add(1);
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_the_growing_ceiling_and_the_cap() {
+        let base = Duration::from_secs(2);
+        let cap = Duration::from_secs(300);
+        for attempt in 0..40 {
+            let ceiling = (base * 2u32.pow(attempt.min(20))).min(cap);
+            for _ in 0..50 {
+                assert!(backoff(attempt, base, cap) <= ceiling);
+            }
+        }
+        // Full jitter: waits spread out instead of all being the ceiling.
+        let waits: Vec<_> = (0..200).map(|_| backoff(10, base, cap)).collect();
+        assert!(waits.iter().any(|w| *w < cap / 2) && waits.iter().any(|w| *w > cap / 2));
+    }
+
+    #[test]
+    fn only_authorisation_and_tampering_stop_the_retries() {
+        assert!(SyncError::Unauthorized("x".into()).is_permanent());
+        assert!(SyncError::Tamper("x".into()).is_permanent());
+        assert!(!SyncError::Transport("reset".into()).is_permanent());
+        assert!(!SyncError::Server { status: 503, message: String::new() }.is_permanent());
+        assert!(!SyncError::Garbage("eof".into()).is_permanent());
+    }
+}
