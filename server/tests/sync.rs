@@ -376,3 +376,64 @@ fn a_misbehaving_network_delays_sync_but_loses_and_duplicates_nothing() {
     );
     assert_eq!(alerts(&server, "tamper"), 0, "a cut connection is not tampering");
 }
+
+#[test]
+fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_the_server_is_away() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let proxy = Proxy::start(server.bg.addr);
+    let mut k = Kiosk::new(dir.path(), "thread");
+    // Enrolled through the proxy, so the test can cut the network.
+    k.enroll(&proxy.url(), &server.token("Thread gate"));
+    k.add(25);
+    let (events, event_rx) = mpsc::channel();
+    let (wake, wake_rx) = mpsc::channel();
+    let link = sync::SyncLink::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let config = sync::LoopConfig {
+        interval: Duration::from_millis(200),
+        backoff_base: Duration::from_millis(50),
+        backoff_cap: Duration::from_millis(400),
+        client: fast_client(),
+    };
+    let thread = sync::spawn(k.path.clone(), k.clock.clone(), events, link.clone(), wake_rx, config, stop.clone()).unwrap();
+    let wait_until = |what: &str, f: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        while !f() {
+            assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_until("25 entries on the server", &|| stored(&server) == 25);
+    wait_until("online status", &|| link.status.lock().unwrap().online);
+    // The first round installs the server's lists and tells the core.
+    assert!(matches!(event_rx.recv_timeout(Duration::from_secs(5)), Ok(shoumen::gate::Event::ListsUpdated(_))));
+
+    // Network down: entries wait, the status says offline with the error.
+    proxy.set_plan(|_| Fault::Drop);
+    k.add(5);
+    wait_until("offline status", &|| !link.status.lock().unwrap().online);
+    let status = link.status.lock().unwrap().clone();
+    assert!(status.queue >= 5 && status.last_error.is_some(), "{status:?}");
+    assert_eq!(stored(&server), 25);
+    // Back up: "Sync now" cuts the backoff short.
+    proxy.set_plan(|_| Fault::Pass);
+    wake.send(()).unwrap();
+    wait_until("30 entries on the server", &|| stored(&server) == 30);
+    wait_until("online again", &|| link.status.lock().unwrap().online);
+
+    // Revoked: the thread stops retrying and says so.
+    let id = k.store.device_id().to_string();
+    server.db.call_blocking(move |c| Ok(c.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).unwrap();
+    k.add(1);
+    wait_until("unauthorised status", &|| link.status.lock().unwrap().unauthorised);
+    let before = proxy.connections.load(std::sync::atomic::Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(proxy.connections.load(std::sync::atomic::Ordering::Relaxed), before, "no retries after a 401");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    thread.join().unwrap();
+}

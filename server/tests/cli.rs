@@ -1,0 +1,97 @@
+//! `shoumen-server` as a committee volunteer scripts it, and over HTTPS.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn server(args: &[&str], db: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("PW", "a long passphrase")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_issue_token_and_export_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let out = server(&["init", "--community", "lotus-gdn", "--password-env", "PW"], &db);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("enroll-token"));
+    // Twice is refused with a clear message.
+    let again = server(&["init", "--community", "other"], &db);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds community \"lotus-gdn\""));
+    let out = server(&["pass", "issue", "--unit", "3-502", "--days", "30"], &db);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("SM1:") && text.trim().len() <= 221, "{text}");
+    let out = server(&["enroll-token", "--gate", "North"], &db);
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.trim().len(), 32);
+    let out = server(&["export", "--from", "2026-01-01", "--to", "2026-12-31"], &db);
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("time,device,gate,seq,"));
+    let bad = server(&["export", "--from", "yesterday", "--to", "today"], &db);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("dates like 2026-11-29"));
+    // A fresh file without init says what to do.
+    let out = server(&["enroll-token", "--gate", "x"], &dir.path().join("empty.db"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `shoumen-server init"));
+    // Plain HTTP on a public address is refused.
+    let out = server(&["--listen", "0.0.0.0:0"], &db);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cert and --key"));
+}
+
+#[test]
+fn serves_https_with_a_certificate_and_marks_cookies_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    assert!(server(&["init", "--community", "lotus-gdn", "--password-env", "PW"], &db).status.success());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--listen", "127.0.0.1:0", "--cert"])
+        .arg(dir.path().join("cert.pem"))
+        .arg("--key")
+        .arg(dir.path().join("key.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().replace("127.0.0.1", "localhost");
+    assert!(url.starts_with("https://"), "{line}");
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let r = client.get(format!("{url}/login")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    // Plain HTTP to the TLS port gets nowhere.
+    assert!(reqwest::blocking::get(url.replace("https", "http") + "/login").map(|r| r.status().is_success()).unwrap_or(false) == false);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn enrollment_and_the_visitor_form_are_rate_limited() {
+    use shoumen_server::{Background, Config};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    common::init_db(&path);
+    let bg = Background::start(shoumen_server::Db::open(&path).unwrap(), Config { rate_per_minute: 3, public_url: String::new(), ..Config::default() }).unwrap();
+    let http = reqwest::blocking::Client::new();
+    let body = serde_json::json!({"token": "nope", "device": "kiosk-x", "device_key": "00", "gate_name": ""});
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| http.post(format!("{}/api/v1/enroll", bg.url())).json(&body).send().unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses, [400, 400, 400, 429, 429]);
+}
