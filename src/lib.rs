@@ -13,6 +13,7 @@ pub mod gate;
 pub mod hw;
 pub mod isolate;
 pub mod scan;
+pub mod service;
 pub mod store;
 pub mod sync;
 pub mod ui;

@@ -465,7 +465,9 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             sync: &sync_link,
             sync_wake: &sync_wake,
         };
-        app::core_loop(&mut state, ports, &stop, &opts);
+        shoumen::service::ready("headless kiosk running");
+        app::core_loop(&mut state, ports, &stop, &opts, &mut app::Watchdog::from_env());
+        shoumen::service::stopping();
         stop.store(true, Ordering::Relaxed);
         drop(sensor_tx);
         let _ = camera.join();
@@ -512,7 +514,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             let gpio = io.clone();
             let (sync_link, sync_wake) = (sync_link.clone(), sync_wake.clone());
             std::thread::Builder::new().name("core".into()).spawn(move || {
-                let mut view = SlintView { poster };
+                let mut view = SlintView::new(poster);
                 let ports = Ports {
                     store: &mut store,
                     clock: &clock,
@@ -527,7 +529,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
                     sync: &sync_link,
                     sync_wake: &sync_wake,
                 };
-                app::core_loop(&mut state, ports, &stop, &opts);
+                app::core_loop(&mut state, ports, &stop, &opts, &mut app::Watchdog::from_env());
+                shoumen::service::stopping();
                 // The core is done (SIGTERM, --exit-after, a closed channel):
                 // close the window too. Only the UI thread may quit its loop.
                 let _ = slint::invoke_from_event_loop(|| {
@@ -536,6 +539,8 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
             })?
         };
         window.show()?;
+        // Ready once the event loop runs with the window shown.
+        slint::Timer::single_shot(Duration::ZERO, || shoumen::service::ready("kiosk running"));
         slint::run_event_loop_until_quit()?;
         stop.store(true, Ordering::Relaxed);
         // The window's callbacks hold senders: drop them so the threads end.

@@ -253,3 +253,39 @@ fn headless_kiosk_on_simulated_hardware_decides_and_records() {
     let Some(shoumen_protocol::TempRecord::Centi(c)) = first.temperature else { panic!("{first:?}") };
     assert!((3630..=3670).contains(&c), "{c}");
 }
+
+#[test]
+fn under_systemd_the_kiosk_reports_ready_keeps_the_watchdog_fed_and_says_when_it_stops() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, "[kiosk]\ndata_dir = \".\"\nsimulated = true\ndemo = true\n").unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    // systemd sets WATCHDOG_PID to the service's pid: `exec` keeps the shell's.
+    let mut child = Command::new("sh")
+        .args(["-c", "WATCHDOG_PID=$$ exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_shoumen")])
+        .args(["--config", config.to_str().unwrap(), "run", "--headless", "--exit-after", "4"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = socket.recv(&mut buf) {
+        let m = String::from_utf8_lossy(&buf[..n]).to_string();
+        let done = m.contains("STOPPING=1");
+        messages.push(m);
+        if done {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(messages[0].contains("READY=1"), "{messages:?}");
+    // Every 0.5 s for ~4 s of running.
+    let kicks = messages.iter().filter(|m| m.contains("WATCHDOG=1")).count();
+    assert!((4..=10).contains(&kicks), "{kicks} keep-alives: {messages:?}");
+    assert!(messages.last().unwrap().contains("STOPPING=1"));
+}

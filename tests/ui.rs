@@ -84,7 +84,7 @@ impl Kiosk {
         Kiosk {
             ui,
             _controller: controller,
-            view: SlintView { poster: Poster::queue() },
+            view: SlintView::new(Poster::queue()),
             state,
             store,
             _dir: dir,

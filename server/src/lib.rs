@@ -75,8 +75,11 @@ pub fn router(state: AppState) -> Router {
 /// A fixed-window counter per (purpose, client address).
 pub struct Limiter {
     per_minute: u32,
-    windows: Mutex<HashMap<(&'static str, IpAddr), (Instant, u32)>>,
+    /// (purpose, client) → (window start, requests in it).
+    windows: Mutex<HashMap<LimitKey, (Instant, u32)>>,
 }
+
+type LimitKey = (&'static str, IpAddr);
 
 impl Limiter {
     pub fn new(per_minute: u32) -> Limiter {

@@ -194,11 +194,17 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
     // Tests and scripts read this line to learn the port of --listen …:0.
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, community = state.community.id, "shoumen-server started");
+    // Type=notify under systemd: the socket is bound and the database open.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         tokio::select! {
             r = shoumen_server::serve(listener, state, tls) => r.map_err(anyhow::Error::from),
-            _ = shutdown_signal() => { tracing::info!("stopping"); Ok(()) }
+            _ = shutdown_signal() => {
+                tracing::info!("stopping");
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+                Ok(())
+            }
         }
     })
 }

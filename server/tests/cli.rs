@@ -76,7 +76,7 @@ fn serves_https_with_a_certificate_and_marks_cookies_secure() {
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     // Plain HTTP to the TLS port gets nowhere.
-    assert!(reqwest::blocking::get(url.replace("https", "http") + "/login").map(|r| r.status().is_success()).unwrap_or(false) == false);
+    assert!(!reqwest::blocking::get(url.replace("https", "http") + "/login").is_ok_and(|r| r.status().is_success()));
     child.kill().unwrap();
     let _ = child.wait();
 }

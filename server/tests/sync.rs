@@ -246,7 +246,7 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
 
     let now_s = shoumen_server::db::now_ms() / 1000;
     let rid = revoked.pass_id.to_hex();
-    server.db.call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, &rid, now_s * 1000).unwrap())).unwrap();
+    server.db.call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, &rid, now_s * 1000))).unwrap().unwrap();
     server
         .db
         .call_blocking(move |c| Ok(shoumen_server::community::add_quarantine(c, "2-202", now_s - 60, now_s + 86_400, "", 0).unwrap()))

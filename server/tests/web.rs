@@ -203,3 +203,18 @@ fn pages_speak_chinese_by_default_and_english_on_request() {
     let en = b.get(format!("{base}/login")).send().unwrap().text().unwrap();
     assert!(en.contains("lang=\"en\"") && en.contains("Log in"));
 }
+
+#[test]
+fn the_language_switch_returns_only_to_pages_of_this_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let b = browser();
+    let back = |referer: &str| {
+        let r = b.get(format!("{base}/lang/en")).header("Referer", referer).send().unwrap();
+        r.headers()["location"].to_str().unwrap().to_string()
+    };
+    assert_eq!(back(&format!("{base}/passes")), "/passes");
+    assert_eq!(back(&format!("{base}//evil.example/x")), "/");
+    assert_eq!(back("not a url"), "/");
+}

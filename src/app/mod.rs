@@ -51,6 +51,11 @@ pub trait View: Send {
     fn status(&mut self, _status: &Status) {}
     /// The outcome of a guard action (a code the UI words, and a detail).
     fn message(&mut self, _code: &str, _detail: &str) {}
+    /// Whether the screen still responds (the UI thread answers); asked
+    /// before each watchdog keep-alive.
+    fn alive(&mut self) -> bool {
+        true
+    }
 }
 
 /// A view that only logs, for `run --headless`.
@@ -297,6 +302,9 @@ pub struct RunOptions {
     pub gpio_label: String,
 }
 
+/// systemd's watchdog, kicked by the core loop while it and the view are healthy.
+pub type Watchdog = crate::service::Watchdog;
+
 /// A snapshot for the status bar and the guard console, sent every second.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
@@ -339,7 +347,7 @@ pub struct Ports<'a> {
 
 /// The core loop: the only place where the gate state changes. Returns
 /// when `stop` is set, the event channel closes, or `exit_after` passes.
-pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions) {
+pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions, watchdog: &mut Watchdog) {
     let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera, gpio, sync, sync_wake } = ports;
     let started = Instant::now();
     let mut last_reading: Option<TempReading> = None;
@@ -355,6 +363,11 @@ pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opt
         };
         if let Event::Temperature(r) = &event {
             last_reading = Some(r.clone());
+        }
+        // The loop came round: it is alive. The view must answer too.
+        if watchdog.is_enabled() {
+            let alive = view.alive();
+            watchdog.kick_if_due(alive);
         }
         let effects = step(state, event, clock.now());
         Executor { entries: &mut *store, relay: &mut *relay, indicator: &mut *indicator, view: &mut *view, measure: sensor }

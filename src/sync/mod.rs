@@ -249,7 +249,7 @@ pub fn sync_once(
                 // The server holds less than we thought (restored from a
                 // backup?): resend from its watermark, once.
                 gaps += 1;
-                if gaps > 2 || watermark >= cursor + 1 {
+                if gaps > 2 || watermark > cursor {
                     return Err(SyncError::Garbage(format!("server keeps asking to resume at {}", watermark + 1)));
                 }
                 tracing::warn!(watermark, "server holds fewer entries than acknowledged; resending");

@@ -62,9 +62,28 @@ impl Poster {
 /// The gate's view on the Slint window.
 pub struct SlintView {
     pub poster: Poster,
+    /// When the UI thread last ran a job we posted (for the watchdog).
+    pong: Arc<Mutex<std::time::Instant>>,
 }
 
+impl SlintView {
+    pub fn new(poster: Poster) -> SlintView {
+        SlintView { poster, pong: Arc::new(Mutex::new(std::time::Instant::now())) }
+    }
+}
+
+/// How long the UI thread may be silent before the watchdog stops.
+const UI_SILENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl View for SlintView {
+    /// Posts a ping and judges by the answer to an earlier one: a UI thread
+    /// stuck for longer than [`UI_SILENCE`] is not alive.
+    fn alive(&mut self) -> bool {
+        let pong = self.pong.clone();
+        self.poster.post(Box::new(move |_| *pong.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now()));
+        self.pong.lock().unwrap_or_else(|e| e.into_inner()).elapsed() < UI_SILENCE
+    }
+
     fn show(&mut self, screen: &Screen) {
         let screen = screen.clone();
         self.poster.post(Box::new(move |ui| show(ui, &screen)));

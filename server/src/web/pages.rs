@@ -42,6 +42,14 @@ fn community_error(lang: Lang, session: &Session, page: &str, e: CommunityError)
     }
 }
 
+/// A stored role in the page's language (roles are stored as their codes).
+fn role_word(lang: Lang, role: &str) -> String {
+    match Role::ALL.iter().find(|r| r.as_str() == role) {
+        Some(r) => t(lang, r.as_str()).to_string(),
+        None => esc(role),
+    }
+}
+
 fn hidden_csrf(token: &str) -> String {
     format!("<input type=hidden name=csrf value=\"{}\">", esc(token))
 }
@@ -52,6 +60,8 @@ pub async fn set_lang(Path(code): Path<String>, State(app): State<AppState>, hea
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.find("://").and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string())))
+        // Only a path on this site: "//host/…" would leave it.
+        .filter(|p| !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".into());
     let code = if lang == Lang::Zh { "zh" } else { "en" };
     let mut resp = state_redirect(&back);
@@ -386,7 +396,7 @@ pub async fn passes(State(app): State<AppState>, session: Session) -> Response {
             "<tr><td>{unit}</td><td>{name}</td><td>{role}</td><td>{until}</td><td>{status}</td><td><a href=\"/passes/{id}/card\">{card}</a> · <a href=\"/p/{link}\">{phone}</a> {revoke}</td></tr>",
             unit = esc(&p.unit),
             name = esc(p.name.as_deref().unwrap_or("")),
-            role = t(lang, if Role::ALL.iter().any(|r| r.as_str() == p.role) { &p.role } else { "resident" }),
+            role = role_word(lang, &p.role),
             until = fmt_day(p.expires_at, offset),
             id = esc(&p.pass_id),
             link = esc(&p.link_token),
@@ -478,7 +488,7 @@ pub async fn pass_card(State(app): State<AppState>, session: Session, Path(id): 
         qr = qr_svg(&text),
         unit = esc(&unit),
         name = esc(name.as_deref().unwrap_or("")),
-        role = esc(&role),
+        role = role_word(lang, &role),
         until = t(lang, "valid_until"),
         exp = fmt_day(expires, app.config.utc_offset_min),
         revoked = if revoked { format!(" <span class=bad>{}</span>", t(lang, "revoked")) } else { String::new() },
@@ -531,7 +541,7 @@ pub async fn phone_pass(State(app): State<AppState>, headers: HeaderMap, Path(to
         hint = t(lang, "show_at_gate"),
         qr = qr_svg(&text),
         unit = esc(&unit),
-        role = t(lang, if role == "visitor" { "visitor" } else { "resident" }),
+        role = role_word(lang, &role),
         until = t(lang, "valid_until"),
         exp = fmt_ms(expires * 1000, app.config.utc_offset_min),
     );

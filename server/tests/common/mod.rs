@@ -133,12 +133,14 @@ pub enum Fault {
     Garbage,
 }
 
+type Plan = Box<dyn FnMut(u64) -> Fault + Send>;
+
 /// A TCP proxy in front of a server whose address may change (restarts).
 pub struct Proxy {
     pub addr: SocketAddr,
     pub upstream: Arc<Mutex<SocketAddr>>,
     /// Picks the fault for connection number n.
-    pub plan: Arc<Mutex<Box<dyn FnMut(u64) -> Fault + Send>>>,
+    pub plan: Arc<Mutex<Plan>>,
     pub connections: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
@@ -149,7 +151,7 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         let upstream = Arc::new(Mutex::new(upstream));
-        let plan: Arc<Mutex<Box<dyn FnMut(u64) -> Fault + Send>>> = Arc::new(Mutex::new(Box::new(|_| Fault::Pass)));
+        let plan: Arc<Mutex<Plan>> = Arc::new(Mutex::new(Box::new(|_| Fault::Pass)));
         let connections = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         {
