@@ -7,7 +7,7 @@ QR code and syncs; a visitor registers on the public form and the kiosk
 scans the visitor's QR; the committee sees both entries on the Entries page.
 
 Needs: chromium, chromium-driver, python3-selenium (Debian packages) and
-the debug binaries (cargo build --workspace --bins).
+the debug binaries (`cargo test --workspace` builds them).
 Usage: python3 .ci/browser-test.py [--shots DIR]
 """
 

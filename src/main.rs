@@ -421,7 +421,7 @@ fn run_kiosk(config: &Config, clock: &SystemClock, args: &RunArgs) -> Result<Exi
         event_tx.clone(),
         sync_link.clone(),
         sync_wake_rx,
-        shoumen::sync::LoopConfig::default(),
+        shoumen::sync::LoopConfig { retention_days: config.kiosk.retention_days, ..Default::default() },
         stop.clone(),
     )
     .context("cannot start the sync thread")?;

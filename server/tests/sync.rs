@@ -399,6 +399,8 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
         backoff_base: Duration::from_millis(50),
         backoff_cap: Duration::from_millis(400),
         client: fast_client(),
+        // Prune everything acknowledged at once, to see that only that goes.
+        retention_days: 0,
     };
     let thread = sync::spawn(k.path.clone(), k.clock.clone(), events, link.clone(), wake_rx, config, stop.clone()).unwrap();
     let wait_until = |what: &str, f: &dyn Fn() -> bool| {
@@ -436,4 +438,10 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
     assert_eq!(proxy.connections.load(std::sync::atomic::Ordering::Relaxed), before, "no retries after a 401");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     thread.join().unwrap();
+    // Retention dropped the content of the first (acknowledged) entries only;
+    // the chain still verifies and the unacknowledged entry 31 is whole.
+    assert_eq!(k.store.entry(1).unwrap(), None);
+    assert!(k.store.entry(31).unwrap().is_some());
+    let report = k.store.verify_chain().unwrap().unwrap();
+    assert!(report.pruned >= 25, "{report:?}");
 }

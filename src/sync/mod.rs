@@ -320,6 +320,9 @@ pub struct LoopConfig {
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
     pub client: ClientConfig,
+    /// Acknowledged entries older than this lose their content (digest
+    /// kept), checked hourly after a good round.
+    pub retention_days: u32,
 }
 
 impl Default for LoopConfig {
@@ -329,6 +332,7 @@ impl Default for LoopConfig {
             backoff_base: Duration::from_secs(2),
             backoff_cap: Duration::from_secs(300),
             client: ClientConfig::default(),
+            retention_days: 90,
         }
     }
 }
@@ -363,6 +367,7 @@ pub fn spawn(
         };
         let mut attempt = 0u32;
         let mut blocked = false;
+        let mut retention_due = Instant::now();
         let mut wait = Duration::ZERO;
         while !stop.load(Ordering::Relaxed) {
             // Wait in small steps so shutdown and "Sync now" are prompt.
@@ -410,6 +415,16 @@ pub fn spawn(
                     });
                     if report.pushed > 0 {
                         tracing::info!(pushed = report.pushed, acked = report.acked, "entries synced");
+                    }
+                    // Only acknowledged entries are pruned (invariant 3); the
+                    // store checks that itself.
+                    if Instant::now() >= retention_due {
+                        retention_due = Instant::now() + Duration::from_secs(3600);
+                        match store.apply_retention(now, config.retention_days) {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(pruned = n, days = config.retention_days, "retention: old acknowledged entries pruned"),
+                            Err(e) => tracing::warn!(error = %e, "retention failed"),
+                        }
                     }
                     if report.lists_updated {
                         match store.lists() {
