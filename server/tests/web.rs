@@ -28,6 +28,10 @@ fn post(b: &Client, url: &str, form: &[(&str, &str)]) -> (u16, String, Option<St
     (r.status().as_u16(), r.text().unwrap(), location)
 }
 
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
 fn login(server: &TestServer) -> (Client, String) {
     let b = browser();
     let base = server.url();
@@ -111,14 +115,35 @@ fn sql_and_html_injection_in_every_field_are_stored_as_text_and_shown_escaped() 
         post(&b, &format!("{base}/gates/token"), &[("gate", e), ("csrf", &token)]);
         post(&b, &format!("{base}/passes/{e}/revoke"), &[("csrf", &token)]);
     }
+    // The public forms: login and a gate's visitor form.
+    let mut k = Kiosk::new(dir.path(), "gate");
+    k.enroll(&base, &server.token("Gate"));
+    let visitor_url = k.store.sync_credentials().unwrap().unwrap().visitor_url;
+    for e in evil {
+        let stranger = browser();
+        let (_, page) = get(&stranger, &format!("{base}/login"));
+        let (status, body, _) = post(&stranger, &format!("{base}/login"), &[("user", e), ("password", e), ("csrf", &csrf(&page))]);
+        assert_eq!(status, 401);
+        assert!(!body.contains("<script>alert"));
+        let (_, form) = get(&stranger, &visitor_url);
+        let (status, body, _) = post(&stranger, &visitor_url, &[("unit", e), ("name", e), ("csrf", &csrf(&form))]);
+        // Only "1 OR 1=1" is short enough to have become a real unit above.
+        let known_unit = e.chars().count() <= 12;
+        assert_eq!(status, if known_unit { 303 } else { 400 }, "{e}");
+        assert!(!body.contains("<script>alert"));
+        let (status, _) = get(&stranger, &format!("{base}/v/{}", urlencode(e)));
+        assert_eq!(status, 404);
+    }
     assert_eq!(server.count("SELECT COUNT(*) FROM residents"), 4, "every name stored verbatim, no table dropped");
+    assert_eq!(server.count("SELECT COUNT(*) FROM users"), 1);
     let (_, page) = get(&b, &format!("{base}/residents"));
     assert!(!page.contains("<script>alert"), "script tags are escaped");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!page.contains("\" onmouseover=\""));
     let (_, gates) = get(&b, &format!("{base}/gates"));
     assert!(!gates.contains("<script>alert"));
-    assert_eq!(server.count("SELECT COUNT(*) FROM passes"), 0, "bad role and days were refused");
+    assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE role <> 'visitor'"), 0, "bad role and days were refused");
+    assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE role = 'visitor' AND unit = '1 OR 1=1'"), 1);
 }
 
 #[test]
