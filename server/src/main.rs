@@ -39,7 +39,7 @@ struct ServeArgs {
     #[arg(long)]
     insecure_http: bool,
     /// The URL people reach this server at (links and QR codes).
-    #[arg(long)]
+    #[arg(long, env = "SHOUMEN_PUBLIC_URL")]
     public_url: Option<String>,
     /// Display time zone, minutes east of UTC (China: 480).
     #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
@@ -184,6 +184,9 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    if args.public_url.is_none() && addr.ip().is_unspecified() {
+        tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
+    }
     let config = Config {
         public_url: args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}")),
         secure_cookies: tls.is_some(),
