@@ -64,11 +64,14 @@ pub struct SlintView {
     pub poster: Poster,
     /// When the UI thread last ran a job we posted (for the watchdog).
     pong: Arc<Mutex<std::time::Instant>>,
+    /// When we last posted one: at most one ping a second reaches the UI thread.
+    pinged: std::time::Instant,
 }
 
 impl SlintView {
     pub fn new(poster: Poster) -> SlintView {
-        SlintView { poster, pong: Arc::new(Mutex::new(std::time::Instant::now())) }
+        let now = std::time::Instant::now();
+        SlintView { poster, pong: Arc::new(Mutex::new(now)), pinged: now }
     }
 }
 
@@ -79,8 +82,12 @@ impl View for SlintView {
     /// Posts a ping and judges by the answer to an earlier one: a UI thread
     /// stuck for longer than [`UI_SILENCE`] is not alive.
     fn alive(&mut self) -> bool {
-        let pong = self.pong.clone();
-        self.poster.post(Box::new(move |_| *pong.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now()));
+        // The core loop asks on every event; the UI thread need not answer each time.
+        if self.pinged.elapsed() >= std::time::Duration::from_secs(1) {
+            self.pinged = std::time::Instant::now();
+            let pong = self.pong.clone();
+            self.poster.post(Box::new(move |_| *pong.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now()));
+        }
         self.pong.lock().unwrap_or_else(|e| e.into_inner()).elapsed() < UI_SILENCE
     }
 

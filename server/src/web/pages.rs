@@ -50,6 +50,14 @@ fn role_word(lang: Lang, role: &str) -> String {
     }
 }
 
+/// Adds the form-token cookie, if [`form_token`] made a new one.
+fn with_cookie(mut resp: Response, set: Option<String>) -> Response {
+    if let Some(c) = set {
+        resp.headers_mut().append(header::SET_COOKIE, c.parse().expect("ascii cookie"));
+    }
+    resp
+}
+
 fn hidden_csrf(token: &str) -> String {
     format!("<input type=hidden name=csrf value=\"{}\">", esc(token))
 }
@@ -90,11 +98,7 @@ fn login_page(app: &AppState, headers: &HeaderMap, error: Option<&str>, status: 
         pw = t(lang, "password"),
         login = t(lang, "login"),
     );
-    let mut resp = (status, layout(lang, t(lang, "login"), None, &body)).into_response();
-    if let Some(c) = set {
-        resp.headers_mut().append(header::SET_COOKIE, c.parse().expect("ascii cookie"));
-    }
-    resp
+    with_cookie((status, layout(lang, t(lang, "login"), None, &body)).into_response(), set)
 }
 
 pub async fn login(
@@ -669,11 +673,7 @@ fn visitor_page(app: &AppState, headers: &HeaderMap, device: &str, gate: &str, e
         name = t(lang, "visitor_name"),
         submit = t(lang, "submit"),
     );
-    let mut resp = (status, layout(lang, t(lang, "visitor_title"), None, &body)).into_response();
-    if let Some(c) = set {
-        resp.headers_mut().append(header::SET_COOKIE, c.parse().expect("ascii cookie"));
-    }
-    resp
+    with_cookie((status, layout(lang, t(lang, "visitor_title"), None, &body)).into_response(), set)
 }
 
 pub async fn visitor_register(
