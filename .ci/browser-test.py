@@ -7,7 +7,7 @@ QR code and syncs; a visitor registers on the public form and the kiosk
 scans the visitor's QR; the committee sees both entries on the Entries page.
 
 Needs: chromium, chromium-driver, python3-selenium (Debian packages) and
-the debug binaries (`cargo test --workspace` builds them).
+the release binaries (`cargo test --workspace --release` builds them).
 Usage: python3 .ci/browser-test.py [--shots DIR]
 """
 
@@ -23,8 +23,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "target", "debug", "shoumen-server")
-KIOSK = os.path.join(ROOT, "target", "debug", "shoumen")
+SERVER = os.path.join(ROOT, "target", "release", "shoumen-server")
+KIOSK = os.path.join(ROOT, "target", "release", "shoumen")
 PASSWORD = "browser-test-pw-1"
 
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 for unit in shoumen shoumen-server; do
-    sed "s|/usr/bin/$unit |$PWD/target/debug/$unit |" "systemd/$unit.service" > "$tmp/$unit.service"
+    sed "s|/usr/bin/$unit |$PWD/target/release/$unit |" "systemd/$unit.service" > "$tmp/$unit.service"
     systemd-analyze verify "$tmp/$unit.service"
     score=$(systemd-analyze security --offline=yes "systemd/$unit.service" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     echo "$unit.service: verify ok, exposure $score"

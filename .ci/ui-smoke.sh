@@ -4,7 +4,7 @@
 # checks it stays up, then that SIGTERM shuts it down cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/debug/shoumen
+bin=target/release/shoumen
 work=$(mktemp -d)
 printf '[kiosk]\ndata_dir = "."\nsimulated = true\ndemo = true\n' > "$work/kiosk.toml"
 

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use shoumen::scan::synth::{self, Rng};
+use shoumen::hw::sim::synth::{self, Rng};
 use shoumen::scan::{Decoder, GrayBuf, Mode, Scanner, Step};
 
 fn time(name: &str, frame: &GrayBuf, mode: Mode, steps: Option<Vec<Step>>, n: usize) {

@@ -44,6 +44,26 @@ impl Default for SystemClock {
     }
 }
 
+/// The local time of day of `wall_ms` as (hour, minute, second), by the
+/// system's time zone; `None` if the C library cannot tell.
+pub fn local_hms(wall_ms: i64) -> Option<(u32, u32, u32)> {
+    let secs = wall_ms.div_euclid(1000) as libc::time_t;
+    // SAFETY: localtime_r writes only into the struct we pass.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
+        return None;
+    }
+    Some((tm.tm_hour as u32, tm.tm_min as u32, tm.tm_sec as u32))
+}
+
+/// The start of the local day containing `wall_ms` (unix ms), for "today".
+pub fn local_midnight_ms(wall_ms: i64) -> i64 {
+    match local_hms(wall_ms) {
+        Some((h, m, s)) => wall_ms.div_euclid(1000) * 1000 - i64::from(h * 3600 + m * 60 + s) * 1000,
+        None => wall_ms - wall_ms.rem_euclid(86_400_000),
+    }
+}
+
 /// Milliseconds since boot, counting suspend (CLOCK_BOOTTIME).
 fn mono_ms() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };

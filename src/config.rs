@@ -35,16 +35,6 @@ pub struct Config {
     pub camera: CameraConfig,
     pub thermometer: ThermometerConfig,
     pub gpio: IoConfig,
-    /// Where the configuration came from, for messages.
-    #[serde(skip)]
-    pub source: ConfigSource,
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum ConfigSource {
-    File(PathBuf),
-    #[default]
-    DevelopmentDefault,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -68,6 +58,10 @@ pub struct KioskConfig {
     pub guard_pin_sha256: Option<String>,
     /// The guard console locks itself after this many seconds untouched.
     pub guard_lock_after_s: u64,
+    /// Wrong PINs in a row before the console refuses every PIN …
+    pub guard_pin_attempts: u32,
+    /// … for this many seconds.
+    pub guard_pin_block_s: u64,
 }
 
 impl Default for KioskConfig {
@@ -82,6 +76,8 @@ impl Default for KioskConfig {
             visitor_url: "https://shoumen.example/visit/east-gate".into(),
             guard_pin_sha256: None,
             guard_lock_after_s: 60,
+            guard_pin_attempts: 5,
+            guard_pin_block_s: 60,
         }
     }
 }
@@ -120,7 +116,6 @@ impl Config {
             let base = path.parent().unwrap_or(Path::new("."));
             config.kiosk.data_dir = base.join(&config.kiosk.data_dir);
         }
-        config.source = ConfigSource::File(path.into());
         config.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
         Ok(config)
     }

@@ -7,13 +7,15 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Once;
 
 use i_slint_backend_testing::ElementHandle;
-use shoumen::app::{Executor, SensorRequest};
+use shoumen::app::Executor;
 use shoumen::demo::DemoCommunity;
 use shoumen::gate::{step, Event, GateState, Now, Policy, Sound, TempReading};
 use shoumen::hw::sim::World;
 use shoumen::hw::{GateRelay, HwError, Indicator};
 use shoumen::store::Store;
-use shoumen::ui::controller::{self, GuardConfig, Wiring};
+use shoumen::ports::{DemoControls, SensorRequest};
+use shoumen::ui::pages::guard::{pin_hash, GuardConfig};
+use shoumen::ui::pages::{self, Wiring};
 use shoumen::ui::{AppState, AppWindow, GuardAdapter, Page, Poster, ResultAdapter, SlintView, Verdict};
 use slint::{ComponentHandle, Model};
 
@@ -36,7 +38,7 @@ impl Indicator for Outputs {
 
 struct Kiosk {
     ui: AppWindow,
-    _controller: controller::Controller,
+    _controller: pages::Controller,
     view: SlintView,
     state: GateState,
     store: Store,
@@ -64,17 +66,19 @@ impl Kiosk {
         let (command_tx, _commands) = mpsc::channel();
         let world = World::new();
         let ui = AppWindow::new().unwrap();
-        let controller = controller::wire(
+        let controller = pages::setup(
             &ui,
-            Wiring {
+            &Wiring {
                 events: event_tx,
                 sensor: sensor_tx,
                 commands: command_tx,
-                world: Some(world.clone()),
+                demo: Some(std::rc::Rc::new(world.clone()) as std::rc::Rc<dyn DemoControls>),
                 demo_passes: community.passes.iter().map(|p| (p.name.to_string(), p.text.clone())).collect(),
                 guard: GuardConfig {
-                    pin_sha256: Some(controller::pin_hash("2580")),
+                    pin_sha256: Some(pin_hash("2580")),
                     lock_after: std::time::Duration::from_secs(60),
+                    max_failures: 5,
+                    block_for: std::time::Duration::from_secs(60),
                 },
                 gate_name: "East Gate".into(),
                 visitor_url: "https://example.org/visit".into(),

@@ -2,6 +2,7 @@
 //! lists a kiosk checks passes against. Pure data and crypto; no I/O.
 
 pub mod base45;
+pub mod chain;
 pub mod entry;
 pub mod lists;
 pub mod pass;
@@ -9,6 +10,7 @@ pub mod sync;
 pub mod testkit;
 pub mod trust;
 
+pub use chain::{ChainBreak, ChainCheck};
 pub use entry::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, TempRecord, GENESIS};
 pub use lists::{ListItem, ListKind, ListSnapshot};
 pub use pass::{PassClaims, PassError, PassFlags, PassId, Role};

@@ -9,7 +9,7 @@
 use ed25519_dalek::VerifyingKey;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use shoumen_protocol::sync::{decode_hex, EnrollRequest, Heartbeat, PushRequest, PushResponse, MAX_PAGE};
-use shoumen_protocol::{chain_hash, Decision, Hash, TempRecord, GENESIS};
+use shoumen_protocol::{ChainBreak, ChainCheck, Decision, Hash, TempRecord, GENESIS};
 
 use crate::db::{now_ms, random_token, sha256_hex, DbError};
 
@@ -164,7 +164,7 @@ fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) 
     }
     let cp_head = req.checkpoint.verify(&device.key).map_err(|e| tamper(format!("checkpoint at seq {}: {e}", last.entry.seq)))?;
     // The chain hash before `first`: the stored one.
-    let mut prev: Hash = if first == 1 {
+    let prev: Hash = if first == 1 {
         GENESIS
     } else if first - 1 == watermark {
         decode_hex(&head_hex, "head hash").map_err(|e| DbError::Corrupt(e.to_string()))?
@@ -178,6 +178,7 @@ fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) 
     };
     let mut stored = 0u64;
     let mut head_hex = head_hex;
+    let mut walk = ChainCheck::resume(first - 1, prev);
     {
         let mut existing = tx.prepare_cached("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2")?;
         let mut insert = tx.prepare_cached(
@@ -186,19 +187,10 @@ fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) 
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?;
         let mut fevers = Vec::new();
-        for (i, pushed) in req.entries.iter().enumerate() {
+        for pushed in &req.entries {
             let e = &pushed.entry;
-            let want_seq = first + i as u64;
-            if e.seq != want_seq {
-                return Err(tamper(format!("entry {} follows {} in the page (deleted or reordered)", e.seq, want_seq - 1)));
-            }
-            if e.device != device.id {
-                return Err(tamper(format!("entry {} claims device {:?}", e.seq, e.device)));
-            }
-            let hash = chain_hash(&prev, &e.digest());
-            if hex::encode(hash) != pushed.hash {
-                return Err(tamper(format!("entry {} does not continue the chain (altered, or a different history)", e.seq)));
-            }
+            let claimed: Hash = decode_hex(&pushed.hash, "entry hash").map_err(|_| tamper(format!("entry {}: its chain hash is not hex", e.seq)))?;
+            walk.push_entry(&device.id, e.seq, e, Some(&claimed)).map_err(|b| tamper(b.to_string()))?;
             let hash_hex = pushed.hash.clone();
             if e.seq <= watermark {
                 let have: String = existing.query_row(params![device.id, e.seq as i64], |r| r.get(0))?;
@@ -238,9 +230,8 @@ fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) 
                 }
                 head_hex = hash_hex;
             }
-            prev = hash;
         }
-        if prev != cp_head {
+        if walk.head().1 != cp_head {
             return Err(tamper(format!("checkpoint head at seq {} does not match the page's chain", last.entry.seq)));
         }
         for (seq, detail) in fevers {
@@ -325,26 +316,38 @@ pub const SHOWN_MS: &str = "CASE WHEN e.clock_synced = 1 OR b.server_ms IS NULL 
 
 /// Re-checks a device's stored chain from seq 1: every seq present once,
 /// every body hashing to its stored chain hash. Returns the entry count.
-pub fn verify_chain(conn: &Connection, device: &str) -> Result<u64, String> {
-    let mut stmt = conn
-        .prepare("SELECT seq, body, hash FROM entries WHERE device = ?1 ORDER BY seq")
-        .map_err(|e| e.to_string())?;
-    let mut rows = stmt.query([device]).map_err(|e| e.to_string())?;
-    let mut prev = GENESIS;
-    let mut expected = 1u64;
-    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-        let seq = r.get::<_, i64>(0).map_err(|e| e.to_string())? as u64;
-        let body: String = r.get(1).map_err(|e| e.to_string())?;
-        let hash: String = r.get(2).map_err(|e| e.to_string())?;
-        if seq != expected {
-            return Err(format!("{device}: seq {expected} missing (next is {seq})"));
-        }
-        let entry: shoumen_protocol::Entry = serde_json::from_str(&body).map_err(|e| format!("{device} seq {seq}: {e}"))?;
-        prev = chain_hash(&prev, &entry.digest());
-        if hex::encode(prev) != hash {
-            return Err(format!("{device}: chain breaks at seq {seq}"));
-        }
-        expected += 1;
+pub fn verify_chain(conn: &Connection, device: &str) -> Result<u64, VerifyError> {
+    let mut stmt = conn.prepare("SELECT seq, body, hash FROM entries WHERE device = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([device])?;
+    let mut walk = ChainCheck::new();
+    while let Some(r) = rows.next()? {
+        let seq = r.get::<_, i64>(0)? as u64;
+        let body: String = r.get(1)?;
+        let hash: Hash = decode_hex(&r.get::<_, String>(2)?, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let entry: shoumen_protocol::Entry =
+            serde_json::from_str(&body).map_err(|e| ChainBreak::Unreadable { seq, reason: e.to_string() })?;
+        walk.push_entry(device, seq, &entry, Some(&hash))?;
     }
-    Ok(expected - 1)
+    Ok(walk.head().0)
+}
+
+/// Why a stored chain did not verify.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum VerifyError {
+    #[error("chain breaks: {0}")]
+    Break(#[from] ChainBreak),
+    #[error("{0}")]
+    Db(String),
+}
+
+impl From<DbError> for VerifyError {
+    fn from(e: DbError) -> VerifyError {
+        VerifyError::Db(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for VerifyError {
+    fn from(e: rusqlite::Error) -> VerifyError {
+        VerifyError::Db(e.to_string())
+    }
 }

@@ -7,6 +7,8 @@
 //!                                                   OpenGate → relay, Show → view …
 //! ```
 
+pub mod kiosk;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -19,8 +21,10 @@ use thiserror::Error;
 use crate::clock::SystemClock;
 use crate::gate::{step, Alarm, Effect, EntryDraft, Event, GateState, ResultView, Screen, TempReading};
 use crate::hw::{FrameSource, GateRelay, HwError, Indicator, Thermometer};
-use crate::scan::{Code, GrayBuf, GrayView};
-use crate::store::{Counts, Store, StoreError};
+use crate::ports::{Command, Counts, Health, SensorRequest, Status, View};
+use crate::frame::{GrayBuf, GrayView};
+use crate::scan::Code;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -39,22 +43,6 @@ pub trait EntrySink {
 impl EntrySink for Store {
     fn append(&mut self, draft: &EntryDraft) -> Result<Entry, StoreError> {
         Store::append(self, draft)
-    }
-}
-
-/// What the people at the gate see: the Slint UI, or the log when headless.
-pub trait View: Send {
-    fn show(&mut self, screen: &Screen);
-    fn alarm(&mut self, alarm: &Alarm);
-    fn recorded(&mut self, _entry: &Entry) {}
-    /// Every second: counts, recent entries, list age, device health.
-    fn status(&mut self, _status: &Status) {}
-    /// The outcome of a guard action (a code the UI words, and a detail).
-    fn message(&mut self, _code: &str, _detail: &str) {}
-    /// Whether the screen still responds (the UI thread answers); asked
-    /// before each watchdog keep-alive.
-    fn alive(&mut self) -> bool {
-        true
     }
 }
 
@@ -140,14 +128,6 @@ impl Executor<'_> {
     }
 }
 
-/// The devices a kiosk runs with.
-pub struct Devices {
-    pub camera: Box<dyn FrameSource>,
-    pub thermometer: Box<dyn Thermometer>,
-    pub relay: Box<dyn GateRelay>,
-    pub indicator: Box<dyn Indicator>,
-}
-
 /// What the camera thread reports for the health screen.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CameraHealth {
@@ -185,7 +165,7 @@ pub fn spawn_camera(
                             gone = false;
                         }
                         backoff = Duration::from_millis(250);
-                        let Some((width, height, luma)) = crate::scan::to_luma(&frame) else { continue };
+                        let Some((width, height, luma)) = frame.to_luma() else { continue };
                         let view = GrayView { width, height, pixels: &luma };
                         let outcome = scanner.scan(&view);
                         if let Some(sink) = preview.as_mut() {
@@ -228,22 +208,6 @@ pub fn spawn_camera(
             }
         })
         .map_err(|e| AppError::Thread("camera", e))
-}
-
-/// What the core asks of the thermometer thread.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SensorRequest {
-    Measure,
-    /// Measure the person in front, whose true temperature is this, and set
-    /// the model offset so the reading matches.
-    Calibrate { reference_c: f32 },
-}
-
-/// Requests to the core loop that are not gate events.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    Calibrated(Result<f32, String>),
-    ForceSync,
 }
 
 /// Starts the thermometer thread: measures on request, answers with events.
@@ -304,28 +268,6 @@ pub struct RunOptions {
 
 /// systemd's watchdog, kicked by the core loop while it and the view are healthy.
 pub type Watchdog = crate::service::Watchdog;
-
-/// A snapshot for the status bar and the guard console, sent every second.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Status {
-    pub counts: Counts,
-    pub recent: Vec<Entry>,
-    /// Entries the server has not acknowledged.
-    pub pending: u64,
-    pub lists_age_s: Option<i64>,
-    pub lists_stale: bool,
-    pub health: Vec<Health>,
-    /// The last sync round succeeded.
-    pub online: bool,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Health {
-    /// camera, thermometer, gpio, store, disk, sync
-    pub device: &'static str,
-    pub ok: bool,
-    pub state: String,
-}
 
 /// Everything the core loop works with, besides the gate state.
 pub struct Ports<'a> {
@@ -431,7 +373,10 @@ fn status(
     };
     let free = disk_free_bytes(data_dir);
     Ok(Status {
-        counts: store.counts_since(local_midnight_ms(now.wall_ms))?,
+        counts: {
+            let c = store.counts_since(crate::clock::local_midnight_ms(now.wall_ms))?;
+            Counts { allowed_in: c.allowed_in, allowed_out: c.allowed_out, denied: c.denied, fever: c.fever }
+        },
         recent: store.recent(12)?,
         pending: head - store.acked_seq()?,
         lists_age_s,
@@ -477,21 +422,6 @@ fn disk_free_bytes(dir: &std::path::Path) -> Option<u64> {
     // SAFETY: statvfs writes only into the struct we pass.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     (unsafe { libc::statvfs(path.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
-}
-
-/// The start of the local day containing `wall_ms`, for "today's" counts.
-fn local_midnight_ms(wall_ms: i64) -> i64 {
-    let secs = wall_ms.div_euclid(1000) as libc::time_t;
-    // SAFETY: localtime_r writes only into the struct we pass.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
-        return wall_ms - wall_ms.rem_euclid(86_400_000);
-    }
-    let since_midnight = i64::from(tm.tm_hour) * 3600 + i64::from(tm.tm_min) * 60 + i64::from(tm.tm_sec);
-    // time_t is 32 bits on armv7: the conversion is not useless there.
-    #[allow(clippy::useless_conversion)]
-    let secs = i64::from(secs);
-    (secs - since_midnight) * 1000
 }
 
 /// The channels around the core.

@@ -1,5 +1,6 @@
 //! Hardware ports: one trait per device, a real adapter and a simulated twin
-//! for each, chosen in one place ([`build`]) from the config.
+//! for each, chosen in one place ([`open`], [`open_thermometer`], [`open_pins`]) from
+//! the config.
 //!
 //! A hardware fault never opens the gate: the gate core only ever sees
 //! faults as events, and only a committed `OpenGate` effect reaches the relay.
@@ -11,39 +12,11 @@ pub mod probe;
 pub mod sim;
 pub mod thermometer;
 
-use std::fmt;
-
 use thiserror::Error;
 
 use crate::gate::{Sound, TempReading};
 
-/// Pixel layout of a camera frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PixelFormat {
-    /// 8-bit grayscale.
-    Luma,
-    /// 24-bit RGB.
-    Rgb,
-    /// YUYV 4:2:2, as most UVC cameras deliver uncompressed.
-    Yuyv,
-    /// A JPEG image.
-    Mjpeg,
-}
-
-/// One camera frame.
-#[derive(Clone)]
-pub struct Frame {
-    pub width: u32,
-    pub height: u32,
-    pub format: PixelFormat,
-    pub data: Vec<u8>,
-}
-
-impl fmt::Debug for Frame {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Frame({}×{} {:?}, {} bytes)", self.width, self.height, self.format, self.data.len())
-    }
-}
+pub use crate::frame::{Frame, PixelFormat};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum HwError {
@@ -64,8 +37,13 @@ pub trait FrameSource: Send {
 
 /// A forehead thermometer.
 pub trait Thermometer: Send {
-    /// One complete measurement (several samples, median, validity checks).
-    fn measure(&mut self) -> TempReading;
+    /// One complete measurement (several samples, median, validity checks)
+    /// with its details, for `shoumen hw thermometer`.
+    fn measure_outcome(&mut self) -> Result<thermometer::Outcome, thermometer::SensorError>;
+    /// The same, as the gate core sees it.
+    fn measure(&mut self) -> TempReading {
+        thermometer::to_reading(self.measure_outcome())
+    }
     /// The calibration offset of the skin → body model (°C).
     fn offset_c(&self) -> f32;
     fn set_offset_c(&mut self, offset_c: f32);
@@ -110,22 +88,36 @@ pub fn open(
     io: &gpio::IoConfig,
     world: &sim::World,
 ) -> Result<Devices, OpenError> {
-    if simulated {
-        let source: Box<dyn FrameSource> = match &camera.replay_dir {
+    // GPIO first: without the relay the kiosk cannot do its job at all.
+    let pins = open_pins(simulated, io, world)?;
+    let thermometer = open_thermometer(simulated, thermometer, world);
+    let camera: Box<dyn FrameSource> = if simulated {
+        match &camera.replay_dir {
             Some(dir) => Box::new(camera::FolderSource::open(dir, camera.fps).map_err(OpenError::Camera)?),
             None => Box::new(sim::SimCamera::new(world.clone(), 15)),
-        };
-        return Ok(Devices {
-            camera: source,
-            thermometer: Box::new(sim::SimThermometer::new(world.clone(), thermometer.clone())),
-            pins: Box::new(sim::SimPins::new(world.clone())),
-        });
-    }
-    // GPIO first: without the relay the kiosk cannot do its job at all.
-    let pins = Box::new(gpio::RppalPins::open(io)?);
-    let thermometer = Box::new(thermometer::PiThermometer::new(thermometer.clone()));
-    let camera = open_camera(camera)?;
+        }
+    } else {
+        open_camera(camera)?
+    };
     Ok(Devices { camera, thermometer, pins })
+}
+
+/// The MLX90614 on the Pi's I2C bus (opened on first use), or its twin.
+pub fn open_thermometer(simulated: bool, config: &thermometer::ThermometerConfig, world: &sim::World) -> Box<dyn Thermometer> {
+    if simulated {
+        Box::new(sim::SimThermometer::new(world.clone(), config.clone()))
+    } else {
+        Box::new(thermometer::PiThermometer::new(config.clone()))
+    }
+}
+
+/// The gate's GPIO pins through rppal, or their twins.
+pub fn open_pins(simulated: bool, io: &gpio::IoConfig, world: &sim::World) -> Result<Box<dyn gpio::Pins>, gpio::GpioError> {
+    if simulated {
+        Ok(Box::new(sim::SimPins::new(world.clone())))
+    } else {
+        Ok(Box::new(gpio::RppalPins::open(io)?))
+    }
 }
 
 #[cfg(feature = "camera")]

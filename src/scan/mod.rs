@@ -13,13 +13,12 @@
 pub mod decoders;
 pub mod eval;
 pub mod preprocess;
-pub mod synth;
 
-use std::borrow::Cow;
 use std::path::Path;
 
 use thiserror::Error;
 
+pub use crate::frame::{GrayBuf, GrayView};
 pub use decoders::Decoder;
 use preprocess::Rect;
 
@@ -27,32 +26,6 @@ use preprocess::Rect;
 pub enum ScanError {
     #[error("cannot read image {path}: {message}")]
     Image { path: String, message: String },
-}
-
-/// A borrowed 8-bit grayscale image.
-#[derive(Clone, Copy)]
-pub struct GrayView<'a> {
-    pub width: usize,
-    pub height: usize,
-    pub pixels: &'a [u8],
-}
-
-/// An owned 8-bit grayscale image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GrayBuf {
-    pub width: usize,
-    pub height: usize,
-    pub pixels: Vec<u8>,
-}
-
-impl GrayBuf {
-    pub fn view(&self) -> GrayView<'_> {
-        GrayView { width: self.width, height: self.height, pixels: &self.pixels }
-    }
-
-    pub fn from_image(img: &image::GrayImage) -> GrayBuf {
-        GrayBuf { width: img.width() as usize, height: img.height() as usize, pixels: img.as_raw().clone() }
-    }
 }
 
 /// One decoded code.
@@ -292,34 +265,6 @@ fn offset(mut codes: Vec<Code>, dx: f32, dy: f32, scale: f32) -> Vec<Code> {
     codes
 }
 
-/// Converts a camera frame to 8-bit grayscale. `None` if the frame is
-/// damaged (short buffer, undecodable JPEG): the caller skips it.
-pub fn to_luma(frame: &crate::hw::Frame) -> Option<(usize, usize, Cow<'_, [u8]>)> {
-    use crate::hw::PixelFormat;
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    match frame.format {
-        PixelFormat::Luma if frame.data.len() >= w * h => Some((w, h, Cow::Borrowed(&frame.data[..w * h]))),
-        PixelFormat::Rgb if frame.data.len() >= w * h * 3 => {
-            // BT.601 luma in integer arithmetic.
-            let luma = frame.data[..w * h * 3]
-                .chunks_exact(3)
-                .map(|p| ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2])) >> 8) as u8)
-                .collect();
-            Some((w, h, Cow::Owned(luma)))
-        }
-        // YUYV: every even byte is a Y sample.
-        PixelFormat::Yuyv if frame.data.len() >= w * h * 2 => {
-            Some((w, h, Cow::Owned(frame.data[..w * h * 2].iter().step_by(2).copied().collect())))
-        }
-        PixelFormat::Mjpeg => {
-            let img = image::load_from_memory_with_format(&frame.data, image::ImageFormat::Jpeg).ok()?;
-            let gray = img.to_luma8();
-            Some((gray.width() as usize, gray.height() as usize, Cow::Owned(gray.into_raw())))
-        }
-        _ => None,
-    }
-}
-
 /// Reads an image file as grayscale.
 pub fn load_gray(path: &Path) -> Result<GrayBuf, ScanError> {
     let img = image::open(path).map_err(|e| ScanError::Image { path: path.display().to_string(), message: e.to_string() })?;
@@ -332,5 +277,3 @@ pub fn decode_file(path: &Path) -> Result<Outcome, ScanError> {
     Ok(Scanner::new(Mode::Thorough).scan(&img.view()))
 }
 
-#[cfg(test)]
-mod tests;

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use shoumen_protocol::chain::{self, ChainCheck};
 use shoumen_protocol::{
     chain_hash, Decision, Direction, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS,
 };
+pub use shoumen_protocol::ChainBreak;
 use shoumen_protocol::sync::ListBundle;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -50,14 +52,6 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// Where the hash chain first fails, as `shoumen log verify` reports it.
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error("hash chain breaks at seq {seq}: {what}")]
-pub struct ChainBreak {
-    pub seq: u64,
-    pub what: String,
-}
 
 /// A good chain.
 #[derive(Debug, PartialEq, Eq)]
@@ -193,51 +187,30 @@ impl Store {
     pub fn verify_chain(&self) -> Result<Result<ChainReport, ChainBreak>> {
         let mut stmt = self.conn.prepare("SELECT seq, body, digest, hash FROM entries ORDER BY seq")?;
         let mut rows = stmt.query([])?;
-        let mut prev = GENESIS;
-        let mut expected = 1u64;
+        let mut walk = ChainCheck::new();
         let mut pruned = 0;
-        let brk = |seq: u64, what: String| Ok(Err(ChainBreak { seq, what }));
         while let Some(row) = rows.next()? {
             let seq = row.get::<_, i64>(0)? as u64;
             let body: Option<String> = row.get(1)?;
-            let digest: Vec<u8> = row.get(2)?;
-            let hash: Vec<u8> = row.get(3)?;
-            if seq != expected {
-                return brk(expected, format!("entry {expected} is missing (next stored entry is {seq})"));
-            }
-            let Ok(digest) = <Hash>::try_from(digest.as_slice()) else {
-                return brk(seq, "stored digest is not 32 bytes".into());
-            };
-            match body {
-                Some(body) => {
-                    if <Hash>::from(Sha256::digest(body.as_bytes())) != digest {
-                        return brk(seq, "entry content does not match its digest (altered)".into());
-                    }
-                    match serde_json::from_str::<Entry>(&body) {
-                        Ok(e) if e.seq == seq && e.device == self.device => {}
-                        Ok(e) => {
-                            return brk(seq, format!("entry content belongs to {} seq {} (moved)", e.device, e.seq))
-                        }
-                        Err(e) => return brk(seq, format!("entry content is not an entry: {e}")),
-                    }
+            let (digest, hash) = (to_hash(seq, row.get(2)?)?, to_hash(seq, row.get(3)?)?);
+            let step = match body {
+                Some(body) => chain::read_entry(seq, &body, &digest)
+                    .and_then(|entry| walk.push_entry(&self.device, seq, &entry, Some(&hash))),
+                None => {
+                    pruned += 1;
+                    walk.push(seq, &digest, Some(&hash))
                 }
-                None => pruned += 1,
+            };
+            if let Err(brk) = step {
+                return Ok(Err(brk));
             }
-            let want = chain_hash(&prev, &digest);
-            if hash.as_slice() != want {
-                return brk(seq, "chain hash does not follow from the previous entry".into());
-            }
-            prev = want;
-            expected += 1;
         }
         let (head_seq, head_hash) = read_head(&self.conn)?;
-        if head_seq != expected - 1 || head_hash != prev {
-            return brk(
-                expected.min(head_seq),
-                format!("the log ends at seq {} but its recorded head is seq {head_seq} (entries deleted at the end)", expected - 1),
-            );
+        if let Err(brk) = walk.finish(head_seq, &head_hash) {
+            return Ok(Err(brk));
         }
-        Ok(Ok(ChainReport { entries: expected - 1, pruned, head: prev }))
+        let (entries, head) = walk.head();
+        Ok(Ok(ChainReport { entries, pruned, head }))
     }
 
     /// Last allowed direction of every pass, for anti-passback after a restart.
@@ -521,6 +494,11 @@ fn read_head(conn: &Connection) -> Result<(u64, Hash)> {
         None => GENESIS,
     };
     Ok((seq, hash))
+}
+
+/// A stored digest or chain hash; anything but 32 bytes is damage.
+fn to_hash(seq: u64, bytes: Vec<u8>) -> Result<Hash> {
+    <Hash>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt(format!("entry {seq}: stored hash is not 32 bytes")))
 }
 
 fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {

@@ -31,7 +31,7 @@ fn store_with(n: u64) -> (tempfile::TempDir, Store) {
 }
 
 fn broken_at(store: &Store) -> u64 {
-    store.verify_chain().unwrap().expect_err("tampering went unnoticed").seq
+    store.verify_chain().unwrap().expect_err("tampering went unnoticed").seq()
 }
 
 #[test]

@@ -356,112 +356,136 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("sync".into()).spawn(move || {
-        let set = |f: &dyn Fn(&mut SyncStatus)| f(&mut link.status.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut store = match Store::open(&db, clock.boot_id()) {
+        let store = match Store::open(&db, clock.boot_id()) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "sync thread cannot open the store; no sync this run");
-                set(&|s| s.last_error = Some(e.to_string()));
+                link.set(|s| s.last_error = Some(e.to_string()));
                 return;
             }
         };
-        let mut attempt = 0u32;
-        let mut blocked = false;
-        let mut retention_due = Instant::now();
+        let mut sync = SyncThread { store, clock, link, config, events, attempt: 0, blocked: false, retention_due: Instant::now() };
         let mut wait = Duration::ZERO;
-        while !stop.load(Ordering::Relaxed) {
-            // Wait in small steps so shutdown and "Sync now" are prompt.
-            let until = Instant::now() + wait;
-            let mut forced = false;
-            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                match wake.recv_timeout((until - Instant::now()).min(Duration::from_millis(250))) {
-                    Ok(()) => {
-                        forced = true;
-                        break;
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            }
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            if blocked && !forced {
+        while let Some(forced) = wait_for(wait, &wake, &stop) {
+            if sync.blocked && !forced {
                 wait = Duration::from_secs(3600);
                 continue;
             }
-            let creds = match store.sync_credentials() {
-                Ok(Some(c)) => c,
-                Ok(None) => {
-                    set(&|s| *s = SyncStatus { enrolled: false, ..SyncStatus::default() });
-                    wait = Duration::from_secs(60);
-                    continue;
-                }
-                Err(e) => {
-                    set(&|s| s.last_error = Some(e.to_string()));
-                    wait = Duration::from_secs(60);
-                    continue;
-                }
-            };
-            let health = link.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let result = Client::new(creds, &config.client).and_then(|client| sync_once(&mut store, &client, &clock, &health, &mut |_, _| {}));
-            match result {
-                Ok(report) => {
-                    attempt = 0;
-                    blocked = false;
-                    let now = clock.now().wall_ms;
-                    set(&|s| {
-                        *s = SyncStatus { enrolled: true, online: true, last_success_ms: Some(now), queue: report.queue, last_error: None, unauthorised: false }
-                    });
-                    if report.pushed > 0 {
-                        tracing::info!(pushed = report.pushed, acked = report.acked, "entries synced");
-                    }
-                    // Only acknowledged entries are pruned (invariant 3); the
-                    // store checks that itself.
-                    if Instant::now() >= retention_due {
-                        retention_due = Instant::now() + Duration::from_secs(3600);
-                        match store.apply_retention(now, config.retention_days) {
-                            Ok(0) => {}
-                            Ok(n) => tracing::info!(pruned = n, days = config.retention_days, "retention: old acknowledged entries pruned"),
-                            Err(e) => tracing::warn!(error = %e, "retention failed"),
-                        }
-                    }
-                    if report.lists_updated {
-                        match store.lists() {
-                            Ok(lists) => {
-                                if events.send(Event::ListsUpdated(Box::new(lists))).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(e) => tracing::error!(error = %e, "cannot read the new lists"),
-                        }
-                    }
-                    // A backlog beyond one page goes on at once.
-                    wait = if report.queue > 0 { Duration::ZERO } else { config.interval.min(Duration::from_secs(HEARTBEAT_EVERY_S)) };
-                }
-                Err(e) => {
-                    let permanent = e.is_permanent();
-                    let queue = store.head_seq().unwrap_or(0).saturating_sub(store.acked_seq().unwrap_or(0));
-                    let message = e.to_string();
-                    tracing::warn!(error = %message, attempt, "sync failed");
-                    set(&|s| {
-                        s.enrolled = true;
-                        s.online = false;
-                        s.queue = queue;
-                        s.last_error = Some(message.clone());
-                        s.unauthorised = matches!(e, SyncError::Unauthorized(_));
-                    });
-                    if permanent {
-                        blocked = true;
-                        wait = Duration::from_secs(3600);
-                    } else {
-                        wait = backoff(attempt, config.backoff_base, config.backoff_cap);
-                        attempt = attempt.saturating_add(1);
-                    }
-                }
+            match sync.round() {
+                Some(next) => wait = next,
+                // The core has gone: the kiosk is stopping.
+                None => return,
             }
         }
     })
+}
+
+/// Waits up to `wait`, in small steps so that shutdown and "Sync now" are
+/// prompt. `None`: stop; `Some(true)`: someone asked for a sync.
+fn wait_for(wait: Duration, wake: &Receiver<()>, stop: &AtomicBool) -> Option<bool> {
+    let until = Instant::now() + wait;
+    while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+        match wake.recv_timeout((until - Instant::now()).min(Duration::from_millis(250))) {
+            Ok(()) => return Some(true),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    (!stop.load(Ordering::Relaxed)).then_some(false)
+}
+
+impl SyncLink {
+    fn set(&self, f: impl FnOnce(&mut SyncStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The sync thread's own store connection and what it remembers between rounds.
+struct SyncThread {
+    store: Store,
+    clock: SystemClock,
+    link: SyncLink,
+    config: LoopConfig,
+    events: Sender<Event>,
+    attempt: u32,
+    /// A refusal a retry cannot fix: wait for a person.
+    blocked: bool,
+    retention_due: Instant,
+}
+
+impl SyncThread {
+    /// One round; returns how long to wait before the next, or `None` when
+    /// the kiosk is stopping.
+    fn round(&mut self) -> Option<Duration> {
+        let creds = match self.store.sync_credentials() {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                self.link.set(|s| *s = SyncStatus { enrolled: false, ..SyncStatus::default() });
+                return Some(Duration::from_secs(60));
+            }
+            Err(e) => {
+                self.link.set(|s| s.last_error = Some(e.to_string()));
+                return Some(Duration::from_secs(60));
+            }
+        };
+        let health = self.link.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let result = Client::new(creds, &self.config.client)
+            .and_then(|client| sync_once(&mut self.store, &client, &self.clock, &health, &mut |_, _| {}));
+        match result {
+            Ok(report) => self.succeeded(&report),
+            Err(e) => Some(self.failed(&e)),
+        }
+    }
+
+    fn succeeded(&mut self, report: &Report) -> Option<Duration> {
+        self.attempt = 0;
+        self.blocked = false;
+        let now = self.clock.now().wall_ms;
+        self.link.set(|s| {
+            *s = SyncStatus { enrolled: true, online: true, last_success_ms: Some(now), queue: report.queue, last_error: None, unauthorised: false }
+        });
+        if report.pushed > 0 {
+            tracing::info!(pushed = report.pushed, acked = report.acked, "entries synced");
+        }
+        // Only acknowledged entries are pruned (invariant 3); the store checks that itself.
+        if Instant::now() >= self.retention_due {
+            self.retention_due = Instant::now() + Duration::from_secs(3600);
+            let days = self.config.retention_days;
+            match self.store.apply_retention(now, days) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, days, "retention: old acknowledged entries pruned"),
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
+            }
+        }
+        if report.lists_updated {
+            match self.store.lists() {
+                Ok(lists) => self.events.send(Event::ListsUpdated(Box::new(lists))).ok()?,
+                Err(e) => tracing::error!(error = %e, "cannot read the new lists"),
+            }
+        }
+        // A backlog beyond one page goes on at once.
+        Some(if report.queue > 0 { Duration::ZERO } else { self.config.interval.min(Duration::from_secs(HEARTBEAT_EVERY_S)) })
+    }
+
+    fn failed(&mut self, e: &SyncError) -> Duration {
+        let queue = self.store.head_seq().unwrap_or(0).saturating_sub(self.store.acked_seq().unwrap_or(0));
+        let message = e.to_string();
+        tracing::warn!(error = %message, attempt = self.attempt, "sync failed");
+        self.link.set(|s| {
+            s.enrolled = true;
+            s.online = false;
+            s.queue = queue;
+            s.last_error = Some(message);
+            s.unauthorised = matches!(e, SyncError::Unauthorized(_));
+        });
+        if e.is_permanent() {
+            self.blocked = true;
+            return Duration::from_secs(3600);
+        }
+        let wait = backoff(self.attempt, self.config.backoff_base, self.config.backoff_cap);
+        self.attempt = self.attempt.saturating_add(1);
+        wait
+    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@ use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, ModelRc, PhysicalSize, VecModel};
 use thiserror::Error;
 
+use super::pages::guard::{add_alarm, alarm_row};
+use super::pages::scan::preview_pixels;
 use super::*;
 use crate::gate::{Alarm, DoorAlarm, ResultView, Screen};
-use crate::scan::synth;
+use crate::hw::sim::synth;
 
 #[derive(Debug, Error)]
 pub enum ShotError {

@@ -320,12 +320,9 @@ impl PiThermometer {
 }
 
 impl super::Thermometer for PiThermometer {
-    fn measure(&mut self) -> TempReading {
+    fn measure_outcome(&mut self) -> Result<Outcome, SensorError> {
         if self.sensor.is_none() {
-            match open_mlx90614(&self.config) {
-                Ok(s) => self.sensor = Some(s),
-                Err(e) => return TempReading::Fault(e.to_string()),
-            }
+            self.sensor = Some(open_mlx90614(&self.config)?);
         }
         let Some(sensor) = self.sensor.as_mut() else { unreachable!("opened above") };
         let result = measure(sensor, &mut StdDelay, &self.config);
@@ -335,7 +332,7 @@ impl super::Thermometer for PiThermometer {
                 self.sensor = None;
             }
         }
-        to_reading(result)
+        result
     }
 
     fn offset_c(&self) -> f32 {

@@ -1,10 +1,12 @@
-//! Pipeline tests on frames the project generates itself (no external
+//! The QR pipeline (`scan`) on frames the simulated camera's generator
+//! (`hw::sim::synth`) makes: tests on frames the project generates itself (no external
 //! corpus needed). The seed is fixed, so the counts are reproducible; the
 //! floors below are what the pipeline measured, minus a small margin for
 //! floating-point differences between builds.
 
-use super::synth::{self, Rng};
-use super::*;
+use shoumen::frame::GrayBuf;
+use shoumen::hw::sim::synth::{self, Rng};
+use shoumen::scan::{preprocess, Decoder, Mode, Scanner, Step, LADDER};
 
 fn synthetic(count: usize, seed: u64, difficulty: f32) -> Vec<(String, synth::Scene, GrayBuf)> {
     synth::frames(&synth::pass_texts(8, seed), count, seed, difficulty)
@@ -108,22 +110,4 @@ fn locator_finds_most_synthetic_codes() {
         })
         .count();
     assert!(found >= 26, "{found}/30");
-}
-
-#[test]
-fn every_frame_format_converts_to_the_same_luma() {
-    use crate::hw::{Frame, PixelFormat};
-    let luma: Vec<u8> = (0..16u8).map(|i| i * 16).collect();
-    let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l, l]).collect();
-    let yuyv: Vec<u8> = luma.iter().flat_map(|&l| [l, 128]).collect();
-    for (format, data) in [(PixelFormat::Luma, luma.clone()), (PixelFormat::Rgb, rgb), (PixelFormat::Yuyv, yuyv)] {
-        let frame = Frame { width: 4, height: 4, format, data };
-        let (_, _, got) = to_luma(&frame).unwrap();
-        let diff = got.iter().zip(&luma).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
-        assert!(diff <= 1, "{format:?}");
-    }
-    let short = Frame { width: 4, height: 4, format: PixelFormat::Rgb, data: vec![0; 10] };
-    assert!(to_luma(&short).is_none());
-    let bad_jpeg = Frame { width: 4, height: 4, format: PixelFormat::Mjpeg, data: vec![0xFF, 0xD8, 0, 1] };
-    assert!(to_luma(&bad_jpeg).is_none());
 }

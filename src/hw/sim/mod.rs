@@ -2,17 +2,18 @@
 //! to the camera, who stands at the thermometer, which faults are on. The
 //! demo script, the UI's demo panel and the tests all steer the same world.
 
+pub mod synth;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::Rng;
 
-use crate::gate::TempReading;
-
-use super::gpio::{Input, Output, Pins};
-use super::thermometer::{self, IrSensor, SensorError, ThermometerConfig};
-use super::{Frame, FrameSource, HwError, PixelFormat, Thermometer};
+use crate::frame::{Frame, PixelFormat};
+use crate::hw::gpio::{Input, Output, Pins};
+use crate::hw::thermometer::{self, IrSensor, SensorError, ThermometerConfig};
+use crate::hw::{FrameSource, HwError, Thermometer};
 
 /// The simulated surroundings of the kiosk.
 #[derive(Debug)]
@@ -105,8 +106,44 @@ impl World {
     }
 }
 
+impl crate::ports::DemoControls for World {
+    fn present(&self, text: &str, centi: i32) {
+        World::present(self, text, &[centi]);
+    }
+
+    fn withdraw(&self) {
+        World::withdraw(self);
+    }
+
+    fn set_body_temperature(&self, centi: i32) {
+        self.lock().body_centi = centi;
+    }
+
+    fn toggle_camera(&self) -> bool {
+        let mut w = self.lock();
+        w.camera_unplugged = !w.camera_unplugged;
+        w.camera_unplugged
+    }
+
+    fn toggle_thermometer(&self) -> bool {
+        let mut w = self.lock();
+        w.thermometer_fault = !w.thermometer_fault;
+        w.thermometer_fault
+    }
+
+    fn toggle_door(&self) -> bool {
+        let mut w = self.lock();
+        w.door_open = !w.door_open;
+        w.door_open
+    }
+
+    fn set_exit_button(&self, pressed: bool) {
+        self.lock().exit_pressed = pressed;
+    }
+}
+
 /// Renders the shown pass into camera-like 640×480 frames at a steady rate,
-/// with the generator of [`crate::scan::synth`]: each presentation gets its
+/// with the generator of [`synth`]: each presentation gets its
 /// own pose, lighting and blur, as a hand holding up a phone would.
 pub struct SimCamera {
     world: World,
@@ -121,7 +158,6 @@ impl SimCamera {
     }
 
     fn render(text: Option<&str>, presentation: u64, difficulty: f32) -> Frame {
-        use crate::scan::synth;
         let mut rng = synth::Rng::new(presentation.wrapping_mul(0x2545_F491_4F6C_DD1D));
         let mut scene = synth::Scene::random(&mut rng, difficulty);
         (scene.width, scene.height) = (640, 480);
@@ -206,21 +242,14 @@ impl SimThermometer {
     }
 }
 
-impl SimThermometer {
-    /// One measurement with its details, for `shoumen hw thermometer --sim`.
-    pub fn measure_raw(&mut self) -> Result<thermometer::Outcome, SensorError> {
+impl Thermometer for SimThermometer {
+    fn measure_outcome(&mut self) -> Result<thermometer::Outcome, SensorError> {
         {
             let mut w = self.sensor.world.lock();
             let body = w.body_centi;
             self.sensor.body_c = w.queued_temps.pop_front().unwrap_or(body) as f32 / 100.0;
         }
         thermometer::measure(&mut self.sensor, &mut thermometer::StdDelay, &self.config)
-    }
-}
-
-impl Thermometer for SimThermometer {
-    fn measure(&mut self) -> TempReading {
-        thermometer::to_reading(self.measure_raw())
     }
 
     fn offset_c(&self) -> f32 {

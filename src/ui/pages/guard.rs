@@ -1,34 +1,17 @@
-//! Wires the window's callbacks to the kiosk: guard console (PIN, manual
-//! open, alarms, calibration), visitor page, language, demo panel.
-//! Runs on the UI thread; reaches the core only through channels.
+//! The guard's console: PIN entry and its lockout, manual opening with a
+//! reason, alarms, counts and device health, calibration, "sync now".
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use slint::ComponentHandle;
+use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
-use super::{ack_alarm, clock_text, qr_image, set_language, AppState, AppWindow, DemoAdapter, GuardAdapter, Page, ScanAdapter, VisitorAdapter};
-use crate::app::{Command, SensorRequest};
-use crate::gate::Event;
-use crate::hw::sim::World;
-
-/// Everything the UI needs from the rest of the kiosk.
-pub struct Wiring {
-    pub events: Sender<Event>,
-    pub sensor: Sender<SensorRequest>,
-    pub commands: Sender<Command>,
-    /// The simulated world, when the hardware is simulated.
-    pub world: Option<World>,
-    /// Demo passes (name, text) for the demo panel.
-    pub demo_passes: Vec<(String, String)>,
-    pub guard: GuardConfig,
-    pub gate_name: String,
-    pub visitor_url: String,
-    pub language: String,
-}
+use super::Wiring;
+use crate::gate::{Alarm, DoorAlarm, Event};
+use crate::ports::{Command, SensorRequest, Status};
+use crate::ui::{celsius, verdict, AlarmRow, AppState, AppWindow, EntryRow, GuardAdapter, HealthRow, Page, ScanAdapter};
 
 #[derive(Clone, Debug)]
 pub struct GuardConfig {
@@ -36,6 +19,10 @@ pub struct GuardConfig {
     pub pin_sha256: Option<String>,
     /// The console locks itself after this long without a touch.
     pub lock_after: Duration,
+    /// Wrong PINs in a row before the console refuses every PIN …
+    pub max_failures: u32,
+    /// … for this long.
+    pub block_for: Duration,
 }
 
 /// PIN entry and the console's session, without any UI.
@@ -60,7 +47,6 @@ pub enum PinResult {
 }
 
 const MAX_PIN: usize = 8;
-const MAX_FAILURES: u32 = 5;
 
 impl GuardSession {
     pub fn new(config: GuardConfig) -> GuardSession {
@@ -97,9 +83,9 @@ impl GuardSession {
             PinResult::Unlocked
         } else {
             self.failures += 1;
-            if self.failures >= MAX_FAILURES {
+            if self.failures >= self.config.max_failures.max(1) {
                 self.failures = 0;
-                self.blocked_until = Some(now + Duration::from_secs(60));
+                self.blocked_until = Some(now + self.config.block_for);
                 return PinResult::Wait;
             }
             PinResult::Wrong
@@ -129,34 +115,22 @@ impl GuardSession {
     }
 }
 
-/// Keeps the timers and state the callbacks share alive.
-pub struct Controller {
-    _clock: slint::Timer,
-    pub session: Rc<RefCell<GuardSession>>,
-}
-
 /// SHA-256 hex of a PIN, for `guard_pin_sha256` in the config.
 pub fn pin_hash(pin: &str) -> String {
     hex::encode(Sha256::digest(pin.as_bytes()))
 }
 
-pub fn wire(ui: &AppWindow, w: Wiring) -> Controller {
-    let app = ui.global::<AppState>();
-    let scan = ui.global::<ScanAdapter>();
-    let guard = ui.global::<GuardAdapter>();
-    scan.set_gate_name(w.gate_name.clone().into());
-    scan.set_clock(clock_text(crate::clock::SystemClock::wall_ms_now()).into());
-    app.set_simulated(w.world.is_some());
-    set_language(ui, &w.language);
-    if let Some(img) = qr_image(&w.visitor_url) {
-        ui.global::<VisitorAdapter>().set_qr(img);
-    }
-    ui.global::<VisitorAdapter>().set_url(w.visitor_url.clone().into());
+/// Keeps the console's session and its idle timer alive.
+pub struct GuardController {
+    _idle: slint::Timer,
+    pub session: Rc<RefCell<GuardSession>>,
+}
 
+pub fn setup(ui: &AppWindow, w: &Wiring) -> GuardController {
     let session = Rc::new(RefCell::new(GuardSession::new(w.guard.clone())));
     let weak = ui.as_weak();
-
-    scan.on_open_guard({
+    // The scan page's Guard button is the console's door.
+    ui.global::<ScanAdapter>().on_open_guard({
         let (weak, session) = (weak.clone(), session.clone());
         move || {
             let Some(ui) = weak.upgrade() else { return };
@@ -166,15 +140,28 @@ pub fn wire(ui: &AppWindow, w: Wiring) -> Controller {
             ui.global::<AppState>().set_page(Page::Guard);
         }
     });
-    scan.on_open_visitor({
-        let weak = weak.clone();
+    setup_pin(ui, &session);
+    setup_actions(ui, w, &session);
+    let idle = slint::Timer::default();
+    idle.start(slint::TimerMode::Repeated, Duration::from_secs(1), {
+        let (weak, session) = (weak.clone(), session.clone());
         move || {
-            if let Some(ui) = weak.upgrade() {
-                ui.global::<AppState>().set_page(Page::Visitor);
+            let Some(ui) = weak.upgrade() else { return };
+            if session.borrow_mut().expire(Instant::now()) {
+                ui.global::<GuardAdapter>().set_unlocked(false);
+                if ui.global::<AppState>().get_page() == Page::Guard {
+                    ui.global::<AppState>().set_page(Page::Scan);
+                }
             }
         }
     });
+    GuardController { _idle: idle, session }
+}
 
+/// The keypad, the lock button and activity.
+fn setup_pin(ui: &AppWindow, session: &Rc<RefCell<GuardSession>>) {
+    let guard = ui.global::<GuardAdapter>();
+    let weak = ui.as_weak();
     guard.on_pin_digit({
         let (weak, session) = (weak.clone(), session.clone());
         move |d| {
@@ -227,6 +214,12 @@ pub fn wire(ui: &AppWindow, w: Wiring) -> Controller {
             ui.global::<AppState>().set_page(Page::Scan);
         }
     });
+}
+
+/// What an unlocked guard can do.
+fn setup_actions(ui: &AppWindow, w: &Wiring, session: &Rc<RefCell<GuardSession>>) {
+    let guard = ui.global::<GuardAdapter>();
+    let weak = ui.as_weak();
     guard.on_choose_reason({
         let (weak, session) = (weak.clone(), session.clone());
         move |reason| {
@@ -292,103 +285,74 @@ pub fn wire(ui: &AppWindow, w: Wiring) -> Controller {
             let _ = sensor.send(SensorRequest::Calibrate { reference_c });
         }
     });
-    app.on_set_language({
-        let weak = weak.clone();
-        move |lang| {
-            if let Some(ui) = weak.upgrade() {
-                set_language(&ui, &lang);
-            }
-        }
-    });
-
-    if let Some(world) = w.world.clone() {
-        wire_demo(ui, world, w.demo_passes.clone());
-    }
-
-    let clock = slint::Timer::default();
-    clock.start(slint::TimerMode::Repeated, Duration::from_secs(1), {
-        let (weak, session) = (weak.clone(), session.clone());
-        move || {
-            let Some(ui) = weak.upgrade() else { return };
-            ui.global::<ScanAdapter>().set_clock(clock_text(crate::clock::SystemClock::wall_ms_now()).into());
-            if session.borrow_mut().expire(Instant::now()) {
-                ui.global::<GuardAdapter>().set_unlocked(false);
-                if ui.global::<AppState>().get_page() == Page::Guard {
-                    ui.global::<AppState>().set_page(Page::Scan);
-                }
-            }
-        }
-    });
-    Controller { _clock: clock, session }
 }
 
-fn wire_demo(ui: &AppWindow, world: World, passes: Vec<(String, String)>) {
-    let demo = ui.global::<DemoAdapter>();
-    let weak = ui.as_weak();
-    demo.on_present({
-        let (weak, world) = (weak.clone(), world.clone());
-        move |name| {
-            let Some(ui) = weak.upgrade() else { return };
-            let Some((_, text)) = passes.iter().find(|(n, _)| n.as_str() == name.as_str()) else { return };
-            let centi = (ui.global::<DemoAdapter>().get_temperature() * 100.0).round() as i32;
-            world.present(text, &[centi]);
-            ui.global::<AppState>().set_demo_open(false);
-            // The hand goes down after three seconds.
-            let world = world.clone();
-            slint::Timer::single_shot(Duration::from_secs(3), move || world.withdraw());
-        }
-    });
-    demo.on_set_temperature({
-        let (weak, world) = (weak.clone(), world.clone());
-        move |t| {
-            let Some(ui) = weak.upgrade() else { return };
-            ui.global::<DemoAdapter>().set_temperature(t);
-            world.lock().body_centi = (t * 100.0).round() as i32;
-        }
-    });
-    demo.on_toggle_camera({
-        let (weak, world) = (weak.clone(), world.clone());
-        move || {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut w = world.lock();
-            w.camera_unplugged = !w.camera_unplugged;
-            ui.global::<DemoAdapter>().set_camera_unplugged(w.camera_unplugged);
-        }
-    });
-    demo.on_toggle_thermometer({
-        let (weak, world) = (weak.clone(), world.clone());
-        move || {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut w = world.lock();
-            w.thermometer_fault = !w.thermometer_fault;
-            ui.global::<DemoAdapter>().set_thermometer_fault(w.thermometer_fault);
-        }
-    });
-    demo.on_toggle_door({
-        let (weak, world) = (weak.clone(), world.clone());
-        move || {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut w = world.lock();
-            w.door_open = !w.door_open;
-            ui.global::<DemoAdapter>().set_door_open(w.door_open);
-        }
-    });
-    demo.on_exit_button({
-        let world = world.clone();
-        move || {
-            world.lock().exit_pressed = true;
-            let world = world.clone();
-            slint::Timer::single_shot(Duration::from_millis(200), move || world.lock().exit_pressed = false);
-        }
-    });
+/// The console's words for an alarm: a kind the page translates, a detail.
+pub fn alarm_row(alarm: &Alarm) -> (&'static str, String) {
+    match alarm {
+        Alarm::Fever { centi, .. } => ("fever", celsius(*centi)),
+        Alarm::QuarantineExit { pass_id } => ("quarantine_exit", pass_id.to_hex()),
+        Alarm::ThermometerFault(e) => ("device", e.clone()),
+        Alarm::ListsTooOld { .. } => ("lists_too_old", String::new()),
+        Alarm::DeviceFault { device, message } => ("device", format!("{device}: {message}")),
+        Alarm::Door(DoorAlarm::HeldOpen) => ("door_held_open", String::new()),
+        Alarm::Door(DoorAlarm::ForcedOpen) => ("forced_open", String::new()),
+    }
+}
+
+/// Adds an alarm to the console's list (the newest 20 are kept).
+pub fn add_alarm(ui: &AppWindow, kind: &str, detail: &str) {
+    let g = ui.global::<GuardAdapter>();
+    let rows: Vec<AlarmRow> = g.get_alarms().iter().collect();
+    let id = rows.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+    let mut rows: Vec<AlarmRow> = rows.into_iter().rev().take(19).rev().collect();
+    rows.push(AlarmRow { id, kind: kind.into(), detail: detail.into() });
+    g.set_alarms(ModelRc::new(VecModel::from(rows)));
+}
+
+/// Removes an acknowledged alarm.
+pub fn ack_alarm(ui: &AppWindow, id: i32) {
+    let g = ui.global::<GuardAdapter>();
+    let rows: Vec<AlarmRow> = g.get_alarms().iter().filter(|r| r.id != id).collect();
+    g.set_alarms(ModelRc::new(VecModel::from(rows)));
+}
+
+/// The console's part of the status: today's counts, recent entries, health.
+pub fn apply_status(ui: &AppWindow, s: &Status) {
+    let g = ui.global::<GuardAdapter>();
+    g.set_count_in(s.counts.allowed_in as i32);
+    g.set_count_out(s.counts.allowed_out as i32);
+    g.set_count_denied(s.counts.denied as i32);
+    g.set_count_fever(s.counts.fever as i32);
+    let entries: Vec<EntryRow> = s
+        .recent
+        .iter()
+        .map(|e| EntryRow {
+            time: crate::ui::local_time(e.wall_ms).into(),
+            direction: e.direction.as_str().into(),
+            reason: e.reason.as_str().into(),
+            verdict: verdict(e.decision),
+        })
+        .collect();
+    g.set_entries(ModelRc::new(VecModel::from(entries)));
+    let health: Vec<HealthRow> = s
+        .health
+        .iter()
+        .map(|h| HealthRow { name: h.device.into(), state: h.state.as_str().into(), ok: h.ok })
+        .collect();
+    g.set_health(ModelRc::new(VecModel::from(health)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn config() -> GuardConfig {
+        GuardConfig { pin_sha256: None, lock_after: Duration::from_secs(60), max_failures: 5, block_for: Duration::from_secs(60) }
+    }
+
     fn session() -> GuardSession {
-        GuardSession::new(GuardConfig { pin_sha256: Some(pin_hash("2580")), lock_after: Duration::from_secs(60) })
+        GuardSession::new(GuardConfig { pin_sha256: Some(pin_hash("2580")), ..config() })
     }
 
     fn enter(s: &mut GuardSession, pin: &str, now: Instant) -> PinResult {
@@ -433,7 +397,7 @@ mod tests {
 
     #[test]
     fn no_configured_pin_never_unlocks() {
-        let mut s = GuardSession::new(GuardConfig { pin_sha256: None, lock_after: Duration::from_secs(60) });
+        let mut s = GuardSession::new(GuardConfig { pin_sha256: None, ..config() });
         assert_eq!(enter(&mut s, "", Instant::now()), PinResult::NotSet);
         assert!(!s.unlocked());
     }

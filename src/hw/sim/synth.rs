@@ -9,7 +9,7 @@
 
 use std::f32::consts::PI;
 
-use super::GrayBuf;
+use crate::frame::GrayBuf;
 
 /// SplitMix64: tiny, fast and stable across versions, unlike `rand`'s StdRng.
 #[derive(Clone, Debug)]
@@ -164,37 +164,9 @@ pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
         Carrier::Phone => (n / 2.0 + quiet + 2.0, (n / 2.0 + quiet) * 2.0),
         Carrier::Card => (n / 2.0 + quiet + 6.0, n / 2.0 + quiet + 3.0),
     };
-    let (sin, cos) = scene.rotation.sin_cos();
-    let (cx, cy) = (scene.cx * w as f32, scene.cy * h as f32);
-    let s = scene.px_per_module;
-    // Code plane (module units, origin at the code's centre) → frame: a
-    // homography M = translate · rotate · scale · perspective, where the
-    // perspective row tilts the plane away from the camera.
-    let (gx, gy) = (scene.tilt_x / n, scene.tilt_y / n);
-    let m = [
-        [s * cos, -s * sin, cx],
-        [s * sin, s * cos, cy],
-        [0.0, 0.0, 1.0],
-    ];
-    let p = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [gx, gy, 1.0]];
-    let inv = invert3(&mul3(&m, &p));
-    let to_plane = |fx: f32, fy: f32| -> (f32, f32) {
-        let x = inv[0][0] * fx + inv[0][1] * fy + inv[0][2];
-        let y = inv[1][0] * fx + inv[1][1] * fy + inv[1][2];
-        let z = inv[2][0] * fx + inv[2][1] * fy + inv[2][2];
-        (x / z, y / z)
-    };
+    let to_plane = frame_to_plane(scene, n);
     let mut rng = Rng::new(noise_seed ^ 0xA5A5_5A5A);
-    // Background: a soft gradient with a few darker and lighter blocks.
-    let bg_a = rng.range(60.0, 160.0);
-    let bg_b = rng.range(60.0, 160.0);
-    let blocks: Vec<(f32, f32, f32, f32, f32)> = (0..6)
-        .map(|_| {
-            let x = rng.range(0.0, w as f32);
-            let y = rng.range(0.0, h as f32);
-            (x, y, x + rng.range(30.0, 200.0), y + rng.range(30.0, 200.0), rng.range(-50.0, 50.0))
-        })
-        .collect();
+    let background = Background::random(&mut rng, w, h);
     let (black, white) = (scene.black, scene.white);
     let sample = |fx: f32, fy: f32| -> f32 {
         let (px, py) = to_plane(fx, fy);
@@ -210,14 +182,7 @@ pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
                 Carrier::Card => white * 0.9,
             };
         }
-        let t = fx / w as f32;
-        let mut v = bg_a * (1.0 - t) + bg_b * t;
-        for &(x0, y0, x1, y1, dv) in &blocks {
-            if fx >= x0 && fx < x1 && fy >= y0 && fy < y1 {
-                v += dv;
-            }
-        }
-        v
+        background.at(fx, fy)
     };
     // 2×2 supersampling keeps module edges realistically soft.
     let mut img = vec![0f32; w * h];
@@ -231,7 +196,78 @@ pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
                 / 4.0;
         }
     }
+    impair(&mut img, scene, n);
+    let pixels: Vec<u8> = img
+        .iter()
+        .map(|&v| (v + rng.normal() * scene.noise_sigma).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let mut frame = GrayBuf { width: w, height: h, pixels };
+    if let Some(q) = scene.jpeg_quality {
+        frame = jpeg_round_trip(&frame, q);
+    }
+    frame
+}
+
+/// Frame pixel → code plane (module units, origin at the code's centre):
+/// the inverse of the homography M = translate · rotate · scale ·
+/// perspective, where the perspective row tilts the plane away from the camera.
+fn frame_to_plane(scene: &Scene, n: f32) -> impl Fn(f32, f32) -> (f32, f32) {
+    let (sin, cos) = scene.rotation.sin_cos();
+    let (cx, cy) = (scene.cx * scene.width as f32, scene.cy * scene.height as f32);
+    let s = scene.px_per_module;
+    let (gx, gy) = (scene.tilt_x / n, scene.tilt_y / n);
+    let m = [[s * cos, -s * sin, cx], [s * sin, s * cos, cy], [0.0, 0.0, 1.0]];
+    let p = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [gx, gy, 1.0]];
+    let inv = invert3(&mul3(&m, &p));
+    move |fx: f32, fy: f32| {
+        let x = inv[0][0] * fx + inv[0][1] * fy + inv[0][2];
+        let y = inv[1][0] * fx + inv[1][1] * fy + inv[1][2];
+        let z = inv[2][0] * fx + inv[2][1] * fy + inv[2][2];
+        (x / z, y / z)
+    }
+}
+
+/// A soft horizontal gradient with a few darker and lighter blocks.
+struct Background {
+    left: f32,
+    right: f32,
+    width: f32,
+    /// (x0, y0, x1, y1, brightness change)
+    blocks: Vec<(f32, f32, f32, f32, f32)>,
+}
+
+impl Background {
+    fn random(rng: &mut Rng, w: usize, h: usize) -> Background {
+        let left = rng.range(60.0, 160.0);
+        let right = rng.range(60.0, 160.0);
+        let blocks = (0..6)
+            .map(|_| {
+                let x = rng.range(0.0, w as f32);
+                let y = rng.range(0.0, h as f32);
+                (x, y, x + rng.range(30.0, 200.0), y + rng.range(30.0, 200.0), rng.range(-50.0, 50.0))
+            })
+            .collect();
+        Background { left, right, width: w as f32, blocks }
+    }
+
+    fn at(&self, fx: f32, fy: f32) -> f32 {
+        let t = fx / self.width;
+        let mut v = self.left * (1.0 - t) + self.right * t;
+        for &(x0, y0, x1, y1, dv) in &self.blocks {
+            if fx >= x0 && fx < x1 && fy >= y0 && fy < y1 {
+                v += dv;
+            }
+        }
+        v
+    }
+}
+
+/// Glare, focus blur and motion blur, as the scene asks.
+fn impair(img: &mut [f32], scene: &Scene, n: f32) {
+    let (w, h) = (scene.width, scene.height);
+    let s = scene.px_per_module;
     if scene.glare > 0.0 {
+        let (cx, cy) = (scene.cx * w as f32, scene.cy * h as f32);
         let (gx, gy) = (cx + scene.glare_dx * n * s, cy + scene.glare_dy * n * s);
         let r2 = (n * s * 0.35).powi(2);
         for y in 0..h {
@@ -242,20 +278,11 @@ pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
         }
     }
     if scene.blur_sigma > 0.3 {
-        gaussian_blur(&mut img, w, h, scene.blur_sigma);
+        gaussian_blur(img, w, h, scene.blur_sigma);
     }
     if scene.motion_px >= 1.0 {
-        motion_blur(&mut img, w, h, scene.motion_px, scene.motion_angle);
+        motion_blur(img, w, h, scene.motion_px, scene.motion_angle);
     }
-    let pixels: Vec<u8> = img
-        .iter()
-        .map(|&v| (v + rng.normal() * scene.noise_sigma).round().clamp(0.0, 255.0) as u8)
-        .collect();
-    let mut frame = GrayBuf { width: w, height: h, pixels };
-    if let Some(q) = scene.jpeg_quality {
-        frame = jpeg_round_trip(&frame, q);
-    }
-    frame
 }
 
 type Mat3 = [[f32; 3]; 3];
@@ -354,20 +381,28 @@ pub fn frames(texts: &[String], count: usize, seed: u64, difficulty: f32) -> Vec
         .collect()
 }
 
-/// Pass texts for test frames: resident passes with random ids, signed by
-/// the test key.
+/// Pass texts for test frames: resident passes of the "demo-garden"
+/// community with random ids and units, signed by a fixed key (the one
+/// `shoumen_protocol::testkit` calls byte 7), so frames are reproducible.
 pub fn pass_texts(count: usize, seed: u64) -> Vec<String> {
-    use shoumen_protocol::{pass, testkit, PassClaims, PassId};
+    use shoumen_protocol::{pass, PassClaims, PassFlags, PassId, Role};
+    /// 2026-09-21T12:26:40Z, the protocol's test-vector time.
+    const NOW: i64 = 1_790_000_000;
     let mut rng = Rng::new(seed);
-    let key = testkit::key_from_byte(7);
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     (0..count)
         .map(|i| {
             let claims = PassClaims {
+                issuer: "demo-garden".into(),
                 pass_id: PassId(rng.next_u64().to_le_bytes()),
+                issued_at: NOW - 86_400,
+                not_before: NOW - 86_400,
+                expires_at: NOW + 365 * 86_400,
+                role: Role::Resident,
                 unit: format!("{}-{}", 1 + i % 20, 101 + (rng.next_u64() % 1800)),
-                ..testkit::resident_claims(testkit::VECTOR_NOW)
+                flags: PassFlags::default(),
             };
-            pass::issue(&claims, &key).expect("test claims are valid")
+            pass::issue(&claims, &key).expect("generator claims are valid")
         })
         .collect()
 }
