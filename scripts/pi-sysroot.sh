@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a private arm64 (or armhf) sysroot with the libraries the Pi build
-# links against (libinput, libudev, libxkbcommon and what they need at run
+# links against (libinput, libudev, libxkbcommon, ALSA and what they need at run
 # time), without adding a foreign architecture to the host's apt, which
 # would upgrade host packages.
 #
@@ -22,9 +22,9 @@ esac
 
 # Link-time: the -dev packages (headers, .so links, .pc files). Run-time
 # closure, so the binary also starts under qemu: libc and the libraries
-# libinput and libxkbcommon pull in.
+# libinput and libxkbcommon pull in; ALSA for the spoken prompts.
 packages=(
-    libinput-dev libinput10 libudev-dev libudev1 libxkbcommon-dev libxkbcommon0
+    libinput-dev libinput10 libudev-dev libudev1 libxkbcommon-dev libxkbcommon0 libasound2-dev libasound2
     libevdev2 libmtdev1 libwacom9 libgudev-1.0-0 libglib2.0-0 libffi8 libpcre2-8-0
     libselinux1 libmount1 libblkid1 zlib1g libgcc-s1 libc6
 )

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use shoumen_protocol::{Decision, Direction, Role};
+use shoumen_protocol::{Decision, Direction, EntryKind, Role};
 
 use crate::gate::{step, Effect, Event, GateState, Now, Screen, TempReading};
 use crate::store::{Store, StoreError};
@@ -88,8 +88,10 @@ pub fn check(
     opts: &CheckOptions,
 ) -> Result<Vec<CheckResult>, StoreError> {
     if let Some(direction) = opts.direction {
-        state.policy.direction = direction;
+        state.policy.direction = direction.into();
     }
+    // A kiosk for both ways asks the person; here the answer is "in".
+    let read_direction = state.policy.direction.fixed().is_none().then_some(Direction::In);
     let mut now = start;
     let mut results = Vec::new();
     for input in inputs {
@@ -103,7 +105,7 @@ pub fn check(
                 continue;
             }
         };
-        let mut effects = step(state, Event::PassRead { text }, now);
+        let mut effects = step(state, Event::PassRead { text, direction: read_direction }, now);
         let mut temps = opts.temps_centi.iter().copied();
         let mut last = opts.temps_centi.last().copied().unwrap_or(3660);
         for _ in 0..4 {
@@ -123,12 +125,17 @@ pub fn check(
         for effect in effects {
             match effect {
                 Effect::Record(draft) => {
-                    result.decision = draft.decision;
-                    result.reason = draft.reason.to_string();
-                    result.pass_id = draft.pass_id.map(|p| p.to_hex());
-                    result.role = draft.role;
-                    if let Some(store) = store.as_deref_mut() {
-                        result.seq = Some(store.append(&draft)?.seq);
+                    let seq = match store.as_deref_mut() {
+                        Some(store) => Some(store.append(&draft)?.seq),
+                        None => None,
+                    };
+                    // An alarm entry that follows (repeated refusals) is not the decision.
+                    if draft.kind != EntryKind::Alarm {
+                        result.decision = draft.decision;
+                        result.reason = draft.reason.to_string();
+                        result.pass_id = draft.pass_id.map(|p| p.to_hex());
+                        result.role = draft.role;
+                        result.seq = seq;
                     }
                 }
                 Effect::Show(Screen::Result(view)) => {

@@ -10,6 +10,7 @@ use crate::gate::Policy;
 use crate::hw::camera::CameraConfig;
 use crate::hw::gpio::IoConfig;
 use crate::hw::thermometer::ThermometerConfig;
+use crate::voice::VoiceConfig;
 
 /// SHA-256 of "2580", the demo and development PIN.
 pub const DEMO_PIN_SHA256: &str = "ed946f65d2c785d90e827c5ffd879ce3b49c68d4c88013074176a7e73bc58bcf";
@@ -35,6 +36,7 @@ pub struct Config {
     pub camera: CameraConfig,
     pub thermometer: ThermometerConfig,
     pub gpio: IoConfig,
+    pub voice: VoiceConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -139,7 +141,16 @@ impl Config {
         if p.relay_pulse_ms == 0 || p.relay_pulse_ms > 30_000 {
             return Err(format!("policy.relay_pulse_ms = {} must be 1..=30000", p.relay_pulse_ms));
         }
-        Ok(())
+        if p.passback_window_s < 0 || p.strict_offline_s < 0 {
+            return Err("policy.passback_window_s and policy.strict_offline_s must not be negative".into());
+        }
+        if self.camera.inward.is_some() && p.direction != crate::gate::GateDirection::Both {
+            return Err(format!(
+                "[camera.inward] reads people going out, which only a kiosk with policy.direction = \"both\" does (it is {:?})",
+                p.direction.as_str()
+            ));
+        }
+        self.voice.validate()
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -160,6 +171,31 @@ mod tests {
         assert_eq!(config.camera, CameraConfig::default());
         assert_eq!(config.thermometer, ThermometerConfig::default());
         assert_eq!(config.gpio, IoConfig::default());
+        assert_eq!(config.voice, VoiceConfig::default());
+    }
+
+    #[test]
+    fn the_old_anti_passback_switch_still_reads() {
+        use crate::gate::AntiPassback;
+        let strict = Config::parse("[policy]\nanti_passback = true\n").unwrap();
+        assert_eq!(strict.policy.anti_passback, AntiPassback::Strict);
+        let off = Config::parse("[policy]\nanti_passback = false\n").unwrap();
+        assert_eq!(off.policy.anti_passback, AntiPassback::Off);
+        let timed = Config::parse("[policy]\nanti_passback = \"timed\"\n").unwrap();
+        assert_eq!(timed.policy.anti_passback, AntiPassback::Timed);
+        let err = Config::parse("[policy]\nanti_passback = \"sometimes\"\n").unwrap_err();
+        assert!(err.contains("anti_passback") && err.contains("strict"), "{err}");
+    }
+
+    #[test]
+    fn an_inward_camera_needs_a_kiosk_for_both_directions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "[camera.inward]\nindex = 1\n").unwrap();
+        assert!(Config::from_file(&path).unwrap_err().to_string().contains("both"));
+        std::fs::write(&path, "[policy]\ndirection = \"both\"\n\n[camera.inward]\nindex = 1\n").unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.camera.inward.map(|c| c.index), Some(1));
     }
 
     #[test]

@@ -19,3 +19,4 @@ pub mod service;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod voice;

@@ -37,6 +37,9 @@ pub struct Status {
     pub health: Vec<Health>,
     /// The last sync round succeeded.
     pub online: bool,
+    /// Strict anti-passback has fallen back to timed: the kiosk has not
+    /// reached the server for too long (the status bar says so).
+    pub passback_fallback: bool,
 }
 
 /// Today's entries, for the guard console.
@@ -71,6 +74,8 @@ pub enum SensorRequest {
 pub enum Command {
     Calibrated(Result<f32, String>),
     ForceSync,
+    /// The screen's language changed ("zh_CN" or "en"): prompts follow it.
+    SetLanguage(String),
 }
 
 /// The demo panel's hold on the simulated hardware: hold up a pass, set the
@@ -86,4 +91,6 @@ pub trait DemoControls {
     fn toggle_thermometer(&self) -> bool;
     fn toggle_door(&self) -> bool;
     fn set_exit_button(&self, pressed: bool);
+    /// Holds `text` up to the inward camera (someone leaving).
+    fn present_inward(&self, text: &str);
 }

@@ -81,6 +81,7 @@ impl Kiosk {
                     block_for: std::time::Duration::from_secs(60),
                 },
                 gate_name: "East Gate".into(),
+                direction: "in".into(),
                 visitor_url: "https://example.org/visit".into(),
                 language: "en".into(),
             },
@@ -116,6 +117,7 @@ impl Kiosk {
             indicator: &mut outputs,
             view: &mut self.view,
             measure: &measure,
+            voice: None,
         }
         .apply(effects);
         // The thermometer thread's part: answer each request from the world.
@@ -139,7 +141,7 @@ impl Kiosk {
     /// The camera thread's part: read whatever is held up to it.
     fn camera_sees(&mut self) {
         let shown = self.world.lock().shown.clone();
-        self.feed(Event::PassRead { text: shown.expect("a pass is held up") });
+        self.feed(Event::PassRead { text: shown.expect("a pass is held up"), direction: None });
         self.view.poster.pump(&self.ui);
     }
 

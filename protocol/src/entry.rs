@@ -29,6 +29,16 @@ impl Direction {
     }
 }
 
+impl Direction {
+    /// The other way.
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::In => Direction::Out,
+            Direction::Out => Direction::In,
+        }
+    }
+}
+
 impl std::str::FromStr for Direction {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -72,6 +82,21 @@ pub enum EntryKind {
     Manual,
     /// The request-to-exit button inside the gate.
     ExitButton,
+    /// Something the committee must act on (door forced or held open,
+    /// repeated refusals, a device fault, stale lists); the reason says what.
+    /// Alarms are entries so that they are chained and synced like any other.
+    Alarm,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Scan => "scan",
+            EntryKind::Manual => "manual",
+            EntryKind::ExitButton => "exit_button",
+            EntryKind::Alarm => "alarm",
+        }
+    }
 }
 
 /// The temperature as recorded; the kiosk's config chooses how much to keep.

@@ -8,7 +8,8 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::entry::{Entry, Hash};
+use crate::entry::{Direction, Entry, Hash};
+use crate::pass::PassId;
 use crate::lists::ListSnapshot;
 use crate::trust::{KeyId, TrustList};
 
@@ -120,7 +121,7 @@ pub struct PushRequest {
 
 /// The answer to a push (200) or to a push that starts past the watermark
 /// (409, nothing stored: resend from `watermark + 1`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PushResponse {
     /// The highest seq up to which the server holds every entry.
     pub watermark: u64,
@@ -155,6 +156,23 @@ pub struct HealthItem {
     pub state: String,
 }
 
+/// How a gate is laid out (docs/deployment.md), so the committee knows
+/// where home quarantine is checked on the way out.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GateLayout {
+    /// "in", "out" or "both".
+    pub direction: String,
+    /// A second camera faces inward and reads people going out.
+    pub inward_camera: bool,
+}
+
+impl GateLayout {
+    /// Whether a pass going out is seen by this gate at all.
+    pub fn checks_exit(&self) -> bool {
+        self.direction != "in" || self.inward_camera
+    }
+}
+
 /// `POST /api/v1/heartbeat`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Heartbeat {
@@ -164,13 +182,37 @@ pub struct Heartbeat {
     pub health: Vec<HealthItem>,
     pub checkpoint: Checkpoint,
     pub version: String,
+    #[serde(default)]
+    pub layout: Option<GateLayout>,
+}
+
+/// The most presence items one answer carries.
+pub const MAX_PRESENCE: usize = 2000;
+
+/// One pass's newest allowed direction, from any gate of the community.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PresenceItem {
+    pub pass_id: PassId,
+    pub direction: Direction,
+    /// Wall clock of that entry (unix ms).
+    pub at_ms: i64,
+}
+
+/// `GET /api/v1/presence?since=C`: presence that changed after cursor `C`,
+/// oldest change first. Ask again from `cursor` while `more` is set.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PresenceFeed {
+    pub cursor: u64,
+    pub items: Vec<PresenceItem>,
+    pub more: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HeartbeatResponse {
     /// The server's wall clock (unix ms) when it answered.
     pub server_ms: i64,
-    /// The newest list bundle version; pull if it is newer than yours.
+    /// The newest list bundle version, as a hint only: it is not signed, so
+    /// the kiosk always asks `/lists` and believes only the signed answer.
     pub lists_version: u64,
 }
 
@@ -188,7 +230,7 @@ pub struct ListBundle {
     pub quarantine: ListSnapshot,
 }
 
-/// `GET /api/v1/lists?since=V`: 204 if V is current, else this.
+/// The list bundle as signed, inside a [`ListsAnswer`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SignedBundle {
     /// The bundle's JSON, exactly as signed.
@@ -231,6 +273,65 @@ impl SignedBundle {
     }
 }
 
+/// The server's signed word that bundle `version` is the newest at `at`
+/// (unix seconds). Without it a kiosk could be told "your lists are
+/// current" by anyone on the path and skip a newer revocation.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Current {
+    pub community: String,
+    pub version: u64,
+    pub at: i64,
+    pub kid: String,
+    pub signature: String,
+}
+
+impl Current {
+    const CONTEXT: &'static [u8] = b"shoumen-lists-current-v1\0";
+
+    fn message(community: &str, version: u64, at: i64) -> Vec<u8> {
+        let mut m = Self::CONTEXT.to_vec();
+        m.extend_from_slice(community.as_bytes());
+        m.push(0);
+        m.extend_from_slice(&version.to_be_bytes());
+        m.extend_from_slice(&at.to_be_bytes());
+        m
+    }
+
+    pub fn sign(key: &SigningKey, community: &str, version: u64, at: i64) -> Current {
+        let sig = key.sign(&Current::message(community, version, at));
+        Current {
+            community: community.to_string(),
+            version,
+            at,
+            kid: KeyId::of(&key.verifying_key()).to_string(),
+            signature: hex::encode(sig.to_bytes()),
+        }
+    }
+
+    /// Checks the signature against `trust` and that the key belongs to the
+    /// community named.
+    pub fn verify(&self, trust: &TrustList) -> Result<(), SyncError> {
+        let kid: [u8; KeyId::LEN] = decode_hex(&self.kid, "key id")?;
+        let key = trust.get(&KeyId(kid)).ok_or_else(|| SyncError::UnknownKey(self.kid.clone()))?;
+        if key.issuer != self.community {
+            return Err(SyncError::BadBundle(format!("statement for {:?} signed by a key of {:?}", self.community, key.issuer)));
+        }
+        let sig: [u8; 64] = decode_hex(&self.signature, "statement signature")?;
+        key.key
+            .verify(&Current::message(&self.community, self.version, self.at), &Signature::from_bytes(&sig))
+            .map_err(|_| SyncError::BadSignature)
+    }
+}
+
+/// `GET /api/v1/lists?since=V`: the newest bundle if it is newer than `V`,
+/// and always the signed statement of which version is the newest now.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListsAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<SignedBundle>,
+    pub current: Current,
+}
+
 pub fn decode_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], SyncError> {
     hex::decode(text).ok().and_then(|b| b.try_into().ok()).ok_or(SyncError::BadHex(what))
 }
@@ -260,6 +361,21 @@ mod tests {
         assert_eq!(other(&|c| c.head = hex::encode([8u8; 32])), Err(SyncError::BadSignature));
         assert_eq!(other(&|c| c.head = "zz".into()), Err(SyncError::BadHex("checkpoint head")));
         assert_eq!(cp.verify(&key(2).verifying_key()), Err(SyncError::BadSignature));
+    }
+
+    #[test]
+    fn a_current_statement_binds_community_version_and_time() {
+        let k = key(4);
+        let trust = TrustList::new(vec![TrustedKey { issuer: "c".into(), key: k.verifying_key() }]);
+        let st = Current::sign(&k, "c", 9, 1_000);
+        assert_eq!(st.verify(&trust), Ok(()));
+        let mut lower = st.clone();
+        lower.version = 8;
+        assert_eq!(lower.verify(&trust), Err(SyncError::BadSignature), "a forged lower version");
+        let mut later = st.clone();
+        later.at = 2_000;
+        assert_eq!(later.verify(&trust), Err(SyncError::BadSignature), "a replay made to look fresh");
+        assert!(matches!(Current::sign(&key(5), "c", 9, 1_000).verify(&trust), Err(SyncError::UnknownKey(_))));
     }
 
     #[test]

@@ -1,26 +1,51 @@
 //! The kiosk API under `/api/v1`: JSON in, JSON out, every request but
 //! enrollment authenticated as one device.
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shoumen_protocol::sync::{ApiError, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, PushRequest};
+use shoumen_protocol::sync::{ApiError, Current, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
 use shoumen_protocol::TrustList;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::community;
 use crate::ingest::{self, Refusal};
 use crate::AppState;
 
+/// The biggest page of entries: 500 entries of at most ~1 KiB each.
+pub const PUSH_LIMIT: usize = 1 << 20;
+const SMALL_LIMIT: usize = 16 << 10;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/enroll", post(enroll))
-        .route("/entries", post(push))
+        .route("/enroll", post(enroll).layer(DefaultBodyLimit::max(SMALL_LIMIT)))
+        .route("/entries", post(push).layer(DefaultBodyLimit::max(PUSH_LIMIT)))
         .route("/lists", get(lists))
         .route("/heartbeat", post(heartbeat))
+        .route("/presence", get(presence))
+}
+
+/// An enrolled kiosk, authenticated from its `Authorization` header before
+/// the body is read: a stranger's upload is never buffered.
+pub struct Kiosk(pub ingest::Device);
+
+impl FromRequestParts<AppState> for Kiosk {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Kiosk, Response> {
+        let header = auth_header(&parts.headers);
+        let result = app.db.call(move |conn| Ok(ingest::authenticate(conn, header.as_deref()))).await;
+        match result {
+            Ok(Ok(device)) => Ok(Kiosk(device)),
+            Ok(Err(refusal)) => Err(refusal.into_response()),
+            Err(e) => Err(Refusal::Db(e).into_response()),
+        }
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: String, watermark: Option<u64>) -> Response {
@@ -48,14 +73,27 @@ fn auth_header(headers: &HeaderMap) -> Option<String> {
     headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from)
 }
 
+/// Counted per client address (through trusted proxies) before the body is
+/// read.
+pub struct EnrollLimit;
+
+impl FromRequestParts<AppState> for EnrollLimit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<EnrollLimit, Response> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        if !app.limiter.allow("enroll", app.client_ip(peer, &parts.headers)) {
+            return Err(error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many enrollment attempts; wait a minute".into(), None));
+        }
+        Ok(EnrollLimit)
+    }
+}
+
 async fn enroll(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _limit: EnrollLimit,
     body: Result<Json<EnrollRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if !app.limiter.allow("enroll", peer.ip()) {
-        return error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many enrollment attempts; wait a minute".into(), None);
-    }
     let Json(req) = match body {
         Ok(b) => b,
         Err(e) => return Refusal::BadRequest(e.body_text()).into_response(),
@@ -92,20 +130,16 @@ async fn enroll(
 }
 
 /// Runs `f` for an authenticated device, mapping refusals to responses.
-async fn as_device<T, F>(app: &AppState, headers: &HeaderMap, f: F) -> Response
+async fn for_device<T, F>(app: &AppState, device: ingest::Device, f: F) -> Response
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&mut rusqlite::Connection, &ingest::Device) -> Result<T, Refusal> + Send + 'static,
 {
-    let header = auth_header(headers);
     let result = app
         .db
-        .call(move |conn| {
-            let outcome = ingest::authenticate(conn, header.as_deref()).and_then(|device| f(conn, &device));
-            match outcome {
-                Err(Refusal::Db(e)) => Err(e),
-                other => Ok(other),
-            }
+        .call(move |conn| match f(conn, &device) {
+            Err(Refusal::Db(e)) => Err(e),
+            other => Ok(other),
         })
         .await;
     match result {
@@ -115,36 +149,38 @@ where
     }
 }
 
-async fn push(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<PushRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    // Authenticate before looking at the body, so a stranger learns nothing.
-    let body = match body {
-        Ok(Json(b)) => Ok(b),
-        Err(e) => Err(e.body_text()),
+/// A JSON body, or a short sentence saying what is wrong with it.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Refusal> {
+    body.map(|Json(b)| b).map_err(|e| Refusal::BadRequest(e.body_text().chars().take(300).collect()))
+}
+
+async fn push(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Json<PushRequest>, JsonRejection>) -> Response {
+    let req = match json_body(body) {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
     };
-    as_device(&app, &headers, move |conn, device| {
-        let req = body.map_err(Refusal::BadRequest)?;
-        ingest::push(conn, device, &req)
+    let bell = app.bell.clone();
+    for_device(&app, device, move |conn, device| {
+        let pushed = ingest::push(conn, device, &req)?;
+        if pushed.alerts > 0 {
+            bell.notify_one();
+        }
+        Ok(pushed.response)
     })
     .await
 }
 
-async fn heartbeat(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<Heartbeat>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let body = match body {
-        Ok(Json(b)) => Ok(b),
-        Err(e) => Err(e.body_text()),
+async fn heartbeat(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Json<Heartbeat>, JsonRejection>) -> Response {
+    let hb = match json_body(body) {
+        Ok(h) => h,
+        Err(refusal) => return refusal.into_response(),
     };
-    let community = app.community.clone();
-    as_device(&app, &headers, move |conn, device| {
-        let hb = body.map_err(Refusal::BadRequest)?;
-        let server_ms = ingest::heartbeat(conn, device, &hb)?;
+    let (community, bell) = (app.community.clone(), app.bell.clone());
+    for_device(&app, device, move |conn, device| {
+        let (server_ms, alerts) = ingest::heartbeat(conn, device, &hb)?;
+        if alerts > 0 {
+            bell.notify_one();
+        }
         let (lists_version, _) = community::bundle(conn, &community, server_ms.div_euclid(1000))?;
         Ok(HeartbeatResponse { server_ms, lists_version })
     })
@@ -156,23 +192,21 @@ struct Since {
     since: Option<u64>,
 }
 
-async fn lists(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Since>) -> Response {
+/// The newest bundle if the kiosk's is older, and always the signed word of
+/// which version is the newest now.
+async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
     let community = app.community.clone();
-    let header = auth_header(&headers);
-    let result = app
-        .db
-        .call(move |conn| {
-            if let Err(refusal) = ingest::authenticate(conn, header.as_deref()) {
-                return Ok(Err(refusal));
-            }
-            let (version, signed) = community::bundle(conn, &community, crate::db::now_ms().div_euclid(1000))?;
-            Ok(Ok((version, signed)))
-        })
-        .await;
-    match result {
-        Ok(Ok((version, _))) if q.since == Some(version) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Ok((_, signed))) => Json(signed).into_response(),
-        Ok(Err(refusal)) => refusal.into_response(),
-        Err(e) => Refusal::Db(e).into_response(),
-    }
+    for_device(&app, device, move |conn, _device| {
+        let now_s = crate::db::now_ms().div_euclid(1000);
+        let (version, signed) = community::bundle(conn, &community, now_s)?;
+        let current = Current::sign(&community.key, &community.id, version, now_s);
+        Ok(ListsAnswer { bundle: (q.since != Some(version)).then_some(signed), current })
+    })
+    .await
+}
+
+/// The community's presence (every gate's newest allowed direction per pass)
+/// that changed after `since`.
+async fn presence(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
+    for_device(&app, device, move |conn, _device| Ok(ingest::presence_since(conn, q.since.unwrap_or(0))?)).await
 }

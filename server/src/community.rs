@@ -56,7 +56,7 @@ pub struct IssuedPass {
 /// Checks a unit label the way the pass format will: short, printable.
 pub fn check_unit(unit: &str) -> Result<String, CommunityError> {
     let unit = unit.trim();
-    if unit.len() > pass::MAX_UNIT_LEN || unit.chars().any(|c| c.is_control()) {
+    if unit.len() > pass::MAX_UNIT_LEN || unit.chars().any(|c| c.is_control() || crate::alerts::is_bidi_control(c)) {
         return Err(CommunityError::Invalid(format!(
             "unit {unit:?} is too long: at most {} bytes, e.g. \"3-502\"",
             pass::MAX_UNIT_LEN
@@ -157,6 +157,15 @@ pub fn add_quarantine(conn: &Connection, unit: &str, from_s: i64, until_s: i64, 
         params![unit, from_s, until_s, note, now_ms],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Whether `unit` is under home quarantine at `now_s`.
+pub fn unit_quarantined(conn: &Connection, unit: &str, now_s: i64) -> Result<bool, DbError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM quarantine WHERE unit = ?1 AND from_s <= ?2 AND until_s > ?2)",
+        params![unit, now_s],
+        |r| r.get(0),
+    )?)
 }
 
 pub fn remove_quarantine(conn: &Connection, id: i64) -> Result<(), CommunityError> {

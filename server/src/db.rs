@@ -160,6 +160,35 @@ const MIGRATIONS: &[&str] = &[
         kid TEXT NOT NULL,
         signature TEXT NOT NULL
     ) STRICT;",
+    // 2: alarms that reach people: acknowledgement notes, the gates' layout
+    // (is the exit checked?), presence shared by the gates, the webhook outbox.
+    "ALTER TABLE alerts ADD COLUMN acked_by TEXT;
+    ALTER TABLE alerts ADD COLUMN acked_note TEXT;
+    ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
+    CREATE INDEX alerts_open ON alerts (device, acked);
+    ALTER TABLE devices ADD COLUMN layout TEXT;
+    -- The newest allowed direction of each pass from every gate; `change`
+    -- orders the kiosks' feed.
+    CREATE TABLE presence (
+        pass_id TEXT PRIMARY KEY,
+        direction TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        change INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX presence_change ON presence (change);
+    -- Webhook messages waiting for delivery; written with the alert, sent
+    -- by a background task, so delivery never holds up a kiosk's push.
+    CREATE TABLE webhook_outbox (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_ms INTEGER NOT NULL,
+        delivered_ms INTEGER,
+        last_error TEXT
+    ) STRICT;
+    CREATE INDEX webhook_due ON webhook_outbox (delivered_ms, next_ms);",
 ];
 
 /// A shared handle on the database.
@@ -199,7 +228,23 @@ impl Db {
     }
 }
 
+/// Creates `path` readable by its owner only, or tightens an existing file
+/// to that: it holds the community's signing key and the sessions. SQLite
+/// gives its -wal and -shm files the same mode.
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)),
+        Ok(_) => Ok(()),
+        Err(_) => std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map(|_| ()),
+    }
+}
+
 pub fn open_conn(path: &Path) -> Result<Connection, DbError> {
+    // Best effort: a read-only directory shows up as the open error below.
+    if let Err(e) = make_private(path) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot make the database private to its owner");
+    }
     let conn = Connection::open(path).map_err(|source| DbError::Open { path: path.into(), source })?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;

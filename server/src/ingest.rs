@@ -8,8 +8,11 @@
 
 use ed25519_dalek::VerifyingKey;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use shoumen_protocol::sync::{decode_hex, EnrollRequest, Heartbeat, PushRequest, PushResponse, MAX_PAGE};
-use shoumen_protocol::{ChainBreak, ChainCheck, Decision, Hash, TempRecord, GENESIS};
+use shoumen_protocol::sync::{
+    decode_hex, EnrollRequest, GateLayout, HealthItem, Heartbeat, PresenceFeed, PresenceItem, PushRequest, PushResponse, MAX_PAGE,
+    MAX_PRESENCE,
+};
+use shoumen_protocol::{ChainBreak, ChainCheck, Decision, EntryKind, Hash, PassId, TempRecord, GENESIS};
 
 use crate::db::{now_ms, random_token, sha256_hex, DbError};
 
@@ -110,39 +113,80 @@ pub fn enroll(conn: &mut Connection, req: &EnrollRequest) -> Result<String, Refu
         }
         // The committee names its gates; the kiosk's own name is a fallback.
         Some((gate, _, None)) if !gate.trim().is_empty() => gate,
-        Some(_) => req.gate_name.trim().to_string(),
+        Some(_) => crate::alerts::clean(req.gate_name.trim(), 40),
     };
-    let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)", [&req.device], |r| r.get(0))?;
-    if exists {
-        return Err(Refusal::Conflict(format!("device id {} is already enrolled; revoke it first or use a fresh kiosk", req.device)));
-    }
+    let revoked: Option<bool> = tx.query_row("SELECT revoked FROM devices WHERE id = ?1", [&req.device], |r| r.get(0)).optional()?;
     let secret = random_token() + &random_token();
-    tx.execute(
-        "INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![req.device, gate_name, req.device_key, sha256_hex(&secret), now_ms(), hex::encode(GENESIS)],
-    )?;
+    match revoked {
+        Some(false) => {
+            return Err(Refusal::Conflict(format!("device id {} is already enrolled; revoke it first or use a fresh kiosk", req.device)));
+        }
+        // A revoked kiosk comes back with a new key and secret; its log
+        // continues where the server's copy ends.
+        Some(true) => tx.execute(
+            "UPDATE devices SET gate_name = ?2, key_hex = ?3, secret_sha256 = ?4, enrolled_ms = ?5, revoked = 0 WHERE id = ?1",
+            params![req.device, gate_name, req.device_key, sha256_hex(&secret), now_ms()],
+        )?,
+        None => tx.execute(
+            "INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![req.device, gate_name, req.device_key, sha256_hex(&secret), now_ms(), hex::encode(GENESIS)],
+        )?,
+    };
     tx.execute("UPDATE enroll_tokens SET used_by = ?1 WHERE token_sha256 = ?2", params![req.device, sha256_hex(&req.token)])?;
     tx.commit()?;
     Ok(secret)
 }
 
+/// Limits on what one entry may carry: a kiosk writes these fields, so
+/// they bound what one client can make the server store.
+pub const MAX_BOOT_ID: usize = 64;
+pub const MAX_REASON: usize = 40;
+pub const MAX_NOTE: usize = 200;
+
+/// Checks the fields a kiosk writes freely; `Err` names the first bad one.
+fn check_entry_fields(e: &shoumen_protocol::Entry) -> Result<(), String> {
+    let reason_ok = !e.reason.is_empty()
+        && e.reason.len() <= MAX_REASON
+        && e.reason.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !reason_ok {
+        return Err(format!("entry {}: the reason must be 1 to {MAX_REASON} characters of a-z, 0-9 and _", e.seq));
+    }
+    if e.boot_id.len() > MAX_BOOT_ID {
+        return Err(format!("entry {}: boot id longer than {MAX_BOOT_ID} bytes", e.seq));
+    }
+    if e.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(format!("entry {}: note longer than {MAX_NOTE} characters", e.seq));
+    }
+    Ok(())
+}
+
+/// What a stored page changed, for the caller to act on after the commit.
+#[derive(Debug, Default)]
+pub struct Pushed {
+    pub response: PushResponse,
+    /// New alerts that went to the webhook outbox.
+    pub alerts: usize,
+}
+
 /// Stores a page of entries, or refuses it whole.
-pub fn push(conn: &mut Connection, device: &Device, req: &PushRequest) -> Result<PushResponse, Refusal> {
+pub fn push(conn: &mut Connection, device: &Device, req: &PushRequest) -> Result<Pushed, Refusal> {
     if req.entries.is_empty() || req.entries.len() > MAX_PAGE {
         return Err(Refusal::BadRequest(format!("a page holds 1 to {MAX_PAGE} entries")));
+    }
+    for p in &req.entries {
+        check_entry_fields(&p.entry).map_err(Refusal::BadRequest)?;
     }
     let now = now_ms();
     let result = push_tx(conn, device, req, now);
     if let Err(Refusal::Tamper(detail)) = &result {
         let seq = req.entries.first().map(|e| e.entry.seq);
-        raise_alert(conn, "tamper", &device.id, seq, detail, now)?;
-        tracing::warn!(device = device.id, detail, "push refused as tampering");
+        crate::webhook::raise(conn, "tamper", &device.id, seq, detail, now)?;
+        tracing::warn!(device = device.id, detail = crate::alerts::clean(detail, 200), "push refused as tampering");
     }
     result
 }
 
-fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) -> Result<PushResponse, Refusal> {
-    let tamper = |s: String| Refusal::Tamper(s);
+fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) -> Result<Pushed, Refusal> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (watermark, head_hex): (i64, String) =
         tx.query_row("SELECT watermark, head_hash FROM devices WHERE id = ?1", [&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -154,121 +198,205 @@ fn push_tx(conn: &mut Connection, device: &Device, req: &PushRequest, now: i64) 
     if first > watermark + 1 {
         return Err(Refusal::Gap { first, watermark });
     }
-    // The checkpoint must come from this kiosk's key and name the page's end.
-    let last = &req.entries[req.entries.len() - 1];
-    if req.checkpoint.device != device.id || req.checkpoint.seq != last.entry.seq {
-        return Err(tamper(format!(
-            "checkpoint names {} seq {}, but the page ends at {} seq {}",
-            req.checkpoint.device, req.checkpoint.seq, device.id, last.entry.seq
-        )));
-    }
-    let cp_head = req.checkpoint.verify(&device.key).map_err(|e| tamper(format!("checkpoint at seq {}: {e}", last.entry.seq)))?;
+    let last = req.entries[req.entries.len() - 1].entry.seq;
+    let cp_head = check_checkpoint(device, req, last)?;
     // The chain hash before `first`: the stored one.
     let prev: Hash = if first == 1 {
         GENESIS
     } else if first - 1 == watermark {
         decode_hex(&head_hex, "head hash").map_err(|e| DbError::Corrupt(e.to_string()))?
     } else {
-        let h: String = tx.query_row(
-            "SELECT hash FROM entries WHERE device = ?1 AND seq = ?2",
-            params![device.id, (first - 1) as i64],
-            |r| r.get(0),
-        )?;
+        let h: String = tx.query_row("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2", params![device.id, (first - 1) as i64], |r| r.get(0))?;
         decode_hex(&h, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?
     };
-    let mut stored = 0u64;
-    let mut head_hex = head_hex;
     let mut walk = ChainCheck::resume(first - 1, prev);
-    {
-        let mut existing = tx.prepare_cached("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2")?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms,
-                 kind, direction, decision, reason, pass_id, role, temp_centi, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        )?;
-        let mut fevers = Vec::new();
-        for pushed in &req.entries {
-            let e = &pushed.entry;
-            let claimed: Hash = decode_hex(&pushed.hash, "entry hash").map_err(|_| tamper(format!("entry {}: its chain hash is not hex", e.seq)))?;
-            walk.push_entry(&device.id, e.seq, e, Some(&claimed)).map_err(|b| tamper(b.to_string()))?;
-            let hash_hex = pushed.hash.clone();
-            if e.seq <= watermark {
-                let have: String = existing.query_row(params![device.id, e.seq as i64], |r| r.get(0))?;
-                if have != hash_hex {
-                    return Err(tamper(format!("entry {} differs from the one already stored (fork)", e.seq)));
-                }
-            } else {
-                let body = String::from_utf8(e.canonical()).expect("JSON is UTF-8");
-                let temp = match e.temperature {
-                    Some(TempRecord::Centi(c)) => Some(c),
-                    _ => None,
-                };
-                insert.execute(params![
-                    device.id,
-                    e.seq as i64,
-                    body,
-                    hash_hex,
-                    e.wall_ms,
-                    e.clock_synced,
-                    e.boot_id,
-                    e.mono_ms as i64,
-                    now,
-                    serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from)),
-                    e.direction.as_str(),
-                    e.decision.as_str(),
-                    e.reason,
-                    e.pass_id.map(|p| p.to_hex()),
-                    e.role.map(|r| r.as_str()),
-                    temp,
-                    e.note,
-                ])?;
-                stored += 1;
-                let fever = e.reason == "fever" || matches!(e.temperature, Some(TempRecord::Fever(true)));
-                if fever && e.decision != Decision::Allow {
-                    let t = temp.map_or(String::new(), |c| format!(" {:.1} °C", f64::from(c) / 100.0));
-                    fevers.push((e.seq, format!("seq {}{t}", e.seq)));
-                }
-                head_hex = hash_hex;
+    let mut pushed = Pushed::default();
+    let mut head_hex = head_hex;
+    for p in &req.entries {
+        let claimed: Hash = decode_hex(&p.hash, "entry hash").map_err(|_| Refusal::Tamper(format!("entry {}: its chain hash is not hex", p.entry.seq)))?;
+        walk.push_entry(&device.id, p.entry.seq, &p.entry, Some(&claimed)).map_err(|b| Refusal::Tamper(b.to_string()))?;
+        if p.entry.seq <= watermark {
+            let have: String = tx.query_row("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2", params![device.id, p.entry.seq as i64], |r| r.get(0))?;
+            if have != p.hash {
+                return Err(Refusal::Tamper(format!("entry {} differs from the one already stored (fork)", p.entry.seq)));
             }
+            continue;
         }
-        if walk.head().1 != cp_head {
-            return Err(tamper(format!("checkpoint head at seq {} does not match the page's chain", last.entry.seq)));
-        }
-        for (seq, detail) in fevers {
-            raise_alert(&tx, "fever", &device.id, Some(seq), &detail, now)?;
-        }
+        store_entry(&tx, &device.id, &p.entry, &p.hash, now)?;
+        pushed.response.stored += 1;
+        pushed.alerts += entry_consequences(&tx, &device.id, &p.entry, now)?;
+        head_hex = p.hash.clone();
     }
-    let new_watermark = watermark.max(last.entry.seq);
+    if walk.head().1 != cp_head {
+        return Err(Refusal::Tamper(format!("checkpoint head at seq {last} does not match the page's chain")));
+    }
+    let new_watermark = watermark.max(last);
     tx.execute(
         "UPDATE devices SET watermark = ?1, head_hash = ?2, last_seen_ms = ?3 WHERE id = ?4",
         params![new_watermark as i64, head_hex, now, device.id],
     )?;
     tx.commit()?;
-    Ok(PushResponse { watermark: new_watermark, stored })
+    pushed.response.watermark = new_watermark;
+    Ok(pushed)
 }
 
-/// Records an alert; the same one again only bumps its count.
-pub fn raise_alert(conn: &Connection, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO alerts (kind, device, seq, detail, first_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-         ON CONFLICT (kind, device, detail) DO UPDATE SET count = count + 1, last_ms = excluded.last_ms, acked = 0",
-        params![kind, device, seq.map(|s| s as i64), detail, now],
-    )?;
+/// The checkpoint must come from this kiosk's key and name the page's end;
+/// returns the head it vouches for.
+fn check_checkpoint(device: &Device, req: &PushRequest, last: u64) -> Result<Hash, Refusal> {
+    if req.checkpoint.device != device.id || req.checkpoint.seq != last {
+        return Err(Refusal::Tamper(format!(
+            "checkpoint names {:?} seq {}, but the page ends at {} seq {last}",
+            crate::alerts::clean(&req.checkpoint.device, 64),
+            req.checkpoint.seq,
+            device.id
+        )));
+    }
+    req.checkpoint.verify(&device.key).map_err(|e| Refusal::Tamper(format!("checkpoint at seq {last}: {e}")))
+}
+
+fn store_entry(tx: &Connection, device: &str, e: &shoumen_protocol::Entry, hash_hex: &str, now: i64) -> Result<(), Refusal> {
+    let body = String::from_utf8(e.canonical()).expect("JSON is UTF-8");
+    let temp = match e.temperature {
+        Some(TempRecord::Centi(c)) => Some(c),
+        _ => None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms,
+             kind, direction, decision, reason, pass_id, role, temp_centi, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        device,
+        e.seq as i64,
+        body,
+        hash_hex,
+        e.wall_ms,
+        e.clock_synced,
+        e.boot_id,
+        e.mono_ms as i64,
+        now,
+        e.kind.as_str(),
+        e.direction.as_str(),
+        e.decision.as_str(),
+        e.reason,
+        e.pass_id.map(|p| p.to_hex()),
+        e.role.map(|r| r.as_str()),
+        temp,
+        e.note,
+    ])?;
     Ok(())
 }
 
-/// Records a heartbeat: last seen, queue, clock skew, health. A checkpoint
-/// that contradicts what is stored raises a tamper alert.
-pub fn heartbeat(conn: &mut Connection, device: &Device, hb: &Heartbeat) -> Result<i64, Refusal> {
+/// What a new entry sets off: an alert (and its webhook message), and for
+/// a pass let through, the community's presence. Returns new alerts.
+fn entry_consequences(tx: &Connection, device: &str, e: &shoumen_protocol::Entry, now: i64) -> Result<usize, Refusal> {
+    if let (Decision::Allow, Some(pass_id), EntryKind::Scan) = (e.decision, e.pass_id, e.kind) {
+        // Merged by time: an older report arriving late changes nothing.
+        tx.prepare_cached(
+            "INSERT INTO presence (pass_id, direction, at_ms, device, change)
+             VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(change), 0) + 1 FROM presence))
+             ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms,
+                 device = excluded.device, change = excluded.change
+             WHERE excluded.at_ms > presence.at_ms",
+        )?
+        .execute(params![pass_id.to_hex(), e.direction.as_str(), e.wall_ms, device])?;
+    }
+    match crate::alerts::from_entry(e) {
+        Some((kind, detail)) => Ok(usize::from(crate::webhook::raise(tx, kind, device, Some(e.seq), &detail, now)?)),
+        None => Ok(0),
+    }
+}
+
+/// Presence that changed after `since`, oldest change first.
+pub fn presence_since(conn: &Connection, since: u64) -> Result<PresenceFeed, DbError> {
+    let mut stmt = conn.prepare("SELECT pass_id, direction, at_ms, change FROM presence WHERE change > ?1 ORDER BY change LIMIT ?2")?;
+    let rows = stmt
+        .query_map(params![since as i64, MAX_PRESENCE as i64 + 1], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = rows.len() > MAX_PRESENCE;
+    let mut feed = PresenceFeed { cursor: since, items: Vec::new(), more };
+    for (id, direction, at_ms, change) in rows.into_iter().take(MAX_PRESENCE) {
+        let pass_id = PassId::from_hex(&id).map_err(DbError::Corrupt)?;
+        let direction = direction.parse().map_err(DbError::Corrupt)?;
+        feed.items.push(PresenceItem { pass_id, direction, at_ms });
+        feed.cursor = change as u64;
+    }
+    Ok(feed)
+}
+
+/// Bounds on a heartbeat's free text.
+const MAX_HEALTH_ITEMS: usize = 16;
+
+/// Records a heartbeat: last seen, queue, clock skew, health, layout. A
+/// checkpoint that contradicts what is stored raises a tamper alert.
+pub fn heartbeat(conn: &mut Connection, device: &Device, hb: &Heartbeat) -> Result<(i64, usize), Refusal> {
+    if hb.clock.boot_id.len() > MAX_BOOT_ID || hb.version.len() > 40 || hb.health.len() > MAX_HEALTH_ITEMS {
+        return Err(Refusal::BadRequest(format!(
+            "heartbeat too large: boot id ≤ {MAX_BOOT_ID} bytes, version ≤ 40, at most {MAX_HEALTH_ITEMS} health items"
+        )));
+    }
     let now = now_ms();
-    let tamper = match hb.checkpoint.verify(&device.key) {
+    let tamper = heartbeat_tamper(conn, device, hb)?;
+    let mut alerts = 0;
+    if let Some(detail) = &tamper {
+        alerts += usize::from(crate::webhook::raise(conn, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?);
+    }
+    let health: Vec<HealthItem> = hb
+        .health
+        .iter()
+        .map(|h| HealthItem { device: crate::alerts::clean(&h.device, 32), ok: h.ok, state: crate::alerts::clean(&h.state, 200) })
+        .collect();
+    let layout = hb.layout.as_ref().map(|l| GateLayout { direction: crate::alerts::clean(&l.direction, 8), inward_camera: l.inward_camera });
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE devices SET last_seen_ms = ?1, queue = ?2, skew_ms = ?3, clock_synced = ?4, health = ?5, version = ?6,
+             layout = COALESCE(?7, layout) WHERE id = ?8",
+        params![
+            now,
+            i64::try_from(hb.queue).unwrap_or(i64::MAX),
+            // A clock decades off is still shown as a number, never a wrap.
+            now.saturating_sub(hb.clock.wall_ms).clamp(-SKEW_LIMIT_MS, SKEW_LIMIT_MS),
+            hb.clock.synced,
+            serde_json::to_string(&health).unwrap_or_default(),
+            crate::alerts::clean(&hb.version, 40),
+            layout.map(|l| serde_json::to_string(&l).unwrap_or_default()),
+            device.id
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO boots (device, boot_id, server_ms, mono_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device, boot_id) DO UPDATE SET server_ms = excluded.server_ms, mono_ms = excluded.mono_ms",
+        params![device.id, hb.clock.boot_id, now, i64::try_from(hb.clock.mono_ms).unwrap_or(i64::MAX)],
+    )?;
+    // Only recent boots place entries; a kiosk cannot grow this table.
+    tx.execute(
+        "DELETE FROM boots WHERE device = ?1 AND boot_id NOT IN
+             (SELECT boot_id FROM boots WHERE device = ?1 ORDER BY server_ms DESC LIMIT ?2)",
+        params![device.id, MAX_BOOTS],
+    )?;
+    tx.commit()?;
+    if let Some(detail) = tamper {
+        return Err(Refusal::Tamper(detail));
+    }
+    Ok((now, alerts))
+}
+
+/// Clock skew is kept within ±100 years.
+const SKEW_LIMIT_MS: i64 = 100 * 365 * 86_400_000;
+/// Boots kept per kiosk for placing entries made before NTP.
+const MAX_BOOTS: i64 = 16;
+
+fn heartbeat_tamper(conn: &Connection, device: &Device, hb: &Heartbeat) -> Result<Option<String>, Refusal> {
+    Ok(match hb.checkpoint.verify(&device.key) {
         Err(e) => Some(format!("heartbeat checkpoint: {e}")),
         Ok(_) if hb.checkpoint.device != device.id => Some("heartbeat checkpoint names another device".into()),
         Ok(head) => {
             let stored: Option<String> = conn
                 .query_row(
                     "SELECT hash FROM entries WHERE device = ?1 AND seq = ?2",
-                    params![device.id, hb.checkpoint.seq as i64],
+                    params![device.id, i64::try_from(hb.checkpoint.seq).unwrap_or(i64::MAX)],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -279,33 +407,7 @@ pub fn heartbeat(conn: &mut Connection, device: &Device, hb: &Heartbeat) -> Resu
                 _ => None,
             }
         }
-    };
-    if let Some(detail) = &tamper {
-        raise_alert(conn, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?;
-    }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
-        "UPDATE devices SET last_seen_ms = ?1, queue = ?2, skew_ms = ?3, clock_synced = ?4, health = ?5, version = ?6 WHERE id = ?7",
-        params![
-            now,
-            hb.queue as i64,
-            now - hb.clock.wall_ms,
-            hb.clock.synced,
-            serde_json::to_string(&hb.health).unwrap_or_default(),
-            hb.version,
-            device.id
-        ],
-    )?;
-    tx.execute(
-        "INSERT INTO boots (device, boot_id, server_ms, mono_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (device, boot_id) DO UPDATE SET server_ms = excluded.server_ms, mono_ms = excluded.mono_ms",
-        params![device.id, hb.clock.boot_id, now, hb.clock.mono_ms as i64],
-    )?;
-    tx.commit()?;
-    if let Some(detail) = tamper {
-        return Err(Refusal::Tamper(detail));
-    }
-    Ok(now)
+    })
 }
 
 /// SQL for an entry's displayed time: its own wall clock if it was

@@ -2,14 +2,17 @@
 //! committee's web pages (`web`), and the records behind them (`ingest`,
 //! `community`) in one SQLite file (`db`).
 
+pub mod alerts;
 pub mod api;
 pub mod community;
 pub mod db;
 pub mod ingest;
+pub mod net;
 pub mod web;
+pub mod webhook;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,10 +32,18 @@ pub struct Config {
     /// Requests per minute and client address for enrollment, login and the
     /// public visitor form.
     pub rate_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<net::Cidr>,
+    /// Connection and request limits.
+    pub limits: net::Limits,
     /// Display time zone offset from UTC in minutes (China: +480).
     pub utc_offset_min: i32,
     /// How long a self-registered visitor pass is valid.
     pub visitor_pass_s: i64,
+    /// How long one webhook delivery may take.
+    pub webhook_timeout: Duration,
+    /// How often to look for kiosks that have gone silent.
+    pub silent_check_every: Duration,
 }
 
 impl Default for Config {
@@ -41,8 +52,12 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: false,
             rate_per_minute: 20,
+            trusted_proxies: Vec::new(),
+            limits: net::Limits::default(),
             utc_offset_min: 480,
             visitor_pass_s: 4 * 3600,
+            webhook_timeout: Duration::from_secs(10),
+            silent_check_every: Duration::from_secs(60),
         }
     }
 }
@@ -53,23 +68,139 @@ pub struct AppState {
     pub community: Arc<Community>,
     pub config: Arc<Config>,
     pub limiter: Arc<Limiter>,
+    /// Failed logins per account, for the lockout.
+    pub logins: Arc<LoginGuard>,
+    /// Rung when a webhook message is queued.
+    pub bell: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: Config) -> Result<AppState, DbError> {
         let community = db.call_blocking(|conn| db::community(conn, &db.path))?;
         let limiter = Arc::new(Limiter::new(config.rate_per_minute));
-        Ok(AppState { db, community: Arc::new(community), config: Arc::new(config), limiter })
+        let bell = Arc::new(tokio::sync::Notify::new());
+        let logins = Arc::new(LoginGuard::default());
+        Ok(AppState { db, community: Arc::new(community), config: Arc::new(config), limiter, logins, bell })
+    }
+
+    /// The address a request comes from, through trusted proxies.
+    pub fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        net::client_ip(peer, headers, &self.config.trusted_proxies)
     }
 }
 
+/// The server's own chores, on the runtime beside the requests: webhook
+/// delivery, and every minute a look for kiosks that have gone silent.
+fn spawn_background(state: &AppState) {
+    let delivery = webhook::Delivery {
+        db: state.db.clone(),
+        community: state.community.id.clone(),
+        public_url: state.config.public_url.clone(),
+        utc_offset_min: state.config.utc_offset_min,
+        bell: state.bell.clone(),
+        timeout: state.config.webhook_timeout,
+    };
+    tokio::spawn(webhook::deliver_forever(delivery));
+    // Give memory freed after a burst back to the system (glibc keeps it
+    // in per-thread arenas otherwise).
+    tokio::spawn(async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            // SAFETY: malloc_trim only releases free heap pages.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    });
+    let (db, bell, every) = (state.db.clone(), state.bell.clone(), state.config.silent_check_every);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let raised = db
+                .call(|conn| {
+                    let now = db::now_ms();
+                    let mut queued = 0;
+                    for id in alerts::check_silent(conn, now)? {
+                        queued += usize::from(webhook::enqueue(conn, id, now)?);
+                    }
+                    Ok(queued)
+                })
+                .await;
+            match raised {
+                Ok(0) => {}
+                Ok(_) => bell.notify_one(),
+                Err(e) => tracing::warn!(error = %e, "cannot check for silent kiosks"),
+            }
+        }
+    });
+}
+
+/// Bodies no route may exceed; routes that take more (a kiosk's page of
+/// entries) say so themselves.
+pub const BODY_LIMIT: usize = 64 << 10;
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    use axum::http::{header, HeaderValue, StatusCode};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let timeout = state.config.limits.request;
+    let https = state.config.secure_cookies;
+    let mut router = Router::new()
         .nest(shoumen_protocol::sync::API, api::routes())
         .merge(web::routes())
-        // Kiosk pages are small; anything bigger is not ours.
-        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        // The whole request, body included: a client that trickles its
+        // upload is cut off.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
+    if https {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router.with_state(state)
+}
+
+/// Locks an account after repeated wrong passwords, whoever sends them:
+/// behind a proxy, or from many addresses, guessing stops all the same.
+#[derive(Default)]
+pub struct LoginGuard {
+    /// account → (failures in a row, locked until)
+    accounts: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+impl LoginGuard {
+    pub const MAX_FAILURES: u32 = 5;
+    pub const LOCK_FOR: Duration = Duration::from_secs(15 * 60);
+
+    /// How long the account stays locked, if it is.
+    pub fn locked(&self, account: &str) -> Option<Duration> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        accounts.get(account).and_then(|(_, until)| until.and_then(|u| u.checked_duration_since(Instant::now())))
+    }
+
+    pub fn failed(&self, account: &str) {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: unknown names are counted too, so keep the map small.
+        if accounts.len() > 10_000 {
+            accounts.retain(|_, (_, until)| until.is_some_and(|u| u > Instant::now()));
+        }
+        let slot = accounts.entry(account.chars().take(64).collect()).or_insert((0, None));
+        slot.0 += 1;
+        if slot.0 >= Self::MAX_FAILURES {
+            slot.0 = 0;
+            slot.1 = Some(Instant::now() + Self::LOCK_FOR);
+            tracing::warn!(account = %account.chars().take(64).collect::<String>(), "account locked after repeated wrong passwords");
+        }
+    }
+
+    pub fn succeeded(&self, account: &str) {
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).remove(account);
+    }
 }
 
 /// A fixed-window counter per (purpose, client address).
@@ -108,26 +239,34 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
+impl Tls {
+    /// Reads the PEM certificate chain and key.
+    pub fn load(&self) -> std::io::Result<Arc<rustls::ServerConfig>> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let what = |e: &dyn std::fmt::Display| {
+            std::io::Error::other(format!("cannot load TLS certificate {} / key {}: {e}", self.cert.display(), self.key.display()))
+        };
+        let mut cert = std::io::BufReader::new(std::fs::File::open(&self.cert).map_err(|e| what(&e))?);
+        let certs = rustls_pemfile::certs(&mut cert).collect::<Result<Vec<_>, _>>().map_err(|e| what(&e))?;
+        let mut key = std::io::BufReader::new(std::fs::File::open(&self.key).map_err(|e| what(&e))?);
+        let key = rustls_pemfile::private_key(&mut key).map_err(|e| what(&e))?.ok_or_else(|| what(&"no private key in the file"))?;
+        let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).map_err(|e| what(&e))?;
+        Ok(Arc::new(config))
+    }
+}
+
 /// Serves until the process is stopped. Plain HTTP is meant for loopback or
 /// behind a TLS-terminating proxy; give `tls` to serve HTTPS directly.
 pub async fn serve(listener: std::net::TcpListener, state: AppState, tls: Option<Tls>) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    listener.set_nonblocking(true)?;
-    match tls {
-        None => axum_server::from_tcp(listener).serve(app).await,
-        Some(tls) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-                .await
-                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot load TLS certificate {} / key {}: {e}", tls.cert.display(), tls.key.display())))?;
-            axum_server::from_tcp_rustls(listener, config).serve(app).await
-        }
-    }
+    let tls = tls.map(|t| t.load()).transpose()?;
+    let limits = state.config.limits.clone();
+    spawn_background(&state);
+    net::serve(listener, router(state), tls, limits).await
 }
 
 /// A server on its own thread and runtime, for tests and benchmarks.
 pub struct Background {
-    pub addr: SocketAddr,
+    pub addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }

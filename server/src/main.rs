@@ -44,6 +44,10 @@ struct ServeArgs {
     /// Display time zone, minutes east of UTC (China: 480).
     #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
     utc_offset_min: i32,
+    /// A proxy in front of the server (address or CIDR range, repeatable):
+    /// its X-Forwarded-For names the client for rate limits.
+    #[arg(long, value_name = "CIDR")]
+    trusted_proxy: Vec<shoumen_server::net::Cidr>,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +95,10 @@ enum PassCmd {
         unit: String,
         #[arg(long, default_value_t = 365)]
         days: i64,
+        /// The holder needs help at the gate (wheelchair, pram): the kiosk's
+        /// result screen tells the guard.
+        #[arg(long)]
+        needs_assistance: bool,
     },
     /// Revoke a pass by id (hex).
     Revoke { pass_id: String },
@@ -136,7 +144,7 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk");
             Ok(())
         }
-        Cmd::Pass(PassCmd::Issue { role, unit, days }) => {
+        Cmd::Pass(PassCmd::Issue { role, unit, days, needs_assistance }) => {
             let community = db.call_blocking(|conn| db::community(conn, &cli.db))?;
             let req = PassRequest {
                 role,
@@ -144,7 +152,7 @@ fn run(cli: Cli) -> Result<()> {
                 resident_id: None,
                 valid_from: now_ms() / 1000 - 60,
                 valid_s: days * 86_400,
-                flags: 0,
+                flags: if needs_assistance { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE } else { 0 },
                 visitor_name: None,
                 gate: None,
             };
@@ -187,9 +195,13 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
     if args.public_url.is_none() && addr.ip().is_unspecified() {
         tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
     }
+    let public_url = args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}"));
     let config = Config {
-        public_url: args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}")),
-        secure_cookies: tls.is_some(),
+        // Behind a TLS proxy (--insecure-http with an https public URL) the
+        // browser still talks HTTPS: cookies stay Secure.
+        secure_cookies: tls.is_some() || public_url.starts_with("https://"),
+        public_url,
+        trusted_proxies: args.trusted_proxy,
         utc_offset_min: args.utc_offset_min,
         ..Config::default()
     };

@@ -4,44 +4,6 @@
 mod common;
 
 use common::*;
-use reqwest::blocking::Client;
-use reqwest::redirect::Policy;
-
-fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
-}
-
-/// The value of the first `name=csrf` hidden field.
-fn csrf(html: &str) -> String {
-    let at = html.find("name=csrf value=\"").expect("a form with a CSRF token") + "name=csrf value=\"".len();
-    html[at..at + html[at..].find('"').unwrap()].to_string()
-}
-
-fn get(b: &Client, url: &str) -> (u16, String) {
-    let r = b.get(url).header("Accept-Language", "en").send().unwrap();
-    (r.status().as_u16(), r.text().unwrap())
-}
-
-fn post(b: &Client, url: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
-    let r = b.post(url).form(form).send().unwrap();
-    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-    (r.status().as_u16(), r.text().unwrap(), location)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
-fn login(server: &TestServer) -> (Client, String) {
-    let b = browser();
-    let base = server.url();
-    let (_, page) = get(&b, &format!("{base}/login"));
-    let (status, _, location) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
-    assert_eq!((status, location.as_deref()), (303, Some("/")));
-    let (status, home) = get(&b, &format!("{base}/"));
-    assert_eq!(status, 200);
-    (b, csrf(&home))
-}
 
 #[test]
 fn pages_need_a_login_and_a_wrong_password_gets_nothing() {

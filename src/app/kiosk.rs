@@ -21,6 +21,9 @@ use crate::config::Config;
 use crate::demo::DemoCommunity;
 use crate::gate::{Event, GateState};
 use crate::hw::{self, gpio, sim::World, FrameSource};
+use crate::voice::Voice;
+use shoumen_protocol::sync::GateLayout;
+use shoumen_protocol::Direction;
 use crate::ports::{Command, SensorRequest, View};
 use crate::service::{self, Watchdog};
 use crate::store::{Store, StoreError};
@@ -71,6 +74,7 @@ struct CoreParts {
     events: Receiver<Event>,
     commands: Receiver<Command>,
     io: gpio::IoHandle,
+    voice: Voice,
     opts: RunOptions,
 }
 
@@ -80,6 +84,7 @@ pub struct Kiosk {
     clock: SystemClock,
     core: Option<CoreParts>,
     camera: Option<Box<dyn FrameSource>>,
+    inward_camera: Option<Box<dyn FrameSource>>,
     camera_health: Arc<Mutex<CameraHealth>>,
     sync: SyncLink,
     sync_wake: Sender<()>,
@@ -96,8 +101,10 @@ impl Kiosk {
     /// Opens the store and the devices and starts the gate I/O, thermometer,
     /// sync and demo threads. SIGTERM and SIGINT stop the kiosk.
     pub fn start(config: &Config, clock: &SystemClock, options: &KioskOptions) -> Result<Kiosk, KioskError> {
-        let store = open_store(config, clock)?;
+        let mut store = open_store(config, clock)?;
         let state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+        let layout = GateLayout { direction: config.policy.direction.as_str().into(), inward_camera: config.camera.inward.is_some() };
+        store.set_layout(&layout)?;
         tracing::info!(
             gate = config.kiosk.gate_name,
             device = store.device_id(),
@@ -124,6 +131,7 @@ impl Kiosk {
             sync::spawn(config.db_path(), clock.clone(), event_tx.clone(), sync.clone(), sync_wake_rx, loop_config, stop.clone())
                 .map_err(thread("sync"))?;
         let mut threads = vec![sensor, io_thread, sync_thread];
+        let voice = Voice::new(config.voice.clone(), hw::open_speaker(config.kiosk.simulated, &world), &config.kiosk.language);
 
         let demo_passes = if config.kiosk.demo { crate::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default() } else { Vec::new() };
         if config.kiosk.simulated && !demo_passes.is_empty() && options.demo_script {
@@ -145,8 +153,9 @@ impl Kiosk {
         Ok(Kiosk {
             stop,
             clock: clock.clone(),
-            core: Some(CoreParts { store, state, events: event_rx, commands: command_rx, io, opts }),
+            core: Some(CoreParts { store, state, events: event_rx, commands: command_rx, io, voice, opts }),
             camera: Some(devices.camera),
+            inward_camera: devices.inward_camera,
             camera_health: Arc::new(Mutex::new(CameraHealth::default())),
             sync,
             sync_wake,
@@ -169,11 +178,18 @@ impl Kiosk {
         &self.links
     }
 
-    /// Starts the camera thread; `preview` receives a downscaled picture.
+    /// Starts the camera thread (and the inward camera's, if configured);
+    /// `preview` receives a downscaled picture of the main camera.
     pub fn spawn_camera(&mut self, preview: Option<PreviewSink>) -> Result<(), KioskError> {
         if let Some(camera) = self.camera.take() {
             let events = self.links.events.clone();
-            self.threads.push(spawn_camera(camera, events, self.camera_health.clone(), preview, self.stop.clone())?);
+            self.threads.push(spawn_camera(camera, None, events, self.camera_health.clone(), preview, self.stop.clone())?);
+        }
+        if let Some(inward) = self.inward_camera.take() {
+            // Its health is its own: the health list shows the main camera.
+            let health = Arc::new(Mutex::new(CameraHealth::default()));
+            let events = self.links.events.clone();
+            self.threads.push(spawn_camera(inward, Some(Direction::Out), events, health, None, self.stop.clone())?);
         }
         Ok(())
     }
@@ -181,7 +197,7 @@ impl Kiosk {
     /// Starts the core loop with `view` on its own thread. `on_exit` runs on
     /// that thread once the loop has ended (e.g. to close the window).
     pub fn spawn_core(&mut self, mut view: Box<dyn View>, on_exit: impl FnOnce() + Send + 'static) -> Result<(), KioskError> {
-        let Some(CoreParts { mut store, mut state, events, commands, io, opts }) = self.core.take() else {
+        let Some(CoreParts { mut store, mut state, events, commands, io, mut voice, opts }) = self.core.take() else {
             return Ok(());
         };
         let sensor = self.sensor.take().expect("the sensor channel is kept until the core starts");
@@ -198,6 +214,7 @@ impl Kiosk {
                 relay: &mut relay,
                 indicator: &mut indicator,
                 view: view.as_mut(),
+                voice: &mut voice,
                 camera: &camera,
                 gpio: &io,
                 sync: &sync,

@@ -7,7 +7,11 @@
 //!                                                   OpenGate → relay, Show → view …
 //! ```
 
+mod core_loop;
 pub mod kiosk;
+mod status;
+
+pub use core_loop::{core_loop, Ports, Watchdog};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -15,13 +19,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use shoumen_protocol::{Decision, Entry};
+use shoumen_protocol::{Decision, Direction, Entry};
 use thiserror::Error;
 
 use crate::clock::SystemClock;
-use crate::gate::{step, Alarm, Effect, EntryDraft, Event, GateState, ResultView, Screen, TempReading};
+use crate::gate::{Alarm, Effect, EntryDraft, Event, ResultView, Screen, TempReading};
 use crate::hw::{FrameSource, GateRelay, HwError, Indicator, Thermometer};
-use crate::ports::{Command, Counts, Health, SensorRequest, Status, View};
+use crate::ports::{Command, SensorRequest, View};
+use crate::voice::Voice;
 use crate::frame::{GrayBuf, GrayView};
 use crate::scan::Code;
 use crate::store::{Store, StoreError};
@@ -60,6 +65,7 @@ impl View for LogView {
                 "result"
             ),
             Screen::Remeasure { centi } => tracing::info!(temperature = f64::from(*centi) / 100.0, "re-measure"),
+            Screen::ChooseDirection => tracing::info!("asking: in or out?"),
             other => tracing::debug!(?other, "screen"),
         }
     }
@@ -85,6 +91,8 @@ pub struct Executor<'a> {
     pub indicator: &'a mut dyn Indicator,
     pub view: &'a mut dyn View,
     pub measure: &'a Sender<SensorRequest>,
+    /// Spoken prompts, when the kiosk speaks.
+    pub voice: Option<&'a mut Voice>,
 }
 
 impl Executor<'_> {
@@ -114,18 +122,33 @@ impl Executor<'_> {
                     let _ = self.measure.send(SensorRequest::Measure);
                 }
                 Effect::Show(Screen::Result(view)) if record_failed => {
-                    self.view.show(&Screen::Result(ResultView {
-                        decision: Decision::Guard,
-                        reason: "store_fault",
-                        ..view
-                    }));
+                    self.show(&Screen::Result(ResultView { decision: Decision::Guard, reason: "store_fault", ..view }));
                 }
-                Effect::Show(screen) => self.view.show(&screen),
+                Effect::Show(screen) => self.show(&screen),
                 Effect::Sound(sound) => self.indicator.signal(sound),
-                Effect::Alarm(alarm) => self.view.alarm(&alarm),
+                Effect::Alarm(alarm) => {
+                    if let Some(voice) = self.voice.as_deref_mut() {
+                        voice.alarm(&alarm, minute_of_day());
+                    }
+                    self.view.alarm(&alarm)
+                }
             }
         }
     }
+}
+
+impl Executor<'_> {
+    fn show(&mut self, screen: &Screen) {
+        self.view.show(screen);
+        if let Some(voice) = self.voice.as_deref_mut() {
+            voice.screen(screen, minute_of_day());
+        }
+    }
+}
+
+/// Now as minutes after local midnight, for the voice's quiet hours.
+fn minute_of_day() -> Option<u32> {
+    crate::clock::local_hms(SystemClock::wall_ms_now()).map(|(h, m, _)| h * 60 + m)
 }
 
 /// What the camera thread reports for the health screen.
@@ -141,15 +164,18 @@ pub struct CameraHealth {
 pub type PreviewSink = Box<dyn FnMut(&GrayBuf, Option<&Code>, usize) + Send>;
 
 /// Starts the camera + scan thread: frames in, `PassRead` events out.
+/// `direction` is set for a camera that sees only one way (the inward
+/// camera reads people going out).
 pub fn spawn_camera(
     mut camera: Box<dyn FrameSource>,
+    direction: Option<Direction>,
     events: Sender<Event>,
     health: Arc<Mutex<CameraHealth>>,
     mut preview: Option<PreviewSink>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, AppError> {
     std::thread::Builder::new()
-        .name("camera".into())
+        .name(if direction.is_some() { "camera-inward" } else { "camera" }.into())
         .spawn(move || {
             let mut backoff = Duration::from_millis(250);
             let mut gone = false;
@@ -176,7 +202,7 @@ pub fn spawn_camera(
                         }
                         for code in outcome.codes {
                             if let Ok(text) = String::from_utf8(code.payload().to_vec()) {
-                                if events.send(Event::PassRead { text }).is_err() {
+                                if events.send(Event::PassRead { text, direction }).is_err() {
                                     return;
                                 }
                             }
@@ -210,7 +236,12 @@ pub fn spawn_camera(
         .map_err(|e| AppError::Thread("camera", e))
 }
 
-/// Starts the thermometer thread: measures on request, answers with events.
+/// How often an idle thermometer is asked whether it still answers.
+const THERMOMETER_CHECK_EVERY: Duration = Duration::from_secs(10);
+
+/// Starts the thermometer thread: measures on request, answers with events,
+/// and checks an idle sensor every few seconds so a fault is seen before
+/// the next person needs it.
 pub fn spawn_sensor(
     mut thermometer: Box<dyn Thermometer>,
     requests: Receiver<SensorRequest>,
@@ -221,38 +252,56 @@ pub fn spawn_sensor(
     std::thread::Builder::new()
         .name("thermometer".into())
         .spawn(move || {
+            let health = |fault: Option<String>| Event::DeviceHealth { device: "thermometer", fault };
+            let mut next_check = Instant::now();
             while !stop.load(Ordering::Relaxed) {
+                if Instant::now() >= next_check {
+                    next_check = Instant::now() + THERMOMETER_CHECK_EVERY;
+                    if events.send(health(thermometer.check().err())).is_err() {
+                        return;
+                    }
+                }
                 let request = match requests.recv_timeout(Duration::from_millis(200)) {
                     Ok(request) => request,
                     Err(RecvTimeoutError::Timeout) => continue,
                     Err(RecvTimeoutError::Disconnected) => return,
                 };
-                match request {
+                next_check = Instant::now() + THERMOMETER_CHECK_EVERY;
+                let sent = match request {
                     SensorRequest::Measure => {
                         // Several queued requests need one measurement.
                         while requests.try_recv() == Ok(SensorRequest::Measure) {}
-                        if events.send(Event::Temperature(thermometer.measure())).is_err() {
-                            return;
-                        }
+                        let reading = thermometer.measure();
+                        let fault = match &reading {
+                            TempReading::Fault(e) => Some(e.clone()),
+                            _ => None,
+                        };
+                        events.send(Event::Temperature(reading)).and_then(|()| events.send(health(fault))).is_ok()
                     }
                     SensorRequest::Calibrate { reference_c } => {
-                        let result = match thermometer.measure() {
-                            TempReading::Body(centi) => {
-                                let offset = thermometer.offset_c() + reference_c - centi as f32 / 100.0;
-                                thermometer.set_offset_c(offset);
-                                Ok(offset)
-                            }
-                            TempReading::NoSubject => Err("nobody in front of the sensor".to_string()),
-                            TempReading::Fault(e) => Err(e),
-                        };
-                        if commands.send(Command::Calibrated(result)).is_err() {
-                            return;
-                        }
+                        commands.send(Command::Calibrated(calibrate(thermometer.as_mut(), reference_c))).is_ok()
                     }
+                };
+                if !sent {
+                    return;
                 }
             }
         })
         .map_err(|e| AppError::Thread("thermometer", e))
+}
+
+/// Measures the person in front and sets the offset that makes the reading
+/// equal to their true temperature.
+fn calibrate(thermometer: &mut dyn Thermometer, reference_c: f32) -> Result<f32, String> {
+    match thermometer.measure() {
+        TempReading::Body(centi) => {
+            let offset = thermometer.offset_c() + reference_c - centi as f32 / 100.0;
+            thermometer.set_offset_c(offset);
+            Ok(offset)
+        }
+        TempReading::NoSubject => Err("nobody in front of the sensor".to_string()),
+        TempReading::Fault(e) => Err(e),
+    }
 }
 
 pub struct RunOptions {
@@ -264,164 +313,6 @@ pub struct RunOptions {
     pub data_dir: std::path::PathBuf,
     /// What drives the gate I/O, for the health screen ("GPIO17 relay", "simulated").
     pub gpio_label: String,
-}
-
-/// systemd's watchdog, kicked by the core loop while it and the view are healthy.
-pub type Watchdog = crate::service::Watchdog;
-
-/// Everything the core loop works with, besides the gate state.
-pub struct Ports<'a> {
-    pub store: &'a mut Store,
-    pub clock: &'a SystemClock,
-    pub events: &'a Receiver<Event>,
-    pub commands: &'a Receiver<Command>,
-    pub sensor: &'a Sender<SensorRequest>,
-    pub relay: &'a mut dyn GateRelay,
-    pub indicator: &'a mut dyn Indicator,
-    pub view: &'a mut dyn View,
-    pub camera: &'a Arc<Mutex<CameraHealth>>,
-    /// Whether the gate I/O thread is running.
-    pub gpio: &'a crate::hw::gpio::IoHandle,
-    /// The sync thread's status, and its "sync now" bell.
-    pub sync: &'a crate::sync::SyncLink,
-    pub sync_wake: &'a Sender<()>,
-}
-
-/// The core loop: the only place where the gate state changes. Returns
-/// when `stop` is set, the event channel closes, or `exit_after` passes.
-pub fn core_loop(state: &mut GateState, ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions, watchdog: &mut Watchdog) {
-    let Ports { store, clock, events, commands, sensor, relay, indicator, view, camera, gpio, sync, sync_wake } = ports;
-    let started = Instant::now();
-    let mut last_reading: Option<TempReading> = None;
-    let mut next_status = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        if opts.exit_after.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        let event = match events.recv_timeout(opts.tick) {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => Event::Tick,
-            Err(RecvTimeoutError::Disconnected) => break,
-        };
-        if let Event::Temperature(r) = &event {
-            last_reading = Some(r.clone());
-        }
-        // The loop came round: it is alive. The view must answer too.
-        if watchdog.is_enabled() {
-            let alive = view.alive();
-            watchdog.kick_if_due(alive);
-        }
-        let effects = step(state, event, clock.now());
-        Executor { entries: &mut *store, relay: &mut *relay, indicator: &mut *indicator, view: &mut *view, measure: sensor }
-            .apply(effects);
-        while let Ok(command) = commands.try_recv() {
-            match command {
-                Command::Calibrated(Ok(offset)) => match store.set_calibration_offset(offset) {
-                    Ok(()) => view.message("calibrated", &format!("{offset:+.2}")),
-                    Err(e) => view.message("calibration_failed", &e.to_string()),
-                },
-                Command::Calibrated(Err(e)) => view.message("calibration_failed", &e),
-                Command::ForceSync => {
-                    let _ = sync_wake.send(());
-                    view.message("sync_requested", "")
-                }
-            }
-        }
-        if Instant::now() >= next_status {
-            next_status = Instant::now() + Duration::from_secs(1);
-            let camera = camera.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let sync_status = sync.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            match status(state, store, clock.now(), &camera, last_reading.as_ref(), &opts.data_dir, &sync_status) {
-                Ok(mut s) => {
-                    let label = opts.gpio_label.clone();
-                    let gpio = if gpio.is_alive() {
-                        Health { device: "gpio", ok: true, state: label }
-                    } else {
-                        Health { device: "gpio", ok: false, state: format!("{label}: I/O thread stopped") }
-                    };
-                    s.health.insert(2, gpio);
-                    *sync.health.lock().unwrap_or_else(|e| e.into_inner()) = s
-                        .health
-                        .iter()
-                        .map(|h| shoumen_protocol::sync::HealthItem { device: h.device.into(), ok: h.ok, state: h.state.clone() })
-                        .collect();
-                    view.status(&s)
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read the store for the status screen"),
-            }
-        }
-    }
-    relay.lock();
-}
-
-fn status(
-    state: &GateState,
-    store: &Store,
-    now: crate::gate::Now,
-    camera: &CameraHealth,
-    reading: Option<&TempReading>,
-    data_dir: &std::path::Path,
-    sync: &crate::sync::SyncStatus,
-) -> Result<Status, StoreError> {
-    let lists_age_s = state.lists.age_s(now);
-    let head = store.head_seq()?;
-    let thermometer = match reading {
-        None => Health { device: "thermometer", ok: true, state: "—".into() },
-        Some(TempReading::Body(c)) => Health { device: "thermometer", ok: true, state: format!("{:.1} °C", *c as f32 / 100.0) },
-        Some(TempReading::NoSubject) => Health { device: "thermometer", ok: true, state: "ok".into() },
-        Some(TempReading::Fault(e)) => Health { device: "thermometer", ok: false, state: e.clone() },
-    };
-    let free = disk_free_bytes(data_dir);
-    Ok(Status {
-        counts: {
-            let c = store.counts_since(crate::clock::local_midnight_ms(now.wall_ms))?;
-            Counts { allowed_in: c.allowed_in, allowed_out: c.allowed_out, denied: c.denied, fever: c.fever }
-        },
-        recent: store.recent(12)?,
-        pending: head - store.acked_seq()?,
-        lists_age_s,
-        lists_stale: lists_age_s.is_none_or(|a| a > state.policy.lists_warn_after_s),
-        health: vec![
-            Health {
-                device: "camera",
-                ok: camera.ok,
-                state: match &camera.error {
-                    Some(e) => e.clone(),
-                    None => format!("{:.0} fps", camera.fps),
-                },
-            },
-            thermometer,
-            Health { device: "store", ok: true, state: format!("{head} entries") },
-            Health {
-                device: "disk",
-                ok: free.is_none_or(|f| f > 100 << 20),
-                state: free.map_or("?".into(), |f| format!("{} MB free", f >> 20)),
-            },
-            sync_health(sync),
-        ],
-        online: sync.online,
-    })
-}
-
-fn sync_health(s: &crate::sync::SyncStatus) -> Health {
-    let (ok, state) = if !s.enrolled {
-        (true, "not enrolled (shoumen enroll URL TOKEN)".to_string())
-    } else if s.unauthorised {
-        (false, "device not authorised; enroll again".to_string())
-    } else if s.online {
-        (true, format!("online, {} waiting", s.queue))
-    } else {
-        (false, format!("offline, {} waiting: {}", s.queue, s.last_error.as_deref().unwrap_or("-")))
-    };
-    Health { device: "sync", ok, state }
-}
-
-fn disk_free_bytes(dir: &std::path::Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs writes only into the struct we pass.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    (unsafe { libc::statvfs(path.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 /// The channels around the core.

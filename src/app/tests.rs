@@ -74,6 +74,7 @@ fn allow_effects() -> Vec<Effect> {
             temperature_centi: None,
             lists_age_s: None,
             needs_assistance: false,
+            remeasure_after_min: None,
         })),
         Effect::Sound(Sound::Ok),
     ]
@@ -90,6 +91,7 @@ fn a_failed_record_keeps_the_gate_closed_and_calls_the_guard() {
         indicator: &mut indicator,
         view: &mut view,
         measure: &tx,
+        voice: None,
     };
     exec.apply(allow_effects());
     assert!(relay.pulses.is_empty(), "the gate opened without a record");
@@ -111,6 +113,7 @@ fn a_committed_record_opens_the_gate() {
         indicator: &mut indicator,
         view: &mut view,
         measure: &tx,
+        voice: None,
     };
     exec.apply(allow_effects());
     assert_eq!(relay.pulses, [3000]);

@@ -118,7 +118,7 @@ fn relay(config: &Config, cx: &Context, pulse: u32, reason: &str) -> Result<Exit
     let (mut io, thread) = gpio::spawn_io(pins, config.gpio.clone(), tx, stop.clone())?;
     let effects = step(&mut state, Event::ManualOpen { reason: reason.to_string() }, cx.clock.now());
     let (measure, _) = std::sync::mpsc::channel::<SensorRequest>();
-    Executor { entries: &mut store, relay: &mut io.clone(), indicator: &mut io.clone(), view: &mut LogView, measure: &measure }
+    Executor { entries: &mut store, relay: &mut io.clone(), indicator: &mut io.clone(), view: &mut LogView, measure: &measure, voice: None }
         .apply(effects);
     let started = Instant::now();
     let mut was_open = false;

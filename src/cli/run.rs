@@ -76,6 +76,7 @@ fn run_window(kiosk: &mut Kiosk, config: &Config) -> Result<()> {
             block_for: Duration::from_secs(config.kiosk.guard_pin_block_s),
         },
         gate_name: config.kiosk.gate_name.clone(),
+        direction: config.policy.direction.as_str().into(),
         visitor_url: links.visitor_url.clone(),
         language: config.kiosk.language.clone(),
     };

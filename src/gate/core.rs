@@ -13,7 +13,8 @@ use shoumen_protocol::{
     TrustList,
 };
 
-use super::policy::{FallbackPolicy, Policy, TemperatureRecording};
+use super::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};
+use super::watch::Watch;
 
 /// The time as the core sees it; the caller reads the clocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,11 +76,22 @@ pub enum TempReading {
     Fault(String),
 }
 
+/// Where a pass was last let through, for anti-passback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Presence {
+    pub direction: Direction,
+    /// Wall clock of the allowed entry (unix ms), at whichever gate.
+    pub at_ms: i64,
+}
+
 /// Everything that can happen to the gate.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// The scanner decoded a QR code.
-    PassRead { text: String },
+    /// The scanner decoded a QR code. `direction` is set by a camera that
+    /// only sees one way (the inward camera of a "both" kiosk reads "out").
+    PassRead { text: String, direction: Option<Direction> },
+    /// 进门 or 出门 tapped on a "both" kiosk.
+    ChooseDirection(Direction),
     Temperature(TempReading),
     /// A guard opens the gate from the console; the reason is required.
     ManualOpen { reason: String },
@@ -92,6 +104,11 @@ pub enum Event {
     /// A guard lets the next pass through despite anti-passback.
     PassbackOverride,
     ListsUpdated(Box<Lists>),
+    /// A sync round reached the server at `at_ms`, bringing the newest
+    /// presence of passes from every gate of the community.
+    Synced { at_ms: i64, presence: Vec<(PassId, Presence)> },
+    /// A device's state as the kiosk sees it now: `fault` says what is wrong.
+    DeviceHealth { device: &'static str, fault: Option<String> },
     /// Time passes; drives timeouts.
     Tick,
 }
@@ -124,6 +141,8 @@ pub enum Screen {
     /// The first reading was a fever: measure once more.
     Remeasure { centi: i32 },
     Result(ResultView),
+    /// A "both" kiosk has a pass and asks: 进门 or 出门?
+    ChooseDirection,
     /// A guard action was refused (e.g. manual open without a reason).
     GuardError { reason: &'static str },
 }
@@ -139,6 +158,8 @@ pub struct ResultView {
     /// Set when the lists are old enough to warn about.
     pub lists_age_s: Option<i64>,
     pub needs_assistance: bool,
+    /// After a fever: measure again after this many minutes.
+    pub remeasure_after_min: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +179,8 @@ pub enum Alarm {
     Door(DoorAlarm),
     /// A device or the store failed outside the gate core's view.
     DeviceFault { device: &'static str, message: String },
+    /// The same pass was refused again and again.
+    RepeatedRefusals { pass_id: PassId, count: u32 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -176,6 +199,7 @@ pub enum Effect {
 #[derive(Clone, Debug, PartialEq)]
 struct Pending {
     claims: PassClaims,
+    direction: Direction,
     attempt: u8,
     started_mono_ms: u64,
     first_fever_centi: Option<i32>,
@@ -185,6 +209,8 @@ struct Pending {
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
     Idle,
+    /// A "both" kiosk waits for 进门 or 出门 since `since_mono_ms`.
+    Choosing { claims: Box<PassClaims>, since_mono_ms: u64 },
     Measuring(Box<Pending>),
     /// Showing a result until `until_mono_ms`.
     Showing { until_mono_ms: u64 },
@@ -196,16 +222,20 @@ pub struct GateState {
     pub policy: Policy,
     pub lists: Lists,
     /// Last allowed direction per pass, for anti-passback.
-    pub presence: HashMap<PassId, Direction>,
+    pub presence: HashMap<PassId, Presence>,
     phase: Phase,
     /// The last pass text decided and when: the camera keeps reading the
     /// same code while the person is still in front of it.
     last_read: Option<(String, u64)>,
     override_until_mono_ms: Option<u64>,
+    /// 进门/出门 tapped before the pass was shown, until when it holds.
+    chosen: Option<(Direction, u64)>,
+    /// What the alarms keep an eye on: refusals, faults, list age.
+    watch: Watch,
 }
 
 impl GateState {
-    pub fn new(policy: Policy, lists: Lists, presence: HashMap<PassId, Direction>) -> GateState {
+    pub fn new(policy: Policy, lists: Lists, presence: HashMap<PassId, Presence>) -> GateState {
         GateState {
             policy,
             lists,
@@ -213,6 +243,8 @@ impl GateState {
             phase: Phase::Idle,
             last_read: None,
             override_until_mono_ms: None,
+            chosen: None,
+            watch: Watch::default(),
         }
     }
 
@@ -220,12 +252,32 @@ impl GateState {
     pub fn is_measuring(&self) -> bool {
         matches!(self.phase, Phase::Measuring(_))
     }
+
+    /// The anti-passback rule in force now: `strict` falls back to `timed`
+    /// while the kiosk has not reached the server for `strict_offline_s`.
+    pub fn passback_mode(&self, now: Now) -> AntiPassback {
+        match self.policy.anti_passback {
+            AntiPassback::Strict if self.offline_too_long(now) => AntiPassback::Timed,
+            mode => mode,
+        }
+    }
+
+    fn offline_too_long(&self, now: Now) -> bool {
+        self.lists.synced_at_ms.is_none_or(|t| now.wall_ms - t > self.policy.strict_offline_s.saturating_mul(1000))
+    }
+
+    /// The direction an entry is recorded with when the person has not said:
+    /// the gate's own, or "in" for a "both" kiosk.
+    fn default_direction(&self) -> Direction {
+        self.policy.direction.fixed().unwrap_or(Direction::In)
+    }
 }
 
 /// Advances the gate by one event.
 pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
     match event {
-        Event::PassRead { text } => on_pass_read(state, text, now),
+        Event::PassRead { text, direction } => on_pass_read(state, text, direction, now),
+        Event::ChooseDirection(direction) => on_choose_direction(state, direction, now),
         Event::Temperature(reading) => on_temperature(state, reading, now),
         Event::ManualOpen { reason } => on_manual_open(state, reason, now),
         Event::ExitButton => {
@@ -236,7 +288,15 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
         // Someone stepped up while we wait for a temperature: measure now.
         Event::Presence(true) if state.is_measuring() => vec![Effect::Measure],
         Event::Presence(_) => Vec::new(),
-        Event::Door(alarm) => vec![Effect::Alarm(Alarm::Door(alarm)), Effect::Sound(Sound::Alarm)],
+        Event::Door(alarm) => {
+            let reason = match alarm {
+                DoorAlarm::ForcedOpen => "door_forced_open",
+                DoorAlarm::HeldOpen => "door_held_open",
+            };
+            let mut effects = alarm_entry(state, reason, None, None, now);
+            effects.extend([Effect::Alarm(Alarm::Door(alarm)), Effect::Sound(Sound::Alarm)]);
+            effects
+        }
         Event::PassbackOverride => {
             state.override_until_mono_ms = Some(now.mono_ms + state.policy.passback_override_ms);
             Vec::new()
@@ -245,12 +305,34 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
             state.lists = *lists;
             Vec::new()
         }
+        Event::Synced { at_ms, presence } => {
+            state.lists.synced_at_ms = Some(state.lists.synced_at_ms.map_or(at_ms, |t| t.max(at_ms)));
+            merge_presence(&mut state.presence, presence);
+            Vec::new()
+        }
+        Event::DeviceHealth { device, fault } => {
+            state.watch.device(device, fault, now.mono_ms);
+            Vec::new()
+        }
         Event::Tick => on_tick(state, now),
     }
 }
 
-fn on_pass_read(state: &mut GateState, text: String, now: Now) -> Vec<Effect> {
-    if state.is_measuring() {
+/// Keeps the newer of two presences of a pass: merged by time, so the
+/// order in which gates report does not matter.
+fn merge_presence(have: &mut HashMap<PassId, Presence>, incoming: Vec<(PassId, Presence)>) {
+    for (id, p) in incoming {
+        match have.get(&id) {
+            Some(old) if old.at_ms >= p.at_ms => {}
+            _ => {
+                have.insert(id, p);
+            }
+        }
+    }
+}
+
+fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, now: Now) -> Vec<Effect> {
+    if state.is_measuring() || matches!(state.phase, Phase::Choosing { .. }) {
         return Vec::new();
     }
     if let Some((last, at)) = &state.last_read {
@@ -259,13 +341,13 @@ fn on_pass_read(state: &mut GateState, text: String, now: Now) -> Vec<Effect> {
         }
     }
     state.last_read = Some((text.clone(), now.mono_ms));
-    let policy = &state.policy;
-    let direction = policy.direction;
+    let chosen = state.chosen.take().filter(|(_, until)| now.mono_ms < *until).map(|(d, _)| d);
+    let direction = state.policy.direction.fixed().or(camera).or(chosen);
 
-    let claims = match pass::verify(&text, &state.lists.trust, now.wall_s(), policy.clock_leeway_s) {
+    let claims = match pass::verify(&text, &state.lists.trust, now.wall_s(), state.policy.clock_leeway_s) {
         Ok(claims) => claims,
         Err(e) => {
-            let mut d = draft(now, EntryKind::Scan, direction, Decision::Deny, e.code());
+            let mut d = draft(now, EntryKind::Scan, direction.unwrap_or(state.default_direction()), Decision::Deny, e.code());
             if let pass::PassError::NotYetValid { .. } | pass::PassError::Expired { .. } = e {
                 // The signature verified, so the id is authentic and worth logging.
                 if let Ok(c) = pass::verify_signature(&text, &state.lists.trust) {
@@ -277,44 +359,86 @@ fn on_pass_read(state: &mut GateState, text: String, now: Now) -> Vec<Effect> {
             return finish(state, d, view, now);
         }
     };
-
-    let deny = |state: &mut GateState, decision, reason| {
-        let d = draft_for(now, direction, &claims, decision, reason);
-        let view = ResultView::for_pass(decision, reason, &claims);
-        finish(state, d, view, now)
-    };
     let now_s = now.wall_s();
+    let record_as = direction.unwrap_or(state.default_direction());
     if state.lists.revocations.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now_s)) {
-        return deny(state, Decision::Deny, "revoked");
+        return refuse(state, &claims, record_as, Decision::Deny, "revoked", now);
     }
     if lists_too_old(state, now) && state.policy.on_stale_lists == FallbackPolicy::CallGuard {
         let age_s = state.lists.age_s(now);
-        let mut effects = deny(state, Decision::Guard, "lists_too_old");
+        let mut effects = refuse(state, &claims, record_as, Decision::Guard, "lists_too_old", now);
         effects.push(Effect::Alarm(Alarm::ListsTooOld { age_s }));
         return effects;
     }
+    match direction {
+        Some(direction) => decide(state, claims, direction, now),
+        None => {
+            state.phase = Phase::Choosing { claims: Box::new(claims), since_mono_ms: now.mono_ms };
+            vec![Effect::Show(Screen::ChooseDirection)]
+        }
+    }
+}
+
+/// 进门 or 出门: answers the question for a pass waiting on the screen, or
+/// holds the choice for the next pass.
+fn on_choose_direction(state: &mut GateState, direction: Direction, now: Now) -> Vec<Effect> {
+    if state.policy.direction != GateDirection::Both {
+        return Vec::new();
+    }
+    match std::mem::replace(&mut state.phase, Phase::Idle) {
+        Phase::Choosing { claims, .. } => decide(state, *claims, direction, now),
+        phase => {
+            state.phase = phase;
+            state.chosen = Some((direction, now.mono_ms + state.policy.choose_direction_ms));
+            Vec::new()
+        }
+    }
+}
+
+/// The checks that depend on the direction: home quarantine, anti-passback,
+/// then the temperature (going in) or the door.
+fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: Now) -> Vec<Effect> {
+    let now_s = now.wall_s();
     let quarantined = state.lists.quarantine.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now_s));
     if quarantined && direction == Direction::Out {
-        let mut effects = deny(state, Decision::Deny, "quarantine_no_exit");
+        let mut effects = refuse(state, &claims, direction, Decision::Deny, "quarantine_no_exit", now);
         effects.push(Effect::Alarm(Alarm::QuarantineExit { pass_id: claims.pass_id }));
         return effects;
     }
     let mut override_used = false;
-    if state.policy.anti_passback && state.presence.get(&claims.pass_id) == Some(&direction) {
+    if passback_blocks(state, &claims.pass_id, direction, now) {
         if state.override_until_mono_ms.is_some_and(|t| now.mono_ms < t) {
             override_used = true;
         } else {
-            return deny(state, Decision::Deny, "passback");
+            return refuse(state, &claims, direction, Decision::Deny, "passback", now);
         }
     }
-
-    let pending = Pending { claims, attempt: 1, started_mono_ms: now.mono_ms, first_fever_centi: None, override_used };
-    if state.policy.require_temperature {
+    let pending = Pending { claims, direction, attempt: 1, started_mono_ms: now.mono_ms, first_fever_centi: None, override_used };
+    if state.policy.measures(direction) {
         state.phase = Phase::Measuring(Box::new(pending));
         vec![Effect::Measure, Effect::Show(Screen::Measuring { attempt: 1 })]
     } else {
         allow(state, pending, None, now)
     }
+}
+
+/// Whether anti-passback refuses `pass_id` going `direction` now.
+fn passback_blocks(state: &GateState, pass_id: &PassId, direction: Direction, now: Now) -> bool {
+    let Some(last) = state.presence.get(pass_id).filter(|p| p.direction == direction) else { return false };
+    match state.passback_mode(now) {
+        AntiPassback::Off => false,
+        // Either side of now: a gate with a wrong clock must not lock anyone out.
+        AntiPassback::Timed => (now.wall_ms - last.at_ms).abs() < state.policy.passback_window_s.saturating_mul(1000),
+        AntiPassback::Strict => true,
+    }
+}
+
+/// A refusal of a verified pass: the entry, the screen, and an alarm if
+/// the same pass keeps being refused.
+fn refuse(state: &mut GateState, claims: &PassClaims, direction: Direction, decision: Decision, reason: &'static str, now: Now) -> Vec<Effect> {
+    let d = draft_for(now, direction, claims, decision, reason);
+    let view = ResultView::for_pass(decision, reason, claims);
+    finish(state, d, view, now)
 }
 
 fn on_temperature(state: &mut GateState, reading: TempReading, now: Now) -> Vec<Effect> {
@@ -348,9 +472,7 @@ fn on_temperature(state: &mut GateState, reading: TempReading, now: Now) -> Vec<
                     effects
                 }
                 FallbackPolicy::CallGuard => {
-                    let d = draft_for(now, state.policy.direction, &pending.claims, Decision::Guard, "thermometer_fault");
-                    let view = ResultView::for_pass(Decision::Guard, "thermometer_fault", &pending.claims);
-                    let mut effects = finish(state, d, view, now);
+                    let mut effects = refuse(state, &pending.claims, pending.direction, Decision::Guard, "thermometer_fault", now);
                     effects.push(Effect::Alarm(Alarm::ThermometerFault(what)));
                     effects
                 }
@@ -360,23 +482,46 @@ fn on_temperature(state: &mut GateState, reading: TempReading, now: Now) -> Vec<
 }
 
 fn on_tick(state: &mut GateState, now: Now) -> Vec<Effect> {
-    match &state.phase {
+    let mut effects = match &state.phase {
         Phase::Measuring(p) if now.mono_ms >= p.started_mono_ms + state.policy.measure_timeout_ms => {
             let pending = take_pending(state);
             if let Some(centi) = pending.first_fever_centi {
                 // They walked away after a fever reading: that is still a fever.
                 return fever(state, pending, centi, now);
             }
-            let d = draft_for(now, state.policy.direction, &pending.claims, Decision::Deny, "measure_timeout");
-            let view = ResultView::for_pass(Decision::Deny, "measure_timeout", &pending.claims);
-            finish(state, d, view, now)
+            refuse(state, &pending.claims, pending.direction, Decision::Deny, "measure_timeout", now)
+        }
+        // Nobody said which way: nothing was decided, nothing is recorded.
+        Phase::Choosing { since_mono_ms, .. } if now.mono_ms >= since_mono_ms + state.policy.choose_direction_ms => {
+            state.phase = Phase::Idle;
+            vec![Effect::Show(Screen::Scan { lists_age_s: lists_warning(state, now) })]
         }
         Phase::Showing { until_mono_ms } if now.mono_ms >= *until_mono_ms => {
             state.phase = Phase::Idle;
             vec![Effect::Show(Screen::Scan { lists_age_s: lists_warning(state, now) })]
         }
         _ => Vec::new(),
+    };
+    effects.extend(watch_alarms(state, now));
+    effects
+}
+
+/// Alarms that come from time passing: a device fault that lasts, lists
+/// that grew too old.
+fn watch_alarms(state: &mut GateState, now: Now) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let after_ms = state.policy.device_fault_alarm_s.saturating_mul(1000);
+    for (device, message) in state.watch.lasting_faults(now.mono_ms, after_ms) {
+        let note = format!("{device}: {message}");
+        effects.extend(alarm_entry(state, "device_fault", None, Some(note), now));
+        effects.push(Effect::Alarm(Alarm::DeviceFault { device, message }));
     }
+    if state.watch.lists_went_stale(lists_too_old(state, now)) {
+        let age_s = state.lists.age_s(now);
+        effects.extend(alarm_entry(state, "lists_too_old", None, None, now));
+        effects.push(Effect::Alarm(Alarm::ListsTooOld { age_s }));
+    }
+    effects
 }
 
 fn on_manual_open(state: &mut GateState, reason: String, now: Now) -> Vec<Effect> {
@@ -384,7 +529,7 @@ fn on_manual_open(state: &mut GateState, reason: String, now: Now) -> Vec<Effect
     if reason.is_empty() {
         return vec![Effect::Show(Screen::GuardError { reason: "reason_required" })];
     }
-    let mut d = draft(now, EntryKind::Manual, state.policy.direction, Decision::Allow, "manual_open");
+    let mut d = draft(now, EntryKind::Manual, state.default_direction(), Decision::Allow, "manual_open");
     d.note = Some(reason.chars().take(200).collect());
     finish(state, d, ResultView::bare(Decision::Allow, "manual_open"), now)
 }
@@ -413,27 +558,27 @@ fn allow(state: &mut GateState, pending: Pending, centi: Option<i32>, now: Now) 
     if pending.override_used {
         state.override_until_mono_ms = None;
     }
-    let direction = state.policy.direction;
-    let mut d = draft_for(now, direction, &pending.claims, Decision::Allow, reason);
+    let mut d = draft_for(now, pending.direction, &pending.claims, Decision::Allow, reason);
     d.temperature = centi.map(|c| temp_record(&state.policy, c));
     let mut view = ResultView::for_pass(Decision::Allow, reason, &pending.claims);
     view.temperature_centi = centi;
-    state.presence.insert(pending.claims.pass_id, direction);
+    state.presence.insert(pending.claims.pass_id, Presence { direction: pending.direction, at_ms: now.wall_ms });
     finish(state, d, view, now)
 }
 
 fn fever(state: &mut GateState, pending: Pending, centi: i32, now: Now) -> Vec<Effect> {
-    let mut d = draft_for(now, state.policy.direction, &pending.claims, Decision::Guard, "fever");
+    let mut d = draft_for(now, pending.direction, &pending.claims, Decision::Guard, "fever");
     d.temperature = Some(temp_record(&state.policy, centi));
     let mut view = ResultView::for_pass(Decision::Guard, "fever", &pending.claims);
     view.temperature_centi = Some(centi);
+    view.remeasure_after_min = Some(state.policy.fever_remeasure_after_min);
     let mut effects = finish(state, d, view, now);
     effects.push(Effect::Alarm(Alarm::Fever { pass_id: pending.claims.pass_id, centi }));
     effects
 }
 
 /// Record, then open (if allowed), then show and sound: the order the caller
-/// executes them in.
+/// executes them in. A refused pass that keeps coming back adds an alarm.
 fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: Now) -> Vec<Effect> {
     view.lists_age_s = lists_warning(state, now);
     let allowed = draft.decision == Decision::Allow;
@@ -442,6 +587,7 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
         Decision::Deny => Sound::Deny,
         Decision::Guard => Sound::Alarm,
     };
+    let refused_pass = draft.pass_id.filter(|_| !allowed && draft.kind == EntryKind::Scan);
     let mut effects = vec![Effect::Record(draft)];
     if allowed {
         effects.push(Effect::OpenGate { pulse_ms: state.policy.relay_pulse_ms });
@@ -449,7 +595,23 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
     effects.push(Effect::Show(Screen::Result(view)));
     effects.push(Effect::Sound(sound));
     state.phase = Phase::Showing { until_mono_ms: now.mono_ms + state.policy.result_screen_ms };
+    if let Some(pass_id) = refused_pass {
+        let (limit, window_ms) = (state.policy.repeated_refusals, state.policy.repeated_refusals_window_s.saturating_mul(1000));
+        if let Some(count) = state.watch.refused(pass_id, now.mono_ms, limit, window_ms) {
+            effects.extend(alarm_entry(state, "repeated_refusals", Some(pass_id), Some(format!("{count} refusals")), now));
+            effects.push(Effect::Alarm(Alarm::RepeatedRefusals { pass_id, count }));
+        }
+    }
     effects
+}
+
+/// An alarm as an entry of the log: chained and synced like any other, so
+/// the committee hears of it and nobody can quietly remove it.
+fn alarm_entry(state: &GateState, reason: &'static str, pass_id: Option<PassId>, note: Option<String>, now: Now) -> Vec<Effect> {
+    let mut d = draft(now, EntryKind::Alarm, state.default_direction(), Decision::Guard, reason);
+    d.pass_id = pass_id;
+    d.note = note.map(|n| n.chars().take(200).collect());
+    vec![Effect::Record(d)]
 }
 
 fn retag_allow(effects: &mut [Effect], reason: &'static str) {
@@ -515,6 +677,7 @@ impl ResultView {
             temperature_centi: None,
             lists_age_s: None,
             needs_assistance: false,
+            remeasure_after_min: None,
         }
     }
 

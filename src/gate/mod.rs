@@ -3,11 +3,13 @@
 
 mod core;
 mod policy;
+mod watch;
 
 pub use self::core::{
-    step, Alarm, DoorAlarm, EntryDraft, Effect, Event, GateState, Lists, Now, ResultView, Screen, Sound, TempReading,
+    step, Alarm, DoorAlarm, EntryDraft, Effect, Event, GateState, Lists, Now, Presence, ResultView, Screen, Sound,
+    TempReading,
 };
-pub use self::policy::{FallbackPolicy, Policy, TemperatureRecording};
+pub use self::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};
 
 #[cfg(test)]
 mod tests;

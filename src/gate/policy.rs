@@ -1,6 +1,6 @@
 //! The gate policy's knobs. One struct, no bool parameters elsewhere.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use shoumen_protocol::Direction;
 
 /// What to do when a rule cannot be checked (thermometer broken, lists too old).
@@ -23,25 +23,134 @@ pub enum TemperatureRecording {
     FeverOnly,
 }
 
+/// Which way this gate lets people through (docs/deployment.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateDirection {
+    In,
+    Out,
+    /// One kiosk for both ways: the person taps 进门 or 出门, or an inward
+    /// camera's reads count as "out".
+    Both,
+}
+
+impl GateDirection {
+    /// The direction of this gate, if it has only one.
+    pub fn fixed(self) -> Option<Direction> {
+        match self {
+            GateDirection::In => Some(Direction::In),
+            GateDirection::Out => Some(Direction::Out),
+            GateDirection::Both => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateDirection::In => "in",
+            GateDirection::Out => "out",
+            GateDirection::Both => "both",
+        }
+    }
+}
+
+impl From<Direction> for GateDirection {
+    fn from(d: Direction) -> GateDirection {
+        match d {
+            Direction::In => GateDirection::In,
+            Direction::Out => GateDirection::Out,
+        }
+    }
+}
+
+/// How a pass that goes the same way twice is treated (docs/deployment.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AntiPassback {
+    Off,
+    /// Refused for `passback_window_s` after an allowed pass the same way,
+    /// at any of the community's gates; never locks a resident out.
+    Timed,
+    /// In must be followed by out: only where every exit has a reader.
+    Strict,
+}
+
+impl<'de> Deserialize<'de> for AntiPassback {
+    /// Also reads the old `anti_passback = true | false`.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Old(bool),
+            Mode(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Old(old) => {
+                let mode = if old { AntiPassback::Strict } else { AntiPassback::Off };
+                tracing::warn!(
+                    "policy.anti_passback = {old} is the old form: it now reads as \"{}\"; write anti_passback = \"off\", \"timed\" (the default) or \"strict\"",
+                    mode.as_str()
+                );
+                Ok(mode)
+            }
+            Raw::Mode(m) => match m.as_str() {
+                "off" => Ok(AntiPassback::Off),
+                "timed" => Ok(AntiPassback::Timed),
+                "strict" => Ok(AntiPassback::Strict),
+                other => Err(serde::de::Error::custom(format!(
+                    "anti_passback = {other:?}: expected \"off\", \"timed\" or \"strict\""
+                ))),
+            },
+        }
+    }
+}
+
+impl AntiPassback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AntiPassback::Off => "off",
+            AntiPassback::Timed => "timed",
+            AntiPassback::Strict => "strict",
+        }
+    }
+}
+
 /// Everything the gate core decides by.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
-    /// Which way this gate lets people through.
-    pub direction: Direction,
+    /// Which way this gate lets people through: "in", "out" or "both".
+    pub direction: GateDirection,
+    /// With `direction = "both"`: how long a tapped 进门/出门 waits for a
+    /// pass, and a pass for a tap.
+    pub choose_direction_ms: u64,
     /// Fever threshold in °C (China's screening threshold is 37.3 °C).
     pub fever_threshold_c: f32,
     /// Ask for a second measurement before calling a fever.
     pub remeasure_on_fever: bool,
     /// Measure temperature before opening.
     pub require_temperature: bool,
+    /// Also measure people going out (screening is for those coming in).
+    pub temperature_on_exit: bool,
+    /// After a fever, the screen asks the person to wait aside and measure
+    /// again after this many minutes.
+    pub fever_remeasure_after_min: u32,
     /// When the thermometer is faulty.
     pub on_thermometer_fault: FallbackPolicy,
     /// Give up on a measurement after this long without a valid reading.
     pub measure_timeout_ms: u64,
-    /// Refuse a pass that went through this gate's direction before it went
-    /// the other way.
-    pub anti_passback: bool,
+    pub anti_passback: AntiPassback,
+    /// `timed`: the same pass the same way is refused this long after an
+    /// allowed pass.
+    pub passback_window_s: i64,
+    /// `strict` needs presence from every gate: after this long without
+    /// reaching the server the kiosk falls back to `timed`.
+    pub strict_offline_s: i64,
+    /// The same pass refused this many times …
+    pub repeated_refusals: u32,
+    /// … within this many seconds raises an alarm.
+    pub repeated_refusals_window_s: u64,
+    /// A camera or thermometer fault lasting this long raises an alarm.
+    pub device_fault_alarm_s: u64,
     /// Lists older than this make the screen warn.
     pub lists_warn_after_s: i64,
     /// Lists older than this (or past their expiry) trigger `on_stale_lists`.
@@ -62,13 +171,21 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            direction: Direction::In,
+            direction: GateDirection::In,
+            choose_direction_ms: 15_000,
             fever_threshold_c: 37.3,
             remeasure_on_fever: true,
             require_temperature: true,
+            temperature_on_exit: false,
+            fever_remeasure_after_min: 5,
             on_thermometer_fault: FallbackPolicy::CallGuard,
             measure_timeout_ms: 10_000,
-            anti_passback: true,
+            anti_passback: AntiPassback::Timed,
+            passback_window_s: 600,
+            strict_offline_s: 900,
+            repeated_refusals: 3,
+            repeated_refusals_window_s: 600,
+            device_fault_alarm_s: 60,
             lists_warn_after_s: 6 * 3600,
             lists_max_age_s: 72 * 3600,
             on_stale_lists: FallbackPolicy::CallGuard,
@@ -85,5 +202,10 @@ impl Policy {
     /// The fever threshold in hundredths of a degree.
     pub fn fever_threshold_centi(&self) -> i32 {
         (self.fever_threshold_c * 100.0).round() as i32
+    }
+
+    /// Whether a person going `direction` has their temperature taken.
+    pub fn measures(&self, direction: Direction) -> bool {
+        self.require_temperature && (direction == Direction::In || self.temperature_on_exit)
     }
 }

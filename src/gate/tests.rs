@@ -65,6 +65,14 @@ fn fresh_lists() -> Lists {
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Read(u8),
+    /// Read by the inward camera of a "both" kiosk (going out).
+    ReadOut(u8),
+    /// 进门 or 出门 tapped.
+    Choose(Direction),
+    /// The door contact raises an alarm.
+    Door(DoorAlarm),
+    /// The camera reports a fault (or health with `None`).
+    CameraFault(Option<&'static str>),
     /// °C × 100
     Temp(i32),
     NoSubject,
@@ -86,14 +94,19 @@ struct Outcome {
     drafts: Vec<EntryDraft>,
 }
 
+/// Presence given as (pass, direction) was let through a minute before T0.
 fn run(policy: Policy, lists: Lists, presence: &[(u8, Direction)], steps: &[Step]) -> Outcome {
-    let presence: HashMap<_, _> = presence.iter().map(|&(n, d)| (id(n), d)).collect();
+    let presence: HashMap<_, _> = presence.iter().map(|&(n, d)| (id(n), Presence { direction: d, at_ms: T0 - 60_000 })).collect();
     let mut state = GateState::new(policy, lists, presence);
     let mut out = Outcome { records: vec![], opens: 0, alarms: vec![], screens: vec![], drafts: vec![] };
     let mut t = 1_000u64;
     for s in steps {
         let event = match *s {
-            Step::Read(n) => Event::PassRead { text: pass_text(n) },
+            Step::Read(n) => Event::PassRead { text: pass_text(n), direction: None },
+            Step::ReadOut(n) => Event::PassRead { text: pass_text(n), direction: Some(Direction::Out) },
+            Step::Choose(d) => Event::ChooseDirection(d),
+            Step::Door(a) => Event::Door(a),
+            Step::CameraFault(f) => Event::DeviceHealth { device: "camera", fault: f.map(String::from) },
             Step::Temp(c) => Event::Temperature(TempReading::Body(c)),
             Step::NoSubject => Event::Temperature(TempReading::NoSubject),
             Step::Fault => Event::Temperature(TempReading::Fault("I2C NACK at 0x5A".into())),
@@ -151,8 +164,24 @@ struct Row {
 fn same(_: &mut Policy) {}
 fn fresh(_: &mut Lists) {}
 fn out_gate(p: &mut Policy) {
-    p.direction = Direction::Out;
+    p.direction = GateDirection::Out;
 }
+fn both_gate(p: &mut Policy) {
+    p.direction = GateDirection::Both;
+}
+fn strict(p: &mut Policy) {
+    p.anti_passback = AntiPassback::Strict;
+}
+/// The kiosk reached the server just now.
+fn reached_now(l: &mut Lists) {
+    l.synced_at_ms = Some(T0);
+}
+/// Lists received twenty minutes ago: longer than `strict_offline_s`.
+fn offline_20_min(l: &mut Lists) {
+    l.synced_at_ms = Some(T0 - 20 * 60_000);
+}
+const MIN: u64 = 60_000;
+const DAY: u64 = 86_400_000;
 const NORMAL: i32 = 3650;
 const FEVER: i32 = 3780;
 
@@ -214,7 +243,7 @@ const TABLE: &[Row] = &[
           policy: out_gate, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1), Temp(NORMAL)],
           records: &[(Allow, "ok")], opens: 1, alarm: None },
     Row { name: "anti-passback off",
-          policy: |p| p.anti_passback = false, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1), Temp(NORMAL)],
+          policy: |p| p.anti_passback = AntiPassback::Off, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1), Temp(NORMAL)],
           records: &[(Allow, "ok")], opens: 1, alarm: None },
     Row { name: "anti-passback: guard override lets the next pass through once",
           policy: same, lists: fresh, presence: &[(1, Direction::In)],
@@ -263,6 +292,72 @@ const TABLE: &[Row] = &[
     Row { name: "exit button opens and records",
           policy: same, lists: fresh, presence: &[], steps: &[Exit],
           records: &[(Allow, "exit_button")], opens: 1, alarm: None },
+
+    // Timed anti-passback, the default: a window, never a lock-out.
+    Row { name: "timed: in, out by the exit button, in again the next day",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(60_000), Exit, Wait(DAY), Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok"), (Allow, "exit_button"), (Allow, "ok")], opens: 3, alarm: None },
+    Row { name: "timed: in again after the window without ever scanning out",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(11 * MIN), Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok"), (Allow, "ok")], opens: 2, alarm: None },
+    Row { name: "timed: handed back over the fence within the window",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(3 * MIN), Read(1)],
+          records: &[(Allow, "ok"), (Deny, "passback")], opens: 1, alarm: None },
+    Row { name: "timed: in at another gate a minute ago counts too",
+          policy: same, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1)],
+          records: &[(Deny, "passback")], opens: 0, alarm: None },
+    // Strict: in must be followed by out, while the server is reachable.
+    Row { name: "strict: in twice, past the timed window, is refused",
+          policy: strict, lists: reached_now, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(11 * MIN), Read(1)],
+          records: &[(Allow, "ok"), (Deny, "passback")], opens: 1, alarm: None },
+    Row { name: "strict, offline for longer than strict_offline_s: timed",
+          policy: strict, lists: offline_20_min, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(11 * MIN), Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok"), (Allow, "ok")], opens: 2, alarm: None },
+    // A kiosk for both directions.
+    Row { name: "both: a pass waits for 进门/出门, then goes out without a temperature",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[Read(1), Choose(Direction::Out)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "both: 进门 measures the temperature",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[Read(1), Choose(Direction::In), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "both: nobody says which way, nothing is decided",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[Read(1), Wait(20_000)],
+          records: &[], opens: 0, alarm: None },
+    Row { name: "both: quarantined resident taps 出门",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[Read(3), Choose(Direction::Out)],
+          records: &[(Deny, "quarantine_no_exit")], opens: 0, alarm: Some("quarantine") },
+    Row { name: "both: 出门 tapped first, then the quarantined pass",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[Choose(Direction::Out), Read(3)],
+          records: &[(Deny, "quarantine_no_exit")], opens: 0, alarm: Some("quarantine") },
+    Row { name: "both: the inward camera reads a quarantined resident leaving",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[ReadOut(3)],
+          records: &[(Deny, "quarantine_no_exit")], opens: 0, alarm: Some("quarantine") },
+    Row { name: "both: a tap on another kiosk kind is ignored",
+          policy: same, lists: fresh, presence: &[], steps: &[Choose(Direction::Out), Read(3), Temp(NORMAL)],
+          records: &[(Allow, "quarantine_return")], opens: 1, alarm: None },
+    // Alarms are entries.
+    Row { name: "door forced open: an alarm entry, the buzzer, no opening",
+          policy: same, lists: fresh, presence: &[], steps: &[Door(DoorAlarm::ForcedOpen)],
+          records: &[(Guard, "door_forced_open")], opens: 0, alarm: Some("door") },
+    Row { name: "door held open: an alarm entry",
+          policy: same, lists: fresh, presence: &[], steps: &[Door(DoorAlarm::HeldOpen)],
+          records: &[(Guard, "door_held_open")], opens: 0, alarm: Some("door") },
+    Row { name: "the same pass refused three times within ten minutes",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(2), Wait(MIN), Read(2), Wait(MIN), Read(2)],
+          records: &[(Deny, "revoked"), (Deny, "revoked"), (Deny, "revoked"), (Guard, "repeated_refusals")], opens: 0,
+          alarm: Some("refusals") },
+    Row { name: "three refusals spread over more than ten minutes: no alarm",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(2), Wait(6 * MIN), Read(2), Wait(6 * MIN), Read(2)],
+          records: &[(Deny, "revoked"), (Deny, "revoked"), (Deny, "revoked")], opens: 0, alarm: None },
+    Row { name: "a camera fault lasting over a minute",
+          policy: same, lists: fresh, presence: &[], steps: &[CameraFault(Some("unplugged")), Wait(30_000), Wait(31_000), Wait(60_000)],
+          records: &[(Guard, "device_fault")], opens: 0, alarm: Some("device") },
+    Row { name: "a camera fault that clears within the minute",
+          policy: same, lists: fresh, presence: &[], steps: &[CameraFault(Some("unplugged")), Wait(30_000), CameraFault(None), Wait(60_000)],
+          records: &[], opens: 0, alarm: None },
+    Row { name: "lists growing past their age limit raise one alarm",
+          policy: same, lists: |l| l.synced_at_ms = Some(T0 - 72 * 3_600_000 + 30_000), presence: &[], steps: &[Wait(10_000), Wait(40_000), Wait(60_000)],
+          records: &[(Guard, "lists_too_old")], opens: 0, alarm: Some("lists") },
 ];
 
 fn alarm_kind(a: &Alarm) -> &'static str {
@@ -273,6 +368,7 @@ fn alarm_kind(a: &Alarm) -> &'static str {
         Alarm::ListsTooOld { .. } => "lists",
         Alarm::DeviceFault { .. } => "device",
         Alarm::Door(_) => "door",
+        Alarm::RepeatedRefusals { .. } => "refusals",
     }
 }
 
@@ -295,7 +391,7 @@ fn policy_table() {
 fn garbage_text_is_denied_as_not_a_pass() {
     let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
     for text in ["https://example.com", "", "SM1:", "SM1:%%%%", "SM1:ZZZZZZ"] {
-        let effects = step(&mut state, Event::PassRead { text: text.into() }, now(1_000));
+        let effects = step(&mut state, Event::PassRead { text: text.into(), direction: None }, now(1_000));
         let Some(Effect::Record(d)) = effects.first() else { panic!("{text:?}: no record") };
         assert_eq!((d.decision, d.reason), (Deny, "not_a_pass"), "{text:?}");
         assert!(!effects.iter().any(|e| matches!(e, Effect::OpenGate { .. })));
@@ -366,16 +462,66 @@ fn temperature_without_a_pass_is_ignored() {
 }
 
 #[test]
-fn door_alarms_sound_and_reach_the_console_without_opening() {
+fn door_alarms_are_recorded_sound_and_reach_the_console_without_opening() {
     let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
     let effects = step(&mut state, Event::Door(DoorAlarm::ForcedOpen), now(1_000));
-    assert_eq!(effects, [Effect::Alarm(Alarm::Door(DoorAlarm::ForcedOpen)), Effect::Sound(Sound::Alarm)]);
+    let [Effect::Record(d), Effect::Alarm(Alarm::Door(DoorAlarm::ForcedOpen)), Effect::Sound(Sound::Alarm)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((d.kind, d.decision, d.reason), (shoumen_protocol::EntryKind::Alarm, Guard, "door_forced_open"));
+}
+
+#[test]
+fn the_fever_screen_says_what_happens_next() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(1), Temp(FEVER), Temp(FEVER)]);
+    let Some(Screen::Result(view)) = out.screens.iter().rev().find(|s| matches!(s, Screen::Result(_))) else { panic!() };
+    assert_eq!((view.reason, view.remeasure_after_min), ("fever", Some(5)));
+}
+
+#[test]
+fn presence_from_other_gates_merges_by_time() {
+    let mut state = GateState::new(Policy { anti_passback: AntiPassback::Strict, ..Policy::default() }, fresh_lists(), HashMap::new());
+    let at = |ms: i64, direction| Presence { direction, at_ms: T0 + ms };
+    // Our own in, then the south gate's out is newer: in again is fine.
+    state.presence.insert(id(1), at(0, Direction::In));
+    step(&mut state, Event::Synced { at_ms: T0 + 5_000, presence: vec![(id(1), at(3_000, Direction::Out))] }, now(5_000));
+    assert_eq!(state.presence[&id(1)].direction, Direction::Out);
+    // An older report arriving late changes nothing.
+    step(&mut state, Event::Synced { at_ms: T0 + 6_000, presence: vec![(id(1), at(1_000, Direction::In))] }, now(6_000));
+    assert_eq!(state.presence[&id(1)].direction, Direction::Out);
+    assert_eq!(state.lists.synced_at_ms, Some(T0 + 6_000), "reaching the server counts as fresh contact");
+}
+
+#[test]
+fn strict_says_when_it_has_fallen_back_to_timed() {
+    let mut lists = fresh_lists();
+    lists.synced_at_ms = Some(T0);
+    let state = GateState::new(Policy { anti_passback: AntiPassback::Strict, ..Policy::default() }, lists, HashMap::new());
+    assert_eq!(state.passback_mode(now(10 * MIN)), AntiPassback::Strict);
+    assert_eq!(state.passback_mode(now(16 * MIN)), AntiPassback::Timed);
+}
+
+#[test]
+fn a_gate_clock_far_ahead_does_not_lock_a_resident_out() {
+    // Another gate's clock ran a day fast: its "in" is dated tomorrow.
+    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    state.presence.insert(id(1), Presence { direction: Direction::In, at_ms: T0 + 86_400_000 });
+    let effects = step(&mut state, Event::PassRead { text: pass_text(1), direction: None }, now(1_000));
+    assert_eq!(effects.last(), Some(&Effect::Show(Screen::Measuring { attempt: 1 })));
+}
+
+#[test]
+fn a_both_kiosk_asks_which_way() {
+    let policy = Policy { direction: GateDirection::Both, ..Policy::default() };
+    let out = run(policy, fresh_lists(), &[], &[Read(1)]);
+    assert_eq!(out.screens, [Screen::ChooseDirection]);
+    assert!(out.records.is_empty());
 }
 
 #[test]
 fn presence_while_measuring_asks_for_a_measurement() {
     let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
     assert!(step(&mut state, Event::Presence(true), now(1_000)).is_empty());
-    step(&mut state, Event::PassRead { text: pass_text(1) }, now(1_100));
+    step(&mut state, Event::PassRead { text: pass_text(1), direction: None }, now(1_100));
     assert_eq!(step(&mut state, Event::Presence(true), now(1_200)), [Effect::Measure]);
 }

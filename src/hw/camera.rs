@@ -88,11 +88,14 @@ pub struct CameraConfig {
     pub fps: u32,
     /// Replay the images in this folder instead of a camera (simulation).
     pub replay_dir: Option<PathBuf>,
+    /// `[camera.inward]`: a second camera facing into the compound on a
+    /// "both" kiosk; passes it reads count as going out.
+    pub inward: Option<Box<CameraConfig>>,
 }
 
 impl Default for CameraConfig {
     fn default() -> Self {
-        CameraConfig { index: 0, width: 640, height: 480, fps: 30, replay_dir: None }
+        CameraConfig { index: 0, width: 640, height: 480, fps: 30, replay_dir: None, inward: None }
     }
 }
 

@@ -5,6 +5,7 @@
 //! A hardware fault never opens the gate: the gate core only ever sees
 //! faults as events, and only a committed `OpenGate` effect reaches the relay.
 
+pub mod audio;
 pub mod camera;
 pub mod gpio;
 pub mod i2c;
@@ -44,6 +45,9 @@ pub trait Thermometer: Send {
     fn measure(&mut self) -> TempReading {
         thermometer::to_reading(self.measure_outcome())
     }
+    /// A quick check that the sensor answers (one ambient read); the error
+    /// says what to check.
+    fn check(&mut self) -> Result<(), String>;
     /// The calibration offset of the skin → body model (°C).
     fn offset_c(&self) -> f32;
     fn set_offset_c(&mut self, offset_c: f32);
@@ -65,6 +69,8 @@ pub trait Indicator: Send {
 /// The devices a kiosk runs with, real or simulated, chosen in one place.
 pub struct Devices {
     pub camera: Box<dyn FrameSource>,
+    /// The inward camera of a "both" kiosk, if configured.
+    pub inward_camera: Option<Box<dyn FrameSource>>,
     pub thermometer: Box<dyn Thermometer>,
     pub pins: Box<dyn gpio::Pins>,
 }
@@ -91,15 +97,23 @@ pub fn open(
     // GPIO first: without the relay the kiosk cannot do its job at all.
     let pins = open_pins(simulated, io, world)?;
     let thermometer = open_thermometer(simulated, thermometer, world);
-    let camera: Box<dyn FrameSource> = if simulated {
-        match &camera.replay_dir {
-            Some(dir) => Box::new(camera::FolderSource::open(dir, camera.fps).map_err(OpenError::Camera)?),
-            None => Box::new(sim::SimCamera::new(world.clone(), 15)),
-        }
-    } else {
-        open_camera(camera)?
+    let inward_camera = match &camera.inward {
+        Some(inward) => Some(open_camera_of(simulated, inward, world, true)?),
+        None => None,
     };
-    Ok(Devices { camera, thermometer, pins })
+    let camera = open_camera_of(simulated, camera, world, false)?;
+    Ok(Devices { camera, inward_camera, thermometer, pins })
+}
+
+fn open_camera_of(simulated: bool, config: &camera::CameraConfig, world: &sim::World, inward: bool) -> Result<Box<dyn FrameSource>, OpenError> {
+    if !simulated {
+        return open_camera(config);
+    }
+    Ok(match (&config.replay_dir, inward) {
+        (Some(dir), _) => Box::new(camera::FolderSource::open(dir, config.fps).map_err(OpenError::Camera)?),
+        (None, false) => Box::new(sim::SimCamera::new(world.clone(), 15)),
+        (None, true) => Box::new(sim::SimCamera::inward(world.clone(), 15)),
+    })
 }
 
 /// The MLX90614 on the Pi's I2C bus (opened on first use), or its twin.
@@ -109,6 +123,20 @@ pub fn open_thermometer(simulated: bool, config: &thermometer::ThermometerConfig
     } else {
         Box::new(thermometer::PiThermometer::new(config.clone()))
     }
+}
+
+/// The loudspeaker for spoken prompts: ALSA on a build with the `audio`
+/// feature, the twin that writes down what was said when simulated.
+pub fn open_speaker(simulated: bool, world: &sim::World) -> Box<dyn audio::Speaker> {
+    if simulated {
+        return Box::new(audio::SimSpeaker::new(world.clone()));
+    }
+    #[cfg(feature = "audio")]
+    match audio::AlsaSpeaker::spawn() {
+        Ok(s) => return Box::new(s),
+        Err(e) => tracing::error!(error = %e, "cannot start the audio thread; the kiosk stays silent"),
+    }
+    Box::new(audio::NoSpeaker)
 }
 
 /// The gate's GPIO pins through rppal, or their twins.

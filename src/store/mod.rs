@@ -13,14 +13,14 @@ use std::time::Duration;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use shoumen_protocol::chain::{self, ChainCheck};
 use shoumen_protocol::{
-    chain_hash, Decision, Direction, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS,
+    chain_hash, Decision, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS,
 };
 pub use shoumen_protocol::ChainBreak;
 use shoumen_protocol::sync::ListBundle;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::gate::{EntryDraft, Lists};
+use crate::gate::{EntryDraft, Lists, Presence};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -72,6 +72,9 @@ impl Store {
     /// Opens (creating and migrating if needed) the store at `path`.
     /// `boot_id` goes into every entry written through this handle.
     pub fn open(path: &Path, boot_id: &str) -> Result<Store> {
+        // The store holds the kiosk's device key and sync secret: owner only.
+        // SQLite gives its -wal and -shm files the same mode.
+        make_private(path);
         let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.into(), source })?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -141,9 +144,9 @@ impl Store {
         .map_err(StoreError::from_sqlite)?;
         if let (Decision::Allow, Some(pass_id)) = (entry.decision, entry.pass_id) {
             tx.execute(
-                "INSERT INTO presence (pass_id, direction, seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, seq = excluded.seq",
-                params![pass_id.to_hex(), entry.direction.as_str(), entry.seq as i64],
+                "INSERT INTO presence (pass_id, direction, at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms",
+                params![pass_id.to_hex(), entry.direction.as_str(), entry.wall_ms],
             )
             .map_err(StoreError::from_sqlite)?;
         }
@@ -213,18 +216,43 @@ impl Store {
         Ok(Ok(ChainReport { entries, pruned, head }))
     }
 
-    /// Last allowed direction of every pass, for anti-passback after a restart.
-    pub fn presence(&self) -> Result<HashMap<PassId, Direction>> {
-        let mut stmt = self.conn.prepare("SELECT pass_id, direction FROM presence")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    /// Last allowed direction of every pass and when, for anti-passback
+    /// after a restart.
+    pub fn presence(&self) -> Result<HashMap<PassId, Presence>> {
+        let mut stmt = self.conn.prepare("SELECT pass_id, direction, at_ms FROM presence")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
         let mut out = HashMap::new();
         for row in rows {
-            let (id, dir) = row?;
+            let (id, dir, at_ms) = row?;
             let id = PassId::from_hex(&id).map_err(StoreError::Corrupt)?;
-            let dir = dir.parse().map_err(StoreError::Corrupt)?;
-            out.insert(id, dir);
+            let direction = dir.parse().map_err(StoreError::Corrupt)?;
+            out.insert(id, Presence { direction, at_ms });
         }
         Ok(out)
+    }
+
+    /// Merges presence from the community's other gates: a pass's row is
+    /// replaced only by a newer one. `cursor` is where the server's feed
+    /// stands after these, kept for the next pull.
+    pub fn merge_presence(&mut self, items: &[(PassId, Presence)], cursor: u64) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from_sqlite)?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO presence (pass_id, direction, at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms
+                 WHERE excluded.at_ms > presence.at_ms",
+            )?;
+            for (id, p) in items {
+                upsert.execute(params![id.to_hex(), p.direction.as_str(), p.at_ms]).map_err(StoreError::from_sqlite)?;
+            }
+        }
+        set_meta(&tx, "presence_cursor", &cursor.to_string())?;
+        tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    /// Where the server's presence feed was last read up to (0: never).
+    pub fn presence_cursor(&self) -> Result<u64> {
+        Ok(get_meta(&self.conn, "presence_cursor")?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     /// Forgets where one pass is (guard action: "reset anti-passback").
@@ -281,7 +309,7 @@ impl Store {
     pub fn set_enrollment(&mut self, sync: &SyncCredentials, trust: &TrustList) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM lists", [])?;
-        tx.execute("DELETE FROM meta WHERE key IN ('bundle_version', 'lists_synced_ms')", [])?;
+        tx.execute("DELETE FROM meta WHERE key IN ('bundle_version', 'lists_synced_ms', 'presence_cursor')", [])?;
         set_meta(&tx, "trust", &serde_json::to_string(trust).expect("trust list serialises"))?;
         set_meta(&tx, "sync", &serde_json::to_string(sync).expect("credentials serialise"))?;
         tx.commit().map_err(StoreError::from_sqlite)
@@ -351,6 +379,18 @@ impl Store {
             quarantine: self.list(ListKind::Quarantine)?,
             synced_at_ms: get_meta(&self.conn, "lists_synced_ms")?.and_then(|v| v.parse().ok()),
         })
+    }
+
+    /// How the gate is laid out, as the kiosk's config says; sent with
+    /// each heartbeat so the committee knows where exits are checked.
+    pub fn layout(&self) -> Result<Option<shoumen_protocol::sync::GateLayout>> {
+        get_meta(&self.conn, "layout")?
+            .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("layout: {e}"))))
+            .transpose()
+    }
+
+    pub fn set_layout(&mut self, layout: &shoumen_protocol::sync::GateLayout) -> Result<()> {
+        set_meta(&self.conn, "layout", &serde_json::to_string(layout).expect("layout serialises"))
     }
 
     /// The thermometer calibration offset (°C), if one was measured.
@@ -437,6 +477,20 @@ impl Store {
             }
         }
         Ok(c)
+    }
+}
+
+/// Creates `path` owner-only, or tightens an existing file to that; a
+/// failure shows up when SQLite opens it.
+fn make_private(path: &Path) {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let result = match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)),
+        Ok(_) => Ok(()),
+        Err(_) => std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map(|_| ()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "cannot make the entry store private to its owner");
     }
 }
 

@@ -37,6 +37,17 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL,
         body       TEXT NOT NULL
     ) STRICT;",
+    // 2: presence keeps when (wall clock) a pass went its way, so that
+    // anti-passback can be timed and merged with other gates' by time.
+    "CREATE TABLE presence_at (
+        pass_id   TEXT PRIMARY KEY,
+        direction TEXT NOT NULL,
+        at_ms     INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO presence_at (pass_id, direction, at_ms)
+        SELECT p.pass_id, p.direction, COALESCE(e.wall_ms, 0) FROM presence p LEFT JOIN entries e ON e.seq = p.seq;
+    DROP TABLE presence;
+    ALTER TABLE presence_at RENAME TO presence;",
 ];
 
 pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {

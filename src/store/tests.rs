@@ -1,4 +1,4 @@
-use shoumen_protocol::{EntryKind, ListItem, TempRecord};
+use shoumen_protocol::{Direction, EntryKind, ListItem, TempRecord};
 
 use super::*;
 
@@ -114,7 +114,7 @@ fn allowed_entries_update_presence_and_denied_ones_do_not() {
     store.append(&draft(1, Decision::Allow, Some(1))).unwrap();
     store.append(&draft(2, Decision::Deny, Some(2))).unwrap();
     let presence = store.presence().unwrap();
-    assert_eq!(presence.get(&PassId([1; 8])), Some(&Direction::In));
+    assert_eq!(presence.get(&PassId([1; 8])).map(|p| p.direction), Some(Direction::In));
     assert_eq!(presence.get(&PassId([2; 8])), None);
     assert!(store.clear_presence(&PassId([1; 8])).unwrap());
     assert!(store.presence().unwrap().is_empty());

@@ -16,13 +16,14 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::{Client as Http, Response};
 use reqwest::StatusCode;
 use shoumen_protocol::sync::{
-    ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, HealthItem, PushRequest,
-    PushResponse, PushedEntry, SignedBundle, API, HEARTBEAT_EVERY_S, MAX_PAGE,
+    ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, HealthItem, ListsAnswer,
+    PresenceFeed, PushRequest, PushResponse, PushedEntry, API, HEARTBEAT_EVERY_S, MAX_PAGE,
 };
+use shoumen_protocol::PassId;
 use thiserror::Error;
 
 use crate::clock::SystemClock;
-use crate::gate::Event;
+use crate::gate::{Event, Presence};
 use crate::store::{Store, StoreError, SyncCredentials};
 
 #[derive(Debug, Error)]
@@ -41,6 +42,8 @@ pub enum SyncError {
     Lists(String),
     #[error("this kiosk is not enrolled; run `shoumen enroll <server-url> <token>`")]
     NotEnrolled,
+    #[error("server address refused: {0}")]
+    BadUrl(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -115,6 +118,7 @@ fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<T, SyncError> 
 /// kiosk's trust root.
 pub fn enroll(store: &mut Store, url: &str, token: &str, gate_name: &str, config: &ClientConfig) -> Result<EnrollResponse, SyncError> {
     let url = url.trim_end_matches('/').to_string();
+    check_url(&url)?;
     let key = store.device_key()?;
     let req = EnrollRequest {
         token: token.trim().to_string(),
@@ -133,6 +137,23 @@ pub fn enroll(store: &mut Store, url: &str, token: &str, gate_name: &str, config
     let creds = SyncCredentials { url, device: answer.device.clone(), secret: answer.secret.clone(), visitor_url: answer.visitor_url.clone() };
     store.set_enrollment(&creds, &answer.trust)?;
     Ok(answer)
+}
+
+/// The server's address must be HTTPS, except on this machine: the secret
+/// and the trust root travel in the answer.
+fn check_url(url: &str) -> Result<(), SyncError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| SyncError::BadUrl(format!("{url}: {e}")))?;
+    let host = parsed.host_str().unwrap_or("");
+    let loopback = host == "localhost"
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(SyncError::BadUrl(format!(
+            "{url} is plain HTTP: the enrollment answer carries the kiosk's secret and the community's key; use the server's https:// address"
+        ))),
+        other => Err(SyncError::BadUrl(format!("{url}: unsupported scheme {other:?}; use https://"))),
+    }
 }
 
 /// One enrolled kiosk's connection to its server.
@@ -180,26 +201,38 @@ impl Client {
         json(resp).map(Ok)
     }
 
-    /// The list bundle if it is newer than `since`.
-    pub fn lists(&self, since: u64) -> Result<Option<SignedBundle>, SyncError> {
+    /// The newest bundle if it is newer than `since`, and the signed word
+    /// of which version is the newest.
+    pub fn lists(&self, since: u64) -> Result<ListsAnswer, SyncError> {
         let resp = self
             .http
             .get(self.url(&format!("/lists?since={since}")))
             .header("Authorization", self.auth())
             .send()
             .map_err(transport)?;
-        if resp.status() == StatusCode::NO_CONTENT {
-            return Ok(None);
-        }
         if !resp.status().is_success() {
             return Err(refusal(resp));
         }
-        json(resp).map(Some)
+        json(resp)
+    }
+
+    /// Presence from every gate of the community that changed after `since`.
+    pub fn presence(&self, since: u64) -> Result<PresenceFeed, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/presence?since={since}")))
+            .header("Authorization", self.auth())
+            .send()
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp));
+        }
+        json(resp)
     }
 }
 
 /// What one sync round did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     /// Entries the server newly stored.
     pub pushed: u64,
@@ -211,10 +244,15 @@ pub struct Report {
     pub lists_updated: bool,
     /// The server's clock minus ours, in ms, at the heartbeat.
     pub skew_ms: i64,
+    /// When the round reached the server (our wall clock, unix ms).
+    pub reached_ms: i64,
+    /// Presence from the community's gates that changed since the last round.
+    pub presence: Vec<(PassId, Presence)>,
 }
 
-/// One round: push everything unacknowledged, heartbeat, pull lists if newer.
-/// `progress(acked, head)` is called after each page.
+/// One round: push everything unacknowledged, heartbeat, pull lists if
+/// newer, pull the community's presence. `progress(acked, head)` is called
+/// after each page.
 pub fn sync_once(
     store: &mut Store,
     client: &Client,
@@ -222,21 +260,35 @@ pub fn sync_once(
     health: &[HealthItem],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, SyncError> {
+    let mut report = Report { pushed: push_all(store, client, progress)?, ..Report::default() };
+    report.acked = store.acked_seq()?;
+    report.queue = store.head_seq()? - report.acked;
+    let now = clock.now();
+    let answer = client.heartbeat(&heartbeat(store, clock, report.queue, health)?)?;
+    report.skew_ms = answer.server_ms - now.wall_ms;
+    report.lists_updated = pull_lists(store, client, clock)?;
+    report.presence = pull_presence(store, client)?;
+    report.reached_ms = clock.now().wall_ms;
+    Ok(report)
+}
+
+/// Pushes every unacknowledged entry in pages; returns how many were new.
+fn push_all(store: &mut Store, client: &Client, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, SyncError> {
     let key = store.device_key()?;
     let device = store.device_id().to_string();
-    let mut report = Report::default();
+    let mut pushed = 0;
     let mut cursor = store.acked_seq()?;
     let mut gaps = 0;
     loop {
         let page = store.entries_with_hash(cursor + 1, MAX_PAGE)?;
-        let Some((last, last_hash)) = page.last().map(|(e, h)| (e.seq, *h)) else { break };
+        let Some((last, last_hash)) = page.last().map(|(e, h)| (e.seq, *h)) else { return Ok(pushed) };
         let request = PushRequest {
             checkpoint: Checkpoint::sign(&key, &device, last, &last_hash),
             entries: page.into_iter().map(|(entry, hash)| PushedEntry { entry, hash: hex::encode(hash) }).collect(),
         };
         match client.push(&request)? {
             Ok(resp) => {
-                report.pushed += resp.stored;
+                pushed += resp.stored;
                 let head = store.head_seq()?;
                 store.set_acked(resp.watermark.min(head))?;
                 if resp.watermark < last {
@@ -257,38 +309,80 @@ pub fn sync_once(
             }
         }
     }
-    report.acked = store.acked_seq()?;
-    report.queue = store.head_seq()? - report.acked;
+}
 
-    // The heartbeat goes after the push so the committee sees the queue as
-    // it is now; its checkpoint vouches for the head just delivered.
+/// The heartbeat goes after the push so the committee sees the queue as it
+/// is now; its checkpoint vouches for the head just delivered.
+fn heartbeat(store: &mut Store, clock: &SystemClock, queue: u64, health: &[HealthItem]) -> Result<Heartbeat, SyncError> {
+    let key = store.device_key()?;
     let (head_seq, head_hash) = store.head()?;
     let now = clock.now();
-    let hb = Heartbeat {
+    Ok(Heartbeat {
         clock: ClockReport { boot_id: clock.boot_id().to_string(), mono_ms: now.mono_ms, wall_ms: now.wall_ms, synced: now.clock_synced },
-        queue: report.queue,
+        queue,
         health: health.to_vec(),
-        checkpoint: Checkpoint::sign(&key, &device, head_seq, &head_hash),
+        checkpoint: Checkpoint::sign(&key, store.device_id(), head_seq, &head_hash),
         version: env!("CARGO_PKG_VERSION").into(),
-    };
-    let answer = client.heartbeat(&hb)?;
-    report.skew_ms = answer.server_ms - now.wall_ms;
+        layout: store.layout()?,
+    })
+}
 
+/// How far the server's "your lists are current" may be from our clock:
+/// further off, it may be a replay and the lists do not count as fresh.
+const CURRENT_TOLERANCE_S: i64 = 3600;
+
+/// Installs a newer bundle if there is one; lists count as fresh only on
+/// the server's signed word. Returns whether a bundle was installed.
+fn pull_lists(store: &mut Store, client: &Client, clock: &SystemClock) -> Result<bool, SyncError> {
     let have = store.bundle_version()?;
-    let fresh = if answer.lists_version == have { None } else { client.lists(have)? };
-    match fresh {
-        None => store.mark_lists_synced(clock.now().wall_ms)?,
-        Some(signed) => {
-            let bundle = signed.open(&store.trust()?).map_err(|e| SyncError::Lists(e.to_string()))?;
-            store.put_bundle(&bundle, clock.now().wall_ms).map_err(|e| match e {
-                e @ (StoreError::Rollback { .. } | StoreError::ListExpired { .. }) => SyncError::Lists(e.to_string()),
-                e => SyncError::Store(e),
-            })?;
-            report.lists_updated = true;
-            tracing::info!(version = bundle.version, "lists updated from the server");
+    let answer = client.lists(have)?;
+    let trust = store.trust()?;
+    answer.current.verify(&trust).map_err(|e| SyncError::Lists(format!("the server's statement of the newest lists: {e}")))?;
+    let now_ms = clock.now().wall_ms;
+    let Some(signed) = answer.bundle else {
+        if answer.current.version != have {
+            return Err(SyncError::Lists(format!("the server says version {} is newest but sent no bundle (we hold {have})", answer.current.version)));
+        }
+        if (answer.current.at - now_ms.div_euclid(1000)).abs() > CURRENT_TOLERANCE_S {
+            return Err(SyncError::Lists(format!(
+                "the server's statement that our lists are current is dated {} (unix), too far from our clock; is the kiosk's time right?",
+                answer.current.at
+            )));
+        }
+        store.mark_lists_synced(now_ms)?;
+        return Ok(false);
+    };
+    let bundle = signed.open(&trust).map_err(|e| SyncError::Lists(e.to_string()))?;
+    store.put_bundle(&bundle, now_ms).map_err(|e| match e {
+        e @ (StoreError::Rollback { .. } | StoreError::ListExpired { .. }) => SyncError::Lists(e.to_string()),
+        e => SyncError::Store(e),
+    })?;
+    tracing::info!(version = bundle.version, "lists updated from the server");
+    Ok(true)
+}
+
+/// The community's presence since the last round, stored and returned for
+/// the gate core. A server without the feed (older) gives none.
+fn pull_presence(store: &mut Store, client: &Client) -> Result<Vec<(PassId, Presence)>, SyncError> {
+    let mut out = Vec::new();
+    let mut cursor = store.presence_cursor()?;
+    // Bounded: a huge backlog continues next round.
+    for _ in 0..20 {
+        let feed = match client.presence(cursor) {
+            Ok(f) => f,
+            Err(SyncError::Server { status: 404, .. }) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        let items: Vec<(PassId, Presence)> =
+            feed.items.iter().map(|i| (i.pass_id, Presence { direction: i.direction, at_ms: i.at_ms })).collect();
+        store.merge_presence(&items, feed.cursor)?;
+        out.extend(items);
+        cursor = feed.cursor;
+        if !feed.more {
+            break;
         }
     }
-    Ok(report)
+    Ok(out)
 }
 
 /// What the UI shows about sync.
@@ -463,6 +557,7 @@ impl SyncThread {
                 Err(e) => tracing::error!(error = %e, "cannot read the new lists"),
             }
         }
+        self.events.send(Event::Synced { at_ms: report.reached_ms, presence: report.presence.clone() }).ok()?;
         // A backlog beyond one page goes on at once.
         Some(if report.queue > 0 { Duration::ZERO } else { self.config.interval.min(Duration::from_secs(HEARTBEAT_EVERY_S)) })
     }

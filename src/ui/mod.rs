@@ -133,6 +133,7 @@ pub fn show(ui: &AppWindow, screen: &Screen) {
         Screen::Scan { .. } => pages::scan::show_step(ui, ScanStep::ShowPass, None),
         Screen::Measuring { .. } => pages::scan::show_step(ui, ScanStep::Measuring, None),
         Screen::Remeasure { centi } => pages::scan::show_step(ui, ScanStep::Remeasure, Some(celsius(*centi))),
+        Screen::ChooseDirection => pages::scan::show_step(ui, ScanStep::ChooseDirection, None),
         Screen::Result(view) => pages::result::show(ui, view),
         Screen::GuardError { reason } => ui.global::<GuardAdapter>().set_message((*reason).into()),
     }

@@ -18,7 +18,7 @@ use crate::hw::sim::synth;
 
 #[derive(Debug, Error)]
 pub enum ShotError {
-    #[error("unknown page {0:?}: one of scan, result-allow, result-deny, result-fever, guard, guard-pin, visitor, demo")]
+    #[error("unknown page {0:?}: one of scan, result-allow, result-deny, result-fever, choose-direction, guard, guard-pin, visitor, demo")]
     Page(String),
     #[error("UI: {0}")]
     Ui(String),
@@ -26,7 +26,8 @@ pub enum ShotError {
     Write { path: String, message: String },
 }
 
-pub const PAGES: &[&str] = &["scan", "result-allow", "result-deny", "result-fever", "guard", "guard-pin", "visitor", "demo"];
+pub const PAGES: &[&str] =
+    &["scan", "result-allow", "result-deny", "result-fever", "choose-direction", "guard", "guard-pin", "visitor", "demo"];
 
 struct ShotPlatform {
     window: Rc<MinimalSoftwareWindow>,
@@ -129,6 +130,7 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
             temperature_centi: temp,
             lists_age_s: None,
             needs_assistance: false,
+            remeasure_after_min: (reason == "fever").then_some(5),
         })
     };
     use shoumen_protocol::Decision::*;
@@ -136,6 +138,10 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
         "result-allow" => show(ui, &result(Allow, "ok", Some(3650))),
         "result-deny" => show(ui, &result(Deny, "quarantine_no_exit", None)),
         "result-fever" => show(ui, &result(Guard, "fever", Some(3780))),
+        "choose-direction" => {
+            scan.set_direction_mode("both".into());
+            show(ui, &Screen::ChooseDirection);
+        }
         "guard" => {
             guard.set_unlocked(true);
             guard.set_reason("ambulance".into());

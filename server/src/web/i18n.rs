@@ -105,6 +105,31 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("corrected", "按设备时钟校正", "corrected from the kiosk's clock"),
     ("enrolled", "登记时间", "Enrolled"),
     ("device_revoked", "已停用", "Revoked"),
+    // Alert kinds (see alerts::KINDS).
+    ("quarantine_exit", "隔离人员试图外出", "Quarantined resident tried to go out"),
+    ("door_forced_open", "门被强行打开", "Door forced open"),
+    ("door_held_open", "门长时间未关", "Door held open"),
+    ("repeated_refusals", "同一通行证多次被拒", "Same pass refused again and again"),
+    ("device_fault", "设备故障超过一分钟", "Device fault for over a minute"),
+    ("lists_too_old", "门岗名单过期", "Gate lists out of date"),
+    ("kiosk_silent", "门岗设备超过10分钟未联网", "Gate kiosk silent for over 10 minutes"),
+    ("too_many_alerts", "警报过多（已合并计数）", "Too many alerts (counted together)"),
+    ("kind", "类型", "Kind"),
+    ("ack_note", "处理说明", "What was done"),
+    ("acked_by", "处理人", "Handled by"),
+    ("open", "未处理", "Open"),
+    ("webhook", "警报推送（企业微信 / 钉钉 / JSON）", "Alert messages (WeCom / DingTalk / JSON)"),
+    ("webhook_url", "机器人地址 (Webhook)", "Robot address (webhook URL)"),
+    ("webhook_format", "格式", "Format"),
+    ("webhook_secret", "钉钉加签密钥（可选）", "DingTalk signing secret (optional)"),
+    ("webhook_off", "未设置：警报只在本页显示", "Not set: alerts show on this page only"),
+    ("webhook_pending", "待发送", "waiting to be sent"),
+    ("save", "保存", "Save"),
+    ("exit_not_checked", "出口未核验：仅有出门按钮，无法拦截隔离人员外出", "Exit not checked: an exit button only, quarantined residents cannot be stopped going out"),
+    ("layout", "布局", "Layout"),
+    ("account_locked", "密码错误次数过多，账户已暂时锁定", "Too many wrong passwords: the account is locked for a while"),
+    ("needs_assistance", "需要协助（老人、残障）", "Needs assistance (elderly, disabled)"),
+    ("unit_quarantined", "该房号正在居家隔离，暂不接待访客。请联系居委会。", "This unit is under home quarantine and cannot receive visitors; please contact the committee."),
 ];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {
@@ -130,5 +155,12 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate keys");
         assert!(super::WORDS.iter().all(|w| !w.1.is_empty() && !w.2.is_empty()));
+    }
+
+    #[test]
+    fn every_alert_kind_has_words() {
+        for kind in crate::alerts::KINDS {
+            assert!(super::WORDS.iter().any(|w| w.0 == *kind), "no words for alert kind {kind}");
+        }
     }
 }

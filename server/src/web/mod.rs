@@ -6,10 +6,12 @@
 //! login and on the public visitor form). Every value put into HTML goes
 //! through [`esc`]; every SQL statement binds its parameters.
 
+mod alerts;
+mod gates;
 mod i18n;
 mod pages;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -25,11 +27,13 @@ pub use pages::argon2_hash;
 const SESSION_COOKIE: &str = "sm_session";
 const FORM_COOKIE: &str = "sm_form";
 const SESSION_MS: i64 = 12 * 3600 * 1000;
+/// Public forms (login, visitors) are a few fields: 16 KiB is plenty.
+const FORM_LIMIT: usize = 16 << 10;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::dashboard))
-        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/login", get(pages::login_form).post(pages::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/logout", post(pages::logout))
         .route("/residents", get(pages::residents).post(pages::add_resident))
         .route("/passes", get(pages::passes).post(pages::issue_pass))
@@ -38,16 +42,22 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{token}", get(pages::phone_pass))
         .route("/quarantine", get(pages::quarantine).post(pages::add_quarantine))
         .route("/quarantine/{id}/remove", post(pages::remove_quarantine))
-        .route("/v/{gate}", get(pages::visitor_form).post(pages::visitor_register))
+        .route("/v/{gate}", get(pages::visitor_form).post(pages::visitor_register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(pages::entries))
         .route("/export.csv", get(pages::export))
-        .route("/alerts", get(pages::alerts))
-        .route("/alerts/{id}/ack", post(pages::ack_alert))
-        .route("/gates", get(pages::gates))
-        .route("/gates/token", post(pages::new_token))
-        .route("/gates/{id}/revoke", post(pages::revoke_device))
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route("/alerts/webhook", post(alerts::set_webhook))
+        .route("/gates", get(gates::page))
+        .route("/gates/token", post(gates::new_token))
+        .route("/gates/{id}/revoke", post(gates::revoke))
         .route("/lang/{code}", get(pages::set_lang))
 }
+
+/// What every page may load: its own inline styles, its own images and the
+/// QR codes' data URLs; no scripts, no framing, forms only to this site.
+pub const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// HTML-escapes text for element content and quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -94,6 +104,25 @@ pub struct Session {
     pub user: String,
     pub csrf: String,
     pub lang: Lang,
+    /// Alerts nobody has acknowledged yet: the navigation shows the count.
+    pub open_alerts: i64,
+}
+
+impl Session {
+    /// Whether a form carries this session's CSRF token.
+    pub fn csrf_ok(&self, form: &std::collections::HashMap<String, String>) -> bool {
+        form.get("csrf").is_some_and(|sent| !sent.is_empty() && *sent == self.csrf)
+    }
+}
+
+/// A hidden form field with the CSRF token.
+pub fn hidden_csrf(token: &str) -> String {
+    format!("<input type=hidden name=csrf value=\"{}\">", esc(token))
+}
+
+/// The answer to a form without a valid CSRF token.
+pub fn forbidden(lang: Lang) -> Response {
+    (StatusCode::FORBIDDEN, layout(lang, t(lang, "csrf_failed"), None, "<p><a href=\"/\">←</a></p>")).into_response()
 }
 
 /// Pages that need a login take `Session`; without one the browser is sent
@@ -111,17 +140,17 @@ impl FromRequestParts<AppState> for Session {
             .call(move |conn| {
                 Ok(conn
                     .query_row(
-                        "SELECT u.name, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
+                        "SELECT u.name, s.csrf, (SELECT COUNT(*) FROM alerts WHERE acked = 0) FROM sessions s JOIN users u ON u.id = s.user_id
                          WHERE s.token_sha256 = ?1 AND s.expires_ms > ?2",
                         params![token, now_ms()],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
                     )
                     .optional()?)
             })
             .await
             .map_err(server_error)?;
         match found {
-            Some((user, csrf)) => Ok(Session { user, csrf, lang }),
+            Some((user, csrf, open_alerts)) => Ok(Session { user, csrf, lang, open_alerts }),
             None => Err(Redirect::to("/login").into_response()),
         }
     }
@@ -178,6 +207,10 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
     let nav = match session {
         Some(s) => {
             let link = |href: &str, key: &str| format!("<a href=\"{href}\">{}</a>", t(lang, key));
+            let alerts_link = match s.open_alerts {
+                0 => link("/alerts", "alerts"),
+                n => format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts")),
+            };
             format!(
                 "<nav>{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
                 link("/", "dashboard"),
@@ -185,7 +218,7 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 link("/passes", "passes"),
                 link("/quarantine", "quarantine"),
                 link("/entries", "entries"),
-                link("/alerts", "alerts"),
+                alerts_link,
                 link("/gates", "gates"),
                 esc(&s.csrf),
                 t(lang, "logout"),
@@ -219,12 +252,17 @@ label{display:block;margin:.4em 0}input,select{font-size:1em;padding:.35em;width
 button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;border-radius:4px;margin-top:.4em}\
 .inline{display:inline}.inline button{padding:.2em .6em;margin:0}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
 .ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
-.stat b{font-size:1.6em;display:block}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
+.stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
 @media print{nav,header,.noprint{display:none}}";
 
 /// Parses a `YYYY-MM-DD` date as the start of that day in the display zone.
 pub fn parse_day(s: &str, utc_offset_min: i32) -> Option<i64> {
+    use chrono::Datelike;
     let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    // Dates a committee means; anything else is a typo or an attack.
+    if !(2000..=2100).contains(&d.year()) {
+        return None;
+    }
     let secs = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() - i64::from(utc_offset_min) * 60;
     Some(secs)
 }
@@ -239,7 +277,11 @@ pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
 }
 
 pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
-    fmt_ms(s * 1000, utc_offset_min)[..10].to_string()
+    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    match chrono::DateTime::from_timestamp(s, 0) {
+        Some(t) => t.with_timezone(&offset).format("%Y-%m-%d").to_string(),
+        None => "?".into(),
+    }
 }
 
 /// Entries in `[from_ms, to_ms)` as CSV (times in the display zone).
@@ -281,9 +323,10 @@ pub fn export_csv(conn: &rusqlite::Connection, from_ms: i64, to_ms: i64, utc_off
     Ok(out)
 }
 
-/// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`).
+/// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,
+/// and a leading tab or carriage return, which spreadsheets skip).
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -317,6 +360,8 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
         assert_eq!(csv_field("-3.5"), "-3.5");
     }
 
@@ -326,5 +371,7 @@ mod tests {
         assert_eq!(parse_day("2026-11-29", 480), Some(1_795_910_400 - 8 * 3600));
         assert_eq!(fmt_ms((1_795_910_400 - 8 * 3600) * 1000, 480), "2026-11-29 00:00:00");
         assert_eq!(parse_day("29.11.2026", 480), None);
+        assert_eq!(parse_day("-262143-01-01", 480), None, "a date no page can show");
+        assert_eq!(fmt_day(i64::MIN / 2, 480), "?");
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use rusqlite::OptionalExtension;
@@ -22,14 +22,6 @@ fn field<'a>(form: &'a FormMap, key: &str) -> &'a str {
     form.get(key).map(String::as_str).unwrap_or("")
 }
 
-fn csrf_ok(session: &Session, form: &FormMap) -> bool {
-    let sent = field(form, "csrf");
-    !sent.is_empty() && sent == session.csrf
-}
-
-fn forbidden(lang: Lang) -> Response {
-    (StatusCode::FORBIDDEN, layout(lang, t(lang, "csrf_failed"), None, "<p><a href=\"javascript:history.back()\">←</a></p>")).into_response()
-}
 
 fn message(lang: Lang, session: &Session, title_key: &str, text: &str, status: StatusCode) -> Response {
     (status, layout(lang, t(lang, title_key), Some(session), &format!("<p class=msg>{}</p>", esc(text)))).into_response()
@@ -58,9 +50,6 @@ fn with_cookie(mut resp: Response, set: Option<String>) -> Response {
     resp
 }
 
-fn hidden_csrf(token: &str) -> String {
-    format!("<input type=hidden name=csrf value=\"{}\">", esc(token))
-}
 
 pub async fn set_lang(Path(code): Path<String>, State(app): State<AppState>, headers: HeaderMap) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
@@ -101,21 +90,37 @@ fn login_page(app: &AppState, headers: &HeaderMap, error: Option<&str>, status: 
     with_cookie((status, layout(lang, t(lang, "login"), None, &body)).into_response(), set)
 }
 
-pub async fn login(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<FormMap>,
-) -> Response {
+/// Reads a form body once the client has passed the rate limit for
+/// `purpose`: a flood is turned away before its bodies are read.
+async fn limited_form(app: &AppState, peer: SocketAddr, purpose: &'static str, req: Request) -> Result<(HeaderMap, FormMap), Response> {
+    let headers = req.headers().clone();
+    if !app.limiter.allow(purpose, app.client_ip(peer.ip(), &headers)) {
+        let lang = lang_of(&headers);
+        return Err((StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response());
+    }
+    match Form::<FormMap>::from_request(req, app).await {
+        Ok(Form(form)) => Ok((headers, form)),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (headers, form) = match limited_form(&app, peer, "login", req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let lang = lang_of(&headers);
     if !form_token_ok(&headers, field(&form, "csrf")) {
         return login_page(&app, &headers, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
     }
-    if !app.limiter.allow("login", peer.ip()) {
-        return login_page(&app, &headers, Some(t(lang, "rate_limited")), StatusCode::TOO_MANY_REQUESTS);
-    }
     let user = field(&form, "user").to_string();
     let password = field(&form, "password").to_string();
+    // Locked after repeated wrong passwords, from wherever they came.
+    if let Some(left) = app.logins.locked(&user) {
+        let text = format!("{} ({} min)", t(lang, "account_locked"), left.as_secs() / 60 + 1);
+        return login_page(&app, &headers, Some(&text), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let account = user.clone();
     let found = app
         .db
         .call(move |conn| {
@@ -146,8 +151,10 @@ pub async fn login(
     .ok()
     .flatten();
     let Some(user_id) = verified else {
+        app.logins.failed(&account);
         return login_page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
     };
+    app.logins.succeeded(&account);
     match create_session(&app, user_id).await {
         Ok(cookie) => {
             let mut resp = state_redirect("/");
@@ -165,7 +172,7 @@ pub fn argon2_hash(password: &str) -> Result<String, String> {
 }
 
 pub async fn logout(State(app): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
+    if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
     if let Some(token) = cookie(&headers, super::SESSION_COOKIE).map(sha256_hex) {
@@ -302,7 +309,7 @@ pub async fn residents(State(app): State<AppState>, session: Session) -> Respons
 }
 
 pub async fn add_resident(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
+    if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
     let (name, unit, phone) = (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
@@ -366,6 +373,7 @@ pub async fn passes(State(app): State<AppState>, session: Session) -> Response {
     let mut body = format!(
         "<form class=card method=post action=/passes>{csrf}<label>{role}<select name=role>{roles}</select></label>\
 <label>{unit}<input name=unit maxlength=12 placeholder=3-502></label><label>{days}<input name=days type=number min=1 max=1825 value=365></label>\
+<label class=check><input type=checkbox name=needs_assistance style=\"width:auto\"> {assist}</label>\
 <button>{issue}</button></form><div class=scroll><table><tr><th>{unit}</th><th>{name}</th><th>{role}</th><th>{until}</th><th>{status}</th><th></th></tr>",
         csrf = hidden_csrf(&session.csrf),
         role = t(lang, "role"),
@@ -375,6 +383,7 @@ pub async fn passes(State(app): State<AppState>, session: Session) -> Response {
         name = t(lang, "name"),
         until = t(lang, "valid_until"),
         status = t(lang, "status"),
+        assist = t(lang, "needs_assistance"),
     );
     let now_s = now_ms() / 1000;
     for p in &rows {
@@ -414,7 +423,7 @@ pub async fn passes(State(app): State<AppState>, session: Session) -> Response {
 
 pub async fn issue_pass(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
     let lang = session.lang;
-    if !csrf_ok(&session, &form) {
+    if !session.csrf_ok(&form) {
         return forbidden(lang);
     }
     let role: Role = match field(&form, "role").parse() {
@@ -433,6 +442,7 @@ pub async fn issue_pass(State(app): State<AppState>, session: Session, Form(form
         },
     };
     let unit = field(&form, "unit").to_string();
+    let flags = if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
     let community = app.community.clone();
     let result = app
         .db
@@ -450,7 +460,7 @@ pub async fn issue_pass(State(app): State<AppState>, session: Session, Form(form
                 resident_id,
                 valid_from: now_ms() / 1000 - 60,
                 valid_s: days * 86_400,
-                flags: 0,
+                flags,
                 visitor_name: None,
                 gate: None,
             };
@@ -488,7 +498,7 @@ pub async fn pass_card(State(app): State<AppState>, session: Session, Path(id): 
     let link = format!("{}/p/{}", app.config.public_url, link);
     let body = format!(
         "<div class=qr>{qr}</div><p><b>{unit}</b> · {name} · {role}</p><p>{until}: {exp}{revoked}</p>\
-<p class=noprint>{phone}: <a href=\"{link}\"><code>{link}</code></a></p><button class=noprint onclick=\"print()\">{card}</button>",
+<p class=noprint>{phone}: <a href=\"{link}\"><code>{link}</code></a></p><p class=noprint>{card}: Ctrl+P</p>",
         qr = qr_svg(&text),
         unit = esc(&unit),
         name = esc(name.as_deref().unwrap_or("")),
@@ -504,7 +514,7 @@ pub async fn pass_card(State(app): State<AppState>, session: Session, Path(id): 
 }
 
 pub async fn revoke_pass(State(app): State<AppState>, session: Session, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
+    if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
     let result = app.db.call(move |conn| Ok(community::revoke_pass(conn, &id, now_ms()))).await;
@@ -605,7 +615,7 @@ pub async fn quarantine(State(app): State<AppState>, session: Session) -> Respon
 
 pub async fn add_quarantine(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
     let lang = session.lang;
-    if !csrf_ok(&session, &form) {
+    if !session.csrf_ok(&form) {
         return forbidden(lang);
     }
     let offset = app.config.utc_offset_min;
@@ -624,7 +634,7 @@ pub async fn add_quarantine(State(app): State<AppState>, session: Session, Form(
 }
 
 pub async fn remove_quarantine(State(app): State<AppState>, session: Session, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
+    if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
     match app.db.call(move |conn| Ok(community::remove_quarantine(conn, id))).await {
@@ -679,10 +689,13 @@ fn visitor_page(app: &AppState, headers: &HeaderMap, device: &str, gate: &str, e
 pub async fn visitor_register(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(device): Path<String>,
-    Form(form): Form<FormMap>,
+    req: Request,
 ) -> Response {
+    let (headers, form) = match limited_form(&app, peer, "visitor", req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let lang = lang_of(&headers);
     let gate = match gate_name(&app, device.clone()).await {
         Ok(Some(g)) => g,
@@ -691,9 +704,6 @@ pub async fn visitor_register(
     };
     if !form_token_ok(&headers, field(&form, "csrf")) {
         return visitor_page(&app, &headers, &device, &gate, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
-    }
-    if !app.limiter.allow("visitor", peer.ip()) {
-        return visitor_page(&app, &headers, &device, &gate, Some(t(lang, "rate_limited")), StatusCode::TOO_MANY_REQUESTS);
     }
     let unit = field(&form, "unit").trim().to_string();
     let name: String = field(&form, "name").trim().chars().take(32).collect();
@@ -709,7 +719,11 @@ pub async fn visitor_register(
                 |r| r.get(0),
             )?;
             if unit.is_empty() || !known {
-                return Ok(None);
+                return Ok(Err("unknown_unit"));
+            }
+            // A household under home quarantine receives no visitors.
+            if community::unit_quarantined(conn, &unit, now_ms() / 1000)? {
+                return Ok(Err("unit_quarantined"));
             }
             let req = PassRequest {
                 role: Role::Visitor,
@@ -721,15 +735,15 @@ pub async fn visitor_register(
                 visitor_name: (!name.is_empty()).then_some(name),
                 gate: Some(gate),
             };
-            Ok(Some(community::issue_pass(conn, &community, &req)))
+            Ok(Ok(community::issue_pass(conn, &community, &req)))
         })
         .await;
     match result {
-        Ok(Some(Ok(p))) => state_redirect(&format!("/p/{}", p.link_token)),
-        Ok(Some(Err(e))) => visitor_page(&app, &headers, &device, "", Some(&e.to_string()), StatusCode::BAD_REQUEST),
-        Ok(None) => {
+        Ok(Ok(Ok(p))) => state_redirect(&format!("/p/{}", p.link_token)),
+        Ok(Ok(Err(e))) => visitor_page(&app, &headers, &device, "", Some(&e.to_string()), StatusCode::BAD_REQUEST),
+        Ok(Err(word)) => {
             let gate = gate_name(&app, device.clone()).await.ok().flatten().unwrap_or_default();
-            visitor_page(&app, &headers, &device, &gate, Some(t(lang, "unknown_unit")), StatusCode::BAD_REQUEST)
+            visitor_page(&app, &headers, &device, &gate, Some(t(lang, word)), StatusCode::BAD_REQUEST)
         }
         Err(e) => server_error(e),
     }
@@ -846,201 +860,3 @@ pub async fn export(State(app): State<AppState>, session: Session, Query(range):
     }
 }
 
-// ---- alerts ----
-
-pub async fn alerts(State(app): State<AppState>, session: Session) -> Response {
-    let lang = session.lang;
-    let offset = app.config.utc_offset_min;
-    let rows = app
-        .db
-        .call(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT a.id, a.kind, COALESCE(d.gate_name, a.device), a.detail, a.last_ms, a.count, a.acked
-                 FROM alerts a LEFT JOIN devices d ON d.id = a.device ORDER BY a.acked, a.last_ms DESC LIMIT 300",
-            )?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?, r.get::<_, bool>(6)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await;
-    let rows = match rows {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
-    };
-    let mut body = format!(
-        "<div class=scroll><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
-        t(lang, "alerts"),
-        t(lang, "gate"),
-        t(lang, "detail"),
-        t(lang, "time"),
-        t(lang, "count"),
-    );
-    if rows.is_empty() {
-        let _ = write!(body, "<tr><td colspan=6>{}</td></tr>", t(lang, "no_rows"));
-    }
-    for (id, kind, gate, detail, last, count, acked) in &rows {
-        let ack = if *acked {
-            String::new()
-        } else {
-            format!(
-                "<form class=inline method=post action=\"/alerts/{id}/ack\">{}<button>{}</button></form>",
-                hidden_csrf(&session.csrf),
-                t(lang, "acknowledge")
-            )
-        };
-        let _ = write!(
-            body,
-            "<tr class=\"alert-{kind}\"><td class=\"{cls}\">{k}</td><td>{gate}</td><td>{detail}</td><td>{time}</td><td>{count}</td><td>{ack}</td></tr>",
-            kind = esc(kind),
-            cls = if *acked { "" } else { "bad" },
-            k = t(lang, if kind == "fever" { "fever" } else { "tamper" }),
-            gate = esc(gate),
-            detail = esc(detail),
-            time = fmt_ms(*last, offset),
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "alerts"), Some(&session), &body).into_response()
-}
-
-pub async fn ack_alert(State(app): State<AppState>, session: Session, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
-        return forbidden(session.lang);
-    }
-    match app.db.call(move |conn| Ok(conn.execute("UPDATE alerts SET acked = 1 WHERE id = ?1", [id])?)).await {
-        Ok(_) => state_redirect("/alerts"),
-        Err(e) => server_error(e),
-    }
-}
-
-// ---- gates ----
-
-pub async fn gates(State(app): State<AppState>, session: Session) -> Response {
-    gates_page(&app, &session, None).await
-}
-
-async fn gates_page(app: &AppState, session: &Session, new_token: Option<(String, String)>) -> Response {
-    let lang = session.lang;
-    let offset = app.config.utc_offset_min;
-    let rows = app
-        .db
-        .call(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT id, gate_name, last_seen_ms, queue, skew_ms, health, revoked, watermark, enrolled_ms FROM devices ORDER BY gate_name",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, bool>(6)?,
-                        r.get::<_, i64>(7)?,
-                        r.get::<_, i64>(8)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await;
-    let rows = match rows {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
-    };
-    let mut body = String::new();
-    if let Some((token, gate)) = new_token {
-        let _ = write!(
-            body,
-            "<p class=msg>{} <b>{}</b><br>{}<br><code>shoumen enroll {} {}</code></p>",
-            t(lang, "new_token"),
-            esc(&gate),
-            t(lang, "token_hint"),
-            esc(&app.config.public_url),
-            esc(&token)
-        );
-    }
-    let _ = write!(
-        body,
-        "<form class=card method=post action=/gates/token>{}<label>{}<input name=gate required maxlength=40></label><button>{}</button></form>",
-        hidden_csrf(&session.csrf),
-        t(lang, "gate"),
-        t(lang, "new_token")
-    );
-    let _ = write!(
-        body,
-        "<div class=scroll><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
-        t(lang, "gate"),
-        t(lang, "last_seen"),
-        t(lang, "queue"),
-        t(lang, "clock_skew"),
-        t(lang, "health"),
-        t(lang, "entries"),
-    );
-    for (id, gate, seen, queue, skew, health, revoked, watermark, _enrolled) in &rows {
-        let faults: Vec<String> = health
-            .as_deref()
-            .and_then(|h| serde_json::from_str::<Vec<shoumen_protocol::sync::HealthItem>>(h).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|h| !h.ok)
-            .map(|h| format!("{}: {}", h.device, h.state))
-            .collect();
-        let health = if *revoked {
-            format!("<span class=bad>{}</span>", t(lang, "device_revoked"))
-        } else if faults.is_empty() {
-            "<span class=ok>OK</span>".into()
-        } else {
-            format!("<span class=bad>{}</span>", esc(&faults.join("; ")))
-        };
-        let revoke = if *revoked {
-            String::new()
-        } else {
-            format!(
-                "<form class=inline method=post action=\"/gates/{}/revoke\">{}<button class=danger>{}</button></form>",
-                esc(id),
-                hidden_csrf(&session.csrf),
-                t(lang, "revoke")
-            )
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{gate}<br><small>{id}</small></td><td>{seen}</td><td>{queue}</td><td>{skew}</td><td>{health}</td><td>{watermark}</td><td>{revoke}</td></tr>",
-            gate = esc(gate),
-            id = esc(id),
-            seen = seen.map_or(t(lang, "never").to_string(), |s| fmt_ms(s, offset)),
-            queue = queue.map_or(String::from("—"), |q| q.to_string()),
-            skew = skew.map_or(String::from("—"), |s| format!("{:+.1} s", s as f64 / 1000.0)),
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "gates"), Some(session), &body).into_response()
-}
-
-pub async fn new_token(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
-        return forbidden(session.lang);
-    }
-    let gate: String = field(&form, "gate").trim().chars().take(40).collect();
-    if gate.is_empty() {
-        return message(session.lang, &session, "gates", "name the gate, e.g. \"North gate\"", StatusCode::BAD_REQUEST);
-    }
-    let g = gate.clone();
-    match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &g, 24 * 3_600_000)).await {
-        Ok(token) => gates_page(&app, &session, Some((token, gate))).await,
-        Err(e) => server_error(e),
-    }
-}
-
-pub async fn revoke_device(State(app): State<AppState>, session: Session, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
-    if !csrf_ok(&session, &form) {
-        return forbidden(session.lang);
-    }
-    match app.db.call(move |conn| Ok(conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).await {
-        Ok(_) => state_redirect("/gates"),
-        Err(e) => server_error(e),
-    }
-}

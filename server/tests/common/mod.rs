@@ -16,6 +16,8 @@ use shoumen::sync::{self, Client, ClientConfig};
 use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
 use shoumen_server::{Background, Config};
+pub use reqwest::blocking::Client as Browser;
+use reqwest::redirect::Policy;
 
 pub const COMMUNITY: &str = "lotus-gdn";
 pub const ADMIN: &str = "admin";
@@ -36,9 +38,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(dir: &Path) -> TestServer {
+        TestServer::start_with(dir, |_| {})
+    }
+
+    /// A server whose config `tune` adjusts first.
+    pub fn start_with(dir: &Path, tune: impl FnOnce(&mut Config)) -> TestServer {
         let path = dir.join("server.db");
         let db = if path.exists() { Db::open(&path).unwrap() } else { init_db(&path) };
-        let config = Config { rate_per_minute: 1000, public_url: String::new(), ..Config::default() };
+        let mut config = Config { rate_per_minute: 1000, public_url: String::new(), ..Config::default() };
+        tune(&mut config);
         TestServer { bg: Background::start(Db::open(&path).unwrap(), config).unwrap(), db }
     }
 
@@ -54,6 +62,118 @@ impl TestServer {
         let sql = sql.to_string();
         self.db.call_blocking(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
     }
+}
+
+// ---- the committee's pages, as a browser uses them ----
+
+pub fn browser() -> Browser {
+    Browser::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+/// The value of the first `name=csrf` hidden field.
+pub fn csrf(html: &str) -> String {
+    let at = html.find("name=csrf value=\"").expect("a form with a CSRF token") + "name=csrf value=\"".len();
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+pub fn get(b: &Browser, url: &str) -> (u16, String) {
+    let r = b.get(url).header("Accept-Language", "en").send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+pub fn post(b: &Browser, url: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    let r = b.post(url).form(form).send().unwrap();
+    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    (r.status().as_u16(), r.text().unwrap(), location)
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+pub fn login(server: &TestServer) -> (Browser, String) {
+    let b = browser();
+    let base = server.url();
+    let (_, page) = get(&b, &format!("{base}/login"));
+    let (status, _, location) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
+    assert_eq!((status, location.as_deref()), (303, Some("/")));
+    let (status, home) = get(&b, &format!("{base}/"));
+    assert_eq!(status, 200);
+    (b, csrf(&home))
+}
+
+// ---- a webhook receiver: WeCom, DingTalk or JSON, on 127.0.0.1 ----
+
+/// Answers every POST like a WeCom robot (`{"errcode":0}`) and keeps the
+/// bodies; `fail_first` requests get a 500 first, to exercise the retries.
+pub struct Receiver {
+    pub url: String,
+    pub bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    pub fn start(fail_first: usize) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/cgi-bin/webhook/send?key=test", listener.local_addr().unwrap());
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let seen = bodies.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            for stream in listener.incoming().flatten() {
+                n += 1;
+                let fail = n <= fail_first;
+                if let Some(body) = read_request(stream, fail) {
+                    if !fail {
+                        seen.lock().unwrap().push(body);
+                    }
+                }
+            }
+        });
+        Receiver { url, bodies }
+    }
+
+    /// Waits (bounded) until a body contains `needle`.
+    pub fn wait_for(&self, needle: &str) -> Option<String> {
+        for _ in 0..200 {
+            if let Some(b) = self.bodies.lock().unwrap().iter().find(|b| b.contains(needle)) {
+                return Some(b.clone());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+fn read_request(mut s: TcpStream, fail: bool) -> Option<String> {
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let (head_end, len) = loop {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+            let len = head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))).unwrap_or(0);
+            break (i + 4, len);
+        }
+    };
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let answer: &[u8] = if fail {
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    } else {
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 27\r\nConnection: close\r\n\r\n{\"errcode\":0,\"errmsg\":\"ok\"}"
+    };
+    s.write_all(answer).ok()?;
+    Some(String::from_utf8_lossy(&buf[head_end..]).into_owned())
 }
 
 pub fn fast_client() -> ClientConfig {

@@ -44,6 +44,10 @@ pub struct SimWorld {
     pub buzzer: bool,
     /// How many times the relay has unlocked.
     pub relay_opened: u32,
+    /// Pass text held up to the inward camera of a "both" kiosk.
+    pub shown_inward: Option<String>,
+    /// What the speaker said, "lang/clip", oldest first.
+    pub said: Vec<String>,
 }
 
 impl Default for SimWorld {
@@ -66,6 +70,8 @@ impl Default for SimWorld {
             red: false,
             buzzer: false,
             relay_opened: 0,
+            shown_inward: None,
+            said: Vec::new(),
         }
     }
 }
@@ -102,6 +108,15 @@ impl World {
     pub fn withdraw(&self) {
         let mut w = self.lock();
         w.shown = None;
+        w.shown_inward = None;
+        w.presentation += 1;
+    }
+
+    /// Holds a pass up to the inward camera of a "both" kiosk (someone
+    /// leaving the compound).
+    pub fn present_inward(&self, text: &str) {
+        let mut w = self.lock();
+        w.shown_inward = Some(text.to_string());
         w.presentation += 1;
     }
 }
@@ -140,6 +155,10 @@ impl crate::ports::DemoControls for World {
     fn set_exit_button(&self, pressed: bool) {
         self.lock().exit_pressed = pressed;
     }
+
+    fn present_inward(&self, text: &str) {
+        World::present_inward(self, text);
+    }
 }
 
 /// Renders the shown pass into camera-like 640×480 frames at a steady rate,
@@ -147,6 +166,8 @@ impl crate::ports::DemoControls for World {
 /// own pose, lighting and blur, as a hand holding up a phone would.
 pub struct SimCamera {
     world: World,
+    /// The inward camera sees `shown_inward`.
+    inward: bool,
     interval: Duration,
     /// The frame for the current presentation, and which one it is.
     cached: Option<(u64, Frame)>,
@@ -154,7 +175,12 @@ pub struct SimCamera {
 
 impl SimCamera {
     pub fn new(world: World, fps: u32) -> SimCamera {
-        SimCamera { world, interval: Duration::from_millis(1000 / u64::from(fps.max(1))), cached: None }
+        SimCamera { world, inward: false, interval: Duration::from_millis(1000 / u64::from(fps.max(1))), cached: None }
+    }
+
+    /// The second camera of a "both" kiosk, facing into the compound.
+    pub fn inward(world: World, fps: u32) -> SimCamera {
+        SimCamera { inward: true, ..SimCamera::new(world, fps) }
     }
 
     fn render(text: Option<&str>, presentation: u64, difficulty: f32) -> Frame {
@@ -183,7 +209,8 @@ impl FrameSource for SimCamera {
         std::thread::sleep(self.interval);
         let (unplugged, shown, presentation, difficulty) = {
             let w = self.world.lock();
-            (w.camera_unplugged, w.shown.clone(), w.presentation, w.scene_difficulty)
+            let shown = if self.inward { w.shown_inward.clone() } else { w.shown.clone() };
+            (w.camera_unplugged, shown, w.presentation, w.scene_difficulty)
         };
         if unplugged {
             self.cached = None;
@@ -250,6 +277,10 @@ impl Thermometer for SimThermometer {
             self.sensor.body_c = w.queued_temps.pop_front().unwrap_or(body) as f32 / 100.0;
         }
         thermometer::measure(&mut self.sensor, &mut thermometer::StdDelay, &self.config)
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        self.sensor.ambient_c().map(|_| ()).map_err(|e| e.to_string())
     }
 
     fn offset_c(&self) -> f32 {

@@ -335,6 +335,17 @@ impl super::Thermometer for PiThermometer {
         result
     }
 
+    fn check(&mut self) -> Result<(), String> {
+        if self.sensor.is_none() {
+            self.sensor = Some(open_mlx90614(&self.config).map_err(|e| e.to_string())?);
+        }
+        let Some(sensor) = self.sensor.as_mut() else { unreachable!("opened above") };
+        sensor.ambient_c().map(|_| ()).map_err(|e| {
+            self.sensor = None;
+            e.to_string()
+        })
+    }
+
     fn offset_c(&self) -> f32 {
         self.config.model.offset_c
     }

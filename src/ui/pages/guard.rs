@@ -297,6 +297,7 @@ pub fn alarm_row(alarm: &Alarm) -> (&'static str, String) {
         Alarm::DeviceFault { device, message } => ("device", format!("{device}: {message}")),
         Alarm::Door(DoorAlarm::HeldOpen) => ("door_held_open", String::new()),
         Alarm::Door(DoorAlarm::ForcedOpen) => ("forced_open", String::new()),
+        Alarm::RepeatedRefusals { pass_id, count } => ("repeated_refusals", format!("{} ×{count}", pass_id.to_hex())),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Wiring {
     pub demo_passes: Vec<(String, String)>,
     pub guard: guard::GuardConfig,
     pub gate_name: String,
+    /// "in", "out" or "both" (the scan page offers 进门/出门 for "both").
+    pub direction: String,
     pub visitor_url: String,
     pub language: String,
 }
@@ -42,10 +44,12 @@ pub struct Controller {
 pub fn setup(ui: &AppWindow, w: &Wiring) -> Controller {
     set_language(ui, &w.language);
     ui.global::<AppState>().on_set_language({
-        let weak = ui.as_weak();
+        let (weak, commands) = (ui.as_weak(), w.commands.clone());
         move |lang| {
             if let Some(ui) = weak.upgrade() {
                 set_language(&ui, &lang);
+                // Spoken prompts follow the screen.
+                let _ = commands.send(Command::SetLanguage(lang.to_string()));
             }
         }
     });

@@ -1,6 +1,6 @@
 //! The result page: the decision, full screen, in plain words.
 
-use slint::{ComponentHandle, SharedString};
+use slint::ComponentHandle;
 
 use super::Wiring;
 use crate::gate::ResultView;
@@ -16,7 +16,8 @@ pub fn show(ui: &AppWindow, view: &ResultView) {
     r.set_unit(view.unit.clone().unwrap_or_default().into());
     r.set_temperature(view.temperature_centi.map(celsius).unwrap_or_default().into());
     r.set_needs_assistance(view.needs_assistance);
-    r.set_lists_warning(SharedString::default());
+    r.set_lists_age_h(view.lists_age_s.map_or(-1, |s| (s / 3600).clamp(0, 2_000_000) as i32));
+    r.set_remeasure_after_min(view.remeasure_after_min.map_or(0, |m| m.min(600) as i32));
     ui.global::<ScanAdapter>().set_step(ScanStep::ShowPass);
     ui.global::<AppState>().set_page(Page::Result);
 }

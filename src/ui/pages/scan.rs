@@ -5,7 +5,10 @@ use std::time::Duration;
 use slint::{ComponentHandle, SharedPixelBuffer};
 
 use super::Wiring;
+use shoumen_protocol::Direction;
+
 use crate::frame::GrayBuf;
+use crate::gate::Event;
 use crate::ports::Status;
 use crate::scan::Code;
 use crate::ui::{clock_text, AppState, AppWindow, Page, ScanAdapter, ScanStep};
@@ -18,6 +21,14 @@ pub struct ScanController {
 pub fn setup(ui: &AppWindow, w: &Wiring) -> ScanController {
     let scan = ui.global::<ScanAdapter>();
     scan.set_gate_name(w.gate_name.clone().into());
+    scan.set_direction_mode(w.direction.clone().into());
+    scan.on_choose_direction({
+        let events = w.events.clone();
+        move |d| {
+            let direction = if d == "out" { Direction::Out } else { Direction::In };
+            let _ = events.send(Event::ChooseDirection(direction));
+        }
+    });
     scan.set_clock(clock_text(crate::clock::SystemClock::wall_ms_now()).into());
     scan.on_open_visitor({
         let weak = ui.as_weak();
@@ -45,6 +56,10 @@ pub fn show_step(ui: &AppWindow, step: ScanStep, temperature: Option<String>) {
     let app = ui.global::<AppState>();
     let scan = ui.global::<ScanAdapter>();
     scan.set_step(step);
+    if step == ScanStep::ShowPass {
+        // A tapped 进门/出门 holds for one pass only.
+        scan.set_chosen_direction("".into());
+    }
     if let Some(t) = temperature {
         scan.set_temperature(t.into());
     }
@@ -62,6 +77,7 @@ pub fn apply_status(ui: &AppWindow, s: &Status) {
     scan.set_lists_age_min(s.lists_age_s.map_or(-1, |a| (a / 60).min(i64::from(i32::MAX)) as i32));
     scan.set_lists_stale(s.lists_stale);
     scan.set_camera_ok(s.health.iter().find(|h| h.device == "camera").is_none_or(|h| h.ok));
+    scan.set_passback_fallback(s.passback_fallback);
 }
 
 /// Puts a camera preview on the page, the code in view outlined.

@@ -1,0 +1,162 @@
+//! The Gates page: each kiosk's last contact, queue, clock, health and
+//! layout (is quarantine checked on the way out?), enrollment tokens, and
+//! revoking a kiosk.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
+use shoumen_protocol::sync::{GateLayout, HealthItem};
+
+use super::{esc, fmt_ms, forbidden, hidden_csrf, layout, server_error, state_redirect, t, Session};
+use crate::db::DbError;
+use crate::AppState;
+
+type FormMap = HashMap<String, String>;
+
+/// One enrolled kiosk as the page shows it.
+struct Gate {
+    id: String,
+    name: String,
+    last_seen_ms: Option<i64>,
+    queue: Option<i64>,
+    skew_ms: Option<i64>,
+    health: Vec<HealthItem>,
+    layout: Option<GateLayout>,
+    revoked: bool,
+    watermark: i64,
+}
+
+fn gates(conn: &Connection) -> Result<Vec<Gate>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, gate_name, last_seen_ms, queue, skew_ms, health, revoked, watermark, layout FROM devices ORDER BY gate_name",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Gate {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                last_seen_ms: r.get(2)?,
+                queue: r.get(3)?,
+                skew_ms: r.get(4)?,
+                health: r.get::<_, Option<String>>(5)?.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
+                revoked: r.get(6)?,
+                watermark: r.get(7)?,
+                layout: r.get::<_, Option<String>>(8)?.and_then(|l| serde_json::from_str(&l).ok()),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub async fn page(State(app): State<AppState>, session: Session) -> Response {
+    render(&app, &session, None).await
+}
+
+async fn render(app: &AppState, session: &Session, new_token: Option<(String, String)>) -> Response {
+    let lang = session.lang;
+    let rows = match app.db.call(|conn| gates(conn)).await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let mut body = String::new();
+    if let Some((token, gate)) = new_token {
+        let _ = write!(
+            body,
+            "<p class=msg>{} <b>{}</b><br>{}<br><code>shoumen enroll {} {}</code></p>",
+            t(lang, "new_token"),
+            esc(&gate),
+            t(lang, "token_hint"),
+            esc(&app.config.public_url),
+            esc(&token)
+        );
+    }
+    let _ = write!(
+        body,
+        "<form class=card method=post action=/gates/token>{}<label>{}<input name=gate required maxlength=40></label><button>{}</button></form>",
+        hidden_csrf(&session.csrf),
+        t(lang, "gate"),
+        t(lang, "new_token")
+    );
+    let _ = write!(
+        body,
+        "<div class=scroll><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        t(lang, "gate"),
+        t(lang, "last_seen"),
+        t(lang, "queue"),
+        t(lang, "clock_skew"),
+        t(lang, "health"),
+        t(lang, "entries"),
+    );
+    for g in &rows {
+        body.push_str(&row(session, g, app.config.utc_offset_min));
+    }
+    body.push_str("</table></div>");
+    layout(lang, t(lang, "gates"), Some(session), &body).into_response()
+}
+
+fn row(session: &Session, g: &Gate, offset: i32) -> String {
+    let lang = session.lang;
+    let faults: Vec<String> = g.health.iter().filter(|h| !h.ok).map(|h| format!("{}: {}", h.device, h.state)).collect();
+    let mut health = if g.revoked {
+        format!("<span class=bad>{}</span>", t(lang, "device_revoked"))
+    } else if faults.is_empty() {
+        "<span class=ok>OK</span>".into()
+    } else {
+        format!("<span class=bad>{}</span>", esc(&faults.join("; ")))
+    };
+    if g.layout.as_ref().is_some_and(|l| !l.checks_exit()) {
+        let _ = write!(health, "<br><span class=\"bad exit-not-checked\">{}</span>", t(lang, "exit_not_checked"));
+    }
+    let revoke = if g.revoked {
+        String::new()
+    } else {
+        format!(
+            "<form class=inline method=post action=\"/gates/{}/revoke\">{}<button class=danger>{}</button></form>",
+            esc(&g.id),
+            hidden_csrf(&session.csrf),
+            t(lang, "revoke")
+        )
+    };
+    let layout = g.layout.as_ref().map_or(String::new(), |l| {
+        format!(" · {}{}", esc(&l.direction), if l.inward_camera { " + inward camera" } else { "" })
+    });
+    format!(
+        "<tr><td>{name}<br><small>{id}{layout}</small></td><td>{seen}</td><td>{queue}</td><td>{skew}</td><td>{health}</td><td>{watermark}</td><td>{revoke}</td></tr>",
+        name = esc(&g.name),
+        id = esc(&g.id),
+        seen = g.last_seen_ms.map_or(t(lang, "never").to_string(), |s| fmt_ms(s, offset)),
+        queue = g.queue.map_or(String::from("—"), |q| q.to_string()),
+        skew = g.skew_ms.map_or(String::from("—"), |s| format!("{:+.1} s", s as f64 / 1000.0)),
+        watermark = g.watermark,
+    )
+}
+
+pub async fn new_token(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
+    if !session.csrf_ok(&form) {
+        return forbidden(session.lang);
+    }
+    let gate = crate::alerts::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
+    if gate.is_empty() {
+        let body = "<p class=msg>name the gate, e.g. \"North gate\"</p>";
+        return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(&session), body)).into_response();
+    }
+    let g = gate.clone();
+    match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &g, 24 * 3_600_000)).await {
+        Ok(token) => render(&app, &session, Some((token, gate))).await,
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn revoke(State(app): State<AppState>, session: Session, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
+    if !session.csrf_ok(&form) {
+        return forbidden(session.lang);
+    }
+    match app.db.call(move |conn| Ok(conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).await {
+        Ok(_) => state_redirect("/gates"),
+        Err(e) => server_error(e),
+    }
+}

@@ -1,0 +1,294 @@
+//! The community's outgoing webhook: new alerts become messages for a WeCom
+//! (企业微信) group robot, a DingTalk robot, or any receiver of plain JSON.
+//!
+//! An alert and its outbox row are written in the same transaction; a
+//! background task delivers the row with retries and backoff. Delivery never
+//! holds up a kiosk's push, and a receiver that is down for a day costs at
+//! most [`MAX_PENDING`] rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{params, Connection};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::alerts::{self, AlertRow};
+use crate::db::{get_meta, now_ms, set_meta, Db, DbError};
+use crate::web::{fmt_ms, t, Lang};
+
+/// Undelivered messages kept at most; the oldest go first.
+pub const MAX_PENDING: i64 = 1000;
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: i64 = 12;
+
+/// The message shape the receiver expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// 企业微信 group robot: `{"msgtype":"text","text":{"content":…}}`.
+    WeCom,
+    /// DingTalk custom robot; optionally signed with its secret.
+    DingTalk,
+    /// Every field of the alert as JSON.
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::WeCom, Format::DingTalk, Format::Json];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::WeCom => "wecom",
+            Format::DingTalk => "dingtalk",
+            Format::Json => "json",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// Where new alerts go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub format: Format,
+    /// DingTalk's signing secret ("SEC…"), if the robot has one.
+    pub secret: String,
+}
+
+impl Webhook {
+    /// Checks what a committee member typed: an http(s) URL of sane length.
+    pub fn new(url: &str, format: &str, secret: &str) -> Result<Webhook, String> {
+        let url = url.trim();
+        let format = Format::parse(format).ok_or_else(|| format!("unknown format {format:?}: wecom, dingtalk or json"))?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 500 || url.chars().any(char::is_whitespace) {
+            return Err("the webhook address must be an http(s) URL of at most 500 characters".into());
+        }
+        if secret.len() > 200 {
+            return Err("the signing secret is too long".into());
+        }
+        Ok(Webhook { url: url.into(), format, secret: secret.trim().into() })
+    }
+}
+
+pub fn get(conn: &Connection) -> Result<Option<Webhook>, DbError> {
+    let Some(url) = get_meta(conn, "webhook_url")?.filter(|u| !u.is_empty()) else { return Ok(None) };
+    let format = get_meta(conn, "webhook_format")?.and_then(|f| Format::parse(&f)).unwrap_or(Format::Json);
+    let secret = get_meta(conn, "webhook_secret")?.unwrap_or_default();
+    Ok(Some(Webhook { url, format, secret }))
+}
+
+/// Sets (or with `None` removes) the webhook.
+pub fn set(conn: &Connection, hook: Option<&Webhook>) -> Result<(), DbError> {
+    set_meta(conn, "webhook_url", hook.map_or("", |h| &h.url))?;
+    set_meta(conn, "webhook_format", hook.map_or("json", |h| h.format.as_str()))?;
+    set_meta(conn, "webhook_secret", hook.map_or("", |h| &h.secret))
+}
+
+/// Queues a message for a new alert, if the community has a webhook.
+pub fn enqueue(conn: &Connection, alert_id: i64, now: i64) -> Result<bool, DbError> {
+    if get(conn)?.is_none() {
+        return Ok(false);
+    }
+    conn.execute("INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)", params![alert_id, now])?;
+    let pending: i64 = conn.query_row("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", [], |r| r.get(0))?;
+    if pending > MAX_PENDING {
+        conn.execute(
+            "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE delivered_ms IS NULL ORDER BY id LIMIT ?1)",
+            [pending - MAX_PENDING],
+        )?;
+    }
+    // Delivered rows are history: a week of it is enough.
+    conn.execute("DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1", [now - 7 * 86_400_000])?;
+    Ok(true)
+}
+
+/// Raises an alert and queues its message in one go.
+pub fn raise(conn: &Connection, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<bool, DbError> {
+    match alerts::raise(conn, kind, device, seq, detail, now)? {
+        Some(id) => enqueue(conn, id, now),
+        None => Ok(false),
+    }
+}
+
+/// The body to POST for `alert`.
+pub fn message(format: Format, community: &str, public_url: &str, utc_offset_min: i32, alert: &AlertRow) -> serde_json::Value {
+    match format {
+        Format::WeCom | Format::DingTalk => {
+            let mut text = format!(
+                "【守门 {community}】{kind}\n门岗：{gate}\n{detail}\n时间：{time}",
+                kind = t(Lang::Zh, &alert.kind),
+                gate = alert.gate,
+                detail = alert.detail,
+                time = fmt_ms(alert.last_ms, utc_offset_min),
+            );
+            if alert.count > 1 {
+                text += &format!("（第 {} 次）", alert.count);
+            }
+            text += &format!("\n{public_url}/alerts");
+            json!({ "msgtype": "text", "text": { "content": text } })
+        }
+        Format::Json => json!({
+            "community": community,
+            "id": alert.id,
+            "kind": alert.kind,
+            "kind_zh": t(Lang::Zh, &alert.kind),
+            "kind_en": t(Lang::En, &alert.kind),
+            "device": alert.device,
+            "gate": alert.gate,
+            "detail": alert.detail,
+            "first_ms": alert.first_ms,
+            "last_ms": alert.last_ms,
+            "count": alert.count,
+            "url": format!("{public_url}/alerts"),
+        }),
+    }
+}
+
+/// DingTalk's signature: `timestamp` and `sign` query parameters, where
+/// sign = base64(HMAC-SHA256(secret, "timestamp\nsecret")).
+pub fn dingtalk_url(url: &str, secret: &str, timestamp_ms: i64) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("{timestamp_ms}\n{secret}").as_bytes());
+    let sign = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let sign = sign.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}timestamp={timestamp_ms}&sign={sign}")
+}
+
+/// What the delivery task needs to know.
+#[derive(Clone)]
+pub struct Delivery {
+    pub db: Db,
+    pub community: String,
+    pub public_url: String,
+    pub utc_offset_min: i32,
+    /// Rung when a message is queued.
+    pub bell: Arc<Notify>,
+    pub timeout: Duration,
+}
+
+/// Delivers queued messages until the runtime stops: at once when rung,
+/// and every few seconds for retries that have come due.
+pub async fn deliver_forever(d: Delivery) {
+    let http = match reqwest::Client::builder().timeout(d.timeout).user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION"))).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook client; alerts stay on the Alerts page only");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = deliver_due(&d, &http).await {
+            tracing::warn!(error = %e, "webhook delivery round failed");
+        }
+        tokio::select! {
+            _ = d.bell.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// Sends every message that is due; returns how many were delivered.
+pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, DbError> {
+    let now = now_ms();
+    let due = d
+        .db
+        .call(move |conn| {
+            let Some(hook) = get(conn)? else { return Ok(None) };
+            let mut stmt = conn.prepare(
+                "SELECT id, alert_id, attempts FROM webhook_outbox
+                 WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
+            )?;
+            let rows = stmt
+                .query_map(params![now, MAX_ATTEMPTS], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::new();
+            for (id, alert_id, attempts) in rows {
+                if let Some(alert) = alerts::get(conn, alert_id)? {
+                    out.push((id, attempts, alert));
+                }
+            }
+            Ok(Some((hook, out)))
+        })
+        .await?;
+    let Some((hook, due)) = due else { return Ok(0) };
+    let mut delivered = 0;
+    for (id, attempts, alert) in due {
+        let body = message(hook.format, &d.community, &d.public_url, d.utc_offset_min, &alert);
+        let result = post(http, &hook, &body).await;
+        let now = now_ms();
+        let update = match &result {
+            Ok(()) => {
+                delivered += 1;
+                ("UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = NULL WHERE id = ?3", now, None)
+            }
+            Err(e) => {
+                let wait = backoff_ms(attempts);
+                tracing::warn!(alert = alert.id, attempt = attempts + 1, error = %e, "webhook delivery failed; will retry");
+                ("UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3", now + wait, Some(e.clone()))
+            }
+        };
+        d.db.call(move |conn| Ok(conn.execute(update.0, params![update.1, update.2, id])?)).await?;
+    }
+    Ok(delivered)
+}
+
+/// 5 s, 10 s, 20 s … capped at an hour, with full jitter.
+fn backoff_ms(attempts: i64) -> i64 {
+    let ceiling = (5_000i64 << attempts.clamp(0, 20)).min(3_600_000);
+    (ceiling as f64 * (0.5 + rand::random::<f64>() / 2.0)) as i64
+}
+
+async fn post(http: &reqwest::Client, hook: &Webhook, body: &serde_json::Value) -> Result<(), String> {
+    let url = match hook.format {
+        Format::DingTalk if !hook.secret.is_empty() => dingtalk_url(&hook.url, &hook.secret, now_ms()),
+        _ => hook.url.clone(),
+    };
+    let resp = http.post(&url).json(body).send().await.map_err(|e| format!("cannot reach the webhook: {e}"))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(format!("the webhook answered {status}: {}", text.chars().take(200).collect::<String>()));
+    }
+    // WeCom and DingTalk answer 200 with {"errcode": N}; 0 is success.
+    if matches!(hook.format, Format::WeCom | Format::DingTalk) {
+        let code = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v.get("errcode").and_then(|c| c.as_i64()));
+        if code != Some(0) {
+            return Err(format!("the robot refused the message: {}", text.chars().take(200).collect::<String>()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dingtalk_signatures_follow_the_documented_recipe() {
+        // HMAC-SHA256("SECabc", "1700000000000\nSECabc"), base64, URL-encoded.
+        let url = dingtalk_url("https://oapi.dingtalk.com/robot/send?access_token=t", "SECabc", 1_700_000_000_000);
+        assert!(url.starts_with("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1700000000000&sign="), "{url}");
+        let sign = url.rsplit("sign=").next().unwrap();
+        assert!(!sign.contains(['+', '/', '=']), "{sign}");
+        assert_eq!(dingtalk_url("https://x/send", "s", 1).matches('?').count(), 1);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_under_an_hour() {
+        assert!(backoff_ms(0) <= 5_000 && backoff_ms(0) >= 2_500);
+        assert!(backoff_ms(30) <= 3_600_000);
+    }
+
+    #[test]
+    fn bad_webhook_settings_are_refused() {
+        assert!(Webhook::new("ftp://x", "wecom", "").is_err());
+        assert!(Webhook::new("https://x", "telegram", "").is_err());
+        assert!(Webhook::new("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "wecom", "").is_ok());
+    }
+}
