@@ -37,8 +37,16 @@ apt_opts=(
     -o "Dir::Cache=$dir/apt/cache" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root"
 )
 if [ ! -s "$dir/apt/.updated" ]; then
-    apt-get "${apt_opts[@]}" update -qq
-    date > "$dir/apt/.updated"
+    # A mirror in the middle of a sync fails an index now and then: retry,
+    # then go on with what arrived (the packages come from the main suite).
+    for try in 1 2 3 4; do
+        if apt-get "${apt_opts[@]}" update -qq; then
+            date > "$dir/apt/.updated"
+            break
+        fi
+        echo "apt-get update failed (try $try of 4); retrying in 20 s" >&2
+        sleep 20
+    done
 fi
 cd "$dir/debs"
 for p in "${packages[@]}"; do

@@ -87,7 +87,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let cx = cli::Context { config: cli.config, sim: cli.sim, clock: SystemClock::new() };
-    match cli.command.unwrap_or(Command::Run(cli::run::Args::default())) {
+    let default_run = || Command::Run(cli::run::Args { headless: false, exit_after: None, demo_script: false, demo_pace_ms: 3000 });
+    match cli.command.unwrap_or_else(default_run) {
         Command::Run(args) => cli::run::run(&args, &cx),
         Command::Check(args) => cli::check::run(&args, &cx),
         Command::Demo(cmd) => cli::demo::run(&cmd, &cx),

@@ -17,43 +17,24 @@ use shoumen_protocol::Decision;
 use crate::gate::{Alarm, DoorAlarm, ResultView, Screen};
 use crate::hw::audio::{Clip, Speaker};
 
-/// Every clip, as named in `scripts/make-voice.sh`.
-pub const CLIPS: [&str; 18] = [
-    "measuring",
-    "remeasure",
-    "choose_direction",
-    "ok_temperature",
-    "ok",
-    "welcome_home",
-    "gate_open",
-    "no_temperature",
-    "fever",
-    "expired",
-    "not_yet_valid",
-    "revoked",
-    "quarantine_no_exit",
-    "passback",
-    "invalid_pass",
-    "call_guard",
-    "measure_timeout",
-    "close_gate",
-];
-
 /// The languages clips exist in: the UI's language codes.
 pub const LANGUAGES: [&str; 2] = ["zh_CN", "en"];
 
-macro_rules! embedded {
+/// Defines the list of clips and builds each one in, for both languages.
+macro_rules! clips {
     ($($name:literal),* $(,)?) => {
-        &[$((
+        /// Every clip, as named in `scripts/make-voice.sh`.
+        pub const CLIPS: &[&str] = &[$($name),*];
+        /// (name, zh_CN clip, en clip), built in.
+        const EMBEDDED: &[(&str, &[u8], &[u8])] = &[$((
             $name,
             include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/voice/zh_CN/", $name, ".ogg")).as_slice(),
             include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/voice/en/", $name, ".ogg")).as_slice(),
-        )),*]
+        )),*];
     };
 }
 
-/// (name, zh_CN clip, en clip), built in.
-const EMBEDDED: &[(&str, &[u8], &[u8])] = embedded!(
+clips!(
     "measuring",
     "remeasure",
     "choose_direction",

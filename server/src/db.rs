@@ -221,6 +221,16 @@ impl Db {
         .map_err(|e| DbError::Corrupt(format!("database task failed: {e}")))?
     }
 
+    /// A read-only connection of its own, for long reads (exports): in WAL
+    /// mode it sees a snapshot and never waits for, or holds up, the writer.
+    pub fn reader(&self) -> Result<Connection, DbError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|source| DbError::Open { path: self.path.clone(), source })?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        Ok(conn)
+    }
+
     /// The same, for CLI commands and tests outside a runtime.
     pub fn call_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, DbError>) -> Result<T, DbError> {
         let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());

@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .nest(shoumen_protocol::sync::API, api::routes())
         .merge(web::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_oversized))
         // The whole request, body included: a client that trickles its
         // upload is cut off.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
@@ -163,6 +164,35 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router.with_state(state)
+}
+
+/// The most a request to `path` may carry: the same limits the routes set
+/// with `DefaultBodyLimit`, checked against `Content-Length` up front.
+pub fn body_limit(path: &str) -> usize {
+    if path == "/api/v1/entries" {
+        api::PUSH_LIMIT
+    } else if path == "/login" || path.starts_with("/v/") || path == "/api/v1/enroll" {
+        16 << 10
+    } else {
+        BODY_LIMIT
+    }
+}
+
+/// Answers 413 at once to a request that announces a body larger than its
+/// route takes, before a byte of it is read.
+async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = body_limit(req.uri().path());
+    if announced.is_some_and(|n| n > limit as u64) {
+        let text = format!("the request body is larger than this address takes ({} KiB)", limit >> 10);
+        return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, text).into_response();
+    }
+    next.run(req).await
 }
 
 /// Locks an account after repeated wrong passwords, whoever sends them:

@@ -48,6 +48,17 @@ struct ServeArgs {
     /// its X-Forwarded-For names the client for rate limits.
     #[arg(long, value_name = "CIDR")]
     trusted_proxy: Vec<shoumen_server::net::Cidr>,
+    /// Connections served at once; past that, new ones wait. Keep it well
+    /// under the process's file descriptor limit (systemd: 1,024).
+    #[arg(long, default_value_t = 768)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers (also how long
+    /// an idle keep-alive connection stays open).
+    #[arg(long, default_value_t = 10)]
+    header_timeout_s: u64,
+    /// Seconds a whole request may take, body included.
+    #[arg(long, default_value_t = 30)]
+    request_timeout_s: u64,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +87,8 @@ enum Cmd {
     /// Passes: issue or revoke.
     #[command(subcommand)]
     Pass(PassCmd),
+    /// Re-check every kiosk's stored hash chain.
+    Verify,
     /// Entries of a date range as CSV on stdout.
     Export {
         #[arg(long)]
@@ -166,13 +179,37 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("pass {pass_id} revoked; kiosks refuse it after their next list pull");
             Ok(())
         }
+        Cmd::Verify => {
+            let devices: Vec<String> = db.call_blocking(|conn| {
+                let mut stmt = conn.prepare("SELECT id FROM devices ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })?;
+            let mut broken = 0;
+            for d in &devices {
+                match db.call_blocking(|conn| Ok(ingest::verify_chain(conn, d)))? {
+                    Ok(n) => println!("ok      {d}: {n} entries"),
+                    Err(e) => {
+                        broken += 1;
+                        println!("BROKEN  {d}: {e}");
+                    }
+                }
+            }
+            if broken > 0 {
+                bail!("{broken} of {} kiosk logs do not verify", devices.len());
+            }
+            Ok(())
+        }
         Cmd::Export { from, to } => {
             let offset = cli.serve.utc_offset_min;
             let (Some(f), Some(t)) = (parse_day(&from, offset), parse_day(&to, offset)) else {
                 bail!("--from and --to must be dates like 2026-11-29");
             };
-            let csv = db.call_blocking(|conn| export_csv(conn, f * 1000, (t + 86_400) * 1000, offset))?;
-            print!("{csv}");
+            let conn = db.reader()?;
+            let mut out = std::io::stdout().lock();
+            export_csv(&conn, f * 1000, (t + 86_400) * 1000, offset, &mut |chunk| {
+                std::io::Write::write_all(&mut out, chunk.as_bytes()).is_ok()
+            })?;
             Ok(())
         }
     }
@@ -202,6 +239,12 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
         secure_cookies: tls.is_some() || public_url.starts_with("https://"),
         public_url,
         trusted_proxies: args.trusted_proxy,
+        limits: shoumen_server::net::Limits {
+            max_connections: args.max_connections.max(1),
+            headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
+            request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
+            ..Default::default()
+        },
         utc_offset_min: args.utc_offset_min,
         ..Config::default()
     };

@@ -9,24 +9,6 @@ use shoumen::sync::{self, SyncError};
 use shoumen_protocol::sync::{Checkpoint, ListBundle, PushRequest, PushedEntry, SignedBundle};
 use shoumen_protocol::{chain_hash, Entry, Hash};
 
-fn page(k: &mut Kiosk, from: u64, n: usize) -> PushRequest {
-    let rows = k.store.entries_with_hash(from, n).unwrap();
-    let key = k.store.device_key().unwrap();
-    let (last, hash) = rows.last().map(|(e, h)| (e.seq, *h)).unwrap();
-    PushRequest {
-        checkpoint: Checkpoint::sign(&key, k.store.device_id(), last, &hash),
-        entries: rows.into_iter().map(|(entry, hash)| PushedEntry { entry, hash: hex::encode(hash) }).collect(),
-    }
-}
-
-/// Re-signs a page's checkpoint after the test edited it.
-fn resign(k: &mut Kiosk, p: &mut PushRequest) {
-    let key = k.store.device_key().unwrap();
-    let last = p.entries.last().unwrap();
-    let head: Hash = hex::decode(&last.hash).unwrap().try_into().unwrap();
-    p.checkpoint = Checkpoint::sign(&key, k.store.device_id(), last.entry.seq, &head);
-}
-
 fn stored(s: &TestServer) -> i64 {
     s.count("SELECT COUNT(*) FROM entries")
 }
@@ -314,9 +296,15 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
     ));
     let expected = shoumen_server::db::now_ms() - 60_000;
     assert!((shown - expected).abs() < 10_000, "shown {shown}, expected about {expected}");
-    let csv = server
+    let mut csv = String::new();
+    server
         .db
-        .call_blocking(move |c| shoumen_server::web::export_csv(c, expected - 3_600_000, expected + 3_600_000, 480))
+        .call_blocking(|c| {
+            shoumen_server::web::export_csv(c, expected - 3_600_000, expected + 3_600_000, 480, &mut |chunk| {
+                csv.push_str(&chunk);
+                true
+            })
+        })
         .unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
     assert!(csv.contains(",manual,") && csv.contains("<b>delivery</b>") && csv.ends_with(",false\n"));

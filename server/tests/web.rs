@@ -205,3 +205,23 @@ fn the_language_switch_returns_only_to_pages_of_this_site() {
     assert_eq!(back(&format!("{base}//evil.example/x")), "/");
     assert_eq!(back("not a url"), "/");
 }
+
+#[test]
+fn a_pass_for_someone_who_needs_help_at_the_gate_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, token) = login(&server);
+    let base = server.url();
+    let (status, _, _) = post(&b, &format!("{base}/passes"), &[("role", "resident"), ("unit", "8-1604"), ("days", "30"), ("needs_assistance", "on"), ("csrf", &token)]);
+    assert_eq!(status, 303);
+    let (status, _, _) = post(&b, &format!("{base}/passes"), &[("role", "resident"), ("unit", "8-1605"), ("days", "30"), ("csrf", &token)]);
+    assert_eq!(status, 303);
+    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, &server.db.path)).unwrap();
+    let trust = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey { issuer: community.id.clone(), key: community.key.verifying_key() }]);
+    for (unit, assisted) in [("8-1604", true), ("8-1605", false)] {
+        let u = unit.to_string();
+        let text: String = server.db.call_blocking(move |c| Ok(c.query_row("SELECT text FROM passes WHERE unit = ?1", [u], |r| r.get(0))?)).unwrap();
+        let claims = shoumen_protocol::pass::verify_signature(&text, &trust).unwrap();
+        assert_eq!(claims.flags.has(shoumen_protocol::PassFlags::NEEDS_ASSISTANCE), assisted, "{unit}");
+    }
+}

@@ -46,12 +46,14 @@ pub enum KioskError {
 }
 
 /// How this run of the kiosk goes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct KioskOptions {
     /// Stop after this long (soak and end-to-end tests).
     pub exit_after: Option<Duration>,
     /// Play the demo script on the simulated hardware.
     pub demo_script: bool,
+    /// How long the script holds each pass up, and waits between passes.
+    pub demo_pace: Duration,
 }
 
 /// What the screen's controllers need from a running kiosk.
@@ -135,8 +137,8 @@ impl Kiosk {
 
         let demo_passes = if config.kiosk.demo { crate::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default() } else { Vec::new() };
         if config.kiosk.simulated && !demo_passes.is_empty() && options.demo_script {
-            let (world, stop, passes) = (world.clone(), stop.clone(), demo_passes.clone());
-            let script = move || crate::demo::play_script(&world, &passes, Duration::from_secs(3), Duration::from_secs(3), &stop);
+            let (world, stop, passes, pace) = (world.clone(), stop.clone(), demo_passes.clone(), options.demo_pace);
+            let script = move || crate::demo::play_script(&world, &passes, pace, pace, &stop);
             threads.push(std::thread::Builder::new().name("demo".into()).spawn(script).map_err(thread("demo"))?);
         }
         // Enrolled kiosks show the server's visitor form for this gate.

@@ -16,7 +16,7 @@ use slint::ComponentHandle;
 
 use super::Context;
 
-#[derive(clap::Args, Default)]
+#[derive(clap::Args)]
 pub struct Args {
     /// No display: decisions go to the log (for a Pi without a screen,
     /// soak tests and end-to-end tests). Without it the touchscreen UI opens.
@@ -29,6 +29,10 @@ pub struct Args {
     /// headless with a demo community): passes shown one after another.
     #[arg(long)]
     pub demo_script: bool,
+    /// How long the demo script holds each pass up and waits between them,
+    /// in milliseconds (reliability scripts run it fast).
+    #[arg(long, value_name = "MS", default_value_t = 3000, hide = true)]
+    pub demo_pace_ms: u64,
 }
 
 pub fn run(args: &Args, cx: &Context) -> Result<ExitCode> {
@@ -36,6 +40,7 @@ pub fn run(args: &Args, cx: &Context) -> Result<ExitCode> {
     let options = KioskOptions {
         exit_after: args.exit_after.map(Duration::from_secs),
         demo_script: args.demo_script || args.headless,
+        demo_pace: Duration::from_millis(args.demo_pace_ms.max(100)),
     };
     let mut kiosk = Kiosk::start(&config, &cx.clock, &options)?;
     if args.headless {

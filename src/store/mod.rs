@@ -72,10 +72,19 @@ impl Store {
     /// Opens (creating and migrating if needed) the store at `path`.
     /// `boot_id` goes into every entry written through this handle.
     pub fn open(path: &Path, boot_id: &str) -> Result<Store> {
+        Store::open_with_vfs(path, boot_id, None)
+    }
+
+    /// The same through a named SQLite VFS (the power-loss test's shim).
+    pub fn open_with_vfs(path: &Path, boot_id: &str, vfs: Option<&str>) -> Result<Store> {
         // The store holds the kiosk's device key and sync secret: owner only.
         // SQLite gives its -wal and -shm files the same mode.
         make_private(path);
-        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.into(), source })?;
+        let conn = match vfs {
+            None => Connection::open(path),
+            Some(vfs) => Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), vfs),
+        }
+        .map_err(|source| StoreError::Open { path: path.into(), source })?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

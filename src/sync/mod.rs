@@ -204,26 +204,16 @@ impl Client {
     /// The newest bundle if it is newer than `since`, and the signed word
     /// of which version is the newest.
     pub fn lists(&self, since: u64) -> Result<ListsAnswer, SyncError> {
-        let resp = self
-            .http
-            .get(self.url(&format!("/lists?since={since}")))
-            .header("Authorization", self.auth())
-            .send()
-            .map_err(transport)?;
-        if !resp.status().is_success() {
-            return Err(refusal(resp));
-        }
-        json(resp)
+        self.get(&format!("/lists?since={since}"))
     }
 
     /// Presence from every gate of the community that changed after `since`.
     pub fn presence(&self, since: u64) -> Result<PresenceFeed, SyncError> {
-        let resp = self
-            .http
-            .get(self.url(&format!("/presence?since={since}")))
-            .header("Authorization", self.auth())
-            .send()
-            .map_err(transport)?;
+        self.get(&format!("/presence?since={since}"))
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
+        let resp = self.http.get(self.url(path)).header("Authorization", self.auth()).send().map_err(transport)?;
         if !resp.status().is_success() {
             return Err(refusal(resp));
         }
@@ -334,11 +324,16 @@ const CURRENT_TOLERANCE_S: i64 = 3600;
 /// Installs a newer bundle if there is one; lists count as fresh only on
 /// the server's signed word. Returns whether a bundle was installed.
 fn pull_lists(store: &mut Store, client: &Client, clock: &SystemClock) -> Result<bool, SyncError> {
+    let answer = client.lists(store.bundle_version()?)?;
+    accept_lists(store, answer, clock.now().wall_ms)
+}
+
+/// What a `/lists` answer does to the store: a newer bundle is installed;
+/// the lists count as fresh only on the server's signed, dated word.
+fn accept_lists(store: &mut Store, answer: ListsAnswer, now_ms: i64) -> Result<bool, SyncError> {
     let have = store.bundle_version()?;
-    let answer = client.lists(have)?;
     let trust = store.trust()?;
     answer.current.verify(&trust).map_err(|e| SyncError::Lists(format!("the server's statement of the newest lists: {e}")))?;
-    let now_ms = clock.now().wall_ms;
     let Some(signed) = answer.bundle else {
         if answer.current.version != have {
             return Err(SyncError::Lists(format!("the server says version {} is newest but sent no bundle (we hold {have})", answer.current.version)));
@@ -600,6 +595,40 @@ mod tests {
         // Full jitter: waits spread out instead of all being the ceiling.
         let waits: Vec<_> = (0..200).map(|_| backoff(10, base, cap)).collect();
         assert!(waits.iter().any(|w| *w < cap / 2) && waits.iter().any(|w| *w > cap / 2));
+    }
+
+    #[test]
+    fn enrollment_goes_over_https_except_on_this_machine() {
+        assert!(check_url("https://gate.example.org").is_ok());
+        assert!(check_url("http://127.0.0.1:8080").is_ok() && check_url("http://localhost:1").is_ok() && check_url("http://[::1]:9").is_ok());
+        let err = check_url("http://gate.example.org").unwrap_err().to_string();
+        assert!(err.contains("https://"), "{err}");
+        assert!(check_url("ftp://gate").is_err() && check_url("gate.example.org").is_err());
+    }
+
+    #[test]
+    fn lists_count_as_fresh_only_on_the_servers_signed_and_dated_word() {
+        use shoumen_protocol::sync::Current;
+        use shoumen_protocol::{TrustList, TrustedKey};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("k.db"), "b").unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        store.set_trust(&TrustList::new(vec![TrustedKey { issuer: "c".into(), key: key.verifying_key() }])).unwrap();
+        let now_ms = 1_790_000_000_000;
+        let answer = |current| ListsAnswer { bundle: None, current };
+        let synced = |s: &Store| s.lists().unwrap().synced_at_ms;
+        // The server's word, signed and dated now: fresh.
+        assert!(!accept_lists(&mut store, answer(Current::sign(&key, "c", 0, now_ms / 1000)), now_ms).unwrap());
+        assert_eq!(synced(&store), Some(now_ms));
+        // Anyone else's "you are current": refused, and the lists stay as old as they were.
+        let stranger = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
+        let later = now_ms + 60_000;
+        assert!(matches!(accept_lists(&mut store, answer(Current::sign(&stranger, "c", 0, later / 1000)), later), Err(SyncError::Lists(_))));
+        // An old statement replayed: refused.
+        assert!(accept_lists(&mut store, answer(Current::sign(&key, "c", 0, now_ms / 1000 - 7200)), later).is_err());
+        // "A newer version exists" without the bundle: refused.
+        assert!(accept_lists(&mut store, answer(Current::sign(&key, "c", 5, later / 1000)), later).is_err());
+        assert_eq!(synced(&store), Some(now_ms));
     }
 
     #[test]

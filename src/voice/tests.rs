@@ -81,7 +81,7 @@ fn a_door_held_open_asks_to_close_it() {
 #[test]
 fn every_clip_is_built_in_for_both_languages() {
     assert_eq!(EMBEDDED.len(), CLIPS.len());
-    for name in CLIPS {
+    for &name in CLIPS {
         let (_, zh, en) = EMBEDDED.iter().find(|(n, _, _)| *n == name).unwrap_or_else(|| panic!("{name} not built in"));
         for (lang, bytes) in [("zh_CN", zh), ("en", en)] {
             assert!(bytes.starts_with(b"OggS") && bytes.len() > 2_000, "{lang}/{name} is not an Ogg clip");

@@ -284,8 +284,16 @@ pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
     }
 }
 
-/// Entries in `[from_ms, to_ms)` as CSV (times in the display zone).
-pub fn export_csv(conn: &rusqlite::Connection, from_ms: i64, to_ms: i64, utc_offset_min: i32) -> Result<String, crate::DbError> {
+/// Entries in `[from_ms, to_ms)` as CSV (times in the display zone),
+/// handed to `sink` a few hundred lines at a time; `sink` returns false to
+/// stop (the reader went away).
+pub fn export_csv(
+    conn: &rusqlite::Connection,
+    from_ms: i64,
+    to_ms: i64,
+    utc_offset_min: i32,
+    sink: &mut dyn FnMut(String) -> bool,
+) -> Result<(), crate::DbError> {
     let sql = format!(
         "SELECT {shown} AS shown, e.device, d.gate_name, e.seq, e.direction, e.decision, e.reason, e.kind,
                 e.pass_id, e.role, p.unit, e.temp_centi, e.note, e.clock_synced
@@ -319,8 +327,14 @@ pub fn export_csv(conn: &rusqlite::Connection, from_ms: i64, to_ms: i64, utc_off
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));
         out.push('\n');
+        if out.len() >= 64 << 10 && !sink(std::mem::take(&mut out)) {
+            return Ok(());
+        }
     }
-    Ok(out)
+    if !out.is_empty() {
+        sink(out);
+    }
+    Ok(())
 }
 
 /// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,

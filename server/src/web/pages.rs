@@ -847,16 +847,28 @@ pub async fn export(State(app): State<AppState>, session: Session, Query(range):
         return message(session.lang, &session, "export", "dates must look like 2026-11-29", StatusCode::BAD_REQUEST);
     };
     let (from_ms, to_ms) = (from * 1000, (to + 86_400) * 1000);
-    match app.db.call(move |conn| export_csv(conn, from_ms, to_ms, offset)).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"entries-{}-{}.csv\"", range.from, range.to)),
-            ],
-            csv,
-        )
-            .into_response(),
-        Err(e) => server_error(e),
-    }
+    // Its own read connection on its own thread: the export streams from a
+    // snapshot while kiosks push (WAL), and the writer is never held.
+    let conn = match app.db.reader() {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(8);
+    tokio::task::spawn_blocking(move || {
+        let result = export_csv(&conn, from_ms, to_ms, offset, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok());
+        if let Err(e) = result {
+            tracing::error!(error = %e, "export failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"entries-{}-{}.csv\"", range.from, range.to)),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
 }
 

@@ -13,7 +13,8 @@ use shoumen::clock::SystemClock;
 use shoumen::gate::EntryDraft;
 use shoumen::store::Store;
 use shoumen::sync::{self, Client, ClientConfig};
-use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Role, TempRecord};
+use shoumen_protocol::sync::{Checkpoint, PushRequest, PushedEntry};
+use shoumen_protocol::{Decision, Direction, EntryKind, Hash, PassId, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
 use shoumen_server::{Background, Config};
 pub use reqwest::blocking::Client as Browser;
@@ -62,6 +63,26 @@ impl TestServer {
         let sql = sql.to_string();
         self.db.call_blocking(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
     }
+}
+
+// ---- pages of entries, as a kiosk pushes them ----
+
+pub fn page(k: &mut Kiosk, from: u64, n: usize) -> PushRequest {
+    let rows = k.store.entries_with_hash(from, n).unwrap();
+    let key = k.store.device_key().unwrap();
+    let (last, hash) = rows.last().map(|(e, h)| (e.seq, *h)).unwrap();
+    PushRequest {
+        checkpoint: Checkpoint::sign(&key, k.store.device_id(), last, &hash),
+        entries: rows.into_iter().map(|(entry, hash)| PushedEntry { entry, hash: hex::encode(hash) }).collect(),
+    }
+}
+
+/// Re-signs a page's checkpoint after the test edited it.
+pub fn resign(k: &mut Kiosk, p: &mut PushRequest) {
+    let key = k.store.device_key().unwrap();
+    let last = p.entries.last().unwrap();
+    let head: Hash = hex::decode(&last.hash).unwrap().try_into().unwrap();
+    p.checkpoint = Checkpoint::sign(&key, k.store.device_id(), last.entry.seq, &head);
 }
 
 // ---- the committee's pages, as a browser uses them ----

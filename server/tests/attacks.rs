@@ -1,0 +1,423 @@
+//! The findings of the security review, one regression test each: slow and
+//! stalled clients, bodies before authentication, unbounded text from a
+//! kiosk, a date the page could not show, cookies behind a TLS proxy, rate
+//! limits behind a proxy and per account, heartbeat arithmetic, re-enrolling
+//! a revoked kiosk, private files, direction overrides and security headers.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use shoumen_protocol::sync::{Checkpoint, ClockReport, Heartbeat, HealthItem, PushRequest, API};
+use shoumen_server::db::now_ms;
+use shoumen_server::net::Limits;
+
+fn quick_limits(c: &mut shoumen_server::Config) {
+    c.limits = Limits { max_connections: 32, handshake: Duration::from_secs(2), headers: Duration::from_secs(2), request: Duration::from_secs(4) };
+}
+
+/// Runs the `shoumen-server` binary on `db` with `args`, its file
+/// descriptors capped at `max_fds` if given; returns it and its address.
+fn spawn_server(db: &std::path::Path, args: &[&str], max_fds: Option<u64>) -> (std::process::Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoumen-server"));
+    cmd.args(["--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    if let Some(n) = max_fds {
+        // SAFETY: setrlimit is async-signal-safe; it only changes this child's limit.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit { rlim_cur: n, rlim_max: n };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let base = line.trim().trim_start_matches("listening on ").to_string();
+    (child, base)
+}
+
+/// Sends `request` (headers and maybe part of a body) and returns the
+/// status line the server answers with, without sending the rest.
+fn status_without_the_body(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string()
+}
+
+/// Sends a header one byte at a time until the server closes the
+/// connection; returns how many bytes it took (bounded).
+fn trickle(mut w: impl Write, gap: Duration) -> usize {
+    let header = b"GET /login HTTP/1.1\r\nHost: gate\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for (i, b) in header.iter().enumerate() {
+        if w.write_all(&[*b]).and_then(|()| w.flush()).is_err() {
+            return i;
+        }
+        std::thread::sleep(gap);
+    }
+    header.len()
+}
+
+#[test]
+fn a_header_sent_a_byte_at_a_time_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), quick_limits);
+    let s = TcpStream::connect(server.bg.addr).unwrap();
+    // 2 s allowed for the headers; a byte every 250 ms would need 25 s.
+    let sent = trickle(&s, Duration::from_millis(250));
+    assert!(sent < 40, "the server still listened after {sent} bytes");
+}
+
+#[test]
+fn over_tls_too_a_slow_header_is_cut_off_and_a_silent_handshake_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    init_db(&dir.path().join("server.db"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = shoumen_server::Config { public_url: format!("https://{addr}"), ..Default::default() };
+    quick_limits(&mut config);
+    let state = shoumen_server::AppState::new(shoumen_server::Db::open(&dir.path().join("server.db")).unwrap(), config).unwrap();
+    let tls = shoumen_server::Tls { cert: dir.path().join("cert.pem"), key: dir.path().join("key.pem") };
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move { shoumen_server::serve(listener, state, Some(tls)).await })
+    });
+    // A connection that never starts its handshake is closed.
+    let mut silent = TcpStream::connect(addr).unwrap();
+    silent.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(matches!(silent.read(&mut buf), Ok(0) | Err(_)), "the silent connection was kept");
+    // A real TLS client that trickles its header is cut off too.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(client), "localhost".try_into().unwrap()).unwrap();
+    let tls = rustls::StreamOwned::new(conn, TcpStream::connect(addr).unwrap());
+    let sent = trickle(tls, Duration::from_millis(250));
+    assert!(sent < 40, "the server still listened after {sent} bytes");
+}
+
+#[test]
+fn half_sent_requests_cannot_take_every_file_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    init_db(&db);
+    // The server process gets 128 descriptors, as a small systemd limit would.
+    let (mut child, base) = spawn_server(&db, &["--max-connections", "64", "--header-timeout-s", "2"], Some(128));
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    // 300 clients start a request and never finish it.
+    let hogs: Vec<TcpStream> = (0..300)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+            s.write_all(b"GET /login HTTP/1.1\r\nHost: gate\r\n").ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(hogs.len() > 128, "the test did not get its hogs connected");
+    // A real visitor is still answered.
+    let answered = Browser::builder().timeout(Duration::from_secs(30)).build().unwrap().get(format!("{base}/login")).send();
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = answered.expect("nobody was answered while half-sent requests held the server");
+    assert_eq!(answer.status().as_u16(), 200);
+}
+
+#[test]
+fn bodies_are_not_read_before_the_sender_is_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), quick_limits);
+    let addr = server.bg.addr;
+    let stranger = format!(
+        "POST {API}/entries HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer nobody:secret\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n{{\"entries\":["
+    );
+    assert!(status_without_the_body(addr, stranger.as_bytes()).contains(" 401 "), "a stranger's upload was waited for");
+    let anonymous = format!("POST {API}/entries HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n{{");
+    assert!(status_without_the_body(addr, anonymous.as_bytes()).contains(" 401 "));
+    let huge = format!("POST {API}/entries HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{{");
+    assert!(status_without_the_body(addr, huge.as_bytes()).contains(" 413 "), "4 MB announced: refused before anything else");
+    let login = "POST /login HTTP/1.1\r\nHost: gate\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\nuser=";
+    assert!(status_without_the_body(addr, login.as_bytes()).contains(" 413 "), "a huge login form was read");
+    // A kiosk that is known may send a page, but not more than a page.
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("north"));
+    let creds = k.store.sync_credentials().unwrap().unwrap();
+    let big = format!(
+        "POST {API}/entries HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer {}:{}\r\nContent-Type: application/json\r\nContent-Length: 3000000\r\n\r\n{{",
+        creds.device, creds.secret
+    );
+    assert!(status_without_the_body(addr, big.as_bytes()).contains(" 413 "));
+    // A known kiosk that stalls its upload is cut off by the request timeout.
+    let stalled = format!(
+        "POST {API}/entries HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer {}:{}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{{",
+        creds.device, creds.secret
+    );
+    assert!(status_without_the_body(addr, stalled.as_bytes()).contains(" 408 "));
+}
+
+fn post_json(server: &TestServer, k: &Kiosk, path: &str, body: &impl serde::Serialize) -> u16 {
+    let creds = k.store.sync_credentials().unwrap().unwrap();
+    Browser::new()
+        .post(format!("{}{API}{path}", server.url()))
+        .header("Authorization", format!("Bearer {}:{}", creds.device, creds.secret))
+        .json(body)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn heartbeat(k: &mut Kiosk) -> Heartbeat {
+    let key = k.store.device_key().unwrap();
+    let (seq, head) = k.store.head().unwrap();
+    Heartbeat {
+        clock: ClockReport { boot_id: "boot".into(), mono_ms: 1, wall_ms: now_ms(), synced: true },
+        queue: 0,
+        health: vec![],
+        checkpoint: Checkpoint::sign(&key, k.store.device_id(), seq, &head),
+        version: "test".into(),
+        layout: None,
+    }
+}
+
+#[test]
+fn a_kiosk_cannot_make_the_server_store_or_show_unbounded_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("north"));
+    k.add(3);
+    // A checkpoint naming a device of 100,000 characters: a tamper alert,
+    // with its detail cut to size.
+    let mut p: PushRequest = page(&mut k, 1, 3);
+    p.checkpoint.device = "x".repeat(100_000);
+    assert_eq!(post_json(&server, &k, "/entries", &p), 422);
+    let longest = server.count("SELECT MAX(LENGTH(detail)) FROM alerts");
+    assert!(longest <= shoumen_server::alerts::MAX_DETAIL as i64, "alert detail of {longest} characters");
+    // An entry with a 5,000-character note is refused, not stored.
+    let mut p = page(&mut k, 1, 3);
+    p.entries[0].entry.note = Some("n".repeat(5_000));
+    resign(&mut k, &mut p);
+    assert_eq!(post_json(&server, &k, "/entries", &p), 400);
+    assert_eq!(server.count("SELECT COUNT(*) FROM entries"), 0);
+    // A heartbeat with two hundred health items is refused; one of 300 KB
+    // does not even get read.
+    let mut hb = heartbeat(&mut k);
+    hb.health = (0..200).map(|i| HealthItem { device: format!("d{i}"), ok: false, state: "x".repeat(20) }).collect();
+    assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 400);
+    hb.health = (0..1000).map(|i| HealthItem { device: format!("d{i}"), ok: false, state: "x".repeat(300) }).collect();
+    assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 413);
+    // Heartbeats from a hundred boots keep only the latest few.
+    for i in 0..100 {
+        let mut hb = heartbeat(&mut k);
+        hb.clock.boot_id = format!("boot-{i}");
+        assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 200);
+    }
+    assert!(server.count("SELECT COUNT(*) FROM boots") <= 16);
+}
+
+#[test]
+fn absurd_heartbeat_numbers_are_stored_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("north"));
+    let mut hb = heartbeat(&mut k);
+    hb.queue = u64::MAX;
+    hb.clock.wall_ms = i64::MIN;
+    hb.clock.mono_ms = u64::MAX;
+    assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 200);
+    assert_eq!(server.count("SELECT queue FROM devices"), i64::MAX, "not wrapped to -1");
+    let skew = server.count("SELECT skew_ms FROM devices");
+    assert!(skew > 0 && skew <= 100 * 365 * 86_400_000, "skew {skew}");
+    let (b, _) = login(&server);
+    let (status, page) = get(&b, &format!("{}/gates", server.url()));
+    assert_eq!(status, 200);
+    assert!(!page.contains("e15") && !page.contains("-9"), "{page}");
+}
+
+#[test]
+fn a_date_no_page_could_show_is_refused_and_the_page_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, csrf_token) = login(&server);
+    let url = format!("{}/quarantine", server.url());
+    let (status, _, _) = post(&b, &url, &[("unit", "3-502"), ("from", "-262143-01-01"), ("until", "2026-12-01"), ("csrf", &csrf_token)]);
+    assert_eq!(status, 400);
+    // Even a row that got in some other way cannot break the page.
+    server
+        .db
+        .call_blocking(|c| Ok(c.execute("INSERT INTO quarantine (unit, from_s, until_s, created_ms) VALUES ('3-502', -8000000000000, 99999999999, 0)", [])?))
+        .unwrap();
+    let (status, page) = get(&b, &url);
+    assert_eq!(status, 200);
+    assert!(page.contains("/remove"), "the Remove button is there");
+}
+
+#[test]
+fn cookies_stay_secure_behind_a_tls_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    init_db(&db);
+    let (mut child, base) = spawn_server(&db, &["--insecure-http", "--public-url", "https://gate.example.org"], None);
+    let resp = Browser::new().get(format!("{base}/login")).send().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(resp.headers().contains_key("strict-transport-security"));
+}
+
+#[test]
+fn rate_limits_count_the_client_behind_a_trusted_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| {
+        c.rate_per_minute = 3;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    });
+    let try_login = |client: &str| {
+        let b = browser();
+        b.post(format!("{}/login", server.url()))
+            .header("X-Forwarded-For", client)
+            .form(&[("user", "nobody"), ("password", "x"), ("csrf", "x")])
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for _ in 0..3 {
+        assert_ne!(try_login("198.51.100.7"), 429);
+    }
+    assert_eq!(try_login("198.51.100.7"), 429, "the noisy client is limited");
+    assert_ne!(try_login("203.0.113.9"), 429, "another client behind the same proxy is not");
+}
+
+#[test]
+fn an_account_locks_after_repeated_wrong_passwords_whoever_sends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    for _ in 0..5 {
+        let b = browser();
+        let (_, page) = get(&b, &format!("{base}/login"));
+        let (status, _, _) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", "guess"), ("csrf", &csrf(&page))]);
+        assert_eq!(status, 401);
+    }
+    let b = browser();
+    let (_, page) = get(&b, &format!("{base}/login"));
+    let (status, body, _) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
+    assert_eq!(status, 429, "the right password does not open a locked account");
+    assert!(body.contains("锁定") || body.contains("locked"), "{body}");
+}
+
+#[test]
+fn a_revoked_kiosk_can_enroll_again_and_its_log_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("north"));
+    k.add(5);
+    k.sync().unwrap();
+    server.db.call_blocking(|c| Ok(c.execute("UPDATE devices SET revoked = 1", [])?)).unwrap();
+    assert!(k.sync().is_err());
+    k.enroll(&server.url(), &server.token("north again"));
+    k.add(3);
+    k.sync().unwrap();
+    assert_eq!(server.count("SELECT COUNT(*) FROM entries"), 8);
+    assert_eq!(server.count("SELECT revoked FROM devices"), 0);
+}
+
+#[test]
+fn database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("north"));
+    k.add(2);
+    k.sync().unwrap();
+    for name in ["server.db", "server.db-wal", "north.db", "north.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+}
+
+#[test]
+fn unit_labels_may_not_reverse_the_text_around_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let bad = server
+        .db
+        .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, "Li", "3-5\u{202E}02", "", now_ms())))
+        .unwrap();
+    assert!(bad.is_err());
+}
+
+#[test]
+fn every_page_carries_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, _) = login(&server);
+    for path in ["/login", "/", "/alerts", "/gates", "/passes", "/v/none", "/api/v1/lists"] {
+        let resp = b.get(format!("{}{path}", server.url())).send().unwrap();
+        let h = resp.headers();
+        assert!(h.get("content-security-policy").is_some_and(|v| v.to_str().unwrap().contains("frame-ancestors 'none'")), "{path}");
+        assert_eq!(h.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{path}");
+        assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{path}");
+    }
+}
+
+#[test]
+fn an_export_in_progress_does_not_hold_up_the_kiosks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&server.url(), &server.token("north"));
+    k.add(2);
+    k.sync().unwrap();
+    // 200,000 entries of another gate, straight into the database.
+    let now = now_ms();
+    server
+        .db
+        .call_blocking(move |c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash) VALUES ('old', 'old', '', '', 0, '')", [])?;
+            tx.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+                 INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms, kind, direction, decision, reason)
+                 SELECT 'old', i, '{}', '', ?1 - i, 1, 'b', i, ?1, 'scan', 'in', 'allow', 'ok' FROM n",
+                [now],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+    let (b, _) = login(&server);
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let mut export = b.get(format!("{}/export.csv?from=2020-01-01&to={day}", server.url())).send().unwrap();
+    let mut first = [0u8; 4096];
+    export.read_exact(&mut first).unwrap();
+    // The export is open and unread; the kiosk pushes and pulls all the same.
+    k.add(3);
+    let report = k.sync().expect("a push while an export streams");
+    assert_eq!(report.pushed, 3);
+    let mut rest = String::new();
+    export.read_to_string(&mut rest).unwrap();
+    let lines = String::from_utf8_lossy(&first).lines().count() + rest.lines().count() - 1;
+    assert!(lines >= 200_000, "the export holds its snapshot: {lines} lines");
+}
