@@ -17,11 +17,12 @@ fn main() {
     let n: u64 = std::env::var("SHOUMEN_BENCH_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(60_000);
     let dir = tempfile::tempdir().unwrap();
     let server_db = dir.path().join("server.db");
-    let db = Db::open(&server_db).unwrap();
+    let target = server_db.to_string_lossy().into_owned();
+    let db = Db::open(&target).unwrap();
     let hash = shoumen_server::web::argon2_hash("bench").unwrap();
-    db.call_blocking(|c| db::init(c, &server_db, "bench", "admin", &hash, now_ms())).unwrap();
-    let token = db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, "Bench gate", 3_600_000)).unwrap();
-    let server = Background::start(Db::open(&server_db).unwrap(), Config { public_url: String::new(), ..Config::default() }).unwrap();
+    db.call_blocking(|c| db::init(c, "bench", "admin", &hash, now_ms())).unwrap();
+    let token = db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, "bench", "Bench gate", 3_600_000)).unwrap();
+    let server = Background::start(Db::open(&target).unwrap(), Config { public_url: String::new(), ..Config::default() }).unwrap();
 
     let clock = SystemClock::new();
     let mut store = Store::open(&dir.path().join("kiosk.db"), clock.boot_id()).unwrap();
@@ -55,7 +56,7 @@ fn main() {
     let report = sync::sync_once(&mut store, &client, &clock, &[], &mut |_, _| {}).unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert_eq!((report.pushed, report.queue), (n, 0));
-    let stored: i64 = db.call_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))?)).unwrap();
+    let stored = db.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM entries", &[])).unwrap();
     assert_eq!(stored as u64, n);
     println!(
         "synced {n} entries over loopback in {secs:.2} s: {:.0} entries/s end to end ({} pages of ≤ {})",

@@ -8,10 +8,10 @@
 //! control characters, and one kiosk has at most [`MAX_OPEN_PER_DEVICE`]
 //! open alerts; past that a single `too_many_alerts` row counts the rest.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use shoumen_protocol::{Decision, Entry, EntryKind, TempRecord};
 
-use crate::db::DbError;
+use crate::db::{Conn, DbError, Row};
+use crate::vals;
 
 /// Every kind of alert, in the order the Alerts page explains them.
 pub const KINDS: &[&str] = &[
@@ -49,30 +49,34 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Records an alert; the same one again only bumps its count and opens it
-/// again. Returns the alert's id when it is new or reopened, i.e. worth
-/// telling the committee about.
-pub fn raise(conn: &Connection, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+/// Records an alert of `community`; the same one again only bumps its
+/// count and opens it again. Returns the alert's id when it is new or
+/// reopened, i.e. worth telling the committee about.
+pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
     let detail = clean(detail, MAX_DETAIL);
     let device = clean(device, 64);
-    let existing: Option<(i64, bool)> = conn
-        .query_row("SELECT id, acked FROM alerts WHERE kind = ?1 AND device = ?2 AND detail = ?3", params![kind, device, detail], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
+    let existing = conn.query_opt(
+        "SELECT id, acked FROM alerts WHERE kind = ?1 AND device = ?2 AND detail = ?3",
+        vals![kind, &device, &detail],
+        |r| Ok((r.get::<i64>(0)?, r.get::<bool>(1)?)),
+    )?;
     if let Some((id, acked)) = existing {
-        conn.execute("UPDATE alerts SET count = count + 1, last_ms = ?1, acked = 0 WHERE id = ?2", params![now, id])?;
+        conn.execute("UPDATE alerts SET count = count + 1, last_ms = ?1, acked = 0 WHERE id = ?2", vals![now, id])?;
         return Ok(acked.then_some(id));
     }
-    let open: i64 = conn.query_row("SELECT COUNT(*) FROM alerts WHERE device = ?1 AND acked = 0", [&device], |r| r.get(0))?;
+    let open = conn.scalar("SELECT COUNT(*) FROM alerts WHERE device = ?1 AND acked = 0", vals![&device])?;
     if open >= MAX_OPEN_PER_DEVICE && kind != "too_many_alerts" {
-        return raise(conn, "too_many_alerts", &device, None, "", now);
+        return raise(conn, community, "too_many_alerts", &device, None, "", now);
     }
-    conn.execute(
-        "INSERT INTO alerts (kind, device, seq, detail, first_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![kind, device, seq.map(|s| s as i64), detail, now],
+    // Another push raising the same alert at the same moment only counts.
+    let id = conn.query_opt(
+        "INSERT INTO alerts (kind, device, seq, detail, first_ms, last_ms, community) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+         ON CONFLICT (kind, device, detail) DO UPDATE SET count = alerts.count + 1, last_ms = excluded.last_ms
+         RETURNING id",
+        vals![kind, &device, seq, &detail, now, community],
+        |r| r.get::<i64>(0),
     )?;
-    Ok(Some(conn.last_insert_rowid()))
+    Ok(id)
 }
 
 /// The alert an entry calls for, if any: (kind, detail).
@@ -102,22 +106,24 @@ pub fn from_entry(e: &Entry) -> Option<(&'static str, String)> {
 
 /// Raises `kiosk_silent` for every kiosk whose last heartbeat is older than
 /// [`SILENT_AFTER_MS`]: once per silence (the detail names when it was last
-/// seen). Returns the new alerts' ids.
-pub fn check_silent(conn: &Connection, now: i64) -> Result<Vec<i64>, DbError> {
-    let mut stmt = conn.prepare("SELECT id, last_seen_ms FROM devices WHERE revoked = 0 AND last_seen_ms IS NOT NULL AND last_seen_ms < ?1")?;
-    let silent = stmt
-        .query_map([now - SILENT_AFTER_MS], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
+/// seen). Returns the new alerts' communities and ids.
+pub fn check_silent(conn: &mut dyn Conn, now: i64) -> Result<Vec<(String, i64)>, DbError> {
+    let silent = conn.query_map(
+        "SELECT id, last_seen_ms, community FROM devices WHERE revoked = 0 AND last_seen_ms IS NOT NULL AND last_seen_ms < ?1",
+        vals![now - SILENT_AFTER_MS],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)),
+    )?;
     let mut raised = Vec::new();
-    for (device, last_seen) in silent {
+    for (device, last_seen, community) in silent {
         let detail = format!("last seen {last_seen}");
-        let known: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM alerts WHERE kind = 'kiosk_silent' AND device = ?1 AND detail = ?2)",
-            params![device, detail],
-            |r| r.get(0),
-        )?;
+        let known = conn.scalar(
+            "SELECT COUNT(*) FROM alerts WHERE kind = 'kiosk_silent' AND device = ?1 AND detail = ?2",
+            vals![&device, &detail],
+        )? > 0;
         if !known {
-            raised.extend(raise(conn, "kiosk_silent", &device, None, &detail, now)?);
+            if let Some(id) = raise(conn, &community, "kiosk_silent", &device, None, &detail, now)? {
+                raised.push((community, id));
+            }
         }
     }
     Ok(raised)
@@ -138,13 +144,14 @@ pub struct AlertRow {
     pub acked_by: Option<String>,
     pub acked_note: Option<String>,
     pub acked_ms: Option<i64>,
+    pub community: String,
 }
 
 const ROW_SQL: &str = "SELECT a.id, a.kind, a.device, COALESCE(d.gate_name, a.device), a.detail, a.first_ms, a.last_ms, a.count,
-        a.acked, a.acked_by, a.acked_note, a.acked_ms
+        a.acked, a.acked_by, a.acked_note, a.acked_ms, a.community
      FROM alerts a LEFT JOIN devices d ON d.id = a.device";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+fn row(r: &Row) -> Result<AlertRow, DbError> {
     Ok(AlertRow {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -158,29 +165,30 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         acked_by: r.get(9)?,
         acked_note: r.get(10)?,
         acked_ms: r.get(11)?,
+        community: r.get(12)?,
     })
 }
 
-/// Open alerts first, newest first.
-pub fn list(conn: &Connection, limit: usize) -> Result<Vec<AlertRow>, DbError> {
-    let mut stmt = conn.prepare(&format!("{ROW_SQL} ORDER BY a.acked, a.last_ms DESC LIMIT ?1"))?;
-    let rows = stmt.query_map([limit as i64], row)?.collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+/// A community's alerts, open ones first, newest first.
+pub fn list(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<AlertRow>, DbError> {
+    conn.query_map(&format!("{ROW_SQL} WHERE a.community = ?1 ORDER BY a.acked, a.last_ms DESC LIMIT ?2"), vals![community, limit], row)
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<AlertRow>, DbError> {
-    Ok(conn.query_row(&format!("{ROW_SQL} WHERE a.id = ?1"), [id], row).optional()?)
+/// One alert, whichever community (the webhook's delivery).
+pub fn get(conn: &mut dyn Conn, id: i64) -> Result<Option<AlertRow>, DbError> {
+    conn.query_opt(&format!("{ROW_SQL} WHERE a.id = ?1"), vals![id], row)
 }
 
-pub fn open_count(conn: &Connection) -> Result<i64, DbError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM alerts WHERE acked = 0", [], |r| r.get(0))?)
+pub fn open_count(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
+    conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND acked = 0", vals![community])
 }
 
-/// Acknowledges an alert with who did it and what they did about it.
-pub fn ack(conn: &Connection, id: i64, user: &str, note: &str, now: i64) -> Result<bool, DbError> {
+/// Acknowledges an alert of `community` with who did it and what they did
+/// about it; false if there is no such alert there.
+pub fn ack(conn: &mut dyn Conn, community: &str, id: i64, user: &str, note: &str, now: i64) -> Result<bool, DbError> {
     let n = conn.execute(
-        "UPDATE alerts SET acked = 1, acked_by = ?1, acked_note = ?2, acked_ms = ?3 WHERE id = ?4",
-        params![user, clean(note, 200), now, id],
+        "UPDATE alerts SET acked = 1, acked_by = ?1, acked_note = ?2, acked_ms = ?3 WHERE id = ?4 AND community = ?5",
+        vals![user, clean(note, 200), now, id, community],
     )?;
     Ok(n > 0)
 }
@@ -189,11 +197,11 @@ pub fn ack(conn: &Connection, id: i64, user: &str, note: &str, now: i64) -> Resu
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
+    fn db() -> crate::db::Db {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_conn(&dir.path().join("a.db")).unwrap();
+        let db = crate::db::Db::open(dir.path().join("a.db").to_str().unwrap()).unwrap();
         std::mem::forget(dir);
-        conn
+        db
     }
 
     #[test]
@@ -204,25 +212,30 @@ mod tests {
 
     #[test]
     fn the_same_alert_counts_up_and_a_flood_is_one_row() {
-        let conn = db();
-        assert!(raise(&conn, "fever", "k", Some(1), "seq 1", 1).unwrap().is_some());
-        assert_eq!(raise(&conn, "fever", "k", Some(1), "seq 1", 2).unwrap(), None, "a repeat is not news");
-        for i in 0..MAX_OPEN_PER_DEVICE + 100 {
-            raise(&conn, "device_fault", "k", None, &format!("seq {i}"), 3).unwrap();
-        }
-        let rows: i64 = conn.query_row("SELECT COUNT(*) FROM alerts WHERE device = 'k'", [], |r| r.get(0)).unwrap();
-        assert_eq!(rows, MAX_OPEN_PER_DEVICE + 1);
-        let extra: i64 = conn.query_row("SELECT count FROM alerts WHERE kind = 'too_many_alerts'", [], |r| r.get(0)).unwrap();
-        assert_eq!(extra, 101);
+        db().call_blocking(|conn| {
+            assert!(raise(conn, "c", "fever", "k", Some(1), "seq 1", 1).unwrap().is_some());
+            assert_eq!(raise(conn, "c", "fever", "k", Some(1), "seq 1", 2).unwrap(), None, "a repeat is not news");
+            for i in 0..MAX_OPEN_PER_DEVICE + 100 {
+                raise(conn, "c", "device_fault", "k", None, &format!("seq {i}"), 3).unwrap();
+            }
+            assert_eq!(conn.scalar("SELECT COUNT(*) FROM alerts WHERE device = 'k'", vals![]).unwrap(), MAX_OPEN_PER_DEVICE + 1);
+            assert_eq!(conn.scalar("SELECT count FROM alerts WHERE kind = 'too_many_alerts'", vals![]).unwrap(), 101);
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]
     fn an_acknowledged_alert_that_happens_again_is_news_again() {
-        let conn = db();
-        let id = raise(&conn, "kiosk_silent", "k", None, "last seen 5", 10).unwrap().unwrap();
-        assert!(ack(&conn, id, "wang", "called the guard", 20).unwrap());
-        let a = get(&conn, id).unwrap().unwrap();
-        assert_eq!((a.acked, a.acked_by.as_deref(), a.acked_note.as_deref()), (true, Some("wang"), Some("called the guard")));
-        assert_eq!(raise(&conn, "kiosk_silent", "k", None, "last seen 5", 30).unwrap(), Some(id));
+        db().call_blocking(|conn| {
+            let id = raise(conn, "c", "kiosk_silent", "k", None, "last seen 5", 10).unwrap().unwrap();
+            assert!(!ack(conn, "other", id, "li", "not mine", 15).unwrap(), "another community's alert");
+            assert!(ack(conn, "c", id, "wang", "called the guard", 20).unwrap());
+            let a = get(conn, id).unwrap().unwrap();
+            assert_eq!((a.acked, a.acked_by.as_deref(), a.acked_note.as_deref()), (true, Some("wang"), Some("called the guard")));
+            assert_eq!(raise(conn, "c", "kiosk_silent", "k", None, "last seen 5", 30).unwrap(), Some(id));
+            Ok(())
+        })
+        .unwrap();
     }
 }

@@ -14,6 +14,7 @@ use shoumen_protocol::TrustList;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::community;
+use crate::db::Conn;
 use crate::ingest::{self, Refusal};
 use crate::AppState;
 
@@ -98,21 +99,20 @@ async fn enroll(
         Ok(b) => b,
         Err(e) => return Refusal::BadRequest(e.body_text()).into_response(),
     };
-    let community = app.community.clone();
     let public_url = app.config.public_url.clone();
     let result = app
         .db
         .call(move |conn| {
-            let secret = match ingest::enroll(conn, &req) {
+            let enrolled = match ingest::enroll(conn, &req) {
                 Ok(s) => s,
                 Err(Refusal::Db(e)) => return Err(e),
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            let gate: String = conn.query_row("SELECT gate_name FROM devices WHERE id = ?1", [&req.device], |r| r.get(0))?;
-            tracing::info!(device = req.device, gate, "kiosk enrolled");
+            let community = crate::db::community(conn, &enrolled.community)?;
+            tracing::info!(device = req.device, gate = enrolled.gate, community = community.id, "kiosk enrolled");
             Ok(Ok(EnrollResponse {
                 device: req.device.clone(),
-                secret,
+                secret: enrolled.secret,
                 community: community.id.clone(),
                 trust: TrustList::new(vec![shoumen_protocol::TrustedKey {
                     issuer: community.id.clone(),
@@ -133,7 +133,7 @@ async fn enroll(
 async fn for_device<T, F>(app: &AppState, device: ingest::Device, f: F) -> Response
 where
     T: serde::Serialize + Send + 'static,
-    F: FnOnce(&mut rusqlite::Connection, &ingest::Device) -> Result<T, Refusal> + Send + 'static,
+    F: FnOnce(&mut dyn Conn, &ingest::Device) -> Result<T, Refusal> + Send + 'static,
 {
     let result = app
         .db
@@ -175,7 +175,11 @@ async fn heartbeat(State(app): State<AppState>, Kiosk(device): Kiosk, body: Resu
         Ok(h) => h,
         Err(refusal) => return refusal.into_response(),
     };
-    let (community, bell) = (app.community.clone(), app.bell.clone());
+    let community = match app.community(&device.community).await {
+        Ok(c) => c,
+        Err(e) => return Refusal::Db(e).into_response(),
+    };
+    let bell = app.bell.clone();
     for_device(&app, device, move |conn, device| {
         let (server_ms, alerts) = ingest::heartbeat(conn, device, &hb)?;
         if alerts > 0 {
@@ -195,7 +199,10 @@ struct Since {
 /// The newest bundle if the kiosk's is older, and always the signed word of
 /// which version is the newest now.
 async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
-    let community = app.community.clone();
+    let community = match app.community(&device.community).await {
+        Ok(c) => c,
+        Err(e) => return Refusal::Db(e).into_response(),
+    };
     for_device(&app, device, move |conn, _device| {
         let now_s = crate::db::now_ms().div_euclid(1000);
         let (version, signed) = community::bundle(conn, &community, now_s)?;
@@ -208,5 +215,5 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
 /// The community's presence (every gate's newest allowed direction per pass)
 /// that changed after `since`.
 async fn presence(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
-    for_device(&app, device, move |conn, _device| Ok(ingest::presence_since(conn, q.since.unwrap_or(0))?)).await
+    for_device(&app, device, move |conn, device| Ok(ingest::presence_since(conn, &device.community, q.since.unwrap_or(0))?)).await
 }

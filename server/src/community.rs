@@ -1,12 +1,12 @@
 //! The committee's records: residents, passes, revocations, quarantine, and
 //! the signed list bundle kiosks pull.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use shoumen_protocol::sync::{ListBundle, SignedBundle};
 use shoumen_protocol::{pass, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList, TrustedKey};
 use sha2::Digest;
 
-use crate::db::{random_token, Community, DbError};
+use crate::db::{random_token, Community, Conn, DbError};
+use crate::vals;
 
 const DAY: i64 = 86_400;
 
@@ -25,11 +25,6 @@ pub enum CommunityError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for CommunityError {
-    fn from(e: rusqlite::Error) -> Self {
-        CommunityError::Db(e.into())
-    }
-}
 
 /// What to put on a new pass.
 #[derive(Clone, Debug)]
@@ -65,7 +60,7 @@ pub fn check_unit(unit: &str) -> Result<String, CommunityError> {
     Ok(unit.to_string())
 }
 
-pub fn add_resident(conn: &Connection, name: &str, unit: &str, phone: &str, now_ms: i64) -> Result<i64, CommunityError> {
+pub fn add_resident(conn: &mut dyn Conn, community: &str, name: &str, unit: &str, phone: &str, now_ms: i64) -> Result<i64, CommunityError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(CommunityError::Invalid("a resident needs a name of 1 to 64 characters".into()));
@@ -77,14 +72,14 @@ pub fn add_resident(conn: &Connection, name: &str, unit: &str, phone: &str, now_
     if phone.chars().count() > 32 {
         return Err(CommunityError::Invalid("phone number too long".into()));
     }
-    conn.execute(
-        "INSERT INTO residents (name, unit, phone, created_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![name, unit, phone.trim(), now_ms],
-    )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.query_row(
+        "INSERT INTO residents (name, unit, phone, created_ms, community) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        vals![name, unit, phone.trim(), now_ms, community],
+        |r| r.get(0),
+    )?)
 }
 
-pub fn issue_pass(conn: &Connection, community: &Community, req: &PassRequest) -> Result<IssuedPass, CommunityError> {
+pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest) -> Result<IssuedPass, CommunityError> {
     let unit = check_unit(&req.unit)?;
     if req.role == Role::Resident && unit.is_empty() {
         return Err(CommunityError::Invalid("a resident pass needs a unit".into()));
@@ -93,7 +88,8 @@ pub fn issue_pass(conn: &Connection, community: &Community, req: &PassRequest) -
         return Err(CommunityError::Invalid("validity must be between 1 second and 5 years".into()));
     }
     if let Some(id) = req.resident_id {
-        let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM residents WHERE id = ?1)", [id], |r| r.get(0))?;
+        // Only a resident of this community.
+        let exists = conn.scalar("SELECT COUNT(*) FROM residents WHERE id = ?1 AND community = ?2", vals![id, &community.id])? > 0;
         if !exists {
             return Err(CommunityError::NotFound("resident"));
         }
@@ -111,9 +107,9 @@ pub fn issue_pass(conn: &Connection, community: &Community, req: &PassRequest) -
     let text = pass::issue(&claims, &community.key).map_err(|e| CommunityError::Invalid(e.to_string()))?;
     let link_token = random_token();
     conn.execute(
-        "INSERT INTO passes (pass_id, resident_id, role, unit, issued_at, not_before, expires_at, text, link_token, visitor_name, gate)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+        "INSERT INTO passes (pass_id, resident_id, role, unit, issued_at, not_before, expires_at, text, link_token, visitor_name, gate, community)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        vals![
             claims.pass_id.to_hex(),
             req.resident_id,
             req.role.as_str(),
@@ -121,27 +117,38 @@ pub fn issue_pass(conn: &Connection, community: &Community, req: &PassRequest) -
             claims.issued_at,
             claims.not_before,
             claims.expires_at,
-            text,
-            link_token,
-            req.visitor_name,
-            req.gate,
+            text.clone(),
+            link_token.clone(),
+            req.visitor_name.clone(),
+            req.gate.clone(),
+            &community.id,
         ],
     )?;
     Ok(IssuedPass { pass_id: claims.pass_id, text, link_token, expires_at: claims.expires_at })
 }
 
-pub fn revoke_pass(conn: &Connection, pass_id: &str, now_ms: i64) -> Result<(), CommunityError> {
-    let n = conn.execute("UPDATE passes SET revoked_ms = ?1 WHERE pass_id = ?2 AND revoked_ms IS NULL", params![now_ms, pass_id])?;
-    if n == 0 {
-        let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM passes WHERE pass_id = ?1)", [pass_id], |r| r.get(0))?;
-        if !exists {
-            return Err(CommunityError::NotFound("pass"));
-        }
+/// Revokes a pass of `community`; another community's pass is "not found".
+pub fn revoke_pass(conn: &mut dyn Conn, community: &str, pass_id: &str, now_ms: i64) -> Result<(), CommunityError> {
+    let exists = conn.scalar("SELECT COUNT(*) FROM passes WHERE pass_id = ?1 AND community = ?2", vals![pass_id, community])? > 0;
+    if !exists {
+        return Err(CommunityError::NotFound("pass"));
     }
+    conn.execute(
+        "UPDATE passes SET revoked_ms = ?1 WHERE pass_id = ?2 AND community = ?3 AND revoked_ms IS NULL",
+        vals![now_ms, pass_id, community],
+    )?;
     Ok(())
 }
 
-pub fn add_quarantine(conn: &Connection, unit: &str, from_s: i64, until_s: i64, note: &str, now_ms: i64) -> Result<i64, CommunityError> {
+pub fn add_quarantine(
+    conn: &mut dyn Conn,
+    community: &str,
+    unit: &str,
+    from_s: i64,
+    until_s: i64,
+    note: &str,
+    now_ms: i64,
+) -> Result<i64, CommunityError> {
     let unit = check_unit(unit)?;
     if unit.is_empty() {
         return Err(CommunityError::Invalid("quarantine needs a unit, e.g. \"3-502\"".into()));
@@ -152,69 +159,61 @@ pub fn add_quarantine(conn: &Connection, unit: &str, from_s: i64, until_s: i64, 
     if note.chars().count() > 200 {
         return Err(CommunityError::Invalid("note too long (200 characters at most)".into()));
     }
-    conn.execute(
-        "INSERT INTO quarantine (unit, from_s, until_s, note, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![unit, from_s, until_s, note, now_ms],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// Whether `unit` is under home quarantine at `now_s`.
-pub fn unit_quarantined(conn: &Connection, unit: &str, now_s: i64) -> Result<bool, DbError> {
     Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM quarantine WHERE unit = ?1 AND from_s <= ?2 AND until_s > ?2)",
-        params![unit, now_s],
+        "INSERT INTO quarantine (unit, from_s, until_s, note, created_ms, community) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        vals![unit, from_s, until_s, note, now_ms, community],
         |r| r.get(0),
     )?)
 }
 
-pub fn remove_quarantine(conn: &Connection, id: i64) -> Result<(), CommunityError> {
-    if conn.execute("DELETE FROM quarantine WHERE id = ?1", [id])? == 0 {
+pub fn remove_quarantine(conn: &mut dyn Conn, community: &str, id: i64) -> Result<(), CommunityError> {
+    if conn.execute("DELETE FROM quarantine WHERE id = ?1 AND community = ?2", vals![id, community])? == 0 {
         return Err(CommunityError::NotFound("quarantine entry"));
     }
     Ok(())
 }
 
+/// Whether `unit` of `community` is under home quarantine at `now_s`.
+pub fn unit_quarantined(conn: &mut dyn Conn, community: &str, unit: &str, now_s: i64) -> Result<bool, DbError> {
+    Ok(conn.scalar(
+        "SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND unit = ?2 AND from_s <= ?3 AND until_s > ?3",
+        vals![community, unit, now_s],
+    )? > 0)
+}
+
 /// The lists as they stand now, without version or times.
-fn current_lists(conn: &Connection, community: &Community, now_s: i64) -> Result<(TrustList, Vec<ListItem>, Vec<ListItem>), DbError> {
+fn current_lists(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<(TrustList, Vec<ListItem>, Vec<ListItem>), DbError> {
     let trust = TrustList::new(vec![TrustedKey { issuer: community.id.clone(), key: community.key.verifying_key() }]);
     let item = |id: String, from, until| -> Result<ListItem, DbError> {
         Ok(ListItem { pass_id: PassId::from_hex(&id).map_err(DbError::Corrupt)?, from, until })
     };
     // Expired passes fail on their own; listing them would only grow the list.
-    let mut stmt = conn.prepare("SELECT pass_id FROM passes WHERE revoked_ms IS NOT NULL AND expires_at > ?1 ORDER BY pass_id")?;
-    let revoked = stmt
-        .query_map([now_s], |r| r.get::<_, String>(0))?
-        .map(|id| item(id?, None, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT p.pass_id, q.from_s, q.until_s FROM quarantine q JOIN passes p ON p.unit = q.unit
-         WHERE q.until_s > ?1 AND p.expires_at > ?1 AND p.revoked_ms IS NULL AND p.role = 'resident'
-         ORDER BY p.pass_id, q.from_s",
+    let revoked = conn.query_map(
+        "SELECT pass_id FROM passes WHERE community = ?1 AND revoked_ms IS NOT NULL AND expires_at > ?2 ORDER BY pass_id",
+        vals![&community.id, now_s],
+        |r| item(r.get(0)?, None, None),
     )?;
-    let quarantined = stmt
-        .query_map([now_s], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?
-        .map(|row| {
-            let (id, from, until) = row?;
-            item(id, Some(from), Some(until))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let quarantined = conn.query_map(
+        "SELECT p.pass_id, q.from_s, q.until_s FROM quarantine q JOIN passes p ON p.unit = q.unit AND p.community = q.community
+         WHERE q.community = ?1 AND q.until_s > ?2 AND p.expires_at > ?2 AND p.revoked_ms IS NULL AND p.role = 'resident'
+         ORDER BY p.pass_id, q.from_s",
+        vals![&community.id, now_s],
+        |r| item(r.get(0)?, Some(r.get(1)?), Some(r.get(2)?)),
+    )?;
     Ok((trust, revoked, quarantined))
 }
 
 /// The newest signed bundle, re-signed under a new version when the lists
 /// changed or the last one is a day old.
-pub fn bundle(conn: &Connection, community: &Community, now_s: i64) -> Result<(u64, SignedBundle), DbError> {
+pub fn bundle(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<(u64, SignedBundle), DbError> {
     let (trust, revoked, quarantined) = current_lists(conn, community, now_s)?;
     let content = serde_json::to_string(&(&trust, &revoked, &quarantined)).expect("lists serialise");
     let content_sha = hex::encode(sha2::Sha256::digest(content.as_bytes()));
-    let latest: Option<(i64, i64, String, String, String, String)> = conn
-        .query_row(
-            "SELECT version, issued_at, content_sha256, bundle, kid, signature FROM bundles ORDER BY version DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )
-        .optional()?;
+    let latest = conn.query_opt(
+        "SELECT version, issued_at, content_sha256, bundle, kid, signature FROM bundles WHERE community = ?1 ORDER BY version DESC LIMIT 1",
+        vals![&community.id],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?, r.get::<String>(3)?, r.get::<String>(4)?, r.get::<String>(5)?)),
+    )?;
     if let Some((version, issued_at, sha, bundle, kid, signature)) = &latest {
         if *sha == content_sha && now_s - issued_at < BUNDLE_RESIGN_S {
             return Ok((*version as u64, SignedBundle { bundle: bundle.clone(), kid: kid.clone(), signature: signature.clone() }));
@@ -233,9 +232,119 @@ pub fn bundle(conn: &Connection, community: &Community, now_s: i64) -> Result<(u
         quarantine: list(ListKind::Quarantine, quarantined),
     };
     let signed = SignedBundle::sign(&bundle, &community.key);
-    conn.execute(
-        "INSERT INTO bundles (version, issued_at, content_sha256, bundle, kid, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![version as i64, now_s, content_sha, signed.bundle, signed.kid, signed.signature],
+    // Two kiosks asking at once may both sign the next version: the first
+    // one stored is the one everybody gets.
+    let stored = conn.execute(
+        "INSERT INTO bundles (community, version, issued_at, content_sha256, bundle, kid, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (community, version) DO NOTHING",
+        vals![&community.id, version, now_s, content_sha, signed.bundle.clone(), signed.kid.clone(), signed.signature.clone()],
     )?;
+    if stored == 0 {
+        return conn.query_row(
+            "SELECT bundle, kid, signature FROM bundles WHERE community = ?1 AND version = ?2",
+            vals![&community.id, version],
+            |r| Ok((version, SignedBundle { bundle: r.get(0)?, kid: r.get(1)?, signature: r.get(2)? })),
+        );
+    }
     Ok((version, signed))
+}
+
+/// One line of the Residents page.
+#[derive(Clone, Debug)]
+pub struct ResidentRow {
+    pub id: i64,
+    pub name: String,
+    pub unit: String,
+    pub phone: String,
+    pub live_passes: i64,
+}
+
+pub fn residents(conn: &mut dyn Conn, community: &str) -> Result<Vec<ResidentRow>, DbError> {
+    conn.query_map(
+        "SELECT r.id, r.name, r.unit, r.phone,
+                (SELECT COUNT(*) FROM passes p WHERE p.resident_id = r.id AND p.revoked_ms IS NULL)
+         FROM residents r WHERE r.community = ?1 ORDER BY r.unit, r.name",
+        vals![community],
+        |r| Ok(ResidentRow { id: r.get(0)?, name: r.get(1)?, unit: r.get(2)?, phone: r.get(3)?, live_passes: r.get(4)? }),
+    )
+}
+
+/// The unit of a resident of `community`.
+pub fn resident_unit(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<String>, DbError> {
+    conn.query_opt("SELECT unit FROM residents WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get(0))
+}
+
+/// Whether `community` knows `unit` (a resident lives there, or a resident
+/// pass names it): visitors may only name such a unit.
+pub fn unit_known(conn: &mut dyn Conn, community: &str, unit: &str) -> Result<bool, DbError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM residents WHERE community = ?1 AND unit = ?2)
+             OR EXISTS (SELECT 1 FROM passes WHERE community = ?1 AND unit = ?2 AND role = 'resident')",
+        vals![community, unit],
+        |r| r.get(0),
+    )
+}
+
+/// One line of the Passes page, or a pass card.
+#[derive(Clone, Debug)]
+pub struct PassRow {
+    pub pass_id: String,
+    pub role: String,
+    pub unit: String,
+    pub name: Option<String>,
+    pub expires_at: i64,
+    pub revoked: bool,
+    pub link_token: String,
+    pub text: String,
+}
+
+const PASS_SQL: &str = "SELECT p.pass_id, p.role, p.unit, COALESCE(r.name, p.visitor_name), p.expires_at, p.revoked_ms IS NOT NULL,
+        p.link_token, p.text
+     FROM passes p LEFT JOIN residents r ON r.id = p.resident_id";
+
+fn pass_row(r: &crate::db::Row) -> Result<PassRow, DbError> {
+    Ok(PassRow {
+        pass_id: r.get(0)?,
+        role: r.get(1)?,
+        unit: r.get(2)?,
+        name: r.get(3)?,
+        expires_at: r.get(4)?,
+        revoked: r.get(5)?,
+        link_token: r.get(6)?,
+        text: r.get(7)?,
+    })
+}
+
+/// The newest passes of `community`.
+pub fn passes(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<PassRow>, DbError> {
+    conn.query_map(&format!("{PASS_SQL} WHERE p.community = ?1 ORDER BY p.issued_at DESC LIMIT ?2"), vals![community, limit], pass_row)
+}
+
+/// A pass of `community`.
+pub fn pass(conn: &mut dyn Conn, community: &str, pass_id: &str) -> Result<Option<PassRow>, DbError> {
+    conn.query_opt(&format!("{PASS_SQL} WHERE p.pass_id = ?1 AND p.community = ?2"), vals![pass_id, community], pass_row)
+}
+
+/// The pass behind a phone link (the link's token is the credential).
+pub fn pass_by_link(conn: &mut dyn Conn, link_token: &str) -> Result<Option<PassRow>, DbError> {
+    conn.query_opt(&format!("{PASS_SQL} WHERE p.link_token = ?1"), vals![link_token], pass_row)
+}
+
+/// One home quarantine on the Quarantine page.
+#[derive(Clone, Debug)]
+pub struct QuarantineRow {
+    pub id: i64,
+    pub unit: String,
+    pub from_s: i64,
+    pub until_s: i64,
+    pub note: String,
+}
+
+/// The quarantines of `community` that have not ended at `now_s`.
+pub fn quarantines(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<QuarantineRow>, DbError> {
+    conn.query_map(
+        "SELECT id, unit, from_s, until_s, note FROM quarantine WHERE community = ?1 AND until_s > ?2 ORDER BY unit, id",
+        vals![community, now_s],
+        |r| Ok(QuarantineRow { id: r.get(0)?, unit: r.get(1)?, from_s: r.get(2)?, until_s: r.get(3)?, note: r.get(4)? }),
+    )
 }

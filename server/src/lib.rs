@@ -1,20 +1,24 @@
-//! The neighbourhood committee's server: the kiosk API (`api`), the
-//! committee's web pages (`web`), and the records behind them (`ingest`,
-//! `community`) in one SQLite file (`db`).
+//! The server of one compound, a street office or a district: the kiosk
+//! API (`api`), the committee's web pages (`web`), and the records behind
+//! them (`ingest`, `community`, `accounts`, `devices`, `alerts`, `reports`)
+//! in SQLite or PostgreSQL (`db`).
 
+pub mod accounts;
 pub mod alerts;
 pub mod api;
 pub mod community;
 pub mod db;
+pub mod devices;
 pub mod ingest;
 pub mod net;
+pub mod reports;
 pub mod web;
 pub mod webhook;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -65,7 +69,9 @@ impl Default for Config {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub community: Arc<Community>,
+    /// Communities already read (id and signing key), so a kiosk's request
+    /// does not reread its key.
+    communities: Arc<RwLock<HashMap<String, Arc<Community>>>>,
     pub config: Arc<Config>,
     pub limiter: Arc<Limiter>,
     /// Failed logins per account, for the lockout.
@@ -75,12 +81,28 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A server over `db`, which must hold at least one community.
     pub fn new(db: Db, config: Config) -> Result<AppState, DbError> {
-        let community = db.call_blocking(|conn| db::community(conn, &db.path))?;
+        if db.call_blocking(db::communities)?.is_empty() {
+            return Err(DbError::NotInitialised { target: db.target.clone() });
+        }
         let limiter = Arc::new(Limiter::new(config.rate_per_minute));
         let bell = Arc::new(tokio::sync::Notify::new());
         let logins = Arc::new(LoginGuard::default());
-        Ok(AppState { db, community: Arc::new(community), config: Arc::new(config), limiter, logins, bell })
+        let communities = Arc::new(RwLock::new(HashMap::new()));
+        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell })
+    }
+
+    /// The community `id`, with its signing key.
+    pub async fn community(&self, id: &str) -> Result<Arc<Community>, DbError> {
+        if let Some(c) = self.communities.read().unwrap_or_else(|e| e.into_inner()).get(id) {
+            return Ok(c.clone());
+        }
+        let owned = id.to_string();
+        let community = Arc::new(self.db.call(move |conn| db::community(conn, &owned)).await?);
+        // Only communities that exist get here: the map stays their number.
+        self.communities.write().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), community.clone());
+        Ok(community)
     }
 
     /// The address a request comes from, through trusted proxies.
@@ -94,7 +116,6 @@ impl AppState {
 fn spawn_background(state: &AppState) {
     let delivery = webhook::Delivery {
         db: state.db.clone(),
-        community: state.community.id.clone(),
         public_url: state.config.public_url.clone(),
         utc_offset_min: state.config.utc_offset_min,
         bell: state.bell.clone(),
@@ -121,8 +142,8 @@ fn spawn_background(state: &AppState) {
                 .call(|conn| {
                     let now = db::now_ms();
                     let mut queued = 0;
-                    for id in alerts::check_silent(conn, now)? {
-                        queued += usize::from(webhook::enqueue(conn, id, now)?);
+                    for (community, id) in alerts::check_silent(conn, now)? {
+                        queued += usize::from(webhook::enqueue(conn, &community, id, now)?);
                     }
                     Ok(queued)
                 })

@@ -7,16 +7,23 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use shoumen_protocol::Role;
 use shoumen_server::community::{self, PassRequest};
-use shoumen_server::db::{self, now_ms, Db};
-use shoumen_server::web::{parse_day, export_csv};
+use shoumen_server::db::{self, now_ms, Community, Db};
+use shoumen_server::reports::export_csv;
+use shoumen_server::web::parse_day;
 use shoumen_server::{ingest, AppState, Config, Tls};
 
 #[derive(Parser)]
 #[command(name = "shoumen-server", version, about = "Shoumen's community server: kiosk sync API and committee web pages")]
 struct Cli {
-    /// The server's SQLite file.
-    #[arg(long, global = true, default_value = "shoumen-server.db")]
-    db: PathBuf,
+    /// The server's database: a SQLite file (one compound), or a
+    /// PostgreSQL URL such as postgres://shoumen@localhost/shoumen (a street
+    /// office or a district).
+    #[arg(long, global = true, env = "SHOUMEN_DATABASE_URL", default_value = "shoumen-server.db")]
+    db: String,
+    /// The community a command acts on; needed when the server holds more
+    /// than one.
+    #[arg(long, global = true)]
+    community: Option<String>,
     #[command(flatten)]
     serve: ServeArgs,
     #[command(subcommand)]
@@ -65,15 +72,23 @@ struct ServeArgs {
 enum Cmd {
     /// Run the server (the default).
     Serve,
-    /// Create the community: its signing key and the first admin account.
+    /// Create a community (the first, or one more): its signing key and
+    /// its first admin account. Give its id with --community.
     Init {
-        /// Short community id (≤ 12 bytes), printed on every pass.
-        #[arg(long)]
-        community: String,
         #[arg(long, default_value = "admin")]
         admin: String,
         /// Read the admin password from this environment variable instead
         /// of generating one.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// The communities on this server.
+    Communities,
+    /// Create an account of the district (street office) above every
+    /// community: it sees each community's overview and daily summary.
+    DistrictAdmin {
+        #[arg(long)]
+        name: String,
         #[arg(long)]
         password_env: Option<String>,
     },
@@ -118,7 +133,10 @@ enum PassCmd {
 }
 
 fn main() {
+    // Logs go to stderr: stdout carries what a command prints (an export's
+    // CSV, a token, the listening address).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     if let Err(e) = run(Cli::parse()) {
@@ -127,92 +145,131 @@ fn main() {
     }
 }
 
+/// A password from the environment variable `var`, or a fresh one to show.
+fn password(var: Option<String>) -> Result<(String, bool)> {
+    Ok(match var {
+        Some(var) => (std::env::var(&var).with_context(|| format!("environment variable {var} is not set"))?, false),
+        None => (db::random_token(), true),
+    })
+}
+
+/// The community a command acts on: `--community`, or the only one.
+fn pick(db: &Db, id: Option<&str>) -> Result<Community> {
+    Ok(db.call_blocking(|conn| match id {
+        Some(id) => db::community(conn, id),
+        None => db::sole_community(conn, &db.target),
+    })?)
+}
+
 fn run(cli: Cli) -> Result<()> {
     let db = Db::open(&cli.db)?;
+    let community = cli.community.as_deref();
     match cli.command.unwrap_or(Cmd::Serve) {
         Cmd::Serve => serve(db, cli.serve),
-        Cmd::Init { community, admin, password_env } => {
-            if community.is_empty() || community.len() > shoumen_protocol::pass::MAX_ISSUER_LEN {
-                bail!("--community must be 1 to {} bytes, e.g. \"lotus-gdn\"", shoumen_protocol::pass::MAX_ISSUER_LEN);
+        Cmd::Init { admin, password_env } => init(&db, community, &admin, password_env),
+        Cmd::Communities => {
+            for id in db.call_blocking(db::communities)? {
+                println!("{id}");
             }
-            let (password, generated) = match password_env {
-                Some(var) => (std::env::var(&var).with_context(|| format!("environment variable {var} is not set"))?, false),
-                None => (db::random_token(), true),
-            };
+            Ok(())
+        }
+        Cmd::DistrictAdmin { name, password_env } => {
+            let (password, generated) = password(password_env)?;
             let hash = shoumen_server::web::argon2_hash(&password).map_err(anyhow::Error::msg)?;
-            db.call_blocking(|conn| db::init(conn, &cli.db, &community, &admin, &hash, now_ms()))?;
-            println!("Community {community:?} created in {}.", cli.db.display());
+            db.call_blocking(|conn| db::add_user(conn, &name, &hash, None, now_ms()))?;
+            println!("District account {name:?} created: it sees every community's overview at /district.");
             if generated {
-                println!("Admin login: {admin} / {password}   (shown once; keep it safe)");
+                println!("Login: {name} / {password}   (shown once; keep it safe)");
             }
-            println!("Next:\n  1. shoumen-server --db {} --listen 0.0.0.0:8443 --cert cert.pem --key key.pem --public-url https://<host>:8443", cli.db.display());
-            println!("  2. shoumen-server --db {} enroll-token --gate \"North gate\"", cli.db.display());
-            println!("  3. on the kiosk: shoumen enroll https://<host>:8443 <token>");
             Ok(())
         }
         Cmd::EnrollToken { gate, hours } => {
-            db.call_blocking(|conn| db::community(conn, &cli.db))?;
-            let token = db.call_blocking(|conn| ingest::create_enroll_token(conn, &gate, hours * 3_600_000))?;
+            let community = pick(&db, community)?;
+            let token = db.call_blocking(|conn| ingest::create_enroll_token(conn, &community.id, &gate, hours * 3_600_000))?;
             println!("{token}");
             eprintln!("one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk");
             Ok(())
         }
-        Cmd::Pass(PassCmd::Issue { role, unit, days, needs_assistance }) => {
-            let community = db.call_blocking(|conn| db::community(conn, &cli.db))?;
-            let req = PassRequest {
-                role,
-                unit,
-                resident_id: None,
-                valid_from: now_ms() / 1000 - 60,
-                valid_s: days * 86_400,
-                flags: if needs_assistance { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE } else { 0 },
-                visitor_name: None,
-                gate: None,
-            };
-            let issued = db.call_blocking(|conn| Ok(community::issue_pass(conn, &community, &req)))??;
-            println!("{}", issued.text);
-            eprintln!("pass {} valid until unix {}; phone link /p/{}", issued.pass_id.to_hex(), issued.expires_at, issued.link_token);
-            Ok(())
-        }
+        Cmd::Pass(PassCmd::Issue { role, unit, days, needs_assistance }) => issue(&db, community, role, unit, days, needs_assistance),
         Cmd::Pass(PassCmd::Revoke { pass_id }) => {
-            db.call_blocking(|conn| Ok(community::revoke_pass(conn, &pass_id, now_ms())))??;
+            let community = pick(&db, community)?;
+            db.call_blocking(|conn| Ok(community::revoke_pass(conn, &community.id, &pass_id, now_ms())))??;
             eprintln!("pass {pass_id} revoked; kiosks refuse it after their next list pull");
             Ok(())
         }
-        Cmd::Verify => {
-            let devices: Vec<String> = db.call_blocking(|conn| {
-                let mut stmt = conn.prepare("SELECT id FROM devices ORDER BY id")?;
-                let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })?;
-            let mut broken = 0;
-            for d in &devices {
-                match db.call_blocking(|conn| Ok(ingest::verify_chain(conn, d)))? {
-                    Ok(n) => println!("ok      {d}: {n} entries"),
-                    Err(e) => {
-                        broken += 1;
-                        println!("BROKEN  {d}: {e}");
-                    }
-                }
+        Cmd::Verify => verify(&db),
+        Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
+    }
+}
+
+fn init(db: &Db, community: Option<&str>, admin: &str, password_env: Option<String>) -> Result<()> {
+    let Some(community) = community else { bail!("name the community with --community, e.g. --community lotus-gdn") };
+    if community.is_empty() || community.len() > shoumen_protocol::pass::MAX_ISSUER_LEN {
+        bail!("--community must be 1 to {} bytes, e.g. \"lotus-gdn\"", shoumen_protocol::pass::MAX_ISSUER_LEN);
+    }
+    let (password, generated) = password(password_env)?;
+    let hash = shoumen_server::web::argon2_hash(&password).map_err(anyhow::Error::msg)?;
+    db.call_blocking(|conn| db::init(conn, community, admin, &hash, now_ms()))?;
+    let target = &db.target;
+    println!("Community {community:?} created in {target}.");
+    if generated {
+        println!("Admin login: {admin} / {password}   (shown once; keep it safe)");
+    }
+    println!("Next:\n  1. shoumen-server --db {target} --listen 0.0.0.0:8443 --cert cert.pem --key key.pem --public-url https://<host>:8443");
+    println!("  2. shoumen-server --db {target} --community {community} enroll-token --gate \"North gate\"");
+    println!("  3. on the kiosk: shoumen enroll https://<host>:8443 <token>");
+    Ok(())
+}
+
+fn issue(db: &Db, community: Option<&str>, role: Role, unit: String, days: i64, needs_assistance: bool) -> Result<()> {
+    let community = pick(db, community)?;
+    let req = PassRequest {
+        role,
+        unit,
+        resident_id: None,
+        valid_from: now_ms() / 1000 - 60,
+        valid_s: days * 86_400,
+        flags: if needs_assistance { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE } else { 0 },
+        visitor_name: None,
+        gate: None,
+    };
+    let issued = db.call_blocking(|conn| Ok(community::issue_pass(conn, &community, &req)))??;
+    println!("{}", issued.text);
+    eprintln!("pass {} valid until unix {}; phone link /p/{}", issued.pass_id.to_hex(), issued.expires_at, issued.link_token);
+    Ok(())
+}
+
+/// Re-checks every kiosk's stored chain, whichever community.
+fn verify(db: &Db) -> Result<()> {
+    let devices = db.call_blocking(ingest::device_ids)?;
+    let mut broken = 0;
+    for d in &devices {
+        match db.call_blocking(|conn| Ok(ingest::verify_chain(conn, d)))? {
+            Ok(n) => println!("ok      {d}: {n} entries"),
+            Err(e) => {
+                broken += 1;
+                println!("BROKEN  {d}: {e}");
             }
-            if broken > 0 {
-                bail!("{broken} of {} kiosk logs do not verify", devices.len());
-            }
-            Ok(())
-        }
-        Cmd::Export { from, to } => {
-            let offset = cli.serve.utc_offset_min;
-            let (Some(f), Some(t)) = (parse_day(&from, offset), parse_day(&to, offset)) else {
-                bail!("--from and --to must be dates like 2026-11-29");
-            };
-            let conn = db.reader()?;
-            let mut out = std::io::stdout().lock();
-            export_csv(&conn, f * 1000, (t + 86_400) * 1000, offset, &mut |chunk| {
-                std::io::Write::write_all(&mut out, chunk.as_bytes()).is_ok()
-            })?;
-            Ok(())
         }
     }
+    if broken > 0 {
+        bail!("{broken} of {} kiosk logs do not verify", devices.len());
+    }
+    Ok(())
+}
+
+fn export(db: &Db, community: Option<&str>, from: &str, to: &str, offset: i32) -> Result<()> {
+    let (Some(f), Some(t)) = (parse_day(from, offset), parse_day(to, offset)) else {
+        bail!("--from and --to must be dates like 2026-11-29");
+    };
+    let community = pick(db, community)?;
+    let mut out = std::io::stdout().lock();
+    db.read_blocking(|conn| {
+        export_csv(conn, &community.id, f * 1000, (t + 86_400) * 1000, offset, &mut |chunk| {
+            std::io::Write::write_all(&mut out, chunk.as_bytes()).is_ok()
+        })
+    })?;
+    Ok(())
 }
 
 fn serve(db: Db, args: ServeArgs) -> Result<()> {
@@ -251,7 +308,7 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
     let state = AppState::new(db, config)?;
     // Tests and scripts read this line to learn the port of --listen …:0.
     println!("listening on {scheme}://{addr}");
-    tracing::info!(%addr, community = state.community.id, "shoumen-server started");
+    tracing::info!(%addr, db = state.db.target, "shoumen-server started");
     // Type=notify under systemd: the socket is bound and the database open.
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let rt = tokio::runtime::Runtime::new()?;

@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::alerts::{self, AlertRow};
-use crate::db::{get_meta, now_ms, set_meta, Db, DbError};
+use crate::db::{now_ms, Conn, Db, DbError};
+use crate::vals;
 use crate::web::{fmt_ms, t, Lang};
 
 /// Undelivered messages kept at most; the oldest go first.
@@ -73,42 +73,59 @@ impl Webhook {
     }
 }
 
-pub fn get(conn: &Connection) -> Result<Option<Webhook>, DbError> {
-    let Some(url) = get_meta(conn, "webhook_url")?.filter(|u| !u.is_empty()) else { return Ok(None) };
-    let format = get_meta(conn, "webhook_format")?.and_then(|f| Format::parse(&f)).unwrap_or(Format::Json);
-    let secret = get_meta(conn, "webhook_secret")?.unwrap_or_default();
-    Ok(Some(Webhook { url, format, secret }))
+/// The webhook of `community`, if it has one.
+pub fn get(conn: &mut dyn Conn, community: &str) -> Result<Option<Webhook>, DbError> {
+    let row = conn.query_opt(
+        "SELECT webhook_url, webhook_format, webhook_secret FROM communities WHERE id = ?1",
+        vals![community],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?)),
+    )?;
+    Ok(row.filter(|(url, _, _)| !url.is_empty()).map(|(url, format, secret)| Webhook {
+        url,
+        format: Format::parse(&format).unwrap_or(Format::Json),
+        secret,
+    }))
 }
 
-/// Sets (or with `None` removes) the webhook.
-pub fn set(conn: &Connection, hook: Option<&Webhook>) -> Result<(), DbError> {
-    set_meta(conn, "webhook_url", hook.map_or("", |h| &h.url))?;
-    set_meta(conn, "webhook_format", hook.map_or("json", |h| h.format.as_str()))?;
-    set_meta(conn, "webhook_secret", hook.map_or("", |h| &h.secret))
+/// Sets (or with `None` removes) the webhook of `community`.
+pub fn set(conn: &mut dyn Conn, community: &str, hook: Option<&Webhook>) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE communities SET webhook_url = ?1, webhook_format = ?2, webhook_secret = ?3 WHERE id = ?4",
+        vals![hook.map_or("", |h| h.url.as_str()), hook.map_or("json", |h| h.format.as_str()), hook.map_or("", |h| h.secret.as_str()), community],
+    )?;
+    Ok(())
 }
 
-/// Queues a message for a new alert, if the community has a webhook.
-pub fn enqueue(conn: &Connection, alert_id: i64, now: i64) -> Result<bool, DbError> {
-    if get(conn)?.is_none() {
+/// Queues a message for a new alert, if its community has a webhook.
+pub fn enqueue(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) -> Result<bool, DbError> {
+    if get(conn, community)?.is_none() {
         return Ok(false);
     }
-    conn.execute("INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)", params![alert_id, now])?;
-    let pending: i64 = conn.query_row("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", [], |r| r.get(0))?;
+    conn.execute("INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)", vals![alert_id, now])?;
+    let pending = conn.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", vals![])?;
     if pending > MAX_PENDING {
         conn.execute(
             "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE delivered_ms IS NULL ORDER BY id LIMIT ?1)",
-            [pending - MAX_PENDING],
+            vals![pending - MAX_PENDING],
         )?;
     }
     // Delivered rows are history: a week of it is enough.
-    conn.execute("DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1", [now - 7 * 86_400_000])?;
+    conn.execute("DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1", vals![now - 7 * 86_400_000])?;
     Ok(true)
 }
 
+/// Messages of `community` not delivered yet.
+pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
+    conn.scalar(
+        "SELECT COUNT(*) FROM webhook_outbox o JOIN alerts a ON a.id = o.alert_id WHERE o.delivered_ms IS NULL AND a.community = ?1",
+        vals![community],
+    )
+}
+
 /// Raises an alert and queues its message in one go.
-pub fn raise(conn: &Connection, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<bool, DbError> {
-    match alerts::raise(conn, kind, device, seq, detail, now)? {
-        Some(id) => enqueue(conn, id, now),
+pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<bool, DbError> {
+    match alerts::raise(conn, community, kind, device, seq, detail, now)? {
+        Some(id) => enqueue(conn, community, id, now),
         None => Ok(false),
     }
 }
@@ -164,7 +181,6 @@ pub fn dingtalk_url(url: &str, secret: &str, timestamp_ms: i64) -> String {
 #[derive(Clone)]
 pub struct Delivery {
     pub db: Db,
-    pub community: String,
     pub public_url: String,
     pub utc_offset_min: i32,
     /// Rung when a message is queued.
@@ -199,33 +215,31 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
     let due = d
         .db
         .call(move |conn| {
-            let Some(hook) = get(conn)? else { return Ok(None) };
-            let mut stmt = conn.prepare(
+            let rows = conn.query_map(
                 "SELECT id, alert_id, attempts FROM webhook_outbox
                  WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
+                vals![now, MAX_ATTEMPTS],
+                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
             )?;
-            let rows = stmt
-                .query_map(params![now, MAX_ATTEMPTS], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
             let mut out = Vec::new();
             for (id, alert_id, attempts) in rows {
-                if let Some(alert) = alerts::get(conn, alert_id)? {
-                    out.push((id, attempts, alert));
+                let Some(alert) = alerts::get(conn, alert_id)? else { continue };
+                if let Some(hook) = get(conn, &alert.community)? {
+                    out.push((id, attempts, alert, hook));
                 }
             }
-            Ok(Some((hook, out)))
+            Ok(out)
         })
         .await?;
-    let Some((hook, due)) = due else { return Ok(0) };
     let mut delivered = 0;
-    for (id, attempts, alert) in due {
-        let body = message(hook.format, &d.community, &d.public_url, d.utc_offset_min, &alert);
+    for (id, attempts, alert, hook) in due {
+        let body = message(hook.format, &alert.community, &d.public_url, d.utc_offset_min, &alert);
         let result = post(http, &hook, &body).await;
         let now = now_ms();
         let update = match &result {
             Ok(()) => {
                 delivered += 1;
-                ("UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = NULL WHERE id = ?3", now, None)
+                ("UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3", now, None)
             }
             Err(e) => {
                 let wait = backoff_ms(attempts);
@@ -233,7 +247,7 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
                 ("UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3", now + wait, Some(e.clone()))
             }
         };
-        d.db.call(move |conn| Ok(conn.execute(update.0, params![update.1, update.2, id])?)).await?;
+        d.db.call(move |conn| conn.execute(update.0, vals![update.1, update.2, id])).await?;
     }
     Ok(delivered)
 }

@@ -73,7 +73,7 @@ impl Gate {
 }
 
 fn issue(server: &TestServer, unit: &str) -> String {
-    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, &server.db.path)).unwrap();
+    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
     let req = PassRequest {
         role: Role::Resident,
         unit: unit.into(),
@@ -131,9 +131,9 @@ fn a_quarantine_exit_is_refused_and_alerted_on_the_page_and_to_the_wecom_group()
     let server = TestServer::start(dir.path());
     let receiver = Receiver::start(0);
     let hook = Webhook::new(&receiver.url, "wecom", "").unwrap();
-    server.db.call_blocking(|c| webhook::set(c, Some(&hook))).unwrap();
+    server.db.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
     let pass = issue(&server, "5-1201");
-    server.db.call_blocking(|c| Ok(community::add_quarantine(c, "5-1201", now_ms() / 1000 - 3600, now_ms() / 1000 + 86_400, "", now_ms()))).unwrap().unwrap();
+    server.db.call_blocking(|c| Ok(community::add_quarantine(c, COMMUNITY, "5-1201", now_ms() / 1000 - 3600, now_ms() / 1000 + 86_400, "", now_ms()))).unwrap().unwrap();
 
     // Every layout with an out reader refuses it.
     let layouts: [(&str, Policy, Event); 3] = [
@@ -168,7 +168,7 @@ fn alarm_reaches_the_committee(kind: &str, raise: impl FnOnce(&mut Gate, &str)) 
     let server = TestServer::start(dir.path());
     let receiver = Receiver::start(1);
     let hook = Webhook::new(&receiver.url, "json", "").unwrap();
-    server.db.call_blocking(|c| webhook::set(c, Some(&hook))).unwrap();
+    server.db.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
     let pass = issue(&server, "2-101");
     let mut gate = Gate::new(dir.path(), "east", &server, Policy::default());
     raise(&mut gate, &pass);
@@ -226,12 +226,12 @@ fn a_silent_kiosk_is_the_servers_own_alert() {
     let server = TestServer::start_with(dir.path(), |c| c.silent_check_every = std::time::Duration::from_millis(100));
     let receiver = Receiver::start(0);
     let hook = Webhook::new(&receiver.url, "dingtalk", "SECtest").unwrap();
-    server.db.call_blocking(|c| webhook::set(c, Some(&hook))).unwrap();
+    server.db.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
     let gate = Gate::new(dir.path(), "west", &server, Policy::default());
     let device = gate.k.store.device_id().to_string();
     // Its last heartbeat was eleven minutes ago.
     let eleven = now_ms() - 11 * 60_000;
-    server.db.call_blocking(move |c| Ok(c.execute("UPDATE devices SET last_seen_ms = ?1 WHERE id = ?2", rusqlite::params![eleven, device])?)).unwrap();
+    server.db.call_blocking(move |c| c.execute("UPDATE devices SET last_seen_ms = ?1 WHERE id = ?2", shoumen_server::vals![eleven, device])).unwrap();
     let body = receiver.wait_for("门岗设备超过10分钟未联网").expect("the DingTalk group heard of it");
     assert!(body.contains("\"msgtype\":\"text\""));
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'kiosk_silent'"), 1, "once per silence");
@@ -257,7 +257,7 @@ fn the_visitor_form_refuses_a_unit_under_home_quarantine() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     issue(&server, "5-1201");
-    server.db.call_blocking(|c| Ok(community::add_quarantine(c, "5-1201", now_ms() / 1000 - 60, now_ms() / 1000 + 86_400, "", now_ms()))).unwrap().unwrap();
+    server.db.call_blocking(|c| Ok(community::add_quarantine(c, COMMUNITY, "5-1201", now_ms() / 1000 - 60, now_ms() / 1000 + 86_400, "", now_ms()))).unwrap().unwrap();
     let gate = Gate::new(dir.path(), "north", &server, Policy::default());
     let url = format!("{}/v/{}", server.url(), gate.k.store.device_id());
     let b = browser();

@@ -22,9 +22,9 @@ fn quick_limits(c: &mut shoumen_server::Config) {
 
 /// Runs the `shoumen-server` binary on `db` with `args`, its file
 /// descriptors capped at `max_fds` if given; returns it and its address.
-fn spawn_server(db: &std::path::Path, args: &[&str], max_fds: Option<u64>) -> (std::process::Child, String) {
+fn spawn_server(db: &str, args: &[&str], max_fds: Option<u64>) -> (std::process::Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoumen-server"));
-    cmd.args(["--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.args(["--db", db, "--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
     if let Some(n) = max_fds {
         // SAFETY: setrlimit is async-signal-safe; it only changes this child's limit.
         unsafe {
@@ -86,12 +86,12 @@ fn over_tls_too_a_slow_header_is_cut_off_and_a_silent_handshake_dropped() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
     std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
-    init_db(&dir.path().join("server.db"));
+    init_db(dir.path());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = shoumen_server::Config { public_url: format!("https://{addr}"), ..Default::default() };
     quick_limits(&mut config);
-    let state = shoumen_server::AppState::new(shoumen_server::Db::open(&dir.path().join("server.db")).unwrap(), config).unwrap();
+    let state = shoumen_server::AppState::new(shoumen_server::Db::open(&target(dir.path())).unwrap(), config).unwrap();
     let tls = shoumen_server::Tls { cert: dir.path().join("cert.pem"), key: dir.path().join("key.pem") };
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -116,8 +116,8 @@ fn over_tls_too_a_slow_header_is_cut_off_and_a_silent_handshake_dropped() {
 #[test]
 fn half_sent_requests_cannot_take_every_file_descriptor() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    init_db(&db);
+    init_db(dir.path());
+    let db = target(dir.path());
     // The server process gets 128 descriptors, as a small systemd limit would.
     let (mut child, base) = spawn_server(&db, &["--max-connections", "64", "--header-timeout-s", "2"], Some(128));
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
@@ -260,10 +260,10 @@ fn a_date_no_page_could_show_is_refused_and_the_page_stays_up() {
     let (status, _, _) = post(&b, &url, &[("unit", "3-502"), ("from", "-262143-01-01"), ("until", "2026-12-01"), ("csrf", &csrf_token)]);
     assert_eq!(status, 400);
     // Even a row that got in some other way cannot break the page.
-    server
-        .db
-        .call_blocking(|c| Ok(c.execute("INSERT INTO quarantine (unit, from_s, until_s, created_ms) VALUES ('3-502', -8000000000000, 99999999999, 0)", [])?))
-        .unwrap();
+    server.exec(
+        "INSERT INTO quarantine (unit, from_s, until_s, created_ms, community) VALUES ('3-502', -8000000000000, 99999999999, 0, ?1)",
+        shoumen_server::vals![COMMUNITY],
+    );
     let (status, page) = get(&b, &url);
     assert_eq!(status, 200);
     assert!(page.contains("/remove"), "the Remove button is there");
@@ -272,8 +272,8 @@ fn a_date_no_page_could_show_is_refused_and_the_page_stays_up() {
 #[test]
 fn cookies_stay_secure_behind_a_tls_proxy() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    init_db(&db);
+    init_db(dir.path());
+    let db = target(dir.path());
     let (mut child, base) = spawn_server(&db, &["--insecure-http", "--public-url", "https://gate.example.org"], None);
     let resp = Browser::new().get(format!("{base}/login")).send().unwrap();
     let _ = child.kill();
@@ -333,7 +333,7 @@ fn a_revoked_kiosk_can_enroll_again_and_its_log_goes_on() {
     k.enroll(&server.url(), &server.token("north"));
     k.add(5);
     k.sync().unwrap();
-    server.db.call_blocking(|c| Ok(c.execute("UPDATE devices SET revoked = 1", [])?)).unwrap();
+    server.exec("UPDATE devices SET revoked = 1", &[]);
     assert!(k.sync().is_err());
     k.enroll(&server.url(), &server.token("north again"));
     k.add(3);
@@ -351,7 +351,9 @@ fn database_files_are_readable_by_their_owner_only() {
     k.enroll(&server.url(), &server.token("north"));
     k.add(2);
     k.sync().unwrap();
-    for name in ["server.db", "server.db-wal", "north.db", "north.db-wal"] {
+    // The server's files, when it keeps them (PostgreSQL keeps its own).
+    let names: &[&str] = if on_postgres() { &["north.db", "north.db-wal"] } else { &["server.db", "server.db-wal", "north.db", "north.db-wal"] };
+    for name in names {
         let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} is {mode:o}");
     }
@@ -363,7 +365,7 @@ fn unit_labels_may_not_reverse_the_text_around_them() {
     let server = TestServer::start(dir.path());
     let bad = server
         .db
-        .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, "Li", "3-5\u{202E}02", "", now_ms())))
+        .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li", "3-5\u{202E}02", "", now_ms())))
         .unwrap();
     assert!(bad.is_err());
 }
@@ -395,16 +397,19 @@ fn an_export_in_progress_does_not_hold_up_the_kiosks() {
     server
         .db
         .call_blocking(move |c| {
-            let tx = c.unchecked_transaction()?;
-            tx.execute("INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash) VALUES ('old', 'old', '', '', 0, '')", [])?;
-            tx.execute(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
-                 INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms, kind, direction, decision, reason)
-                 SELECT 'old', i, '{}', '', ?1 - i, 1, 'b', i, ?1, 'scan', 'in', 'allow', 'ok' FROM n",
-                [now],
-            )?;
-            tx.commit()?;
-            Ok(())
+            c.transaction(true, |tx| {
+                tx.execute(
+                    "INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash, community)
+                     VALUES ('old', 'old', '', '', 0, '', ?1)",
+                    shoumen_server::vals![COMMUNITY],
+                )?;
+                tx.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+                     INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms, kind, direction, decision, reason, community)
+                     SELECT 'old', i, '{}', '', CAST(?1 AS BIGINT) - i, 1, 'b', i, CAST(?1 AS BIGINT), 'scan', 'in', 'allow', 'ok', ?2 FROM n",
+                    shoumen_server::vals![now, COMMUNITY],
+                )
+            })
         })
         .unwrap();
     let (b, _) = login(&server);

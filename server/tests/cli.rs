@@ -5,7 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn server(args: &[&str], db: &std::path::Path) -> std::process::Output {
+fn server(args: &[&str], db: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
         .arg("--db")
         .arg(db)
@@ -18,14 +18,14 @@ fn server(args: &[&str], db: &std::path::Path) -> std::process::Output {
 #[test]
 fn init_issue_token_and_export_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
+    let db = common::target(dir.path());
     let out = server(&["init", "--community", "lotus-gdn", "--password-env", "PW"], &db);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("enroll-token"));
-    // Twice is refused with a clear message.
-    let again = server(&["init", "--community", "other"], &db);
+    // The same community twice is refused with a clear message.
+    let again = server(&["init", "--community", "lotus-gdn"], &db);
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds community \"lotus-gdn\""));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("community \"lotus-gdn\" already exists"));
     let out = server(&["pass", "issue", "--unit", "3-502", "--days", "30"], &db);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("SM1:") && text.trim().len() <= 221, "{text}");
@@ -36,9 +36,20 @@ fn init_issue_token_and_export_from_the_command_line() {
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("time,device,gate,seq,"));
     let bad = server(&["export", "--from", "yesterday", "--to", "today"], &db);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("dates like 2026-11-29"));
-    // A fresh file without init says what to do.
-    let out = server(&["enroll-token", "--gate", "x"], &dir.path().join("empty.db"));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run `shoumen-server init"));
+    // A second community: commands must now say which one they mean.
+    assert!(server(&["init", "--community", "plum-court", "--admin", "plum", "--password-env", "PW"], &db).status.success());
+    let out = server(&["enroll-token", "--gate", "North"], &db);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("say which with --community"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server(&["--community", "plum-court", "enroll-token", "--gate", "North"], &db);
+    assert!(out.status.success());
+    let out = server(&["communities"], &db);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "lotus-gdn\nplum-court\n");
+    let out = server(&["--community", "nowhere", "pass", "issue", "--unit", "1-1"], &db);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no community \"nowhere\""));
+    // A fresh database without init says what to do.
+    let empty = tempfile::tempdir().unwrap();
+    let out = server(&["enroll-token", "--gate", "x"], &common::target(empty.path()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `shoumen-server --db"), "{}", String::from_utf8_lossy(&out.stderr));
     // Plain HTTP on a public address is refused.
     let out = server(&["--listen", "0.0.0.0:0"], &db);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cert and --key"));
@@ -47,7 +58,7 @@ fn init_issue_token_and_export_from_the_command_line() {
 #[test]
 fn serves_https_with_a_certificate_and_marks_cookies_secure() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
+    let db = common::target(dir.path());
     assert!(server(&["init", "--community", "lotus-gdn", "--password-env", "PW"], &db).status.success());
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
@@ -85,9 +96,8 @@ fn serves_https_with_a_certificate_and_marks_cookies_secure() {
 fn enrollment_and_the_visitor_form_are_rate_limited() {
     use shoumen_server::{Background, Config};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    common::init_db(&path);
-    let bg = Background::start(shoumen_server::Db::open(&path).unwrap(), Config { rate_per_minute: 3, public_url: String::new(), ..Config::default() }).unwrap();
+    common::init_db(dir.path());
+    let bg = Background::start(shoumen_server::Db::open(&common::target(dir.path())).unwrap(), Config { rate_per_minute: 3, public_url: String::new(), ..Config::default() }).unwrap();
     let http = reqwest::blocking::Client::new();
     let body = serde_json::json!({"token": "nope", "device": "kiosk-x", "device_key": "00", "gate_name": ""});
     let statuses: Vec<u16> = (0..5)

@@ -187,7 +187,7 @@ fn strangers_wrong_devices_and_revoked_devices_get_401_and_write_nothing() {
     assert!(matches!(sync::enroll(&mut d.store, &server.url(), &token, "", &fast_client()), Err(SyncError::Unauthorized(_))));
     // Revoked by the committee: 401, permanent for the client.
     let id = a.store.device_id().to_string();
-    server.db.call_blocking(move |c| Ok(c.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).unwrap();
+    server.exec("UPDATE devices SET revoked = 1 WHERE id = ?1", shoumen_server::vals![id]);
     let err = a.sync().unwrap_err();
     assert!(matches!(err, SyncError::Unauthorized(_)) && err.is_permanent(), "{err}");
     assert_eq!(stored(&server), 0);
@@ -201,7 +201,7 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
     let server = TestServer::start(dir.path());
     let mut k = Kiosk::new(dir.path(), "gate");
     k.enroll(&server.url(), &server.token("Gate"));
-    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, std::path::Path::new("x"))).unwrap();
+    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
     let issue = |unit: &str| {
         let req = shoumen_server::community::PassRequest {
             role: shoumen_protocol::Role::Resident,
@@ -228,10 +228,10 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
 
     let now_s = shoumen_server::db::now_ms() / 1000;
     let rid = revoked.pass_id.to_hex();
-    server.db.call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, &rid, now_s * 1000))).unwrap().unwrap();
+    server.db.call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, COMMUNITY, &rid, now_s * 1000))).unwrap().unwrap();
     server
         .db
-        .call_blocking(move |c| Ok(shoumen_server::community::add_quarantine(c, "2-202", now_s - 60, now_s + 86_400, "", 0).unwrap()))
+        .call_blocking(move |c| Ok(shoumen_server::community::add_quarantine(c, COMMUNITY, "2-202", now_s - 60, now_s + 86_400, "", 0).unwrap()))
         .unwrap();
     assert!(k.sync().unwrap().lists_updated);
     assert!(k.store.bundle_version().unwrap() > v1);
@@ -252,7 +252,7 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
     // An older bundle (rollback), an expired one, and one signed by a stranger.
     let trust = k.store.trust().unwrap();
     let current: ListBundle = serde_json::from_str(&server.db.call_blocking(|c| {
-        Ok(c.query_row("SELECT bundle FROM bundles ORDER BY version LIMIT 1", [], |r| r.get::<_, String>(0))?)
+        c.query_row("SELECT bundle FROM bundles ORDER BY version LIMIT 1", &[], |r| r.get::<String>(0))
     }).unwrap()).unwrap();
     let now_ms = shoumen_server::db::now_ms();
     assert!(matches!(k.store.put_bundle(&current, now_ms), Err(shoumen::store::StoreError::Rollback { .. })));
@@ -300,7 +300,7 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
     server
         .db
         .call_blocking(|c| {
-            shoumen_server::web::export_csv(c, expected - 3_600_000, expected + 3_600_000, 480, &mut |chunk| {
+            shoumen_server::reports::export_csv(c, COMMUNITY, expected - 3_600_000, expected + 3_600_000, 480, &mut |chunk| {
                 csv.push_str(&chunk);
                 true
             })
@@ -418,7 +418,7 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
 
     // Revoked: the thread stops retrying and says so.
     let id = k.store.device_id().to_string();
-    server.db.call_blocking(move |c| Ok(c.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).unwrap();
+    server.exec("UPDATE devices SET revoked = 1 WHERE id = ?1", shoumen_server::vals![id]);
     k.add(1);
     wait_until("unauthorised status", &|| link.status.lock().unwrap().unauthorised);
     let before = proxy.connections.load(std::sync::atomic::Ordering::Relaxed);

@@ -147,7 +147,7 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
     // The visitor pass verifies at the kiosk, for four hours, as a visitor.
     let text: String = server
         .db
-        .call_blocking(|c| Ok(c.query_row("SELECT text FROM passes WHERE role = 'visitor'", [], |r| r.get(0))?))
+        .call_blocking(|c| c.query_row("SELECT text FROM passes WHERE role = 'visitor'", &[], |r| r.get(0)))
         .unwrap();
     k.sync().unwrap();
     let claims = shoumen_protocol::pass::verify(&text, &k.store.trust().unwrap(), shoumen_server::db::now_ms() / 1000, 0).unwrap();
@@ -171,7 +171,7 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
     // Revoking the pass from the page: the phone link stops working.
     let pass_id: String = server
         .db
-        .call_blocking(|c| Ok(c.query_row("SELECT pass_id FROM passes WHERE role = 'resident'", [], |r| r.get(0))?))
+        .call_blocking(|c| c.query_row("SELECT pass_id FROM passes WHERE role = 'resident'", &[], |r| r.get(0)))
         .unwrap();
     assert_eq!(post(&b, &format!("{base}/passes/{pass_id}/revoke"), &[("csrf", &token)]).0, 303);
     assert_eq!(get(&browser(), &format!("{base}{link}")).0, 410);
@@ -216,11 +216,11 @@ fn a_pass_for_someone_who_needs_help_at_the_gate_says_so() {
     assert_eq!(status, 303);
     let (status, _, _) = post(&b, &format!("{base}/passes"), &[("role", "resident"), ("unit", "8-1605"), ("days", "30"), ("csrf", &token)]);
     assert_eq!(status, 303);
-    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, &server.db.path)).unwrap();
+    let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
     let trust = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey { issuer: community.id.clone(), key: community.key.verifying_key() }]);
     for (unit, assisted) in [("8-1604", true), ("8-1605", false)] {
         let u = unit.to_string();
-        let text: String = server.db.call_blocking(move |c| Ok(c.query_row("SELECT text FROM passes WHERE unit = ?1", [u], |r| r.get(0))?)).unwrap();
+        let text: String = server.db.call_blocking(move |c| c.query_row("SELECT text FROM passes WHERE unit = ?1", shoumen_server::vals![u], |r| r.get(0))).unwrap();
         let claims = shoumen_protocol::pass::verify_signature(&text, &trust).unwrap();
         assert_eq!(claims.flags.has(shoumen_protocol::PassFlags::NEEDS_ASSISTANCE), assisted, "{unit}");
     }

@@ -1,27 +1,26 @@
 //! The Alerts page: every alert with its words, acknowledged with a note,
 //! and the community's webhook.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{esc, fmt_ms, hidden_csrf, layout, server_error, state_redirect, t, Session};
+use super::{esc, fmt_ms, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session};
 use crate::alerts::{self, AlertRow};
 use crate::db::now_ms;
 use crate::webhook::{self, Format, Webhook};
 use crate::AppState;
 
-type FormMap = HashMap<String, String>;
-
-pub async fn page(State(app): State<AppState>, session: Session) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+    let session = &m.session;
+    let community = m.community.clone();
     let data = app
         .db
-        .call(|conn| {
-            let pending: i64 = conn.query_row("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", [], |r| r.get(0))?;
-            Ok((alerts::list(conn, 300)?, webhook::get(conn)?, pending))
+        .call(move |conn| {
+            let pending = webhook::pending(conn, &community)?;
+            Ok((alerts::list(conn, &community, 300)?, webhook::get(conn, &community)?, pending))
         })
         .await;
     let (rows, hook, pending) = match data {
@@ -42,11 +41,11 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
         let _ = write!(body, "<tr><td colspan=6>{}</td></tr>", t(lang, "no_rows"));
     }
     for a in &rows {
-        body.push_str(&row(&session, a, offset));
+        body.push_str(&row(session, a, offset));
     }
     body.push_str("</table></div>");
-    body.push_str(&webhook_form(&session, hook.as_ref(), pending));
-    layout(lang, t(lang, "alerts"), Some(&session), &body).into_response()
+    body.push_str(&webhook_form(session, hook.as_ref(), pending));
+    layout(lang, t(lang, "alerts"), Some(session), &body).into_response()
 }
 
 fn row(session: &Session, a: &AlertRow, offset: i32) -> String {
@@ -116,20 +115,22 @@ fn webhook_form(session: &Session, hook: Option<&Webhook>, pending: i64) -> Stri
     )
 }
 
-pub async fn ack(State(app): State<AppState>, session: Session, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
-    if !session.csrf_ok(&form) {
-        return super::forbidden(session.lang);
+pub async fn ack(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return super::forbidden(m.session.lang);
     }
     let note = form.get("note").cloned().unwrap_or_default();
-    let user = session.user.clone();
-    match app.db.call(move |conn| alerts::ack(conn, id, &user, &note, now_ms())).await {
-        Ok(_) => state_redirect("/alerts"),
+    let (user, community) = (m.session.user.clone(), m.community.clone());
+    match app.db.call(move |conn| alerts::ack(conn, &community, id, &user, &note, now_ms())).await {
+        Ok(true) => state_redirect("/alerts"),
+        Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }
 }
 
 /// Sets the webhook; an empty address turns it off.
-pub async fn set_webhook(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
+pub async fn set_webhook(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+    let session = &m.session;
     if !session.csrf_ok(&form) {
         return super::forbidden(session.lang);
     }
@@ -141,11 +142,12 @@ pub async fn set_webhook(State(app): State<AppState>, session: Session, Form(for
             Ok(h) => Some(h),
             Err(e) => {
                 let body = format!("<p class=msg>{}</p>", esc(&e));
-                return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "webhook"), Some(&session), &body)).into_response();
+                return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "webhook"), Some(session), &body)).into_response();
             }
         }
     };
-    match app.db.call(move |conn| webhook::set(conn, hook.as_ref())).await {
+    let community = m.community.clone();
+    match app.db.call(move |conn| webhook::set(conn, &community, hook.as_ref())).await {
         Ok(()) => state_redirect("/alerts"),
         Err(e) => server_error(e),
     }

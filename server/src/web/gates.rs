@@ -2,63 +2,25 @@
 //! layout (is quarantine checked on the way out?), enrollment tokens, and
 //! revoking a kiosk.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
-use shoumen_protocol::sync::{GateLayout, HealthItem};
 
-use super::{esc, fmt_ms, forbidden, hidden_csrf, layout, server_error, state_redirect, t, Session};
-use crate::db::DbError;
+use super::{esc, fmt_ms, forbidden, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session};
+use crate::devices::{self, Gate};
 use crate::AppState;
 
-type FormMap = HashMap<String, String>;
-
-/// One enrolled kiosk as the page shows it.
-struct Gate {
-    id: String,
-    name: String,
-    last_seen_ms: Option<i64>,
-    queue: Option<i64>,
-    skew_ms: Option<i64>,
-    health: Vec<HealthItem>,
-    layout: Option<GateLayout>,
-    revoked: bool,
-    watermark: i64,
+pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+    render(&app, &m, None).await
 }
 
-fn gates(conn: &Connection) -> Result<Vec<Gate>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, gate_name, last_seen_ms, queue, skew_ms, health, revoked, watermark, layout FROM devices ORDER BY gate_name",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Gate {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                last_seen_ms: r.get(2)?,
-                queue: r.get(3)?,
-                skew_ms: r.get(4)?,
-                health: r.get::<_, Option<String>>(5)?.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
-                revoked: r.get(6)?,
-                watermark: r.get(7)?,
-                layout: r.get::<_, Option<String>>(8)?.and_then(|l| serde_json::from_str(&l).ok()),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-pub async fn page(State(app): State<AppState>, session: Session) -> Response {
-    render(&app, &session, None).await
-}
-
-async fn render(app: &AppState, session: &Session, new_token: Option<(String, String)>) -> Response {
+async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>) -> Response {
+    let session = &m.session;
     let lang = session.lang;
-    let rows = match app.db.call(|conn| gates(conn)).await {
+    let community = m.community.clone();
+    let rows = match app.db.call(move |conn| devices::list(conn, &community)).await {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
@@ -135,28 +97,31 @@ fn row(session: &Session, g: &Gate, offset: i32) -> String {
     )
 }
 
-pub async fn new_token(State(app): State<AppState>, session: Session, Form(form): Form<FormMap>) -> Response {
+pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+    let session = &m.session;
     if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
     let gate = crate::alerts::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
     if gate.is_empty() {
         let body = "<p class=msg>name the gate, e.g. \"North gate\"</p>";
-        return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(&session), body)).into_response();
+        return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(session), body)).into_response();
     }
-    let g = gate.clone();
-    match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &g, 24 * 3_600_000)).await {
-        Ok(token) => render(&app, &session, Some((token, gate))).await,
+    let (g, community) = (gate.clone(), m.community.clone());
+    match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &community, &g, 24 * 3_600_000)).await {
+        Ok(token) => render(&app, &m, Some((token, gate))).await,
         Err(e) => server_error(e),
     }
 }
 
-pub async fn revoke(State(app): State<AppState>, session: Session, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
-    if !session.csrf_ok(&form) {
-        return forbidden(session.lang);
+pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
     }
-    match app.db.call(move |conn| Ok(conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?)).await {
-        Ok(_) => state_redirect("/gates"),
+    let community = m.community.clone();
+    match app.db.call(move |conn| devices::revoke(conn, &community, &id)).await {
+        Ok(true) => state_redirect("/gates"),
+        Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }
 }

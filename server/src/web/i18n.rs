@@ -130,6 +130,19 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("account_locked", "密码错误次数过多，账户已暂时锁定", "Too many wrong passwords: the account is locked for a while"),
     ("needs_assistance", "需要协助（老人、残障）", "Needs assistance (elderly, disabled)"),
     ("unit_quarantined", "该房号正在居家隔离，暂不接待访客。请联系居委会。", "This unit is under home quarantine and cannot receive visitors; please contact the committee."),
+    // The district's pages.
+    ("district", "街道 / 区 总览", "District overview"),
+    ("community", "小区", "Community"),
+    ("kiosks", "门岗设备", "Kiosks"),
+    ("kiosks_silent", "失联", "silent"),
+    ("allowed_in", "进门", "In"),
+    ("allowed_out", "出门", "Out"),
+    ("refused", "拒绝", "Refused"),
+    ("units_quarantined", "隔离户", "Units in quarantine"),
+    ("day", "日期", "Day"),
+    ("show", "查看", "Show"),
+    ("totals", "合计", "Total"),
+    ("district_only", "区级账号只能查看总览", "District accounts see the overview only"),
 ];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {

@@ -7,22 +7,34 @@
 //! through [`esc`]; every SQL statement binds its parameters.
 
 mod alerts;
+mod dashboard;
+mod district;
+mod entries;
 mod gates;
 mod i18n;
-mod pages;
+mod login;
+mod passes;
+mod quarantine;
+mod residents;
+mod visitors;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use rusqlite::{params, OptionalExtension};
+use shoumen_protocol::Role;
 
+use crate::community::CommunityError;
 use crate::db::{now_ms, random_token, sha256_hex};
 use crate::AppState;
+pub use crate::reports::fmt_ms;
 pub use i18n::{t, Lang};
-pub use pages::argon2_hash;
+pub use login::argon2_hash;
 
 const SESSION_COOKIE: &str = "sm_session";
 const FORM_COOKIE: &str = "sm_form";
@@ -32,26 +44,27 @@ const FORM_LIMIT: usize = 16 << 10;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::dashboard))
-        .route("/login", get(pages::login_form).post(pages::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/logout", post(pages::logout))
-        .route("/residents", get(pages::residents).post(pages::add_resident))
-        .route("/passes", get(pages::passes).post(pages::issue_pass))
-        .route("/passes/{id}/card", get(pages::pass_card))
-        .route("/passes/{id}/revoke", post(pages::revoke_pass))
-        .route("/p/{token}", get(pages::phone_pass))
-        .route("/quarantine", get(pages::quarantine).post(pages::add_quarantine))
-        .route("/quarantine/{id}/remove", post(pages::remove_quarantine))
-        .route("/v/{gate}", get(pages::visitor_form).post(pages::visitor_register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/entries", get(pages::entries))
-        .route("/export.csv", get(pages::export))
+        .route("/", get(dashboard::page))
+        .route("/district", get(district::page))
+        .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/logout", post(login::logout))
+        .route("/residents", get(residents::page).post(residents::add))
+        .route("/passes", get(passes::page).post(passes::issue))
+        .route("/passes/{id}/card", get(passes::card))
+        .route("/passes/{id}/revoke", post(passes::revoke))
+        .route("/p/{token}", get(passes::phone))
+        .route("/quarantine", get(quarantine::page).post(quarantine::add))
+        .route("/quarantine/{id}/remove", post(quarantine::remove))
+        .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/entries", get(entries::page))
+        .route("/export.csv", get(entries::export))
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}/ack", post(alerts::ack))
         .route("/alerts/webhook", post(alerts::set_webhook))
         .route("/gates", get(gates::page))
         .route("/gates/token", post(gates::new_token))
         .route("/gates/{id}/revoke", post(gates::revoke))
-        .route("/lang/{code}", get(pages::set_lang))
+        .route("/lang/{code}", get(login::set_lang))
 }
 
 /// What every page may load: its own inline styles, its own images and the
@@ -99,9 +112,12 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
     }
 }
 
-/// A logged-in committee member.
+/// A logged-in account: of one community, or of the district.
 pub struct Session {
     pub user: String,
+    /// `None`: a district account, which sees the overview of every
+    /// community and changes nothing.
+    pub community: Option<String>,
     pub csrf: String,
     pub lang: Lang,
     /// Alerts nobody has acknowledged yet: the navigation shows the count.
@@ -110,7 +126,7 @@ pub struct Session {
 
 impl Session {
     /// Whether a form carries this session's CSRF token.
-    pub fn csrf_ok(&self, form: &std::collections::HashMap<String, String>) -> bool {
+    pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
         form.get("csrf").is_some_and(|sent| !sent.is_empty() && *sent == self.csrf)
     }
 }
@@ -125,6 +141,13 @@ pub fn forbidden(lang: Lang) -> Response {
     (StatusCode::FORBIDDEN, layout(lang, t(lang, "csrf_failed"), None, "<p><a href=\"/\">←</a></p>")).into_response()
 }
 
+/// The answer for a record that does not exist in the account's community:
+/// the same whether it exists elsewhere or nowhere.
+pub fn not_found(session: &Session) -> Response {
+    let lang = session.lang;
+    (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), Some(session), "")).into_response()
+}
+
 /// Pages that need a login take `Session`; without one the browser is sent
 /// to the login page.
 impl FromRequestParts<AppState> for Session {
@@ -135,24 +158,83 @@ impl FromRequestParts<AppState> for Session {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(sha256_hex) else {
             return Err(Redirect::to("/login").into_response());
         };
-        let found = app
-            .db
-            .call(move |conn| {
-                Ok(conn
-                    .query_row(
-                        "SELECT u.name, s.csrf, (SELECT COUNT(*) FROM alerts WHERE acked = 0) FROM sessions s JOIN users u ON u.id = s.user_id
-                         WHERE s.token_sha256 = ?1 AND s.expires_ms > ?2",
-                        params![token, now_ms()],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
-                    )
-                    .optional()?)
-            })
-            .await
-            .map_err(server_error)?;
+        let found = app.db.call(move |conn| crate::accounts::session(conn, &token, now_ms())).await.map_err(server_error)?;
         match found {
-            Some((user, csrf, open_alerts)) => Ok(Session { user, csrf, lang, open_alerts }),
+            Some(s) => Ok(Session { user: s.user, community: s.community, csrf: s.csrf, lang, open_alerts: s.open_alerts }),
             None => Err(Redirect::to("/login").into_response()),
         }
+    }
+}
+
+/// A logged-in account of one community: every page that shows or changes
+/// a community's records takes this, and reads and writes only `community`.
+pub struct Member {
+    pub session: Session,
+    pub community: String,
+}
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Member, Response> {
+        let session = Session::from_request_parts(parts, app).await?;
+        match session.community.clone() {
+            Some(community) => Ok(Member { session, community }),
+            // The district reads the overview; a community's pages are not theirs.
+            None => Err(Redirect::to("/district").into_response()),
+        }
+    }
+}
+
+/// Form fields as a map, so a missing or odd field gives a clear message
+/// instead of a bare 422.
+pub type FormMap = HashMap<String, String>;
+
+pub fn field<'a>(form: &'a FormMap, key: &str) -> &'a str {
+    form.get(key).map(String::as_str).unwrap_or("")
+}
+
+/// A page with one message on it.
+pub fn message(session: &Session, title_key: &str, text: &str, status: StatusCode) -> Response {
+    let lang = session.lang;
+    (status, layout(lang, t(lang, title_key), Some(session), &format!("<p class=msg>{}</p>", esc(text)))).into_response()
+}
+
+pub fn community_error(session: &Session, page: &str, e: CommunityError) -> Response {
+    match e {
+        CommunityError::Db(e) => server_error(e),
+        CommunityError::NotFound(_) => not_found(session),
+        other => message(session, page, &other.to_string(), StatusCode::BAD_REQUEST),
+    }
+}
+
+/// A stored role in the page's language (roles are stored as their codes).
+pub fn role_word(lang: Lang, role: &str) -> String {
+    match Role::ALL.iter().find(|r| r.as_str() == role) {
+        Some(r) => t(lang, r.as_str()).to_string(),
+        None => esc(role),
+    }
+}
+
+/// Adds the form-token cookie, if [`form_token`] made a new one.
+pub fn with_cookie(mut resp: Response, set: Option<String>) -> Response {
+    if let Some(c) = set {
+        resp.headers_mut().append(header::SET_COOKIE, c.parse().expect("ascii cookie"));
+    }
+    resp
+}
+
+/// Reads a form body once the client has passed the rate limit for
+/// `purpose`: a flood is turned away before its bodies are read.
+pub async fn limited_form(app: &AppState, peer: SocketAddr, purpose: &'static str, req: Request) -> Result<(HeaderMap, FormMap), Response> {
+    let headers = req.headers().clone();
+    if !app.limiter.allow(purpose, app.client_ip(peer.ip(), &headers)) {
+        let lang = lang_of(&headers);
+        return Err((StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response());
+    }
+    match Form::<FormMap>::from_request(req, app).await {
+        Ok(Form(form)) => Ok((headers, form)),
+        Err(e) => Err(e.into_response()),
     }
 }
 
@@ -162,14 +244,7 @@ pub async fn create_session(app: &AppState, user_id: i64) -> Result<String, Resp
     let hashed = sha256_hex(&token);
     let csrf = random_token();
     app.db
-        .call(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [now_ms()])?;
-            conn.execute(
-                "INSERT INTO sessions (token_sha256, user_id, csrf, expires_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![hashed, user_id, csrf, now_ms() + SESSION_MS],
-            )?;
-            Ok(())
-        })
+        .call(move |conn| crate::accounts::create_session(conn, &hashed, user_id, &csrf, now_ms(), now_ms() + SESSION_MS))
         .await
         .map_err(server_error)?;
     Ok(set_cookie(app, SESSION_COOKIE, &token, SESSION_MS / 1000))
@@ -205,6 +280,15 @@ pub fn server_error(e: impl std::fmt::Display) -> Response {
 /// The page frame: header, navigation (when logged in), content.
 pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) -> Html<String> {
     let nav = match session {
+        Some(s) if s.community.is_none() => {
+            format!(
+                "<nav><a href=\"/district\">{}</a><form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
+                t(lang, "district"),
+                esc(&s.csrf),
+                t(lang, "logout"),
+                esc(&s.user),
+            )
+        }
         Some(s) => {
             let link = |href: &str, key: &str| format!("<a href=\"{href}\">{}</a>", t(lang, key));
             let alerts_link = match s.open_alerts {
@@ -267,84 +351,11 @@ pub fn parse_day(s: &str, utc_offset_min: i32) -> Option<i64> {
     Some(secs)
 }
 
-/// Formats unix milliseconds in the display zone.
-pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
-        None => "?".into(),
-    }
-}
-
 pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
     let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
     match chrono::DateTime::from_timestamp(s, 0) {
         Some(t) => t.with_timezone(&offset).format("%Y-%m-%d").to_string(),
         None => "?".into(),
-    }
-}
-
-/// Entries in `[from_ms, to_ms)` as CSV (times in the display zone),
-/// handed to `sink` a few hundred lines at a time; `sink` returns false to
-/// stop (the reader went away).
-pub fn export_csv(
-    conn: &rusqlite::Connection,
-    from_ms: i64,
-    to_ms: i64,
-    utc_offset_min: i32,
-    sink: &mut dyn FnMut(String) -> bool,
-) -> Result<(), crate::DbError> {
-    let sql = format!(
-        "SELECT {shown} AS shown, e.device, d.gate_name, e.seq, e.direction, e.decision, e.reason, e.kind,
-                e.pass_id, e.role, p.unit, e.temp_centi, e.note, e.clock_synced
-         FROM entries e JOIN devices d ON d.id = e.device
-         LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
-         LEFT JOIN passes p ON p.pass_id = e.pass_id
-         WHERE shown >= ?1 AND shown < ?2 ORDER BY shown, e.device, e.seq",
-        shown = crate::ingest::SHOWN_MS
-    );
-    let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced\n");
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params![from_ms, to_ms])?;
-    while let Some(r) = rows.next()? {
-        let temp: Option<i64> = r.get(11)?;
-        let fields = [
-            fmt_ms(r.get(0)?, utc_offset_min),
-            r.get(1)?,
-            r.get(2)?,
-            r.get::<_, i64>(3)?.to_string(),
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-            r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-            r.get::<_, Option<String>>(10)?.unwrap_or_default(),
-            temp.map_or(String::new(), |c| format!("{:.2}", c as f64 / 100.0)),
-            r.get::<_, Option<String>>(12)?.unwrap_or_default(),
-            r.get::<_, bool>(13)?.to_string(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-        if out.len() >= 64 << 10 && !sink(std::mem::take(&mut out)) {
-            return Ok(());
-        }
-    }
-    if !out.is_empty() {
-        sink(out);
-    }
-    Ok(())
-}
-
-/// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,
-/// and a leading tab or carriage return, which spreadsheets skip).
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
@@ -367,16 +378,6 @@ mod tests {
     #[test]
     fn escaping_neutralises_markup() {
         assert_eq!(esc("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
-    }
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
-        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
-        assert_eq!(csv_field("-3.5"), "-3.5");
     }
 
     #[test]

@@ -24,11 +24,48 @@ pub const COMMUNITY: &str = "lotus-gdn";
 pub const ADMIN: &str = "admin";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Creates a community in `path` (fast argon2 is not needed: one hash).
-pub fn init_db(path: &Path) -> Db {
-    let db = Db::open(path).unwrap();
+/// The variable that switches the server tests to PostgreSQL.
+pub const PG_VAR: &str = "SHOUMEN_TEST_POSTGRES_URL";
+
+/// The database a test's server keeps in `dir`: a SQLite file, or with
+/// `SHOUMEN_TEST_POSTGRES_URL` set, a schema of its own in that PostgreSQL
+/// database (the same one each time for the same `dir`, so restarts find
+/// their data).
+pub fn target(dir: &Path) -> String {
+    match std::env::var(PG_VAR) {
+        Ok(url) if !url.is_empty() => {
+            let marker = dir.join("pg-target");
+            if let Ok(t) = std::fs::read_to_string(&marker) {
+                return t;
+            }
+            let schema = format!("t_{}", db::random_token());
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect to SHOUMEN_TEST_POSTGRES_URL");
+            client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let t = format!("{url}{sep}options=-csearch_path%3D{schema}");
+            std::fs::write(&marker, &t).unwrap();
+            t
+        }
+        _ => dir.join("server.db").to_string_lossy().into_owned(),
+    }
+}
+
+/// Whether the tests run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(PG_VAR).is_ok_and(|u| !u.is_empty())
+}
+
+/// Creates a community in the test database of `dir` (fast argon2 is not
+/// needed: one hash).
+pub fn init_db(dir: &Path) -> Db {
+    init_community(dir, COMMUNITY, ADMIN)
+}
+
+/// Creates community `id` with admin `admin` (password [`PASSWORD`]).
+pub fn init_community(dir: &Path, id: &str, admin: &str) -> Db {
+    let db = Db::open(&target(dir)).unwrap();
     let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
-    db.call_blocking(|c| db::init(c, path, COMMUNITY, ADMIN, &hash, now_ms())).unwrap();
+    db.call_blocking(|c| db::init(c, id, admin, &hash, now_ms())).unwrap();
     db
 }
 
@@ -44,24 +81,40 @@ impl TestServer {
 
     /// A server whose config `tune` adjusts first.
     pub fn start_with(dir: &Path, tune: impl FnOnce(&mut Config)) -> TestServer {
-        let path = dir.join("server.db");
-        let db = if path.exists() { Db::open(&path).unwrap() } else { init_db(&path) };
+        let t = target(dir);
+        let fresh = Db::open(&t).unwrap().call_blocking(db::communities).unwrap().is_empty();
+        let db = if fresh { init_db(dir) } else { Db::open(&t).unwrap() };
         let mut config = Config { rate_per_minute: 1000, public_url: String::new(), ..Config::default() };
         tune(&mut config);
-        TestServer { bg: Background::start(Db::open(&path).unwrap(), config).unwrap(), db }
+        TestServer { bg: Background::start(Db::open(&t).unwrap(), config).unwrap(), db }
     }
 
     pub fn url(&self) -> String {
         self.bg.url()
     }
 
+    /// An enrollment token of the first community.
     pub fn token(&self, gate: &str) -> String {
-        self.db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, gate, 3_600_000)).unwrap()
+        self.token_of(COMMUNITY, gate)
+    }
+
+    pub fn token_of(&self, community: &str, gate: &str) -> String {
+        self.db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, community, gate, 3_600_000)).unwrap()
     }
 
     pub fn count(&self, sql: &str) -> i64 {
         let sql = sql.to_string();
-        self.db.call_blocking(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
+        self.db.call_blocking(move |c| c.scalar(&sql, &[])).unwrap()
+    }
+
+    /// Runs a statement of the test's own (to set a scene).
+    pub fn exec(&self, sql: &str, params: &[db::Val]) {
+        let (sql, params) = (sql.to_string(), params.to_vec());
+        self.db.call_blocking(move |c| c.execute(&sql, &params)).unwrap();
+    }
+
+    pub fn community(&self, id: &str) -> db::Community {
+        self.db.call_blocking(|c| db::community(c, id)).unwrap()
     }
 }
 
@@ -113,14 +166,23 @@ pub fn urlencode(s: &str) -> String {
 }
 
 pub fn login(server: &TestServer) -> (Browser, String) {
+    login_as(server, ADMIN)
+}
+
+pub fn login_as(server: &TestServer, user: &str) -> (Browser, String) {
     let b = browser();
     let base = server.url();
     let (_, page) = get(&b, &format!("{base}/login"));
-    let (status, _, location) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
+    let (status, _, location) = post(&b, &format!("{base}/login"), &[("user", user), ("password", PASSWORD), ("csrf", &csrf(&page))]);
     assert_eq!((status, location.as_deref()), (303, Some("/")));
-    let (status, home) = get(&b, &format!("{base}/"));
-    assert_eq!(status, 200);
-    (b, csrf(&home))
+    // A district account's home is the district's overview.
+    let r = b.get(format!("{base}/")).send().unwrap();
+    let home = match r.headers().get("location").map(|l| l.to_str().unwrap().to_string()) {
+        Some(to) => get(&b, &format!("{base}{to}")),
+        None => (r.status().as_u16(), r.text().unwrap()),
+    };
+    assert_eq!(home.0, 200);
+    (b, csrf(&home.1))
 }
 
 // ---- a webhook receiver: WeCom, DingTalk or JSON, on 127.0.0.1 ----

@@ -1,0 +1,327 @@
+//! The server's storage: SQLite (the default: one file, one compound) or
+//! PostgreSQL (`postgres://…`: a street office or a district), behind one
+//! small SQL interface ([`Conn`]). Every handler reaches it through
+//! [`Db::call`], which runs the closure on tokio's blocking pool with a
+//! connection: SQLite's one writer, or one of PostgreSQL's pool, so pushes
+//! from different kiosks proceed in parallel there.
+//!
+//! Architecture invariant: SQL lives in the storage modules (`db`,
+//! `community`, `ingest`, `alerts`, `webhook`, `pages` data functions),
+//! never in a handler's HTML; and every query of a community's records is
+//! filtered by that community.
+
+mod conn;
+mod postgres;
+mod schema;
+mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use ed25519_dalek::SigningKey;
+use thiserror::Error;
+
+pub use conn::{Conn, Engine, FromVal, Row, Val};
+pub use sqlite::make_private;
+
+use crate::vals;
+
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("cannot open the server database {target}: {reason}; check the path or URL and that this user may write there")]
+    Open { target: String, reason: String },
+    #[error("{target} has no community yet; run `shoumen-server --db {target} init --community NAME` first")]
+    NotInitialised { target: String },
+    #[error("there is no community {0:?} on this server; `shoumen-server community list` shows them")]
+    UnknownCommunity(String),
+    #[error("community {0:?} already exists; pick another name")]
+    AlreadyInitialised(String),
+    #[error("the server database {target} has schema {found}, newer than this program ({known}); upgrade shoumen-server")]
+    TooNew { target: String, found: i64, known: i64 },
+    #[error("the disk holding the server database is full; free space so kiosks can sync again")]
+    DiskFull,
+    #[error("database error: {0}")]
+    Engine(String),
+    #[error("the record asked for does not exist")]
+    NoRow,
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+enum Inner {
+    Sqlite { writer: Mutex<rusqlite::Connection>, path: PathBuf },
+    Postgres { pool: postgres::Pool },
+}
+
+/// A shared handle on the database.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+    /// The file or the URL (without its password), for messages.
+    pub target: String,
+}
+
+/// Connections a PostgreSQL pool holds at most.
+const PG_POOL: usize = 16;
+
+impl Db {
+    /// Opens `target`, a SQLite file or a `postgres://` URL, and brings its
+    /// schema up to date.
+    pub fn open(target: &str) -> Result<Db, DbError> {
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            let pool = postgres::Pool::new(target, PG_POOL)?;
+            let db = Db { inner: Arc::new(Inner::Postgres { pool }), target: postgres::redact(target) };
+            db.migrate_postgres()?;
+            return Ok(db);
+        }
+        let path = PathBuf::from(target);
+        let mut conn = sqlite::open_writer(&path)?;
+        migrate_sqlite(&mut conn, target)?;
+        Ok(Db { inner: Arc::new(Inner::Sqlite { writer: Mutex::new(conn), path }), target: target.to_string() })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match *self.inner {
+            Inner::Sqlite { .. } => Engine::Sqlite,
+            Inner::Postgres { .. } => Engine::Postgres,
+        }
+    }
+
+    /// Runs `f` with a connection on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.call_blocking(f))
+            .await
+            .map_err(|e| DbError::Corrupt(format!("database task failed: {e}")))?
+    }
+
+    /// The same, for CLI commands and tests outside a runtime.
+    pub fn call_blocking<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
+        match &*self.inner {
+            Inner::Sqlite { writer, .. } => {
+                // A panic while holding the lock leaves SQLite consistent (the
+                // transaction rolls back), so a poisoned lock is still usable.
+                let mut guard = writer.lock().unwrap_or_else(|e| e.into_inner());
+                f(&mut sqlite::SqliteConn(&mut guard))
+            }
+            Inner::Postgres { pool } => f(pool.get()?.conn()),
+        }
+    }
+
+    /// Runs `f` for a long read (an export) on a connection that neither
+    /// waits for nor holds up the writer: SQLite's read-only snapshot, or a
+    /// pooled PostgreSQL connection.
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
+        match &*self.inner {
+            Inner::Sqlite { path, .. } => {
+                let mut conn = sqlite::open_reader(path)?;
+                f(&mut sqlite::SqliteConn(&mut conn))
+            }
+            Inner::Postgres { pool } => f(pool.get()?.conn()),
+        }
+    }
+
+    fn migrate_postgres(&self) -> Result<(), DbError> {
+        let target = self.target.clone();
+        self.call_blocking(|conn| {
+            let exists = conn.scalar(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'shoumen_schema'",
+                vals![],
+            )? > 0;
+            if !exists {
+                conn.batch("CREATE TABLE shoumen_schema (version BIGINT NOT NULL)")?;
+            }
+            let version = conn.query_opt("SELECT version FROM shoumen_schema", vals![], |r| r.get::<i64>(0))?;
+            if version.is_none() {
+                conn.execute("INSERT INTO shoumen_schema (version) VALUES (0)", vals![])?;
+            }
+            let version = version.unwrap_or(0);
+            let known = schema::POSTGRES.len() as i64;
+            if version > known {
+                return Err(DbError::TooNew { target, found: version, known });
+            }
+            for (i, sql) in schema::POSTGRES.iter().enumerate().skip(version as usize) {
+                conn.transaction(true, |tx| {
+                    tx.batch(sql)?;
+                    tx.execute("UPDATE shoumen_schema SET version = ?1", vals![i as i64 + 1])?;
+                    Ok::<_, DbError>(())
+                })?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn migrate_sqlite(conn: &mut rusqlite::Connection, target: &str) -> Result<(), DbError> {
+    let version = sqlite::version(conn)?;
+    let known = schema::SQLITE.len() as i64;
+    if version > known {
+        return Err(DbError::TooNew { target: target.into(), found: version, known });
+    }
+    for (i, sql) in schema::SQLITE.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        sqlite::set_version(&tx, i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn get_meta(conn: &mut dyn Conn, key: &str) -> Result<Option<String>, DbError> {
+    conn.query_opt("SELECT value FROM meta WHERE key = ?1", vals![key], |r| r.get(0))
+}
+
+pub fn set_meta(conn: &mut dyn Conn, key: &str, value: &str) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        vals![key, value],
+    )?;
+    Ok(())
+}
+
+/// A community's id and pass-signing key.
+#[derive(Clone)]
+pub struct Community {
+    pub id: String,
+    pub key: SigningKey,
+}
+
+/// The community `id`.
+pub fn community(conn: &mut dyn Conn, id: &str) -> Result<Community, DbError> {
+    let key: Option<String> = conn.query_opt("SELECT signing_key FROM communities WHERE id = ?1", vals![id], |r| r.get(0))?;
+    let key = key.ok_or_else(|| DbError::UnknownCommunity(id.to_string()))?;
+    let bytes: [u8; 32] = hex::decode(&key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| DbError::Corrupt(format!("the signing key of {id} is not 32 hex bytes")))?;
+    Ok(Community { id: id.to_string(), key: SigningKey::from_bytes(&bytes) })
+}
+
+/// Every community's id, in order.
+pub fn communities(conn: &mut dyn Conn) -> Result<Vec<String>, DbError> {
+    conn.query_map("SELECT id FROM communities ORDER BY id", vals![], |r| r.get(0))
+}
+
+/// The only community, for a server that has just one (the CLI's default).
+pub fn sole_community(conn: &mut dyn Conn, target: &str) -> Result<Community, DbError> {
+    match communities(conn)?.as_slice() {
+        [] => Err(DbError::NotInitialised { target: target.into() }),
+        [one] => community(conn, one),
+        many => Err(DbError::Engine(format!("this server holds {} communities; say which with --community", many.len()))),
+    }
+}
+
+/// Creates a community with a fresh signing key.
+pub fn create_community(conn: &mut dyn Conn, id: &str, now_ms: i64) -> Result<Community, DbError> {
+    let exists = conn.scalar("SELECT COUNT(*) FROM communities WHERE id = ?1", vals![id])? > 0;
+    if exists {
+        return Err(DbError::AlreadyInitialised(id.to_string()));
+    }
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    conn.execute(
+        "INSERT INTO communities (id, signing_key, created_ms) VALUES (?1, ?2, ?3)",
+        vals![id, hex::encode(key.to_bytes()), now_ms],
+    )?;
+    Ok(Community { id: id.into(), key })
+}
+
+/// Adds a committee account: of one community, or (`None`) of the district.
+pub fn add_user(conn: &mut dyn Conn, name: &str, password_hash: &str, community: Option<&str>, now_ms: i64) -> Result<i64, DbError> {
+    conn.query_row(
+        "INSERT INTO users (name, password_hash, created_ms, community) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        vals![name, password_hash, now_ms, community],
+        |r| r.get(0),
+    )
+}
+
+/// Creates a community and its first admin.
+pub fn init(conn: &mut dyn Conn, community_id: &str, admin: &str, password_hash: &str, now_ms: i64) -> Result<Community, DbError> {
+    conn.transaction(true, |tx| {
+        let community = create_community(tx, community_id, now_ms)?;
+        add_user(tx, admin, password_hash, Some(community_id), now_ms)?;
+        Ok(community)
+    })
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// A random token for URLs and cookies: 32 hex digits (128 bits).
+pub fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database as the one-community server of schema 2 left it.
+    fn old_database(path: &std::path::Path) {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(schema::SQLITE[0]).unwrap();
+        conn.execute_batch(schema::SQLITE[1]).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = 2;
+             INSERT INTO meta VALUES ('community', 'lotus-gdn'), ('signing_key', '{}'), ('webhook_url', 'https://x/hook'), ('webhook_format', 'wecom');
+             INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash) VALUES ('k1', 'North', '', '', 0, '');
+             INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms, kind, direction, decision, reason)
+                 VALUES ('k1', 1, '{{}}', 'h', 5, 1, 'b', 1, 6, 'scan', 'in', 'allow', 'ok');
+             INSERT INTO residents (name, unit, created_ms) VALUES ('Li', '3-502', 0);
+             INSERT INTO bundles VALUES (3, 0, 'sha', 'b', 'kid', 'sig');
+             INSERT INTO presence VALUES ('ab', 'in', 5, 'k1', 7);",
+            "11".repeat(32)
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn a_one_community_database_becomes_the_first_community() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        old_database(&path);
+        let db = Db::open(path.to_str().unwrap()).unwrap();
+        db.call_blocking(|c| {
+            assert_eq!(communities(c)?, ["lotus-gdn"]);
+            assert_eq!(community(c, "lotus-gdn")?.key.to_bytes(), [0x11; 32]);
+            for table in ["devices", "entries", "residents", "bundles", "presence"] {
+                let n = c.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE community = 'lotus-gdn'"), vals![])?;
+                assert_eq!(n, 1, "{table} kept its row, now of the community");
+            }
+            let hook = crate::webhook::get(c, "lotus-gdn")?.expect("the webhook moved to the community");
+            assert_eq!(hook.url, "https://x/hook");
+            assert_eq!(get_meta(c, "signing_key")?, None, "the key is no longer loose in meta");
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_database_newer_than_the_program_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Db::open(path.to_str().unwrap()).err().expect("refused");
+        assert!(matches!(err, DbError::TooNew { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("upgrade shoumen-server"));
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(postgres::redact("postgres://shoumen:hunter2@db.local/shoumen"), "postgres://shoumen:…@db.local/shoumen");
+        assert_eq!(postgres::redact("postgres://shoumen@db.local/shoumen"), "postgres://shoumen@db.local/shoumen");
+    }
+}

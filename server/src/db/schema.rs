@@ -1,0 +1,387 @@
+//! Versioned schema migrations, one list per engine. Append new steps;
+//! never edit a released one. A database newer than this program is
+//! refused with a message saying so.
+
+/// SQLite, versioned by `PRAGMA user_version`.
+pub const SQLITE: &[&str] = &[
+    // 1: community, accounts, devices, the entry log, passes and lists.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id),
+        csrf TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE enroll_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        gate_name TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        used_by TEXT
+    ) STRICT;
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        gate_name TEXT NOT NULL,
+        key_hex TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL,
+        enrolled_ms INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        -- Highest seq up to which every entry is stored, and its chain hash.
+        watermark INTEGER NOT NULL DEFAULT 0,
+        head_hash TEXT NOT NULL,
+        last_seen_ms INTEGER,
+        queue INTEGER,
+        skew_ms INTEGER,
+        clock_synced INTEGER,
+        health TEXT,
+        version TEXT
+    ) STRICT;
+    -- Unique on (device, seq): a resent page is a no-op.
+    CREATE TABLE entries (
+        device TEXT NOT NULL REFERENCES devices (id),
+        seq INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        clock_synced INTEGER NOT NULL,
+        boot_id TEXT NOT NULL,
+        mono_ms INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        pass_id TEXT,
+        role TEXT,
+        temp_centi INTEGER,
+        note TEXT,
+        PRIMARY KEY (device, seq)
+    ) STRICT;
+    CREATE INDEX entries_wall ON entries (wall_ms);
+    -- The latest (server time, kiosk monotonic time) pair per boot, to place
+    -- entries made before the kiosk's clock was synchronised.
+    CREATE TABLE boots (
+        device TEXT NOT NULL,
+        boot_id TEXT NOT NULL,
+        server_ms INTEGER NOT NULL,
+        mono_ms INTEGER NOT NULL,
+        PRIMARY KEY (device, boot_id)
+    ) STRICT;
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER,
+        detail TEXT NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        acked INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, device, detail)
+    ) STRICT;
+    CREATE TABLE residents (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        phone TEXT NOT NULL DEFAULT '',
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX residents_unit ON residents (unit);
+    CREATE TABLE passes (
+        pass_id TEXT PRIMARY KEY,
+        resident_id INTEGER REFERENCES residents (id),
+        role TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        not_before INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        link_token TEXT NOT NULL UNIQUE,
+        revoked_ms INTEGER,
+        visitor_name TEXT,
+        gate TEXT
+    ) STRICT;
+    CREATE INDEX passes_unit ON passes (unit);
+    -- Home quarantine is per household (unit); the bundle lists its passes.
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        unit TEXT NOT NULL,
+        from_s INTEGER NOT NULL,
+        until_s INTEGER NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE bundles (
+        version INTEGER PRIMARY KEY,
+        issued_at INTEGER NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        bundle TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        signature TEXT NOT NULL
+    ) STRICT;",
+    // 2: alarms that reach people: acknowledgement notes, the gates' layout
+    // (is the exit checked?), presence shared by the gates, the webhook outbox.
+    "ALTER TABLE alerts ADD COLUMN acked_by TEXT;
+    ALTER TABLE alerts ADD COLUMN acked_note TEXT;
+    ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
+    CREATE INDEX alerts_open ON alerts (device, acked);
+    ALTER TABLE devices ADD COLUMN layout TEXT;
+    CREATE TABLE presence (
+        pass_id TEXT PRIMARY KEY,
+        direction TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        change INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX presence_change ON presence (change);
+    CREATE TABLE webhook_outbox (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_ms INTEGER NOT NULL,
+        delivered_ms INTEGER,
+        last_error TEXT
+    ) STRICT;
+    CREATE INDEX webhook_due ON webhook_outbox (delivered_ms, next_ms);",
+    // 3: many communities on one server. The one community of an older
+    // database becomes the first row of `communities`; every record gets
+    // the community it belongs to.
+    "CREATE TABLE communities (
+        id TEXT PRIMARY KEY,
+        signing_key TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        webhook_url TEXT NOT NULL DEFAULT '',
+        webhook_format TEXT NOT NULL DEFAULT 'json',
+        webhook_secret TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    INSERT INTO communities (id, signing_key, created_ms, webhook_url, webhook_format, webhook_secret)
+        SELECT c.value, k.value, 0,
+            COALESCE((SELECT value FROM meta WHERE key = 'webhook_url'), ''),
+            COALESCE((SELECT value FROM meta WHERE key = 'webhook_format'), 'json'),
+            COALESCE((SELECT value FROM meta WHERE key = 'webhook_secret'), '')
+        FROM meta c JOIN meta k ON k.key = 'signing_key' WHERE c.key = 'community';
+    DELETE FROM meta WHERE key IN ('community', 'signing_key', 'webhook_url', 'webhook_format', 'webhook_secret');
+    -- NULL: a district account, over every community.
+    ALTER TABLE users ADD COLUMN community TEXT REFERENCES communities (id);
+    UPDATE users SET community = (SELECT id FROM communities LIMIT 1);
+    ALTER TABLE enroll_tokens ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE enroll_tokens SET community = COALESCE((SELECT id FROM communities LIMIT 1), '');
+    ALTER TABLE devices ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE devices SET community = COALESCE((SELECT id FROM communities LIMIT 1), '');
+    CREATE INDEX devices_community ON devices (community);
+    ALTER TABLE residents ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE residents SET community = COALESCE((SELECT id FROM communities LIMIT 1), '');
+    CREATE INDEX residents_community ON residents (community, unit);
+    ALTER TABLE passes ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE passes SET community = COALESCE((SELECT id FROM communities LIMIT 1), '');
+    CREATE INDEX passes_community ON passes (community, unit);
+    ALTER TABLE quarantine ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE quarantine SET community = COALESCE((SELECT id FROM communities LIMIT 1), '');
+    ALTER TABLE alerts ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE alerts SET community = COALESCE((SELECT d.community FROM devices d WHERE d.id = alerts.device), (SELECT id FROM communities LIMIT 1), '');
+    CREATE INDEX alerts_community ON alerts (community, acked);
+    CREATE TABLE bundles3 (
+        community TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        bundle TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (community, version)
+    ) STRICT;
+    INSERT INTO bundles3 SELECT (SELECT id FROM communities LIMIT 1), version, issued_at, content_sha256, bundle, kid, signature
+        FROM bundles WHERE EXISTS (SELECT 1 FROM communities);
+    DROP TABLE bundles;
+    ALTER TABLE bundles3 RENAME TO bundles;
+    CREATE TABLE presence3 (
+        community TEXT NOT NULL,
+        pass_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        change INTEGER NOT NULL,
+        PRIMARY KEY (community, pass_id)
+    ) STRICT;
+    INSERT INTO presence3 SELECT (SELECT id FROM communities LIMIT 1), pass_id, direction, at_ms, device, change
+        FROM presence WHERE EXISTS (SELECT 1 FROM communities);
+    DROP TABLE presence;
+    ALTER TABLE presence3 RENAME TO presence;
+    CREATE INDEX presence_change ON presence (community, change);
+    -- Entries carry their community too: every page and export filters by it.
+    ALTER TABLE entries ADD COLUMN community TEXT NOT NULL DEFAULT '';
+    UPDATE entries SET community = COALESCE((SELECT d.community FROM devices d WHERE d.id = entries.device), '');
+    CREATE INDEX entries_community ON entries (community, wall_ms);
+    CREATE INDEX entries_received ON entries (community, received_ms);",
+];
+
+/// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
+/// schema SQLite reached at version 3; integers are BIGINT throughout and
+/// flags are 0/1 integers, as in SQLite, so queries read the same.
+pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE communities (
+        id TEXT PRIMARY KEY,
+        signing_key TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        webhook_url TEXT NOT NULL DEFAULT '',
+        webhook_format TEXT NOT NULL DEFAULT 'json',
+        webhook_secret TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE users (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        community TEXT REFERENCES communities (id)
+    );
+    CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        csrf TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE TABLE enroll_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        gate_name TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        used_by TEXT,
+        community TEXT NOT NULL
+    );
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        gate_name TEXT NOT NULL,
+        key_hex TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL,
+        enrolled_ms BIGINT NOT NULL,
+        revoked BIGINT NOT NULL DEFAULT 0,
+        watermark BIGINT NOT NULL DEFAULT 0,
+        head_hash TEXT NOT NULL,
+        last_seen_ms BIGINT,
+        queue BIGINT,
+        skew_ms BIGINT,
+        clock_synced BIGINT,
+        health TEXT,
+        version TEXT,
+        layout TEXT,
+        community TEXT NOT NULL
+    );
+    CREATE INDEX devices_community ON devices (community);
+    CREATE TABLE entries (
+        device TEXT NOT NULL REFERENCES devices (id),
+        seq BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        wall_ms BIGINT NOT NULL,
+        clock_synced BIGINT NOT NULL,
+        boot_id TEXT NOT NULL,
+        mono_ms BIGINT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        pass_id TEXT,
+        role TEXT,
+        temp_centi BIGINT,
+        note TEXT,
+        community TEXT NOT NULL,
+        PRIMARY KEY (device, seq)
+    );
+    CREATE INDEX entries_wall ON entries (wall_ms);
+    CREATE INDEX entries_community ON entries (community, wall_ms);
+    CREATE INDEX entries_received ON entries (community, received_ms);
+    CREATE TABLE boots (
+        device TEXT NOT NULL,
+        boot_id TEXT NOT NULL,
+        server_ms BIGINT NOT NULL,
+        mono_ms BIGINT NOT NULL,
+        PRIMARY KEY (device, boot_id)
+    );
+    CREATE TABLE alerts (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        kind TEXT NOT NULL,
+        device TEXT NOT NULL,
+        seq BIGINT,
+        detail TEXT NOT NULL,
+        first_ms BIGINT NOT NULL,
+        last_ms BIGINT NOT NULL,
+        count BIGINT NOT NULL DEFAULT 1,
+        acked BIGINT NOT NULL DEFAULT 0,
+        acked_by TEXT,
+        acked_note TEXT,
+        acked_ms BIGINT,
+        community TEXT NOT NULL,
+        UNIQUE (kind, device, detail)
+    );
+    CREATE INDEX alerts_open ON alerts (device, acked);
+    CREATE INDEX alerts_community ON alerts (community, acked);
+    CREATE TABLE residents (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        name TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        phone TEXT NOT NULL DEFAULT '',
+        created_ms BIGINT NOT NULL,
+        community TEXT NOT NULL
+    );
+    CREATE INDEX residents_community ON residents (community, unit);
+    CREATE TABLE passes (
+        pass_id TEXT PRIMARY KEY,
+        resident_id BIGINT REFERENCES residents (id),
+        role TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        not_before BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        text TEXT NOT NULL,
+        link_token TEXT NOT NULL UNIQUE,
+        revoked_ms BIGINT,
+        visitor_name TEXT,
+        gate TEXT,
+        community TEXT NOT NULL
+    );
+    CREATE INDEX passes_community ON passes (community, unit);
+    CREATE TABLE quarantine (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        unit TEXT NOT NULL,
+        from_s BIGINT NOT NULL,
+        until_s BIGINT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_ms BIGINT NOT NULL,
+        community TEXT NOT NULL
+    );
+    CREATE TABLE bundles (
+        community TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        bundle TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (community, version)
+    );
+    CREATE TABLE presence (
+        community TEXT NOT NULL,
+        pass_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        device TEXT NOT NULL,
+        change BIGINT NOT NULL,
+        PRIMARY KEY (community, pass_id)
+    );
+    CREATE INDEX presence_change ON presence (community, change);
+    CREATE TABLE webhook_outbox (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        alert_id BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_ms BIGINT NOT NULL,
+        delivered_ms BIGINT,
+        last_error TEXT
+    );
+    CREATE INDEX webhook_due ON webhook_outbox (delivered_ms, next_ms);"];

@@ -1,0 +1,250 @@
+//! What the committee reads off the entry log: today's counts, the latest
+//! entries, the CSV export, and the district's summary of every community.
+//!
+//! Every query here names its community, except the district summary,
+//! which is for district accounts only.
+
+use crate::db::{Conn, DbError};
+use crate::ingest::SHOWN_MS;
+use crate::vals;
+
+/// The dashboard's figures for one community.
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    pub today: i64,
+    pub open_alerts: i64,
+    /// The start of the first of the last 24 hours, and entries per hour.
+    pub hour_start: i64,
+    pub hours: [i64; 24],
+}
+
+/// Local midnight before `now_ms` in the display zone.
+pub fn day_start(now_ms: i64, utc_offset_min: i32) -> i64 {
+    let local = now_ms + i64::from(utc_offset_min) * 60_000;
+    now_ms - local.rem_euclid(86_400_000)
+}
+
+pub fn dashboard(conn: &mut dyn Conn, community: &str, now_ms: i64, utc_offset_min: i32) -> Result<Dashboard, DbError> {
+    let today = conn.scalar(
+        &format!(
+            "SELECT COUNT(*) FROM entries e LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+             WHERE e.community = ?1 AND {SHOWN_MS} >= ?2"
+        ),
+        vals![community, day_start(now_ms, utc_offset_min)],
+    )?;
+    let open_alerts = crate::alerts::open_count(conn, community)?;
+    let hour_start = now_ms - now_ms.rem_euclid(3_600_000) - 23 * 3_600_000;
+    let mut hours = [0i64; 24];
+    let rows = conn.query_map(
+        &format!(
+            "SELECT ({SHOWN_MS} - ?2) / 3600000 AS h, COUNT(*) FROM entries e
+             LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+             WHERE e.community = ?1 AND {SHOWN_MS} >= ?2 GROUP BY h"
+        ),
+        vals![community, hour_start],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+    )?;
+    for (h, n) in rows {
+        if (0..24).contains(&h) {
+            hours[h as usize] = n;
+        }
+    }
+    Ok(Dashboard { today, open_alerts, hour_start, hours })
+}
+
+/// One line of the Entries page.
+#[derive(Clone, Debug)]
+pub struct EntryRow {
+    pub shown_ms: i64,
+    pub gate: String,
+    pub direction: String,
+    pub decision: String,
+    pub reason: String,
+    pub unit: Option<String>,
+    pub temp_centi: Option<i64>,
+    pub note: Option<String>,
+    pub clock_synced: bool,
+    pub seq: i64,
+}
+
+/// The latest entries of `community` to reach the server.
+pub fn recent_entries(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<EntryRow>, DbError> {
+    conn.query_map(
+        &format!(
+            "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq
+             FROM entries e JOIN devices d ON d.id = e.device
+             LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+             LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
+             WHERE e.community = ?1
+             ORDER BY e.received_ms DESC, e.seq DESC LIMIT ?2"
+        ),
+        vals![community, limit],
+        |r| {
+            Ok(EntryRow {
+                shown_ms: r.get(0)?,
+                gate: r.get(1)?,
+                direction: r.get(2)?,
+                decision: r.get(3)?,
+                reason: r.get(4)?,
+                unit: r.get(5)?,
+                temp_centi: r.get(6)?,
+                note: r.get(7)?,
+                clock_synced: r.get(8)?,
+                seq: r.get(9)?,
+            })
+        },
+    )
+}
+
+/// Formats unix milliseconds in the display zone.
+pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
+        None => "?".into(),
+    }
+}
+
+/// Entries of `community` in `[from_ms, to_ms)` as CSV (times in the
+/// display zone), handed to `sink` about 64 KiB at a time; `sink` returns
+/// false to stop (the reader went away). Rows stream from the database:
+/// memory stays flat however long the range.
+pub fn export_csv(
+    conn: &mut dyn Conn,
+    community: &str,
+    from_ms: i64,
+    to_ms: i64,
+    utc_offset_min: i32,
+    sink: &mut dyn FnMut(String) -> bool,
+) -> Result<(), DbError> {
+    let sql = format!(
+        "SELECT {SHOWN_MS}, e.device, d.gate_name, e.seq, e.direction, e.decision, e.reason, e.kind,
+                e.pass_id, e.role, p.unit, e.temp_centi, e.note, e.clock_synced
+         FROM entries e JOIN devices d ON d.id = e.device
+         LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+         LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
+         WHERE e.community = ?1 AND {SHOWN_MS} >= ?2 AND {SHOWN_MS} < ?3 ORDER BY 1, e.device, e.seq"
+    );
+    let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced\n");
+    let mut open = true;
+    conn.query_each(&sql, vals![community, from_ms, to_ms], &mut |r| {
+        let text = |i: usize| r.get::<Option<String>>(i).map(Option::unwrap_or_default);
+        let temp: Option<i64> = r.get(11)?;
+        let fields = [
+            fmt_ms(r.get(0)?, utc_offset_min),
+            text(1)?,
+            text(2)?,
+            r.get::<i64>(3)?.to_string(),
+            text(4)?,
+            text(5)?,
+            text(6)?,
+            text(7)?,
+            text(8)?,
+            text(9)?,
+            text(10)?,
+            temp.map_or(String::new(), |c| format!("{:.2}", c as f64 / 100.0)),
+            text(12)?,
+            r.get::<bool>(13)?.to_string(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+        if out.len() >= 64 << 10 {
+            open = sink(std::mem::take(&mut out));
+        }
+        Ok(open)
+    })?;
+    if open && !out.is_empty() {
+        sink(out);
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,
+/// and a leading tab or carriage return, which spreadsheets skip).
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// One community's line in the district's summary of a day.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub community: String,
+    pub kiosks: i64,
+    /// Kiosks in service that have not been heard from for ten minutes.
+    pub kiosks_silent: i64,
+    pub entries: i64,
+    pub allowed_in: i64,
+    pub allowed_out: i64,
+    pub refused: i64,
+    pub fever: i64,
+    pub open_alerts: i64,
+    pub units_quarantined: i64,
+    pub residents: i64,
+}
+
+/// Every community's figures for the day `[from_ms, to_ms)` (by the
+/// kiosks' clocks) and their state now: a handful of grouped queries,
+/// however many communities there are.
+pub fn district(conn: &mut dyn Conn, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Vec<Summary>, DbError> {
+    let mut rows: Vec<Summary> =
+        crate::db::communities(conn)?.into_iter().map(|community| Summary { community, ..Summary::default() }).collect();
+    let index: std::collections::HashMap<String, usize> = rows.iter().enumerate().map(|(i, s)| (s.community.clone(), i)).collect();
+    let mut fill = |conn: &mut dyn Conn, sql: &str, params: &[crate::db::Val], set: &dyn Fn(&mut Summary, &[i64])| -> Result<(), DbError> {
+        conn.query_each(sql, params, &mut |r| {
+            let community: String = r.get(0)?;
+            let values = (1..r.0.len()).map(|i| r.get::<Option<i64>>(i).map(Option::unwrap_or_default)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(&i) = index.get(&community) {
+                set(&mut rows[i], &values);
+            }
+            Ok(true)
+        })
+    };
+    fill(
+        conn,
+        "SELECT community, COUNT(*),
+                SUM(CASE WHEN decision = 'allow' AND direction = 'in' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN decision = 'allow' AND direction = 'out' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN decision <> 'allow' AND kind = 'scan' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN reason = 'fever' THEN 1 ELSE 0 END)
+         FROM entries WHERE wall_ms >= ?1 AND wall_ms < ?2 GROUP BY community",
+        vals![from_ms, to_ms],
+        &|s, v| (s.entries, s.allowed_in, s.allowed_out, s.refused, s.fever) = (v[0], v[1], v[2], v[3], v[4]),
+    )?;
+    fill(
+        conn,
+        "SELECT community, COUNT(*), SUM(CASE WHEN last_seen_ms IS NULL OR last_seen_ms < ?1 THEN 1 ELSE 0 END)
+         FROM devices WHERE revoked = 0 GROUP BY community",
+        vals![now_ms - crate::alerts::SILENT_AFTER_MS],
+        &|s, v| (s.kiosks, s.kiosks_silent) = (v[0], v[1]),
+    )?;
+    fill(conn, "SELECT community, COUNT(*) FROM alerts WHERE acked = 0 GROUP BY community", vals![], &|s, v| s.open_alerts = v[0])?;
+    fill(
+        conn,
+        "SELECT community, COUNT(DISTINCT unit) FROM quarantine WHERE from_s <= ?1 AND until_s > ?1 GROUP BY community",
+        vals![now_ms / 1000],
+        &|s, v| s.units_quarantined = v[0],
+    )?;
+    fill(conn, "SELECT community, COUNT(*) FROM residents GROUP BY community", vals![], &|s, v| s.residents = v[0])?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
+        assert_eq!(csv_field("-3.5"), "-3.5");
+    }
+}

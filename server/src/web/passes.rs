@@ -1,0 +1,203 @@
+//! The Passes page: issuing, the printable card, revoking, and the phone
+//! link a resident or visitor opens.
+
+use std::fmt::Write;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use shoumen_protocol::Role;
+
+use super::*;
+use crate::community::{self, CommunityError, PassRequest, PassRow};
+
+pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+    let lang = m.session.lang;
+    let offset = app.config.utc_offset_min;
+    let community = m.community.clone();
+    let rows = match app.db.call(move |conn| community::passes(conn, &community, 500)).await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let roles: String = Role::ALL
+        .iter()
+        .map(|r| format!("<option value={0}>{1}</option>", r.as_str(), t(lang, r.as_str())))
+        .collect();
+    let mut body = format!(
+        "<form class=card method=post action=/passes>{csrf}<label>{role}<select name=role>{roles}</select></label>\
+<label>{unit}<input name=unit maxlength=12 placeholder=3-502></label><label>{days}<input name=days type=number min=1 max=1825 value=365></label>\
+<label class=check><input type=checkbox name=needs_assistance style=\"width:auto\"> {assist}</label>\
+<button>{issue}</button></form><div class=scroll><table><tr><th>{unit}</th><th>{name}</th><th>{role}</th><th>{until}</th><th>{status}</th><th></th></tr>",
+        csrf = hidden_csrf(&m.session.csrf),
+        role = t(lang, "role"),
+        unit = t(lang, "unit"),
+        days = t(lang, "days"),
+        issue = t(lang, "issue"),
+        name = t(lang, "name"),
+        until = t(lang, "valid_until"),
+        status = t(lang, "status"),
+        assist = t(lang, "needs_assistance"),
+    );
+    let now_s = now_ms() / 1000;
+    for p in &rows {
+        body.push_str(&row(&m.session, p, now_s, offset));
+    }
+    body.push_str("</table></div>");
+    layout(lang, t(lang, "passes"), Some(&m.session), &body).into_response()
+}
+
+fn row(session: &Session, p: &PassRow, now_s: i64, offset: i32) -> String {
+    let lang = session.lang;
+    let live = !p.revoked && p.expires_at > now_s;
+    let status = if p.revoked {
+        format!("<span class=bad>{}</span>", t(lang, "revoked"))
+    } else if !live {
+        t(lang, "expired").to_string()
+    } else {
+        format!("<span class=ok>{}</span>", t(lang, "valid"))
+    };
+    let revoke = if live {
+        format!(
+            "<form class=inline method=post action=\"/passes/{id}/revoke\">{csrf}<button class=danger>{label}</button></form>",
+            id = esc(&p.pass_id),
+            csrf = hidden_csrf(&session.csrf),
+            label = t(lang, "revoke")
+        )
+    } else {
+        String::new()
+    };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<tr><td>{unit}</td><td>{name}</td><td>{role}</td><td>{until}</td><td>{status}</td><td><a href=\"/passes/{id}/card\">{card}</a> · <a href=\"/p/{link}\">{phone}</a> {revoke}</td></tr>",
+        unit = esc(&p.unit),
+        name = esc(p.name.as_deref().unwrap_or("")),
+        role = role_word(lang, &p.role),
+        until = fmt_day(p.expires_at, offset),
+        id = esc(&p.pass_id),
+        link = esc(&p.link_token),
+        card = t(lang, "card"),
+        phone = t(lang, "phone_link"),
+    );
+    out
+}
+
+pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+    let session = &m.session;
+    if !session.csrf_ok(&form) {
+        return forbidden(session.lang);
+    }
+    let role: Role = match field(&form, "role").parse() {
+        Ok(r) => r,
+        Err(e) => return message(session, "passes", &e, StatusCode::BAD_REQUEST),
+    };
+    let days: i64 = match field(&form, "days").trim().parse() {
+        Ok(d) if (1..=1825).contains(&d) => d,
+        _ => return message(session, "passes", "valid days: a whole number from 1 to 1825", StatusCode::BAD_REQUEST),
+    };
+    let resident_id: Option<i64> = match field(&form, "resident_id") {
+        "" => None,
+        s => match s.parse() {
+            Ok(id) => Some(id),
+            Err(_) => return message(session, "passes", "resident_id must be a number", StatusCode::BAD_REQUEST),
+        },
+    };
+    let unit = field(&form, "unit").to_string();
+    let flags = if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
+    let community = match app.community(&m.community).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let result = app
+        .db
+        .call(move |conn| {
+            let unit = match resident_id {
+                Some(id) if unit.is_empty() => match community::resident_unit(conn, &community.id, id)? {
+                    Some(u) => u,
+                    None => return Ok(Err(CommunityError::NotFound("resident"))),
+                },
+                _ => unit,
+            };
+            let req = PassRequest {
+                role,
+                unit,
+                resident_id,
+                valid_from: now_ms() / 1000 - 60,
+                valid_s: days * 86_400,
+                flags,
+                visitor_name: None,
+                gate: None,
+            };
+            Ok(community::issue_pass(conn, &community, &req))
+        })
+        .await;
+    match result {
+        Ok(Ok(p)) => state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex())),
+        Ok(Err(e)) => community_error(session, "passes", e),
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn card(State(app): State<AppState>, m: Member, Path(id): Path<String>) -> Response {
+    let lang = m.session.lang;
+    let community = m.community.clone();
+    let p = match app.db.call(move |conn| community::pass(conn, &community, &id)).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(&m.session),
+        Err(e) => return server_error(e),
+    };
+    let link = format!("{}/p/{}", app.config.public_url, p.link_token);
+    let body = format!(
+        "<div class=qr>{qr}</div><p><b>{unit}</b> · {name} · {role}</p><p>{until}: {exp}{revoked}</p>\
+<p class=noprint>{phone}: <a href=\"{link}\"><code>{link}</code></a></p><p class=noprint>{card}: Ctrl+P</p>",
+        qr = qr_svg(&p.text),
+        unit = esc(&p.unit),
+        name = esc(p.name.as_deref().unwrap_or("")),
+        role = role_word(lang, &p.role),
+        until = t(lang, "valid_until"),
+        exp = fmt_day(p.expires_at, app.config.utc_offset_min),
+        revoked = if p.revoked { format!(" <span class=bad>{}</span>", t(lang, "revoked")) } else { String::new() },
+        phone = t(lang, "phone_link"),
+        link = esc(&link),
+        card = t(lang, "card"),
+    );
+    layout(lang, t(lang, "passes"), Some(&m.session), &body).into_response()
+}
+
+pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let community = m.community.clone();
+    match app.db.call(move |conn| Ok(community::revoke_pass(conn, &community, &id, now_ms()))).await {
+        Ok(Ok(())) => state_redirect("/passes"),
+        Ok(Err(e)) => community_error(&m.session, "passes", e),
+        Err(e) => server_error(e),
+    }
+}
+
+/// The link a resident or visitor opens on the phone: the QR, large.
+pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+    let lang = lang_of(&headers);
+    let p = match app.db.call(move |conn| community::pass_by_link(conn, &token)).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+        Err(e) => return server_error(e),
+    };
+    if p.revoked || p.expires_at <= now_ms() / 1000 {
+        return (StatusCode::GONE, layout(lang, t(lang, "pass_not_valid"), None, "")).into_response();
+    }
+    let body = format!(
+        "<p>{hint}</p><div class=qr>{qr}</div><p><b>{unit}</b> · {role}</p><p>{until}: {exp}</p>",
+        hint = t(lang, "show_at_gate"),
+        qr = qr_svg(&p.text),
+        unit = esc(&p.unit),
+        role = role_word(lang, &p.role),
+        until = t(lang, "valid_until"),
+        exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
+    );
+    let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
+    // A pass page is a credential: keep it out of shared caches.
+    resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
+    resp
+}

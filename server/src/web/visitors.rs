@@ -1,0 +1,108 @@
+//! The public visitor form at a gate (`/v/<kiosk>`): a visitor names the
+//! unit they visit and gets a short pass of that gate's community.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use shoumen_protocol::Role;
+
+use super::*;
+use crate::community::{self, PassRequest};
+
+/// The gate name and community of a kiosk in service.
+async fn gate_of(app: &AppState, device: String) -> Result<Option<(String, String)>, Response> {
+    app.db.call(move |conn| crate::devices::in_service(conn, &device)).await.map_err(server_error)
+}
+
+fn unknown_gate(headers: &HeaderMap) -> Response {
+    let lang = lang_of(headers);
+    (StatusCode::NOT_FOUND, layout(lang, t(lang, "unknown_gate"), None, "")).into_response()
+}
+
+pub async fn form(State(app): State<AppState>, headers: HeaderMap, Path(device): Path<String>) -> Response {
+    match gate_of(&app, device.clone()).await {
+        Ok(Some((gate, _))) => page(&app, &headers, &device, &gate, None, StatusCode::OK),
+        Ok(None) => unknown_gate(&headers),
+        Err(r) => r,
+    }
+}
+
+fn page(app: &AppState, headers: &HeaderMap, device: &str, gate: &str, error: Option<&str>, status: StatusCode) -> Response {
+    let lang = lang_of(headers);
+    let (token, set) = form_token(app, headers);
+    let body = format!(
+        "<p>{gate}</p><p>{hint}</p>{err}<form class=card method=post action=\"/v/{device}\">{csrf}\
+<label>{unit}<input name=unit required maxlength=12 placeholder=3-502></label><label>{name}<input name=name maxlength=32></label>\
+<button>{submit}</button></form>",
+        gate = esc(gate),
+        hint = t(lang, "visitor_hint"),
+        err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\">{}</p>", esc(e))),
+        device = esc(device),
+        csrf = hidden_csrf(&token),
+        unit = t(lang, "unit"),
+        name = t(lang, "visitor_name"),
+        submit = t(lang, "submit"),
+    );
+    with_cookie((status, layout(lang, t(lang, "visitor_title"), None, &body)).into_response(), set)
+}
+
+pub async fn register(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(device): Path<String>,
+    req: Request,
+) -> Response {
+    let (headers, form) = match limited_form(&app, peer, "visitor", req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&headers);
+    let (gate, community_id) = match gate_of(&app, device.clone()).await {
+        Ok(Some(g)) => g,
+        Ok(None) => return unknown_gate(&headers),
+        Err(r) => return r,
+    };
+    if !form_token_ok(&headers, field(&form, "csrf")) {
+        return page(&app, &headers, &device, &gate, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
+    }
+    let unit = field(&form, "unit").trim().to_string();
+    let name: String = field(&form, "name").trim().chars().take(32).collect();
+    let community = match app.community(&community_id).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let valid_s = app.config.visitor_pass_s;
+    let pass_gate = gate.clone();
+    let result = app
+        .db
+        .call(move |conn| {
+            // Visitors may only name a unit the gate's community knows.
+            if unit.is_empty() || !community::unit_known(conn, &community.id, &unit)? {
+                return Ok(Err("unknown_unit"));
+            }
+            // A household under home quarantine receives no visitors.
+            if community::unit_quarantined(conn, &community.id, &unit, now_ms() / 1000)? {
+                return Ok(Err("unit_quarantined"));
+            }
+            let req = PassRequest {
+                role: Role::Visitor,
+                unit,
+                resident_id: None,
+                valid_from: now_ms() / 1000 - 60,
+                valid_s,
+                flags: 0,
+                visitor_name: (!name.is_empty()).then_some(name),
+                gate: Some(pass_gate),
+            };
+            Ok(Ok(community::issue_pass(conn, &community, &req)))
+        })
+        .await;
+    match result {
+        Ok(Ok(Ok(p))) => state_redirect(&format!("/p/{}", p.link_token)),
+        Ok(Ok(Err(e))) => page(&app, &headers, &device, &gate, Some(&e.to_string()), StatusCode::BAD_REQUEST),
+        Ok(Err(word)) => page(&app, &headers, &device, &gate, Some(t(lang, word)), StatusCode::BAD_REQUEST),
+        Err(e) => server_error(e),
+    }
+}
