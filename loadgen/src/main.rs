@@ -123,7 +123,13 @@ fn start_server(args: &Args) -> Result<(Child, String)> {
 }
 
 async fn load(args: &Args, url: &str, pid: u32, live: Vec<kiosk::SimKiosk>, backlog: Vec<kiosk::SimKiosk>) -> Result<Arc<run::Load>> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).pool_max_idle_per_host(4096).build()?;
+    // Idle connections are dropped before the server's 10 s header timeout
+    // would close them under a request about to be sent.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .pool_max_idle_per_host(4096)
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()?;
     let load = Arc::new(run::Load { url: url.to_string(), http, start: Instant::now(), stop: AtomicBool::new(false), record: Default::default() });
     tokio::spawn(run::sample_rss(load.clone(), pid));
     let every = Duration::from_secs_f64(1.0 / args.rate.max(0.001));

@@ -11,10 +11,13 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use shoumen_protocol::sync::{ApiError, Current, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
 use shoumen_protocol::TrustList;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use crate::community;
-use crate::db::Conn;
+use crate::db::{sha256_hex, Conn};
 use crate::ingest::{self, Refusal};
 use crate::AppState;
 
@@ -40,12 +43,57 @@ impl FromRequestParts<AppState> for Kiosk {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Kiosk, Response> {
         let header = auth_header(&parts.headers);
-        let result = app.db.call(move |conn| Ok(ingest::authenticate(conn, header.as_deref()))).await;
+        let (id, secret) = ingest::credentials(header.as_deref()).map_err(IntoResponse::into_response)?;
+        let secret_sha = sha256_hex(secret);
+        if let Some(device) = app.kiosks.get(id, &secret_sha) {
+            return Ok(Kiosk(device));
+        }
+        let (id, secret) = (id.to_string(), secret.to_string());
+        let result = app.db.call(move |conn| Ok(ingest::authenticate(conn, &id, &secret))).await;
         match result {
-            Ok(Ok(device)) => Ok(Kiosk(device)),
+            Ok(Ok(device)) => {
+                app.kiosks.put(&device, secret_sha);
+                Ok(Kiosk(device))
+            }
             Ok(Err(refusal)) => Err(refusal.into_response()),
             Err(e) => Err(Refusal::Db(e).into_response()),
         }
+    }
+}
+
+/// Kiosks authenticated in the last minute, so that a gate's push costs
+/// one trip to the database rather than two. Revoking or re-enrolling a
+/// kiosk forgets it here, and a push re-checks the kiosk under its lock
+/// anyway; only kiosks that authenticated are kept, so the map stays the
+/// size of the fleet.
+#[derive(Default)]
+pub struct KioskCache {
+    map: RwLock<HashMap<String, Remembered>>,
+}
+
+struct Remembered {
+    device: ingest::Device,
+    secret_sha: String,
+    at: Instant,
+}
+
+const REMEMBER: Duration = Duration::from_secs(60);
+
+impl KioskCache {
+    fn get(&self, id: &str, secret_sha: &str) -> Option<ingest::Device> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        let r = map.get(id)?;
+        (r.at.elapsed() < REMEMBER && ingest::same_digest(secret_sha, &r.secret_sha)).then(|| r.device.clone())
+    }
+
+    fn put(&self, device: &ingest::Device, secret_sha: String) {
+        let remembered = Remembered { device: device.clone(), secret_sha, at: Instant::now() };
+        self.map.write().unwrap_or_else(|e| e.into_inner()).insert(device.id.clone(), remembered);
+    }
+
+    /// Forgets kiosk `id` (revoked, or enrolled again).
+    pub fn forget(&self, id: &str) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 }
 
@@ -123,25 +171,27 @@ async fn enroll(
         })
         .await;
     match result {
-        Ok(Ok(resp)) => Json(resp).into_response(),
+        Ok(Ok(resp)) => {
+            app.kiosks.forget(&resp.device);
+            Json(resp).into_response()
+        }
         Ok(Err(refusal)) => refusal.into_response(),
         Err(e) => Refusal::Db(e).into_response(),
     }
 }
 
-/// Runs `f` for an authenticated device, mapping refusals to responses.
-async fn for_device<T, F>(app: &AppState, device: ingest::Device, f: F) -> Response
+/// Runs `f` for an authenticated device (in the bulk lane if `bulk`),
+/// mapping refusals to responses.
+async fn for_device<T, F>(app: &AppState, device: ingest::Device, bulk: bool, f: F) -> Response
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&mut dyn Conn, &ingest::Device) -> Result<T, Refusal> + Send + 'static,
 {
-    let result = app
-        .db
-        .call(move |conn| match f(conn, &device) {
-            Err(Refusal::Db(e)) => Err(e),
-            other => Ok(other),
-        })
-        .await;
+    let work = move |conn: &mut dyn Conn| match f(conn, &device) {
+        Err(Refusal::Db(e)) => Err(e),
+        other => Ok(other),
+    };
+    let result = if bulk { app.db.call_bulk(work).await } else { app.db.call(work).await };
     match result {
         Ok(Ok(body)) => Json(body).into_response(),
         Ok(Err(refusal)) => refusal.into_response(),
@@ -160,7 +210,8 @@ async fn push(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Js
         Err(refusal) => return refusal.into_response(),
     };
     let bell = app.bell.clone();
-    for_device(&app, device, move |conn, device| {
+    let bulk = req.entries.len() > BULK_PAGE;
+    for_device(&app, device, bulk, move |conn, device| {
         let pushed = ingest::push(conn, device, &req)?;
         if pushed.alerts > 0 {
             bell.notify_one();
@@ -169,6 +220,10 @@ async fn push(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Js
     })
     .await
 }
+
+/// A page longer than this is a backlog, stored in the bulk lane: a gate
+/// in use pushes one entry, or a few after a short outage.
+const BULK_PAGE: usize = 20;
 
 async fn heartbeat(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Json<Heartbeat>, JsonRejection>) -> Response {
     let hb = match json_body(body) {
@@ -180,7 +235,7 @@ async fn heartbeat(State(app): State<AppState>, Kiosk(device): Kiosk, body: Resu
         Err(e) => return Refusal::Db(e).into_response(),
     };
     let bell = app.bell.clone();
-    for_device(&app, device, move |conn, device| {
+    for_device(&app, device, false, move |conn, device| {
         let (server_ms, alerts) = ingest::heartbeat(conn, device, &hb)?;
         if alerts > 0 {
             bell.notify_one();
@@ -203,7 +258,7 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
         Ok(c) => c,
         Err(e) => return Refusal::Db(e).into_response(),
     };
-    for_device(&app, device, move |conn, _device| {
+    for_device(&app, device, false, move |conn, _device| {
         let now_s = crate::db::now_ms().div_euclid(1000);
         let (version, signed) = community::bundle(conn, &community, now_s)?;
         let current = Current::sign(&community.key, &community.id, version, now_s);
@@ -215,5 +270,5 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
 /// The community's presence (every gate's newest allowed direction per pass)
 /// that changed after `since`.
 async fn presence(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
-    for_device(&app, device, move |conn, device| Ok(ingest::presence_since(conn, &device.community, q.since.unwrap_or(0))?)).await
+    for_device(&app, device, false, move |conn, device| Ok(ingest::presence_since(conn, &device.community, q.since.unwrap_or(0))?)).await
 }

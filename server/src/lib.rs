@@ -78,6 +78,8 @@ pub struct AppState {
     pub logins: Arc<LoginGuard>,
     /// Rung when a webhook message is queued.
     pub bell: Arc<tokio::sync::Notify>,
+    /// Kiosks authenticated recently.
+    pub kiosks: Arc<api::KioskCache>,
 }
 
 impl AppState {
@@ -90,7 +92,7 @@ impl AppState {
         let bell = Arc::new(tokio::sync::Notify::new());
         let logins = Arc::new(LoginGuard::default());
         let communities = Arc::new(RwLock::new(HashMap::new()));
-        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell })
+        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell, kiosks: Arc::default() })
     }
 
     /// The community `id`, with its signing key.

@@ -5,6 +5,12 @@
 //! connection: SQLite's one writer, or one of PostgreSQL's pool, so pushes
 //! from different kiosks proceed in parallel there.
 //!
+//! Requests wait for a connection in a fair queue ([`Lanes`]) without
+//! holding a thread, and long work has lanes of its own: a backlog page
+//! ([`Db::call_bulk`]) takes a bulk slot first and an export
+//! ([`Db::reader`]) a reader slot, so a gate's one-entry push never waits
+//! behind more than a few of them.
+//!
 //! Architecture invariant: SQL lives in the storage modules (`db`,
 //! `community`, `ingest`, `alerts`, `webhook`, `pages` data functions),
 //! never in a handler's HTML; and every query of a community's records is
@@ -17,6 +23,8 @@ mod sqlite;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use ed25519_dalek::SigningKey;
 use thiserror::Error;
@@ -57,27 +65,65 @@ enum Inner {
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
+    lanes: Arc<Lanes>,
     /// The file or the URL (without its password), for messages.
     pub target: String,
 }
 
-/// Connections a PostgreSQL pool holds at most.
-const PG_POOL: usize = 16;
+/// The queues in front of the connections. Tokio's semaphores are fair
+/// (first come, first served), and a waiting request holds no thread.
+struct Lanes {
+    /// One permit per connection for short calls: PostgreSQL's pool, or
+    /// SQLite's one writer.
+    calls: Arc<Semaphore>,
+    /// Backlog pages (hundreds of entries each) in flight at once.
+    bulk: Arc<Semaphore>,
+    /// Exports streaming at once, each on a connection of its own.
+    readers: Arc<Semaphore>,
+}
+
+impl Lanes {
+    fn new(calls: usize, bulk: usize) -> Arc<Lanes> {
+        Arc::new(Lanes {
+            calls: Arc::new(Semaphore::new(calls)),
+            bulk: Arc::new(Semaphore::new(bulk)),
+            readers: Arc::new(Semaphore::new(READERS)),
+        })
+    }
+}
+
+/// Connections a PostgreSQL pool holds for short calls.
+const PG_CALLS: usize = 16;
+/// Backlog pages stored at once on PostgreSQL: half the cores (the other
+/// half stay free for live gates, whose pushes must not queue behind a
+/// month of one kiosk's entries), at least one.
+fn pg_bulk() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get() / 2).max(1)
+}
+/// Exports at once (each holds a connection for seconds).
+const READERS: usize = 2;
+
+/// A place in the reader lane, held for as long as an export runs.
+pub struct ReaderSlot {
+    _permit: OwnedSemaphorePermit,
+}
 
 impl Db {
     /// Opens `target`, a SQLite file or a `postgres://` URL, and brings its
     /// schema up to date.
     pub fn open(target: &str) -> Result<Db, DbError> {
         if target.starts_with("postgres://") || target.starts_with("postgresql://") {
-            let pool = postgres::Pool::new(target, PG_POOL)?;
-            let db = Db { inner: Arc::new(Inner::Postgres { pool }), target: postgres::redact(target) };
+            let pool = postgres::Pool::new(target, PG_CALLS + READERS)?;
+            let lanes = Lanes::new(PG_CALLS, pg_bulk());
+            let db = Db { inner: Arc::new(Inner::Postgres { pool }), lanes, target: postgres::redact(target) };
             db.migrate_postgres()?;
             return Ok(db);
         }
         let path = PathBuf::from(target);
         let mut conn = sqlite::open_writer(&path)?;
         migrate_sqlite(&mut conn, target)?;
-        Ok(Db { inner: Arc::new(Inner::Sqlite { writer: Mutex::new(conn), path }), target: target.to_string() })
+        let inner = Arc::new(Inner::Sqlite { writer: Mutex::new(conn), path });
+        Ok(Db { inner, lanes: Lanes::new(1, 1), target: target.to_string() })
     }
 
     pub fn engine(&self) -> Engine {
@@ -87,16 +133,39 @@ impl Db {
         }
     }
 
-    /// Runs `f` with a connection on the blocking pool.
+    /// Runs `f` with a connection on the blocking pool, after waiting for
+    /// its turn.
     pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
     {
+        let turn = self.lanes.calls.clone().acquire_owned().await.map_err(closed)?;
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.call_blocking(f))
-            .await
-            .map_err(|e| DbError::Corrupt(format!("database task failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let result = db.call_blocking(f);
+            drop(turn);
+            result
+        })
+        .await
+        .map_err(|e| DbError::Corrupt(format!("database task failed: {e}")))?
+    }
+
+    /// The same for a long write (a kiosk's backlog page): only a few run at
+    /// once, so short calls keep finding a connection.
+    pub async fn call_bulk<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        let _bulk = self.lanes.bulk.clone().acquire_owned().await.map_err(closed)?;
+        self.call(f).await
+    }
+
+    /// Waits for a place in the reader lane; hold it while `read_blocking`
+    /// runs.
+    pub async fn reader(&self) -> Result<ReaderSlot, DbError> {
+        Ok(ReaderSlot { _permit: self.lanes.readers.clone().acquire_owned().await.map_err(closed)? })
     }
 
     /// The same, for CLI commands and tests outside a runtime.
@@ -114,7 +183,8 @@ impl Db {
 
     /// Runs `f` for a long read (an export) on a connection that neither
     /// waits for nor holds up the writer: SQLite's read-only snapshot, or a
-    /// pooled PostgreSQL connection.
+    /// pooled PostgreSQL connection beyond the short calls' (take a
+    /// [`Db::reader`] slot first).
     pub fn read_blocking<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         match &*self.inner {
             Inner::Sqlite { path, .. } => {
@@ -154,6 +224,10 @@ impl Db {
             Ok(())
         })
     }
+}
+
+fn closed(_: tokio::sync::AcquireError) -> DbError {
+    DbError::Engine("the server is shutting down".into())
 }
 
 fn migrate_sqlite(conn: &mut rusqlite::Connection, target: &str) -> Result<(), DbError> {
@@ -317,6 +391,53 @@ mod tests {
         let err = Db::open(path.to_str().unwrap()).err().expect("refused");
         assert!(matches!(err, DbError::TooNew { found: 99, .. }), "{err}");
         assert!(err.to_string().contains("upgrade shoumen-server"));
+    }
+
+    /// A gate's short call that arrives while one backlog page is being
+    /// stored and another waits goes before the waiting page.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_call_does_not_queue_behind_backlog_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("lanes.db").to_str().unwrap()).unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let log = |name: &'static str| {
+            let order = order.clone();
+            move |_: &mut dyn Conn| {
+                order.lock().unwrap().push(name);
+                Ok(())
+            }
+        };
+        let first = {
+            let (db, order) = (db.clone(), order.clone());
+            tokio::spawn(async move {
+                db.call_bulk(move |_| {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    order.lock().unwrap().push("first page");
+                    Ok(())
+                })
+                .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+        let second = tokio::spawn({
+            let (db, f) = (db.clone(), log("second page"));
+            async move { db.call_bulk(f).await }
+        });
+        // Both waiters must be queued before the first page ends.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let gate = tokio::spawn({
+            let (db, f) = (db.clone(), log("gate"));
+            async move { db.call(f).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        release_tx.send(()).unwrap();
+        for task in [first, second, gate] {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["first page", "gate", "second page"]);
     }
 
     #[test]

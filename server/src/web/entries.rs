@@ -87,7 +87,12 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
     // from a snapshot while kiosks push, and never holds up the writer.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(8);
     let (db, community) = (app.db.clone(), m.community.clone());
+    let slot = match db.reader().await {
+        Ok(slot) => slot,
+        Err(e) => return message(&m.session, "export", &e.to_string(), StatusCode::SERVICE_UNAVAILABLE),
+    };
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let result = db.read_blocking(|conn| {
             reports::export_csv(conn, &community, from_ms, to_ms, offset, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
         });

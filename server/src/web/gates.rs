@@ -118,9 +118,12 @@ pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<Strin
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let community = m.community.clone();
-    match app.db.call(move |conn| devices::revoke(conn, &community, &id)).await {
-        Ok(true) => state_redirect("/gates"),
+    let (community, device) = (m.community.clone(), id.clone());
+    match app.db.call(move |conn| devices::revoke(conn, &community, &device)).await {
+        Ok(true) => {
+            app.kiosks.forget(&id);
+            state_redirect("/gates")
+        }
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }
