@@ -145,6 +145,11 @@ def browse(base, tmp, shots):
         assert len(rows) == 2, driver.page_source
         assert all("3-502" in r.text and "Allowed" in r.text for r in rows), [r.text for r in rows]
         shot("entries")
+        # Both came in, so nobody is out now.
+        driver.get(base + "/outside")
+        total = driver.find_element(By.CSS_SELECTOR, "#outside-total b").text
+        assert total == "0", driver.page_source
+        shot("outside")
     finally:
         driver.quit()
 

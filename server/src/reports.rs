@@ -4,7 +4,7 @@
 //! Every query here names its community, except the district summary,
 //! which is for district accounts only.
 
-use crate::db::{Conn, DbError};
+use crate::db::{Conn, DbError, Row, Val};
 use crate::ingest::SHOWN_MS;
 use crate::vals;
 
@@ -65,35 +65,137 @@ pub struct EntryRow {
     pub note: Option<String>,
     pub clock_synced: bool,
     pub seq: i64,
+    pub kind: String,
+    pub pass_id: Option<String>,
 }
 
-/// The latest entries of `community` to reach the server.
-pub fn recent_entries(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<EntryRow>, DbError> {
-    conn.query_map(
-        &format!(
-            "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq
-             FROM entries e JOIN devices d ON d.id = e.device
-             LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
-             LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
-             WHERE e.community = ?1
-             ORDER BY e.received_ms DESC, e.seq DESC LIMIT ?2"
-        ),
-        vals![community, limit],
-        |r| {
-            Ok(EntryRow {
-                shown_ms: r.get(0)?,
-                gate: r.get(1)?,
-                direction: r.get(2)?,
-                decision: r.get(3)?,
-                reason: r.get(4)?,
-                unit: r.get(5)?,
-                temp_centi: r.get(6)?,
-                note: r.get(7)?,
-                clock_synced: r.get(8)?,
-                seq: r.get(9)?,
-            })
-        },
-    )
+/// What the Entries page searches for; every field narrows the search.
+#[derive(Clone, Debug, Default)]
+pub struct EntryFilter {
+    /// `[from_ms, to_ms)` by the entry's (corrected) time.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// A kiosk id.
+    pub gate: Option<String>,
+    pub unit: Option<String>,
+    /// A pass id, or its first hex digits.
+    pub pass: Option<String>,
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// The entries of `community` matching `f` that reached the server last,
+/// at most `limit`.
+pub fn search_entries(conn: &mut dyn Conn, community: &str, f: &EntryFilter, limit: usize) -> Result<Vec<EntryRow>, DbError> {
+    let mut params: Vec<Val> = vec![community.into()];
+    let mut wheres = vec!["e.community = ?1".to_string()];
+    let mut narrow = |clause: &str, value: Val| {
+        params.push(value);
+        wheres.push(clause.replace('#', &format!("?{}", params.len())));
+    };
+    if let Some(from) = f.from_ms {
+        narrow(&format!("{SHOWN_MS} >= #"), from.into());
+    }
+    if let Some(to) = f.to_ms {
+        narrow(&format!("{SHOWN_MS} < #"), to.into());
+    }
+    if let Some(gate) = &f.gate {
+        narrow("e.device = #", gate.into());
+    }
+    if let Some(unit) = &f.unit {
+        narrow("p.unit = #", unit.into());
+    }
+    if let Some(pass) = &f.pass {
+        // Hex digits only, so the prefix cannot carry LIKE's wildcards.
+        let prefix: String = pass.chars().filter(char::is_ascii_hexdigit).map(|c| c.to_ascii_lowercase()).take(16).collect();
+        narrow("e.pass_id LIKE #", format!("{prefix}%").into());
+    }
+    if let Some(decision) = &f.decision {
+        narrow("e.decision = #", decision.into());
+    }
+    if let Some(reason) = &f.reason {
+        narrow("e.reason = #", reason.into());
+    }
+    if let Some(kind) = &f.kind {
+        narrow("e.kind = #", kind.into());
+    }
+    params.push(limit.into());
+    let sql = format!(
+        "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq, e.kind, e.pass_id
+         FROM entries e JOIN devices d ON d.id = e.device
+         LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+         LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
+         WHERE {}
+         ORDER BY e.received_ms DESC, e.seq DESC LIMIT ?{}",
+        wheres.join(" AND "),
+        params.len()
+    );
+    conn.query_map(&sql, &params, |r| {
+        Ok(EntryRow {
+            shown_ms: r.get(0)?,
+            gate: r.get(1)?,
+            direction: r.get(2)?,
+            decision: r.get(3)?,
+            reason: r.get(4)?,
+            unit: r.get(5)?,
+            temp_centi: r.get(6)?,
+            note: r.get(7)?,
+            clock_synced: r.get(8)?,
+            seq: r.get(9)?,
+            kind: r.get(10)?,
+            pass_id: r.get(11)?,
+        })
+    })
+}
+
+/// Someone whose pass's last allowed passage, at any gate, was outward.
+#[derive(Clone, Debug)]
+pub struct OutRow {
+    pub unit: String,
+    pub role: String,
+    pub name: Option<String>,
+    pub pass_id: String,
+    pub at_ms: i64,
+    pub gate: Option<String>,
+}
+
+/// Who is outside the compound now, and the visitors still inside after
+/// their pass ended.
+#[derive(Clone, Debug, Default)]
+pub struct Outside {
+    pub out: Vec<OutRow>,
+    pub overstaying: Vec<OutRow>,
+    /// Per unit: (unit, people out), most first.
+    pub per_unit: Vec<(String, usize)>,
+}
+
+/// Reads the community's presence (the last allowed direction per pass,
+/// merged from every gate by time). Passes withdrawn since are left out.
+pub fn outside(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Outside, DbError> {
+    let select = "SELECT p.unit, p.role, COALESCE(r.name, p.visitor_name), pr.pass_id, pr.at_ms, d.gate_name
+         FROM presence pr JOIN passes p ON p.pass_id = pr.pass_id AND p.community = pr.community
+         LEFT JOIN residents r ON r.id = p.resident_id
+         LEFT JOIN devices d ON d.id = pr.device
+         WHERE pr.community = ?1 AND p.revoked_ms IS NULL";
+    let row = |r: &Row| {
+        Ok(OutRow { unit: r.get(0)?, role: r.get(1)?, name: r.get(2)?, pass_id: r.get(3)?, at_ms: r.get(4)?, gate: r.get(5)? })
+    };
+    let out = conn.query_map(&format!("{select} AND pr.direction = 'out' ORDER BY p.unit, pr.at_ms"), vals![community], row)?;
+    let overstaying = conn.query_map(
+        &format!("{select} AND pr.direction = 'in' AND p.role = 'visitor' AND p.expires_at * 1000 < ?2 ORDER BY p.expires_at"),
+        vals![community, now_ms],
+        row,
+    )?;
+    let mut per_unit: Vec<(String, usize)> = Vec::new();
+    for o in &out {
+        match per_unit.last_mut() {
+            Some((unit, n)) if *unit == o.unit => *n += 1,
+            _ => per_unit.push((o.unit.clone(), 1)),
+        }
+    }
+    per_unit.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(Outside { out, overstaying, per_unit })
 }
 
 /// Formats unix milliseconds in the display zone.
@@ -106,7 +208,7 @@ pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
 }
 
 /// Entries of `community` in `[from_ms, to_ms)` as CSV (times in the
-/// display zone), handed to `sink` about 64 KiB at a time; `sink` returns
+/// display zone, reasons as codes and in `reason_words`), handed to `sink` about 64 KiB at a time; `sink` returns
 /// false to stop (the reader went away). Rows stream from the database:
 /// memory stays flat however long the range.
 pub fn export_csv(
@@ -115,6 +217,7 @@ pub fn export_csv(
     from_ms: i64,
     to_ms: i64,
     utc_offset_min: i32,
+    reason_words: &dyn Fn(&str) -> String,
     sink: &mut dyn FnMut(String) -> bool,
 ) -> Result<(), DbError> {
     let sql = format!(
@@ -125,7 +228,9 @@ pub fn export_csv(
          LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
          WHERE e.community = ?1 AND {SHOWN_MS} >= ?2 AND {SHOWN_MS} < ?3 ORDER BY 1, e.device, e.seq"
     );
-    let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced\n");
+    // The reason's words come last, so the columns before stay where
+    // scripts reading older exports expect them.
+    let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced,reason_words\n");
     let mut open = true;
     conn.query_each(&sql, vals![community, from_ms, to_ms], &mut |r| {
         let text = |i: usize| r.get::<Option<String>>(i).map(Option::unwrap_or_default);
@@ -145,6 +250,7 @@ pub fn export_csv(
             temp.map_or(String::new(), |c| format!("{:.2}", c as f64 / 100.0)),
             text(12)?,
             r.get::<bool>(13)?.to_string(),
+            reason_words(&text(6)?),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use shoumen_protocol::Role;
+use shoumen_protocol::{Decision, Direction, Role};
 use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::{self, now_ms};
 use shoumen_server::vals;
@@ -59,6 +59,8 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
     let mut k = Kiosk::new(dir, "plum-kiosk");
     k.enroll(&server.url(), &server.token_of(OTHER, THEIR_GATE));
     k.add(20);
+    // Their resident went out through their gate: their "out now".
+    k.scan(issued.pass_id, Direction::Out, Decision::Allow, "ok");
     k.sync().unwrap();
     let device = k.store.device_id().to_string();
     let alert = server.count(&format!("SELECT MIN(id) FROM alerts WHERE community = '{OTHER}'"));
@@ -89,10 +91,19 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let day = shoumen_server::web::fmt_ms(now_ms(), 480)[..10].to_string();
 
     // Every page of ours: 200, and nothing of theirs on it.
-    for page in ["/", "/residents", "/passes", "/quarantine", "/entries", "/alerts", "/gates", &format!("/export.csv?from=2020-01-01&to={day}")] {
+    for page in ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/alerts", "/gates", &format!("/export.csv?from=2020-01-01&to={day}")] {
         let (status, body) = get(&b, &format!("{base}{page}"));
         assert_eq!(status, 200, "{page}");
         assert_eq!(leaks(&body, &theirs), Vec::<String>::new(), "{page} shows the other community's records");
+    }
+    // Searching for their pass, unit or kiosk finds nothing (the form
+    // echoes what was typed; the results are what matter).
+    for search in [format!("pass={}", theirs.pass), format!("unit={THEIR_UNIT}"), format!("gate={}", theirs.device)] {
+        let (status, body) = get(&b, &format!("{base}/entries?{search}"));
+        assert_eq!(status, 200, "{search}");
+        let results = &body[body.rfind("<table").unwrap()..];
+        assert!(!results.contains("<tr data-seq"), "{search} found their entries");
+        assert_eq!(leaks(results, &theirs), Vec::<String>::new(), "{search}");
     }
     let (_, csv) = get(&b, &format!("{base}/export.csv?from=2020-01-01&to={day}"));
     assert_eq!(csv.lines().count(), 1 + 5, "our five entries only");
@@ -193,14 +204,14 @@ fn the_district_sees_every_community_and_changes_nothing() {
     let (status, page) = get(&b, &format!("{base}/district"));
     assert_eq!(status, 200);
     assert!(page.contains(COMMUNITY) && page.contains(OTHER), "both communities listed");
-    // Their 20 entries (2 fevers refused) and our 5, and the open alerts.
+    // Their 21 entries (2 fevers refused) and our 5, and the open alerts.
     let row = |c: &str| page[page.find(&format!("<td>{c}</td>")).unwrap()..].split("</tr>").next().unwrap().to_string();
-    assert!(row(OTHER).contains("<td>20</td>"), "{}", row(OTHER));
+    assert!(row(OTHER).contains("<td>21</td>"), "{}", row(OTHER));
     assert!(row(COMMUNITY).contains("<td>5</td>"), "{}", row(COMMUNITY));
     assert!(row(OTHER).contains("class=bad>2<"), "their two fevers: {}", row(OTHER));
     // A day with nothing: zeros. A bad day: a clear message.
     let (_, empty) = get(&b, &format!("{base}/district?day=2021-01-01"));
-    assert!(!empty.contains("<td>20</td>"));
+    assert!(!empty.contains("<td>21</td>"));
     assert_eq!(get(&b, &format!("{base}/district?day=yesterday")).0, 400);
     // A community's pages send the district to its overview; its forms change nothing.
     let r = b.get(format!("{base}/residents")).send().unwrap();

@@ -300,14 +300,15 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
     server
         .db
         .call_blocking(|c| {
-            shoumen_server::reports::export_csv(c, COMMUNITY, expected - 3_600_000, expected + 3_600_000, 480, &mut |chunk| {
+            let words = |code: &str| format!("words for {code}");
+            shoumen_server::reports::export_csv(c, COMMUNITY, expected - 3_600_000, expected + 3_600_000, 480, &words, &mut |chunk| {
                 csv.push_str(&chunk);
                 true
             })
         })
         .unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.contains(",manual,") && csv.contains("<b>delivery</b>") && csv.ends_with(",false\n"));
+    assert!(csv.contains(",manual,") && csv.contains("<b>delivery</b>") && csv.ends_with(",false,words for manual\n"));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The Entries page (the latest entries, live) and the CSV export.
+//! The Entries page (the latest entries, live, or a search by date, gate,
+//! unit, pass, decision, reason and kind) and the CSV export.
 
 use std::fmt::Write;
 
@@ -7,7 +8,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::*;
-use crate::reports::{self, EntryRow};
+use crate::devices;
+use crate::reports::{self, EntryFilter, EntryRow};
 
 #[derive(serde::Deserialize)]
 pub struct Range {
@@ -17,26 +19,84 @@ pub struct Range {
     to: String,
 }
 
-pub async fn page(State(app): State<AppState>, m: Member, Query(range): Query<Range>) -> Response {
+/// The Entries page's search form, as it arrives in the query string.
+#[derive(serde::Deserialize, Default)]
+pub struct Search {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    gate: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    pass: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// Rows one search shows at most.
+const SHOWN: usize = 500;
+
+impl Search {
+    fn filter(&self, offset: i32) -> Result<EntryFilter, &'static str> {
+        let day = |s: &str, next: bool| -> Result<Option<i64>, &'static str> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            let start = parse_day(s, offset).ok_or("dates must look like 2026-11-29")?;
+            Ok(Some((start + if next { 86_400 } else { 0 }) * 1000))
+        };
+        let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().chars().take(64).collect::<String>());
+        let pick = |s: &str, allowed: &[&str]| allowed.contains(&s).then(|| s.to_string());
+        Ok(EntryFilter {
+            from_ms: day(&self.from, false)?,
+            to_ms: day(&self.to, true)?,
+            gate: some(&self.gate),
+            unit: some(&self.unit),
+            pass: some(&self.pass),
+            decision: pick(&self.decision, &["allow", "deny", "guard"]),
+            reason: some(&self.reason),
+            kind: pick(&self.kind, &KINDS),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        [&self.from, &self.to, &self.gate, &self.unit, &self.pass, &self.decision, &self.reason, &self.kind].iter().all(|s| s.is_empty())
+    }
+}
+
+const KINDS: [&str; 4] = ["scan", "manual", "exit_button", "alarm"];
+
+pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<Search>) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
+    let filter = match search.filter(offset) {
+        Ok(f) => f,
+        Err(why) => return message(&m.session, "entries", why, StatusCode::BAD_REQUEST),
+    };
     let community = m.community.clone();
-    let rows = match app.db.call(move |conn| reports::recent_entries(conn, &community, 200)).await {
+    let found = app
+        .db
+        .call(move |conn| Ok((reports::search_entries(conn, &community, &filter, SHOWN)?, devices::list(conn, &community)?)))
+        .await;
+    let (rows, gates) = match found {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
-    let today = fmt_ms(now_ms(), offset)[..10].to_string();
-    let from = if range.from.is_empty() { today.clone() } else { range.from.clone() };
-    let to = if range.to.is_empty() { today } else { range.to.clone() };
-    let mut body = format!(
-        "<form class=card method=get action=/export.csv><label>{f}<input type=date name=from value=\"{from}\"></label>\
-<label>{u}<input type=date name=to value=\"{to}\"></label><button>{export}</button></form>\
-<div class=scroll><table><tr><th>{time}</th><th>{gate}</th><th>{dir}</th><th>{dec}</th><th>{reason}</th><th>{unit}</th><th>{temp}</th><th>{note}</th></tr>",
-        f = t(lang, "from"),
-        u = t(lang, "until"),
-        from = esc(&from),
-        to = esc(&to),
-        export = t(lang, "export"),
+    let mut body = search_form(lang, &search, &gates);
+    if rows.len() == SHOWN {
+        let _ = write!(body, "<p class=msg>{}</p>", t(lang, "newest_shown").replace("{}", &SHOWN.to_string()));
+    }
+    body.push_str(&export_form(lang, &search, offset));
+    let _ = write!(
+        body,
+        "<div class=scroll><table><tr><th>{time}</th><th>{gate}</th><th>{dir}</th><th>{dec}</th><th>{reason}</th><th>{unit}</th><th>{temp}</th><th>{note}</th></tr>",
         time = t(lang, "time"),
         gate = t(lang, "gate"),
         dir = t(lang, "direction"),
@@ -51,9 +111,63 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(range): Query<Ra
     }
     body.push_str("</table></div>");
     let mut html = layout(lang, t(lang, "entries"), Some(&m.session), &body).0;
-    // Live view: reload every 10 s.
-    html = html.replacen("<head>", "<head><meta http-equiv=refresh content=10>", 1);
+    // The live view (no search) reloads every 10 s.
+    if search.is_empty() {
+        html = html.replacen("<head>", "<head><meta http-equiv=refresh content=10>", 1);
+    }
     Html(html).into_response()
+}
+
+fn search_form(lang: Lang, s: &Search, gates: &[devices::Gate]) -> String {
+    let select = |name: &str, current: &str, options: &[(String, String)]| {
+        let mut out = format!("<label>{}<select name={name}><option value=\"\">{}</option>", t(lang, name), t(lang, "any"));
+        for (value, label) in options {
+            let selected = if value == current { " selected" } else { "" };
+            let _ = write!(out, "<option value=\"{}\"{selected}>{}</option>", esc(value), esc(label));
+        }
+        out + "</select></label>"
+    };
+    let gates: Vec<(String, String)> = gates.iter().map(|g| (g.id.clone(), g.name.clone())).collect();
+    let decisions: Vec<(String, String)> = ["allow", "deny", "guard"].iter().map(|d| (d.to_string(), t(lang, d).to_string())).collect();
+    let mut reasons: Vec<(String, String)> = Vec::new();
+    for r in i18n::REASONS {
+        let words = i18n::reason(lang, r.0);
+        if !reasons.iter().any(|(_, w)| *w == words) {
+            reasons.push((r.0.to_string(), words));
+        }
+    }
+    let kinds: Vec<(String, String)> = KINDS.iter().map(|k| (k.to_string(), t(lang, &format!("kind_{k}")).to_string())).collect();
+    let text = |name: &str, value: &str, kind: &str| {
+        format!("<label>{}<input type={kind} name={name} value=\"{}\" maxlength=64></label>", t(lang, name), esc(value))
+    };
+    format!(
+        "<form class=card method=get action=/entries>{from}{to}{gate}{unit}{pass}{decision}{reason}{kind}<button>{search}</button></form>",
+        from = text("from", &s.from, "date"),
+        to = text("until", &s.to, "date").replace("name=until", "name=to"),
+        gate = select("gate", &s.gate, &gates),
+        unit = text("unit", &s.unit, "text"),
+        pass = text("pass", &s.pass, "text"),
+        decision = select("decision", &s.decision, &decisions),
+        reason = select("reason", &s.reason, &reasons),
+        kind = select("kind", &s.kind, &kinds),
+        search = t(lang, "search"),
+    )
+}
+
+/// The export of a date range (today's by default, or the search's).
+fn export_form(lang: Lang, s: &Search, offset: i32) -> String {
+    let today = fmt_ms(now_ms(), offset)[..10].to_string();
+    let from = if s.from.is_empty() { today.clone() } else { s.from.clone() };
+    let to = if s.to.is_empty() { today } else { s.to.clone() };
+    format!(
+        "<form class=\"card noprint\" method=get action=/export.csv><label>{f}<input type=date name=from value=\"{from}\"></label>\
+<label>{u}<input type=date name=to value=\"{to}\"></label><button>{export}</button></form>",
+        f = t(lang, "from"),
+        u = t(lang, "until"),
+        from = esc(&from),
+        to = esc(&to),
+        export = t(lang, "export"),
+    )
 }
 
 fn row(lang: Lang, e: &EntryRow, offset: i32) -> String {
@@ -61,7 +175,7 @@ fn row(lang: Lang, e: &EntryRow, offset: i32) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<tr data-seq=\"{seq}\"><td>{time}{mark}</td><td>{gate}</td><td>{dir}</td><td class=\"{cls}\">{dec}</td><td>{reason}</td><td>{unit}</td><td>{temp}</td><td>{note}</td></tr>",
+        "<tr data-seq=\"{seq}\"><td>{time}{mark}</td><td>{gate}</td><td>{dir}</td><td class=\"{cls}\">{dec}</td><td title=\"{code}\">{reason}</td><td>{unit}</td><td>{temp}</td><td>{note}</td></tr>",
         seq = e.seq,
         time = fmt_ms(e.shown_ms, offset),
         mark = if e.clock_synced { String::new() } else { format!(" <span title=\"{}\">*</span>", t(lang, "corrected")) },
@@ -69,7 +183,8 @@ fn row(lang: Lang, e: &EntryRow, offset: i32) -> String {
         dir = word(&e.direction),
         cls = if e.decision == "allow" { "ok" } else { "bad" },
         dec = word(&e.decision),
-        reason = esc(&e.reason),
+        code = esc(&e.reason),
+        reason = i18n::reason(lang, &e.reason),
         unit = esc(e.unit.as_deref().unwrap_or("")),
         temp = e.temp_centi.map_or(String::new(), |c| format!("{:.1} °C", c as f64 / 100.0)),
         note = esc(e.note.as_deref().unwrap_or("")),
@@ -86,7 +201,7 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
     // A read connection of its own on its own thread: the export streams
     // from a snapshot while kiosks push, and never holds up the writer.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(8);
-    let (db, community) = (app.db.clone(), m.community.clone());
+    let (db, community, lang) = (app.db.clone(), m.community.clone(), m.session.lang);
     let slot = match db.reader().await {
         Ok(slot) => slot,
         Err(e) => return message(&m.session, "export", &e.to_string(), StatusCode::SERVICE_UNAVAILABLE),
@@ -94,7 +209,8 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let result = db.read_blocking(|conn| {
-            reports::export_csv(conn, &community, from_ms, to_ms, offset, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
+            let words = |code: &str| i18n::reason_text(lang, code);
+            reports::export_csv(conn, &community, from_ms, to_ms, offset, &words, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
         });
         if let Err(e) = result {
             tracing::error!(error = %e, "export failed");

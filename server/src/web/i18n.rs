@@ -143,7 +143,72 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("show", "查看", "Show"),
     ("totals", "合计", "Total"),
     ("district_only", "区级账号只能查看总览", "District accounts see the overview only"),
+    // Entries search and who is out now.
+    ("search", "查询", "Search"),
+    ("any", "全部", "any"),
+    ("pass", "通行证", "Pass"),
+    ("newest_shown", "显示最新的 {} 条；请缩小查询范围或导出 CSV。", "The newest {} are shown; narrow the search or export CSV."),
+    ("outside", "外出中", "Out now"),
+    ("outside_total", "目前在小区外", "Outside now"),
+    ("left_at", "外出时间", "Left at"),
+    ("people", "人数", "People"),
+    ("overstaying", "通行证已到期仍在小区内的访客", "Visitors still inside after their pass ended"),
+    ("ended", "到期", "Ended"),
+    ("outside_hint", "按各门岗同步的记录，取每张通行证最后一次放行的方向。", "From every gate's synced entries: each pass's last allowed direction."),
+    ("outside_unsure", "有门岗只用出门按钮，经该门外出的人不会出现在这里。", "Some gates use only an exit button: people who left through them do not show here."),
+    ("kind_scan", "扫码", "Scan"),
+    ("kind_manual", "人工开门", "Opened by hand"),
+    ("kind_exit_button", "出门按钮", "Exit button"),
+    ("kind_alarm", "报警", "Alarm"),
 ];
+
+/// Reason codes the kiosks record, in words for the committee:
+/// (code, 中文, English). The kiosk's own words for the person at the gate
+/// are in `ui/adapters.slint`; a test keeps the two lists in step.
+pub const REASONS: &[(&str, &str, &str)] = &[
+    ("ok", "正常", "Normal"),
+    ("fever", "体温异常", "Fever"),
+    ("passback", "防回传：同方向重复通行", "Anti-passback: same way twice"),
+    ("passback_override", "值班人员放行（防回传）", "Let through by the guard (anti-passback)"),
+    ("quarantine_no_exit", "居家隔离者试图外出", "Home quarantine: tried to go out"),
+    ("quarantine_return", "居家隔离者回家", "Home quarantine: came home"),
+    ("expired", "通行证已过期", "Pass expired"),
+    ("not_yet_valid", "通行证尚未生效", "Pass not valid yet"),
+    ("revoked", "通行证已被注销", "Pass withdrawn"),
+    ("bad_signature", "伪造的通行证（签名不符）", "Forged pass (bad signature)"),
+    ("unknown_key", "其他小区的通行证", "Pass of another community"),
+    ("unknown_issuer", "其他小区的通行证", "Pass of another community"),
+    ("not_a_pass", "不是通行证二维码", "Not a pass"),
+    ("bad_claims", "不是通行证二维码", "Not a pass"),
+    ("allowed_without_temperature", "测温仪故障，未测体温", "No temperature taken (thermometer out of order)"),
+    ("thermometer_fault", "测温仪故障", "Thermometer out of order"),
+    ("measure_timeout", "未测到体温", "No temperature taken"),
+    ("lists_too_old", "门岗名单过期", "Kiosk's lists out of date"),
+    ("manual_open", "值班人员开门", "Opened by the guard"),
+    ("exit_button", "出门按钮", "Exit button"),
+    ("store_fault", "记录无法保存", "Entry could not be recorded"),
+    ("door_forced_open", "门被强行打开", "Door forced open"),
+    ("door_held_open", "门长时间未关", "Door held open"),
+    ("repeated_refusals", "同一通行证多次被拒", "Same pass refused again and again"),
+    ("device_fault", "设备故障超过一分钟", "Device fault for over a minute"),
+];
+
+/// A reason code in words, for HTML; a code this server does not know (a
+/// newer kiosk's) is shown as it is, escaped.
+pub fn reason(lang: Lang, code: &str) -> String {
+    super::esc(&reason_text(lang, code))
+}
+
+/// A reason code in words, as plain text.
+pub fn reason_text(lang: Lang, code: &str) -> String {
+    match REASONS.iter().find(|r| r.0 == code) {
+        Some(r) => match lang {
+            Lang::Zh => r.1.to_string(),
+            Lang::En => r.2.to_string(),
+        },
+        None => code.to_string(),
+    }
+}
 
 pub fn t(lang: Lang, key: &str) -> &'static str {
     match WORDS.iter().find(|w| w.0 == key) {
@@ -168,6 +233,22 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate keys");
         assert!(super::WORDS.iter().all(|w| !w.1.is_empty() && !w.2.is_empty()));
+    }
+
+    /// Every reason the kiosk can show has words for the committee too.
+    #[test]
+    fn every_kiosk_reason_has_words() {
+        let slint = include_str!("../../../ui/adapters.slint");
+        let reasons = &slint[slint.find("function reason(").unwrap()..];
+        let reasons = &reasons[..reasons.find("public pure function").unwrap()];
+        let mut codes = Vec::new();
+        for part in reasons.split("code == \"").skip(1) {
+            codes.push(&part[..part.find('"').unwrap()]);
+        }
+        assert!(codes.len() > 20, "read the kiosk's reasons");
+        for code in codes {
+            assert!(super::REASONS.iter().any(|r| r.0 == code), "no words for reason {code}");
+        }
     }
 
     #[test]

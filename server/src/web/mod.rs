@@ -13,6 +13,7 @@ mod entries;
 mod gates;
 mod i18n;
 mod login;
+mod outside;
 mod passes;
 mod quarantine;
 mod residents;
@@ -33,7 +34,7 @@ use crate::community::CommunityError;
 use crate::db::{now_ms, random_token, sha256_hex};
 use crate::AppState;
 pub use crate::reports::fmt_ms;
-pub use i18n::{t, Lang};
+pub use i18n::{reason_text, t, Lang};
 pub use login::argon2_hash;
 
 const SESSION_COOKIE: &str = "sm_session";
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/quarantine/{id}/remove", post(quarantine::remove))
         .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(entries::page))
+        .route("/outside", get(outside::page))
         .route("/export.csv", get(entries::export))
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}/ack", post(alerts::ack))
@@ -296,12 +298,13 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 n => format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts")),
             };
             format!(
-                "<nav>{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
+                "<nav>{}{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
                 link("/", "dashboard"),
                 link("/residents", "residents"),
                 link("/passes", "passes"),
                 link("/quarantine", "quarantine"),
                 link("/entries", "entries"),
+                link("/outside", "outside"),
                 alerts_link,
                 link("/gates", "gates"),
                 esc(&s.csrf),

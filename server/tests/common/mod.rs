@@ -303,6 +303,26 @@ impl Kiosk {
         }
     }
 
+    /// Appends one scan of `pass` going `direction`, with the gate's
+    /// decision and reason.
+    pub fn scan(&mut self, pass: PassId, direction: Direction, decision: Decision, reason: &'static str) {
+        let now = self.clock.now();
+        let draft = EntryDraft {
+            wall_ms: now.wall_ms,
+            mono_ms: now.mono_ms,
+            clock_synced: true,
+            kind: EntryKind::Scan,
+            direction,
+            pass_id: Some(pass),
+            role: Some(Role::Resident),
+            decision,
+            reason,
+            temperature: Some(TempRecord::Centi(if reason == "fever" { 3790 } else { 3650 })),
+            note: None,
+        };
+        self.store.append(&draft).unwrap();
+    }
+
     pub fn client(&self) -> Client {
         self.client_via(None)
     }
