@@ -209,18 +209,29 @@ pub fn push(conn: &mut dyn Conn, device: &Device, req: &PushRequest) -> Result<P
     result
 }
 
-/// The device's (watermark, head hash), locked for this transaction: on
+/// What the server holds of a kiosk's chain.
+struct Held {
+    watermark: u64,
+    head_hex: String,
+    /// Entries up to here were deleted by retention; the hash of the last
+    /// one is kept.
+    pruned_seq: u64,
+    pruned_hex: Option<String>,
+}
+
+/// The device's chain as held, locked for this transaction: on
 /// PostgreSQL two pushes of the same kiosk take turns here, while other
 /// kiosks' pushes go on in parallel (SQLite has one writer anyway). A
 /// revoked or re-enrolled kiosk stores nothing, whatever its request's
 /// authentication (possibly remembered) said.
-fn lock_device(tx: &mut dyn Conn, device: &Device) -> Result<(u64, String), Refusal> {
+fn lock_device(tx: &mut dyn Conn, device: &Device) -> Result<Held, Refusal> {
     let sql = match tx.engine() {
-        Engine::Postgres => "SELECT watermark, head_hash, revoked, key_hex FROM devices WHERE id = ?1 FOR UPDATE",
-        Engine::Sqlite => "SELECT watermark, head_hash, revoked, key_hex FROM devices WHERE id = ?1",
+        Engine::Postgres => "SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1 FOR UPDATE",
+        Engine::Sqlite => "SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1",
     };
-    let (watermark, head, revoked, key_hex) = tx.query_row(sql, vals![&device.id], |r| {
-        Ok((r.get::<u64>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?, r.get::<String>(3)?))
+    let (held, revoked, key_hex) = tx.query_row(sql, vals![&device.id], |r| {
+        let held = Held { watermark: r.get(0)?, head_hex: r.get(1)?, pruned_seq: r.get(4)?, pruned_hex: r.get(5)? };
+        Ok((held, r.get::<bool>(2)?, r.get::<String>(3)?))
     })?;
     if revoked {
         return Err(Refusal::Unauthorized(REVOKED.into()));
@@ -229,7 +240,7 @@ fn lock_device(tx: &mut dyn Conn, device: &Device) -> Result<(u64, String), Refu
     if &stored != device.key.as_bytes() {
         return Err(Refusal::Unauthorized("this kiosk was enrolled again; its new credentials must be used".into()));
     }
-    Ok((watermark, head))
+    Ok(held)
 }
 
 fn stored_hash(tx: &mut dyn Conn, device: &str, seq: u64) -> Result<String, DbError> {
@@ -237,7 +248,8 @@ fn stored_hash(tx: &mut dyn Conn, device: &str, seq: u64) -> Result<String, DbEr
 }
 
 fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> Result<Pushed, Refusal> {
-    let (watermark, head_hex) = lock_device(tx, device)?;
+    let held = lock_device(tx, device)?;
+    let watermark = held.watermark;
     let first = req.entries[0].entry.seq;
     if first == 0 {
         return Err(Refusal::BadRequest("sequence numbers start at 1".into()));
@@ -247,21 +259,39 @@ fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> R
     }
     let last = req.entries[req.entries.len() - 1].entry.seq;
     let cp_head = check_checkpoint(device, req, last)?;
-    // The chain hash before `first`: the stored one.
-    let prev_hex = if first == 1 {
+    // Entries that retention deleted cannot be compared again: the walk
+    // starts after the cut, from the hash kept for it, and the page's entry
+    // at the cut must carry that hash.
+    let cut = held.pruned_seq;
+    if first <= cut {
+        let at_cut = req.entries.iter().find(|p| p.entry.seq == cut);
+        if let (Some(p), Some(kept)) = (at_cut, &held.pruned_hex) {
+            if p.hash != *kept {
+                return Err(Refusal::Tamper(format!("entry {cut} differs from the one stored before retention (fork)")));
+            }
+        }
+        if last <= cut {
+            return Ok(Pushed { response: PushResponse { stored: 0, watermark }, alerts: 0 });
+        }
+    }
+    let start = first.max(cut + 1);
+    // The chain hash before `start`: the stored one.
+    let prev_hex = if start == 1 {
         hex::encode(GENESIS)
-    } else if first - 1 == watermark {
-        head_hex.clone()
+    } else if start - 1 == watermark {
+        held.head_hex.clone()
+    } else if start - 1 == cut {
+        held.pruned_hex.clone().ok_or_else(|| DbError::Corrupt(format!("kiosk {} lost the hash kept at its retention cut", device.id)))?
     } else {
-        stored_hash(tx, &device.id, first - 1)?
+        stored_hash(tx, &device.id, start - 1)?
     };
     let prev: Hash = decode_hex(&prev_hex, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?;
-    let mut walk = ChainCheck::resume(first - 1, prev);
+    let mut walk = ChainCheck::resume(start - 1, prev);
     let mut pushed = Pushed::default();
-    let mut head_hex = head_hex;
+    let mut head_hex = held.head_hex;
     let mut presence = Vec::new();
     let mut new = Vec::new();
-    for p in &req.entries {
+    for p in req.entries.iter().filter(|p| p.entry.seq >= start) {
         let claimed: Hash = decode_hex(&p.hash, "entry hash").map_err(|_| Refusal::Tamper(format!("entry {}: its chain hash is not hex", p.entry.seq)))?;
         walk.push_entry(&device.id, p.entry.seq, &p.entry, Some(&claimed)).map_err(|b| Refusal::Tamper(b.to_string()))?;
         if p.entry.seq <= watermark {
@@ -533,10 +563,18 @@ fn heartbeat_tamper(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Res
 pub const SHOWN_MS: &str = "CASE WHEN e.clock_synced = 1 OR b.server_ms IS NULL THEN e.wall_ms
      ELSE b.server_ms - (b.mono_ms - e.mono_ms) END";
 
-/// Re-checks a device's stored chain from seq 1: every seq present once,
-/// every body hashing to its stored chain hash. Returns the entry count.
+/// Re-checks a device's stored chain from seq 1 (or from its retention
+/// cut): every seq present once, every body hashing to its stored chain
+/// hash. Returns the last seq.
 pub fn verify_chain(conn: &mut dyn Conn, device: &str) -> Result<u64, VerifyError> {
-    let mut walk = ChainCheck::new();
+    // After a retention cut the walk starts from the hash kept for it.
+    let (cut, kept) = conn.query_row("SELECT pruned_seq, pruned_hash FROM devices WHERE id = ?1", vals![device], |r| {
+        Ok((r.get::<u64>(0)?, r.get::<Option<String>>(1)?))
+    })?;
+    let mut walk = match kept {
+        Some(hex) if cut > 0 => ChainCheck::resume(cut, decode_hex(&hex, "kept hash").map_err(|e| DbError::Corrupt(e.to_string()))?),
+        _ => ChainCheck::new(),
+    };
     let mut broken = None;
     conn.query_each("SELECT seq, body, hash FROM entries WHERE device = ?1 ORDER BY seq", vals![device], &mut |r| {
         let seq: u64 = r.get(0)?;

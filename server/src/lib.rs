@@ -12,6 +12,7 @@ pub mod devices;
 pub mod ingest;
 pub mod net;
 pub mod reports;
+pub mod retention;
 pub mod web;
 pub mod webhook;
 
@@ -154,6 +155,18 @@ fn spawn_background(state: &AppState) {
                 Ok(0) => {}
                 Ok(_) => bell.notify_one(),
                 Err(e) => tracing::warn!(error = %e, "cannot check for silent kiosks"),
+            }
+        }
+    });
+    // Retention, every night at 03:00 in the display zone.
+    let (db, offset) = (state.db.clone(), state.config.utc_offset_min);
+    tokio::spawn(async move {
+        loop {
+            let now = db::now_ms();
+            let wait = retention::next_night(now, offset) - now;
+            tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
+            if let Err(e) = db.call(|conn| retention::prune_all(conn, db::now_ms())).await {
+                tracing::warn!(error = %e, "retention did not run; it tries again tomorrow night");
             }
         }
     });

@@ -104,6 +104,9 @@ enum Cmd {
     Pass(PassCmd),
     /// Re-check every kiosk's stored hash chain.
     Verify,
+    /// Apply every community's retention now (the server also does it every
+    /// night at 03:00): entries older than kept, visitors' names.
+    Prune,
     /// Entries of a date range as CSV on stdout.
     Export {
         #[arg(long)]
@@ -198,6 +201,11 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Verify => verify(&db),
+        Cmd::Prune => {
+            let pruned = db.call_blocking(|conn| shoumen_server::retention::prune_all(conn, now_ms()))?;
+            println!("deleted {} entries and {} visitors' names past their communities' retention", pruned.entries, pruned.visitor_names);
+            Ok(())
+        }
         Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
     }
 }

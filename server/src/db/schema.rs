@@ -219,6 +219,13 @@ pub const SQLITE: &[&str] = &[
     UPDATE entries SET community = COALESCE((SELECT d.community FROM devices d WHERE d.id = entries.device), '');
     CREATE INDEX entries_community ON entries (community, wall_ms);
     CREATE INDEX entries_received ON entries (community, received_ms);",
+    // 4: retention. Each community keeps entries and visitors' names for
+    // as long as it chose; a kiosk's pruned prefix leaves its last hash so
+    // the rest of its chain still verifies.
+    "ALTER TABLE communities ADD COLUMN entry_days INTEGER NOT NULL DEFAULT 90;
+    ALTER TABLE communities ADD COLUMN visitor_days INTEGER NOT NULL DEFAULT 14;
+    ALTER TABLE devices ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE devices ADD COLUMN pruned_hash TEXT;",
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -384,4 +391,10 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         delivered_ms BIGINT,
         last_error TEXT
     );
-    CREATE INDEX webhook_due ON webhook_outbox (delivered_ms, next_ms);"];
+    CREATE INDEX webhook_due ON webhook_outbox (delivered_ms, next_ms);",
+    // 2: retention, as SQLite's 4.
+    "ALTER TABLE communities ADD COLUMN entry_days BIGINT NOT NULL DEFAULT 90;
+    ALTER TABLE communities ADD COLUMN visitor_days BIGINT NOT NULL DEFAULT 14;
+    ALTER TABLE devices ADD COLUMN pruned_seq BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE devices ADD COLUMN pruned_hash TEXT;",
+];

@@ -1,12 +1,15 @@
 //! The overview of one community: entries today, open alerts, the last 24
-//! hours. A district account is sent to the district's overview instead.
+//! hours, and how long its records are kept. A district account is sent to
+//! the district's overview instead.
 
 use std::fmt::Write;
 
-use axum::extract::State;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::*;
+use crate::retention;
 
 pub async fn page(State(app): State<AppState>, session: Session) -> Response {
     let Some(community) = session.community.clone() else {
@@ -14,7 +17,11 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
     };
     let lang = session.lang;
     let offset = app.config.utc_offset_min;
-    let d = match app.db.call(move |conn| crate::reports::dashboard(conn, &community, now_ms(), offset)).await {
+    let found = app
+        .db
+        .call(move |conn| Ok((crate::reports::dashboard(conn, &community, now_ms(), offset)?, retention::policy(conn, &community)?)))
+        .await;
+    let (d, policy) = match found {
         Ok(d) => d,
         Err(e) => return server_error(e),
     };
@@ -28,7 +35,43 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
         open = d.open_alerts,
     );
     body.push_str(&hour_chart(&d.hours, d.hour_start, offset));
+    body.push_str(&retention_form(lang, &session.csrf, policy));
     layout(lang, t(lang, "dashboard"), Some(&session), &body).into_response()
+}
+
+/// The community's retention policy, stated and changeable.
+fn retention_form(lang: Lang, csrf: &str, p: retention::Policy) -> String {
+    format!(
+        "<h2>{title}</h2><p id=retention>{policy}</p><form class=card method=post action=/retention>{csrf}\
+<label>{entries}<input type=number name=entry_days min={emin} max={emax} value={e}></label>\
+<label>{visitors}<input type=number name=visitor_days min={vmin} max={vmax} value={v}></label><button>{save}</button></form>",
+        title = t(lang, "retention"),
+        policy = t(lang, "retention_policy").replacen("{}", &p.entry_days.to_string(), 1).replacen("{}", &p.visitor_days.to_string(), 1),
+        csrf = hidden_csrf(csrf),
+        entries = t(lang, "entry_days"),
+        visitors = t(lang, "visitor_days"),
+        emin = retention::ENTRY_DAYS.start(),
+        emax = retention::ENTRY_DAYS.end(),
+        vmin = retention::VISITOR_DAYS.start(),
+        vmax = retention::VISITOR_DAYS.end(),
+        e = p.entry_days,
+        v = p.visitor_days,
+        save = t(lang, "save"),
+    )
+}
+
+pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let days = |key: &str| field(&form, key).trim().parse::<i64>().unwrap_or(0);
+    let policy = retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days") };
+    let community = m.community.clone();
+    match app.db.call(move |conn| retention::set_policy(conn, &community, policy)).await {
+        Ok(Ok(())) => state_redirect("/"),
+        Ok(Err(why)) => message(&m.session, "retention", &why, StatusCode::BAD_REQUEST),
+        Err(e) => server_error(e),
+    }
 }
 
 /// A bar chart of entries per hour as inline SVG (no scripts needed).

@@ -46,6 +46,7 @@ const FORM_LIMIT: usize = 16 << 10;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
+        .route("/retention", post(dashboard::set_retention))
         .route("/district", get(district::page))
         .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/logout", post(login::logout))
