@@ -150,6 +150,11 @@ def browse(base, tmp, shots):
         total = driver.find_element(By.CSS_SELECTOR, "#outside-total b").text
         assert total == "0", driver.page_source
         shot("outside")
+        # The 30-day trends render as SVG, today's two entries in them.
+        driver.get(base + "/trends?days=30")
+        bars = driver.find_elements(By.CSS_SELECTOR, "#per-day rect")
+        assert len(bars) >= 1, driver.page_source
+        shot("trends-30")
     finally:
         driver.quit()
 

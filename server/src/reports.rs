@@ -198,6 +198,69 @@ pub fn outside(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Outs
     Ok(Outside { out, overstaying, per_unit })
 }
 
+/// A community's entries over the last days, for the Trends page.
+#[derive(Clone, Debug, Default)]
+pub struct Trends {
+    /// Local midnight of the first day.
+    pub start_ms: i64,
+    pub days: usize,
+    /// (gate, entries per day).
+    pub per_gate: Vec<(String, Vec<i64>)>,
+    /// Refusals (deny or guard) by reason, most first.
+    pub refusals: Vec<(String, i64)>,
+    pub fevers: Vec<i64>,
+    /// Entries by hour of the day, local time.
+    pub hours: [i64; 24],
+}
+
+/// The last `days` days of `community` up to `now_ms`, in the display zone.
+pub fn trends(conn: &mut dyn Conn, community: &str, days: usize, now_ms: i64, utc_offset_min: i32) -> Result<Trends, DbError> {
+    let start_ms = day_start(now_ms, utc_offset_min) - (days as i64 - 1) * 86_400_000;
+    let from = "FROM entries e JOIN devices d ON d.id = e.device
+         LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
+         WHERE e.community = ?1";
+    let mut t = Trends { start_ms, days, fevers: vec![0; days], ..Trends::default() };
+    let rows = conn.query_map(
+        &format!("SELECT ({SHOWN_MS} - ?2) / 86400000 AS day, d.gate_name, COUNT(*), SUM(CASE WHEN e.reason = 'fever' THEN 1 ELSE 0 END) {from} AND {SHOWN_MS} >= ?2 GROUP BY day, d.gate_name"),
+        vals![community, start_ms],
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?, r.get::<i64>(3)?)),
+    )?;
+    for (day, gate, n, fevers) in rows {
+        let Ok(day) = usize::try_from(day) else { continue };
+        if day >= days {
+            continue;
+        }
+        let slot = match t.per_gate.iter().position(|(g, _)| *g == gate) {
+            Some(i) => i,
+            None => {
+                t.per_gate.push((gate, vec![0; days]));
+                t.per_gate.len() - 1
+            }
+        };
+        t.per_gate[slot].1[day] += n;
+        t.fevers[day] += fevers;
+    }
+    t.per_gate.sort_by(|a, b| a.0.cmp(&b.0));
+    t.refusals = conn.query_map(
+        &format!("SELECT e.reason, COUNT(*) AS n {from} AND {SHOWN_MS} >= ?2 AND e.decision <> 'allow' GROUP BY e.reason ORDER BY n DESC, e.reason"),
+        vals![community, start_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let hours = conn.query_map(
+        &format!("SELECT (({SHOWN_MS} + ?3) % 86400000) / 3600000 AS h, COUNT(*) {from} AND {SHOWN_MS} >= ?2 GROUP BY h"),
+        vals![community, start_ms, i64::from(utc_offset_min) * 60_000],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+    )?;
+    for (h, n) in hours {
+        if let Ok(h) = usize::try_from(h) {
+            if h < 24 {
+                t.hours[h] += n;
+            }
+        }
+    }
+    Ok(t)
+}
+
 /// Formats unix milliseconds in the display zone.
 pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
     let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));

@@ -173,3 +173,34 @@ fn entries_search_by_each_filter_with_reasons_in_words() {
     let body = search("reason=fever");
     assert!(results(&body).contains(">体温异常</td>"), "{body}");
 }
+
+#[test]
+fn trends_chart_the_last_days_by_gate_reason_and_hour() {
+    let t = compound();
+    // Two of the south gate's entries were made three days ago.
+    let south = t.server.count("SELECT COUNT(*) FROM devices WHERE gate_name = 'South gate'");
+    assert_eq!(south, 1);
+    t.server.exec(
+        "UPDATE entries SET wall_ms = wall_ms - 3 * 86400000 WHERE seq <= 2 AND device = (SELECT id FROM devices WHERE gate_name = 'South gate')",
+        &[],
+    );
+    let (browser, _) = login(&t.server);
+    let day = |back: i64| shoumen_server::web::fmt_ms(now_ms() - back * 86_400_000, 480)[5..10].to_string();
+    for days in [7, 30] {
+        let (status, page) = get(&browser, &format!("{}/trends?days={days}", t.server.url()));
+        assert_eq!(status, 200);
+        let chart = |id: &str| {
+            let at = page.find(&format!("<svg id=\"{id}\"")).or_else(|| page.find(&format!("<svg id={id}"))).unwrap_or_else(|| panic!("no {id} chart"));
+            page[at..at + page[at..].find("</svg>").unwrap()].to_string()
+        };
+        let per_day = chart("per-day");
+        assert!(per_day.contains(&format!("{} North gate: 4", day(0))), "{per_day}");
+        assert!(per_day.contains(&format!("{} South gate: 2", day(0))), "{per_day}");
+        assert!(per_day.contains(&format!("{} South gate: 2", day(3))), "{per_day}");
+        assert!(per_day.matches("<text").count() >= if days == 7 { 7 } else { 10 });
+        assert!(chart("fevers").contains(&format!("{} Fever: 1", day(0))));
+        assert!(chart("refusals").contains("Fever: 1"));
+        let hours: i64 = chart("hours").split("<title>").skip(1).map(|t| t[t.find(": ").unwrap() + 2..t.find('<').unwrap()].parse::<i64>().unwrap()).sum();
+        assert_eq!(hours, 8, "every entry in some hour");
+    }
+}

@@ -17,6 +17,7 @@ mod outside;
 mod passes;
 mod quarantine;
 mod residents;
+mod trends;
 mod visitors;
 
 use std::collections::HashMap;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(entries::page))
         .route("/outside", get(outside::page))
+        .route("/trends", get(trends::page))
         .route("/export.csv", get(entries::export))
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}/ack", post(alerts::ack))
@@ -299,13 +301,14 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 n => format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts")),
             };
             format!(
-                "<nav>{}{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
+                "<nav>{}{}{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
                 link("/", "dashboard"),
                 link("/residents", "residents"),
                 link("/passes", "passes"),
                 link("/quarantine", "quarantine"),
                 link("/entries", "entries"),
                 link("/outside", "outside"),
+                link("/trends", "trends"),
                 alerts_link,
                 link("/gates", "gates"),
                 esc(&s.csrf),
