@@ -77,11 +77,7 @@ const REVOKED: &str = "this device was revoked by the committee";
 /// Compares two hex digests: equal-length strings, no early exit on a
 /// matching prefix.
 pub fn same_digest(a: &str, b: &str) -> bool {
-    constant_time_eq(a.as_bytes(), b.as_bytes())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Creates a one-time enrollment token for a gate of `community`; returns
@@ -225,11 +221,8 @@ struct Held {
 /// revoked or re-enrolled kiosk stores nothing, whatever its request's
 /// authentication (possibly remembered) said.
 fn lock_device(tx: &mut dyn Conn, device: &Device) -> Result<Held, Refusal> {
-    let sql = match tx.engine() {
-        Engine::Postgres => "SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1 FOR UPDATE",
-        Engine::Sqlite => "SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1",
-    };
-    let (held, revoked, key_hex) = tx.query_row(sql, vals![&device.id], |r| {
+    let sql = tx.for_update("SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1");
+    let (held, revoked, key_hex) = tx.query_row(&sql, vals![&device.id], |r| {
         let held = Held { watermark: r.get(0)?, head_hex: r.get(1)?, pruned_seq: r.get(4)?, pruned_hex: r.get(5)? };
         Ok((held, r.get::<bool>(2)?, r.get::<String>(3)?))
     })?;

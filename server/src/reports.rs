@@ -65,8 +65,6 @@ pub struct EntryRow {
     pub note: Option<String>,
     pub clock_synced: bool,
     pub seq: i64,
-    pub kind: String,
-    pub pass_id: Option<String>,
 }
 
 /// What the Entries page searches for; every field narrows the search.
@@ -122,7 +120,7 @@ pub fn search_entries(conn: &mut dyn Conn, community: &str, f: &EntryFilter, lim
     }
     params.push(limit.into());
     let sql = format!(
-        "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq, e.kind, e.pass_id
+        "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq
          FROM entries e JOIN devices d ON d.id = e.device
          LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
          LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
@@ -143,8 +141,6 @@ pub fn search_entries(conn: &mut dyn Conn, community: &str, f: &EntryFilter, lim
             note: r.get(7)?,
             clock_synced: r.get(8)?,
             seq: r.get(9)?,
-            kind: r.get(10)?,
-            pass_id: r.get(11)?,
         })
     })
 }
@@ -203,7 +199,6 @@ pub fn outside(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Outs
 pub struct Trends {
     /// Local midnight of the first day.
     pub start_ms: i64,
-    pub days: usize,
     /// (gate, entries per day).
     pub per_gate: Vec<(String, Vec<i64>)>,
     /// Refusals (deny or guard) by reason, most first.
@@ -219,7 +214,7 @@ pub fn trends(conn: &mut dyn Conn, community: &str, days: usize, now_ms: i64, ut
     let from = "FROM entries e JOIN devices d ON d.id = e.device
          LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
          WHERE e.community = ?1";
-    let mut t = Trends { start_ms, days, fevers: vec![0; days], ..Trends::default() };
+    let mut t = Trends { start_ms, fevers: vec![0; days], ..Trends::default() };
     let rows = conn.query_map(
         &format!("SELECT ({SHOWN_MS} - ?2) / 86400000 AS day, d.gate_name, COUNT(*), SUM(CASE WHEN e.reason = 'fever' THEN 1 ELSE 0 END) {from} AND {SHOWN_MS} >= ?2 GROUP BY day, d.gate_name"),
         vals![community, start_ms],

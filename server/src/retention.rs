@@ -7,7 +7,7 @@
 //! its chain still verifies (`ingest::verify_chain`), and a kiosk that
 //! resends deleted entries is checked against that hash.
 
-use crate::db::{Conn, DbError, Engine};
+use crate::db::{Conn, DbError};
 use crate::vals;
 
 /// What one community keeps, in days.
@@ -75,11 +75,7 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
 /// prefix of its chain.
 fn prune_device(tx: &mut dyn Conn, device: &str, cutoff: i64) -> Result<u64, DbError> {
     // The same lock a push takes, so a push and a prune take turns.
-    let lock = match tx.engine() {
-        Engine::Postgres => "SELECT pruned_seq FROM devices WHERE id = ?1 FOR UPDATE",
-        Engine::Sqlite => "SELECT pruned_seq FROM devices WHERE id = ?1",
-    };
-    let cut: u64 = tx.query_row(lock, vals![device], |r| r.get(0))?;
+    let cut: u64 = tx.query_row(&tx.for_update("SELECT pruned_seq FROM devices WHERE id = ?1"), vals![device], |r| r.get(0))?;
     let until: u64 = tx.query_row(
         "SELECT COALESCE(MAX(seq), 0) FROM entries WHERE device = ?1 AND received_ms < ?2",
         vals![device, cutoff],

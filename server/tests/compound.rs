@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use shoumen::gate::EntryDraft;
 use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Role};
 use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::now_ms;
@@ -89,21 +88,7 @@ fn compound() -> Compound {
     north.scan(b, Direction::In, Decision::Allow, "ok");
     step();
     north.scan(c, Direction::In, Decision::Deny, "fever");
-    let now = south.clock.now();
-    let button = EntryDraft {
-        wall_ms: now.wall_ms,
-        mono_ms: now.mono_ms,
-        clock_synced: true,
-        kind: EntryKind::ExitButton,
-        direction: Direction::Out,
-        pass_id: None,
-        role: None,
-        decision: Decision::Allow,
-        reason: "exit_button",
-        temperature: None,
-        note: None,
-    };
-    south.store.append(&button).unwrap();
+    south.entry(EntryKind::ExitButton, Direction::Out, None, Decision::Allow, "exit_button");
     // North's entries reach the server first, although B's last passage (in,
     // at north) is later than their exit at south: presence is merged by
     // the time of the passage, not by when it arrived.

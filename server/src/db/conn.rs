@@ -176,6 +176,15 @@ pub trait Conn: Send {
 }
 
 impl dyn Conn + '_ {
+    /// `select` locking the rows it reads until the transaction ends, on
+    /// PostgreSQL; SQLite's one writer already excludes other writers.
+    pub fn for_update(&self, select: &str) -> String {
+        match self.engine() {
+            Engine::Postgres => format!("{select} FOR UPDATE"),
+            Engine::Sqlite => select.to_string(),
+        }
+    }
+
     /// The first row, or `None`.
     pub fn query_opt<T>(&mut self, sql: &str, params: &[Val], f: impl FnOnce(&Row) -> Result<T, DbError>) -> Result<Option<T>, DbError> {
         let rows = self.query(sql, params)?;

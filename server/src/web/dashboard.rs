@@ -2,8 +2,6 @@
 //! hours, and how long its records are kept. A district account is sent to
 //! the district's overview instead.
 
-use std::fmt::Write;
-
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -34,7 +32,7 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
         today = d.today,
         open = d.open_alerts,
     );
-    body.push_str(&hour_chart(&d.hours, d.hour_start, offset));
+    body.push_str(&hour_chart(lang, &d.hours, d.hour_start, offset));
     body.push_str(&retention_form(lang, &session.csrf, policy));
     layout(lang, t(lang, "dashboard"), Some(&session), &body).into_response()
 }
@@ -74,26 +72,8 @@ pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): F
     }
 }
 
-/// A bar chart of entries per hour as inline SVG (no scripts needed).
-fn hour_chart(hours: &[i64; 24], start_ms: i64, offset: i32) -> String {
-    let max = hours.iter().copied().max().unwrap_or(0).max(1);
-    let mut svg = String::from("<svg viewBox=\"0 0 480 170\" role=img aria-label=\"entries per hour\" style=\"width:100%;max-width:720px;background:#fff\">");
-    for (i, n) in hours.iter().enumerate() {
-        let h = (*n as f64 / max as f64 * 130.0).round();
-        let x = 4 + i * 20;
-        let hour = &fmt_ms(start_ms + i as i64 * 3_600_000, offset)[11..13];
-        let _ = write!(
-            svg,
-            "<rect x=\"{x}\" y=\"{y}\" width=\"16\" height=\"{h}\" fill=\"#0b5d3b\"><title>{hour}:00 — {n}</title></rect>",
-            y = 140.0 - h
-        );
-        if i % 3 == 0 {
-            let _ = write!(svg, "<text x=\"{x}\" y=\"158\" font-size=\"10\">{hour}</text>");
-        }
-        if *n > 0 {
-            let _ = write!(svg, "<text x=\"{x}\" y=\"{}\" font-size=\"9\">{n}</text>", 137.0 - h);
-        }
-    }
-    svg.push_str("</svg>");
-    svg
+/// Entries per hour of the last 24 hours, labelled by local hour.
+fn hour_chart(lang: Lang, hours: &[i64; 24], start_ms: i64, offset: i32) -> String {
+    let labels: Vec<String> = (0..24).map(|i| fmt_ms(start_ms + i * 3_600_000, offset)[11..13].to_string()).collect();
+    super::chart::stacked("per-hour", &labels, &[(t(lang, "entries").to_string(), hours.to_vec())])
 }

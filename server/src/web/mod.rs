@@ -7,6 +7,7 @@
 //! through [`esc`]; every SQL statement binds its parameters.
 
 mod alerts;
+mod chart;
 mod dashboard;
 mod district;
 mod entries;

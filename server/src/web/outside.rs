@@ -36,16 +36,16 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         }
         body.push_str("</table></div>");
     }
-    body.push_str(&people(lang, "outside", "left_at", &outside.out, offset, |o| o.at_ms));
+    body.push_str(&people(lang, "outside", "left_at", &outside.out, offset));
     if !outside.overstaying.is_empty() {
         let _ = write!(body, "<h2>{}</h2>", t(lang, "overstaying"));
-        body.push_str(&people(lang, "overstaying", "time", &outside.overstaying, offset, |o| o.at_ms));
+        body.push_str(&people(lang, "overstaying", "time", &outside.overstaying, offset));
     }
     layout(lang, t(lang, "outside"), Some(&m.session), &body).into_response()
 }
 
 /// A table of passes with the time of their last passage.
-fn people(lang: Lang, id: &str, time_key: &str, rows: &[OutRow], offset: i32, at: impl Fn(&OutRow) -> i64) -> String {
+fn people(lang: Lang, id: &str, time_key: &str, rows: &[OutRow], offset: i32) -> String {
     if rows.is_empty() {
         return format!("<p id={id}>{}</p>", t(lang, "no_rows"));
     }
@@ -65,7 +65,7 @@ fn people(lang: Lang, id: &str, time_key: &str, rows: &[OutRow], offset: i32, at
             unit = esc(&o.unit),
             name = esc(o.name.as_deref().unwrap_or("")),
             role = role_word(lang, &o.role),
-            time = fmt_ms(at(o), offset),
+            time = fmt_ms(o.at_ms, offset),
             gate = esc(o.gate.as_deref().unwrap_or("")),
         );
     }

@@ -306,18 +306,24 @@ impl Kiosk {
     /// Appends one scan of `pass` going `direction`, with the gate's
     /// decision and reason.
     pub fn scan(&mut self, pass: PassId, direction: Direction, decision: Decision, reason: &'static str) {
+        self.entry(EntryKind::Scan, direction, Some(pass), decision, reason);
+    }
+
+    /// Appends one entry of `kind`; a scan carries a temperature (a fever
+    /// if the reason says so).
+    pub fn entry(&mut self, kind: EntryKind, direction: Direction, pass: Option<PassId>, decision: Decision, reason: &'static str) {
         let now = self.clock.now();
         let draft = EntryDraft {
             wall_ms: now.wall_ms,
             mono_ms: now.mono_ms,
             clock_synced: true,
-            kind: EntryKind::Scan,
+            kind,
             direction,
-            pass_id: Some(pass),
-            role: Some(Role::Resident),
+            pass_id: pass,
+            role: pass.map(|_| Role::Resident),
             decision,
             reason,
-            temperature: Some(TempRecord::Centi(if reason == "fever" { 3790 } else { 3650 })),
+            temperature: (kind == EntryKind::Scan).then_some(TempRecord::Centi(if reason == "fever" { 3790 } else { 3650 })),
             note: None,
         };
         self.store.append(&draft).unwrap();
