@@ -155,6 +155,56 @@ def browse(base, tmp, shots):
         bars = driver.find_elements(By.CSS_SELECTOR, "#per-day rect")
         assert len(bars) >= 1, driver.page_source
         shot("trends-30")
+
+        # The admin invites a staff member with a one-time link.
+        driver.get(base + "/accounts")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/accounts/invite'] button").click()
+        wait_for("invite-link")
+        link = driver.find_element(By.ID, "invite-link").text
+        assert "/invite/" in link, link
+        shot("accounts-invite")
+        driver.delete_all_cookies()
+        driver.get(base + "/lang/en")
+        driver.get(base + link[link.index("/invite/"):])
+        driver.find_element(By.NAME, "user").send_keys("li.staff")
+        for name in ("password", "password2"):
+            driver.find_element(By.NAME, name).send_keys("a long staff password")
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("li.staff, staff", "the staff member logged in")
+        # Staff import residents: a dry run that names the bad row, then the import.
+        sheet = os.path.join(tmp, "building7.csv")
+        with open(sheet, "w", encoding="utf-8") as f:
+            f.write("姓名,房号,电话\n")
+            for i in range(1, 6):
+                f.write(f"居民{i},7-{100 + i},1380000000{i}\n")
+            f.write(",7-999,13900000000\n")
+        driver.get(base + "/residents/import")
+        driver.find_element(By.NAME, "file").send_keys(sheet)
+        driver.find_element(By.CSS_SELECTOR, "button[value=check]").click()
+        wait_for("5 rows are ready to import")
+        problems = driver.find_elements(By.CSS_SELECTOR, "#problems tr td:first-child")
+        assert [p.text for p in problems] == ["7"], driver.page_source
+        shot("import-check")
+        driver.find_element(By.NAME, "file").send_keys(sheet)
+        driver.find_element(By.CSS_SELECTOR, "button[value=import]").click()
+        wait_for("5 residents imported")
+        # A building's cards on one page.
+        driver.get(base + "/print")
+        driver.find_element(By.LINK_TEXT, "Building 7").click()
+        wait_for("have no valid pass")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/print/7/issue'] button").click()
+        wait_for("Cards: 5")
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".pcard svg")) == 5, driver.page_source
+        shot("print-cards")
+        # Who is out now, as staff; the yesterday's summary.
+        driver.get(base + "/outside")
+        assert driver.find_element(By.CSS_SELECTOR, "#outside-total b").text == "0"
+        driver.get(base + "/summary")
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#summary tr")) == 11, driver.page_source
+        shot("summary")
+        # Staff do not manage accounts.
+        driver.get(base + "/accounts")
+        wait_for("Not allowed")
     finally:
         driver.quit()
 

@@ -1,8 +1,39 @@
-//! Committee accounts and their sessions. An account belongs to one
-//! community, or (community NULL) to the district above them all.
+//! Committee accounts, their invitations and sessions. An account belongs
+//! to one community with a role (see `roles`), or (community NULL) to the
+//! district above them all. Accounts are never deleted, only disabled, so
+//! the audit trail's names keep meaning someone.
 
-use crate::db::{Conn, DbError};
+use thiserror::Error;
+
+use crate::db::{random_token, sha256_hex, Conn, DbError};
+use crate::roles::AccountRole;
 use crate::vals;
+
+#[derive(Debug, Error)]
+pub enum AccountError {
+    #[error("the name {0:?} is taken; choose another")]
+    NameTaken(String),
+    #[error("a name is 2 to 40 letters, digits, '.', '_' or '-'")]
+    BadName,
+    #[error("a password needs at least 10 characters")]
+    WeakPassword,
+    #[error("this invitation was used already or has expired; ask an admin for a new one")]
+    InviteGone,
+    #[error("{0} invitations are waiting to be used; let some expire first")]
+    TooManyInvites(i64),
+    #[error("no such account in this community")]
+    NotFound,
+    #[error("an admin cannot change or disable their own account here; ask another admin")]
+    OwnAccount,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Invitations waiting at once in one community: enough for a committee,
+/// and a bound on what one admin session can make the server store.
+pub const MAX_OPEN_INVITES: i64 = 50;
+/// How long an invitation link works.
+pub const INVITE_MS: i64 = 72 * 3600 * 1000;
 
 /// A logged-in account, as a page sees it.
 #[derive(Clone, Debug)]
@@ -12,14 +43,149 @@ pub struct SessionRow {
     /// `None`: a district account.
     pub community: Option<String>,
     pub csrf: String,
+    /// The stored role code (a district account's is ignored).
+    pub role: String,
+    /// A property account's gates, comma-separated; `None`: every gate.
+    pub gates: Option<String>,
     /// Alerts nobody has acknowledged yet, in the account's community (or
     /// in all of them, for the district).
     pub open_alerts: i64,
 }
 
-/// The id and password hash of account `name`.
-pub fn password_hash(conn: &mut dyn Conn, name: &str) -> Result<Option<(i64, String)>, DbError> {
-    conn.query_opt("SELECT id, password_hash FROM users WHERE name = ?1", vals![name], |r| Ok((r.get(0)?, r.get(1)?)))
+/// What logging in checks of an account.
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: String,
+    /// Base32 TOTP secret, when the account turned TOTP on.
+    pub totp_secret: Option<String>,
+    pub community: Option<String>,
+}
+
+/// The credentials of enabled account `name`.
+pub fn credentials(conn: &mut dyn Conn, name: &str) -> Result<Option<Credentials>, DbError> {
+    conn.query_opt(
+        "SELECT id, password_hash, totp_secret, community FROM users WHERE name = ?1 AND disabled_ms IS NULL",
+        vals![name],
+        |r| Ok(Credentials { id: r.get(0)?, password_hash: r.get(1)?, totp_secret: r.get(2)?, community: r.get(3)? }),
+    )
+}
+
+/// An account as the Accounts page lists it.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub gates: Option<String>,
+    pub totp: bool,
+    pub disabled: bool,
+}
+
+/// The accounts of `community`, enabled first.
+pub fn of_community(conn: &mut dyn Conn, community: &str) -> Result<Vec<Account>, DbError> {
+    conn.query_map(
+        "SELECT id, name, role, gates, totp_secret IS NOT NULL, disabled_ms IS NOT NULL FROM users
+         WHERE community = ?1 ORDER BY disabled_ms IS NOT NULL, name",
+        vals![community],
+        |r| Ok(Account { id: r.get(0)?, name: r.get(1)?, role: r.get(2)?, gates: r.get(3)?, totp: r.get(4)?, disabled: r.get(5)? }),
+    )
+}
+
+/// Creates a one-time invitation to join `community` as `role`; returns the
+/// token for the link (only its SHA-256 is stored).
+pub fn invite(conn: &mut dyn Conn, community: &str, role: AccountRole, gates: Option<&str>, by: &str, now_ms: i64) -> Result<String, AccountError> {
+    let open = conn.scalar(
+        "SELECT COUNT(*) FROM invites WHERE community = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+        vals![community, now_ms],
+    )?;
+    if open >= MAX_OPEN_INVITES {
+        return Err(AccountError::TooManyInvites(open));
+    }
+    conn.execute("DELETE FROM invites WHERE expires_ms <= ?1 AND used_ms IS NULL", vals![now_ms])?;
+    let token = random_token() + &random_token();
+    conn.execute(
+        "INSERT INTO invites (token_sha256, community, role, gates, created_by, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        vals![sha256_hex(&token), community, role.as_str(), gates, by, now_ms, now_ms + INVITE_MS],
+    )?;
+    Ok(token)
+}
+
+/// A waiting invitation: (community, role).
+pub fn open_invite(conn: &mut dyn Conn, token: &str, now_ms: i64) -> Result<Option<(String, String)>, DbError> {
+    conn.query_opt(
+        "SELECT community, role FROM invites WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+        vals![sha256_hex(token), now_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Whether `name` may be an account name.
+pub fn valid_name(name: &str) -> bool {
+    (2..=40).contains(&name.chars().count()) && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Uses an invitation: creates the account and spends the token, at once.
+/// Returns (user id, community, role).
+pub fn accept_invite(conn: &mut dyn Conn, token: &str, name: &str, password_hash: &str, now_ms: i64) -> Result<(i64, String, String), AccountError> {
+    if !valid_name(name) {
+        return Err(AccountError::BadName);
+    }
+    conn.transaction(true, |tx| {
+        let spent = tx.execute(
+            "UPDATE invites SET used_ms = ?2, used_by = ?3 WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+            vals![sha256_hex(token), now_ms, name],
+        )?;
+        if spent != 1 {
+            return Err(AccountError::InviteGone);
+        }
+        if tx.scalar("SELECT COUNT(*) FROM users WHERE name = ?1", vals![name])? > 0 {
+            return Err(AccountError::NameTaken(name.to_string()));
+        }
+        let (community, role, gates) = tx.query_row(
+            "SELECT community, role, gates FROM invites WHERE token_sha256 = ?1",
+            vals![sha256_hex(token)],
+            |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<Option<String>>(2)?)),
+        )?;
+        let id = tx.query_row(
+            "INSERT INTO users (name, password_hash, created_ms, community, role, gates) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            vals![name, password_hash, now_ms, &community, &role, gates],
+            |r| r.get(0),
+        )?;
+        Ok((id, community, role))
+    })
+}
+
+/// Changes the role (and a property account's gates) of account `id` of
+/// `community`; returns its name. `by` may not change their own.
+pub fn set_role(conn: &mut dyn Conn, community: &str, id: i64, by: i64, role: AccountRole, gates: Option<&str>) -> Result<String, AccountError> {
+    if id == by {
+        return Err(AccountError::OwnAccount);
+    }
+    let name = conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get::<String>(0))?;
+    let name = name.ok_or(AccountError::NotFound)?;
+    conn.execute("UPDATE users SET role = ?1, gates = ?2 WHERE id = ?3", vals![role.as_str(), gates, id])?;
+    // A changed role takes effect at once: the account logs in again.
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
+    Ok(name)
+}
+
+/// Disables account `id` of `community` and ends its sessions; returns its
+/// name.
+pub fn disable(conn: &mut dyn Conn, community: &str, id: i64, by: i64, now_ms: i64) -> Result<String, AccountError> {
+    if id == by {
+        return Err(AccountError::OwnAccount);
+    }
+    let name = conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get::<String>(0))?;
+    let name = name.ok_or(AccountError::NotFound)?;
+    conn.execute("UPDATE users SET disabled_ms = ?1 WHERE id = ?2 AND disabled_ms IS NULL", vals![now_ms, id])?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
+    Ok(name)
+}
+
+/// Turns TOTP on (a base32 secret) or off (`None`) for account `id`.
+pub fn set_totp(conn: &mut dyn Conn, id: i64, secret: Option<&str>) -> Result<(), DbError> {
+    conn.execute("UPDATE users SET totp_secret = ?1 WHERE id = ?2", vals![secret, id])?;
+    Ok(())
 }
 
 /// Stores a new session (only the token's SHA-256) and drops expired ones.
@@ -35,17 +201,17 @@ pub fn create_session(conn: &mut dyn Conn, token_sha256: &str, user_id: i64, csr
 /// The live session with this token digest.
 pub fn session(conn: &mut dyn Conn, token_sha256: &str, now_ms: i64) -> Result<Option<SessionRow>, DbError> {
     let found = conn.query_opt(
-        "SELECT u.id, u.name, u.community, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_sha256 = ?1 AND s.expires_ms > ?2",
+        "SELECT u.id, u.name, u.community, s.csrf, u.role, u.gates FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_sha256 = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL",
         vals![token_sha256, now_ms],
-        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<Option<String>>(2)?, r.get::<String>(3)?)),
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<Option<String>>(2)?, r.get::<String>(3)?, r.get::<String>(4)?, r.get::<Option<String>>(5)?)),
     )?;
-    let Some((user_id, user, community, csrf)) = found else { return Ok(None) };
+    let Some((user_id, user, community, csrf, role, gates)) = found else { return Ok(None) };
     let open_alerts = match &community {
         Some(c) => crate::alerts::open_count(conn, c)?,
         None => conn.scalar("SELECT COUNT(*) FROM alerts WHERE acked = 0", vals![])?,
     };
-    Ok(Some(SessionRow { user_id, user, community, csrf, open_alerts }))
+    Ok(Some(SessionRow { user_id, user, community, csrf, role, gates, open_alerts }))
 }
 
 pub fn end_session(conn: &mut dyn Conn, token_sha256: &str) -> Result<(), DbError> {
@@ -53,9 +219,9 @@ pub fn end_session(conn: &mut dyn Conn, token_sha256: &str) -> Result<(), DbErro
     Ok(())
 }
 
-/// Every account: (name, community), district accounts first.
-pub fn list(conn: &mut dyn Conn) -> Result<Vec<(String, Option<String>)>, DbError> {
-    conn.query_map("SELECT name, community FROM users ORDER BY community IS NOT NULL, community, name", vals![], |r| {
-        Ok((r.get(0)?, r.get(1)?))
+/// Every account: (name, community, role), district accounts first.
+pub fn list(conn: &mut dyn Conn) -> Result<Vec<(String, Option<String>, String)>, DbError> {
+    conn.query_map("SELECT name, community, role FROM users ORDER BY community IS NOT NULL, community, name", vals![], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })
 }

@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shoumen_protocol::sync::{ApiError, Current, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
-use shoumen_protocol::TrustList;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::RwLock;
@@ -162,10 +161,7 @@ async fn enroll(
                 device: req.device.clone(),
                 secret: enrolled.secret,
                 community: community.id.clone(),
-                trust: TrustList::new(vec![shoumen_protocol::TrustedKey {
-                    issuer: community.id.clone(),
-                    key: community.key.verifying_key(),
-                }]),
+                trust: community.trust(),
                 visitor_url: format!("{public_url}/v/{}", req.device),
             }))
         })
@@ -258,10 +254,18 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
         Ok(c) => c,
         Err(e) => return Refusal::Db(e).into_response(),
     };
-    for_device(&app, device, false, move |conn, _device| {
+    for_device(&app, device, false, move |conn, device| {
         let now_s = crate::db::now_ms().div_euclid(1000);
         let (version, signed) = community::bundle(conn, &community, now_s)?;
-        let current = Current::sign(&community.key, &community.id, version, now_s);
+        if let Some(held) = q.since {
+            // Which lists (and so which keys) each kiosk holds: a key
+            // rotation finishes only once every kiosk has the new key.
+            conn.execute(
+                "UPDATE devices SET lists_version = ?1 WHERE id = ?2 AND (lists_version IS NULL OR lists_version <> ?1)",
+                crate::vals![held, &device.id],
+            )?;
+        }
+        let current = Current::sign(community.list_key(), &community.id, version, now_s);
         Ok(ListsAnswer { bundle: (q.since != Some(version)).then_some(signed), current })
     })
     .await

@@ -2,7 +2,7 @@
 //! the signed list bundle kiosks pull.
 
 use shoumen_protocol::sync::{ListBundle, SignedBundle};
-use shoumen_protocol::{pass, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList, TrustedKey};
+use shoumen_protocol::{pass, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList};
 use sha2::Digest;
 
 use crate::db::{random_token, Community, Conn, DbError};
@@ -89,7 +89,7 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
     }
     if let Some(id) = req.resident_id {
         // Only a resident of this community.
-        let exists = conn.scalar("SELECT COUNT(*) FROM residents WHERE id = ?1 AND community = ?2", vals![id, &community.id])? > 0;
+        let exists = conn.scalar("SELECT COUNT(*) FROM residents WHERE id = ?1 AND community = ?2 AND moved_out_ms IS NULL", vals![id, &community.id])? > 0;
         if !exists {
             return Err(CommunityError::NotFound("resident"));
         }
@@ -183,7 +183,7 @@ pub fn unit_quarantined(conn: &mut dyn Conn, community: &str, unit: &str, now_s:
 
 /// The lists as they stand now, without version or times.
 fn current_lists(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<(TrustList, Vec<ListItem>, Vec<ListItem>), DbError> {
-    let trust = TrustList::new(vec![TrustedKey { issuer: community.id.clone(), key: community.key.verifying_key() }]);
+    let trust = community.trust();
     let item = |id: String, from, until| -> Result<ListItem, DbError> {
         Ok(ListItem { pass_id: PassId::from_hex(&id).map_err(DbError::Corrupt)?, from, until })
     };
@@ -231,7 +231,7 @@ pub fn bundle(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<
         revocations: list(ListKind::Revocations, revoked),
         quarantine: list(ListKind::Quarantine, quarantined),
     };
-    let signed = SignedBundle::sign(&bundle, &community.key);
+    let signed = SignedBundle::sign(&bundle, community.list_key());
     // Two kiosks asking at once may both sign the next version: the first
     // one stored is the one everybody gets.
     let stored = conn.execute(
@@ -257,15 +257,18 @@ pub struct ResidentRow {
     pub unit: String,
     pub phone: String,
     pub live_passes: i64,
+    /// The head of the household (the unit).
+    pub head: bool,
 }
 
+/// The residents living in `community` (not those moved out), by unit.
 pub fn residents(conn: &mut dyn Conn, community: &str) -> Result<Vec<ResidentRow>, DbError> {
     conn.query_map(
         "SELECT r.id, r.name, r.unit, r.phone,
-                (SELECT COUNT(*) FROM passes p WHERE p.resident_id = r.id AND p.revoked_ms IS NULL)
-         FROM residents r WHERE r.community = ?1 ORDER BY r.unit, r.name",
+                (SELECT COUNT(*) FROM passes p WHERE p.resident_id = r.id AND p.revoked_ms IS NULL), r.head
+         FROM residents r WHERE r.community = ?1 AND r.moved_out_ms IS NULL ORDER BY r.unit, r.head DESC, r.name",
         vals![community],
-        |r| Ok(ResidentRow { id: r.get(0)?, name: r.get(1)?, unit: r.get(2)?, phone: r.get(3)?, live_passes: r.get(4)? }),
+        |r| Ok(ResidentRow { id: r.get(0)?, name: r.get(1)?, unit: r.get(2)?, phone: r.get(3)?, live_passes: r.get(4)?, head: r.get(5)? }),
     )
 }
 
@@ -323,6 +326,15 @@ pub fn passes(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<
 /// A pass of `community`.
 pub fn pass(conn: &mut dyn Conn, community: &str, pass_id: &str) -> Result<Option<PassRow>, DbError> {
     conn.query_opt(&format!("{PASS_SQL} WHERE p.pass_id = ?1 AND p.community = ?2"), vals![pass_id, community], pass_row)
+}
+
+/// The live resident passes of `community`, by unit and name.
+pub fn resident_passes(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<PassRow>, DbError> {
+    conn.query_map(
+        &format!("{PASS_SQL} WHERE p.community = ?1 AND p.role = 'resident' AND p.revoked_ms IS NULL AND p.expires_at > ?2 ORDER BY p.unit, r.name"),
+        vals![community, now_s],
+        pass_row,
+    )
 }
 
 /// The pass behind a phone link (the link's token is the credential).

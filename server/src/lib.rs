@@ -5,14 +5,19 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod audit;
 pub mod api;
 pub mod community;
 pub mod db;
 pub mod devices;
 pub mod ingest;
+pub mod keys;
 pub mod net;
 pub mod reports;
+pub mod residents;
 pub mod retention;
+pub mod roles;
+pub mod summary;
 pub mod web;
 pub mod webhook;
 
@@ -97,6 +102,11 @@ impl AppState {
     }
 
     /// The community `id`, with its signing key.
+    /// Drops a community's cached keys (after a key rotation step).
+    pub fn forget_community(&self, id: &str) {
+        self.communities.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
     pub async fn community(&self, id: &str) -> Result<Arc<Community>, DbError> {
         if let Some(c) = self.communities.read().unwrap_or_else(|e| e.into_inner()).get(id) {
             return Ok(c.clone());
@@ -158,6 +168,20 @@ fn spawn_background(state: &AppState) {
             }
         }
     });
+    // The daily summary, every morning at 07:30 in the display zone.
+    let (db, offset, bell) = (state.db.clone(), state.config.utc_offset_min, state.bell.clone());
+    tokio::spawn(async move {
+        loop {
+            let now = db::now_ms();
+            let wait = summary::next_morning(now, offset) - now;
+            tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
+            match db.call(move |conn| summary::enqueue_yesterday(conn, db::now_ms(), offset)).await {
+                Ok(0) => {}
+                Ok(_) => bell.notify_one(),
+                Err(e) => tracing::warn!(error = %e, "the daily summary was not queued; it is on the Summary page all the same"),
+            }
+        }
+    });
     // Retention, every night at 03:00 in the display zone.
     let (db, offset) = (state.db.clone(), state.config.utc_offset_min);
     tokio::spawn(async move {
@@ -207,8 +231,12 @@ pub fn router(state: AppState) -> Router {
 pub fn body_limit(path: &str) -> usize {
     if path == "/api/v1/entries" {
         api::PUSH_LIMIT
-    } else if path == "/login" || path.starts_with("/v/") || path == "/api/v1/enroll" {
+    } else if path == "/login" || path.starts_with("/v/") || path.starts_with("/invite/") || path == "/api/v1/enroll" {
         16 << 10
+    } else if path == "/residents/import" {
+        // Read only once the account is known (the handler's extractors
+        // check the session before the body).
+        residents::MAX_IMPORT_BYTES + (64 << 10)
     } else {
         BODY_LIMIT
     }

@@ -81,6 +81,24 @@ pub struct EntryFilter {
     pub decision: Option<String>,
     pub reason: Option<String>,
     pub kind: Option<String>,
+    /// A property account's gates, by name: only their entries.
+    pub gate_names: Option<Vec<String>>,
+}
+
+/// `d.gate_name IN (…)` for a property account's gates, its values pushed
+/// onto `params`; nothing matches an empty list.
+fn gate_scope(names: &[String], params: &mut Vec<Val>) -> String {
+    if names.is_empty() {
+        return "1 = 0".into();
+    }
+    let marks: Vec<String> = names
+        .iter()
+        .map(|n| {
+            params.push(n.into());
+            format!("?{}", params.len())
+        })
+        .collect();
+    format!("d.gate_name IN ({})", marks.join(", "))
 }
 
 /// The entries of `community` matching `f` that reached the server last,
@@ -117,6 +135,10 @@ pub fn search_entries(conn: &mut dyn Conn, community: &str, f: &EntryFilter, lim
     }
     if let Some(kind) = &f.kind {
         narrow("e.kind = #", kind.into());
+    }
+    if let Some(names) = &f.gate_names {
+        let clause = gate_scope(names, &mut params);
+        wheres.push(clause);
     }
     params.push(limit.into());
     let sql = format!(
@@ -276,21 +298,24 @@ pub fn export_csv(
     to_ms: i64,
     utc_offset_min: i32,
     reason_words: &dyn Fn(&str) -> String,
+    gate_names: Option<&[String]>,
     sink: &mut dyn FnMut(String) -> bool,
 ) -> Result<(), DbError> {
+    let mut params: Vec<Val> = vec![community.into(), from_ms.into(), to_ms.into()];
+    let scope = gate_names.map_or_else(|| "1 = 1".to_string(), |names| gate_scope(names, &mut params));
     let sql = format!(
         "SELECT {SHOWN_MS}, e.device, d.gate_name, e.seq, e.direction, e.decision, e.reason, e.kind,
                 e.pass_id, e.role, p.unit, e.temp_centi, e.note, e.clock_synced
          FROM entries e JOIN devices d ON d.id = e.device
          LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
          LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
-         WHERE e.community = ?1 AND {SHOWN_MS} >= ?2 AND {SHOWN_MS} < ?3 ORDER BY 1, e.device, e.seq"
+         WHERE e.community = ?1 AND {SHOWN_MS} >= ?2 AND {SHOWN_MS} < ?3 AND {scope} ORDER BY 1, e.device, e.seq"
     );
     // The reason's words come last, so the columns before stay where
     // scripts reading older exports expect them.
     let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced,reason_words\n");
     let mut open = true;
-    conn.query_each(&sql, vals![community, from_ms, to_ms], &mut |r| {
+    conn.query_each(&sql, &params, &mut |r| {
         let text = |i: usize| r.get::<Option<String>>(i).map(Option::unwrap_or_default);
         let temp: Option<i64> = r.get(11)?;
         let fields = [

@@ -114,10 +114,20 @@ pub fn enqueue(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) ->
     Ok(true)
 }
 
+/// Queues a community's daily summary (its figures as JSON); alert 0.
+pub fn enqueue_summary(conn: &mut dyn Conn, community: &str, day: &str, figures_json: &str, now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO webhook_outbox (alert_id, created_ms, next_ms, community, summary_day, summary) VALUES (0, ?1, ?1, ?2, ?3, ?4)",
+        vals![now, community, day, figures_json],
+    )?;
+    Ok(())
+}
+
 /// Messages of `community` not delivered yet.
 pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
     conn.scalar(
-        "SELECT COUNT(*) FROM webhook_outbox o JOIN alerts a ON a.id = o.alert_id WHERE o.delivered_ms IS NULL AND a.community = ?1",
+        "SELECT COUNT(*) FROM webhook_outbox o LEFT JOIN alerts a ON a.id = o.alert_id
+         WHERE o.delivered_ms IS NULL AND COALESCE(o.community, a.community) = ?1",
         vals![community],
     )
 }
@@ -216,24 +226,34 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
         .db
         .call(move |conn| {
             let rows = conn.query_map(
-                "SELECT id, alert_id, attempts FROM webhook_outbox
+                "SELECT id, alert_id, attempts, community, summary FROM webhook_outbox
                  WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
                 vals![now, MAX_ATTEMPTS],
-                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
+                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?, r.get::<Option<String>>(3)?, r.get::<Option<String>>(4)?)),
             )?;
             let mut out = Vec::new();
-            for (id, alert_id, attempts) in rows {
-                let Some(alert) = alerts::get(conn, alert_id)? else { continue };
-                if let Some(hook) = get(conn, &alert.community)? {
-                    out.push((id, attempts, alert, hook));
+            for (id, alert_id, attempts, community, summary) in rows {
+                // A daily summary carries its figures; an alert is read now.
+                let item = match (community, summary.and_then(|s| serde_json::from_str::<crate::summary::Daily>(&s).ok())) {
+                    (Some(c), Some(daily)) => Item::Summary(c, daily),
+                    _ => match alerts::get(conn, alert_id)? {
+                        Some(alert) => Item::Alert(alert),
+                        None => continue,
+                    },
+                };
+                if let Some(hook) = get(conn, item.community())? {
+                    out.push((id, attempts, item, hook));
                 }
             }
             Ok(out)
         })
         .await?;
     let mut delivered = 0;
-    for (id, attempts, alert, hook) in due {
-        let body = message(hook.format, &alert.community, &d.public_url, d.utc_offset_min, &alert);
+    for (id, attempts, item, hook) in due {
+        let body = match &item {
+            Item::Alert(alert) => message(hook.format, &alert.community, &d.public_url, d.utc_offset_min, alert),
+            Item::Summary(_, daily) => crate::summary::message(hook.format, daily, &d.public_url),
+        };
         let result = post(http, &hook, &body).await;
         let now = now_ms();
         let update = match &result {
@@ -243,13 +263,29 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
             }
             Err(e) => {
                 let wait = backoff_ms(attempts);
-                tracing::warn!(alert = alert.id, attempt = attempts + 1, error = %e, "webhook delivery failed; will retry");
+                tracing::warn!(outbox = id, attempt = attempts + 1, error = %e, "webhook delivery failed; will retry");
                 ("UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3", now + wait, Some(e.clone()))
             }
         };
         d.db.call(move |conn| conn.execute(update.0, vals![update.1, update.2, id])).await?;
     }
     Ok(delivered)
+}
+
+/// What an outbox row sends.
+enum Item {
+    Alert(AlertRow),
+    /// A community's daily summary.
+    Summary(String, crate::summary::Daily),
+}
+
+impl Item {
+    fn community(&self) -> &str {
+        match self {
+            Item::Alert(a) => &a.community,
+            Item::Summary(c, _) => c,
+        }
+    }
 }
 
 /// 5 s, 10 s, 20 s … capped at an hour, with full jitter.

@@ -437,7 +437,8 @@ fn an_export_in_progress_does_not_hold_up_the_kiosks() {
         })
         .unwrap();
     let (b, _) = login(&server);
-    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    // Tomorrow in UTC is today or later in the server's zone (UTC+8).
+    let day = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
     let mut export = b.get(format!("{}/export.csv?from=2020-01-01&to={day}", server.url())).send().unwrap();
     let mut first = [0u8; 4096];
     export.read_exact(&mut first).unwrap();

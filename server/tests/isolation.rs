@@ -28,6 +28,8 @@ struct Theirs {
     quarantine: i64,
     alert: i64,
     device: String,
+    request: i64,
+    admin: i64,
 }
 
 fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
@@ -70,7 +72,21 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
     ours.enroll(&server.url(), &server.token("Lotus north gate"));
     ours.add(5);
     ours.sync().unwrap();
-    Theirs { resident, pass: issued.pass_id.to_hex(), link: issued.link_token, quarantine, alert, device }
+    // A head of theirs asked for a pass.
+    let pass = issued.pass_id.to_hex();
+    let by = pass.clone();
+    let request = server
+        .db
+        .call_blocking(move |c| {
+            c.query_row(
+                "INSERT INTO pass_requests (community, resident_id, by_pass, created_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                shoumen_server::vals![OTHER, resident, by, now_ms()],
+                |r| r.get::<i64>(0),
+            )
+        })
+        .unwrap();
+    let admin = server.count(&format!("SELECT id FROM users WHERE name = '{OTHER_ADMIN}'"));
+    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin }
 }
 
 fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
@@ -91,7 +107,9 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let day = shoumen_server::web::fmt_ms(now_ms(), 480)[..10].to_string();
 
     // Every page of ours: 200, and nothing of theirs on it.
-    for page in ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/alerts", "/gates", &format!("/export.csv?from=2020-01-01&to={day}")] {
+    let pages = ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/trends", "/summary", "/summary.csv", "/alerts", "/gates", "/accounts", "/keys", "/audit", "/audit.csv", "/print"];
+    for page in pages.iter().map(|p| p.to_string()).chain([format!("/export.csv?from=2020-01-01&to={day}")]) {
+        let page = page.as_str();
         let (status, body) = get(&b, &format!("{base}{page}"));
         assert_eq!(status, 200, "{page}");
         assert_eq!(leaks(&body, &theirs), Vec::<String>::new(), "{page} shows the other community's records");
@@ -127,6 +145,19 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             (r.0, r.1)
         }),
         ("the district page", get(&b, &format!("{base}/district"))),
+        ("edit their resident", get(&b, &format!("{base}/residents/{}", theirs.resident))),
+        ("save their resident", {
+            let r = post(&b, &format!("{base}/residents/{}", theirs.resident), &[("csrf", &token), ("name", "X"), ("unit", "1-101"), ("phone", "")]);
+            (r.0, r.1)
+        }),
+        ("move their resident out", { let r = post(&b, &format!("{base}/residents/{}/move-out", theirs.resident), &[("csrf", &token)]); (r.0, r.1) }),
+        ("their building's cards", get(&b, &format!("{base}/print/{}", THEIR_UNIT.split('-').next().unwrap()))),
+        ("approve their request", { let r = post(&b, &format!("{base}/requests/{}/approve", theirs.request), &[("csrf", &token)]); (r.0, r.1) }),
+        ("disable their admin", { let r = post(&b, &format!("{base}/accounts/{}/disable", theirs.admin), &[("csrf", &token)]); (r.0, r.1) }),
+        ("change their admin's role", {
+            let r = post(&b, &format!("{base}/accounts/{}/role", theirs.admin), &[("csrf", &token), ("role", "volunteer"), ("gates", "")]);
+            (r.0, r.1)
+        }),
     ];
     for (what, (status, body)) in &tries {
         assert_eq!(*status, 404, "{what}");
@@ -139,6 +170,9 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     assert_eq!(count(&format!("SELECT acked FROM alerts WHERE id = {}", theirs.alert)), 0);
     assert_eq!(count(&format!("SELECT revoked FROM devices WHERE id = '{}'", theirs.device)), 0);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM passes WHERE resident_id = {}", theirs.resident)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM residents WHERE id = {} AND name = '{THEIR_NAME}' AND moved_out_ms IS NULL", theirs.resident)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM pass_requests WHERE id = {} AND decided_ms IS NULL", theirs.request)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND role = 'admin' AND disabled_ms IS NULL", theirs.admin)), 1);
     // Their admin sees their own records (the ids above were real).
     let (theirs_b, _) = login_as(&server, OTHER_ADMIN);
     let (status, body) = get(&theirs_b, &format!("{base}/passes/{}/card", theirs.pass));

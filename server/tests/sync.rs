@@ -301,7 +301,7 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
         .db
         .call_blocking(|c| {
             let words = |code: &str| format!("words for {code}");
-            shoumen_server::reports::export_csv(c, COMMUNITY, expected - 3_600_000, expected + 3_600_000, 480, &words, &mut |chunk| {
+            shoumen_server::reports::export_csv(c, COMMUNITY, expected - 3_600_000, expected + 3_600_000, 480, &words, None, &mut |chunk| {
                 csv.push_str(&chunk);
                 true
             })

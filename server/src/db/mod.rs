@@ -177,7 +177,7 @@ impl Db {
                 let mut guard = writer.lock().unwrap_or_else(|e| e.into_inner());
                 f(&mut sqlite::SqliteConn(&mut guard))
             }
-            Inner::Postgres { pool } => f(pool.get()?.conn()),
+            Inner::Postgres { pool } => f(&mut pool.get()?),
         }
     }
 
@@ -191,7 +191,7 @@ impl Db {
                 let mut conn = sqlite::open_reader(path)?;
                 f(&mut sqlite::SqliteConn(&mut conn))
             }
-            Inner::Postgres { pool } => f(pool.get()?.conn()),
+            Inner::Postgres { pool } => f(&mut pool.get()?),
         }
     }
 
@@ -257,22 +257,58 @@ pub fn set_meta(conn: &mut dyn Conn, key: &str, value: &str) -> Result<(), DbErr
     Ok(())
 }
 
-/// A community's id and pass-signing key.
+/// A community's id and pass-signing keys. While a key rotation is under
+/// way (see `keys`) there are two: `next` before it is used, or `old` after.
 #[derive(Clone)]
 pub struct Community {
     pub id: String,
+    /// Signs new passes.
     pub key: SigningKey,
+    /// Created, announced to kiosks, not yet signing passes.
+    pub next: Option<SigningKey>,
+    /// The key before `key`: still trusted, and still signing the list
+    /// bundles, so a kiosk that knows only it keeps opening them.
+    pub old: Option<SigningKey>,
+}
+
+impl Community {
+    /// The key that signs the list bundles and the statement of the newest
+    /// lists: the oldest key every kiosk is sure to trust.
+    pub fn list_key(&self) -> &SigningKey {
+        self.old.as_ref().unwrap_or(&self.key)
+    }
+
+    /// Every key kiosks should trust now, told apart by kid.
+    pub fn trust(&self) -> shoumen_protocol::TrustList {
+        let keys = [Some(&self.key), self.next.as_ref(), self.old.as_ref()];
+        shoumen_protocol::TrustList::new(
+            keys.into_iter().flatten().map(|k| shoumen_protocol::TrustedKey { issuer: self.id.clone(), key: k.verifying_key() }).collect(),
+        )
+    }
+}
+
+fn signing_key(id: &str, hex_key: &str) -> Result<SigningKey, DbError> {
+    let bytes: [u8; 32] = hex::decode(hex_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| DbError::Corrupt(format!("a signing key of {id} is not 32 hex bytes")))?;
+    Ok(SigningKey::from_bytes(&bytes))
 }
 
 /// The community `id`.
 pub fn community(conn: &mut dyn Conn, id: &str) -> Result<Community, DbError> {
-    let key: Option<String> = conn.query_opt("SELECT signing_key FROM communities WHERE id = ?1", vals![id], |r| r.get(0))?;
-    let key = key.ok_or_else(|| DbError::UnknownCommunity(id.to_string()))?;
-    let bytes: [u8; 32] = hex::decode(&key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| DbError::Corrupt(format!("the signing key of {id} is not 32 hex bytes")))?;
-    Ok(Community { id: id.to_string(), key: SigningKey::from_bytes(&bytes) })
+    let keys = conn.query_opt(
+        "SELECT signing_key, next_key, old_key FROM communities WHERE id = ?1",
+        vals![id],
+        |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?, r.get::<Option<String>>(2)?)),
+    )?;
+    let (key, next, old) = keys.ok_or_else(|| DbError::UnknownCommunity(id.to_string()))?;
+    Ok(Community {
+        id: id.to_string(),
+        key: signing_key(id, &key)?,
+        next: next.map(|k| signing_key(id, &k)).transpose()?,
+        old: old.map(|k| signing_key(id, &k)).transpose()?,
+    })
 }
 
 /// Every community's id, in order.
@@ -300,7 +336,7 @@ pub fn create_community(conn: &mut dyn Conn, id: &str, now_ms: i64) -> Result<Co
         "INSERT INTO communities (id, signing_key, created_ms) VALUES (?1, ?2, ?3)",
         vals![id, hex::encode(key.to_bytes()), now_ms],
     )?;
-    Ok(Community { id: id.into(), key })
+    Ok(Community { id: id.into(), key, next: None, old: None })
 }
 
 /// Adds a committee account: of one community, or (`None`) of the district.

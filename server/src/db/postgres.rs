@@ -1,21 +1,27 @@
-//! PostgreSQL, for a street office or a district: a pool of connections
-//! (the `postgres` crate, the blocking face of tokio-postgres, used from
-//! tokio's blocking pool like SQLite), so pushes from different kiosks run
-//! in parallel; each connection keeps its prepared statements.
+//! PostgreSQL, for a street office or a district: tokio-postgres
+//! connections in a deadpool pool. The server's storage interface is
+//! synchronous (handlers run it on tokio's blocking pool, as SQLite), so
+//! each connection comes with a small single-threaded runtime of its own
+//! that the calling thread drives while it waits for an answer: a query
+//! costs no hop to another thread. Pushes from different kiosks run in
+//! parallel on separate connections; each connection keeps its prepared
+//! statements.
 
 use std::collections::HashMap;
 use std::error::Error;
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use futures_util::StreamExt;
+use tokio::runtime::Runtime;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use super::conn::{postgres_placeholders, Conn, Engine, Row, Val};
 use super::DbError;
 
-impl From<postgres::Error> for DbError {
-    fn from(e: postgres::Error) -> DbError {
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> DbError {
         // The server's own words say what was wrong (constraint, syntax …).
         match e.as_db_error() {
             Some(db) => DbError::Engine(format!("{}: {}", db.code().code(), db.message())),
@@ -25,7 +31,7 @@ impl From<postgres::Error> for DbError {
 }
 
 impl ToSql for Val {
-    fn to_sql(&self, ty: &Type, out: &mut postgres::types::private::BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut tokio_postgres::types::private::BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Val::Null => Ok(IsNull::Yes),
             Val::Int(i) => match *ty {
@@ -45,10 +51,10 @@ impl ToSql for Val {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
-fn column(r: &postgres::Row, i: usize) -> Result<Val, DbError> {
+fn column(r: &tokio_postgres::Row, i: usize) -> Result<Val, DbError> {
     let ty = r.columns()[i].type_().clone();
     let v = match ty {
         Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map(Val::Int),
@@ -63,18 +69,26 @@ fn column(r: &postgres::Row, i: usize) -> Result<Val, DbError> {
     Ok(v.unwrap_or(Val::Null))
 }
 
-/// One connection and the statements it has prepared.
-pub struct PgConn {
+/// One connection, the runtime that drives it and its prepared statements.
+pub struct Session {
     client: Client,
+    /// `None` only while dropping.
+    rt: Option<Runtime>,
     statements: HashMap<String, Statement>,
 }
 
-impl PgConn {
+impl Session {
+    /// Runs `f` to completion on this connection's runtime, which also
+    /// drives the connection's socket meanwhile.
+    fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.as_ref().expect("present until dropped").block_on(f)
+    }
+
     fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(&postgres_placeholders(sql))?;
+        let s = self.run(self.client.prepare(&postgres_placeholders(sql)))?;
         // Bounded: the server's queries are a fixed set, but be safe.
         if self.statements.len() > 500 {
             self.statements.clear();
@@ -88,130 +102,191 @@ impl PgConn {
     }
 }
 
+impl Drop for Session {
+    /// A session may be dropped on one of the server's runtime threads
+    /// (the pool closing at shutdown), where waiting is forbidden.
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A connection borrowed from the pool; it goes back when dropped.
+pub struct PgConn(managed::Object<Manager>);
+
 impl Conn for PgConn {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
-        let stmt = self.statement(sql)?;
-        Ok(self.client.execute(&stmt, &Self::params(params))?)
+        let stmt = self.0.statement(sql)?;
+        Ok(self.0.run(self.0.client.execute(&stmt, &Session::params(params)))?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
-        let stmt = self.statement(sql)?;
-        let rows = self.client.query(&stmt, &Self::params(params))?;
+        let stmt = self.0.statement(sql)?;
+        let rows = self.0.run(self.0.client.query(&stmt, &Session::params(params)))?;
         rows.iter().map(|r| (0..r.len()).map(|i| column(r, i)).collect::<Result<Vec<_>, _>>().map(Row)).collect()
     }
 
+    /// Rows arrive as the server sends them; `f` runs between them outside
+    /// the runtime, so it may block (an export hands each chunk to a
+    /// channel and waits when the client reads slowly).
     fn query_each(&mut self, sql: &str, params: &[Val], f: &mut dyn FnMut(&Row) -> Result<bool, DbError>) -> Result<(), DbError> {
-        use postgres::fallible_iterator::FallibleIterator;
-        let stmt = self.statement(sql)?;
-        let mut rows = self.client.query_raw(&stmt, params.iter().map(|v| v as &dyn ToSql))?;
-        while let Some(r) = rows.next()? {
-            let row = Row((0..r.len()).map(|i| column(&r, i)).collect::<Result<Vec<_>, _>>()?);
-            if !f(&row)? {
-                break;
+        let stmt = self.0.statement(sql)?;
+        let session = &*self.0;
+        let stream = session.run(session.client.query_raw(&stmt, params.iter().map(|v| v as &dyn ToSql)))?;
+        let mut stream = Box::pin(stream);
+        let mut done = false;
+        while !done {
+            // Rows come a batch at a time, so the runtime is entered once
+            // per batch rather than once per row. A finished stream is not
+            // polled again (it would answer "connection closed").
+            let batch = session.run(async {
+                let mut batch = Vec::with_capacity(256);
+                while batch.len() < 256 {
+                    match stream.next().await {
+                        Some(r) => batch.push(r),
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                batch
+            });
+            for r in batch {
+                let r = r?;
+                let row = Row((0..r.len()).map(|i| column(&r, i)).collect::<Result<Vec<_>, _>>()?);
+                if !f(&row)? {
+                    return Ok(());
+                }
             }
         }
         Ok(())
     }
 
     fn begin(&mut self, _write: bool) -> Result<(), DbError> {
-        Ok(self.client.batch_execute("BEGIN")?)
+        self.batch("BEGIN")
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        Ok(self.client.batch_execute("COMMIT")?)
+        self.batch("COMMIT")
     }
 
     fn rollback(&mut self) {
-        let _ = self.client.batch_execute("ROLLBACK");
+        let _ = self.batch("ROLLBACK");
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        Ok(self.client.batch_execute(sql)?)
+        Ok(self.0.run(self.0.client.batch_execute(sql))?)
     }
 }
+
+/// Opens connections for deadpool and checks them on their way back.
+pub struct Manager {
+    config: tokio_postgres::Config,
+}
+
+impl managed::Manager for Manager {
+    type Type = Session;
+    type Error = DbError;
+
+    async fn create(&self) -> Result<Session, DbError> {
+        // The socket must belong to the connection's own runtime, which can
+        // only be driven from a thread outside any runtime: open it on a
+        // thread of its own (once per connection).
+        let config = self.config.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("pg-connect".into())
+            .spawn(move || {
+                let opened = (|| {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| DbError::Engine(e.to_string()))?;
+                    let (client, connection) = rt.block_on(config.connect(NoTls))?;
+                    rt.spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::warn!(error = %e, "a PostgreSQL connection closed");
+                        }
+                    });
+                    Ok(Session { client, rt: Some(rt), statements: HashMap::new() })
+                })();
+                let _ = tx.send(opened);
+            })
+            .map_err(|e| DbError::Engine(format!("cannot start a thread: {e}")))?;
+        rx.await.map_err(|_| DbError::Engine("the connecting thread ended".into()))?
+    }
+
+    async fn recycle(&self, session: &mut Session, _: &Metrics) -> RecycleResult<DbError> {
+        if session.client.is_closed() {
+            return Err(RecycleError::message("the connection closed"));
+        }
+        Ok(())
+    }
+}
+
+/// How long a caller waits for a free connection, and for a new one to
+/// open, before the request fails with a message instead of hanging.
+const WAIT: Duration = Duration::from_secs(30);
+const CONNECT: Duration = Duration::from_secs(10);
 
 /// A fixed-size pool: a caller waits for a free connection rather than
 /// opening ever more.
 pub struct Pool {
-    config: postgres::Config,
-    size: usize,
-    idle: Mutex<(Vec<PgConn>, usize)>,
-    freed: Condvar,
+    pool: managed::Pool<Manager>,
+    /// Runs the pool's own waits and timeouts.
+    rt: Option<Runtime>,
+    dbname: String,
 }
 
 impl Pool {
     pub fn new(url: &str, size: usize) -> Result<Pool, DbError> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| DbError::Open { target: redact(url), reason: e.to_string() })?;
-        Ok(Pool { config, size: size.max(1), idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new() })
+        let open = |reason: String| DbError::Open { target: redact(url), reason };
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| open(e.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT);
+        }
+        let dbname = config.get_dbname().unwrap_or("?").to_string();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("pg-pool")
+            .enable_all()
+            .build()
+            .map_err(|e| open(format!("cannot start the database runtime: {e}")))?;
+        let pool = managed::Pool::builder(Manager { config })
+            .max_size(size.max(1))
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(CONNECT + Duration::from_secs(5)))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| open(e.to_string()))?;
+        Ok(Pool { pool, rt: Some(rt), dbname })
     }
 
-    /// A connection, opened if the pool has room, else the next one freed.
-    pub fn get(&self) -> Result<Pooled<'_>, DbError> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(conn) = idle.0.pop() {
-                if !conn.client.is_closed() {
-                    return Ok(Pooled { pool: self, conn: Some(conn) });
-                }
-                idle.1 -= 1;
-                continue;
-            }
-            if idle.1 < self.size {
-                idle.1 += 1;
-                drop(idle);
-                return match self.config.connect(NoTls) {
-                    Ok(client) => Ok(Pooled { pool: self, conn: Some(PgConn { client, statements: HashMap::new() }) }),
-                    Err(e) => {
-                        self.idle.lock().unwrap_or_else(|e| e.into_inner()).1 -= 1;
-                        Err(DbError::Open { target: format!("PostgreSQL database {:?}", self.config.get_dbname().unwrap_or("?")), reason: e.to_string() })
-                    }
-                };
-            }
-            idle = self.freed.wait_timeout(idle, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner()).0;
-        }
+    /// A connection from the pool (opened if it has room), or the next one
+    /// freed. Call from a thread that may block.
+    pub fn get(&self) -> Result<PgConn, DbError> {
+        let rt = self.rt.as_ref().expect("present until dropped");
+        let object = rt.block_on(self.pool.get()).map_err(|e| DbError::Open {
+            target: format!("PostgreSQL database {:?}", self.dbname),
+            reason: match e {
+                managed::PoolError::Backend(e) => e.to_string(),
+                other => format!("{other}; check that PostgreSQL is running and accepts this server's connections"),
+            },
+        })?;
+        Ok(PgConn(object))
     }
 }
 
 impl Drop for Pool {
-    /// Closing a connection blocks on its own small runtime, which tokio
-    /// forbids on a runtime's thread (where the last handle on the pool may
-    /// be dropped at shutdown): close them on a thread of their own.
+    /// The last handle on the pool may be dropped on one of the server's
+    /// runtime threads, where waiting for another runtime is forbidden.
     fn drop(&mut self) {
-        let idle = std::mem::take(&mut self.idle.get_mut().unwrap_or_else(|e| e.into_inner()).0);
-        if !idle.is_empty() {
-            let _ = std::thread::Builder::new().name("pg-close".into()).spawn(move || drop(idle));
-        }
-    }
-}
-
-/// A connection borrowed from the pool; it goes back when dropped.
-pub struct Pooled<'a> {
-    pool: &'a Pool,
-    conn: Option<PgConn>,
-}
-
-impl Pooled<'_> {
-    pub fn conn(&mut self) -> &mut PgConn {
-        self.conn.as_mut().expect("present until dropped")
-    }
-}
-
-impl Drop for Pooled<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if conn.client.is_closed() {
-                idle.1 -= 1;
-            } else {
-                idle.0.push(conn);
-            }
-            self.pool.freed.notify_one();
+        self.pool.close();
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
         }
     }
 }

@@ -120,9 +120,12 @@ pub async fn ack(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Fo
         return super::forbidden(m.session.lang);
     }
     let note = form.get("note").cloned().unwrap_or_default();
-    let (user, community) = (m.session.user.clone(), m.community.clone());
-    match app.db.call(move |conn| alerts::ack(conn, &community, id, &user, &note, now_ms())).await {
-        Ok(true) => state_redirect("/alerts"),
+    let (user, community, n) = (m.session.user.clone(), m.community.clone(), note.clone());
+    match app.db.call(move |conn| alerts::ack(conn, &community, id, &user, &n, now_ms())).await {
+        Ok(true) => {
+            super::record_action(&app, &m, "alert.ack", format!("alert {id}: {note}")).await;
+            state_redirect("/alerts")
+        }
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }
@@ -147,8 +150,13 @@ pub async fn set_webhook(State(app): State<AppState>, m: Member, Form(form): For
         }
     };
     let community = m.community.clone();
+    // The address and format, never the signing secret.
+    let detail = hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{} ({})", field("url").trim(), field("format")));
     match app.db.call(move |conn| webhook::set(conn, &community, hook.as_ref())).await {
-        Ok(()) => state_redirect("/alerts"),
+        Ok(()) => {
+            super::record_action(&app, &m, "webhook.set", detail).await;
+            state_redirect("/alerts")
+        }
         Err(e) => server_error(e),
     }
 }

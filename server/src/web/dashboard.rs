@@ -13,6 +13,10 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
     let Some(community) = session.community.clone() else {
         return state_redirect("/district");
     };
+    // A property account's one page is its gates' entries.
+    if !session.role.may(crate::roles::Perm::ReadCompound) {
+        return state_redirect("/entries");
+    }
     let lang = session.lang;
     let offset = app.config.utc_offset_min;
     let found = app
@@ -66,7 +70,10 @@ pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): F
     let policy = retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days") };
     let community = m.community.clone();
     match app.db.call(move |conn| retention::set_policy(conn, &community, policy)).await {
-        Ok(Ok(())) => state_redirect("/"),
+        Ok(Ok(())) => {
+            record_action(&app, &m, "retention.set", format!("entries {} days, visitors {} days", policy.entry_days, policy.visitor_days)).await;
+            state_redirect("/")
+        }
         Ok(Err(why)) => message(&m.session, "retention", &why, StatusCode::BAD_REQUEST),
         Err(e) => server_error(e),
     }

@@ -17,6 +17,9 @@ pub struct Range {
     from: String,
     #[serde(default)]
     to: String,
+    /// Why the export is made (required of police accounts).
+    #[serde(default)]
+    reason: String,
 }
 
 /// The Entries page's search form, as it arrives in the query string.
@@ -63,6 +66,7 @@ impl Search {
             decision: pick(&self.decision, &["allow", "deny", "guard"]),
             reason: some(&self.reason),
             kind: pick(&self.kind, &KINDS),
+            gate_names: None,
         })
     }
 
@@ -71,29 +75,41 @@ impl Search {
     }
 }
 
+/// The gates a property account may read (`None`: every gate).
+fn scope(m: &Member) -> Option<Vec<String>> {
+    (m.session.role == AccountRole::Property).then(|| m.session.gates.clone().unwrap_or_default())
+}
+
 const KINDS: [&str; 4] = ["scan", "manual", "exit_button", "alarm"];
 
 pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<Search>) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
-    let filter = match search.filter(offset) {
+    let mut filter = match search.filter(offset) {
         Ok(f) => f,
         Err(why) => return message(&m.session, "entries", why, StatusCode::BAD_REQUEST),
     };
+    let scope = scope(&m);
+    filter.gate_names = scope.clone();
     let community = m.community.clone();
     let found = app
         .db
         .call(move |conn| Ok((reports::search_entries(conn, &community, &filter, SHOWN)?, devices::list(conn, &community)?)))
         .await;
-    let (rows, gates) = match found {
+    let (rows, mut gates) = match found {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
+    if let Some(names) = &scope {
+        gates.retain(|g| names.contains(&g.name));
+    }
     let mut body = search_form(lang, &search, &gates);
     if rows.len() == SHOWN {
         let _ = write!(body, "<p class=msg>{}</p>", t(lang, "newest_shown").replace("{}", &SHOWN.to_string()));
     }
-    body.push_str(&export_form(lang, &search, offset));
+    if m.may(crate::roles::Perm::Export) {
+        body.push_str(&export_form(lang, &search, offset));
+    }
     let _ = write!(
         body,
         "<div class=scroll><table><tr><th>{time}</th><th>{gate}</th><th>{dir}</th><th>{dec}</th><th>{reason}</th><th>{unit}</th><th>{temp}</th><th>{note}</th></tr>",
@@ -161,7 +177,9 @@ fn export_form(lang: Lang, s: &Search, offset: i32) -> String {
     let to = if s.to.is_empty() { today } else { s.to.clone() };
     format!(
         "<form class=\"card noprint\" method=get action=/export.csv><label>{f}<input type=date name=from value=\"{from}\"></label>\
-<label>{u}<input type=date name=to value=\"{to}\"></label><button>{export}</button></form>",
+<label>{u}<input type=date name=to value=\"{to}\"></label>\
+<label>{why}<input name=reason maxlength=200></label><button>{export}</button></form>",
+        why = t(lang, "export_reason"),
         f = t(lang, "from"),
         u = t(lang, "until"),
         from = esc(&from),
@@ -198,6 +216,13 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
         return message(&m.session, "export", "dates must look like 2026-11-29", StatusCode::BAD_REQUEST);
     };
     let (from_ms, to_ms) = (from * 1000, (to + 86_400) * 1000);
+    let reason = range.reason.trim().chars().take(200).collect::<String>();
+    if reason.is_empty() && m.session.role == AccountRole::Police {
+        return message(&m.session, "export", t(m.session.lang, "reason_needed"), StatusCode::BAD_REQUEST);
+    }
+    let scope = scope(&m);
+    let detail = format!("{} to {}{}; reason: {reason}", range.from, range.to, scope.as_ref().map_or(String::new(), |g| format!("; gates {}", g.join(","))));
+    record_action(&app, &m, "entries.export", detail).await;
     // A read connection of its own on its own thread: the export streams
     // from a snapshot while kiosks push, and never holds up the writer.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(8);
@@ -210,7 +235,7 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
         let _slot = slot;
         let result = db.read_blocking(|conn| {
             let words = |code: &str| i18n::reason_text(lang, code);
-            reports::export_csv(conn, &community, from_ms, to_ms, offset, &words, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
+            reports::export_csv(conn, &community, from_ms, to_ms, offset, &words, scope.as_deref(), &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
         });
         if let Err(e) = result {
             tracing::error!(error = %e, "export failed");

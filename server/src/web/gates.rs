@@ -109,7 +109,10 @@ pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<
     }
     let (g, community) = (gate.clone(), m.community.clone());
     match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &community, &g, 24 * 3_600_000)).await {
-        Ok(token) => render(&app, &m, Some((token, gate))).await,
+        Ok(token) => {
+            super::record_action(&app, &m, "gate.enroll_token", format!("gate {gate}")).await;
+            render(&app, &m, Some((token, gate))).await
+        }
         Err(e) => server_error(e),
     }
 }
@@ -122,6 +125,7 @@ pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<Strin
     match app.db.call(move |conn| devices::revoke(conn, &community, &device)).await {
         Ok(true) => {
             app.kiosks.forget(&id);
+            super::record_action(&app, &m, "gate.revoke", format!("device {id}")).await;
             state_redirect("/gates")
         }
         Ok(false) => not_found(&m.session),

@@ -37,10 +37,12 @@ fn page(app: &AppState, headers: &HeaderMap, error: Option<&str>, status: Status
         "{err}<form class=card method=post action=/login>{csrf}\
 <label>{user}<input name=user autocomplete=username required></label>\
 <label>{pw}<input name=password type=password autocomplete=current-password required></label>\
+<label>{code}<input name=code inputmode=numeric autocomplete=one-time-code maxlength=8></label>\
 <button>{login}</button></form>",
         csrf = hidden_csrf(&token),
         user = t(lang, "user"),
         pw = t(lang, "password"),
+        code = t(lang, "totp_code"),
         login = t(lang, "login"),
     );
     with_cookie((status, layout(lang, t(lang, "login"), None, &body)).into_response(), set)
@@ -63,16 +65,20 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
         return page(&app, &headers, Some(&text), StatusCode::TOO_MANY_REQUESTS);
     }
     let account = user.clone();
-    let found = match app.db.call(move |conn| crate::accounts::password_hash(conn, &user)).await {
+    let found = match app.db.call(move |conn| crate::accounts::credentials(conn, &user)).await {
         Ok(f) => f,
         Err(e) => return server_error(e),
     };
-    // Argon2 is slow on purpose: verify off the async workers.
+    let code = field(&form, "code").to_string();
+    // Argon2 is slow on purpose: verify off the async workers. With TOTP
+    // on, a wrong or missing code fails like a wrong password (and counts
+    // towards the account's lockout).
     let verified = tokio::task::spawn_blocking(move || match found {
-        Some((id, hash)) => PasswordHash::new(&hash)
+        Some(c) => PasswordHash::new(&c.password_hash)
             .ok()
             .filter(|h| Argon2::default().verify_password(password.as_bytes(), h).is_ok())
-            .map(|_| id),
+            .filter(|_| c.totp_secret.as_deref().is_none_or(|s| super::accounts::totp_ok(s, &code)))
+            .map(|_| (c.id, c.community)),
         None => {
             // Spend the same time for unknown users.
             let _ = argon2_hash("not a password");
@@ -82,11 +88,17 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     .await
     .ok()
     .flatten();
-    let Some(user_id) = verified else {
+    let Some((user_id, community)) = verified else {
         app.logins.failed(&account);
         return page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
     };
     app.logins.succeeded(&account);
+    if let Some(community) = community {
+        let actor = crate::audit::Actor { community, user: account.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
+        if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, "login", "", now_ms())).await {
+            tracing::error!(error = %e, "could not record a login in the audit trail");
+        }
+    }
     match create_session(&app, user_id).await {
         Ok(cookie) => {
             let mut resp = state_redirect("/");

@@ -6,18 +6,24 @@
 //! login and on the public visitor form). Every value put into HTML goes
 //! through [`esc`]; every SQL statement binds its parameters.
 
+mod accounts;
 mod alerts;
+mod audit;
 mod chart;
 mod dashboard;
 mod district;
 mod entries;
 mod gates;
 mod i18n;
+mod import;
+mod keys;
 mod login;
 mod outside;
 mod passes;
+mod print;
 mod quarantine;
 mod residents;
+mod summary;
 mod trends;
 mod visitors;
 
@@ -32,7 +38,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use shoumen_protocol::Role;
 
+use crate::audit::Actor;
 use crate::community::CommunityError;
+use crate::roles::{AccountRole, Perm};
 use crate::db::{now_ms, random_token, sha256_hex};
 use crate::AppState;
 pub use crate::reports::fmt_ms;
@@ -53,6 +61,17 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/logout", post(login::logout))
         .route("/residents", get(residents::page).post(residents::add))
+        .route("/residents/{id}", get(residents::edit_form).post(residents::update))
+        .route("/residents/{id}/move-out", post(residents::move_out))
+        .route(
+            "/residents/import",
+            get(import::page).post(import::upload).layer(DefaultBodyLimit::max(crate::residents::MAX_IMPORT_BYTES + (64 << 10))),
+        )
+        .route("/print", get(print::buildings))
+        .route("/print/{building}", get(print::cards))
+        .route("/print/{building}/issue", post(print::issue_missing))
+        .route("/requests/{id}/{verdict}", post(passes::decide))
+        .route("/p/{token}/request/{id}", post(passes::request))
         .route("/passes", get(passes::page).post(passes::issue))
         .route("/passes/{id}/card", get(passes::card))
         .route("/passes/{id}/revoke", post(passes::revoke))
@@ -63,6 +82,8 @@ pub fn routes() -> Router<AppState> {
         .route("/entries", get(entries::page))
         .route("/outside", get(outside::page))
         .route("/trends", get(trends::page))
+        .route("/summary", get(summary::page))
+        .route("/summary.csv", get(summary::csv))
         .route("/export.csv", get(entries::export))
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}/ack", post(alerts::ack))
@@ -70,6 +91,16 @@ pub fn routes() -> Router<AppState> {
         .route("/gates", get(gates::page))
         .route("/gates/token", post(gates::new_token))
         .route("/gates/{id}/revoke", post(gates::revoke))
+        .route("/accounts", get(accounts::page))
+        .route("/accounts/invite", post(accounts::invite))
+        .route("/accounts/{id}/role", post(accounts::set_role))
+        .route("/accounts/{id}/disable", post(accounts::disable))
+        .route("/invite/{token}", get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/totp", get(accounts::totp_page).post(accounts::totp_set))
+        .route("/keys", get(keys::page))
+        .route("/keys/{action}", post(keys::step))
+        .route("/audit", get(audit::page))
+        .route("/audit.csv", get(audit::export))
         .route("/lang/{code}", get(login::set_lang))
 }
 
@@ -120,12 +151,18 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 
 /// A logged-in account: of one community, or of the district.
 pub struct Session {
+    pub user_id: i64,
     pub user: String,
     /// `None`: a district account, which sees the overview of every
     /// community and changes nothing.
     pub community: Option<String>,
     pub csrf: String,
     pub lang: Lang,
+    /// The account's role in its community (a district account's is not
+    /// used: it reads overviews only).
+    pub role: AccountRole,
+    /// A property account's gates; `None`: every gate.
+    pub gates: Option<Vec<String>>,
     /// Alerts nobody has acknowledged yet: the navigation shows the count.
     pub open_alerts: i64,
 }
@@ -165,18 +202,33 @@ impl FromRequestParts<AppState> for Session {
             return Err(Redirect::to("/login").into_response());
         };
         let found = app.db.call(move |conn| crate::accounts::session(conn, &token, now_ms())).await.map_err(server_error)?;
-        match found {
-            Some(s) => Ok(Session { user: s.user, community: s.community, csrf: s.csrf, lang, open_alerts: s.open_alerts }),
-            None => Err(Redirect::to("/login").into_response()),
-        }
+        let Some(s) = found else { return Err(Redirect::to("/login").into_response()) };
+        // An unknown stored role reads as the narrowest one.
+        let role = AccountRole::parse(&s.role).unwrap_or(AccountRole::Volunteer);
+        let gates = s.gates.map(|g| g.split(',').map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect());
+        Ok(Session { user_id: s.user_id, user: s.user, community: s.community, csrf: s.csrf, lang, role, gates, open_alerts: s.open_alerts })
     }
 }
 
 /// A logged-in account of one community: every page that shows or changes
 /// a community's records takes this, and reads and writes only `community`.
+/// Its role holds the permission the route needs (see `roles::ROUTES`).
 pub struct Member {
     pub session: Session,
     pub community: String,
+    /// The client's address, for the audit trail.
+    pub ip: String,
+}
+
+impl Member {
+    /// Who is acting, for the audit trail.
+    pub fn actor(&self) -> Actor {
+        Actor { community: self.community.clone(), user: self.session.user.clone(), ip: self.ip.clone() }
+    }
+
+    pub fn may(&self, perm: Perm) -> bool {
+        self.session.role.may(perm)
+    }
 }
 
 impl FromRequestParts<AppState> for Member {
@@ -184,11 +236,38 @@ impl FromRequestParts<AppState> for Member {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Member, Response> {
         let session = Session::from_request_parts(parts, app).await?;
-        match session.community.clone() {
-            Some(community) => Ok(Member { session, community }),
-            // The district reads the overview; a community's pages are not theirs.
-            None => Err(Redirect::to("/district").into_response()),
+        // The district reads the overview; a community's pages are not theirs.
+        let Some(community) = session.community.clone() else { return Err(Redirect::to("/district").into_response()) };
+        let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let allowed = match crate::roles::needed(parts.method.as_str(), &route) {
+            Some(perm) => session.role.may(perm),
+            None => {
+                tracing::error!(route, method = %parts.method, "a community page missing from roles::ROUTES; refused to everyone");
+                false
+            }
+        };
+        if !allowed {
+            return Err(refused(&session));
         }
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = peer.map_or_else(String::new, |p| app.client_ip(p, &parts.headers).to_string());
+        Ok(Member { session, community, ip })
+    }
+}
+
+/// The answer to a page or action the account's role does not allow.
+pub fn refused(session: &Session) -> Response {
+    let lang = session.lang;
+    let text = format!("{} ({})", t(lang, "role_refused"), t(lang, session.role.word_key()));
+    (StatusCode::FORBIDDEN, layout(lang, t(lang, "forbidden"), Some(session), &format!("<p class=msg>{}</p>", esc(&text)))).into_response()
+}
+
+/// Records an action in the community's audit trail; a failure to record
+/// is logged (the change itself is already stored).
+pub async fn record_action(app: &AppState, m: &Member, action: &'static str, detail: String) {
+    let actor = m.actor();
+    if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, action, &detail, now_ms())).await {
+        tracing::error!(error = %e, action, "could not record an action in the audit trail");
     }
 }
 
@@ -296,13 +375,16 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
             )
         }
         Some(s) => {
-            let link = |href: &str, key: &str| format!("<a href=\"{href}\">{}</a>", t(lang, key));
-            let alerts_link = match s.open_alerts {
-                0 => link("/alerts", "alerts"),
-                n => format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts")),
+            // Only the pages this role may open.
+            let link = |href: &str, key: &str| match crate::roles::needed("GET", href) {
+                Some(p) if s.role.may(p) => format!("<a href=\"{href}\">{}</a>", t(lang, key)),
+                _ => String::new(),
             };
-            format!(
-                "<nav>{}{}{}{}{}{}{}{}{}<form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
+            let alerts_link = match s.open_alerts {
+                n if n > 0 && s.role.may(Perm::ReadAlerts) => format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts")),
+                _ => link("/alerts", "alerts"),
+            };
+            let links = [
                 link("/", "dashboard"),
                 link("/residents", "residents"),
                 link("/passes", "passes"),
@@ -310,11 +392,20 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 link("/entries", "entries"),
                 link("/outside", "outside"),
                 link("/trends", "trends"),
+                link("/summary", "summary"),
                 alerts_link,
                 link("/gates", "gates"),
+                link("/accounts", "accounts"),
+                link("/keys", "keys"),
+                link("/audit", "audit"),
+            ]
+            .concat();
+            format!(
+                "<nav>{links}<a href=\"/totp\">TOTP</a><form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({}, {})</button></form></nav>",
                 esc(&s.csrf),
                 t(lang, "logout"),
                 esc(&s.user),
+                t(lang, s.role.word_key()),
             )
         }
         None => String::new(),

@@ -2,8 +2,9 @@
 //! link a resident or visitor opens.
 
 use std::fmt::Write;
+use std::net::SocketAddr;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shoumen_protocol::Role;
@@ -15,7 +16,8 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
-    let rows = match app.db.call(move |conn| community::passes(conn, &community, 500)).await {
+    let found = app.db.call(move |conn| Ok((community::passes(conn, &community, 500)?, crate::residents::open_requests(conn, &community)?))).await;
+    let (rows, requests) = match found {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
@@ -39,6 +41,9 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         assist = t(lang, "needs_assistance"),
     );
     let now_s = now_ms() / 1000;
+    if !requests.is_empty() {
+        body = requests_section(&m, &requests, offset) + &body;
+    }
     for p in &rows {
         body.push_str(&row(&m.session, p, now_s, offset));
     }
@@ -103,6 +108,10 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
         },
     };
     let unit = field(&form, "unit").to_string();
+    let shown = match resident_id {
+        Some(id) => format!("resident {id}"),
+        None => format!("unit {unit}"),
+    };
     let flags = if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
     let community = match app.community(&m.community).await {
         Ok(c) => c,
@@ -132,7 +141,11 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
         })
         .await;
     match result {
-        Ok(Ok(p)) => state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex())),
+        Ok(Ok(p)) => {
+            let detail = format!("pass {}, {} for {shown}, {days} days", p.pass_id.to_hex(), role.as_str());
+            record_action(&app, &m, "pass.issue", detail).await;
+            state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex()))
+        }
         Ok(Err(e)) => community_error(session, "passes", e),
         Err(e) => server_error(e),
     }
@@ -168,9 +181,12 @@ pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<Strin
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let community = m.community.clone();
-    match app.db.call(move |conn| Ok(community::revoke_pass(conn, &community, &id, now_ms()))).await {
-        Ok(Ok(())) => state_redirect("/passes"),
+    let (community, pass) = (m.community.clone(), id.clone());
+    match app.db.call(move |conn| Ok(community::revoke_pass(conn, &community, &pass, now_ms()))).await {
+        Ok(Ok(())) => {
+            record_action(&app, &m, "pass.revoke", format!("pass {id}")).await;
+            state_redirect("/passes")
+        }
         Ok(Err(e)) => community_error(&m.session, "passes", e),
         Err(e) => server_error(e),
     }
@@ -179,9 +195,14 @@ pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<Strin
 /// The link a resident or visitor opens on the phone: the QR, large.
 pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
     let lang = lang_of(&headers);
-    let p = match app.db.call(move |conn| community::pass_by_link(conn, &token)).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+    let t2 = token.clone();
+    let found = app
+        .db
+        .call(move |conn| Ok((community::pass_by_link(conn, &t2)?, crate::residents::household_of_head(conn, &t2, now_ms() / 1000)?)))
+        .await;
+    let (p, household) = match found {
+        Ok((Some(p), h)) => (p, h),
+        Ok((None, _)) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
         Err(e) => return server_error(e),
     };
     if p.revoked || p.expires_at <= now_ms() / 1000 {
@@ -196,8 +217,116 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         until = t(lang, "valid_until"),
         exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
     );
+    let body = body + &household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
     let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
     // A pass page is a credential: keep it out of shared caches.
     resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
     resp
+}
+
+/// The head of a household's list of its members, each with a button that
+/// asks the committee for a pass. The link's token is the credential, as
+/// for the pass itself, so the form needs no other.
+fn household_section(lang: Lang, token: &str, members: &[crate::residents::Member]) -> String {
+    if members.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("<h2>{}</h2><table>", t(lang, "household"));
+    for mb in members {
+        let action = if mb.live_passes > 0 {
+            t(lang, "has_pass").to_string()
+        } else if mb.requested {
+            t(lang, "requested").to_string()
+        } else {
+            format!(
+                "<form class=inline method=post action=\"/p/{}/request/{}\"><button>{}</button></form>",
+                esc(token),
+                mb.id,
+                t(lang, "request_pass")
+            )
+        };
+        let _ = write!(out, "<tr><td>{}</td><td>{action}</td></tr>", esc(&mb.name));
+    }
+    out + "</table>"
+}
+
+/// The head asks for a pass for a member of the household.
+pub async fn request(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path((token, id)): Path<(String, i64)>) -> Response {
+    let lang = lang_of(&headers);
+    if !app.limiter.allow("visitor", app.client_ip(peer.ip(), &headers)) {
+        return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
+    }
+    let t2 = token.clone();
+    match app.db.call(move |conn| Ok(crate::residents::request_pass(conn, &t2, id, now_ms()))).await {
+        Ok(Ok(())) => state_redirect(&format!("/p/{token}")),
+        Ok(Err(CommunityError::Db(e))) | Err(e) => server_error(e),
+        Ok(Err(_)) => (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+    }
+}
+
+/// The committee approves a head's request (a year's pass) or declines it.
+pub async fn decide(State(app): State<AppState>, m: Member, Path((id, verdict)): Path<(i64, String)>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let approve = verdict == "approve";
+    let community = match app.community(&m.community).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let by = m.session.user.clone();
+    let outcome = app
+        .db
+        .call(move |conn| {
+            let now = now_ms();
+            Ok(conn.transaction(true, |tx| {
+                let Some(resident) = crate::residents::close_request(tx, &community.id, id, &by, None, now)? else {
+                    return Err(CommunityError::NotFound("request"));
+                };
+                if !approve {
+                    return Ok(None);
+                }
+                let unit = community::resident_unit(tx, &community.id, resident)?.ok_or(CommunityError::NotFound("resident"))?;
+                let issued = crate::residents::issue_year_pass(tx, &community, resident, &unit, now)?;
+                let pass = issued.pass_id.to_hex();
+                tx.execute("UPDATE pass_requests SET pass_id = ?1 WHERE id = ?2", crate::vals![&pass, id])?;
+                Ok(Some(pass))
+            }))
+        })
+        .await;
+    match outcome {
+        Ok(Ok(pass)) => {
+            let detail = format!("request {id}: {}", pass.as_deref().map_or("declined".to_string(), |p| format!("pass {p}")));
+            record_action(&app, &m, if approve { "request.approve" } else { "request.decline" }, detail).await;
+            state_redirect("/passes")
+        }
+        Ok(Err(e)) => community_error(&m.session, "passes", e),
+        Err(e) => server_error(e),
+    }
+}
+
+/// Heads' open requests, each with approve and decline.
+fn requests_section(m: &Member, requests: &[crate::residents::Request], offset: i32) -> String {
+    let lang = m.session.lang;
+    let mut out = format!("<h2>{}</h2><table id=requests>", t(lang, "pass_requests"));
+    for r in requests {
+        let button = |verdict: &str, key: &str, class: &str| {
+            format!(
+                "<form class=inline method=post action=\"/requests/{}/{verdict}\">{}<button{class}>{}</button></form>",
+                r.id,
+                hidden_csrf(&m.session.csrf),
+                t(lang, key)
+            )
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
+            esc(&r.unit),
+            esc(&r.name),
+            fmt_ms(r.created_ms, offset),
+            button("approve", "approve", ""),
+            button("decline", "decline", " class=danger"),
+        );
+    }
+    out + "</table>"
 }

@@ -61,10 +61,14 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     // The end date is inclusive: quarantine lasts until the end of that day.
     let until = until + 86_400;
     let (unit, note) = (field(&form, "unit").to_string(), field(&form, "note").to_string());
-    let community = m.community.clone();
-    let result = app.db.call(move |conn| Ok(community::add_quarantine(conn, &community, &unit, from, until, &note, now_ms()))).await;
+    let (community, u) = (m.community.clone(), unit.clone());
+    let result = app.db.call(move |conn| Ok(community::add_quarantine(conn, &community, &u, from, until, &note, now_ms()))).await;
     match result {
-        Ok(Ok(_)) => state_redirect("/quarantine"),
+        Ok(Ok(_)) => {
+            let detail = format!("unit {unit}, {} to {}", field(&form, "from"), field(&form, "until"));
+            record_action(&app, &m, "quarantine.add", detail).await;
+            state_redirect("/quarantine")
+        }
         Ok(Err(e)) => community_error(session, "quarantine", e),
         Err(e) => server_error(e),
     }
@@ -76,7 +80,10 @@ pub async fn remove(State(app): State<AppState>, m: Member, Path(id): Path<i64>,
     }
     let community = m.community.clone();
     match app.db.call(move |conn| Ok(community::remove_quarantine(conn, &community, id))).await {
-        Ok(Ok(())) => state_redirect("/quarantine"),
+        Ok(Ok(())) => {
+            record_action(&app, &m, "quarantine.remove", format!("quarantine {id}")).await;
+            state_redirect("/quarantine")
+        }
         Ok(Err(e)) => community_error(&m.session, "quarantine", e),
         Err(e) => server_error(e),
     }

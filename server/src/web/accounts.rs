@@ -1,0 +1,303 @@
+//! The Accounts page (admins): invite an account with a one-time link,
+//! change a role, disable an account. The invitation's page, where the
+//! invited person picks a name and password. Two-step login (TOTP, RFC
+//! 6238) for one's own account.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use super::*;
+use crate::accounts::{self, AccountError};
+
+fn role_options(lang: Lang, selected: &str) -> String {
+    AccountRole::ALL
+        .iter()
+        .map(|r| {
+            let sel = if r.as_str() == selected { " selected" } else { "" };
+            format!("<option value={}{sel}>{}</option>", r.as_str(), t(lang, r.word_key()))
+        })
+        .collect()
+}
+
+/// A property account's gates from a form: names, comma-separated.
+fn gates_field(form: &FormMap) -> Option<String> {
+    let gates: Vec<&str> = field(form, "gates").split([',', '，']).map(str::trim).filter(|g| !g.is_empty()).take(20).collect();
+    (!gates.is_empty()).then(|| gates.join(",").chars().take(400).collect())
+}
+
+pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+    render(&app, &m, None).await
+}
+
+async fn render(app: &AppState, m: &Member, notice: Option<String>) -> Response {
+    let lang = m.session.lang;
+    let community = m.community.clone();
+    let rows = match app.db.call(move |conn| accounts::of_community(conn, &community)).await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let csrf = hidden_csrf(&m.session.csrf);
+    let mut body = notice.unwrap_or_default();
+    let _ = write!(
+        body,
+        "<form class=card method=post action=/accounts/invite>{csrf}<h2>{invite}</h2><label>{role}<select name=role>{options}</select></label>\
+<label>{scope}<input name=gates maxlength=200></label><button>{invite}</button></form>\
+<div class=scroll><table><tr><th>{user}</th><th>{role}</th><th>{gates}</th><th>TOTP</th><th>{status}</th><th></th></tr>",
+        invite = t(lang, "invite"),
+        role = t(lang, "role"),
+        options = role_options(lang, "staff"),
+        scope = t(lang, "gates_scope"),
+        user = t(lang, "user"),
+        gates = t(lang, "gates"),
+        status = t(lang, "status"),
+    );
+    for a in &rows {
+        let role_word = AccountRole::parse(&a.role).map_or_else(|| esc(&a.role), |r| t(lang, r.word_key()).to_string());
+        let actions = if a.disabled || a.id == m.session.user_id {
+            String::new()
+        } else {
+            format!(
+                "<form class=inline method=post action=/accounts/{id}/role>{csrf}<select name=role>{options}</select>\
+<input name=gates maxlength=200 value=\"{gates}\" style=\"width:8em\"><button>{change}</button></form> \
+<form class=inline method=post action=/accounts/{id}/disable>{csrf}<button class=danger>{disable}</button></form>",
+                id = a.id,
+                options = role_options(lang, &a.role),
+                gates = esc(a.gates.as_deref().unwrap_or("")),
+                change = t(lang, "change_role"),
+                disable = t(lang, "disable"),
+            )
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{role_word}</td><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>",
+            esc(&a.name),
+            esc(a.gates.as_deref().unwrap_or("")),
+            if a.totp { "✓" } else { "" },
+            if a.disabled { t(lang, "disabled") } else { t(lang, "valid") },
+        );
+    }
+    body.push_str("</table></div>");
+    layout(lang, t(lang, "accounts"), Some(&m.session), &body).into_response()
+}
+
+fn account_error(m: &Member, e: AccountError) -> Response {
+    match e {
+        AccountError::Db(e) => server_error(e),
+        AccountError::NotFound => not_found(&m.session),
+        other => message(&m.session, "accounts", &other.to_string(), StatusCode::BAD_REQUEST),
+    }
+}
+
+pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let Some(role) = AccountRole::parse(field(&form, "role")) else {
+        return message(&m.session, "accounts", "role: admin, staff, volunteer, property or police", StatusCode::BAD_REQUEST);
+    };
+    let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
+    let (community, by, g) = (m.community.clone(), m.session.user.clone(), gates.clone());
+    let made = app.db.call(move |conn| Ok(accounts::invite(conn, &community, role, g.as_deref(), &by, now_ms()))).await;
+    let token = match made {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return account_error(&m, e),
+        Err(e) => return server_error(e),
+    };
+    record_action(&app, &m, "account.invite", format!("role={} gates={}", role.as_str(), gates.unwrap_or_default())).await;
+    let lang = m.session.lang;
+    let link = format!("{}/invite/{token}", app.config.public_url);
+    let notice = format!("<p class=msg>{}<br><code id=invite-link>{}</code></p>", t(lang, "invite_link"), esc(&link));
+    render(&app, &m, Some(notice)).await
+}
+
+pub async fn set_role(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let Some(role) = AccountRole::parse(field(&form, "role")) else {
+        return message(&m.session, "accounts", "role: admin, staff, volunteer, property or police", StatusCode::BAD_REQUEST);
+    };
+    let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
+    let (community, by, g) = (m.community.clone(), m.session.user_id, gates.clone());
+    match app.db.call(move |conn| Ok(accounts::set_role(conn, &community, id, by, role, g.as_deref()))).await {
+        Ok(Ok(name)) => {
+            record_action(&app, &m, "account.role", format!("{name}: role={} gates={}", role.as_str(), gates.unwrap_or_default())).await;
+            state_redirect("/accounts")
+        }
+        Ok(Err(e)) => account_error(&m, e),
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn disable(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let (community, by) = (m.community.clone(), m.session.user_id);
+    match app.db.call(move |conn| Ok(accounts::disable(conn, &community, id, by, now_ms()))).await {
+        Ok(Ok(name)) => {
+            record_action(&app, &m, "account.disable", name).await;
+            state_redirect("/accounts")
+        }
+        Ok(Err(e)) => account_error(&m, e),
+        Err(e) => server_error(e),
+    }
+}
+
+fn join_page(app: &AppState, headers: &HeaderMap, token: &str, error: Option<&str>, status: StatusCode) -> Response {
+    let lang = lang_of(headers);
+    let (form_token, set) = form_token(app, headers);
+    let err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\">{}</p>", esc(e)));
+    let body = format!(
+        "{err}<form class=card method=post action=\"/invite/{token}\">{csrf}\
+<label>{user}<input name=user autocomplete=username required maxlength=40></label>\
+<label>{pw}<input name=password type=password autocomplete=new-password required minlength=10></label>\
+<label>{again}<input name=password2 type=password autocomplete=new-password required minlength=10></label>\
+<button>{join}</button></form>",
+        token = esc(token),
+        csrf = hidden_csrf(&form_token),
+        user = t(lang, "user"),
+        pw = t(lang, "password"),
+        again = t(lang, "password_again"),
+        join = t(lang, "join"),
+    );
+    with_cookie((status, layout(lang, t(lang, "join"), None, &body)).into_response(), set)
+}
+
+pub async fn join_form(State(app): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+    let lookup = token.clone();
+    match app.db.call(move |conn| accounts::open_invite(conn, &lookup, now_ms())).await {
+        Ok(Some(_)) => join_page(&app, &headers, &token, None, StatusCode::OK),
+        Ok(None) => {
+            let lang = lang_of(&headers);
+            let text = AccountError::InviteGone.to_string();
+            (StatusCode::NOT_FOUND, layout(lang, t(lang, "join"), None, &format!("<p class=msg>{}</p>", esc(&text)))).into_response()
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn join(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(token): Path<String>, req: Request) -> Response {
+    let (headers, form) = match limited_form(&app, peer, "login", req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&headers);
+    if !form_token_ok(&headers, field(&form, "csrf")) {
+        return join_page(&app, &headers, &token, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
+    }
+    let (name, password) = (field(&form, "user").trim().to_string(), field(&form, "password").to_string());
+    if password != field(&form, "password2") {
+        return join_page(&app, &headers, &token, Some(t(lang, "passwords_differ")), StatusCode::BAD_REQUEST);
+    }
+    if password.chars().count() < 10 {
+        return join_page(&app, &headers, &token, Some(&AccountError::WeakPassword.to_string()), StatusCode::BAD_REQUEST);
+    }
+    let hash = match tokio::task::spawn_blocking(move || argon2_hash(&password)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return server_error(e),
+        Err(e) => return server_error(e),
+    };
+    let (t2, n2) = (token.clone(), name.clone());
+    let made = app.db.call(move |conn| Ok(accounts::accept_invite(conn, &t2, &n2, &hash, now_ms()))).await;
+    let (user_id, community, role) = match made {
+        Ok(Ok(v)) => v,
+        Ok(Err(AccountError::Db(e))) | Err(e) => return server_error(e),
+        Ok(Err(e)) => return join_page(&app, &headers, &token, Some(&e.to_string()), StatusCode::BAD_REQUEST),
+    };
+    let actor = crate::audit::Actor { community, user: name, ip: app.client_ip(peer.ip(), &headers).to_string() };
+    let detail = format!("role={role}");
+    if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, "account.join", &detail, now_ms())).await {
+        tracing::error!(error = %e, "could not record a new account in the audit trail");
+    }
+    match create_session(&app, user_id).await {
+        Ok(cookie) => {
+            let mut resp = state_redirect("/");
+            resp.headers_mut().insert(header::SET_COOKIE, cookie.parse().expect("ascii cookie"));
+            resp
+        }
+        Err(r) => r,
+    }
+}
+
+/// RFC 6238 with the parameters every authenticator app defaults to:
+/// SHA-1, 6 digits, 30 s steps, one step of skew either way.
+fn totp(secret_b32: &str) -> Option<TOTP> {
+    let bytes = Secret::Encoded(secret_b32.to_string()).to_bytes().ok()?;
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).ok()
+}
+
+/// Whether `code` is the current one for `secret_b32`.
+pub fn totp_ok(secret_b32: &str, code: &str) -> bool {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    totp(secret_b32).is_some_and(|t| t.check_current(&code).unwrap_or(false))
+}
+
+pub async fn totp_page(State(app): State<AppState>, session: Session) -> Response {
+    let lang = session.lang;
+    let id = session.user_id;
+    let on = match app.db.call(move |conn| conn.scalar("SELECT COUNT(*) FROM users WHERE id = ?1 AND totp_secret IS NOT NULL", crate::vals![id])).await {
+        Ok(n) => n > 0,
+        Err(e) => return server_error(e),
+    };
+    let csrf = hidden_csrf(&session.csrf);
+    let body = if on {
+        format!(
+            "<p class=msg>{}</p><form class=card method=post action=/totp>{csrf}<input type=hidden name=off value=1>\
+<label>{}<input name=code inputmode=numeric autocomplete=one-time-code required></label><button class=danger>{}</button></form>",
+            t(lang, "totp_on"),
+            t(lang, "totp_code"),
+            t(lang, "totp_turn_off"),
+        )
+    } else {
+        let secret = Secret::Raw(rand::random::<[u8; 20]>().to_vec()).to_encoded().to_string();
+        let issuer = "Shoumen";
+        let url = format!("otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}", session.user.replace([':', '/', '?', '&', '#'], ""));
+        format!(
+            "<p>{}</p><div class=qr>{}</div><p><code>{secret}</code></p><form class=card method=post action=/totp>{csrf}\
+<input type=hidden name=secret value=\"{secret}\"><label>{}<input name=code inputmode=numeric autocomplete=one-time-code required></label>\
+<button>{}</button></form>",
+            t(lang, "totp_scan"),
+            qr_svg(&url),
+            t(lang, "totp_code"),
+            t(lang, "totp_turn_on"),
+        )
+    };
+    layout(lang, t(lang, "totp_title"), Some(&session), &body).into_response()
+}
+
+pub async fn totp_set(State(app): State<AppState>, session: Session, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(form): Form<FormMap>) -> Response {
+    if !session.csrf_ok(&form) {
+        return forbidden(session.lang);
+    }
+    let id = session.user_id;
+    let code = field(&form, "code").to_string();
+    let turning_off = !field(&form, "off").is_empty();
+    let current = match app.db.call(move |conn| conn.query_opt("SELECT totp_secret FROM users WHERE id = ?1", crate::vals![id], |r| r.get::<Option<String>>(0))).await {
+        Ok(c) => c.flatten(),
+        Err(e) => return server_error(e),
+    };
+    // Turning it off needs a code from the current secret; turning it on, a
+    // code from the new one, so a mistyped setup never locks the account.
+    let (secret, store) = if turning_off { (current.clone().unwrap_or_default(), None) } else { (field(&form, "secret").to_string(), Some(field(&form, "secret").to_string())) };
+    if !totp_ok(&secret, &code) {
+        return message(&session, "totp_title", t(session.lang, "totp_wrong"), StatusCode::BAD_REQUEST);
+    }
+    let stored = store.clone();
+    if let Err(e) = app.db.call(move |conn| accounts::set_totp(conn, id, stored.as_deref())).await {
+        return server_error(e);
+    }
+    if let Some(community) = session.community.clone() {
+        let actor = crate::audit::Actor { community, user: session.user.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
+        let action = if store.is_some() { "account.totp_on" } else { "account.totp_off" };
+        if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, action, "", now_ms())).await {
+            tracing::error!(error = %e, "could not record a TOTP change in the audit trail");
+        }
+    }
+    state_redirect("/totp")
+}

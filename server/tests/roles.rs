@@ -1,0 +1,272 @@
+//! Accounts and roles: every role against every community page and action
+//! (allowed, or refused with 403), the audit rows each change writes, the
+//! invitation link, a property account's gates, the police's stated
+//! reason, two-step login, and a tampered audit trail.
+
+mod common;
+
+use common::*;
+use shoumen_server::accounts;
+use shoumen_server::db::now_ms;
+use shoumen_server::roles::AccountRole;
+
+/// Creates an account of `role` in the first community through an
+/// invitation; returns its name (password [`PASSWORD`]).
+fn account(server: &TestServer, role: AccountRole, gates: Option<&str>) -> String {
+    let name = format!("{}-1", role.as_str());
+    let gates = gates.map(str::to_string);
+    let token = server.db.call_blocking(move |c| Ok(accounts::invite(c, COMMUNITY, role, gates.as_deref(), ADMIN, now_ms()))).unwrap().unwrap();
+    let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+    let n = name.clone();
+    server.db.call_blocking(move |c| Ok(accounts::accept_invite(c, &token, &n, &hash, now_ms()))).unwrap().unwrap();
+    name
+}
+
+fn audit_rows(server: &TestServer, actor: &str, action: &str) -> i64 {
+    server.count(&format!("SELECT COUNT(*) FROM audit WHERE actor = '{actor}' AND action = '{action}'"))
+}
+
+/// One page or action, who may use it (a letter per role: Admin, Staff,
+/// Volunteer, Property, Police; '.' refused) and the audit action an
+/// allowed change writes.
+struct Case {
+    method: &'static str,
+    path: &'static str,
+    form: &'static [(&'static str, &'static str)],
+    allowed: &'static str,
+    audit: Option<&'static str>,
+}
+
+const fn case(method: &'static str, path: &'static str, form: &'static [(&'static str, &'static str)], allowed: &'static str, audit: Option<&'static str>) -> Case {
+    Case { method, path, form, allowed, audit }
+}
+
+/// Actions on ids that do not exist answer 404 to a role that may take
+/// them and 403 to one that may not, so the table needs no fixtures.
+const CASES: &[Case] = &[
+    case("GET", "/residents", &[], "AS..P", None),
+    case("GET", "/passes", &[], "AS..P", None),
+    case("GET", "/quarantine", &[], "AS..P", None),
+    case("GET", "/entries", &[], "ASVPP", None),
+    case("GET", "/outside", &[], "ASV.P", None),
+    case("GET", "/trends", &[], "ASV.P", None),
+    case("GET", "/alerts", &[], "ASV.P", None),
+    case("GET", "/gates", &[], "ASV.P", None),
+    case("GET", "/accounts", &[], "A....", None),
+    case("GET", "/audit", &[], "A...P", None),
+    case("GET", "/audit.csv", &[], "A...P", Some("audit.export")),
+    case("GET", "/export.csv?from=2026-01-01&to=2026-01-02&reason=case+42", &[], "AS.PP", Some("entries.export")),
+    case("GET", "/passes/00000000000000000000000000000000/card", &[], "AS..P", None),
+    case("POST", "/residents", &[("name", "Li Wei"), ("unit", "3-502"), ("phone", "")], "AS...", Some("resident.add")),
+    case("GET", "/residents/999999", &[], "AS...", None),
+    case("POST", "/residents/999999", &[("name", "Li Wei"), ("unit", "3-502"), ("phone", "")], "AS...", None),
+    case("POST", "/residents/999999/move-out", &[], "AS...", None),
+    case("GET", "/residents/import", &[], "AS...", None),
+    case("GET", "/print", &[], "AS..P", None),
+    case("GET", "/print/nosuchbuilding", &[], "AS..P", None),
+    case("POST", "/print/3/issue", &[], "AS...", Some("pass.issue_building")),
+    case("POST", "/requests/999999/approve", &[], "AS...", None),
+    case("POST", "/passes", &[("role", "resident"), ("unit", "3-502"), ("days", "30")], "AS...", Some("pass.issue")),
+    case("POST", "/passes/nosuchpass/revoke", &[], "AS...", None),
+    case("POST", "/quarantine", &[("unit", "3-502"), ("from", "2026-11-01"), ("until", "2026-11-14"), ("note", "")], "AS...", Some("quarantine.add")),
+    case("POST", "/quarantine/999999/remove", &[], "AS...", None),
+    case("POST", "/alerts/999999/ack", &[("note", "")], "ASV..", None),
+    case("POST", "/alerts/webhook", &[("url", ""), ("format", "json"), ("secret", "")], "A....", Some("webhook.set")),
+    case("POST", "/retention", &[("entry_days", "90"), ("visitor_days", "14")], "A....", Some("retention.set")),
+    case("POST", "/gates/token", &[("gate", "East gate")], "A....", Some("gate.enroll_token")),
+    case("POST", "/gates/nosuchdevice/revoke", &[], "A....", None),
+    case("POST", "/accounts/invite", &[("role", "volunteer"), ("gates", "")], "A....", Some("account.invite")),
+    case("POST", "/accounts/999999/role", &[("role", "staff"), ("gates", "")], "A....", None),
+    case("POST", "/accounts/999999/disable", &[], "A....", None),
+];
+
+#[test]
+fn every_role_against_every_page_and_action_with_its_audit_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    for (i, role) in AccountRole::ALL.into_iter().enumerate() {
+        let user = if role == AccountRole::Admin { ADMIN.to_string() } else { account(&server, role, Some("North gate")) };
+        let (b, csrf) = login_as(&server, &user);
+        for c in CASES {
+            let may = c.allowed.as_bytes()[i] != b'.';
+            let before = c.audit.map(|a| audit_rows(&server, &user, a));
+            let status = if c.method == "GET" {
+                get(&b, &format!("{base}{}", c.path)).0
+            } else {
+                let mut form = c.form.to_vec();
+                form.push(("csrf", &csrf));
+                post(&b, &format!("{base}{}", c.path), &form).0
+            };
+            let label = format!("{} {} as {}", c.method, c.path, role.as_str());
+            if may {
+                assert!([200, 303, 404].contains(&status), "{label}: allowed, got {status}");
+                assert_eq!(status == 404, c.path.contains("nosuch") || c.path.contains("999999") || c.path.contains("/00000000"), "{label}: {status}");
+            } else {
+                assert_eq!(status, 403, "{label}: refused");
+            }
+            if let (Some(action), Some(before)) = (c.audit, before) {
+                let after = audit_rows(&server, &user, action);
+                assert_eq!(after - before, i64::from(may), "{label}: audit rows for {action}");
+            }
+        }
+        // Logging in is recorded too; the navigation shows only what the role may open.
+        assert!(audit_rows(&server, &user, "login") >= 1, "{}", role.as_str());
+        let (_, entries) = get(&b, &format!("{base}/entries"));
+        assert_eq!(entries.contains("href=\"/accounts\""), role == AccountRole::Admin, "{}", role.as_str());
+        assert_eq!(entries.contains("href=\"/residents\""), role.may(shoumen_server::roles::Perm::ReadRecords), "{}", role.as_str());
+    }
+    // Every row of the trail still chains.
+    let (b, _) = login(&server);
+    let (_, audit) = get(&b, &format!("{base}/audit"));
+    assert!(audit.contains("The chain is intact"), "{audit}");
+}
+
+#[test]
+fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (admin, csrf) = login(&server);
+    let (status, page, _) = post(&admin, &format!("{base}/accounts/invite"), &[("role", "staff"), ("gates", ""), ("csrf", &csrf)]);
+    assert_eq!(status, 200);
+    let at = page.find("/invite/").expect("the page shows the link");
+    let path: String = page[at..].chars().take_while(|c| *c != '<').collect();
+
+    let join = |name: &str| {
+        let b = browser();
+        let (status, form) = get(&b, &format!("{base}{path}"));
+        if status != 200 {
+            return (b, status, None);
+        }
+        let (status, _, to) = post(&b, &format!("{base}{path}"), &[("user", name), ("password", PASSWORD), ("password2", PASSWORD), ("csrf", &csrf_of(&form))]);
+        (b, status, to)
+    };
+    let (staff, status, to) = join("wang.fang");
+    assert_eq!((status, to.as_deref()), (303, Some("/")), "the invited person is logged in");
+    let (status, home) = get(&staff, &format!("{base}/residents"));
+    assert_eq!(status, 200);
+    assert!(home.contains("wang.fang, Staff") || home.contains("wang.fang, staff"), "the page names the account and its role");
+    assert_eq!(get(&staff, &format!("{base}/accounts")).0, 403, "staff do not manage accounts");
+    // The link works once.
+    let (_, status, _) = join("someone.else");
+    assert_eq!(status, 404);
+    assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE name = 'someone.else'"), 0);
+    assert_eq!(audit_rows(&server, "wang.fang", "account.join"), 1);
+
+    // The admin makes the account a volunteer, then disables it: its session ends each time.
+    let id = server.count("SELECT id FROM users WHERE name = 'wang.fang'");
+    let (status, _, _) = post(&admin, &format!("{base}/accounts/{id}/role"), &[("role", "volunteer"), ("gates", ""), ("csrf", &csrf)]);
+    assert_eq!(status, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE name = 'wang.fang' AND role = 'volunteer'"), 1);
+    assert_eq!(get(&staff, &format!("{base}/residents")).0, 303, "the old session is gone: to the login page");
+    let (volunteer, _) = login_as(&server, "wang.fang");
+    assert_eq!(get(&volunteer, &format!("{base}/residents")).0, 403);
+    let (status, _, _) = post(&admin, &format!("{base}/accounts/{id}/disable"), &[("csrf", &csrf)]);
+    assert_eq!(status, 303);
+    assert_eq!(get(&volunteer, &format!("{base}/entries")).0, 303, "a disabled account is logged out at once");
+    let b = browser();
+    let (_, form) = get(&b, &format!("{base}/login"));
+    let (status, _, _) = post(&b, &format!("{base}/login"), &[("user", "wang.fang"), ("password", PASSWORD), ("csrf", &csrf_of(&form))]);
+    assert_eq!(status, 401, "and cannot log in again");
+    assert_eq!(audit_rows(&server, ADMIN, "account.role"), 1);
+    assert_eq!(audit_rows(&server, ADMIN, "account.disable"), 1);
+    // An admin cannot lock themselves out.
+    let me = server.count(&format!("SELECT id FROM users WHERE name = '{ADMIN}'"));
+    assert_eq!(post(&admin, &format!("{base}/accounts/{me}/disable"), &[("csrf", &csrf)]).0, 400);
+}
+
+fn csrf_of(html: &str) -> String {
+    csrf(html)
+}
+
+#[test]
+fn a_property_account_reads_only_its_gates_and_the_police_export_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&base, &server.token("North gate"));
+    north.add(3);
+    north.sync().unwrap();
+    let mut south = Kiosk::new(dir.path(), "south");
+    south.enroll(&base, &server.token("South gate"));
+    south.add(2);
+    south.sync().unwrap();
+
+    let property = account(&server, AccountRole::Property, Some("North gate"));
+    let (b, _) = login_as(&server, &property);
+    assert_eq!(get(&b, &format!("{base}/")).0, 303, "its home is the entries page");
+    let (status, entries) = get(&b, &format!("{base}/entries"));
+    assert_eq!(status, 200);
+    assert!(entries.contains("North gate"), "its own gate's entries");
+    assert!(!entries.contains("South gate"), "no other gate's, not even in the gate list");
+    let day = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d");
+    let (status, csv) = get(&b, &format!("{base}/export.csv?from=2020-01-01&to={day}"));
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 1 + 3, "a header and the north gate's 3 entries: {csv}");
+    assert!(!csv.contains("South gate"));
+
+    let police = account(&server, AccountRole::Police, None);
+    let (b, _) = login_as(&server, &police);
+    let (status, _) = get(&b, &format!("{base}/export.csv?from=2020-01-01&to={day}"));
+    assert_eq!(status, 400, "the police state a reason");
+    let (status, csv) = get(&b, &format!("{base}/export.csv?from=2020-01-01&to={day}&reason=case+2026-1187"));
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 1 + 5);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE actor = 'police-1' AND action = 'entries.export' AND detail LIKE '%case 2026-1187%'"), 1);
+}
+
+#[test]
+fn two_step_login_needs_the_current_code_once_turned_on() {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (admin, _) = login(&server);
+    let (_, page) = get(&admin, &format!("{base}/totp"));
+    let at = page.find("name=secret value=\"").unwrap() + "name=secret value=\"".len();
+    let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let code = |s: &str| TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(s.to_string()).to_bytes().unwrap()).unwrap().generate_current().unwrap();
+    let csrf = csrf(&page);
+    // A wrong code leaves it off.
+    assert_eq!(post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", "000000x"), ("csrf", &csrf)]).0, 400);
+    assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 0);
+    assert_eq!(post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &code(&secret)), ("csrf", &csrf)]).0, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 1);
+
+    let try_login = |code: &str| {
+        let b = browser();
+        let (_, form) = get(&b, &format!("{base}/login"));
+        post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("code", code), ("csrf", &csrf_of(&form))]).0
+    };
+    assert_eq!(try_login(""), 401, "the password alone no longer logs in");
+    assert_eq!(try_login("123456"), 401);
+    assert_eq!(try_login(&code(&secret)), 303);
+    assert_eq!(audit_rows(&server, ADMIN, "account.totp_on"), 1);
+}
+
+#[test]
+fn a_deleted_or_edited_audit_row_breaks_the_chain_where_it_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf) = login(&server);
+    for unit in ["1-101", "1-102", "1-103", "1-104"] {
+        let (status, _, _) = post(&b, &format!("{base}/residents"), &[("name", "Zhang San"), ("unit", unit), ("phone", ""), ("csrf", &csrf)]);
+        assert_eq!(status, 303);
+    }
+    let (_, page) = get(&b, &format!("{base}/audit"));
+    assert!(page.contains("The chain is intact (5)"), "a login and four residents: {page}");
+    assert!(page.contains("resident.add") && page.contains("unit 1-103"));
+    let (status, csv) = get(&b, &format!("{base}/audit.csv"));
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("seq,time,actor,ip,action,detail,hash\n") && csv.contains("127.0.0.1"), "{csv}");
+
+    server.db.call_blocking(|c| c.execute("UPDATE audit SET detail = 'resident 3, unit 9-999' WHERE seq = 4", &[])).unwrap();
+    let (_, page) = get(&b, &format!("{base}/audit"));
+    assert!(page.contains("The chain is broken (a row was deleted or changed) at row 4"), "{page}");
+    server.db.call_blocking(|c| c.execute("DELETE FROM audit WHERE seq = 4", &[])).unwrap();
+    let (_, page) = get(&b, &format!("{base}/audit"));
+    assert!(page.contains("at row 4"), "a gap shows where the row was: {page}");
+}
