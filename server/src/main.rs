@@ -189,6 +189,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::EnrollToken { gate, hours } => {
             let community = pick(&db, community)?;
             let token = db.call_blocking(|conn| ingest::create_enroll_token(conn, &community.id, &gate, hours * 3_600_000))?;
+            cli_audit(&db, &community.id, "gate.enroll_token", format!("gate {gate}"))?;
             println!("{token}");
             eprintln!("one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk");
             Ok(())
@@ -197,6 +198,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Pass(PassCmd::Revoke { pass_id }) => {
             let community = pick(&db, community)?;
             db.call_blocking(|conn| Ok(community::revoke_pass(conn, &community.id, &pass_id, now_ms())))??;
+            cli_audit(&db, &community.id, "pass.revoke", format!("pass {pass_id}"))?;
             eprintln!("pass {pass_id} revoked; kiosks refuse it after their next list pull");
             Ok(())
         }
@@ -208,6 +210,15 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
     }
+}
+
+/// Records a change made from the command line in the community's audit
+/// trail, under the operating system's user name.
+fn cli_audit(db: &Db, community: &str, action: &str, detail: String) -> Result<()> {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
+    let actor = shoumen_server::audit::Actor { community: community.to_string(), user: format!("command line ({user})"), ip: "local".into() };
+    db.call_blocking(|conn| shoumen_server::audit::record(conn, &actor, action, &detail, now_ms()))?;
+    Ok(())
 }
 
 fn init(db: &Db, community: Option<&str>, admin: &str, password_env: Option<String>) -> Result<()> {
@@ -242,6 +253,7 @@ fn issue(db: &Db, community: Option<&str>, role: Role, unit: String, days: i64, 
         gate: None,
     };
     let issued = db.call_blocking(|conn| Ok(community::issue_pass(conn, &community, &req)))??;
+    cli_audit(db, &community.id, "pass.issue", format!("pass {}, {} for unit {}, {days} days", issued.pass_id.to_hex(), role.as_str(), req.unit))?;
     println!("{}", issued.text);
     eprintln!("pass {} valid until unix {}; phone link /p/{}", issued.pass_id.to_hex(), issued.expires_at, issued.link_token);
     Ok(())

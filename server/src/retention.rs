@@ -67,6 +67,12 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
         "UPDATE passes SET visitor_name = NULL WHERE community = ?1 AND visitor_name IS NOT NULL AND expires_at < ?2",
         vals![community, visitor_cutoff_s],
     )?;
+    // Deleting is a change like any other: the trail says what went.
+    if pruned != Pruned::default() {
+        let actor = crate::audit::Actor { community: community.to_string(), user: "server (retention)".into(), ip: String::new() };
+        let detail = format!("{} entries and {} visitors' names deleted", pruned.entries, pruned.visitor_names);
+        crate::audit::record(conn, &actor, "retention.prune", &detail, now_ms)?;
+    }
     Ok(pruned)
 }
 

@@ -32,6 +32,11 @@ fn init_issue_token_and_export_from_the_command_line() {
     let out = server(&["enroll-token", "--gate", "North"], &db);
     let token = String::from_utf8(out.stdout).unwrap();
     assert_eq!(token.trim().len(), 32);
+    // Both changes are in the community's audit trail, under the command line.
+    let trail = shoumen_server::db::Db::open(&db).unwrap();
+    let n = trail.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM audit WHERE actor LIKE 'command line (%' AND action IN ('pass.issue', 'gate.enroll_token')", &[])).unwrap();
+    assert_eq!(n, 2);
+    drop(trail);
     let out = server(&["export", "--from", "2026-01-01", "--to", "2026-12-31"], &db);
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("time,device,gate,seq,"));
     let bad = server(&["export", "--from", "yesterday", "--to", "today"], &db);

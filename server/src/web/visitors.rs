@@ -75,6 +75,9 @@ pub async fn register(
     };
     let valid_s = app.config.visitor_pass_s;
     let pass_gate = gate.clone();
+    // A visitor's registration is a change like any other: recorded, by
+    // unit and gate (not the visitor's name, which retention deletes).
+    let actor = crate::audit::Actor { community: community.id.clone(), user: "visitor (public form)".into(), ip: app.client_ip(peer.ip(), &headers).to_string() };
     let result = app
         .db
         .call(move |conn| {
@@ -96,7 +99,13 @@ pub async fn register(
                 visitor_name: (!name.is_empty()).then_some(name),
                 gate: Some(pass_gate),
             };
-            Ok(Ok(community::issue_pass(conn, &community, &req)))
+            let (unit, gate) = (req.unit.clone(), req.gate.clone().unwrap_or_default());
+            let issued = community::issue_pass(conn, &community, &req);
+            if let Ok(p) = &issued {
+                let detail = format!("pass {} for unit {unit} at {gate}", p.pass_id.to_hex());
+                crate::audit::record(conn, &actor, "visitor.register", &detail, now_ms())?;
+            }
+            Ok(Ok(issued))
         })
         .await;
     match result {
