@@ -218,10 +218,3 @@ pub fn end_session(conn: &mut dyn Conn, token_sha256: &str) -> Result<(), DbErro
     conn.execute("DELETE FROM sessions WHERE token_sha256 = ?1", vals![token_sha256])?;
     Ok(())
 }
-
-/// Every account: (name, community, role), district accounts first.
-pub fn list(conn: &mut dyn Conn) -> Result<Vec<(String, Option<String>, String)>, DbError> {
-    conn.query_map("SELECT name, community, role FROM users ORDER BY community IS NOT NULL, community, name", vals![], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
-}

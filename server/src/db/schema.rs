@@ -276,7 +276,22 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE communities ADD COLUMN next_key TEXT;
     ALTER TABLE communities ADD COLUMN old_key TEXT;
     ALTER TABLE communities ADD COLUMN key_version INTEGER;
-    ALTER TABLE devices ADD COLUMN lists_version INTEGER;"
+    ALTER TABLE devices ADD COLUMN lists_version INTEGER;
+    CREATE TABLE tlog_hashes (
+        community TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (community, idx)
+    ) STRICT;
+    CREATE TABLE tlog_leaves (
+        community TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        leaf TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (community, n)
+    ) STRICT;
+    ALTER TABLE communities ADD COLUMN log_skey TEXT;
+    ALTER TABLE communities ADD COLUMN log_vkey TEXT;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -495,5 +510,20 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     ALTER TABLE communities ADD COLUMN next_key TEXT;
     ALTER TABLE communities ADD COLUMN old_key TEXT;
     ALTER TABLE communities ADD COLUMN key_version BIGINT;
-    ALTER TABLE devices ADD COLUMN lists_version BIGINT;"
+    ALTER TABLE devices ADD COLUMN lists_version BIGINT;
+    CREATE TABLE tlog_hashes (
+        community TEXT NOT NULL,
+        idx BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (community, idx)
+    );
+    CREATE TABLE tlog_leaves (
+        community TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        leaf TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        PRIMARY KEY (community, n)
+    );
+    ALTER TABLE communities ADD COLUMN log_skey TEXT;
+    ALTER TABLE communities ADD COLUMN log_vkey TEXT;"
 ];

@@ -103,6 +103,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("change_role", "更改角色", "Change role"),
     ("totp_code", "动态验证码（已开启时填写）", "Authenticator code (if turned on)"),
     ("totp_title", "两步验证（TOTP）", "Two-step login (TOTP)"),
+    ("totp_short", "两步验证", "Two-step login"),
     ("totp_on", "已开启两步验证。", "Two-step login is on."),
     ("totp_scan", "用身份验证器应用扫描此二维码，然后输入它显示的 6 位数字以开启：", "Scan this code with an authenticator app, then enter the 6 digits it shows to turn it on:"),
     ("totp_turn_on", "开启", "Turn on"),

@@ -13,6 +13,7 @@ mod chart;
 mod dashboard;
 mod district;
 mod entries;
+mod evidence;
 mod gates;
 mod i18n;
 mod import;
@@ -102,6 +103,10 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))
         .route("/lang/{code}", get(login::set_lang))
+        .route("/log/{community}/checkpoint", get(evidence::checkpoint))
+        .route("/log/{community}/key", get(evidence::key))
+        .route("/log/{community}/inclusion", get(evidence::inclusion))
+        .route("/log/{community}/consistency", get(evidence::consistency))
 }
 
 /// What every page may load: its own inline styles, its own images and the
@@ -401,11 +406,12 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
             ]
             .concat();
             format!(
-                "<nav>{links}<a href=\"/totp\">TOTP</a><form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({}, {})</button></form></nav>",
+                "<nav>{links}<a href=\"/totp\">{totp}</a><form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({}, {})</button></form></nav>",
                 esc(&s.csrf),
                 t(lang, "logout"),
                 esc(&s.user),
                 t(lang, s.role.word_key()),
+                totp = t(lang, "totp_short"),
             )
         }
         None => String::new(),

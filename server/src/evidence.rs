@@ -1,0 +1,191 @@
+//! The evidence log: an append-only Merkle tree per community, in the
+//! design of Certificate Transparency and Go's checksum database, for the
+//! returnees' signed pledges and notices (issue 17). Anyone can check it:
+//!
+//! - leaves and nodes hash as RFC 6962/9162 says (`tlog_tiles`, Go's `tlog`
+//!   ported by Cloudflare); a leaf is the hash of a record the caller has
+//!   made unlinkable (the canonical record plus a random salt), so the log
+//!   reveals nothing about a person;
+//! - the tree head is published as a C2SP `tlog-checkpoint`, a signed note
+//!   whose key (Ed25519) is the log's own, separate from the pass key;
+//! - inclusion proofs (a record is in the tree of a checkpoint) and
+//!   consistency proofs (a checkpoint extends an earlier one) are served to
+//!   whoever asks.
+//!
+//! Storage follows Go's tlog: every record stores about two hashes
+//! (`stored_hashes`), from which roots and proofs of any size are read back
+//! with at most `log n` lookups.
+//!
+//! Architecture invariant: nothing updates or deletes a `tlog_hashes` or
+//! `tlog_leaves` row; retention never touches them (they hold no personal
+//! data).
+
+use std::cell::RefCell;
+
+use base64::Engine;
+use signed_note::{Note, StandardSigner};
+use thiserror::Error;
+use tlog_tiles::{Checkpoint, Hash, HashReader};
+
+use crate::db::{Conn, DbError};
+use crate::vals;
+
+#[derive(Debug, Error)]
+pub enum EvidenceError {
+    #[error("the proof asked for is outside the log: {0}")]
+    OutOfRange(String),
+    #[error("the evidence log of {0} is damaged: {1}")]
+    Damaged(String, String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The log's name in its checkpoints (and its key's name): a C2SP origin,
+/// which has no spaces and no '+'.
+pub fn origin(community: &str) -> String {
+    let clean: String = community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    format!("shoumen.{clean}/evidence")
+}
+
+/// Reads stored hashes through a connection (tlog's `HashReader` takes
+/// `&self`).
+struct Reader<'a> {
+    conn: RefCell<&'a mut dyn Conn>,
+    community: &'a str,
+}
+
+impl HashReader for Reader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        let mut conn = self.conn.borrow_mut();
+        indexes
+            .iter()
+            .map(|&i| {
+                let hex_hash = conn
+                    .query_opt("SELECT hash FROM tlog_hashes WHERE community = ?1 AND idx = ?2", vals![self.community, i], |r| r.get::<String>(0))
+                    .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))?;
+                let bytes: [u8; 32] = hex_hash
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)?;
+                Ok(Hash(bytes))
+            })
+            .collect()
+    }
+}
+
+fn damaged(community: &str, e: tlog_tiles::Error) -> EvidenceError {
+    EvidenceError::Damaged(community.to_string(), e.to_string())
+}
+
+/// Records in `community`'s log.
+pub fn size(conn: &mut dyn Conn, community: &str) -> Result<u64, DbError> {
+    Ok(conn.scalar("SELECT COUNT(*) FROM tlog_leaves WHERE community = ?1", vals![community])? as u64)
+}
+
+/// Appends a record (already salted by the caller); returns its index.
+pub fn append(conn: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
+    conn.transaction(true, |tx| {
+        // One writer per community log: appends queue on its row.
+        let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
+        tx.query_opt(&lock, vals![community], |_| Ok(()))?;
+        let n = size(tx, community)?;
+        let leaf = tlog_tiles::record_hash(record);
+        let hashes = {
+            let reader = Reader { conn: RefCell::new(&mut *tx), community };
+            tlog_tiles::stored_hashes_for_record_hash(n, leaf, &reader).map_err(|e| damaged(community, e))?
+        };
+        let first = tlog_tiles::stored_hash_index(0, n);
+        for (k, h) in hashes.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO tlog_hashes (community, idx, hash) VALUES (?1, ?2, ?3)",
+                vals![community, first + k as u64, hex::encode(h.0)],
+            )?;
+        }
+        tx.execute("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES (?1, ?2, ?3, ?4)", vals![community, n, hex::encode(leaf.0), now_ms])?;
+        Ok(n)
+    })
+}
+
+/// The root of the first `n` records.
+pub fn root(conn: &mut dyn Conn, community: &str, n: u64) -> Result<Hash, EvidenceError> {
+    let reader = Reader { conn: RefCell::new(conn), community };
+    tlog_tiles::tree_hash(n, &reader).map_err(|e| damaged(community, e))
+}
+
+/// The proof that record `index` is in the tree of `size` records.
+pub fn inclusion(conn: &mut dyn Conn, community: &str, index: u64, size: u64) -> Result<Vec<Hash>, EvidenceError> {
+    let have = self::size(conn, community)?;
+    if index >= size || size > have {
+        return Err(EvidenceError::OutOfRange(format!("record {index} in a tree of {size}; the log holds {have}")));
+    }
+    let reader = Reader { conn: RefCell::new(conn), community };
+    tlog_tiles::prove_record(size, index, &reader).map_err(|e| damaged(community, e))
+}
+
+/// The proof that the tree of `new` records extends the tree of `old`.
+pub fn consistency(conn: &mut dyn Conn, community: &str, old: u64, new: u64) -> Result<Vec<Hash>, EvidenceError> {
+    let have = size(conn, community)?;
+    if old > new || new > have {
+        return Err(EvidenceError::OutOfRange(format!("from {old} to {new} records; the log holds {have}")));
+    }
+    // Every tree extends the empty one, and itself: nothing to prove.
+    if old == 0 || old == new {
+        return Ok(Vec::new());
+    }
+    let reader = Reader { conn: RefCell::new(conn), community };
+    tlog_tiles::prove_tree(new, old, &reader).map_err(|e| damaged(community, e))
+}
+
+/// The log's signing key (a signed-note private key) and its public form
+/// (a verifier key, `name+id+base64`), made on first use.
+fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), DbError> {
+    let stored = conn.query_opt(
+        "SELECT log_skey, log_vkey FROM communities WHERE id = ?1",
+        vals![community],
+        |r| Ok((r.get::<Option<String>>(0)?, r.get::<Option<String>>(1)?)),
+    )?;
+    match stored {
+        None => Err(DbError::UnknownCommunity(community.to_string())),
+        Some((Some(skey), Some(vkey))) => Ok((skey, vkey)),
+        Some(_) => {
+            let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &origin(community));
+            // Two first uses at once keep the first key stored.
+            conn.execute("UPDATE communities SET log_skey = ?1, log_vkey = ?2 WHERE id = ?3 AND log_skey IS NULL", vals![&skey, &vkey, community])?;
+            log_keys(conn, community)
+        }
+    }
+}
+
+/// The log's public key, for kiosks and anyone checking checkpoints.
+pub fn verifier_key(conn: &mut dyn Conn, community: &str) -> Result<String, DbError> {
+    Ok(log_keys(conn, community)?.1)
+}
+
+/// The signed checkpoint of the whole log now, as note text.
+pub fn checkpoint(conn: &mut dyn Conn, community: &str) -> Result<String, EvidenceError> {
+    let (skey, _) = log_keys(conn, community)?;
+    let n = size(conn, community)?;
+    let root = root(conn, community, n)?;
+    let text = Checkpoint::new(&origin(community), n, root, "").map_err(|_| damaged(community, tlog_tiles::Error::BadMath))?.to_bytes();
+    let signer = StandardSigner::new(&skey).map_err(|e| EvidenceError::Damaged(community.to_string(), format!("log key: {e}")))?;
+    let mut note = Note::new(&text, &[]).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))?;
+    note.add_sigs(&[&signer]).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))?;
+    String::from_utf8(note.to_bytes()).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))
+}
+
+/// Hashes as the proof endpoints send them: standard base64, as in
+/// checkpoints.
+pub fn b64(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h.0)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_valid_key_names() {
+        assert_eq!(origin("lotus-gdn"), "shoumen.lotus-gdn/evidence");
+        assert!(signed_note::is_key_name_valid(&origin("莲花 园+1")));
+    }
+}

@@ -1,0 +1,166 @@
+//! The evidence log: RFC 6962 roots on the RFC's test leaves, inclusion and
+//! consistency proofs that check for every size, a signed C2SP checkpoint
+//! served to anyone, and a damaged log that no longer proves anything.
+
+mod common;
+
+use common::*;
+use sha2::{Digest, Sha256};
+use shoumen_server::evidence;
+use signed_note::{Note, StandardVerifier, VerifierList};
+use tlog_tiles::{Checkpoint, Hash};
+
+/// The test leaves of RFC 6962's reference implementation, and the roots of
+/// their first 1 to 8.
+const LEAVES: [&str; 8] = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
+const ROOTS: [&str; 8] = [
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+];
+
+/// RFC 9162's MTH, written out from the RFC, to check the stored tree against.
+fn mth(leaves: &[Vec<u8>]) -> [u8; 32] {
+    match leaves.len() {
+        0 => Sha256::digest(b"").into(),
+        1 => Sha256::digest([&[0u8][..], &leaves[0]].concat()).into(),
+        n => {
+            let k = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
+            Sha256::digest([&[1u8][..], &mth(&leaves[..k]), &mth(&leaves[k..])].concat()).into()
+        }
+    }
+}
+
+fn append_all(server: &TestServer, records: &[Vec<u8>]) {
+    let records = records.to_vec();
+    server
+        .db
+        .call_blocking(move |c| {
+            for r in &records {
+                evidence::append(c, COMMUNITY, r, 0).map_err(|e| shoumen_server::db::DbError::Engine(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn root(server: &TestServer, n: u64) -> Hash {
+    server.db.call_blocking(move |c| Ok(evidence::root(c, COMMUNITY, n))).unwrap().unwrap()
+}
+
+#[test]
+fn roots_match_rfc_6962_and_every_proof_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let leaves: Vec<Vec<u8>> = LEAVES.iter().map(|h| hex::decode(h).unwrap()).collect();
+    append_all(&server, &leaves);
+    for (n, want) in ROOTS.iter().enumerate() {
+        assert_eq!(hex::encode(root(&server, n as u64 + 1).0), *want, "root of {}", n + 1);
+    }
+    // 200 more records: every root matches the RFC's recursion, and every
+    // inclusion and consistency proof checks against those roots.
+    let more: Vec<Vec<u8>> = (0..200u32).map(|i| format!("record {i} with its salt {}", i * 7919).into_bytes()).collect();
+    append_all(&server, &more);
+    let all: Vec<Vec<u8>> = leaves.into_iter().chain(more).collect();
+    let roots: Vec<Hash> = (0..=all.len() as u64).map(|n| root(&server, n)).collect();
+    for n in 1..=all.len() {
+        assert_eq!(roots[n].0, mth(&all[..n]), "root of {n}");
+    }
+    for size in [1u64, 2, 3, 7, 8, 9, 100, 127, 128, 129, 208] {
+        for index in [0, size / 2, size - 1] {
+            let proof = server.db.call_blocking(move |c| Ok(evidence::inclusion(c, COMMUNITY, index, size))).unwrap().unwrap();
+            let leaf = tlog_tiles::record_hash(&all[index as usize]);
+            tlog_tiles::check_record(&proof, size, roots[size as usize], index, leaf).unwrap_or_else(|e| panic!("record {index} in {size}: {e}"));
+            let wrong = tlog_tiles::record_hash(b"not the record");
+            assert!(tlog_tiles::check_record(&proof, size, roots[size as usize], index, wrong).is_err());
+        }
+        for old in [0, 1, size / 3, size - 1, size] {
+            let proof = server.db.call_blocking(move |c| Ok(evidence::consistency(c, COMMUNITY, old, size))).unwrap().unwrap();
+            if old == 0 || old == size {
+                assert!(proof.is_empty());
+                continue;
+            }
+            tlog_tiles::check_tree(&proof, size, roots[size as usize], old, roots[old as usize]).unwrap_or_else(|e| panic!("{old} to {size}: {e}"));
+        }
+    }
+    // A fork: the same size with another history does not prove consistent.
+    let proof = server.db.call_blocking(|c| Ok(evidence::consistency(c, COMMUNITY, 100, 208))).unwrap().unwrap();
+    assert!(tlog_tiles::check_tree(&proof, 208, roots[208], 100, roots[99]).is_err());
+    // Proofs beyond the log are refused, not made up.
+    let out = server.db.call_blocking(|c| Ok(evidence::inclusion(c, COMMUNITY, 5, 209))).unwrap();
+    assert!(matches!(out, Err(evidence::EvidenceError::OutOfRange(_))));
+}
+
+#[test]
+fn anyone_gets_a_signed_checkpoint_and_checks_a_record_and_a_later_checkpoint_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let b = browser();
+    let records: Vec<Vec<u8>> = (0..20u32).map(|i| format!("pledge {i}").into_bytes()).collect();
+    append_all(&server, &records[..13]);
+    let (status, vkey) = get(&b, &format!("{base}/log/{COMMUNITY}/key"));
+    assert_eq!(status, 200);
+    let verifier = StandardVerifier::new(vkey.trim()).expect("a C2SP verifier key");
+    let known = VerifierList::new(vec![Box::new(verifier)]);
+    let read = |note: &str| {
+        let note = Note::from_bytes(note.as_bytes()).unwrap();
+        note.verify(&known).expect("signed by the log's key");
+        Checkpoint::from_bytes(note.text()).unwrap()
+    };
+    let (_, first) = get(&b, &format!("{base}/log/{COMMUNITY}/checkpoint"));
+    assert!(first.starts_with(&format!("shoumen.{COMMUNITY}/evidence\n13\n")), "{first}");
+    let first = read(&first);
+    assert_eq!(first.hash().0, mth(&records[..13]));
+    // Record 4 is in it.
+    let (status, body) = get(&b, &format!("{base}/log/{COMMUNITY}/inclusion?index=4&size=13"));
+    assert_eq!(status, 200);
+    let proof = hashes(&body);
+    tlog_tiles::check_record(&proof, 13, *first.hash(), 4, tlog_tiles::record_hash(&records[4])).unwrap();
+    // The log grows; the new checkpoint extends the one seen before.
+    append_all(&server, &records[13..]);
+    let (_, second) = get(&b, &format!("{base}/log/{COMMUNITY}/checkpoint"));
+    let second = read(&second);
+    assert_eq!(second.size(), 20);
+    let (_, body) = get(&b, &format!("{base}/log/{COMMUNITY}/consistency?old=13&new=20"));
+    tlog_tiles::check_tree(&hashes(&body), 20, *second.hash(), 13, *first.hash()).unwrap();
+    // A forged note does not verify; unknown logs and impossible proofs are refused.
+    let (_, note) = get(&b, &format!("{base}/log/{COMMUNITY}/checkpoint"));
+    let forged = note.replacen("\n20\n", "\n21\n", 1);
+    assert!(Note::from_bytes(forged.as_bytes()).unwrap().verify(&known).is_err());
+    assert_eq!(get(&b, &format!("{base}/log/nowhere/checkpoint")).0, 404);
+    assert_eq!(get(&b, &format!("{base}/log/{COMMUNITY}/inclusion?index=20&size=20")).0, 400);
+    assert_eq!(get(&b, &format!("{base}/log/{COMMUNITY}/consistency?old=5&new=21")).0, 400);
+}
+
+fn hashes(json: &str) -> Vec<Hash> {
+    use base64::Engine;
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash(base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_changed_stored_hash_makes_the_proofs_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let records: Vec<Vec<u8>> = (0..16u32).map(|i| format!("notice {i}").into_bytes()).collect();
+    append_all(&server, &records);
+    let published = root(&server, 16);
+    // Someone rewrites record 5 in the database.
+    let forged = hex::encode(tlog_tiles::record_hash(b"a different notice").0);
+    let idx = tlog_tiles::stored_hash_index(0, 5);
+    server.db.call_blocking(move |c| c.execute("UPDATE tlog_hashes SET hash = ?1 WHERE idx = ?2", shoumen_server::vals![forged, idx])).unwrap();
+    let proof = server.db.call_blocking(|c| Ok(evidence::inclusion(c, COMMUNITY, 5, 16))).unwrap().unwrap();
+    let leaf = tlog_tiles::record_hash(b"a different notice");
+    assert!(tlog_tiles::check_record(&proof, 16, published, 5, leaf).is_err(), "the published checkpoint does not cover the forgery");
+}
