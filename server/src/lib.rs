@@ -10,6 +10,7 @@ pub mod api;
 pub mod community;
 pub mod db;
 pub mod devices;
+pub mod divisions;
 pub mod evidence;
 pub mod ingest;
 pub mod keys;
