@@ -18,6 +18,7 @@ pub mod net;
 pub mod reports;
 pub mod residents;
 pub mod retention;
+pub mod returnees;
 pub mod roles;
 pub mod summary;
 pub mod web;

@@ -30,6 +30,7 @@ struct Theirs {
     device: String,
     request: i64,
     admin: i64,
+    rule: i64,
 }
 
 fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
@@ -86,7 +87,16 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
         })
         .unwrap();
     let admin = server.count(&format!("SELECT id FROM users WHERE name = '{OTHER_ADMIN}'"));
-    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin }
+    // Their returnee rule, with a document named after their gate.
+    let rule = server
+        .db
+        .call_blocking(|c| {
+            use shoumen_server::returnees;
+            returnees::save_document(c, OTHER, THEIR_GATE, returnees::Kind::Notice, 14, "plum note", "", OTHER_ADMIN, now_ms()).unwrap();
+            Ok(returnees::add_rule(c, OTHER, "42", THEIR_GATE, None, None, now_ms()).unwrap())
+        })
+        .unwrap();
+    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin, rule }
 }
 
 fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
@@ -107,7 +117,7 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let day = shoumen_server::web::fmt_ms(now_ms(), 480)[..10].to_string();
 
     // Every page of ours: 200, and nothing of theirs on it.
-    let pages = ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/trends", "/summary", "/summary.csv", "/alerts", "/gates", "/accounts", "/keys", "/audit", "/audit.csv", "/print"];
+    let pages = ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/trends", "/summary", "/summary.csv", "/returnees", "/alerts", "/gates", "/accounts", "/keys", "/audit", "/audit.csv", "/print"];
     for page in pages.iter().map(|p| p.to_string()).chain([format!("/export.csv?from=2020-01-01&to={day}")]) {
         let page = page.as_str();
         let (status, body) = get(&b, &format!("{base}{page}"));
@@ -153,6 +163,7 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
         ("move their resident out", { let r = post(&b, &format!("{base}/residents/{}/move-out", theirs.resident), &[("csrf", &token)]); (r.0, r.1) }),
         ("their building's cards", get(&b, &format!("{base}/print/{}", THEIR_UNIT.split('-').next().unwrap()))),
         ("approve their request", { let r = post(&b, &format!("{base}/requests/{}/approve", theirs.request), &[("csrf", &token)]); (r.0, r.1) }),
+        ("remove their region rule", { let r = post(&b, &format!("{base}/returnees/rules/{}/remove", theirs.rule), &[("csrf", &token)]); (r.0, r.1) }),
         ("disable their admin", { let r = post(&b, &format!("{base}/accounts/{}/disable", theirs.admin), &[("csrf", &token)]); (r.0, r.1) }),
         ("change their admin's role", {
             let r = post(&b, &format!("{base}/accounts/{}/role", theirs.admin), &[("csrf", &token), ("role", "volunteer"), ("gates", "")]);
@@ -173,6 +184,7 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     assert_eq!(count(&format!("SELECT COUNT(*) FROM residents WHERE id = {} AND name = '{THEIR_NAME}' AND moved_out_ms IS NULL", theirs.resident)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM pass_requests WHERE id = {} AND decided_ms IS NULL", theirs.request)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND role = 'admin' AND disabled_ms IS NULL", theirs.admin)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM region_rules WHERE id = {}", theirs.rule)), 1);
     // Their admin sees their own records (the ids above were real).
     let (theirs_b, _) = login_as(&server, OTHER_ADMIN);
     let (status, body) = get(&theirs_b, &format!("{base}/passes/{}/card", theirs.pass));

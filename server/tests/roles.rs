@@ -66,6 +66,8 @@ const CASES: &[Case] = &[
     case("GET", "/print/nosuchbuilding", &[], "AS..P", None),
     case("POST", "/print/3/issue", &[], "AS...", Some("pass.issue_building")),
     case("POST", "/requests/999999/approve", &[], "AS...", None),
+    case("GET", "/returnees", &[], "AS..P", None),
+    case("POST", "/returnees/rules/999999/remove", &[], "AS...", None),
     case("POST", "/passes", &[("role", "resident"), ("unit", "3-502"), ("days", "30")], "AS...", Some("pass.issue")),
     case("POST", "/passes/nosuchpass/revoke", &[], "AS...", None),
     case("POST", "/quarantine", &[("unit", "3-502"), ("from", "2026-11-01"), ("until", "2026-11-14"), ("note", "")], "AS...", Some("quarantine.add")),

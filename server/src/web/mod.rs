@@ -24,6 +24,7 @@ mod passes;
 mod print;
 mod quarantine;
 mod residents;
+mod returnees;
 mod summary;
 mod trends;
 mod visitors;
@@ -79,6 +80,10 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{token}", get(passes::phone))
         .route("/quarantine", get(quarantine::page).post(quarantine::add))
         .route("/quarantine/{id}/remove", post(quarantine::remove))
+        .route("/returnees", get(returnees::page))
+        .route("/returnees/documents", post(returnees::save_document))
+        .route("/returnees/rules", post(returnees::add_rule))
+        .route("/returnees/rules/{id}/remove", post(returnees::remove_rule))
         .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(entries::page))
         .route("/outside", get(outside::page))
@@ -394,6 +399,7 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 link("/residents", "residents"),
                 link("/passes", "passes"),
                 link("/quarantine", "quarantine"),
+                link("/returnees", "returnees"),
                 link("/entries", "entries"),
                 link("/outside", "outside"),
                 link("/trends", "trends"),
