@@ -102,8 +102,16 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
             add = t(lang, "add"),
         );
     }
+    body += &documents_section(lang, &docs, edit.then_some(csrf.as_str()));
+    layout(lang, t(lang, "returnees"), Some(&m.session), &body).into_response()
+}
+
+/// The documents, newest version each, and (for staff) the form that saves
+/// a new one or a new version.
+fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str>) -> String {
+    let mut body = String::new();
     let _ = write!(body, "<h2>{}</h2>", t(lang, "documents"));
-    for d in &docs {
+    for d in docs {
         let _ = write!(
             body,
             "<div class=card><p><b>{name}</b> v{v} · {kind} · {days} {days_w} · <code>{sha}</code></p><p>{zh}</p><p>{en}</p></div>",
@@ -117,7 +125,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
             en = esc(&d.body_en),
         );
     }
-    if edit {
+    if let Some(csrf) = csrf {
         let (zh, en) = (PLEDGE_ZH.replace("{days}", "14"), PLEDGE_EN.replace("{days}", "14"));
         let _ = write!(
             body,
@@ -136,7 +144,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
             save = t(lang, "save"),
         );
     }
-    layout(lang, t(lang, "returnees"), Some(&m.session), &body).into_response()
+    body
 }
 
 pub async fn save_document(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
