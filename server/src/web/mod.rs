@@ -4,7 +4,9 @@
 //! `HttpOnly; SameSite=Strict` cookie, stored only as its SHA-256; every
 //! form carries a CSRF token (per session, or a double-submit cookie before
 //! login and on the public visitor form). Every value put into HTML goes
-//! through [`esc`]; every SQL statement binds its parameters.
+//! through [`esc`]; every SQL statement binds its parameters. What an
+//! account may open or do is its role's, per `roles::ROUTES`, checked by the
+//! [`Member`] extractor before the handler runs.
 
 mod accounts;
 mod alerts;
