@@ -105,22 +105,12 @@ pub fn verify(conn: &mut dyn Conn, community: &str) -> Result<Verdict, DbError> 
 /// The whole trail as CSV, oldest first, with each row's hash so a copy can
 /// be checked later; handed to `sink` in chunks (false: stop).
 pub fn export_csv(conn: &mut dyn Conn, community: &str, utc_offset_min: i32, sink: &mut dyn FnMut(String) -> bool) -> Result<(), DbError> {
-    let mut out = String::from("seq,time,actor,ip,action,detail,hash\n");
-    let mut open = true;
+    let mut csv = crate::reports::CsvChunks::new("seq,time,actor,ip,action,detail,hash", sink);
     conn.query_each(&format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq"), vals![community], &mut |r| {
         let a = row(r)?;
-        let fields = [a.seq.to_string(), crate::reports::fmt_ms(a.at_ms, utc_offset_min), a.actor, a.ip, a.action, a.detail, a.hash];
-        let line: Vec<String> = fields.iter().map(|f| crate::reports::csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-        if out.len() >= 64 << 10 {
-            open = sink(std::mem::take(&mut out));
-        }
-        Ok(open)
+        Ok(csv.row(&[a.seq.to_string(), crate::reports::fmt_ms(a.at_ms, utc_offset_min), a.actor, a.ip, a.action, a.detail, a.hash]))
     })?;
-    if open && !out.is_empty() {
-        sink(out);
-    }
+    csv.finish();
     Ok(())
 }
 

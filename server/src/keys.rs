@@ -68,10 +68,14 @@ pub fn activate(conn: &mut dyn Conn, c: &Community) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// A trust list of the old key alone, while there is one.
+fn old_trust(c: &Community) -> Option<TrustList> {
+    c.old.as_ref().map(|old| TrustList::new(vec![TrustedKey { issuer: c.id.clone(), key: old.verifying_key() }]))
+}
+
 /// The live passes of `c` that only the old key vouches for: (pass id, text).
 fn old_passes(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<Vec<(String, String)>, DbError> {
-    let Some(old) = &c.old else { return Ok(Vec::new()) };
-    let trust_old = TrustList::new(vec![TrustedKey { issuer: c.id.clone(), key: old.verifying_key() }]);
+    let Some(trust_old) = old_trust(c) else { return Ok(Vec::new()) };
     let live = conn.query_map(
         "SELECT pass_id, text FROM passes WHERE community = ?1 AND revoked_ms IS NULL AND expires_at > ?2",
         vals![&c.id, now_s],
@@ -83,8 +87,7 @@ fn old_passes(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<Vec<(Str
 /// Step 2b: re-signs every live pass of the old key with the new one, with
 /// the same claims; returns how many.
 pub fn resign_old_passes(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<usize, KeyError> {
-    let Some(old) = &c.old else { return Err(KeyError::NoOldKey) };
-    let trust_old = TrustList::new(vec![TrustedKey { issuer: c.id.clone(), key: old.verifying_key() }]);
+    let Some(trust_old) = old_trust(c) else { return Err(KeyError::NoOldKey) };
     let passes = old_passes(conn, c, now_s)?;
     conn.transaction(true, |tx| {
         for (id, text) in &passes {

@@ -313,8 +313,7 @@ pub fn export_csv(
     );
     // The reason's words come last, so the columns before stay where
     // scripts reading older exports expect them.
-    let mut out = String::from("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced,reason_words\n");
-    let mut open = true;
+    let mut csv = CsvChunks::new("time,device,gate,seq,direction,decision,reason,kind,pass_id,role,unit,temperature_c,note,clock_synced,reason_words", sink);
     conn.query_each(&sql, &params, &mut |r| {
         let text = |i: usize| r.get::<Option<String>>(i).map(Option::unwrap_or_default);
         let temp: Option<i64> = r.get(11)?;
@@ -335,19 +334,45 @@ pub fn export_csv(
             r.get::<bool>(13)?.to_string(),
             reason_words(&text(6)?),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-        if out.len() >= 64 << 10 {
-            open = sink(std::mem::take(&mut out));
-        }
-        Ok(open)
+        Ok(csv.row(&fields))
     })?;
-    if open && !out.is_empty() {
-        sink(out);
-    }
+    csv.finish();
     Ok(())
 }
+
+/// CSV handed to a sink about 64 KiB at a time; the sink returns false to
+/// stop (the reader went away), and then nothing more is sent.
+pub struct CsvChunks<'a> {
+    out: String,
+    open: bool,
+    sink: &'a mut dyn FnMut(String) -> bool,
+}
+
+impl<'a> CsvChunks<'a> {
+    pub fn new(header: &str, sink: &'a mut dyn FnMut(String) -> bool) -> CsvChunks<'a> {
+        CsvChunks { out: format!("{header}\n"), open: true, sink }
+    }
+
+    /// Adds a line of fields (quoted and defused); false once the reader
+    /// has gone.
+    pub fn row(&mut self, fields: &[String]) -> bool {
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        self.out.push_str(&line.join(","));
+        self.out.push('\n');
+        if self.out.len() >= 64 << 10 {
+            self.open = (self.sink)(std::mem::take(&mut self.out));
+        }
+        self.open
+    }
+
+    /// Sends what is left.
+    pub fn finish(mut self) {
+        if self.open && !self.out.is_empty() {
+            (self.sink)(std::mem::take(&mut self.out));
+        }
+    }
+}
+
 
 /// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,
 /// and a leading tab or carriage return, which spreadsheets skip).

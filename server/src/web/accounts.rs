@@ -211,18 +211,8 @@ pub async fn join(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
         Ok(Err(e)) => return join_page(&app, &headers, &token, Some(&e.to_string()), StatusCode::BAD_REQUEST),
     };
     let actor = crate::audit::Actor { community, user: name, ip: app.client_ip(peer.ip(), &headers).to_string() };
-    let detail = format!("role={role}");
-    if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, "account.join", &detail, now_ms())).await {
-        tracing::error!(error = %e, "could not record a new account in the audit trail");
-    }
-    match create_session(&app, user_id).await {
-        Ok(cookie) => {
-            let mut resp = state_redirect("/");
-            resp.headers_mut().insert(header::SET_COOKIE, cookie.parse().expect("ascii cookie"));
-            resp
-        }
-        Err(r) => r,
-    }
+    record_as(&app, actor, "account.join", format!("role={role}")).await;
+    logged_in(&app, user_id).await
 }
 
 /// RFC 6238 with the parameters every authenticator app defaults to:
@@ -295,9 +285,7 @@ pub async fn totp_set(State(app): State<AppState>, session: Session, ConnectInfo
     if let Some(community) = session.community.clone() {
         let actor = crate::audit::Actor { community, user: session.user.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
         let action = if store.is_some() { "account.totp_on" } else { "account.totp_off" };
-        if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, action, "", now_ms())).await {
-            tracing::error!(error = %e, "could not record a TOTP change in the audit trail");
-        }
+        record_as(&app, actor, action, String::new()).await;
     }
     state_redirect("/totp")
 }

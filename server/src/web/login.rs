@@ -95,18 +95,9 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     app.logins.succeeded(&account);
     if let Some(community) = community {
         let actor = crate::audit::Actor { community, user: account.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
-        if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, "login", "", now_ms())).await {
-            tracing::error!(error = %e, "could not record a login in the audit trail");
-        }
+        record_as(&app, actor, "login", String::new()).await;
     }
-    match create_session(&app, user_id).await {
-        Ok(cookie) => {
-            let mut resp = state_redirect("/");
-            resp.headers_mut().insert(header::SET_COOKIE, cookie.parse().expect("ascii cookie"));
-            resp
-        }
-        Err(r) => r,
-    }
+    logged_in(&app, user_id).await
 }
 
 pub fn argon2_hash(password: &str) -> Result<String, String> {

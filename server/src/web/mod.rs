@@ -274,10 +274,14 @@ pub fn refused(session: &Session) -> Response {
     (StatusCode::FORBIDDEN, layout(lang, t(lang, "forbidden"), Some(session), &format!("<p class=msg>{}</p>", esc(&text)))).into_response()
 }
 
-/// Records an action in the community's audit trail; a failure to record
-/// is logged (the change itself is already stored).
+/// Records a member's action in the community's audit trail.
 pub async fn record_action(app: &AppState, m: &Member, action: &'static str, detail: String) {
-    let actor = m.actor();
+    record_as(app, m.actor(), action, detail).await;
+}
+
+/// Records an action by `actor` (a member, or someone on a public page);
+/// a failure to record is logged (the change itself is already stored).
+pub async fn record_as(app: &AppState, actor: Actor, action: &'static str, detail: String) {
     if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, action, &detail, now_ms())).await {
         tracing::error!(error = %e, action, "could not record an action in the audit trail");
     }
@@ -345,6 +349,18 @@ pub async fn create_session(app: &AppState, user_id: i64) -> Result<String, Resp
         .await
         .map_err(server_error)?;
     Ok(set_cookie(app, SESSION_COOKIE, &token, SESSION_MS / 1000))
+}
+
+/// Logs `user_id` in and sends the browser to its home page.
+pub async fn logged_in(app: &AppState, user_id: i64) -> Response {
+    match create_session(app, user_id).await {
+        Ok(cookie) => {
+            let mut resp = state_redirect("/");
+            resp.headers_mut().insert(header::SET_COOKIE, cookie.parse().expect("ascii cookie"));
+            resp
+        }
+        Err(r) => r,
+    }
 }
 
 pub fn set_cookie(app: &AppState, name: &str, value: &str, max_age_s: i64) -> String {
