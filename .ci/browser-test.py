@@ -4,23 +4,35 @@
 a committee member logs in, adds a resident and issues a pass; a kiosk
 enrolls with a token from the Gates page, scans a screenshot of the pass's
 QR code and syncs; a visitor registers on the public form and the kiosk
-scans the visitor's QR; the committee sees both entries on the Entries page.
+scans the visitor's QR; the committee sees both entries on the Entries page;
+staff invite, import and print; a returnee opens the poster's link on a
+phone, picks a district with a notice rule, signs with a finger and gets a
+receipt that an independent reader checks; the unit shows under home
+quarantine and, after one sync, the kiosk keeps the resident in.
 
 Needs: chromium, chromium-driver, python3-selenium (Debian packages) and
 the release binaries (`cargo test --workspace --release` builds them).
 Usage: python3 .ci/browser-test.py [--shots DIR]
 """
 
+import datetime
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_evidence  # noqa: E402  (the independent reader of the log)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER = os.path.join(ROOT, "target", "release", "shoumen-server")
@@ -135,10 +147,7 @@ def browse(base, tmp, shots):
         run(KIOSK, "--config", cfg, "sync", "--now")
 
         # The committee sees both entries.
-        driver.get(base + "/login")
-        driver.find_element(By.NAME, "user").send_keys("admin")
-        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        log_in_admin(driver, base, wait_for)
         wait_for("/logout")
         driver.get(base + "/entries")
         rows = driver.find_elements(By.CSS_SELECTOR, "tr[data-seq]")
@@ -200,13 +209,120 @@ def browse(base, tmp, shots):
         driver.get(base + "/outside")
         assert driver.find_element(By.CSS_SELECTOR, "#outside-total b").text == "0"
         driver.get(base + "/summary")
-        assert len(driver.find_elements(By.CSS_SELECTOR, "#summary tr")) == 11, driver.page_source
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#summary tr")) == 13, driver.page_source
         shot("summary")
         # Staff do not manage accounts.
         driver.get(base + "/accounts")
         wait_for("Not allowed")
+
+        returnee(driver, base, tmp, cfg, card, wait_for, shot)
     finally:
         driver.quit()
+
+
+def log_in_admin(driver, base, wait_for):
+    driver.get(base + "/login")
+    driver.find_element(By.NAME, "user").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+
+
+def returnee(driver, base, tmp, cfg, card, wait_for, shot):
+    """Staff set a notice for Hubei; a returnee from Wuchang registers on a
+    phone from the poster; the notice closes the gate to unit 3-502."""
+    driver.get(base + "/returnees/rules")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/returnees/documents']")
+    form.find_element(By.NAME, "name").send_keys("Hubei notice")
+    Select(form.find_element(By.NAME, "kind")).select_by_value("notice")
+    form.find_element(By.NAME, "body_en").clear()
+    form.find_element(By.NAME, "body_en").send_keys("Stay at home for {days} days from your arrival.")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("Hubei notice</b> v1")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/returnees/rules'][method=post]")
+    form.find_element(By.NAME, "prefix").send_keys("42")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("湖北省")
+    driver.get(base + "/returnees/poster")
+    link = driver.find_element(By.ID, "poster-url").text
+    shot("server-returnee-poster")
+
+    # On the returnee's phone: no login, the poster's link.
+    driver.delete_all_cookies()
+    driver.get(base + link[link.index("/r/"):])
+    wait_for("Where you came from")
+    driver.find_element(By.NAME, "name").send_keys("Chen Jie")
+    driver.find_element(By.NAME, "phone").send_keys("13912345678")
+    driver.find_element(By.NAME, "unit").send_keys("3-502")
+    for select, place in (("province", "湖北省"), ("city", "武汉市"), ("district", "武昌区")):
+        for _ in range(100):
+            options = [o.text for o in Select(driver.find_element(By.ID, select)).options]
+            if place in options:
+                break
+            time.sleep(0.05)
+        Select(driver.find_element(By.ID, select)).select_by_visible_text(place)
+    for _ in range(100):
+        if driver.find_element(By.ID, "origin").get_attribute("value") == "420106":
+            break
+        time.sleep(0.05)
+    today = (datetime.datetime.utcnow() + datetime.timedelta(hours=8)).strftime("%m%d%Y")
+    driver.find_element(By.NAME, "arrival").send_keys(today)
+    driver.find_element(By.NAME, "temperature").send_keys("36.4")
+    driver.find_element(By.CSS_SELECTOR, "input[name=symptoms][value=no]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=contact][value=no]").click()
+    shot("server-returnee-form")
+    driver.find_element(By.CSS_SELECTOR, "#register button").click()
+    wait_for("Stay at home for 14 days from your arrival.", "the notice for Wuchang")
+    # A signature: two strokes of a finger on the canvas.
+    pad = driver.find_element(By.ID, "pad")
+    strokes = ActionChains(driver)
+    strokes.move_to_element_with_offset(pad, -100, 10).click_and_hold()
+    for dx, dy in ((15, -20), (15, 25), (15, -15), (20, 10)):
+        strokes.move_by_offset(dx, dy)
+    strokes.release()
+    strokes.move_to_element_with_offset(pad, 20, -10).click_and_hold().move_by_offset(40, 30).release()
+    strokes.perform()
+    driver.find_element(By.NAME, "signed_name").send_keys("Chen Jie")
+    driver.find_element(By.NAME, "confirm").click()
+    shot("server-returnee-sign")
+    driver.find_element(By.ID, "submit").click()
+    wait_for("Receipt code", "the receipt")
+    assert "Home quarantine until" in driver.page_source and "3-502" in driver.page_source, driver.page_source
+    shot("server-returnee-receipt")
+
+    # The receipt file, checked by a reader written from the specs, and by
+    # the server's command line with nothing but the file and the key.
+    receipt_url = driver.current_url + "/json"
+    with urllib.request.urlopen(receipt_url) as r:
+        receipt = json.load(r)
+    with urllib.request.urlopen(base + "/log/lotus-gdn/key") as r:
+        vkey = r.read().decode().strip()
+    origin, size, index = check_evidence.check_receipt(receipt, vkey)
+    assert (origin, size, index) == ("shoumen.lotus-gdn/evidence", 1, 0), (origin, size, index)
+    assert '"signature":"M' in receipt["record"], receipt["record"]
+    path = os.path.join(tmp, "receipt.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(receipt, f)
+    out = run(SERVER, "evidence", "verify", path, "--log-key", vkey)
+    assert "record #0 is in shoumen.lotus-gdn/evidence of 1 records" in out, out
+    receipt["record"] = receipt["record"].replace("3-502", "3-503")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(receipt, f)
+    bad = subprocess.run([SERVER, "evidence", "verify", path, "--log-key", vkey], capture_output=True, text=True)
+    assert bad.returncode != 0 and "inclusion proof fails" in bad.stderr, bad.stderr
+
+    # The committee sees the unit under home quarantine.
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    driver.get(base + "/quarantine")
+    wait_for("returnee notice")
+    assert "3-502" in driver.page_source, driver.page_source
+    driver.get(base + "/returnees")
+    wait_for("Chen Jie")
+    shot("server-returnees")
+    # After one sync, the kiosk keeps the resident of 3-502 in.
+    run(KIOSK, "--config", cfg, "sync", "--now")
+    out = run(KIOSK, "--config", cfg, "check", "--direction", "out", card)
+    assert "quarantine_no_exit" in out and ": allow" not in out, out
 
 
 if __name__ == "__main__":

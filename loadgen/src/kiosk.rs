@@ -80,6 +80,7 @@ impl SimKiosk {
             checkpoint: Checkpoint::sign(&self.key, &self.id, self.seq, &self.head),
             version: "loadgen".into(),
             layout: None,
+            log: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod base45;
 pub mod chain;
 pub mod entry;
+pub mod evidence;
 pub mod lists;
 pub mod pass;
 pub mod sync;

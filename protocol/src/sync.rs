@@ -184,6 +184,9 @@ pub struct Heartbeat {
     pub version: String,
     #[serde(default)]
     pub layout: Option<GateLayout>,
+    /// The evidence log's head the kiosk holds (issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::evidence::HeldHead>,
 }
 
 /// The most presence items one answer carries.
@@ -330,6 +333,10 @@ pub struct ListsAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<SignedBundle>,
     pub current: Current,
+    /// The evidence log's newest checkpoint, when the kiosk asked with
+    /// `log=<size it holds>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::evidence::LogAnswer>,
 }
 
 pub fn decode_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], SyncError> {

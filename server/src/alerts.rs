@@ -24,6 +24,7 @@ pub const KINDS: &[&str] = &[
     "lists_too_old",
     "kiosk_silent",
     "tamper",
+    "split_view",
     "too_many_alerts",
 ];
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use shoumen_protocol::evidence::LogAnswer;
 use shoumen_protocol::sync::{ApiError, Current, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -245,6 +246,9 @@ async fn heartbeat(State(app): State<AppState>, Kiosk(device): Kiosk, body: Resu
 #[derive(Deserialize)]
 struct Since {
     since: Option<u64>,
+    /// The evidence log size the kiosk holds: the answer carries the newest
+    /// checkpoint and the proof that it extends that size.
+    log: Option<u64>,
 }
 
 /// The newest bundle if the kiosk's is older, and always the signed word of
@@ -266,9 +270,26 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
             )?;
         }
         let current = Current::sign(community.list_key(), &community.id, version, now_s);
-        Ok(ListsAnswer { bundle: (q.since != Some(version)).then_some(signed), current })
+        let log = match q.log {
+            Some(held) => Some(log_answer(conn, &community.id, held)?),
+            None => None,
+        };
+        Ok(ListsAnswer { bundle: (q.since != Some(version)).then_some(signed), current, log })
     })
     .await
+}
+
+/// The newest checkpoint and its proof from the size a kiosk holds (none
+/// if the kiosk holds more than the log: it will say so as a split view).
+fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnswer, Refusal> {
+    let fail = |e: crate::evidence::EvidenceError| match e {
+        crate::evidence::EvidenceError::Db(e) => Refusal::Db(e),
+        other => Refusal::BadRequest(other.to_string()),
+    };
+    let size = crate::evidence::size(conn, community)?;
+    let checkpoint = crate::evidence::checkpoint_at(conn, community, size).map_err(fail)?;
+    let proof = if held <= size { crate::evidence::consistency(conn, community, held, size).map_err(fail)? } else { Vec::new() };
+    Ok(LogAnswer { checkpoint, key: crate::evidence::verifier_key(conn, community)?, proof })
 }
 
 /// The community's presence (every gate's newest allowed direction per pass)

@@ -47,7 +47,13 @@ fn chain_hash(prev: &str, seq: i64, at_ms: i64, actor: &str, ip: &str, action: &
 /// Appends one row to `actor.community`'s trail. Run it in the same call as
 /// the change it records.
 pub fn record(conn: &mut dyn Conn, actor: &Actor, action: &str, detail: &str, now_ms: i64) -> Result<(), DbError> {
-    conn.transaction(true, |tx| {
+    conn.transaction(true, |tx| record_in(tx, actor, action, detail, now_ms))
+}
+
+/// [`record`] inside the caller's transaction: the change and its row in
+/// the trail are stored together or not at all.
+pub fn record_in(tx: &mut dyn Conn, actor: &Actor, action: &str, detail: &str, now_ms: i64) -> Result<(), DbError> {
+    {
         // Concurrent changes in one community queue on its row, so two never
         // take the same place in the chain.
         let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
@@ -68,7 +74,7 @@ pub fn record(conn: &mut dyn Conn, actor: &Actor, action: &str, detail: &str, no
             vals![&actor.community, seq, now_ms, &actor.user, &actor.ip, action, &detail, &hash],
         )?;
         Ok(())
-    })
+    }
 }
 
 /// The latest `limit` rows, newest first.

@@ -27,6 +27,8 @@ use signed_note::{Note, StandardSigner};
 use thiserror::Error;
 use tlog_tiles::{Checkpoint, Hash, HashReader};
 
+use shoumen_protocol::evidence::HeldHead;
+
 use crate::db::{Conn, DbError};
 use crate::vals;
 
@@ -56,14 +58,27 @@ struct Reader<'a> {
 
 impl HashReader for Reader<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-        let mut conn = self.conn.borrow_mut();
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for all of them: a proof or an append needs about
+        // log n hashes, and each round trip to PostgreSQL costs more than
+        // the lookup.
+        let marks: Vec<String> = (0..indexes.len()).map(|i| format!("?{}", i + 2)).collect();
+        let sql = format!("SELECT idx, hash FROM tlog_hashes WHERE community = ?1 AND idx IN ({})", marks.join(", "));
+        let mut params = vec![crate::db::Val::from(self.community)];
+        params.extend(indexes.iter().map(|&i| crate::db::Val::from(i as i64)));
+        let rows = self
+            .conn
+            .borrow_mut()
+            .query_map(&sql, &params, |r| Ok((r.get::<i64>(0)? as u64, r.get::<String>(1)?)))
+            .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))?;
+        let found: std::collections::HashMap<u64, String> = rows.into_iter().collect();
         indexes
             .iter()
-            .map(|&i| {
-                let hex_hash = conn
-                    .query_opt("SELECT hash FROM tlog_hashes WHERE community = ?1 AND idx = ?2", vals![self.community, i], |r| r.get::<String>(0))
-                    .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))?;
-                let bytes: [u8; 32] = hex_hash
+            .map(|i| {
+                let bytes: [u8; 32] = found
+                    .get(i)
                     .and_then(|h| hex::decode(h).ok())
                     .and_then(|b| b.try_into().ok())
                     .ok_or(tlog_tiles::Error::IndexesNotInTree)?;
@@ -79,31 +94,38 @@ fn damaged(community: &str, e: tlog_tiles::Error) -> EvidenceError {
 
 /// Records in `community`'s log.
 pub fn size(conn: &mut dyn Conn, community: &str) -> Result<u64, DbError> {
-    Ok(conn.scalar("SELECT COUNT(*) FROM tlog_leaves WHERE community = ?1", vals![community])? as u64)
+    // The newest index, read off the primary key: O(log n), unlike COUNT(*).
+    Ok(conn.scalar("SELECT COALESCE(MAX(n) + 1, 0) FROM tlog_leaves WHERE community = ?1", vals![community])? as u64)
 }
 
 /// Appends a record (already salted by the caller); returns its index.
 pub fn append(conn: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
-    conn.transaction(true, |tx| {
-        // One writer per community log: appends queue on its row.
-        let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
-        tx.query_opt(&lock, vals![community], |_| Ok(()))?;
-        let n = size(tx, community)?;
-        let leaf = tlog_tiles::record_hash(record);
-        let hashes = {
-            let reader = Reader { conn: RefCell::new(&mut *tx), community };
-            tlog_tiles::stored_hashes_for_record_hash(n, leaf, &reader).map_err(|e| damaged(community, e))?
-        };
-        let first = tlog_tiles::stored_hash_index(0, n);
-        for (k, h) in hashes.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO tlog_hashes (community, idx, hash) VALUES (?1, ?2, ?3)",
-                vals![community, first + k as u64, hex::encode(h.0)],
-            )?;
-        }
-        tx.execute("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES (?1, ?2, ?3, ?4)", vals![community, n, hex::encode(leaf.0), now_ms])?;
-        Ok(n)
-    })
+    conn.transaction(true, |tx| append_in(tx, community, record, now_ms))
+}
+
+/// [`append`] inside the caller's transaction, so a record and its leaf
+/// are stored together or not at all.
+pub fn append_in(tx: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
+    // One writer per community log: appends queue on its row.
+    let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
+    tx.query_opt(&lock, vals![community], |_| Ok(()))?;
+    let n = size(tx, community)?;
+    let leaf = tlog_tiles::record_hash(record);
+    let hashes = {
+        let reader = Reader { conn: RefCell::new(&mut *tx), community };
+        tlog_tiles::stored_hashes_for_record_hash(n, leaf, &reader).map_err(|e| damaged(community, e))?
+    };
+    let first = tlog_tiles::stored_hash_index(0, n);
+    // The record's hashes (one to about log n of them) in one statement.
+    let rows: Vec<String> = (0..hashes.len()).map(|k| format!("(?1, ?{}, ?{})", 2 * k + 2, 2 * k + 3)).collect();
+    let mut params = vec![crate::db::Val::from(community)];
+    for (k, h) in hashes.iter().enumerate() {
+        params.push(crate::db::Val::from((first + k as u64) as i64));
+        params.push(crate::db::Val::from(hex::encode(h.0)));
+    }
+    tx.execute(&format!("INSERT INTO tlog_hashes (community, idx, hash) VALUES {}", rows.join(", ")), &params)?;
+    tx.execute("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES (?1, ?2, ?3, ?4)", vals![community, n, hex::encode(leaf.0), now_ms])?;
+    Ok(n)
 }
 
 /// The root of the first `n` records.
@@ -138,7 +160,7 @@ pub fn consistency(conn: &mut dyn Conn, community: &str, old: u64, new: u64) -> 
 
 /// The log's signing key (a signed-note private key) and its public form
 /// (a verifier key, `name+id+base64`), made on first use.
-fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), DbError> {
+pub(crate) fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), DbError> {
     let stored = conn.query_opt(
         "SELECT log_skey, log_vkey FROM communities WHERE id = ?1",
         vals![community],
@@ -163,14 +185,53 @@ pub fn verifier_key(conn: &mut dyn Conn, community: &str) -> Result<String, DbEr
 
 /// The signed checkpoint of the whole log now, as note text.
 pub fn checkpoint(conn: &mut dyn Conn, community: &str) -> Result<String, EvidenceError> {
-    let (skey, _) = log_keys(conn, community)?;
     let n = size(conn, community)?;
+    checkpoint_at(conn, community, n)
+}
+
+/// The signed checkpoint of the first `n` records (a size the log has).
+pub fn checkpoint_at(conn: &mut dyn Conn, community: &str, n: u64) -> Result<String, EvidenceError> {
+    let (skey, _) = log_keys(conn, community)?;
     let root = root(conn, community, n)?;
     let text = Checkpoint::new(&origin(community), n, root, "").map_err(|_| damaged(community, tlog_tiles::Error::BadMath))?.to_bytes();
     let signer = StandardSigner::new(&skey).map_err(|e| EvidenceError::Damaged(community.to_string(), format!("log key: {e}")))?;
     let mut note = Note::new(&text, &[]).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))?;
     note.add_sigs(&[&signer]).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))?;
     String::from_utf8(note.to_bytes()).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))
+}
+
+/// Compares the log head a kiosk holds with the log itself and with the
+/// heads the community's other kiosks hold. A head the log does not have,
+/// or two kiosks holding different trees of one size, is a split view: the
+/// log showed different histories, and an alert says so. Returns how many
+/// alerts were new.
+pub fn check_held(conn: &mut dyn Conn, community: &str, device: &str, held: &HeldHead, now_ms: i64) -> Result<usize, EvidenceError> {
+    let mut problems = Vec::new();
+    if let Some(fault) = &held.fault {
+        problems.push(format!("the gate was shown a checkpoint that does not extend its own: {}", crate::alerts::clean(fault, 200)));
+    }
+    let have = size(conn, community)?;
+    if held.size > have {
+        problems.push(format!("the gate holds a tree of {} records; the log has only {have}", held.size));
+    } else if held.size > 0 && root(conn, community, held.size)? != held.root {
+        problems.push(format!("the gate holds a tree of {} records whose root the log does not have", held.size));
+    }
+    let root_b64 = held.root.to_string();
+    let others: Vec<String> = conn.query_map(
+        "SELECT id FROM devices WHERE community = ?1 AND id <> ?2 AND log_size = ?3 AND log_root <> ?4 ORDER BY id",
+        vals![community, device, held.size, &root_b64],
+        |r| r.get(0),
+    )?;
+    for other in others {
+        problems.push(format!("gates {device} and {other} hold different trees of {} records", held.size));
+    }
+    conn.execute("UPDATE devices SET log_size = ?1, log_root = ?2 WHERE id = ?3", vals![held.size, &root_b64, device])?;
+    let mut raised = 0;
+    for p in problems {
+        tracing::error!(community, device, problem = %p, "evidence log split view");
+        raised += usize::from(crate::webhook::raise(conn, community, "split_view", device, None, &p, now_ms)?);
+    }
+    Ok(raised)
 }
 
 /// Hashes as the proof endpoints send them: standard base64, as in

@@ -519,6 +519,13 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
         )?;
         Ok::<_, DbError>(())
     })?;
+    if let Some(held) = &hb.log {
+        match crate::evidence::check_held(conn, &device.community, &device.id, held, now) {
+            Ok(n) => alerts += n,
+            Err(crate::evidence::EvidenceError::Db(e)) => return Err(Refusal::Db(e)),
+            Err(e) => tracing::error!(error = %e, device = %device.id, "cannot compare a kiosk's evidence head with the log"),
+        }
+    }
     if let Some(detail) = tamper {
         return Err(Refusal::Tamper(detail));
     }

@@ -15,11 +15,13 @@ pub mod evidence;
 pub mod ingest;
 pub mod keys;
 pub mod net;
+pub mod registrations;
 pub mod reports;
 pub mod residents;
 pub mod retention;
 pub mod returnees;
 pub mod roles;
+pub mod sequencer;
 pub mod summary;
 pub mod web;
 pub mod webhook;
@@ -89,6 +91,8 @@ pub struct AppState {
     pub bell: Arc<tokio::sync::Notify>,
     /// Kiosks authenticated recently.
     pub kiosks: Arc<api::KioskCache>,
+    /// The evidence log's writer: registrations commit in batches.
+    pub sequencer: Arc<sequencer::Sequencer>,
 }
 
 impl AppState {
@@ -101,7 +105,8 @@ impl AppState {
         let bell = Arc::new(tokio::sync::Notify::new());
         let logins = Arc::new(LoginGuard::default());
         let communities = Arc::new(RwLock::new(HashMap::new()));
-        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell, kiosks: Arc::default() })
+        let sequencer = Arc::new(sequencer::Sequencer::start(db.clone()));
+        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell, kiosks: Arc::default(), sequencer })
     }
 
     /// The community `id`, with its signing key.
@@ -236,6 +241,10 @@ pub fn body_limit(path: &str) -> usize {
         api::PUSH_LIMIT
     } else if path == "/login" || path.starts_with("/v/") || path.starts_with("/invite/") || path == "/api/v1/enroll" {
         16 << 10
+    } else if path.starts_with("/r/") {
+        web::REGISTER_BODY_LIMIT
+    } else if path == "/verify" {
+        web::RECEIPT_LIMIT
     } else if path == "/residents/import" {
         // Read only once the account is known (the handler's extractors
         // check the session before the body).

@@ -107,12 +107,29 @@ enum Cmd {
     /// Apply every community's retention now (the server also does it every
     /// night at 03:00): entries older than kept, visitors' names.
     Prune,
+    /// The returnees' evidence log.
+    #[command(subcommand)]
+    Evidence(EvidenceCmd),
     /// Entries of a date range as CSV on stdout.
     Export {
         #[arg(long)]
         from: String,
         #[arg(long)]
         to: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCmd {
+    /// Check a returnee's receipt (the JSON file from the receipt page)
+    /// offline: the record's hash, its inclusion proof and the checkpoint's
+    /// signature. With --log-key, nothing but the file and the key is used;
+    /// without, the key is the one this server's database keeps for the log.
+    Verify {
+        receipt: PathBuf,
+        /// The log's verifier key (`/log/<community>/key`), or a file holding it.
+        #[arg(long)]
+        log_key: Option<String>,
     },
 }
 
@@ -165,6 +182,9 @@ fn pick(db: &Db, id: Option<&str>) -> Result<Community> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key })) = &cli.command {
+        return verify_receipt(&cli.db, receipt, log_key.as_deref());
+    }
     let db = Db::open(&cli.db)?;
     let community = cli.community.as_deref();
     match cli.command.unwrap_or(Cmd::Serve) {
@@ -205,11 +225,39 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Verify => verify(&db),
         Cmd::Prune => {
             let pruned = db.call_blocking(|conn| shoumen_server::retention::prune_all(conn, now_ms()))?;
-            println!("deleted {} entries and {} visitors' names past their communities' retention", pruned.entries, pruned.visitor_names);
+            println!(
+                "deleted {} entries, {} visitors' names and {} returnees' personal fields past their communities' retention",
+                pruned.entries, pruned.visitor_names, pruned.returnees
+            );
             Ok(())
         }
+        Cmd::Evidence(_) => unreachable!("handled before the database is opened"),
         Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
     }
+}
+
+/// `evidence verify`: says what the receipt proves, or why it proves nothing.
+fn verify_receipt(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result<()> {
+    use shoumen_protocol::evidence::Receipt;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the receipt {}", path.display()))?;
+    let receipt = Receipt::parse(&text).with_context(|| format!("{} is not a receipt file", path.display()))?;
+    let key = match log_key {
+        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k)?.trim().to_string(),
+        Some(k) => k.trim().to_string(),
+        None => {
+            let db = Db::open(db)?;
+            let origin = receipt.checkpoint.lines().next().unwrap_or("").to_string();
+            let found = db.call_blocking(|c| {
+                let Some(community) = shoumen_server::registrations::community_of_checkpoint(c, &receipt.checkpoint)? else { return Ok(None) };
+                Ok(Some(shoumen_server::evidence::verifier_key(c, &community)?))
+            })?;
+            found.with_context(|| format!("this server keeps no log named {origin:?}; give the log's key with --log-key"))?
+        }
+    };
+    let head = receipt.verify(&key).with_context(|| format!("receipt {} does not verify", receipt.code))?;
+    println!("receipt {}: record #{} is in {} of {} records, checkpoint signed by {}", receipt.code, receipt.index, head.origin, head.size, key);
+    println!("record: {}", receipt.record);
+    Ok(())
 }
 
 /// Records a change made from the command line in the community's audit

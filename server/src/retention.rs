@@ -15,33 +15,41 @@ use crate::vals;
 pub struct Policy {
     pub entry_days: i64,
     pub visitor_days: i64,
+    /// Days after a returnee's period ends before their personal fields go.
+    pub returnee_days: i64,
 }
 
 /// The bounds a committee may choose within.
 pub const ENTRY_DAYS: std::ops::RangeInclusive<i64> = 7..=3650;
 pub const VISITOR_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
+pub const RETURNEE_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
 
 const DAY_MS: i64 = 86_400_000;
 
 pub fn policy(conn: &mut dyn Conn, community: &str) -> Result<Policy, DbError> {
-    conn.query_row("SELECT entry_days, visitor_days FROM communities WHERE id = ?1", vals![community], |r| {
-        Ok(Policy { entry_days: r.get(0)?, visitor_days: r.get(1)? })
+    conn.query_row("SELECT entry_days, visitor_days, returnee_days FROM communities WHERE id = ?1", vals![community], |r| {
+        Ok(Policy { entry_days: r.get(0)?, visitor_days: r.get(1)?, returnee_days: r.get(2)? })
     })
 }
 
 /// Sets a community's policy; returns a sentence saying what is wrong with
 /// it instead, if anything.
 pub fn set_policy(conn: &mut dyn Conn, community: &str, p: Policy) -> Result<Result<(), String>, DbError> {
-    if !ENTRY_DAYS.contains(&p.entry_days) || !VISITOR_DAYS.contains(&p.visitor_days) {
+    if !ENTRY_DAYS.contains(&p.entry_days) || !VISITOR_DAYS.contains(&p.visitor_days) || !RETURNEE_DAYS.contains(&p.returnee_days) {
         return Ok(Err(format!(
-            "entries are kept {} to {} days, visitors' names {} to {} days",
+            "entries are kept {} to {} days, visitors' names {} to {} days, returnees' personal data {} to {} days after their period",
             ENTRY_DAYS.start(),
             ENTRY_DAYS.end(),
             VISITOR_DAYS.start(),
-            VISITOR_DAYS.end()
+            VISITOR_DAYS.end(),
+            RETURNEE_DAYS.start(),
+            RETURNEE_DAYS.end()
         )));
     }
-    conn.execute("UPDATE communities SET entry_days = ?1, visitor_days = ?2 WHERE id = ?3", vals![p.entry_days, p.visitor_days, community])?;
+    conn.execute(
+        "UPDATE communities SET entry_days = ?1, visitor_days = ?2, returnee_days = ?3 WHERE id = ?4",
+        vals![p.entry_days, p.visitor_days, p.returnee_days, community],
+    )?;
     Ok(Ok(()))
 }
 
@@ -50,6 +58,8 @@ pub fn set_policy(conn: &mut dyn Conn, community: &str, p: Policy) -> Result<Res
 pub struct Pruned {
     pub entries: u64,
     pub visitor_names: u64,
+    /// Returnees' registrations whose personal fields were deleted.
+    pub returnees: u64,
 }
 
 /// Applies `community`'s policy as of `now_ms`.
@@ -67,10 +77,14 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
         "UPDATE passes SET visitor_name = NULL WHERE community = ?1 AND visitor_name IS NOT NULL AND expires_at < ?2",
         vals![community, visitor_cutoff_s],
     )?;
+    pruned.returnees = crate::registrations::prune(conn, community, now_ms)?;
     // Deleting is a change like any other: the trail says what went.
     if pruned != Pruned::default() {
         let actor = crate::audit::Actor { community: community.to_string(), user: "server (retention)".into(), ip: String::new() };
-        let detail = format!("{} entries and {} visitors' names deleted", pruned.entries, pruned.visitor_names);
+        let detail = format!(
+            "{} entries, {} visitors' names and {} returnees' personal fields deleted",
+            pruned.entries, pruned.visitor_names, pruned.returnees
+        );
         crate::audit::record(conn, &actor, "retention.prune", &detail, now_ms)?;
     }
     Ok(pruned)
@@ -102,10 +116,11 @@ pub fn prune_all(conn: &mut dyn Conn, now_ms: i64) -> Result<Pruned, DbError> {
     for community in crate::db::communities(conn)? {
         let p = prune(conn, &community, now_ms)?;
         if p != Pruned::default() {
-            tracing::info!(community, entries = p.entries, visitor_names = p.visitor_names, "retention applied");
+            tracing::info!(community, entries = p.entries, visitor_names = p.visitor_names, returnees = p.returnees, "retention applied");
         }
         total.entries += p.entries;
         total.visitor_names += p.visitor_names;
+        total.returnees += p.returnees;
     }
     Ok(total)
 }

@@ -34,6 +34,10 @@ pub struct Daily {
     pub units_quarantined: i64,
     /// Visitor passes issued that day.
     pub visitors: i64,
+    /// Returnees who registered that day: a pledge (self-monitoring) or a
+    /// notice (home quarantine).
+    pub returnees_pledge: i64,
+    pub returnees_notice: i64,
     pub alerts_raised: i64,
     /// Alerts nobody had acknowledged when the summary was made.
     pub alerts_open: i64,
@@ -50,6 +54,8 @@ const FIGURES: &[(&str, &str)] = &[
     ("quarantine_ended", "quarantine_ended"),
     ("units_quarantined", "units_quarantined"),
     ("visitors", "visitors_registered"),
+    ("returnees_pledge", "returnees_pledge"),
+    ("returnees_notice", "returnees_notice"),
     ("alerts_raised", "alerts_raised"),
     ("alerts_open", "open_alerts"),
 ];
@@ -67,6 +73,8 @@ impl Daily {
             "quarantine_ended" => self.quarantine_ended,
             "units_quarantined" => self.units_quarantined,
             "visitors" => self.visitors,
+            "returnees_pledge" => self.returnees_pledge,
+            "returnees_notice" => self.returnees_notice,
             "alerts_raised" => self.alerts_raised,
             _ => self.alerts_open,
         };
@@ -98,6 +106,7 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
         "SELECT COUNT(*) FROM passes WHERE community = ?1 AND role = 'visitor' AND issued_at >= ?2 AND issued_at < ?3",
         vals![community, from_s, to_s],
     )?;
+    (d.returnees_pledge, d.returnees_notice) = crate::registrations::signed_between(conn, community, from_ms, to_ms)?;
     d.alerts_raised = conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND first_ms >= ?2 AND first_ms < ?3", vals![community, from_ms, to_ms])?;
     d.alerts_open = conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND acked = 0", vals![community])?;
     Ok(d)

@@ -192,6 +192,7 @@ fn heartbeat(k: &mut Kiosk) -> Heartbeat {
         checkpoint: Checkpoint::sign(&key, k.store.device_id(), seq, &head),
         version: "test".into(),
         layout: None,
+        log: None,
     }
 }
 

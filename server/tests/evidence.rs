@@ -164,3 +164,133 @@ fn a_changed_stored_hash_makes_the_proofs_fail() {
     let leaf = tlog_tiles::record_hash(b"a different notice");
     assert!(tlog_tiles::check_record(&proof, 16, published, 5, leaf).is_err(), "the published checkpoint does not cover the forgery");
 }
+
+/// Flips one bit of one hash of a proof, chosen by `k`.
+fn flipped(proof: &[Hash], k: usize) -> Vec<Hash> {
+    let mut p = proof.to_vec();
+    let i = k % p.len();
+    p[i].0[(k / 7) % 32] ^= 1 << (k % 8);
+    p
+}
+
+#[test]
+fn proofs_for_every_size_to_1000_check_and_any_flipped_bit_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let records: Vec<Vec<u8>> = (0..1000u32).map(|i| Sha256::digest(i.to_be_bytes()).to_vec()).collect();
+    append_all(&server, &records);
+    let roots: Vec<Hash> = server.db.call_blocking(|c| Ok((0..=1000).map(|n| evidence::root(c, COMMUNITY, n).unwrap()).collect())).unwrap();
+    let (mut inclusions, mut consistencies) = (0, 0);
+    let proofs = server
+        .db
+        .call_blocking(|c| {
+            let mut all = Vec::new();
+            for size in 1..=1000u64 {
+                // The first, the last, the middle and one more record; the
+                // same for earlier sizes.
+                let picks = [0, size - 1, size / 2, (size * 7919) % size];
+                let inc: Vec<_> = picks.iter().map(|&i| (i, evidence::inclusion(c, COMMUNITY, i, size).unwrap())).collect();
+                let con: Vec<_> = picks.iter().filter(|&&o| o > 0).map(|&o| (o, evidence::consistency(c, COMMUNITY, o, size).unwrap())).collect();
+                all.push((size, inc, con));
+            }
+            Ok(all)
+        })
+        .unwrap();
+    for (size, inc, con) in proofs {
+        let root = roots[size as usize];
+        for (index, proof) in inc {
+            let leaf = tlog_tiles::record_hash(&records[index as usize]);
+            tlog_tiles::check_record(&proof, size, root, index, leaf).unwrap_or_else(|e| panic!("record {index} in {size}: {e}"));
+            inclusions += 1;
+            if !proof.is_empty() {
+                let k = (size * 31 + index) as usize;
+                assert!(tlog_tiles::check_record(&flipped(&proof, k), size, root, index, leaf).is_err(), "a flipped bit in {index}/{size}");
+            }
+            let mut bad_leaf = leaf;
+            bad_leaf.0[(index % 32) as usize] ^= 0x80;
+            assert!(tlog_tiles::check_record(&proof, size, root, index, bad_leaf).is_err());
+        }
+        for (old, proof) in con {
+            if old == size {
+                assert!(proof.is_empty());
+                continue;
+            }
+            tlog_tiles::check_tree(&proof, size, root, old, roots[old as usize]).unwrap_or_else(|e| panic!("{old} to {size}: {e}"));
+            consistencies += 1;
+            assert!(tlog_tiles::check_tree(&flipped(&proof, (size + old) as usize), size, root, old, roots[old as usize]).is_err(), "{old} to {size}");
+        }
+    }
+    assert!(inclusions >= 3000 && consistencies >= 1990, "{inclusions} inclusion and {consistencies} consistency proofs checked");
+}
+
+/// The evidence log's figures (issue 17): 100,000 appends as the server
+/// makes them (through the sequencer, from 64 registrations at a time,
+/// each batch one durable commit), then inclusion proofs served over HTTP
+/// at that size; and for comparison, appends one per transaction. Run with
+/// `SHOUMEN_EVIDENCE_BENCH=1` (or a record count); it reports, it asserts
+/// no time.
+#[test]
+fn bench_appends_and_proofs_at_100000_records() {
+    let Ok(n) = std::env::var("SHOUMEN_EVIDENCE_BENCH") else {
+        eprintln!("skipped: set SHOUMEN_EVIDENCE_BENCH=1 (or a record count) to measure the evidence log");
+        return;
+    };
+    let n: u64 = n.parse().ok().filter(|&n| n > 1000).unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let engine = if on_postgres() { "PostgreSQL" } else { "SQLite" };
+    // One append per transaction (one fsync each), 10,000 of them.
+    let started = std::time::Instant::now();
+    server
+        .db
+        .call_blocking(|c| {
+            for i in 0..10_000u64 {
+                evidence::append(c, COMMUNITY, &Sha256::digest(i.to_be_bytes()), 0).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let single = 10_000.0 / started.elapsed().as_secs_f64();
+    // Through the sequencer: 64 submitters, as concurrent registrations.
+    let sequencer = std::sync::Arc::new(shoumen_server::sequencer::Sequencer::start(server.db.clone()));
+    let writers = 64u64;
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..writers)
+        .map(|w| {
+            let sequencer = sequencer.clone();
+            std::thread::spawn(move || {
+                for i in (w..n).step_by(writers as usize) {
+                    let record = Sha256::digest((1_000_000 + i).to_be_bytes()).to_vec();
+                    let job = sequencer.submit(move |tx| evidence::append_in(tx, COMMUNITY, &record, 0));
+                    job.blocking_recv().expect("an answer").expect("appended");
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let elapsed = started.elapsed().as_secs_f64();
+    let size = server.db.call_blocking(|c| evidence::size(c, COMMUNITY)).unwrap();
+    assert_eq!(size, 10_000 + n);
+    let client = reqwest::blocking::Client::new();
+    let base = server.url();
+    let mut latencies: Vec<f64> = (0..2000u64)
+        .map(|k| {
+            let index = (k * 7919 * 104_729) % size;
+            let t = std::time::Instant::now();
+            let r = client.get(format!("{base}/log/{COMMUNITY}/inclusion?index={index}&size={size}")).send().unwrap();
+            assert_eq!(r.status(), 200);
+            let _ = r.text().unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+    println!(
+        "evidence bench ({engine}): {n} appends through the sequencer in {elapsed:.1} s = {:.0} records/s; one per transaction: {single:.0} records/s; \
+inclusion proofs over HTTP at {size} records: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        n as f64 / elapsed,
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+}

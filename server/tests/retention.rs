@@ -49,8 +49,8 @@ fn old_entries_and_visitor_names_go_and_every_chain_still_verifies() {
     visitor(&server, "Guest Yesterday", 1);
 
     let pruned = server.db.call_blocking(|c| retention::prune(c, COMMUNITY, now_ms())).unwrap();
-    assert_eq!(pruned, retention::Pruned { entries: 20, visitor_names: 1 });
-    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail = '20 entries and 1 visitors'' names deleted'"), 1);
+    assert_eq!(pruned, retention::Pruned { entries: 20, visitor_names: 1, returnees: 0 });
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail = '20 entries, 1 visitors'' names and 0 returnees'' personal fields deleted'"), 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM entries"), 10);
     assert_eq!(server.count("SELECT MIN(seq) FROM entries"), 21);
     assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE visitor_name = 'Guest Long-Gone'"), 0);
@@ -92,9 +92,14 @@ fn the_overview_states_the_policy_and_an_admin_changes_it() {
     let (status, body, _) = post(&b, &format!("{base}/retention"), &[("entry_days", "3"), ("visitor_days", "7"), ("csrf", &token)]);
     assert_eq!(status, 400);
     assert!(body.contains("7 to 3650 days"), "{body}");
-    let (status, _, location) = post(&b, &format!("{base}/retention"), &[("entry_days", "30"), ("visitor_days", "7"), ("csrf", &token)]);
+    assert!(page.contains("a returnee's personal data 28 days after their quarantine or self-monitoring ended"), "{page}");
+    let (status, _, location) = post(&b, &format!("{base}/retention"), &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "10"), ("csrf", &token)]);
     assert_eq!((status, location.as_deref()), (303, Some("/")));
     let (_, page) = get(&b, &format!("{base}/"));
     assert!(page.contains("Entries are kept 30 days; a visitor's name is deleted 7 days"), "{page}");
+    assert!(page.contains("a returnee's personal data 10 days after"), "{page}");
+    let (status, body, _) = post(&b, &format!("{base}/retention"), &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "0"), ("csrf", &token)]);
+    assert_eq!(status, 400);
+    assert!(body.contains("returnees&#39; personal data 1 to 365 days"), "{body}");
     assert_eq!(server.count(&format!("SELECT entry_days FROM communities WHERE id = '{COMMUNITY}'")), 30);
 }

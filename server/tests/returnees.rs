@@ -23,7 +23,7 @@ fn rules_pick_the_document_by_where_a_person_came_from_and_edits_make_versions()
     assert_eq!(rule("", "Pledge", "").0, 303);
     assert_eq!(rule("42", "Hubei notice", "2026-01-01").0, 303);
     let applies = |origin: &str, day: &str| {
-        let (_, page) = get(&b, &format!("{base}/returnees?origin={origin}&day={day}"));
+        let (_, page) = get(&b, &format!("{base}/returnees/rules?origin={origin}&day={day}"));
         let at = page.find("id=applies>").expect("an answer") + "id=applies>".len();
         page[at..at + page[at..].find("</p>").unwrap()].to_string()
     };

@@ -39,7 +39,7 @@ fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
 
     let (status, csv) = get(&b, &format!("{base}/summary.csv?day={today}"));
     assert_eq!(status, 200);
-    assert_eq!(csv.lines().count(), 1 + 11);
+    assert_eq!(csv.lines().count(), 1 + 13);
     assert!(csv.contains(&format!("{COMMUNITY},{today},entries,Entries,20\n")), "{csv}");
 
     // Tomorrow at 07:30 today's figures go to the robot, once.

@@ -62,6 +62,15 @@ pub struct ChainReport {
     pub head: Hash,
 }
 
+/// The evidence log as this kiosk knows it (issue 17): the log's key,
+/// pinned at first sight, and the head it holds (with the fault, if a later
+/// checkpoint did not extend it).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvidenceView {
+    pub key: String,
+    pub head: shoumen_protocol::evidence::HeldHead,
+}
+
 pub struct Store {
     conn: Connection,
     device: String,
@@ -400,6 +409,18 @@ impl Store {
 
     pub fn set_layout(&mut self, layout: &shoumen_protocol::sync::GateLayout) -> Result<()> {
         set_meta(&self.conn, "layout", &serde_json::to_string(layout).expect("layout serialises"))
+    }
+
+    /// What the kiosk holds of the community's evidence log: its key (as
+    /// first seen) and the newest head that checked out.
+    pub fn evidence_view(&self) -> Result<Option<EvidenceView>> {
+        get_meta(&self.conn, "evidence")?
+            .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("evidence view: {e}"))))
+            .transpose()
+    }
+
+    pub fn set_evidence_view(&mut self, view: &EvidenceView) -> Result<()> {
+        set_meta(&self.conn, "evidence", &serde_json::to_string(view).expect("evidence view serialises"))
     }
 
     /// The thermometer calibration offset (°C), if one was measured.

@@ -19,12 +19,13 @@ use shoumen_protocol::sync::{
     ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, HealthItem, ListsAnswer,
     PresenceFeed, PushRequest, PushResponse, PushedEntry, API, HEARTBEAT_EVERY_S, MAX_PAGE,
 };
+use shoumen_protocol::evidence::{self, HeldHead, LogAnswer};
 use shoumen_protocol::PassId;
 use thiserror::Error;
 
 use crate::clock::SystemClock;
 use crate::gate::{Event, Presence};
-use crate::store::{Store, StoreError, SyncCredentials};
+use crate::store::{EvidenceView, Store, StoreError, SyncCredentials};
 
 #[derive(Debug, Error)]
 pub enum SyncError {
@@ -203,8 +204,8 @@ impl Client {
 
     /// The newest bundle if it is newer than `since`, and the signed word
     /// of which version is the newest.
-    pub fn lists(&self, since: u64) -> Result<ListsAnswer, SyncError> {
-        self.get(&format!("/lists?since={since}"))
+    pub fn lists(&self, since: u64, log: u64) -> Result<ListsAnswer, SyncError> {
+        self.get(&format!("/lists?since={since}&log={log}"))
     }
 
     /// Presence from every gate of the community that changed after `since`.
@@ -314,6 +315,7 @@ fn heartbeat(store: &mut Store, clock: &SystemClock, queue: u64, health: &[Healt
         checkpoint: Checkpoint::sign(&key, store.device_id(), head_seq, &head_hash),
         version: env!("CARGO_PKG_VERSION").into(),
         layout: store.layout()?,
+        log: store.evidence_view()?.map(|v| v.head),
     })
 }
 
@@ -324,8 +326,43 @@ const CURRENT_TOLERANCE_S: i64 = 3600;
 /// Installs a newer bundle if there is one; lists count as fresh only on
 /// the server's signed word. Returns whether a bundle was installed.
 fn pull_lists(store: &mut Store, client: &Client, clock: &SystemClock) -> Result<bool, SyncError> {
-    let answer = client.lists(store.bundle_version()?)?;
+    let held = store.evidence_view()?.map_or(0, |v| v.head.size);
+    let mut answer = client.lists(store.bundle_version()?, held)?;
+    if let Some(log) = answer.log.take() {
+        accept_log(store, log)?;
+    }
     accept_lists(store, answer, clock.now().wall_ms)
+}
+
+/// Checks the evidence log's newest checkpoint against the head the kiosk
+/// holds: signed by the key first seen, and extending that head. One that
+/// does not is not taken; the fault goes to the committee with every
+/// heartbeat from then on (a split view: the log showed this kiosk a
+/// history it does not show others, or rewrote its own).
+fn accept_log(store: &mut Store, answer: LogAnswer) -> Result<(), SyncError> {
+    let view = store.evidence_view()?;
+    let key = view.as_ref().map_or_else(|| answer.key.clone(), |v| v.key.clone());
+    let checked = evidence::open_checkpoint(&answer.checkpoint, &key).and_then(|head| {
+        if let Some(v) = &view {
+            let held = evidence::Head { origin: head.origin.clone(), size: v.head.size, root: v.head.root };
+            evidence::check_extends(&held, &head, &answer.proof)?;
+        }
+        Ok(head)
+    });
+    let next = match (checked, view) {
+        (Ok(head), _) => EvidenceView { key, head: HeldHead { size: head.size, root: head.root, fault: None } },
+        (Err(e), Some(mut v)) => {
+            tracing::error!(error = %e, "the evidence log's checkpoint does not extend the one this gate holds");
+            v.head.fault = Some(e.to_string());
+            v
+        }
+        (Err(e), None) => {
+            tracing::warn!(error = %e, "the evidence log's first checkpoint does not check out; not kept");
+            return Ok(());
+        }
+    };
+    store.set_evidence_view(&next)?;
+    Ok(())
 }
 
 /// What a `/lists` answer does to the store: a newer bundle is installed;
@@ -615,7 +652,7 @@ mod tests {
         let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
         store.set_trust(&TrustList::new(vec![TrustedKey { issuer: "c".into(), key: key.verifying_key() }])).unwrap();
         let now_ms = 1_790_000_000_000;
-        let answer = |current| ListsAnswer { bundle: None, current };
+        let answer = |current| ListsAnswer { bundle: None, current, log: None };
         let synced = |s: &Store| s.lists().unwrap().synced_at_ms;
         // The server's word, signed and dated now: fresh.
         assert!(!accept_lists(&mut store, answer(Current::sign(&key, "c", 0, now_ms / 1000)), now_ms).unwrap());

@@ -120,6 +120,10 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
         ui.global::<VisitorAdapter>().set_qr(img);
     }
     ui.global::<VisitorAdapter>().set_url("https://shoumen.example/visit/east-gate".into());
+    if let Some(img) = qr_image("https://shoumen.example/v/k-east/returnee") {
+        ui.global::<VisitorAdapter>().set_returnee_qr(img);
+        ui.global::<VisitorAdapter>().set_has_returnee(true);
+    }
 
     let result = |decision, reason, temp: Option<i32>| {
         Screen::Result(ResultView {

@@ -46,12 +46,20 @@ fn retention_form(lang: Lang, csrf: &str, p: retention::Policy) -> String {
     format!(
         "<h2>{title}</h2><p id=retention>{policy}</p><form class=card method=post action=/retention>{csrf}\
 <label>{entries}<input type=number name=entry_days min={emin} max={emax} value={e}></label>\
-<label>{visitors}<input type=number name=visitor_days min={vmin} max={vmax} value={v}></label><button>{save}</button></form>",
+<label>{visitors}<input type=number name=visitor_days min={vmin} max={vmax} value={v}></label>\
+<label>{returnees}<input type=number name=returnee_days min={rmin} max={rmax} value={r}></label><button>{save}</button></form>",
         title = t(lang, "retention"),
-        policy = t(lang, "retention_policy").replacen("{}", &p.entry_days.to_string(), 1).replacen("{}", &p.visitor_days.to_string(), 1),
+        policy = t(lang, "retention_policy")
+            .replacen("{}", &p.entry_days.to_string(), 1)
+            .replacen("{}", &p.visitor_days.to_string(), 1)
+            .replacen("{}", &p.returnee_days.to_string(), 1),
         csrf = hidden_csrf(csrf),
         entries = t(lang, "entry_days"),
         visitors = t(lang, "visitor_days"),
+        returnees = t(lang, "returnee_days"),
+        rmin = retention::RETURNEE_DAYS.start(),
+        rmax = retention::RETURNEE_DAYS.end(),
+        r = p.returnee_days,
         emin = retention::ENTRY_DAYS.start(),
         emax = retention::ENTRY_DAYS.end(),
         vmin = retention::VISITOR_DAYS.start(),
@@ -67,11 +75,13 @@ pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): F
         return forbidden(m.session.lang);
     }
     let days = |key: &str| field(&form, key).trim().parse::<i64>().unwrap_or(0);
-    let policy = retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days") };
+    // A form from before returnees' retention existed keeps the default.
+    let returnee_days = if field(&form, "returnee_days").trim().is_empty() { crate::registrations::KEEP_DAYS } else { days("returnee_days") };
+    let policy = retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days"), returnee_days };
     let community = m.community.clone();
     match app.db.call(move |conn| retention::set_policy(conn, &community, policy)).await {
         Ok(Ok(())) => {
-            record_action(&app, &m, "retention.set", format!("entries {} days, visitors {} days", policy.entry_days, policy.visitor_days)).await;
+            record_action(&app, &m, "retention.set", format!("entries {} days, visitors {} days, returnees {} days", policy.entry_days, policy.visitor_days, policy.returnee_days)).await;
             state_redirect("/")
         }
         Ok(Err(why)) => message(&m.session, "retention", &why, StatusCode::BAD_REQUEST),

@@ -25,6 +25,9 @@ mod outside;
 mod passes;
 mod print;
 mod quarantine;
+mod receipt;
+mod returnee_list;
+mod register;
 mod residents;
 mod returnees;
 mod summary;
@@ -50,6 +53,7 @@ use crate::AppState;
 pub use crate::reports::fmt_ms;
 pub use i18n::{reason_text, t, Lang};
 pub use login::argon2_hash;
+pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
 
 const SESSION_COOKIE: &str = "sm_session";
 const FORM_COOKIE: &str = "sm_form";
@@ -82,10 +86,14 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{token}", get(passes::phone))
         .route("/quarantine", get(quarantine::page).post(quarantine::add))
         .route("/quarantine/{id}/remove", post(quarantine::remove))
-        .route("/returnees", get(returnees::page))
+        .route("/returnees", get(returnee_list::page))
+        .route("/returnees.csv", get(returnee_list::export))
+        .route("/returnees/poster", get(returnee_list::poster))
+        .route("/returnees/{id}", get(returnee_list::detail))
         .route("/returnees/documents", post(returnees::save_document))
-        .route("/returnees/rules", post(returnees::add_rule))
+        .route("/returnees/rules", get(returnees::page).post(returnees::add_rule))
         .route("/returnees/rules/{id}/remove", post(returnees::remove_rule))
+        .route("/v/{gate}/returnee", get(visitors::returnee))
         .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(entries::page))
         .route("/outside", get(outside::page))
@@ -110,6 +118,12 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))
         .route("/lang/{code}", get(login::set_lang))
+        .route("/r/{community}", get(register::form).post(register::review).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))
+        .route("/r/{community}/sign", post(register::sign).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))
+        .route("/r/{community}/receipt/{token}", get(receipt::page))
+        .route("/r/{community}/receipt/{token}/json", get(receipt::json))
+        .route("/divisions/{code}", get(register::children))
+        .route("/verify", get(receipt::verify_page).post(receipt::verify).layer(DefaultBodyLimit::max(register::RECEIPT_LIMIT)))
         .route("/log/{community}/checkpoint", get(evidence::checkpoint))
         .route("/log/{community}/key", get(evidence::key))
         .route("/log/{community}/inclusion", get(evidence::inclusion))

@@ -59,11 +59,11 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
     };
     let csrf = hidden_csrf(&m.session.csrf);
     let edit = m.may(Perm::EditRecords);
-    let mut body = format!("<h2>{}</h2>", t(lang, "rules"));
+    let mut body = format!("<p><a href=/returnees>← {}</a></p><h2>{}</h2>", t(lang, "returnees"), t(lang, "rules"));
     // Which document applies: the committee's own check of its rules.
     let _ = write!(
         body,
-        "<form class=card method=get action=/returnees><label>{origin_l}<input name=origin maxlength=6 placeholder=420106 value=\"{origin}\"></label>\
+        "<form class=card method=get action=/returnees/rules><label>{origin_l}<input name=origin maxlength=6 placeholder=420106 value=\"{origin}\"></label>\
 <label>{day_l}<input type=date name=day value=\"{day}\"></label><button>{check_b}</button>{answer}</form>",
         origin_l = t(lang, "origin_code"),
         origin = esc(&check.origin),
@@ -103,7 +103,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
         );
     }
     body += &documents_section(lang, &docs, edit.then_some(csrf.as_str()));
-    layout(lang, t(lang, "returnees"), Some(&m.session), &body).into_response()
+    layout(lang, t(lang, "rules_and_documents"), Some(&m.session), &body).into_response()
 }
 
 /// The documents, newest version each, and (for staff) the form that saves
@@ -160,7 +160,7 @@ pub async fn save_document(State(app): State<AppState>, m: Member, Form(form): F
     match app.db.call(move |conn| Ok(returnees::save_document(conn, &community, &n, kind, days, &zh, &en, &by, now_ms()))).await {
         Ok(Ok(version)) => {
             record_action(&app, &m, "document.save", format!("{} v{version}, {} {days} days", name.trim(), kind.as_str())).await;
-            state_redirect("/returnees")
+            state_redirect("/returnees/rules")
         }
         Ok(Err(e)) => rule_error(&m, e),
         Err(e) => server_error(e),
@@ -180,7 +180,7 @@ pub async fn add_rule(State(app): State<AppState>, m: Member, Form(form): Form<F
         Ok(Ok(id)) => {
             let detail = format!("rule {id}: {} → {document}", if prefix.is_empty() { "everywhere else" } else { &prefix });
             record_action(&app, &m, "rule.add", detail).await;
-            state_redirect("/returnees")
+            state_redirect("/returnees/rules")
         }
         Ok(Err(e)) => rule_error(&m, e),
         Err(e) => server_error(e),
@@ -195,7 +195,7 @@ pub async fn remove_rule(State(app): State<AppState>, m: Member, Path(id): Path<
     match app.db.call(move |conn| returnees::remove_rule(conn, &community, id)).await {
         Ok(true) => {
             record_action(&app, &m, "rule.remove", format!("rule {id}")).await;
-            state_redirect("/returnees")
+            state_redirect("/returnees/rules")
         }
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),

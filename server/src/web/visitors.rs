@@ -115,3 +115,13 @@ pub async fn register(
         Err(e) => server_error(e),
     }
 }
+
+/// The kiosk's second code: on to the registration form of the gate's
+/// community (the kiosk knows its visitor address, not its community).
+pub async fn returnee(State(app): State<AppState>, headers: HeaderMap, Path(device): Path<String>) -> Response {
+    match gate_of(&app, device).await {
+        Ok(Some((_, community))) => state_redirect(&format!("/r/{community}")),
+        Ok(None) => unknown_gate(&headers),
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""An independent reader of Shoumen's evidence log, in a few lines of Python:
+
+- a signed note (C2SP signed-note) checked against a verifier key
+  (name+hash+base64 of 0x01 and the Ed25519 public key);
+- its text read as a C2SP tlog-checkpoint (origin, size, root);
+- a receipt's record hashed (SHA-256 of salt and record, then RFC 6962's
+  leaf hash) and its inclusion proof run up to the checkpoint's root
+  (RFC 9162, section 2.1.3.2).
+
+Nothing here comes from the Rust code: it is written from the specs.
+Usage: check_evidence.py RECEIPT.json VERIFIER_KEY
+"""
+
+import base64
+import hashlib
+import json
+import sys
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+def open_note(note, vkey):
+    """Checks the note's signature by `vkey`; returns (origin, size, root)."""
+    name, key_hash, key_b64 = vkey.split("+", 2)
+    key = base64.b64decode(key_b64)
+    assert key[0] == 1, "an Ed25519 verifier key starts with 0x01"
+    assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4] == bytes.fromhex(key_hash), "the key's hash"
+    text, sep, sigs = note.partition("\n\n")
+    assert sep, "a signed note has a blank line before its signatures"
+    text += "\n"
+    verified = False
+    for line in sigs.splitlines():
+        assert line.startswith("\u2014 "), f"a signature line starts with an em dash: {line!r}"
+        signer, sig_b64 = line[2:].split(" ")
+        sig = base64.b64decode(sig_b64)
+        if signer == name and sig[:4] == bytes.fromhex(key_hash):
+            Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], text.encode())
+            verified = True
+    assert verified, f"no signature by {name}"
+    lines = text.split("\n")
+    origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
+    assert origin == name, "the checkpoint names its log"
+    return origin, size, root
+
+
+def node(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def included(leaf, index, size, proof, root):
+    """RFC 9162, 2.1.3.2: the inclusion proof of `leaf` at `index`."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def check_receipt(receipt, vkey):
+    """Returns (origin, size, index) of a receipt that checks out."""
+    origin, size, root = open_note(receipt["checkpoint"], vkey)
+    commitment = hashlib.sha256(bytes.fromhex(receipt["salt"]) + receipt["record"].encode()).digest()
+    leaf = hashlib.sha256(b"\x00" + commitment).digest()
+    proof = [base64.b64decode(h) for h in receipt["proof"]]
+    assert included(leaf, receipt["index"], size, proof, root), "the inclusion proof does not reach the root"
+    return origin, size, receipt["index"]
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], encoding="utf-8") as f:
+        r = json.load(f)
+    print("receipt %s: record #%d of %s (%d records) checks out" % (r["code"], r["index"], *check_receipt(r, sys.argv[2])[:2]))

@@ -1,0 +1,480 @@
+//! Returnee registration (issue 17): a person back from elsewhere fills in
+//! a form on their phone, signs the document the committee's region rules
+//! pick for where they came from, and gets a receipt.
+//!
+//! The signed record is canonical JSON; the evidence log holds only
+//! SHA-256(salt ‖ record) with a random salt per record, so the log says
+//! nothing about the person. The record and salt stay on the server (and in
+//! the person's receipt) until retention deletes them, `keep_days` after
+//! the period ends; the leaf stays and the log still verifies.
+//!
+//! A notice puts the unit under home quarantine from arrival for its days;
+//! a pledge starts a self-monitoring period. Both are stored with the
+//! registration, so the Returnees page lists them and the summary counts
+//! them.
+//!
+//! Invariants: a registration and its leaf are written in one transaction;
+//! a form's one-time token is spent by the registration it made (a replay
+//! is refused and stores nothing); nothing but retention clears `record`.
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use shoumen_protocol::evidence::{self as proof, Receipt, RECEIPT_FORMAT};
+use thiserror::Error;
+
+use crate::db::{Conn, DbError};
+use crate::returnees::{self, Document, Kind};
+use crate::{community, divisions, evidence, vals};
+
+/// Ways to travel, as the form offers them.
+pub const TRAVEL: &[&str] = &["train", "plane", "car", "coach", "ship", "other"];
+/// A signature is SVG path data; a finger's few strokes are a few KiB.
+pub const MAX_SIGNATURE: usize = 64 << 10;
+/// A form may be signed this long after it was shown.
+pub const FORM_TTL_S: i64 = 2 * 3600;
+/// Registrations one unit may receive in a day: a bound on what the public
+/// form can make the server store.
+pub const MAX_PER_UNIT_DAY: i64 = 20;
+/// Retention deletes the personal fields this many days after the period
+/// ends, unless the community chose otherwise.
+pub const KEEP_DAYS: i64 = 28;
+
+/// What is wrong with a registration: `.0` is the word key the page shows
+/// in its reader's language.
+#[derive(Debug, Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Evidence(#[from] evidence::EvidenceError),
+}
+
+impl From<crate::community::CommunityError> for RegisterError {
+    fn from(e: crate::community::CommunityError) -> Self {
+        match e {
+            crate::community::CommunityError::Db(e) => RegisterError::Db(e),
+            _ => RegisterError::Invalid("reg_bad_unit"),
+        }
+    }
+}
+
+use RegisterError::Invalid;
+
+/// The form, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Form {
+    pub name: String,
+    pub phone: String,
+    pub unit: String,
+    /// A GB/T 2260 code with no divisions below it (a district, or a city
+    /// or region without districts).
+    pub origin: String,
+    /// `YYYY-MM-DD`, and its first second in the display zone.
+    pub arrival: String,
+    pub arrival_s: i64,
+    pub travel: String,
+    /// `36.5`, or empty when not measured.
+    pub temperature: String,
+    pub symptoms: bool,
+    pub contact: bool,
+}
+
+/// Free text people type: no markup, no control or direction characters.
+fn plain(text: &str, max_chars: usize, key: &'static str) -> Result<String, RegisterError> {
+    let t = text.trim();
+    let bad = |c: char| "<>\"'&`\\".contains(c) || c.is_control() || crate::alerts::is_bidi_control(c);
+    if t.is_empty() || t.chars().count() > max_chars || t.chars().any(bad) {
+        return Err(Invalid(key));
+    }
+    Ok(t.to_string())
+}
+
+fn yes_no(v: &str) -> Result<bool, RegisterError> {
+    match v {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(Invalid("reg_bad_yes_no")),
+    }
+}
+
+/// Checks the form's fields (`get` reads one by name) as of `now_s`.
+pub fn check_form(conn: &mut dyn Conn, community: &str, get: &dyn Fn(&str) -> String, offset_min: i32, now_s: i64) -> Result<Form, RegisterError> {
+    let name = plain(&get("name"), 32, "reg_bad_name")?;
+    let phone = get("phone").trim().replace([' ', '-'], "");
+    let digits = phone.strip_prefix('+').unwrap_or(&phone);
+    if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Invalid("reg_bad_phone"));
+    }
+    let unit = plain(&get("unit"), 12, "reg_bad_unit")?;
+    if !community::unit_known(conn, community, &unit)? {
+        return Err(Invalid("reg_bad_unit"));
+    }
+    let origin = get("origin").trim().to_string();
+    if divisions::get(&origin).is_none() || divisions::children(&origin).next().is_some() {
+        return Err(Invalid("reg_bad_origin"));
+    }
+    let arrival = get("arrival").trim().to_string();
+    let arrival_s = crate::web::parse_day(&arrival, offset_min).ok_or(Invalid("reg_bad_arrival"))?;
+    // Up to a month back (registering late) and a week ahead (before travel).
+    if arrival_s < now_s - 31 * 86_400 || arrival_s > now_s + 7 * 86_400 {
+        return Err(Invalid("reg_bad_arrival"));
+    }
+    let travel = get("travel");
+    if !TRAVEL.contains(&travel.as_str()) {
+        return Err(Invalid("reg_bad_travel"));
+    }
+    let temperature = get("temperature").trim().to_string();
+    if !temperature.is_empty() {
+        let ok = temperature.len() <= 4 && temperature.parse::<f64>().is_ok_and(|t| (34.0..=43.0).contains(&t));
+        if !ok {
+            return Err(Invalid("reg_bad_temperature"));
+        }
+    }
+    let (symptoms, contact) = (yes_no(&get("symptoms"))?, yes_no(&get("contact"))?);
+    Ok(Form { name, phone, unit, origin, arrival, arrival_s, travel, temperature, symptoms, contact })
+}
+
+/// A finger's signature as SVG path data: moves and lines with numbers,
+/// at least one stroke of two points.
+pub fn check_signature(path: &str) -> Result<String, RegisterError> {
+    if path.len() > MAX_SIGNATURE {
+        return Err(Invalid("reg_signature_too_big"));
+    }
+    let path = path.trim();
+    let allowed = |c: char| matches!(c, 'M' | 'L' | ' ' | ',' | '.' | '-') || c.is_ascii_digit();
+    let lines = path.matches('L').count();
+    if path.is_empty() || !path.starts_with('M') || !path.chars().all(allowed) || lines == 0 {
+        return Err(Invalid("reg_no_signature"));
+    }
+    Ok(path.to_string())
+}
+
+/// The form's one-time token: a random nonce, when it was shown, and a MAC
+/// under a secret of the community's, so a token cannot be made up and
+/// the server stores nothing until the form is signed.
+pub fn form_token(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<String, DbError> {
+    let nonce = crate::db::random_token();
+    let tag = token_mac(conn, community, &nonce, now_s)?;
+    Ok(format!("{nonce}.{now_s}.{tag}"))
+}
+
+fn token_mac(conn: &mut dyn Conn, community: &str, nonce: &str, at_s: i64) -> Result<String, DbError> {
+    let (skey, _) = evidence::log_keys(conn, community)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(format!("registration form|{skey}").as_bytes()).expect("any key length");
+    mac.update(format!("{community}|{nonce}|{at_s}").as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a form token; returns its nonce.
+pub fn check_token(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64) -> Result<String, RegisterError> {
+    let mut parts = token.split('.');
+    let (Some(nonce), Some(at), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(Invalid("reg_form_expired"));
+    };
+    let at_s: i64 = at.parse().map_err(|_| Invalid("reg_form_expired"))?;
+    let expected = token_mac(conn, community, nonce, at_s)?;
+    // Both are hex of the same length; a MAC check in constant time.
+    let same = expected.len() == tag.len() && expected.bytes().zip(tag.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if !same || now_s - at_s > FORM_TTL_S || at_s > now_s + 60 {
+        return Err(Invalid("reg_form_expired"));
+    }
+    Ok(nonce.to_string())
+}
+
+/// The signed record, canonical: fields in alphabetical order, compact
+/// JSON, so the same record always hashes the same.
+#[derive(Serialize)]
+struct Record<'a> {
+    arrival: &'a str,
+    community: &'a str,
+    contact: bool,
+    document: &'a str,
+    document_sha256: &'a str,
+    document_version: i64,
+    name: &'a str,
+    origin: &'a str,
+    origin_name: String,
+    phone: &'a str,
+    signature: &'a str,
+    signed_ms: i64,
+    signed_name: &'a str,
+    symptoms: bool,
+    temperature: &'a str,
+    travel: &'a str,
+    unit: &'a str,
+}
+
+/// What signing made.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    pub code: String,
+    /// The secret part of the receipt's address (`/r/<community>/receipt/<token>`).
+    pub token: String,
+    pub index: u64,
+}
+
+/// The document that applies to `form`: the rule for its origin on its
+/// arrival day, newest version.
+pub fn document_for(conn: &mut dyn Conn, community: &str, form: &Form) -> Result<Document, RegisterError> {
+    returnees::document_for(conn, community, &form.origin, form.arrival_s + 12 * 3600)?.ok_or(Invalid("reg_no_rule"))
+}
+
+/// A short code people read out: 8 letters and digits without look-alikes.
+fn short_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    (0..8).map(|_| ALPHABET[rand::random::<usize>() % ALPHABET.len()] as char).collect()
+}
+
+/// What the person did on the signing page, and where from.
+#[derive(Clone, Debug)]
+pub struct Signing {
+    /// The document name and version they read.
+    pub document: String,
+    pub version: i64,
+    /// SVG path data of the finger's strokes.
+    pub signature: String,
+    /// The name they typed to confirm.
+    pub signed_name: String,
+    /// The form token's nonce, spent by this registration.
+    pub nonce: String,
+    /// The client's address, for the audit trail.
+    pub ip: String,
+}
+
+/// Signs: stores the record, its leaf and what it sets in motion, inside
+/// the caller's transaction (the sequencer's batch, so a registration and
+/// its leaf commit together).
+pub fn sign_in(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<Registered, RegisterError> {
+    let (signature, signed_name, nonce, ip) = (s.signature.as_str(), s.signed_name.as_str(), s.nonce.as_str(), s.ip.as_str());
+    let signature = check_signature(signature)?;
+    if plain(signed_name, 32, "reg_name_mismatch")? != form.name {
+        return Err(Invalid("reg_name_mismatch"));
+    }
+    let doc = document_for(tx, community, form)?;
+    if (doc.name.as_str(), doc.version) != (s.document.as_str(), s.version) {
+        return Err(Invalid("reg_document_changed"));
+    }
+    if tx.scalar("SELECT COUNT(*) FROM registrations WHERE community = ?1 AND nonce = ?2", vals![community, nonce])? > 0 {
+        return Err(Invalid("reg_replayed"));
+    }
+    let today = tx.scalar(
+        "SELECT COUNT(*) FROM registrations WHERE community = ?1 AND unit = ?2 AND signed_ms > ?3",
+        vals![community, &form.unit, now_ms - 86_400_000],
+    )?;
+    if today >= MAX_PER_UNIT_DAY {
+        return Err(Invalid("reg_too_many"));
+    }
+    let record = serde_json::to_string(&Record {
+        arrival: &form.arrival,
+        community,
+        contact: form.contact,
+        document: &doc.name,
+        document_sha256: &doc.sha256,
+        document_version: doc.version,
+        name: &form.name,
+        origin: &form.origin,
+        origin_name: divisions::full_name(&form.origin).unwrap_or_default(),
+        phone: &form.phone,
+        signature: &signature,
+        signed_ms: now_ms,
+        signed_name: signed_name.trim(),
+        symptoms: form.symptoms,
+        temperature: &form.temperature,
+        travel: &form.travel,
+        unit: &form.unit,
+    })
+    .expect("a record serialises");
+    let salt: [u8; 32] = rand::random();
+    let index = evidence::append_in(tx, community, &proof::commitment(&salt, record.as_bytes()), now_ms)?;
+    let until_s = form.arrival_s + doc.days * 86_400;
+    let (code, token) = (short_code(), crate::db::random_token() + &crate::db::random_token());
+    let quarantine = match doc.kind {
+        Kind::Notice => Some(community::add_quarantine(tx, community, &form.unit, form.arrival_s, until_s, &format!("返沪告知书 returnee notice {code}"), now_ms)?),
+        Kind::Pledge => None,
+    };
+    tx.execute(
+        "INSERT INTO registrations (community, code, token_sha256, nonce, leaf_index, record, salt, unit, origin, arrival_s, document, version, kind,
+             until_s, quarantine_id, signed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        vals![community, &code, crate::db::sha256_hex(&token), nonce, index, &record, hex::encode(salt), &form.unit, &form.origin, form.arrival_s,
+            &doc.name, doc.version, doc.kind.as_str(), until_s, quarantine, now_ms],
+    )?;
+    let actor = crate::audit::Actor { community: community.to_string(), user: "returnee (public form)".into(), ip: ip.to_string() };
+    let detail = format!("receipt {code}, unit {}, {} v{}, evidence record #{index}", form.unit, doc.name, doc.version);
+    crate::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
+    Ok(Registered { code, token, index })
+}
+
+/// One registration as the committee and the receipt page see it.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub id: i64,
+    pub code: String,
+    pub index: u64,
+    /// The canonical record and its salt (hex); `None` once deleted.
+    pub record: Option<(String, String)>,
+    pub unit: String,
+    pub origin: String,
+    pub arrival_s: i64,
+    pub document: String,
+    pub version: i64,
+    pub kind: Kind,
+    pub until_s: i64,
+    pub signed_ms: i64,
+    pub deleted_ms: Option<i64>,
+}
+
+impl Registration {
+    /// A field of the record (`name`, `phone`, ...), or empty once deleted.
+    pub fn field(&self, key: &str) -> String {
+        let Some((record, _)) = &self.record else { return String::new() };
+        match serde_json::from_str::<serde_json::Value>(record).ok().and_then(|v| v.get(key).cloned()) {
+            Some(serde_json::Value::String(s)) => s,
+            Some(serde_json::Value::Bool(b)) => if b { "yes" } else { "no" }.into(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, code, leaf_index, record, salt, unit, origin, arrival_s, document, version, kind, until_s, signed_ms, deleted_ms";
+
+fn row(r: &crate::db::Row) -> Result<Registration, DbError> {
+    let record = match (r.get::<Option<String>>(3)?, r.get::<Option<String>>(4)?) {
+        (Some(rec), Some(salt)) => Some((rec, salt)),
+        _ => None,
+    };
+    Ok(Registration {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        index: r.get::<i64>(2)? as u64,
+        record,
+        unit: r.get(5)?,
+        origin: r.get(6)?,
+        arrival_s: r.get(7)?,
+        document: r.get(8)?,
+        version: r.get(9)?,
+        kind: Kind::parse(&r.get::<String>(10)?).unwrap_or(Kind::Pledge),
+        until_s: r.get(11)?,
+        signed_ms: r.get(12)?,
+        deleted_ms: r.get(13)?,
+    })
+}
+
+/// The registration a receipt address names.
+pub fn by_token(conn: &mut dyn Conn, community: &str, token: &str) -> Result<Option<Registration>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND token_sha256 = ?2");
+    conn.query_opt(&sql, vals![community, crate::db::sha256_hex(token)], row)
+}
+
+pub fn by_id(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<Registration>, DbError> {
+    conn.query_opt(&format!("SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND id = ?2"), vals![community, id], row)
+}
+
+/// What the Returnees page filters by.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub from_s: Option<i64>,
+    pub until_s: Option<i64>,
+    /// A division prefix of the origin.
+    pub region: String,
+    pub kind: Option<Kind>,
+    /// Only periods that end within this many seconds from `now_s`.
+    pub ending_within_s: Option<i64>,
+}
+
+/// Registrations of `community` by arrival, newest first.
+pub fn list(conn: &mut dyn Conn, community: &str, f: &Filter, now_s: i64, limit: usize) -> Result<Vec<Registration>, DbError> {
+    let like = format!("{}%", f.region.chars().filter(char::is_ascii_digit).collect::<String>());
+    let sql = format!(
+        "SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND arrival_s >= ?2 AND arrival_s < ?3 AND origin LIKE ?4
+           AND (?5 = '' OR kind = ?5) AND until_s > ?6 AND until_s <= ?7 ORDER BY arrival_s DESC, id DESC LIMIT {limit}"
+    );
+    let (ending_from, ending_to) = match f.ending_within_s {
+        Some(w) => (now_s, now_s + w),
+        None => (i64::MIN, i64::MAX),
+    };
+    let kind = f.kind.map_or("", Kind::as_str);
+    let params = vals![community, f.from_s.unwrap_or(i64::MIN), f.until_s.unwrap_or(i64::MAX), like, kind, ending_from, ending_to];
+    conn.query_map(&sql, params, row)
+}
+
+/// The receipt for a stored registration: its record and the proof into
+/// the log's newest checkpoint. `None` once its personal fields are gone.
+pub fn receipt(conn: &mut dyn Conn, community: &str, reg: &Registration) -> Result<Option<Receipt>, evidence::EvidenceError> {
+    let Some((record, salt)) = reg.record.clone() else { return Ok(None) };
+    let size = evidence::size(conn, community)?;
+    let checkpoint = evidence::checkpoint_at(conn, community, size)?;
+    let proof = evidence::inclusion(conn, community, reg.index, size)?;
+    Ok(Some(Receipt { format: RECEIPT_FORMAT.into(), code: reg.code.clone(), record, salt, index: reg.index, proof, checkpoint }))
+}
+
+/// The community whose log a checkpoint names, by its origin line.
+pub fn community_of_checkpoint(conn: &mut dyn Conn, checkpoint: &str) -> Result<Option<String>, DbError> {
+    let origin = checkpoint.lines().next().unwrap_or("");
+    Ok(crate::db::communities(conn)?.into_iter().find(|c| evidence::origin(c) == origin))
+}
+
+/// Checks a receipt against this server's key for the log it names.
+pub fn verify_receipt(conn: &mut dyn Conn, text: &str) -> Result<Result<(Receipt, proof::Head), proof::EvidenceError>, DbError> {
+    let receipt = match Receipt::parse(text) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(community) = community_of_checkpoint(conn, &receipt.checkpoint)? else {
+        let first = receipt.checkpoint.lines().next().unwrap_or("").to_string();
+        return Ok(Err(proof::EvidenceError::BadCheckpoint(format!("this server keeps no log named {first:?}"))));
+    };
+    let vkey = evidence::verifier_key(conn, &community)?;
+    Ok(receipt.verify(&vkey).map(|head| (receipt, head)))
+}
+
+/// Deletes the personal fields of registrations whose period ended more
+/// than the community's days ago; the leaf stays. Returns how many.
+pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<u64, DbError> {
+    let keep = conn.scalar("SELECT returnee_days FROM communities WHERE id = ?1", vals![community])?;
+    let cutoff_s = now_ms / 1000 - keep * 86_400;
+    // The origin keeps its province only: enough for the district's counts.
+    conn.execute(
+        "UPDATE registrations SET record = NULL, salt = NULL, origin = SUBSTR(origin, 1, 2), deleted_ms = ?1
+         WHERE community = ?2 AND record IS NOT NULL AND until_s < ?3",
+        vals![now_ms, community, cutoff_s],
+    )
+}
+
+/// Registrations signed in `[from_ms, to_ms)`, by kind: (pledges, notices).
+pub fn signed_between(conn: &mut dyn Conn, community: &str, from_ms: i64, to_ms: i64) -> Result<(i64, i64), DbError> {
+    let count = |conn: &mut dyn Conn, kind: &str| {
+        conn.scalar(
+            "SELECT COUNT(*) FROM registrations WHERE community = ?1 AND kind = ?2 AND signed_ms >= ?3 AND signed_ms < ?4",
+            vals![community, kind, from_ms, to_ms],
+        )
+    };
+    Ok((count(conn, "pledge")?, count(conn, "notice")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_path_data_with_a_stroke_and_nothing_else() {
+        assert!(check_signature("M10 10 L20 20 L30 25").is_ok());
+        assert!(check_signature("M10,10L20,20M5 5L6 6").is_ok());
+        for bad in ["", "M10 10", "M1 1 L2 2\"/><script>alert(1)</script>", "L1 1", "M1 1 C2 2 3 3 4 4"] {
+            assert!(check_signature(bad).is_err(), "{bad:?}");
+        }
+        let huge = format!("M0 0{}", " L1 1".repeat(MAX_SIGNATURE));
+        assert!(matches!(check_signature(&huge), Err(Invalid("reg_signature_too_big"))));
+    }
+
+    #[test]
+    fn text_fields_refuse_markup_and_control_characters() {
+        assert_eq!(plain("  王 芳 ", 32, "k").unwrap(), "王 芳");
+        for bad in ["<script>", "a\"b", "x\u{202e}y", "", "a\nb", &"长".repeat(33)] {
+            assert!(plain(bad, 32, "k").is_err(), "{bad:?}");
+        }
+    }
+}

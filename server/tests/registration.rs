@@ -1,0 +1,337 @@
+//! Returnee registration end to end (issue 17): the phone's form, the
+//! signature, the receipt and its proof, the notice's home quarantine in
+//! the gates' lists, bad input that stores nothing, retention that keeps
+//! the log verifiable, and two kiosks shown different histories.
+
+mod common;
+
+use common::*;
+use shoumen_protocol::evidence::Receipt;
+use shoumen_protocol::Role;
+use shoumen_server::community::{self, PassRequest};
+use shoumen_server::returnees::{self, Kind};
+
+/// A compound with a resident in 3-502 (and a pass), a notice for Hubei
+/// (14 days of home quarantine) and a pledge everywhere else.
+fn scene(server: &TestServer) -> String {
+    server
+        .db
+        .call_blocking(|c| {
+            community::add_resident(c, COMMUNITY, "王芳", "3-502", "13800000000", now()).unwrap();
+            returnees::save_document(c, COMMUNITY, "Pledge", Kind::Pledge, 7, "本人承诺自我健康监测 {days} 天。", "I will watch my health for {days} days.", "t", now()).unwrap();
+            returnees::save_document(c, COMMUNITY, "Hubei notice", Kind::Notice, 14, "请居家隔离 {days} 天。", "Stay home for {days} days.", "t", now()).unwrap();
+            returnees::add_rule(c, COMMUNITY, "", "Pledge", None, None, now()).unwrap();
+            returnees::add_rule(c, COMMUNITY, "42", "Hubei notice", None, None, now()).unwrap();
+            let community = shoumen_server::db::community(c, COMMUNITY)?;
+            let req = PassRequest { role: Role::Resident, unit: "3-502".into(), resident_id: None, valid_from: now() / 1000 - 60, valid_s: 86_400 * 30, flags: 0, visitor_name: None, gate: None };
+            Ok(community::issue_pass(c, &community, &req).unwrap().pass_id.to_hex())
+        })
+        .unwrap()
+}
+
+fn now() -> i64 {
+    shoumen_server::db::now_ms()
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// The hidden `name` field's value in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let key = format!("name={name} value=\"");
+    let at = page.find(&key).unwrap_or_else(|| panic!("no {name} in {page}")) + key.len();
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+/// The form as a phone fills it in, from Wuchang, Wuhan.
+fn filled(token: &str) -> Vec<(String, String)> {
+    [
+        ("token", token),
+        ("name", "王芳"),
+        ("phone", "13800000000"),
+        ("unit", "3-502"),
+        ("origin", "420106"),
+        ("arrival", &today()),
+        ("travel", "train"),
+        ("temperature", "36.5"),
+        ("symptoms", "no"),
+        ("contact", "no"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn post_pairs(b: &Browser, url: &str, form: &[(String, String)]) -> (u16, String, Option<String>) {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    post(b, url, &pairs)
+}
+
+/// Fills in the form and signs: the sign step's fields.
+fn signed(server: &TestServer, b: &Browser) -> Vec<(String, String)> {
+    let base = server.url();
+    get(b, &format!("{base}/lang/en"));
+    let (status, page) = get(b, &format!("{base}/r/{COMMUNITY}"));
+    assert_eq!(status, 200, "{page}");
+    let mut form = filled(&hidden(&page, "token"));
+    let (status, page, _) = post_pairs(b, &format!("{base}/r/{COMMUNITY}"), &form);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Hubei notice") && page.contains("Stay home for 14 days."), "the notice for Wuchang: {page}");
+    for (k, v) in [("document", hidden(&page, "document")), ("version", hidden(&page, "version"))] {
+        form.push((k.into(), v));
+    }
+    for (k, v) in [("signature", "M10 20 L30 40 L50 45 M60 20 L70 60"), ("signed_name", "王芳"), ("confirm", "yes")] {
+        form.push((k.into(), v.into()));
+    }
+    form
+}
+
+#[test]
+fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let pass = scene(&server);
+    let b = browser();
+    let form = signed(&server, &b);
+    let (status, _, location) = post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form);
+    assert_eq!(status, 303);
+    let receipt_url = format!("{base}{}", location.unwrap());
+    let (status, page) = get(&b, &receipt_url);
+    assert_eq!(status, 200);
+    assert!(page.contains("Home quarantine until") && page.contains("3-502"), "{page}");
+    assert!(page.contains("Hubei notice</b> v1"), "{page}");
+
+    // The receipt file checks against the log's public key, offline.
+    let receipt = Receipt::parse(&b.get(format!("{receipt_url}/json")).send().unwrap().text().unwrap()).unwrap();
+    let key = get(&b, &format!("{base}/log/{COMMUNITY}/key")).1;
+    let head = receipt.verify(key.trim()).unwrap();
+    assert_eq!((receipt.index, head.size), (0, 1));
+    assert!(receipt.record.contains("\"signature\":\"M10 20 L30 40"), "{}", receipt.record);
+    // ...and on the public page, where a changed character fails with its reason.
+    let text = serde_json::to_string(&receipt).unwrap();
+    let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &text)]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Verified: record #0"), "{page}");
+    let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &text.replace("3-502", "3-503"))]);
+    assert_eq!(status, 422);
+    assert!(page.contains("inclusion proof fails"), "{page}");
+
+    // The notice put the unit under home quarantine, linked to the record.
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE unit = '3-502' AND until_s - from_s = 14 * 86400"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations r JOIN quarantine q ON q.id = r.quarantine_id"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.register'"), 1);
+    // After one sync the gate holds the unit's pass in its quarantine list.
+    let mut kiosk = Kiosk::new(dir.path(), "north");
+    kiosk.enroll(&base, &server.token("North gate"));
+    kiosk.sync().unwrap();
+    let lists = kiosk.store.lists().unwrap();
+    let quarantined = lists.quarantine.expect("a quarantine list");
+    assert!(quarantined.items.iter().any(|i| i.pass_id.to_hex() == pass), "{quarantined:?}");
+    // The kiosk's visitor page shows a second code that leads here.
+    let r = b.get(format!("{base}/v/{}/returnee", kiosk.store.device_id())).send().unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, format!("/r/{COMMUNITY}").as_str()));
+    // The kiosk also took the log's checkpoint, and reports it.
+    let view = kiosk.store.evidence_view().unwrap().expect("a checkpoint");
+    assert_eq!((view.head.size, view.head.fault), (1, None));
+
+    // The committee's list: by region and kind, the record with its
+    // evidence checked, the CSV; another community sees none of it.
+    let (admin, _) = login(&server);
+    let (_, list) = get(&admin, &format!("{base}/returnees?region=42&kind=notice&ending=30"));
+    assert!(list.contains("王芳") && list.contains("武昌区"), "{list}");
+    assert!(list.contains(&receipt.code), "{list}");
+    let (_, none) = get(&admin, &format!("{base}/returnees?kind=pledge"));
+    assert!(!none.contains("王芳"), "a notice is not a pledge");
+    let (_, none) = get(&admin, &format!("{base}/returnees?region=31"));
+    assert!(!none.contains("王芳"), "Hubei is not Shanghai");
+    let id = server.count("SELECT id FROM registrations");
+    let (_, detail) = get(&admin, &format!("{base}/returnees/{id}"));
+    assert!(detail.contains("id=evidence>✓") && detail.contains("Stay home for 14 days.") && detail.contains("<path d=\"M10 20 L30 40"), "{detail}");
+    let (status, csv) = get(&admin, &format!("{base}/returnees.csv?region=42"));
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("code,arrival,name") && csv.contains(&format!("{},", receipt.code)) && csv.contains("王芳"), "{csv}");
+    // Today's summary counts the registration (the server shows UTC+8).
+    let day = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d");
+    let (_, summary) = get(&admin, &format!("{base}/summary?day={day}"));
+    assert!(summary.contains("<tr><th>Returnees registered (notice, home quarantine)</th><td>1</td></tr>"), "{summary}");
+    assert!(summary.contains("<tr><th>Returnees registered (pledge)</th><td>0</td></tr>"), "{summary}");
+    let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+    server.db.call_blocking(|c| shoumen_server::db::init(c, "plum-court", "plum", &hash, now())).unwrap();
+    let (plum, _) = login_as(&server, "plum");
+    assert_eq!(get(&plum, &format!("{base}/returnees/{id}")).0, 404);
+    assert!(!get(&plum, &format!("{base}/returnees")).1.contains("王芳"));
+
+    // The same form again is refused and stores nothing.
+    let (status, page, _) = post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form);
+    assert_eq!(status, 400);
+    assert!(page.contains("already submitted"), "{page}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tlog_leaves"), 1);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    scene(&server);
+    let b = browser();
+    let good = signed(&server, &b);
+    let sign = |change: &dyn Fn(&mut Vec<(String, String)>)| {
+        let mut form = good.clone();
+        change(&mut form);
+        post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form)
+    };
+    let set = |key: &'static str, value: String| {
+        move |f: &mut Vec<(String, String)>| {
+            for (k, v) in f.iter_mut() {
+                if k == key {
+                    *v = value.clone();
+                }
+            }
+        }
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("origin", "429999".into(), "choose a province, then a city, then a district"),
+        ("origin", "42".into(), "choose a province, then a city, then a district"),
+        ("signature", String::new(), "Sign in the box"),
+        ("signature", "M1 1".into(), "Sign in the box"),
+        ("signed_name", "李四".into(), "typed name must be the name"),
+        ("confirm", String::new(), "I have read and agree"),
+        ("token", "0123.456.789".into(), "has expired or is not valid"),
+        ("unit", "9-999".into(), "no such unit"),
+        ("arrival", "2020-01-01".into(), "within the last 31 days"),
+        ("temperature", "45".into(), "a number from 34 to 43"),
+    ];
+    for (key, value, says) in cases {
+        let (status, page, _) = sign(&set(key, value.clone()));
+        assert_eq!(status, 400, "{key}={value}: {page}");
+        assert!(page.contains(says), "{key}={value} should say {says:?}: {page}");
+    }
+    // Script in every field: refused, and never echoed as markup.
+    let script = "<script>alert(1)</script>";
+    for key in ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact", "document", "version", "signature", "signed_name", "confirm"] {
+        let (status, page, _) = sign(&set(key, script.into()));
+        assert!(status == 400, "{key}: {status} {page}");
+        assert!(!page.contains(script), "{key} echoed as markup");
+    }
+    // 10 MB of signature: refused before it is read, with a sentence.
+    let (status, page) = announce_huge(&base, &format!("/r/{COMMUNITY}/sign"), 10 << 20);
+    assert_eq!(status, 413, "{page}");
+    assert!(page.contains("larger than this address takes"), "{page}");
+    // A megabyte of signature in a form: the same refusal.
+    let mut form = good.clone();
+    form.push(("signature".into(), format!("M0 0{}", " L1 1".repeat(200_000))));
+    let (status, page, _) = post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form);
+    assert_eq!(status, 413, "{}", &page[..page.len().min(300)]);
+    assert!(page.contains("larger than this address takes"), "{page}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations"), 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tlog_leaves"), 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine"), 0);
+    // And the good form still goes through.
+    assert_eq!(sign(&|_| {}).0, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations"), 1);
+}
+
+/// Sends only the headers of a POST announcing `len` bytes; returns the
+/// server's answer (the body is never sent).
+fn announce_huge(base: &str, path: &str, len: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let _ = s.read_to_string(&mut answer);
+    let status = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, answer)
+}
+
+#[test]
+fn retention_deletes_the_person_but_the_receipt_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    scene(&server);
+    let b = browser();
+    let mut form = signed(&server, &b);
+    // From Shanghai (the pledge, 7 days), arrived 20 days ago.
+    let arrived = (chrono::Utc::now() - chrono::Duration::days(20)).format("%Y-%m-%d").to_string();
+    for (k, v) in form.iter_mut() {
+        match k.as_str() {
+            "origin" => *v = "310115".into(),
+            "arrival" => *v = arrived.clone(),
+            "document" => *v = "Pledge".into(),
+            _ => {}
+        }
+    }
+    let (status, page, location) = post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form);
+    assert_eq!(status, 303, "{page}");
+    let receipt_url = format!("{base}{}", location.unwrap());
+    assert!(get(&b, &receipt_url).1.contains("Self-monitoring until"));
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine"), 0, "a pledge quarantines nobody");
+    let kept = b.get(format!("{receipt_url}/json")).send().unwrap().text().unwrap();
+    // The committee keeps personal fields 28 days after the period: not yet.
+    let pruned = server.db.call_blocking(|c| shoumen_server::retention::prune(c, COMMUNITY, now())).unwrap();
+    assert_eq!(pruned.returnees, 0);
+    server.exec("UPDATE communities SET returnee_days = 7", &[]);
+    let pruned = server.db.call_blocking(|c| shoumen_server::retention::prune(c, COMMUNITY, now())).unwrap();
+    assert_eq!(pruned.returnees, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations WHERE record IS NULL AND salt IS NULL AND origin = '31'"), 1);
+    let (_, page) = get(&b, &receipt_url);
+    assert!(page.contains("was deleted"), "{page}");
+    assert!(!page.contains("王芳"));
+    assert!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail LIKE '%1 returnees%'") == 1);
+    // The person's own copy still verifies, on the page and by key.
+    let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &kept)]);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tlog_leaves"), 1);
+}
+
+#[test]
+fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let append = |tag: &str| {
+        let tag = tag.to_string();
+        server.db.call_blocking(move |c| Ok(shoumen_server::evidence::append(c, COMMUNITY, tag.as_bytes(), now()).unwrap())).unwrap();
+    };
+    for i in 0..5 {
+        append(&format!("record {i}"));
+    }
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&base, &server.token("North gate"));
+    let mut south = Kiosk::new(dir.path(), "south");
+    south.enroll(&base, &server.token("South gate"));
+    north.sync().unwrap();
+    north.sync().unwrap();
+    south.sync().unwrap();
+    south.sync().unwrap();
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'"), 0, "one history: no alert");
+    // The log grows; both see it extend what they hold.
+    let hashes_of_five = server.count("SELECT COUNT(*) FROM tlog_hashes");
+    append("record 5");
+    north.sync().unwrap();
+    assert_eq!(north.store.evidence_view().unwrap().unwrap().head.size, 6);
+    // Now the server rewrites its history (the same size, another record 5)
+    // and shows it to the south gate only.
+    server.exec("DELETE FROM tlog_hashes WHERE idx >= ?1", &[hashes_of_five.into()]);
+    server.exec("DELETE FROM tlog_leaves WHERE n = 5", &[]);
+    append("another record 5");
+    south.sync().unwrap();
+    assert_eq!(south.store.evidence_view().unwrap().unwrap().head.size, 6);
+    south.sync().unwrap();
+    north.sync().unwrap();
+    let alerts = server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'");
+    assert!(alerts >= 1, "a split view is raised");
+    let (b, _) = login(&server);
+    let (_, page) = get(&b, &format!("{base}/alerts"));
+    assert!(page.contains("different trees of 6 records") || page.contains("whose root the log does not have"), "{page}");
+    // The north gate refused the rewritten checkpoint and says why.
+    let view = north.store.evidence_view().unwrap().unwrap();
+    north.sync().unwrap();
+    assert!(view.head.fault.is_some_and(|f| f.contains("split view")), "the north gate's fault");
+}
