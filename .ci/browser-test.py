@@ -53,20 +53,47 @@ def main():
     db = os.path.join(tmp, "server.db")
     run(SERVER, "--db", db, "init", "--community", "lotus-gdn", "--password-env", "PW",
         env={**os.environ, "PW": PASSWORD})
-    server = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0"],
+    broker = start_broker(tmp)
+    mqtt = ["--mqtt", f"mqtt://127.0.0.1:{broker[1]}"] if broker else []
+    server = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", *mqtt],
                               stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline().strip()
         base = line.removeprefix("listening on ")
         assert base.startswith("http://127.0.0.1:"), line
-        browse(base, tmp, shots)
+        browse(base, tmp, shots, broker[1] if broker else None)
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if broker:
+            broker[0].terminate()
+            broker[0].wait(timeout=10)
     print("browser test passed")
 
 
-def browse(base, tmp, shots):
+def start_broker(tmp):
+    """A Mosquitto for the door sensors, if Debian's is installed."""
+    if not os.path.exists("/usr/sbin/mosquitto"):
+        print("no mosquitto: the Sensors page is shown without a broker")
+        return None
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = os.path.join(tmp, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write(f"user {os.environ.get('USER') or 'root'}\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
+    broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return broker, port
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("mosquitto did not start")
+
+
+def browse(base, tmp, shots, mqtt_port):
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     # No background traffic: this machine has no internet, and Chromium's
@@ -216,6 +243,7 @@ def browse(base, tmp, shots):
         wait_for("Not allowed")
 
         returnee(driver, base, tmp, cfg, card, wait_for, shot)
+        home_care(driver, base, wait_for, shot, mqtt_port)
     finally:
         driver.quit()
 
@@ -323,6 +351,79 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     run(KIOSK, "--config", cfg, "sync", "--now")
     out = run(KIOSK, "--config", cfg, "check", "--direction", "out", card)
     assert "quarantine_no_exit" in out and ": allow" not in out, out
+
+
+def home_care(driver, base, wait_for, shot, mqtt_port):
+    """Issue 18 in a browser: a unit under home quarantine since yesterday
+    is on the call list; its resident checks in with a fever on the phone
+    (an alert) and asks for groceries, which a volunteer takes to done."""
+    local = datetime.datetime.utcnow() + datetime.timedelta(hours=8)
+    day = lambda d: (local + datetime.timedelta(days=d)).strftime("%m%d%Y")
+    driver.get(base + "/quarantine")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/quarantine']")
+    form.find_element(By.NAME, "unit").send_keys("7-101")
+    form.find_element(By.NAME, "from").send_keys(day(-1))
+    form.find_element(By.NAME, "until").send_keys(day(13))
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("7-101")
+    # A door sensor on the flat, and the delivery windows.
+    driver.get(base + "/sensors")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/sensors']")
+    form.find_element(By.NAME, "name").send_keys("door-7-101")
+    form.find_element(By.NAME, "unit").send_keys("7-101")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("door-7-101")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/sensors/windows']")
+    form.find_element(By.NAME, "windows").send_keys("07:00-09:00, 17:00-19:00")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("17:00-19:00")
+    if mqtt_port:
+        # zigbee2mqtt reports the sensor: closed, battery and link quality.
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(mqtt_port), "-q", "1", "-t", "zigbee2mqtt/door-7-101",
+                        "-m", '{"contact": true, "battery": 87, "linkquality": 120}'], check=True)
+        for _ in range(100):
+            driver.get(base + "/sensors")
+            if "87%" in driver.page_source:
+                break
+            time.sleep(0.1)
+        assert "87%" in driver.page_source and "Closed" in driver.page_source, driver.page_source
+    shot("server-sensors")
+    # Quarantined since yesterday and never checked in: on the call list.
+    driver.get(base + "/checkins")
+    calls = driver.find_element(By.ID, "call-list").text
+    assert "居民1" in calls and "13800000001" in calls, calls
+    shot("server-checkins")
+    row = driver.find_element(By.XPATH, "//table[@id='watched']//tr[td='居民1']")
+    link = row.find_element(By.TAG_NAME, "code").text
+    # On the resident's phone: the personal link, one tap.
+    driver.delete_all_cookies()
+    driver.get(base + "/lang/en")
+    driver.get(base + link[link.index("/c/"):])
+    wait_for("Home quarantine until")
+    driver.find_element(By.NAME, "temperature").send_keys("38.4")
+    driver.find_element(By.CSS_SELECTOR, "button[name=symptoms][value=no]").click()
+    wait_for("The committee has been told", "the fever reported")
+    Select(driver.find_element(By.NAME, "kind")).select_by_value("groceries")
+    driver.find_element(By.NAME, "note").send_keys("rice and eggs")
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/request'] button").click()
+    wait_for("Your request is in")
+    shot("server-home-checkin")
+    home = base + link[link.index("/c/"):]
+    # The committee: the fever is an alert; the task goes to done.
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    driver.get(base + "/alerts")
+    wait_for("A check-in reports a fever")
+    driver.get(base + "/tasks")
+    driver.find_element(By.XPATH, "//tr[contains(., 'rice and eggs')]//button").click()
+    wait_for("Taken by")
+    driver.find_element(By.XPATH, "//tr[contains(., 'rice and eggs')]//button").click()
+    wait_for("Done")
+    shot("server-tasks")
+    driver.delete_all_cookies()
+    driver.get(base + "/lang/en")
+    driver.get(home)
+    wait_for("<td>Done</td>", "the household sees its request done")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ pub const KINDS: &[&str] = &[
     "kiosk_silent",
     "tamper",
     "split_view",
+    "door_sensor_open",
+    "sensor_maintenance",
+    "checkin_fever",
+    "medical_help",
     "too_many_alerts",
 ];
 

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod audit;
+pub mod checkins;
 pub mod api;
 pub mod community;
 pub mod db;
@@ -14,6 +15,7 @@ pub mod divisions;
 pub mod evidence;
 pub mod ingest;
 pub mod keys;
+pub mod mqtt;
 pub mod net;
 pub mod registrations;
 pub mod reports;
@@ -21,6 +23,7 @@ pub mod residents;
 pub mod retention;
 pub mod returnees;
 pub mod roles;
+pub mod sensors;
 pub mod sequencer;
 pub mod summary;
 pub mod web;
@@ -59,6 +62,8 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// How often to look for kiosks that have gone silent.
     pub silent_check_every: Duration,
+    /// The door sensors' MQTT broker, if the community has sensors.
+    pub mqtt: Option<mqtt::MqttConfig>,
 }
 
 impl Default for Config {
@@ -73,6 +78,7 @@ impl Default for Config {
             visitor_pass_s: 4 * 3600,
             webhook_timeout: Duration::from_secs(10),
             silent_check_every: Duration::from_secs(60),
+            mqtt: None,
         }
     }
 }
@@ -93,6 +99,8 @@ pub struct AppState {
     pub kiosks: Arc<api::KioskCache>,
     /// The evidence log's writer: registrations commit in batches.
     pub sequencer: Arc<sequencer::Sequencer>,
+    /// What the door sensors' client has seen.
+    pub mqtt_stats: Arc<mqtt::Stats>,
 }
 
 impl AppState {
@@ -106,7 +114,7 @@ impl AppState {
         let logins = Arc::new(LoginGuard::default());
         let communities = Arc::new(RwLock::new(HashMap::new()));
         let sequencer = Arc::new(sequencer::Sequencer::start(db.clone()));
-        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell, kiosks: Arc::default(), sequencer })
+        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell, kiosks: Arc::default(), sequencer, mqtt_stats: Arc::default() })
     }
 
     /// The community `id`, with its signing key.
@@ -143,6 +151,10 @@ fn spawn_background(state: &AppState) {
         timeout: state.config.webhook_timeout,
     };
     tokio::spawn(webhook::deliver_forever(delivery));
+    if let Some(mqtt) = state.config.mqtt.clone() {
+        let (db, stats, bell, offset) = (state.db.clone(), state.mqtt_stats.clone(), state.bell.clone(), state.config.utc_offset_min);
+        tokio::spawn(mqtt::run(db, mqtt, stats, bell, offset));
+    }
     // Give memory freed after a burst back to the system (glibc keeps it
     // in per-thread arenas otherwise).
     tokio::spawn(async {
@@ -163,7 +175,10 @@ fn spawn_background(state: &AppState) {
                 .call(|conn| {
                     let now = db::now_ms();
                     let mut queued = 0;
-                    for (community, id) in alerts::check_silent(conn, now)? {
+                    // Silent kiosks, and door sensors silent or low on battery.
+                    let mut raised = alerts::check_silent(conn, now)?;
+                    raised.extend(sensors::check_maintenance(conn, now)?);
+                    for (community, id) in raised {
                         queued += usize::from(webhook::enqueue(conn, &community, id, now)?);
                     }
                     Ok(queued)
@@ -239,7 +254,7 @@ pub fn router(state: AppState) -> Router {
 pub fn body_limit(path: &str) -> usize {
     if path == "/api/v1/entries" {
         api::PUSH_LIMIT
-    } else if path == "/login" || path.starts_with("/v/") || path.starts_with("/invite/") || path == "/api/v1/enroll" {
+    } else if path == "/login" || path.starts_with("/v/") || path.starts_with("/invite/") || path.starts_with("/c/") || path == "/api/v1/enroll" {
         16 << 10
     } else if path.starts_with("/r/") {
         web::REGISTER_BODY_LIMIT

@@ -66,6 +66,20 @@ struct ServeArgs {
     /// Seconds a whole request may take, body included.
     #[arg(long, default_value_t = 30)]
     request_timeout_s: u64,
+    /// The door sensors' MQTT broker: mqtt://[user:password@]host:1883, or
+    /// mqtts://…:8883 for TLS. zigbee2mqtt publishes the sensors there.
+    #[arg(long, env = "SHOUMEN_MQTT_URL", value_name = "URL")]
+    mqtt: Option<String>,
+    /// zigbee2mqtt's base topic.
+    #[arg(long, default_value = "zigbee2mqtt")]
+    mqtt_topic: String,
+    /// The client id of the server's persistent session on the broker; keep
+    /// it the same across restarts, or messages kept for it are lost.
+    #[arg(long, default_value = "shoumen-server")]
+    mqtt_client_id: String,
+    /// PEM file of the CA that signed the broker's certificate (mqtts).
+    #[arg(long, value_name = "FILE")]
+    mqtt_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -373,6 +387,7 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
             ..Default::default()
         },
         utc_offset_min: args.utc_offset_min,
+        mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig { url, base_topic: args.mqtt_topic, client_id: args.mqtt_client_id, ca: args.mqtt_ca }),
         ..Config::default()
     };
     let state = AppState::new(db, config)?;

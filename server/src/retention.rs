@@ -78,6 +78,10 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
         vals![community, visitor_cutoff_s],
     )?;
     pruned.returnees = crate::registrations::prune(conn, community, now_ms)?;
+    // Door sensor events, check-ins and done requests go with the entries.
+    crate::sensors::prune(conn, community, cutoff)?;
+    conn.execute("DELETE FROM checkins WHERE community = ?1 AND at_ms < ?2", vals![community, cutoff])?;
+    conn.execute("DELETE FROM service_requests WHERE community = ?1 AND done_ms < ?2", vals![community, cutoff])?;
     // Deleting is a change like any other: the trail says what went.
     if pruned != Pruned::default() {
         let actor = crate::audit::Actor { community: community.to_string(), user: "server (retention)".into(), ip: String::new() };

@@ -77,6 +77,19 @@ pub fn render(page: &str, language: &str, width: u32, height: u32, out: &Path) -
         .map_err(|e| ShotError::Write { path: out.display().to_string(), message: e.to_string() })
 }
 
+/// The visitor page's two codes: the visitor form and returnee registration.
+fn fill_visitor(ui: &AppWindow) {
+    let visitor = ui.global::<VisitorAdapter>();
+    if let Some(img) = qr_image("https://shoumen.example/visit/east-gate") {
+        visitor.set_qr(img);
+    }
+    visitor.set_url("https://shoumen.example/visit/east-gate".into());
+    if let Some(img) = qr_image("https://shoumen.example/v/k-east/returnee") {
+        visitor.set_returnee_qr(img);
+        visitor.set_has_returnee(true);
+    }
+}
+
 /// Fills the adapters as a kiosk in use would.
 fn fill(ui: &AppWindow, page: &str, language: &str) {
     set_language(ui, language);
@@ -116,14 +129,7 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
     ]
     .map(|(t, d, r, v)| EntryRow { time: t.into(), direction: d.into(), reason: r.into(), verdict: v });
     guard.set_entries(ModelRc::new(VecModel::from(entries.to_vec())));
-    if let Some(img) = qr_image("https://shoumen.example/visit/east-gate") {
-        ui.global::<VisitorAdapter>().set_qr(img);
-    }
-    ui.global::<VisitorAdapter>().set_url("https://shoumen.example/visit/east-gate".into());
-    if let Some(img) = qr_image("https://shoumen.example/v/k-east/returnee") {
-        ui.global::<VisitorAdapter>().set_returnee_qr(img);
-        ui.global::<VisitorAdapter>().set_has_returnee(true);
-    }
+    fill_visitor(ui);
 
     let result = |decision, reason, temp: Option<i32>| {
         Screen::Result(ResultView {

@@ -11,12 +11,14 @@
 mod accounts;
 mod alerts;
 mod audit;
+mod checkins;
 mod chart;
 mod dashboard;
 mod district;
 mod entries;
 mod evidence;
 mod gates;
+mod home;
 mod i18n;
 mod import;
 mod keys;
@@ -30,6 +32,7 @@ mod returnee_list;
 mod register;
 mod residents;
 mod returnees;
+mod sensors;
 mod summary;
 mod trends;
 mod visitors;
@@ -95,6 +98,15 @@ pub fn routes() -> Router<AppState> {
         .route("/returnees/rules/{id}/remove", post(returnees::remove_rule))
         .route("/v/{gate}/returnee", get(visitors::returnee))
         .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/sensors", get(sensors::page).post(sensors::pair))
+        .route("/sensors/windows", post(sensors::set_windows))
+        .route("/sensors/{name}/unpair", post(sensors::unpair))
+        .route("/checkins", get(checkins::page))
+        .route("/tasks", get(checkins::tasks))
+        .route("/tasks/{id}/{action}", post(checkins::advance))
+        .route("/c/{community}/{token}", get(home::page))
+        .route("/c/{community}/{token}/checkin", post(home::check_in).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/c/{community}/{token}/request", post(home::request).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(entries::page))
         .route("/outside", get(outside::page))
         .route("/trends", get(trends::page))
@@ -432,6 +444,9 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 link("/passes", "passes"),
                 link("/quarantine", "quarantine"),
                 link("/returnees", "returnees"),
+                link("/checkins", "checkins"),
+                link("/tasks", "tasks"),
+                link("/sensors", "sensors"),
                 link("/entries", "entries"),
                 link("/outside", "outside"),
                 link("/trends", "trends"),

@@ -198,11 +198,15 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
     let t2 = token.clone();
     let found = app
         .db
-        .call(move |conn| Ok((community::pass_by_link(conn, &t2)?, crate::residents::household_of_head(conn, &t2, now_ms() / 1000)?)))
+        .call(move |conn| {
+            let now_s = now_ms() / 1000;
+            let checkin = crate::checkins::link_for_pass(conn, &t2, now_s)?;
+            Ok((community::pass_by_link(conn, &t2)?, crate::residents::household_of_head(conn, &t2, now_s)?, checkin))
+        })
         .await;
-    let (p, household) = match found {
-        Ok((Some(p), h)) => (p, h),
-        Ok((None, _)) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+    let (p, household, checkin) = match found {
+        Ok((Some(p), h, c)) => (p, h, c),
+        Ok((None, _, _)) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
         Err(e) => return server_error(e),
     };
     if p.revoked || p.expires_at <= now_ms() / 1000 {
@@ -217,7 +221,10 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         until = t(lang, "valid_until"),
         exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
     );
-    let body = body + &household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
+    let mut body = body + &household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
+    if let Some(link) = checkin {
+        body += &format!("<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>", t(lang, "reg_checkin_link"), esc(&link));
+    }
     let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
     // A pass page is a credential: keep it out of shared caches.
     resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("ascii"));

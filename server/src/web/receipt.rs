@@ -13,12 +13,17 @@ use super::*;
 use crate::registrations::{self, Registration};
 use crate::returnees::Kind;
 
-async fn load(app: &AppState, community: String, token: String) -> Result<Option<(Registration, Option<Receipt>)>, Response> {
+/// A registration, its receipt (while its personal fields are kept) and
+/// its check-in link.
+type Loaded = (Registration, Option<Receipt>, String);
+
+async fn load(app: &AppState, community: String, token: String) -> Result<Option<Loaded>, Response> {
     let found = app
         .db
         .call(move |conn| {
             let Some(reg) = registrations::by_token(conn, &community, &token)? else { return Ok(Ok(None)) };
-            Ok(registrations::receipt(conn, &community, &reg).map(|r| Some((reg, r))))
+            let link = crate::checkins::token(conn, &community, &format!("n{}", reg.id))?;
+            Ok(registrations::receipt(conn, &community, &reg).map(|r| Some((reg, r, link))))
         })
         .await;
     match found {
@@ -41,7 +46,7 @@ pub fn consequence(lang: Lang, reg: &Registration, offset: i32) -> String {
 pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
     let lang = lang_of(&headers);
     let offset = app.config.utc_offset_min;
-    let (reg, receipt) = match load(&app, community.clone(), token.clone()).await {
+    let (reg, receipt, link) = match load(&app, community.clone(), token.clone()).await {
         Ok(Some(v)) => v,
         Ok(None) => return gone(lang),
         Err(r) => return r,
@@ -58,6 +63,9 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((communi
         t(lang, "reg_signed_at"),
         fmt_ms(reg.signed_ms, offset),
     );
+    if reg.record.is_some() && now_ms() / 1000 < reg.until_s {
+        let _ = write!(body, "<p class=msg id=checkin-link>{} <a href=\"/c/{c}/{link}\">/c/{c}/{link}</a></p>", t(lang, "reg_checkin_link"), c = esc(&community), link = esc(&link));
+    }
     match &receipt {
         Some(r) => {
             let head = r.checkpoint.lines().take(3).collect::<Vec<_>>();
@@ -95,7 +103,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((communi
 /// The receipt as a file, for the person to keep.
 pub async fn json(State(app): State<AppState>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
     match load(&app, community, token).await {
-        Ok(Some((reg, Some(r)))) => {
+        Ok(Some((reg, Some(r), _))) => {
             let disposition = format!("attachment; filename=\"receipt-{}.json\"", reg.code);
             let text = serde_json::to_string_pretty(&r).expect("a receipt serialises");
             ([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], text).into_response()

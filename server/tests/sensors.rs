@@ -1,0 +1,269 @@
+//! Door sensors through a real Mosquitto (issue 18): Debian's `mosquitto`,
+//! started here on a free port, and `mosquitto_pub` publishing what
+//! zigbee2mqtt publishes. A quarantined unit's door, the same door outside
+//! quarantine, a silent sensor, a restart of the broker and then of the
+//! server with messages waiting, and bad input from the broker.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use shoumen_server::db::now_ms;
+use shoumen_server::mqtt::MqttConfig;
+use shoumen_server::{community, sensors};
+
+const BROKER: &str = "/usr/sbin/mosquitto";
+const PUB: &str = "/usr/bin/mosquitto_pub";
+
+fn available() -> bool {
+    if Path::new(BROKER).exists() && Path::new(PUB).exists() {
+        return true;
+    }
+    eprintln!("skipped: needs Debian's mosquitto and mosquitto-clients (apt-get install mosquitto mosquitto-clients)");
+    false
+}
+
+/// A Mosquitto on 127.0.0.1 that keeps its sessions in `dir`.
+struct Broker {
+    child: Child,
+    port: u16,
+    conf: PathBuf,
+}
+
+impl Broker {
+    fn start(dir: &Path) -> Broker {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let conf = dir.join("mosquitto.conf");
+        let store = dir.join("mosquitto-data");
+        std::fs::create_dir_all(&store).unwrap();
+        // Started as root, Mosquitto would switch to its own user, which
+        // cannot write the test's directory: it stays who we are.
+        let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+        std::fs::write(
+            &conf,
+            format!(
+                "user {}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\n",
+                me.trim(),
+                store.display()
+            ),
+        )
+        .unwrap();
+        Broker::run(conf, port)
+    }
+
+    fn run(conf: PathBuf, port: u16) -> Broker {
+        let child = Command::new(BROKER).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Broker { child, port, conf };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("mosquitto did not start on port {port}");
+    }
+
+    /// Stops the broker the way systemd does (SIGTERM: it saves its
+    /// sessions) and starts it again on the same port and store.
+    fn restart(self) -> Broker {
+        let (conf, port) = (self.conf.clone(), self.port);
+        drop(self);
+        Broker::run(conf, port)
+    }
+
+    fn config(&self) -> MqttConfig {
+        MqttConfig { url: format!("mqtt://127.0.0.1:{}", self.port), base_topic: "zigbee2mqtt".into(), client_id: "shoumen-test".into(), ca: None }
+    }
+
+    /// Publishes like zigbee2mqtt, with QoS 1.
+    fn publish(&self, sensor: &str, payload: &str) {
+        let status = Command::new(PUB).args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", &format!("zigbee2mqtt/{sensor}"), "-m", payload]).status().unwrap();
+        assert!(status.success());
+    }
+
+
+    fn publish_file(&self, sensor: &str, file: &Path) {
+        let status = Command::new(PUB)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", &format!("zigbee2mqtt/{sensor}"), "-f"])
+            .arg(file)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// Publishes every line of `lines` as one message (a flood).
+fn publish_lines(port: u16, sensor: &str, lines: &str) {
+    let mut child = Command::new(PUB)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", &format!("zigbee2mqtt/{sensor}"), "-l"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        // SIGTERM, so Mosquitto writes its persistence file.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (bounded) until `sql` counts `want` or more.
+fn wait_count(server: &TestServer, sql: &str, want: i64) -> i64 {
+    let start = Instant::now();
+    loop {
+        let n = server.count(sql);
+        if n >= want || start.elapsed() > Duration::from_secs(20) {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn scene(server: &TestServer) {
+    server
+        .db
+        .call_blocking(|c| {
+            for unit in ["3-502", "4-101"] {
+                community::add_resident(c, COMMUNITY, "住户", unit, "13800000000", now_ms()).unwrap();
+            }
+            let now_s = now_ms() / 1000;
+            community::add_quarantine(c, COMMUNITY, "3-502", now_s - 60, now_s + 86_400, "", now_ms()).unwrap();
+            sensors::pair(c, COMMUNITY, "door-3-502", "3-502", now_ms()).unwrap();
+            sensors::pair(c, COMMUNITY, "door-4-101", "4-101", now_ms()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_quarantined_door_alerts_a_free_one_does_not_a_silent_one_needs_a_look_and_restarts_lose_nothing() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let receiver = Receiver::start(0);
+    let config = broker.config();
+    let server = TestServer::start_with(dir.path(), |c| c.mqtt = Some(config.clone()));
+    scene(&server);
+    let hook = shoumen_server::webhook::Webhook::new(&receiver.url, "wecom", "").unwrap();
+    server.db.call_blocking(|c| shoumen_server::webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
+    wait_until_connected(&server);
+
+    // The quarantined unit's door opens: an alert and a robot message.
+    broker.publish("door-3-502", r#"{"contact": true, "battery": 87, "linkquality": 120}"#);
+    broker.publish("door-3-502", r#"{"contact": false, "battery": 87, "linkquality": 118}"#);
+    assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM alerts WHERE kind = 'door_sensor_open'", 1), 1);
+    assert!(receiver.wait_for("3-502").is_some(), "the webhook message names the unit");
+    assert_eq!(server.count("SELECT battery FROM sensors WHERE name = 'door-3-502'"), 87);
+    // The same door of a unit not in quarantine: an event, nothing more.
+    broker.publish("door-4-101", r#"{"contact": true}"#);
+    broker.publish("door-4-101", r#"{"contact": false}"#);
+    assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'", 2), 2);
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'door_sensor_open'"), 1);
+    // Inside the delivery windows the quarantined door opens quietly.
+    server.db.call_blocking(|c| Ok(sensors::set_windows(c, COMMUNITY, "00:00-23:59").unwrap())).unwrap();
+    broker.publish("door-3-502", r#"{"contact": true}"#);
+    broker.publish("door-3-502", r#"{"contact": false}"#);
+    assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-3-502'", 4), 4);
+    assert_eq!(server.count("SELECT count FROM alerts WHERE kind = 'door_sensor_open'"), 1);
+
+    // A sensor silent for over 2 hours needs a look, once.
+    server.exec("UPDATE sensors SET last_seen_ms = ?1 WHERE name = 'door-4-101'", &[(now_ms() - 3 * 3_600_000).into()]);
+    let raised = server.db.call_blocking(|c| sensors::check_maintenance(c, now_ms())).unwrap();
+    assert_eq!(raised.len(), 1);
+    assert!(server.db.call_blocking(|c| sensors::check_maintenance(c, now_ms())).unwrap().is_empty());
+    let (b, _) = login(&server);
+    let (_, page) = get(&b, &format!("{}/alerts", server.url()));
+    assert!(page.contains("A door sensor needs a look") && page.contains("unit 4-101: silent since"), "{page}");
+
+    // The server stops; the sensor goes on; the broker restarts; then the
+    // server: every message the broker kept arrives.
+    let before = server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'");
+    drop(server);
+    for contact in [true, false, true, false, true] {
+        broker.publish("door-4-101", &format!(r#"{{"contact": {contact}}}"#));
+    }
+    let broker = broker.restart();
+    let server = TestServer::start_with(dir.path(), |c| c.mqtt = Some(config.clone()));
+    let after = wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'", before + 5);
+    assert_eq!(after, before + 5, "the five messages sent while the server was down");
+    drop(broker);
+}
+
+fn wait_until_connected(server: &TestServer) {
+    let (b, _) = login(server);
+    for _ in 0..200 {
+        if get(&b, &format!("{}/sensors", server.url())).1.contains("<b>connected</b>") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not connect to the broker");
+}
+
+#[test]
+fn bad_input_from_the_broker_is_counted_and_dropped_and_never_stalls_the_server() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let config = broker.config();
+    let server = TestServer::start_with(dir.path(), |c| c.mqtt = Some(config.clone()));
+    scene(&server);
+    wait_until_connected(&server);
+    broker.publish("door-4-101", "this is not JSON");
+    broker.publish("someone-elses-sensor", r#"{"contact": false}"#);
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, format!(r#"{{"contact": false, "pad": "{}"}}"#, "x".repeat(1 << 20))).unwrap();
+    broker.publish_file("door-4-101", &big);
+    // A flood: 3,000 messages of an unknown sensor and 600 changes of a
+    // paired one, while the committee's pages keep answering.
+    let flood = std::thread::spawn({
+        let port = broker.port;
+        move || {
+            publish_lines(port, "flooder", &"{\"contact\": true}\n".repeat(3000));
+            let toggles: String = (0..600).map(|i| format!("{{\"contact\": {}}}\n", i % 2 == 0)).collect();
+            publish_lines(port, "door-4-101", &toggles);
+        }
+    });
+    let (b, _) = login(&server);
+    let mut answered = 0;
+    let started = Instant::now();
+    while !flood.is_finished() || started.elapsed() < Duration::from_secs(1) {
+        let (status, _) = get(&b, &format!("{}/entries", server.url()));
+        assert_eq!(status, 200);
+        answered += 1;
+    }
+    flood.join().unwrap();
+    assert!(answered > 0);
+    // Everything arrives and is sorted: dropped, kept, or a flood.
+    let start = Instant::now();
+    let page = loop {
+        let (_, page) = get(&b, &format!("{}/sensors", server.url()));
+        if page.contains("received 3603") || start.elapsed() > Duration::from_secs(60) {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let broker_line = &page[page.find("id=broker>").expect("the broker's state")..];
+    let broker_line = &broker_line[..broker_line.find("</p>").unwrap()];
+    // Of the 600 changes, 120 are kept; past that, a message repeating the
+    // door's last kept state is only "seen", and a change is a flood.
+    for (n, what) in [(1, "not JSON"), (1, "too large"), (3001, "unknown sensors"), (240, "floods"), (360, "kept")] {
+        let found = broker_line.contains(&format!("{n} {what}")) || broker_line.contains(&format!("{what} {n}"));
+        assert!(found, "{n} {what}: {broker_line}");
+    }
+    assert!(page.contains("flooder") && page.contains("someone-elses-sensor"), "the unknown names, to pair them");
+    // The flood stored at most its hourly share of events.
+    assert_eq!(server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'"), sensors::MAX_EVENTS_PER_HOUR);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sensors"), 2, "no unknown sensor was stored");
+}
