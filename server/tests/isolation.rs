@@ -18,6 +18,7 @@ const OTHER_ADMIN: &str = "plum";
 const THEIR_NAME: &str = "Zhu-Plum-Resident";
 const THEIR_UNIT: &str = "9-909";
 const THEIR_GATE: &str = "Plum back gate";
+const THEIR_SENSOR: &str = "plum-door-9-909";
 const THEIR_HOOK: &str = "https://oapi.dingtalk.com/robot/send?access_token=plumsecret";
 
 /// The other community's ids, as an attacker in this one would try them.
@@ -31,6 +32,7 @@ struct Theirs {
     request: i64,
     admin: i64,
     rule: i64,
+    task: i64,
 }
 
 fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
@@ -96,11 +98,23 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
             Ok(returnees::add_rule(c, OTHER, "42", THEIR_GATE, None, None, now_ms()).unwrap())
         })
         .unwrap();
-    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin, rule }
+    // A door sensor on their quarantined flat, and a request from it.
+    let task = server
+        .db
+        .call_blocking(move |c| {
+            shoumen_server::sensors::pair(c, OTHER, THEIR_SENSOR, THEIR_UNIT, now_ms()).unwrap();
+            c.query_row(
+                "INSERT INTO service_requests (community, subject, unit, kind, note, asked_ms) VALUES (?1, ?2, ?3, 'groceries', 'plum note', ?4) RETURNING id",
+                shoumen_server::vals![OTHER, format!("r{resident}"), THEIR_UNIT, now_ms()],
+                |r| r.get::<i64>(0),
+            )
+        })
+        .unwrap();
+    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin, rule, task }
 }
 
 fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
-    [THEIR_NAME, THEIR_UNIT, THEIR_GATE, "plumsecret", "plum note", &theirs.pass, &theirs.link, &theirs.device]
+    [THEIR_NAME, THEIR_UNIT, THEIR_GATE, THEIR_SENSOR, "plumsecret", "plum note", &theirs.pass, &theirs.link, &theirs.device]
         .iter()
         .filter(|w| body.contains(**w))
         .map(|w| w.to_string())
@@ -117,7 +131,7 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let day = shoumen_server::web::fmt_ms(now_ms(), 480)[..10].to_string();
 
     // Every page of ours: 200, and nothing of theirs on it.
-    let pages = ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/trends", "/summary", "/summary.csv", "/returnees", "/alerts", "/gates", "/accounts", "/keys", "/audit", "/audit.csv", "/print"];
+    let pages = ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/trends", "/summary", "/summary.csv", "/returnees", "/returnees/rules", "/returnees.csv", "/sensors", "/checkins", "/tasks", "/alerts", "/gates", "/accounts", "/keys", "/audit", "/audit.csv", "/print"];
     for page in pages.iter().map(|p| p.to_string()).chain([format!("/export.csv?from=2020-01-01&to={day}")]) {
         let page = page.as_str();
         let (status, body) = get(&b, &format!("{base}{page}"));
@@ -164,6 +178,8 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
         ("their building's cards", get(&b, &format!("{base}/print/{}", THEIR_UNIT.split('-').next().unwrap()))),
         ("approve their request", { let r = post(&b, &format!("{base}/requests/{}/approve", theirs.request), &[("csrf", &token)]); (r.0, r.1) }),
         ("remove their region rule", { let r = post(&b, &format!("{base}/returnees/rules/{}/remove", theirs.rule), &[("csrf", &token)]); (r.0, r.1) }),
+        ("unpair their door sensor", { let r = post(&b, &format!("{base}/sensors/{THEIR_SENSOR}/unpair"), &[("csrf", &token)]); (r.0, r.1) }),
+        ("take their task", { let r = post(&b, &format!("{base}/tasks/{}/take", theirs.task), &[("csrf", &token)]); (r.0, r.1) }),
         ("disable their admin", { let r = post(&b, &format!("{base}/accounts/{}/disable", theirs.admin), &[("csrf", &token)]); (r.0, r.1) }),
         ("change their admin's role", {
             let r = post(&b, &format!("{base}/accounts/{}/role", theirs.admin), &[("csrf", &token), ("role", "volunteer"), ("gates", "")]);
@@ -185,6 +201,8 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     assert_eq!(count(&format!("SELECT COUNT(*) FROM pass_requests WHERE id = {} AND decided_ms IS NULL", theirs.request)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND role = 'admin' AND disabled_ms IS NULL", theirs.admin)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM region_rules WHERE id = {}", theirs.rule)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM sensors WHERE name = '{THEIR_SENSOR}' AND community = '{OTHER}'")), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM service_requests WHERE id = {} AND taken_by IS NULL", theirs.task)), 1);
     // Their admin sees their own records (the ids above were real).
     let (theirs_b, _) = login_as(&server, OTHER_ADMIN);
     let (status, body) = get(&theirs_b, &format!("{base}/passes/{}/card", theirs.pass));
@@ -192,6 +210,9 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     assert!(body.contains(THEIR_UNIT));
     let (_, residents) = get(&theirs_b, &format!("{base}/residents"));
     assert!(residents.contains(THEIR_NAME) && !residents.contains("Lotus"));
+    let (_, checkins) = get(&theirs_b, &format!("{base}/checkins"));
+    assert!(checkins.contains(THEIR_NAME), "their quarantined resident is on their own check-ins page");
+    assert!(get(&theirs_b, &format!("{base}/tasks")).1.contains("plum note"));
 }
 
 #[test]
