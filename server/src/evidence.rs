@@ -228,6 +228,12 @@ pub fn check_held(conn: &mut dyn Conn, community: &str, device: &str, held: &Hel
     conn.execute("UPDATE devices SET log_size = ?1, log_root = ?2 WHERE id = ?3", vals![held.size, &root_b64, device])?;
     let mut raised = 0;
     for p in problems {
+        // A kiosk reports the same head every heartbeat until someone acts:
+        // one alert per problem, not one per heartbeat after it is seen to.
+        let known = conn.scalar("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view' AND device = ?1 AND detail = ?2", vals![device, &p])? > 0;
+        if known {
+            continue;
+        }
         tracing::error!(community, device, problem = %p, "evidence log split view");
         raised += usize::from(crate::webhook::raise(conn, community, "split_view", device, None, &p, now_ms)?);
     }

@@ -332,6 +332,17 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
     assert!(page.contains("different trees of 6 records") || page.contains("whose root the log does not have"), "{page}");
     // The north gate refused the rewritten checkpoint and says why.
     let view = north.store.evidence_view().unwrap().unwrap();
-    north.sync().unwrap();
     assert!(view.head.fault.is_some_and(|f| f.contains("split view")), "the north gate's fault");
+    // Seen to, the alerts stay acknowledged while the gates go on reporting
+    // the same heads (each gate's view of the split is raised once).
+    north.sync().unwrap();
+    south.sync().unwrap();
+    let seen = server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'");
+    server.exec("UPDATE alerts SET acked = 1 WHERE kind = 'split_view'", &[]);
+    for _ in 0..2 {
+        north.sync().unwrap();
+        south.sync().unwrap();
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view' AND acked = 0"), 0, "not raised again every heartbeat");
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'"), seen);
 }
