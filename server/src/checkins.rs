@@ -18,8 +18,6 @@
 //! replaces the first), and at most [`MAX_OPEN_REQUESTS`] open requests
 //! per person: a link cannot make the server store more.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use thiserror::Error;
 
 use crate::db::{Conn, DbError};
@@ -59,11 +57,11 @@ pub struct Person {
     pub until_s: i64,
 }
 
+/// 128 bits of the MAC: enough to be unguessable, short enough to send.
 fn link_mac(conn: &mut dyn Conn, community: &str, key: &str) -> Result<String, DbError> {
-    let (skey, _) = crate::evidence::log_keys(conn, community)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(format!("check-in link|{skey}").as_bytes()).expect("any key length");
-    mac.update(format!("{community}|{key}").as_bytes());
-    Ok(hex::encode(&mac.finalize().into_bytes()[..16]))
+    let mut mac = crate::evidence::keyed_mac(conn, community, "check-in link", &format!("{community}|{key}"))?;
+    mac.truncate(32);
+    Ok(mac)
 }
 
 /// The personal link's last part for `key`.
@@ -104,9 +102,7 @@ pub fn watched(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<P
 /// The person a link names, if the link is genuine and they are watched.
 pub fn person(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64) -> Result<Option<Person>, DbError> {
     let Some((key, mac)) = token.split_once('.') else { return Ok(None) };
-    let expected = link_mac(conn, community, key)?;
-    let same = expected.len() == mac.len() && expected.bytes().zip(mac.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-    if !same {
+    if !crate::ingest::same_digest(&link_mac(conn, community, key)?, mac) {
         return Ok(None);
     }
     Ok(watched(conn, community, now_s)?.into_iter().find(|p| p.key == key))
@@ -151,7 +147,7 @@ pub fn check_in(conn: &mut dyn Conn, community: &str, p: &Person, temperature: &
         return Ok(None);
     }
     let detail = format!("unit {}: {} reports {t:.1} °C{}", p.unit, p.key, if symptoms { " and symptoms" } else { "" });
-    Ok(crate::alerts::raise(conn, community, "checkin_fever", &format!("unit {}", p.unit), None, &detail, now_ms)?)
+    Ok(crate::webhook::raise(conn, community, "checkin_fever", &format!("unit {}", p.unit), None, &detail, now_ms)?)
 }
 
 /// A person's newest check-in: (day, slot, temperature, symptoms, at_ms).
@@ -232,7 +228,7 @@ pub fn ask(conn: &mut dyn Conn, community: &str, p: &Person, kind: &str, note: &
     )?;
     let alert = if kind == "medical" {
         let detail = format!("unit {}: medical help asked ({note})", p.unit);
-        crate::alerts::raise(conn, community, "medical_help", &format!("unit {}", p.unit), None, &detail, now_ms)?
+        crate::webhook::raise(conn, community, "medical_help", &format!("unit {}", p.unit), None, &detail, now_ms)?
     } else {
         None
     };

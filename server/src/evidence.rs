@@ -160,7 +160,7 @@ pub fn consistency(conn: &mut dyn Conn, community: &str, old: u64, new: u64) -> 
 
 /// The log's signing key (a signed-note private key) and its public form
 /// (a verifier key, `name+id+base64`), made on first use.
-pub(crate) fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), DbError> {
+fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), DbError> {
     let stored = conn.query_opt(
         "SELECT log_skey, log_vkey FROM communities WHERE id = ?1",
         vals![community],
@@ -176,6 +176,17 @@ pub(crate) fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, 
             log_keys(conn, community)
         }
     }
+}
+
+/// A MAC (hex) of `message` under a secret of the community's (derived
+/// from the log's key) for `purpose`: links and form tokens that need no
+/// storage and cannot be made up.
+pub(crate) fn keyed_mac(conn: &mut dyn Conn, community: &str, purpose: &str, message: &str) -> Result<String, DbError> {
+    use hmac::{Hmac, Mac};
+    let (skey, _) = log_keys(conn, community)?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(format!("{purpose}|{skey}").as_bytes()).expect("any key length");
+    mac.update(message.as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
 }
 
 /// The log's public key, for kiosks and anyone checking checkpoints.
@@ -235,7 +246,7 @@ pub fn check_held(conn: &mut dyn Conn, community: &str, device: &str, held: &Hel
             continue;
         }
         tracing::error!(community, device, problem = %p, "evidence log split view");
-        raised += usize::from(crate::webhook::raise(conn, community, "split_view", device, None, &p, now_ms)?);
+        raised += usize::from(crate::webhook::raise(conn, community, "split_view", device, None, &p, now_ms)?.is_some());
     }
     Ok(raised)
 }

@@ -183,7 +183,8 @@ fn check_entry_fields(e: &shoumen_protocol::Entry) -> Result<(), String> {
 #[derive(Debug, Default)]
 pub struct Pushed {
     pub response: PushResponse,
-    /// New alerts that went to the webhook outbox.
+    /// New alerts (each queued for the webhook, if the community has one):
+    /// the bell wakes the delivery.
     pub alerts: usize,
 }
 
@@ -404,7 +405,7 @@ fn entry_consequences(tx: &mut dyn Conn, device: &Device, e: &shoumen_protocol::
         presence.push(Seen { pass_id: pass_id.to_hex(), direction: e.direction.as_str(), at_ms: e.wall_ms });
     }
     match crate::alerts::from_entry(e) {
-        Some((kind, detail)) => Ok(usize::from(crate::webhook::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?)),
+        Some((kind, detail)) => Ok(usize::from(crate::webhook::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?.is_some())),
         None => Ok(0),
     }
 }
@@ -482,7 +483,7 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
     let tamper = heartbeat_tamper(conn, device, hb)?;
     let mut alerts = 0;
     if let Some(detail) = &tamper {
-        alerts += usize::from(crate::webhook::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?);
+        alerts += usize::from(crate::webhook::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?.is_some());
     }
     let health: Vec<HealthItem> = hb
         .health

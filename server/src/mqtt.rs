@@ -45,7 +45,6 @@ pub struct Stats {
     pub too_big: AtomicU64,
     pub unknown: AtomicU64,
     pub flood: AtomicU64,
-    pub bad_topic: AtomicU64,
     /// The last few unknown sensor names, to pair them.
     pub unknown_names: Mutex<VecDeque<String>>,
     pub last_error: Mutex<String>,
@@ -153,8 +152,9 @@ pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio:
 /// is acknowledged only once it is stored (or counted as dropped).
 async fn handle(db: &Db, base: &str, topic: &str, payload: &[u8], stats: &Stats, bell: &tokio::sync::Notify, offset: i32) {
     stats.received.fetch_add(1, Ordering::Relaxed);
+    // A name no sensor could have is an unknown sensor like any other.
     let Some(name) = topic.strip_prefix(base).and_then(|t| t.strip_prefix('/')).and_then(|n| sensors::check_name(n).ok()) else {
-        stats.bad_topic.fetch_add(1, Ordering::Relaxed);
+        stats.count(Outcome::Unknown);
         return;
     };
     if payload.len() > sensors::MAX_PAYLOAD {
@@ -165,28 +165,14 @@ async fn handle(db: &Db, base: &str, topic: &str, payload: &[u8], stats: &Stats,
     let mut wait = Duration::from_millis(200);
     loop {
         let (n, p) = (name.clone(), payload.clone());
-        let result = db
-            .call(move |conn| {
-                let now = now_ms();
-                let outcome = sensors::record(conn, &n, &p, now, offset)?;
-                let queued = match outcome {
-                    Outcome::Alert(id) => {
-                        let community = community_of(conn, &n)?;
-                        crate::webhook::enqueue(conn, &community, id, now)?
-                    }
-                    _ => false,
-                };
-                Ok((outcome, queued))
-            })
-            .await;
-        match result {
-            Ok((outcome, queued)) => {
+        match db.call(move |conn| sensors::record(conn, &n, &p, now_ms(), offset)).await {
+            Ok(outcome) => {
                 stats.count(outcome);
-                if outcome == Outcome::Unknown {
-                    stats.saw_unknown(&name);
-                }
-                if queued {
-                    bell.notify_one();
+                match outcome {
+                    Outcome::Unknown => stats.saw_unknown(&name),
+                    // The alert's message is queued with it: wake the delivery.
+                    Outcome::Alert(_) => bell.notify_one(),
+                    _ => {}
                 }
                 return;
             }
@@ -197,8 +183,4 @@ async fn handle(db: &Db, base: &str, topic: &str, payload: &[u8], stats: &Stats,
             }
         }
     }
-}
-
-fn community_of(conn: &mut dyn crate::db::Conn, name: &str) -> Result<String, crate::db::DbError> {
-    conn.query_row("SELECT community FROM sensors WHERE name = ?1", crate::vals![name], |r| r.get(0))
 }

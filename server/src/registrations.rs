@@ -17,9 +17,7 @@
 //! a form's one-time token is spent by the registration it made (a replay
 //! is refused and stores nothing); nothing but retention clears `record`.
 
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use shoumen_protocol::evidence::{self as proof, Receipt, RECEIPT_FORMAT};
 use thiserror::Error;
 
@@ -162,10 +160,7 @@ pub fn form_token(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<St
 }
 
 fn token_mac(conn: &mut dyn Conn, community: &str, nonce: &str, at_s: i64) -> Result<String, DbError> {
-    let (skey, _) = evidence::log_keys(conn, community)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(format!("registration form|{skey}").as_bytes()).expect("any key length");
-    mac.update(format!("{community}|{nonce}|{at_s}").as_bytes());
-    Ok(hex::encode(mac.finalize().into_bytes()))
+    evidence::keyed_mac(conn, community, "registration form", &format!("{community}|{nonce}|{at_s}"))
 }
 
 /// Checks a form token; returns its nonce.
@@ -175,9 +170,7 @@ pub fn check_token(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64
         return Err(Invalid("reg_form_expired"));
     };
     let at_s: i64 = at.parse().map_err(|_| Invalid("reg_form_expired"))?;
-    let expected = token_mac(conn, community, nonce, at_s)?;
-    // Both are hex of the same length; a MAC check in constant time.
-    let same = expected.len() == tag.len() && expected.bytes().zip(tag.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let same = crate::ingest::same_digest(&token_mac(conn, community, nonce, at_s)?, tag);
     if !same || now_s - at_s > FORM_TTL_S || at_s > now_s + 60 {
         return Err(Invalid("reg_form_expired"));
     }
@@ -205,15 +198,6 @@ struct Record<'a> {
     temperature: &'a str,
     travel: &'a str,
     unit: &'a str,
-}
-
-/// What signing made.
-#[derive(Clone, Debug)]
-pub struct Registered {
-    pub code: String,
-    /// The secret part of the receipt's address (`/r/<community>/receipt/<token>`).
-    pub token: String,
-    pub index: u64,
 }
 
 /// The document that applies to `form`: the rule for its origin on its
@@ -246,8 +230,9 @@ pub struct Signing {
 
 /// Signs: stores the record, its leaf and what it sets in motion, inside
 /// the caller's transaction (the sequencer's batch, so a registration and
-/// its leaf commit together).
-pub fn sign_in(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<Registered, RegisterError> {
+/// its leaf commit together). Returns the secret part of the receipt's
+/// address, `/r/<community>/receipt/<token>`.
+pub fn sign_in(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<String, RegisterError> {
     let (signature, signed_name, nonce, ip) = (s.signature.as_str(), s.signed_name.as_str(), s.nonce.as_str(), s.ip.as_str());
     let signature = check_signature(signature)?;
     if plain(signed_name, 32, "reg_name_mismatch")? != form.name {
@@ -304,7 +289,7 @@ pub fn sign_in(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now
     let actor = crate::audit::Actor { community: community.to_string(), user: "returnee (public form)".into(), ip: ip.to_string() };
     let detail = format!("receipt {code}, unit {}, {} v{}, evidence record #{index}", form.unit, doc.name, doc.version);
     crate::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
-    Ok(Registered { code, token, index })
+    Ok(token)
 }
 
 /// One registration as the committee and the receipt page see it.

@@ -170,7 +170,7 @@ pub fn record(conn: &mut dyn Conn, name: &str, payload: &[u8], now_ms: i64, utc_
         return Ok(Outcome::Seen(true));
     }
     let detail = format!("unit {unit}: door opened at {} under home quarantine", crate::reports::fmt_ms(now_ms, utc_offset_min));
-    match crate::alerts::raise(conn, &community, "door_sensor_open", &format!("sensor {name}"), None, &detail, now_ms)? {
+    match crate::webhook::raise(conn, &community, "door_sensor_open", &format!("sensor {name}"), None, &detail, now_ms)? {
         Some(id) => Ok(Outcome::Alert(id)),
         None => Ok(Outcome::Seen(true)),
     }

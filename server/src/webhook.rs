@@ -132,12 +132,14 @@ pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
     )
 }
 
-/// Raises an alert and queues its message in one go.
-pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<bool, DbError> {
-    match alerts::raise(conn, community, kind, device, seq, detail, now)? {
-        Some(id) => enqueue(conn, community, id, now),
-        None => Ok(false),
+/// Raises an alert and queues its message (if the community has a
+/// webhook) in one go; the alert's id when it is news.
+pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+    let id = alerts::raise(conn, community, kind, device, seq, detail, now)?;
+    if let Some(id) = id {
+        enqueue(conn, community, id, now)?;
     }
+    Ok(id)
 }
 
 /// The body to POST for `alert`.

@@ -106,13 +106,7 @@ pub async fn check_in(
     let (c, temp, symptoms, offset) = (community.clone(), field(&form, "temperature").to_string(), field(&form, "symptoms") == "yes", app.config.utc_offset_min);
     let done = app
         .db
-        .call(move |conn| {
-            let r = checkins::check_in(conn, &c, &p, &temp, symptoms, now_ms(), offset);
-            if let Ok(Some(id)) = r {
-                crate::webhook::enqueue(conn, &c, id, now_ms())?;
-            }
-            Ok(r)
-        })
+        .call(move |conn| Ok(checkins::check_in(conn, &c, &p, &temp, symptoms, now_ms(), offset)))
         .await;
     answer(&app, &headers, &community, &token, done.map(|r| r.map(|alert| alert.is_some())), "checkin_thanks").await
 }
@@ -130,13 +124,7 @@ pub async fn request(
     let (c, kind, note) = (community.clone(), field(&form, "kind").to_string(), field(&form, "note").to_string());
     let done = app
         .db
-        .call(move |conn| {
-            let r = checkins::ask(conn, &c, &p, &kind, &note, now_ms());
-            if let Ok((_, Some(id))) = r {
-                crate::webhook::enqueue(conn, &c, id, now_ms())?;
-            }
-            Ok(r)
-        })
+        .call(move |conn| Ok(checkins::ask(conn, &c, &p, &kind, &note, now_ms())))
         .await;
     answer(&app, &headers, &community, &token, done.map(|r| r.map(|(_, alert)| alert.is_some())), "request_thanks").await
 }

@@ -525,6 +525,11 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
+/// A path segment or query value, percent-encoded.
+pub fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
 pub fn state_redirect(to: &str) -> Response {
     Redirect::to(to).into_response()
 }

@@ -100,14 +100,10 @@ pub async fn issue_missing(State(app): State<AppState>, m: Member, Path(building
     match issued {
         Ok(Ok(n)) => {
             record_action(&app, &m, "pass.issue_building", format!("building {building}: {n} passes")).await;
-            state_redirect(&format!("/print/{}", urlencode_path(&building)))
+            state_redirect(&format!("/print/{}", urlencode(&building)))
         }
         Ok(Err(e)) => community_error(&m.session, "passes", e),
         Err(e) => server_error(e),
     }
 }
 
-/// A path segment, percent-encoded.
-fn urlencode_path(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}

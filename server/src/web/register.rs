@@ -293,7 +293,7 @@ pub async fn sign(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
         }
     };
     match done {
-        Ok(r) => state_redirect(&format!("/r/{}/receipt/{}", community, r.token)),
+        Ok(token) => state_redirect(&format!("/r/{community}/receipt/{token}")),
         Err((e, form)) => {
             let text = match refusal(lang, &e) {
                 Ok(t) => t,

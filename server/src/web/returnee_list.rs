@@ -48,7 +48,7 @@ impl Params {
 
     /// The same filters as a query string, for the export link.
     fn query(&self) -> String {
-        let enc = |s: &str| s.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>();
+        let enc = urlencode;
         format!("from={}&to={}&region={}&kind={}&ending={}", enc(&self.from), enc(&self.to), enc(&self.region), enc(&self.kind), enc(&self.ending))
     }
 }
