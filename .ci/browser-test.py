@@ -418,7 +418,8 @@ def home_care(driver, base, wait_for, shot, mqtt_port):
     driver.find_element(By.XPATH, "//tr[contains(., 'rice and eggs')]//button").click()
     wait_for("Taken by")
     driver.find_element(By.XPATH, "//tr[contains(., 'rice and eggs')]//button").click()
-    wait_for("Done")
+    # The "Done" button is on the page already: wait for the status cell.
+    wait_for("<td>Done 20", "the volunteer's task done")
     shot("server-tasks")
     driver.delete_all_cookies()
     driver.get(base + "/lang/en")
