@@ -8,7 +8,10 @@ scans the visitor's QR; the committee sees both entries on the Entries page;
 staff invite, import and print; a returnee opens the poster's link on a
 phone, picks a district with a notice rule, signs with a finger and gets a
 receipt that an independent reader checks; the unit shows under home
-quarantine and, after one sync, the kiosk keeps the resident in.
+quarantine and, after one sync, the kiosk keeps the resident in; two phone
+passes are set up on the phone (Ed25519, and P-256 as on a browser without
+Ed25519), and the kiosk opens to their live codes and refuses a photo of
+each taken 40 s earlier.
 
 Needs: chromium, chromium-driver, python3-selenium (Debian packages) and
 the release binaries (`cargo test --workspace --release` builds them).
@@ -244,6 +247,7 @@ def browse(base, tmp, shots, mqtt_port):
 
         returnee(driver, base, tmp, cfg, card, wait_for, shot)
         home_care(driver, base, wait_for, shot, mqtt_port)
+        phone_passes(driver, base, tmp, cfg, wait_for, shot)
     finally:
         driver.quit()
 
@@ -426,6 +430,64 @@ def home_care(driver, base, wait_for, shot, mqtt_port):
     driver.get(home)
     wait_for("<td>Done</td>", "the household sees its request done")
 
+
+
+def phone_passes(driver, base, tmp, cfg, wait_for, shot):
+    """Phone passes: set up on the phone, photographed at two moments 40 s
+    apart; the kiosk allows the current code and refuses the older one."""
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    links = []
+    for unit in ("5-101", "5-102"):
+        driver.get(base + "/passes")
+        form = driver.find_element(By.CSS_SELECTOR, "form[action='/passes']")
+        form.find_element(By.NAME, "unit").send_keys(unit)
+        form.find_element(By.NAME, "phone").click()
+        form.find_element(By.TAG_NAME, "button").click()
+        wait_for("scans this code with their phone", "the phone pass's set-up card")
+        links.append(driver.find_element(By.CSS_SELECTOR, "p.noprint a").get_attribute("href"))
+        shot("server-phone-pass-card")
+    driver.delete_all_cookies()
+    driver.get(base + "/lang/en")
+
+    def photograph(link, name):
+        """Opens the pass on the phone and photographs its live code."""
+        driver.get(link)
+        for _ in range(100):
+            t = driver.find_element(By.ID, "live").get_attribute("data-time")
+            if t and "Live code" in driver.find_element(By.ID, "live-status").text:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("no live code: " + driver.find_element(By.ID, "live-status").text)
+        path = os.path.join(tmp, name + ".png")
+        driver.find_element(By.CSS_SELECTOR, "#live svg").screenshot(path)
+        return path, int(t)
+
+    # The second phone's browser has no WebCrypto Ed25519: it falls back to P-256.
+    no_ed25519 = ("const g = crypto.subtle.generateKey.bind(crypto.subtle);"
+                  "crypto.subtle.generateKey = (a, ...r) => a.name === 'Ed25519' ? Promise.reject(new Error('no Ed25519')) : g(a, ...r);")
+    first = [photograph(links[0], "phone-ed25519-old")]
+    hook = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": no_ed25519})
+    first.append(photograph(links[1], "phone-p256-old"))
+    driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": hook["identifier"]})
+    shot("server-phone-pass")
+    time.sleep(40)
+    # Opened again 40 s later: the key stayed on the phone, no new set-up.
+    later = [photograph(links[0], "phone-ed25519-now"), photograph(links[1], "phone-p256-now")]
+    for (old, t0), (now, t1), unit in zip(first, later, ("5-101", "5-102")):
+        assert t1 - t0 >= 40, (t0, t1)
+        out = run(KIOSK, "--config", cfg, "check", "--record", "--temp", "36.5", now)
+        assert f": allow (ok), unit {unit}" in out, out
+        out = run(KIOSK, "--config", cfg, "check", old)
+        assert ": deny (code_expired)" in out, out
+    # The committee sees both passes set up, each on its phone.
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    driver.get(base + "/passes")
+    assert driver.page_source.count("Phone pass (set up on a phone)") == 2, driver.page_source
+    driver.get(base + "/audit")
+    assert "P-256 key" in driver.page_source and "Ed25519 key" in driver.page_source, driver.page_source
 
 if __name__ == "__main__":
     t = time.time()

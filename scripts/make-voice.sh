@@ -24,6 +24,7 @@ no_temperature|测温设备故障，请通行|The thermometer is out of order. P
 fever|体温异常，请到一旁等候，值班人员马上就到|Your temperature is high. Please wait to one side. The guard has been told.
 expired|通行证已过期|Your pass has expired.
 not_yet_valid|通行证尚未生效|Your pass is not valid yet.
+code_expired|通行码已过时，请出示手机上的实时通行码|This code is out of date. Please show the live code on your phone.
 revoked|通行证已被收回，请联系居委会|This pass has been withdrawn. Please contact the committee.
 quarantine_no_exit|居家隔离期间不能外出，请回家|You are under home quarantine and may not go out. Please go back home.
 passback|此通行证刚刚使用过|This pass has just been used.

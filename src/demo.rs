@@ -58,6 +58,7 @@ impl DemoCommunity {
             role,
             unit: unit.into(),
             flags: PassFlags(flags),
+            holder: None,
         };
         use Decision::*;
         let specs: [(&str, PassClaims, (Decision, &str)); 8] = [

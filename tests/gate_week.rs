@@ -61,6 +61,7 @@ impl Compound {
                     role: Role::Resident,
                     unit: format!("{}-{}", 1 + i / 10, 101 + i % 10),
                     flags: PassFlags::default(),
+                    holder: None,
                 };
                 (claims.pass_id, pass::issue(&claims, &key()).unwrap())
             })

@@ -5,6 +5,7 @@ pub mod base45;
 pub mod chain;
 pub mod entry;
 pub mod evidence;
+pub mod holder;
 pub mod lists;
 pub mod pass;
 pub mod sync;
@@ -14,6 +15,7 @@ pub mod trust;
 pub use chain::{ChainBreak, ChainCheck};
 pub use entry::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, TempRecord, GENESIS};
 pub use lists::{ListItem, ListKind, ListSnapshot};
+pub use holder::HolderKey;
 pub use pass::{PassClaims, PassError, PassFlags, PassId, Role};
 pub use trust::{KeyId, TrustList, TrustedKey};
 

@@ -5,9 +5,11 @@
 //!
 //! Claims (RFC 8392 keys): `iss` (1) community id, `cti` (7) the random pass
 //! id, `iat` (6), `nbf` (5), `exp` (4), and one private claim (-65537)
-//! holding `[role, unit, flags]`. The pass id sits in `cti` rather than `sub`
-//! because `sub` must be a text string and the id is random bytes; one
-//! private claim holding an array costs 5 bytes of key instead of 15.
+//! holding `[role, unit, flags]`, or `[role, unit, flags, holder key]` for a
+//! phone pass bound to its holder (see [`crate::holder`]). The pass id sits
+//! in `cti` rather than `sub` because `sub` must be a text string and the id
+//! is random bytes; one private claim holding an array costs 5 bytes of key
+//! instead of 15.
 
 use coset::cbor::value::Value;
 use coset::cwt::{ClaimName, ClaimsSet, ClaimsSetBuilder, Timestamp};
@@ -21,6 +23,7 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::base45::{self, Base45Error};
+use crate::holder::{self, HolderKey, CODE_WINDOW_S};
 use crate::trust::{KeyId, TrustList};
 
 /// The text every Shoumen pass starts with (version 1 of the format).
@@ -88,6 +91,9 @@ impl PassFlags {
     pub const NEEDS_ASSISTANCE: u32 = 1 << 0;
     /// The holder may escort visitors in.
     pub const MAY_ESCORT: u32 = 1 << 1;
+    /// A phone pass: valid at a gate only as its holder's rotating code,
+    /// never as a static picture. Printed cards do not have it.
+    pub const PHONE: u32 = 1 << 2;
 
     pub fn has(self, bit: u32) -> bool {
         self.0 & bit != 0
@@ -155,6 +161,10 @@ pub struct PassClaims {
     /// Unit label such as "3-502"; empty for staff and delivery passes.
     pub unit: String,
     pub flags: PassFlags,
+    /// The phone's key a phone pass is bound to; `None` on cards and on a
+    /// phone pass not yet opened on its phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<HolderKey>,
 }
 
 /// Why a pass text was refused. Each variant maps to one reason the gate
@@ -185,6 +195,12 @@ pub enum PassError {
     NotYetValid { not_before: i64 },
     #[error("pass expired at {expires_at} (unix time)")]
     Expired { expires_at: i64 },
+    #[error("this phone code was made at {made_at} but the kiosk's clock says {now} (unix time): a code is valid for {CODE_WINDOW_S} s; show the live code on the phone, or check the kiosk's clock")]
+    CodeExpired { made_at: i64, now: i64 },
+    #[error("this is a phone pass shown as a static picture: it is valid only as the live code on its holder's phone")]
+    CodeRequired,
+    #[error("the phone code's holder signature does not verify: the code was altered or comes from another phone")]
+    BadHolderSignature,
 }
 
 impl PassError {
@@ -197,11 +213,12 @@ impl PassError {
             | PassError::Malformed(_) => "not_a_pass",
             PassError::UnsupportedAlgorithm(_) | PassError::MissingKeyId => "unknown_key",
             PassError::UnknownKey(_) => "unknown_key",
-            PassError::BadSignature => "bad_signature",
+            PassError::BadSignature | PassError::BadHolderSignature => "bad_signature",
             PassError::WrongIssuer { .. } => "unknown_issuer",
             PassError::BadClaims(_) => "bad_claims",
             PassError::NotYetValid { .. } => "not_yet_valid",
             PassError::Expired { .. } => "expired",
+            PassError::CodeExpired { .. } | PassError::CodeRequired => "code_expired",
         }
     }
 }
@@ -230,11 +247,18 @@ pub fn issue(claims: &PassClaims, key: &SigningKey) -> Result<String, PassError>
         .algorithm(iana::Algorithm::EdDSA)
         .key_id(kid.0.to_vec())
         .build();
-    let private = Value::Array(vec![
+    if claims.holder.is_some() && !claims.flags.has(PassFlags::PHONE) {
+        return Err(PassError::BadClaims("a pass bound to a holder key must be a phone pass".into()));
+    }
+    let mut private = vec![
         Value::Integer((claims.role as i64).into()),
         Value::Text(claims.unit.clone()),
         Value::Integer(claims.flags.0.into()),
-    ]);
+    ];
+    if let Some(h) = &claims.holder {
+        private.push(Value::Bytes(h.to_wire()));
+    }
+    let private = Value::Array(private);
     let cwt = ClaimsSetBuilder::new()
         .issuer(claims.issuer.clone())
         .cwt_id(claims.pass_id.0.to_vec())
@@ -256,34 +280,60 @@ pub fn issue(claims: &PassClaims, key: &SigningKey) -> Result<String, PassError>
     Ok(format!("{PREFIX}{}", base45::encode(&bytes)))
 }
 
-/// Checks the signature, then the claims, then the validity window.
+/// Checks what a kiosk read, a printed pass (`SM1:`) or a phone's rotating
+/// code (`SMR:`): the signatures, then the claims, then the pass's validity
+/// window, then the code's time.
 ///
 /// `now` is unix seconds; `leeway` seconds are granted on both ends of the
-/// window because the kiosk's clock may drift between syncs.
+/// pass's window because the kiosk's clock may drift between syncs. A code's
+/// own window is [`CODE_WINDOW_S`], and a phone pass is refused without one.
 pub fn verify(text: &str, trust: &TrustList, now: i64, leeway: i64) -> Result<PassClaims, PassError> {
-    let claims = verify_signature(text, trust)?;
+    let (claims, code_time) = open(text, trust)?;
     if now + leeway < claims.not_before {
         return Err(PassError::NotYetValid { not_before: claims.not_before });
     }
     if now - leeway >= claims.expires_at {
         return Err(PassError::Expired { expires_at: claims.expires_at });
     }
-    Ok(claims)
+    match code_time {
+        Some(made_at) if (now - made_at).abs() > CODE_WINDOW_S => Err(PassError::CodeExpired { made_at, now }),
+        None if claims.flags.has(PassFlags::PHONE) => Err(PassError::CodeRequired),
+        _ => Ok(claims),
+    }
 }
 
-/// Checks the signature and decodes the claims, without looking at the time.
+/// Checks the signatures and decodes the claims, without looking at the
+/// time: of a printed pass, or of a rotating code and the pass inside it.
 ///
 /// Nothing in the payload is parsed before the signature has verified.
 pub fn verify_signature(text: &str, trust: &TrustList) -> Result<PassClaims, PassError> {
+    open(text, trust).map(|(claims, _)| claims)
+}
+
+/// The claims, and the code's time if `text` is a rotating code.
+fn open(text: &str, trust: &TrustList) -> Result<(PassClaims, Option<i64>), PassError> {
     // Scanners and text files add line endings; they are never part of a pass.
     let text = text.trim_end_matches(['\r', '\n']);
+    if let Some(code) = holder::split(text)? {
+        let claims = verify_cose(&code.pass_cose, trust)?;
+        let key = claims
+            .holder
+            .as_ref()
+            .ok_or_else(|| PassError::BadClaims("a rotating code must carry a phone pass bound to its holder".into()))?;
+        holder::check_holder(&code, key)?;
+        return Ok((claims, Some(code.time_s)));
+    }
     if text.len() > MAX_PASS_TEXT {
         return Err(PassError::Oversized { len: text.len(), max: MAX_PASS_TEXT });
     }
     let body = text.strip_prefix(PREFIX).ok_or(PassError::WrongPrefix)?;
-    let bytes = base45::decode(body)?;
-    let sign1 = CoseSign1::from_tagged_slice(&bytes)
-        .or_else(|_| CoseSign1::from_slice(&bytes))
+    Ok((verify_cose(&base45::decode(body)?, trust)?, None))
+}
+
+/// The COSE_Sign1 bytes of a pass: the community's signature, then the claims.
+fn verify_cose(bytes: &[u8], trust: &TrustList) -> Result<PassClaims, PassError> {
+    let sign1 = CoseSign1::from_tagged_slice(bytes)
+        .or_else(|_| CoseSign1::from_slice(bytes))
         .map_err(|e| PassError::Malformed(e.to_string()))?;
 
     match &sign1.protected.header.alg {
@@ -348,7 +398,12 @@ fn decode_claims(payload: &[u8]) -> Result<PassClaims, PassError> {
     let Value::Array(items) = private else {
         return Err(bad("role/unit/flags claim is not an array"));
     };
-    let [Value::Integer(role), Value::Text(unit), Value::Integer(flags)] = items.as_slice() else {
+    let (fields, holder) = match items.as_slice() {
+        [a, b, c] => ([a, b, c], None),
+        [a, b, c, Value::Bytes(key)] => ([a, b, c], Some(HolderKey::from_wire(key).map_err(|e| bad(&e))?)),
+        _ => return Err(bad("role/unit/flags claim has the wrong shape")),
+    };
+    let [Value::Integer(role), Value::Text(unit), Value::Integer(flags)] = fields else {
         return Err(bad("role/unit/flags claim has the wrong shape"));
     };
     let role = Role::from_wire(i128::from(*role)).ok_or_else(|| bad("unknown role"))?;
@@ -365,5 +420,6 @@ fn decode_claims(payload: &[u8]) -> Result<PassClaims, PassError> {
         role,
         unit: unit.clone(),
         flags: PassFlags(flags),
+        holder,
     })
 }

@@ -23,5 +23,6 @@ pub fn resident_claims(now: i64) -> PassClaims {
         role: Role::Resident,
         unit: "3-502".into(),
         flags: PassFlags::default(),
+        holder: None,
     }
 }

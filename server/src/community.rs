@@ -2,7 +2,8 @@
 //! the signed list bundle kiosks pull.
 
 use shoumen_protocol::sync::{ListBundle, SignedBundle};
-use shoumen_protocol::{pass, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList};
+use shoumen_protocol::{pass, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList};
+use thiserror::Error;
 use sha2::Digest;
 
 use crate::db::{random_token, Community, Conn, DbError};
@@ -94,6 +95,8 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
             return Err(CommunityError::NotFound("resident"));
         }
     }
+    let phone = req.flags & PassFlags::PHONE != 0 || phone_roles(conn, &community.id)?.contains(&req.role);
+    let flags = if phone { req.flags | PassFlags::PHONE } else { req.flags };
     let claims = PassClaims {
         issuer: community.id.clone(),
         pass_id: PassId(rand::random()),
@@ -102,13 +105,14 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
         expires_at: req.valid_from + req.valid_s,
         role: req.role,
         unit: unit.clone(),
-        flags: PassFlags(req.flags),
+        flags: PassFlags(flags),
+        holder: None,
     };
     let text = pass::issue(&claims, &community.key).map_err(|e| CommunityError::Invalid(e.to_string()))?;
     let link_token = random_token();
     conn.execute(
-        "INSERT INTO passes (pass_id, resident_id, role, unit, issued_at, not_before, expires_at, text, link_token, visitor_name, gate, community)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO passes (pass_id, resident_id, role, unit, issued_at, not_before, expires_at, text, link_token, visitor_name, gate, community, phone)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         vals![
             claims.pass_id.to_hex(),
             req.resident_id,
@@ -122,9 +126,70 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
             req.visitor_name.clone(),
             req.gate.clone(),
             &community.id,
+            i64::from(phone),
         ],
     )?;
     Ok(IssuedPass { pass_id: claims.pass_id, text, link_token, expires_at: claims.expires_at })
+}
+
+/// The roles whose passes are phone passes in `community` (the committee
+/// requires them); other roles get printable cards unless asked otherwise.
+pub fn phone_roles(conn: &mut dyn Conn, community: &str) -> Result<Vec<Role>, DbError> {
+    let words: String = conn.query_row("SELECT phone_roles FROM communities WHERE id = ?1", vals![community], |r| r.get(0))?;
+    Ok(words.split(',').filter_map(|w| w.trim().parse().ok()).collect())
+}
+
+pub fn set_phone_roles(conn: &mut dyn Conn, community: &str, roles: &[Role]) -> Result<(), DbError> {
+    let words: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    conn.execute("UPDATE communities SET phone_roles = ?1 WHERE id = ?2", vals![words.join(","), community])?;
+    Ok(())
+}
+
+/// Why a phone could not be bound to a pass.
+#[derive(Debug, Error)]
+pub enum BindError {
+    #[error("no such pass link")]
+    NotFound,
+    #[error("this pass is no longer valid")]
+    Gone,
+    #[error("this is a printed card, not a phone pass")]
+    NotPhone,
+    #[error("this pass is already set up on another phone; ask the committee for a new phone pass")]
+    OtherPhone,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Binds the phone pass behind `link_token` to the key its phone made, on
+/// first use: the pass is signed again with the key in it (same id and
+/// validity). The same key again gets the same pass back, so a page that
+/// lost its answer can ask again; another key is refused.
+pub fn bind_holder(conn: &mut dyn Conn, community: &Community, link_token: &str, holder: HolderKey, now_ms: i64) -> Result<String, BindError> {
+    let p = pass_by_link(conn, link_token)?.filter(|p| p.community == community.id).ok_or(BindError::NotFound)?;
+    if p.revoked || p.expires_at <= now_ms / 1000 {
+        return Err(BindError::Gone);
+    }
+    if !p.phone {
+        return Err(BindError::NotPhone);
+    }
+    let wanted = String::from(holder);
+    match &p.holder {
+        Some(h) if *h == wanted => return Ok(p.text),
+        Some(_) => return Err(BindError::OtherPhone),
+        None => {}
+    }
+    let claims = pass::verify_signature(&p.text, &community.trust()).map_err(|e| DbError::Corrupt(format!("pass {}: {e}", p.pass_id)))?;
+    let bound = PassClaims { holder: Some(holder), flags: PassFlags(claims.flags.0 | PassFlags::PHONE), ..claims };
+    let text = pass::issue(&bound, &community.key).map_err(|e| DbError::Corrupt(format!("pass {}: {e}", p.pass_id)))?;
+    // Only the first phone wins, even if two ask at once.
+    let n = conn.execute(
+        "UPDATE passes SET text = ?1, holder = ?2, bound_ms = ?3 WHERE pass_id = ?4 AND community = ?5 AND holder IS NULL",
+        vals![text.clone(), wanted, now_ms, &p.pass_id, &community.id],
+    )?;
+    if n == 0 {
+        return Err(BindError::OtherPhone);
+    }
+    Ok(text)
 }
 
 /// Revokes a pass of `community`; another community's pass is "not found".
@@ -299,10 +364,15 @@ pub struct PassRow {
     pub revoked: bool,
     pub link_token: String,
     pub text: String,
+    pub community: String,
+    /// A phone pass: valid only as its holder's rotating code.
+    pub phone: bool,
+    /// The phone's key, once the pass is opened on it (`HolderKey` text).
+    pub holder: Option<String>,
 }
 
 const PASS_SQL: &str = "SELECT p.pass_id, p.role, p.unit, COALESCE(r.name, p.visitor_name), p.expires_at, p.revoked_ms IS NOT NULL,
-        p.link_token, p.text
+        p.link_token, p.text, p.community, p.phone, p.holder
      FROM passes p LEFT JOIN residents r ON r.id = p.resident_id";
 
 fn pass_row(r: &crate::db::Row) -> Result<PassRow, DbError> {
@@ -315,6 +385,9 @@ fn pass_row(r: &crate::db::Row) -> Result<PassRow, DbError> {
         revoked: r.get(5)?,
         link_token: r.get(6)?,
         text: r.get(7)?,
+        community: r.get(8)?,
+        phone: r.get(9)?,
+        holder: r.get(10)?,
     })
 }
 

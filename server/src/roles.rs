@@ -106,6 +106,7 @@ pub const ROUTES: &[(&str, &str, Perm)] = &[
     ("POST", "/passes", Perm::EditRecords),
     ("GET", "/passes/{id}/card", Perm::ReadRecords),
     ("POST", "/passes/{id}/revoke", Perm::EditRecords),
+    ("POST", "/passes/phone-roles", Perm::EditRecords),
     ("GET", "/quarantine", Perm::ReadRecords),
     ("POST", "/quarantine", Perm::EditRecords),
     ("POST", "/quarantine/{id}/remove", Perm::EditRecords),

@@ -80,6 +80,7 @@ const CASES: &[Case] = &[
     case("POST", "/returnees/rules/999999/remove", &[], "AS...", None),
     case("POST", "/passes", &[("role", "resident"), ("unit", "3-502"), ("days", "30")], "AS...", Some("pass.issue")),
     case("POST", "/passes/nosuchpass/revoke", &[], "AS...", None),
+    case("POST", "/passes/phone-roles", &[("role", "visitor")], "AS...", Some("pass.phone_roles")),
     case("POST", "/quarantine", &[("unit", "3-502"), ("from", "2026-11-01"), ("until", "2026-11-14"), ("note", "")], "AS...", Some("quarantine.add")),
     case("POST", "/quarantine/999999/remove", &[], "AS...", None),
     case("POST", "/alerts/999999/ack", &[("note", "")], "ASV..", None),

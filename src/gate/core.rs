@@ -348,7 +348,11 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
         Ok(claims) => claims,
         Err(e) => {
             let mut d = draft(now, EntryKind::Scan, direction.unwrap_or(state.default_direction()), Decision::Deny, e.code());
-            if let pass::PassError::NotYetValid { .. } | pass::PassError::Expired { .. } = e {
+            if let pass::PassError::NotYetValid { .. }
+            | pass::PassError::Expired { .. }
+            | pass::PassError::CodeExpired { .. }
+            | pass::PassError::CodeRequired = e
+            {
                 // The signature verified, so the id is authentic and worth logging.
                 if let Ok(c) = pass::verify_signature(&text, &state.lists.trust) {
                     d.pass_id = Some(c.pass_id);

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use shoumen_protocol::{
-    pass, testkit, Decision, Direction, ListItem, ListKind, ListSnapshot, PassClaims, PassId, Role,
+    holder, pass, testkit, HolderKey, PassFlags, Decision, Direction, ListItem, ListKind, ListSnapshot, PassClaims, PassId, Role,
     TempRecord, TrustList, TrustedKey,
 };
 
@@ -38,10 +38,23 @@ fn text(c: &PassClaims) -> String {
 }
 
 /// Passes used by the table: 1 ok, 2 revoked, 3 quarantined, 4 expired,
-/// 5 not yet valid, 6 signed by an unknown key, 7 visitor.
+/// 5 not yet valid, 6 signed by an unknown key, 7 visitor; a phone pass's
+/// code 8 made now and 9 made 40 s ago, 10 the phone pass as a picture,
+/// 11 the code of a quarantined phone pass.
 fn pass_text(n: u8) -> String {
     let base = claims(n);
+    let holder = ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
+    let phone = || PassClaims {
+        flags: PassFlags(PassFlags::PHONE),
+        holder: Some(HolderKey::Ed25519(holder.verifying_key().to_bytes())),
+        pass_id: id(if n == 11 { 3 } else { n }),
+        ..claims(n)
+    };
+    let code = |age_s: i64| holder::make_code_ed25519(&text(&phone()), testkit::VECTOR_NOW - age_s, &holder).unwrap();
     match n {
+        8 | 11 => code(0),
+        9 => code(40),
+        10 => text(&phone()),
         4 => text(&PassClaims { expires_at: testkit::VECTOR_NOW - 3_600, not_before: 0, ..base }),
         5 => text(&PassClaims { not_before: testkit::VECTOR_NOW + 86_400, expires_at: testkit::VECTOR_NOW + 2 * 86_400, ..base }),
         6 => pass::issue(&base, &testkit::key_from_byte(9)).unwrap(),
@@ -217,6 +230,18 @@ const TABLE: &[Row] = &[
     Row { name: "pass not yet valid",
           policy: same, lists: fresh, presence: &[], steps: &[Read(5)],
           records: &[(Deny, "not_yet_valid")], opens: 0, alarm: None },
+    Row { name: "a phone's code made now: open",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(8), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "a phone's code 40 s old (a screenshot): refused",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(9)],
+          records: &[(Deny, "code_expired")], opens: 0, alarm: None },
+    Row { name: "a phone pass shown as a static picture: refused",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(10)],
+          records: &[(Deny, "code_expired")], opens: 0, alarm: None },
+    Row { name: "a phone's code goes through the lists like a card: quarantined may not go out",
+          policy: out_gate, lists: fresh, presence: &[], steps: &[Read(11)],
+          records: &[(Deny, "quarantine_no_exit")], opens: 0, alarm: Some("quarantine") },
     Row { name: "pass signed by an unknown key",
           policy: same, lists: fresh, presence: &[], steps: &[Read(6)],
           records: &[(Deny, "unknown_key")], opens: 0, alarm: None },

@@ -387,7 +387,12 @@ pub const SQLITE: &[&str] = &[
         taken_ms INTEGER,
         done_ms INTEGER
     ) STRICT;
-    CREATE INDEX service_requests_open ON service_requests (community, done_ms);"
+    CREATE INDEX service_requests_open ON service_requests (community, done_ms);",
+    // Phone passes bound to their holder's key; roles that must use them.
+    "ALTER TABLE passes ADD COLUMN phone INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE passes ADD COLUMN holder TEXT;
+    ALTER TABLE passes ADD COLUMN bound_ms INTEGER;
+    ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -715,5 +720,9 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         taken_ms BIGINT,
         done_ms BIGINT
     );
-    CREATE INDEX service_requests_open ON service_requests (community, done_ms);"
+    CREATE INDEX service_requests_open ON service_requests (community, done_ms);",
+    "ALTER TABLE passes ADD COLUMN phone BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE passes ADD COLUMN holder TEXT;
+    ALTER TABLE passes ADD COLUMN bound_ms BIGINT;
+    ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';"
 ];

@@ -25,6 +25,7 @@ mod keys;
 mod login;
 mod outside;
 mod passes;
+mod phone;
 mod print;
 mod quarantine;
 mod receipt;
@@ -86,7 +87,9 @@ pub fn routes() -> Router<AppState> {
         .route("/passes", get(passes::page).post(passes::issue))
         .route("/passes/{id}/card", get(passes::card))
         .route("/passes/{id}/revoke", post(passes::revoke))
+        .route("/passes/phone-roles", post(passes::set_phone_roles))
         .route("/p/{token}", get(passes::phone))
+        .route("/p/{token}/holder", post(phone::bind).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/quarantine", get(quarantine::page).post(quarantine::add))
         .route("/quarantine/{id}/remove", post(quarantine::remove))
         .route("/returnees", get(returnee_list::page))

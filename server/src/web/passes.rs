@@ -16,8 +16,14 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
-    let found = app.db.call(move |conn| Ok((community::passes(conn, &community, 500)?, crate::residents::open_requests(conn, &community)?))).await;
-    let (rows, requests) = match found {
+    let found = app
+        .db
+        .call(move |conn| {
+            let phone_roles = community::phone_roles(conn, &community)?;
+            Ok((community::passes(conn, &community, 500)?, crate::residents::open_requests(conn, &community)?, phone_roles))
+        })
+        .await;
+    let (rows, requests, phone_roles) = match found {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
@@ -29,7 +35,8 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         "<form class=card method=post action=/passes>{csrf}<label>{role}<select name=role>{roles}</select></label>\
 <label>{unit}<input name=unit maxlength=12 placeholder=3-502></label><label>{days}<input name=days type=number min=1 max=1825 value=365></label>\
 <label class=check><input type=checkbox name=needs_assistance style=\"width:auto\"> {assist}</label>\
-<button>{issue}</button></form><div class=scroll><table><tr><th>{unit}</th><th>{name}</th><th>{role}</th><th>{until}</th><th>{status}</th><th></th></tr>",
+<label class=check><input type=checkbox name=phone style=\"width:auto\"> {phone}</label>\
+<button>{issue}</button></form><div class=scroll><table><tr><th>{unit}</th><th>{name}</th><th>{role}</th><th>{kind}</th><th>{until}</th><th>{status}</th><th></th></tr>",
         csrf = hidden_csrf(&m.session.csrf),
         role = t(lang, "role"),
         unit = t(lang, "unit"),
@@ -38,12 +45,15 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         name = t(lang, "name"),
         until = t(lang, "valid_until"),
         status = t(lang, "status"),
+        kind = t(lang, "pass_kind"),
         assist = t(lang, "needs_assistance"),
+        phone = t(lang, "phone_pass_choice"),
     );
     let now_s = now_ms() / 1000;
     if !requests.is_empty() {
         body = requests_section(&m, &requests, offset) + &body;
     }
+    body = phone_roles_form(&m.session, &phone_roles) + &body;
     for p in &rows {
         body.push_str(&row(&m.session, p, now_s, offset));
     }
@@ -74,10 +84,11 @@ fn row(session: &Session, p: &PassRow, now_s: i64, offset: i32) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<tr><td>{unit}</td><td>{name}</td><td>{role}</td><td>{until}</td><td>{status}</td><td><a href=\"/passes/{id}/card\">{card}</a> · <a href=\"/p/{link}\">{phone}</a> {revoke}</td></tr>",
+        "<tr data-pass=\"{id}\"><td>{unit}</td><td>{name}</td><td>{role}</td><td>{kind}</td><td>{until}</td><td>{status}</td><td><a href=\"/passes/{id}/card\">{card}</a> · <a href=\"/p/{link}\">{phone}</a> {revoke}</td></tr>",
         unit = esc(&p.unit),
         name = esc(p.name.as_deref().unwrap_or("")),
         role = role_word(lang, &p.role),
+        kind = kind_word(lang, p),
         until = fmt_day(p.expires_at, offset),
         id = esc(&p.pass_id),
         link = esc(&p.link_token),
@@ -112,7 +123,10 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
         Some(id) => format!("resident {id}"),
         None => format!("unit {unit}"),
     };
-    let flags = if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
+    let mut flags = if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
+    if !field(&form, "phone").is_empty() {
+        flags |= shoumen_protocol::PassFlags::PHONE;
+    }
     let community = match app.community(&m.community).await {
         Ok(c) => c,
         Err(e) => return server_error(e),
@@ -161,9 +175,11 @@ pub async fn card(State(app): State<AppState>, m: Member, Path(id): Path<String>
     };
     let link = format!("{}/p/{}", app.config.public_url, p.link_token);
     let body = format!(
-        "<div class=qr>{qr}</div><p><b>{unit}</b> · {name} · {role}</p><p>{until}: {exp}{revoked}</p>\
+        "<div class=qr>{qr}</div>{setup}<p><b>{unit}</b> · {name} · {role} · {kind}</p><p>{until}: {exp}{revoked}</p>\
 <p class=noprint>{phone}: <a href=\"{link}\"><code>{link}</code></a></p><p class=noprint>{card}: Ctrl+P</p>",
-        qr = qr_svg(&p.text),
+        qr = pass_qr(&p, &app.config.public_url),
+        setup = if p.phone { format!("<p class=msg>{}</p>", t(lang, "phone_setup_hint")) } else { String::new() },
+        kind = kind_word(lang, &p),
         unit = esc(&p.unit),
         name = esc(p.name.as_deref().unwrap_or("")),
         role = role_word(lang, &p.role),
@@ -192,6 +208,64 @@ pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<Strin
     }
 }
 
+/// The QR code printed for a pass: the pass itself on a card; on a phone
+/// pass, the link that sets it up on the holder's phone (the pass alone
+/// opens no gate).
+pub fn pass_qr(p: &PassRow, public_url: &str) -> String {
+    if p.phone {
+        qr_svg(&format!("{public_url}/p/{}", p.link_token))
+    } else {
+        qr_svg(&p.text)
+    }
+}
+
+/// "Printed card", or "Phone pass" and whether a phone holds it.
+fn kind_word(lang: Lang, p: &PassRow) -> String {
+    match (p.phone, p.holder.is_some()) {
+        (false, _) => t(lang, "card_pass").to_string(),
+        (true, true) => format!("{} ({})", t(lang, "phone_pass"), t(lang, "phone_bound")),
+        (true, false) => format!("{} ({})", t(lang, "phone_pass"), t(lang, "phone_unbound")),
+    }
+}
+
+/// Which roles must carry phone passes: checked roles get one whenever a
+/// pass is issued, on this page, at the gate's visitor form or in bulk.
+fn phone_roles_form(session: &Session, required: &[Role]) -> String {
+    let lang = session.lang;
+    let boxes: String = Role::ALL
+        .iter()
+        .map(|r| {
+            let checked = if required.contains(r) { " checked" } else { "" };
+            format!("<label class=check><input type=checkbox name=role value={} style=\"width:auto\"{checked}> {}</label>", r.as_str(), t(lang, r.as_str()))
+        })
+        .collect();
+    format!(
+        "<form class=card method=post action=/passes/phone-roles id=phone-roles>{}<p>{}</p>{boxes}<button>{}</button></form>",
+        hidden_csrf(&session.csrf),
+        t(lang, "phone_roles"),
+        t(lang, "save")
+    )
+}
+
+/// `POST /passes/phone-roles`: the roles that must carry phone passes.
+/// The `role` fields repeat, so the form is read as pairs, not a map.
+pub async fn set_phone_roles(State(app): State<AppState>, m: Member, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    let form: FormMap = pairs.iter().cloned().collect();
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let roles: Vec<Role> = pairs.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| v.parse().ok()).collect();
+    let words: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let community = m.community.clone();
+    match app.db.call(move |conn| community::set_phone_roles(conn, &community, &roles)).await {
+        Ok(()) => {
+            record_action(&app, &m, "pass.phone_roles", format!("phone passes required for: {}", words.join(", "))).await;
+            state_redirect("/passes")
+        }
+        Err(e) => server_error(e),
+    }
+}
+
 /// The link a resident or visitor opens on the phone: the QR, large.
 pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
     let lang = lang_of(&headers);
@@ -212,8 +286,15 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
     if p.revoked || p.expires_at <= now_ms() / 1000 {
         return (StatusCode::GONE, layout(lang, t(lang, "pass_not_valid"), None, "")).into_response();
     }
+    let mut extra = household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
+    if let Some(link) = checkin {
+        extra += &format!("<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>", t(lang, "reg_checkin_link"), esc(&link));
+    }
+    if p.phone {
+        return super::phone::live_page(&app, lang, &token, &p, &extra);
+    }
     let body = format!(
-        "<p>{hint}</p><div class=qr>{qr}</div><p><b>{unit}</b> · {role}</p><p>{until}: {exp}</p>",
+        "<p>{hint}</p><div class=qr>{qr}</div><p><b>{unit}</b> · {role}</p><p>{until}: {exp}</p>{extra}",
         hint = t(lang, "show_at_gate"),
         qr = qr_svg(&p.text),
         unit = esc(&p.unit),
@@ -221,10 +302,6 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         until = t(lang, "valid_until"),
         exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
     );
-    let mut body = body + &household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
-    if let Some(link) = checkin {
-        body += &format!("<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>", t(lang, "reg_checkin_link"), esc(&link));
-    }
     let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
     // A pass page is a credential: keep it out of shared caches.
     resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("ascii"));

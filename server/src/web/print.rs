@@ -60,8 +60,9 @@ pub async fn cards(State(app): State<AppState>, m: Member, Path(building): Path<
     for p in &passes {
         let _ = write!(
             body,
-            "<div class=pcard>{qr}<div><p><b>{unit}</b></p><p>{name}</p><p>{until}: {exp}</p><p>{app}</p></div></div>",
-            qr = qr_svg(&p.text),
+            "<div class=pcard>{qr}<div><p><b>{unit}</b></p><p>{name}</p><p>{until}: {exp}</p><p>{app}</p>{setup}</div></div>",
+            qr = super::passes::pass_qr(p, &app.config.public_url),
+            setup = if p.phone { format!("<p>{}</p>", t(lang, "phone_setup_hint")) } else { String::new() },
             unit = esc(&p.unit),
             name = esc(p.name.as_deref().unwrap_or("")),
             until = t(lang, "valid_until"),

@@ -401,6 +401,7 @@ pub fn pass_texts(count: usize, seed: u64) -> Vec<String> {
                 role: Role::Resident,
                 unit: format!("{}-{}", 1 + i % 20, 101 + (rng.next_u64() % 1800)),
                 flags: PassFlags::default(),
+                holder: None,
             };
             pass::issue(&claims, &key).expect("generator claims are valid")
         })

@@ -1,0 +1,111 @@
+//! A phone pass on its phone: the page that binds the phone's key to the
+//! pass on first visit and then shows a code that changes every 10 s, and
+//! the endpoint the binding posts to. The format of the code is in
+//! `shoumen_protocol::holder`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use shoumen_protocol::HolderKey;
+
+use super::*;
+use crate::community::{self, BindError, PassRow};
+
+const QRCODE_JS: &str = include_str!("../../assets/qrcode.js");
+const PHONE_JS: &str = include_str!("../../assets/phone.js");
+
+/// The page of a phone pass: `extra` (household, check-in link) below the code.
+pub fn live_page(app: &AppState, lang: Lang, token: &str, p: &PassRow, extra: &str) -> Response {
+    let nonce = crate::db::random_token();
+    let (holder, pass) = match &p.holder {
+        Some(h) => (esc(h), esc(&p.text)),
+        None => (String::new(), String::new()),
+    };
+    let body = format!(
+        "<style>#live svg{{width:100%;max-width:30em;height:auto}}</style><p>{hint}</p><div class=qr id=live data-pass-id=\"{id}\" data-holder=\"{holder}\" data-pass=\"{pass}\" data-bind=\"/p/{token}/holder\" \
+data-now=\"{now}\" data-msg-live=\"{live}\" data-msg-other=\"{other}\" data-msg-no-crypto=\"{no_crypto}\" data-msg-setting-up=\"{setting_up}\"></div>\
+<p id=live-status class=msg>{setting_up}</p><noscript><p class=bad>{no_crypto}</p></noscript><p><b>{unit}</b> · {role} · {kind}</p><p>{until}: {exp}</p>{extra}\
+<script nonce=\"{nonce}\">{QRCODE_JS}</script><script nonce=\"{nonce}\">{PHONE_JS}</script>",
+        hint = t(lang, "phone_live_hint"),
+        id = esc(&p.pass_id),
+        token = esc(token),
+        now = now_ms(),
+        live = t(lang, "phone_live"),
+        other = t(lang, "phone_other"),
+        no_crypto = t(lang, "phone_no_crypto"),
+        setting_up = t(lang, "phone_setting_up"),
+        unit = esc(&p.unit),
+        role = role_word(lang, &p.role),
+        kind = t(lang, "phone_pass"),
+        until = t(lang, "valid_until"),
+        exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
+    );
+    let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
+    let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii CSP"));
+    // A pass page is a credential: keep it out of shared caches.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `POST /p/{token}/holder` with `alg` (Ed25519 or P-256) and `key` (the
+/// public key as WebCrypto exports it, hex): binds the pass on first use and
+/// answers `{"pass": …, "holder": …}`. The link's token is the credential.
+pub async fn bind(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let refuse = |status: StatusCode, key: &str| (status, t(lang, key)).into_response();
+    let ip = app.client_ip(peer.ip(), &headers);
+    if !app.limiter.allow("visitor", ip) {
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+    let raw = match hex::decode(field(&form, "key")) {
+        Ok(raw) if raw.len() <= 65 => raw,
+        _ => return refuse(StatusCode::BAD_REQUEST, "phone_bad_key"),
+    };
+    let holder = match HolderKey::from_webcrypto(field(&form, "alg"), &raw) {
+        Ok(h) => h,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "phone_bad_key"),
+    };
+    let t2 = token.clone();
+    let (owner, pass_id) = match app.db.call(move |conn| community::pass_by_link(conn, &t2)).await {
+        Ok(Some(p)) => (p.community, p.pass_id),
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return server_error(e),
+    };
+    let community = match app.community(&owner).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let bound = app
+        .db
+        .call(move |conn| {
+            let got = community::bind_holder(conn, &community, &token, holder, now_ms());
+            if got.is_ok() {
+                let actor = crate::audit::Actor { community: community.id.clone(), user: "phone (pass link)".into(), ip: ip.to_string() };
+                let detail = format!("pass {pass_id} bound to a phone's {} key", holder.algorithm());
+                crate::audit::record(conn, &actor, "pass.bind_phone", &detail, now_ms())?;
+            }
+            Ok(got)
+        })
+        .await;
+    match bound {
+        Ok(Ok(text)) => {
+            let answer = serde_json::json!({ "pass": text, "holder": String::from(holder) });
+            ([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response()
+        }
+        Ok(Err(BindError::NotFound)) => refuse(StatusCode::NOT_FOUND, "not_found"),
+        Ok(Err(BindError::Gone)) => refuse(StatusCode::GONE, "pass_not_valid"),
+        Ok(Err(BindError::NotPhone)) => refuse(StatusCode::CONFLICT, "phone_not_phone"),
+        Ok(Err(BindError::OtherPhone)) => refuse(StatusCode::CONFLICT, "phone_other"),
+        Ok(Err(BindError::Db(e))) | Err(e) => server_error(e),
+    }
+}
