@@ -9,10 +9,16 @@
 //! Most frames hold no code. In [`Mode::Live`] a frame gets the cheap steps
 //! plus one of the expensive ones, taken in turn, so the cost per frame stays
 //! bounded while every step still runs several times a second at 30 fps.
+//! A small code (2–3 px per module on a 1280×720 frame) is read from its
+//! region at full resolution, doubled, before the whole frame is tried; and
+//! when no single frame is enough, the region of the last few frames is
+//! aligned and averaged ([`Step::Stacked`]): a pass is held up for about a
+//! second, 30 frames, and averaging takes the noise and JPEG blocks out.
 
 pub mod decoders;
 pub mod eval;
 pub mod preprocess;
+mod stack;
 
 use std::path::Path;
 
@@ -57,6 +63,9 @@ pub enum Step {
     Inverted(Decoder),
     /// Bradley's adaptive threshold, for glare and uneven light.
     Adaptive(Decoder),
+    /// Live mode: the located region of the last few frames, aligned and
+    /// averaged, then doubled; for small codes no single frame gives.
+    Stacked,
 }
 
 impl Step {
@@ -67,6 +76,7 @@ impl Step {
             Step::Upscale(d) => format!("{}-upscale", d.name()),
             Step::Inverted(d) => format!("{}-inverted", d.name()),
             Step::Adaptive(d) => format!("{}-adaptive", d.name()),
+            Step::Stacked => "stacked".into(),
         }
     }
 }
@@ -113,6 +123,9 @@ pub struct Scanner {
     last: Option<(Rect, u64)>,
     /// Next ladder step to try in live mode.
     turn: usize,
+    /// Live mode: recent frames that showed a small code-like region and
+    /// were not read, for [`Step::Stacked`].
+    recent: stack::Recent,
     pub stats: ScanStats,
 }
 
@@ -121,24 +134,34 @@ const ROI_FRAMES: u64 = 45;
 /// Images (or located regions) larger than this on their long side are not
 /// upscaled: codes that fill them are not small.
 const UPSCALE_MAX_SIDE: usize = 800;
+/// A located region at most this large holds a code at ≤ ~3.5 px per
+/// module (version 8 or 11, grown, at any angle): live mode reads it doubled
+/// before it tries the whole frame.
+const SMALL_SIDE: usize = 300;
 
 impl Scanner {
     /// The full pipeline.
     pub fn new(mode: Mode) -> Scanner {
         let mut steps = vec![Step::Roi, Step::Whole(Decoder::Rxing)];
         steps.extend_from_slice(LADDER);
+        if mode == Mode::Live {
+            steps.push(Step::Stacked);
+        }
         Scanner::with_steps(mode, steps)
     }
 
     /// A pipeline of exactly these steps (to compare single decoders).
     pub fn with_steps(mode: Mode, steps: Vec<Step>) -> Scanner {
-        Scanner { mode, steps, last: None, turn: 0, stats: ScanStats::default() }
+        Scanner { mode, steps, last: None, turn: 0, recent: stack::Recent::default(), stats: ScanStats::default() }
     }
 
     pub fn scan(&mut self, img: &GrayView<'_>) -> Outcome {
         self.stats.frames += 1;
         let frame = self.stats.frames;
         let mut outcome = Outcome::default();
+        if self.mode == Mode::Live && self.steps.contains(&Step::Stacked) {
+            return self.scan_live(img, frame, outcome);
+        }
         let (cheap, ladder): (Vec<Step>, Vec<Step>) = self.steps.iter().partition(|s| is_cheap(**s));
         for step in cheap {
             let codes = self.attempt(step, img, img, &mut outcome);
@@ -190,9 +213,13 @@ impl Scanner {
                 Some((rect, seen)) if self.stats.frames - seen <= ROI_FRAMES => {
                     let r = rect.grow(0.5, frame.width, frame.height);
                     let crop = preprocess::crop(frame, r);
-                    let attempt = decoders::decode(Decoder::Rxing, &crop.view());
-                    outcome.panics += u32::from(attempt.panicked);
-                    offset(attempt.codes, r.x0 as f32, r.y0 as f32, 1.0)
+                    let codes = self.run(Decoder::Rxing, &crop.view(), outcome, 1.0);
+                    // A small code that was read once is read again doubled.
+                    let codes = match codes.is_empty() && r.width().max(r.height()) <= SMALL_SIDE {
+                        true => self.attempt(Step::Upscale(Decoder::Rxing), &crop.view(), frame, outcome),
+                        false => codes,
+                    };
+                    offset(codes, r.x0 as f32, r.y0 as f32, 1.0)
                 }
                 _ => Vec::new(),
             },
@@ -213,7 +240,59 @@ impl Scanner {
                 let bin = preprocess::adaptive_threshold(view, window, 15);
                 self.run(d, &bin.view(), outcome, 1.0)
             }
+            // Stacking needs the frames before this one: only `scan_live` does it.
+            Step::Stacked => Vec::new(),
         }
+    }
+
+    /// Live mode with the full pipeline: the last code's region; a small
+    /// code's region at full resolution, doubled; the whole frame; one more
+    /// step in turn; and the region stacked over the last frames.
+    fn scan_live(&mut self, img: &GrayView<'_>, frame: u64, mut outcome: Outcome) -> Outcome {
+        let codes = self.attempt(Step::Roi, img, img, &mut outcome);
+        if !codes.is_empty() {
+            return self.found(codes, Step::Roi, frame, outcome);
+        }
+        let region = preprocess::locate_sampled(img, 8, 24, 2);
+        let small = region.filter(|r| r.width().max(r.height()) <= SMALL_SIDE);
+        let in_region = |s: &mut Scanner, step: Step, r: Rect, outcome: &mut Outcome| {
+            let crop = preprocess::crop(img, r);
+            let codes = s.attempt(step, &crop.view(), img, outcome);
+            offset(codes, r.x0 as f32, r.y0 as f32, 1.0)
+        };
+        if let Some(r) = small {
+            let codes = in_region(self, Step::Upscale(Decoder::Rxing), r, &mut outcome);
+            if !codes.is_empty() {
+                return self.found(codes, Step::Upscale(Decoder::Rxing), frame, outcome);
+            }
+        }
+        // Still the whole frame: the region may hold only part of the code.
+        let codes = self.attempt(Step::Whole(Decoder::Rxing), img, img, &mut outcome);
+        if !codes.is_empty() {
+            return self.found(codes, Step::Whole(Decoder::Rxing), frame, outcome);
+        }
+        let Some(r) = region else { return self.finish(outcome) };
+        if let Some(r) = small {
+            // A small code: the other steps at its own size rarely help
+            // (measured on the hard level); the frames before this one do.
+            self.recent.push(img, r, frame);
+            if let Some(stacked) = self.recent.stacked(r) {
+                let codes = self.run(Decoder::Rxing, &stacked.view(), &mut outcome, 0.5);
+                let codes = offset(codes, r.x0 as f32, r.y0 as f32, 1.0);
+                if !codes.is_empty() {
+                    self.recent.clear();
+                    return self.found(codes, Step::Stacked, frame, outcome);
+                }
+            }
+            return self.finish(outcome);
+        }
+        let step = LADDER[self.turn % LADDER.len()];
+        self.turn += 1;
+        let codes = in_region(self, step, r, &mut outcome);
+        if !codes.is_empty() {
+            return self.found(codes, step, frame, outcome);
+        }
+        self.finish(outcome)
     }
 
     fn found(&mut self, codes: Vec<Code>, step: Step, frame: u64, mut outcome: Outcome) -> Outcome {

@@ -82,6 +82,44 @@ pub struct Scene {
     pub noise_sigma: f32,
     /// JPEG quality, or `None` for a clean frame.
     pub jpeg_quality: Option<u8>,
+    /// Moiré on a phone's screen: the screen's pixel grid beating with the
+    /// camera's, as a fraction of the screen's brightness (0: none), with
+    /// the beat's period in frame pixels and its direction.
+    pub moire: f32,
+    pub moire_period: f32,
+    pub moire_angle: f32,
+}
+
+/// How hard a set of generated frames is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Large, sharp, well lit: every decoder reads these.
+    Easy,
+    /// [`Scene::random`] at difficulty 0.8: what the pipeline's floors use.
+    Normal,
+    /// What a gate's camera sees of a phone at arm's length: 1280×720,
+    /// 2–3 px per module, moiré on phone screens, glare, blur, JPEG.
+    Hard,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::Easy, Level::Normal, Level::Hard];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Easy => "easy",
+            Level::Normal => "normal",
+            Level::Hard => "hard",
+        }
+    }
+
+    pub fn scene(self, rng: &mut Rng) -> Scene {
+        match self {
+            Level::Easy => Scene::random(rng, 0.0),
+            Level::Normal => Scene::random(rng, 0.8),
+            Level::Hard => Scene::hard(rng),
+        }
+    }
 }
 
 impl Scene {
@@ -90,13 +128,7 @@ impl Scene {
         let d = difficulty.clamp(0.0, 1.0);
         let hd = rng.chance(0.3);
         let low_contrast = rng.chance(0.35 * d + 0.05);
-        let (black, white) = if low_contrast {
-            let mid = rng.range(110.0, 150.0);
-            let half = rng.range(25.0, 45.0);
-            (mid - half, mid + half)
-        } else {
-            (rng.range(10.0, 50.0), rng.range(180.0, 245.0))
-        };
+        let (black, white) = module_levels(rng, low_contrast, 25.0, (10.0, 50.0), (180.0, 245.0));
         Scene {
             width: if hd { 1280 } else { 640 },
             height: if hd { 720 } else { 480 },
@@ -117,7 +149,53 @@ impl Scene {
             glare_dy: rng.range(-0.4, 0.4),
             noise_sigma: rng.range(1.0, 3.0 + 7.0 * d),
             jpeg_quality: if rng.chance(0.5) { Some(rng.range(35.0, 85.0) as u8) } else { None },
+            moire: 0.0,
+            moire_period: 1.0,
+            moire_angle: 0.0,
         }
+    }
+
+    /// A scene of [`Level::Hard`].
+    pub fn hard(rng: &mut Rng) -> Scene {
+        let phone = rng.chance(0.7);
+        let low_contrast = rng.chance(0.25);
+        let (black, white) = module_levels(rng, low_contrast, 30.0, (15.0, 55.0), (170.0, 240.0));
+        Scene {
+            width: 1280,
+            height: 720,
+            carrier: if phone { Carrier::Phone } else { Carrier::Card },
+            px_per_module: rng.range(2.0, 3.0),
+            rotation: rng.range(-PI, PI),
+            tilt_x: rng.range(-0.2, 0.2),
+            tilt_y: rng.range(-0.2, 0.2),
+            cx: rng.range(0.3, 0.7),
+            cy: rng.range(0.3, 0.7),
+            black,
+            white,
+            blur_sigma: rng.range(0.3, 0.9),
+            motion_px: if rng.chance(0.25) { rng.range(1.0, 2.5) } else { 0.0 },
+            motion_angle: rng.range(0.0, PI),
+            glare: if rng.chance(0.4) { rng.range(30.0, 100.0) } else { 0.0 },
+            glare_dx: rng.range(-0.4, 0.4),
+            glare_dy: rng.range(-0.4, 0.4),
+            noise_sigma: rng.range(2.0, 7.0),
+            jpeg_quality: Some(rng.range(45.0, 85.0) as u8),
+            moire: if phone { rng.range(0.06, 0.2) } else { 0.0 },
+            moire_period: rng.range(5.0, 16.0),
+            moire_angle: rng.range(0.0, PI),
+        }
+    }
+}
+
+/// Dark and light module levels after lighting: low contrast brings them
+/// within 2 × (`half_min`..45) of a mid grey; otherwise each from its range.
+fn module_levels(rng: &mut Rng, low_contrast: bool, half_min: f32, dark: (f32, f32), light: (f32, f32)) -> (f32, f32) {
+    if low_contrast {
+        let mid = rng.range(110.0, 150.0);
+        let half = rng.range(half_min, 45.0);
+        (mid - half, mid + half)
+    } else {
+        (rng.range(dark.0, dark.1), rng.range(light.0, light.1))
     }
 }
 
@@ -168,12 +246,14 @@ pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
     let mut rng = Rng::new(noise_seed ^ 0xA5A5_5A5A);
     let background = Background::random(&mut rng, w, h);
     let (black, white) = (scene.black, scene.white);
+    let moire = Moire::of(scene);
     let sample = |fx: f32, fy: f32| -> f32 {
         let (px, py) = to_plane(fx, fy);
         if px.abs() <= carrier_half_w && py.abs() <= carrier_half_h {
             let (mx, my) = ((px + n / 2.0).floor() as i64, (py + n / 2.0).floor() as i64);
             if px.abs() <= n / 2.0 + quiet && py.abs() <= n / 2.0 + quiet {
-                return if modules.dark(mx, my) { black } else { white };
+                let v = if modules.dark(mx, my) { black } else { white };
+                return v * moire.at(fx, fy);
             }
             return match scene.carrier {
                 // The phone's screen around the code is lit; its body is dark.
@@ -224,6 +304,36 @@ fn frame_to_plane(scene: &Scene, n: f32) -> impl Fn(f32, f32) -> (f32, f32) {
         let y = inv[1][0] * fx + inv[1][1] * fy + inv[1][2];
         let z = inv[2][0] * fx + inv[2][1] * fy + inv[2][2];
         (x / z, y / z)
+    }
+}
+
+/// The bands a phone's screen shows through a camera: a beat between the
+/// screen's pixel grid and the sensor's, plus a fine ripple at the sensor's
+/// own pitch. A multiplier around 1.
+struct Moire {
+    amount: f32,
+    /// Beat frequency vector (radians per pixel) and the ripple's.
+    beat: (f32, f32),
+    ripple: (f32, f32),
+}
+
+impl Moire {
+    fn of(scene: &Scene) -> Moire {
+        let k = 2.0 * PI / scene.moire_period.max(1.0);
+        let (s, c) = scene.moire_angle.sin_cos();
+        // The ripple runs at right angles to the beat, at ~2.3 px.
+        let r = 2.0 * PI / 2.3;
+        let amount = if scene.carrier == Carrier::Phone { scene.moire } else { 0.0 };
+        Moire { amount, beat: (k * c, k * s), ripple: (-r * s, r * c) }
+    }
+
+    fn at(&self, fx: f32, fy: f32) -> f32 {
+        if self.amount == 0.0 {
+            return 1.0;
+        }
+        let beat = (self.beat.0 * fx + self.beat.1 * fy).cos();
+        let ripple = (self.ripple.0 * fx + self.ripple.1 * fy).cos();
+        1.0 - self.amount * (0.5 + 0.35 * beat + 0.15 * ripple)
     }
 }
 
@@ -366,14 +476,23 @@ fn jpeg_round_trip(frame: &GrayBuf, quality: u8) -> GrayBuf {
     }
 }
 
+/// A set of frames of one [`Level`]: pass texts with random scenes, from one seed.
+pub fn level_frames(texts: &[String], count: usize, seed: u64, level: Level) -> Vec<(String, Scene, GrayBuf)> {
+    frames_of(texts, count, seed, |rng| level.scene(rng))
+}
+
 /// A set of frames: pass texts with random scenes, from one seed.
 pub fn frames(texts: &[String], count: usize, seed: u64, difficulty: f32) -> Vec<(String, Scene, GrayBuf)> {
+    frames_of(texts, count, seed, |rng| Scene::random(rng, difficulty))
+}
+
+fn frames_of(texts: &[String], count: usize, seed: u64, mut scene_of: impl FnMut(&mut Rng) -> Scene) -> Vec<(String, Scene, GrayBuf)> {
     let mut rng = Rng::new(seed);
     (0..count)
         .filter_map(|i| {
             let text = texts[i % texts.len()].clone();
             let modules = Modules::of(&text)?;
-            let mut scene = Scene::random(&mut rng, difficulty);
+            let mut scene = scene_of(&mut rng);
             scene.keep_in_frame(modules.size);
             let frame = render(&modules, &scene, rng.next_u64());
             Some((text, scene, frame))
@@ -406,4 +525,49 @@ pub fn pass_texts(count: usize, seed: u64) -> Vec<String> {
             pass::issue(&claims, &key).expect("generator claims are valid")
         })
         .collect()
+}
+
+/// A person walking up to the gate and holding out a pass: frames at 30 fps
+/// of one [`Level::Hard`] scene. The code comes into view on frame 0 at 70 %
+/// of its final size, moving (motion blur), reaches `px_per_module` by
+/// frame 10 (a third of a second) and is then held with a hand's tremor.
+pub struct Approach {
+    pub text: String,
+    modules: Modules,
+    base: Scene,
+    seed: u64,
+}
+
+impl Approach {
+    /// Frames it takes to come close.
+    const ARRIVE: usize = 10;
+
+    pub fn new(text: &str, px_per_module: f32, seed: u64) -> Option<Approach> {
+        let modules = Modules::of(text)?;
+        let mut base = Scene::hard(&mut Rng::new(seed));
+        base.px_per_module = px_per_module;
+        base.keep_in_frame(modules.size);
+        Some(Approach { text: text.to_string(), modules, base, seed })
+    }
+
+    /// The scene before the approach and the tremor.
+    pub fn scene(&self) -> &Scene {
+        &self.base
+    }
+
+    pub fn frame(&self, i: usize) -> GrayBuf {
+        let mut rng = Rng::new(self.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9));
+        let mut scene = self.base.clone();
+        let arriving = 1.0 - (i.min(Self::ARRIVE) as f32 / Self::ARRIVE as f32);
+        scene.px_per_module = self.base.px_per_module * (1.0 - 0.3 * arriving);
+        // Coming closer smears the code; once held, a frame in five catches
+        // the hand's tremor as a pixel or two of motion blur.
+        let tremor = if rng.chance(0.2) { rng.range(1.0, 2.0) } else { 0.0 };
+        scene.motion_px = if arriving > 0.0 { self.base.motion_px + 4.0 * arriving } else { tremor };
+        scene.cx += rng.normal() * 1.5 / scene.width as f32;
+        scene.cy += rng.normal() * 1.5 / scene.height as f32;
+        scene.rotation += rng.normal() * 0.01;
+        scene.keep_in_frame(self.modules.size);
+        render(&self.modules, &scene, rng.next_u64())
+    }
 }
