@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::base45;
-use crate::pass::{PassError, MAX_PASS_TEXT, PREFIX};
+use crate::pass::{PassError, PREFIX};
 
 /// The text every rotating code starts with.
 pub const CODE_PREFIX: &str = "SMR:";
@@ -164,12 +164,10 @@ pub(crate) struct Code {
     pub pass_cose: Vec<u8>,
 }
 
-/// Splits the text after [`CODE_PREFIX`]; nothing is trusted yet.
+/// Splits the text after [`CODE_PREFIX`] (already checked for length by
+/// `pass::verify`); nothing is trusted yet.
 pub(crate) fn split(text: &str) -> Result<Option<Code>, PassError> {
     let Some(body) = text.strip_prefix(CODE_PREFIX) else { return Ok(None) };
-    if text.len() > MAX_PASS_TEXT {
-        return Err(PassError::Oversized { len: text.len(), max: MAX_PASS_TEXT });
-    }
     let bytes = base45::decode(body)?;
     if bytes.len() <= HEAD {
         return Err(PassError::Malformed(format!("a rotating code of {} bytes is too short", bytes.len())));

@@ -314,6 +314,9 @@ pub fn verify_signature(text: &str, trust: &TrustList) -> Result<PassClaims, Pas
 fn open(text: &str, trust: &TrustList) -> Result<(PassClaims, Option<i64>), PassError> {
     // Scanners and text files add line endings; they are never part of a pass.
     let text = text.trim_end_matches(['\r', '\n']);
+    if text.len() > MAX_PASS_TEXT {
+        return Err(PassError::Oversized { len: text.len(), max: MAX_PASS_TEXT });
+    }
     if let Some(code) = holder::split(text)? {
         let claims = verify_cose(&code.pass_cose, trust)?;
         let key = claims
@@ -322,9 +325,6 @@ fn open(text: &str, trust: &TrustList) -> Result<(PassClaims, Option<i64>), Pass
             .ok_or_else(|| PassError::BadClaims("a rotating code must carry a phone pass bound to its holder".into()))?;
         holder::check_holder(&code, key)?;
         return Ok((claims, Some(code.time_s)));
-    }
-    if text.len() > MAX_PASS_TEXT {
-        return Err(PassError::Oversized { len: text.len(), max: MAX_PASS_TEXT });
     }
     let body = text.strip_prefix(PREFIX).ok_or(PassError::WrongPrefix)?;
     Ok((verify_cose(&base45::decode(body)?, trust)?, None))

@@ -150,6 +150,15 @@ pub fn routes() -> Router<AppState> {
 pub const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// A page with a script (the returnee's form and signature, a phone pass):
+/// a fresh nonce in its own CSP. Every other page allows no script.
+pub fn scripted(status: StatusCode, lang: Lang, title: &str, body: &str, nonce: &str) -> Response {
+    let mut resp = (status, layout(lang, title, None, body)).into_response();
+    let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
+    resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_str(&csp).expect("ascii CSP"));
+    resp
+}
+
 /// HTML-escapes text for element content and quoted attributes.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

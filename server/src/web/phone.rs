@@ -42,12 +42,9 @@ data-now=\"{now}\" data-msg-live=\"{live}\" data-msg-other=\"{other}\" data-msg-
         until = t(lang, "valid_until"),
         exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
     );
-    let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
-    let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
-    let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii CSP"));
+    let mut resp = scripted(StatusCode::OK, lang, t(lang, "passes"), &body, &nonce);
     // A pass page is a credential: keep it out of shared caches.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -88,13 +85,14 @@ pub async fn bind(
     let bound = app
         .db
         .call(move |conn| {
-            let got = community::bind_holder(conn, &community, &token, holder, now_ms());
-            if got.is_ok() {
-                let actor = crate::audit::Actor { community: community.id.clone(), user: "phone (pass link)".into(), ip: ip.to_string() };
-                let detail = format!("pass {pass_id} bound to a phone's {} key", holder.algorithm());
-                crate::audit::record(conn, &actor, "pass.bind_phone", &detail, now_ms())?;
-            }
-            Ok(got)
+            let actor = crate::audit::Actor { community: community.id.clone(), user: "phone (pass link)".into(), ip: ip.to_string() };
+            let detail = format!("pass {pass_id} bound to a phone's {} key", holder.algorithm());
+            // The binding and its row in the audit trail, together or not at all.
+            Ok(conn.transaction(true, |tx| {
+                let text = community::bind_holder(tx, &community, &token, holder, now_ms())?;
+                crate::audit::record_in(tx, &actor, "pass.bind_phone", &detail, now_ms())?;
+                Ok::<_, BindError>(text)
+            }))
         })
         .await;
     match bound {

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 
 use super::*;
@@ -23,14 +23,6 @@ use crate::returnees::Document;
 pub const FORM_BODY_LIMIT: usize = 128 << 10;
 /// A receipt pasted into `/verify`: record, signature and proof.
 pub const RECEIPT_LIMIT: usize = 256 << 10;
-
-/// The page with a script: a fresh nonce in its own CSP.
-fn scripted(status: StatusCode, lang: Lang, title: &str, body: &str, nonce: &str) -> Response {
-    let mut resp = (status, layout(lang, title, None, body)).into_response();
-    let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
-    resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii CSP"));
-    resp
-}
 
 fn no_community(lang: Lang) -> Response {
     (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response()
