@@ -64,7 +64,7 @@ def main():
         line = server.stdout.readline().strip()
         base = line.removeprefix("listening on ")
         assert base.startswith("http://127.0.0.1:"), line
-        browse(base, tmp, shots, broker[1] if broker else None)
+        browse(base, tmp, db, shots, broker[1] if broker else None)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -96,7 +96,7 @@ def start_broker(tmp):
     raise AssertionError("mosquitto did not start")
 
 
-def browse(base, tmp, shots, mqtt_port):
+def browse(base, tmp, db, shots, mqtt_port):
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     # No background traffic: this machine has no internet, and Chromium's
@@ -193,7 +193,6 @@ def browse(base, tmp, shots, mqtt_port):
         driver.get(base + "/trends?days=30")
         bars = driver.find_elements(By.CSS_SELECTOR, "#per-day rect")
         assert len(bars) >= 1, driver.page_source
-        shot("trends-30")
 
         # The admin invites a staff member with a one-time link.
         driver.get(base + "/accounts")
@@ -248,8 +247,74 @@ def browse(base, tmp, shots, mqtt_port):
         returnee(driver, base, tmp, cfg, card, wait_for, shot)
         home_care(driver, base, wait_for, shot, mqtt_port)
         phone_passes(driver, base, tmp, cfg, wait_for, shot)
+        month_of_trends(driver, base, db, wait_for, shot)
     finally:
         driver.quit()
+
+
+def month_of_trends(driver, base, db, wait_for, shot):
+    """The 30-day trends with a month behind them, for the screenshot: two
+    retired gates' history written straight into the entries table (as the
+    load generator's history is), with a compound's daily rhythm and its
+    refusals. Last in the test: these gates have no hash chain to verify."""
+    import random
+    import sqlite3
+    rng = random.Random(2020)
+    now_ms = int(time.time() * 1000)
+    local = datetime.timezone(datetime.timedelta(hours=8))
+    today = datetime.datetime.now(local).replace(hour=0, minute=0, second=0, microsecond=0)
+    # A weekday's entries per hour at a compound gate: the morning and
+    # evening rush, a lunchtime bump, quiet nights.
+    rhythm = [1, 0, 0, 0, 1, 4, 14, 30, 26, 12, 10, 11, 14, 10, 9, 10, 13, 24, 30, 20, 14, 10, 6, 3]
+    refusals = ["fever", "expired", "expired", "revoked", "passback", "passback", "passback",
+                "quarantine_no_exit", "code_expired", "code_expired", "not_a_pass", "measure_timeout"]
+    rows = []
+    for gate, scale in [("North gate", 1.0), ("South gate", 0.55)]:
+        device = "history-" + gate.split()[0].lower()
+        rows.append(("device", device, gate))
+        seq = 0
+        for d in range(30, 0, -1):
+            day = today - datetime.timedelta(days=d - 1)
+            weekend = day.weekday() >= 5
+            for hour, weight in enumerate(rhythm):
+                n = rng.randint(0, 2) + int(weight * scale * (0.7 if weekend else 1.0) * rng.uniform(0.8, 1.2))
+                for _ in range(n):
+                    at = day + datetime.timedelta(hours=hour, seconds=rng.randrange(3600))
+                    wall = int(at.timestamp() * 1000)
+                    if wall > now_ms - 60_000:
+                        continue
+                    seq += 1
+                    deny = rng.random() < 0.03
+                    reason = rng.choice(refusals) if deny else "ok"
+                    temp = 3790 + rng.randrange(60) if reason == "fever" else 3610 + rng.randrange(50)
+                    rows.append(("entry", device, seq, wall, "out" if hour < 12 else "in",
+                                 "deny" if deny else "allow", reason, temp))
+    con = sqlite3.connect(db, timeout=30)
+    with con:
+        for r in rows:
+            if r[0] == "device":
+                con.execute("INSERT INTO devices (id, gate_name, key_hex, secret_sha256, enrolled_ms, head_hash, revoked, community) "
+                            "VALUES (?, ?, '', '', 0, '', 1, 'lotus-gdn')", (r[1], r[2]))
+            else:
+                _, device, seq, wall, direction, decision, reason, temp = r
+                con.execute("INSERT INTO entries (device, seq, body, hash, wall_ms, clock_synced, boot_id, mono_ms, received_ms, kind, "
+                            "direction, decision, reason, pass_id, role, temp_centi, note, community) "
+                            "VALUES (?, ?, '{}', '', ?, 1, 'b', ?, ?, 'scan', ?, ?, ?, NULL, 'resident', ?, NULL, 'lotus-gdn')",
+                            (device, seq, wall, seq, wall, direction, decision, reason, temp))
+    con.close()
+    entries = sum(1 for r in rows if r[0] == "entry")
+    driver.set_window_size(900, 1760)
+    driver.get(base + "/trends?days=30")
+    wait_for("South gate")
+    days = {r.get_attribute("textContent").split()[0] for r in driver.find_elements(By.CSS_SELECTOR, "#per-day rect title")}
+    assert len(days) == 30, sorted(days)
+    legend = driver.find_element(By.CSS_SELECTOR, "p.legend").text
+    assert "North gate" in legend and "South gate" in legend, legend
+    words = driver.find_element(By.ID, "refusals").get_attribute("textContent")
+    assert "Anti-passback: same way twice" in words and "quarantine_no_exit" not in words, words
+    shot("trends-30")
+    driver.set_window_size(412, 915)
+    print(f"trends: {entries} entries of two gates over 30 days")
 
 
 def log_in_admin(driver, base, wait_for):

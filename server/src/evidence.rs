@@ -21,6 +21,7 @@
 //! data).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use base64::Engine;
 use signed_note::{Note, StandardSigner};
@@ -98,34 +99,145 @@ pub fn size(conn: &mut dyn Conn, community: &str) -> Result<u64, DbError> {
     Ok(conn.scalar("SELECT COALESCE(MAX(n) + 1, 0) FROM tlog_leaves WHERE community = ?1", vals![community])? as u64)
 }
 
-/// Appends a record (already salted by the caller); returns its index.
+/// Appends a record (already salted by the caller) in a transaction of its
+/// own; returns its index.
 pub fn append(conn: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
-    conn.transaction(true, |tx| append_in(tx, community, record, now_ms))
+    conn.transaction(true, |tx| {
+        let mut log = Appender::default();
+        let n = log.append(tx, community, record, now_ms)?;
+        log.flush(tx)?;
+        Ok(n)
+    })
 }
 
-/// [`append`] inside the caller's transaction, so a record and its leaf
-/// are stored together or not at all.
-pub fn append_in(tx: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
-    // One writer per community log: appends queue on its row.
-    let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
-    tx.query_opt(&lock, vals![community], |_| Ok(()))?;
-    let n = size(tx, community)?;
-    let leaf = tlog_tiles::record_hash(record);
-    let hashes = {
-        let reader = Reader { conn: RefCell::new(&mut *tx), community };
-        tlog_tiles::stored_hashes_for_record_hash(n, leaf, &reader).map_err(|e| damaged(community, e))?
-    };
-    let first = tlog_tiles::stored_hash_index(0, n);
-    // The record's hashes (one to about log n of them) in one statement.
-    let rows: Vec<String> = (0..hashes.len()).map(|k| format!("(?1, ?{}, ?{})", 2 * k + 2, 2 * k + 3)).collect();
-    let mut params = vec![crate::db::Val::from(community)];
-    for (k, h) in hashes.iter().enumerate() {
-        params.push(crate::db::Val::from((first + k as u64) as i64));
-        params.push(crate::db::Val::from(hex::encode(h.0)));
+/// The appends of one transaction, kept in memory and written in a few
+/// statements at its end ([`Appender::flush`]), the way CT logs sequence a
+/// batch: an append costs no round trip to the database once the log is
+/// locked and the older hashes it needs have been read.
+///
+/// Invariant: a record appended here is not in `tlog_*` until `flush`, so
+/// nothing reads the log through SQL between the two; the caller flushes in
+/// the same transaction as the records that name the leaves' indexes.
+#[derive(Default)]
+pub struct Appender {
+    logs: HashMap<String, Pending>,
+}
+
+/// One community's appends in this transaction.
+struct Pending {
+    /// Records in the log when this transaction locked it.
+    base: u64,
+    /// Leaves appended since, in order, with their time.
+    leaves: Vec<(Hash, i64)>,
+    /// Their stored hashes, which follow on from `stored_hash_index(0, base)`.
+    hashes: Vec<Hash>,
+    /// Older stored hashes read so far; they never change.
+    read: RefCell<HashMap<u64, Hash>>,
+}
+
+/// Where an [`Appender`] stood, to undo a failed job's appends.
+pub struct Mark(Vec<(String, usize, usize)>);
+
+impl Appender {
+    /// Appends a record (already salted by the caller); returns its index.
+    pub fn append(&mut self, tx: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
+        if !self.logs.contains_key(community) {
+            // One writer per community log: appends queue on its row until
+            // the transaction ends.
+            let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
+            tx.query_opt(&lock, vals![community], |_| Ok(()))?.ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+            let base = size(tx, community)?;
+            self.logs.insert(community.to_string(), Pending { base, leaves: Vec::new(), hashes: Vec::new(), read: RefCell::default() });
+        }
+        let pending = self.logs.get_mut(community).expect("inserted above");
+        let n = pending.base + pending.leaves.len() as u64;
+        let leaf = tlog_tiles::record_hash(record);
+        let hashes = {
+            let reader = PendingReader { conn: RefCell::new(&mut *tx), community, pending };
+            tlog_tiles::stored_hashes_for_record_hash(n, leaf, &reader).map_err(|e| damaged(community, e))?
+        };
+        pending.hashes.extend(hashes);
+        pending.leaves.push((leaf, now_ms));
+        Ok(n)
     }
-    tx.execute(&format!("INSERT INTO tlog_hashes (community, idx, hash) VALUES {}", rows.join(", ")), &params)?;
-    tx.execute("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES (?1, ?2, ?3, ?4)", vals![community, n, hex::encode(leaf.0), now_ms])?;
-    Ok(n)
+
+    pub fn mark(&self) -> Mark {
+        Mark(self.logs.iter().map(|(c, p)| (c.clone(), p.leaves.len(), p.hashes.len())).collect())
+    }
+
+    /// Forgets the appends made since `mark`. A log first locked since then
+    /// is forgotten whole: the rollback that goes with this released its lock.
+    pub fn undo_to(&mut self, mark: Mark) {
+        let kept: HashMap<String, (usize, usize)> = mark.0.into_iter().map(|(c, l, h)| (c, (l, h))).collect();
+        self.logs.retain(|c, p| match kept.get(c) {
+            Some(&(leaves, hashes)) => {
+                p.leaves.truncate(leaves);
+                p.hashes.truncate(hashes);
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// Writes every pending leaf and hash, in the caller's transaction.
+    pub fn flush(&mut self, tx: &mut dyn Conn) -> Result<(), EvidenceError> {
+        // Rows per statement: well inside both engines' limits on parameters.
+        const ROWS: usize = 500;
+        for (community, p) in std::mem::take(&mut self.logs) {
+            let first = tlog_tiles::stored_hash_index(0, p.base);
+            for (c, chunk) in p.hashes.chunks(ROWS).enumerate() {
+                let rows: Vec<String> = (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{})", 2 * k + 2, 2 * k + 3)).collect();
+                let mut params = vec![crate::db::Val::from(community.as_str())];
+                for (k, h) in chunk.iter().enumerate() {
+                    params.push(crate::db::Val::from((first + (c * ROWS + k) as u64) as i64));
+                    params.push(crate::db::Val::from(hex::encode(h.0)));
+                }
+                tx.execute(&format!("INSERT INTO tlog_hashes (community, idx, hash) VALUES {}", rows.join(", ")), &params)?;
+            }
+            for (c, chunk) in p.leaves.chunks(ROWS).enumerate() {
+                let rows: Vec<String> = (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{}, ?{})", 3 * k + 2, 3 * k + 3, 3 * k + 4)).collect();
+                let mut params = vec![crate::db::Val::from(community.as_str())];
+                for (k, (leaf, at)) in chunk.iter().enumerate() {
+                    params.push(crate::db::Val::from((p.base + (c * ROWS + k) as u64) as i64));
+                    params.push(crate::db::Val::from(hex::encode(leaf.0)));
+                    params.push(crate::db::Val::from(*at));
+                }
+                tx.execute(&format!("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES {}", rows.join(", ")), &params)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads stored hashes for an append: this transaction's own from memory,
+/// older ones from the cache or else the database.
+struct PendingReader<'a> {
+    conn: RefCell<&'a mut dyn Conn>,
+    community: &'a str,
+    pending: &'a Pending,
+}
+
+impl HashReader for PendingReader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        let first = tlog_tiles::stored_hash_index(0, self.pending.base);
+        let missing: Vec<u64> = {
+            let read = self.pending.read.borrow();
+            indexes.iter().copied().filter(|&i| i < first && !read.contains_key(&i)).collect()
+        };
+        if !missing.is_empty() {
+            let mut conn = self.conn.borrow_mut();
+            let found = Reader { conn: RefCell::new(&mut **conn), community: self.community }.read_hashes(&missing)?;
+            self.pending.read.borrow_mut().extend(missing.into_iter().zip(found));
+        }
+        let read = self.pending.read.borrow();
+        indexes
+            .iter()
+            .map(|&i| match i.checked_sub(first) {
+                Some(k) => self.pending.hashes.get(k as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree),
+                None => Ok(read[&i]),
+            })
+            .collect()
+    }
 }
 
 /// The root of the first `n` records.

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, Transport};
+use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet, QoS, Transport};
 
 use crate::db::{now_ms, Db};
 use crate::sensors::{self, Outcome};
@@ -139,12 +139,33 @@ pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio:
             Ok(_) => {}
             Err(e) => {
                 stats.connected.store(false, Ordering::Relaxed);
-                *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = e.to_string();
-                tracing::warn!(error = %e, retry_in = ?wait, "the door sensors' broker is not reachable");
+                let why = explain(&e, &config);
+                tracing::warn!(error = %why, retry_in = ?wait, "the door sensors' broker is not reachable");
+                *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = why;
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(30));
             }
         }
+    }
+}
+
+/// A connection error as the Sensors page and the log say it: what failed
+/// and which option to check.
+fn explain(e: &ConnectionError, config: &MqttConfig) -> String {
+    let tls = config.url.starts_with("mqtts://") || config.url.starts_with("ssl://");
+    match e {
+        ConnectionError::ConnectionRefused(code) => {
+            format!("the broker refused the connection ({code:?}): check the user and password in --mqtt (mqtt://user:password@host:port)")
+        }
+        ConnectionError::Tls(e) => {
+            format!("TLS with the broker failed ({e}): check --mqtt-ca (the PEM of the CA that signed the broker's certificate) and the host in --mqtt")
+        }
+        // rustls reports a refused certificate as an I/O error.
+        ConnectionError::Io(e) if tls && e.kind() == std::io::ErrorKind::InvalidData => {
+            format!("TLS with the broker failed ({e}): check --mqtt-ca (the PEM of the CA that signed the broker's certificate) and the host in --mqtt")
+        }
+        ConnectionError::Io(e) => format!("cannot reach the broker ({e}): check the host and port in --mqtt and that the broker is running"),
+        e => e.to_string(),
     }
 }
 

@@ -228,11 +228,12 @@ pub struct Signing {
     pub ip: String,
 }
 
-/// Signs: stores the record, its leaf and what it sets in motion, inside
-/// the caller's transaction (the sequencer's batch, so a registration and
-/// its leaf commit together). Returns the secret part of the receipt's
+/// Signs: stores the record and what it sets in motion inside the caller's
+/// transaction, and appends its leaf to `log`, which the caller flushes in
+/// the same transaction (the sequencer's batch), so a registration and its
+/// leaf commit together. Returns the secret part of the receipt's
 /// address, `/r/<community>/receipt/<token>`.
-pub fn sign_in(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<String, RegisterError> {
+pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<String, RegisterError> {
     let (signature, signed_name, nonce, ip) = (s.signature.as_str(), s.signed_name.as_str(), s.nonce.as_str(), s.ip.as_str());
     let signature = check_signature(signature)?;
     if plain(signed_name, 32, "reg_name_mismatch")? != form.name {
@@ -273,7 +274,7 @@ pub fn sign_in(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now
     })
     .expect("a record serialises");
     let salt: [u8; 32] = rand::random();
-    let index = evidence::append_in(tx, community, &proof::commitment(&salt, record.as_bytes()), now_ms)?;
+    let index = log.append(tx, community, &proof::commitment(&salt, record.as_bytes()), now_ms)?;
     let until_s = form.arrival_s + doc.days * 86_400;
     let (code, token) = (short_code(), crate::db::random_token() + &crate::db::random_token());
     let quarantine = match doc.kind {

@@ -3,16 +3,20 @@
 //! transaction, so the log pays one durable commit (an fsync) per batch
 //! instead of one per record.
 //!
-//! Each job runs in a savepoint of its own: a job that fails (a replayed
-//! form, a bad field) is rolled back alone and the rest of the batch goes
-//! on. A job's answer is sent only after the batch has committed, so
-//! nobody holds a receipt for a record that was not stored.
+//! Each job runs in a savepoint of its own, made at its first statement: a
+//! job that fails (a replayed form, a bad field) is rolled back alone, its
+//! appends are forgotten, and the rest of the batch goes on. The log's
+//! leaves and hashes are kept in memory (`evidence::Appender`) and written
+//! in a few statements before the commit, so an append costs no round trip
+//! to the database. A job's answer is sent only after the batch has
+//! committed, so nobody holds a receipt for a record that was not stored.
 //!
 //! One thread per server; it exits when the server's state is dropped.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
-use crate::db::{Conn, Db, DbError};
+use crate::db::{Conn, Db, DbError, Engine, Row, Val};
+use crate::evidence::Appender;
 
 /// The most jobs one commit takes.
 const MAX_BATCH: usize = 512;
@@ -20,7 +24,7 @@ const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
 
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&mut dyn Conn) -> (bool, Finish) + Send>;
+type Job = Box<dyn FnOnce(&mut dyn Conn, &mut Appender) -> (bool, Finish) + Send>;
 
 pub struct Sequencer {
     jobs: SyncSender<Job>,
@@ -38,14 +42,17 @@ impl Sequencer {
 
     /// Queues `work` for the next batch; the answer arrives once its batch
     /// has committed (or failed as a whole).
-    pub fn submit<T, E>(&self, work: impl FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static) -> tokio::sync::oneshot::Receiver<Result<T, E>>
+    pub fn submit<T, E>(
+        &self,
+        work: impl FnOnce(&mut dyn Conn, &mut Appender) -> Result<T, E> + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<Result<T, E>>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
         let (answer, receiver) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = work(conn);
+        let job: Job = Box::new(move |conn, log| {
+            let result = work(conn, log);
             let ok = result.is_ok();
             let finish: Finish = Box::new(move |committed| {
                 let out = match committed {
@@ -85,16 +92,25 @@ fn run(db: &Db, queue: &Receiver<Job>) {
         }
         let done = db.call_blocking(|conn| {
             conn.transaction(true, |tx| {
+                let mut log = Appender::default();
                 let mut finishes = Vec::with_capacity(batch.len());
                 for job in batch {
-                    tx.execute("SAVEPOINT job", &[])?;
-                    let (ok, finish) = job(tx);
+                    let mark = log.mark();
+                    let mut job_conn = JobConn { tx: &mut *tx, savepoint: false };
+                    let (ok, finish) = job(&mut job_conn, &mut log);
+                    let savepoint = job_conn.savepoint;
                     if !ok {
-                        tx.execute("ROLLBACK TO SAVEPOINT job", &[])?;
+                        log.undo_to(mark);
+                        if savepoint {
+                            tx.execute("ROLLBACK TO SAVEPOINT job", &[])?;
+                        }
                     }
-                    tx.execute("RELEASE SAVEPOINT job", &[])?;
+                    if savepoint {
+                        tx.execute("RELEASE SAVEPOINT job", &[])?;
+                    }
                     finishes.push(finish);
                 }
+                log.flush(tx).map_err(|e| DbError::Engine(e.to_string()))?;
                 Ok::<_, DbError>(finishes)
             })
         });
@@ -104,5 +120,49 @@ fn run(db: &Db, queue: &Receiver<Job>) {
             // see the channel closed, and say nothing was stored.
             Err(e) => tracing::error!(error = %e, "an evidence log batch failed; nothing of it was stored"),
         }
+    }
+}
+
+/// A job's view of the batch's transaction: the savepoint that lets the job
+/// roll back alone is made before its first statement, so a job that only
+/// appends to the log (in memory) costs no round trip.
+struct JobConn<'a> {
+    tx: &'a mut dyn Conn,
+    savepoint: bool,
+}
+
+impl JobConn<'_> {
+    fn enter(&mut self) -> Result<&mut dyn Conn, DbError> {
+        if !self.savepoint {
+            self.tx.execute("SAVEPOINT job", &[])?;
+            self.savepoint = true;
+        }
+        Ok(&mut *self.tx)
+    }
+}
+
+impl Conn for JobConn<'_> {
+    fn engine(&self) -> Engine {
+        self.tx.engine()
+    }
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {
+        self.enter()?.execute(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
+        self.enter()?.query(sql, params)
+    }
+    fn query_each(&mut self, sql: &str, params: &[Val], f: &mut dyn FnMut(&Row) -> Result<bool, DbError>) -> Result<(), DbError> {
+        self.enter()?.query_each(sql, params, f)
+    }
+    // The batch owns the transaction: a job neither starts nor ends one.
+    fn begin(&mut self, _write: bool) -> Result<(), DbError> {
+        Err(DbError::Engine("a job of the evidence log's batch cannot start a transaction of its own".into()))
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        Err(DbError::Engine("a job of the evidence log's batch cannot commit; the batch does".into()))
+    }
+    fn rollback(&mut self) {}
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.enter()?.batch(sql)
     }
 }

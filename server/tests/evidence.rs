@@ -223,6 +223,69 @@ fn proofs_for_every_size_to_1000_check_and_any_flipped_bit_fails() {
     assert!(inclusions >= 3000 && consistencies >= 1990, "{inclusions} inclusion and {consistencies} consistency proofs checked");
 }
 
+/// Registrations that arrive together are appended in one batch, and some
+/// of them fail (a replayed form, a bad field): the failed ones leave no
+/// leaf and none of their rows, the others' indexes follow on without a
+/// gap, and the roots are RFC 9162's, including when the first job to lock
+/// the log in a batch is one that fails.
+#[test]
+fn failed_jobs_in_a_batch_leave_no_gap_and_no_row() {
+    use evidence::EvidenceError;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let record = |i: u64| Sha256::digest((7_000 + i).to_be_bytes()).to_vec();
+    append_all(&server, &[record(0), record(1), record(2)]);
+    let sequencer = shoumen_server::sequencer::Sequencer::start(server.db.clone());
+    // The first job holds the writer while the others queue, so they commit
+    // as one batch.
+    let first = sequencer.submit(move |tx, log| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        log.append(tx, COMMUNITY, &record(3), 0)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let jobs: Vec<_> = (4..16u64)
+        .map(|i| {
+            sequencer.submit(move |tx, log| {
+                // Every third job changes a row, appends, then fails.
+                if i % 3 == 1 {
+                    tx.execute("UPDATE communities SET webhook_url = 'http://changed.invalid/' WHERE id = ?1", &[COMMUNITY.into()])?;
+                }
+                let n = log.append(tx, COMMUNITY, &record(i), 0)?;
+                if i % 3 == 1 || i % 5 == 0 {
+                    return Err(EvidenceError::OutOfRange(format!("job {i} refused")));
+                }
+                Ok(n)
+            })
+        })
+        .collect();
+    assert_eq!(first.blocking_recv().unwrap().unwrap(), 3);
+    let mut kept = vec![record(0), record(1), record(2), record(3)];
+    for (i, job) in (4..16u64).zip(jobs) {
+        match job.blocking_recv().unwrap() {
+            Ok(n) => {
+                assert_eq!(n, kept.len() as u64, "job {i} follows on from the last kept record");
+                kept.push(record(i));
+            }
+            Err(e) => assert!(i % 3 == 1 || i % 5 == 0, "job {i} failed: {e}"),
+        }
+    }
+    assert_eq!(kept.len(), 4 + 6, "jobs 4, 5, 7, 10, 13 and 15 failed as asked");
+    let size = server.db.call_blocking(|c| evidence::size(c, COMMUNITY)).unwrap();
+    assert_eq!(size, kept.len() as u64, "the failed jobs left no leaf");
+    for n in 1..=size {
+        assert_eq!(root(&server, n).0, mth(&kept[..n as usize]), "root of {n}");
+    }
+    let url: String = server
+        .db
+        .call_blocking(|c| c.query_row("SELECT webhook_url FROM communities WHERE id = ?1", &[COMMUNITY.into()], |r| r.get(0)))
+        .unwrap();
+    assert!(!url.contains("changed"), "a failed job's change was rolled back with it");
+    // The log goes on from there, one append per transaction.
+    append_all(&server, &[record(99)]);
+    kept.push(record(99));
+    assert_eq!(root(&server, size + 1).0, mth(&kept));
+}
+
 /// The evidence log's figures (issue 17): 100,000 appends as the server
 /// makes them (through the sequencer, from 64 registrations at a time,
 /// each batch one durable commit), then inclusion proofs served over HTTP
@@ -251,23 +314,29 @@ fn bench_appends_and_proofs_at_100000_records() {
         })
         .unwrap();
     let single = 10_000.0 / started.elapsed().as_secs_f64();
-    // Through the sequencer: 64 submitters, as concurrent registrations.
+    // Through the sequencer: 64 registrations at a time, each a task on one
+    // runtime thread, as the server's handlers submit them.
     let sequencer = std::sync::Arc::new(shoumen_server::sequencer::Sequencer::start(server.db.clone()));
     let writers = 64u64;
     let started = std::time::Instant::now();
-    let threads: Vec<_> = (0..writers)
-        .map(|w| {
-            let sequencer = sequencer.clone();
-            std::thread::spawn(move || {
-                for i in (w..n).step_by(writers as usize) {
-                    let record = Sha256::digest((1_000_000 + i).to_be_bytes()).to_vec();
-                    let job = sequencer.submit(move |tx| evidence::append_in(tx, COMMUNITY, &record, 0));
-                    job.blocking_recv().expect("an answer").expect("appended");
-                }
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let sequencer = sequencer.clone();
+                tokio::spawn(async move {
+                    for i in (w..n).step_by(writers as usize) {
+                        let record = Sha256::digest((1_000_000 + i).to_be_bytes()).to_vec();
+                        let job = sequencer.submit(move |tx, log| log.append(tx, COMMUNITY, &record, 0));
+                        shoumen_server::sequencer::wait(job).await.expect("appended");
+                    }
+                })
             })
-        })
-        .collect();
-    threads.into_iter().for_each(|t| t.join().unwrap());
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
     let elapsed = started.elapsed().as_secs_f64();
     let size = server.db.call_blocking(|c| evidence::size(c, COMMUNITY)).unwrap();
     assert_eq!(size, 10_000 + n);

@@ -17,6 +17,7 @@ use shoumen_server::{community, sensors};
 
 const BROKER: &str = "/usr/sbin/mosquitto";
 const PUB: &str = "/usr/bin/mosquitto_pub";
+const PASSWD: &str = "/usr/bin/mosquitto_passwd";
 
 fn available() -> bool {
     if Path::new(BROKER).exists() && Path::new(PUB).exists() {
@@ -266,4 +267,82 @@ fn bad_input_from_the_broker_is_counted_and_dropped_and_never_stalls_the_server(
     // The flood stored at most its hourly share of events.
     assert_eq!(server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'"), sensors::MAX_EVENTS_PER_HOUR);
     assert_eq!(server.count("SELECT COUNT(*) FROM sensors"), 2, "no unknown sensor was stored");
+}
+
+/// The broker as a district would run it: TLS and a password. The server
+/// connects with the CA it is given and the user in the URL, and stores the
+/// sensors' messages; with a wrong password, or without the broker's CA, it
+/// stays disconnected and the Sensors page says which option to check.
+#[test]
+fn a_broker_behind_tls_and_a_password_is_read_and_a_wrong_setting_is_named() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (ca, key, passwd) = (dir.path().join("ca.pem"), dir.path().join("key.pem"), dir.path().join("passwd"));
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    std::fs::write(&key, cert.key_pair.serialize_pem()).unwrap();
+    std::fs::write(&passwd, "").unwrap();
+    let made = Command::new(PASSWD).arg("-b").arg(&passwd).args(["gate-server", "s3cret-Pass"]).status().unwrap();
+    assert!(made.success(), "mosquitto_passwd");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "user {}\nlistener {port} 127.0.0.1\ncertfile {}\nkeyfile {}\nallow_anonymous false\npassword_file {}\n",
+            me.trim(),
+            ca.display(),
+            key.display(),
+            passwd.display()
+        ),
+    )
+    .unwrap();
+    let broker = Broker::run(conf, port);
+    let config = |user: &str, ca: Option<&Path>| MqttConfig {
+        url: format!("mqtts://{user}@localhost:{port}"),
+        base_topic: "zigbee2mqtt".into(),
+        client_id: format!("shoumen-tls-{}", user.len()),
+        ca: ca.map(Path::to_path_buf),
+    };
+
+    let sub = |name: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    let right = config("gate-server:s3cret-Pass", Some(&ca));
+    let server = TestServer::start_with(&sub("right"), |c| c.mqtt = Some(right.clone()));
+    scene(&server);
+    wait_until_connected(&server);
+    let status = Command::new(PUB)
+        .args(["-h", "localhost", "-p", &port.to_string(), "-q", "1", "-t", "zigbee2mqtt/door-4-101", "-m", r#"{"contact": false, "battery": 64}"#])
+        .args(["-u", "gate-server", "-P", "s3cret-Pass", "--cafile"])
+        .arg(&ca)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mosquitto_pub over TLS");
+    assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'", 1), 1);
+    assert_eq!(server.count("SELECT battery FROM sensors WHERE name = 'door-4-101'"), 64);
+    drop(server);
+
+    for (name, wrong, check) in [
+        ("wrong-password", config("gate-server:guess", Some(&ca)), "check the user and password in --mqtt"),
+        ("system-roots", config("gate-server:s3cret-Pass", None), "check --mqtt-ca"),
+    ] {
+        let server = TestServer::start_with(&sub(name), |c| c.mqtt = Some(wrong.clone()));
+        let (b, _) = login(&server);
+        let mut page = String::new();
+        for _ in 0..200 {
+            page = get(&b, &format!("{}/sensors", server.url())).1;
+            if page.contains(check) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(page.contains(check) && page.contains("<b>not connected</b>"), "{name}: {page}");
+    }
+    drop(broker);
 }

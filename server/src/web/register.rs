@@ -280,7 +280,7 @@ pub async fn sign(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
                 ip,
             };
             let (c, f2) = (community.clone(), form.clone());
-            let job = app.sequencer.submit(move |tx| registrations::sign_in(tx, &c, &f2, &signing, now_ms()));
+            let job = app.sequencer.submit(move |tx, log| registrations::sign_in(tx, log, &c, &f2, &signing, now_ms()));
             crate::sequencer::wait(job).await.map_err(|e| (e, Some(form)))
         }
     };
