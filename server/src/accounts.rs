@@ -59,15 +59,42 @@ pub struct Credentials {
     /// Base32 TOTP secret, when the account turned TOTP on.
     pub totp_secret: Option<String>,
     pub community: Option<String>,
+    /// Until when repeated wrong passwords locked the account (unix ms).
+    pub locked_until_ms: i64,
 }
 
 /// The credentials of enabled account `name`.
 pub fn credentials(conn: &mut dyn Conn, name: &str) -> Result<Option<Credentials>, DbError> {
     conn.query_opt(
-        "SELECT id, password_hash, totp_secret, community FROM users WHERE name = ?1 AND disabled_ms IS NULL",
+        "SELECT id, password_hash, totp_secret, community, locked_until_ms FROM users WHERE name = ?1 AND disabled_ms IS NULL",
         vals![name],
-        |r| Ok(Credentials { id: r.get(0)?, password_hash: r.get(1)?, totp_secret: r.get(2)?, community: r.get(3)? }),
+        |r| Ok(Credentials { id: r.get(0)?, password_hash: r.get(1)?, totp_secret: r.get(2)?, community: r.get(3)?, locked_until_ms: r.get(4)? }),
     )
+}
+
+/// Wrong passwords in a row before an account locks, and for how long.
+pub const MAX_FAILURES: i64 = 5;
+pub const LOCK_FOR_MS: i64 = 15 * 60_000;
+
+/// Counts a wrong password (or TOTP code) for account `name`; the fifth in
+/// a row locks it for `LOCK_FOR_MS`. Stored, so a restart of the server
+/// gives a guesser no fresh tries. Returns whether this failure locked it.
+pub fn login_failed(conn: &mut dyn Conn, name: &str, now_ms: i64) -> Result<bool, DbError> {
+    // Both columns are set from the row's old values, on both engines.
+    conn.execute(
+        "UPDATE users SET
+             locked_until_ms = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until_ms END,
+             failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
+         WHERE name = ?1",
+        vals![name, MAX_FAILURES, now_ms + LOCK_FOR_MS],
+    )?;
+    Ok(conn.scalar("SELECT COUNT(*) FROM users WHERE name = ?1 AND locked_until_ms > ?2", vals![name, now_ms])? > 0)
+}
+
+/// A right password: the count of wrong ones starts again.
+pub fn login_succeeded(conn: &mut dyn Conn, name: &str) -> Result<(), DbError> {
+    conn.execute("UPDATE users SET failed_logins = 0 WHERE name = ?1 AND failed_logins <> 0", vals![name])?;
+    Ok(())
 }
 
 /// An account as the Accounts page lists it.

@@ -288,6 +288,9 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
 
 /// Locks an account after repeated wrong passwords, whoever sends them:
 /// behind a proxy, or from many addresses, guessing stops all the same.
+/// In memory, for every name tried (known or not, so the answer does not
+/// tell them apart); a known account's lockout is also stored
+/// (`accounts::login_failed`), so it outlives a restart.
 #[derive(Default)]
 pub struct LoginGuard {
     /// account → (failures in a row, locked until)
@@ -295,8 +298,8 @@ pub struct LoginGuard {
 }
 
 impl LoginGuard {
-    pub const MAX_FAILURES: u32 = 5;
-    pub const LOCK_FOR: Duration = Duration::from_secs(15 * 60);
+    pub const MAX_FAILURES: u32 = accounts::MAX_FAILURES as u32;
+    pub const LOCK_FOR: Duration = Duration::from_millis(accounts::LOCK_FOR_MS as u64);
 
     /// How long the account stays locked, if it is.
     pub fn locked(&self, account: &str) -> Option<Duration> {

@@ -327,6 +327,22 @@ fn an_account_locks_after_repeated_wrong_passwords_whoever_sends_them() {
     let (status, body, _) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
     assert_eq!(status, 429, "the right password does not open a locked account");
     assert!(body.contains("锁定") || body.contains("locked"), "{body}");
+    // A restart of the server does not unlock it.
+    drop(server);
+    let server = TestServer::start(dir.path());
+    let b = browser();
+    let (_, page) = get(&b, &format!("{}/login", server.url()));
+    let (status, body, _) = post(&b, &format!("{}/login", server.url()), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
+    assert_eq!(status, 429, "still locked after a restart: {body}");
+    // Fifteen minutes later the right password opens it, and the count of
+    // wrong ones starts again.
+    server.exec("UPDATE users SET locked_until_ms = 1 WHERE name = ?1", &[ADMIN.into()]);
+    let (status, _, _) = post(&b, &format!("{}/login", server.url()), &[("user", ADMIN), ("password", "guess"), ("csrf", &csrf(&page))]);
+    assert_eq!(status, 401);
+    assert_eq!(server.count("SELECT failed_logins FROM users WHERE name = 'admin'"), 1);
+    let (status, _, _) = post(&b, &format!("{}/login", server.url()), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
+    assert_eq!(status, 303, "the right password opens it once the time is up");
+    assert_eq!(server.count("SELECT failed_logins FROM users WHERE name = 'admin'"), 0);
 }
 
 #[test]

@@ -392,7 +392,10 @@ pub const SQLITE: &[&str] = &[
     "ALTER TABLE passes ADD COLUMN phone INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE passes ADD COLUMN holder TEXT;
     ALTER TABLE passes ADD COLUMN bound_ms INTEGER;
-    ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';"
+    ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';",
+    // An account's lockout survives a restart of the server.
+    "ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN locked_until_ms INTEGER NOT NULL DEFAULT 0;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -724,5 +727,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     "ALTER TABLE passes ADD COLUMN phone BIGINT NOT NULL DEFAULT 0;
     ALTER TABLE passes ADD COLUMN holder TEXT;
     ALTER TABLE passes ADD COLUMN bound_ms BIGINT;
-    ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';"
+    ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';",
+    "ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN locked_until_ms BIGINT NOT NULL DEFAULT 0;"
 ];

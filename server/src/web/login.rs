@@ -69,6 +69,12 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
         Ok(f) => f,
         Err(e) => return server_error(e),
     };
+    // Locked in the database: repeated wrong passwords before a restart.
+    if let Some(c) = found.as_ref().filter(|c| c.locked_until_ms > now_ms()) {
+        let text = format!("{} ({} min)", t(lang, "account_locked"), (c.locked_until_ms - now_ms()) / 60_000 + 1);
+        return page(&app, &headers, Some(&text), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let known = found.is_some();
     let code = field(&form, "code").to_string();
     // Argon2 is slow on purpose: verify off the async workers. With TOTP
     // on, a wrong or missing code fails like a wrong password (and counts
@@ -89,10 +95,22 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     .ok()
     .flatten();
     let Some((user_id, community)) = verified else {
+        // Unknown names are counted in memory only, so guessing names
+        // stores nothing; an account's failures are stored as well.
         app.logins.failed(&account);
+        if known {
+            let name = account.clone();
+            if let Err(e) = app.db.call(move |conn| crate::accounts::login_failed(conn, &name, now_ms())).await {
+                tracing::error!(error = %e, "cannot store a failed login; the account's lockout is kept in memory only");
+            }
+        }
         return page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
     };
     app.logins.succeeded(&account);
+    let name = account.clone();
+    if let Err(e) = app.db.call(move |conn| crate::accounts::login_succeeded(conn, &name)).await {
+        tracing::error!(error = %e, "cannot reset an account's count of failed logins");
+    }
     if let Some(community) = community {
         let actor = crate::audit::Actor { community, user: account.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
         record_as(&app, actor, "login", String::new()).await;
