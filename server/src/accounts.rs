@@ -106,15 +106,27 @@ pub struct Account {
     pub gates: Option<String>,
     pub totp: bool,
     pub disabled: bool,
+    /// Until when repeated wrong passwords locked it (unix ms; 0: never).
+    pub locked_until_ms: i64,
 }
 
 /// The accounts of `community`, enabled first.
 pub fn of_community(conn: &mut dyn Conn, community: &str) -> Result<Vec<Account>, DbError> {
     conn.query_map(
-        "SELECT id, name, role, gates, totp_secret IS NOT NULL, disabled_ms IS NOT NULL FROM users
+        "SELECT id, name, role, gates, totp_secret IS NOT NULL, disabled_ms IS NOT NULL, locked_until_ms FROM users
          WHERE community = ?1 ORDER BY disabled_ms IS NOT NULL, name",
         vals![community],
-        |r| Ok(Account { id: r.get(0)?, name: r.get(1)?, role: r.get(2)?, gates: r.get(3)?, totp: r.get(4)?, disabled: r.get(5)? }),
+        |r| {
+            Ok(Account {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                role: r.get(2)?,
+                gates: r.get(3)?,
+                totp: r.get(4)?,
+                disabled: r.get(5)?,
+                locked_until_ms: r.get(6)?,
+            })
+        },
     )
 }
 
@@ -206,6 +218,15 @@ pub fn disable(conn: &mut dyn Conn, community: &str, id: i64, by: i64, now_ms: i
     let name = name.ok_or(AccountError::NotFound)?;
     conn.execute("UPDATE users SET disabled_ms = ?1 WHERE id = ?2 AND disabled_ms IS NULL", vals![now_ms, id])?;
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
+    Ok(name)
+}
+
+/// Unlocks account `id` of `community` before its lockout ends (the admin
+/// knows who is at the door); returns its name.
+pub fn unlock(conn: &mut dyn Conn, community: &str, id: i64) -> Result<String, AccountError> {
+    let name = conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get::<String>(0))?;
+    let name = name.ok_or(AccountError::NotFound)?;
+    conn.execute("UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?1", vals![id])?;
     Ok(name)
 }
 

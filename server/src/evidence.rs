@@ -147,7 +147,13 @@ impl Appender {
             let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
             tx.query_opt(&lock, vals![community], |_| Ok(()))?.ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
             let base = size(tx, community)?;
-            self.logs.insert(community.to_string(), Pending { base, leaves: Vec::new(), hashes: Vec::new(), read: RefCell::default() });
+            // The batch's appends need, of the older hashes, only the roots
+            // of the complete subtrees that make up the first `base`
+            // records (the left siblings on their paths): one query.
+            let frontier = frontier(base);
+            let found = Reader { conn: RefCell::new(&mut *tx), community }.read_hashes(&frontier).map_err(|e| damaged(community, e))?;
+            let read = RefCell::new(frontier.into_iter().zip(found).collect());
+            self.logs.insert(community.to_string(), Pending { base, leaves: Vec::new(), hashes: Vec::new(), read });
         }
         let pending = self.logs.get_mut(community).expect("inserted above");
         let n = pending.base + pending.leaves.len() as u64;
@@ -207,6 +213,21 @@ impl Appender {
         }
         Ok(())
     }
+}
+
+/// The stored-hash indexes of the largest complete subtrees that cover the
+/// first `n` records, largest first.
+fn frontier(n: u64) -> Vec<u64> {
+    let mut start = 0u64;
+    (0..64u8)
+        .rev()
+        .filter(|&level| n & (1 << level) != 0)
+        .map(|level| {
+            let index = tlog_tiles::stored_hash_index(level, start >> level);
+            start += 1 << level;
+            index
+        })
+        .collect()
 }
 
 /// Reads stored hashes for an append: this transaction's own from memory,
@@ -372,6 +393,34 @@ pub fn b64(hashes: &[Hash]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every older hash an append after `base` asks for is one of
+    /// `frontier(base)`, so a batch reads the database once.
+    #[test]
+    fn appends_after_a_size_need_only_its_frontier() {
+        struct Store(RefCell<Vec<Hash>>, RefCell<Vec<u64>>);
+        impl HashReader for Store {
+            fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+                self.1.borrow_mut().extend_from_slice(indexes);
+                Ok(indexes.iter().map(|&i| self.0.borrow()[i as usize]).collect())
+            }
+        }
+        let store = Store(RefCell::default(), RefCell::default());
+        for n in 0..1100u64 {
+            let hashes = tlog_tiles::stored_hashes(n, &n.to_be_bytes(), &store).unwrap();
+            store.0.borrow_mut().extend(hashes);
+        }
+        for base in 0..1000u64 {
+            let (first, frontier) = (tlog_tiles::stored_hash_index(0, base), frontier(base));
+            for n in base..base + 100 {
+                store.1.borrow_mut().clear();
+                tlog_tiles::stored_hashes(n, &n.to_be_bytes(), &store).unwrap();
+                for &i in store.1.borrow().iter().filter(|&&i| i < first) {
+                    assert!(frontier.contains(&i), "append {n} after {base} reads {i}, not in {frontier:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn origins_are_valid_key_names() {

@@ -141,6 +141,7 @@ pub const ROUTES: &[(&str, &str, Perm)] = &[
     ("POST", "/accounts/invite", Perm::Manage),
     ("POST", "/accounts/{id}/role", Perm::Manage),
     ("POST", "/accounts/{id}/disable", Perm::Manage),
+    ("POST", "/accounts/{id}/unlock", Perm::Manage),
     ("GET", "/keys", Perm::Manage),
     ("POST", "/keys/{action}", Perm::Manage),
     ("GET", "/audit", Perm::ReadAudit),

@@ -91,6 +91,7 @@ const CASES: &[Case] = &[
     case("POST", "/accounts/invite", &[("role", "volunteer"), ("gates", "")], "A....", Some("account.invite")),
     case("POST", "/accounts/999999/role", &[("role", "staff"), ("gates", "")], "A....", None),
     case("POST", "/accounts/999999/disable", &[], "A....", None),
+    case("POST", "/accounts/999999/unlock", &[], "A....", None),
 ];
 
 #[test]
@@ -166,6 +167,20 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
     assert_eq!(status, 404);
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE name = 'someone.else'"), 0);
     assert_eq!(audit_rows(&server, "wang.fang", "account.join"), 1);
+
+    // Five wrong passwords lock the account; the admin sees until when and
+    // unlocks it for someone they know.
+    for _ in 0..5 {
+        let b = browser();
+        let (_, form) = get(&b, &format!("{base}/login"));
+        assert_eq!(post(&b, &format!("{base}/login"), &[("user", "wang.fang"), ("password", "guess"), ("csrf", &csrf_of(&form))]).0, 401);
+    }
+    let (_, accounts_page) = get(&admin, &format!("{base}/accounts"));
+    assert!(accounts_page.contains("Locked after wrong passwords until") || accounts_page.contains("锁定至"), "{accounts_page}");
+    let locked = server.count("SELECT id FROM users WHERE name = 'wang.fang'");
+    assert_eq!(post(&admin, &format!("{base}/accounts/{locked}/unlock"), &[("csrf", &csrf)]).0, 303);
+    assert_eq!(audit_rows(&server, ADMIN, "account.unlock"), 1);
+    let _ = login_as(&server, "wang.fang");
 
     // The admin makes the account a volunteer, then disables it: its session ends each time.
     let id = server.count("SELECT id FROM users WHERE name = 'wang.fang'");

@@ -72,13 +72,27 @@ async fn render(app: &AppState, m: &Member, notice: Option<String>) -> Response 
                 disable = t(lang, "disable"),
             )
         };
+        let status = if a.disabled {
+            t(lang, "disabled").to_string()
+        } else if a.locked_until_ms > now_ms() {
+            // Locked by wrong passwords: say until when, and let the admin
+            // open it for someone they know.
+            format!(
+                "{} {}<form class=inline method=post action=/accounts/{}/unlock>{csrf}<button>{}</button></form>",
+                t(lang, "locked_until"),
+                &crate::reports::fmt_ms(a.locked_until_ms, app.config.utc_offset_min)[11..16],
+                a.id,
+                t(lang, "unlock"),
+            )
+        } else {
+            t(lang, "valid").to_string()
+        };
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{role_word}</td><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>",
+            "<tr><td>{}</td><td>{role_word}</td><td>{}</td><td>{}</td><td>{status}</td><td>{actions}</td></tr>",
             esc(&a.name),
             esc(a.gates.as_deref().unwrap_or("")),
             if a.totp { "✓" } else { "" },
-            if a.disabled { t(lang, "disabled") } else { t(lang, "valid") },
         );
     }
     body.push_str("</table></div>");
@@ -142,6 +156,22 @@ pub async fn disable(State(app): State<AppState>, m: Member, Path(id): Path<i64>
     match app.db.call(move |conn| Ok(accounts::disable(conn, &community, id, by, now_ms()))).await {
         Ok(Ok(name)) => {
             record_action(&app, &m, "account.disable", name).await;
+            state_redirect("/accounts")
+        }
+        Ok(Err(e)) => account_error(&m, e),
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn unlock(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let community = m.community.clone();
+    match app.db.call(move |conn| Ok(accounts::unlock(conn, &community, id))).await {
+        Ok(Ok(name)) => {
+            app.logins.succeeded(&name);
+            record_action(&app, &m, "account.unlock", name).await;
             state_redirect("/accounts")
         }
         Ok(Err(e)) => account_error(&m, e),

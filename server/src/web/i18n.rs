@@ -115,6 +115,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("passwords_differ", "两次输入的密码不一致", "The two passwords differ"),
     ("disable", "停用", "Disable"),
     ("disabled", "已停用", "Disabled"),
+    ("locked_until", "密码错误次数过多，锁定至", "Locked after wrong passwords until"),
+    ("unlock", "解锁", "Unlock"),
     ("change_role", "更改角色", "Change role"),
     ("totp_code", "动态验证码（已开启时填写）", "Authenticator code (if turned on)"),
     ("totp_title", "两步验证（TOTP）", "Two-step login (TOTP)"),

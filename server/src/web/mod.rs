@@ -126,6 +126,7 @@ pub fn routes() -> Router<AppState> {
         .route("/accounts/invite", post(accounts::invite))
         .route("/accounts/{id}/role", post(accounts::set_role))
         .route("/accounts/{id}/disable", post(accounts::disable))
+        .route("/accounts/{id}/unlock", post(accounts::unlock))
         .route("/invite/{token}", get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/totp", get(accounts::totp_page).post(accounts::totp_set))
         .route("/keys", get(keys::page))
