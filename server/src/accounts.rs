@@ -78,8 +78,8 @@ pub const LOCK_FOR_MS: i64 = 15 * 60_000;
 
 /// Counts a wrong password (or TOTP code) for account `name`; the fifth in
 /// a row locks it for `LOCK_FOR_MS`. Stored, so a restart of the server
-/// gives a guesser no fresh tries. Returns whether this failure locked it.
-pub fn login_failed(conn: &mut dyn Conn, name: &str, now_ms: i64) -> Result<bool, DbError> {
+/// gives a guesser no fresh tries.
+pub fn login_failed(conn: &mut dyn Conn, name: &str, now_ms: i64) -> Result<(), DbError> {
     // Both columns are set from the row's old values, on both engines.
     conn.execute(
         "UPDATE users SET
@@ -88,7 +88,7 @@ pub fn login_failed(conn: &mut dyn Conn, name: &str, now_ms: i64) -> Result<bool
          WHERE name = ?1",
         vals![name, MAX_FAILURES, now_ms + LOCK_FOR_MS],
     )?;
-    Ok(conn.scalar("SELECT COUNT(*) FROM users WHERE name = ?1 AND locked_until_ms > ?2", vals![name, now_ms])? > 0)
+    Ok(())
 }
 
 /// A right password: the count of wrong ones starts again.

@@ -131,8 +131,9 @@ struct Pending {
     leaves: Vec<(Hash, i64)>,
     /// Their stored hashes, which follow on from `stored_hash_index(0, base)`.
     hashes: Vec<Hash>,
-    /// Older stored hashes read so far; they never change.
-    read: RefCell<HashMap<u64, Hash>>,
+    /// The older stored hashes the appends can need: the log's frontier at
+    /// `base`. They never change.
+    frontier: HashMap<u64, Hash>,
 }
 
 /// Where an [`Appender`] stood, to undo a failed job's appends.
@@ -152,16 +153,13 @@ impl Appender {
             // records (the left siblings on their paths): one query.
             let frontier = frontier(base);
             let found = Reader { conn: RefCell::new(&mut *tx), community }.read_hashes(&frontier).map_err(|e| damaged(community, e))?;
-            let read = RefCell::new(frontier.into_iter().zip(found).collect());
-            self.logs.insert(community.to_string(), Pending { base, leaves: Vec::new(), hashes: Vec::new(), read });
+            let frontier = frontier.into_iter().zip(found).collect();
+            self.logs.insert(community.to_string(), Pending { base, leaves: Vec::new(), hashes: Vec::new(), frontier });
         }
         let pending = self.logs.get_mut(community).expect("inserted above");
         let n = pending.base + pending.leaves.len() as u64;
         let leaf = tlog_tiles::record_hash(record);
-        let hashes = {
-            let reader = PendingReader { conn: RefCell::new(&mut *tx), community, pending };
-            tlog_tiles::stored_hashes_for_record_hash(n, leaf, &reader).map_err(|e| damaged(community, e))?
-        };
+        let hashes = tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*pending).map_err(|e| damaged(community, e))?;
         pending.hashes.extend(hashes);
         pending.leaves.push((leaf, now_ms));
         Ok(n)
@@ -230,33 +228,19 @@ fn frontier(n: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Reads stored hashes for an append: this transaction's own from memory,
-/// older ones from the cache or else the database.
-struct PendingReader<'a> {
-    conn: RefCell<&'a mut dyn Conn>,
-    community: &'a str,
-    pending: &'a Pending,
-}
-
-impl HashReader for PendingReader<'_> {
+/// An append's hashes come from memory: this transaction's own, and the
+/// frontier read when the log was locked (no append needs any other older
+/// hash; `appends_after_a_size_need_only_its_frontier` checks it).
+impl HashReader for Pending {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-        let first = tlog_tiles::stored_hash_index(0, self.pending.base);
-        let missing: Vec<u64> = {
-            let read = self.pending.read.borrow();
-            indexes.iter().copied().filter(|&i| i < first && !read.contains_key(&i)).collect()
-        };
-        if !missing.is_empty() {
-            let mut conn = self.conn.borrow_mut();
-            let found = Reader { conn: RefCell::new(&mut **conn), community: self.community }.read_hashes(&missing)?;
-            self.pending.read.borrow_mut().extend(missing.into_iter().zip(found));
-        }
-        let read = self.pending.read.borrow();
+        let first = tlog_tiles::stored_hash_index(0, self.base);
         indexes
             .iter()
             .map(|&i| match i.checked_sub(first) {
-                Some(k) => self.pending.hashes.get(k as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree),
-                None => Ok(read[&i]),
+                Some(k) => self.hashes.get(k as usize).copied(),
+                None => self.frontier.get(&i).copied(),
             })
+            .map(|h| h.ok_or(tlog_tiles::Error::IndexesNotInTree))
             .collect()
     }
 }

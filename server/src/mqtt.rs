@@ -81,7 +81,7 @@ pub fn options(config: &MqttConfig) -> Result<MqttOptions, String> {
     // Large enough that an oversized payload arrives and is dropped here,
     // rather than breaking the connection and coming back for ever.
     opts.set_max_packet_size(16 << 20, 64 << 10);
-    if config.url.starts_with("mqtts://") || config.url.starts_with("ssl://") {
+    if is_tls(config) {
         let mut roots = rustls::RootCertStore::empty();
         match &config.ca {
             Some(path) => {
@@ -149,21 +149,23 @@ pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio:
     }
 }
 
+fn is_tls(config: &MqttConfig) -> bool {
+    config.url.starts_with("mqtts://") || config.url.starts_with("ssl://")
+}
+
 /// A connection error as the Sensors page and the log say it: what failed
 /// and which option to check.
 fn explain(e: &ConnectionError, config: &MqttConfig) -> String {
-    let tls = config.url.starts_with("mqtts://") || config.url.starts_with("ssl://");
+    let tls_failed = |e: &dyn std::fmt::Display| {
+        format!("TLS with the broker failed ({e}): check --mqtt-ca (the PEM of the CA that signed the broker's certificate) and the host in --mqtt")
+    };
     match e {
         ConnectionError::ConnectionRefused(code) => {
             format!("the broker refused the connection ({code:?}): check the user and password in --mqtt (mqtt://user:password@host:port)")
         }
-        ConnectionError::Tls(e) => {
-            format!("TLS with the broker failed ({e}): check --mqtt-ca (the PEM of the CA that signed the broker's certificate) and the host in --mqtt")
-        }
+        ConnectionError::Tls(e) => tls_failed(e),
         // rustls reports a refused certificate as an I/O error.
-        ConnectionError::Io(e) if tls && e.kind() == std::io::ErrorKind::InvalidData => {
-            format!("TLS with the broker failed ({e}): check --mqtt-ca (the PEM of the CA that signed the broker's certificate) and the host in --mqtt")
-        }
+        ConnectionError::Io(e) if is_tls(config) && e.kind() == std::io::ErrorKind::InvalidData => tls_failed(e),
         ConnectionError::Io(e) => format!("cannot reach the broker ({e}): check the host and port in --mqtt and that the broker is running"),
         e => e.to_string(),
     }
