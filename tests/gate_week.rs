@@ -44,6 +44,7 @@ fn lists(synced_at_ms: i64) -> Lists {
         trust: TrustList::new(vec![TrustedKey { issuer: "lotus-gdn".into(), key: key().verifying_key() }]),
         revocations: Some(list(ListKind::Revocations)),
         quarantine: Some(list(ListKind::Quarantine)),
+        unconfirmed: None,
         synced_at_ms: Some(synced_at_ms),
     }
 }

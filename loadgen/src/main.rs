@@ -107,7 +107,10 @@ fn start_server(args: &Args) -> Result<(Child, String)> {
         None => std::env::current_exe()?.with_file_name("shoumen-server"),
     };
     let mut child = Command::new(&bin)
+        // Every simulated kiosk is 127.0.0.1: the per-client caps are for
+        // real clients, not for this one.
         .args(["--db", &args.db, "--listen", "127.0.0.1:0", "--max-connections", "4000", "--request-timeout-s", "120"])
+        .args(["--max-connections-per-client", "4000", "--max-requests-per-client", "4000"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

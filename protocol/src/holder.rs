@@ -53,7 +53,12 @@ impl HolderKey {
         match bytes.len() {
             32 => {
                 let raw: [u8; 32] = bytes.try_into().expect("32 bytes");
-                VerifyingKey::from_bytes(&raw).map_err(|_| "holder key is not an Ed25519 point".to_string())?;
+                let key = VerifyingKey::from_bytes(&raw).map_err(|_| "holder key is not an Ed25519 point".to_string())?;
+                // A small-order point (all zeros, say) makes signatures that
+                // prove nothing about who holds the phone.
+                if key.is_weak() {
+                    return Err("holder key is a small-order Ed25519 point; make a new key".to_string());
+                }
                 Ok(HolderKey::Ed25519(raw))
             }
             33 => {

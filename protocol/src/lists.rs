@@ -12,17 +12,73 @@ use crate::pass::PassId;
 #[serde(rename_all = "snake_case")]
 pub enum ListKind {
     Revocations,
+    /// Home quarantine the gates enforce: the committee set it, or
+    /// confirmed a returnee's notice.
     Quarantine,
+    /// Notices returnees declared on the public form that nobody confirmed
+    /// yet: never enforced, only shown to the guard.
+    Unconfirmed,
 }
 
 impl ListKind {
-    pub const ALL: [ListKind; 2] = [ListKind::Revocations, ListKind::Quarantine];
+    pub const ALL: [ListKind; 3] = [ListKind::Revocations, ListKind::Quarantine, ListKind::Unconfirmed];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ListKind::Revocations => "revocations",
             ListKind::Quarantine => "quarantine",
+            ListKind::Unconfirmed => "unconfirmed",
         }
+    }
+}
+
+/// Where a home quarantine came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum QuarantineSource {
+    /// Set by the committee on its Quarantine page.
+    Committee,
+    /// A returnee's notice, confirmed by the committee or the household.
+    Notice,
+    /// A returnee's notice nobody confirmed yet.
+    SelfDeclared,
+    /// A source this version does not know (from a newer server), kept.
+    Other(String),
+}
+
+impl QuarantineSource {
+    pub fn as_str(&self) -> &str {
+        match self {
+            QuarantineSource::Committee => "committee",
+            QuarantineSource::Notice => "notice",
+            QuarantineSource::SelfDeclared => "self_declared",
+            QuarantineSource::Other(s) => s,
+        }
+    }
+
+    /// The server's stored `quarantine.source` (`committee`, `returnee`).
+    pub fn from_stored(source: &str) -> QuarantineSource {
+        match source {
+            "returnee" => QuarantineSource::Notice,
+            other => QuarantineSource::from(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for QuarantineSource {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "committee" => QuarantineSource::Committee,
+            "notice" => QuarantineSource::Notice,
+            "self_declared" => QuarantineSource::SelfDeclared,
+            _ => QuarantineSource::Other(s),
+        }
+    }
+}
+
+impl From<QuarantineSource> for String {
+    fn from(s: QuarantineSource) -> String {
+        s.as_str().to_string()
     }
 }
 
@@ -36,6 +92,9 @@ pub struct ListItem {
     /// Unix seconds; `None` = until removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<i64>,
+    /// Who set it (quarantine lists only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<QuarantineSource>,
 }
 
 impl ListItem {

@@ -231,6 +231,9 @@ pub struct ListBundle {
     pub trust: TrustList,
     pub revocations: ListSnapshot,
     pub quarantine: ListSnapshot,
+    /// Self-declared home quarantine nobody confirmed yet (newer servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<ListSnapshot>,
 }
 
 /// The list bundle as signed, inside a [`ListsAnswer`].
@@ -398,6 +401,7 @@ mod tests {
             trust: trust.clone(),
             revocations: list(ListKind::Revocations),
             quarantine: list(ListKind::Quarantine),
+            unconfirmed: None,
         };
         let signed = SignedBundle::sign(&bundle, &k);
         assert_eq!(signed.open(&trust), Ok(bundle));

@@ -61,40 +61,114 @@ pub struct Credentials {
     pub community: Option<String>,
     /// Until when repeated wrong passwords locked the account (unix ms).
     pub locked_until_ms: i64,
+    /// The last TOTP step a code of this account used.
+    pub totp_step: i64,
 }
 
 /// The credentials of enabled account `name`.
 pub fn credentials(conn: &mut dyn Conn, name: &str) -> Result<Option<Credentials>, DbError> {
     conn.query_opt(
-        "SELECT id, password_hash, totp_secret, community, locked_until_ms FROM users WHERE name = ?1 AND disabled_ms IS NULL",
+        "SELECT id, password_hash, totp_secret, community, locked_until_ms, totp_step FROM users WHERE name = ?1 AND disabled_ms IS NULL",
         vals![name],
-        |r| Ok(Credentials { id: r.get(0)?, password_hash: r.get(1)?, totp_secret: r.get(2)?, community: r.get(3)?, locked_until_ms: r.get(4)? }),
+        |r| {
+            Ok(Credentials {
+                id: r.get(0)?,
+                password_hash: r.get(1)?,
+                totp_secret: r.get(2)?,
+                community: r.get(3)?,
+                locked_until_ms: r.get(4)?,
+                totp_step: r.get(5)?,
+            })
+        },
     )
 }
 
-/// Wrong passwords in a row before an account locks, and for how long.
+/// Wrong passwords in a row from one client address before that address
+/// is locked out of the account (counted in memory, `LoginGuard`), and
+/// from any address before the account itself locks: then only a browser
+/// that logged in to it before, or the right password with a valid TOTP
+/// code, gets in until the lock ends.
 pub const MAX_FAILURES: i64 = 5;
+pub const MAX_ACCOUNT_FAILURES: i64 = 20;
 pub const LOCK_FOR_MS: i64 = 15 * 60_000;
 
-/// Counts a wrong password (or TOTP code) for account `name`; the fifth in
-/// a row locks it for `LOCK_FOR_MS`. Stored, so a restart of the server
-/// gives a guesser no fresh tries.
-pub fn login_failed(conn: &mut dyn Conn, name: &str, now_ms: i64) -> Result<(), DbError> {
+/// A wrong password counted against a known account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failed {
+    pub community: Option<String>,
+    /// Set when this failure locked the account: until when (unix ms).
+    pub locked_until_ms: Option<i64>,
+}
+
+/// Counts a wrong password (or TOTP code) for account `name`; the
+/// [`MAX_ACCOUNT_FAILURES`]th in a row locks it for `LOCK_FOR_MS`. Stored,
+/// so a restart of the server gives a guesser no fresh tries. `None` if
+/// there is no such account.
+pub fn login_failed(conn: &mut dyn Conn, name: &str, now_ms: i64) -> Result<Option<Failed>, DbError> {
+    let until = now_ms + LOCK_FOR_MS;
     // Both columns are set from the row's old values, on both engines.
-    conn.execute(
+    let row = conn.query_opt(
         "UPDATE users SET
              locked_until_ms = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until_ms END,
              failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
-         WHERE name = ?1",
-        vals![name, MAX_FAILURES, now_ms + LOCK_FOR_MS],
+         WHERE name = ?1 RETURNING locked_until_ms, community",
+        vals![name, MAX_ACCOUNT_FAILURES, until],
+        |r| Ok((r.get::<i64>(0)?, r.get::<Option<String>>(1)?)),
     )?;
-    Ok(())
+    Ok(row.map(|(locked, community)| Failed { community, locked_until_ms: (locked == until).then_some(until) }))
 }
 
 /// A right password: the count of wrong ones starts again.
 pub fn login_succeeded(conn: &mut dyn Conn, name: &str) -> Result<(), DbError> {
     conn.execute("UPDATE users SET failed_logins = 0 WHERE name = ?1 AND failed_logins <> 0", vals![name])?;
     Ok(())
+}
+
+/// Browsers an account keeps as known (the newest).
+pub const KNOWN_BROWSERS: i64 = 10;
+
+/// Remembers the browser holding the token with digest `token_sha256` as
+/// one that logged in to `user_id`.
+pub fn remember_browser(conn: &mut dyn Conn, user_id: i64, token_sha256: &str, now_ms: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO known_browsers (token_sha256, user_id, created_ms, last_ms) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (token_sha256) DO UPDATE SET last_ms = excluded.last_ms",
+        vals![token_sha256, user_id, now_ms],
+    )?;
+    conn.execute(
+        "DELETE FROM known_browsers WHERE user_id = ?1 AND token_sha256 NOT IN
+             (SELECT token_sha256 FROM known_browsers WHERE user_id = ?1 ORDER BY last_ms DESC LIMIT ?2)",
+        vals![user_id, KNOWN_BROWSERS],
+    )?;
+    Ok(())
+}
+
+/// The account a known browser's token digest logged in to before.
+pub fn known_browser(conn: &mut dyn Conn, token_sha256: &str) -> Result<Option<i64>, DbError> {
+    conn.query_opt("SELECT user_id FROM known_browsers WHERE token_sha256 = ?1", vals![token_sha256], |r| r.get(0))
+}
+
+/// Spends TOTP step `step` of account `id`: false if that step or a later
+/// one was used already (a code is good once).
+pub fn spend_totp_step(conn: &mut dyn Conn, id: i64, step: i64) -> Result<bool, DbError> {
+    Ok(conn.execute("UPDATE users SET totp_step = ?2 WHERE id = ?1 AND totp_step < ?2", vals![id, step])? > 0)
+}
+
+/// Unlocks account `name` from the command line, audited in its
+/// community's trail as `by`; `None` if there is no such account.
+pub fn unlock_by_name(conn: &mut dyn Conn, name: &str, by: &str, now_ms: i64) -> Result<Option<Option<String>>, DbError> {
+    conn.transaction(true, |tx| {
+        let community = tx.query_opt(
+            "UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE name = ?1 RETURNING community",
+            vals![name],
+            |r| r.get::<Option<String>>(0),
+        )?;
+        if let Some(Some(c)) = &community {
+            let actor = crate::audit::Actor { community: c.clone(), user: by.to_string(), ip: "local".into() };
+            crate::audit::record_in(tx, &actor, "account.unlock", &format!("account {name}"), now_ms)?;
+        }
+        Ok(community)
+    })
 }
 
 /// An account as the Accounts page lists it.
@@ -230,10 +304,19 @@ pub fn unlock(conn: &mut dyn Conn, community: &str, id: i64) -> Result<String, A
     Ok(name)
 }
 
-/// Turns TOTP on (a base32 secret) or off (`None`) for account `id`.
-pub fn set_totp(conn: &mut dyn Conn, id: i64, secret: Option<&str>) -> Result<(), DbError> {
-    conn.execute("UPDATE users SET totp_secret = ?1 WHERE id = ?2", vals![secret, id])?;
+/// Turns TOTP on (a base32 secret) or off (`None`) for account `id`; the
+/// step the confirming code used is spent with it.
+pub fn set_totp(conn: &mut dyn Conn, id: i64, secret: Option<&str>, step: i64) -> Result<(), DbError> {
+    conn.execute("UPDATE users SET totp_secret = ?1, totp_step = ?3 WHERE id = ?2", vals![secret, id, step])?;
     Ok(())
+}
+
+/// Account `id`'s TOTP secret and the last step it used, if TOTP is on.
+pub fn totp_of(conn: &mut dyn Conn, id: i64) -> Result<Option<(String, i64)>, DbError> {
+    let found = conn.query_opt("SELECT totp_secret, totp_step FROM users WHERE id = ?1", vals![id], |r| {
+        Ok((r.get::<Option<String>>(0)?, r.get::<i64>(1)?))
+    })?;
+    Ok(found.and_then(|(secret, step)| secret.map(|s| (s, step))))
 }
 
 /// Stores a new session (only the token's SHA-256) and drops expired ones.

@@ -29,6 +29,11 @@ pub const KINDS: &[&str] = &[
     "sensor_maintenance",
     "checkin_fever",
     "medical_help",
+    "sensor_flood",
+    "sensor_broker",
+    "returnee_notice",
+    "unusual_registrations",
+    "account_lockout",
     "too_many_alerts",
 ];
 
@@ -54,34 +59,85 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Records an alert of `community`; the same one again only bumps its
-/// count and opens it again. Returns the alert's id when it is new or
-/// reopened, i.e. worth telling the committee about.
+/// Undelivered webhook messages kept at most; the oldest go first.
+pub const MAX_PENDING: i64 = 1000;
+
+/// Raises an alert of `community` and queues its message for the
+/// community's webhook (if it has one), in the caller's transaction; the
+/// same alert again (same community, kind, device and detail) only bumps
+/// its count and opens it again. Returns the alert's id when it is new or
+/// reopened, i.e. worth telling the committee about (ring the delivery's
+/// bell). Every lookup names the community: the same unit label in two
+/// communities is two households, and two alerts.
 pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+    let id = record(conn, community, kind, device, seq, detail, now)?;
+    if let Some(id) = id {
+        queue_message(conn, community, id, now)?;
+    }
+    Ok(id)
+}
+
+/// Queues the webhook message of a new alert, if its community has a
+/// webhook; the outbox keeps at most [`MAX_PENDING`] undelivered rows.
+fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) -> Result<bool, DbError> {
+    if conn.scalar("SELECT COUNT(*) FROM communities WHERE id = ?1 AND webhook_url <> ''", vals![community])? == 0 {
+        return Ok(false);
+    }
+    conn.execute("INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)", vals![alert_id, now])?;
+    let pending = conn.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", vals![])?;
+    if pending > MAX_PENDING {
+        conn.execute(
+            "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE delivered_ms IS NULL ORDER BY id LIMIT ?1)",
+            vals![pending - MAX_PENDING],
+        )?;
+    }
+    // Delivered rows are history: a week of it is enough.
+    conn.execute("DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1", vals![now - 7 * 86_400_000])?;
+    Ok(true)
+}
+
+/// The alert row of [`raise`], without its message.
+fn record(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
     let detail = clean(detail, MAX_DETAIL);
     let device = clean(device, 64);
     let existing = conn.query_opt(
-        "SELECT id, acked FROM alerts WHERE kind = ?1 AND device = ?2 AND detail = ?3",
-        vals![kind, &device, &detail],
+        "SELECT id, acked FROM alerts WHERE community = ?1 AND kind = ?2 AND device = ?3 AND detail = ?4",
+        vals![community, kind, &device, &detail],
         |r| Ok((r.get::<i64>(0)?, r.get::<bool>(1)?)),
     )?;
     if let Some((id, acked)) = existing {
         conn.execute("UPDATE alerts SET count = count + 1, last_ms = ?1, acked = 0 WHERE id = ?2", vals![now, id])?;
         return Ok(acked.then_some(id));
     }
-    let open = conn.scalar("SELECT COUNT(*) FROM alerts WHERE device = ?1 AND acked = 0", vals![&device])?;
+    let open = conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND device = ?2 AND acked = 0", vals![community, &device])?;
     if open >= MAX_OPEN_PER_DEVICE && kind != "too_many_alerts" {
-        return raise(conn, community, "too_many_alerts", &device, None, "", now);
+        return record(conn, community, "too_many_alerts", &device, None, "", now);
     }
     // Another push raising the same alert at the same moment only counts.
     let id = conn.query_opt(
         "INSERT INTO alerts (kind, device, seq, detail, first_ms, last_ms, community) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
-         ON CONFLICT (kind, device, detail) DO UPDATE SET count = alerts.count + 1, last_ms = excluded.last_ms
+         ON CONFLICT (community, kind, device, detail) DO UPDATE SET count = alerts.count + 1, last_ms = excluded.last_ms
          RETURNING id",
         vals![kind, &device, seq, &detail, now, community],
         |r| r.get::<i64>(0),
     )?;
     Ok(id)
+}
+
+/// Raises an alert only if `community` never had this one (same kind,
+/// device and detail), acknowledged or not: for conditions a device
+/// reports again and again until someone acts (a silent kiosk, a split
+/// view, a sensor's battery), which would otherwise reopen every minute.
+pub fn raise_once(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+    let (device, detail) = (clean(device, 64), clean(detail, MAX_DETAIL));
+    let known = conn.scalar(
+        "SELECT COUNT(*) FROM alerts WHERE community = ?1 AND kind = ?2 AND device = ?3 AND detail = ?4",
+        vals![community, kind, &device, &detail],
+    )? > 0;
+    if known {
+        return Ok(None);
+    }
+    raise(conn, community, kind, &device, None, &detail, now)
 }
 
 /// The alert an entry calls for, if any: (kind, detail).
@@ -111,25 +167,17 @@ pub fn from_entry(e: &Entry) -> Option<(&'static str, String)> {
 
 /// Raises `kiosk_silent` for every kiosk whose last heartbeat is older than
 /// [`SILENT_AFTER_MS`]: once per silence (the detail names when it was last
-/// seen). Returns the new alerts' communities and ids.
-pub fn check_silent(conn: &mut dyn Conn, now: i64) -> Result<Vec<(String, i64)>, DbError> {
+/// seen), with its message queued. Returns how many were raised.
+pub fn check_silent(conn: &mut dyn Conn, now: i64) -> Result<usize, DbError> {
     let silent = conn.query_map(
         "SELECT id, last_seen_ms, community FROM devices WHERE revoked = 0 AND last_seen_ms IS NOT NULL AND last_seen_ms < ?1",
         vals![now - SILENT_AFTER_MS],
         |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)),
     )?;
-    let mut raised = Vec::new();
+    let mut raised = 0;
     for (device, last_seen, community) in silent {
         let detail = format!("last seen {last_seen}");
-        let known = conn.scalar(
-            "SELECT COUNT(*) FROM alerts WHERE kind = 'kiosk_silent' AND device = ?1 AND detail = ?2",
-            vals![&device, &detail],
-        )? > 0;
-        if !known {
-            if let Some(id) = raise(conn, &community, "kiosk_silent", &device, None, &detail, now)? {
-                raised.push((community, id));
-            }
-        }
+        raised += usize::from(raise_once(conn, &community, "kiosk_silent", &device, &detail, now)?.is_some());
     }
     Ok(raised)
 }
@@ -196,6 +244,15 @@ pub fn ack(conn: &mut dyn Conn, community: &str, id: i64, user: &str, note: &str
         vals![user, clean(note, 200), now, id, community],
     )?;
     Ok(n > 0)
+}
+
+/// Acknowledges the open alerts of `community` of `kind` for `device`
+/// (the thing they were about has been dealt with).
+pub fn ack_open(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, user: &str, note: &str, now: i64) -> Result<u64, DbError> {
+    conn.execute(
+        "UPDATE alerts SET acked = 1, acked_by = ?1, acked_note = ?2, acked_ms = ?3 WHERE community = ?4 AND kind = ?5 AND device = ?6 AND acked = 0",
+        vals![user, clean(note, 200), now, community, kind, clean(device, 64)],
+    )
 }
 
 #[cfg(test)]

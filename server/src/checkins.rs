@@ -69,43 +69,62 @@ pub fn token(conn: &mut dyn Conn, community: &str, key: &str) -> Result<String, 
     Ok(format!("{key}.{}", link_mac(conn, community, key)?))
 }
 
-/// Everyone under watch in `community` at `now_s`, by unit.
+/// The residents of a unit under a home quarantine the committee set
+/// (returnees are watched through their registration instead).
+const WATCHED_RESIDENTS: &str = "SELECT r.id, r.name, r.phone, r.unit, MIN(q.from_s), MAX(q.until_s) FROM quarantine q
+       JOIN residents r ON r.community = q.community AND r.unit = q.unit AND r.moved_out_ms IS NULL
+      WHERE q.community = ?1 AND q.from_s <= ?2 AND q.until_s > ?2 AND q.source = 'committee' AND q.status = 'confirmed' AND (?3 = 0 OR r.id = ?3)
+      GROUP BY r.id, r.name, r.phone, r.unit";
+
+fn watched_residents(conn: &mut dyn Conn, community: &str, now_s: i64, only: i64) -> Result<Vec<Person>, DbError> {
+    conn.query_map(WATCHED_RESIDENTS, vals![community, now_s, only], |r| {
+        Ok(Person { key: format!("r{}", r.get::<i64>(0)?), name: r.get(1)?, phone: r.get(2)?, unit: r.get(3)?, kind: Kind::Notice, from_s: r.get(4)?, until_s: r.get(5)? })
+    })
+}
+
+fn watched_returnee(reg: &crate::registrations::Registration, now_s: i64) -> Option<Person> {
+    (reg.record.is_some() && reg.arrival_s <= now_s && now_s < reg.until_s).then(|| Person {
+        key: format!("n{}", reg.id),
+        name: reg.field("name"),
+        phone: reg.field("phone"),
+        unit: reg.unit.clone(),
+        kind: reg.kind,
+        from_s: reg.arrival_s,
+        until_s: reg.until_s,
+    })
+}
+
+/// Everyone under watch in `community` at `now_s`, by unit: every one of
+/// them, however many registrations arrived (no page of the newest).
 pub fn watched(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<Person>, DbError> {
-    let mut people = conn.query_map(
-        "SELECT r.id, r.name, r.phone, r.unit, MIN(q.from_s), MAX(q.until_s) FROM quarantine q
-           JOIN residents r ON r.community = q.community AND r.unit = q.unit AND r.moved_out_ms IS NULL
-          WHERE q.community = ?1 AND q.from_s <= ?2 AND q.until_s > ?2 AND q.note NOT LIKE '返沪告知书%'
-          GROUP BY r.id, r.name, r.phone, r.unit",
-        vals![community, now_s],
-        |r| {
-            Ok(Person { key: format!("r{}", r.get::<i64>(0)?), name: r.get(1)?, phone: r.get(2)?, unit: r.get(3)?, kind: Kind::Notice, from_s: r.get(4)?, until_s: r.get(5)? })
-        },
-    )?;
-    let filter = crate::registrations::Filter::default();
-    for reg in crate::registrations::list(conn, community, &filter, now_s, 5000)? {
-        if reg.record.is_some() && reg.arrival_s <= now_s && now_s < reg.until_s {
-            people.push(Person {
-                key: format!("n{}", reg.id),
-                name: reg.field("name"),
-                phone: reg.field("phone"),
-                unit: reg.unit.clone(),
-                kind: reg.kind,
-                from_s: reg.arrival_s,
-                until_s: reg.until_s,
-            });
-        }
+    let mut people = watched_residents(conn, community, now_s, 0)?;
+    for reg in crate::registrations::in_period(conn, community, now_s)? {
+        people.extend(watched_returnee(&reg, now_s));
     }
     people.sort_by(|a, b| (&a.unit, &a.key).cmp(&(&b.unit, &b.key)));
     Ok(people)
 }
 
+/// The person `key` names (`r12`, `n7`), if watched at `now_s`: one
+/// indexed lookup, whatever the number of people under watch.
+pub fn by_key(conn: &mut dyn Conn, community: &str, key: &str, now_s: i64) -> Result<Option<Person>, DbError> {
+    let id = |k: &str| k.parse::<i64>().ok().filter(|id| *id > 0);
+    if let Some(id) = key.strip_prefix('r').and_then(id) {
+        return Ok(watched_residents(conn, community, now_s, id)?.into_iter().next());
+    }
+    if let Some(id) = key.strip_prefix('n').and_then(id) {
+        return Ok(crate::registrations::by_id(conn, community, id)?.and_then(|reg| watched_returnee(&reg, now_s)));
+    }
+    Ok(None)
+}
+
 /// The person a link names, if the link is genuine and they are watched.
 pub fn person(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64) -> Result<Option<Person>, DbError> {
     let Some((key, mac)) = token.split_once('.') else { return Ok(None) };
-    if !crate::ingest::same_digest(&link_mac(conn, community, key)?, mac) {
+    if key.len() > 24 || !crate::ingest::same_digest(&link_mac(conn, community, key)?, mac) {
         return Ok(None);
     }
-    Ok(watched(conn, community, now_s)?.into_iter().find(|p| p.key == key))
+    by_key(conn, community, key, now_s)
 }
 
 /// The check-in page (`/c/<community>/<token>`) of the resident whose pass
@@ -116,7 +135,7 @@ pub fn link_for_pass(conn: &mut dyn Conn, link_token: &str, now_s: i64) -> Resul
     })?;
     let Some((Some(resident), community)) = holder else { return Ok(None) };
     let key = format!("r{resident}");
-    if !watched(conn, &community, now_s)?.iter().any(|p| p.key == key) {
+    if by_key(conn, &community, &key, now_s)?.is_none() {
         return Ok(None);
     }
     Ok(Some(format!("/c/{community}/{}", token(conn, &community, &key)?)))
@@ -147,7 +166,7 @@ pub fn check_in(conn: &mut dyn Conn, community: &str, p: &Person, temperature: &
         return Ok(None);
     }
     let detail = format!("unit {}: {} reports {t:.1} °C{}", p.unit, p.key, if symptoms { " and symptoms" } else { "" });
-    Ok(crate::webhook::raise(conn, community, "checkin_fever", &format!("unit {}", p.unit), None, &detail, now_ms)?)
+    Ok(crate::alerts::raise(conn, community, "checkin_fever", &format!("unit {}", p.unit), None, &detail, now_ms)?)
 }
 
 /// A person's newest check-in: (day, slot, temperature, symptoms, at_ms).
@@ -228,7 +247,7 @@ pub fn ask(conn: &mut dyn Conn, community: &str, p: &Person, kind: &str, note: &
     )?;
     let alert = if kind == "medical" {
         let detail = format!("unit {}: medical help asked ({note})", p.unit);
-        crate::webhook::raise(conn, community, "medical_help", &format!("unit {}", p.unit), None, &detail, now_ms)?
+        crate::alerts::raise(conn, community, "medical_help", &format!("unit {}", p.unit), None, &detail, now_ms)?
     } else {
         None
     };

@@ -2,7 +2,7 @@
 //! the signed list bundle kiosks pull.
 
 use shoumen_protocol::sync::{ListBundle, SignedBundle};
-use shoumen_protocol::{pass, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList};
+use shoumen_protocol::{pass, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, QuarantineSource, Role, TrustList};
 use thiserror::Error;
 use sha2::Digest;
 
@@ -65,6 +65,11 @@ pub fn add_resident(conn: &mut dyn Conn, community: &str, name: &str, unit: &str
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(CommunityError::Invalid("a resident needs a name of 1 to 64 characters".into()));
+    }
+    // A direction override or a control character makes a name read as
+    // something it is not, on every page and card that shows it.
+    if name.chars().any(|c| c.is_control() || crate::alerts::is_bidi_control(c)) {
+        return Err(CommunityError::Invalid("a resident's name may not hold control or direction characters".into()));
     }
     let unit = check_unit(unit)?;
     if unit.is_empty() {
@@ -205,6 +210,8 @@ pub fn revoke_pass(conn: &mut dyn Conn, community: &str, pass_id: &str, now_ms: 
     Ok(())
 }
 
+/// Puts `unit` under home quarantine, set by the committee: the gates
+/// enforce it from the next sync.
 pub fn add_quarantine(
     conn: &mut dyn Conn,
     community: &str,
@@ -214,6 +221,15 @@ pub fn add_quarantine(
     note: &str,
     now_ms: i64,
 ) -> Result<i64, CommunityError> {
+    let unit = check_quarantine(unit, from_s, until_s, note)?;
+    Ok(conn.query_row(
+        "INSERT INTO quarantine (unit, from_s, until_s, note, created_ms, community) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        vals![unit, from_s, until_s, note, now_ms, community],
+        |r| r.get(0),
+    )?)
+}
+
+fn check_quarantine(unit: &str, from_s: i64, until_s: i64, note: &str) -> Result<String, CommunityError> {
     let unit = check_unit(unit)?;
     if unit.is_empty() {
         return Err(CommunityError::Invalid("quarantine needs a unit, e.g. \"3-502\"".into()));
@@ -224,11 +240,73 @@ pub fn add_quarantine(
     if note.chars().count() > 200 {
         return Err(CommunityError::Invalid("note too long (200 characters at most)".into()));
     }
-    Ok(conn.query_row(
-        "INSERT INTO quarantine (unit, from_s, until_s, note, created_ms, community) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+    Ok(unit)
+}
+
+/// A home quarantine a returnee declared on the public form (a notice):
+/// *pending* until the committee or the household's head confirms it, so
+/// a stranger's form never keeps a home in at the gates. A unit has at
+/// most one pending notice; another notice for it (a family registering
+/// one by one) widens that one's period. Returns its id and whether it is
+/// new (worth an alert).
+pub fn declare_notice(conn: &mut dyn Conn, community: &str, unit: &str, from_s: i64, until_s: i64, note: &str, now_ms: i64) -> Result<(i64, bool), CommunityError> {
+    let unit = check_quarantine(unit, from_s, until_s, note)?;
+    let pending = conn.query_opt(
+        "SELECT id FROM quarantine WHERE community = ?1 AND unit = ?2 AND status = 'pending'",
+        vals![community, &unit],
+        |r| r.get::<i64>(0),
+    )?;
+    if let Some(id) = pending {
+        conn.execute(
+            "UPDATE quarantine SET from_s = CASE WHEN ?1 < from_s THEN ?1 ELSE from_s END, until_s = CASE WHEN ?2 > until_s THEN ?2 ELSE until_s END WHERE id = ?3",
+            vals![from_s, until_s, id],
+        )?;
+        return Ok((id, false));
+    }
+    let id = conn.query_row(
+        "INSERT INTO quarantine (unit, from_s, until_s, note, created_ms, community, status, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 'returnee')
+         RETURNING id",
         vals![unit, from_s, until_s, note, now_ms, community],
         |r| r.get(0),
-    )?)
+    )?;
+    Ok((id, true))
+}
+
+/// What the committee (or the household) decides about a pending notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Confirm,
+    Decline,
+}
+
+/// Confirms or declines the pending notice `id` of `community`; `by` is
+/// who did it (an account, or `household head`). Returns its unit; a
+/// notice that is not pending (decided already, another community's) is
+/// "not found".
+pub fn decide_notice(conn: &mut dyn Conn, community: &str, id: i64, verdict: Verdict, by: &str, now_ms: i64) -> Result<String, CommunityError> {
+    let status = match verdict {
+        Verdict::Confirm => "confirmed",
+        Verdict::Decline => "declined",
+    };
+    let unit = conn.query_opt(
+        "UPDATE quarantine SET status = ?1, decided_by = ?2, decided_ms = ?3 WHERE id = ?4 AND community = ?5 AND status = 'pending' RETURNING unit",
+        vals![status, by, now_ms, id, community],
+        |r| r.get::<String>(0),
+    )?;
+    unit.ok_or(CommunityError::NotFound("pending notice"))
+}
+
+/// The pending notice of the unit whose head holds the pass behind phone
+/// link `link_token`, if any: (community, quarantine id, from, until).
+pub fn pending_notice_for_head(conn: &mut dyn Conn, link_token: &str) -> Result<Option<(String, i64, i64, i64)>, DbError> {
+    conn.query_opt(
+        "SELECT q.community, q.id, q.from_s, q.until_s FROM passes p
+           JOIN residents r ON r.id = p.resident_id AND r.community = p.community AND r.head = 1 AND r.moved_out_ms IS NULL
+           JOIN quarantine q ON q.community = r.community AND q.unit = r.unit AND q.status = 'pending'
+          WHERE p.link_token = ?1 AND p.revoked_ms IS NULL",
+        vals![link_token],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
 }
 
 pub fn remove_quarantine(conn: &mut dyn Conn, community: &str, id: i64) -> Result<(), CommunityError> {
@@ -238,41 +316,60 @@ pub fn remove_quarantine(conn: &mut dyn Conn, community: &str, id: i64) -> Resul
     Ok(())
 }
 
-/// Whether `unit` of `community` is under home quarantine at `now_s`.
+/// Whether `unit` of `community` is under a confirmed home quarantine at
+/// `now_s` (a pending notice changes nothing yet).
 pub fn unit_quarantined(conn: &mut dyn Conn, community: &str, unit: &str, now_s: i64) -> Result<bool, DbError> {
     Ok(conn.scalar(
-        "SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND unit = ?2 AND from_s <= ?3 AND until_s > ?3",
+        "SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND unit = ?2 AND from_s <= ?3 AND until_s > ?3 AND status = 'confirmed'",
         vals![community, unit, now_s],
     )? > 0)
 }
 
-/// The lists as they stand now, without version or times.
-fn current_lists(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<(TrustList, Vec<ListItem>, Vec<ListItem>), DbError> {
+/// The lists as they stand now, without version or times: trust,
+/// revocations, the confirmed quarantine (each item saying who set it) and
+/// the unconfirmed one (self-declared notices, which the gates only tell
+/// the guard about).
+fn current_lists(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<Lists, DbError> {
     let trust = community.trust();
-    let item = |id: String, from, until| -> Result<ListItem, DbError> {
-        Ok(ListItem { pass_id: PassId::from_hex(&id).map_err(DbError::Corrupt)?, from, until })
+    let item = |id: String, from, until, source: Option<String>| -> Result<ListItem, DbError> {
+        let source = source.map(|s| QuarantineSource::from_stored(&s));
+        Ok(ListItem { pass_id: PassId::from_hex(&id).map_err(DbError::Corrupt)?, from, until, source })
     };
     // Expired passes fail on their own; listing them would only grow the list.
     let revoked = conn.query_map(
         "SELECT pass_id FROM passes WHERE community = ?1 AND revoked_ms IS NOT NULL AND expires_at > ?2 ORDER BY pass_id",
         vals![&community.id, now_s],
-        |r| item(r.get(0)?, None, None),
+        |r| item(r.get(0)?, None, None, None),
     )?;
-    let quarantined = conn.query_map(
-        "SELECT p.pass_id, q.from_s, q.until_s FROM quarantine q JOIN passes p ON p.unit = q.unit AND p.community = q.community
-         WHERE q.community = ?1 AND q.until_s > ?2 AND p.expires_at > ?2 AND p.revoked_ms IS NULL AND p.role = 'resident'
-         ORDER BY p.pass_id, q.from_s",
-        vals![&community.id, now_s],
-        |r| item(r.get(0)?, Some(r.get(1)?), Some(r.get(2)?)),
-    )?;
-    Ok((trust, revoked, quarantined))
+    let quarantine = |conn: &mut dyn Conn, status: &str| {
+        conn.query_map(
+            "SELECT p.pass_id, q.from_s, q.until_s, q.source FROM quarantine q JOIN passes p ON p.unit = q.unit AND p.community = q.community
+             WHERE q.community = ?1 AND q.until_s > ?2 AND q.status = ?3 AND p.expires_at > ?2 AND p.revoked_ms IS NULL AND p.role = 'resident'
+             ORDER BY p.pass_id, q.from_s",
+            vals![&community.id, now_s, status],
+            |r| item(r.get(0)?, Some(r.get(1)?), Some(r.get(2)?), Some(r.get(3)?)),
+        )
+    };
+    let confirmed = quarantine(conn, "confirmed")?;
+    let mut unconfirmed = quarantine(conn, "pending")?;
+    for i in &mut unconfirmed {
+        i.source = Some(QuarantineSource::SelfDeclared);
+    }
+    Ok(Lists { trust, revoked, confirmed, unconfirmed })
+}
+
+struct Lists {
+    trust: TrustList,
+    revoked: Vec<ListItem>,
+    confirmed: Vec<ListItem>,
+    unconfirmed: Vec<ListItem>,
 }
 
 /// The newest signed bundle, re-signed under a new version when the lists
 /// changed or the last one is a day old.
 pub fn bundle(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<(u64, SignedBundle), DbError> {
-    let (trust, revoked, quarantined) = current_lists(conn, community, now_s)?;
-    let content = serde_json::to_string(&(&trust, &revoked, &quarantined)).expect("lists serialise");
+    let lists = current_lists(conn, community, now_s)?;
+    let content = serde_json::to_string(&(&lists.trust, &lists.revoked, &lists.confirmed, &lists.unconfirmed)).expect("lists serialise");
     let content_sha = hex::encode(sha2::Sha256::digest(content.as_bytes()));
     let latest = conn.query_opt(
         "SELECT version, issued_at, content_sha256, bundle, kid, signature FROM bundles WHERE community = ?1 ORDER BY version DESC LIMIT 1",
@@ -292,9 +389,12 @@ pub fn bundle(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<
         version,
         issued_at: now_s,
         expires_at,
-        trust,
-        revocations: list(ListKind::Revocations, revoked),
-        quarantine: list(ListKind::Quarantine, quarantined),
+        trust: lists.trust,
+        revocations: list(ListKind::Revocations, lists.revoked),
+        quarantine: list(ListKind::Quarantine, lists.confirmed),
+        // Kiosks before this field ignore it: they never enforce a notice
+        // nobody confirmed.
+        unconfirmed: Some(list(ListKind::Unconfirmed, lists.unconfirmed)),
     };
     let signed = SignedBundle::sign(&bundle, community.list_key());
     // Two kiosks asking at once may both sign the next version: the first
@@ -423,13 +523,43 @@ pub struct QuarantineRow {
     pub from_s: i64,
     pub until_s: i64,
     pub note: String,
+    /// `pending`, `confirmed` or `declined`.
+    pub status: String,
+    /// `committee` or `returnee` (a notice signed on the public form).
+    pub source: String,
+    pub decided_by: Option<String>,
 }
 
-/// The quarantines of `community` that have not ended at `now_s`.
+const QUARANTINE_COLUMNS: &str = "id, unit, from_s, until_s, note, status, source, decided_by";
+
+fn quarantine_row(r: &crate::db::Row) -> Result<QuarantineRow, DbError> {
+    Ok(QuarantineRow {
+        id: r.get(0)?,
+        unit: r.get(1)?,
+        from_s: r.get(2)?,
+        until_s: r.get(3)?,
+        note: r.get(4)?,
+        status: r.get(5)?,
+        source: r.get(6)?,
+        decided_by: r.get(7)?,
+    })
+}
+
+/// The quarantines of `community` that have not ended at `now_s`, pending
+/// and confirmed ones (declined ones are history).
 pub fn quarantines(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<QuarantineRow>, DbError> {
     conn.query_map(
-        "SELECT id, unit, from_s, until_s, note FROM quarantine WHERE community = ?1 AND until_s > ?2 ORDER BY unit, id",
+        &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE community = ?1 AND until_s > ?2 AND status <> 'declined' ORDER BY unit, id"),
         vals![community, now_s],
-        |r| Ok(QuarantineRow { id: r.get(0)?, unit: r.get(1)?, from_s: r.get(2)?, until_s: r.get(3)?, note: r.get(4)? }),
+        quarantine_row,
+    )
+}
+
+/// The notices waiting for the committee, oldest first.
+pub fn pending_notices(conn: &mut dyn Conn, community: &str) -> Result<Vec<QuarantineRow>, DbError> {
+    conn.query_map(
+        &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE community = ?1 AND status = 'pending' ORDER BY created_ms, id"),
+        vals![community],
+        quarantine_row,
     )
 }

@@ -358,12 +358,10 @@ pub fn check_held(conn: &mut dyn Conn, community: &str, device: &str, held: &Hel
     for p in problems {
         // A kiosk reports the same head every heartbeat until someone acts:
         // one alert per problem, not one per heartbeat after it is seen to.
-        let known = conn.scalar("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view' AND device = ?1 AND detail = ?2", vals![device, &p])? > 0;
-        if known {
-            continue;
+        if let Some(_id) = crate::alerts::raise_once(conn, community, "split_view", device, &p, now_ms)? {
+            tracing::error!(community, device, problem = %p, "evidence log split view");
+            raised += 1;
         }
-        tracing::error!(community, device, problem = %p, "evidence log split view");
-        raised += usize::from(crate::webhook::raise(conn, community, "split_view", device, None, &p, now_ms)?.is_some());
     }
     Ok(raised)
 }

@@ -200,7 +200,7 @@ pub fn push(conn: &mut dyn Conn, device: &Device, req: &PushRequest) -> Result<P
     let result = conn.transaction(true, |tx| push_tx(tx, device, req, now));
     if let Err(Refusal::Tamper(detail)) = &result {
         let seq = req.entries.first().map(|e| e.entry.seq);
-        crate::webhook::raise(conn, &device.community, "tamper", &device.id, seq, detail, now)?;
+        crate::alerts::raise(conn, &device.community, "tamper", &device.id, seq, detail, now)?;
         tracing::warn!(device = device.id, detail = crate::alerts::clean(detail, 200), "push refused as tampering");
     }
     result
@@ -405,7 +405,7 @@ fn entry_consequences(tx: &mut dyn Conn, device: &Device, e: &shoumen_protocol::
         presence.push(Seen { pass_id: pass_id.to_hex(), direction: e.direction.as_str(), at_ms: e.wall_ms });
     }
     match crate::alerts::from_entry(e) {
-        Some((kind, detail)) => Ok(usize::from(crate::webhook::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?.is_some())),
+        Some((kind, detail)) => Ok(usize::from(crate::alerts::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?.is_some())),
         None => Ok(0),
     }
 }
@@ -483,7 +483,7 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
     let tamper = heartbeat_tamper(conn, device, hb)?;
     let mut alerts = 0;
     if let Some(detail) = &tamper {
-        alerts += usize::from(crate::webhook::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?.is_some());
+        alerts += usize::from(crate::alerts::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?.is_some());
     }
     let health: Vec<HealthItem> = hb
         .health

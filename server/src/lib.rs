@@ -64,6 +64,8 @@ pub struct Config {
     pub silent_check_every: Duration,
     /// The door sensors' MQTT broker, if the community has sensors.
     pub mqtt: Option<mqtt::MqttConfig>,
+    /// What one client of the public returnee form can make the server store.
+    pub registrations: registrations::Limits,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             webhook_timeout: Duration::from_secs(10),
             silent_check_every: Duration::from_secs(60),
             mqtt: None,
+            registrations: registrations::Limits::default(),
         }
     }
 }
@@ -174,14 +177,8 @@ fn spawn_background(state: &AppState) {
             let raised = db
                 .call(|conn| {
                     let now = db::now_ms();
-                    let mut queued = 0;
                     // Silent kiosks, and door sensors silent or low on battery.
-                    let mut raised = alerts::check_silent(conn, now)?;
-                    raised.extend(sensors::check_maintenance(conn, now)?);
-                    for (community, id) in raised {
-                        queued += usize::from(webhook::enqueue(conn, &community, id, now)?);
-                    }
-                    Ok(queued)
+                    Ok(alerts::check_silent(conn, now)? + sensors::check_maintenance(conn, now)?)
                 })
                 .await;
             match raised {
@@ -286,44 +283,57 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
     next.run(req).await
 }
 
-/// Locks an account after repeated wrong passwords, whoever sends them:
-/// behind a proxy, or from many addresses, guessing stops all the same.
-/// In memory, for every name tried (known or not, so the answer does not
-/// tell them apart); a known account's lockout is also stored
-/// (`accounts::login_failed`), so it outlives a restart.
+/// Locks an account for one client address after repeated wrong
+/// passwords from it: a stranger's guesses lock the stranger out, not the
+/// committee. In memory, for every name tried (known or not, so the answer
+/// does not tell them apart). Guesses spread over many addresses meet the
+/// account's own stored count (`accounts::login_failed`).
 #[derive(Default)]
 pub struct LoginGuard {
-    /// account → (failures in a row, locked until)
-    accounts: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// (account, client) → (failures in a row, locked until)
+    accounts: Mutex<HashMap<(String, IpAddr), (u32, Option<Instant>)>>,
 }
 
 impl LoginGuard {
     pub const MAX_FAILURES: u32 = accounts::MAX_FAILURES as u32;
     pub const LOCK_FOR: Duration = Duration::from_millis(accounts::LOCK_FOR_MS as u64);
 
-    /// How long the account stays locked, if it is.
-    pub fn locked(&self, account: &str) -> Option<Duration> {
-        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        accounts.get(account).and_then(|(_, until)| until.and_then(|u| u.checked_duration_since(Instant::now())))
+    fn key(account: &str, client: IpAddr) -> (String, IpAddr) {
+        (account.chars().take(64).collect(), client)
     }
 
-    pub fn failed(&self, account: &str) {
+    /// How long the account stays locked for `client`, if it is.
+    pub fn locked(&self, account: &str, client: IpAddr) -> Option<Duration> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        accounts.get(&Self::key(account, client)).and_then(|(_, until)| until.and_then(|u| u.checked_duration_since(Instant::now())))
+    }
+
+    /// Counts a failure; true when it locked the account for `client`.
+    pub fn failed(&self, account: &str, client: IpAddr) -> bool {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         // Bounded: unknown names are counted too, so keep the map small.
         if accounts.len() > 10_000 {
             accounts.retain(|_, (_, until)| until.is_some_and(|u| u > Instant::now()));
         }
-        let slot = accounts.entry(account.chars().take(64).collect()).or_insert((0, None));
+        let slot = accounts.entry(Self::key(account, client)).or_insert((0, None));
         slot.0 += 1;
         if slot.0 >= Self::MAX_FAILURES {
             slot.0 = 0;
             slot.1 = Some(Instant::now() + Self::LOCK_FOR);
-            tracing::warn!(account = %account.chars().take(64).collect::<String>(), "account locked after repeated wrong passwords");
+            tracing::warn!(account = %Self::key(account, client).0, %client, "account locked for one address after repeated wrong passwords");
+            return true;
         }
+        false
     }
 
-    pub fn succeeded(&self, account: &str) {
-        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).remove(account);
+    pub fn succeeded(&self, account: &str, client: IpAddr) {
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).remove(&Self::key(account, client));
+    }
+
+    /// Lifts the account's lock for every address (an admin unlocked it).
+    pub fn forget(&self, account: &str) {
+        let name: String = account.chars().take(64).collect();
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).retain(|(a, _), _| *a != name);
     }
 }
 
@@ -383,9 +393,9 @@ impl Tls {
 /// behind a TLS-terminating proxy; give `tls` to serve HTTPS directly.
 pub async fn serve(listener: std::net::TcpListener, state: AppState, tls: Option<Tls>) -> std::io::Result<()> {
     let tls = tls.map(|t| t.load()).transpose()?;
-    let limits = state.config.limits.clone();
+    let (limits, trusted) = (state.config.limits.clone(), state.config.trusted_proxies.clone());
     spawn_background(&state);
-    net::serve(listener, router(state), tls, limits).await
+    net::serve(listener, router(state), tls, limits, trusted).await
 }
 
 /// A server on its own thread and runtime, for tests and benchmarks.

@@ -66,6 +66,34 @@ struct ServeArgs {
     /// Seconds a whole request may take, body included.
     #[arg(long, default_value_t = 30)]
     request_timeout_s: u64,
+    /// Seconds a new connection may take to send its first request's
+    /// headers (shorter than --header-timeout-s: a client that has not
+    /// said anything yet holds a slot for nothing).
+    #[arg(long, default_value_t = 5)]
+    first_header_timeout_s: u64,
+    /// Connections one client address may hold at once (a trusted proxy's
+    /// are not counted per address; its clients' requests are, below).
+    #[arg(long, default_value_t = 48)]
+    max_connections_per_client: usize,
+    /// Requests one client address (through trusted proxies) may have in
+    /// flight at once; past that it is answered 503 at once.
+    #[arg(long, default_value_t = 24)]
+    max_requests_per_client: usize,
+    /// Requests per minute and client address for logins, enrollment and
+    /// the public pages (visitor form, returnee form, check-in links).
+    #[arg(long, default_value_t = 20)]
+    rate_per_minute: u32,
+    /// Returnee registrations one phone number may make per community and day.
+    #[arg(long, default_value_t = 6)]
+    registrations_per_phone: i64,
+    /// Returnee registrations one client address may make per day, over
+    /// every community (homes and offices share an address).
+    #[arg(long, default_value_t = 40)]
+    registrations_per_address: i64,
+    /// A unit with more returnee registrations than this in a day raises an
+    /// alert (none is refused for it).
+    #[arg(long, default_value_t = 8)]
+    unit_registrations_alert: i64,
     /// The door sensors' MQTT broker: mqtt://[user:password@]host:1883, or
     /// mqtts://…:8883 for TLS. zigbee2mqtt publishes the sensors there.
     #[arg(long, env = "SHOUMEN_MQTT_URL", value_name = "URL")]
@@ -124,6 +152,12 @@ enum Cmd {
     /// The returnees' evidence log.
     #[command(subcommand)]
     Evidence(EvidenceCmd),
+    /// Unlock an account locked after wrong passwords (the lock is also
+    /// lifted by itself after 15 minutes, or by an admin on Accounts).
+    Unlock {
+        /// The account's login name.
+        name: String,
+    },
     /// Entries of a date range as CSV on stdout.
     Export {
         #[arg(long)]
@@ -247,6 +281,15 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Evidence(_) => unreachable!("handled before the database is opened"),
         Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
+        Cmd::Unlock { name } => {
+            let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
+            let found = db.call_blocking(|conn| shoumen_server::accounts::unlock_by_name(conn, &name, &format!("command line ({user})"), now_ms()))?;
+            match found {
+                Some(_) => println!("account {name:?} unlocked: it can log in again"),
+                None => bail!("there is no account {name:?}; the Accounts page lists them"),
+            }
+            Ok(())
+        }
     }
 }
 
@@ -383,8 +426,17 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
         limits: shoumen_server::net::Limits {
             max_connections: args.max_connections.max(1),
             headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
+            first_headers: std::time::Duration::from_secs(args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1))),
             request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
+            per_client_connections: args.max_connections_per_client.max(1),
+            per_client_requests: args.max_requests_per_client.max(1),
             ..Default::default()
+        },
+        rate_per_minute: args.rate_per_minute.max(1),
+        registrations: shoumen_server::registrations::Limits {
+            per_phone_day: args.registrations_per_phone.max(1),
+            per_address_day: args.registrations_per_address.max(1),
+            unit_alert_after: args.unit_registrations_alert.max(1),
         },
         utc_offset_min: args.utc_offset_min,
         mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig { url, base_topic: args.mqtt_topic, client_id: args.mqtt_client_id, ca: args.mqtt_ca }),

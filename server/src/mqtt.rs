@@ -1,14 +1,22 @@
 //! The door sensors' broker (issue 18): one MQTT client (`rumqttc`) that
-//! subscribes to `zigbee2mqtt/+` with QoS 1 on a persistent session
-//! (`clean_session = false`, a fixed client id), and acknowledges each
-//! message only once it is stored. A restart of the server or the broker
-//! loses nothing the broker kept: unacknowledged messages are sent again.
+//! subscribes to `zigbee2mqtt/+/+` (each community's sensors under its own
+//! topic) and `zigbee2mqtt/+` (a server of one community) with QoS 1 on a
+//! persistent session (`clean_session = false`, a fixed client id), and
+//! acknowledges each message only once it is stored. A restart of the
+//! server or the broker loses nothing the broker kept: unacknowledged
+//! messages are sent again.
 //!
 //! Whatever the broker sends is bounded here: payloads over
 //! `sensors::MAX_PAYLOAD`, text that is not JSON and unknown sensors are
 //! counted and dropped (and acknowledged, so they do not come back); a
 //! flood is read one message at a time, so it queues at the broker and
-//! never holds more than one database connection.
+//! never holds more than one database connection. A packet over
+//! [`MAX_PACKET`] breaks the connection before it can be acknowledged, and
+//! the persistent session would send it again on every reconnect: after
+//! [`POISON_AFTER`] such failures in a row the client connects once with
+//! a clean session, which drops it (and whatever else the broker queued
+//! for us), raises `sensor_broker` for every community with sensors, and
+//! carries on with a persistent session.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,8 +53,12 @@ pub struct Stats {
     pub too_big: AtomicU64,
     pub unknown: AtomicU64,
     pub flood: AtomicU64,
-    /// The last few unknown sensor names, to pair them.
-    pub unknown_names: Mutex<VecDeque<String>>,
+    /// Oversized packets that broke the connection, and the session
+    /// resets that dropped them.
+    pub oversized: AtomicU64,
+    pub resets: AtomicU64,
+    /// The last few unknown sensors (community, name), to pair them.
+    pub unknown_names: Mutex<VecDeque<(String, String)>>,
     pub last_error: Mutex<String>,
 }
 
@@ -63,12 +75,18 @@ impl Stats {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn saw_unknown(&self, name: &str) {
+    fn saw_unknown(&self, community: &str, name: &str) {
         let mut names = self.unknown_names.lock().unwrap_or_else(|e| e.into_inner());
-        if !names.iter().any(|n| n == name) {
-            names.push_front(name.to_string());
-            names.truncate(10);
+        if !names.iter().any(|(c, n)| c == community && n == name) {
+            names.push_front((community.to_string(), name.to_string()));
+            names.truncate(50);
         }
+    }
+
+    /// The unknown sensors heard on `community`'s topics, newest first.
+    pub fn unknown_in(&self, community: &str) -> Vec<String> {
+        let names = self.unknown_names.lock().unwrap_or_else(|e| e.into_inner());
+        names.iter().filter(|(c, _)| c == community).map(|(_, n)| n.clone()).take(10).collect()
     }
 }
 
@@ -78,9 +96,9 @@ pub fn options(config: &MqttConfig) -> Result<MqttOptions, String> {
     let url = format!("{}{sep}client_id={}", config.url, config.client_id);
     let mut opts = MqttOptions::parse_url(url).map_err(|e| format!("--mqtt {}: {e}; e.g. mqtt://user:password@127.0.0.1:1883", config.url))?;
     opts.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
-    // Large enough that an oversized payload arrives and is dropped here,
-    // rather than breaking the connection and coming back for ever.
-    opts.set_max_packet_size(16 << 20, 64 << 10);
+    // A zigbee2mqtt message is a few hundred bytes; a packet past this
+    // breaks the connection (see `run`), and never costs more memory.
+    opts.set_max_packet_size(MAX_PACKET, 64 << 10);
     if is_tls(config) {
         let mut roots = rustls::RootCertStore::empty();
         match &config.ca {
@@ -103,6 +121,11 @@ pub fn options(config: &MqttConfig) -> Result<MqttOptions, String> {
     Ok(opts)
 }
 
+/// The largest packet read from the broker.
+pub const MAX_PACKET: usize = 16 << 20;
+/// Oversized packets in a row after which the session is reset.
+pub const POISON_AFTER: u32 = 3;
+
 /// Runs the client until the process ends; reconnects with a growing wait.
 pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio::sync::Notify>, utc_offset_min: i32) {
     let opts = match options(&config) {
@@ -113,40 +136,141 @@ pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio:
             return;
         }
     };
-    // Acknowledgements queue here until the next poll sends them, and a
-    // poll first hands out every message it has read (up to the broker's
-    // inflight window, 20 in Mosquitto): the queue must hold them all, or
-    // an `ack` waits for a poll that waits for it.
-    let (client, mut events) = AsyncClient::new(opts, 4096);
-    let filter = format!("{}/+", config.base_topic);
+    let base = config.base_topic.clone();
     let mut wait = Duration::from_millis(500);
+    let mut clean = false;
+    // The size of the packet a reset dropped, told once the new session listens.
+    let mut dropped: Option<usize> = None;
     loop {
-        match events.poll().await {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                tracing::info!(session_present = ack.session_present, "connected to the door sensors' broker");
-                stats.connected.store(true, Ordering::Relaxed);
-                wait = Duration::from_millis(500);
-                if let Err(e) = client.subscribe(&filter, QoS::AtLeastOnce).await {
-                    tracing::error!(error = %e, "cannot subscribe to the door sensors");
-                }
+        // A session reset is a connection of its own with a fresh client,
+        // so no state of the poisoned session is carried over.
+        let mut o = opts.clone();
+        o.set_clean_session(clean);
+        // Acknowledgements queue here until the next poll sends them, and a
+        // poll first hands out every message it has read (up to the broker's
+        // inflight window, 20 in Mosquitto): the queue must hold them all, or
+        // an `ack` waits for a poll that waits for it.
+        let (client, mut events) = AsyncClient::new(o, 4096);
+        let s = Session { db: &db, config: &config, stats: &stats, bell: &bell, base: &base, offset: utc_offset_min };
+        clean = match s.run(&client, &mut events, &mut wait, clean, &mut dropped).await {
+            // The broker dropped the poisoned session: persistent again.
+            Ended::Cleaned => false,
+            Ended::Poisoned(size) => {
+                dropped = Some(size);
+                true
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                handle(&db, &config.base_topic, &p.topic, &p.payload, &stats, &bell, utc_offset_min).await;
-                if let Err(e) = client.ack(&p).await {
-                    tracing::warn!(error = %e, "cannot acknowledge a sensor message; the broker sends it again");
+        };
+        let _ = client.try_disconnect();
+    }
+}
+
+/// How a session of the client ended.
+enum Ended {
+    /// An oversized packet (this large) came back [`POISON_AFTER`] times: reset.
+    Poisoned(usize),
+    /// A clean session connected (the old one and its queue are gone).
+    Cleaned,
+}
+
+struct Session<'a> {
+    db: &'a Db,
+    config: &'a MqttConfig,
+    stats: &'a Stats,
+    bell: &'a tokio::sync::Notify,
+    base: &'a str,
+    offset: i32,
+}
+
+impl Session<'_> {
+    /// Polls one client until it must be replaced; reconnects (with a
+    /// growing wait) on any other error.
+    async fn run(&self, client: &AsyncClient, events: &mut rumqttc::EventLoop, wait: &mut Duration, clean: bool, dropped: &mut Option<usize>) -> Ended {
+        // Oversized packets in a row, and the largest seen.
+        let (mut poisoned, mut largest) = (0u32, 0usize);
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    tracing::info!(session_present = ack.session_present, clean, "connected to the door sensors' broker");
+                    if clean {
+                        return Ended::Cleaned;
+                    }
+                    self.stats.connected.store(true, Ordering::Relaxed);
+                    *wait = Duration::from_millis(500);
+                    for filter in [format!("{}/+", self.base), format!("{}/+/+", self.base)] {
+                        if let Err(e) = client.subscribe(&filter, QoS::AtLeastOnce).await {
+                            tracing::error!(error = %e, "cannot subscribe to the door sensors");
+                        }
+                    }
+                    // Listening again after a reset: now say what it cost.
+                    if let Some(size) = dropped.take() {
+                        reset_session(self.db, self.stats, self.bell, size).await;
+                    }
                 }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                stats.connected.store(false, Ordering::Relaxed);
-                let why = explain(&e, &config);
-                tracing::warn!(error = %why, retry_in = ?wait, "the door sensors' broker is not reachable");
-                *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = why;
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    poisoned = 0;
+                    handle(self.db, self.base, &p.topic, &p.payload, self.stats, self.bell, self.offset).await;
+                    if let Err(e) = client.ack(&p).await {
+                        tracing::warn!(error = %e, "cannot acknowledge a sensor message; the broker sends it again");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.stats.connected.store(false, Ordering::Relaxed);
+                    let why = explain(&e, self.config);
+                    tracing::warn!(error = %why, retry_in = ?wait, "the door sensors' broker is not reachable");
+                    *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = why;
+                    tokio::time::sleep(*wait).await;
+                    *wait = (*wait * 2).min(Duration::from_secs(30));
+                    if let Some(size) = oversized(&e) {
+                        self.stats.oversized.fetch_add(1, Ordering::Relaxed);
+                        (poisoned, largest) = (poisoned + 1, largest.max(size));
+                        if poisoned >= POISON_AFTER {
+                            tracing::error!(size = largest, "the door sensors' broker sent an oversized message again and again; resetting the session");
+                            return Ended::Poisoned(largest);
+                        }
+                    }
+                }
             }
         }
     }
+}
+
+/// The size of a packet that broke the connection by being too large.
+fn oversized(e: &ConnectionError) -> Option<usize> {
+    match e {
+        ConnectionError::MqttState(rumqttc::StateError::Deserialization(rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(n))) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Counts the reset and tells every community with door sensors: its
+/// messages queued at the broker are gone with the oversized one.
+async fn reset_session(db: &Db, stats: &Stats, bell: &tokio::sync::Notify, size: usize) {
+    stats.resets.fetch_add(1, Ordering::Relaxed);
+    let detail = format!(
+        "the broker kept sending a message of {} KiB (over {} KiB); its session was reset, which drops it and any message queued for this server: \
+set message_size_limit on the broker",
+        size >> 10,
+        MAX_PACKET >> 10
+    );
+    tracing::warn!(%detail, "the door sensors' session was reset");
+    let d = detail.clone();
+    let raised = db
+        .call(move |conn| {
+            let now = now_ms();
+            let mut raised = 0;
+            for community in sensors::communities_with_sensors(conn)? {
+                raised += usize::from(crate::alerts::raise(conn, &community, "sensor_broker", "mqtt", None, &d, now)?.is_some());
+            }
+            Ok(raised)
+        })
+        .await;
+    match raised {
+        Ok(0) => {}
+        Ok(_) => bell.notify_one(),
+        Err(e) => tracing::error!(error = %e, "cannot raise the broker's alert"),
+    }
+    *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = detail;
 }
 
 fn is_tls(config: &MqttConfig) -> bool {
@@ -175,8 +299,7 @@ fn explain(e: &ConnectionError, config: &MqttConfig) -> String {
 /// is acknowledged only once it is stored (or counted as dropped).
 async fn handle(db: &Db, base: &str, topic: &str, payload: &[u8], stats: &Stats, bell: &tokio::sync::Notify, offset: i32) {
     stats.received.fetch_add(1, Ordering::Relaxed);
-    // A name no sensor could have is an unknown sensor like any other.
-    let Some(name) = topic.strip_prefix(base).and_then(|t| t.strip_prefix('/')).and_then(|n| sensors::check_name(n).ok()) else {
+    let Some(rest) = topic.strip_prefix(base).and_then(|t| t.strip_prefix('/')).map(str::to_string) else {
         stats.count(Outcome::Unknown);
         return;
     };
@@ -187,20 +310,28 @@ async fn handle(db: &Db, base: &str, topic: &str, payload: &[u8], stats: &Stats,
     let payload = payload.to_vec();
     let mut wait = Duration::from_millis(200);
     loop {
-        let (n, p) = (name.clone(), payload.clone());
-        match db.call(move |conn| sensors::record(conn, &n, &p, now_ms(), offset)).await {
-            Ok(outcome) => {
+        let (r, p) = (rest.clone(), payload.clone());
+        let result = db
+            .call(move |conn| {
+                // A topic no sensor could have is an unknown sensor like any other.
+                let Some((community, name)) = sensors::resolve(conn, &r)? else { return Ok((Outcome::Unknown, None)) };
+                let outcome = sensors::record(conn, &community, &name, &p, now_ms(), offset)?;
+                Ok((outcome, Some((community, name))))
+            })
+            .await;
+        match result {
+            Ok((outcome, who)) => {
                 stats.count(outcome);
-                match outcome {
-                    Outcome::Unknown => stats.saw_unknown(&name),
+                match (outcome, who) {
+                    (Outcome::Unknown, Some((community, name))) => stats.saw_unknown(&community, &name),
                     // The alert's message is queued with it: wake the delivery.
-                    Outcome::Alert(_) => bell.notify_one(),
+                    (Outcome::Alert(_) | Outcome::Flood, _) => bell.notify_one(),
                     _ => {}
                 }
                 return;
             }
             Err(e) => {
-                tracing::error!(error = %e, sensor = name, "cannot store a door sensor's message; trying again");
+                tracing::error!(error = %e, topic, "cannot store a door sensor's message; trying again");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(10));
             }

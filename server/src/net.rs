@@ -1,12 +1,19 @@
 //! The network edge: the accept loop, TLS, and every limit a client meets
 //! before a handler runs.
 //!
+//! - at most [`Limits::per_client_connections`] connections from one
+//!   address (a trusted proxy's are not counted per address), checked
+//!   before a slot of the global cap is taken, so one client cannot hold
+//!   every slot;
 //! - at most [`Limits::max_connections`] connections at once; past that the
 //!   server stops accepting (the kernel's backlog waits) rather than run
 //!   out of file descriptors;
 //! - a TLS handshake must finish within [`Limits::handshake`];
-//! - request headers must arrive within [`Limits::headers`], which is also
-//!   how long an idle keep-alive connection may wait for its next request;
+//! - a new connection's first request headers must arrive within
+//!   [`Limits::first_headers`], later ones within [`Limits::headers`],
+//!   which is also how long an idle keep-alive connection may wait;
+//! - at most [`Limits::per_client_requests`] requests in flight per client
+//!   address (through trusted proxies); more are answered 503 at once;
 //! - a whole request, body included, gets [`Limits::request`];
 //! - bodies are capped per route (see `router`), and kiosks are
 //!   authenticated from their headers before a body byte is read.
@@ -33,19 +40,71 @@ use tower::ServiceExt;
 pub struct Limits {
     pub max_connections: usize,
     pub handshake: Duration,
+    /// The first request's headers on a new connection.
+    pub first_headers: Duration,
     pub headers: Duration,
     pub request: Duration,
+    pub per_client_connections: usize,
+    pub per_client_requests: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         // 768 leaves room under systemd's default 1,024 descriptors for the
-        // database, the log and the webhook's sockets.
+        // database, the log and the webhook's sockets. A browser opens 6
+        // connections, a kiosk 1; an office or a carrier's NAT puts many
+        // behind one address, hence 48.
         Limits {
             max_connections: 768,
             handshake: Duration::from_secs(10),
+            first_headers: Duration::from_secs(5),
             headers: Duration::from_secs(10),
             request: Duration::from_secs(30),
+            per_client_connections: 48,
+            per_client_requests: 24,
+        }
+    }
+}
+
+/// Counts what each client address holds (connections, or requests in
+/// flight) against a cap; a taken place is given back when its guard drops.
+#[derive(Default)]
+pub struct PerClient {
+    held: std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>,
+}
+
+/// One place taken in a [`PerClient`].
+pub struct Place {
+    counts: Arc<PerClient>,
+    ip: IpAddr,
+}
+
+impl PerClient {
+    /// Takes a place for `ip`, or `None` when it already holds `cap`.
+    pub fn take(counts: &Arc<PerClient>, ip: IpAddr, cap: usize) -> Option<Place> {
+        let mut held = counts.held.lock().unwrap_or_else(|e| e.into_inner());
+        let n = held.entry(ip).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(Place { counts: counts.clone(), ip })
+    }
+
+    /// Places `ip` holds now.
+    pub fn held(&self, ip: IpAddr) -> usize {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut held = self.counts.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = held.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.ip);
+            }
         }
     }
 }
@@ -114,17 +173,21 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr 
     forwarded.into_iter().rev().find(|ip| !trusted.iter().any(|c| c.contains(*ip))).unwrap_or(peer)
 }
 
-/// Serves `app` on `listener` until the task is dropped.
+/// Serves `app` on `listener` until the task is dropped; `trusted` are the
+/// proxies whose clients are counted by `X-Forwarded-For`.
 pub async fn serve(
     listener: std::net::TcpListener,
     app: axum::Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
+    trusted: Vec<Cidr>,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let (connections, requests) = (Arc::new(PerClient::default()), Arc::new(PerClient::default()));
+    let trusted = Arc::new(trusted);
     loop {
         // At the cap, stop accepting: new clients wait in the kernel's backlog.
         let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
@@ -138,14 +201,28 @@ pub async fn serve(
                 continue;
             }
         };
-        let (app, acceptor, limits) = (app.clone(), acceptor.clone(), limits.clone());
+        // One address past its share is closed at once and gives its slot
+        // back: it never holds the places everyone else needs.
+        let place = if trusted.iter().any(|c| c.contains(peer.ip())) {
+            None
+        } else {
+            match PerClient::take(&connections, peer.ip(), limits.per_client_connections) {
+                Some(p) => Some(p),
+                None => {
+                    tracing::debug!(%peer, "too many connections from one address; closed");
+                    continue;
+                }
+            }
+        };
+        let (app, acceptor, limits, requests, trusted) = (app.clone(), acceptor.clone(), limits.clone(), requests.clone(), trusted.clone());
         tokio::spawn(async move {
-            let _permit = permit;
+            let _held = (permit, place);
             let _ = stream.set_nodelay(true);
+            let edge = Edge { app, limits, requests, trusted };
             match acceptor {
-                None => connection(TokioIo::new(stream), peer, app, &limits).await,
-                Some(acceptor) => match tokio::time::timeout(limits.handshake, acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => connection(TokioIo::new(tls), peer, app, &limits).await,
+                None => connection(TokioIo::new(stream), peer, edge).await,
+                Some(acceptor) => match tokio::time::timeout(edge.limits.handshake, acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => connection(TokioIo::new(tls), peer, edge).await,
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 },
@@ -154,25 +231,67 @@ pub async fn serve(
     }
 }
 
+/// What one connection needs of the server.
+struct Edge {
+    app: axum::Router,
+    limits: Limits,
+    requests: Arc<PerClient>,
+    trusted: Arc<Vec<Cidr>>,
+}
+
 /// One HTTP/1.1 connection with its timers; the router sees the peer as
 /// `ConnectInfo`.
-async fn connection<I>(io: TokioIo<I>, peer: SocketAddr, app: axum::Router, limits: &Limits)
+async fn connection<I>(io: TokioIo<I>, peer: SocketAddr, edge: Edge)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let Edge { app, limits, requests, trusted } = edge;
+    let started = Arc::new(tokio::sync::Notify::new());
+    let first = started.clone();
+    let cap = limits.per_client_requests;
     let service = tower::service_fn(move |mut req: Request<Incoming>| {
+        first.notify_one();
         req.extensions_mut().insert(ConnectInfo(peer));
-        let app = app.clone();
-        async move { Ok::<_, Infallible>(app.oneshot(req).await.unwrap_or_else(|e| match e {})) }
+        let (app, requests, client) = (app.clone(), requests.clone(), client_ip(peer.ip(), req.headers(), &trusted));
+        async move {
+            let Some(_place) = PerClient::take(&requests, client, cap) else {
+                tracing::debug!(%client, "too many requests in flight from one client");
+                return Ok::<_, Infallible>(busy());
+            };
+            Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}))
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.headers)
         .keep_alive(true)
         .serve_connection(io, TowerToHyperService::new(service));
-    if let Err(e) = conn.await {
+    tokio::pin!(conn);
+    // A new connection must say something soon: until its first request
+    // arrives it holds a slot for nothing.
+    tokio::select! {
+        r = &mut conn => return finished(peer, r),
+        first = tokio::time::timeout(limits.first_headers, started.notified()) => {
+            if first.is_err() {
+                tracing::debug!(%peer, "no request within the first-request timeout");
+                return;
+            }
+        }
+    }
+    finished(peer, conn.await);
+}
+
+fn finished(peer: SocketAddr, r: Result<(), hyper::Error>) {
+    if let Err(e) = r {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
+}
+
+/// The answer to a client with too many requests in flight.
+fn busy() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let headers = [(axum::http::header::RETRY_AFTER, "5")];
+    (axum::http::StatusCode::SERVICE_UNAVAILABLE, headers, "too many requests at once from your address; try again in a few seconds").into_response()
 }
 
 #[cfg(test)]

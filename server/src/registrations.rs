@@ -27,13 +27,36 @@ use crate::{community, divisions, evidence, vals};
 
 /// Ways to travel, as the form offers them.
 pub const TRAVEL: &[&str] = &["train", "plane", "car", "coach", "ship", "other"];
-/// A signature is SVG path data; a finger's few strokes are a few KiB.
-pub const MAX_SIGNATURE: usize = 64 << 10;
+/// A signature is SVG path data; a finger's few strokes are 2 to 5 KiB
+/// (the pad keeps whole pixels and drops points under 2 px apart).
+pub const MAX_SIGNATURE: usize = 16 << 10;
+/// The least ink a signature has, in pixels of the 320×160 pad.
+pub const MIN_INK_PX: f64 = 20.0;
 /// A form may be signed this long after it was shown.
 pub const FORM_TTL_S: i64 = 2 * 3600;
-/// Registrations one unit may receive in a day: a bound on what the public
-/// form can make the server store.
-pub const MAX_PER_UNIT_DAY: i64 = 20;
+
+/// What one client of the public form can make the server store, and
+/// when a unit's registrations look unusual. A district tunes them with
+/// `--registrations-per-phone`, `--registrations-per-address` and
+/// `--unit-registrations-alert`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Registrations with one phone number, per community and day (a
+    /// parent registering a family).
+    pub per_phone_day: i64,
+    /// Registrations from one client address, over every community, per
+    /// day (homes and offices share an address; carriers share more).
+    pub per_address_day: i64,
+    /// A unit with more registrations than this in a day raises
+    /// `unusual_registrations`; none of them is refused for it.
+    pub unit_alert_after: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { per_phone_day: 6, per_address_day: 40, unit_alert_after: 8 }
+    }
+}
 /// Retention deletes the personal fields this many days after the period
 /// ends, unless the community chose otherwise.
 pub const KEEP_DAYS: i64 = 28;
@@ -135,17 +158,38 @@ pub fn check_form(conn: &mut dyn Conn, community: &str, get: &dyn Fn(&str) -> St
     Ok(Form { name, phone, unit, origin, arrival, arrival_s, travel, temperature, symptoms, contact })
 }
 
-/// A finger's signature as SVG path data: moves and lines with numbers,
-/// at least one stroke of two points.
+/// A finger's signature as SVG path data: strokes of moves (`M x y`) and
+/// lines (`L x y`) with finite coordinates on or near the pad, at least
+/// one line, and some ink ([`MIN_INK_PX`]). Anything else (curves,
+/// markup, `M. . L. .`, a dot) is refused.
 pub fn check_signature(path: &str) -> Result<String, RegisterError> {
     if path.len() > MAX_SIGNATURE {
         return Err(Invalid("reg_signature_too_big"));
     }
     let path = path.trim();
-    let allowed = |c: char| matches!(c, 'M' | 'L' | ' ' | ',' | '.' | '-') || c.is_ascii_digit();
-    let lines = path.matches('L').count();
-    if path.is_empty() || !path.starts_with('M') || !path.chars().all(allowed) || lines == 0 {
-        return Err(Invalid("reg_no_signature"));
+    let none = || Invalid("reg_no_signature");
+    // Commands and numbers: a letter may touch its first number ("M10").
+    let spaced: String = path.chars().flat_map(|c| if c == 'M' || c == 'L' { vec![' ', c, ' '] } else { vec![c] }).collect();
+    let mut tokens = spaced.split([' ', ',']).filter(|t| !t.is_empty());
+    let (mut ink, mut lines, mut at) = (0.0f64, 0usize, None::<(f64, f64)>);
+    while let Some(command) = tokens.next() {
+        let mut number = || -> Result<f64, RegisterError> {
+            let n: f64 = tokens.next().ok_or_else(none)?.parse().map_err(|_| none())?;
+            if n.is_finite() && (-10.0..=10_000.0).contains(&n) { Ok(n) } else { Err(none()) }
+        };
+        let point = (number()?, number()?);
+        match (command, at) {
+            ("M", _) => {}
+            ("L", Some((x, y))) => {
+                ink += ((point.0 - x).powi(2) + (point.1 - y).powi(2)).sqrt();
+                lines += 1;
+            }
+            _ => return Err(none()),
+        }
+        at = Some(point);
+    }
+    if lines == 0 || ink < MIN_INK_PX {
+        return Err(none());
     }
     Ok(path.to_string())
 }
@@ -224,8 +268,11 @@ pub struct Signing {
     pub signed_name: String,
     /// The form token's nonce, spent by this registration.
     pub nonce: String,
-    /// The client's address, for the audit trail.
+    /// The client's address, for the audit trail and the per-address cap.
     pub ip: String,
+    pub limits: Limits,
+    /// The display zone, for the day an alert names.
+    pub utc_offset_min: i32,
 }
 
 /// Signs: stores the record and what it sets in motion inside the caller's
@@ -246,13 +293,7 @@ pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str,
     if tx.scalar("SELECT COUNT(*) FROM registrations WHERE community = ?1 AND nonce = ?2", vals![community, nonce])? > 0 {
         return Err(Invalid("reg_replayed"));
     }
-    let today = tx.scalar(
-        "SELECT COUNT(*) FROM registrations WHERE community = ?1 AND unit = ?2 AND signed_ms > ?3",
-        vals![community, &form.unit, now_ms - 86_400_000],
-    )?;
-    if today >= MAX_PER_UNIT_DAY {
-        return Err(Invalid("reg_too_many"));
-    }
+    let phone_mac = within_limits(tx, community, form, s, now_ms)?;
     let record = serde_json::to_string(&Record {
         arrival: &form.arrival,
         community,
@@ -278,19 +319,81 @@ pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str,
     let until_s = form.arrival_s + doc.days * 86_400;
     let (code, token) = (short_code(), crate::db::random_token() + &crate::db::random_token());
     let quarantine = match doc.kind {
-        Kind::Notice => Some(community::add_quarantine(tx, community, &form.unit, form.arrival_s, until_s, &format!("返沪告知书 returnee notice {code}"), now_ms)?),
+        Kind::Notice => Some(declare_notice(tx, community, form, &doc, &code, until_s, now_ms)?),
         Kind::Pledge => None,
     };
     tx.execute(
         "INSERT INTO registrations (community, code, token_sha256, nonce, leaf_index, record, salt, unit, origin, arrival_s, document, version, kind,
-             until_s, quarantine_id, signed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             until_s, quarantine_id, signed_ms, phone_mac, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         vals![community, &code, crate::db::sha256_hex(&token), nonce, index, &record, hex::encode(salt), &form.unit, &form.origin, form.arrival_s,
-            &doc.name, doc.version, doc.kind.as_str(), until_s, quarantine, now_ms],
+            &doc.name, doc.version, doc.kind.as_str(), until_s, quarantine, now_ms, &phone_mac, ip],
     )?;
+    busy_unit(tx, community, &form.unit, s, now_ms)?;
     let actor = crate::audit::Actor { community: community.to_string(), user: "returnee (public form)".into(), ip: ip.to_string() };
     let detail = format!("receipt {code}, unit {}, {} v{}, evidence record #{index}", form.unit, doc.name, doc.version);
     crate::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
     Ok(token)
+}
+
+/// Confirms or declines a returnee's pending notice, with its row in the
+/// audit trail and its alert acknowledged, in one transaction. Confirmed,
+/// the gates keep the household in from their next sync. Returns the unit.
+pub fn decide_notice(conn: &mut dyn Conn, actor: &crate::audit::Actor, id: i64, verdict: community::Verdict, now_ms: i64) -> Result<String, community::CommunityError> {
+    conn.transaction(true, |tx| {
+        let unit = community::decide_notice(tx, &actor.community, id, verdict, &actor.user, now_ms)?;
+        let (action, said) = match verdict {
+            community::Verdict::Confirm => ("returnee.confirm_notice", "confirmed"),
+            community::Verdict::Decline => ("returnee.decline_notice", "declined"),
+        };
+        crate::alerts::ack_open(tx, &actor.community, "returnee_notice", &format!("unit {unit}"), &actor.user, said, now_ms)?;
+        crate::audit::record_in(tx, actor, action, &format!("unit {unit}, quarantine {id}"), now_ms)?;
+        Ok(unit)
+    })
+}
+
+/// What one client can make the server store: registrations per phone
+/// (per community) and per address (over all) in the last day. Returns
+/// the phone's MAC, kept to count it.
+fn within_limits(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<String, RegisterError> {
+    let day_ago = now_ms - 86_400_000;
+    let phone_mac = evidence::keyed_mac(tx, community, "returnee phone", &form.phone)?;
+    let by_phone = tx.scalar(
+        "SELECT COUNT(*) FROM registrations WHERE community = ?1 AND phone_mac = ?2 AND signed_ms > ?3",
+        vals![community, &phone_mac, day_ago],
+    )?;
+    let by_address = tx.scalar("SELECT COUNT(*) FROM registrations WHERE client = ?1 AND signed_ms > ?2", vals![&s.ip, day_ago])?;
+    if by_phone >= s.limits.per_phone_day || by_address >= s.limits.per_address_day {
+        return Err(Invalid("reg_too_many"));
+    }
+    Ok(phone_mac)
+}
+
+/// A notice waits for the committee or the household's head: a stranger
+/// typing a unit into the public form never keeps that home in. The first
+/// pending notice of a unit raises `returnee_notice`.
+fn declare_notice(tx: &mut dyn Conn, community: &str, form: &Form, doc: &Document, code: &str, until_s: i64, now_ms: i64) -> Result<i64, RegisterError> {
+    let (id, new) = community::declare_notice(tx, community, &form.unit, form.arrival_s, until_s, &format!("返沪告知书 {code}"), now_ms)?;
+    if new {
+        let detail = format!("unit {}: notice {code} ({} v{}), {} days; confirm it on the Returnees page", form.unit, doc.name, doc.version, doc.days);
+        crate::alerts::raise(tx, community, "returnee_notice", &format!("unit {}", form.unit), None, &detail, now_ms)?;
+    }
+    Ok(id)
+}
+
+/// Many registrations for one home in a day are worth a look, not a
+/// refusal: the genuine ones among them go through. One alert per unit and
+/// day, counting.
+fn busy_unit(tx: &mut dyn Conn, community: &str, unit: &str, s: &Signing, now_ms: i64) -> Result<(), RegisterError> {
+    let for_unit = tx.scalar(
+        "SELECT COUNT(*) FROM registrations WHERE community = ?1 AND unit = ?2 AND signed_ms > ?3",
+        vals![community, unit, now_ms - 86_400_000],
+    )?;
+    if for_unit > s.limits.unit_alert_after {
+        let day = crate::reports::fmt_ms(now_ms, s.utc_offset_min)[..10].to_string();
+        let detail = format!("unit {unit}: more than {} registrations in a day ({day})", s.limits.unit_alert_after);
+        crate::alerts::raise(tx, community, "unusual_registrations", &format!("unit {unit}"), None, &detail, now_ms)?;
+    }
+    Ok(())
 }
 
 /// One registration as the committee and the receipt page see it.
@@ -387,6 +490,15 @@ pub fn list(conn: &mut dyn Conn, community: &str, f: &Filter, now_s: i64, limit:
     conn.query_map(&sql, params, row)
 }
 
+/// Registrations of `community` whose period runs at `now_s` and whose
+/// personal fields are kept: everyone a check-in is asked of.
+pub fn in_period(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<Registration>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND until_s > ?2 AND arrival_s <= ?2 AND record IS NOT NULL ORDER BY unit, id"
+    );
+    conn.query_map(&sql, vals![community, now_s], row)
+}
+
 /// The receipt for a stored registration: its record and the proof into
 /// the log's newest checkpoint. `None` once its personal fields are gone.
 pub fn receipt(conn: &mut dyn Conn, community: &str, reg: &Registration) -> Result<Option<Receipt>, evidence::EvidenceError> {
@@ -424,7 +536,7 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<u64, D
     let cutoff_s = now_ms / 1000 - keep * 86_400;
     // The origin keeps its province only: enough for the district's counts.
     conn.execute(
-        "UPDATE registrations SET record = NULL, salt = NULL, origin = SUBSTR(origin, 1, 2), deleted_ms = ?1
+        "UPDATE registrations SET record = NULL, salt = NULL, origin = SUBSTR(origin, 1, 2), phone_mac = NULL, client = NULL, deleted_ms = ?1
          WHERE community = ?2 AND record IS NOT NULL AND until_s < ?3",
         vals![now_ms, community, cutoff_s],
     )
@@ -448,10 +560,15 @@ mod tests {
     #[test]
     fn signatures_are_path_data_with_a_stroke_and_nothing_else() {
         assert!(check_signature("M10 10 L20 20 L30 25").is_ok());
-        assert!(check_signature("M10,10L20,20M5 5L6 6").is_ok());
+        assert!(check_signature("M10,10L40,50M5 5L6 6").is_ok());
         for bad in ["", "M10 10", "M1 1 L2 2\"/><script>alert(1)</script>", "L1 1", "M1 1 C2 2 3 3 4 4"] {
             assert!(check_signature(bad).is_err(), "{bad:?}");
         }
+        // Nonsense that looks like path data: no numbers, no ink, no end.
+        for bad in ["M. . L. .", "M0 0 L0 0", "M0 0 L3 4", "M1 1 L", "M1 L2 2", "MNaN 1 L2 2", "M0 0 L1e9 1", "M0 0 Linf 0", "M- - L- -"] {
+            assert!(check_signature(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_signature("M0 0 L30 40").is_ok(), "50 px of ink");
         let huge = format!("M0 0{}", " L1 1".repeat(MAX_SIGNATURE));
         assert!(matches!(check_signature(&huge), Err(Invalid("reg_signature_too_big"))));
     }

@@ -43,6 +43,9 @@ pub fn check(name: &str, unit: &str, phone: &str) -> Result<(String, String, Str
     if name.chars().count() > 64 {
         return Err("name longer than 64 characters".into());
     }
+    if name.chars().any(|c| c.is_control() || crate::alerts::is_bidi_control(c)) {
+        return Err("name holds control or direction characters".into());
+    }
     let unit = check_unit(unit.trim()).map_err(|e| e.to_string())?;
     if unit.is_empty() {
         return Err("no unit (e.g. 3-502)".into());
@@ -68,7 +71,10 @@ pub fn update(conn: &mut dyn Conn, community: &str, id: i64, name: &str, unit: &
     let (name, unit, phone) = check(name, unit, phone).map_err(CommunityError::Invalid)?;
     conn.transaction(true, |tx| {
         let old = resident(tx, community, id)?.filter(|r| !r.moved_out).ok_or(CommunityError::NotFound("resident"))?;
-        tx.execute("UPDATE residents SET name = ?1, unit = ?2, phone = ?3, head = ?4 WHERE id = ?5", vals![&name, &unit, &phone, head, id])?;
+        tx.execute(
+            "UPDATE residents SET name = ?1, unit = ?2, phone = ?3, head = ?4 WHERE id = ?5 AND community = ?6",
+            vals![&name, &unit, &phone, head, id, community],
+        )?;
         if head {
             // One head per household.
             tx.execute("UPDATE residents SET head = 0 WHERE community = ?1 AND unit = ?2 AND id <> ?3", vals![community, &unit, id])?;
@@ -238,38 +244,120 @@ pub enum ImportError {
     NoHeader,
     #[error("more than {0} rows; split the file by building")]
     TooManyRows(usize),
+    #[error("the spreadsheet unpacks to more than {0} MB; save only the residents' sheet as .xlsx or .csv and try again")]
+    Unpacked(usize),
+    #[error("row {0}, column {1} holds more than {2} characters; a resident's name, unit or phone is short")]
+    CellTooLong(u32, u32, usize),
 }
 
 pub const MAX_IMPORT_BYTES: usize = 5 << 20;
 pub const MAX_IMPORT_ROWS: usize = 20_000;
+/// Columns read; cells further right are ignored (a roster has a few).
+pub const MAX_IMPORT_COLUMNS: u32 = 64;
+/// Characters in one cell.
+pub const MAX_CELL_CHARS: usize = 500;
+/// What an XLSX file may unpack to, all parts together (a sheet of 20,000
+/// residents is a few MB of XML).
+pub const MAX_UNPACKED_BYTES: u64 = 64 << 20;
+/// Parts in an XLSX file (a workbook has a dozen).
+const MAX_ZIP_ENTRIES: usize = 1_000;
 
-/// The cells of a CSV or XLSX file (the first sheet), as text.
+/// The cells of a CSV or XLSX file (the first sheet), as text. Bounded
+/// before anything is allocated: the file's size, what its parts unpack
+/// to (counted while unpacking, not taken from the zip's word), the rows
+/// and columns read, and each cell's length. CPU work: call it off the
+/// async workers and outside any database call.
 pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, ImportError> {
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(ImportError::TooLarge(MAX_IMPORT_BYTES >> 20));
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        use calamine::Reader;
-        let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| ImportError::Unreadable(e.to_string()))?;
-        let range = book.worksheet_range_at(0).ok_or(ImportError::NoHeader)?.map_err(|e| ImportError::Unreadable(e.to_string()))?;
-        return Ok(range.rows().map(|row| row.iter().map(cell_text).collect()).collect());
+        return read_xlsx(bytes);
     }
     // Spreadsheets save CSV with a byte-order mark; it is not part of the header.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text);
     let mut rows = Vec::new();
-    for record in reader.records() {
+    for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|e| ImportError::Unreadable(e.to_string()))?;
-        rows.push(record.iter().map(str::to_string).collect());
+        if rows.len() > MAX_IMPORT_ROWS {
+            return Err(ImportError::TooManyRows(MAX_IMPORT_ROWS));
+        }
+        let mut row = Vec::new();
+        for (col, cell) in record.iter().take(MAX_IMPORT_COLUMNS as usize).enumerate() {
+            if cell.chars().count() > MAX_CELL_CHARS {
+                return Err(ImportError::CellTooLong(line as u32 + 1, col as u32 + 1, MAX_CELL_CHARS));
+            }
+            row.push(cell.to_string());
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Unpacks every part of a zip into nothing, counting, so a part that
+/// unpacks to more than the limit (whatever the zip's directory claims)
+/// stops the import before calamine reads it into memory.
+fn check_unpacked(bytes: &[u8]) -> Result<(), ImportError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ImportError::Unreadable(e.to_string()))?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(ImportError::Unreadable(format!("{} parts in one workbook", zip.len())));
+    }
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(|e| ImportError::Unreadable(e.to_string()))?;
+        if part.size() > MAX_UNPACKED_BYTES - total {
+            return Err(ImportError::Unpacked((MAX_UNPACKED_BYTES >> 20) as usize));
+        }
+        let mut limited = std::io::Read::take(part, MAX_UNPACKED_BYTES - total + 1);
+        let n = std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| ImportError::Unreadable(e.to_string()))?;
+        total += n;
+        if total > MAX_UNPACKED_BYTES {
+            return Err(ImportError::Unpacked((MAX_UNPACKED_BYTES >> 20) as usize));
+        }
+    }
+    Ok(())
+}
+
+/// The first sheet, cell by cell as calamine streams it (never the dense
+/// range a far cell like XFD1048576 would ask for).
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, ImportError> {
+    use calamine::Reader;
+    check_unpacked(bytes)?;
+    let unreadable = |e: calamine::XlsxError| ImportError::Unreadable(e.to_string());
+    let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let first = book.sheet_names().first().cloned().ok_or(ImportError::NoHeader)?;
+    let mut cells = book.worksheet_cells_reader(&first).map_err(unreadable)?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        if row as usize > MAX_IMPORT_ROWS {
+            return Err(ImportError::TooManyRows(MAX_IMPORT_ROWS));
+        }
+        if col >= MAX_IMPORT_COLUMNS {
+            continue;
+        }
+        let text = cell_text(cell.get_value());
+        if text.chars().count() > MAX_CELL_CHARS {
+            return Err(ImportError::CellTooLong(row + 1, col + 1, MAX_CELL_CHARS));
+        }
+        if rows.len() <= row as usize {
+            rows.resize(row as usize + 1, Vec::new());
+        }
+        let r = &mut rows[row as usize];
+        if r.len() <= col as usize {
+            r.resize(col as usize + 1, String::new());
+        }
+        r[col as usize] = text;
     }
     Ok(rows)
 }
 
 /// A cell as text: whole numbers (phone numbers typed as numbers) without
 /// a decimal point.
-fn cell_text(cell: &calamine::Data) -> String {
-    match cell {
-        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+fn cell_text(cell: &calamine::DataRef<'_>) -> String {
+    match calamine::Data::from(cell.clone()) {
+        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
         other => other.to_string(),
     }
 }

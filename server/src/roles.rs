@@ -118,6 +118,7 @@ pub const ROUTES: &[(&str, &str, Perm)] = &[
     ("POST", "/returnees/documents", Perm::EditRecords),
     ("POST", "/returnees/rules", Perm::EditRecords),
     ("POST", "/returnees/rules/{id}/remove", Perm::EditRecords),
+    ("POST", "/returnees/notices/{id}/{verdict}", Perm::EditRecords),
     ("GET", "/sensors", Perm::ReadRecords),
     ("POST", "/sensors", Perm::EditRecords),
     ("POST", "/sensors/windows", Perm::EditRecords),

@@ -1,6 +1,7 @@
 //! Door sensors (门磁) on quarantined flats (issue 18), read the way the
 //! open home-automation world publishes them: zigbee2mqtt's JSON on
-//! `zigbee2mqtt/<name>`, e.g. `{"contact": false, "battery": 87,
+//! `zigbee2mqtt/<community>/<name>` (or `zigbee2mqtt/<name>` on a server
+//! of one community), e.g. `{"contact": false, "battery": 87,
 //! "linkquality": 120}` (`contact: false` is an open door).
 //!
 //! A sensor is paired with a unit of a community on the Sensors page. Each
@@ -73,22 +74,46 @@ pub fn check_name(name: &str) -> Result<String, SensorError> {
 }
 
 /// Pairs sensor `name` with `unit` of `community` (a sensor has one unit).
+/// Names are the community's own: another community's sensor of the same
+/// name is another sensor, on another topic.
 pub fn pair(conn: &mut dyn Conn, community: &str, name: &str, unit: &str, now_ms: i64) -> Result<(), SensorError> {
     let name = check_name(name)?;
     let unit = crate::community::check_unit(unit).map_err(|e| SensorError::Invalid(e.to_string()))?;
     if unit.is_empty() || !crate::community::unit_known(conn, community, &unit)? {
         return Err(SensorError::Invalid(format!("unit {unit:?} is not known here; add its residents first")));
     }
-    let elsewhere = conn.scalar("SELECT COUNT(*) FROM sensors WHERE name = ?1 AND community <> ?2", vals![&name, community])?;
-    if elsewhere > 0 {
-        return Err(SensorError::Invalid(format!("sensor {name:?} is paired with another community")));
-    }
     conn.execute(
         "INSERT INTO sensors (name, community, unit, paired_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (name) DO UPDATE SET unit = excluded.unit, paired_ms = excluded.paired_ms",
+         ON CONFLICT (community, name) DO UPDATE SET unit = excluded.unit, paired_ms = excluded.paired_ms",
         vals![&name, community, &unit, now_ms],
     )?;
     Ok(())
+}
+
+/// The community and sensor a topic (after the base topic and its `/`)
+/// names: `<community>/<name>`, as each community's zigbee2mqtt publishes
+/// on a district's broker (its base topic `zigbee2mqtt/<community>`), or
+/// a bare `<name>` on a server that holds a single community. `None` for
+/// anything else (a bare name on a server of several communities would be
+/// anyone's).
+pub fn resolve(conn: &mut dyn Conn, topic: &str) -> Result<Option<(String, String)>, DbError> {
+    let (community, name) = match topic.split_once('/') {
+        Some((community, name)) => {
+            let known = conn.scalar("SELECT COUNT(*) FROM communities WHERE id = ?1", vals![community])? > 0;
+            if !known {
+                return Ok(None);
+            }
+            (community.to_string(), name)
+        }
+        None => {
+            let all = crate::db::communities(conn)?;
+            match all.as_slice() {
+                [only] => (only.clone(), topic),
+                _ => return Ok(None),
+            }
+        }
+    };
+    Ok(check_name(name).ok().map(|n| (community, n)))
 }
 
 pub fn unpair(conn: &mut dyn Conn, community: &str, name: &str) -> Result<bool, DbError> {
@@ -132,45 +157,56 @@ pub fn in_windows(windows: &[(u32, u32)], m: u32) -> bool {
     windows.iter().any(|&(a, b)| a <= m && m < b)
 }
 
-/// Handles one message of sensor `name`, received at `now_ms`.
-pub fn record(conn: &mut dyn Conn, name: &str, payload: &[u8], now_ms: i64, utc_offset_min: i32) -> Result<Outcome, DbError> {
+/// Handles one message of sensor `name` of `community`, received at
+/// `now_ms`. The sensor's state (contact, battery, link quality, last
+/// seen) always follows the message, so the page shows the door as it is;
+/// only the event rows and alerts are capped, at
+/// [`MAX_EVENTS_PER_HOUR`] changes per sensor, past which one
+/// `sensor_flood` alert counts the rest.
+pub fn record(conn: &mut dyn Conn, community: &str, name: &str, payload: &[u8], now_ms: i64, utc_offset_min: i32) -> Result<Outcome, DbError> {
     if payload.len() > MAX_PAYLOAD {
         return Ok(Outcome::TooBig);
     }
     let Ok(reading) = serde_json::from_slice::<Reading>(payload) else { return Ok(Outcome::NotJson) };
-    let sensor = conn.query_opt("SELECT community, unit, contact FROM sensors WHERE name = ?1", vals![name], |r| {
-        Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<Option<i64>>(2)?))
+    let sensor = conn.query_opt("SELECT unit, contact FROM sensors WHERE community = ?1 AND name = ?2", vals![community, name], |r| {
+        Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?))
     })?;
-    let Some((community, unit, was)) = sensor else { return Ok(Outcome::Unknown) };
+    let Some((unit, was)) = sensor else { return Ok(Outcome::Unknown) };
     let pct = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| v.clamp(0.0, 255.0).round() as i64);
+    let contact = reading.contact.map(i64::from);
     conn.execute(
-        "UPDATE sensors SET last_seen_ms = ?1, battery = COALESCE(?2, battery), linkquality = COALESCE(?3, linkquality) WHERE name = ?4",
-        vals![now_ms, pct(reading.battery), pct(reading.linkquality), name],
+        "UPDATE sensors SET last_seen_ms = ?1, battery = COALESCE(?2, battery), linkquality = COALESCE(?3, linkquality), contact = COALESCE(?4, contact)
+         WHERE community = ?5 AND name = ?6",
+        vals![now_ms, pct(reading.battery), pct(reading.linkquality), contact, community, name],
     )?;
     let Some(contact) = reading.contact else { return Ok(Outcome::Seen(false)) };
     if was == Some(i64::from(contact)) {
         return Ok(Outcome::Seen(false));
     }
-    let lately = conn.scalar("SELECT COUNT(*) FROM sensor_events WHERE sensor = ?1 AND at_ms > ?2", vals![name, now_ms - 3_600_000])?;
+    let lately = conn.scalar(
+        "SELECT COUNT(*) FROM sensor_events WHERE community = ?1 AND sensor = ?2 AND at_ms > ?3",
+        vals![community, name, now_ms - 3_600_000],
+    )?;
     if lately >= MAX_EVENTS_PER_HOUR {
+        let detail = format!("unit {unit}: more than {MAX_EVENTS_PER_HOUR} door changes in an hour; the rest are not kept");
+        crate::alerts::raise(conn, community, "sensor_flood", &format!("sensor {name}"), None, &detail, now_ms)?;
         return Ok(Outcome::Flood);
     }
-    conn.execute("UPDATE sensors SET contact = ?1 WHERE name = ?2", vals![i64::from(contact), name])?;
     conn.execute(
         "INSERT INTO sensor_events (community, sensor, unit, contact, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        vals![&community, name, &unit, i64::from(contact), now_ms],
+        vals![community, name, &unit, i64::from(contact), now_ms],
     )?;
     // An open door (contact false) of a quarantined unit, outside the windows.
-    if contact || !crate::community::unit_quarantined(conn, &community, &unit, now_ms / 1000)? {
+    if contact || !crate::community::unit_quarantined(conn, community, &unit, now_ms / 1000)? {
         return Ok(Outcome::Seen(true));
     }
-    let windows = parse_windows(&windows(conn, &community)?).unwrap_or_default();
+    let windows = parse_windows(&windows(conn, community)?).unwrap_or_default();
     let minute = ((now_ms / 60_000 + i64::from(utc_offset_min)).rem_euclid(24 * 60)) as u32;
     if in_windows(&windows, minute) {
         return Ok(Outcome::Seen(true));
     }
     let detail = format!("unit {unit}: door opened at {} under home quarantine", crate::reports::fmt_ms(now_ms, utc_offset_min));
-    match crate::webhook::raise(conn, &community, "door_sensor_open", &format!("sensor {name}"), None, &detail, now_ms)? {
+    match crate::alerts::raise(conn, community, "door_sensor_open", &format!("sensor {name}"), None, &detail, now_ms)? {
         Some(id) => Ok(Outcome::Alert(id)),
         None => Ok(Outcome::Seen(true)),
     }
@@ -207,29 +243,29 @@ pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<SensorRow>, DbEr
 
 /// Raises a maintenance alert for each sensor silent for over 2 hours (or
 /// never heard since pairing 2 hours ago) or with a low battery, once per
-/// silence or battery reading. Returns the new alerts.
-pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<Vec<(String, i64)>, DbError> {
+/// silence or battery reading, with its message queued. Returns how many.
+pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbError> {
     let due = conn.query_map(
         "SELECT name, community, unit, last_seen_ms, paired_ms, battery FROM sensors
          WHERE COALESCE(last_seen_ms, paired_ms) < ?1 OR battery < ?2",
         vals![now_ms - SILENT_AFTER_MS, LOW_BATTERY],
         |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?, r.get::<Option<i64>>(3)?, r.get::<i64>(4)?, r.get::<Option<i64>>(5)?)),
     )?;
-    let mut raised = Vec::new();
+    let mut raised = 0;
     for (name, community, unit, seen, paired, battery) in due {
         let detail = match battery {
             Some(b) if b < LOW_BATTERY => format!("unit {unit}: battery {b}%"),
             _ => format!("unit {unit}: silent since {}", seen.map_or_else(|| format!("pairing ({paired})"), |s| s.to_string())),
         };
         let device = format!("sensor {name}");
-        let known = conn.scalar("SELECT COUNT(*) FROM alerts WHERE kind = 'sensor_maintenance' AND device = ?1 AND detail = ?2", vals![&device, &detail])? > 0;
-        if !known {
-            if let Some(id) = crate::alerts::raise(conn, &community, "sensor_maintenance", &device, None, &detail, now_ms)? {
-                raised.push((community, id));
-            }
-        }
+        raised += usize::from(crate::alerts::raise_once(conn, &community, "sensor_maintenance", &device, &detail, now_ms)?.is_some());
     }
     Ok(raised)
+}
+
+/// The communities that have paired at least one sensor.
+pub fn communities_with_sensors(conn: &mut dyn Conn) -> Result<Vec<String>, DbError> {
+    conn.query_map("SELECT DISTINCT community FROM sensors ORDER BY community", vals![], |r| r.get(0))
 }
 
 /// Deletes sensor events older than the community keeps entries.

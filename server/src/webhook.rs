@@ -1,10 +1,10 @@
 //! The community's outgoing webhook: new alerts become messages for a WeCom
 //! (企业微信) group robot, a DingTalk robot, or any receiver of plain JSON.
 //!
-//! An alert and its outbox row are written in the same transaction; a
-//! background task delivers the row with retries and backoff. Delivery never
-//! holds up a kiosk's push, and a receiver that is down for a day costs at
-//! most [`MAX_PENDING`] rows.
+//! `alerts::raise` writes an alert and its outbox row in the caller's
+//! transaction; this module only delivers: a background task sends each
+//! row with retries and backoff. Delivery never holds up a kiosk's push, and
+//! a receiver that is down for a day costs at most [`MAX_PENDING`] rows.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +13,11 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::alerts::{self, AlertRow};
+pub use crate::alerts::MAX_PENDING;
 use crate::db::{now_ms, Conn, Db, DbError};
 use crate::vals;
 use crate::web::{fmt_ms, t, Lang};
 
-/// Undelivered messages kept at most; the oldest go first.
-pub const MAX_PENDING: i64 = 1000;
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -96,24 +95,6 @@ pub fn set(conn: &mut dyn Conn, community: &str, hook: Option<&Webhook>) -> Resu
     Ok(())
 }
 
-/// Queues a message for a new alert, if its community has a webhook.
-pub fn enqueue(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) -> Result<bool, DbError> {
-    if get(conn, community)?.is_none() {
-        return Ok(false);
-    }
-    conn.execute("INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)", vals![alert_id, now])?;
-    let pending = conn.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", vals![])?;
-    if pending > MAX_PENDING {
-        conn.execute(
-            "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE delivered_ms IS NULL ORDER BY id LIMIT ?1)",
-            vals![pending - MAX_PENDING],
-        )?;
-    }
-    // Delivered rows are history: a week of it is enough.
-    conn.execute("DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1", vals![now - 7 * 86_400_000])?;
-    Ok(true)
-}
-
 /// Queues a community's daily summary (its figures as JSON); alert 0.
 pub fn enqueue_summary(conn: &mut dyn Conn, community: &str, day: &str, figures_json: &str, now: i64) -> Result<(), DbError> {
     conn.execute(
@@ -130,16 +111,6 @@ pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
          WHERE o.delivered_ms IS NULL AND COALESCE(o.community, a.community) = ?1",
         vals![community],
     )
-}
-
-/// Raises an alert and queues its message (if the community has a
-/// webhook) in one go; the alert's id when it is news.
-pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
-    let id = alerts::raise(conn, community, kind, device, seq, detail, now)?;
-    if let Some(id) = id {
-        enqueue(conn, community, id, now)?;
-    }
-    Ok(id)
 }
 
 /// The body to POST for `alert`.

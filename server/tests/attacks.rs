@@ -17,7 +17,15 @@ use shoumen_server::db::now_ms;
 use shoumen_server::net::Limits;
 
 fn quick_limits(c: &mut shoumen_server::Config) {
-    c.limits = Limits { max_connections: 32, handshake: Duration::from_secs(2), headers: Duration::from_secs(2), request: Duration::from_secs(4) };
+    c.limits = Limits {
+        max_connections: 32,
+        handshake: Duration::from_secs(2),
+        first_headers: Duration::from_secs(2),
+        headers: Duration::from_secs(2),
+        request: Duration::from_secs(4),
+        per_client_connections: 4096,
+        per_client_requests: 4096,
+    };
 }
 
 /// Runs the `shoumen-server` binary on `db` with `args`, its file
@@ -119,7 +127,7 @@ fn half_sent_requests_cannot_take_every_file_descriptor() {
     init_db(dir.path());
     let db = target(dir.path());
     // The server process gets 128 descriptors, as a small systemd limit would.
-    let (mut child, base) = spawn_server(&db, &["--max-connections", "64", "--header-timeout-s", "2"], Some(128));
+    let (mut child, base) = spawn_server(&db, &["--max-connections", "64", "--header-timeout-s", "2", "--max-connections-per-client", "1000"], Some(128));
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     // 300 clients start a request and never finish it.
     let hogs: Vec<TcpStream> = (0..300)
@@ -311,38 +319,89 @@ fn rate_limits_count_the_client_behind_a_trusted_proxy() {
     assert_ne!(try_login("203.0.113.9"), 429, "another client behind the same proxy is not");
 }
 
+/// One login attempt from `client` (through the trusted proxy) by `b`;
+/// the status and the page.
+fn login_from(base: &str, b: &Browser, client: &str, user: &str, password: &str, code: &str) -> (u16, String) {
+    let (_, page) = get(b, &format!("{base}/login"));
+    let r = b
+        .post(format!("{base}/login"))
+        .header("X-Forwarded-For", client)
+        .form(&[("user", user), ("password", password), ("code", code), ("csrf", &csrf(&page))])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
 #[test]
-fn an_account_locks_after_repeated_wrong_passwords_whoever_sends_them() {
+fn wrong_passwords_lock_out_their_sender_not_the_committee_and_the_account_only_for_strangers() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path());
+    let proxied = |c: &mut shoumen_server::Config| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let server = TestServer::start_with(dir.path(), proxied);
     let base = server.url();
+    // The admin's own browser logged in before, from the committee's office.
+    let office = browser();
+    assert_eq!(login_from(&base, &office, "203.0.113.1", ADMIN, PASSWORD, "").0, 303);
+    // A stranger's five guesses lock the stranger's address out...
     for _ in 0..5 {
-        let b = browser();
-        let (_, page) = get(&b, &format!("{base}/login"));
-        let (status, _, _) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", "guess"), ("csrf", &csrf(&page))]);
-        assert_eq!(status, 401);
+        assert_eq!(login_from(&base, &browser(), "198.51.100.7", ADMIN, "guess", "").0, 401);
     }
-    let b = browser();
-    let (_, page) = get(&b, &format!("{base}/login"));
-    let (status, body, _) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
-    assert_eq!(status, 429, "the right password does not open a locked account");
+    let (status, body) = login_from(&base, &browser(), "198.51.100.7", ADMIN, PASSWORD, "");
+    assert_eq!(status, 429, "the guessing address is locked out even with the right password");
     assert!(body.contains("锁定") || body.contains("locked"), "{body}");
-    // A restart of the server does not unlock it.
+    // ...not the committee, from another address.
+    assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, "").0, 303, "the admin still logs in");
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '%198.51.100.7%'"), 1, "the admins are told");
+    // Guesses from many addresses lock the account itself, and that is stored.
+    for i in 0..20 {
+        login_from(&base, &browser(), &format!("192.0.2.{i}"), ADMIN, "guess", "");
+    }
+    assert_eq!(login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, "").0, 429, "a stranger's browser is locked out");
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '%several addresses%'"), 1);
     drop(server);
-    let server = TestServer::start(dir.path());
-    let b = browser();
-    let (_, page) = get(&b, &format!("{}/login", server.url()));
-    let (status, body, _) = post(&b, &format!("{}/login", server.url()), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
-    assert_eq!(status, 429, "still locked after a restart: {body}");
-    // Fifteen minutes later the right password opens it, and the count of
-    // wrong ones starts again.
+    let server = TestServer::start_with(dir.path(), proxied);
+    let base = server.url();
+    assert_eq!(login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, "").0, 429, "still locked after a restart");
+    // The browser that logged in before gets in, wherever it is now.
+    assert_eq!(login_from(&base, &office, "203.0.113.4", ADMIN, PASSWORD, "").0, 303, "a known browser is past the lock");
+    // Fifteen minutes later the right password opens it for anyone, and the
+    // count of wrong ones starts again.
     server.exec("UPDATE users SET locked_until_ms = 1 WHERE name = ?1", &[ADMIN.into()]);
-    let (status, _, _) = post(&b, &format!("{}/login", server.url()), &[("user", ADMIN), ("password", "guess"), ("csrf", &csrf(&page))]);
-    assert_eq!(status, 401);
+    assert_eq!(login_from(&base, &browser(), "203.0.113.5", ADMIN, "guess", "").0, 401);
     assert_eq!(server.count("SELECT failed_logins FROM users WHERE name = 'admin'"), 1);
-    let (status, _, _) = post(&b, &format!("{}/login", server.url()), &[("user", ADMIN), ("password", PASSWORD), ("csrf", &csrf(&page))]);
-    assert_eq!(status, 303, "the right password opens it once the time is up");
+    assert_eq!(login_from(&base, &browser(), "203.0.113.5", ADMIN, PASSWORD, "").0, 303);
     assert_eq!(server.count("SELECT failed_logins FROM users WHERE name = 'admin'"), 0);
+}
+
+#[test]
+fn a_locked_account_opens_to_its_password_with_a_fresh_code_and_each_code_works_once() {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]);
+    let base = server.url();
+    let (admin, _) = login(&server);
+    let (_, page) = get(&admin, &format!("{base}/totp"));
+    let at = page.find("name=secret value=\"").unwrap() + "name=secret value=\"".len();
+    let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.clone()).to_bytes().unwrap()).unwrap();
+    let step = |k: u64| totp.generate((shoumen_server::db::now_ms() as u64 / 1000 / 30 + k) * 30);
+    assert_eq!(post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &step(0)), ("csrf", &csrf(&page))]).0, 303);
+    // A session alone cannot swap the authenticator for another.
+    let other = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let other_code = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(other.into()).to_bytes().unwrap()).unwrap().generate_current().unwrap();
+    let (status, _, _) = post(&admin, &format!("{base}/totp"), &[("secret", other), ("code", &other_code), ("csrf", &csrf(&page))]);
+    assert_eq!(status, 409, "replacing a secret in use needs it turned off first");
+    assert_eq!(server.count(&format!("SELECT COUNT(*) FROM users WHERE totp_secret = '{secret}'")), 1);
+    // The code that turned it on does not log in again: a code is good once.
+    assert_eq!(login_from(&base, &browser(), "203.0.113.1", ADMIN, PASSWORD, &step(0)).0, 401, "a used code");
+    // Locked by strangers, the account opens to its password and a fresh code.
+    for i in 0..20 {
+        login_from(&base, &browser(), &format!("192.0.2.{i}"), ADMIN, "guess", "");
+    }
+    assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, "").0, 429);
+    let fresh = step(1);
+    assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, "guess", &fresh).0, 429, "a wrong password with a code stays out");
+    assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, &fresh).0, 303, "password and a fresh code get in");
+    assert_eq!(login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, &fresh).0, 429, "the same code again does not");
 }
 
 #[test]
@@ -409,6 +468,13 @@ fn unit_labels_may_not_reverse_the_text_around_them() {
         .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li", "3-5\u{202E}02", "", now_ms())))
         .unwrap();
     assert!(bad.is_err());
+    // Nor may a resident's name, by the form or the import.
+    let bad = server
+        .db
+        .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li \u{202E}gnaW", "3-502", "", now_ms())))
+        .unwrap();
+    assert!(bad.is_err());
+    assert!(shoumen_server::residents::check("Li \u{202E}gnaW", "3-502", "").is_err());
 }
 
 #[test]
@@ -467,4 +533,88 @@ fn an_export_in_progress_does_not_hold_up_the_kiosks() {
     export.read_to_string(&mut rest).unwrap();
     let lines = String::from_utf8_lossy(&first).lines().count() + rest.lines().count() - 1;
     assert!(lines >= 200_000, "the export holds its snapshot: {lines} lines");
+}
+
+/// A connection from `source` (another loopback address: another client).
+fn connect_from(source: &str, to: std::net::SocketAddr) -> Option<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+    socket.bind(&format!("{source}:0").parse::<std::net::SocketAddr>().ok()?.into()).ok()?;
+    socket.connect_timeout(&to.into(), Duration::from_millis(300)).ok()?;
+    Some(socket.into())
+}
+
+/// Timeouts long enough that only the per-client caps can help.
+fn patient_limits(c: &mut shoumen_server::Config) {
+    c.limits = Limits {
+        max_connections: 64,
+        handshake: Duration::from_secs(60),
+        first_headers: Duration::from_secs(60),
+        headers: Duration::from_secs(60),
+        request: Duration::from_secs(60),
+        per_client_connections: 16,
+        per_client_requests: 8,
+    };
+}
+
+#[test]
+fn one_address_cannot_hold_every_connection_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), patient_limits);
+    // 200 slow-header sockets from one client, each a request begun and never finished.
+    let hogs: Vec<TcpStream> = (0..200)
+        .filter_map(|_| {
+            let mut s = connect_from("127.0.0.2", server.bg.addr)?;
+            s.write_all(b"GET /login HTTP/1.1\r\nHost: gate\r\n").ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(hogs.len() > 64, "the test did not get its hogs connected");
+    std::thread::sleep(Duration::from_millis(300));
+    // Another client is answered while they hang on.
+    let probe = Browser::builder().timeout(Duration::from_secs(10)).build().unwrap().get(format!("{}/login", server.url())).send();
+    let status = probe.expect("another client was kept waiting behind one address's sockets").status().as_u16();
+    assert_eq!(status, 200);
+    drop(hogs);
+}
+
+#[test]
+fn one_client_behind_the_proxy_cannot_hold_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| {
+        patient_limits(c);
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    });
+    // 100 uploads to /verify from one client behind the proxy, each trickled and never finished.
+    let hogs: Vec<TcpStream> = (0..100)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect_timeout(&server.bg.addr, Duration::from_millis(300)).ok()?;
+            let head = "POST /verify HTTP/1.1\r\nHost: gate\r\nX-Forwarded-For: 198.51.100.66\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\nreceipt=";
+            s.write_all(head.as_bytes()).ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(hogs.len() > 64, "the test did not get its uploads started");
+    std::thread::sleep(Duration::from_millis(500));
+    let probe = Browser::builder().timeout(Duration::from_secs(10)).build().unwrap().get(format!("{}/login", server.url())).header("X-Forwarded-For", "203.0.113.5").send();
+    let status = probe.expect("another client behind the proxy was kept waiting").status().as_u16();
+    assert_eq!(status, 200);
+    // The trickler itself is told to slow down rather than queued.
+    let r = Browser::new().get(format!("{}/login", server.url())).header("X-Forwarded-For", "198.51.100.66").send().unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    drop(hogs);
+}
+
+#[test]
+fn a_new_connection_that_says_nothing_is_closed_sooner_than_a_kept_alive_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| {
+        patient_limits(c);
+        c.limits.first_headers = Duration::from_secs(1);
+        c.limits.per_client_connections = 4096;
+    });
+    let s = TcpStream::connect(server.bg.addr).unwrap();
+    // A byte every 250 ms: 1 s allowed for the first request's headers,
+    // where the 60 s for later ones would take the whole header.
+    let sent = trickle(&s, Duration::from_millis(250));
+    assert!(sent < 40, "the server still listened after {sent} bytes");
 }

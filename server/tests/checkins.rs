@@ -136,3 +136,70 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
     assert!(home.contains("<td>Groceries</td>") && home.contains("<td>Done</td>"), "{home}");
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action IN ('task.take', 'task.done') AND actor = 'volunteer-1'"), 2);
 }
+
+/// Sets up `community` (made if new) with 王芳 of 3-502 under home
+/// quarantine and a WeCom robot at `hook`; returns her personal link.
+fn quarantined_home(server: &TestServer, community: &'static str, hook: &str) -> String {
+    let hook = hook.to_string();
+    server
+        .db
+        .call_blocking(move |c| {
+            if !shoumen_server::db::communities(c)?.iter().any(|x| x == community) {
+                let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+                shoumen_server::db::init(c, community, &format!("{community}-admin"), &hash, now_ms())?;
+            }
+            let id = community::add_resident(c, community, "王芳", "3-502", "13800000001", 0).unwrap();
+            let now_s = now_ms() / 1000;
+            community::add_quarantine(c, community, "3-502", now_s - 86_400, now_s + 86_400, "", 0).unwrap();
+            let h = shoumen_server::webhook::Webhook { url: hook, format: shoumen_server::webhook::Format::WeCom, secret: String::new() };
+            shoumen_server::webhook::set(c, community, Some(&h))?;
+            Ok(format!("/c/{community}/{}", checkins::token(c, community, &format!("r{id}"))?))
+        })
+        .unwrap()
+}
+
+#[test]
+fn the_same_unit_in_two_communities_is_two_households_and_two_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (lotus_hook, plum_hook) = (Receiver::start(0), Receiver::start(0));
+    let lotus = quarantined_home(&server, COMMUNITY, &lotus_hook.url);
+    let plum = quarantined_home(&server, "plum-court", &plum_hook.url);
+    let ask = |link: &str, note: &str| {
+        let phone = browser();
+        let (_, home) = get(&phone, &format!("{base}{link}"));
+        let (status, _, _) = post(&phone, &format!("{base}{link}/request"), &[("kind", "medical"), ("note", note), ("csrf", &csrf(&home))]);
+        assert_eq!(status, 200);
+    };
+    // Lotus's 3-502 asks for medical help; lotus's committee sees to it.
+    ask(&lotus, "lotus fever");
+    assert!(lotus_hook.wait_for("3-502").is_some());
+    server.exec("UPDATE alerts SET acked = 1, acked_by = 'admin' WHERE community = ?1", &[COMMUNITY.into()]);
+    // Plum's 3-502 asks for medical help with the same words: plum's alert,
+    // plum's robot; lotus's alert stays as its committee left it.
+    ask(&plum, "lotus fever");
+    assert!(plum_hook.wait_for("3-502").is_some(), "plum's committee is told");
+    let count = |sql: &str| server.count(sql);
+    assert_eq!(count("SELECT COUNT(*) FROM alerts WHERE kind = 'medical_help' AND community = 'plum-court' AND acked = 0"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM alerts WHERE kind = 'medical_help' AND community = 'lotus-gdn' AND acked = 1 AND count = 1"), 1);
+    let queued_for_lotus = "SELECT COUNT(*) FROM webhook_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.community = 'lotus-gdn'";
+    assert_eq!(count(queued_for_lotus), 1, "lotus's robot hears of lotus's call only");
+}
+
+#[test]
+fn a_personal_link_is_looked_up_by_its_key_and_rate_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.rate_per_minute = 20);
+    let base = server.url();
+    let link = quarantined_home(&server, COMMUNITY, "http://127.0.0.1:9/none");
+    let phone = browser();
+    for i in 0..20 {
+        assert_eq!(get(&phone, &format!("{base}{link}")).0, 200, "visit {i}");
+    }
+    let (status, page) = get(&phone, &format!("{base}{link}"));
+    assert_eq!(status, 429, "the 21st visit in a minute from one address: {page}");
+    // One lookup by key, whoever else is watched: a stranger's key is nobody.
+    let person = server.db.call_blocking(|c| checkins::by_key(c, COMMUNITY, "r999999", now_ms() / 1000)).unwrap();
+    assert!(person.is_none());
+}

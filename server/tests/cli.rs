@@ -49,6 +49,21 @@ fn init_issue_token_and_export_from_the_command_line() {
     assert!(out.status.success());
     let out = server(&["communities"], &db);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "lotus-gdn\nplum-court\n");
+    // An admin locked out by strangers' guesses is let back in from the
+    // server's own command line, and the trail says who did it.
+    let trail = shoumen_server::db::Db::open(&db).unwrap();
+    trail.call_blocking(|c| c.execute("UPDATE users SET locked_until_ms = ?1, failed_logins = 3 WHERE name = 'admin'", &[(i64::MAX / 2).into()])).unwrap();
+    drop(trail);
+    let out = server(&["unlock", "admin"], &db);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unlocked"));
+    let out = server(&["unlock", "nobody"], &db);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no account \"nobody\""));
+    let trail = shoumen_server::db::Db::open(&db).unwrap();
+    assert_eq!(trail.call_blocking(|c| c.scalar("SELECT locked_until_ms + failed_logins FROM users WHERE name = 'admin'", &[])).unwrap(), 0);
+    let n = trail.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM audit WHERE actor LIKE 'command line (%' AND action = 'account.unlock'", &[])).unwrap();
+    assert_eq!(n, 1);
+    drop(trail);
     let out = server(&["--community", "nowhere", "pass", "issue", "--unit", "1-1"], &db);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no community \"nowhere\""));
     // A fresh database without init says what to do.

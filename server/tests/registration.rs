@@ -118,17 +118,35 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     assert_eq!(status, 422);
     assert!(page.contains("inclusion proof fails"), "{page}");
 
-    // The notice put the unit under home quarantine, linked to the record.
-    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE unit = '3-502' AND until_s - from_s = 14 * 86400"), 1);
+    // The notice asks for home quarantine of the unit, linked to the record,
+    // but only pending: a stranger's form keeps nobody in.
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE unit = '3-502' AND until_s - from_s = 14 * 86400 AND status = 'pending'"), 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM registrations r JOIN quarantine q ON q.id = r.quarantine_id"), 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.register'"), 1);
-    // After one sync the gate holds the unit's pass in its quarantine list.
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice' AND device = 'unit 3-502' AND acked = 0"), 1);
+    // After one sync the gate knows of it, unconfirmed, and keeps nobody in.
     let mut kiosk = Kiosk::new(dir.path(), "north");
     kiosk.enroll(&base, &server.token("North gate"));
     kiosk.sync().unwrap();
     let lists = kiosk.store.lists().unwrap();
-    let quarantined = lists.quarantine.expect("a quarantine list");
-    assert!(quarantined.items.iter().any(|i| i.pass_id.to_hex() == pass), "{quarantined:?}");
+    let holds = |l: &Option<shoumen_protocol::ListSnapshot>| l.as_ref().is_some_and(|l| l.items.iter().any(|i| i.pass_id.to_hex() == pass));
+    assert!(!holds(&lists.quarantine), "an unconfirmed notice is not enforced: {:?}", lists.quarantine);
+    assert!(holds(&lists.unconfirmed), "the gate can tell the guard: {:?}", lists.unconfirmed);
+    // The committee confirms it on the Returnees page; the next sync keeps the home in.
+    let (admin, csrf) = login(&server);
+    let (_, page) = get(&admin, &format!("{base}/returnees"));
+    assert!(page.contains("id=pending-notices") && page.contains("3-502"), "{page}");
+    let qid = server.count("SELECT id FROM quarantine WHERE status = 'pending'");
+    let (status, _, _) = post(&admin, &format!("{base}/returnees/notices/{qid}/confirm"), &[("csrf", &csrf)]);
+    assert_eq!(status, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status = 'confirmed' AND decided_by = 'admin'"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.confirm_notice' AND actor = 'admin'"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice' AND acked = 1"), 1, "its alert is seen to");
+    kiosk.sync().unwrap();
+    let lists = kiosk.store.lists().unwrap();
+    assert!(holds(&lists.quarantine), "{:?}", lists.quarantine);
+    assert!(!holds(&lists.unconfirmed));
+    assert_eq!(post(&admin, &format!("{base}/returnees/notices/{qid}/confirm"), &[("csrf", &csrf)]).0, 404, "decided once");
     // The kiosk's visitor page shows a second code that leads here.
     let r = b.get(format!("{base}/v/{}/returnee", kiosk.store.device_id())).send().unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, format!("/r/{COMMUNITY}").as_str()));
@@ -138,7 +156,6 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
 
     // The committee's list: by region and kind, the record with its
     // evidence checked, the CSV; another community sees none of it.
-    let (admin, _) = login(&server);
     let (_, list) = get(&admin, &format!("{base}/returnees?region=42&kind=notice&ending=30"));
     assert!(list.contains("王芳") && list.contains("武昌区"), "{list}");
     assert!(list.contains(&receipt.code), "{list}");
@@ -345,4 +362,168 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
     }
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view' AND acked = 0"), 0, "not raised again every heartbeat");
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'"), seen);
+}
+
+/// A browser whose requests come, through the trusted proxy, from `ip`.
+fn browser_from(ip: &str) -> Browser {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("x-forwarded-for", ip.parse().unwrap());
+    Browser::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).default_headers(h).build().unwrap()
+}
+
+/// Fills in and signs the notice for 3-502 with `phone`, from `b`.
+fn register(server: &TestServer, b: &Browser, phone: &str) -> (u16, String) {
+    let mut form = signed(server, b);
+    for (k, v) in form.iter_mut() {
+        if k == "phone" {
+            *v = phone.into();
+        }
+    }
+    let (status, page, _) = post_pairs(b, &format!("{}/r/{COMMUNITY}/sign", server.url()), &form);
+    (status, page)
+}
+
+#[test]
+fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let pass = scene(&server);
+    let hook = Receiver::start(0);
+    let (u, h) = (hook.url.clone(), shoumen_server::webhook::Format::WeCom);
+    server.db.call_blocking(move |c| shoumen_server::webhook::set(c, COMMUNITY, Some(&shoumen_server::webhook::Webhook { url: u, format: h, secret: String::new() }))).unwrap();
+    // The head of 3-502 and of 4-101, each with a pass and its phone link.
+    let head_link = |unit: &'static str, name: &'static str| {
+        server
+            .db
+            .call_blocking(move |c| {
+                let id = community::add_resident(c, COMMUNITY, name, unit, "13900000000", now()).unwrap();
+                c.execute("UPDATE residents SET head = 1 WHERE id = ?1", &[id.into()])?;
+                let community = shoumen_server::db::community(c, COMMUNITY)?;
+                let req = PassRequest { role: Role::Resident, unit: unit.into(), resident_id: Some(id), valid_from: now() / 1000 - 60, valid_s: 86_400 * 30, flags: 0, visitor_name: None, gate: None };
+                Ok(community::issue_pass(c, &community, &req).unwrap().link_token)
+            })
+            .unwrap()
+    };
+    let head = head_link("3-502", "王大明");
+    let stranger = head_link("4-101", "赵六");
+    // Three notices for 3-502 from three phones: one pending quarantine, one alert, one message.
+    for phone in ["13800000001", "13800000002", "13800000003"] {
+        assert_eq!(register(&server, &browser(), phone).0, 303);
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE unit = '3-502' AND status = 'pending'"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status <> 'pending'"), 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice'"), 1);
+    assert!(hook.wait_for("3-502").is_some_and(|m| m.contains("Returnees page")), "the committee's robot hears of it");
+    let mut kiosk = Kiosk::new(dir.path(), "north");
+    kiosk.enroll(&base, &server.token("North gate"));
+    kiosk.sync().unwrap();
+    let quarantined = kiosk.store.lists().unwrap().quarantine.unwrap();
+    assert!(!quarantined.items.iter().any(|i| i.pass_id.to_hex() == pass), "nobody confirmed: the gate keeps nobody in");
+    // The head of another unit sees nothing to confirm, and cannot.
+    let b = browser();
+    let qid = server.count("SELECT id FROM quarantine WHERE status = 'pending'");
+    assert!(!get(&b, &format!("{base}/p/{stranger}")).1.contains("pending-notice"));
+    assert_eq!(post(&b, &format!("{base}/p/{stranger}/notice/{qid}"), &[]).0, 404);
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status = 'pending'"), 1);
+    // The head of 3-502 sees the dates on the pass page and confirms.
+    let (_, page) = get(&b, &format!("{base}/p/{head}"));
+    assert!(page.contains("id=pending-notice"), "{page}");
+    assert_eq!(post(&b, &format!("{base}/p/{head}/notice/{qid}"), &[]).0, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status = 'confirmed' AND decided_by = 'household head (pass link)'"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.confirm_notice' AND actor = 'household head (pass link)'"), 1);
+    kiosk.sync().unwrap();
+    let quarantined = kiosk.store.lists().unwrap().quarantine.unwrap();
+    let item = quarantined.items.iter().find(|i| i.pass_id.to_hex() == pass).expect("confirmed: the gate keeps the home in");
+    assert_eq!(item.source, Some(shoumen_protocol::QuarantineSource::Notice), "and says where it came from");
+}
+
+#[test]
+fn the_public_form_bounds_each_client_and_a_busy_unit_raises_an_alert_without_refusing_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.registrations = shoumen_server::registrations::Limits { per_phone_day: 2, per_address_day: 3, unit_alert_after: 4 };
+    });
+    scene(&server);
+    // One phone: twice, then refused, whatever the address.
+    assert_eq!(register(&server, &browser_from("198.51.100.1"), "13700000001").0, 303);
+    assert_eq!(register(&server, &browser_from("198.51.100.2"), "13700000001").0, 303);
+    let (status, page) = register(&server, &browser_from("198.51.100.3"), "13700000001");
+    assert_eq!(status, 400);
+    assert!(page.contains("limit of registrations"), "{page}");
+    // One address: three, then refused, whatever the phone.
+    for phone in ["13700000002", "13700000003", "13700000004"] {
+        assert_eq!(register(&server, &browser_from("198.51.100.3"), phone).0, 303);
+    }
+    assert_eq!(register(&server, &browser_from("198.51.100.3"), "13700000010").0, 400);
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations"), 5);
+    // More for the unit from other people: none refused, the committee told once.
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'unusual_registrations'"), 1);
+    for (i, phone) in ["13700000005", "13700000006", "13700000007"].iter().enumerate() {
+        assert_eq!(register(&server, &browser_from(&format!("203.0.113.{i}")), phone).0, 303, "a genuine returnee of a busy unit");
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations WHERE unit = '3-502'"), 8);
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'unusual_registrations'"), 1, "one alert, counting");
+    assert_eq!(server.count("SELECT count FROM alerts WHERE kind = 'unusual_registrations'"), 4);
+    // A signature far larger than a finger's is refused, and stores nothing.
+    let b = browser_from("203.0.113.50");
+    let mut form = signed(&server, &b);
+    for (k, v) in form.iter_mut() {
+        match k.as_str() {
+            "signature" => *v = format!("M0 0{}", " L100 100 L0 0".repeat(1_500)),
+            "phone" => *v = "13700000099".into(),
+            _ => {}
+        }
+    }
+    let (status, page, _) = post_pairs(&b, &format!("{}/r/{COMMUNITY}/sign", server.url()), &form);
+    assert_eq!(status, 400);
+    assert!(page.contains("too large") || page.contains("signature"), "{page}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations"), 8);
+}
+
+#[test]
+fn everyone_in_a_period_is_watched_however_many_registrations_arrive_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    scene(&server);
+    // A genuine returnee who arrived three days ago, from Shanghai (a pledge).
+    let b = browser();
+    let mut form = signed(&server, &b);
+    let arrived = (chrono::Utc::now() - chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+    for (k, v) in form.iter_mut() {
+        match k.as_str() {
+            "origin" => *v = "310115".into(),
+            "arrival" => *v = arrived.clone(),
+            "document" => *v = "Pledge".into(),
+            _ => {}
+        }
+    }
+    assert_eq!(post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form).0, 303);
+    let genuine = server.count("SELECT id FROM registrations");
+    // Then 5,000 more arrive today (as a flood would), newer than them.
+    server
+        .db
+        .call_blocking(|c| {
+            let today = now() / 1000;
+            c.transaction(true, |tx| {
+                for i in 0..5_000i64 {
+                    tx.execute(
+                        "INSERT INTO registrations (community, code, token_sha256, nonce, leaf_index, record, salt, unit, origin, arrival_s, document, version, kind, until_s, signed_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, '{\"name\":\"x\",\"phone\":\"1\"}', '00', '3-502', '310115', ?6, 'Pledge', 1, 'pledge', ?7, ?8)",
+                        &[COMMUNITY.into(), format!("F{i:07}").into(), format!("t{i}").into(), format!("n{i}").into(), (i + 1).into(), today.into(), (today + 7 * 86_400).into(), now().into()],
+                    )?;
+                }
+                Ok::<_, shoumen_server::DbError>(())
+            })
+        })
+        .unwrap();
+    let watched = server.db.call_blocking(|c| shoumen_server::checkins::watched(c, COMMUNITY, now() / 1000)).unwrap();
+    assert_eq!(watched.len(), 5_001);
+    // The genuine returnee's own link still opens their page.
+    let token = server.db.call_blocking(move |c| shoumen_server::checkins::token(c, COMMUNITY, &format!("n{genuine}"))).unwrap();
+    let (status, page) = get(&b, &format!("{base}/c/{COMMUNITY}/{token}"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("王芳"), "{page}");
 }

@@ -243,3 +243,58 @@ fn a_buildings_cards_on_one_page_after_issuing_the_missing_passes() {
     assert!(!page.contains("have no valid pass"));
     assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE unit = '4-101'"), 0, "only building 3");
 }
+
+/// A workbook of the given parts, stored or deflated.
+fn zipped(parts: &[(&str, &[u8])], deflate: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let method = if deflate { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored };
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method).compression_level(Some(9));
+    for (name, body) in parts {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(body).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+const CONTENT_TYPES: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
+const RELS: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+const WORKBOOK: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+const WORKBOOK_RELS: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+
+/// The review's file: cells A1 and XFD1048576, so a dense reader asks
+/// for 2^34 cells.
+fn far_cell_workbook() -> Vec<u8> {
+    let sheet = br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>"#;
+    zipped(&[("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", RELS), ("xl/workbook.xml", WORKBOOK), ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/worksheets/sheet1.xml", sheet)], true)
+}
+
+#[test]
+fn a_small_spreadsheet_that_asks_for_half_a_terabyte_or_unpacks_to_gigabytes_is_refused_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, csrf) = login(&server);
+    let far = far_cell_workbook();
+    assert!(far.len() < 2048, "the review's file is {} bytes", far.len());
+    let (status, page) = upload(&server, &b, &csrf, far, "far.xlsx", "dry-run");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("more than 20000 rows"), "{page}");
+    // A sheet whose one string unpacks to 256 MiB from well under a MiB.
+    let huge = vec![b'a'; 256 << 20];
+    let strings = [br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>"#.as_slice(), &huge, b"</t></si></sst>"].concat();
+    let sheet = br#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>"#;
+    let bomb = zipped(&[("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", RELS), ("xl/workbook.xml", WORKBOOK), ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/sharedStrings.xml", &strings), ("xl/worksheets/sheet1.xml", sheet)], true);
+    drop((huge, strings));
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    let (status, page) = upload(&server, &b, &csrf, bomb, "bomb.xlsx", "dry-run");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("unpacks to more than 64 MB"), "{page}");
+    // A cell longer than any name, unit or phone: refused, saying where.
+    let long = format!("name,unit\n{},3-502\n", "王".repeat(600));
+    let (status, page) = upload(&server, &b, &csrf, long.into_bytes(), "long.csv", "dry-run");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("row 2, column 1"), "{page}");
+    // The server is still up and the writer free.
+    let (status, _) = get(&b, &format!("{}/residents", server.url()));
+    assert_eq!(status, 200);
+}

@@ -39,6 +39,9 @@ pub struct Lists {
     pub trust: TrustList,
     pub revocations: Option<ListSnapshot>,
     pub quarantine: Option<ListSnapshot>,
+    /// Home quarantine a returnee declared that nobody confirmed yet: not
+    /// enforced, but the guard is told when the household goes out.
+    pub unconfirmed: Option<ListSnapshot>,
     /// When the kiosk last got fresh lists (unix ms); `None` = never.
     pub synced_at_ms: Option<i64>,
 }
@@ -552,8 +555,12 @@ fn allow(state: &mut GateState, pending: Pending, centi: Option<i32>, now: Now) 
         .quarantine
         .as_ref()
         .is_some_and(|l| l.contains_active(&pending.claims.pass_id, now.wall_s()));
+    let unconfirmed = pending.direction == Direction::Out
+        && state.lists.unconfirmed.as_ref().is_some_and(|l| l.contains_active(&pending.claims.pass_id, now.wall_s()));
     let reason = if quarantined {
         "quarantine_return"
+    } else if unconfirmed {
+        "quarantine_unconfirmed"
     } else if pending.override_used {
         "passback_override"
     } else {

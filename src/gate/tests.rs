@@ -21,7 +21,7 @@ fn list(kind: ListKind, ids: &[PassId]) -> ListSnapshot {
         version: 1,
         issued_at: testkit::VECTOR_NOW - 60,
         expires_at: testkit::VECTOR_NOW + 7 * 86_400,
-        items: ids.iter().map(|&pass_id| ListItem { pass_id, from: None, until: None }).collect(),
+        items: ids.iter().map(|&pass_id| ListItem { pass_id, from: None, until: None, source: None }).collect(),
     }
 }
 
@@ -40,7 +40,8 @@ fn text(c: &PassClaims) -> String {
 /// Passes used by the table: 1 ok, 2 revoked, 3 quarantined, 4 expired,
 /// 5 not yet valid, 6 signed by an unknown key, 7 visitor; a phone pass's
 /// code 8 made now and 9 made 40 s ago, 10 the phone pass as a picture,
-/// 11 the code of a quarantined phone pass.
+/// 11 the code of a quarantined phone pass, 12 a resident of a home whose
+/// self-declared notice nobody confirmed.
 fn pass_text(n: u8) -> String {
     let base = claims(n);
     let holder = ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
@@ -71,6 +72,7 @@ fn fresh_lists() -> Lists {
         }]),
         revocations: Some(list(ListKind::Revocations, &[id(2)])),
         quarantine: Some(list(ListKind::Quarantine, &[id(3)])),
+        unconfirmed: Some(list(ListKind::Unconfirmed, &[id(12)])),
         synced_at_ms: Some(T0 - 60_000),
     }
 }
@@ -254,6 +256,12 @@ const TABLE: &[Row] = &[
     Row { name: "quarantined resident may come in, flagged",
           policy: same, lists: fresh, presence: &[], steps: &[Read(3), Temp(NORMAL)],
           records: &[(Allow, "quarantine_return")], opens: 1, alarm: None },
+    Row { name: "a self-declared notice nobody confirmed does not keep anyone in: out, the guard told",
+          policy: out_gate, lists: fresh, presence: &[], steps: &[Read(12), Temp(NORMAL)],
+          records: &[(Allow, "quarantine_unconfirmed")], opens: 1, alarm: None },
+    Row { name: "a self-declared notice changes nothing coming in",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(12), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
     Row { name: "quarantine window over: may go out",
           policy: out_gate, lists: |l| l.quarantine.as_mut().unwrap().items[0].until = Some(testkit::VECTOR_NOW - 1),
           presence: &[], steps: &[Read(3), Temp(NORMAL)],

@@ -310,6 +310,12 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         put_list_in(&tx, &bundle.revocations, now_ms)?;
         put_list_in(&tx, &bundle.quarantine, now_ms)?;
+        match &bundle.unconfirmed {
+            Some(list) => put_list_in(&tx, list, now_ms)?,
+            None => {
+                tx.execute("DELETE FROM lists WHERE kind = ?1", [ListKind::Unconfirmed.as_str()])?;
+            }
+        }
         set_meta(&tx, "trust", &serde_json::to_string(&bundle.trust).expect("trust list serialises"))?;
         set_meta(&tx, "bundle_version", &bundle.version.to_string())?;
         set_meta(&tx, "lists_synced_ms", &now_ms.to_string())?;
@@ -395,6 +401,7 @@ impl Store {
             trust: self.trust()?,
             revocations: self.list(ListKind::Revocations)?,
             quarantine: self.list(ListKind::Quarantine)?,
+            unconfirmed: self.list(ListKind::Unconfirmed)?,
             synced_at_ms: get_meta(&self.conn, "lists_synced_ms")?.and_then(|v| v.parse().ok()),
         })
     }

@@ -126,7 +126,7 @@ fn snapshot(version: u64, ids: &[u8]) -> ListSnapshot {
         version,
         issued_at: T0 / 1000,
         expires_at: T0 / 1000 + 86_400,
-        items: ids.iter().map(|&n| ListItem { pass_id: PassId([n; 8]), from: None, until: None }).collect(),
+        items: ids.iter().map(|&n| ListItem { pass_id: PassId([n; 8]), from: None, until: None, source: None }).collect(),
     }
 }
 

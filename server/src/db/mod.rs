@@ -80,6 +80,8 @@ struct Lanes {
     bulk: Arc<Semaphore>,
     /// Exports streaming at once, each on a connection of its own.
     readers: Arc<Semaphore>,
+    /// Short reads of public pages on SQLite's read-only connections.
+    reads: Arc<Semaphore>,
 }
 
 impl Lanes {
@@ -88,6 +90,7 @@ impl Lanes {
             calls: Arc::new(Semaphore::new(calls)),
             bulk: Arc::new(Semaphore::new(bulk)),
             readers: Arc::new(Semaphore::new(READERS)),
+            reads: Arc::new(Semaphore::new(READS)),
         })
     }
 }
@@ -102,6 +105,8 @@ fn pg_bulk() -> usize {
 }
 /// Exports at once (each holds a connection for seconds).
 const READERS: usize = 2;
+/// Short public reads at once on SQLite's read-only connections.
+const READS: usize = 4;
 
 /// A place in the reader lane, held for as long as an export runs.
 pub struct ReaderSlot {
@@ -160,6 +165,29 @@ impl Db {
     {
         let _bulk = self.lanes.bulk.clone().acquire_owned().await.map_err(closed)?;
         self.call(f).await
+    }
+
+    /// A short read for a public page, which must neither wait for nor
+    /// hold up SQLite's one writer: it runs on a read-only snapshot
+    /// connection of its own, a few at once. On PostgreSQL it is a call
+    /// like any other.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        if self.engine() == Engine::Postgres {
+            return self.call(f).await;
+        }
+        let turn = self.lanes.reads.clone().acquire_owned().await.map_err(closed)?;
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = db.read_blocking(f);
+            drop(turn);
+            result
+        })
+        .await
+        .map_err(|e| DbError::Corrupt(format!("database task failed: {e}")))?
     }
 
     /// Waits for a place in the reader lane; hold it while `read_blocking`

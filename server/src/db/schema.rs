@@ -395,7 +395,78 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';",
     // An account's lockout survives a restart of the server.
     "ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE users ADD COLUMN locked_until_ms INTEGER NOT NULL DEFAULT 0;"
+    ALTER TABLE users ADD COLUMN locked_until_ms INTEGER NOT NULL DEFAULT 0;",
+    // 10: the second security review (issue 25).
+    // Alerts are one community's own: the same unit label in two
+    // communities is two households and two alerts.
+    "CREATE TABLE alerts10 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER,
+        detail TEXT NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        acked INTEGER NOT NULL DEFAULT 0,
+        acked_by TEXT,
+        acked_note TEXT,
+        acked_ms INTEGER,
+        community TEXT NOT NULL,
+        UNIQUE (community, kind, device, detail)
+    ) STRICT;
+    INSERT INTO alerts10 (id, kind, device, seq, detail, first_ms, last_ms, count, acked, acked_by, acked_note, acked_ms, community)
+        SELECT id, kind, device, seq, detail, first_ms, last_ms, count, acked, acked_by, acked_note, acked_ms, community FROM alerts;
+    DROP TABLE alerts;
+    ALTER TABLE alerts10 RENAME TO alerts;
+    CREATE INDEX alerts_open ON alerts (community, device, acked);
+    CREATE INDEX alerts_community ON alerts (community, acked);
+    -- A door sensor's name is its community's: another community cannot
+    -- squat on it.
+    CREATE TABLE sensors10 (
+        name TEXT NOT NULL,
+        community TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        battery INTEGER,
+        linkquality INTEGER,
+        contact INTEGER,
+        last_seen_ms INTEGER,
+        paired_ms INTEGER NOT NULL,
+        PRIMARY KEY (community, name)
+    ) STRICT;
+    INSERT INTO sensors10 (name, community, unit, battery, linkquality, contact, last_seen_ms, paired_ms)
+        SELECT name, community, unit, battery, linkquality, contact, last_seen_ms, paired_ms FROM sensors;
+    DROP TABLE sensors;
+    ALTER TABLE sensors10 RENAME TO sensors;
+    DROP INDEX sensor_events_sensor;
+    CREATE INDEX sensor_events_sensor ON sensor_events (community, sensor, at_ms);
+    -- A notice signed on the public form waits for the committee (or the
+    -- household's head) before the gates enforce it; one pending per unit.
+    -- Notices registered before this version were already enforced and
+    -- stay so.
+    ALTER TABLE quarantine ADD COLUMN status TEXT NOT NULL DEFAULT 'confirmed';
+    ALTER TABLE quarantine ADD COLUMN source TEXT NOT NULL DEFAULT 'committee';
+    ALTER TABLE quarantine ADD COLUMN decided_by TEXT;
+    ALTER TABLE quarantine ADD COLUMN decided_ms INTEGER;
+    UPDATE quarantine SET source = 'returnee' WHERE id IN (SELECT quarantine_id FROM registrations WHERE quarantine_id IS NOT NULL);
+    CREATE INDEX quarantine_unit ON quarantine (community, unit);
+    CREATE UNIQUE INDEX quarantine_pending ON quarantine (community, unit) WHERE status = 'pending';
+    -- Public registrations counted per phone and per client address.
+    ALTER TABLE registrations ADD COLUMN phone_mac TEXT;
+    ALTER TABLE registrations ADD COLUMN client TEXT;
+    CREATE INDEX registrations_phone ON registrations (community, phone_mac, signed_ms);
+    CREATE INDEX registrations_client ON registrations (client, signed_ms);
+    CREATE INDEX registrations_period ON registrations (community, until_s);
+    -- A TOTP code is accepted once; browsers an account logged in from
+    -- before get past a lockout that strangers caused.
+    ALTER TABLE users ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE known_browsers (
+        token_sha256 TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX known_browsers_user ON known_browsers (user_id, last_ms);"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -729,5 +800,34 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     ALTER TABLE passes ADD COLUMN bound_ms BIGINT;
     ALTER TABLE communities ADD COLUMN phone_roles TEXT NOT NULL DEFAULT '';",
     "ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
-    ALTER TABLE users ADD COLUMN locked_until_ms BIGINT NOT NULL DEFAULT 0;"
+    ALTER TABLE users ADD COLUMN locked_until_ms BIGINT NOT NULL DEFAULT 0;",
+    // 8: as SQLite's 10 (issue 25).
+    "ALTER TABLE alerts DROP CONSTRAINT alerts_kind_device_detail_key;
+    ALTER TABLE alerts ADD CONSTRAINT alerts_community_kind_device_detail_key UNIQUE (community, kind, device, detail);
+    DROP INDEX alerts_open;
+    CREATE INDEX alerts_open ON alerts (community, device, acked);
+    ALTER TABLE sensors DROP CONSTRAINT sensors_pkey;
+    ALTER TABLE sensors ADD PRIMARY KEY (community, name);
+    DROP INDEX sensor_events_sensor;
+    CREATE INDEX sensor_events_sensor ON sensor_events (community, sensor, at_ms);
+    ALTER TABLE quarantine ADD COLUMN status TEXT NOT NULL DEFAULT 'confirmed';
+    ALTER TABLE quarantine ADD COLUMN source TEXT NOT NULL DEFAULT 'committee';
+    ALTER TABLE quarantine ADD COLUMN decided_by TEXT;
+    ALTER TABLE quarantine ADD COLUMN decided_ms BIGINT;
+    UPDATE quarantine SET source = 'returnee' WHERE id IN (SELECT quarantine_id FROM registrations WHERE quarantine_id IS NOT NULL);
+    CREATE INDEX quarantine_unit ON quarantine (community, unit);
+    CREATE UNIQUE INDEX quarantine_pending ON quarantine (community, unit) WHERE status = 'pending';
+    ALTER TABLE registrations ADD COLUMN phone_mac TEXT;
+    ALTER TABLE registrations ADD COLUMN client TEXT;
+    CREATE INDEX registrations_phone ON registrations (community, phone_mac, signed_ms);
+    CREATE INDEX registrations_client ON registrations (client, signed_ms);
+    CREATE INDEX registrations_period ON registrations (community, until_s);
+    ALTER TABLE users ADD COLUMN totp_step BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE known_browsers (
+        token_sha256 TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        last_ms BIGINT NOT NULL
+    );
+    CREATE INDEX known_browsers_user ON known_browsers (user_id, last_ms);"
 ];

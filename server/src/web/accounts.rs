@@ -170,7 +170,7 @@ pub async fn unlock(State(app): State<AppState>, m: Member, Path(id): Path<i64>,
     let community = m.community.clone();
     match app.db.call(move |conn| Ok(accounts::unlock(conn, &community, id))).await {
         Ok(Ok(name)) => {
-            app.logins.succeeded(&name);
+            app.logins.forget(&name);
             record_action(&app, &m, "account.unlock", name).await;
             state_redirect("/accounts")
         }
@@ -252,10 +252,22 @@ fn totp(secret_b32: &str) -> Option<TOTP> {
     TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).ok()
 }
 
-/// Whether `code` is the current one for `secret_b32`.
-pub fn totp_ok(secret_b32: &str, code: &str) -> bool {
+/// The time step (30 s since the epoch) whose code `code` is, within one
+/// step of `now_s`; `None` if it is none of them. The caller keeps the
+/// last step spent, so a code is good once.
+pub fn totp_step(secret_b32: &str, code: &str, now_s: i64) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    totp(secret_b32).is_some_and(|t| t.check_current(&code).unwrap_or(false))
+    let totp = totp(secret_b32)?;
+    let now = u64::try_from(now_s).ok()?;
+    let step_now = now / 30;
+    // Every candidate is compared, so the time does not tell which matched.
+    let mut matched = None;
+    for step in [step_now.saturating_sub(1), step_now, step_now + 1] {
+        if crate::ingest::same_digest(&totp.generate(step * 30), &code) {
+            matched = Some(step as i64);
+        }
+    }
+    matched
 }
 
 pub async fn totp_page(State(app): State<AppState>, session: Session) -> Response {
@@ -298,18 +310,26 @@ pub async fn totp_set(State(app): State<AppState>, session: Session, ConnectInfo
     let id = session.user_id;
     let code = field(&form, "code").to_string();
     let turning_off = !field(&form, "off").is_empty();
-    let current = match app.db.call(move |conn| conn.query_opt("SELECT totp_secret FROM users WHERE id = ?1", crate::vals![id], |r| r.get::<Option<String>>(0))).await {
-        Ok(c) => c.flatten(),
+    let current = match app.db.call(move |conn| accounts::totp_of(conn, id)).await {
+        Ok(c) => c,
         Err(e) => return server_error(e),
     };
+    let now_s = now_ms() / 1000;
     // Turning it off needs a code from the current secret; turning it on, a
     // code from the new one, so a mistyped setup never locks the account.
-    let (secret, store) = if turning_off { (current.clone().unwrap_or_default(), None) } else { (field(&form, "secret").to_string(), Some(field(&form, "secret").to_string())) };
-    if !totp_ok(&secret, &code) {
+    // A secret in use is not replaced by a session alone: turn it off first,
+    // with a code from it.
+    let (secret, store, last_step) = match (&current, turning_off) {
+        (Some((secret, step)), true) => (secret.clone(), None, *step),
+        (None, false) => (field(&form, "secret").to_string(), Some(field(&form, "secret").to_string()), 0),
+        (Some(_), false) => return message(&session, "totp_title", t(session.lang, "totp_already_on"), StatusCode::CONFLICT),
+        (None, true) => return state_redirect("/totp"),
+    };
+    let Some(step) = totp_step(&secret, &code, now_s).filter(|s| *s > last_step) else {
         return message(&session, "totp_title", t(session.lang, "totp_wrong"), StatusCode::BAD_REQUEST);
-    }
+    };
     let stored = store.clone();
-    if let Err(e) = app.db.call(move |conn| accounts::set_totp(conn, id, stored.as_deref())).await {
+    if let Err(e) = app.db.call(move |conn| accounts::set_totp(conn, id, stored.as_deref(), step)).await {
         return server_error(e);
     }
     if let Some(community) = session.community.clone() {

@@ -16,14 +16,19 @@ use crate::returnees::Kind;
 
 async fn person(app: &AppState, community: &str, token: &str) -> Result<Option<Person>, Response> {
     let (c, tk) = (community.to_string(), token.to_string());
-    app.db.call(move |conn| checkins::person(conn, &c, &tk, now_ms() / 1000)).await.map_err(server_error)
+    // A link anyone may open, again and again: read off the writer.
+    app.db.read(move |conn| checkins::person(conn, &c, &tk, now_ms() / 1000)).await.map_err(server_error)
 }
 
 fn gone(lang: Lang) -> Response {
     (StatusCode::NOT_FOUND, layout(lang, t(lang, "link_not_valid"), None, &format!("<p>{}</p>", t(lang, "link_not_valid_help")))).into_response()
 }
 
-pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
+pub async fn page(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
+    if !app.limiter.allow("checkin", app.client_ip(peer.ip(), &headers)) {
+        let lang = lang_of(&headers);
+        return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
+    }
     show(&app, &headers, &community, &token, None, StatusCode::OK).await
 }
 
@@ -35,7 +40,7 @@ async fn show(app: &AppState, headers: &HeaderMap, community: &str, token: &str,
         Err(r) => return r,
     };
     let (c, key, offset) = (community.to_string(), p.key.clone(), app.config.utc_offset_min);
-    let found = app.db.call(move |conn| Ok((checkins::last_report(conn, &c, &key)?, checkins::requests_of(conn, &c, &key)?))).await;
+    let found = app.db.read(move |conn| Ok((checkins::last_report(conn, &c, &key)?, checkins::requests_of(conn, &c, &key)?))).await;
     let (last, requests) = match found {
         Ok(v) => v,
         Err(e) => return server_error(e),

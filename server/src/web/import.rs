@@ -53,15 +53,16 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
     }
     let write = mode == "import";
     let community = m.community.clone();
-    // Reading a spreadsheet and checking 20,000 rows is CPU work: off the
-    // async workers, with the database call that needs it.
+    // Reading a spreadsheet is CPU work: off the async workers, and before
+    // the database call, so a large file never holds the writer.
+    let rows = match tokio::task::spawn_blocking(move || residents::read_table(&file)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => return bad_file(&m, e),
+        Err(e) => return server_error(crate::db::DbError::Engine(format!("reading the spreadsheet failed: {e}"))),
+    };
     let outcome = app
         .db
         .call(move |conn| {
-            let rows = match residents::read_table(&file) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
             let plan = match residents::plan(conn, &community, &rows)? {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),

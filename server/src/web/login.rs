@@ -48,6 +48,19 @@ fn page(app: &AppState, headers: &HeaderMap, error: Option<&str>, status: Status
     with_cookie((status, layout(lang, t(lang, "login"), None, &body)).into_response(), set)
 }
 
+/// The cookie that marks a browser an account logged in from before (only
+/// its digest is stored); it gets that account past a lockout strangers
+/// caused. Sent to `/login` only.
+const KNOWN_COOKIE: &str = "sm_known";
+
+/// What a login attempt found, decided off the async workers.
+enum Verdict {
+    /// Password (and TOTP code, if on) right: the account, and the TOTP
+    /// step to spend.
+    Good { user_id: i64, community: Option<String>, step: Option<i64> },
+    Bad,
+}
+
 pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let (headers, form) = match limited_form(&app, peer, "login", req).await {
         Ok(f) => f,
@@ -57,65 +70,156 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     if !form_token_ok(&headers, field(&form, "csrf")) {
         return page(&app, &headers, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
     }
+    let client = app.client_ip(peer.ip(), &headers);
     let user = field(&form, "user").to_string();
     let password = field(&form, "password").to_string();
-    // Locked after repeated wrong passwords, from wherever they came.
-    if let Some(left) = app.logins.locked(&user) {
-        let text = format!("{} ({} min)", t(lang, "account_locked"), left.as_secs() / 60 + 1);
-        return page(&app, &headers, Some(&text), StatusCode::TOO_MANY_REQUESTS);
-    }
+    let code = field(&form, "code").to_string();
+    let known_token = cookie(&headers, KNOWN_COOKIE).filter(|t| t.len() == 64).map(sha256_hex);
     let account = user.clone();
-    let found = match app.db.call(move |conn| crate::accounts::credentials(conn, &user)).await {
+    let found = match app.db.call(move |conn| lookup(conn, &user, known_token)).await {
         Ok(f) => f,
         Err(e) => return server_error(e),
     };
-    // Locked in the database: repeated wrong passwords before a restart.
-    if let Some(c) = found.as_ref().filter(|c| c.locked_until_ms > now_ms()) {
-        let text = format!("{} ({} min)", t(lang, "account_locked"), (c.locked_until_ms - now_ms()) / 60_000 + 1);
-        return page(&app, &headers, Some(&text), StatusCode::TOO_MANY_REQUESTS);
-    }
+    let (found, known_browser) = found;
     let known = found.is_some();
-    let code = field(&form, "code").to_string();
+    // A browser that logged in to this account before is past any lock.
+    let trusted = found.as_ref().is_some_and(|c| known_browser == Some(c.id));
+    let now = now_ms();
+    let locked_ms = app
+        .logins
+        .locked(&account, client)
+        .map(|d| d.as_millis() as i64)
+        .into_iter()
+        .chain(found.as_ref().map(|c| c.locked_until_ms - now).filter(|&ms| ms > 0))
+        .max();
+    let with_totp = found.as_ref().is_some_and(|c| c.totp_secret.is_some());
+    if let Some(ms) = locked_ms.filter(|_| !trusted && !with_totp) {
+        return locked_page(&app, &headers, lang, ms);
+    }
     // Argon2 is slow on purpose: verify off the async workers. With TOTP
-    // on, a wrong or missing code fails like a wrong password (and counts
-    // towards the account's lockout).
-    let verified = tokio::task::spawn_blocking(move || match found {
-        Some(c) => PasswordHash::new(&c.password_hash)
-            .ok()
-            .filter(|h| Argon2::default().verify_password(password.as_bytes(), h).is_ok())
-            .filter(|_| c.totp_secret.as_deref().is_none_or(|s| super::accounts::totp_ok(s, &code)))
-            .map(|_| (c.id, c.community)),
-        None => {
-            // Spend the same time for unknown users.
-            let _ = argon2_hash("not a password");
-            None
+    // on, a wrong, missing or used code fails like a wrong password (and
+    // counts towards the lockout).
+    let verdict = tokio::task::spawn_blocking(move || check(found, &password, &code, now / 1000)).await.unwrap_or(Verdict::Bad);
+    let Verdict::Good { user_id, community, step } = verdict else {
+        if let Some(ms) = locked_ms.filter(|_| !trusted) {
+            // Locked: only the right password with a valid code gets in.
+            return locked_page(&app, &headers, lang, ms);
         }
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some((user_id, community)) = verified else {
-        // Unknown names are counted in memory only, so guessing names
-        // stores nothing; an account's failures are stored as well.
-        app.logins.failed(&account);
-        if known {
-            let name = account.clone();
-            if let Err(e) = app.db.call(move |conn| crate::accounts::login_failed(conn, &name, now_ms())).await {
-                tracing::error!(error = %e, "cannot store a failed login; the account's lockout is kept in memory only");
-            }
-        }
+        login_failed(&app, &account, client, known).await;
         return page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
     };
-    app.logins.succeeded(&account);
+    if let Some(step) = step {
+        // A code is good once: one seen already (replayed) fails.
+        match app.db.call(move |conn| crate::accounts::spend_totp_step(conn, user_id, step)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                login_failed(&app, &account, client, known).await;
+                return page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
+            }
+            Err(e) => return server_error(e),
+        }
+    }
+    app.logins.succeeded(&account, client);
+    welcome(&app, account, user_id, community, client).await
+}
+
+/// The account named `user`, and the account the browser's known-browser
+/// token (its digest) logged in to before, if any.
+fn lookup(conn: &mut dyn crate::db::Conn, user: &str, known_token: Option<String>) -> Result<(Option<crate::accounts::Credentials>, Option<i64>), crate::db::DbError> {
+    let c = crate::accounts::credentials(conn, user)?;
+    let known = match known_token {
+        Some(t) => crate::accounts::known_browser(conn, &t)?,
+        None => None,
+    };
+    Ok((c, known))
+}
+
+/// A good login: the count of wrong passwords starts again, the browser is
+/// known from now on (a stranger's guesses never lock it out), the trail
+/// has the login, and the session starts.
+async fn welcome(app: &AppState, account: String, user_id: i64, community: Option<String>, client: std::net::IpAddr) -> Response {
     let name = account.clone();
-    if let Err(e) = app.db.call(move |conn| crate::accounts::login_succeeded(conn, &name)).await {
+    let known_token = random_token() + &random_token();
+    let digest = sha256_hex(&known_token);
+    let stored = app
+        .db
+        .call(move |conn| {
+            crate::accounts::login_succeeded(conn, &name)?;
+            crate::accounts::remember_browser(conn, user_id, &digest, now_ms())
+        })
+        .await;
+    if let Err(e) = stored {
         tracing::error!(error = %e, "cannot reset an account's count of failed logins");
     }
     if let Some(community) = community {
-        let actor = crate::audit::Actor { community, user: account.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
-        record_as(&app, actor, "login", String::new()).await;
+        let actor = crate::audit::Actor { community, user: account, ip: client.to_string() };
+        record_as(app, actor, "login", String::new()).await;
     }
-    logged_in(&app, user_id).await
+    let mut resp = logged_in(app, user_id).await;
+    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    let known = format!("{KNOWN_COOKIE}={known_token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}");
+    resp.headers_mut().append(header::SET_COOKIE, known.parse().expect("ascii cookie"));
+    resp
+}
+
+/// Checks the password, then the TOTP code; spends the same time on
+/// unknown names.
+fn check(found: Option<crate::accounts::Credentials>, password: &str, code: &str, now_s: i64) -> Verdict {
+    let Some(c) = found else {
+        let _ = argon2_hash("not a password");
+        return Verdict::Bad;
+    };
+    let right = PasswordHash::new(&c.password_hash).ok().is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+    if !right {
+        return Verdict::Bad;
+    }
+    let step = match &c.totp_secret {
+        None => None,
+        Some(secret) => match super::accounts::totp_step(secret, code, now_s) {
+            Some(step) if step > c.totp_step => Some(step),
+            _ => return Verdict::Bad,
+        },
+    };
+    Verdict::Good { user_id: c.id, community: c.community, step }
+}
+
+fn locked_page(app: &AppState, headers: &HeaderMap, lang: Lang, ms: i64) -> Response {
+    let text = format!("{} ({} min)", t(lang, "account_locked"), ms / 60_000 + 1);
+    page(app, headers, Some(&text), StatusCode::TOO_MANY_REQUESTS)
+}
+
+/// Counts a failure for the account and this address (in memory), and for
+/// a known account in the database too; a lockout either way raises
+/// `account_lockout` for the account's community.
+async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, known: bool) {
+    let locked_here = app.logins.failed(account, client);
+    if !known {
+        // Unknown names are counted in memory only: guessing names stores nothing.
+        return;
+    }
+    let (name, offset) = (account.to_string(), app.config.utc_offset_min);
+    let raised = app
+        .db
+        .call(move |conn| {
+            let now = now_ms();
+            let Some(failed) = crate::accounts::login_failed(conn, &name, now)? else { return Ok(false) };
+            let Some(community) = failed.community else { return Ok(false) };
+            let detail = match (failed.locked_until_ms, locked_here) {
+                (Some(until), _) => {
+                    let n = crate::accounts::MAX_ACCOUNT_FAILURES;
+                    format!("{name}: {n} wrong passwords from several addresses; locked until {}", fmt_ms(until, offset))
+                }
+                (None, true) => format!("{name}: {} wrong passwords from {client}; that address is locked out for 15 minutes", crate::accounts::MAX_FAILURES),
+                (None, false) => return Ok(false),
+            };
+            Ok(crate::alerts::raise(conn, &community, "account_lockout", &format!("account {name}"), None, &detail, now)?.is_some())
+        })
+        .await;
+    match raised {
+        Ok(true) => app.bell.notify_one(),
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, "cannot store a failed login; the lockout is kept in memory only"),
+    }
 }
 
 pub fn argon2_hash(password: &str) -> Result<String, String> {

@@ -65,13 +65,19 @@ const SESSION_MS: i64 = 12 * 3600 * 1000;
 /// Public forms (login, visitors) are a few fields: 16 KiB is plenty.
 const FORM_LIMIT: usize = 16 << 10;
 
+/// Every page: the committee's (behind `Member` and `roles::ROUTES`) and
+/// the public ones.
 pub fn routes() -> Router<AppState> {
+    member_routes().merge(public_routes())
+}
+
+/// The committee's pages; each handler takes a `Member`, whose permission
+/// comes from `roles::ROUTES`.
+fn member_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/retention", post(dashboard::set_retention))
         .route("/district", get(district::page))
-        .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/logout", post(login::logout))
         .route("/residents", get(residents::page).post(residents::add))
         .route("/residents/{id}", get(residents::edit_form).post(residents::update))
         .route("/residents/{id}/move-out", post(residents::move_out))
@@ -83,13 +89,10 @@ pub fn routes() -> Router<AppState> {
         .route("/print/{building}", get(print::cards))
         .route("/print/{building}/issue", post(print::issue_missing))
         .route("/requests/{id}/{verdict}", post(passes::decide))
-        .route("/p/{token}/request/{id}", post(passes::request))
         .route("/passes", get(passes::page).post(passes::issue))
         .route("/passes/{id}/card", get(passes::card))
         .route("/passes/{id}/revoke", post(passes::revoke))
         .route("/passes/phone-roles", post(passes::set_phone_roles))
-        .route("/p/{token}", get(passes::phone))
-        .route("/p/{token}/holder", post(phone::bind).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/quarantine", get(quarantine::page).post(quarantine::add))
         .route("/quarantine/{id}/remove", post(quarantine::remove))
         .route("/returnees", get(returnee_list::page))
@@ -99,17 +102,13 @@ pub fn routes() -> Router<AppState> {
         .route("/returnees/documents", post(returnees::save_document))
         .route("/returnees/rules", get(returnees::page).post(returnees::add_rule))
         .route("/returnees/rules/{id}/remove", post(returnees::remove_rule))
-        .route("/v/{gate}/returnee", get(visitors::returnee))
-        .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/returnees/notices/{id}/{verdict}", post(returnee_list::decide_notice))
         .route("/sensors", get(sensors::page).post(sensors::pair))
         .route("/sensors/windows", post(sensors::set_windows))
         .route("/sensors/{name}/unpair", post(sensors::unpair))
         .route("/checkins", get(checkins::page))
         .route("/tasks", get(checkins::tasks))
         .route("/tasks/{id}/{action}", post(checkins::advance))
-        .route("/c/{community}/{token}", get(home::page))
-        .route("/c/{community}/{token}/checkin", post(home::check_in).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/c/{community}/{token}/request", post(home::request).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/entries", get(entries::page))
         .route("/outside", get(outside::page))
         .route("/trends", get(trends::page))
@@ -127,12 +126,29 @@ pub fn routes() -> Router<AppState> {
         .route("/accounts/{id}/role", post(accounts::set_role))
         .route("/accounts/{id}/disable", post(accounts::disable))
         .route("/accounts/{id}/unlock", post(accounts::unlock))
-        .route("/invite/{token}", get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/totp", get(accounts::totp_page).post(accounts::totp_set))
         .route("/keys", get(keys::page))
         .route("/keys/{action}", post(keys::step))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))
+}
+
+/// Pages without a login: logging in, a phone's pass, the visitor and
+/// returnee forms, a quarantined home's link, receipts and the evidence log.
+fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/logout", post(login::logout))
+        .route("/p/{token}/request/{id}", post(passes::request))
+        .route("/p/{token}", get(passes::phone))
+        .route("/p/{token}/holder", post(phone::bind).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/p/{token}/notice/{id}", post(passes::confirm_notice))
+        .route("/v/{gate}/returnee", get(visitors::returnee))
+        .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/c/{community}/{token}", get(home::page))
+        .route("/c/{community}/{token}/checkin", post(home::check_in).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/c/{community}/{token}/request", post(home::request).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route("/invite/{token}", get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/lang/{code}", get(login::set_lang))
         .route("/r/{community}", get(register::form).post(register::review).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))
         .route("/r/{community}/sign", post(register::sign).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))

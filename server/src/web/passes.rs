@@ -275,18 +275,32 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         .call(move |conn| {
             let now_s = now_ms() / 1000;
             let checkin = crate::checkins::link_for_pass(conn, &t2, now_s)?;
-            Ok((community::pass_by_link(conn, &t2)?, crate::residents::household_of_head(conn, &t2, now_s)?, checkin))
+            let notice = community::pending_notice_for_head(conn, &t2)?;
+            Ok((community::pass_by_link(conn, &t2)?, crate::residents::household_of_head(conn, &t2, now_s)?, checkin, notice))
         })
         .await;
-    let (p, household, checkin) = match found {
-        Ok((Some(p), h, c)) => (p, h, c),
-        Ok((None, _, _)) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+    let (p, household, checkin, notice) = match found {
+        Ok((Some(p), h, c, n)) => (p, h, c, n),
+        Ok((None, ..)) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
         Err(e) => return server_error(e),
     };
     if p.revoked || p.expires_at <= now_ms() / 1000 {
         return (StatusCode::GONE, layout(lang, t(lang, "pass_not_valid"), None, "")).into_response();
     }
     let mut extra = household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
+    if let Some((_, id, from_s, until_s)) = notice {
+        let offset = app.config.utc_offset_min;
+        let _ = write!(
+            extra,
+            "<div class=card id=pending-notice><p>{}</p><p><b>{} – {}</b></p><form class=inline method=post action=\"/p/{}/notice/{id}\"><button>{}</button></form><p><small>{}</small></p></div>",
+            t(lang, "head_notice"),
+            fmt_day(from_s, offset),
+            fmt_day(until_s - 1, offset),
+            esc(&token),
+            t(lang, "head_notice_confirm"),
+            t(lang, "head_notice_wrong"),
+        );
+    }
     if let Some(link) = checkin {
         extra += &format!("<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>", t(lang, "reg_checkin_link"), esc(&link));
     }
@@ -345,6 +359,33 @@ pub async fn request(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo
         Ok(Ok(())) => state_redirect(&format!("/p/{token}")),
         Ok(Err(CommunityError::Db(e))) | Err(e) => server_error(e),
         Ok(Err(_)) => (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+    }
+}
+
+/// The head of a household confirms the returnee notice one of them
+/// signed: the gates keep the home in from their next sync. The pass link
+/// is the credential, as for a pass request; only the head's own unit's
+/// pending notice can be confirmed.
+pub async fn confirm_notice(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path((token, id)): Path<(String, i64)>) -> Response {
+    let lang = lang_of(&headers);
+    let ip = app.client_ip(peer.ip(), &headers);
+    if !app.limiter.allow("visitor", ip) {
+        return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
+    }
+    let t2 = token.clone();
+    let done = app
+        .db
+        .call(move |conn| {
+            let Some((community, pending, _, _)) = community::pending_notice_for_head(conn, &t2)?.filter(|n| n.1 == id) else { return Ok(None) };
+            let actor = crate::audit::Actor { community, user: "household head (pass link)".into(), ip: ip.to_string() };
+            let now = now_ms();
+            Ok(Some(crate::registrations::decide_notice(conn, &actor, pending, community::Verdict::Confirm, now)))
+        })
+        .await;
+    match done {
+        Ok(Some(Ok(_))) => state_redirect(&format!("/p/{token}")),
+        Ok(Some(Err(CommunityError::Db(e)))) | Err(e) => server_error(e),
+        Ok(None | Some(Err(_))) => (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
     }
 }
 

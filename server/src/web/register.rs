@@ -234,8 +234,8 @@ fn sign_page(lang: Lang, community: &str, filled: &FormMap, form: &Form, doc: &D
 const PAD: &str = "const pad=document.getElementById('pad'),g=pad.getContext('2d');let path='',down=false;\
 g.lineWidth=2.5;g.lineCap='round';\
 function at(e){const r=pad.getBoundingClientRect();return [Math.round((e.clientX-r.left)*pad.width/r.width),Math.round((e.clientY-r.top)*pad.height/r.height)];}\
-pad.onpointerdown=e=>{down=true;pad.setPointerCapture(e.pointerId);const [x,y]=at(e);path+='M'+x+' '+y;g.beginPath();g.moveTo(x,y);};\
-pad.onpointermove=e=>{if(!down)return;const [x,y]=at(e);path+=' L'+x+' '+y;g.lineTo(x,y);g.stroke();};\
+let last=[0,0];pad.onpointerdown=e=>{down=true;pad.setPointerCapture(e.pointerId);const [x,y]=at(e);last=[x,y];path+='M'+x+' '+y;g.beginPath();g.moveTo(x,y);};\
+pad.onpointermove=e=>{if(!down)return;const [x,y]=at(e);if(Math.abs(x-last[0])+Math.abs(y-last[1])<2)return;last=[x,y];path+=' L'+x+' '+y;g.lineTo(x,y);g.stroke();};\
 pad.onpointerup=pad.onpointercancel=()=>{down=false;};\
 document.getElementById('clear').onclick=()=>{path='';g.clearRect(0,0,pad.width,pad.height);};\
 document.getElementById('sign').onsubmit=()=>{document.getElementById('signature').value=path;};";
@@ -278,6 +278,8 @@ pub async fn sign(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
                 signed_name: field(&filled, "signed_name").to_string(),
                 nonce,
                 ip,
+                limits: app.config.registrations,
+                utc_offset_min: app.config.utc_offset_min,
             };
             let (c, f2) = (community.clone(), form.clone());
             let job = app.sequencer.submit(move |tx, log| registrations::sign_in(tx, log, &c, &f2, &signing, now_ms()));

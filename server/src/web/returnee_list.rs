@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -82,15 +82,55 @@ fn filters_form(lang: Lang, p: &Params) -> String {
     )
 }
 
+/// Notices returnees declared that wait for the committee: each with
+/// confirm (the gates keep the home in) and decline.
+fn pending_section(m: &Member, pending: &[crate::community::QuarantineRow], offset: i32) -> String {
+    let lang = m.session.lang;
+    if pending.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("<h2>{}</h2><p>{}</p><div class=scroll><table id=pending-notices>", t(lang, "pending_notices"), t(lang, "pending_notices_help"));
+    for q in pending {
+        let buttons = if m.may(Perm::EditRecords) {
+            let button = |verdict: &str, class: &str| {
+                format!(
+                    "<form class=inline method=post action=\"/returnees/notices/{}/{verdict}\">{}<button{class}>{}</button></form>",
+                    q.id,
+                    hidden_csrf(&m.session.csrf),
+                    t(lang, &format!("notice_{verdict}")),
+                )
+            };
+            format!("{} {}", button("confirm", ""), button("decline", " class=danger"))
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{} – {}</td><td>{}</td><td>{buttons}</td></tr>",
+            esc(&q.unit),
+            fmt_day(q.from_s, offset),
+            fmt_day(q.until_s - 1, offset),
+            esc(&q.note),
+        );
+    }
+    out + "</table></div>"
+}
+
 pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params>) -> Response {
     let (lang, offset) = (m.session.lang, app.config.utc_offset_min);
     let rows = match fetch(&app, &m, &p).await {
         Ok(r) => r,
         Err(r) => return r,
     };
+    let community = m.community.clone();
+    let pending = match app.db.call(move |conn| crate::community::pending_notices(conn, &community)).await {
+        Ok(p) => p,
+        Err(e) => return server_error(e),
+    };
     let now_s = now_ms() / 1000;
     let mut body = format!(
-        "<p><a href=/returnees/rules>{}</a> · <a href=/returnees/poster>{}</a> · <a href=\"/returnees.csv?{}\">{}</a></p>{}",
+        "{}<p><a href=/returnees/rules>{}</a> · <a href=/returnees/poster>{}</a> · <a href=\"/returnees.csv?{}\">{}</a></p>{}",
+        pending_section(&m, &pending, offset),
         t(lang, "rules_and_documents"),
         t(lang, "poster"),
         p.query(),
@@ -225,4 +265,23 @@ pub async fn poster(State(app): State<AppState>, m: Member) -> Response {
         esc(&url),
     );
     layout(m.session.lang, t(m.session.lang, "poster"), Some(&m.session), &body).into_response()
+}
+
+/// The committee confirms a returnee's notice (the gates keep the home in
+/// from their next sync) or declines it.
+pub async fn decide_notice(State(app): State<AppState>, m: Member, Path((id, verdict)): Path<(i64, String)>, Form(form): Form<FormMap>) -> Response {
+    if !m.session.csrf_ok(&form) {
+        return forbidden(m.session.lang);
+    }
+    let verdict = match verdict.as_str() {
+        "confirm" => crate::community::Verdict::Confirm,
+        "decline" => crate::community::Verdict::Decline,
+        _ => return not_found(&m.session),
+    };
+    let actor = m.actor();
+    match app.db.call(move |conn| Ok(registrations::decide_notice(conn, &actor, id, verdict, now_ms()))).await {
+        Ok(Ok(_)) => state_redirect("/returnees"),
+        Ok(Err(e)) => community_error(&m.session, "returnees", e),
+        Err(e) => server_error(e),
+    }
 }

@@ -19,18 +19,20 @@ fn sensor_error(m: &Member, e: SensorError) -> Response {
     }
 }
 
-/// The client's counters: what came, what was kept, what was dropped.
-fn broker_state(lang: Lang, app: &AppState) -> String {
+/// The client's counters: what came, what was kept, what was dropped,
+/// and the topic this community's sensors publish on.
+fn broker_state(lang: Lang, app: &AppState, community: &str) -> String {
     let s = &app.mqtt_stats;
     let Some(config) = &app.config.mqtt else { return format!("<p class=msg id=broker>{}</p>", t(lang, "mqtt_off")) };
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let unknown = s.unknown_names.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ");
+    let unknown = s.unknown_in(community).iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ");
     let error = s.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
     format!(
-        "<p class=msg id=broker>{broker} <code>{topic}/+</code>: <b>{state}</b>. {received} {r} · {stored} {st} · {alerts} {a} · {dropped}: \
-{nj} {nj_l}, {tb} {tb_l}, {un} {un_l}, {fl} {fl_l}{unknown}{error}</p>",
+        "<p class=msg id=broker>{broker} <code>{topic}/{c}/+</code>: <b>{state}</b>. {received} {r} · {stored} {st} · {alerts} {a} · {dropped}: \
+{nj} {nj_l}, {tb} {tb_l}, {un} {un_l}, {fl} {fl_l}, {ov} {ov_l}{unknown}{error}</p>",
         broker = t(lang, "mqtt_broker"),
         topic = esc(&config.base_topic),
+        c = esc(community),
         state = t(lang, if s.connected.load(Ordering::Relaxed) { "connected" } else { "not_connected" }),
         received = t(lang, "mqtt_received"),
         r = n(&s.received),
@@ -41,12 +43,14 @@ fn broker_state(lang: Lang, app: &AppState) -> String {
         dropped = t(lang, "mqtt_dropped"),
         nj = n(&s.not_json),
         nj_l = t(lang, "mqtt_not_json"),
-        tb = n(&s.too_big),
+        tb = n(&s.too_big) + n(&s.oversized),
         tb_l = t(lang, "mqtt_too_big"),
         un = n(&s.unknown),
         un_l = t(lang, "mqtt_unknown"),
         fl = n(&s.flood),
         fl_l = t(lang, "mqtt_flood"),
+        ov = n(&s.resets),
+        ov_l = t(lang, "mqtt_resets"),
         unknown = if unknown.is_empty() { String::new() } else { format!("<br>{}: {unknown}", t(lang, "mqtt_unknown_names")) },
         error = if error.is_empty() || s.connected.load(Ordering::Relaxed) { String::new() } else { format!("<br><small>{}</small>", esc(&error)) },
     )
@@ -61,7 +65,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     };
     let edit = m.may(Perm::EditRecords);
     let csrf = hidden_csrf(&m.session.csrf);
-    let mut body = broker_state(lang, &app);
+    let mut body = broker_state(lang, &app, &m.community);
     let _ = write!(
         body,
         "<div class=scroll><table id=sensors><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",

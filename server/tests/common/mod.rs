@@ -85,6 +85,10 @@ impl TestServer {
         let fresh = Db::open(&t).unwrap().call_blocking(db::communities).unwrap().is_empty();
         let db = if fresh { init_db(dir) } else { Db::open(&t).unwrap() };
         let mut config = Config { rate_per_minute: 1000, public_url: String::new(), ..Config::default() };
+        // Every test client is 127.0.0.1: tests of the per-client caps set
+        // their own.
+        config.limits.per_client_connections = 4096;
+        config.limits.per_client_requests = 4096;
         tune(&mut config);
         TestServer { bg: Background::start(Db::open(&t).unwrap(), config).unwrap(), db }
     }
