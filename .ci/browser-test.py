@@ -326,7 +326,8 @@ def log_in_admin(driver, base, wait_for):
 
 def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     """Staff set a notice for Hubei; a returnee from Wuchang registers on a
-    phone from the poster; the notice closes the gate to unit 3-502."""
+    phone from the poster; once the committee confirms the notice, it
+    closes the gate to unit 3-502."""
     driver.get(base + "/returnees/rules")
     form = driver.find_element(By.CSS_SELECTOR, "form[action='/returnees/documents']")
     form.find_element(By.NAME, "name").send_keys("Hubei notice")
@@ -407,15 +408,24 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     bad = subprocess.run([SERVER, "evidence", "verify", path, "--log-key", vkey], capture_output=True, text=True)
     assert bad.returncode != 0 and "inclusion proof fails" in bad.stderr, bad.stderr
 
-    # The committee sees the unit under home quarantine.
+    # The public form is anyone's: until someone confirms the notice, the
+    # gate lets the household out and tells the guard it is self-declared.
+    run(KIOSK, "--config", cfg, "sync", "--now")
+    out = run(KIOSK, "--config", cfg, "check", "--direction", "out", card)
+    assert "quarantine_unconfirmed" in out and ": allow" in out, out
+    # The committee sees the notice waiting, and confirms it.
     log_in_admin(driver, base, wait_for)
     wait_for("/logout")
     driver.get(base + "/quarantine")
-    wait_for("returnee notice")
-    assert "3-502" in driver.page_source, driver.page_source
+    wait_for("Waiting for confirmation")
+    assert "3-502" in driver.page_source and "a returnee's notice" in driver.page_source, driver.page_source
     driver.get(base + "/returnees")
     wait_for("Chen Jie")
+    wait_for("pending-notices")
     shot("server-returnees")
+    driver.find_element(By.CSS_SELECTOR, "#pending-notices form[action$='/confirm'] button").click()
+    wait_for("Chen Jie")
+    assert "pending-notices" not in driver.page_source, "the notice is decided"
     # After one sync, the kiosk keeps the resident of 3-502 in.
     run(KIOSK, "--config", cfg, "sync", "--now")
     out = run(KIOSK, "--config", cfg, "check", "--direction", "out", card)

@@ -45,6 +45,9 @@ class Server:
         self.db = os.path.join(tmp, "server.db")
         env = {**os.environ, "PW": PASSWORD}
         subprocess.run([binary, "--db", self.db, "init", "--community", COMMUNITY, "--password-env", "PW"], check=True, capture_output=True, env=env)
+        # An older build lacks newer flags: pass only those it knows.
+        known = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+        extra = [a for i, a in enumerate(extra) if (a if a.startswith("--") else extra[i - 1]) in known]
         args = [binary, "--db", self.db, "--listen", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**env, "RUST_LOG": "error"})
         self.url = self.proc.stdout.readline().strip().removeprefix("listening on ")
@@ -115,11 +118,17 @@ def hidden(page, name):
     return re.search(rf'name={name} value="([^"]*)"', page).group(1)
 
 
+UNITS = [f"{b}-{f}0{u}" for b in range(1, 11) for f in range(1, 16) for u in (1, 2)]
+
+
 def scene(server):
-    """A resident in 3-502, a notice for Hubei and a pledge elsewhere."""
+    """A resident in each of 300 units, a notice for Hubei and a pledge
+    elsewhere."""
     admin = Browser(server.url)
     token = admin.login()
-    admin.post("/residents", {"name": "王芳", "unit": "3-502", "phone": "13800000000", "csrf": token})
+    roster = "name,unit,phone\n" + "".join(f"住户{i},{u},138{i:08d}\n" for i, u in enumerate(UNITS))
+    status = upload(admin, token, "roster.csv", roster.encode(), mode="import")
+    assert status == 200, f"import: {status}"
     for name, kind, days in [("Pledge", "pledge", 7), ("Hubei notice", "notice", 14)]:
         admin.post("/returnees/documents", {"name": name, "kind": kind, "days": days, "body_zh": "{days} 天", "body_en": "{days} days", "csrf": token})
     admin.post("/returnees/rules", {"prefix": "", "document": "Pledge", "csrf": token})
@@ -127,11 +136,11 @@ def scene(server):
     return admin, token
 
 
-def register(server, client, phone, signature):
+def register(server, client, phone, signature, unit="1-101"):
     """One registration through the phone's three steps; the final status."""
     b = Browser(server.url, client)
     _, page, _ = b.get(f"/r/{COMMUNITY}")
-    form = {"token": hidden(page, "token"), "name": "王芳", "phone": phone, "unit": "3-502", "origin": "420106",
+    form = {"token": hidden(page, "token"), "name": "王芳", "phone": phone, "unit": unit, "origin": "420106",
             "arrival": time.strftime("%Y-%m-%d"), "travel": "train", "temperature": "36.5", "symptoms": "no", "contact": "no"}
     status, page, _ = b.post(f"/r/{COMMUNITY}", form)
     if status != 200:
@@ -163,7 +172,7 @@ def flood(server, n, signature, phones):
                 return
             client = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
             phone = f"139{i:08d}" if phones else "13900000000"
-            status = register(server, client, phone, signature)
+            status = register(server, client, phone, signature, UNITS[i % len(UNITS)])
             with lock:
                 counts[status] = counts.get(status, 0) + 1
 
@@ -178,11 +187,11 @@ def flood(server, n, signature, phones):
 def attack_registrations(binary, n):
     # A 60 KB "signature": strokes of whole pixels, as the review sent.
     big = "M10 10" + " L300 150 L10 10" * 3_800
-    # The largest a finger's signature may now be (16 KiB).
-    largest = "M10 10" + " L300 150 L10 10" * 1_000
+    # The largest a finger's signature may now be (8 KiB).
+    largest = "M10 10" + " L300 150 L10 10" * 500
     rows = []
     for label, signature, phones in [("60 KB signatures, rotating addresses and phones", big, True),
-                                     ("16 KB signatures, rotating addresses and phones", largest, True)]:
+                                     ("8 KB signatures, rotating addresses and phones", largest, True)]:
         with tempfile.TemporaryDirectory() as tmp:
             server = Server(binary, tmp, "--rate-per-minute", "100000")
             scene(server)
@@ -207,10 +216,9 @@ def attack_checkin(binary, seconds):
         server = Server(binary, tmp, "--rate-per-minute", "20")
         admin, token = scene(server)
         day = time.strftime("%Y-%m-%d")
-        admin.post("/quarantine", {"unit": "3-502", "from": day, "until": time.strftime("%Y-%m-%d", time.localtime(time.time() + 7 * 86400)), "note": "", "csrf": token})
-        # Thousands of people watched, as a flood of registrations would leave.
-        for i in range(1500):
-            register(server, f"10.1.{i // 256}.{i % 256}", f"137{i:08d}", "M10 10 L40 50 L90 20")
+        admin.post("/quarantine", {"unit": "1-101", "from": day, "until": time.strftime("%Y-%m-%d", time.localtime(time.time() + 7 * 86400)), "note": "", "csrf": token})
+        # Thousands of people watched, as a flood of registrations leaves them.
+        flood(server, 5000, "M10 10" + " L300 150 L10 10" * 500, True)
         _, page, _ = admin.get("/checkins")
         link = re.search(r"(/c/lotus-gdn/[^<\"]+)", page).group(1)
         stop = time.time() + seconds
@@ -236,7 +244,7 @@ def attack_checkin(binary, seconds):
             t.join()
         server.stop()
         lat.sort()
-        print(f"checkin | 8 clients on one link for {seconds} s: {hits['n']} requests ({hits['limited']} answered 429); "
+        print(f"checkin | 8 clients on one link for {seconds} s, 5,000 registrations watched: {hits['n']} requests ({hits['limited']} answered 429); "
               f"/residents p50 {statistics.median(lat):.0f} ms, p99 {lat[int(len(lat) * 0.99) - 1]:.0f} ms, max {lat[-1]:.0f} ms over {len(lat)} probes")
 
 
@@ -256,10 +264,10 @@ BASE_PARTS = [
 ]
 
 
-def upload(b, token, name, data):
+def upload(b, token, name, data, mode="check"):
     boundary = "----shoumen" + os.urandom(8).hex()
     parts = []
-    for key, value in [("csrf", token), ("mode", "check")]:
+    for key, value in [("csrf", token), ("mode", mode)]:
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode())
     parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode() + data + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
@@ -283,6 +291,7 @@ def attack_xlsx(binary):
             t0 = time.time()
             status = upload(b, token, "roster.xlsx", data)
             took = time.time() - t0
+            time.sleep(0.5)
             alive = server.alive()
             peak = server.peak_rss_mib() if alive else float("nan")
             print(f"xlsx | {label}: answer {status} in {took:.1f} s; server {'up' if alive else 'DEAD'}; peak RSS {base:.0f} -> {peak:.0f} MiB")
@@ -307,42 +316,82 @@ def probe(server, client=None, timeout=60):
     return status, time.time() - t0
 
 
-def attack_connections(binary):
-    with tempfile.TemporaryDirectory() as tmp:
-        server = Server(binary, tmp)
-        hogs = []
-        for _ in range(1100):
-            try:
-                s = source_socket("127.0.0.2", server.addr)
-                s.sendall(b"GET /login HTTP/1.1\r\nHost: gate\r\n")
-                hogs.append(s)
-            except OSError:
-                pass
-        time.sleep(0.5)
-        waits = [probe(server) for _ in range(5)]
-        print(f"connections | 1,100 slow-header sockets from one address ({len(hogs)} connected): another client's probe "
-              f"{', '.join(f'{s} in {w * 1000:.0f} ms' for s, w in waits)}")
-        for s in hogs:
+class Hogs:
+    """`n` connections held open by one client and opened again as soon as
+    the server closes one, for as long as the attack lasts."""
+
+    def __init__(self, n, opener):
+        self.n, self.opener, self.stop = n, opener, False
+        self.thread = threading.Thread(target=self.run)
+        self.connected = 0
+        self.thread.start()
+
+    def run(self):
+        open_ = []
+        while not self.stop:
+            while len(open_) < self.n and not self.stop:
+                try:
+                    open_.append(self.opener())
+                    self.connected += 1
+                except OSError:
+                    break
+            # A byte now and then; a closed socket is replaced.
+            alive = []
+            for s in open_:
+                try:
+                    s.setblocking(False)
+                    if s.recv(1, socket.MSG_PEEK) == b"":
+                        s.close()
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    s.close()
+                    continue
+                alive.append(s)
+            open_ = alive
+            time.sleep(0.2)
+        for s in open_:
             s.close()
-        server.stop()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = Server(binary, tmp)
-        hogs = []
-        for _ in range(800):
-            try:
-                s = socket.create_connection(server.addr, timeout=1)
-                s.sendall(b"POST /verify HTTP/1.1\r\nHost: gate\r\nX-Forwarded-For: 198.51.100.66\r\n"
-                          b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\nreceipt=")
-                hogs.append(s)
-            except OSError:
-                pass
+
+    def end(self):
+        self.stop = True
+        self.thread.join()
+
+
+def probes(server, client, seconds):
+    waits = []
+    stop = time.time() + seconds
+    while time.time() < stop:
+        waits.append(probe(server, client))
         time.sleep(0.5)
-        waits = [probe(server, "203.0.113.5") for _ in range(5)]
-        print(f"connections | 800 trickled bodies on /verify from one client behind the proxy ({len(hogs)} connected): another client's probe "
-              f"{', '.join(f'{s} in {w * 1000:.0f} ms' for s, w in waits)}")
-        for s in hogs:
-            s.close()
-        server.stop()
+    ms = sorted(w * 1000 for _, w in waits)
+    failed = sum(1 for s, _ in waits if s != 200)
+    return f"{len(ms)} probes, p50 {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms, {failed} not answered"
+
+
+def attack_connections(binary, seconds):
+    def slow_header(server):
+        s = source_socket("127.0.0.2", server.addr)
+        s.sendall(b"GET /login HTTP/1.1\r\nHost: gate\r\n")
+        return s
+
+    def trickled_body(server):
+        s = socket.create_connection(server.addr, timeout=1)
+        s.sendall(b"POST /verify HTTP/1.1\r\nHost: gate\r\nX-Forwarded-For: 198.51.100.66\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\nreceipt=")
+        return s
+
+    for label, n, opener, client in [("1,100 slow-header sockets from one address", 1100, slow_header, None),
+                                     ("800 trickled bodies on /verify from one client behind the proxy", 800, trickled_body, "203.0.113.5")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            server = Server(binary, tmp)
+            hogs = Hogs(n, lambda: opener(server))
+            time.sleep(1)
+            result = probes(server, client, seconds)
+            hogs.end()
+            print(f"connections | {label} for {seconds} s ({hogs.connected} opened): another client's {result}")
+            server.stop()
 
 
 def main():
@@ -360,7 +409,7 @@ def main():
     if "xlsx" in args.only:
         attack_xlsx(args.server)
     if "connections" in args.only:
-        attack_connections(args.server)
+        attack_connections(args.server, args.seconds)
 
 
 if __name__ == "__main__":

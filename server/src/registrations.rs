@@ -29,7 +29,7 @@ use crate::{community, divisions, evidence, vals};
 pub const TRAVEL: &[&str] = &["train", "plane", "car", "coach", "ship", "other"];
 /// A signature is SVG path data; a finger's few strokes are 2 to 5 KiB
 /// (the pad keeps whole pixels and drops points under 2 px apart).
-pub const MAX_SIGNATURE: usize = 16 << 10;
+pub const MAX_SIGNATURE: usize = 8 << 10;
 /// The least ink a signature has, in pixels of the 320×160 pad.
 pub const MIN_INK_PX: f64 = 20.0;
 /// A form may be signed this long after it was shown.

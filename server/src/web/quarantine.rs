@@ -24,21 +24,24 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         "<form class=card method=post action=/quarantine>{csrf}<label>{unit}<input name=unit required maxlength=12 placeholder=3-502></label>\
 <label>{from}<input name=from type=date required value=\"{today}\"></label><label>{until}<input name=until type=date required></label>\
 <label>{note}<input name=note maxlength=200></label><button>{add}</button></form>\
-<div class=scroll><table><tr><th>{unit}</th><th>{from}</th><th>{until}</th><th>{note}</th><th></th></tr>",
+<div class=scroll><table id=quarantines><tr><th>{unit}</th><th>{from}</th><th>{until}</th><th>{status}</th><th>{note}</th><th></th></tr>",
         csrf = hidden_csrf(csrf),
         unit = t(lang, "unit"),
         from = t(lang, "from"),
         until = t(lang, "until"),
         note = t(lang, "note"),
         add = t(lang, "add"),
+        status = t(lang, "q_status"),
     );
     for q in &rows {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><form class=inline method=post action=\"/quarantine/{}/remove\">{}<button class=danger>{}</button></form></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} · {}</td><td>{}</td><td><form class=inline method=post action=\"/quarantine/{}/remove\">{}<button class=danger>{}</button></form></td></tr>",
             esc(&q.unit),
             fmt_day(q.from_s, offset),
             fmt_day(q.until_s, offset),
+            t(lang, if q.status == "pending" { "q_pending" } else { "q_confirmed" }),
+            t(lang, if q.source == "returnee" { "q_returnee" } else { "q_committee" }),
             esc(&q.note),
             q.id,
             hidden_csrf(csrf),
