@@ -101,7 +101,11 @@ pub fn check(
         let text = match read_input(input) {
             Ok(text) => text,
             Err(error) => {
-                results.push(CheckResult { reason: "unreadable".into(), error: Some(error), ..CheckResult::new(input) });
+                results.push(CheckResult {
+                    reason: "unreadable".into(),
+                    error: Some(error),
+                    ..CheckResult::new(input)
+                });
                 continue;
             }
         };

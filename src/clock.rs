@@ -30,10 +30,7 @@ impl SystemClock {
     }
 
     pub fn now(&self) -> Now {
-        let wall_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         Now { wall_ms, mono_ms: mono_ms(), clock_synced: clock_synced() }
     }
 }

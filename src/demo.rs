@@ -63,8 +63,16 @@ impl DemoCommunity {
         use Decision::*;
         let specs: [(&str, PassClaims, (Decision, &str)); 8] = [
             ("resident", claims(Role::Resident, "3-502", now_s - DAY, now_s + 365 * DAY, 0), (Allow, "ok")),
-            ("resident-assist", claims(Role::Resident, "8-1604", now_s - DAY, now_s + 365 * DAY, PassFlags::NEEDS_ASSISTANCE), (Allow, "ok")),
-            ("quarantined", claims(Role::Resident, "5-1201", now_s - 30 * DAY, now_s + 365 * DAY, 0), (Allow, "quarantine_return")),
+            (
+                "resident-assist",
+                claims(Role::Resident, "8-1604", now_s - DAY, now_s + 365 * DAY, PassFlags::NEEDS_ASSISTANCE),
+                (Allow, "ok"),
+            ),
+            (
+                "quarantined",
+                claims(Role::Resident, "5-1201", now_s - 30 * DAY, now_s + 365 * DAY, 0),
+                (Allow, "quarantine_return"),
+            ),
             ("revoked", claims(Role::Resident, "7-303", now_s - 30 * DAY, now_s + 365 * DAY, 0), (Deny, "revoked")),
             ("expired", claims(Role::Resident, "2-101", now_s - 400 * DAY, now_s - DAY, 0), (Deny, "expired")),
             ("visitor", claims(Role::Visitor, "3-502", now_s - 3600, now_s + DAY, 0), (Allow, "ok")),
@@ -82,14 +90,20 @@ impl DemoCommunity {
             })
             .collect();
         let id_of = |name: &str| passes.iter().find(|p| p.name == name).map(|p| p.claims.pass_id).unwrap();
-        let list = |kind, items| ListSnapshot { kind, version: 1, issued_at: now_s, expires_at: now_s + 30 * DAY, items };
+        let list =
+            |kind, items| ListSnapshot { kind, version: 1, issued_at: now_s, expires_at: now_s + 30 * DAY, items };
         let revocations = list(
             ListKind::Revocations,
             vec![ListItem { pass_id: id_of("revoked"), from: None, until: None, source: None }],
         );
         let quarantine = list(
             ListKind::Quarantine,
-            vec![ListItem { pass_id: id_of("quarantined"), from: Some(now_s - 2 * DAY), until: Some(now_s + 12 * DAY), source: None }],
+            vec![ListItem {
+                pass_id: id_of("quarantined"),
+                from: Some(now_s - 2 * DAY),
+                until: Some(now_s + 12 * DAY),
+                source: None,
+            }],
         );
         DemoCommunity { key, passes, revocations, quarantine }
     }
@@ -181,10 +195,8 @@ struct PassText {
 pub fn read_passes(dir: &Path) -> Result<Vec<(String, String)>, DemoError> {
     let path = dir.join("passes.json");
     let text = std::fs::read_to_string(&path).map_err(|source| DemoError::Io { path: path.clone(), source })?;
-    let passes: Vec<PassText> = serde_json::from_str(&text).map_err(|e| DemoError::Io {
-        path,
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-    })?;
+    let passes: Vec<PassText> = serde_json::from_str(&text)
+        .map_err(|e| DemoError::Io { path, source: std::io::Error::new(std::io::ErrorKind::InvalidData, e) })?;
     Ok(passes.into_iter().map(|p| (p.name, p.text)).collect())
 }
 

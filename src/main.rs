@@ -87,7 +87,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let cx = cli::Context { config: cli.config, sim: cli.sim, clock: SystemClock::new() };
-    let default_run = || Command::Run(cli::run::Args { headless: false, exit_after: None, demo_script: false, demo_pace_ms: 3000 });
+    let default_run =
+        || Command::Run(cli::run::Args { headless: false, exit_after: None, demo_script: false, demo_pace_ms: 3000 });
     match cli.command.unwrap_or_else(default_run) {
         Command::Run(args) => cli::run::run(&args, &cx),
         Command::Check(args) => cli::check::run(&args, &cx),

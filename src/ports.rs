@@ -66,7 +66,9 @@ pub enum SensorRequest {
     Measure,
     /// Measure the person in front, whose true temperature is this, and set
     /// the model offset so the reading matches.
-    Calibrate { reference_c: f32 },
+    Calibrate {
+        reference_c: f32,
+    },
 }
 
 /// Requests to the core loop that are not gate events.

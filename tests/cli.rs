@@ -6,11 +6,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn shoumen(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_shoumen"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run shoumen");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_shoumen")).args(args).env("RUST_LOG", "warn").output().expect("run shoumen");
     out
 }
 

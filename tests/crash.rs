@@ -28,9 +28,8 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
             .spawn()
             .expect("start shoumen debug-append");
         let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
-        });
+        let reader =
+            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
         std::thread::sleep(Duration::from_micros(rng.gen_range(2_000..40_000)));
         child.kill().expect("SIGKILL the child");
         let status = child.wait().unwrap();
@@ -50,7 +49,10 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
         let store = Store::open(&db, "crash-test").unwrap();
         assert_eq!(store.integrity_check().unwrap(), "ok", "round {round}");
         let head = store.head_seq().unwrap();
-        assert!(head >= committed, "round {round}: entry {committed} was reported committed but the log ends at {head}");
+        assert!(
+            head >= committed,
+            "round {round}: entry {committed} was reported committed but the log ends at {head}"
+        );
         assert!(store.acked_seq().unwrap() >= acked, "round {round}: ack watermark went back");
         let report = store.verify_chain().unwrap().unwrap_or_else(|b| panic!("round {round}: {b}"));
         assert_eq!(report.entries, head);

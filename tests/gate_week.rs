@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use shoumen::gate::{step, AntiPassback, Effect, Event, GateState, Lists, Now, Policy, Presence, TempReading};
 use shoumen_protocol::{
-    pass, Decision, ListSnapshot, ListKind, PassClaims, PassFlags, PassId, Role, TrustList, TrustedKey,
+    pass, Decision, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, Role, TrustList, TrustedKey,
 };
 
 const T0_MS: i64 = 1_790_000_000_000;
@@ -39,7 +39,13 @@ fn key() -> ed25519_dalek::SigningKey {
 }
 
 fn lists(synced_at_ms: i64) -> Lists {
-    let list = |kind| ListSnapshot { kind, version: 1, issued_at: T0_MS / 1000, expires_at: T0_MS / 1000 + 30 * 86_400, items: vec![] };
+    let list = |kind| ListSnapshot {
+        kind,
+        version: 1,
+        issued_at: T0_MS / 1000,
+        expires_at: T0_MS / 1000 + 30 * 86_400,
+        items: vec![],
+    };
     Lists {
         trust: TrustList::new(vec![TrustedKey { issuer: "lotus-gdn".into(), key: key().verifying_key() }]),
         revocations: Some(list(ListKind::Revocations)),
@@ -84,7 +90,12 @@ impl Compound {
     /// delay has passed, and a sync round to both (they stay online).
     fn sync(&mut self, t: i64) {
         for from in 0..2 {
-            let due: Vec<_> = self.kiosks[from].outbox.iter().filter(|(at, ..)| *at + SYNC_DELAY <= t).map(|(_, id, p)| (*id, *p)).collect();
+            let due: Vec<_> = self.kiosks[from]
+                .outbox
+                .iter()
+                .filter(|(at, ..)| *at + SYNC_DELAY <= t)
+                .map(|(_, id, p)| (*id, *p))
+                .collect();
             self.kiosks[from].outbox.retain(|(at, ..)| *at + SYNC_DELAY > t);
             step(&mut self.kiosks[1 - from].state, Event::Synced { at_ms: t, presence: due }, Self::now(t));
         }
@@ -172,10 +183,17 @@ fn a_week_with_the_default_config_refuses_no_resident_for_passback() {
     let mut c = Compound::new(Policy::default().anti_passback);
     play_week(&mut c);
     let entries: u32 = c.kiosks.iter().map(|k| k.opened).sum();
-    println!("a week at two in-kiosks: {entries} openings, refusals {:?}", c.kiosks.iter().map(|k| k.refusals.len()).collect::<Vec<_>>());
+    println!(
+        "a week at two in-kiosks: {entries} openings, refusals {:?}",
+        c.kiosks.iter().map(|k| k.refusals.len()).collect::<Vec<_>>()
+    );
     assert!(entries > 50 * 7 * 2, "the week played out ({entries} openings)");
     assert_eq!(c.passback_refusals(), 0, "a resident was refused for passback");
-    assert!(c.kiosks.iter().all(|k| k.refusals.is_empty()), "{:?}", c.kiosks.iter().map(|k| &k.refusals).collect::<Vec<_>>());
+    assert!(
+        c.kiosks.iter().all(|k| k.refusals.is_empty()),
+        "{:?}",
+        c.kiosks.iter().map(|k| &k.refusals).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -13,7 +13,8 @@ fn a_panic_in_another_thread_locks_the_relay() {
     let world = World::new();
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, _rx) = std::sync::mpsc::channel();
-    let (mut io, thread) = spawn_io(Box::new(SimPins::new(world.clone())), IoConfig::default(), tx, stop.clone()).unwrap();
+    let (mut io, thread) =
+        spawn_io(Box::new(SimPins::new(world.clone())), IoConfig::default(), tx, stop.clone()).unwrap();
     io.pulse(60_000).unwrap();
     let deadline = Instant::now() + Duration::from_secs(2);
     while !world.lock().relay_unlocked && Instant::now() < deadline {

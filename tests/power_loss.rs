@@ -109,7 +109,9 @@ unsafe fn flush(f: &mut ShimFile, keep: &mut dyn FnMut() -> bool) -> c_int {
             continue;
         }
         let rc = match op {
-            Op::Write(off, data) => (m.xWrite.unwrap())(f.real, data.as_ptr() as *const c_void, data.len() as c_int, off),
+            Op::Write(off, data) => {
+                (m.xWrite.unwrap())(f.real, data.as_ptr() as *const c_void, data.len() as c_int, off)
+            }
             Op::Truncate(t) => (m.xTruncate.unwrap())(f.real, t),
         };
         if rc != ffi::SQLITE_OK {
@@ -134,7 +136,12 @@ unsafe extern "C" fn x_close(file: *mut ffi::sqlite3_file) -> c_int {
     rc
 }
 
-unsafe extern "C" fn x_read(file: *mut ffi::sqlite3_file, buf: *mut c_void, amt: c_int, off: ffi::sqlite3_int64) -> c_int {
+unsafe extern "C" fn x_read(
+    file: *mut ffi::sqlite3_file,
+    buf: *mut c_void,
+    amt: c_int,
+    off: ffi::sqlite3_int64,
+) -> c_int {
     let f = shim(file);
     let rc = (real_methods(f).xRead.unwrap())(f.real, buf, amt, off);
     if rc != ffi::SQLITE_OK && rc != ffi::SQLITE_IOERR_SHORT_READ {
@@ -146,7 +153,8 @@ unsafe extern "C" fn x_read(file: *mut ffi::sqlite3_file, buf: *mut c_void, amt:
             Op::Write(woff, data) => {
                 let (a, b) = ((*woff).max(off), (woff + data.len() as i64).min(off + amt as i64));
                 if a < b {
-                    out[(a - off) as usize..(b - off) as usize].copy_from_slice(&data[(a - woff) as usize..(b - woff) as usize]);
+                    out[(a - off) as usize..(b - off) as usize]
+                        .copy_from_slice(&data[(a - woff) as usize..(b - woff) as usize]);
                 }
             }
             Op::Truncate(t) => {
@@ -163,7 +171,12 @@ unsafe extern "C" fn x_read(file: *mut ffi::sqlite3_file, buf: *mut c_void, amt:
     }
 }
 
-unsafe extern "C" fn x_write(file: *mut ffi::sqlite3_file, buf: *const c_void, amt: c_int, off: ffi::sqlite3_int64) -> c_int {
+unsafe extern "C" fn x_write(
+    file: *mut ffi::sqlite3_file,
+    buf: *const c_void,
+    amt: c_int,
+    off: ffi::sqlite3_int64,
+) -> c_int {
     if lock().tick() {
         return ffi::SQLITE_IOERR_WRITE;
     }
@@ -218,7 +231,13 @@ pass_through!(x_device_characteristics, xDeviceCharacteristics, ());
 pass_through!(x_shm_lock, xShmLock, (offset: c_int, n: c_int, flags: c_int));
 pass_through!(x_shm_unmap, xShmUnmap, (delete: c_int));
 
-unsafe extern "C" fn x_shm_map(file: *mut ffi::sqlite3_file, region: c_int, size: c_int, extend: c_int, out: *mut *mut c_void) -> c_int {
+unsafe extern "C" fn x_shm_map(
+    file: *mut ffi::sqlite3_file,
+    region: c_int,
+    size: c_int,
+    extend: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
     let f = shim(file);
     (real_methods(f).xShmMap.unwrap())(f.real, region, size, extend, out)
 }
@@ -228,7 +247,13 @@ unsafe extern "C" fn x_shm_barrier(file: *mut ffi::sqlite3_file) {
     (real_methods(f).xShmBarrier.unwrap())(f.real)
 }
 
-unsafe extern "C" fn x_open(_vfs: *mut ffi::sqlite3_vfs, name: ffi::sqlite3_filename, file: *mut ffi::sqlite3_file, flags: c_int, out: *mut c_int) -> c_int {
+unsafe extern "C" fn x_open(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: ffi::sqlite3_filename,
+    file: *mut ffi::sqlite3_file,
+    flags: c_int,
+    out: *mut c_int,
+) -> c_int {
     let base = BASE_VFS;
     let len = (*base).szOsFile as usize;
     let mut buf = vec![0u8; len];
@@ -308,7 +333,8 @@ fn draft(n: u64) -> EntryDraft {
 fn check_after_cut(db: &Path, committed: &[(u64, String)], round: u32) {
     // The WAL index lives in shared memory, which a power cut loses too.
     let _ = std::fs::remove_file(db.with_extension("db-shm"));
-    let store = Store::open(db, "after-power-cut").unwrap_or_else(|e| panic!("cut {round}: the store does not open: {e}"));
+    let store =
+        Store::open(db, "after-power-cut").unwrap_or_else(|e| panic!("cut {round}: the store does not open: {e}"));
     assert_eq!(store.integrity_check().unwrap(), "ok", "cut {round}");
     let report = store.verify_chain().unwrap().unwrap_or_else(|b| panic!("cut {round}: {b}"));
     for (seq, body) in committed {
@@ -329,7 +355,8 @@ fn the_shim_does_lose_what_was_never_synced() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nosync.db");
     {
-        let conn = rusqlite::Connection::open_with_flags_and_vfs(&db, rusqlite::OpenFlags::default(), "powercut").unwrap();
+        let conn =
+            rusqlite::Connection::open_with_flags_and_vfs(&db, rusqlite::OpenFlags::default(), "powercut").unwrap();
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; CREATE TABLE t (n INTEGER);").unwrap();
         for n in 0..200 {
             conn.execute("INSERT INTO t VALUES (?1)", [n]).unwrap();
@@ -379,6 +406,9 @@ fn every_committed_entry_survives_power_cuts() {
         drop(store);
         check_after_cut(&db, &committed, round);
     }
-    println!("{cuts} power cuts: {} entries committed and found again, {failed_appends} appends refused at a cut", committed.len());
+    println!(
+        "{cuts} power cuts: {} entries committed and found again, {failed_appends} appends refused at a cut",
+        committed.len()
+    );
     assert!(committed.len() as u64 > u64::from(cuts), "the cuts came too early to test anything");
 }

@@ -119,7 +119,10 @@ fn levels_and_time_to_first_read() {
     let n = env("SHOUMEN_SCAN_FRAMES", 100);
     let texts = synth::pass_texts(16, 2026);
     println!("level   frames | rxing reads  ms | live reads  ms  (×reads ×time) | thorough reads  ms");
-    let levels: Vec<Level> = Level::ALL.into_iter().filter(|l| std::env::var("SHOUMEN_SCAN_LEVEL").map_or(true, |v| v == l.name())).collect();
+    let levels: Vec<Level> = Level::ALL
+        .into_iter()
+        .filter(|l| std::env::var("SHOUMEN_SCAN_LEVEL").map_or(true, |v| v == l.name()))
+        .collect();
     for level in levels {
         let frames = synth::level_frames(&texts, n, 2026, level);
         let m = measure(&frames, &[raw_rxing, live, thorough], 3);

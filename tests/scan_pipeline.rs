@@ -13,10 +13,7 @@ fn synthetic(count: usize, seed: u64, difficulty: f32) -> Vec<(String, synth::Sc
 }
 
 fn hits(frames: &[(String, synth::Scene, GrayBuf)], mut scanner: impl FnMut() -> Scanner) -> usize {
-    frames
-        .iter()
-        .filter(|(text, _, frame)| scanner().scan(&frame.view()).codes.iter().any(|c| c.text == *text))
-        .count()
+    frames.iter().filter(|(text, _, frame)| scanner().scan(&frame.view()).codes.iter().any(|c| c.text == *text)).count()
 }
 
 #[test]

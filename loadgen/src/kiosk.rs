@@ -23,7 +23,17 @@ pub struct SimKiosk {
 impl SimKiosk {
     pub fn new(id: String, community: String, key: SigningKey, secret: &str, passes: u64) -> SimKiosk {
         let auth = format!("Bearer {id}:{secret}");
-        SimKiosk { id, community, auth, key, boot_id: format!("{:032x}", rand::random::<u128>()), seq: 0, head: GENESIS, pending: Vec::new(), passes }
+        SimKiosk {
+            id,
+            community,
+            auth,
+            key,
+            boot_id: format!("{:032x}", rand::random::<u128>()),
+            seq: 0,
+            head: GENESIS,
+            pending: Vec::new(),
+            passes,
+        }
     }
 
     /// Appends one entry: mostly residents let in or out, now and then a

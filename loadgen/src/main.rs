@@ -76,7 +76,10 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let db = Db::open(&args.db).with_context(|| format!("cannot open {}", args.db))?;
     let engine = format!("{:?}", db.engine());
-    eprintln!("preparing {} communities × {} live kiosks, {} backlog kiosks on {engine} …", args.communities, args.live, args.backlog_kiosks);
+    eprintln!(
+        "preparing {} communities × {} live kiosks, {} backlog kiosks on {engine} …",
+        args.communities, args.live, args.backlog_kiosks
+    );
     let t = Instant::now();
     let communities = setup::communities(&db, args.communities.max(args.backlog_kiosks).max(1))?;
     let mut live = Vec::new();
@@ -93,7 +96,13 @@ fn main() -> Result<()> {
     drop(db);
     eprintln!("prepared in {:.1} s", t.elapsed().as_secs_f64());
     let (mut server, url) = start_server(&args)?;
-    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(load(&args, &url, server.id(), live, backlog));
+    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(load(
+        &args,
+        &url,
+        server.id(),
+        live,
+        backlog,
+    ));
     let _ = server.kill();
     let _ = server.wait();
     let record = result?;
@@ -115,7 +124,9 @@ fn start_server(args: &Args) -> Result<(Child, String)> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("cannot start {}; build it with `cargo build --release -p shoumen-server`", bin.display()))?;
+        .with_context(|| {
+            format!("cannot start {}; build it with `cargo build --release -p shoumen-server`", bin.display())
+        })?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
     let Some(url) = line.trim().strip_prefix("listening on ") else {
@@ -125,7 +136,13 @@ fn start_server(args: &Args) -> Result<(Child, String)> {
     Ok((child, url.to_string()))
 }
 
-async fn load(args: &Args, url: &str, pid: u32, live: Vec<kiosk::SimKiosk>, backlog: Vec<kiosk::SimKiosk>) -> Result<Arc<run::Load>> {
+async fn load(
+    args: &Args,
+    url: &str,
+    pid: u32,
+    live: Vec<kiosk::SimKiosk>,
+    backlog: Vec<kiosk::SimKiosk>,
+) -> Result<Arc<run::Load>> {
     // Idle connections are dropped before the server's 10 s header timeout
     // would close them under a request about to be sent.
     let http = reqwest::Client::builder()
@@ -133,7 +150,13 @@ async fn load(args: &Args, url: &str, pid: u32, live: Vec<kiosk::SimKiosk>, back
         .pool_max_idle_per_host(4096)
         .pool_idle_timeout(Duration::from_secs(5))
         .build()?;
-    let load = Arc::new(run::Load { url: url.to_string(), http, start: Instant::now(), stop: AtomicBool::new(false), record: Default::default() });
+    let load = Arc::new(run::Load {
+        url: url.to_string(),
+        http,
+        start: Instant::now(),
+        stop: AtomicBool::new(false),
+        record: Default::default(),
+    });
     tokio::spawn(run::sample_rss(load.clone(), pid));
     let every = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
     let mut live_tasks = Vec::new();
@@ -143,14 +166,17 @@ async fn load(args: &Args, url: &str, pid: u32, live: Vec<kiosk::SimKiosk>, back
     tokio::time::sleep(Duration::from_secs(args.warmup_s)).await;
     eprintln!("live load running; backlog starts");
     let backlog_start = load.start.elapsed();
-    let tasks: Vec<_> = backlog.into_iter().map(|k| tokio::spawn(run::backlog(load.clone(), k, args.backlog))).collect();
+    let tasks: Vec<_> =
+        backlog.into_iter().map(|k| tokio::spawn(run::backlog(load.clone(), k, args.backlog))).collect();
     let exporter = (args.export_rows > 0).then(|| {
         let (load, after) = (load.clone(), Duration::from_secs(args.export_after_s));
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             let started = load.start.elapsed();
             match run::export(&load, setup::EXPORT_USER, setup::EXPORT_PASSWORD).await {
-                Ok((lines, bytes)) => *load.record.export.lock().unwrap() = Some((started, load.start.elapsed(), lines, bytes)),
+                Ok((lines, bytes)) => {
+                    *load.record.export.lock().unwrap() = Some((started, load.start.elapsed(), lines, bytes))
+                }
                 Err(e) => load.record.errors.lock().unwrap().push(format!("export: {e}")),
             }
         })

@@ -34,8 +34,17 @@ pub fn print(engine: &str, args: &Args, load: &Load) {
     let backlog_rate = stored as f64 / backlog_s.max(f64::MIN_POSITIVE);
     let live_failed = live.iter().filter(|s| !s.ok).count();
     println!("engine                     {engine}");
-    println!("live kiosks                {} ({} communities × {}, {} entry/s each)", args.communities * args.live, args.communities, args.live, args.rate);
-    println!("backlog                    {stored} entries from {} kiosks in {backlog_s:.1} s: {backlog_rate:.0} entries/s", args.backlog_kiosks);
+    println!(
+        "live kiosks                {} ({} communities × {}, {} entry/s each)",
+        args.communities * args.live,
+        args.communities,
+        args.live,
+        args.rate
+    );
+    println!(
+        "backlog                    {stored} entries from {} kiosks in {backlog_s:.1} s: {backlog_rate:.0} entries/s",
+        args.backlog_kiosks
+    );
     println!(
         "live pushes during backlog {} pushes, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         during_backlog.len(),
@@ -43,7 +52,12 @@ pub fn print(engine: &str, args: &Args, load: &Load) {
         percentile(&during_backlog, 99.0),
         percentile(&during_backlog, 100.0)
     );
-    println!("live pushes, whole run     {} pushes, p50 {:.1} ms, p99 {:.1} ms, {live_failed} failed", live.len(), percentile(&live, 50.0), percentile(&live, 99.0));
+    println!(
+        "live pushes, whole run     {} pushes, p50 {:.1} ms, p99 {:.1} ms, {live_failed} failed",
+        live.len(),
+        percentile(&live, 50.0),
+        percentile(&live, 99.0)
+    );
     println!("heartbeats                 {}, p99 {:.1} ms", heartbeats.len(), percentile(&heartbeats, 99.0));
     let mut export_json = serde_json::Value::Null;
     if let Some((start, end, lines, bytes)) = export {
@@ -61,7 +75,11 @@ pub fn print(engine: &str, args: &Args, load: &Load) {
     }
     let rss_max = rss.iter().map(|(_, k)| *k).max().unwrap_or(0);
     let rss_end = rss.last().map_or(0, |(_, k)| *k);
-    println!("server RSS                 max {:.0} MB, at the end {:.0} MB (the database's own processes not counted)", rss_max as f64 / 1024.0, rss_end as f64 / 1024.0);
+    println!(
+        "server RSS                 max {:.0} MB, at the end {:.0} MB (the database's own processes not counted)",
+        rss_max as f64 / 1024.0,
+        rss_end as f64 / 1024.0
+    );
     println!("errors                     {}", errors.len());
     let mut kinds: Vec<String> = errors.iter().map(|e| e.chars().take(80).collect()).collect();
     kinds.sort();

@@ -56,7 +56,13 @@ async fn push(load: &Load, k: &mut SimKiosk, max: usize) -> Sample {
     let at = load.start.elapsed();
     let Some(page) = k.page(max) else { return Sample { at, latency: Duration::ZERO, ok: true } };
     let t = Instant::now();
-    let result = load.http.post(format!("{}/api/v1/entries", load.url)).header("Authorization", &k.auth).json(&page).send().await;
+    let result = load
+        .http
+        .post(format!("{}/api/v1/entries", load.url))
+        .header("Authorization", &k.auth)
+        .json(&page)
+        .send()
+        .await;
     let ok = match result {
         Ok(r) if r.status().is_success() => match r.json::<PushResponse>().await {
             Ok(resp) => {
@@ -70,7 +76,10 @@ async fn push(load: &Load, k: &mut SimKiosk, max: usize) -> Sample {
         },
         Ok(r) => {
             let status = r.status();
-            load.record.error(format!("push {status}: {}", r.text().await.unwrap_or_default().chars().take(200).collect::<String>()));
+            load.record.error(format!(
+                "push {status}: {}",
+                r.text().await.unwrap_or_default().chars().take(200).collect::<String>()
+            ));
             false
         }
         Err(e) => {
@@ -85,7 +94,14 @@ async fn heartbeat(load: &Load, k: &SimKiosk) -> Sample {
     let at = load.start.elapsed();
     let t = Instant::now();
     let hb = k.heartbeat(shoumen_server::db::now_ms());
-    let ok = match load.http.post(format!("{}/api/v1/heartbeat", load.url)).header("Authorization", &k.auth).json(&hb).send().await {
+    let ok = match load
+        .http
+        .post(format!("{}/api/v1/heartbeat", load.url))
+        .header("Authorization", &k.auth)
+        .json(&hb)
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => true,
         Ok(r) => {
             load.record.error(format!("heartbeat {}", r.status()));
@@ -146,8 +162,19 @@ pub async fn backlog(load: Arc<Load>, mut k: SimKiosk, n: u64) -> u64 {
 /// Logs in as the export account and downloads the whole history as CSV;
 /// returns (lines, bytes).
 pub async fn export(load: &Load, user: &str, password: &str) -> Result<(u64, u64), String> {
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
-    let login = browser.get(format!("{}/login", load.url)).send().await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let login = browser
+        .get(format!("{}/login", load.url))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
     let at = login.find("name=csrf value=\"").ok_or("no login form")? + "name=csrf value=\"".len();
     let csrf = &login[at..at + 32];
     let r = browser
@@ -160,7 +187,11 @@ pub async fn export(load: &Load, user: &str, password: &str) -> Result<(u64, u64
         return Err(format!("export login answered {}", r.status()));
     }
     let to = shoumen_server::web::fmt_ms(shoumen_server::db::now_ms() + 86_400_000, 480)[..10].to_string();
-    let r = browser.get(format!("{}/export.csv?from=2000-01-01&to={to}", load.url)).send().await.map_err(|e| e.to_string())?;
+    let r = browser
+        .get(format!("{}/export.csv?from=2000-01-01&to={to}", load.url))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let mut body = r.bytes_stream();
     let (mut lines, mut bytes) = (0u64, 0u64);
     while let Some(chunk) = body.next().await {
@@ -183,5 +214,8 @@ pub async fn sample_rss(load: Arc<Load>, pid: u32) {
 
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

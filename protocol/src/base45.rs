@@ -37,11 +37,7 @@ pub fn encode(data: &[u8]) -> String {
 }
 
 fn value_of(c: u8, pos: usize) -> Result<u32, Base45Error> {
-    ALPHABET
-        .iter()
-        .position(|&a| a == c)
-        .map(|v| v as u32)
-        .ok_or(Base45Error::BadCharacter(c as char, pos))
+    ALPHABET.iter().position(|&a| a == c).map(|v| v as u32).ok_or(Base45Error::BadCharacter(c as char, pos))
 }
 
 /// Decodes base45 text, rejecting anything RFC 9285 does not allow.

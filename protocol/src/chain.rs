@@ -95,7 +95,13 @@ impl ChainCheck {
 
     /// Accepts a whole entry of `device`, checking that its content names
     /// the seq it stands at.
-    pub fn push_entry(&mut self, device: &str, seq: u64, entry: &Entry, claimed: Option<&Hash>) -> Result<Hash, ChainBreak> {
+    pub fn push_entry(
+        &mut self,
+        device: &str,
+        seq: u64,
+        entry: &Entry,
+        claimed: Option<&Hash>,
+    ) -> Result<Hash, ChainBreak> {
         if entry.device != device || entry.seq != seq {
             return Err(ChainBreak::Moved { seq, device: entry.device.clone(), claimed: entry.seq });
         }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use signed_note::{Note, StandardVerifier, VerifierList};
 use thiserror::Error;
-pub use tlog_tiles::Hash;
 use tlog_tiles::Checkpoint;
+pub use tlog_tiles::Hash;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EvidenceError {
@@ -123,7 +123,8 @@ impl Receipt {
             return Err(EvidenceError::NotIncluded);
         }
         let leaf = leaf_hash(&salt, self.record.as_bytes());
-        tlog_tiles::check_record(&self.proof, head.size, head.root, self.index, leaf).map_err(|_| EvidenceError::NotIncluded)?;
+        tlog_tiles::check_record(&self.proof, head.size, head.root, self.index, leaf)
+            .map_err(|_| EvidenceError::NotIncluded)?;
         Ok(head)
     }
 
@@ -215,7 +216,8 @@ mod tests {
         let keys = signed_note::generate_key(&mut rand::rngs::OsRng, "shoumen.test/evidence");
         let salt = [7u8; 32];
         let record = r#"{"name":"王芳","unit":"3-502"}"#;
-        let records: Vec<Vec<u8>> = (0..5).map(|i| if i == 3 { commitment(&salt, record.as_bytes()).to_vec() } else { vec![i] }).collect();
+        let records: Vec<Vec<u8>> =
+            (0..5).map(|i| if i == 3 { commitment(&salt, record.as_bytes()).to_vec() } else { vec![i] }).collect();
         let m = tree(&records);
         let root = tlog_tiles::tree_hash(5, &m).unwrap();
         let receipt = Receipt {
@@ -237,7 +239,10 @@ mod tests {
         assert_eq!(with(&|r| r.salt = r.salt.replacen('7', "8", 1)), EvidenceError::NotIncluded);
         assert_eq!(with(&|r| r.index = 2), EvidenceError::NotIncluded);
         assert_eq!(with(&|r| r.proof[0].0[0] ^= 1), EvidenceError::NotIncluded);
-        assert!(matches!(with(&|r| r.checkpoint = r.checkpoint.replacen("\n5\n", "\n6\n", 1)), EvidenceError::BadSignature(_)));
+        assert!(matches!(
+            with(&|r| r.checkpoint = r.checkpoint.replacen("\n5\n", "\n6\n", 1)),
+            EvidenceError::BadSignature(_)
+        ));
         let other = signed_note::generate_key(&mut rand::rngs::OsRng, "shoumen.test/evidence");
         assert!(matches!(receipt.verify(&other.1), Err(EvidenceError::BadSignature(_))));
     }

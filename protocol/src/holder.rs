@@ -53,7 +53,8 @@ impl HolderKey {
         match bytes.len() {
             32 => {
                 let raw: [u8; 32] = bytes.try_into().expect("32 bytes");
-                let key = VerifyingKey::from_bytes(&raw).map_err(|_| "holder key is not an Ed25519 point".to_string())?;
+                let key =
+                    VerifyingKey::from_bytes(&raw).map_err(|_| "holder key is not an Ed25519 point".to_string())?;
                 // A small-order point (all zeros, say) makes signatures that
                 // prove nothing about who holds the phone.
                 if key.is_weak() {
@@ -76,7 +77,8 @@ impl HolderKey {
         match algorithm {
             "Ed25519" if raw.len() == 32 => HolderKey::from_wire(raw),
             "P-256" => {
-                let key = p256::PublicKey::from_sec1_bytes(raw).map_err(|_| "the P-256 key is not a valid point".to_string())?;
+                let key = p256::PublicKey::from_sec1_bytes(raw)
+                    .map_err(|_| "the P-256 key is not a valid point".to_string())?;
                 let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key, true);
                 HolderKey::from_wire(point.as_bytes())
             }
@@ -148,7 +150,8 @@ pub fn signed_message(pass_cose: &[u8], time_s: u32) -> Vec<u8> {
 pub fn make_code(pass_text: &str, time_s: i64, sign: impl FnOnce(&[u8]) -> [u8; 64]) -> Result<String, PassError> {
     let body = pass_text.trim_end().strip_prefix(PREFIX).ok_or(PassError::WrongPrefix)?;
     let cose = base45::decode(body)?;
-    let time = u32::try_from(time_s).map_err(|_| PassError::BadClaims(format!("code time {time_s} is out of range")))?;
+    let time =
+        u32::try_from(time_s).map_err(|_| PassError::BadClaims(format!("code time {time_s} is out of range")))?;
     let signature = sign(&signed_message(&cose, time));
     let mut bytes = Vec::with_capacity(HEAD + cose.len());
     bytes.extend_from_slice(&time.to_be_bytes());

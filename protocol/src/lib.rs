@@ -14,8 +14,8 @@ pub mod trust;
 
 pub use chain::{ChainBreak, ChainCheck};
 pub use entry::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, TempRecord, GENESIS};
-pub use lists::{ListItem, ListKind, ListSnapshot, QuarantineSource};
 pub use holder::HolderKey;
+pub use lists::{ListItem, ListKind, ListSnapshot, QuarantineSource};
 pub use pass::{PassClaims, PassError, PassFlags, PassId, Role};
 pub use trust::{KeyId, TrustList, TrustedKey};
 

@@ -115,9 +115,8 @@ impl PassId {
 
     pub fn from_hex(s: &str) -> Result<PassId, String> {
         let bytes = hex::decode(s).map_err(|e| format!("pass id {s:?} is not hex: {e}"))?;
-        let arr: [u8; PassId::LEN] = bytes
-            .try_into()
-            .map_err(|_| format!("pass id {s:?} must be {} hex digits", PassId::LEN * 2))?;
+        let arr: [u8; PassId::LEN] =
+            bytes.try_into().map_err(|_| format!("pass id {s:?} must be {} hex digits", PassId::LEN * 2))?;
         Ok(PassId(arr))
     }
 }
@@ -207,10 +206,9 @@ impl PassError {
     /// A stable snake_case code, used in entries, JSON output and the UI.
     pub fn code(&self) -> &'static str {
         match self {
-            PassError::Oversized { .. }
-            | PassError::WrongPrefix
-            | PassError::Base45(_)
-            | PassError::Malformed(_) => "not_a_pass",
+            PassError::Oversized { .. } | PassError::WrongPrefix | PassError::Base45(_) | PassError::Malformed(_) => {
+                "not_a_pass"
+            }
             PassError::UnsupportedAlgorithm(_) | PassError::MissingKeyId => "unknown_key",
             PassError::UnknownKey(_) => "unknown_key",
             PassError::BadSignature | PassError::BadHolderSignature => "bad_signature",
@@ -228,10 +226,7 @@ impl PassError {
 /// Fails if the issuer or unit label is longer than a pass may carry.
 pub fn issue(claims: &PassClaims, key: &SigningKey) -> Result<String, PassError> {
     if claims.issuer.is_empty() || claims.issuer.len() > MAX_ISSUER_LEN {
-        return Err(PassError::BadClaims(format!(
-            "issuer {:?} must be 1 to {MAX_ISSUER_LEN} bytes",
-            claims.issuer
-        )));
+        return Err(PassError::BadClaims(format!("issuer {:?} must be 1 to {MAX_ISSUER_LEN} bytes", claims.issuer)));
     }
     if claims.unit.len() > MAX_UNIT_LEN || claims.unit.chars().any(char::is_control) {
         return Err(PassError::BadClaims(format!(
@@ -243,10 +238,7 @@ pub fn issue(claims: &PassClaims, key: &SigningKey) -> Result<String, PassError>
         return Err(PassError::BadClaims("exp must be after nbf".into()));
     }
     let kid = KeyId::of(&key.verifying_key());
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::EdDSA)
-        .key_id(kid.0.to_vec())
-        .build();
+    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(kid.0.to_vec()).build();
     if claims.holder.is_some() && !claims.flags.has(PassFlags::PHONE) {
         return Err(PassError::BadClaims("a pass bound to a holder key must be a phone pass".into()));
     }
@@ -319,10 +311,9 @@ fn open(text: &str, trust: &TrustList) -> Result<(PassClaims, Option<i64>), Pass
     }
     if let Some(code) = holder::split(text)? {
         let claims = verify_cose(&code.pass_cose, trust)?;
-        let key = claims
-            .holder
-            .as_ref()
-            .ok_or_else(|| PassError::BadClaims("a rotating code must carry a phone pass bound to its holder".into()))?;
+        let key = claims.holder.as_ref().ok_or_else(|| {
+            PassError::BadClaims("a rotating code must carry a phone pass bound to its holder".into())
+        })?;
         holder::check_holder(&code, key)?;
         return Ok((claims, Some(code.time_s)));
     }
@@ -355,11 +346,7 @@ fn verify_cose(bytes: &[u8], trust: &TrustList) -> Result<PassClaims, PassError>
     let payload = sign1.payload.as_deref().ok_or_else(|| PassError::BadClaims("no payload".into()))?;
     let claims = decode_claims(payload)?;
     if claims.issuer != trusted.issuer {
-        return Err(PassError::WrongIssuer {
-            expected: trusted.issuer.clone(),
-            found: claims.issuer,
-            kid,
-        });
+        return Err(PassError::WrongIssuer { expected: trusted.issuer.clone(), found: claims.issuer, kid });
     }
     Ok(claims)
 }

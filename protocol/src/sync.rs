@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::entry::{Direction, Entry, Hash};
-use crate::pass::PassId;
 use crate::lists::ListSnapshot;
+use crate::pass::PassId;
 use crate::trust::{KeyId, TrustList};
 
 /// The path prefix of every kiosk API route.
@@ -85,12 +85,7 @@ impl Checkpoint {
 
     pub fn sign(key: &SigningKey, device: &str, seq: u64, head: &Hash) -> Checkpoint {
         let sig = key.sign(&Checkpoint::message(device, seq, head));
-        Checkpoint {
-            device: device.to_string(),
-            seq,
-            head: hex::encode(head),
-            signature: hex::encode(sig.to_bytes()),
-        }
+        Checkpoint { device: device.to_string(), seq, head: hex::encode(head), signature: hex::encode(sig.to_bytes()) }
     }
 
     /// Checks the signature and returns the head hash it vouches for.
@@ -320,7 +315,10 @@ impl Current {
         let kid: [u8; KeyId::LEN] = decode_hex(&self.kid, "key id")?;
         let key = trust.get(&KeyId(kid)).ok_or_else(|| SyncError::UnknownKey(self.kid.clone()))?;
         if key.issuer != self.community {
-            return Err(SyncError::BadBundle(format!("statement for {:?} signed by a key of {:?}", self.community, key.issuer)));
+            return Err(SyncError::BadBundle(format!(
+                "statement for {:?} signed by a key of {:?}",
+                self.community, key.issuer
+            )));
         }
         let sig: [u8; 64] = decode_hex(&self.signature, "statement signature")?;
         key.key

@@ -42,7 +42,15 @@ fn the_current_code_is_allowed_and_carries_the_pass() {
 fn a_code_is_refused_once_older_than_the_window_and_when_from_the_future() {
     let (k, h) = ed_holder(9);
     let text = phone_pass(Some(h));
-    for (age, ok) in [(0, true), (CODE_WINDOW_S, true), (-CODE_WINDOW_S, true), (40, false), (CODE_WINDOW_S + 1, false), (-40, false), (3600, false)] {
+    for (age, ok) in [
+        (0, true),
+        (CODE_WINDOW_S, true),
+        (-CODE_WINDOW_S, true),
+        (40, false),
+        (CODE_WINDOW_S + 1, false),
+        (-40, false),
+        (3600, false),
+    ] {
         let got = pass::verify(&code_at(&text, &k, NOW - age), &trust(), NOW, 300);
         match (ok, got) {
             (true, Ok(_)) => {}

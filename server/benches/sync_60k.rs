@@ -21,8 +21,11 @@ fn main() {
     let db = Db::open(&target).unwrap();
     let hash = shoumen_server::web::argon2_hash("bench").unwrap();
     db.call_blocking(|c| db::init(c, "bench", "admin", &hash, now_ms())).unwrap();
-    let token = db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, "bench", "Bench gate", 3_600_000)).unwrap();
-    let server = Background::start(Db::open(&target).unwrap(), Config { public_url: String::new(), ..Config::default() }).unwrap();
+    let token =
+        db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, "bench", "Bench gate", 3_600_000)).unwrap();
+    let server =
+        Background::start(Db::open(&target).unwrap(), Config { public_url: String::new(), ..Config::default() })
+            .unwrap();
 
     let clock = SystemClock::new();
     let mut store = Store::open(&dir.path().join("kiosk.db"), clock.boot_id()).unwrap();

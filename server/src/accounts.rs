@@ -156,7 +156,12 @@ pub fn spend_totp_step(conn: &mut dyn Conn, id: i64, step: i64) -> Result<bool, 
 
 /// Unlocks account `name` from the command line, audited in its
 /// community's trail as `by`; `None` if there is no such account.
-pub fn unlock_by_name(conn: &mut dyn Conn, name: &str, by: &str, now_ms: i64) -> Result<Option<Option<String>>, DbError> {
+pub fn unlock_by_name(
+    conn: &mut dyn Conn,
+    name: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<Option<Option<String>>, DbError> {
     conn.transaction(true, |tx| {
         let community = tx.query_opt(
             "UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE name = ?1 RETURNING community",
@@ -206,7 +211,14 @@ pub fn of_community(conn: &mut dyn Conn, community: &str) -> Result<Vec<Account>
 
 /// Creates a one-time invitation to join `community` as `role`; returns the
 /// token for the link (only its SHA-256 is stored).
-pub fn invite(conn: &mut dyn Conn, community: &str, role: AccountRole, gates: Option<&str>, by: &str, now_ms: i64) -> Result<String, AccountError> {
+pub fn invite(
+    conn: &mut dyn Conn,
+    community: &str,
+    role: AccountRole,
+    gates: Option<&str>,
+    by: &str,
+    now_ms: i64,
+) -> Result<String, AccountError> {
     let open = conn.scalar(
         "SELECT COUNT(*) FROM invites WHERE community = ?1 AND used_ms IS NULL AND expires_ms > ?2",
         vals![community, now_ms],
@@ -234,12 +246,19 @@ pub fn open_invite(conn: &mut dyn Conn, token: &str, now_ms: i64) -> Result<Opti
 
 /// Whether `name` may be an account name.
 pub fn valid_name(name: &str) -> bool {
-    (2..=40).contains(&name.chars().count()) && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    (2..=40).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Uses an invitation: creates the account and spends the token, at once.
 /// Returns (user id, community, role).
-pub fn accept_invite(conn: &mut dyn Conn, token: &str, name: &str, password_hash: &str, now_ms: i64) -> Result<(i64, String, String), AccountError> {
+pub fn accept_invite(
+    conn: &mut dyn Conn,
+    token: &str,
+    name: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<(i64, String, String), AccountError> {
     if !valid_name(name) {
         return Err(AccountError::BadName);
     }
@@ -270,11 +289,21 @@ pub fn accept_invite(conn: &mut dyn Conn, token: &str, name: &str, password_hash
 
 /// Changes the role (and a property account's gates) of account `id` of
 /// `community`; returns its name. `by` may not change their own.
-pub fn set_role(conn: &mut dyn Conn, community: &str, id: i64, by: i64, role: AccountRole, gates: Option<&str>) -> Result<String, AccountError> {
+pub fn set_role(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    by: i64,
+    role: AccountRole,
+    gates: Option<&str>,
+) -> Result<String, AccountError> {
     if id == by {
         return Err(AccountError::OwnAccount);
     }
-    let name = conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get::<String>(0))?;
+    let name =
+        conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
+            r.get::<String>(0)
+        })?;
     let name = name.ok_or(AccountError::NotFound)?;
     conn.execute("UPDATE users SET role = ?1, gates = ?2 WHERE id = ?3", vals![role.as_str(), gates, id])?;
     // A changed role takes effect at once: the account logs in again.
@@ -288,7 +317,10 @@ pub fn disable(conn: &mut dyn Conn, community: &str, id: i64, by: i64, now_ms: i
     if id == by {
         return Err(AccountError::OwnAccount);
     }
-    let name = conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get::<String>(0))?;
+    let name =
+        conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
+            r.get::<String>(0)
+        })?;
     let name = name.ok_or(AccountError::NotFound)?;
     conn.execute("UPDATE users SET disabled_ms = ?1 WHERE id = ?2 AND disabled_ms IS NULL", vals![now_ms, id])?;
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
@@ -298,7 +330,10 @@ pub fn disable(conn: &mut dyn Conn, community: &str, id: i64, by: i64, now_ms: i
 /// Unlocks account `id` of `community` before its lockout ends (the admin
 /// knows who is at the door); returns its name.
 pub fn unlock(conn: &mut dyn Conn, community: &str, id: i64) -> Result<String, AccountError> {
-    let name = conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| r.get::<String>(0))?;
+    let name =
+        conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
+            r.get::<String>(0)
+        })?;
     let name = name.ok_or(AccountError::NotFound)?;
     conn.execute("UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?1", vals![id])?;
     Ok(name)
@@ -320,7 +355,14 @@ pub fn totp_of(conn: &mut dyn Conn, id: i64) -> Result<Option<(String, i64)>, Db
 }
 
 /// Stores a new session (only the token's SHA-256) and drops expired ones.
-pub fn create_session(conn: &mut dyn Conn, token_sha256: &str, user_id: i64, csrf: &str, now_ms: i64, expires_ms: i64) -> Result<(), DbError> {
+pub fn create_session(
+    conn: &mut dyn Conn,
+    token_sha256: &str,
+    user_id: i64,
+    csrf: &str,
+    now_ms: i64,
+    expires_ms: i64,
+) -> Result<(), DbError> {
     conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", vals![now_ms])?;
     conn.execute(
         "INSERT INTO sessions (token_sha256, user_id, csrf, expires_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -335,7 +377,16 @@ pub fn session(conn: &mut dyn Conn, token_sha256: &str, now_ms: i64) -> Result<O
         "SELECT u.id, u.name, u.community, s.csrf, u.role, u.gates FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_sha256 = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL",
         vals![token_sha256, now_ms],
-        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<Option<String>>(2)?, r.get::<String>(3)?, r.get::<String>(4)?, r.get::<Option<String>>(5)?)),
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<Option<String>>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+                r.get::<Option<String>>(5)?,
+            ))
+        },
     )?;
     let Some((user_id, user, community, csrf, role, gates)) = found else { return Ok(None) };
     let open_alerts = match &community {

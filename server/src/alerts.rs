@@ -69,7 +69,15 @@ pub const MAX_PENDING: i64 = 1000;
 /// reopened, i.e. worth telling the committee about (ring the delivery's
 /// bell). Every lookup names the community: the same unit label in two
 /// communities is two households, and two alerts.
-pub fn raise(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+pub fn raise(
+    conn: &mut dyn Conn,
+    community: &str,
+    kind: &str,
+    device: &str,
+    seq: Option<u64>,
+    detail: &str,
+    now: i64,
+) -> Result<Option<i64>, DbError> {
     let id = record(conn, community, kind, device, seq, detail, now)?;
     if let Some(id) = id {
         queue_message(conn, community, id, now)?;
@@ -83,7 +91,10 @@ fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) 
     if conn.scalar("SELECT COUNT(*) FROM communities WHERE id = ?1 AND webhook_url <> ''", vals![community])? == 0 {
         return Ok(false);
     }
-    conn.execute("INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)", vals![alert_id, now])?;
+    conn.execute(
+        "INSERT INTO webhook_outbox (alert_id, created_ms, next_ms) VALUES (?1, ?2, ?2)",
+        vals![alert_id, now],
+    )?;
     let pending = conn.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", vals![])?;
     if pending > MAX_PENDING {
         conn.execute(
@@ -92,12 +103,23 @@ fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) 
         )?;
     }
     // Delivered rows are history: a week of it is enough.
-    conn.execute("DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1", vals![now - 7 * 86_400_000])?;
+    conn.execute(
+        "DELETE FROM webhook_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?1",
+        vals![now - 7 * 86_400_000],
+    )?;
     Ok(true)
 }
 
 /// The alert row of [`raise`], without its message.
-fn record(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: Option<u64>, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+fn record(
+    conn: &mut dyn Conn,
+    community: &str,
+    kind: &str,
+    device: &str,
+    seq: Option<u64>,
+    detail: &str,
+    now: i64,
+) -> Result<Option<i64>, DbError> {
     let detail = clean(detail, MAX_DETAIL);
     let device = clean(device, 64);
     let existing = conn.query_opt(
@@ -109,7 +131,10 @@ fn record(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: O
         conn.execute("UPDATE alerts SET count = count + 1, last_ms = ?1, acked = 0 WHERE id = ?2", vals![now, id])?;
         return Ok(acked.then_some(id));
     }
-    let open = conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND device = ?2 AND acked = 0", vals![community, &device])?;
+    let open = conn.scalar(
+        "SELECT COUNT(*) FROM alerts WHERE community = ?1 AND device = ?2 AND acked = 0",
+        vals![community, &device],
+    )?;
     if open >= MAX_OPEN_PER_DEVICE && kind != "too_many_alerts" {
         return record(conn, community, "too_many_alerts", &device, None, "", now);
     }
@@ -128,7 +153,14 @@ fn record(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, seq: O
 /// device and detail), acknowledged or not: for conditions a device
 /// reports again and again until someone acts (a silent kiosk, a split
 /// view, a sensor's battery), which would otherwise reopen every minute.
-pub fn raise_once(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, detail: &str, now: i64) -> Result<Option<i64>, DbError> {
+pub fn raise_once(
+    conn: &mut dyn Conn,
+    community: &str,
+    kind: &str,
+    device: &str,
+    detail: &str,
+    now: i64,
+) -> Result<Option<i64>, DbError> {
     let (device, detail) = (clean(device, 64), clean(detail, MAX_DETAIL));
     let known = conn.scalar(
         "SELECT COUNT(*) FROM alerts WHERE community = ?1 AND kind = ?2 AND device = ?3 AND detail = ?4",
@@ -200,7 +232,8 @@ pub struct AlertRow {
     pub community: String,
 }
 
-const ROW_SQL: &str = "SELECT a.id, a.kind, a.device, COALESCE(d.gate_name, a.device), a.detail, a.first_ms, a.last_ms, a.count,
+const ROW_SQL: &str =
+    "SELECT a.id, a.kind, a.device, COALESCE(d.gate_name, a.device), a.detail, a.first_ms, a.last_ms, a.count,
         a.acked, a.acked_by, a.acked_note, a.acked_ms, a.community
      FROM alerts a LEFT JOIN devices d ON d.id = a.device";
 
@@ -224,7 +257,11 @@ fn row(r: &Row) -> Result<AlertRow, DbError> {
 
 /// A community's alerts, open ones first, newest first.
 pub fn list(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<AlertRow>, DbError> {
-    conn.query_map(&format!("{ROW_SQL} WHERE a.community = ?1 ORDER BY a.acked, a.last_ms DESC LIMIT ?2"), vals![community, limit], row)
+    conn.query_map(
+        &format!("{ROW_SQL} WHERE a.community = ?1 ORDER BY a.acked, a.last_ms DESC LIMIT ?2"),
+        vals![community, limit],
+        row,
+    )
 }
 
 /// One alert, whichever community (the webhook's delivery).
@@ -248,7 +285,15 @@ pub fn ack(conn: &mut dyn Conn, community: &str, id: i64, user: &str, note: &str
 
 /// Acknowledges the open alerts of `community` of `kind` for `device`
 /// (the thing they were about has been dealt with).
-pub fn ack_open(conn: &mut dyn Conn, community: &str, kind: &str, device: &str, user: &str, note: &str, now: i64) -> Result<u64, DbError> {
+pub fn ack_open(
+    conn: &mut dyn Conn,
+    community: &str,
+    kind: &str,
+    device: &str,
+    user: &str,
+    note: &str,
+    now: i64,
+) -> Result<u64, DbError> {
     conn.execute(
         "UPDATE alerts SET acked = 1, acked_by = ?1, acked_note = ?2, acked_ms = ?3 WHERE community = ?4 AND kind = ?5 AND device = ?6 AND acked = 0",
         vals![user, clean(note, 200), now, community, kind, clean(device, 64)],
@@ -280,7 +325,10 @@ mod tests {
             for i in 0..MAX_OPEN_PER_DEVICE + 100 {
                 raise(conn, "c", "device_fault", "k", None, &format!("seq {i}"), 3).unwrap();
             }
-            assert_eq!(conn.scalar("SELECT COUNT(*) FROM alerts WHERE device = 'k'", vals![]).unwrap(), MAX_OPEN_PER_DEVICE + 1);
+            assert_eq!(
+                conn.scalar("SELECT COUNT(*) FROM alerts WHERE device = 'k'", vals![]).unwrap(),
+                MAX_OPEN_PER_DEVICE + 1
+            );
             assert_eq!(conn.scalar("SELECT count FROM alerts WHERE kind = 'too_many_alerts'", vals![]).unwrap(), 101);
             Ok(())
         })
@@ -294,7 +342,10 @@ mod tests {
             assert!(!ack(conn, "other", id, "li", "not mine", 15).unwrap(), "another community's alert");
             assert!(ack(conn, "c", id, "wang", "called the guard", 20).unwrap());
             let a = get(conn, id).unwrap().unwrap();
-            assert_eq!((a.acked, a.acked_by.as_deref(), a.acked_note.as_deref()), (true, Some("wang"), Some("called the guard")));
+            assert_eq!(
+                (a.acked, a.acked_by.as_deref(), a.acked_note.as_deref()),
+                (true, Some("wang"), Some("called the guard"))
+            );
             assert_eq!(raise(conn, "c", "kiosk_silent", "k", None, "last seen 5", 30).unwrap(), Some(id));
             Ok(())
         })

@@ -10,7 +10,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shoumen_protocol::evidence::LogAnswer;
-use shoumen_protocol::sync::{ApiError, Current, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
+use shoumen_protocol::sync::{
+    ApiError, Current, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest,
+};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::RwLock;
@@ -132,7 +134,12 @@ impl FromRequestParts<AppState> for EnrollLimit {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<EnrollLimit, Response> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
         if !app.limiter.allow("enroll", app.client_ip(peer, &parts.headers)) {
-            return Err(error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many enrollment attempts; wait a minute".into(), None));
+            return Err(error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many enrollment attempts; wait a minute".into(),
+                None,
+            ));
         }
         Ok(EnrollLimit)
     }
@@ -201,7 +208,11 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Refusal> {
     body.map(|Json(b)| b).map_err(|e| Refusal::BadRequest(e.body_text().chars().take(300).collect()))
 }
 
-async fn push(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Json<PushRequest>, JsonRejection>) -> Response {
+async fn push(
+    State(app): State<AppState>,
+    Kiosk(device): Kiosk,
+    body: Result<Json<PushRequest>, JsonRejection>,
+) -> Response {
     let req = match json_body(body) {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
@@ -222,7 +233,11 @@ async fn push(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Js
 /// in use pushes one entry, or a few after a short outage.
 const BULK_PAGE: usize = 20;
 
-async fn heartbeat(State(app): State<AppState>, Kiosk(device): Kiosk, body: Result<Json<Heartbeat>, JsonRejection>) -> Response {
+async fn heartbeat(
+    State(app): State<AppState>,
+    Kiosk(device): Kiosk,
+    body: Result<Json<Heartbeat>, JsonRejection>,
+) -> Response {
     let hb = match json_body(body) {
         Ok(h) => h,
         Err(refusal) => return refusal.into_response(),
@@ -288,12 +303,19 @@ fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnsw
     };
     let size = crate::evidence::size(conn, community)?;
     let checkpoint = crate::evidence::checkpoint_at(conn, community, size).map_err(fail)?;
-    let proof = if held <= size { crate::evidence::consistency(conn, community, held, size).map_err(fail)? } else { Vec::new() };
+    let proof = if held <= size {
+        crate::evidence::consistency(conn, community, held, size).map_err(fail)?
+    } else {
+        Vec::new()
+    };
     Ok(LogAnswer { checkpoint, key: crate::evidence::verifier_key(conn, community)?, proof })
 }
 
 /// The community's presence (every gate's newest allowed direction per pass)
 /// that changed after `since`.
 async fn presence(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
-    for_device(&app, device, false, move |conn, device| Ok(ingest::presence_since(conn, &device.community, q.since.unwrap_or(0))?)).await
+    for_device(&app, device, false, move |conn, device| {
+        Ok(ingest::presence_since(conn, &device.community, q.since.unwrap_or(0))?)
+    })
+    .await
 }

@@ -34,13 +34,22 @@ pub struct AuditRow {
 const COLUMNS: &str = "seq, at_ms, actor, ip, action, detail, hash";
 
 fn row(r: &Row) -> Result<AuditRow, DbError> {
-    Ok(AuditRow { seq: r.get(0)?, at_ms: r.get(1)?, actor: r.get(2)?, ip: r.get(3)?, action: r.get(4)?, detail: r.get(5)?, hash: r.get(6)? })
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at_ms: r.get(1)?,
+        actor: r.get(2)?,
+        ip: r.get(3)?,
+        action: r.get(4)?,
+        detail: r.get(5)?,
+        hash: r.get(6)?,
+    })
 }
 
 /// The hash of a row after `prev` (the empty string before the first). The
 /// fields go in as a JSON array, so no field can run into the next.
 fn chain_hash(prev: &str, seq: i64, at_ms: i64, actor: &str, ip: &str, action: &str, detail: &str) -> String {
-    let canonical = serde_json::to_string(&(prev, seq, at_ms, actor, ip, action, detail)).expect("strings and numbers serialise");
+    let canonical =
+        serde_json::to_string(&(prev, seq, at_ms, actor, ip, action, detail)).expect("strings and numbers serialise");
     sha256_hex(&canonical)
 }
 
@@ -79,7 +88,11 @@ pub fn record_in(tx: &mut dyn Conn, actor: &Actor, action: &str, detail: &str, n
 
 /// The latest `limit` rows, newest first.
 pub fn latest(conn: &mut dyn Conn, community: &str, limit: i64) -> Result<Vec<AuditRow>, DbError> {
-    conn.query_map(&format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq DESC LIMIT ?2"), vals![community, limit], row)
+    conn.query_map(
+        &format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq DESC LIMIT ?2"),
+        vals![community, limit],
+        row,
+    )
 }
 
 /// What a walk of the chain found.
@@ -95,27 +108,48 @@ pub enum Verdict {
 /// Walks `community`'s whole trail from the first row, streaming.
 pub fn verify(conn: &mut dyn Conn, community: &str) -> Result<Verdict, DbError> {
     let (mut prev, mut expect, mut broken) = (String::new(), 1i64, None);
-    conn.query_each(&format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq"), vals![community], &mut |r| {
-        let a = row(r)?;
-        if a.seq != expect || a.hash != chain_hash(&prev, a.seq, a.at_ms, &a.actor, &a.ip, &a.action, &a.detail) {
-            broken = Some(expect.min(a.seq));
-            return Ok(false);
-        }
-        prev = a.hash;
-        expect += 1;
-        Ok(true)
-    })?;
+    conn.query_each(
+        &format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq"),
+        vals![community],
+        &mut |r| {
+            let a = row(r)?;
+            if a.seq != expect || a.hash != chain_hash(&prev, a.seq, a.at_ms, &a.actor, &a.ip, &a.action, &a.detail) {
+                broken = Some(expect.min(a.seq));
+                return Ok(false);
+            }
+            prev = a.hash;
+            expect += 1;
+            Ok(true)
+        },
+    )?;
     Ok(broken.map_or(Verdict::Intact(expect - 1), Verdict::BrokenAt))
 }
 
 /// The whole trail as CSV, oldest first, with each row's hash so a copy can
 /// be checked later; handed to `sink` in chunks (false: stop).
-pub fn export_csv(conn: &mut dyn Conn, community: &str, utc_offset_min: i32, sink: &mut dyn FnMut(String) -> bool) -> Result<(), DbError> {
+pub fn export_csv(
+    conn: &mut dyn Conn,
+    community: &str,
+    utc_offset_min: i32,
+    sink: &mut dyn FnMut(String) -> bool,
+) -> Result<(), DbError> {
     let mut csv = crate::reports::CsvChunks::new("seq,time,actor,ip,action,detail,hash", sink);
-    conn.query_each(&format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq"), vals![community], &mut |r| {
-        let a = row(r)?;
-        Ok(csv.row(&[a.seq.to_string(), crate::reports::fmt_ms(a.at_ms, utc_offset_min), a.actor, a.ip, a.action, a.detail, a.hash]))
-    })?;
+    conn.query_each(
+        &format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq"),
+        vals![community],
+        &mut |r| {
+            let a = row(r)?;
+            Ok(csv.row(&[
+                a.seq.to_string(),
+                crate::reports::fmt_ms(a.at_ms, utc_offset_min),
+                a.actor,
+                a.ip,
+                a.action,
+                a.detail,
+                a.hash,
+            ]))
+        },
+    )?;
     csv.finish();
     Ok(())
 }

@@ -78,7 +78,15 @@ const WATCHED_RESIDENTS: &str = "SELECT r.id, r.name, r.phone, r.unit, MIN(q.fro
 
 fn watched_residents(conn: &mut dyn Conn, community: &str, now_s: i64, only: i64) -> Result<Vec<Person>, DbError> {
     conn.query_map(WATCHED_RESIDENTS, vals![community, now_s, only], |r| {
-        Ok(Person { key: format!("r{}", r.get::<i64>(0)?), name: r.get(1)?, phone: r.get(2)?, unit: r.get(3)?, kind: Kind::Notice, from_s: r.get(4)?, until_s: r.get(5)? })
+        Ok(Person {
+            key: format!("r{}", r.get::<i64>(0)?),
+            name: r.get(1)?,
+            phone: r.get(2)?,
+            unit: r.get(3)?,
+            kind: Kind::Notice,
+            from_s: r.get(4)?,
+            until_s: r.get(5)?,
+        })
     })
 }
 
@@ -130,9 +138,10 @@ pub fn person(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64) -> 
 /// The check-in page (`/c/<community>/<token>`) of the resident whose pass
 /// has phone link `link_token`, while they are watched.
 pub fn link_for_pass(conn: &mut dyn Conn, link_token: &str, now_s: i64) -> Result<Option<String>, DbError> {
-    let holder = conn.query_opt("SELECT resident_id, community FROM passes WHERE link_token = ?1", vals![link_token], |r| {
-        Ok((r.get::<Option<i64>>(0)?, r.get::<String>(1)?))
-    })?;
+    let holder =
+        conn.query_opt("SELECT resident_id, community FROM passes WHERE link_token = ?1", vals![link_token], |r| {
+            Ok((r.get::<Option<i64>>(0)?, r.get::<String>(1)?))
+        })?;
     let Some((Some(resident), community)) = holder else { return Ok(None) };
     let key = format!("r{resident}");
     if by_key(conn, &community, &key, now_s)?.is_none() {
@@ -150,7 +159,15 @@ fn local(ms: i64, offset_min: i32) -> (String, i64) {
 
 /// Stores a check-in (temperature in °C, symptoms); returns the alert it
 /// raised, if any (a fever).
-pub fn check_in(conn: &mut dyn Conn, community: &str, p: &Person, temperature: &str, symptoms: bool, now_ms: i64, offset_min: i32) -> Result<Option<i64>, CheckinError> {
+pub fn check_in(
+    conn: &mut dyn Conn,
+    community: &str,
+    p: &Person,
+    temperature: &str,
+    symptoms: bool,
+    now_ms: i64,
+    offset_min: i32,
+) -> Result<Option<i64>, CheckinError> {
     let t: f64 = temperature.trim().parse().map_err(|_| CheckinError::Invalid("checkin_bad_temperature"))?;
     if !(34.0..=43.0).contains(&t) {
         return Err(CheckinError::Invalid("checkin_bad_temperature"));
@@ -198,7 +215,12 @@ pub fn last_overdue_slot(now_ms: i64, offset_min: i32) -> (String, &'static str,
 
 /// The call list: people watched since before the last overdue slot was
 /// due who have not checked in for it, with their newest report.
-pub fn missed(conn: &mut dyn Conn, community: &str, now_ms: i64, offset_min: i32) -> Result<Vec<(Person, Option<Report>)>, DbError> {
+pub fn missed(
+    conn: &mut dyn Conn,
+    community: &str,
+    now_ms: i64,
+    offset_min: i32,
+) -> Result<Vec<(Person, Option<Report>)>, DbError> {
     let (day, slot, due_ms) = last_overdue_slot(now_ms, offset_min);
     let mut out = Vec::new();
     for p in watched(conn, community, now_ms / 1000)? {
@@ -231,12 +253,23 @@ pub struct Request {
 }
 
 /// Stores a request; returns its id and the alert it raised (medical help).
-pub fn ask(conn: &mut dyn Conn, community: &str, p: &Person, kind: &str, note: &str, now_ms: i64) -> Result<(i64, Option<i64>), CheckinError> {
+pub fn ask(
+    conn: &mut dyn Conn,
+    community: &str,
+    p: &Person,
+    kind: &str,
+    note: &str,
+    now_ms: i64,
+) -> Result<(i64, Option<i64>), CheckinError> {
     if !KINDS.contains(&kind) {
         return Err(CheckinError::Invalid("request_bad_kind"));
     }
-    let note: String = note.trim().chars().filter(|c| !c.is_control() && !crate::alerts::is_bidi_control(*c)).take(200).collect();
-    let open = conn.scalar("SELECT COUNT(*) FROM service_requests WHERE community = ?1 AND subject = ?2 AND done_ms IS NULL", vals![community, &p.key])?;
+    let note: String =
+        note.trim().chars().filter(|c| !c.is_control() && !crate::alerts::is_bidi_control(*c)).take(200).collect();
+    let open = conn.scalar(
+        "SELECT COUNT(*) FROM service_requests WHERE community = ?1 AND subject = ?2 AND done_ms IS NULL",
+        vals![community, &p.key],
+    )?;
     if open >= MAX_OPEN_REQUESTS {
         return Err(CheckinError::Invalid("request_too_many"));
     }
@@ -257,7 +290,16 @@ pub fn ask(conn: &mut dyn Conn, community: &str, p: &Person, kind: &str, note: &
 const REQUEST_COLUMNS: &str = "id, subject, unit, kind, note, asked_ms, taken_by, done_ms";
 
 fn request_row(r: &crate::db::Row) -> Result<Request, DbError> {
-    Ok(Request { id: r.get(0)?, subject: r.get(1)?, unit: r.get(2)?, kind: r.get(3)?, note: r.get(4)?, asked_ms: r.get(5)?, taken_by: r.get(6)?, done_ms: r.get(7)? })
+    Ok(Request {
+        id: r.get(0)?,
+        subject: r.get(1)?,
+        unit: r.get(2)?,
+        kind: r.get(3)?,
+        note: r.get(4)?,
+        asked_ms: r.get(5)?,
+        taken_by: r.get(6)?,
+        done_ms: r.get(7)?,
+    })
 }
 
 /// The task list: open requests first, then the last day's done ones.
@@ -277,7 +319,14 @@ pub fn requests_of(conn: &mut dyn Conn, community: &str, key: &str) -> Result<Ve
 
 /// A volunteer takes a task (`done` false) or marks it done; false if
 /// there is no such open task in the community.
-pub fn advance(conn: &mut dyn Conn, community: &str, id: i64, user: &str, done: bool, now_ms: i64) -> Result<bool, DbError> {
+pub fn advance(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    user: &str,
+    done: bool,
+    now_ms: i64,
+) -> Result<bool, DbError> {
     let changed = if done {
         conn.execute(
             "UPDATE service_requests SET done_ms = ?1, taken_by = COALESCE(taken_by, ?2) WHERE id = ?3 AND community = ?4 AND done_ms IS NULL",
@@ -298,7 +347,16 @@ mod tests {
 
     #[test]
     fn the_overdue_slot_follows_the_local_clock() {
-        let at = |h: i64, m: i64| chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis() + (h * 60 + m) * 60_000 - 8 * 3_600_000;
+        let at = |h: i64, m: i64| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+                + (h * 60 + m) * 60_000
+                - 8 * 3_600_000
+        };
         assert_eq!(last_overdue_slot(at(10, 59), 480).0, "2026-11-28");
         assert_eq!(last_overdue_slot(at(10, 59), 480).1, "pm");
         assert_eq!(last_overdue_slot(at(11, 0), 480), ("2026-11-29".into(), "am", at(9, 0)));

@@ -1,10 +1,12 @@
 //! The committee's records: residents, passes, revocations, quarantine, and
 //! the signed list bundle kiosks pull.
 
-use shoumen_protocol::sync::{ListBundle, SignedBundle};
-use shoumen_protocol::{pass, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, QuarantineSource, Role, TrustList};
-use thiserror::Error;
 use sha2::Digest;
+use shoumen_protocol::sync::{ListBundle, SignedBundle};
+use shoumen_protocol::{
+    pass, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags, PassId, QuarantineSource, Role, TrustList,
+};
+use thiserror::Error;
 
 use crate::db::{random_token, Community, Conn, DbError};
 use crate::vals;
@@ -25,7 +27,6 @@ pub enum CommunityError {
     #[error(transparent)]
     Db(#[from] DbError),
 }
-
 
 /// What to put on a new pass.
 #[derive(Clone, Debug)]
@@ -61,7 +62,14 @@ pub fn check_unit(unit: &str) -> Result<String, CommunityError> {
     Ok(unit.to_string())
 }
 
-pub fn add_resident(conn: &mut dyn Conn, community: &str, name: &str, unit: &str, phone: &str, now_ms: i64) -> Result<i64, CommunityError> {
+pub fn add_resident(
+    conn: &mut dyn Conn,
+    community: &str,
+    name: &str,
+    unit: &str,
+    phone: &str,
+    now_ms: i64,
+) -> Result<i64, CommunityError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(CommunityError::Invalid("a resident needs a name of 1 to 64 characters".into()));
@@ -95,7 +103,10 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
     }
     if let Some(id) = req.resident_id {
         // Only a resident of this community.
-        let exists = conn.scalar("SELECT COUNT(*) FROM residents WHERE id = ?1 AND community = ?2 AND moved_out_ms IS NULL", vals![id, &community.id])? > 0;
+        let exists = conn.scalar(
+            "SELECT COUNT(*) FROM residents WHERE id = ?1 AND community = ?2 AND moved_out_ms IS NULL",
+            vals![id, &community.id],
+        )? > 0;
         if !exists {
             return Err(CommunityError::NotFound("resident"));
         }
@@ -140,7 +151,8 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
 /// The roles whose passes are phone passes in `community` (the committee
 /// requires them); other roles get printable cards unless asked otherwise.
 pub fn phone_roles(conn: &mut dyn Conn, community: &str) -> Result<Vec<Role>, DbError> {
-    let words: String = conn.query_row("SELECT phone_roles FROM communities WHERE id = ?1", vals![community], |r| r.get(0))?;
+    let words: String =
+        conn.query_row("SELECT phone_roles FROM communities WHERE id = ?1", vals![community], |r| r.get(0))?;
     Ok(words.split(',').filter_map(|w| w.trim().parse().ok()).collect())
 }
 
@@ -169,7 +181,13 @@ pub enum BindError {
 /// first use: the pass is signed again with the key in it (same id and
 /// validity). The same key again gets the same pass back, so a page that
 /// lost its answer can ask again; another key is refused.
-pub fn bind_holder(conn: &mut dyn Conn, community: &Community, link_token: &str, holder: HolderKey, now_ms: i64) -> Result<String, BindError> {
+pub fn bind_holder(
+    conn: &mut dyn Conn,
+    community: &Community,
+    link_token: &str,
+    holder: HolderKey,
+    now_ms: i64,
+) -> Result<String, BindError> {
     let p = pass_by_link(conn, link_token)?.filter(|p| p.community == community.id).ok_or(BindError::NotFound)?;
     if p.revoked || p.expires_at <= now_ms / 1000 {
         return Err(BindError::Gone);
@@ -183,7 +201,8 @@ pub fn bind_holder(conn: &mut dyn Conn, community: &Community, link_token: &str,
         Some(_) => return Err(BindError::OtherPhone),
         None => {}
     }
-    let claims = pass::verify_signature(&p.text, &community.trust()).map_err(|e| DbError::Corrupt(format!("pass {}: {e}", p.pass_id)))?;
+    let claims = pass::verify_signature(&p.text, &community.trust())
+        .map_err(|e| DbError::Corrupt(format!("pass {}: {e}", p.pass_id)))?;
     let bound = PassClaims { holder: Some(holder), flags: PassFlags(claims.flags.0 | PassFlags::PHONE), ..claims };
     let text = pass::issue(&bound, &community.key).map_err(|e| DbError::Corrupt(format!("pass {}: {e}", p.pass_id)))?;
     // Only the first phone wins, even if two ask at once.
@@ -199,7 +218,9 @@ pub fn bind_holder(conn: &mut dyn Conn, community: &Community, link_token: &str,
 
 /// Revokes a pass of `community`; another community's pass is "not found".
 pub fn revoke_pass(conn: &mut dyn Conn, community: &str, pass_id: &str, now_ms: i64) -> Result<(), CommunityError> {
-    let exists = conn.scalar("SELECT COUNT(*) FROM passes WHERE pass_id = ?1 AND community = ?2", vals![pass_id, community])? > 0;
+    let exists = conn
+        .scalar("SELECT COUNT(*) FROM passes WHERE pass_id = ?1 AND community = ?2", vals![pass_id, community])?
+        > 0;
     if !exists {
         return Err(CommunityError::NotFound("pass"));
     }
@@ -249,7 +270,15 @@ fn check_quarantine(unit: &str, from_s: i64, until_s: i64, note: &str) -> Result
 /// most one pending notice; another notice for it (a family registering
 /// one by one) widens that one's period. Returns its id and whether it is
 /// new (worth an alert).
-pub fn declare_notice(conn: &mut dyn Conn, community: &str, unit: &str, from_s: i64, until_s: i64, note: &str, now_ms: i64) -> Result<(i64, bool), CommunityError> {
+pub fn declare_notice(
+    conn: &mut dyn Conn,
+    community: &str,
+    unit: &str,
+    from_s: i64,
+    until_s: i64,
+    note: &str,
+    now_ms: i64,
+) -> Result<(i64, bool), CommunityError> {
     let unit = check_quarantine(unit, from_s, until_s, note)?;
     let pending = conn.query_opt(
         "SELECT id FROM quarantine WHERE community = ?1 AND unit = ?2 AND status = 'pending'",
@@ -283,7 +312,14 @@ pub enum Verdict {
 /// who did it (an account, or `household head`). Returns its unit; a
 /// notice that is not pending (decided already, another community's) is
 /// "not found".
-pub fn decide_notice(conn: &mut dyn Conn, community: &str, id: i64, verdict: Verdict, by: &str, now_ms: i64) -> Result<String, CommunityError> {
+pub fn decide_notice(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    verdict: Verdict,
+    by: &str,
+    now_ms: i64,
+) -> Result<String, CommunityError> {
     let status = match verdict {
         Verdict::Confirm => "confirmed",
         Verdict::Decline => "declined",
@@ -298,7 +334,10 @@ pub fn decide_notice(conn: &mut dyn Conn, community: &str, id: i64, verdict: Ver
 
 /// The pending notice of the unit whose head holds the pass behind phone
 /// link `link_token`, if any: (community, quarantine id, from, until).
-pub fn pending_notice_for_head(conn: &mut dyn Conn, link_token: &str) -> Result<Option<(String, i64, i64, i64)>, DbError> {
+pub fn pending_notice_for_head(
+    conn: &mut dyn Conn,
+    link_token: &str,
+) -> Result<Option<(String, i64, i64, i64)>, DbError> {
     conn.query_opt(
         "SELECT q.community, q.id, q.from_s, q.until_s FROM passes p
            JOIN residents r ON r.id = p.resident_id AND r.community = p.community AND r.head = 1 AND r.moved_out_ms IS NULL
@@ -369,7 +408,8 @@ struct Lists {
 /// changed or the last one is a day old.
 pub fn bundle(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<(u64, SignedBundle), DbError> {
     let lists = current_lists(conn, community, now_s)?;
-    let content = serde_json::to_string(&(&lists.trust, &lists.revoked, &lists.confirmed, &lists.unconfirmed)).expect("lists serialise");
+    let content = serde_json::to_string(&(&lists.trust, &lists.revoked, &lists.confirmed, &lists.unconfirmed))
+        .expect("lists serialise");
     let content_sha = hex::encode(sha2::Sha256::digest(content.as_bytes()));
     let latest = conn.query_opt(
         "SELECT version, issued_at, content_sha256, bundle, kid, signature FROM bundles WHERE community = ?1 ORDER BY version DESC LIMIT 1",
@@ -378,7 +418,10 @@ pub fn bundle(conn: &mut dyn Conn, community: &Community, now_s: i64) -> Result<
     )?;
     if let Some((version, issued_at, sha, bundle, kid, signature)) = &latest {
         if *sha == content_sha && now_s - issued_at < BUNDLE_RESIGN_S {
-            return Ok((*version as u64, SignedBundle { bundle: bundle.clone(), kid: kid.clone(), signature: signature.clone() }));
+            return Ok((
+                *version as u64,
+                SignedBundle { bundle: bundle.clone(), kid: kid.clone(), signature: signature.clone() },
+            ));
         }
     }
     let version = latest.map_or(1, |l| l.0 as u64 + 1);
@@ -433,7 +476,16 @@ pub fn residents(conn: &mut dyn Conn, community: &str) -> Result<Vec<ResidentRow
                 (SELECT COUNT(*) FROM passes p WHERE p.resident_id = r.id AND p.revoked_ms IS NULL), r.head
          FROM residents r WHERE r.community = ?1 AND r.moved_out_ms IS NULL ORDER BY r.unit, r.head DESC, r.name",
         vals![community],
-        |r| Ok(ResidentRow { id: r.get(0)?, name: r.get(1)?, unit: r.get(2)?, phone: r.get(3)?, live_passes: r.get(4)?, head: r.get(5)? }),
+        |r| {
+            Ok(ResidentRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                unit: r.get(2)?,
+                phone: r.get(3)?,
+                live_passes: r.get(4)?,
+                head: r.get(5)?,
+            })
+        },
     )
 }
 
@@ -471,7 +523,8 @@ pub struct PassRow {
     pub holder: Option<String>,
 }
 
-const PASS_SQL: &str = "SELECT p.pass_id, p.role, p.unit, COALESCE(r.name, p.visitor_name), p.expires_at, p.revoked_ms IS NOT NULL,
+const PASS_SQL: &str =
+    "SELECT p.pass_id, p.role, p.unit, COALESCE(r.name, p.visitor_name), p.expires_at, p.revoked_ms IS NOT NULL,
         p.link_token, p.text, p.community, p.phone, p.holder
      FROM passes p LEFT JOIN residents r ON r.id = p.resident_id";
 
@@ -493,12 +546,20 @@ fn pass_row(r: &crate::db::Row) -> Result<PassRow, DbError> {
 
 /// The newest passes of `community`.
 pub fn passes(conn: &mut dyn Conn, community: &str, limit: usize) -> Result<Vec<PassRow>, DbError> {
-    conn.query_map(&format!("{PASS_SQL} WHERE p.community = ?1 ORDER BY p.issued_at DESC LIMIT ?2"), vals![community, limit], pass_row)
+    conn.query_map(
+        &format!("{PASS_SQL} WHERE p.community = ?1 ORDER BY p.issued_at DESC LIMIT ?2"),
+        vals![community, limit],
+        pass_row,
+    )
 }
 
 /// A pass of `community`.
 pub fn pass(conn: &mut dyn Conn, community: &str, pass_id: &str) -> Result<Option<PassRow>, DbError> {
-    conn.query_opt(&format!("{PASS_SQL} WHERE p.pass_id = ?1 AND p.community = ?2"), vals![pass_id, community], pass_row)
+    conn.query_opt(
+        &format!("{PASS_SQL} WHERE p.pass_id = ?1 AND p.community = ?2"),
+        vals![pass_id, community],
+        pass_row,
+    )
 }
 
 /// The live resident passes of `community`, by unit and name.

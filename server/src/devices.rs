@@ -50,5 +50,7 @@ pub fn revoke(conn: &mut dyn Conn, community: &str, id: &str) -> Result<bool, Db
 /// The gate name and community of a kiosk still in service (the visitor
 /// form at its gate).
 pub fn in_service(conn: &mut dyn Conn, id: &str) -> Result<Option<(String, String)>, DbError> {
-    conn.query_opt("SELECT gate_name, community FROM devices WHERE id = ?1 AND revoked = 0", vals![id], |r| Ok((r.get(0)?, r.get(1)?)))
+    conn.query_opt("SELECT gate_name, community FROM devices WHERE id = ?1 AND revoked = 0", vals![id], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
 }

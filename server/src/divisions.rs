@@ -39,10 +39,14 @@ const EXTRA_PROVINCES: [(&str, &str); 3] = [("71", "台湾省"), ("81", "香港�
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let tree: Vec<Node> = serde_json::from_str(include_str!("../data/divisions/pca-code.json")).expect("the vendored division data is valid JSON");
+        let tree: Vec<Node> = serde_json::from_str(include_str!("../data/divisions/pca-code.json"))
+            .expect("the vendored division data is valid JSON");
         let mut t = Table { by_code: HashMap::new(), children: HashMap::new(), provinces: Vec::new() };
         fn walk(t: &mut Table, node: &Node, parent: Option<&str>) {
-            t.by_code.insert(node.code.clone(), Division { code: node.code.clone(), name: node.name.clone(), parent: parent.map(str::to_string) });
+            t.by_code.insert(
+                node.code.clone(),
+                Division { code: node.code.clone(), name: node.name.clone(), parent: parent.map(str::to_string) },
+            );
             match parent {
                 Some(p) => t.children.entry(p.to_string()).or_default().push(node.code.clone()),
                 None => t.provinces.push(node.code.clone()),
@@ -85,7 +89,8 @@ pub fn full_name(code: &str) -> Option<String> {
     let mut names = Vec::new();
     let mut at = get(code);
     while let Some(d) = at {
-        if !matches!(d.name.as_str(), "市辖区" | "县" | "省直辖县级行政区划" | "自治区直辖县级行政区划") {
+        if !matches!(d.name.as_str(), "市辖区" | "县" | "省直辖县级行政区划" | "自治区直辖县级行政区划")
+        {
             names.push(d.name.as_str());
         }
         at = d.parent.as_deref().and_then(get);
@@ -104,7 +109,11 @@ mod tests {
 
     #[test]
     fn the_vendored_data_has_every_province_and_the_well_known_codes() {
-        assert_eq!(provinces().count(), 34, "31 provinces, autonomous regions and municipalities, and Hong Kong, Macao, Taiwan");
+        assert_eq!(
+            provinces().count(),
+            34,
+            "31 provinces, autonomous regions and municipalities, and Hong Kong, Macao, Taiwan"
+        );
         assert_eq!(get("31").unwrap().name, "上海市");
         assert_eq!(get("310115").unwrap().name, "浦东新区");
         assert_eq!(get("420106").unwrap().name, "武昌区");

@@ -46,7 +46,8 @@ pub enum EvidenceError {
 /// The log's name in its checkpoints (and its key's name): a C2SP origin,
 /// which has no spaces and no '+'.
 pub fn origin(community: &str) -> String {
-    let clean: String = community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    let clean: String =
+        community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
     format!("shoumen.{clean}/evidence")
 }
 
@@ -141,25 +142,35 @@ pub struct Mark(Vec<(String, usize, usize)>);
 
 impl Appender {
     /// Appends a record (already salted by the caller); returns its index.
-    pub fn append(&mut self, tx: &mut dyn Conn, community: &str, record: &[u8], now_ms: i64) -> Result<u64, EvidenceError> {
+    pub fn append(
+        &mut self,
+        tx: &mut dyn Conn,
+        community: &str,
+        record: &[u8],
+        now_ms: i64,
+    ) -> Result<u64, EvidenceError> {
         if !self.logs.contains_key(community) {
             // One writer per community log: appends queue on its row until
             // the transaction ends.
             let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
-            tx.query_opt(&lock, vals![community], |_| Ok(()))?.ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+            tx.query_opt(&lock, vals![community], |_| Ok(()))?
+                .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
             let base = size(tx, community)?;
             // The batch's appends need, of the older hashes, only the roots
             // of the complete subtrees that make up the first `base`
             // records (the left siblings on their paths): one query.
             let frontier = frontier(base);
-            let found = Reader { conn: RefCell::new(&mut *tx), community }.read_hashes(&frontier).map_err(|e| damaged(community, e))?;
+            let found = Reader { conn: RefCell::new(&mut *tx), community }
+                .read_hashes(&frontier)
+                .map_err(|e| damaged(community, e))?;
             let frontier = frontier.into_iter().zip(found).collect();
             self.logs.insert(community.to_string(), Pending { base, leaves: Vec::new(), hashes: Vec::new(), frontier });
         }
         let pending = self.logs.get_mut(community).expect("inserted above");
         let n = pending.base + pending.leaves.len() as u64;
         let leaf = tlog_tiles::record_hash(record);
-        let hashes = tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*pending).map_err(|e| damaged(community, e))?;
+        let hashes =
+            tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*pending).map_err(|e| damaged(community, e))?;
         pending.hashes.extend(hashes);
         pending.leaves.push((leaf, now_ms));
         Ok(n)
@@ -190,23 +201,31 @@ impl Appender {
         for (community, p) in std::mem::take(&mut self.logs) {
             let first = tlog_tiles::stored_hash_index(0, p.base);
             for (c, chunk) in p.hashes.chunks(ROWS).enumerate() {
-                let rows: Vec<String> = (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{})", 2 * k + 2, 2 * k + 3)).collect();
+                let rows: Vec<String> =
+                    (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{})", 2 * k + 2, 2 * k + 3)).collect();
                 let mut params = vec![crate::db::Val::from(community.as_str())];
                 for (k, h) in chunk.iter().enumerate() {
                     params.push(crate::db::Val::from((first + (c * ROWS + k) as u64) as i64));
                     params.push(crate::db::Val::from(hex::encode(h.0)));
                 }
-                tx.execute(&format!("INSERT INTO tlog_hashes (community, idx, hash) VALUES {}", rows.join(", ")), &params)?;
+                tx.execute(
+                    &format!("INSERT INTO tlog_hashes (community, idx, hash) VALUES {}", rows.join(", ")),
+                    &params,
+                )?;
             }
             for (c, chunk) in p.leaves.chunks(ROWS).enumerate() {
-                let rows: Vec<String> = (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{}, ?{})", 3 * k + 2, 3 * k + 3, 3 * k + 4)).collect();
+                let rows: Vec<String> =
+                    (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{}, ?{})", 3 * k + 2, 3 * k + 3, 3 * k + 4)).collect();
                 let mut params = vec![crate::db::Val::from(community.as_str())];
                 for (k, (leaf, at)) in chunk.iter().enumerate() {
                     params.push(crate::db::Val::from((p.base + (c * ROWS + k) as u64) as i64));
                     params.push(crate::db::Val::from(hex::encode(leaf.0)));
                     params.push(crate::db::Val::from(*at));
                 }
-                tx.execute(&format!("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES {}", rows.join(", ")), &params)?;
+                tx.execute(
+                    &format!("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES {}", rows.join(", ")),
+                    &params,
+                )?;
             }
         }
         Ok(())
@@ -278,18 +297,19 @@ pub fn consistency(conn: &mut dyn Conn, community: &str, old: u64, new: u64) -> 
 /// The log's signing key (a signed-note private key) and its public form
 /// (a verifier key, `name+id+base64`), made on first use.
 fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), DbError> {
-    let stored = conn.query_opt(
-        "SELECT log_skey, log_vkey FROM communities WHERE id = ?1",
-        vals![community],
-        |r| Ok((r.get::<Option<String>>(0)?, r.get::<Option<String>>(1)?)),
-    )?;
+    let stored = conn.query_opt("SELECT log_skey, log_vkey FROM communities WHERE id = ?1", vals![community], |r| {
+        Ok((r.get::<Option<String>>(0)?, r.get::<Option<String>>(1)?))
+    })?;
     match stored {
         None => Err(DbError::UnknownCommunity(community.to_string())),
         Some((Some(skey), Some(vkey))) => Ok((skey, vkey)),
         Some(_) => {
             let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &origin(community));
             // Two first uses at once keep the first key stored.
-            conn.execute("UPDATE communities SET log_skey = ?1, log_vkey = ?2 WHERE id = ?3 AND log_skey IS NULL", vals![&skey, &vkey, community])?;
+            conn.execute(
+                "UPDATE communities SET log_skey = ?1, log_vkey = ?2 WHERE id = ?3 AND log_skey IS NULL",
+                vals![&skey, &vkey, community],
+            )?;
             log_keys(conn, community)
         }
     }
@@ -321,8 +341,11 @@ pub fn checkpoint(conn: &mut dyn Conn, community: &str) -> Result<String, Eviden
 pub fn checkpoint_at(conn: &mut dyn Conn, community: &str, n: u64) -> Result<String, EvidenceError> {
     let (skey, _) = log_keys(conn, community)?;
     let root = root(conn, community, n)?;
-    let text = Checkpoint::new(&origin(community), n, root, "").map_err(|_| damaged(community, tlog_tiles::Error::BadMath))?.to_bytes();
-    let signer = StandardSigner::new(&skey).map_err(|e| EvidenceError::Damaged(community.to_string(), format!("log key: {e}")))?;
+    let text = Checkpoint::new(&origin(community), n, root, "")
+        .map_err(|_| damaged(community, tlog_tiles::Error::BadMath))?
+        .to_bytes();
+    let signer = StandardSigner::new(&skey)
+        .map_err(|e| EvidenceError::Damaged(community.to_string(), format!("log key: {e}")))?;
     let mut note = Note::new(&text, &[]).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))?;
     note.add_sigs(&[&signer]).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))?;
     String::from_utf8(note.to_bytes()).map_err(|e| EvidenceError::Damaged(community.to_string(), e.to_string()))
@@ -333,10 +356,19 @@ pub fn checkpoint_at(conn: &mut dyn Conn, community: &str, n: u64) -> Result<Str
 /// or two kiosks holding different trees of one size, is a split view: the
 /// log showed different histories, and an alert says so. Returns how many
 /// alerts were new.
-pub fn check_held(conn: &mut dyn Conn, community: &str, device: &str, held: &HeldHead, now_ms: i64) -> Result<usize, EvidenceError> {
+pub fn check_held(
+    conn: &mut dyn Conn,
+    community: &str,
+    device: &str,
+    held: &HeldHead,
+    now_ms: i64,
+) -> Result<usize, EvidenceError> {
     let mut problems = Vec::new();
     if let Some(fault) = &held.fault {
-        problems.push(format!("the gate was shown a checkpoint that does not extend its own: {}", crate::alerts::clean(fault, 200)));
+        problems.push(format!(
+            "the gate was shown a checkpoint that does not extend its own: {}",
+            crate::alerts::clean(fault, 200)
+        ));
     }
     let have = size(conn, community)?;
     if held.size > have {

@@ -8,8 +8,8 @@
 
 use ed25519_dalek::VerifyingKey;
 use shoumen_protocol::sync::{
-    decode_hex, EnrollRequest, PushedEntry, GateLayout, HealthItem, Heartbeat, PresenceFeed, PresenceItem, PushRequest, PushResponse, MAX_PAGE,
-    MAX_PRESENCE,
+    decode_hex, EnrollRequest, GateLayout, HealthItem, Heartbeat, PresenceFeed, PresenceItem, PushRequest,
+    PushResponse, PushedEntry, MAX_PAGE, MAX_PRESENCE,
 };
 use shoumen_protocol::{ChainBreak, ChainCheck, Decision, EntryKind, Hash, PassId, TempRecord, GENESIS};
 
@@ -55,9 +55,11 @@ pub fn credentials(header: Option<&str>) -> Result<(&str, &str), Refusal> {
 /// Checks a kiosk's credentials against the database.
 pub fn authenticate(conn: &mut dyn Conn, id: &str, secret: &str) -> Result<Device, Refusal> {
     let unauthorized = |why: &str| Refusal::Unauthorized(why.to_string());
-    let row = conn.query_opt("SELECT key_hex, secret_sha256, revoked, community FROM devices WHERE id = ?1", vals![id], |r| {
-        Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?, r.get::<String>(3)?))
-    })?;
+    let row = conn.query_opt(
+        "SELECT key_hex, secret_sha256, revoked, community FROM devices WHERE id = ?1",
+        vals![id],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?, r.get::<String>(3)?)),
+    )?;
     let Some((key_hex, secret_sha, revoked, community)) = row else {
         return Err(unauthorized("unknown device; enroll it with a new token"));
     };
@@ -82,7 +84,12 @@ pub fn same_digest(a: &str, b: &str) -> bool {
 
 /// Creates a one-time enrollment token for a gate of `community`; returns
 /// the token.
-pub fn create_enroll_token(conn: &mut dyn Conn, community: &str, gate_name: &str, valid_ms: i64) -> Result<String, DbError> {
+pub fn create_enroll_token(
+    conn: &mut dyn Conn,
+    community: &str,
+    gate_name: &str,
+    valid_ms: i64,
+) -> Result<String, DbError> {
     let token = random_token();
     conn.execute(
         "INSERT INTO enroll_tokens (token_sha256, gate_name, expires_ms, community) VALUES (?1, ?2, ?3, ?4)",
@@ -152,7 +159,10 @@ fn enroll_tx(tx: &mut dyn Conn, req: &EnrollRequest) -> Result<Enrolled, Refusal
             vals![&req.device, &gate, &req.device_key, sha256_hex(&secret), now_ms(), hex::encode(GENESIS), &community],
         )?,
     };
-    tx.execute("UPDATE enroll_tokens SET used_by = ?1 WHERE token_sha256 = ?2", vals![&req.device, sha256_hex(&req.token)])?;
+    tx.execute(
+        "UPDATE enroll_tokens SET used_by = ?1 WHERE token_sha256 = ?2",
+        vals![&req.device, sha256_hex(&req.token)],
+    )?;
     Ok(Enrolled { secret, community, gate })
 }
 
@@ -222,7 +232,9 @@ struct Held {
 /// revoked or re-enrolled kiosk stores nothing, whatever its request's
 /// authentication (possibly remembered) said.
 fn lock_device(tx: &mut dyn Conn, device: &Device) -> Result<Held, Refusal> {
-    let sql = tx.for_update("SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1");
+    let sql = tx.for_update(
+        "SELECT watermark, head_hash, revoked, key_hex, pruned_seq, pruned_hash FROM devices WHERE id = ?1",
+    );
     let (held, revoked, key_hex) = tx.query_row(&sql, vals![&device.id], |r| {
         let held = Held { watermark: r.get(0)?, head_hex: r.get(1)?, pruned_seq: r.get(4)?, pruned_hex: r.get(5)? };
         Ok((held, r.get::<bool>(2)?, r.get::<String>(3)?))
@@ -261,7 +273,9 @@ fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> R
         let at_cut = req.entries.iter().find(|p| p.entry.seq == cut);
         if let (Some(p), Some(kept)) = (at_cut, &held.pruned_hex) {
             if p.hash != *kept {
-                return Err(Refusal::Tamper(format!("entry {cut} differs from the one stored before retention (fork)")));
+                return Err(Refusal::Tamper(format!(
+                    "entry {cut} differs from the one stored before retention (fork)"
+                )));
             }
         }
         if last <= cut {
@@ -275,7 +289,9 @@ fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> R
     } else if start - 1 == watermark {
         held.head_hex.clone()
     } else if start - 1 == cut {
-        held.pruned_hex.clone().ok_or_else(|| DbError::Corrupt(format!("kiosk {} lost the hash kept at its retention cut", device.id)))?
+        held.pruned_hex
+            .clone()
+            .ok_or_else(|| DbError::Corrupt(format!("kiosk {} lost the hash kept at its retention cut", device.id)))?
     } else {
         stored_hash(tx, &device.id, start - 1)?
     };
@@ -286,11 +302,16 @@ fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> R
     let mut presence = Vec::new();
     let mut new = Vec::new();
     for p in req.entries.iter().filter(|p| p.entry.seq >= start) {
-        let claimed: Hash = decode_hex(&p.hash, "entry hash").map_err(|_| Refusal::Tamper(format!("entry {}: its chain hash is not hex", p.entry.seq)))?;
-        walk.push_entry(&device.id, p.entry.seq, &p.entry, Some(&claimed)).map_err(|b| Refusal::Tamper(b.to_string()))?;
+        let claimed: Hash = decode_hex(&p.hash, "entry hash")
+            .map_err(|_| Refusal::Tamper(format!("entry {}: its chain hash is not hex", p.entry.seq)))?;
+        walk.push_entry(&device.id, p.entry.seq, &p.entry, Some(&claimed))
+            .map_err(|b| Refusal::Tamper(b.to_string()))?;
         if p.entry.seq <= watermark {
             if stored_hash(tx, &device.id, p.entry.seq)? != p.hash {
-                return Err(Refusal::Tamper(format!("entry {} differs from the one already stored (fork)", p.entry.seq)));
+                return Err(Refusal::Tamper(format!(
+                    "entry {} differs from the one already stored (fork)",
+                    p.entry.seq
+                )));
             }
             continue;
         }
@@ -400,12 +421,20 @@ struct Seen {
 /// What a new entry sets off: an alert (and its webhook message), and for
 /// a pass let through, a presence change (stored at the end of the page).
 /// Returns new alerts.
-fn entry_consequences(tx: &mut dyn Conn, device: &Device, e: &shoumen_protocol::Entry, now: i64, presence: &mut Vec<Seen>) -> Result<usize, Refusal> {
+fn entry_consequences(
+    tx: &mut dyn Conn,
+    device: &Device,
+    e: &shoumen_protocol::Entry,
+    now: i64,
+    presence: &mut Vec<Seen>,
+) -> Result<usize, Refusal> {
     if let (Decision::Allow, Some(pass_id), EntryKind::Scan) = (e.decision, e.pass_id, e.kind) {
         presence.push(Seen { pass_id: pass_id.to_hex(), direction: e.direction.as_str(), at_ms: e.wall_ms });
     }
     match crate::alerts::from_entry(e) {
-        Some((kind, detail)) => Ok(usize::from(crate::alerts::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?.is_some())),
+        Some((kind, detail)) => Ok(usize::from(
+            crate::alerts::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?.is_some(),
+        )),
         None => Ok(0),
     }
 }
@@ -423,7 +452,9 @@ fn store_presence(tx: &mut dyn Conn, device: &Device, seen: &[Seen]) -> Result<(
         return Ok(());
     }
     if tx.engine() == Engine::Postgres {
-        tx.query_opt("SELECT id FROM communities WHERE id = ?1 FOR UPDATE", vals![&device.community], |r| r.get::<String>(0))?;
+        tx.query_opt("SELECT id FROM communities WHERE id = ?1 FOR UPDATE", vals![&device.community], |r| {
+            r.get::<String>(0)
+        })?;
     }
     // Only each pass's newest report on this page.
     let mut newest: std::collections::HashMap<&str, &Seen> = std::collections::HashMap::new();
@@ -435,7 +466,8 @@ fn store_presence(tx: &mut dyn Conn, device: &Device, seen: &[Seen]) -> Result<(
     }
     let mut seen: Vec<&Seen> = newest.into_values().collect();
     seen.sort_by_key(|s| s.at_ms);
-    let mut change = tx.scalar("SELECT COALESCE(MAX(change), 0) FROM presence WHERE community = ?1", vals![&device.community])?;
+    let mut change =
+        tx.scalar("SELECT COALESCE(MAX(change), 0) FROM presence WHERE community = ?1", vals![&device.community])?;
     for s in seen {
         change += 1;
         tx.execute(
@@ -483,14 +515,24 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
     let tamper = heartbeat_tamper(conn, device, hb)?;
     let mut alerts = 0;
     if let Some(detail) = &tamper {
-        alerts += usize::from(crate::alerts::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?.is_some());
+        alerts += usize::from(
+            crate::alerts::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?
+                .is_some(),
+        );
     }
     let health: Vec<HealthItem> = hb
         .health
         .iter()
-        .map(|h| HealthItem { device: crate::alerts::clean(&h.device, 32), ok: h.ok, state: crate::alerts::clean(&h.state, 200) })
+        .map(|h| HealthItem {
+            device: crate::alerts::clean(&h.device, 32),
+            ok: h.ok,
+            state: crate::alerts::clean(&h.state, 200),
+        })
         .collect();
-    let layout = hb.layout.as_ref().map(|l| GateLayout { direction: crate::alerts::clean(&l.direction, 8), inward_camera: l.inward_camera });
+    let layout = hb
+        .layout
+        .as_ref()
+        .map(|l| GateLayout { direction: crate::alerts::clean(&l.direction, 8), inward_camera: l.inward_camera });
     conn.transaction(true, |tx| {
         tx.execute(
             "UPDATE devices SET last_seen_ms = ?1, queue = ?2, skew_ms = ?3, clock_synced = ?4, health = ?5, version = ?6,
@@ -524,7 +566,9 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
         match crate::evidence::check_held(conn, &device.community, &device.id, held, now) {
             Ok(n) => alerts += n,
             Err(crate::evidence::EvidenceError::Db(e)) => return Err(Refusal::Db(e)),
-            Err(e) => tracing::error!(error = %e, device = %device.id, "cannot compare a kiosk's evidence head with the log"),
+            Err(e) => {
+                tracing::error!(error = %e, device = %device.id, "cannot compare a kiosk's evidence head with the log")
+            }
         }
     }
     if let Some(detail) = tamper {
@@ -549,9 +593,10 @@ fn heartbeat_tamper(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Res
                 |r| r.get::<String>(0),
             )?;
             match stored {
-                Some(h) if h != hex::encode(head) => {
-                    Some(format!("the kiosk's head at seq {} differs from the stored entry (history rewritten)", hb.checkpoint.seq))
-                }
+                Some(h) if h != hex::encode(head) => Some(format!(
+                    "the kiosk's head at seq {} differs from the stored entry (history rewritten)",
+                    hb.checkpoint.seq
+                )),
                 _ => None,
             }
         }
@@ -569,17 +614,21 @@ pub const SHOWN_MS: &str = "CASE WHEN e.clock_synced = 1 OR b.server_ms IS NULL 
 /// hash. Returns the last seq.
 pub fn verify_chain(conn: &mut dyn Conn, device: &str) -> Result<u64, VerifyError> {
     // After a retention cut the walk starts from the hash kept for it.
-    let (cut, kept) = conn.query_row("SELECT pruned_seq, pruned_hash FROM devices WHERE id = ?1", vals![device], |r| {
-        Ok((r.get::<u64>(0)?, r.get::<Option<String>>(1)?))
-    })?;
+    let (cut, kept) =
+        conn.query_row("SELECT pruned_seq, pruned_hash FROM devices WHERE id = ?1", vals![device], |r| {
+            Ok((r.get::<u64>(0)?, r.get::<Option<String>>(1)?))
+        })?;
     let mut walk = match kept {
-        Some(hex) if cut > 0 => ChainCheck::resume(cut, decode_hex(&hex, "kept hash").map_err(|e| DbError::Corrupt(e.to_string()))?),
+        Some(hex) if cut > 0 => {
+            ChainCheck::resume(cut, decode_hex(&hex, "kept hash").map_err(|e| DbError::Corrupt(e.to_string()))?)
+        }
         _ => ChainCheck::new(),
     };
     let mut broken = None;
     conn.query_each("SELECT seq, body, hash FROM entries WHERE device = ?1 ORDER BY seq", vals![device], &mut |r| {
         let seq: u64 = r.get(0)?;
-        let hash: Hash = decode_hex(&r.get::<String>(2)?, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let hash: Hash =
+            decode_hex(&r.get::<String>(2)?, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?;
         let step = serde_json::from_str::<shoumen_protocol::Entry>(&r.get::<String>(1)?)
             .map_err(|e| ChainBreak::Unreadable { seq, reason: e.to_string() })
             .and_then(|entry| walk.push_entry(device, seq, &entry, Some(&hash)));

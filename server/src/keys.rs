@@ -29,7 +29,9 @@ pub enum KeyError {
     NoNextKey,
     #[error("there is no old key to retire")]
     NoOldKey,
-    #[error("{0} kiosks in service do not hold the new key yet; they learn it at their next sync (see the Gates page)")]
+    #[error(
+        "{0} kiosks in service do not hold the new key yet; they learn it at their next sync (see the Gates page)"
+    )]
     KiosksBehind(i64),
     #[error("{0} valid passes are still signed with the old key; re-sign them first, or wait until they expire")]
     PassesLeft(usize),
@@ -91,9 +93,13 @@ pub fn resign_old_passes(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Resu
     let passes = old_passes(conn, c, now_s)?;
     conn.transaction(true, |tx| {
         for (id, text) in &passes {
-            let claims = pass::verify_signature(text, &trust_old).map_err(|e| DbError::Corrupt(format!("pass {id}: {e}")))?;
+            let claims =
+                pass::verify_signature(text, &trust_old).map_err(|e| DbError::Corrupt(format!("pass {id}: {e}")))?;
             let resigned = pass::issue(&claims, &c.key).map_err(|e| DbError::Corrupt(format!("pass {id}: {e}")))?;
-            tx.execute("UPDATE passes SET text = ?1 WHERE pass_id = ?2 AND community = ?3", vals![resigned, id, &c.id])?;
+            tx.execute(
+                "UPDATE passes SET text = ?1 WHERE pass_id = ?2 AND community = ?3",
+                vals![resigned, id, &c.id],
+            )?;
         }
         Ok::<_, KeyError>(passes.len())
     })

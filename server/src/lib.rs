@@ -5,9 +5,9 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod api;
 pub mod audit;
 pub mod checkins;
-pub mod api;
 pub mod community;
 pub mod db;
 pub mod devices;
@@ -117,7 +117,17 @@ impl AppState {
         let logins = Arc::new(LoginGuard::default());
         let communities = Arc::new(RwLock::new(HashMap::new()));
         let sequencer = Arc::new(sequencer::Sequencer::start(db.clone()));
-        Ok(AppState { db, communities, config: Arc::new(config), limiter, logins, bell, kiosks: Arc::default(), sequencer, mqtt_stats: Arc::default() })
+        Ok(AppState {
+            db,
+            communities,
+            config: Arc::new(config),
+            limiter,
+            logins,
+            bell,
+            kiosks: Arc::default(),
+            sequencer,
+            mqtt_stats: Arc::default(),
+        })
     }
 
     /// The community `id`, with its signing key.
@@ -155,7 +165,8 @@ fn spawn_background(state: &AppState) {
     };
     tokio::spawn(webhook::deliver_forever(delivery));
     if let Some(mqtt) = state.config.mqtt.clone() {
-        let (db, stats, bell, offset) = (state.db.clone(), state.mqtt_stats.clone(), state.bell.clone(), state.config.utc_offset_min);
+        let (db, stats, bell, offset) =
+            (state.db.clone(), state.mqtt_stats.clone(), state.bell.clone(), state.config.utc_offset_min);
         tokio::spawn(mqtt::run(db, mqtt, stats, bell, offset));
     }
     // Give memory freed after a burst back to the system (glibc keeps it
@@ -198,7 +209,9 @@ fn spawn_background(state: &AppState) {
             match db.call(move |conn| summary::enqueue_yesterday(conn, db::now_ms(), offset)).await {
                 Ok(0) => {}
                 Ok(_) => bell.notify_one(),
-                Err(e) => tracing::warn!(error = %e, "the daily summary was not queued; it is on the Summary page all the same"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the daily summary was not queued; it is on the Summary page all the same")
+                }
             }
         }
     });
@@ -233,10 +246,19 @@ pub fn router(state: AppState) -> Router {
         // The whole request, body included: a client that trickles its
         // upload is cut off.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(web::CSP),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
@@ -251,7 +273,12 @@ pub fn router(state: AppState) -> Router {
 pub fn body_limit(path: &str) -> usize {
     if path == "/api/v1/entries" {
         api::PUSH_LIMIT
-    } else if path == "/login" || path.starts_with("/v/") || path.starts_with("/invite/") || path.starts_with("/c/") || path == "/api/v1/enroll" {
+    } else if path == "/login"
+        || path.starts_with("/v/")
+        || path.starts_with("/invite/")
+        || path.starts_with("/c/")
+        || path == "/api/v1/enroll"
+    {
         16 << 10
     } else if path.starts_with("/r/") {
         web::REGISTER_BODY_LIMIT
@@ -305,7 +332,9 @@ impl LoginGuard {
     /// How long the account stays locked for `client`, if it is.
     pub fn locked(&self, account: &str, client: IpAddr) -> Option<Duration> {
         let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        accounts.get(&Self::key(account, client)).and_then(|(_, until)| until.and_then(|u| u.checked_duration_since(Instant::now())))
+        accounts
+            .get(&Self::key(account, client))
+            .and_then(|(_, until)| until.and_then(|u| u.checked_duration_since(Instant::now())))
     }
 
     /// Counts a failure; true when it locked the account for `client`.
@@ -378,13 +407,20 @@ impl Tls {
     pub fn load(&self) -> std::io::Result<Arc<rustls::ServerConfig>> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let what = |e: &dyn std::fmt::Display| {
-            std::io::Error::other(format!("cannot load TLS certificate {} / key {}: {e}", self.cert.display(), self.key.display()))
+            std::io::Error::other(format!(
+                "cannot load TLS certificate {} / key {}: {e}",
+                self.cert.display(),
+                self.key.display()
+            ))
         };
         let mut cert = std::io::BufReader::new(std::fs::File::open(&self.cert).map_err(|e| what(&e))?);
         let certs = rustls_pemfile::certs(&mut cert).collect::<Result<Vec<_>, _>>().map_err(|e| what(&e))?;
         let mut key = std::io::BufReader::new(std::fs::File::open(&self.key).map_err(|e| what(&e))?);
-        let key = rustls_pemfile::private_key(&mut key).map_err(|e| what(&e))?.ok_or_else(|| what(&"no private key in the file"))?;
-        let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).map_err(|e| what(&e))?;
+        let key = rustls_pemfile::private_key(&mut key)
+            .map_err(|e| what(&e))?
+            .ok_or_else(|| what(&"no private key in the file"))?;
+        let config =
+            rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).map_err(|e| what(&e))?;
         Ok(Arc::new(config))
     }
 }

@@ -13,7 +13,11 @@ use shoumen_server::web::parse_day;
 use shoumen_server::{ingest, AppState, Config, Tls};
 
 #[derive(Parser)]
-#[command(name = "shoumen-server", version, about = "Shoumen's community server: kiosk sync API and committee web pages")]
+#[command(
+    name = "shoumen-server",
+    version,
+    about = "Shoumen's community server: kiosk sync API and committee web pages"
+)]
 struct Cli {
     /// The server's database: a SQLite file (one compound), or a
     /// PostgreSQL URL such as postgres://shoumen@localhost/shoumen (a street
@@ -256,13 +260,18 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::EnrollToken { gate, hours } => {
             let community = pick(&db, community)?;
-            let token = db.call_blocking(|conn| ingest::create_enroll_token(conn, &community.id, &gate, hours * 3_600_000))?;
+            let token =
+                db.call_blocking(|conn| ingest::create_enroll_token(conn, &community.id, &gate, hours * 3_600_000))?;
             cli_audit(&db, &community.id, "gate.enroll_token", format!("gate {gate}"))?;
             println!("{token}");
-            eprintln!("one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk");
+            eprintln!(
+                "one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk"
+            );
             Ok(())
         }
-        Cmd::Pass(PassCmd::Issue { role, unit, days, needs_assistance }) => issue(&db, community, role, unit, days, needs_assistance),
+        Cmd::Pass(PassCmd::Issue { role, unit, days, needs_assistance }) => {
+            issue(&db, community, role, unit, days, needs_assistance)
+        }
         Cmd::Pass(PassCmd::Revoke { pass_id }) => {
             let community = pick(&db, community)?;
             db.call_blocking(|conn| Ok(community::revoke_pass(conn, &community.id, &pass_id, now_ms())))??;
@@ -283,7 +292,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
         Cmd::Unlock { name } => {
             let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
-            let found = db.call_blocking(|conn| shoumen_server::accounts::unlock_by_name(conn, &name, &format!("command line ({user})"), now_ms()))?;
+            let found = db.call_blocking(|conn| {
+                shoumen_server::accounts::unlock_by_name(conn, &name, &format!("command line ({user})"), now_ms())
+            })?;
             match found {
                 Some(_) => println!("account {name:?} unlocked: it can log in again"),
                 None => bail!("there is no account {name:?}; the Accounts page lists them"),
@@ -305,14 +316,22 @@ fn verify_receipt(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Re
             let db = Db::open(db)?;
             let origin = receipt.checkpoint.lines().next().unwrap_or("").to_string();
             let found = db.call_blocking(|c| {
-                let Some(community) = shoumen_server::registrations::community_of_checkpoint(c, &receipt.checkpoint)? else { return Ok(None) };
+                let Some(community) = shoumen_server::registrations::community_of_checkpoint(c, &receipt.checkpoint)?
+                else {
+                    return Ok(None);
+                };
                 Ok(Some(shoumen_server::evidence::verifier_key(c, &community)?))
             })?;
-            found.with_context(|| format!("this server keeps no log named {origin:?}; give the log's key with --log-key"))?
+            found.with_context(|| {
+                format!("this server keeps no log named {origin:?}; give the log's key with --log-key")
+            })?
         }
     };
     let head = receipt.verify(&key).with_context(|| format!("receipt {} does not verify", receipt.code))?;
-    println!("receipt {}: record #{} is in {} of {} records, checkpoint signed by {}", receipt.code, receipt.index, head.origin, head.size, key);
+    println!(
+        "receipt {}: record #{} is in {} of {} records, checkpoint signed by {}",
+        receipt.code, receipt.index, head.origin, head.size, key
+    );
     println!("record: {}", receipt.record);
     Ok(())
 }
@@ -321,7 +340,11 @@ fn verify_receipt(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Re
 /// trail, under the operating system's user name.
 fn cli_audit(db: &Db, community: &str, action: &str, detail: String) -> Result<()> {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
-    let actor = shoumen_server::audit::Actor { community: community.to_string(), user: format!("command line ({user})"), ip: "local".into() };
+    let actor = shoumen_server::audit::Actor {
+        community: community.to_string(),
+        user: format!("command line ({user})"),
+        ip: "local".into(),
+    };
     db.call_blocking(|conn| shoumen_server::audit::record(conn, &actor, action, &detail, now_ms()))?;
     Ok(())
 }
@@ -358,9 +381,19 @@ fn issue(db: &Db, community: Option<&str>, role: Role, unit: String, days: i64, 
         gate: None,
     };
     let issued = db.call_blocking(|conn| Ok(community::issue_pass(conn, &community, &req)))??;
-    cli_audit(db, &community.id, "pass.issue", format!("pass {}, {} for unit {}, {days} days", issued.pass_id.to_hex(), role.as_str(), req.unit))?;
+    cli_audit(
+        db,
+        &community.id,
+        "pass.issue",
+        format!("pass {}, {} for unit {}, {days} days", issued.pass_id.to_hex(), role.as_str(), req.unit),
+    )?;
     println!("{}", issued.text);
-    eprintln!("pass {} valid until unix {}; phone link /p/{}", issued.pass_id.to_hex(), issued.expires_at, issued.link_token);
+    eprintln!(
+        "pass {} valid until unix {}; phone link /p/{}",
+        issued.pass_id.to_hex(),
+        issued.expires_at,
+        issued.link_token
+    );
     Ok(())
 }
 
@@ -411,7 +444,8 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
         );
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let listener = std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener =
+        std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     if args.public_url.is_none() && addr.ip().is_unspecified() {
         tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
@@ -426,7 +460,9 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
         limits: shoumen_server::net::Limits {
             max_connections: args.max_connections.max(1),
             headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
-            first_headers: std::time::Duration::from_secs(args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1))),
+            first_headers: std::time::Duration::from_secs(
+                args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1)),
+            ),
             request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
             per_client_connections: args.max_connections_per_client.max(1),
             per_client_requests: args.max_requests_per_client.max(1),
@@ -439,7 +475,12 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
             unit_alert_after: args.unit_registrations_alert.max(1),
         },
         utc_offset_min: args.utc_offset_min,
-        mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig { url, base_topic: args.mqtt_topic, client_id: args.mqtt_client_id, ca: args.mqtt_ca }),
+        mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig {
+            url,
+            base_topic: args.mqtt_topic,
+            client_id: args.mqtt_client_id,
+            ca: args.mqtt_ca,
+        }),
         ..Config::default()
     };
     let state = AppState::new(db, config)?;

@@ -94,7 +94,8 @@ impl Stats {
 pub fn options(config: &MqttConfig) -> Result<MqttOptions, String> {
     let sep = if config.url.contains('?') { '&' } else { '?' };
     let url = format!("{}{sep}client_id={}", config.url, config.client_id);
-    let mut opts = MqttOptions::parse_url(url).map_err(|e| format!("--mqtt {}: {e}; e.g. mqtt://user:password@127.0.0.1:1883", config.url))?;
+    let mut opts = MqttOptions::parse_url(url)
+        .map_err(|e| format!("--mqtt {}: {e}; e.g. mqtt://user:password@127.0.0.1:1883", config.url))?;
     opts.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
     // A zigbee2mqtt message is a few hundred bytes; a packet past this
     // breaks the connection (see `run`), and never costs more memory.
@@ -184,13 +185,24 @@ struct Session<'a> {
 impl Session<'_> {
     /// Polls one client until it must be replaced; reconnects (with a
     /// growing wait) on any other error.
-    async fn run(&self, client: &AsyncClient, events: &mut rumqttc::EventLoop, wait: &mut Duration, clean: bool, dropped: &mut Option<usize>) -> Ended {
+    async fn run(
+        &self,
+        client: &AsyncClient,
+        events: &mut rumqttc::EventLoop,
+        wait: &mut Duration,
+        clean: bool,
+        dropped: &mut Option<usize>,
+    ) -> Ended {
         // Oversized packets in a row, and the largest seen.
         let (mut poisoned, mut largest) = (0u32, 0usize);
         loop {
             match events.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    tracing::info!(session_present = ack.session_present, clean, "connected to the door sensors' broker");
+                    tracing::info!(
+                        session_present = ack.session_present,
+                        clean,
+                        "connected to the door sensors' broker"
+                    );
                     if clean {
                         return Ended::Cleaned;
                     }
@@ -238,7 +250,9 @@ impl Session<'_> {
 /// The size of a packet that broke the connection by being too large.
 fn oversized(e: &ConnectionError) -> Option<usize> {
     match e {
-        ConnectionError::MqttState(rumqttc::StateError::Deserialization(rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(n))) => Some(*n),
+        ConnectionError::MqttState(rumqttc::StateError::Deserialization(
+            rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(n),
+        )) => Some(*n),
         _ => None,
     }
 }
@@ -260,7 +274,9 @@ set message_size_limit on the broker",
             let now = now_ms();
             let mut raised = 0;
             for community in sensors::communities_with_sensors(conn)? {
-                raised += usize::from(crate::alerts::raise(conn, &community, "sensor_broker", "mqtt", None, &d, now)?.is_some());
+                raised += usize::from(
+                    crate::alerts::raise(conn, &community, "sensor_broker", "mqtt", None, &d, now)?.is_some(),
+                );
             }
             Ok(raised)
         })
@@ -290,14 +306,24 @@ fn explain(e: &ConnectionError, config: &MqttConfig) -> String {
         ConnectionError::Tls(e) => tls_failed(e),
         // rustls reports a refused certificate as an I/O error.
         ConnectionError::Io(e) if is_tls(config) && e.kind() == std::io::ErrorKind::InvalidData => tls_failed(e),
-        ConnectionError::Io(e) => format!("cannot reach the broker ({e}): check the host and port in --mqtt and that the broker is running"),
+        ConnectionError::Io(e) => {
+            format!("cannot reach the broker ({e}): check the host and port in --mqtt and that the broker is running")
+        }
         e => e.to_string(),
     }
 }
 
 /// Stores one message; retries the database until it answers, so a message
 /// is acknowledged only once it is stored (or counted as dropped).
-async fn handle(db: &Db, base: &str, topic: &str, payload: &[u8], stats: &Stats, bell: &tokio::sync::Notify, offset: i32) {
+async fn handle(
+    db: &Db,
+    base: &str,
+    topic: &str,
+    payload: &[u8],
+    stats: &Stats,
+    bell: &tokio::sync::Notify,
+    offset: i32,
+) {
     stats.received.fetch_add(1, Ordering::Relaxed);
     let Some(rest) = topic.strip_prefix(base).and_then(|t| t.strip_prefix('/')).map(str::to_string) else {
         stats.count(Outcome::Unknown);

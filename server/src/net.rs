@@ -214,7 +214,8 @@ pub async fn serve(
                 }
             }
         };
-        let (app, acceptor, limits, requests, trusted) = (app.clone(), acceptor.clone(), limits.clone(), requests.clone(), trusted.clone());
+        let (app, acceptor, limits, requests, trusted) =
+            (app.clone(), acceptor.clone(), limits.clone(), requests.clone(), trusted.clone());
         tokio::spawn(async move {
             let _held = (permit, place);
             let _ = stream.set_nodelay(true);
@@ -291,7 +292,12 @@ fn finished(peer: SocketAddr, r: Result<(), hyper::Error>) {
 fn busy() -> axum::response::Response {
     use axum::response::IntoResponse;
     let headers = [(axum::http::header::RETRY_AFTER, "5")];
-    (axum::http::StatusCode::SERVICE_UNAVAILABLE, headers, "too many requests at once from your address; try again in a few seconds").into_response()
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        headers,
+        "too many requests at once from your address; try again in a few seconds",
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -317,7 +323,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.0.0.9".parse().unwrap());
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(client_ip(proxy, &h, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap(), "1.2.3.4 is what the client claimed");
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap(),
+            "1.2.3.4 is what the client claimed"
+        );
         // Not from a trusted proxy: the header is the client's own words.
         let stranger: IpAddr = "203.0.113.5".parse().unwrap();
         assert_eq!(client_ip(stranger, &h, &trusted), stranger);

@@ -122,7 +122,13 @@ fn yes_no(v: &str) -> Result<bool, RegisterError> {
 }
 
 /// Checks the form's fields (`get` reads one by name) as of `now_s`.
-pub fn check_form(conn: &mut dyn Conn, community: &str, get: &dyn Fn(&str) -> String, offset_min: i32, now_s: i64) -> Result<Form, RegisterError> {
+pub fn check_form(
+    conn: &mut dyn Conn,
+    community: &str,
+    get: &dyn Fn(&str) -> String,
+    offset_min: i32,
+    now_s: i64,
+) -> Result<Form, RegisterError> {
     let name = plain(&get("name"), 32, "reg_bad_name")?;
     let phone = get("phone").trim().replace([' ', '-'], "");
     let digits = phone.strip_prefix('+').unwrap_or(&phone);
@@ -169,13 +175,18 @@ pub fn check_signature(path: &str) -> Result<String, RegisterError> {
     let path = path.trim();
     let none = || Invalid("reg_no_signature");
     // Commands and numbers: a letter may touch its first number ("M10").
-    let spaced: String = path.chars().flat_map(|c| if c == 'M' || c == 'L' { vec![' ', c, ' '] } else { vec![c] }).collect();
+    let spaced: String =
+        path.chars().flat_map(|c| if c == 'M' || c == 'L' { vec![' ', c, ' '] } else { vec![c] }).collect();
     let mut tokens = spaced.split([' ', ',']).filter(|t| !t.is_empty());
     let (mut ink, mut lines, mut at) = (0.0f64, 0usize, None::<(f64, f64)>);
     while let Some(command) = tokens.next() {
         let mut number = || -> Result<f64, RegisterError> {
             let n: f64 = tokens.next().ok_or_else(none)?.parse().map_err(|_| none())?;
-            if n.is_finite() && (-10.0..=10_000.0).contains(&n) { Ok(n) } else { Err(none()) }
+            if n.is_finite() && (-10.0..=10_000.0).contains(&n) {
+                Ok(n)
+            } else {
+                Err(none())
+            }
         };
         let point = (number()?, number()?);
         match (command, at) {
@@ -280,8 +291,16 @@ pub struct Signing {
 /// the same transaction (the sequencer's batch), so a registration and its
 /// leaf commit together. Returns the secret part of the receipt's
 /// address, `/r/<community>/receipt/<token>`.
-pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<String, RegisterError> {
-    let (signature, signed_name, nonce, ip) = (s.signature.as_str(), s.signed_name.as_str(), s.nonce.as_str(), s.ip.as_str());
+pub fn sign_in(
+    tx: &mut dyn Conn,
+    log: &mut evidence::Appender,
+    community: &str,
+    form: &Form,
+    s: &Signing,
+    now_ms: i64,
+) -> Result<String, RegisterError> {
+    let (signature, signed_name, nonce, ip) =
+        (s.signature.as_str(), s.signed_name.as_str(), s.nonce.as_str(), s.ip.as_str());
     let signature = check_signature(signature)?;
     if plain(signed_name, 32, "reg_name_mismatch")? != form.name {
         return Err(Invalid("reg_name_mismatch"));
@@ -290,7 +309,8 @@ pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str,
     if (doc.name.as_str(), doc.version) != (s.document.as_str(), s.version) {
         return Err(Invalid("reg_document_changed"));
     }
-    if tx.scalar("SELECT COUNT(*) FROM registrations WHERE community = ?1 AND nonce = ?2", vals![community, nonce])? > 0 {
+    if tx.scalar("SELECT COUNT(*) FROM registrations WHERE community = ?1 AND nonce = ?2", vals![community, nonce])? > 0
+    {
         return Err(Invalid("reg_replayed"));
     }
     let phone_mac = within_limits(tx, community, form, s, now_ms)?;
@@ -329,7 +349,11 @@ pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str,
             &doc.name, doc.version, doc.kind.as_str(), until_s, quarantine, now_ms, &phone_mac, ip],
     )?;
     busy_unit(tx, community, &form.unit, s, now_ms)?;
-    let actor = crate::audit::Actor { community: community.to_string(), user: "returnee (public form)".into(), ip: ip.to_string() };
+    let actor = crate::audit::Actor {
+        community: community.to_string(),
+        user: "returnee (public form)".into(),
+        ip: ip.to_string(),
+    };
     let detail = format!("receipt {code}, unit {}, {} v{}, evidence record #{index}", form.unit, doc.name, doc.version);
     crate::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
     Ok(token)
@@ -338,14 +362,28 @@ pub fn sign_in(tx: &mut dyn Conn, log: &mut evidence::Appender, community: &str,
 /// Confirms or declines a returnee's pending notice, with its row in the
 /// audit trail and its alert acknowledged, in one transaction. Confirmed,
 /// the gates keep the household in from their next sync. Returns the unit.
-pub fn decide_notice(conn: &mut dyn Conn, actor: &crate::audit::Actor, id: i64, verdict: community::Verdict, now_ms: i64) -> Result<String, community::CommunityError> {
+pub fn decide_notice(
+    conn: &mut dyn Conn,
+    actor: &crate::audit::Actor,
+    id: i64,
+    verdict: community::Verdict,
+    now_ms: i64,
+) -> Result<String, community::CommunityError> {
     conn.transaction(true, |tx| {
         let unit = community::decide_notice(tx, &actor.community, id, verdict, &actor.user, now_ms)?;
         let (action, said) = match verdict {
             community::Verdict::Confirm => ("returnee.confirm_notice", "confirmed"),
             community::Verdict::Decline => ("returnee.decline_notice", "declined"),
         };
-        crate::alerts::ack_open(tx, &actor.community, "returnee_notice", &format!("unit {unit}"), &actor.user, said, now_ms)?;
+        crate::alerts::ack_open(
+            tx,
+            &actor.community,
+            "returnee_notice",
+            &format!("unit {unit}"),
+            &actor.user,
+            said,
+            now_ms,
+        )?;
         crate::audit::record_in(tx, actor, action, &format!("unit {unit}, quarantine {id}"), now_ms)?;
         Ok(unit)
     })
@@ -354,14 +392,21 @@ pub fn decide_notice(conn: &mut dyn Conn, actor: &crate::audit::Actor, id: i64, 
 /// What one client can make the server store: registrations per phone
 /// (per community) and per address (over all) in the last day. Returns
 /// the phone's MAC, kept to count it.
-fn within_limits(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, now_ms: i64) -> Result<String, RegisterError> {
+fn within_limits(
+    tx: &mut dyn Conn,
+    community: &str,
+    form: &Form,
+    s: &Signing,
+    now_ms: i64,
+) -> Result<String, RegisterError> {
     let day_ago = now_ms - 86_400_000;
     let phone_mac = evidence::keyed_mac(tx, community, "returnee phone", &form.phone)?;
     let by_phone = tx.scalar(
         "SELECT COUNT(*) FROM registrations WHERE community = ?1 AND phone_mac = ?2 AND signed_ms > ?3",
         vals![community, &phone_mac, day_ago],
     )?;
-    let by_address = tx.scalar("SELECT COUNT(*) FROM registrations WHERE client = ?1 AND signed_ms > ?2", vals![&s.ip, day_ago])?;
+    let by_address =
+        tx.scalar("SELECT COUNT(*) FROM registrations WHERE client = ?1 AND signed_ms > ?2", vals![&s.ip, day_ago])?;
     if by_phone >= s.limits.per_phone_day || by_address >= s.limits.per_address_day {
         return Err(Invalid("reg_too_many"));
     }
@@ -371,10 +416,29 @@ fn within_limits(tx: &mut dyn Conn, community: &str, form: &Form, s: &Signing, n
 /// A notice waits for the committee or the household's head: a stranger
 /// typing a unit into the public form never keeps that home in. The first
 /// pending notice of a unit raises `returnee_notice`.
-fn declare_notice(tx: &mut dyn Conn, community: &str, form: &Form, doc: &Document, code: &str, until_s: i64, now_ms: i64) -> Result<i64, RegisterError> {
-    let (id, new) = community::declare_notice(tx, community, &form.unit, form.arrival_s, until_s, &format!("返沪告知书 {code}"), now_ms)?;
+fn declare_notice(
+    tx: &mut dyn Conn,
+    community: &str,
+    form: &Form,
+    doc: &Document,
+    code: &str,
+    until_s: i64,
+    now_ms: i64,
+) -> Result<i64, RegisterError> {
+    let (id, new) = community::declare_notice(
+        tx,
+        community,
+        &form.unit,
+        form.arrival_s,
+        until_s,
+        &format!("返沪告知书 {code}"),
+        now_ms,
+    )?;
     if new {
-        let detail = format!("unit {}: notice {code} ({} v{}), {} days; confirm it on the Returnees page", form.unit, doc.name, doc.version, doc.days);
+        let detail = format!(
+            "unit {}: notice {code} ({} v{}), {} days; confirm it on the Returnees page",
+            form.unit, doc.name, doc.version, doc.days
+        );
         crate::alerts::raise(tx, community, "returnee_notice", &format!("unit {}", form.unit), None, &detail, now_ms)?;
     }
     Ok(id)
@@ -459,7 +523,11 @@ pub fn by_token(conn: &mut dyn Conn, community: &str, token: &str) -> Result<Opt
 }
 
 pub fn by_id(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<Registration>, DbError> {
-    conn.query_opt(&format!("SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND id = ?2"), vals![community, id], row)
+    conn.query_opt(
+        &format!("SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND id = ?2"),
+        vals![community, id],
+        row,
+    )
 }
 
 /// What the Returnees page filters by.
@@ -475,7 +543,13 @@ pub struct Filter {
 }
 
 /// Registrations of `community` by arrival, newest first.
-pub fn list(conn: &mut dyn Conn, community: &str, f: &Filter, now_s: i64, limit: usize) -> Result<Vec<Registration>, DbError> {
+pub fn list(
+    conn: &mut dyn Conn,
+    community: &str,
+    f: &Filter,
+    now_s: i64,
+    limit: usize,
+) -> Result<Vec<Registration>, DbError> {
     let like = format!("{}%", f.region.chars().filter(char::is_ascii_digit).collect::<String>());
     let sql = format!(
         "SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND arrival_s >= ?2 AND arrival_s < ?3 AND origin LIKE ?4
@@ -486,7 +560,15 @@ pub fn list(conn: &mut dyn Conn, community: &str, f: &Filter, now_s: i64, limit:
         None => (i64::MIN, i64::MAX),
     };
     let kind = f.kind.map_or("", Kind::as_str);
-    let params = vals![community, f.from_s.unwrap_or(i64::MIN), f.until_s.unwrap_or(i64::MAX), like, kind, ending_from, ending_to];
+    let params = vals![
+        community,
+        f.from_s.unwrap_or(i64::MIN),
+        f.until_s.unwrap_or(i64::MAX),
+        like,
+        kind,
+        ending_from,
+        ending_to
+    ];
     conn.query_map(&sql, params, row)
 }
 
@@ -501,12 +583,24 @@ pub fn in_period(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec
 
 /// The receipt for a stored registration: its record and the proof into
 /// the log's newest checkpoint. `None` once its personal fields are gone.
-pub fn receipt(conn: &mut dyn Conn, community: &str, reg: &Registration) -> Result<Option<Receipt>, evidence::EvidenceError> {
+pub fn receipt(
+    conn: &mut dyn Conn,
+    community: &str,
+    reg: &Registration,
+) -> Result<Option<Receipt>, evidence::EvidenceError> {
     let Some((record, salt)) = reg.record.clone() else { return Ok(None) };
     let size = evidence::size(conn, community)?;
     let checkpoint = evidence::checkpoint_at(conn, community, size)?;
     let proof = evidence::inclusion(conn, community, reg.index, size)?;
-    Ok(Some(Receipt { format: RECEIPT_FORMAT.into(), code: reg.code.clone(), record, salt, index: reg.index, proof, checkpoint }))
+    Ok(Some(Receipt {
+        format: RECEIPT_FORMAT.into(),
+        code: reg.code.clone(),
+        record,
+        salt,
+        index: reg.index,
+        proof,
+        checkpoint,
+    }))
 }
 
 /// The community whose log a checkpoint names, by its origin line.
@@ -516,7 +610,10 @@ pub fn community_of_checkpoint(conn: &mut dyn Conn, checkpoint: &str) -> Result<
 }
 
 /// Checks a receipt against this server's key for the log it names.
-pub fn verify_receipt(conn: &mut dyn Conn, text: &str) -> Result<Result<(Receipt, proof::Head), proof::EvidenceError>, DbError> {
+pub fn verify_receipt(
+    conn: &mut dyn Conn,
+    text: &str,
+) -> Result<Result<(Receipt, proof::Head), proof::EvidenceError>, DbError> {
     let receipt = match Receipt::parse(text) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
@@ -565,7 +662,17 @@ mod tests {
             assert!(check_signature(bad).is_err(), "{bad:?}");
         }
         // Nonsense that looks like path data: no numbers, no ink, no end.
-        for bad in ["M. . L. .", "M0 0 L0 0", "M0 0 L3 4", "M1 1 L", "M1 L2 2", "MNaN 1 L2 2", "M0 0 L1e9 1", "M0 0 Linf 0", "M- - L- -"] {
+        for bad in [
+            "M. . L. .",
+            "M0 0 L0 0",
+            "M0 0 L3 4",
+            "M1 1 L",
+            "M1 L2 2",
+            "MNaN 1 L2 2",
+            "M0 0 L1e9 1",
+            "M0 0 Linf 0",
+            "M- - L- -",
+        ] {
             assert!(check_signature(bad).is_err(), "{bad:?}");
         }
         assert!(check_signature("M0 0 L30 40").is_ok(), "50 px of ink");

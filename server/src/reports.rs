@@ -103,7 +103,12 @@ fn gate_scope(names: &[String], params: &mut Vec<Val>) -> String {
 
 /// The entries of `community` matching `f` that reached the server last,
 /// at most `limit`.
-pub fn search_entries(conn: &mut dyn Conn, community: &str, f: &EntryFilter, limit: usize) -> Result<Vec<EntryRow>, DbError> {
+pub fn search_entries(
+    conn: &mut dyn Conn,
+    community: &str,
+    f: &EntryFilter,
+    limit: usize,
+) -> Result<Vec<EntryRow>, DbError> {
     let mut params: Vec<Val> = vec![community.into()];
     let mut wheres = vec!["e.community = ?1".to_string()];
     let mut narrow = |clause: &str, value: Val| {
@@ -124,7 +129,8 @@ pub fn search_entries(conn: &mut dyn Conn, community: &str, f: &EntryFilter, lim
     }
     if let Some(pass) = &f.pass {
         // Hex digits only, so the prefix cannot carry LIKE's wildcards.
-        let prefix: String = pass.chars().filter(char::is_ascii_hexdigit).map(|c| c.to_ascii_lowercase()).take(16).collect();
+        let prefix: String =
+            pass.chars().filter(char::is_ascii_hexdigit).map(|c| c.to_ascii_lowercase()).take(16).collect();
         narrow("e.pass_id LIKE #", format!("{prefix}%").into());
     }
     if let Some(decision) = &f.decision {
@@ -197,9 +203,17 @@ pub fn outside(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Outs
          LEFT JOIN devices d ON d.id = pr.device
          WHERE pr.community = ?1 AND p.revoked_ms IS NULL";
     let row = |r: &Row| {
-        Ok(OutRow { unit: r.get(0)?, role: r.get(1)?, name: r.get(2)?, pass_id: r.get(3)?, at_ms: r.get(4)?, gate: r.get(5)? })
+        Ok(OutRow {
+            unit: r.get(0)?,
+            role: r.get(1)?,
+            name: r.get(2)?,
+            pass_id: r.get(3)?,
+            at_ms: r.get(4)?,
+            gate: r.get(5)?,
+        })
     };
-    let out = conn.query_map(&format!("{select} AND pr.direction = 'out' ORDER BY p.unit, pr.at_ms"), vals![community], row)?;
+    let out =
+        conn.query_map(&format!("{select} AND pr.direction = 'out' ORDER BY p.unit, pr.at_ms"), vals![community], row)?;
     let overstaying = conn.query_map(
         &format!("{select} AND pr.direction = 'in' AND p.role = 'visitor' AND p.expires_at * 1000 < ?2 ORDER BY p.expires_at"),
         vals![community, now_ms],
@@ -231,7 +245,13 @@ pub struct Trends {
 }
 
 /// The last `days` days of `community` up to `now_ms`, in the display zone.
-pub fn trends(conn: &mut dyn Conn, community: &str, days: usize, now_ms: i64, utc_offset_min: i32) -> Result<Trends, DbError> {
+pub fn trends(
+    conn: &mut dyn Conn,
+    community: &str,
+    days: usize,
+    now_ms: i64,
+    utc_offset_min: i32,
+) -> Result<Trends, DbError> {
     let start_ms = day_start(now_ms, utc_offset_min) - (days as i64 - 1) * 86_400_000;
     let from = "FROM entries e JOIN devices d ON d.id = e.device
          LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
@@ -264,7 +284,9 @@ pub fn trends(conn: &mut dyn Conn, community: &str, days: usize, now_ms: i64, ut
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let hours = conn.query_map(
-        &format!("SELECT (({SHOWN_MS} + ?3) % 86400000) / 3600000 AS h, COUNT(*) {from} AND {SHOWN_MS} >= ?2 GROUP BY h"),
+        &format!(
+            "SELECT (({SHOWN_MS} + ?3) % 86400000) / 3600000 AS h, COUNT(*) {from} AND {SHOWN_MS} >= ?2 GROUP BY h"
+        ),
         vals![community, start_ms, i64::from(utc_offset_min) * 60_000],
         |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
     )?;
@@ -280,7 +302,8 @@ pub fn trends(conn: &mut dyn Conn, community: &str, days: usize, now_ms: i64, ut
 
 /// Formats unix milliseconds in the display zone.
 pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
     match chrono::DateTime::from_timestamp_millis(ms) {
         Some(t) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
         None => "?".into(),
@@ -373,11 +396,14 @@ impl<'a> CsvChunks<'a> {
     }
 }
 
-
 /// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,
 /// and a leading tab or carriage return, which spreadsheets skip).
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -406,13 +432,22 @@ pub struct Summary {
 /// kiosks' clocks) and their state now: a handful of grouped queries,
 /// however many communities there are.
 pub fn district(conn: &mut dyn Conn, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Vec<Summary>, DbError> {
-    let mut rows: Vec<Summary> =
-        crate::db::communities(conn)?.into_iter().map(|community| Summary { community, ..Summary::default() }).collect();
-    let index: std::collections::HashMap<String, usize> = rows.iter().enumerate().map(|(i, s)| (s.community.clone(), i)).collect();
-    let mut fill = |conn: &mut dyn Conn, sql: &str, params: &[crate::db::Val], set: &dyn Fn(&mut Summary, &[i64])| -> Result<(), DbError> {
+    let mut rows: Vec<Summary> = crate::db::communities(conn)?
+        .into_iter()
+        .map(|community| Summary { community, ..Summary::default() })
+        .collect();
+    let index: std::collections::HashMap<String, usize> =
+        rows.iter().enumerate().map(|(i, s)| (s.community.clone(), i)).collect();
+    let mut fill = |conn: &mut dyn Conn,
+                    sql: &str,
+                    params: &[crate::db::Val],
+                    set: &dyn Fn(&mut Summary, &[i64])|
+     -> Result<(), DbError> {
         conn.query_each(sql, params, &mut |r| {
             let community: String = r.get(0)?;
-            let values = (1..r.0.len()).map(|i| r.get::<Option<i64>>(i).map(Option::unwrap_or_default)).collect::<Result<Vec<_>, _>>()?;
+            let values = (1..r.0.len())
+                .map(|i| r.get::<Option<i64>>(i).map(Option::unwrap_or_default))
+                .collect::<Result<Vec<_>, _>>()?;
             if let Some(&i) = index.get(&community) {
                 set(&mut rows[i], &values);
             }
@@ -437,7 +472,9 @@ pub fn district(conn: &mut dyn Conn, from_ms: i64, to_ms: i64, now_ms: i64) -> R
         vals![now_ms - crate::alerts::SILENT_AFTER_MS],
         &|s, v| (s.kiosks, s.kiosks_silent) = (v[0], v[1]),
     )?;
-    fill(conn, "SELECT community, COUNT(*) FROM alerts WHERE acked = 0 GROUP BY community", vals![], &|s, v| s.open_alerts = v[0])?;
+    fill(conn, "SELECT community, COUNT(*) FROM alerts WHERE acked = 0 GROUP BY community", vals![], &|s, v| {
+        s.open_alerts = v[0]
+    })?;
     fill(
         conn,
         "SELECT community, COUNT(DISTINCT unit) FROM quarantine WHERE from_s <= ?1 AND until_s > ?1 GROUP BY community",

@@ -30,7 +30,16 @@ pub fn resident(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<
     conn.query_opt(
         "SELECT id, name, unit, phone, head, moved_out_ms IS NOT NULL FROM residents WHERE id = ?1 AND community = ?2",
         vals![id, community],
-        |r| Ok(Resident { id: r.get(0)?, name: r.get(1)?, unit: r.get(2)?, phone: r.get(3)?, head: r.get(4)?, moved_out: r.get(5)? }),
+        |r| {
+            Ok(Resident {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                unit: r.get(2)?,
+                phone: r.get(3)?,
+                head: r.get(4)?,
+                moved_out: r.get(5)?,
+            })
+        },
     )
 }
 
@@ -67,7 +76,16 @@ fn revoke_passes_of(conn: &mut dyn Conn, community: &str, id: i64, now_ms: i64) 
 
 /// Changes a resident. A pass names its unit (signed), so a move to another
 /// unit revokes the resident's passes; returns how many were revoked.
-pub fn update(conn: &mut dyn Conn, community: &str, id: i64, name: &str, unit: &str, phone: &str, head: bool, now_ms: i64) -> Result<u64, CommunityError> {
+pub fn update(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    name: &str,
+    unit: &str,
+    phone: &str,
+    head: bool,
+    now_ms: i64,
+) -> Result<u64, CommunityError> {
     let (name, unit, phone) = check(name, unit, phone).map_err(CommunityError::Invalid)?;
     conn.transaction(true, |tx| {
         let old = resident(tx, community, id)?.filter(|r| !r.moved_out).ok_or(CommunityError::NotFound("resident"))?;
@@ -77,7 +95,10 @@ pub fn update(conn: &mut dyn Conn, community: &str, id: i64, name: &str, unit: &
         )?;
         if head {
             // One head per household.
-            tx.execute("UPDATE residents SET head = 0 WHERE community = ?1 AND unit = ?2 AND id <> ?3", vals![community, &unit, id])?;
+            tx.execute(
+                "UPDATE residents SET head = 0 WHERE community = ?1 AND unit = ?2 AND id <> ?3",
+                vals![community, &unit, id],
+            )?;
         }
         Ok(if old.unit != unit { revoke_passes_of(tx, community, id, now_ms)? } else { 0 })
     })
@@ -112,7 +133,11 @@ pub struct Member {
 
 /// The household of the pass behind `link_token`, if its holder is the
 /// head: (community, unit, the other members).
-pub fn household_of_head(conn: &mut dyn Conn, link_token: &str, now_s: i64) -> Result<Option<(String, String, Vec<Member>)>, DbError> {
+pub fn household_of_head(
+    conn: &mut dyn Conn,
+    link_token: &str,
+    now_s: i64,
+) -> Result<Option<(String, String, Vec<Member>)>, DbError> {
     let head = conn.query_opt(
         "SELECT r.community, r.unit, r.id FROM passes p JOIN residents r ON r.id = p.resident_id
          WHERE p.link_token = ?1 AND p.revoked_ms IS NULL AND p.expires_at > ?2 AND r.head = 1 AND r.moved_out_ms IS NULL",
@@ -133,7 +158,12 @@ pub fn household_of_head(conn: &mut dyn Conn, link_token: &str, now_s: i64) -> R
 
 /// The head behind `link_token` asks for a pass for member `resident_id`.
 /// One open request per member, so a head cannot flood the committee.
-pub fn request_pass(conn: &mut dyn Conn, link_token: &str, resident_id: i64, now_ms: i64) -> Result<(), CommunityError> {
+pub fn request_pass(
+    conn: &mut dyn Conn,
+    link_token: &str,
+    resident_id: i64,
+    now_ms: i64,
+) -> Result<(), CommunityError> {
     let Some((community, _, members)) = household_of_head(conn, link_token, now_ms / 1000)? else {
         return Err(CommunityError::NotFound("household"));
     };
@@ -141,7 +171,8 @@ pub fn request_pass(conn: &mut dyn Conn, link_token: &str, resident_id: i64, now
     if member.requested {
         return Ok(());
     }
-    let by: String = conn.query_row("SELECT pass_id FROM passes WHERE link_token = ?1", vals![link_token], |r| r.get(0))?;
+    let by: String =
+        conn.query_row("SELECT pass_id FROM passes WHERE link_token = ?1", vals![link_token], |r| r.get(0))?;
     conn.execute(
         "INSERT INTO pass_requests (community, resident_id, by_pass, created_ms) VALUES (?1, ?2, ?3, ?4)",
         vals![&community, resident_id, by, now_ms],
@@ -164,26 +195,50 @@ pub fn open_requests(conn: &mut dyn Conn, community: &str) -> Result<Vec<Request
         "SELECT q.id, r.id, r.name, r.unit, q.created_ms FROM pass_requests q JOIN residents r ON r.id = q.resident_id
          WHERE q.community = ?1 AND q.decided_ms IS NULL ORDER BY q.created_ms",
         vals![community],
-        |r| Ok(Request { id: r.get(0)?, resident_id: r.get(1)?, name: r.get(2)?, unit: r.get(3)?, created_ms: r.get(4)? }),
+        |r| {
+            Ok(Request {
+                id: r.get(0)?,
+                resident_id: r.get(1)?,
+                name: r.get(2)?,
+                unit: r.get(3)?,
+                created_ms: r.get(4)?,
+            })
+        },
     )
 }
 
 /// Closes request `id` of `community` (approved or declined by `by`);
 /// returns its resident, or `None` if there is no such open request.
-pub fn close_request(conn: &mut dyn Conn, community: &str, id: i64, by: &str, pass_id: Option<&str>, now_ms: i64) -> Result<Option<i64>, DbError> {
+pub fn close_request(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    by: &str,
+    pass_id: Option<&str>,
+    now_ms: i64,
+) -> Result<Option<i64>, DbError> {
     let resident = conn.query_opt(
         "SELECT resident_id FROM pass_requests WHERE id = ?1 AND community = ?2 AND decided_ms IS NULL",
         vals![id, community],
         |r| r.get::<i64>(0),
     )?;
     if resident.is_some() {
-        conn.execute("UPDATE pass_requests SET decided_ms = ?1, decided_by = ?2, pass_id = ?3 WHERE id = ?4", vals![now_ms, by, pass_id, id])?;
+        conn.execute(
+            "UPDATE pass_requests SET decided_ms = ?1, decided_by = ?2, pass_id = ?3 WHERE id = ?4",
+            vals![now_ms, by, pass_id, id],
+        )?;
     }
     Ok(resident)
 }
 
 /// A year's resident pass for resident `id` (of `unit`).
-pub fn issue_year_pass(conn: &mut dyn Conn, community: &Community, id: i64, unit: &str, now_ms: i64) -> Result<IssuedPass, CommunityError> {
+pub fn issue_year_pass(
+    conn: &mut dyn Conn,
+    community: &Community,
+    id: i64,
+    unit: &str,
+    now_ms: i64,
+) -> Result<IssuedPass, CommunityError> {
     let req = PassRequest {
         role: Role::Resident,
         unit: unit.to_string(),
@@ -206,7 +261,11 @@ pub fn building_of(unit: &str) -> &str {
 
 /// The buildings of `community` with how many residents each.
 pub fn buildings(conn: &mut dyn Conn, community: &str) -> Result<Vec<(String, i64)>, DbError> {
-    let units = conn.query_map("SELECT unit FROM residents WHERE community = ?1 AND moved_out_ms IS NULL", vals![community], |r| r.get::<String>(0))?;
+    let units = conn.query_map(
+        "SELECT unit FROM residents WHERE community = ?1 AND moved_out_ms IS NULL",
+        vals![community],
+        |r| r.get::<String>(0),
+    )?;
     let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
     for u in &units {
         *counts.entry(building_of(u).to_string()).or_default() += 1;
@@ -215,13 +274,23 @@ pub fn buildings(conn: &mut dyn Conn, community: &str) -> Result<Vec<(String, i6
 }
 
 /// The live resident passes of building `building`, by unit, for printing.
-pub fn building_passes(conn: &mut dyn Conn, community: &str, building: &str, now_s: i64) -> Result<Vec<PassRow>, DbError> {
+pub fn building_passes(
+    conn: &mut dyn Conn,
+    community: &str,
+    building: &str,
+    now_s: i64,
+) -> Result<Vec<PassRow>, DbError> {
     let all = community::resident_passes(conn, community, now_s)?;
     Ok(all.into_iter().filter(|p| building_of(&p.unit) == building).collect())
 }
 
 /// The residents of `building` without a live pass: (id, unit).
-pub fn without_pass(conn: &mut dyn Conn, community: &str, building: &str, now_s: i64) -> Result<Vec<(i64, String)>, DbError> {
+pub fn without_pass(
+    conn: &mut dyn Conn,
+    community: &str,
+    building: &str,
+    now_s: i64,
+) -> Result<Vec<(i64, String)>, DbError> {
     let rows = conn.query_map(
         "SELECT r.id, r.unit FROM residents r WHERE r.community = ?1 AND r.moved_out_ms IS NULL
            AND NOT EXISTS (SELECT 1 FROM passes p WHERE p.resident_id = r.id AND p.revoked_ms IS NULL AND p.expires_at > ?2)
@@ -240,11 +309,15 @@ pub enum ImportError {
     TooLarge(usize),
     #[error("the spreadsheet cannot be read: {0}; save it as .xlsx or .csv (UTF-8) and try again")]
     Unreadable(String),
-    #[error("the first row must name the columns: name (姓名) and unit (房号), optionally phone (电话) and head (户主)")]
+    #[error(
+        "the first row must name the columns: name (姓名) and unit (房号), optionally phone (电话) and head (户主)"
+    )]
     NoHeader,
     #[error("more than {0} rows; split the file by building")]
     TooManyRows(usize),
-    #[error("the spreadsheet unpacks to more than {0} MB; save only the residents' sheet as .xlsx or .csv and try again")]
+    #[error(
+        "the spreadsheet unpacks to more than {0} MB; save only the residents' sheet as .xlsx or .csv and try again"
+    )]
     Unpacked(usize),
     #[error("row {0}, column {1} holds more than {2} characters; a resident's name, unit or phone is short")]
     CellTooLong(u32, u32, usize),
@@ -310,7 +383,8 @@ fn check_unpacked(bytes: &[u8]) -> Result<(), ImportError> {
             return Err(ImportError::Unpacked((MAX_UNPACKED_BYTES >> 20) as usize));
         }
         let mut limited = std::io::Read::take(part, MAX_UNPACKED_BYTES - total + 1);
-        let n = std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| ImportError::Unreadable(e.to_string()))?;
+        let n =
+            std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| ImportError::Unreadable(e.to_string()))?;
         total += n;
         if total > MAX_UNPACKED_BYTES {
             return Err(ImportError::Unpacked((MAX_UNPACKED_BYTES >> 20) as usize));
@@ -392,13 +466,19 @@ pub fn plan(conn: &mut dyn Conn, community: &str, rows: &[Vec<String>]) -> Resul
     if body.len() > MAX_IMPORT_ROWS {
         return Ok(Err(ImportError::TooManyRows(MAX_IMPORT_ROWS)));
     }
-    let (Some(name_col), Some(unit_col)) = (column(header, &["name", "姓名"]), column(header, &["unit", "房号", "房间号"])) else {
+    let (Some(name_col), Some(unit_col)) =
+        (column(header, &["name", "姓名"]), column(header, &["unit", "房号", "房间号"]))
+    else {
         return Ok(Err(ImportError::NoHeader));
     };
     let phone_col = column(header, &["phone", "电话", "手机", "手机号"]);
     let head_col = column(header, &["head", "户主"]);
     let existing: HashSet<(String, String)> = conn
-        .query_map("SELECT name, unit FROM residents WHERE community = ?1 AND moved_out_ms IS NULL", vals![community], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(
+            "SELECT name, unit FROM residents WHERE community = ?1 AND moved_out_ms IS NULL",
+            vals![community],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
         .into_iter()
         .collect();
     let mut seen = HashSet::new();

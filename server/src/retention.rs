@@ -27,15 +27,20 @@ pub const RETURNEE_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
 const DAY_MS: i64 = 86_400_000;
 
 pub fn policy(conn: &mut dyn Conn, community: &str) -> Result<Policy, DbError> {
-    conn.query_row("SELECT entry_days, visitor_days, returnee_days FROM communities WHERE id = ?1", vals![community], |r| {
-        Ok(Policy { entry_days: r.get(0)?, visitor_days: r.get(1)?, returnee_days: r.get(2)? })
-    })
+    conn.query_row(
+        "SELECT entry_days, visitor_days, returnee_days FROM communities WHERE id = ?1",
+        vals![community],
+        |r| Ok(Policy { entry_days: r.get(0)?, visitor_days: r.get(1)?, returnee_days: r.get(2)? }),
+    )
 }
 
 /// Sets a community's policy; returns a sentence saying what is wrong with
 /// it instead, if anything.
 pub fn set_policy(conn: &mut dyn Conn, community: &str, p: Policy) -> Result<Result<(), String>, DbError> {
-    if !ENTRY_DAYS.contains(&p.entry_days) || !VISITOR_DAYS.contains(&p.visitor_days) || !RETURNEE_DAYS.contains(&p.returnee_days) {
+    if !ENTRY_DAYS.contains(&p.entry_days)
+        || !VISITOR_DAYS.contains(&p.visitor_days)
+        || !RETURNEE_DAYS.contains(&p.returnee_days)
+    {
         return Ok(Err(format!(
             "entries are kept {} to {} days, visitors' names {} to {} days, returnees' personal data {} to {} days after their period",
             ENTRY_DAYS.start(),
@@ -67,7 +72,8 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
     let policy = policy(conn, community)?;
     let mut pruned = Pruned::default();
     let cutoff = now_ms - policy.entry_days * DAY_MS;
-    let devices: Vec<String> = conn.query_map("SELECT id FROM devices WHERE community = ?1", vals![community], |r| r.get(0))?;
+    let devices: Vec<String> =
+        conn.query_map("SELECT id FROM devices WHERE community = ?1", vals![community], |r| r.get(0))?;
     for device in devices {
         pruned.entries += conn.transaction(true, |tx| prune_device(tx, &device, cutoff))?;
     }
@@ -84,7 +90,11 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
     conn.execute("DELETE FROM service_requests WHERE community = ?1 AND done_ms < ?2", vals![community, cutoff])?;
     // Deleting is a change like any other: the trail says what went.
     if pruned != Pruned::default() {
-        let actor = crate::audit::Actor { community: community.to_string(), user: "server (retention)".into(), ip: String::new() };
+        let actor = crate::audit::Actor {
+            community: community.to_string(),
+            user: "server (retention)".into(),
+            ip: String::new(),
+        };
         let detail = format!(
             "{} entries, {} visitors' names and {} returnees' personal fields deleted",
             pruned.entries, pruned.visitor_names, pruned.returnees
@@ -99,7 +109,8 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
 /// prefix of its chain.
 fn prune_device(tx: &mut dyn Conn, device: &str, cutoff: i64) -> Result<u64, DbError> {
     // The same lock a push takes, so a push and a prune take turns.
-    let cut: u64 = tx.query_row(&tx.for_update("SELECT pruned_seq FROM devices WHERE id = ?1"), vals![device], |r| r.get(0))?;
+    let cut: u64 =
+        tx.query_row(&tx.for_update("SELECT pruned_seq FROM devices WHERE id = ?1"), vals![device], |r| r.get(0))?;
     let until: u64 = tx.query_row(
         "SELECT COALESCE(MAX(seq), 0) FROM entries WHERE device = ?1 AND received_ms < ?2",
         vals![device, cutoff],
@@ -108,7 +119,8 @@ fn prune_device(tx: &mut dyn Conn, device: &str, cutoff: i64) -> Result<u64, DbE
     if until <= cut {
         return Ok(0);
     }
-    let hash: String = tx.query_row("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2", vals![device, until], |r| r.get(0))?;
+    let hash: String =
+        tx.query_row("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2", vals![device, until], |r| r.get(0))?;
     let deleted = tx.execute("DELETE FROM entries WHERE device = ?1 AND seq <= ?2", vals![device, until])?;
     tx.execute("UPDATE devices SET pruned_seq = ?1, pruned_hash = ?2 WHERE id = ?3", vals![until, hash, device])?;
     Ok(deleted)
@@ -120,7 +132,13 @@ pub fn prune_all(conn: &mut dyn Conn, now_ms: i64) -> Result<Pruned, DbError> {
     for community in crate::db::communities(conn)? {
         let p = prune(conn, &community, now_ms)?;
         if p != Pruned::default() {
-            tracing::info!(community, entries = p.entries, visitor_names = p.visitor_names, returnees = p.returnees, "retention applied");
+            tracing::info!(
+                community,
+                entries = p.entries,
+                visitor_names = p.visitor_names,
+                returnees = p.returnees,
+                "retention applied"
+            );
         }
         total.entries += p.entries;
         total.visitor_names += p.visitor_names;

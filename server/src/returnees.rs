@@ -82,7 +82,17 @@ fn document_row(r: &crate::db::Row) -> Result<Document, DbError> {
 /// Saves a new version of document `name` (the first if it is new);
 /// versions are never changed afterwards. Returns the version.
 #[allow(clippy::too_many_arguments)]
-pub fn save_document(conn: &mut dyn Conn, community: &str, name: &str, kind: Kind, days: i64, zh: &str, en: &str, by: &str, now_ms: i64) -> Result<i64, RuleError> {
+pub fn save_document(
+    conn: &mut dyn Conn,
+    community: &str,
+    name: &str,
+    kind: Kind,
+    days: i64,
+    zh: &str,
+    en: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<i64, RuleError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 40 {
         return Err(RuleError::Invalid("a document needs a name of 1 to 40 characters".into()));
@@ -142,7 +152,15 @@ pub struct Rule {
     pub until_s: Option<i64>,
 }
 
-pub fn add_rule(conn: &mut dyn Conn, community: &str, prefix: &str, document: &str, from_s: Option<i64>, until_s: Option<i64>, now_ms: i64) -> Result<i64, RuleError> {
+pub fn add_rule(
+    conn: &mut dyn Conn,
+    community: &str,
+    prefix: &str,
+    document: &str,
+    from_s: Option<i64>,
+    until_s: Option<i64>,
+    now_ms: i64,
+) -> Result<i64, RuleError> {
     let prefix = prefix.trim();
     if !prefix.is_empty() && divisions::get(prefix).is_none() {
         return Err(RuleError::UnknownDivision(prefix.to_string()));
@@ -152,7 +170,10 @@ pub fn add_rule(conn: &mut dyn Conn, community: &str, prefix: &str, document: &s
             return Err(RuleError::Invalid("a rule ends after it starts".into()));
         }
     }
-    let known = conn.scalar("SELECT COUNT(*) FROM document_versions WHERE community = ?1 AND name = ?2", vals![community, document])? > 0;
+    let known = conn.scalar(
+        "SELECT COUNT(*) FROM document_versions WHERE community = ?1 AND name = ?2",
+        vals![community, document],
+    )? > 0;
     if !known {
         return Err(RuleError::UnknownDocument(document.to_string()));
     }
@@ -190,10 +211,18 @@ pub fn rule_for<'a>(rules: &'a [Rule], origin: &str, at_s: i64) -> Option<&'a Ru
 }
 
 /// The document (its newest version) to sign for `origin` at `at_s`.
-pub fn document_for(conn: &mut dyn Conn, community: &str, origin: &str, at_s: i64) -> Result<Option<Document>, DbError> {
+pub fn document_for(
+    conn: &mut dyn Conn,
+    community: &str,
+    origin: &str,
+    at_s: i64,
+) -> Result<Option<Document>, DbError> {
     let all = rules(conn, community)?;
     let Some(rule) = rule_for(&all, origin, at_s) else { return Ok(None) };
-    let version = conn.scalar("SELECT COALESCE(MAX(version), 0) FROM document_versions WHERE community = ?1 AND name = ?2", vals![community, &rule.document])?;
+    let version = conn.scalar(
+        "SELECT COALESCE(MAX(version), 0) FROM document_versions WHERE community = ?1 AND name = ?2",
+        vals![community, &rule.document],
+    )?;
     document(conn, community, &rule.document, version)
 }
 

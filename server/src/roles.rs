@@ -20,7 +20,8 @@ pub enum AccountRole {
 }
 
 impl AccountRole {
-    pub const ALL: [AccountRole; 5] = [AccountRole::Admin, AccountRole::Staff, AccountRole::Volunteer, AccountRole::Property, AccountRole::Police];
+    pub const ALL: [AccountRole; 5] =
+        [AccountRole::Admin, AccountRole::Staff, AccountRole::Volunteer, AccountRole::Property, AccountRole::Police];
 
     pub fn as_str(self) -> &'static str {
         match self {

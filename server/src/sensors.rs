@@ -132,10 +132,14 @@ pub fn parse_windows(text: &str) -> Result<Vec<(u32, u32)>, SensorError> {
         .map(str::trim)
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let (a, b) = w.split_once('-').ok_or_else(|| SensorError::Invalid(format!("{w:?}: write a window as 07:00-09:00")))?;
+            let (a, b) = w
+                .split_once('-')
+                .ok_or_else(|| SensorError::Invalid(format!("{w:?}: write a window as 07:00-09:00")))?;
             match (minute(a), minute(b)) {
                 (Some(a), Some(b)) if a < b => Ok((a, b)),
-                _ => Err(SensorError::Invalid(format!("{w:?}: write a window as 07:00-09:00, its start before its end"))),
+                _ => {
+                    Err(SensorError::Invalid(format!("{w:?}: write a window as 07:00-09:00, its start before its end")))
+                }
             }
         })
         .collect()
@@ -147,7 +151,8 @@ pub fn windows(conn: &mut dyn Conn, community: &str) -> Result<String, DbError> 
 
 pub fn set_windows(conn: &mut dyn Conn, community: &str, text: &str) -> Result<(), SensorError> {
     let parsed = parse_windows(text)?;
-    let canonical: Vec<String> = parsed.iter().map(|(a, b)| format!("{:02}:{:02}-{:02}:{:02}", a / 60, a % 60, b / 60, b % 60)).collect();
+    let canonical: Vec<String> =
+        parsed.iter().map(|(a, b)| format!("{:02}:{:02}-{:02}:{:02}", a / 60, a % 60, b / 60, b % 60)).collect();
     conn.execute("UPDATE communities SET delivery_windows = ?1 WHERE id = ?2", vals![canonical.join(", "), community])?;
     Ok(())
 }
@@ -163,14 +168,23 @@ pub fn in_windows(windows: &[(u32, u32)], m: u32) -> bool {
 /// only the event rows and alerts are capped, at
 /// [`MAX_EVENTS_PER_HOUR`] changes per sensor, past which one
 /// `sensor_flood` alert counts the rest.
-pub fn record(conn: &mut dyn Conn, community: &str, name: &str, payload: &[u8], now_ms: i64, utc_offset_min: i32) -> Result<Outcome, DbError> {
+pub fn record(
+    conn: &mut dyn Conn,
+    community: &str,
+    name: &str,
+    payload: &[u8],
+    now_ms: i64,
+    utc_offset_min: i32,
+) -> Result<Outcome, DbError> {
     if payload.len() > MAX_PAYLOAD {
         return Ok(Outcome::TooBig);
     }
     let Ok(reading) = serde_json::from_slice::<Reading>(payload) else { return Ok(Outcome::NotJson) };
-    let sensor = conn.query_opt("SELECT unit, contact FROM sensors WHERE community = ?1 AND name = ?2", vals![community, name], |r| {
-        Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?))
-    })?;
+    let sensor = conn.query_opt(
+        "SELECT unit, contact FROM sensors WHERE community = ?1 AND name = ?2",
+        vals![community, name],
+        |r| Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?)),
+    )?;
     let Some((unit, was)) = sensor else { return Ok(Outcome::Unknown) };
     let pct = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| v.clamp(0.0, 255.0).round() as i64);
     let contact = reading.contact.map(i64::from);
@@ -188,7 +202,8 @@ pub fn record(conn: &mut dyn Conn, community: &str, name: &str, payload: &[u8], 
         vals![community, name, now_ms - 3_600_000],
     )?;
     if lately >= MAX_EVENTS_PER_HOUR {
-        let detail = format!("unit {unit}: more than {MAX_EVENTS_PER_HOUR} door changes in an hour; the rest are not kept");
+        let detail =
+            format!("unit {unit}: more than {MAX_EVENTS_PER_HOUR} door changes in an hour; the rest are not kept");
         crate::alerts::raise(conn, community, "sensor_flood", &format!("sensor {name}"), None, &detail, now_ms)?;
         return Ok(Outcome::Flood);
     }
@@ -205,7 +220,8 @@ pub fn record(conn: &mut dyn Conn, community: &str, name: &str, payload: &[u8], 
     if in_windows(&windows, minute) {
         return Ok(Outcome::Seen(true));
     }
-    let detail = format!("unit {unit}: door opened at {} under home quarantine", crate::reports::fmt_ms(now_ms, utc_offset_min));
+    let detail =
+        format!("unit {unit}: door opened at {} under home quarantine", crate::reports::fmt_ms(now_ms, utc_offset_min));
     match crate::alerts::raise(conn, community, "door_sensor_open", &format!("sensor {name}"), None, &detail, now_ms)? {
         Some(id) => Ok(Outcome::Alert(id)),
         None => Ok(Outcome::Seen(true)),
@@ -249,16 +265,30 @@ pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbEr
         "SELECT name, community, unit, last_seen_ms, paired_ms, battery FROM sensors
          WHERE COALESCE(last_seen_ms, paired_ms) < ?1 OR battery < ?2",
         vals![now_ms - SILENT_AFTER_MS, LOW_BATTERY],
-        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?, r.get::<Option<i64>>(3)?, r.get::<i64>(4)?, r.get::<Option<i64>>(5)?)),
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<Option<i64>>(3)?,
+                r.get::<i64>(4)?,
+                r.get::<Option<i64>>(5)?,
+            ))
+        },
     )?;
     let mut raised = 0;
     for (name, community, unit, seen, paired, battery) in due {
         let detail = match battery {
             Some(b) if b < LOW_BATTERY => format!("unit {unit}: battery {b}%"),
-            _ => format!("unit {unit}: silent since {}", seen.map_or_else(|| format!("pairing ({paired})"), |s| s.to_string())),
+            _ => format!(
+                "unit {unit}: silent since {}",
+                seen.map_or_else(|| format!("pairing ({paired})"), |s| s.to_string())
+            ),
         };
         let device = format!("sensor {name}");
-        raised += usize::from(crate::alerts::raise_once(conn, &community, "sensor_maintenance", &device, &detail, now_ms)?.is_some());
+        raised += usize::from(
+            crate::alerts::raise_once(conn, &community, "sensor_maintenance", &device, &detail, now_ms)?.is_some(),
+        );
     }
     Ok(raised)
 }

@@ -77,7 +77,9 @@ impl Sequencer {
 
 /// The answer of a submitted job, in async code.
 pub async fn wait<T, E: From<DbError>>(receiver: tokio::sync::oneshot::Receiver<Result<T, E>>) -> Result<T, E> {
-    receiver.await.unwrap_or_else(|_| Err(E::from(DbError::Engine("the evidence log is busy or stopped; nothing was stored, try again".into()))))
+    receiver.await.unwrap_or_else(|_| {
+        Err(E::from(DbError::Engine("the evidence log is busy or stopped; nothing was stored, try again".into())))
+    })
 }
 
 fn run(db: &Db, queue: &Receiver<Job>) {
@@ -151,7 +153,12 @@ impl Conn for JobConn<'_> {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
         self.enter()?.query(sql, params)
     }
-    fn query_each(&mut self, sql: &str, params: &[Val], f: &mut dyn FnMut(&Row) -> Result<bool, DbError>) -> Result<(), DbError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&Row) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
         self.enter()?.query_each(sql, params, f)
     }
     // The batch owns the transaction: a job neither starts nor ends one.

@@ -87,7 +87,11 @@ impl Daily {
 pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min: i32) -> Result<Daily, DbError> {
     let to_ms = from_ms + DAY_MS;
     let (from_s, to_s) = (from_ms / 1000, to_ms / 1000);
-    let mut d = Daily { community: community.to_string(), day: crate::reports::fmt_ms(from_ms, utc_offset_min)[..10].to_string(), ..Daily::default() };
+    let mut d = Daily {
+        community: community.to_string(),
+        day: crate::reports::fmt_ms(from_ms, utc_offset_min)[..10].to_string(),
+        ..Daily::default()
+    };
     (d.entries, d.allowed_in, d.allowed_out, d.refused, d.fever) = conn.query_row(
         "SELECT COUNT(*),
                 COALESCE(SUM(CASE WHEN decision = 'allow' AND direction = 'in' THEN 1 ELSE 0 END), 0),
@@ -98,16 +102,27 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
         vals![community, from_ms, to_ms],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
-    d.quarantine_started = conn.scalar("SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND from_s >= ?2 AND from_s < ?3", vals![community, from_s, to_s])?;
-    d.quarantine_ended = conn.scalar("SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND until_s > ?2 AND until_s <= ?3", vals![community, from_s, to_s])?;
-    d.units_quarantined =
-        conn.scalar("SELECT COUNT(DISTINCT unit) FROM quarantine WHERE community = ?1 AND from_s < ?2 AND until_s > ?2", vals![community, to_s])?;
+    d.quarantine_started = conn.scalar(
+        "SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND from_s >= ?2 AND from_s < ?3",
+        vals![community, from_s, to_s],
+    )?;
+    d.quarantine_ended = conn.scalar(
+        "SELECT COUNT(*) FROM quarantine WHERE community = ?1 AND until_s > ?2 AND until_s <= ?3",
+        vals![community, from_s, to_s],
+    )?;
+    d.units_quarantined = conn.scalar(
+        "SELECT COUNT(DISTINCT unit) FROM quarantine WHERE community = ?1 AND from_s < ?2 AND until_s > ?2",
+        vals![community, to_s],
+    )?;
     d.visitors = conn.scalar(
         "SELECT COUNT(*) FROM passes WHERE community = ?1 AND role = 'visitor' AND issued_at >= ?2 AND issued_at < ?3",
         vals![community, from_s, to_s],
     )?;
     (d.returnees_pledge, d.returnees_notice) = crate::registrations::signed_between(conn, community, from_ms, to_ms)?;
-    d.alerts_raised = conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND first_ms >= ?2 AND first_ms < ?3", vals![community, from_ms, to_ms])?;
+    d.alerts_raised = conn.scalar(
+        "SELECT COUNT(*) FROM alerts WHERE community = ?1 AND first_ms >= ?2 AND first_ms < ?3",
+        vals![community, from_ms, to_ms],
+    )?;
     d.alerts_open = conn.scalar("SELECT COUNT(*) FROM alerts WHERE community = ?1 AND acked = 0", vals![community])?;
     Ok(d)
 }
@@ -133,7 +148,9 @@ pub fn message(format: Format, d: &Daily, public_url: &str) -> serde_json::Value
             text += &format!("\n{public_url}/summary?day={}", d.day);
             json!({ "msgtype": "text", "text": { "content": text } })
         }
-        Format::Json => json!({ "kind": "daily_summary", "summary": d, "url": format!("{public_url}/summary?day={}", d.day) }),
+        Format::Json => {
+            json!({ "kind": "daily_summary", "summary": d, "url": format!("{public_url}/summary?day={}", d.day) })
+        }
     }
 }
 
@@ -157,7 +174,10 @@ pub fn enqueue_yesterday(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) 
             continue;
         }
         let d = daily(conn, &community, from_ms, utc_offset_min)?;
-        let sent = conn.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE community = ?1 AND summary_day = ?2", vals![&community, &d.day])?;
+        let sent = conn.scalar(
+            "SELECT COUNT(*) FROM webhook_outbox WHERE community = ?1 AND summary_day = ?2",
+            vals![&community, &d.day],
+        )?;
         if sent > 0 {
             continue;
         }
@@ -184,7 +204,8 @@ mod tests {
 
     #[test]
     fn a_robot_message_lists_every_figure_in_chinese() {
-        let d = Daily { community: "lotus".into(), day: "2026-11-28".into(), entries: 412, fever: 2, ..Daily::default() };
+        let d =
+            Daily { community: "lotus".into(), day: "2026-11-28".into(), entries: 412, fever: 2, ..Daily::default() };
         let m = message(Format::WeCom, &d, "https://c.example");
         let text = m["text"]["content"].as_str().unwrap();
         assert!(text.starts_with("【守门 lotus】2026-11-28 每日汇总"), "{text}");

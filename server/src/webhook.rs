@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::alerts::{self, AlertRow};
 pub use crate::alerts::MAX_PENDING;
+use crate::alerts::{self, AlertRow};
 use crate::db::{now_ms, Conn, Db, DbError};
 use crate::vals;
 use crate::web::{fmt_ms, t, Lang};
@@ -61,8 +61,12 @@ impl Webhook {
     /// Checks what a committee member typed: an http(s) URL of sane length.
     pub fn new(url: &str, format: &str, secret: &str) -> Result<Webhook, String> {
         let url = url.trim();
-        let format = Format::parse(format).ok_or_else(|| format!("unknown format {format:?}: wecom, dingtalk or json"))?;
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 500 || url.chars().any(char::is_whitespace) {
+        let format =
+            Format::parse(format).ok_or_else(|| format!("unknown format {format:?}: wecom, dingtalk or json"))?;
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.len() > 500
+            || url.chars().any(char::is_whitespace)
+        {
             return Err("the webhook address must be an http(s) URL of at most 500 characters".into());
         }
         if secret.len() > 200 {
@@ -90,13 +94,24 @@ pub fn get(conn: &mut dyn Conn, community: &str) -> Result<Option<Webhook>, DbEr
 pub fn set(conn: &mut dyn Conn, community: &str, hook: Option<&Webhook>) -> Result<(), DbError> {
     conn.execute(
         "UPDATE communities SET webhook_url = ?1, webhook_format = ?2, webhook_secret = ?3 WHERE id = ?4",
-        vals![hook.map_or("", |h| h.url.as_str()), hook.map_or("json", |h| h.format.as_str()), hook.map_or("", |h| h.secret.as_str()), community],
+        vals![
+            hook.map_or("", |h| h.url.as_str()),
+            hook.map_or("json", |h| h.format.as_str()),
+            hook.map_or("", |h| h.secret.as_str()),
+            community
+        ],
     )?;
     Ok(())
 }
 
 /// Queues a community's daily summary (its figures as JSON); alert 0.
-pub fn enqueue_summary(conn: &mut dyn Conn, community: &str, day: &str, figures_json: &str, now: i64) -> Result<(), DbError> {
+pub fn enqueue_summary(
+    conn: &mut dyn Conn,
+    community: &str,
+    day: &str,
+    figures_json: &str,
+    now: i64,
+) -> Result<(), DbError> {
     conn.execute(
         "INSERT INTO webhook_outbox (alert_id, created_ms, next_ms, community, summary_day, summary) VALUES (0, ?1, ?1, ?2, ?3, ?4)",
         vals![now, community, day, figures_json],
@@ -114,7 +129,13 @@ pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
 }
 
 /// The body to POST for `alert`.
-pub fn message(format: Format, community: &str, public_url: &str, utc_offset_min: i32, alert: &AlertRow) -> serde_json::Value {
+pub fn message(
+    format: Format,
+    community: &str,
+    public_url: &str,
+    utc_offset_min: i32,
+    alert: &AlertRow,
+) -> serde_json::Value {
     match format {
         Format::WeCom | Format::DingTalk => {
             let mut text = format!(
@@ -174,7 +195,11 @@ pub struct Delivery {
 /// Delivers queued messages until the runtime stops: at once when rung,
 /// and every few seconds for retries that have come due.
 pub async fn deliver_forever(d: Delivery) {
-    let http = match reqwest::Client::builder().timeout(d.timeout).user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION"))).build() {
+    let http = match reqwest::Client::builder()
+        .timeout(d.timeout)
+        .user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; alerts stay on the Alerts page only");
@@ -195,25 +220,33 @@ pub async fn deliver_forever(d: Delivery) {
 /// Sends every message that is due; returns how many were delivered.
 pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, DbError> {
     let now = now_ms();
-    let due = d
-        .db
-        .call(move |conn| {
+    let due =
+        d.db.call(move |conn| {
             let rows = conn.query_map(
                 "SELECT id, alert_id, attempts, community, summary FROM webhook_outbox
                  WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
                 vals![now, MAX_ATTEMPTS],
-                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?, r.get::<Option<String>>(3)?, r.get::<Option<String>>(4)?)),
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<i64>(1)?,
+                        r.get::<i64>(2)?,
+                        r.get::<Option<String>>(3)?,
+                        r.get::<Option<String>>(4)?,
+                    ))
+                },
             )?;
             let mut out = Vec::new();
             for (id, alert_id, attempts, community, summary) in rows {
                 // A daily summary carries its figures; an alert is read now.
-                let item = match (community, summary.and_then(|s| serde_json::from_str::<crate::summary::Daily>(&s).ok())) {
-                    (Some(c), Some(daily)) => Item::Summary(c, daily),
-                    _ => match alerts::get(conn, alert_id)? {
-                        Some(alert) => Item::Alert(alert),
-                        None => continue,
-                    },
-                };
+                let item =
+                    match (community, summary.and_then(|s| serde_json::from_str::<crate::summary::Daily>(&s).ok())) {
+                        (Some(c), Some(daily)) => Item::Summary(c, daily),
+                        _ => match alerts::get(conn, alert_id)? {
+                            Some(alert) => Item::Alert(alert),
+                            None => continue,
+                        },
+                    };
                 if let Some(hook) = get(conn, item.community())? {
                     out.push((id, attempts, item, hook));
                 }
@@ -237,7 +270,11 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
             Err(e) => {
                 let wait = backoff_ms(attempts);
                 tracing::warn!(outbox = id, attempt = attempts + 1, error = %e, "webhook delivery failed; will retry");
-                ("UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3", now + wait, Some(e.clone()))
+                (
+                    "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3",
+                    now + wait,
+                    Some(e.clone()),
+                )
             }
         };
         d.db.call(move |conn| conn.execute(update.0, vals![update.1, update.2, id])).await?;
@@ -280,7 +317,9 @@ async fn post(http: &reqwest::Client, hook: &Webhook, body: &serde_json::Value) 
     }
     // WeCom and DingTalk answer 200 with {"errcode": N}; 0 is success.
     if matches!(hook.format, Format::WeCom | Format::DingTalk) {
-        let code = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v.get("errcode").and_then(|c| c.as_i64()));
+        let code = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("errcode").and_then(|c| c.as_i64()));
         if code != Some(0) {
             return Err(format!("the robot refused the message: {}", text.chars().take(200).collect::<String>()));
         }
@@ -296,7 +335,10 @@ mod tests {
     fn dingtalk_signatures_follow_the_documented_recipe() {
         // HMAC-SHA256("SECabc", "1700000000000\nSECabc"), base64, URL-encoded.
         let url = dingtalk_url("https://oapi.dingtalk.com/robot/send?access_token=t", "SECabc", 1_700_000_000_000);
-        assert!(url.starts_with("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1700000000000&sign="), "{url}");
+        assert!(
+            url.starts_with("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1700000000000&sign="),
+            "{url}"
+        );
         let sign = url.rsplit("sign=").next().unwrap();
         assert!(!sign.contains(['+', '/', '=']), "{sign}");
         assert_eq!(dingtalk_url("https://x/send", "s", 1).matches('?').count(), 1);

@@ -133,18 +133,43 @@ fn a_quarantine_exit_is_refused_and_alerted_on_the_page_and_to_the_wecom_group()
     let hook = Webhook::new(&receiver.url, "wecom", "").unwrap();
     server.db.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
     let pass = issue(&server, "5-1201");
-    server.db.call_blocking(|c| Ok(community::add_quarantine(c, COMMUNITY, "5-1201", now_ms() / 1000 - 3600, now_ms() / 1000 + 86_400, "", now_ms()))).unwrap().unwrap();
+    server
+        .db
+        .call_blocking(|c| {
+            Ok(community::add_quarantine(
+                c,
+                COMMUNITY,
+                "5-1201",
+                now_ms() / 1000 - 3600,
+                now_ms() / 1000 + 86_400,
+                "",
+                now_ms(),
+            ))
+        })
+        .unwrap()
+        .unwrap();
 
     // Every layout with an out reader refuses it.
     let layouts: [(&str, Policy, Event); 3] = [
-        ("out-kiosk", policy(GateDirection::Out, AntiPassback::Timed), Event::PassRead { text: pass.clone(), direction: None }),
+        (
+            "out-kiosk",
+            policy(GateDirection::Out, AntiPassback::Timed),
+            Event::PassRead { text: pass.clone(), direction: None },
+        ),
         ("both-buttons", policy(GateDirection::Both, AntiPassback::Timed), Event::ChooseDirection(Direction::Out)),
-        ("both-inward", policy(GateDirection::Both, AntiPassback::Timed), Event::PassRead { text: pass.clone(), direction: Some(Direction::Out) }),
+        (
+            "both-inward",
+            policy(GateDirection::Both, AntiPassback::Timed),
+            Event::PassRead { text: pass.clone(), direction: Some(Direction::Out) },
+        ),
     ];
     for (name, policy, event) in layouts {
         let mut gate = Gate::new(dir.path(), name, &server, policy);
         if matches!(event, Event::ChooseDirection(_)) {
-            assert!(gate.feed(Event::PassRead { text: pass.clone(), direction: None }).is_empty(), "{name}: waits for 进门/出门");
+            assert!(
+                gate.feed(Event::PassRead { text: pass.clone(), direction: None }).is_empty(),
+                "{name}: waits for 进门/出门"
+            );
         }
         assert_eq!(gate.feed(event), [(Decision::Deny, "quarantine_no_exit".to_string())], "{name}");
         gate.sync().unwrap();
@@ -174,7 +199,8 @@ fn alarm_reaches_the_committee(kind: &str, raise: impl FnOnce(&mut Gate, &str)) 
     raise(&mut gate, &pass);
     gate.sync().unwrap();
     assert_eq!(server.count(&format!("SELECT COUNT(*) FROM alerts WHERE kind = '{kind}'")), 1, "{kind}");
-    let body = receiver.wait_for(&format!("\"kind\":\"{kind}\"")).unwrap_or_else(|| panic!("no webhook message for {kind}"));
+    let body =
+        receiver.wait_for(&format!("\"kind\":\"{kind}\"")).unwrap_or_else(|| panic!("no webhook message for {kind}"));
     assert!(body.contains("\"gate\":\"east\""), "{body}");
 }
 
@@ -231,7 +257,12 @@ fn a_silent_kiosk_is_the_servers_own_alert() {
     let device = gate.k.store.device_id().to_string();
     // Its last heartbeat was eleven minutes ago.
     let eleven = now_ms() - 11 * 60_000;
-    server.db.call_blocking(move |c| c.execute("UPDATE devices SET last_seen_ms = ?1 WHERE id = ?2", shoumen_server::vals![eleven, device])).unwrap();
+    server
+        .db
+        .call_blocking(move |c| {
+            c.execute("UPDATE devices SET last_seen_ms = ?1 WHERE id = ?2", shoumen_server::vals![eleven, device])
+        })
+        .unwrap();
     let body = receiver.wait_for("门岗设备超过10分钟未联网").expect("the DingTalk group heard of it");
     assert!(body.contains("\"msgtype\":\"text\""));
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'kiosk_silent'"), 1, "once per silence");
@@ -257,7 +288,21 @@ fn the_visitor_form_refuses_a_unit_under_home_quarantine() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     issue(&server, "5-1201");
-    server.db.call_blocking(|c| Ok(community::add_quarantine(c, COMMUNITY, "5-1201", now_ms() / 1000 - 60, now_ms() / 1000 + 86_400, "", now_ms()))).unwrap().unwrap();
+    server
+        .db
+        .call_blocking(|c| {
+            Ok(community::add_quarantine(
+                c,
+                COMMUNITY,
+                "5-1201",
+                now_ms() / 1000 - 60,
+                now_ms() / 1000 + 86_400,
+                "",
+                now_ms(),
+            ))
+        })
+        .unwrap()
+        .unwrap();
     let gate = Gate::new(dir.path(), "north", &server, Policy::default());
     let url = format!("{}/v/{}", server.url(), gate.k.store.device_id());
     let b = browser();
@@ -277,7 +322,11 @@ fn an_acknowledged_alert_keeps_who_and_what_was_done() {
     gate.sync().unwrap();
     let (b, csrf_token) = login(&server);
     let id = server.count("SELECT id FROM alerts WHERE kind = 'door_forced_open'");
-    let (status, _, _) = post(&b, &format!("{}/alerts/{id}/ack", server.url()), &[("note", "guard checked: wind"), ("csrf", &csrf_token)]);
+    let (status, _, _) = post(
+        &b,
+        &format!("{}/alerts/{id}/ack", server.url()),
+        &[("note", "guard checked: wind"), ("csrf", &csrf_token)],
+    );
     assert_eq!(status, 303);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
     assert!(page.contains("guard checked: wind") && page.contains(ADMIN), "{page}");

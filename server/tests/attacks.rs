@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use shoumen_protocol::sync::{Checkpoint, ClockReport, Heartbeat, HealthItem, PushRequest, API};
+use shoumen_protocol::sync::{Checkpoint, ClockReport, HealthItem, Heartbeat, PushRequest, API};
 use shoumen_server::db::now_ms;
 use shoumen_server::net::Limits;
 
@@ -127,7 +127,11 @@ fn half_sent_requests_cannot_take_every_file_descriptor() {
     init_db(dir.path());
     let db = target(dir.path());
     // The server process gets 128 descriptors, as a small systemd limit would.
-    let (mut child, base) = spawn_server(&db, &["--max-connections", "64", "--header-timeout-s", "2", "--max-connections-per-client", "1000"], Some(128));
+    let (mut child, base) = spawn_server(
+        &db,
+        &["--max-connections", "64", "--header-timeout-s", "2", "--max-connections-per-client", "1000"],
+        Some(128),
+    );
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     // 300 clients start a request and never finish it.
     let hogs: Vec<TcpStream> = (0..300)
@@ -139,7 +143,8 @@ fn half_sent_requests_cannot_take_every_file_descriptor() {
         .collect();
     assert!(hogs.len() > 128, "the test did not get its hogs connected");
     // A real visitor is still answered.
-    let answered = Browser::builder().timeout(Duration::from_secs(30)).build().unwrap().get(format!("{base}/login")).send();
+    let answered =
+        Browser::builder().timeout(Duration::from_secs(30)).build().unwrap().get(format!("{base}/login")).send();
     let _ = child.kill();
     let _ = child.wait();
     let answer = answered.expect("nobody was answered while half-sent requests held the server");
@@ -158,7 +163,10 @@ fn bodies_are_not_read_before_the_sender_is_known() {
     let anonymous = format!("POST {API}/entries HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n{{");
     assert!(status_without_the_body(addr, anonymous.as_bytes()).contains(" 401 "));
     let huge = format!("POST {API}/entries HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{{");
-    assert!(status_without_the_body(addr, huge.as_bytes()).contains(" 413 "), "4 MB announced: refused before anything else");
+    assert!(
+        status_without_the_body(addr, huge.as_bytes()).contains(" 413 "),
+        "4 MB announced: refused before anything else"
+    );
     let login = "POST /login HTTP/1.1\r\nHost: gate\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\nuser=";
     assert!(status_without_the_body(addr, login.as_bytes()).contains(" 413 "), "a huge login form was read");
     // A kiosk that is known may send a page, but not more than a page.
@@ -269,7 +277,8 @@ fn a_date_no_page_could_show_is_refused_and_the_page_stays_up() {
     let server = TestServer::start(dir.path());
     let (b, csrf_token) = login(&server);
     let url = format!("{}/quarantine", server.url());
-    let (status, _, _) = post(&b, &url, &[("unit", "3-502"), ("from", "-262143-01-01"), ("until", "2026-12-01"), ("csrf", &csrf_token)]);
+    let (status, _, _) =
+        post(&b, &url, &[("unit", "3-502"), ("from", "-262143-01-01"), ("until", "2026-12-01"), ("csrf", &csrf_token)]);
     assert_eq!(status, 400);
     // Even a row that got in some other way cannot break the page.
     server.exec(
@@ -350,19 +359,39 @@ fn wrong_passwords_lock_out_their_sender_not_the_committee_and_the_account_only_
     assert!(body.contains("锁定") || body.contains("locked"), "{body}");
     // ...not the committee, from another address.
     assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, "").0, 303, "the admin still logs in");
-    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '%198.51.100.7%'"), 1, "the admins are told");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '%198.51.100.7%'"),
+        1,
+        "the admins are told"
+    );
     // Guesses from many addresses lock the account itself, and that is stored.
     for i in 0..20 {
         login_from(&base, &browser(), &format!("192.0.2.{i}"), ADMIN, "guess", "");
     }
-    assert_eq!(login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, "").0, 429, "a stranger's browser is locked out");
-    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '%several addresses%'"), 1);
+    assert_eq!(
+        login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, "").0,
+        429,
+        "a stranger's browser is locked out"
+    );
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '%several addresses%'"),
+        1
+    );
     drop(server);
     let server = TestServer::start_with(dir.path(), proxied);
     let base = server.url();
-    assert_eq!(login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, "").0, 429, "still locked after a restart");
+    assert_eq!(
+        login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, "").0,
+        429,
+        "still locked after a restart"
+    );
     // The browser that logged in before gets in, wherever it is now.
-    assert_eq!(login_from(&base, &office, "203.0.113.4", ADMIN, PASSWORD, "").0, 303, "a known browser is past the lock");
+    assert_eq!(
+        login_from(&base, &office, "203.0.113.4", ADMIN, PASSWORD, "").0,
+        303,
+        "a known browser is past the lock"
+    );
     // Fifteen minutes later the right password opens it for anyone, and the
     // count of wrong ones starts again.
     server.exec("UPDATE users SET locked_until_ms = 1 WHERE name = ?1", &[ADMIN.into()]);
@@ -384,11 +413,18 @@ fn a_locked_account_opens_to_its_password_with_a_fresh_code_and_each_code_works_
     let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
     let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.clone()).to_bytes().unwrap()).unwrap();
     let step = |k: u64| totp.generate((shoumen_server::db::now_ms() as u64 / 1000 / 30 + k) * 30);
-    assert_eq!(post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &step(0)), ("csrf", &csrf(&page))]).0, 303);
+    assert_eq!(
+        post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &step(0)), ("csrf", &csrf(&page))]).0,
+        303
+    );
     // A session alone cannot swap the authenticator for another.
     let other = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-    let other_code = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(other.into()).to_bytes().unwrap()).unwrap().generate_current().unwrap();
-    let (status, _, _) = post(&admin, &format!("{base}/totp"), &[("secret", other), ("code", &other_code), ("csrf", &csrf(&page))]);
+    let other_code = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(other.into()).to_bytes().unwrap())
+        .unwrap()
+        .generate_current()
+        .unwrap();
+    let (status, _, _) =
+        post(&admin, &format!("{base}/totp"), &[("secret", other), ("code", &other_code), ("csrf", &csrf(&page))]);
     assert_eq!(status, 409, "replacing a secret in use needs it turned off first");
     assert_eq!(server.count(&format!("SELECT COUNT(*) FROM users WHERE totp_secret = '{secret}'")), 1);
     // The code that turned it on does not log in again: a code is good once.
@@ -399,9 +435,21 @@ fn a_locked_account_opens_to_its_password_with_a_fresh_code_and_each_code_works_
     }
     assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, "").0, 429);
     let fresh = step(1);
-    assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, "guess", &fresh).0, 429, "a wrong password with a code stays out");
-    assert_eq!(login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, &fresh).0, 303, "password and a fresh code get in");
-    assert_eq!(login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, &fresh).0, 429, "the same code again does not");
+    assert_eq!(
+        login_from(&base, &browser(), "203.0.113.2", ADMIN, "guess", &fresh).0,
+        429,
+        "a wrong password with a code stays out"
+    );
+    assert_eq!(
+        login_from(&base, &browser(), "203.0.113.2", ADMIN, PASSWORD, &fresh).0,
+        303,
+        "password and a fresh code get in"
+    );
+    assert_eq!(
+        login_from(&base, &browser(), "203.0.113.3", ADMIN, PASSWORD, &fresh).0,
+        429,
+        "the same code again does not"
+    );
 }
 
 #[test]
@@ -452,7 +500,11 @@ fn database_files_are_readable_by_their_owner_only() {
     k.add(2);
     k.sync().unwrap();
     // The server's files, when it keeps them (PostgreSQL keeps its own).
-    let names: &[&str] = if on_postgres() { &["north.db", "north.db-wal"] } else { &["server.db", "server.db-wal", "north.db", "north.db-wal"] };
+    let names: &[&str] = if on_postgres() {
+        &["north.db", "north.db-wal"]
+    } else {
+        &["server.db", "server.db-wal", "north.db", "north.db-wal"]
+    };
     for name in names {
         let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} is {mode:o}");
@@ -465,13 +517,17 @@ fn unit_labels_may_not_reverse_the_text_around_them() {
     let server = TestServer::start(dir.path());
     let bad = server
         .db
-        .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li", "3-5\u{202E}02", "", now_ms())))
+        .call_blocking(|c| {
+            Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li", "3-5\u{202E}02", "", now_ms()))
+        })
         .unwrap();
     assert!(bad.is_err());
     // Nor may a resident's name, by the form or the import.
     let bad = server
         .db
-        .call_blocking(|c| Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li \u{202E}gnaW", "3-502", "", now_ms())))
+        .call_blocking(|c| {
+            Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li \u{202E}gnaW", "3-502", "", now_ms()))
+        })
         .unwrap();
     assert!(bad.is_err());
     assert!(shoumen_server::residents::check("Li \u{202E}gnaW", "3-502", "").is_err());
@@ -485,7 +541,10 @@ fn every_page_carries_security_headers() {
     for path in ["/login", "/", "/alerts", "/gates", "/passes", "/v/none", "/api/v1/lists"] {
         let resp = b.get(format!("{}{path}", server.url())).send().unwrap();
         let h = resp.headers();
-        assert!(h.get("content-security-policy").is_some_and(|v| v.to_str().unwrap().contains("frame-ancestors 'none'")), "{path}");
+        assert!(
+            h.get("content-security-policy").is_some_and(|v| v.to_str().unwrap().contains("frame-ancestors 'none'")),
+            "{path}"
+        );
         assert_eq!(h.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{path}");
         assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{path}");
     }
@@ -571,7 +630,12 @@ fn one_address_cannot_hold_every_connection_slot() {
     assert!(hogs.len() > 64, "the test did not get its hogs connected");
     std::thread::sleep(Duration::from_millis(300));
     // Another client is answered while they hang on.
-    let probe = Browser::builder().timeout(Duration::from_secs(10)).build().unwrap().get(format!("{}/login", server.url())).send();
+    let probe = Browser::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("{}/login", server.url()))
+        .send();
     let status = probe.expect("another client was kept waiting behind one address's sockets").status().as_u16();
     assert_eq!(status, 200);
     drop(hogs);
@@ -595,11 +659,21 @@ fn one_client_behind_the_proxy_cannot_hold_every_request() {
         .collect();
     assert!(hogs.len() > 64, "the test did not get its uploads started");
     std::thread::sleep(Duration::from_millis(500));
-    let probe = Browser::builder().timeout(Duration::from_secs(10)).build().unwrap().get(format!("{}/login", server.url())).header("X-Forwarded-For", "203.0.113.5").send();
+    let probe = Browser::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("{}/login", server.url()))
+        .header("X-Forwarded-For", "203.0.113.5")
+        .send();
     let status = probe.expect("another client behind the proxy was kept waiting").status().as_u16();
     assert_eq!(status, 200);
     // The trickler itself is told to slow down rather than queued.
-    let r = Browser::new().get(format!("{}/login", server.url())).header("X-Forwarded-For", "198.51.100.66").send().unwrap();
+    let r = Browser::new()
+        .get(format!("{}/login", server.url()))
+        .header("X-Forwarded-For", "198.51.100.66")
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 503);
     drop(hogs);
 }

@@ -42,9 +42,15 @@ fn init_issue_token_and_export_from_the_command_line() {
     let bad = server(&["export", "--from", "yesterday", "--to", "today"], &db);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("dates like 2026-11-29"));
     // A second community: commands must now say which one they mean.
-    assert!(server(&["init", "--community", "plum-court", "--admin", "plum", "--password-env", "PW"], &db).status.success());
+    assert!(server(&["init", "--community", "plum-court", "--admin", "plum", "--password-env", "PW"], &db)
+        .status
+        .success());
     let out = server(&["enroll-token", "--gate", "North"], &db);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("say which with --community"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("say which with --community"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = server(&["--community", "plum-court", "enroll-token", "--gate", "North"], &db);
     assert!(out.status.success());
     let out = server(&["communities"], &db);
@@ -52,7 +58,14 @@ fn init_issue_token_and_export_from_the_command_line() {
     // An admin locked out by strangers' guesses is let back in from the
     // server's own command line, and the trail says who did it.
     let trail = shoumen_server::db::Db::open(&db).unwrap();
-    trail.call_blocking(|c| c.execute("UPDATE users SET locked_until_ms = ?1, failed_logins = 3 WHERE name = 'admin'", &[(i64::MAX / 2).into()])).unwrap();
+    trail
+        .call_blocking(|c| {
+            c.execute(
+                "UPDATE users SET locked_until_ms = ?1, failed_logins = 3 WHERE name = 'admin'",
+                &[(i64::MAX / 2).into()],
+            )
+        })
+        .unwrap();
     drop(trail);
     let out = server(&["unlock", "admin"], &db);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -60,8 +73,17 @@ fn init_issue_token_and_export_from_the_command_line() {
     let out = server(&["unlock", "nobody"], &db);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no account \"nobody\""));
     let trail = shoumen_server::db::Db::open(&db).unwrap();
-    assert_eq!(trail.call_blocking(|c| c.scalar("SELECT locked_until_ms + failed_logins FROM users WHERE name = 'admin'", &[])).unwrap(), 0);
-    let n = trail.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM audit WHERE actor LIKE 'command line (%' AND action = 'account.unlock'", &[])).unwrap();
+    assert_eq!(
+        trail
+            .call_blocking(|c| c.scalar("SELECT locked_until_ms + failed_logins FROM users WHERE name = 'admin'", &[]))
+            .unwrap(),
+        0
+    );
+    let n = trail
+        .call_blocking(|c| {
+            c.scalar("SELECT COUNT(*) FROM audit WHERE actor LIKE 'command line (%' AND action = 'account.unlock'", &[])
+        })
+        .unwrap();
     assert_eq!(n, 1);
     drop(trail);
     let out = server(&["--community", "nowhere", "pass", "issue", "--unit", "1-1"], &db);
@@ -69,7 +91,11 @@ fn init_issue_token_and_export_from_the_command_line() {
     // A fresh database without init says what to do.
     let empty = tempfile::tempdir().unwrap();
     let out = server(&["enroll-token", "--gate", "x"], &common::target(empty.path()));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run `shoumen-server --db"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run `shoumen-server --db"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Plain HTTP on a public address is refused.
     let out = server(&["--listen", "0.0.0.0:0"], &db);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cert and --key"));
@@ -105,7 +131,10 @@ fn serves_https_with_a_certificate_and_marks_cookies_secure() {
     let r = client.get(format!("{url}/login")).send().unwrap();
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     // Plain HTTP to the TLS port gets nowhere.
     assert!(!reqwest::blocking::get(url.replace("https", "http") + "/login").is_ok_and(|r| r.status().is_success()));
     child.kill().unwrap();
@@ -117,7 +146,11 @@ fn enrollment_and_the_visitor_form_are_rate_limited() {
     use shoumen_server::{Background, Config};
     let dir = tempfile::tempdir().unwrap();
     common::init_db(dir.path());
-    let bg = Background::start(shoumen_server::Db::open(&common::target(dir.path())).unwrap(), Config { rate_per_minute: 3, public_url: String::new(), ..Config::default() }).unwrap();
+    let bg = Background::start(
+        shoumen_server::Db::open(&common::target(dir.path())).unwrap(),
+        Config { rate_per_minute: 3, public_url: String::new(), ..Config::default() },
+    )
+    .unwrap();
     let http = reqwest::blocking::Client::new();
     let body = serde_json::json!({"token": "nope", "device": "kiosk-x", "device_key": "00", "gate_name": ""});
     let statuses: Vec<u16> = (0..5)

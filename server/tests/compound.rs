@@ -18,7 +18,9 @@ fn pass(server: &TestServer, unit: &str, role: Role, name: &str) -> PassId {
         .db
         .call_blocking(move |c| {
             let resident = match role {
-                Role::Resident => Some(community::add_resident(c, COMMUNITY, &name, &unit, "13800000000", now_ms()).unwrap()),
+                Role::Resident => {
+                    Some(community::add_resident(c, COMMUNITY, &name, &unit, "13800000000", now_ms()).unwrap())
+                }
                 _ => None,
             };
             let (valid_from, valid_s) = match role {
@@ -175,7 +177,10 @@ fn trends_chart_the_last_days_by_gate_reason_and_hour() {
         let (status, page) = get(&browser, &format!("{}/trends?days={days}", t.server.url()));
         assert_eq!(status, 200);
         let chart = |id: &str| {
-            let at = page.find(&format!("<svg id=\"{id}\"")).or_else(|| page.find(&format!("<svg id={id}"))).unwrap_or_else(|| panic!("no {id} chart"));
+            let at = page
+                .find(&format!("<svg id=\"{id}\""))
+                .or_else(|| page.find(&format!("<svg id={id}")))
+                .unwrap_or_else(|| panic!("no {id} chart"));
             page[at..at + page[at..].find("</svg>").unwrap()].to_string()
         };
         let per_day = chart("per-day");
@@ -185,7 +190,11 @@ fn trends_chart_the_last_days_by_gate_reason_and_hour() {
         assert!(per_day.matches("<text").count() >= if days == 7 { 7 } else { 10 });
         assert!(chart("fevers").contains(&format!("{} Fever: 1", day(0))));
         assert!(chart("refusals").contains("Fever: 1"));
-        let hours: i64 = chart("hours").split("<title>").skip(1).map(|t| t[t.find(": ").unwrap() + 2..t.find('<').unwrap()].parse::<i64>().unwrap()).sum();
+        let hours: i64 = chart("hours")
+            .split("<title>")
+            .skip(1)
+            .map(|t| t[t.find(": ").unwrap() + 2..t.find('<').unwrap()].parse::<i64>().unwrap())
+            .sum();
         assert_eq!(hours, 8, "every entry in some hour");
     }
 }

@@ -12,7 +12,8 @@ use tlog_tiles::{Checkpoint, Hash};
 
 /// The test leaves of RFC 6962's reference implementation, and the roots of
 /// their first 1 to 8.
-const LEAVES: [&str; 8] = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
+const LEAVES: [&str; 8] =
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 const ROOTS: [&str; 8] = [
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -64,7 +65,8 @@ fn roots_match_rfc_6962_and_every_proof_checks() {
     }
     // 200 more records: every root matches the RFC's recursion, and every
     // inclusion and consistency proof checks against those roots.
-    let more: Vec<Vec<u8>> = (0..200u32).map(|i| format!("record {i} with its salt {}", i * 7919).into_bytes()).collect();
+    let more: Vec<Vec<u8>> =
+        (0..200u32).map(|i| format!("record {i} with its salt {}", i * 7919).into_bytes()).collect();
     append_all(&server, &more);
     let all: Vec<Vec<u8>> = leaves.into_iter().chain(more).collect();
     let roots: Vec<Hash> = (0..=all.len() as u64).map(|n| root(&server, n)).collect();
@@ -73,19 +75,23 @@ fn roots_match_rfc_6962_and_every_proof_checks() {
     }
     for size in [1u64, 2, 3, 7, 8, 9, 100, 127, 128, 129, 208] {
         for index in [0, size / 2, size - 1] {
-            let proof = server.db.call_blocking(move |c| Ok(evidence::inclusion(c, COMMUNITY, index, size))).unwrap().unwrap();
+            let proof =
+                server.db.call_blocking(move |c| Ok(evidence::inclusion(c, COMMUNITY, index, size))).unwrap().unwrap();
             let leaf = tlog_tiles::record_hash(&all[index as usize]);
-            tlog_tiles::check_record(&proof, size, roots[size as usize], index, leaf).unwrap_or_else(|e| panic!("record {index} in {size}: {e}"));
+            tlog_tiles::check_record(&proof, size, roots[size as usize], index, leaf)
+                .unwrap_or_else(|e| panic!("record {index} in {size}: {e}"));
             let wrong = tlog_tiles::record_hash(b"not the record");
             assert!(tlog_tiles::check_record(&proof, size, roots[size as usize], index, wrong).is_err());
         }
         for old in [0, 1, size / 3, size - 1, size] {
-            let proof = server.db.call_blocking(move |c| Ok(evidence::consistency(c, COMMUNITY, old, size))).unwrap().unwrap();
+            let proof =
+                server.db.call_blocking(move |c| Ok(evidence::consistency(c, COMMUNITY, old, size))).unwrap().unwrap();
             if old == 0 || old == size {
                 assert!(proof.is_empty());
                 continue;
             }
-            tlog_tiles::check_tree(&proof, size, roots[size as usize], old, roots[old as usize]).unwrap_or_else(|e| panic!("{old} to {size}: {e}"));
+            tlog_tiles::check_tree(&proof, size, roots[size as usize], old, roots[old as usize])
+                .unwrap_or_else(|e| panic!("{old} to {size}: {e}"));
         }
     }
     // A fork: the same size with another history does not prove consistent.
@@ -145,7 +151,9 @@ fn hashes(json: &str) -> Vec<Hash> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| Hash(base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap()))
+        .map(|h| {
+            Hash(base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        })
         .collect()
 }
 
@@ -159,10 +167,18 @@ fn a_changed_stored_hash_makes_the_proofs_fail() {
     // Someone rewrites record 5 in the database.
     let forged = hex::encode(tlog_tiles::record_hash(b"a different notice").0);
     let idx = tlog_tiles::stored_hash_index(0, 5);
-    server.db.call_blocking(move |c| c.execute("UPDATE tlog_hashes SET hash = ?1 WHERE idx = ?2", shoumen_server::vals![forged, idx])).unwrap();
+    server
+        .db
+        .call_blocking(move |c| {
+            c.execute("UPDATE tlog_hashes SET hash = ?1 WHERE idx = ?2", shoumen_server::vals![forged, idx])
+        })
+        .unwrap();
     let proof = server.db.call_blocking(|c| Ok(evidence::inclusion(c, COMMUNITY, 5, 16))).unwrap().unwrap();
     let leaf = tlog_tiles::record_hash(b"a different notice");
-    assert!(tlog_tiles::check_record(&proof, 16, published, 5, leaf).is_err(), "the published checkpoint does not cover the forgery");
+    assert!(
+        tlog_tiles::check_record(&proof, 16, published, 5, leaf).is_err(),
+        "the published checkpoint does not cover the forgery"
+    );
 }
 
 /// Flips one bit of one hash of a proof, chosen by `k`.
@@ -179,7 +195,10 @@ fn proofs_for_every_size_to_1000_check_and_any_flipped_bit_fails() {
     let server = TestServer::start(dir.path());
     let records: Vec<Vec<u8>> = (0..1000u32).map(|i| Sha256::digest(i.to_be_bytes()).to_vec()).collect();
     append_all(&server, &records);
-    let roots: Vec<Hash> = server.db.call_blocking(|c| Ok((0..=1000).map(|n| evidence::root(c, COMMUNITY, n).unwrap()).collect())).unwrap();
+    let roots: Vec<Hash> = server
+        .db
+        .call_blocking(|c| Ok((0..=1000).map(|n| evidence::root(c, COMMUNITY, n).unwrap()).collect()))
+        .unwrap();
     let (mut inclusions, mut consistencies) = (0, 0);
     let proofs = server
         .db
@@ -189,8 +208,13 @@ fn proofs_for_every_size_to_1000_check_and_any_flipped_bit_fails() {
                 // The first, the last, the middle and one more record; the
                 // same for earlier sizes.
                 let picks = [0, size - 1, size / 2, (size * 7919) % size];
-                let inc: Vec<_> = picks.iter().map(|&i| (i, evidence::inclusion(c, COMMUNITY, i, size).unwrap())).collect();
-                let con: Vec<_> = picks.iter().filter(|&&o| o > 0).map(|&o| (o, evidence::consistency(c, COMMUNITY, o, size).unwrap())).collect();
+                let inc: Vec<_> =
+                    picks.iter().map(|&i| (i, evidence::inclusion(c, COMMUNITY, i, size).unwrap())).collect();
+                let con: Vec<_> = picks
+                    .iter()
+                    .filter(|&&o| o > 0)
+                    .map(|&o| (o, evidence::consistency(c, COMMUNITY, o, size).unwrap()))
+                    .collect();
                 all.push((size, inc, con));
             }
             Ok(all)
@@ -200,11 +224,15 @@ fn proofs_for_every_size_to_1000_check_and_any_flipped_bit_fails() {
         let root = roots[size as usize];
         for (index, proof) in inc {
             let leaf = tlog_tiles::record_hash(&records[index as usize]);
-            tlog_tiles::check_record(&proof, size, root, index, leaf).unwrap_or_else(|e| panic!("record {index} in {size}: {e}"));
+            tlog_tiles::check_record(&proof, size, root, index, leaf)
+                .unwrap_or_else(|e| panic!("record {index} in {size}: {e}"));
             inclusions += 1;
             if !proof.is_empty() {
                 let k = (size * 31 + index) as usize;
-                assert!(tlog_tiles::check_record(&flipped(&proof, k), size, root, index, leaf).is_err(), "a flipped bit in {index}/{size}");
+                assert!(
+                    tlog_tiles::check_record(&flipped(&proof, k), size, root, index, leaf).is_err(),
+                    "a flipped bit in {index}/{size}"
+                );
             }
             let mut bad_leaf = leaf;
             bad_leaf.0[(index % 32) as usize] ^= 0x80;
@@ -215,12 +243,20 @@ fn proofs_for_every_size_to_1000_check_and_any_flipped_bit_fails() {
                 assert!(proof.is_empty());
                 continue;
             }
-            tlog_tiles::check_tree(&proof, size, root, old, roots[old as usize]).unwrap_or_else(|e| panic!("{old} to {size}: {e}"));
+            tlog_tiles::check_tree(&proof, size, root, old, roots[old as usize])
+                .unwrap_or_else(|e| panic!("{old} to {size}: {e}"));
             consistencies += 1;
-            assert!(tlog_tiles::check_tree(&flipped(&proof, (size + old) as usize), size, root, old, roots[old as usize]).is_err(), "{old} to {size}");
+            assert!(
+                tlog_tiles::check_tree(&flipped(&proof, (size + old) as usize), size, root, old, roots[old as usize])
+                    .is_err(),
+                "{old} to {size}"
+            );
         }
     }
-    assert!(inclusions >= 3000 && consistencies >= 1990, "{inclusions} inclusion and {consistencies} consistency proofs checked");
+    assert!(
+        inclusions >= 3000 && consistencies >= 1990,
+        "{inclusions} inclusion and {consistencies} consistency proofs checked"
+    );
 }
 
 /// Registrations that arrive together are appended in one batch, and some
@@ -248,7 +284,10 @@ fn failed_jobs_in_a_batch_leave_no_gap_and_no_row() {
             sequencer.submit(move |tx, log| {
                 // Every third job changes a row, appends, then fails.
                 if i % 3 == 1 {
-                    tx.execute("UPDATE communities SET webhook_url = 'http://changed.invalid/' WHERE id = ?1", &[COMMUNITY.into()])?;
+                    tx.execute(
+                        "UPDATE communities SET webhook_url = 'http://changed.invalid/' WHERE id = ?1",
+                        &[COMMUNITY.into()],
+                    )?;
                 }
                 let n = log.append(tx, COMMUNITY, &record(i), 0)?;
                 if i % 3 == 1 || i % 5 == 0 {
@@ -277,7 +316,9 @@ fn failed_jobs_in_a_batch_leave_no_gap_and_no_row() {
     }
     let url: String = server
         .db
-        .call_blocking(|c| c.query_row("SELECT webhook_url FROM communities WHERE id = ?1", &[COMMUNITY.into()], |r| r.get(0)))
+        .call_blocking(|c| {
+            c.query_row("SELECT webhook_url FROM communities WHERE id = ?1", &[COMMUNITY.into()], |r| r.get(0))
+        })
         .unwrap();
     assert!(!url.contains("changed"), "a failed job's change was rolled back with it");
     // The log goes on from there, one append per transaction.

@@ -54,7 +54,16 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
                 gate: None,
             };
             let issued = community::issue_pass(c, &plum, &req).unwrap();
-            let q = community::add_quarantine(c, OTHER, THEIR_UNIT, now_ms() / 1000 - 60, now_ms() / 1000 + 86_400, "plum note", now_ms()).unwrap();
+            let q = community::add_quarantine(
+                c,
+                OTHER,
+                THEIR_UNIT,
+                now_ms() / 1000 - 60,
+                now_ms() / 1000 + 86_400,
+                "plum note",
+                now_ms(),
+            )
+            .unwrap();
             let hook = shoumen_server::webhook::Webhook::new(THEIR_HOOK, "dingtalk", "").unwrap();
             shoumen_server::webhook::set(c, OTHER, Some(&hook))?;
             Ok((resident, issued, q))
@@ -94,7 +103,18 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
         .db
         .call_blocking(|c| {
             use shoumen_server::returnees;
-            returnees::save_document(c, OTHER, THEIR_GATE, returnees::Kind::Notice, 14, "plum note", "", OTHER_ADMIN, now_ms()).unwrap();
+            returnees::save_document(
+                c,
+                OTHER,
+                THEIR_GATE,
+                returnees::Kind::Notice,
+                14,
+                "plum note",
+                "",
+                OTHER_ADMIN,
+                now_ms(),
+            )
+            .unwrap();
             Ok(returnees::add_rule(c, OTHER, "42", THEIR_GATE, None, None, now_ms()).unwrap())
         })
         .unwrap();
@@ -114,11 +134,21 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
 }
 
 fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
-    [THEIR_NAME, THEIR_UNIT, THEIR_GATE, THEIR_SENSOR, "plumsecret", "plum note", &theirs.pass, &theirs.link, &theirs.device]
-        .iter()
-        .filter(|w| body.contains(**w))
-        .map(|w| w.to_string())
-        .collect()
+    [
+        THEIR_NAME,
+        THEIR_UNIT,
+        THEIR_GATE,
+        THEIR_SENSOR,
+        "plumsecret",
+        "plum note",
+        &theirs.pass,
+        &theirs.link,
+        &theirs.device,
+    ]
+    .iter()
+    .filter(|w| body.contains(**w))
+    .map(|w| w.to_string())
+    .collect()
 }
 
 #[test]
@@ -131,7 +161,30 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let day = shoumen_server::web::fmt_ms(now_ms(), 480)[..10].to_string();
 
     // Every page of ours: 200, and nothing of theirs on it.
-    let pages = ["/", "/residents", "/passes", "/quarantine", "/entries", "/outside", "/trends", "/summary", "/summary.csv", "/returnees", "/returnees/rules", "/returnees.csv", "/sensors", "/checkins", "/tasks", "/alerts", "/gates", "/accounts", "/keys", "/audit", "/audit.csv", "/print"];
+    let pages = [
+        "/",
+        "/residents",
+        "/passes",
+        "/quarantine",
+        "/entries",
+        "/outside",
+        "/trends",
+        "/summary",
+        "/summary.csv",
+        "/returnees",
+        "/returnees/rules",
+        "/returnees.csv",
+        "/sensors",
+        "/checkins",
+        "/tasks",
+        "/alerts",
+        "/gates",
+        "/accounts",
+        "/keys",
+        "/audit",
+        "/audit.csv",
+        "/print",
+    ];
     for page in pages.iter().map(|p| p.to_string()).chain([format!("/export.csv?from=2020-01-01&to={day}")]) {
         let page = page.as_str();
         let (status, body) = get(&b, &format!("{base}{page}"));
@@ -154,35 +207,81 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let card = get(&b, &format!("{base}/passes/{}/card", theirs.pass));
     let tries = [
         ("GET card", card),
-        ("revoke pass", { let r = post(&b, &format!("{base}/passes/{}/revoke", theirs.pass), &[("csrf", &token)]); (r.0, r.1) }),
-        ("remove quarantine", { let r = post(&b, &format!("{base}/quarantine/{}/remove", theirs.quarantine), &[("csrf", &token)]); (r.0, r.1) }),
-        ("ack alert", { let r = post(&b, &format!("{base}/alerts/{}/ack", theirs.alert), &[("csrf", &token), ("note", "mine now")]); (r.0, r.1) }),
-        ("revoke kiosk", { let r = post(&b, &format!("{base}/gates/{}/revoke", theirs.device), &[("csrf", &token)]); (r.0, r.1) }),
+        ("revoke pass", {
+            let r = post(&b, &format!("{base}/passes/{}/revoke", theirs.pass), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("remove quarantine", {
+            let r = post(&b, &format!("{base}/quarantine/{}/remove", theirs.quarantine), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("ack alert", {
+            let r = post(&b, &format!("{base}/alerts/{}/ack", theirs.alert), &[("csrf", &token), ("note", "mine now")]);
+            (r.0, r.1)
+        }),
+        ("revoke kiosk", {
+            let r = post(&b, &format!("{base}/gates/{}/revoke", theirs.device), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
         ("pass for their resident", {
             let id = theirs.resident.to_string();
-            let r = post(&b, &format!("{base}/passes"), &[("csrf", &token), ("role", "resident"), ("days", "30"), ("resident_id", &id)]);
+            let r = post(
+                &b,
+                &format!("{base}/passes"),
+                &[("csrf", &token), ("role", "resident"), ("days", "30"), ("resident_id", &id)],
+            );
             (r.0, r.1)
         }),
         ("pass for their resident, unit given", {
             let id = theirs.resident.to_string();
-            let r = post(&b, &format!("{base}/passes"), &[("csrf", &token), ("role", "resident"), ("days", "30"), ("unit", "1-101"), ("resident_id", &id)]);
+            let r = post(
+                &b,
+                &format!("{base}/passes"),
+                &[("csrf", &token), ("role", "resident"), ("days", "30"), ("unit", "1-101"), ("resident_id", &id)],
+            );
             (r.0, r.1)
         }),
         ("the district page", get(&b, &format!("{base}/district"))),
         ("edit their resident", get(&b, &format!("{base}/residents/{}", theirs.resident))),
         ("save their resident", {
-            let r = post(&b, &format!("{base}/residents/{}", theirs.resident), &[("csrf", &token), ("name", "X"), ("unit", "1-101"), ("phone", "")]);
+            let r = post(
+                &b,
+                &format!("{base}/residents/{}", theirs.resident),
+                &[("csrf", &token), ("name", "X"), ("unit", "1-101"), ("phone", "")],
+            );
             (r.0, r.1)
         }),
-        ("move their resident out", { let r = post(&b, &format!("{base}/residents/{}/move-out", theirs.resident), &[("csrf", &token)]); (r.0, r.1) }),
+        ("move their resident out", {
+            let r = post(&b, &format!("{base}/residents/{}/move-out", theirs.resident), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
         ("their building's cards", get(&b, &format!("{base}/print/{}", THEIR_UNIT.split('-').next().unwrap()))),
-        ("approve their request", { let r = post(&b, &format!("{base}/requests/{}/approve", theirs.request), &[("csrf", &token)]); (r.0, r.1) }),
-        ("remove their region rule", { let r = post(&b, &format!("{base}/returnees/rules/{}/remove", theirs.rule), &[("csrf", &token)]); (r.0, r.1) }),
-        ("unpair their door sensor", { let r = post(&b, &format!("{base}/sensors/{THEIR_SENSOR}/unpair"), &[("csrf", &token)]); (r.0, r.1) }),
-        ("take their task", { let r = post(&b, &format!("{base}/tasks/{}/take", theirs.task), &[("csrf", &token)]); (r.0, r.1) }),
-        ("disable their admin", { let r = post(&b, &format!("{base}/accounts/{}/disable", theirs.admin), &[("csrf", &token)]); (r.0, r.1) }),
+        ("approve their request", {
+            let r = post(&b, &format!("{base}/requests/{}/approve", theirs.request), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("remove their region rule", {
+            let r = post(&b, &format!("{base}/returnees/rules/{}/remove", theirs.rule), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("unpair their door sensor", {
+            let r = post(&b, &format!("{base}/sensors/{THEIR_SENSOR}/unpair"), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("take their task", {
+            let r = post(&b, &format!("{base}/tasks/{}/take", theirs.task), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("disable their admin", {
+            let r = post(&b, &format!("{base}/accounts/{}/disable", theirs.admin), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
         ("change their admin's role", {
-            let r = post(&b, &format!("{base}/accounts/{}/role", theirs.admin), &[("csrf", &token), ("role", "volunteer"), ("gates", "")]);
+            let r = post(
+                &b,
+                &format!("{base}/accounts/{}/role", theirs.admin),
+                &[("csrf", &token), ("role", "volunteer"), ("gates", "")],
+            );
             (r.0, r.1)
         }),
     ];
@@ -192,17 +291,41 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     }
     // And nothing of theirs changed.
     let count = |sql: &str| server.count(sql);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM passes WHERE pass_id = '{}' AND revoked_ms IS NULL", theirs.pass)), 1);
+    assert_eq!(
+        count(&format!("SELECT COUNT(*) FROM passes WHERE pass_id = '{}' AND revoked_ms IS NULL", theirs.pass)),
+        1
+    );
     assert_eq!(count(&format!("SELECT COUNT(*) FROM quarantine WHERE id = {}", theirs.quarantine)), 1);
     assert_eq!(count(&format!("SELECT acked FROM alerts WHERE id = {}", theirs.alert)), 0);
     assert_eq!(count(&format!("SELECT revoked FROM devices WHERE id = '{}'", theirs.device)), 0);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM passes WHERE resident_id = {}", theirs.resident)), 1);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM residents WHERE id = {} AND name = '{THEIR_NAME}' AND moved_out_ms IS NULL", theirs.resident)), 1);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM pass_requests WHERE id = {} AND decided_ms IS NULL", theirs.request)), 1);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND role = 'admin' AND disabled_ms IS NULL", theirs.admin)), 1);
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM residents WHERE id = {} AND name = '{THEIR_NAME}' AND moved_out_ms IS NULL",
+            theirs.resident
+        )),
+        1
+    );
+    assert_eq!(
+        count(&format!("SELECT COUNT(*) FROM pass_requests WHERE id = {} AND decided_ms IS NULL", theirs.request)),
+        1
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {} AND role = 'admin' AND disabled_ms IS NULL",
+            theirs.admin
+        )),
+        1
+    );
     assert_eq!(count(&format!("SELECT COUNT(*) FROM region_rules WHERE id = {}", theirs.rule)), 1);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM sensors WHERE name = '{THEIR_SENSOR}' AND community = '{OTHER}'")), 1);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM service_requests WHERE id = {} AND taken_by IS NULL", theirs.task)), 1);
+    assert_eq!(
+        count(&format!("SELECT COUNT(*) FROM sensors WHERE name = '{THEIR_SENSOR}' AND community = '{OTHER}'")),
+        1
+    );
+    assert_eq!(
+        count(&format!("SELECT COUNT(*) FROM service_requests WHERE id = {} AND taken_by IS NULL", theirs.task)),
+        1
+    );
     // Their admin sees their own records (the ids above were real).
     let (theirs_b, _) = login_as(&server, OTHER_ADMIN);
     let (status, body) = get(&theirs_b, &format!("{base}/passes/{}/card", theirs.pass));
@@ -228,7 +351,10 @@ fn a_kiosk_gets_its_own_communitys_key_lists_and_presence_only() {
     assert!(report.lists_updated);
     let trust = k.store.trust().unwrap();
     let plum_key = server.community(OTHER).key.verifying_key();
-    assert!(!trust.keys.is_empty() && trust.keys.iter().all(|t| t.issuer == COMMUNITY && t.key != plum_key), "only our community's key");
+    assert!(
+        !trust.keys.is_empty() && trust.keys.iter().all(|t| t.issuer == COMMUNITY && t.key != plum_key),
+        "only our community's key"
+    );
     // Their pass does not open our gate: signed by a key we do not trust.
     let their_text: String = server
         .db
@@ -238,14 +364,26 @@ fn a_kiosk_gets_its_own_communitys_key_lists_and_presence_only() {
     let creds = k.store.sync_credentials().unwrap().unwrap();
     let http = reqwest::blocking::Client::new();
     let auth = format!("Bearer {}:{}", creds.device, creds.secret);
-    let presence: serde_json::Value =
-        http.get(format!("{}/api/v1/presence?since=0", server.url())).header("Authorization", &auth).send().unwrap().json().unwrap();
-    let lists: serde_json::Value = http.get(format!("{}/api/v1/lists", server.url())).header("Authorization", &auth).send().unwrap().json().unwrap();
+    let presence: serde_json::Value = http
+        .get(format!("{}/api/v1/presence?since=0", server.url()))
+        .header("Authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let lists: serde_json::Value = http
+        .get(format!("{}/api/v1/lists", server.url()))
+        .header("Authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     for (what, body) in [("presence", presence.to_string()), ("lists", lists.to_string())] {
         assert_eq!(leaks(&body, &theirs), Vec::<String>::new(), "{what}");
     }
     // Their quarantine is not on our list, though our kiosk's list is signed fresh.
-    let bundle: shoumen_protocol::sync::ListBundle = serde_json::from_str(lists["bundle"]["bundle"].as_str().unwrap()).unwrap();
+    let bundle: shoumen_protocol::sync::ListBundle =
+        serde_json::from_str(lists["bundle"]["bundle"].as_str().unwrap()).unwrap();
     assert_eq!(bundle.community, COMMUNITY);
     assert!(bundle.quarantine.items.is_empty());
     // Their presence (20 allowed scans) is not in ours; ours (5 + 1) is.
@@ -283,7 +421,8 @@ fn the_district_sees_every_community_and_changes_nothing() {
     // A community's pages send the district to its overview; its forms change nothing.
     let r = b.get(format!("{base}/residents")).send().unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/district"));
-    let (status, _, location) = post(&b, &format!("{base}/residents"), &[("csrf", &token), ("name", "Sneaky"), ("unit", "1-1")]);
+    let (status, _, location) =
+        post(&b, &format!("{base}/residents"), &[("csrf", &token), ("name", "Sneaky"), ("unit", "1-1")]);
     assert_eq!((status, location.as_deref()), (303, Some("/district")));
     assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE name = 'Sneaky'"), 0);
 }
@@ -293,7 +432,13 @@ fn a_visitor_at_their_gate_cannot_name_our_units() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let theirs = set_up_both(dir.path(), &server);
-    server.db.call_blocking(|c| community::add_resident(c, COMMUNITY, "Li Lei", "3-502", "", now_ms()).map_err(|e| db::DbError::Engine(e.to_string()))).unwrap();
+    server
+        .db
+        .call_blocking(|c| {
+            community::add_resident(c, COMMUNITY, "Li Lei", "3-502", "", now_ms())
+                .map_err(|e| db::DbError::Engine(e.to_string()))
+        })
+        .unwrap();
     let b = browser();
     let url = format!("{}/v/{}", server.url(), theirs.device);
     let (_, form) = get(&b, &url);
@@ -307,7 +452,9 @@ fn a_visitor_at_their_gate_cannot_name_our_units() {
 fn postgres_engine_is_tested_when_a_database_url_is_given() {
     if !on_postgres() {
         // Written past the test harness's capture, so the run shows it.
-        let why = format!("\nskipped: the PostgreSQL run of the server tests ({PG_VAR} is not set; CI sets it, see README)\n");
+        let why = format!(
+            "\nskipped: the PostgreSQL run of the server tests ({PG_VAR} is not set; CI sets it, see README)\n"
+        );
         let _ = std::io::Write::write_all(&mut std::io::stderr(), why.as_bytes());
         return;
     }

@@ -9,7 +9,12 @@ use shoumen_protocol::pass::{self, PassError};
 
 fn pass_text(server: &TestServer, id: &str) -> String {
     let id = id.to_string();
-    server.db.call_blocking(move |c| c.query_row("SELECT text FROM passes WHERE pass_id = ?1", shoumen_server::vals![id], |r| r.get::<String>(0))).unwrap()
+    server
+        .db
+        .call_blocking(move |c| {
+            c.query_row("SELECT text FROM passes WHERE pass_id = ?1", shoumen_server::vals![id], |r| r.get::<String>(0))
+        })
+        .unwrap()
 }
 
 fn trusts(k: &Kiosk, text: &str) -> Result<(), PassError> {
@@ -27,7 +32,11 @@ fn a_key_rotation_with_one_kiosk_offline_for_three_days_loses_no_trust() {
     let base = server.url();
     let (b, csrf) = login(&server);
     let issue = |unit: &str| {
-        let (status, _, to) = post(&b, &format!("{base}/passes"), &[("role", "resident"), ("unit", unit), ("days", "365"), ("csrf", &csrf)]);
+        let (status, _, to) = post(
+            &b,
+            &format!("{base}/passes"),
+            &[("role", "resident"), ("unit", unit), ("days", "365"), ("csrf", &csrf)],
+        );
         assert_eq!(status, 303);
         to.unwrap().trim_start_matches("/passes/").trim_end_matches("/card").to_string()
     };
@@ -53,7 +62,10 @@ fn a_key_rotation_with_one_kiosk_offline_for_three_days_loses_no_trust() {
     north.sync().unwrap();
     assert_eq!(trusts(&north, &new_text), Ok(()));
     assert_eq!(trusts(&north, &old_card), Ok(()), "old passes stay valid");
-    assert!(matches!(trusts(&east, &new_text), Err(PassError::UnknownKey(_))), "offline, east cannot know the new key yet");
+    assert!(
+        matches!(trusts(&east, &new_text), Err(PassError::UnknownKey(_))),
+        "offline, east cannot know the new key yet"
+    );
     // The old key cannot go while east lacks the new one, nor while passes need it.
     let (status, page, _) = step("retire");
     assert_eq!(status, 409);
@@ -81,7 +93,10 @@ fn a_key_rotation_with_one_kiosk_offline_for_three_days_loses_no_trust() {
         assert_eq!(kids(k), 1);
         assert_eq!(trusts(k, &new_text), Ok(()));
         assert_eq!(trusts(k, &resigned), Ok(()));
-        assert!(matches!(trusts(k, &old_card), Err(PassError::UnknownKey(_))), "the old printed card is retired with its key");
+        assert!(
+            matches!(trusts(k, &old_card), Err(PassError::UnknownKey(_))),
+            "the old printed card is retired with its key"
+        );
     }
     // Kiosks enrolled from now on trust only the new key, and the trail has every step.
     let mut west = Kiosk::new(dir.path(), "west");

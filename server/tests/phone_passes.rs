@@ -11,7 +11,14 @@ use shoumen_protocol::{holder, pass, HolderKey, PassFlags};
 use shoumen_server::db::now_ms;
 
 /// Issues a pass on the Passes page; the phone link's token.
-fn issue(server: &TestServer, b: &reqwest::blocking::Client, csrf: &str, role: &str, unit: &str, phone: bool) -> String {
+fn issue(
+    server: &TestServer,
+    b: &reqwest::blocking::Client,
+    csrf: &str,
+    role: &str,
+    unit: &str,
+    phone: bool,
+) -> String {
     let base = server.url();
     let mut form = vec![("role", role), ("unit", unit), ("days", "30"), ("csrf", csrf)];
     if phone {
@@ -50,7 +57,10 @@ fn a_phone_pass_binds_to_the_first_phone_and_opens_the_gate_only_as_its_live_cod
     // and the pass's own text opens no gate.
     let (_, passes) = get(&b, &format!("{}/passes", server.url()));
     assert!(passes.contains("Phone pass (not set up yet)"), "{passes}");
-    let unbound: String = server.db.call_blocking(|c| Ok(c.query_row("SELECT text FROM passes WHERE phone = 1", &[], |r| r.get(0))?)).unwrap();
+    let unbound: String = server
+        .db
+        .call_blocking(|c| Ok(c.query_row("SELECT text FROM passes WHERE phone = 1", &[], |r| r.get(0))?))
+        .unwrap();
     assert_eq!(pass::verify(&unbound, &trust, now_ms() / 1000, 60).unwrap_err().code(), "code_expired");
 
     // The page has a script, under its own nonce, and the bind address.
@@ -82,7 +92,10 @@ fn a_phone_pass_binds_to_the_first_phone_and_opens_the_gate_only_as_its_live_cod
     assert_eq!(pass::verify(&bound, &trust, now, 60).unwrap_err().code(), "code_expired");
 
     // The same phone again gets the same pass; another phone is refused.
-    assert_eq!(bind(&server, &token, "Ed25519", phone.verifying_key().as_bytes()), (200, serde_json::json!({"pass": bound, "holder": answer["holder"]}).to_string()));
+    assert_eq!(
+        bind(&server, &token, "Ed25519", phone.verifying_key().as_bytes()),
+        (200, serde_json::json!({"pass": bound, "holder": answer["holder"]}).to_string())
+    );
     let (status, text) = bind(&server, &token, "Ed25519", holder_key(10).verifying_key().as_bytes());
     assert_eq!(status, 409);
     assert!(text.contains("another phone"), "{text}");
@@ -105,8 +118,19 @@ fn a_p256_phone_binds_and_bad_keys_are_refused() {
     let token = issue(&server, &b, &csrf, "resident", "3-502", true);
     // The all-zero and identity Ed25519 keys are small-order points: a
     // signature under them proves nothing about the phone.
-    let identity = { let mut k = [0u8; 32]; k[0] = 1; k.to_vec() };
-    for (alg, key) in [("Ed25519", vec![1u8; 31]), ("P-256", vec![4u8; 65]), ("RSA", vec![0u8; 32]), ("Ed25519", vec![0u8; 600]), ("Ed25519", vec![0u8; 32]), ("Ed25519", identity)] {
+    let identity = {
+        let mut k = [0u8; 32];
+        k[0] = 1;
+        k.to_vec()
+    };
+    for (alg, key) in [
+        ("Ed25519", vec![1u8; 31]),
+        ("P-256", vec![4u8; 65]),
+        ("RSA", vec![0u8; 32]),
+        ("Ed25519", vec![0u8; 600]),
+        ("Ed25519", vec![0u8; 32]),
+        ("Ed25519", identity),
+    ] {
         let (status, text) = bind(&server, &token, alg, &key);
         assert_eq!(status, 400, "{alg} {}: {text}", key.len());
     }
@@ -135,7 +159,8 @@ fn the_committee_requires_phone_passes_for_a_role() {
     let server = TestServer::start(dir.path());
     let (b, csrf) = login(&server);
     let base = server.url();
-    let (status, _, _) = post(&b, &format!("{base}/passes/phone-roles"), &[("role", "visitor"), ("role", "delivery"), ("csrf", &csrf)]);
+    let (status, _, _) =
+        post(&b, &format!("{base}/passes/phone-roles"), &[("role", "visitor"), ("role", "delivery"), ("csrf", &csrf)]);
     assert_eq!(status, 303);
     let (_, page) = get(&b, &format!("{base}/passes"));
     assert!(page.contains("value=visitor style=\"width:auto\" checked"), "{page}");
@@ -145,7 +170,9 @@ fn the_committee_requires_phone_passes_for_a_role() {
     issue(&server, &b, &csrf, "resident", "3-502", false);
     let kinds: Vec<(String, i64)> = server
         .db
-        .call_blocking(|c| Ok(c.query_map("SELECT role, phone FROM passes ORDER BY role", &[], |r| Ok((r.get(0)?, r.get(1)?)))?))
+        .call_blocking(|c| {
+            Ok(c.query_map("SELECT role, phone FROM passes ORDER BY role", &[], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        })
         .unwrap();
     assert_eq!(kinds, [("resident".to_string(), 0), ("visitor".to_string(), 1)]);
     let (_, audit) = get(&b, &format!("{base}/audit"));
@@ -184,7 +211,10 @@ fn a_key_rotation_keeps_the_phone_bound() {
         })
         .unwrap();
     let community = server.community(COMMUNITY);
-    let n = server.db.call_blocking(|c| Ok(shoumen_server::keys::resign_old_passes(c, &community, now_ms() / 1000).unwrap())).unwrap();
+    let n = server
+        .db
+        .call_blocking(|c| Ok(shoumen_server::keys::resign_old_passes(c, &community, now_ms() / 1000).unwrap()))
+        .unwrap();
     assert_eq!(n, 1);
     // The page hands the phone the re-signed pass, still bound to its key.
     let (_, page) = get(&browser(), &format!("{}/p/{token}", server.url()));
@@ -192,6 +222,9 @@ fn a_key_rotation_keeps_the_phone_bound() {
     let text = &page[at..at + page[at..].find('"').unwrap()];
     let now = now_ms() / 1000;
     let code = holder::make_code_ed25519(text, now, &phone).unwrap();
-    let new_only = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey { issuer: COMMUNITY.into(), key: community.key.verifying_key() }]);
+    let new_only = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey {
+        issuer: COMMUNITY.into(),
+        key: community.key.verifying_key(),
+    }]);
     assert!(pass::verify(&code, &new_only, now, 60).is_ok(), "signed by the new key, with the holder");
 }

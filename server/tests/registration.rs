@@ -18,12 +18,43 @@ fn scene(server: &TestServer) -> String {
         .db
         .call_blocking(|c| {
             community::add_resident(c, COMMUNITY, "王芳", "3-502", "13800000000", now()).unwrap();
-            returnees::save_document(c, COMMUNITY, "Pledge", Kind::Pledge, 7, "本人承诺自我健康监测 {days} 天。", "I will watch my health for {days} days.", "t", now()).unwrap();
-            returnees::save_document(c, COMMUNITY, "Hubei notice", Kind::Notice, 14, "请居家隔离 {days} 天。", "Stay home for {days} days.", "t", now()).unwrap();
+            returnees::save_document(
+                c,
+                COMMUNITY,
+                "Pledge",
+                Kind::Pledge,
+                7,
+                "本人承诺自我健康监测 {days} 天。",
+                "I will watch my health for {days} days.",
+                "t",
+                now(),
+            )
+            .unwrap();
+            returnees::save_document(
+                c,
+                COMMUNITY,
+                "Hubei notice",
+                Kind::Notice,
+                14,
+                "请居家隔离 {days} 天。",
+                "Stay home for {days} days.",
+                "t",
+                now(),
+            )
+            .unwrap();
             returnees::add_rule(c, COMMUNITY, "", "Pledge", None, None, now()).unwrap();
             returnees::add_rule(c, COMMUNITY, "42", "Hubei notice", None, None, now()).unwrap();
             let community = shoumen_server::db::community(c, COMMUNITY)?;
-            let req = PassRequest { role: Role::Resident, unit: "3-502".into(), resident_id: None, valid_from: now() / 1000 - 60, valid_s: 86_400 * 30, flags: 0, visitor_name: None, gate: None };
+            let req = PassRequest {
+                role: Role::Resident,
+                unit: "3-502".into(),
+                resident_id: None,
+                valid_from: now() / 1000 - 60,
+                valid_s: 86_400 * 30,
+                flags: 0,
+                visitor_name: None,
+                gate: None,
+            };
             Ok(community::issue_pass(c, &community, &req).unwrap().pass_id.to_hex())
         })
         .unwrap()
@@ -123,13 +154,20 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE unit = '3-502' AND until_s - from_s = 14 * 86400 AND status = 'pending'"), 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM registrations r JOIN quarantine q ON q.id = r.quarantine_id"), 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.register'"), 1);
-    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice' AND device = 'unit 3-502' AND acked = 0"), 1);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice' AND device = 'unit 3-502' AND acked = 0"
+        ),
+        1
+    );
     // After one sync the gate knows of it, unconfirmed, and keeps nobody in.
     let mut kiosk = Kiosk::new(dir.path(), "north");
     kiosk.enroll(&base, &server.token("North gate"));
     kiosk.sync().unwrap();
     let lists = kiosk.store.lists().unwrap();
-    let holds = |l: &Option<shoumen_protocol::ListSnapshot>| l.as_ref().is_some_and(|l| l.items.iter().any(|i| i.pass_id.to_hex() == pass));
+    let holds = |l: &Option<shoumen_protocol::ListSnapshot>| {
+        l.as_ref().is_some_and(|l| l.items.iter().any(|i| i.pass_id.to_hex() == pass))
+    };
     assert!(!holds(&lists.quarantine), "an unconfirmed notice is not enforced: {:?}", lists.quarantine);
     assert!(holds(&lists.unconfirmed), "the gate can tell the guard: {:?}", lists.unconfirmed);
     // The committee confirms it on the Returnees page; the next sync keeps the home in.
@@ -140,16 +178,30 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     let (status, _, _) = post(&admin, &format!("{base}/returnees/notices/{qid}/confirm"), &[("csrf", &csrf)]);
     assert_eq!(status, 303);
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status = 'confirmed' AND decided_by = 'admin'"), 1);
-    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.confirm_notice' AND actor = 'admin'"), 1);
-    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice' AND acked = 1"), 1, "its alert is seen to");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.confirm_notice' AND actor = 'admin'"),
+        1
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice' AND acked = 1"),
+        1,
+        "its alert is seen to"
+    );
     kiosk.sync().unwrap();
     let lists = kiosk.store.lists().unwrap();
     assert!(holds(&lists.quarantine), "{:?}", lists.quarantine);
     assert!(!holds(&lists.unconfirmed));
-    assert_eq!(post(&admin, &format!("{base}/returnees/notices/{qid}/confirm"), &[("csrf", &csrf)]).0, 404, "decided once");
+    assert_eq!(
+        post(&admin, &format!("{base}/returnees/notices/{qid}/confirm"), &[("csrf", &csrf)]).0,
+        404,
+        "decided once"
+    );
     // The kiosk's visitor page shows a second code that leads here.
     let r = b.get(format!("{base}/v/{}/returnee", kiosk.store.device_id())).send().unwrap();
-    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, format!("/r/{COMMUNITY}").as_str()));
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["location"].to_str().unwrap()),
+        (303, format!("/r/{COMMUNITY}").as_str())
+    );
     // The kiosk also took the log's checkpoint, and reports it.
     let view = kiosk.store.evidence_view().unwrap().expect("a checkpoint");
     assert_eq!((view.head.size, view.head.fault), (1, None));
@@ -165,14 +217,25 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     assert!(!none.contains("王芳"), "Hubei is not Shanghai");
     let id = server.count("SELECT id FROM registrations");
     let (_, detail) = get(&admin, &format!("{base}/returnees/{id}"));
-    assert!(detail.contains("id=evidence>✓") && detail.contains("Stay home for 14 days.") && detail.contains("<path d=\"M10 20 L30 40"), "{detail}");
+    assert!(
+        detail.contains("id=evidence>✓")
+            && detail.contains("Stay home for 14 days.")
+            && detail.contains("<path d=\"M10 20 L30 40"),
+        "{detail}"
+    );
     let (status, csv) = get(&admin, &format!("{base}/returnees.csv?region=42"));
     assert_eq!(status, 200);
-    assert!(csv.starts_with("code,arrival,name") && csv.contains(&format!("{},", receipt.code)) && csv.contains("王芳"), "{csv}");
+    assert!(
+        csv.starts_with("code,arrival,name") && csv.contains(&format!("{},", receipt.code)) && csv.contains("王芳"),
+        "{csv}"
+    );
     // Today's summary counts the registration (the server shows UTC+8).
     let day = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d");
     let (_, summary) = get(&admin, &format!("{base}/summary?day={day}"));
-    assert!(summary.contains("<tr><th>Returnees registered (notice, home quarantine)</th><td>1</td></tr>"), "{summary}");
+    assert!(
+        summary.contains("<tr><th>Returnees registered (notice, home quarantine)</th><td>1</td></tr>"),
+        "{summary}"
+    );
     assert!(summary.contains("<tr><th>Returnees registered (pledge)</th><td>0</td></tr>"), "{summary}");
     let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
     server.db.call_blocking(|c| shoumen_server::db::init(c, "plum-court", "plum", &hash, now())).unwrap();
@@ -229,7 +292,23 @@ fn bad_input_gets_a_clear_error_and_stores_nothing() {
     }
     // Script in every field: refused, and never echoed as markup.
     let script = "<script>alert(1)</script>";
-    for key in ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact", "document", "version", "signature", "signed_name", "confirm"] {
+    for key in [
+        "token",
+        "name",
+        "phone",
+        "unit",
+        "origin",
+        "arrival",
+        "travel",
+        "temperature",
+        "symptoms",
+        "contact",
+        "document",
+        "version",
+        "signature",
+        "signed_name",
+        "confirm",
+    ] {
         let (status, page, _) = sign(&set(key, script.into()));
         assert!(status == 400, "{key}: {status} {page}");
         assert!(!page.contains(script), "{key} echoed as markup");
@@ -296,11 +375,17 @@ fn retention_deletes_the_person_but_the_receipt_still_verifies() {
     server.exec("UPDATE communities SET returnee_days = 7", &[]);
     let pruned = server.db.call_blocking(|c| shoumen_server::retention::prune(c, COMMUNITY, now())).unwrap();
     assert_eq!(pruned.returnees, 1);
-    assert_eq!(server.count("SELECT COUNT(*) FROM registrations WHERE record IS NULL AND salt IS NULL AND origin = '31'"), 1);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM registrations WHERE record IS NULL AND salt IS NULL AND origin = '31'"),
+        1
+    );
     let (_, page) = get(&b, &receipt_url);
     assert!(page.contains("was deleted"), "{page}");
     assert!(!page.contains("王芳"));
-    assert!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail LIKE '%1 returnees%'") == 1);
+    assert!(
+        server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail LIKE '%1 returnees%'")
+            == 1
+    );
     // The person's own copy still verifies, on the page and by key.
     let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &kept)]);
     assert_eq!(status, 200, "{page}");
@@ -314,7 +399,10 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
     let base = server.url();
     let append = |tag: &str| {
         let tag = tag.to_string();
-        server.db.call_blocking(move |c| Ok(shoumen_server::evidence::append(c, COMMUNITY, tag.as_bytes(), now()).unwrap())).unwrap();
+        server
+            .db
+            .call_blocking(move |c| Ok(shoumen_server::evidence::append(c, COMMUNITY, tag.as_bytes(), now()).unwrap()))
+            .unwrap();
     };
     for i in 0..5 {
         append(&format!("record {i}"));
@@ -346,7 +434,10 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
     assert!(alerts >= 1, "a split view is raised");
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{base}/alerts"));
-    assert!(page.contains("different trees of 6 records") || page.contains("whose root the log does not have"), "{page}");
+    assert!(
+        page.contains("different trees of 6 records") || page.contains("whose root the log does not have"),
+        "{page}"
+    );
     // The north gate refused the rewritten checkpoint and says why.
     let view = north.store.evidence_view().unwrap().unwrap();
     assert!(view.head.fault.is_some_and(|f| f.contains("split view")), "the north gate's fault");
@@ -360,7 +451,11 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
         north.sync().unwrap();
         south.sync().unwrap();
     }
-    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view' AND acked = 0"), 0, "not raised again every heartbeat");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view' AND acked = 0"),
+        0,
+        "not raised again every heartbeat"
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'"), seen);
 }
 
@@ -368,7 +463,12 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
 fn browser_from(ip: &str) -> Browser {
     let mut h = reqwest::header::HeaderMap::new();
     h.insert("x-forwarded-for", ip.parse().unwrap());
-    Browser::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).default_headers(h).build().unwrap()
+    Browser::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(h)
+        .build()
+        .unwrap()
 }
 
 /// Fills in and signs the notice for 3-502 with `phone`, from `b`.
@@ -391,7 +491,16 @@ fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pas
     let pass = scene(&server);
     let hook = Receiver::start(0);
     let (u, h) = (hook.url.clone(), shoumen_server::webhook::Format::WeCom);
-    server.db.call_blocking(move |c| shoumen_server::webhook::set(c, COMMUNITY, Some(&shoumen_server::webhook::Webhook { url: u, format: h, secret: String::new() }))).unwrap();
+    server
+        .db
+        .call_blocking(move |c| {
+            shoumen_server::webhook::set(
+                c,
+                COMMUNITY,
+                Some(&shoumen_server::webhook::Webhook { url: u, format: h, secret: String::new() }),
+            )
+        })
+        .unwrap();
     // The head of 3-502 and of 4-101, each with a pass and its phone link.
     let head_link = |unit: &'static str, name: &'static str| {
         server
@@ -400,7 +509,16 @@ fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pas
                 let id = community::add_resident(c, COMMUNITY, name, unit, "13900000000", now()).unwrap();
                 c.execute("UPDATE residents SET head = 1 WHERE id = ?1", &[id.into()])?;
                 let community = shoumen_server::db::community(c, COMMUNITY)?;
-                let req = PassRequest { role: Role::Resident, unit: unit.into(), resident_id: Some(id), valid_from: now() / 1000 - 60, valid_s: 86_400 * 30, flags: 0, visitor_name: None, gate: None };
+                let req = PassRequest {
+                    role: Role::Resident,
+                    unit: unit.into(),
+                    resident_id: Some(id),
+                    valid_from: now() / 1000 - 60,
+                    valid_s: 86_400 * 30,
+                    flags: 0,
+                    visitor_name: None,
+                    gate: None,
+                };
                 Ok(community::issue_pass(c, &community, &req).unwrap().link_token)
             })
             .unwrap()
@@ -419,7 +537,10 @@ fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pas
     kiosk.enroll(&base, &server.token("North gate"));
     kiosk.sync().unwrap();
     let quarantined = kiosk.store.lists().unwrap().quarantine.unwrap();
-    assert!(!quarantined.items.iter().any(|i| i.pass_id.to_hex() == pass), "nobody confirmed: the gate keeps nobody in");
+    assert!(
+        !quarantined.items.iter().any(|i| i.pass_id.to_hex() == pass),
+        "nobody confirmed: the gate keeps nobody in"
+    );
     // The head of another unit sees nothing to confirm, and cannot.
     let b = browser();
     let qid = server.count("SELECT id FROM quarantine WHERE status = 'pending'");
@@ -430,11 +551,17 @@ fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pas
     let (_, page) = get(&b, &format!("{base}/p/{head}"));
     assert!(page.contains("id=pending-notice"), "{page}");
     assert_eq!(post(&b, &format!("{base}/p/{head}/notice/{qid}"), &[]).0, 303);
-    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status = 'confirmed' AND decided_by = 'household head (pass link)'"), 1);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM quarantine WHERE status = 'confirmed' AND decided_by = 'household head (pass link)'"
+        ),
+        1
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'returnee.confirm_notice' AND actor = 'household head (pass link)'"), 1);
     kiosk.sync().unwrap();
     let quarantined = kiosk.store.lists().unwrap().quarantine.unwrap();
-    let item = quarantined.items.iter().find(|i| i.pass_id.to_hex() == pass).expect("confirmed: the gate keeps the home in");
+    let item =
+        quarantined.items.iter().find(|i| i.pass_id.to_hex() == pass).expect("confirmed: the gate keeps the home in");
     assert_eq!(item.source, Some(shoumen_protocol::QuarantineSource::Notice), "and says where it came from");
 }
 
@@ -443,7 +570,8 @@ fn the_public_form_bounds_each_client_and_a_busy_unit_raises_an_alert_without_re
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), |c| {
         c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-        c.registrations = shoumen_server::registrations::Limits { per_phone_day: 2, per_address_day: 3, unit_alert_after: 4 };
+        c.registrations =
+            shoumen_server::registrations::Limits { per_phone_day: 2, per_address_day: 3, unit_alert_after: 4 };
     });
     scene(&server);
     // One phone: twice, then refused, whatever the address.
@@ -461,10 +589,18 @@ fn the_public_form_bounds_each_client_and_a_busy_unit_raises_an_alert_without_re
     // More for the unit from other people: none refused, the committee told once.
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'unusual_registrations'"), 1);
     for (i, phone) in ["13700000005", "13700000006", "13700000007"].iter().enumerate() {
-        assert_eq!(register(&server, &browser_from(&format!("203.0.113.{i}")), phone).0, 303, "a genuine returnee of a busy unit");
+        assert_eq!(
+            register(&server, &browser_from(&format!("203.0.113.{i}")), phone).0,
+            303,
+            "a genuine returnee of a busy unit"
+        );
     }
     assert_eq!(server.count("SELECT COUNT(*) FROM registrations WHERE unit = '3-502'"), 8);
-    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'unusual_registrations'"), 1, "one alert, counting");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'unusual_registrations'"),
+        1,
+        "one alert, counting"
+    );
     assert_eq!(server.count("SELECT count FROM alerts WHERE kind = 'unusual_registrations'"), 4);
     // A signature far larger than a finger's is refused, and stores nothing.
     let b = browser_from("203.0.113.50");
@@ -522,7 +658,10 @@ fn everyone_in_a_period_is_watched_however_many_registrations_arrive_after_them(
     let watched = server.db.call_blocking(|c| shoumen_server::checkins::watched(c, COMMUNITY, now() / 1000)).unwrap();
     assert_eq!(watched.len(), 5_001);
     // The genuine returnee's own link still opens their page.
-    let token = server.db.call_blocking(move |c| shoumen_server::checkins::token(c, COMMUNITY, &format!("n{genuine}"))).unwrap();
+    let token = server
+        .db
+        .call_blocking(move |c| shoumen_server::checkins::token(c, COMMUNITY, &format!("n{genuine}")))
+        .unwrap();
     let (status, page) = get(&b, &format!("{base}/c/{COMMUNITY}/{token}"));
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("王芳"), "{page}");

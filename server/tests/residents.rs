@@ -33,7 +33,12 @@ fn rows() -> (Vec<[String; 3]>, Vec<usize>) {
             }
             _ => {}
         }
-        if [100, 900, 1700, 2500, 3300, 200, 1000, 1800, 2600, 3400, 300, 1100, 1900, 2700, 3500, 400, 1200, 2000, 2800, 3600].contains(&i) {
+        if [
+            100, 900, 1700, 2500, 3300, 200, 1000, 1800, 2600, 3400, 300, 1100, 1900, 2700, 3500, 400, 1200, 2000,
+            2800, 3600,
+        ]
+        .contains(&i)
+        {
             bad.push(line);
         }
         rows.push(row);
@@ -70,8 +75,16 @@ fn csv(rows: &[[String; 3]]) -> Vec<u8> {
 }
 
 fn upload(server: &TestServer, b: &Browser, csrf: &str, file: Vec<u8>, name: &str, mode: &str) -> (u16, String) {
-    let form = Form::new().text("csrf", csrf.to_string()).text("mode", mode.to_string()).part("file", Part::bytes(file).file_name(name.to_string()));
-    let r = b.post(format!("{}/residents/import", server.url())).header("Accept-Language", "en").multipart(form).send().unwrap();
+    let form = Form::new()
+        .text("csrf", csrf.to_string())
+        .text("mode", mode.to_string())
+        .part("file", Part::bytes(file).file_name(name.to_string()));
+    let r = b
+        .post(format!("{}/residents/import", server.url()))
+        .header("Accept-Language", "en")
+        .multipart(form)
+        .send()
+        .unwrap();
     (r.status().as_u16(), r.text().unwrap())
 }
 
@@ -92,7 +105,12 @@ fn import_both_ways(file: Vec<u8>, name: &str) {
     assert_eq!(status, 200, "{page}");
     assert_eq!(problem_lines(&page), bad, "the dry run names exactly the 20 bad rows");
     assert!(page.contains("4980 rows are ready to import"), "{}", &page[..page.len().min(2000)]);
-    assert!(page.contains("no name") && page.contains("too long") && page.contains("is not a phone number") && page.contains("appears twice"));
+    assert!(
+        page.contains("no name")
+            && page.contains("too long")
+            && page.contains("is not a phone number")
+            && page.contains("appears twice")
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM residents"), 0, "a dry run writes nothing");
 
     let started = Instant::now();
@@ -102,7 +120,12 @@ fn import_both_ways(file: Vec<u8>, name: &str) {
     assert!(page.contains("4980 residents imported"), "{}", &page[..page.len().min(2000)]);
     println!("import of {name}: 4,980 of 5,000 rows in {:.2} s (upload, parse, check and insert)", took.as_secs_f64());
     assert_eq!(server.count("SELECT COUNT(*) FROM residents"), 4980);
-    assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE name = '居民0007' AND unit = '8-101' AND phone = '13800000007'"), 1);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM residents WHERE name = '居民0007' AND unit = '8-101' AND phone = '13800000007'"
+        ),
+        1
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'resident.import' AND detail = '4980 residents added, 20 rows skipped'"), 1);
 
     // The same file again: every row is now either bad or already there.
@@ -140,7 +163,8 @@ fn a_file_without_the_columns_is_refused_with_what_to_fix() {
 /// The revoked pass ids in the community's current list bundle.
 fn revoked_in_bundle(server: &TestServer) -> String {
     let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
-    let (_, bundle) = server.db.call_blocking(move |c| shoumen_server::community::bundle(c, &community, now_s())).unwrap();
+    let (_, bundle) =
+        server.db.call_blocking(move |c| shoumen_server::community::bundle(c, &community, now_s())).unwrap();
     serde_json::to_string(&bundle).unwrap()
 }
 
@@ -160,14 +184,22 @@ fn moving_out_revokes_the_passes_and_a_new_unit_needs_new_ones() {
     }
     let id = |name: &str| server.count(&format!("SELECT id FROM residents WHERE name = '{name}'"));
     let pass_of = |name: &str| {
-        let (status, _, to) = post(&b, &format!("{base}/passes"), &[("resident_id", &id(name).to_string()), ("role", "resident"), ("days", "365"), ("csrf", &csrf)]);
+        let (status, _, to) = post(
+            &b,
+            &format!("{base}/passes"),
+            &[("resident_id", &id(name).to_string()), ("role", "resident"), ("days", "365"), ("csrf", &csrf)],
+        );
         assert_eq!(status, 303);
         to.unwrap().trim_start_matches("/passes/").trim_end_matches("/card").to_string()
     };
     let (zhao, qian) = (pass_of("Zhao Lei"), pass_of("Qian Min"));
 
     // Qian moves to another unit: the old pass (which names 2-302) is revoked.
-    let (status, page, _) = post(&b, &format!("{base}/residents/{}", id("Qian Min")), &[("name", "Qian Min"), ("unit", "5-101"), ("phone", "139"), ("csrf", &csrf)]);
+    let (status, page, _) = post(
+        &b,
+        &format!("{base}/residents/{}", id("Qian Min")),
+        &[("name", "Qian Min"), ("unit", "5-101"), ("phone", "139"), ("csrf", &csrf)],
+    );
     assert_eq!(status, 200);
     assert!(page.contains("1 old passes were revoked"), "{page}");
     assert!(revoked_in_bundle(&server).contains(&qian), "the kiosks learn it with the next lists");
@@ -179,7 +211,11 @@ fn moving_out_revokes_the_passes_and_a_new_unit_needs_new_ones() {
     assert!(revoked_in_bundle(&server).contains(&zhao));
     assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE name = 'Zhao Lei' AND moved_out_ms IS NOT NULL"), 1);
     // No new pass for someone who moved out, and no second move-out.
-    let (status, _, _) = post(&b, &format!("{base}/passes"), &[("resident_id", &id("Zhao Lei").to_string()), ("role", "resident"), ("days", "365"), ("csrf", &csrf)]);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/passes"),
+        &[("resident_id", &id("Zhao Lei").to_string()), ("role", "resident"), ("days", "365"), ("csrf", &csrf)],
+    );
     assert_eq!(status, 404);
     assert_eq!(post(&b, &format!("{base}/residents/{}/move-out", id("Zhao Lei")), &[("csrf", &csrf)]).0, 404);
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action IN ('resident.edit', 'resident.move_out')"), 2);
@@ -196,10 +232,19 @@ fn the_head_of_a_household_asks_for_a_members_pass_and_the_committee_approves() 
     }
     let id = |name: &str| server.count(&format!("SELECT id FROM residents WHERE name = '{name}'"));
     // Sun Hua becomes the head and gets a pass; its phone link shows the household.
-    let (status, _, _) = post(&b, &format!("{base}/residents/{}", id("Sun Hua")), &[("name", "Sun Hua"), ("unit", "7-1201"), ("phone", ""), ("head", "on"), ("csrf", &csrf)]);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/residents/{}", id("Sun Hua")),
+        &[("name", "Sun Hua"), ("unit", "7-1201"), ("phone", ""), ("head", "on"), ("csrf", &csrf)],
+    );
     assert_eq!(status, 303);
-    post(&b, &format!("{base}/passes"), &[("resident_id", &id("Sun Hua").to_string()), ("role", "resident"), ("days", "365"), ("csrf", &csrf)]);
-    let link = server.db.call_blocking(|c| c.query_row("SELECT link_token FROM passes", &[], |r| r.get::<String>(0))).unwrap();
+    post(
+        &b,
+        &format!("{base}/passes"),
+        &[("resident_id", &id("Sun Hua").to_string()), ("role", "resident"), ("days", "365"), ("csrf", &csrf)],
+    );
+    let link =
+        server.db.call_blocking(|c| c.query_row("SELECT link_token FROM passes", &[], |r| r.get::<String>(0))).unwrap();
     let phone = browser();
     let (_, page) = get(&phone, &format!("{base}/p/{link}"));
     assert!(page.contains("Household") && page.contains("Sun Li") && page.contains("Sun Yu"), "{page}");
@@ -208,7 +253,11 @@ fn the_head_of_a_household_asks_for_a_members_pass_and_the_committee_approves() 
     post(&phone, &format!("{base}/p/{link}/request/{}", id("Sun Li")), &[]);
     assert_eq!(server.count("SELECT COUNT(*) FROM pass_requests"), 1, "one open request per member");
     // A member of another household cannot be asked for.
-    post(&b, &format!("{base}/residents"), &[("name", "Neighbour"), ("unit", "7-1202"), ("phone", ""), ("csrf", &csrf)]);
+    post(
+        &b,
+        &format!("{base}/residents"),
+        &[("name", "Neighbour"), ("unit", "7-1202"), ("phone", ""), ("csrf", &csrf)],
+    );
     assert_eq!(post(&phone, &format!("{base}/p/{link}/request/{}", id("Neighbour")), &[]).0, 404);
 
     // The committee sees it on the Passes page and approves: Sun Li has a year's pass.
@@ -216,7 +265,11 @@ fn the_head_of_a_household_asks_for_a_members_pass_and_the_committee_approves() 
     assert!(passes.contains("<table id=requests>") && passes.contains("Sun Li"));
     let request = server.count("SELECT id FROM pass_requests");
     assert_eq!(post(&b, &format!("{base}/requests/{request}/approve"), &[("csrf", &csrf)]).0, 303);
-    assert_eq!(server.count(&format!("SELECT COUNT(*) FROM passes WHERE resident_id = {} AND revoked_ms IS NULL", id("Sun Li"))), 1);
+    assert_eq!(
+        server
+            .count(&format!("SELECT COUNT(*) FROM passes WHERE resident_id = {} AND revoked_ms IS NULL", id("Sun Li"))),
+        1
+    );
     let (_, page) = get(&phone, &format!("{base}/p/{link}"));
     assert!(page.contains("Has a pass"));
     assert_eq!(post(&b, &format!("{base}/requests/{request}/approve"), &[("csrf", &csrf)]).0, 404, "decided once");
@@ -266,7 +319,16 @@ const WORKBOOK_RELS: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><Relation
 /// for 2^34 cells.
 fn far_cell_workbook() -> Vec<u8> {
     let sheet = br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>"#;
-    zipped(&[("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", RELS), ("xl/workbook.xml", WORKBOOK), ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/worksheets/sheet1.xml", sheet)], true)
+    zipped(
+        &[
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("_rels/.rels", RELS),
+            ("xl/workbook.xml", WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ],
+        true,
+    )
 }
 
 #[test]
@@ -283,7 +345,17 @@ fn a_small_spreadsheet_that_asks_for_half_a_terabyte_or_unpacks_to_gigabytes_is_
     let huge = vec![b'a'; 256 << 20];
     let strings = [br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>"#.as_slice(), &huge, b"</t></si></sst>"].concat();
     let sheet = br#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>"#;
-    let bomb = zipped(&[("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", RELS), ("xl/workbook.xml", WORKBOOK), ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/sharedStrings.xml", &strings), ("xl/worksheets/sheet1.xml", sheet)], true);
+    let bomb = zipped(
+        &[
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("_rels/.rels", RELS),
+            ("xl/workbook.xml", WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+            ("xl/sharedStrings.xml", &strings),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ],
+        true,
+    );
     drop((huge, strings));
     assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
     let (status, page) = upload(&server, &b, &csrf, bomb, "bomb.xlsx", "dry-run");

@@ -24,7 +24,8 @@ fn spawn_server(db: &str) -> (Child, SocketAddr) {
         .expect("start shoumen-server");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let addr =
+        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     (child, addr.parse().unwrap())
 }
 
@@ -36,8 +37,10 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
     let db_path = target(dir.path());
     let (mut child, addr) = spawn_server(&db_path);
     let proxy = Proxy::start(addr);
-    let tokens: Vec<String> =
-        ["North", "South"].iter().map(|g| db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, COMMUNITY, g, 3_600_000)).unwrap()).collect();
+    let tokens: Vec<String> = ["North", "South"]
+        .iter()
+        .map(|g| db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, COMMUNITY, g, 3_600_000)).unwrap())
+        .collect();
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut kiosks = Vec::new();
@@ -86,7 +89,11 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
         assert_eq!((report.acked, report.queue), (head, 0));
         let device = k.store.device_id().to_string();
         let d = device.clone();
-        let stored = db.call_blocking(move |c| c.scalar("SELECT COUNT(*) FROM entries WHERE device = ?1", shoumen_server::vals![d])).unwrap();
+        let stored = db
+            .call_blocking(move |c| {
+                c.scalar("SELECT COUNT(*) FROM entries WHERE device = ?1", shoumen_server::vals![d])
+            })
+            .unwrap();
         assert_eq!(stored as u64, head, "{device}: every entry exactly once");
         let d = device.clone();
         assert_eq!(db.call_blocking(move |c| Ok(shoumen_server::ingest::verify_chain(c, &d))).unwrap(), Ok(head));

@@ -88,17 +88,32 @@ fn the_overview_states_the_policy_and_an_admin_changes_it() {
     let (b, token) = login(&server);
     let base = server.url();
     let (_, page) = get(&b, &format!("{base}/"));
-    assert!(page.contains("Entries are kept 90 days; a visitor's name is deleted 14 days after their pass ended"), "{page}");
-    let (status, body, _) = post(&b, &format!("{base}/retention"), &[("entry_days", "3"), ("visitor_days", "7"), ("csrf", &token)]);
+    assert!(
+        page.contains("Entries are kept 90 days; a visitor's name is deleted 14 days after their pass ended"),
+        "{page}"
+    );
+    let (status, body, _) =
+        post(&b, &format!("{base}/retention"), &[("entry_days", "3"), ("visitor_days", "7"), ("csrf", &token)]);
     assert_eq!(status, 400);
     assert!(body.contains("7 to 3650 days"), "{body}");
-    assert!(page.contains("a returnee's personal data 28 days after their quarantine or self-monitoring ended"), "{page}");
-    let (status, _, location) = post(&b, &format!("{base}/retention"), &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "10"), ("csrf", &token)]);
+    assert!(
+        page.contains("a returnee's personal data 28 days after their quarantine or self-monitoring ended"),
+        "{page}"
+    );
+    let (status, _, location) = post(
+        &b,
+        &format!("{base}/retention"),
+        &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "10"), ("csrf", &token)],
+    );
     assert_eq!((status, location.as_deref()), (303, Some("/")));
     let (_, page) = get(&b, &format!("{base}/"));
     assert!(page.contains("Entries are kept 30 days; a visitor's name is deleted 7 days"), "{page}");
     assert!(page.contains("a returnee's personal data 10 days after"), "{page}");
-    let (status, body, _) = post(&b, &format!("{base}/retention"), &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "0"), ("csrf", &token)]);
+    let (status, body, _) = post(
+        &b,
+        &format!("{base}/retention"),
+        &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "0"), ("csrf", &token)],
+    );
     assert_eq!(status, 400);
     assert!(body.contains("returnees&#39; personal data 1 to 365 days"), "{body}");
     assert_eq!(server.count(&format!("SELECT entry_days FROM communities WHERE id = '{COMMUNITY}'")), 30);

@@ -13,12 +13,21 @@ fn rules_pick_the_document_by_where_a_person_came_from_and_edits_make_versions()
     let (b, csrf) = login(&server);
     get(&b, &format!("{base}/lang/en"));
     let doc = |name: &str, kind: &str, days: &str, zh: &str| {
-        post(&b, &format!("{base}/returnees/documents"), &[("name", name), ("kind", kind), ("days", days), ("body_zh", zh), ("body_en", ""), ("csrf", &csrf)]).0
+        post(
+            &b,
+            &format!("{base}/returnees/documents"),
+            &[("name", name), ("kind", kind), ("days", days), ("body_zh", zh), ("body_en", ""), ("csrf", &csrf)],
+        )
+        .0
     };
     assert_eq!(doc("Pledge", "pledge", "14", "本人承诺每日自测体温。"), 303);
     assert_eq!(doc("Hubei notice", "notice", "14", "请居家隔离十四天。"), 303);
     let rule = |prefix: &str, document: &str, from: &str| {
-        post(&b, &format!("{base}/returnees/rules"), &[("prefix", prefix), ("document", document), ("from", from), ("until", ""), ("csrf", &csrf)])
+        post(
+            &b,
+            &format!("{base}/returnees/rules"),
+            &[("prefix", prefix), ("document", document), ("from", from), ("until", ""), ("csrf", &csrf)],
+        )
     };
     assert_eq!(rule("", "Pledge", "").0, 303);
     assert_eq!(rule("42", "Hubei notice", "2026-01-01").0, 303);
@@ -49,5 +58,8 @@ fn rules_pick_the_document_by_where_a_person_came_from_and_edits_make_versions()
     let default = server.count("SELECT id FROM region_rules WHERE prefix = ''");
     assert_eq!(post(&b, &format!("{base}/returnees/rules/{default}/remove"), &[("csrf", &csrf)]).0, 303);
     assert!(applies("310115", "2026-11-29").contains("No rule applies"));
-    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action IN ('document.save', 'rule.add', 'rule.remove')"), 4 + 3 + 1);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE action IN ('document.save', 'rule.add', 'rule.remove')"),
+        4 + 3 + 1
+    );
 }

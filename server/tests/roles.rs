@@ -15,7 +15,11 @@ use shoumen_server::roles::AccountRole;
 fn account(server: &TestServer, role: AccountRole, gates: Option<&str>) -> String {
     let name = format!("{}-1", role.as_str());
     let gates = gates.map(str::to_string);
-    let token = server.db.call_blocking(move |c| Ok(accounts::invite(c, COMMUNITY, role, gates.as_deref(), ADMIN, now_ms()))).unwrap().unwrap();
+    let token = server
+        .db
+        .call_blocking(move |c| Ok(accounts::invite(c, COMMUNITY, role, gates.as_deref(), ADMIN, now_ms())))
+        .unwrap()
+        .unwrap();
     let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
     let n = name.clone();
     server.db.call_blocking(move |c| Ok(accounts::accept_invite(c, &token, &n, &hash, now_ms()))).unwrap().unwrap();
@@ -37,7 +41,13 @@ struct Case {
     audit: Option<&'static str>,
 }
 
-const fn case(method: &'static str, path: &'static str, form: &'static [(&'static str, &'static str)], allowed: &'static str, audit: Option<&'static str>) -> Case {
+const fn case(
+    method: &'static str,
+    path: &'static str,
+    form: &'static [(&'static str, &'static str)],
+    allowed: &'static str,
+    audit: Option<&'static str>,
+) -> Case {
     Case { method, path, form, allowed, audit }
 }
 
@@ -81,7 +91,13 @@ const CASES: &[Case] = &[
     case("POST", "/passes", &[("role", "resident"), ("unit", "3-502"), ("days", "30")], "AS...", Some("pass.issue")),
     case("POST", "/passes/nosuchpass/revoke", &[], "AS...", None),
     case("POST", "/passes/phone-roles", &[("role", "visitor")], "AS...", Some("pass.phone_roles")),
-    case("POST", "/quarantine", &[("unit", "3-502"), ("from", "2026-11-01"), ("until", "2026-11-14"), ("note", "")], "AS...", Some("quarantine.add")),
+    case(
+        "POST",
+        "/quarantine",
+        &[("unit", "3-502"), ("from", "2026-11-01"), ("until", "2026-11-14"), ("note", "")],
+        "AS...",
+        Some("quarantine.add"),
+    ),
     case("POST", "/quarantine/999999/remove", &[], "AS...", None),
     case("POST", "/alerts/999999/ack", &[("note", "")], "ASV..", None),
     case("POST", "/alerts/webhook", &[("url", ""), ("format", "json"), ("secret", "")], "A....", Some("webhook.set")),
@@ -100,7 +116,8 @@ fn every_role_against_every_page_and_action_with_its_audit_rows() {
     let server = TestServer::start(dir.path());
     let base = server.url();
     for (i, role) in AccountRole::ALL.into_iter().enumerate() {
-        let user = if role == AccountRole::Admin { ADMIN.to_string() } else { account(&server, role, Some("North gate")) };
+        let user =
+            if role == AccountRole::Admin { ADMIN.to_string() } else { account(&server, role, Some("North gate")) };
         let (b, csrf) = login_as(&server, &user);
         for c in CASES {
             let may = c.allowed.as_bytes()[i] != b'.';
@@ -115,7 +132,11 @@ fn every_role_against_every_page_and_action_with_its_audit_rows() {
             let label = format!("{} {} as {}", c.method, c.path, role.as_str());
             if may {
                 assert!([200, 303, 404].contains(&status), "{label}: allowed, got {status}");
-                assert_eq!(status == 404, c.path.contains("nosuch") || c.path.contains("999999") || c.path.contains("/00000000"), "{label}: {status}");
+                assert_eq!(
+                    status == 404,
+                    c.path.contains("nosuch") || c.path.contains("999999") || c.path.contains("/00000000"),
+                    "{label}: {status}"
+                );
             } else {
                 assert_eq!(status, 403, "{label}: refused");
             }
@@ -128,7 +149,12 @@ fn every_role_against_every_page_and_action_with_its_audit_rows() {
         assert!(audit_rows(&server, &user, "login") >= 1, "{}", role.as_str());
         let (_, entries) = get(&b, &format!("{base}/entries"));
         assert_eq!(entries.contains("href=\"/accounts\""), role == AccountRole::Admin, "{}", role.as_str());
-        assert_eq!(entries.contains("href=\"/residents\""), role.may(shoumen_server::roles::Perm::ReadRecords), "{}", role.as_str());
+        assert_eq!(
+            entries.contains("href=\"/residents\""),
+            role.may(shoumen_server::roles::Perm::ReadRecords),
+            "{}",
+            role.as_str()
+        );
     }
     // Every row of the trail still chains.
     let (b, _) = login(&server);
@@ -142,7 +168,8 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
     let server = TestServer::start(dir.path());
     let base = server.url();
     let (admin, csrf) = login(&server);
-    let (status, page, _) = post(&admin, &format!("{base}/accounts/invite"), &[("role", "staff"), ("gates", ""), ("csrf", &csrf)]);
+    let (status, page, _) =
+        post(&admin, &format!("{base}/accounts/invite"), &[("role", "staff"), ("gates", ""), ("csrf", &csrf)]);
     assert_eq!(status, 200);
     let at = page.find("/invite/").expect("the page shows the link");
     let path: String = page[at..].chars().take_while(|c| *c != '<').collect();
@@ -153,14 +180,21 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
         if status != 200 {
             return (b, status, None);
         }
-        let (status, _, to) = post(&b, &format!("{base}{path}"), &[("user", name), ("password", PASSWORD), ("password2", PASSWORD), ("csrf", &csrf_of(&form))]);
+        let (status, _, to) = post(
+            &b,
+            &format!("{base}{path}"),
+            &[("user", name), ("password", PASSWORD), ("password2", PASSWORD), ("csrf", &csrf_of(&form))],
+        );
         (b, status, to)
     };
     let (staff, status, to) = join("wang.fang");
     assert_eq!((status, to.as_deref()), (303, Some("/")), "the invited person is logged in");
     let (status, home) = get(&staff, &format!("{base}/residents"));
     assert_eq!(status, 200);
-    assert!(home.contains("wang.fang, Staff") || home.contains("wang.fang, staff"), "the page names the account and its role");
+    assert!(
+        home.contains("wang.fang, Staff") || home.contains("wang.fang, staff"),
+        "the page names the account and its role"
+    );
     assert_eq!(get(&staff, &format!("{base}/accounts")).0, 403, "staff do not manage accounts");
     // The link works once.
     let (_, status, _) = join("someone.else");
@@ -170,12 +204,22 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
 
     // Wrong passwords from many addresses lock the account; the admin sees
     // until when and unlocks it for someone they know.
-    server.exec("UPDATE users SET failed_logins = ?1 WHERE name = 'wang.fang'", &[(accounts::MAX_ACCOUNT_FAILURES - 1).into()]);
+    server.exec(
+        "UPDATE users SET failed_logins = ?1 WHERE name = 'wang.fang'",
+        &[(accounts::MAX_ACCOUNT_FAILURES - 1).into()],
+    );
     let b = browser();
     let (_, form) = get(&b, &format!("{base}/login"));
-    assert_eq!(post(&b, &format!("{base}/login"), &[("user", "wang.fang"), ("password", "guess"), ("csrf", &csrf_of(&form))]).0, 401);
+    assert_eq!(
+        post(&b, &format!("{base}/login"), &[("user", "wang.fang"), ("password", "guess"), ("csrf", &csrf_of(&form))])
+            .0,
+        401
+    );
     let (_, accounts_page) = get(&admin, &format!("{base}/accounts"));
-    assert!(accounts_page.contains("Locked after wrong passwords until") || accounts_page.contains("锁定至"), "{accounts_page}");
+    assert!(
+        accounts_page.contains("Locked after wrong passwords until") || accounts_page.contains("锁定至"),
+        "{accounts_page}"
+    );
     let locked = server.count("SELECT id FROM users WHERE name = 'wang.fang'");
     assert_eq!(post(&admin, &format!("{base}/accounts/{locked}/unlock"), &[("csrf", &csrf)]).0, 303);
     assert_eq!(audit_rows(&server, ADMIN, "account.unlock"), 1);
@@ -183,7 +227,8 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
 
     // The admin makes the account a volunteer, then disables it: its session ends each time.
     let id = server.count("SELECT id FROM users WHERE name = 'wang.fang'");
-    let (status, _, _) = post(&admin, &format!("{base}/accounts/{id}/role"), &[("role", "volunteer"), ("gates", ""), ("csrf", &csrf)]);
+    let (status, _, _) =
+        post(&admin, &format!("{base}/accounts/{id}/role"), &[("role", "volunteer"), ("gates", ""), ("csrf", &csrf)]);
     assert_eq!(status, 303);
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE name = 'wang.fang' AND role = 'volunteer'"), 1);
     assert_eq!(get(&staff, &format!("{base}/residents")).0, 303, "the old session is gone: to the login page");
@@ -194,7 +239,8 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
     assert_eq!(get(&volunteer, &format!("{base}/entries")).0, 303, "a disabled account is logged out at once");
     let b = browser();
     let (_, form) = get(&b, &format!("{base}/login"));
-    let (status, _, _) = post(&b, &format!("{base}/login"), &[("user", "wang.fang"), ("password", PASSWORD), ("csrf", &csrf_of(&form))]);
+    let (status, _, _) =
+        post(&b, &format!("{base}/login"), &[("user", "wang.fang"), ("password", PASSWORD), ("csrf", &csrf_of(&form))]);
     assert_eq!(status, 401, "and cannot log in again");
     assert_eq!(audit_rows(&server, ADMIN, "account.role"), 1);
     assert_eq!(audit_rows(&server, ADMIN, "account.disable"), 1);
@@ -254,23 +300,41 @@ fn two_step_login_needs_the_current_code_once_turned_on() {
     let (_, page) = get(&admin, &format!("{base}/totp"));
     let at = page.find("name=secret value=\"").unwrap() + "name=secret value=\"".len();
     let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
-    let code = |s: &str| TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(s.to_string()).to_bytes().unwrap()).unwrap().generate_current().unwrap();
+    let code = |s: &str| {
+        TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(s.to_string()).to_bytes().unwrap())
+            .unwrap()
+            .generate_current()
+            .unwrap()
+    };
     let csrf = csrf(&page);
     // A wrong code leaves it off.
-    assert_eq!(post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", "000000x"), ("csrf", &csrf)]).0, 400);
+    assert_eq!(
+        post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", "000000x"), ("csrf", &csrf)]).0,
+        400
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 0);
-    assert_eq!(post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &code(&secret)), ("csrf", &csrf)]).0, 303);
+    assert_eq!(
+        post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &code(&secret)), ("csrf", &csrf)]).0,
+        303
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 1);
 
     let try_login = |code: &str| {
         let b = browser();
         let (_, form) = get(&b, &format!("{base}/login"));
-        post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("code", code), ("csrf", &csrf_of(&form))]).0
+        post(
+            &b,
+            &format!("{base}/login"),
+            &[("user", ADMIN), ("password", PASSWORD), ("code", code), ("csrf", &csrf_of(&form))],
+        )
+        .0
     };
     assert_eq!(try_login(""), 401, "the password alone no longer logs in");
     assert_eq!(try_login("123456"), 401);
     // The code that turned it on is spent; the next one logs in.
-    let next = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.clone()).to_bytes().unwrap()).unwrap().generate((now_ms() as u64 / 1000 / 30 + 1) * 30);
+    let next = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.clone()).to_bytes().unwrap())
+        .unwrap()
+        .generate((now_ms() as u64 / 1000 / 30 + 1) * 30);
     assert_eq!(try_login(&next), 303);
     assert_eq!(audit_rows(&server, ADMIN, "account.totp_on"), 1);
 }
@@ -282,7 +346,11 @@ fn a_deleted_or_edited_audit_row_breaks_the_chain_where_it_happened() {
     let base = server.url();
     let (b, csrf) = login(&server);
     for unit in ["1-101", "1-102", "1-103", "1-104"] {
-        let (status, _, _) = post(&b, &format!("{base}/residents"), &[("name", "Zhang San"), ("unit", unit), ("phone", ""), ("csrf", &csrf)]);
+        let (status, _, _) = post(
+            &b,
+            &format!("{base}/residents"),
+            &[("name", "Zhang San"), ("unit", unit), ("phone", ""), ("csrf", &csrf)],
+        );
         assert_eq!(status, 303);
     }
     let (_, page) = get(&b, &format!("{base}/audit"));
@@ -292,7 +360,10 @@ fn a_deleted_or_edited_audit_row_breaks_the_chain_where_it_happened() {
     assert_eq!(status, 200);
     assert!(csv.starts_with("seq,time,actor,ip,action,detail,hash\n") && csv.contains("127.0.0.1"), "{csv}");
 
-    server.db.call_blocking(|c| c.execute("UPDATE audit SET detail = 'resident 3, unit 9-999' WHERE seq = 4", &[])).unwrap();
+    server
+        .db
+        .call_blocking(|c| c.execute("UPDATE audit SET detail = 'resident 3, unit 9-999' WHERE seq = 4", &[]))
+        .unwrap();
     let (_, page) = get(&b, &format!("{base}/audit"));
     assert!(page.contains("The chain is broken (a row was deleted or changed) at row 4"), "{page}");
     server.db.call_blocking(|c| c.execute("DELETE FROM audit WHERE seq = 4", &[])).unwrap();

@@ -56,7 +56,8 @@ impl Broker {
     }
 
     fn run(conf: PathBuf, port: u16) -> Broker {
-        let child = Command::new(BROKER).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let child =
+            Command::new(BROKER).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Broker { child, port, conf };
@@ -75,19 +76,47 @@ impl Broker {
     }
 
     fn config(&self) -> MqttConfig {
-        MqttConfig { url: format!("mqtt://127.0.0.1:{}", self.port), base_topic: "zigbee2mqtt".into(), client_id: "shoumen-test".into(), ca: None }
+        MqttConfig {
+            url: format!("mqtt://127.0.0.1:{}", self.port),
+            base_topic: "zigbee2mqtt".into(),
+            client_id: "shoumen-test".into(),
+            ca: None,
+        }
     }
 
     /// Publishes like zigbee2mqtt, with QoS 1.
     fn publish(&self, sensor: &str, payload: &str) {
-        let status = Command::new(PUB).args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", &format!("zigbee2mqtt/{sensor}"), "-m", payload]).status().unwrap();
+        let status = Command::new(PUB)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                &format!("zigbee2mqtt/{sensor}"),
+                "-m",
+                payload,
+            ])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
-
     fn publish_file(&self, sensor: &str, file: &Path) {
         let status = Command::new(PUB)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", &format!("zigbee2mqtt/{sensor}"), "-f"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                &format!("zigbee2mqtt/{sensor}"),
+                "-f",
+            ])
             .arg(file)
             .status()
             .unwrap();
@@ -265,7 +294,10 @@ fn bad_input_from_the_broker_is_counted_and_dropped_and_never_stalls_the_server(
     }
     assert!(page.contains("flooder") && page.contains("someone-elses-sensor"), "the unknown names, to pair them");
     // The flood stored at most its hourly share of events.
-    assert_eq!(server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'"), sensors::MAX_EVENTS_PER_HOUR);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'"),
+        sensors::MAX_EVENTS_PER_HOUR
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM sensors"), 2, "no unknown sensor was stored");
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'sensor_flood'"), 1, "one alert for the flood");
 }
@@ -288,7 +320,11 @@ fn an_oversized_message_that_keeps_coming_back_is_dropped_by_a_session_reset_and
     let poison = dir.path().join("poison.json");
     std::fs::write(&poison, format!(r#"{{"contact": false, "pad": "{}"}}"#, "x".repeat(17 << 20))).unwrap();
     broker.publish_file("door-4-101", &poison);
-    assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM alerts WHERE kind = 'sensor_broker'", 1), 1, "the committee is told why");
+    assert_eq!(
+        wait_count(&server, "SELECT COUNT(*) FROM alerts WHERE kind = 'sensor_broker'", 1),
+        1,
+        "the committee is told why"
+    );
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
     assert!(page.contains("message_size_limit"), "the alert says what to set: {page}");
@@ -309,7 +345,14 @@ fn a_flooding_sensor_still_shows_the_door_as_it_is() {
         .call_blocking(|c| {
             let now = now_ms();
             for i in 0..sensors::MAX_EVENTS_PER_HOUR {
-                sensors::record(c, COMMUNITY, "door-4-101", format!("{{\"contact\": {}}}", i % 2 == 0).as_bytes(), now + i, 480)?;
+                sensors::record(
+                    c,
+                    COMMUNITY,
+                    "door-4-101",
+                    format!("{{\"contact\": {}}}", i % 2 == 0).as_bytes(),
+                    now + i,
+                    480,
+                )?;
             }
             // Closed, then open, past the cap: the door shows open.
             let closed = sensors::record(c, COMMUNITY, "door-4-101", br#"{"contact": true}"#, now + 1_000, 480)?;
@@ -318,8 +361,15 @@ fn a_flooding_sensor_still_shows_the_door_as_it_is() {
             Ok(())
         })
         .unwrap();
-    assert_eq!(server.count("SELECT contact FROM sensors WHERE name = 'door-4-101'"), 0, "open, as the last message said");
-    assert_eq!(server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'"), sensors::MAX_EVENTS_PER_HOUR);
+    assert_eq!(
+        server.count("SELECT contact FROM sensors WHERE name = 'door-4-101'"),
+        0,
+        "open, as the last message said"
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'"),
+        sensors::MAX_EVENTS_PER_HOUR
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'sensor_flood'"), 1);
 }
 
@@ -349,7 +399,12 @@ fn two_communities_pair_the_same_sensor_name_and_each_gets_its_own_door() {
         })
         .unwrap();
     assert_eq!(server.count("SELECT battery FROM sensors WHERE community = 'plum-court' AND name = 'door-3-502'"), 42);
-    assert_eq!(server.count("SELECT COUNT(*) FROM sensors WHERE community = 'lotus-gdn' AND name = 'door-3-502' AND battery IS NULL"), 1);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM sensors WHERE community = 'lotus-gdn' AND name = 'door-3-502' AND battery IS NULL"
+        ),
+        1
+    );
 }
 
 /// The broker as a district would run it: TLS and a password. The server
@@ -401,7 +456,18 @@ fn a_broker_behind_tls_and_a_password_is_read_and_a_wrong_setting_is_named() {
     scene(&server);
     wait_until_connected(&server);
     let status = Command::new(PUB)
-        .args(["-h", "localhost", "-p", &port.to_string(), "-q", "1", "-t", "zigbee2mqtt/door-4-101", "-m", r#"{"contact": false, "battery": 64}"#])
+        .args([
+            "-h",
+            "localhost",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            "zigbee2mqtt/door-4-101",
+            "-m",
+            r#"{"contact": false, "battery": 64}"#,
+        ])
         .args(["-u", "gate-server", "-P", "s3cret-Pass", "--cafile"])
         .arg(&ca)
         .status()

@@ -26,16 +26,26 @@ fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
     k.sync().unwrap();
     let (b, csrf) = login(&server);
     let today = local_day(0);
-    let (status, _, _) = post(&b, &format!("{base}/quarantine"), &[("unit", "5-1201"), ("from", &today), ("until", &local_day(13)), ("note", ""), ("csrf", &csrf)]);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/quarantine"),
+        &[("unit", "5-1201"), ("from", &today), ("until", &local_day(13)), ("note", ""), ("csrf", &csrf)],
+    );
     assert_eq!(status, 303);
 
     let (status, page) = get(&b, &format!("{base}/summary?day={today}"));
     assert_eq!(status, 200);
     assert!(page.contains("<th>Entries</th><td>20</td>"), "{page}");
     assert!(page.contains("<th>Fever</th><td>2</td>"), "every tenth entry of the test kiosk is a fever");
-    assert!(page.contains("<th>Home quarantines started</th><td>1</td>") && page.contains("<th>Units in quarantine</th><td>1</td>"));
+    assert!(
+        page.contains("<th>Home quarantines started</th><td>1</td>")
+            && page.contains("<th>Units in quarantine</th><td>1</td>")
+    );
     let (_, yesterday) = get(&b, &format!("{base}/summary"));
-    assert!(yesterday.contains(&local_day(-1)) && yesterday.contains("<th>Entries</th><td>0</td>"), "yesterday by default");
+    assert!(
+        yesterday.contains(&local_day(-1)) && yesterday.contains("<th>Entries</th><td>0</td>"),
+        "yesterday by default"
+    );
 
     let (status, csv) = get(&b, &format!("{base}/summary.csv?day={today}"));
     assert_eq!(status, 200);
@@ -44,11 +54,26 @@ fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
 
     // Tomorrow at 07:30 today's figures go to the robot, once.
     let tomorrow = now_ms() + 86_400_000;
-    assert_eq!(server.db.call_blocking(move |c| shoumen_server::summary::enqueue_yesterday(c, tomorrow, 480)).unwrap(), 1);
-    assert_eq!(server.db.call_blocking(move |c| shoumen_server::summary::enqueue_yesterday(c, tomorrow, 480)).unwrap(), 0, "a restart does not send it twice");
+    assert_eq!(
+        server.db.call_blocking(move |c| shoumen_server::summary::enqueue_yesterday(c, tomorrow, 480)).unwrap(),
+        1
+    );
+    assert_eq!(
+        server.db.call_blocking(move |c| shoumen_server::summary::enqueue_yesterday(c, tomorrow, 480)).unwrap(),
+        0,
+        "a restart does not send it twice"
+    );
     let body = receiver.wait_for("每日汇总");
-    let state = server.db.call_blocking(|c| c.query_map("SELECT attempts, last_error, delivered_ms FROM webhook_outbox", &[], |r| Ok(format!("{:?}", r)))).unwrap();
-    let body = body.unwrap_or_else(|| panic!("the robot gets the summary: {state:?} {:?}", receiver.bodies.lock().unwrap()));
+    let state = server
+        .db
+        .call_blocking(|c| {
+            c.query_map("SELECT attempts, last_error, delivered_ms FROM webhook_outbox", &[], |r| {
+                Ok(format!("{:?}", r))
+            })
+        })
+        .unwrap();
+    let body =
+        body.unwrap_or_else(|| panic!("the robot gets the summary: {state:?} {:?}", receiver.bodies.lock().unwrap()));
     assert!(body.contains(&format!("{today} 每日汇总")) && body.contains("通行记录：20"), "{body}");
     assert!(body.contains("/summary?day="), "{body}");
 }

@@ -26,7 +26,8 @@ fn backlog_syncs_in_pages_and_a_resend_stores_nothing_twice() {
     k.add(1234);
     let mut pages = Vec::new();
     let client = k.client();
-    let report = sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |acked, head| pages.push((acked, head))).unwrap();
+    let report =
+        sync::sync_once(&mut k.store, &client, &k.clock, &[], &mut |acked, head| pages.push((acked, head))).unwrap();
     assert_eq!((report.pushed, report.acked, report.queue), (1234, 1234, 0));
     assert_eq!(pages, vec![(500, 1234), (1000, 1234), (1234, 1234)]);
     assert_eq!(stored(&server), 1234);
@@ -150,7 +151,11 @@ fn a_rewritten_kiosk_log_is_caught_by_the_heartbeat_checkpoint() {
     let conn = rusqlite::Connection::open(&k.path).unwrap();
     conn.execute("UPDATE meta SET value = ?1 WHERE key = 'head_hash'", [hex::encode([0x42u8; 32])]).unwrap();
     drop(conn);
-    let k2 = Kiosk { store: shoumen::store::Store::open(&k.path, k.clock.boot_id()).unwrap(), path: k.path.clone(), clock: k.clock.clone() };
+    let k2 = Kiosk {
+        store: shoumen::store::Store::open(&k.path, k.clock.boot_id()).unwrap(),
+        path: k.path.clone(),
+        clock: k.clock.clone(),
+    };
     let mut k2 = k2;
     assert!(matches!(k2.sync(), Err(SyncError::Tamper(_))));
     assert_eq!(alerts(&server, "tamper"), 1);
@@ -169,7 +174,12 @@ fn strangers_wrong_devices_and_revoked_devices_get_401_and_write_nothing() {
     let http = reqwest::blocking::Client::new();
     let url = format!("{}/api/v1/entries", server.url());
     let body = serde_json::to_string(&page(&mut a, 1, 3)).unwrap();
-    for auth in [None, Some("Bearer nobody:secret".to_string()), Some(format!("Bearer {}:wrong", a.store.device_id())), Some("Basic xyz".into())] {
+    for auth in [
+        None,
+        Some("Bearer nobody:secret".to_string()),
+        Some(format!("Bearer {}:wrong", a.store.device_id())),
+        Some("Basic xyz".into()),
+    ] {
         let mut req = http.post(&url).header("content-type", "application/json").body(body.clone());
         if let Some(a) = auth {
             req = req.header("Authorization", a);
@@ -184,7 +194,10 @@ fn strangers_wrong_devices_and_revoked_devices_get_401_and_write_nothing() {
     let mut c = Kiosk::new(dir.path(), "c");
     sync::enroll(&mut c.store, &server.url(), &token, "", &fast_client()).unwrap();
     let mut d = Kiosk::new(dir.path(), "d");
-    assert!(matches!(sync::enroll(&mut d.store, &server.url(), &token, "", &fast_client()), Err(SyncError::Unauthorized(_))));
+    assert!(matches!(
+        sync::enroll(&mut d.store, &server.url(), &token, "", &fast_client()),
+        Err(SyncError::Unauthorized(_))
+    ));
     // Revoked by the committee: 401, permanent for the client.
     let id = a.store.device_id().to_string();
     server.exec("UPDATE devices SET revoked = 1 WHERE id = ?1", shoumen_server::vals![id]);
@@ -214,7 +227,10 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
             gate: None,
         };
         let community = community.clone();
-        server.db.call_blocking(move |c| Ok(shoumen_server::community::issue_pass(c, &community, &req).unwrap())).unwrap()
+        server
+            .db
+            .call_blocking(move |c| Ok(shoumen_server::community::issue_pass(c, &community, &req).unwrap()))
+            .unwrap()
     };
     let revoked = issue("1-101");
     let quarantined = issue("2-202");
@@ -228,10 +244,17 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
 
     let now_s = shoumen_server::db::now_ms() / 1000;
     let rid = revoked.pass_id.to_hex();
-    server.db.call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, COMMUNITY, &rid, now_s * 1000))).unwrap().unwrap();
     server
         .db
-        .call_blocking(move |c| Ok(shoumen_server::community::add_quarantine(c, COMMUNITY, "2-202", now_s - 60, now_s + 86_400, "", 0).unwrap()))
+        .call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, COMMUNITY, &rid, now_s * 1000)))
+        .unwrap()
+        .unwrap();
+    server
+        .db
+        .call_blocking(move |c| {
+            Ok(shoumen_server::community::add_quarantine(c, COMMUNITY, "2-202", now_s - 60, now_s + 86_400, "", 0)
+                .unwrap())
+        })
         .unwrap();
     assert!(k.sync().unwrap().lists_updated);
     assert!(k.store.bundle_version().unwrap() > v1);
@@ -251,9 +274,15 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
 
     // An older bundle (rollback), an expired one, and one signed by a stranger.
     let trust = k.store.trust().unwrap();
-    let current: ListBundle = serde_json::from_str(&server.db.call_blocking(|c| {
-        c.query_row("SELECT bundle FROM bundles ORDER BY version LIMIT 1", &[], |r| r.get::<String>(0))
-    }).unwrap()).unwrap();
+    let current: ListBundle = serde_json::from_str(
+        &server
+            .db
+            .call_blocking(|c| {
+                c.query_row("SELECT bundle FROM bundles ORDER BY version LIMIT 1", &[], |r| r.get::<String>(0))
+            })
+            .unwrap(),
+    )
+    .unwrap();
     let now_ms = shoumen_server::db::now_ms();
     assert!(matches!(k.store.put_bundle(&current, now_ms), Err(shoumen::store::StoreError::Rollback { .. })));
     let mut expired = current.clone();
@@ -301,10 +330,19 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
         .db
         .call_blocking(|c| {
             let words = |code: &str| format!("words for {code}");
-            shoumen_server::reports::export_csv(c, COMMUNITY, expected - 3_600_000, expected + 3_600_000, 480, &words, None, &mut |chunk| {
-                csv.push_str(&chunk);
-                true
-            })
+            shoumen_server::reports::export_csv(
+                c,
+                COMMUNITY,
+                expected - 3_600_000,
+                expected + 3_600_000,
+                480,
+                &words,
+                None,
+                &mut |chunk| {
+                    csv.push_str(&chunk);
+                    true
+                },
+            )
         })
         .unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
@@ -391,7 +429,8 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
         // Prune everything acknowledged at once, to see that only that goes.
         retention_days: 0,
     };
-    let thread = sync::spawn(k.path.clone(), k.clock.clone(), events, link.clone(), wake_rx, config, stop.clone()).unwrap();
+    let thread =
+        sync::spawn(k.path.clone(), k.clock.clone(), events, link.clone(), wake_rx, config, stop.clone()).unwrap();
     let wait_until = |what: &str, f: &dyn Fn() -> bool| {
         let t = Instant::now();
         while !f() {

@@ -11,17 +11,28 @@ fn pages_need_a_login_and_a_wrong_password_gets_nothing() {
     let server = TestServer::start(dir.path());
     let base = server.url();
     let b = browser();
-    for page in ["/", "/residents", "/passes", "/quarantine", "/entries", "/alerts", "/gates", "/export.csv?from=2026-01-01&to=2026-01-02"] {
+    for page in [
+        "/",
+        "/residents",
+        "/passes",
+        "/quarantine",
+        "/entries",
+        "/alerts",
+        "/gates",
+        "/export.csv?from=2026-01-01&to=2026-01-02",
+    ] {
         let r = b.get(format!("{base}{page}")).send().unwrap();
         assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/login"), "{page}");
     }
     let (_, page) = get(&b, &format!("{base}/login"));
-    let (status, body, _) = post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", "wrong"), ("csrf", &csrf(&page))]);
+    let (status, body, _) =
+        post(&b, &format!("{base}/login"), &[("user", ADMIN), ("password", "wrong"), ("csrf", &csrf(&page))]);
     assert_eq!(status, 401);
     assert!(body.contains("Wrong user name or password") || body.contains("用户名或密码错误"));
     // A login post without the form's token is refused before the password is looked at.
     let fresh = browser();
-    let (status, _, _) = post(&fresh, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", "x")]);
+    let (status, _, _) =
+        post(&fresh, &format!("{base}/login"), &[("user", ADMIN), ("password", PASSWORD), ("csrf", "x")]);
     assert_eq!(status, 403);
     assert_eq!(fresh.get(format!("{base}/")).send().unwrap().status(), 303);
 }
@@ -49,7 +60,8 @@ fn posts_without_the_csrf_token_change_nothing() {
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine"), 0);
     assert_eq!(server.count("SELECT COUNT(*) FROM enroll_tokens"), 0);
     // With the token it works.
-    let (status, _, _) = post(&b, &format!("{base}/residents"), &[("name", "Li Lei"), ("unit", "3-502"), ("csrf", &token)]);
+    let (status, _, _) =
+        post(&b, &format!("{base}/residents"), &[("name", "Li Lei"), ("unit", "3-502"), ("csrf", &token)]);
     assert_eq!(status, 303);
     assert_eq!(server.count("SELECT COUNT(*) FROM residents"), 1);
     // Logging out ends the session.
@@ -63,16 +75,15 @@ fn sql_and_html_injection_in_every_field_are_stored_as_text_and_shown_escaped() 
     let server = TestServer::start(dir.path());
     let base = server.url();
     let (b, token) = login(&server);
-    let evil = [
-        "<script>alert(1)</script>",
-        "x'); DROP TABLE residents; --",
-        "\" onmouseover=\"alert(1)",
-        "1 OR 1=1",
-    ];
+    let evil = ["<script>alert(1)</script>", "x'); DROP TABLE residents; --", "\" onmouseover=\"alert(1)", "1 OR 1=1"];
     for e in evil {
         let unit: String = e.chars().take(12).collect();
         post(&b, &format!("{base}/residents"), &[("name", e), ("unit", &unit), ("phone", e), ("csrf", &token)]);
-        post(&b, &format!("{base}/quarantine"), &[("unit", &unit), ("from", "2026-01-01"), ("until", "2026-01-02"), ("note", e), ("csrf", &token)]);
+        post(
+            &b,
+            &format!("{base}/quarantine"),
+            &[("unit", &unit), ("from", "2026-01-01"), ("until", "2026-01-02"), ("note", e), ("csrf", &token)],
+        );
         post(&b, &format!("{base}/passes"), &[("role", e), ("unit", &unit), ("days", e), ("csrf", &token)]);
         post(&b, &format!("{base}/gates/token"), &[("gate", e), ("csrf", &token)]);
         post(&b, &format!("{base}/passes/{e}/revoke"), &[("csrf", &token)]);
@@ -84,7 +95,8 @@ fn sql_and_html_injection_in_every_field_are_stored_as_text_and_shown_escaped() 
     for e in evil {
         let stranger = browser();
         let (_, page) = get(&stranger, &format!("{base}/login"));
-        let (status, body, _) = post(&stranger, &format!("{base}/login"), &[("user", e), ("password", e), ("csrf", &csrf(&page))]);
+        let (status, body, _) =
+            post(&stranger, &format!("{base}/login"), &[("user", e), ("password", e), ("csrf", &csrf(&page))]);
         assert_eq!(status, 401);
         assert!(!body.contains("<script>alert"));
         let (_, form) = get(&stranger, &visitor_url);
@@ -104,7 +116,11 @@ fn sql_and_html_injection_in_every_field_are_stored_as_text_and_shown_escaped() 
     assert!(!page.contains("\" onmouseover=\""));
     let (_, gates) = get(&b, &format!("{base}/gates"));
     assert!(!gates.contains("<script>alert"));
-    assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE role <> 'visitor'"), 0, "bad role and days were refused");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM passes WHERE role <> 'visitor'"),
+        0,
+        "bad role and days were refused"
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE role = 'visitor' AND unit = '1 OR 1=1'"), 1);
 }
 
@@ -117,8 +133,11 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
 
     post(&b, &format!("{base}/residents"), &[("name", "王芳"), ("unit", "3-502"), ("csrf", &token)]);
     let resident: i64 = server.count("SELECT id FROM residents");
-    let (status, _, card) =
-        post(&b, &format!("{base}/passes"), &[("resident_id", &resident.to_string()), ("role", "resident"), ("days", "365"), ("csrf", &token)]);
+    let (status, _, card) = post(
+        &b,
+        &format!("{base}/passes"),
+        &[("resident_id", &resident.to_string()), ("role", "resident"), ("days", "365"), ("csrf", &token)],
+    );
     assert_eq!(status, 303);
     let card = card.unwrap();
     let (_, html) = get(&b, &format!("{base}{card}"));
@@ -139,7 +158,8 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
     assert!(form.contains("North gate"));
     let (status, _, _) = post(&visitor, &creds.visitor_url, &[("unit", "9-999"), ("csrf", &csrf(&form))]);
     assert_eq!(status, 400, "an unknown unit gets no pass");
-    let (status, _, location) = post(&visitor, &creds.visitor_url, &[("unit", "3-502"), ("name", "Zhang"), ("csrf", &csrf(&form))]);
+    let (status, _, location) =
+        post(&visitor, &creds.visitor_url, &[("unit", "3-502"), ("name", "Zhang"), ("csrf", &csrf(&form))]);
     assert_eq!(status, 303);
     assert_eq!(
         server.count("SELECT COUNT(*) FROM audit WHERE actor = 'visitor (public form)' AND action = 'visitor.register' AND detail LIKE '%unit 3-502 at North gate'"),
@@ -155,8 +175,13 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
         .call_blocking(|c| c.query_row("SELECT text FROM passes WHERE role = 'visitor'", &[], |r| r.get(0)))
         .unwrap();
     k.sync().unwrap();
-    let claims = shoumen_protocol::pass::verify(&text, &k.store.trust().unwrap(), shoumen_server::db::now_ms() / 1000, 0).unwrap();
-    assert_eq!((claims.role, claims.unit.as_str(), claims.expires_at - claims.not_before), (shoumen_protocol::Role::Visitor, "3-502", 4 * 3600));
+    let claims =
+        shoumen_protocol::pass::verify(&text, &k.store.trust().unwrap(), shoumen_server::db::now_ms() / 1000, 0)
+            .unwrap();
+    assert_eq!(
+        (claims.role, claims.unit.as_str(), claims.expires_at - claims.not_before),
+        (shoumen_protocol::Role::Visitor, "3-502", 4 * 3600)
+    );
 
     // An entry from the kiosk appears on the entries page and in the CSV.
     k.add(10);
@@ -217,15 +242,31 @@ fn a_pass_for_someone_who_needs_help_at_the_gate_says_so() {
     let server = TestServer::start(dir.path());
     let (b, token) = login(&server);
     let base = server.url();
-    let (status, _, _) = post(&b, &format!("{base}/passes"), &[("role", "resident"), ("unit", "8-1604"), ("days", "30"), ("needs_assistance", "on"), ("csrf", &token)]);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/passes"),
+        &[("role", "resident"), ("unit", "8-1604"), ("days", "30"), ("needs_assistance", "on"), ("csrf", &token)],
+    );
     assert_eq!(status, 303);
-    let (status, _, _) = post(&b, &format!("{base}/passes"), &[("role", "resident"), ("unit", "8-1605"), ("days", "30"), ("csrf", &token)]);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/passes"),
+        &[("role", "resident"), ("unit", "8-1605"), ("days", "30"), ("csrf", &token)],
+    );
     assert_eq!(status, 303);
     let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
-    let trust = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey { issuer: community.id.clone(), key: community.key.verifying_key() }]);
+    let trust = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey {
+        issuer: community.id.clone(),
+        key: community.key.verifying_key(),
+    }]);
     for (unit, assisted) in [("8-1604", true), ("8-1605", false)] {
         let u = unit.to_string();
-        let text: String = server.db.call_blocking(move |c| c.query_row("SELECT text FROM passes WHERE unit = ?1", shoumen_server::vals![u], |r| r.get(0))).unwrap();
+        let text: String = server
+            .db
+            .call_blocking(move |c| {
+                c.query_row("SELECT text FROM passes WHERE unit = ?1", shoumen_server::vals![u], |r| r.get(0))
+            })
+            .unwrap();
         let claims = shoumen_protocol::pass::verify_signature(&text, &trust).unwrap();
         assert_eq!(claims.flags.has(shoumen_protocol::PassFlags::NEEDS_ASSISTANCE), assisted, "{unit}");
     }

@@ -40,7 +40,13 @@ pub struct Ports<'a> {
 
 /// Runs until `stop` is set, the event channel closes, or `exit_after`
 /// passes; then locks the relay.
-pub fn core_loop(state: &mut GateState, mut ports: Ports<'_>, stop: &AtomicBool, opts: &RunOptions, watchdog: &mut Watchdog) {
+pub fn core_loop(
+    state: &mut GateState,
+    mut ports: Ports<'_>,
+    stop: &AtomicBool,
+    opts: &RunOptions,
+    watchdog: &mut Watchdog,
+) {
     let started = Instant::now();
     let mut last_reading: Option<TempReading> = None;
     let mut next_status = Instant::now();
@@ -106,7 +112,11 @@ fn command_done(ports: &mut Ports<'_>, command: Command) {
 /// status to the screen, the devices' health to the sync thread.
 fn report_status(state: &mut GateState, ports: &mut Ports<'_>, reading: Option<&TempReading>, opts: &RunOptions) {
     let camera = ports.camera.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    apply(state, ports, Event::DeviceHealth { device: "camera", fault: (!camera.ok).then(|| camera.error.clone().unwrap_or_default()) });
+    apply(
+        state,
+        ports,
+        Event::DeviceHealth { device: "camera", fault: (!camera.ok).then(|| camera.error.clone().unwrap_or_default()) },
+    );
     let sync_status = ports.sync.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let inputs = StatusInputs {
         camera: &camera,
@@ -121,7 +131,11 @@ fn report_status(state: &mut GateState, ports: &mut Ports<'_>, reading: Option<&
             *ports.sync.health.lock().unwrap_or_else(|e| e.into_inner()) = s
                 .health
                 .iter()
-                .map(|h| shoumen_protocol::sync::HealthItem { device: h.device.into(), ok: h.ok, state: h.state.clone() })
+                .map(|h| shoumen_protocol::sync::HealthItem {
+                    device: h.device.into(),
+                    ok: h.ok,
+                    state: h.state.clone(),
+                })
                 .collect();
             ports.view.status(&s)
         }

@@ -15,19 +15,21 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::{channels, core_loop, spawn_camera, spawn_sensor, AppError, CameraHealth, Channels, Ports, PreviewSink, RunOptions};
+use super::{
+    channels, core_loop, spawn_camera, spawn_sensor, AppError, CameraHealth, Channels, Ports, PreviewSink, RunOptions,
+};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::demo::DemoCommunity;
 use crate::gate::{Event, GateState};
 use crate::hw::{self, gpio, sim::World, FrameSource};
-use crate::voice::Voice;
-use shoumen_protocol::sync::GateLayout;
-use shoumen_protocol::Direction;
 use crate::ports::{Command, SensorRequest, View};
 use crate::service::{self, Watchdog};
 use crate::store::{Store, StoreError};
 use crate::sync::{self, SyncLink};
+use crate::voice::Voice;
+use shoumen_protocol::sync::GateLayout;
+use shoumen_protocol::Direction;
 
 #[derive(Debug, Error)]
 pub enum KioskError {
@@ -105,7 +107,10 @@ impl Kiosk {
     pub fn start(config: &Config, clock: &SystemClock, options: &KioskOptions) -> Result<Kiosk, KioskError> {
         let mut store = open_store(config, clock)?;
         let state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
-        let layout = GateLayout { direction: config.policy.direction.as_str().into(), inward_camera: config.camera.inward.is_some() };
+        let layout = GateLayout {
+            direction: config.policy.direction.as_str().into(),
+            inward_camera: config.camera.inward.is_some(),
+        };
         store.set_layout(&layout)?;
         tracing::info!(
             gate = config.kiosk.gate_name,
@@ -120,22 +125,44 @@ impl Kiosk {
             signal_hook::flag::register(signal, stop.clone()).map_err(KioskError::Signals)?;
         }
         let world = World::new();
-        let devices = hw::open(config.kiosk.simulated, &config.camera, &thermometer_config(config, &store)?, &config.gpio, &world)?;
-        let Channels { events: (event_tx, event_rx), sensor: (sensor_tx, sensor_rx), commands: (command_tx, command_rx) } = channels();
+        let devices = hw::open(
+            config.kiosk.simulated,
+            &config.camera,
+            &thermometer_config(config, &store)?,
+            &config.gpio,
+            &world,
+        )?;
+        let Channels {
+            events: (event_tx, event_rx),
+            sensor: (sensor_tx, sensor_rx),
+            commands: (command_tx, command_rx),
+        } = channels();
         let thread = |name: &'static str| move |e| AppError::Thread(name, e);
-        let (io, io_thread) =
-            gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone()).map_err(thread("gate I/O"))?;
+        let (io, io_thread) = gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone())
+            .map_err(thread("gate I/O"))?;
         let sensor = spawn_sensor(devices.thermometer, sensor_rx, event_tx.clone(), command_tx.clone(), stop.clone())?;
         let sync = SyncLink::default();
         let (sync_wake, sync_wake_rx) = std::sync::mpsc::channel();
         let loop_config = sync::LoopConfig { retention_days: config.kiosk.retention_days, ..Default::default() };
-        let sync_thread =
-            sync::spawn(config.db_path(), clock.clone(), event_tx.clone(), sync.clone(), sync_wake_rx, loop_config, stop.clone())
-                .map_err(thread("sync"))?;
+        let sync_thread = sync::spawn(
+            config.db_path(),
+            clock.clone(),
+            event_tx.clone(),
+            sync.clone(),
+            sync_wake_rx,
+            loop_config,
+            stop.clone(),
+        )
+        .map_err(thread("sync"))?;
         let mut threads = vec![sensor, io_thread, sync_thread];
-        let voice = Voice::new(config.voice.clone(), hw::open_speaker(config.kiosk.simulated, &world), &config.kiosk.language);
+        let voice =
+            Voice::new(config.voice.clone(), hw::open_speaker(config.kiosk.simulated, &world), &config.kiosk.language);
 
-        let demo_passes = if config.kiosk.demo { crate::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default() } else { Vec::new() };
+        let demo_passes = if config.kiosk.demo {
+            crate::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         if config.kiosk.simulated && !demo_passes.is_empty() && options.demo_script {
             let (world, stop, passes, pace) = (world.clone(), stop.clone(), demo_passes.clone(), options.demo_pace);
             let script = move || crate::demo::play_script(&world, &passes, pace, pace, &stop);
@@ -185,7 +212,14 @@ impl Kiosk {
     pub fn spawn_camera(&mut self, preview: Option<PreviewSink>) -> Result<(), KioskError> {
         if let Some(camera) = self.camera.take() {
             let events = self.links.events.clone();
-            self.threads.push(spawn_camera(camera, None, events, self.camera_health.clone(), preview, self.stop.clone())?);
+            self.threads.push(spawn_camera(
+                camera,
+                None,
+                events,
+                self.camera_health.clone(),
+                preview,
+                self.stop.clone(),
+            )?);
         }
         if let Some(inward) = self.inward_camera.take() {
             // Its health is its own: the health list shows the main camera.
@@ -198,13 +232,22 @@ impl Kiosk {
 
     /// Starts the core loop with `view` on its own thread. `on_exit` runs on
     /// that thread once the loop has ended (e.g. to close the window).
-    pub fn spawn_core(&mut self, mut view: Box<dyn View>, on_exit: impl FnOnce() + Send + 'static) -> Result<(), KioskError> {
+    pub fn spawn_core(
+        &mut self,
+        mut view: Box<dyn View>,
+        on_exit: impl FnOnce() + Send + 'static,
+    ) -> Result<(), KioskError> {
         let Some(CoreParts { mut store, mut state, events, commands, io, mut voice, opts }) = self.core.take() else {
             return Ok(());
         };
         let sensor = self.sensor.take().expect("the sensor channel is kept until the core starts");
-        let (stop, clock, camera, sync, sync_wake) =
-            (self.stop.clone(), self.clock.clone(), self.camera_health.clone(), self.sync.clone(), self.sync_wake.clone());
+        let (stop, clock, camera, sync, sync_wake) = (
+            self.stop.clone(),
+            self.clock.clone(),
+            self.camera_health.clone(),
+            self.sync.clone(),
+            self.sync_wake.clone(),
+        );
         let core = move || {
             let (mut relay, mut indicator) = (io.clone(), io.clone());
             let ports = Ports {
@@ -229,7 +272,8 @@ impl Kiosk {
             stop.store(true, Ordering::Relaxed);
             on_exit();
         };
-        let handle = std::thread::Builder::new().name("core".into()).spawn(core).map_err(|e| AppError::Thread("core", e))?;
+        let handle =
+            std::thread::Builder::new().name("core".into()).spawn(core).map_err(|e| AppError::Thread("core", e))?;
         self.core_thread = Some(handle);
         Ok(())
     }

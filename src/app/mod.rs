@@ -23,13 +23,13 @@ use shoumen_protocol::{Decision, Direction, Entry};
 use thiserror::Error;
 
 use crate::clock::SystemClock;
+use crate::frame::{GrayBuf, GrayView};
 use crate::gate::{Alarm, Effect, EntryDraft, Event, ResultView, Screen, TempReading};
 use crate::hw::{FrameSource, GateRelay, HwError, Indicator, Thermometer};
 use crate::ports::{Command, SensorRequest, View};
-use crate::voice::Voice;
-use crate::frame::{GrayBuf, GrayView};
 use crate::scan::Code;
 use crate::store::{Store, StoreError};
+use crate::voice::Voice;
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -210,12 +210,18 @@ pub fn spawn_camera(
                         let elapsed = window.0.elapsed();
                         if elapsed >= Duration::from_secs(2) {
                             let fps = (scanner.stats.frames - window.1) as f32 / elapsed.as_secs_f32();
-                            *health.lock().unwrap_or_else(|e| e.into_inner()) = CameraHealth { ok: true, fps, error: None };
+                            *health.lock().unwrap_or_else(|e| e.into_inner()) =
+                                CameraHealth { ok: true, fps, error: None };
                             window = (Instant::now(), scanner.stats.frames);
                         }
                         if Instant::now() >= report_at {
                             let st = scanner.stats;
-                            tracing::info!(frames = st.frames, decoded = st.decoded, decoder_panics = st.panics, "camera");
+                            tracing::info!(
+                                frames = st.frames,
+                                decoded = st.decoded,
+                                decoder_panics = st.panics,
+                                "camera"
+                            );
                             report_at += Duration::from_secs(60);
                         }
                     }

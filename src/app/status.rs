@@ -16,13 +16,20 @@ pub struct StatusInputs<'a> {
     pub voice: Result<String, String>,
 }
 
-pub fn status(state: &GateState, store: &Store, now: crate::gate::Now, inputs: &StatusInputs<'_>) -> Result<Status, StoreError> {
+pub fn status(
+    state: &GateState,
+    store: &Store,
+    now: crate::gate::Now,
+    inputs: &StatusInputs<'_>,
+) -> Result<Status, StoreError> {
     let StatusInputs { camera, reading, data_dir, sync, gpio: (gpio_alive, gpio_label), voice } = inputs;
     let lists_age_s = state.lists.age_s(now);
     let head = store.head_seq()?;
     let thermometer = match reading {
         None => Health { device: "thermometer", ok: true, state: "—".into() },
-        Some(TempReading::Body(c)) => Health { device: "thermometer", ok: true, state: format!("{:.1} °C", *c as f32 / 100.0) },
+        Some(TempReading::Body(c)) => {
+            Health { device: "thermometer", ok: true, state: format!("{:.1} °C", *c as f32 / 100.0) }
+        }
         Some(TempReading::NoSubject) => Health { device: "thermometer", ok: true, state: "ok".into() },
         Some(TempReading::Fault(e)) => Health { device: "thermometer", ok: false, state: e.clone() },
     };
@@ -80,7 +87,11 @@ fn passback_health(state: &GateState, now: crate::gate::Now) -> Health {
         Health {
             device: "passback",
             ok: false,
-            state: format!("{} → {}: no contact with the server for over {minutes} min", configured.as_str(), effective.as_str()),
+            state: format!(
+                "{} → {}: no contact with the server for over {minutes} min",
+                configured.as_str(),
+                effective.as_str()
+            ),
         }
     }
 }
@@ -105,4 +116,3 @@ fn disk_free_bytes(dir: &std::path::Path) -> Option<u64> {
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     (unsafe { libc::statvfs(path.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
-

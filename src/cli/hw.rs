@@ -89,7 +89,9 @@ fn measure(config: &Config, cx: &Context, samples: Option<u8>, count: u32, calib
                 readings.push(m);
             }
             Ok(thermometer::Outcome::NoSubject { skin_c, ambient_c }) => {
-                println!("#{i}: nobody in front of the sensor (object {skin_c:.2} °C, ambient {ambient_c:.2} °C)  {ms} ms")
+                println!(
+                    "#{i}: nobody in front of the sensor (object {skin_c:.2} °C, ambient {ambient_c:.2} °C)  {ms} ms"
+                )
             }
             Err(e) => println!("#{i}: FAULT: {e}  {ms} ms"),
         }
@@ -118,8 +120,15 @@ fn relay(config: &Config, cx: &Context, pulse: u32, reason: &str) -> Result<Exit
     let (mut io, thread) = gpio::spawn_io(pins, config.gpio.clone(), tx, stop.clone())?;
     let effects = step(&mut state, Event::ManualOpen { reason: reason.to_string() }, cx.clock.now());
     let (measure, _) = std::sync::mpsc::channel::<SensorRequest>();
-    Executor { entries: &mut store, relay: &mut io.clone(), indicator: &mut io.clone(), view: &mut LogView, measure: &measure, voice: None }
-        .apply(effects);
+    Executor {
+        entries: &mut store,
+        relay: &mut io.clone(),
+        indicator: &mut io.clone(),
+        view: &mut LogView,
+        measure: &measure,
+        voice: None,
+    }
+    .apply(effects);
     let started = Instant::now();
     let mut was_open = false;
     while started.elapsed() < Duration::from_millis(u64::from(pulse) + 300) {
@@ -131,7 +140,10 @@ fn relay(config: &Config, cx: &Context, pulse: u32, reason: &str) -> Result<Exit
     let _ = thread.join();
     if config.kiosk.simulated {
         let times = if was_open { "once" } else { "never" };
-        println!("simulated relay: unlocked {times} for {pulse} ms, now locked; recorded as entry #{}", store.head_seq()?);
+        println!(
+            "simulated relay: unlocked {times} for {pulse} ms, now locked; recorded as entry #{}",
+            store.head_seq()?
+        );
     } else {
         println!("relay pulsed for {pulse} ms and locked again; recorded as entry #{}", store.head_seq()?);
     }

@@ -54,8 +54,11 @@ pub fn synth(args: &SynthArgs) -> Result<ExitCode> {
     let dir = &args.dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let texts = synth::pass_texts(16, args.seed);
-    for (i, (text, _scene, frame)) in synth::frames(&texts, args.count, args.seed, args.difficulty).into_iter().enumerate() {
-        let img = image::GrayImage::from_raw(frame.width as u32, frame.height as u32, frame.pixels).context("frame buffer")?;
+    for (i, (text, _scene, frame)) in
+        synth::frames(&texts, args.count, args.seed, args.difficulty).into_iter().enumerate()
+    {
+        let img = image::GrayImage::from_raw(frame.width as u32, frame.height as u32, frame.pixels)
+            .context("frame buffer")?;
         img.save(dir.join(format!("{i:04}.png")))?;
         std::fs::write(dir.join(format!("{i:04}.txt")), text)?;
     }

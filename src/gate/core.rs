@@ -9,8 +9,7 @@
 use std::collections::HashMap;
 
 use shoumen_protocol::{
-    pass, Decision, Direction, EntryKind, ListSnapshot, PassClaims, PassId, Role, TempRecord,
-    TrustList,
+    pass, Decision, Direction, EntryKind, ListSnapshot, PassClaims, PassId, Role, TempRecord, TrustList,
 };
 
 use super::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};
@@ -53,9 +52,7 @@ impl Lists {
     }
 
     fn expired(&self, now: Now) -> bool {
-        [&self.revocations, &self.quarantine]
-            .iter()
-            .any(|l| l.as_ref().is_none_or(|l| now.wall_s() >= l.expires_at))
+        [&self.revocations, &self.quarantine].iter().any(|l| l.as_ref().is_none_or(|l| now.wall_s() >= l.expires_at))
     }
 }
 
@@ -92,12 +89,17 @@ pub struct Presence {
 pub enum Event {
     /// The scanner decoded a QR code. `direction` is set by a camera that
     /// only sees one way (the inward camera of a "both" kiosk reads "out").
-    PassRead { text: String, direction: Option<Direction> },
+    PassRead {
+        text: String,
+        direction: Option<Direction>,
+    },
     /// 进门 or 出门 tapped on a "both" kiosk.
     ChooseDirection(Direction),
     Temperature(TempReading),
     /// A guard opens the gate from the console; the reason is required.
-    ManualOpen { reason: String },
+    ManualOpen {
+        reason: String,
+    },
     /// The request-to-exit button inside the gate.
     ExitButton,
     /// Someone stepped in front of (or away from) the kiosk.
@@ -109,9 +111,15 @@ pub enum Event {
     ListsUpdated(Box<Lists>),
     /// A sync round reached the server at `at_ms`, bringing the newest
     /// presence of passes from every gate of the community.
-    Synced { at_ms: i64, presence: Vec<(PassId, Presence)> },
+    Synced {
+        at_ms: i64,
+        presence: Vec<(PassId, Presence)>,
+    },
     /// A device's state as the kiosk sees it now: `fault` says what is wrong.
-    DeviceHealth { device: &'static str, fault: Option<String> },
+    DeviceHealth {
+        device: &'static str,
+        fault: Option<String>,
+    },
     /// Time passes; drives timeouts.
     Tick,
 }
@@ -138,16 +146,24 @@ pub struct EntryDraft {
 pub enum Screen {
     /// Waiting for a pass. `lists_age_s` is set when the lists are old
     /// enough to warn about.
-    Scan { lists_age_s: Option<i64> },
+    Scan {
+        lists_age_s: Option<i64>,
+    },
     /// Pass accepted so far; step up to the thermometer.
-    Measuring { attempt: u8 },
+    Measuring {
+        attempt: u8,
+    },
     /// The first reading was a fever: measure once more.
-    Remeasure { centi: i32 },
+    Remeasure {
+        centi: i32,
+    },
     Result(ResultView),
     /// A "both" kiosk has a pass and asks: 进门 or 出门?
     ChooseDirection,
     /// A guard action was refused (e.g. manual open without a reason).
-    GuardError { reason: &'static str },
+    GuardError {
+        reason: &'static str,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -175,22 +191,37 @@ pub enum Sound {
 /// Something a guard must look at; the console lists them until acknowledged.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Alarm {
-    Fever { pass_id: PassId, centi: i32 },
-    QuarantineExit { pass_id: PassId },
+    Fever {
+        pass_id: PassId,
+        centi: i32,
+    },
+    QuarantineExit {
+        pass_id: PassId,
+    },
     ThermometerFault(String),
-    ListsTooOld { age_s: Option<i64> },
+    ListsTooOld {
+        age_s: Option<i64>,
+    },
     Door(DoorAlarm),
     /// A device or the store failed outside the gate core's view.
-    DeviceFault { device: &'static str, message: String },
+    DeviceFault {
+        device: &'static str,
+        message: String,
+    },
     /// The same pass was refused again and again.
-    RepeatedRefusals { pass_id: PassId, count: u32 },
+    RepeatedRefusals {
+        pass_id: PassId,
+        count: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Commit this entry durably before executing any later effect.
     Record(EntryDraft),
-    OpenGate { pulse_ms: u32 },
+    OpenGate {
+        pulse_ms: u32,
+    },
     /// Start (or continue) a temperature measurement.
     Measure,
     Show(Screen),
@@ -213,10 +244,15 @@ struct Pending {
 enum Phase {
     Idle,
     /// A "both" kiosk waits for 进门 or 出门 since `since_mono_ms`.
-    Choosing { claims: Box<PassClaims>, since_mono_ms: u64 },
+    Choosing {
+        claims: Box<PassClaims>,
+        since_mono_ms: u64,
+    },
     Measuring(Box<Pending>),
     /// Showing a result until `until_mono_ms`.
-    Showing { until_mono_ms: u64 },
+    Showing {
+        until_mono_ms: u64,
+    },
 }
 
 /// The gate's whole state. Rebuilt at start-up from the store.
@@ -350,7 +386,8 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     let claims = match pass::verify(&text, &state.lists.trust, now.wall_s(), state.policy.clock_leeway_s) {
         Ok(claims) => claims,
         Err(e) => {
-            let mut d = draft(now, EntryKind::Scan, direction.unwrap_or(state.default_direction()), Decision::Deny, e.code());
+            let mut d =
+                draft(now, EntryKind::Scan, direction.unwrap_or(state.default_direction()), Decision::Deny, e.code());
             if let pass::PassError::NotYetValid { .. }
             | pass::PassError::Expired { .. }
             | pass::PassError::CodeExpired { .. }
@@ -420,7 +457,8 @@ fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: 
             return refuse(state, &claims, direction, Decision::Deny, "passback", now);
         }
     }
-    let pending = Pending { claims, direction, attempt: 1, started_mono_ms: now.mono_ms, first_fever_centi: None, override_used };
+    let pending =
+        Pending { claims, direction, attempt: 1, started_mono_ms: now.mono_ms, first_fever_centi: None, override_used };
     if state.policy.measures(direction) {
         state.phase = Phase::Measuring(Box::new(pending));
         vec![Effect::Measure, Effect::Show(Screen::Measuring { attempt: 1 })]
@@ -442,7 +480,14 @@ fn passback_blocks(state: &GateState, pass_id: &PassId, direction: Direction, no
 
 /// A refusal of a verified pass: the entry, the screen, and an alarm if
 /// the same pass keeps being refused.
-fn refuse(state: &mut GateState, claims: &PassClaims, direction: Direction, decision: Decision, reason: &'static str, now: Now) -> Vec<Effect> {
+fn refuse(
+    state: &mut GateState,
+    claims: &PassClaims,
+    direction: Direction,
+    decision: Decision,
+    reason: &'static str,
+    now: Now,
+) -> Vec<Effect> {
     let d = draft_for(now, direction, claims, decision, reason);
     let view = ResultView::for_pass(decision, reason, claims);
     finish(state, d, view, now)
@@ -479,7 +524,8 @@ fn on_temperature(state: &mut GateState, reading: TempReading, now: Now) -> Vec<
                     effects
                 }
                 FallbackPolicy::CallGuard => {
-                    let mut effects = refuse(state, &pending.claims, pending.direction, Decision::Guard, "thermometer_fault", now);
+                    let mut effects =
+                        refuse(state, &pending.claims, pending.direction, Decision::Guard, "thermometer_fault", now);
                     effects.push(Effect::Alarm(Alarm::ThermometerFault(what)));
                     effects
                 }
@@ -550,11 +596,8 @@ fn take_pending(state: &mut GateState) -> Pending {
 }
 
 fn allow(state: &mut GateState, pending: Pending, centi: Option<i32>, now: Now) -> Vec<Effect> {
-    let quarantined = state
-        .lists
-        .quarantine
-        .as_ref()
-        .is_some_and(|l| l.contains_active(&pending.claims.pass_id, now.wall_s()));
+    let quarantined =
+        state.lists.quarantine.as_ref().is_some_and(|l| l.contains_active(&pending.claims.pass_id, now.wall_s()));
     let unconfirmed = pending.direction == Direction::Out
         && state.lists.unconfirmed.as_ref().is_some_and(|l| l.contains_active(&pending.claims.pass_id, now.wall_s()));
     let reason = if quarantined {
@@ -607,9 +650,16 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
     effects.push(Effect::Sound(sound));
     state.phase = Phase::Showing { until_mono_ms: now.mono_ms + state.policy.result_screen_ms };
     if let Some(pass_id) = refused_pass {
-        let (limit, window_ms) = (state.policy.repeated_refusals, state.policy.repeated_refusals_window_s.saturating_mul(1000));
+        let (limit, window_ms) =
+            (state.policy.repeated_refusals, state.policy.repeated_refusals_window_s.saturating_mul(1000));
         if let Some(count) = state.watch.refused(pass_id, now.mono_ms, limit, window_ms) {
-            effects.extend(alarm_entry(state, "repeated_refusals", Some(pass_id), Some(format!("{count} refusals")), now));
+            effects.extend(alarm_entry(
+                state,
+                "repeated_refusals",
+                Some(pass_id),
+                Some(format!("{count} refusals")),
+                now,
+            ));
             effects.push(Effect::Alarm(Alarm::RepeatedRefusals { pass_id, count }));
         }
     }
@@ -618,7 +668,13 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
 
 /// An alarm as an entry of the log: chained and synced like any other, so
 /// the committee hears of it and nobody can quietly remove it.
-fn alarm_entry(state: &GateState, reason: &'static str, pass_id: Option<PassId>, note: Option<String>, now: Now) -> Vec<Effect> {
+fn alarm_entry(
+    state: &GateState,
+    reason: &'static str,
+    pass_id: Option<PassId>,
+    note: Option<String>,
+    now: Now,
+) -> Vec<Effect> {
     let mut d = draft(now, EntryKind::Alarm, state.default_direction(), Decision::Guard, reason);
     d.pass_id = pass_id;
     d.note = note.map(|n| n.chars().take(200).collect());
@@ -636,8 +692,7 @@ fn retag_allow(effects: &mut [Effect], reason: &'static str) {
 }
 
 fn lists_too_old(state: &GateState, now: Now) -> bool {
-    state.lists.expired(now)
-        || state.lists.age_s(now).is_none_or(|age| age > state.policy.lists_max_age_s)
+    state.lists.expired(now) || state.lists.age_s(now).is_none_or(|age| age > state.policy.lists_max_age_s)
 }
 
 fn lists_warning(state: &GateState, now: Now) -> Option<i64> {
@@ -670,7 +725,13 @@ fn draft(now: Now, kind: EntryKind, direction: Direction, decision: Decision, re
     }
 }
 
-fn draft_for(now: Now, direction: Direction, claims: &PassClaims, decision: Decision, reason: &'static str) -> EntryDraft {
+fn draft_for(
+    now: Now,
+    direction: Direction,
+    claims: &PassClaims,
+    decision: Decision,
+    reason: &'static str,
+) -> EntryDraft {
     EntryDraft {
         pass_id: Some(claims.pass_id),
         role: Some(claims.role),

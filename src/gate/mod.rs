@@ -6,7 +6,7 @@ mod policy;
 mod watch;
 
 pub use self::core::{
-    step, Alarm, DoorAlarm, EntryDraft, Effect, Event, GateState, Lists, Now, Presence, ResultView, Screen, Sound,
+    step, Alarm, DoorAlarm, Effect, EntryDraft, Event, GateState, Lists, Now, Presence, ResultView, Screen, Sound,
     TempReading,
 };
 pub use self::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use shoumen_protocol::{
-    holder, pass, testkit, HolderKey, PassFlags, Decision, Direction, ListItem, ListKind, ListSnapshot, PassClaims, PassId, Role,
-    TempRecord, TrustList, TrustedKey,
+    holder, pass, testkit, Decision, Direction, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags,
+    PassId, Role, TempRecord, TrustList, TrustedKey,
 };
 
 use super::*;
@@ -57,7 +57,11 @@ fn pass_text(n: u8) -> String {
         9 => code(40),
         10 => text(&phone()),
         4 => text(&PassClaims { expires_at: testkit::VECTOR_NOW - 3_600, not_before: 0, ..base }),
-        5 => text(&PassClaims { not_before: testkit::VECTOR_NOW + 86_400, expires_at: testkit::VECTOR_NOW + 2 * 86_400, ..base }),
+        5 => text(&PassClaims {
+            not_before: testkit::VECTOR_NOW + 86_400,
+            expires_at: testkit::VECTOR_NOW + 2 * 86_400,
+            ..base
+        }),
         6 => pass::issue(&base, &testkit::key_from_byte(9)).unwrap(),
         7 => text(&PassClaims { role: Role::Visitor, unit: "".into(), ..base }),
         _ => text(&base),
@@ -111,7 +115,8 @@ struct Outcome {
 
 /// Presence given as (pass, direction) was let through a minute before T0.
 fn run(policy: Policy, lists: Lists, presence: &[(u8, Direction)], steps: &[Step]) -> Outcome {
-    let presence: HashMap<_, _> = presence.iter().map(|&(n, d)| (id(n), Presence { direction: d, at_ms: T0 - 60_000 })).collect();
+    let presence: HashMap<_, _> =
+        presence.iter().map(|&(n, d)| (id(n), Presence { direction: d, at_ms: T0 - 60_000 })).collect();
     let mut state = GateState::new(policy, lists, presence);
     let mut out = Outcome { records: vec![], opens: 0, alarms: vec![], screens: vec![], drafts: vec![] };
     let mut t = 1_000u64;
@@ -498,7 +503,9 @@ fn temperature_without_a_pass_is_ignored() {
 fn door_alarms_are_recorded_sound_and_reach_the_console_without_opening() {
     let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
     let effects = step(&mut state, Event::Door(DoorAlarm::ForcedOpen), now(1_000));
-    let [Effect::Record(d), Effect::Alarm(Alarm::Door(DoorAlarm::ForcedOpen)), Effect::Sound(Sound::Alarm)] = effects.as_slice() else {
+    let [Effect::Record(d), Effect::Alarm(Alarm::Door(DoorAlarm::ForcedOpen)), Effect::Sound(Sound::Alarm)] =
+        effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
     assert_eq!((d.kind, d.decision, d.reason), (shoumen_protocol::EntryKind::Alarm, Guard, "door_forced_open"));
@@ -507,20 +514,34 @@ fn door_alarms_are_recorded_sound_and_reach_the_console_without_opening() {
 #[test]
 fn the_fever_screen_says_what_happens_next() {
     let out = run(Policy::default(), fresh_lists(), &[], &[Read(1), Temp(FEVER), Temp(FEVER)]);
-    let Some(Screen::Result(view)) = out.screens.iter().rev().find(|s| matches!(s, Screen::Result(_))) else { panic!() };
+    let Some(Screen::Result(view)) = out.screens.iter().rev().find(|s| matches!(s, Screen::Result(_))) else {
+        panic!()
+    };
     assert_eq!((view.reason, view.remeasure_after_min), ("fever", Some(5)));
 }
 
 #[test]
 fn presence_from_other_gates_merges_by_time() {
-    let mut state = GateState::new(Policy { anti_passback: AntiPassback::Strict, ..Policy::default() }, fresh_lists(), HashMap::new());
+    let mut state = GateState::new(
+        Policy { anti_passback: AntiPassback::Strict, ..Policy::default() },
+        fresh_lists(),
+        HashMap::new(),
+    );
     let at = |ms: i64, direction| Presence { direction, at_ms: T0 + ms };
     // Our own in, then the south gate's out is newer: in again is fine.
     state.presence.insert(id(1), at(0, Direction::In));
-    step(&mut state, Event::Synced { at_ms: T0 + 5_000, presence: vec![(id(1), at(3_000, Direction::Out))] }, now(5_000));
+    step(
+        &mut state,
+        Event::Synced { at_ms: T0 + 5_000, presence: vec![(id(1), at(3_000, Direction::Out))] },
+        now(5_000),
+    );
     assert_eq!(state.presence[&id(1)].direction, Direction::Out);
     // An older report arriving late changes nothing.
-    step(&mut state, Event::Synced { at_ms: T0 + 6_000, presence: vec![(id(1), at(1_000, Direction::In))] }, now(6_000));
+    step(
+        &mut state,
+        Event::Synced { at_ms: T0 + 6_000, presence: vec![(id(1), at(1_000, Direction::In))] },
+        now(6_000),
+    );
     assert_eq!(state.presence[&id(1)].direction, Direction::Out);
     assert_eq!(state.lists.synced_at_ms, Some(T0 + 6_000), "reaching the server counts as fresh contact");
 }
@@ -529,7 +550,8 @@ fn presence_from_other_gates_merges_by_time() {
 fn strict_says_when_it_has_fallen_back_to_timed() {
     let mut lists = fresh_lists();
     lists.synced_at_ms = Some(T0);
-    let state = GateState::new(Policy { anti_passback: AntiPassback::Strict, ..Policy::default() }, lists, HashMap::new());
+    let state =
+        GateState::new(Policy { anti_passback: AntiPassback::Strict, ..Policy::default() }, lists, HashMap::new());
     assert_eq!(state.passback_mode(now(10 * MIN)), AntiPassback::Strict);
     assert_eq!(state.passback_mode(now(16 * MIN)), AntiPassback::Timed);
 }

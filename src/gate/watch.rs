@@ -56,7 +56,11 @@ impl Watch {
                 self.faults.remove(device);
             }
             Some(message) => {
-                let f = self.faults.entry(device).or_insert(Fault { since_mono_ms: now_ms, message: String::new(), alarmed: false });
+                let f = self.faults.entry(device).or_insert(Fault {
+                    since_mono_ms: now_ms,
+                    message: String::new(),
+                    alarmed: false,
+                });
                 f.message = message.chars().take(160).collect();
             }
         }

@@ -3,9 +3,9 @@
 //! images replayed in a loop, generated camera-like frames).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
 #[cfg(feature = "camera")]
 use std::sync::Arc;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -115,9 +115,9 @@ impl FolderSource {
             .flatten()
             .map(|e| e.path())
             .filter(|p| {
-                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    ["png", "jpg", "jpeg", "webp", "gif"].contains(&e.to_ascii_lowercase().as_str())
-                })
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| ["png", "jpg", "jpeg", "webp", "gif"].contains(&e.to_ascii_lowercase().as_str()))
             })
             .collect();
         paths.sort();

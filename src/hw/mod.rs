@@ -105,7 +105,12 @@ pub fn open(
     Ok(Devices { camera, inward_camera, thermometer, pins })
 }
 
-fn open_camera_of(simulated: bool, config: &camera::CameraConfig, world: &sim::World, inward: bool) -> Result<Box<dyn FrameSource>, OpenError> {
+fn open_camera_of(
+    simulated: bool,
+    config: &camera::CameraConfig,
+    world: &sim::World,
+    inward: bool,
+) -> Result<Box<dyn FrameSource>, OpenError> {
     if !simulated {
         return open_camera(config);
     }
@@ -117,7 +122,11 @@ fn open_camera_of(simulated: bool, config: &camera::CameraConfig, world: &sim::W
 }
 
 /// The MLX90614 on the Pi's I2C bus (opened on first use), or its twin.
-pub fn open_thermometer(simulated: bool, config: &thermometer::ThermometerConfig, world: &sim::World) -> Box<dyn Thermometer> {
+pub fn open_thermometer(
+    simulated: bool,
+    config: &thermometer::ThermometerConfig,
+    world: &sim::World,
+) -> Box<dyn Thermometer> {
     if simulated {
         Box::new(sim::SimThermometer::new(world.clone(), config.clone()))
     } else {
@@ -140,7 +149,11 @@ pub fn open_speaker(simulated: bool, world: &sim::World) -> Box<dyn audio::Speak
 }
 
 /// The gate's GPIO pins through rppal, or their twins.
-pub fn open_pins(simulated: bool, io: &gpio::IoConfig, world: &sim::World) -> Result<Box<dyn gpio::Pins>, gpio::GpioError> {
+pub fn open_pins(
+    simulated: bool,
+    io: &gpio::IoConfig,
+    world: &sim::World,
+) -> Result<Box<dyn gpio::Pins>, gpio::GpioError> {
     if simulated {
         Ok(Box::new(sim::SimPins::new(world.clone())))
     } else {

@@ -23,17 +23,16 @@ fn bad(what: String) -> Finding {
 /// Checks the board, the I2C bus and thermometer, and the GPIO chip.
 pub fn probe(t: &ThermometerConfig, io: &IoConfig) -> Vec<Finding> {
     let mut out = Vec::new();
-    let model = std::fs::read_to_string("/proc/device-tree/model")
-        .map(|m| m.trim_end_matches('\0').trim().to_string())
-        .ok();
+    let model =
+        std::fs::read_to_string("/proc/device-tree/model").map(|m| m.trim_end_matches('\0').trim().to_string()).ok();
     match &model {
         Some(m) if m.contains("Raspberry Pi") => out.push(ok(format!("board: {m}"))),
         Some(m) => out.push(bad(format!("board: {m} is not a Raspberry Pi; run the kiosk with --sim"))),
-        None => out.push(bad(
-            "board: not a Raspberry Pi (no /proc/device-tree/model); there is no Pi I2C or GPIO here. \
+        None => {
+            out.push(bad("board: not a Raspberry Pi (no /proc/device-tree/model); there is no Pi I2C or GPIO here. \
              Run `shoumen --sim run` or `shoumen hw --sim …` to use the simulated hardware"
-                .into(),
-        )),
+                .into()))
+        }
     }
 
     let dev = format!("/dev/i2c-{}", t.bus);

@@ -39,7 +39,12 @@ pub fn decode(decoder: Decoder, img: &GrayView<'_>) -> Attempt {
     match result {
         Some(codes) => Attempt { codes, panicked: false },
         None => {
-            tracing::warn!(decoder = decoder.name(), width = img.width, height = img.height, "QR decoder panicked; frame skipped");
+            tracing::warn!(
+                decoder = decoder.name(),
+                width = img.width,
+                height = img.height,
+                "QR decoder panicked; frame skipped"
+            );
             Attempt { codes: Vec::new(), panicked: true }
         }
     }
@@ -67,9 +72,8 @@ fn rxing_decode(img: &GrayView<'_>) -> Vec<Code> {
 }
 
 fn rqrr_decode(img: &GrayView<'_>) -> Vec<Code> {
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(img.width, img.height, |x, y| {
-        img.pixels[y * img.width + x]
-    });
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(img.width, img.height, |x, y| img.pixels[y * img.width + x]);
     prepared
         .detect_grids()
         .into_iter()

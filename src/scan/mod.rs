@@ -346,7 +346,8 @@ fn offset(mut codes: Vec<Code>, dx: f32, dy: f32, scale: f32) -> Vec<Code> {
 
 /// Reads an image file as grayscale.
 pub fn load_gray(path: &Path) -> Result<GrayBuf, ScanError> {
-    let img = image::open(path).map_err(|e| ScanError::Image { path: path.display().to_string(), message: e.to_string() })?;
+    let img =
+        image::open(path).map_err(|e| ScanError::Image { path: path.display().to_string(), message: e.to_string() })?;
     Ok(GrayBuf::from_image(&img.to_luma8()))
 }
 
@@ -355,4 +356,3 @@ pub fn decode_file(path: &Path) -> Result<Outcome, ScanError> {
     let img = load_gray(path)?;
     Ok(Scanner::new(Mode::Thorough).scan(&img.view()))
 }
-

@@ -108,12 +108,8 @@ pub fn upscale2(img: &GrayView<'_>) -> GrayBuf {
 /// Unsharp mask, amount 1, 3×3 box.
 pub fn sharpen(img: &GrayBuf) -> GrayBuf {
     let blurred = box3(&img.pixels, img.width, img.height);
-    let pixels = img
-        .pixels
-        .iter()
-        .zip(&blurred)
-        .map(|(&o, &b)| (2 * i32::from(o) - i32::from(b)).clamp(0, 255) as u8)
-        .collect();
+    let pixels =
+        img.pixels.iter().zip(&blurred).map(|(&o, &b)| (2 * i32::from(o) - i32::from(b)).clamp(0, 255) as u8).collect();
     GrayBuf { width: img.width, height: img.height, pixels }
 }
 
@@ -205,8 +201,7 @@ pub fn locate_sampled(img: &GrayView<'_>, block: usize, min_contrast: u8, stride
             // sensor noise and smooth backgrounds do not have.
             let n = (side * side) as u32;
             let var = (sum2 - sum * sum / n) / n;
-            dense[by * bw + bx] =
-                var >= 18 * 18 && horiz >= need / 2 && vert >= need / 2 && horiz + vert >= need;
+            dense[by * bw + bx] = var >= 18 * 18 && horiz >= need / 2 && vert >= need / 2 && horiz + vert >= need;
         }
     }
     // Largest 8-connected cluster of dense blocks.
@@ -279,7 +274,11 @@ mod tests {
         // A dark square on a left-to-right brightness ramp.
         let src = img(64, 64, |x, y| {
             let base = 80 + (x * 2) as u8;
-            if (24..40).contains(&x) && (24..40).contains(&y) { base / 3 } else { base }
+            if (24..40).contains(&x) && (24..40).contains(&y) {
+                base / 3
+            } else {
+                base
+            }
         });
         let bin = threshold_view(&src);
         assert_eq!(bin.pixels[32 * 64 + 32], 0);

@@ -70,7 +70,8 @@ impl Recent {
                 x1: (r.x1 as isize + dx + 1).max(0) as usize,
                 y1: (r.y1 as isize + dy + 1).max(0) as usize,
             };
-            let Some(old) = crop_of(at, buf, moved).filter(|c| c.width == r.width() + 2 && c.height == r.height() + 2) else {
+            let Some(old) = crop_of(at, buf, moved).filter(|c| c.width == r.width() + 2 && c.height == r.height() + 2)
+            else {
                 continue;
             };
             let up = preprocess::upscale2(&old.view());
@@ -137,17 +138,26 @@ fn best_shift(r: Rect, new: (&Rect, &GrayBuf), old: (&Rect, &GrayBuf)) -> (isize
         return (0, 0);
     }
     let value = |(a, buf): (&Rect, &GrayBuf), x: usize, y: usize| -> Option<u32> {
-        (x >= a.x0 && y >= a.y0 && x < a.x1 && y < a.y1).then(|| u32::from(buf.pixels[(y - a.y0) * buf.width + x - a.x0]))
+        (x >= a.x0 && y >= a.y0 && x < a.x1 && y < a.y1)
+            .then(|| u32::from(buf.pixels[(y - a.y0) * buf.width + x - a.x0]))
     };
     // Column sums of `img` over columns x0..x1, the rows of `inner` moved by `dy`.
     let columns = |img, x0: isize, x1: isize, dy: isize| -> Vec<Option<u32>> {
         (x0..x1)
-            .map(|x| (inner.y0..inner.y1).map(|y| value(img, usize::try_from(x).ok()?, usize::try_from(y as isize + dy).ok()?)).sum())
+            .map(|x| {
+                (inner.y0..inner.y1)
+                    .map(|y| value(img, usize::try_from(x).ok()?, usize::try_from(y as isize + dy).ok()?))
+                    .sum()
+            })
             .collect()
     };
     let rows = |img, y0: isize, y1: isize, dx: isize| -> Vec<Option<u32>> {
         (y0..y1)
-            .map(|y| (inner.x0..inner.x1).map(|x| value(img, usize::try_from(x as isize + dx).ok()?, usize::try_from(y).ok()?)).sum())
+            .map(|y| {
+                (inner.x0..inner.x1)
+                    .map(|x| value(img, usize::try_from(x as isize + dx).ok()?, usize::try_from(y).ok()?))
+                    .sum()
+            })
             .collect()
     };
     let best = |a: &[Option<u32>], b: &[Option<u32>]| -> isize {
@@ -213,9 +223,15 @@ mod tests {
         let alone = preprocess::upscale2_sharpen(&preprocess::crop(&board(4, 3, 3).view(), r).view());
         let truth = preprocess::upscale2_sharpen(&preprocess::crop(&clean.view(), r).view());
         let err = |img: &GrayBuf| -> u32 {
-            let inner = |i: usize| (4..img.width - 4).contains(&(i % img.width)) && (4..img.height - 4).contains(&(i / img.width));
+            let inner = |i: usize| {
+                (4..img.width - 4).contains(&(i % img.width)) && (4..img.height - 4).contains(&(i / img.width))
+            };
             let n = (0..img.pixels.len()).filter(|&i| inner(i)).count() as u32;
-            (0..img.pixels.len()).filter(|&i| inner(i)).map(|i| u32::from(img.pixels[i].abs_diff(truth.pixels[i]))).sum::<u32>() / n
+            (0..img.pixels.len())
+                .filter(|&i| inner(i))
+                .map(|i| u32::from(img.pixels[i].abs_diff(truth.pixels[i])))
+                .sum::<u32>()
+                / n
         };
         assert!(err(&avg) < err(&alone), "stacked {} vs one frame {}", err(&avg), err(&alone));
     }

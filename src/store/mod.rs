@@ -11,22 +11,24 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
-use shoumen_protocol::chain::{self, ChainCheck};
-use shoumen_protocol::{
-    chain_hash, Decision, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS,
-};
-pub use shoumen_protocol::ChainBreak;
-use shoumen_protocol::sync::ListBundle;
 use sha2::{Digest, Sha256};
+use shoumen_protocol::chain::{self, ChainCheck};
+use shoumen_protocol::sync::ListBundle;
+pub use shoumen_protocol::ChainBreak;
+use shoumen_protocol::{chain_hash, Decision, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS};
 use thiserror::Error;
 
 use crate::gate::{EntryDraft, Lists, Presence};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("cannot open the entry store {path}: {source}; check that the directory exists and is writable by this user")]
+    #[error(
+        "cannot open the entry store {path}: {source}; check that the directory exists and is writable by this user"
+    )]
     Open { path: PathBuf, source: rusqlite::Error },
-    #[error("the disk holding the entry store is full; free space (old logs, images) so entries can be recorded again")]
+    #[error(
+        "the disk holding the entry store is full; free space (old logs, images) so entries can be recorded again"
+    )]
     DiskFull,
     #[error("entry store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -99,9 +101,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&conn, path)?;
-        let device: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| r.get(0))
-            .optional()?;
+        let device: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| r.get(0)).optional()?;
         let device = match device {
             Some(d) => d,
             None => {
@@ -121,10 +122,8 @@ impl Store {
     /// Commits one entry: assigns the next sequence number, extends the hash
     /// chain and updates anti-passback presence, all in one transaction.
     pub fn append(&mut self, draft: &EntryDraft) -> Result<Entry> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from_sqlite)?;
+        let tx =
+            self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from_sqlite)?;
         let (head_seq, head_hash) = read_head(&tx)?;
         let entry = Entry {
             device: self.device.clone(),
@@ -182,10 +181,8 @@ impl Store {
     /// Reads one entry; `None` if there is no such seq or its payload was
     /// dropped by retention.
     pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
-        let body: Option<Option<String>> = self
-            .conn
-            .query_row("SELECT body FROM entries WHERE seq = ?1", [seq as i64], |r| r.get(0))
-            .optional()?;
+        let body: Option<Option<String>> =
+            self.conn.query_row("SELECT body FROM entries WHERE seq = ?1", [seq as i64], |r| r.get(0)).optional()?;
         body.flatten()
             .map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}"))))
             .transpose()
@@ -193,9 +190,8 @@ impl Store {
 
     /// The newest entries first, for the guard console.
     pub fn recent(&self, limit: usize) -> Result<Vec<Entry>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT body FROM entries WHERE body IS NOT NULL ORDER BY seq DESC LIMIT ?1")?;
+        let mut stmt =
+            self.conn.prepare("SELECT body FROM entries WHERE body IS NOT NULL ORDER BY seq DESC LIMIT ?1")?;
         let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
         rows.map(|b| {
             let b = b?;
@@ -253,7 +249,8 @@ impl Store {
     /// replaced only by a newer one. `cursor` is where the server's feed
     /// stands after these, kept for the next pull.
     pub fn merge_presence(&mut self, items: &[(PassId, Presence)], cursor: u64) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from_sqlite)?;
+        let tx =
+            self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from_sqlite)?;
         {
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO presence (pass_id, direction, at_ms) VALUES (?1, ?2, ?3)
@@ -305,7 +302,11 @@ impl Store {
             return Err(StoreError::Rollback { kind: "bundle", have, offered: bundle.version });
         }
         if now_ms.div_euclid(1000) >= bundle.expires_at {
-            return Err(StoreError::ListExpired { kind: "bundle", version: bundle.version, expires_at: bundle.expires_at });
+            return Err(StoreError::ListExpired {
+                kind: "bundle",
+                version: bundle.version,
+                expires_at: bundle.expires_at,
+            });
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         put_list_in(&tx, &bundle.revocations, now_ms)?;
@@ -367,25 +368,26 @@ impl Store {
 
     /// Entries from `from_seq` on with their chain hashes, for a push.
     pub fn entries_with_hash(&self, from_seq: u64, limit: usize) -> Result<Vec<(Entry, Hash)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT seq, body, hash FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT seq, body, hash FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![from_seq as i64, limit as i64], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Vec<u8>>(2)?))
         })?;
         rows.map(|row| {
             let (seq, body, hash) = row?;
-            let body = body.ok_or_else(|| StoreError::Corrupt(format!("entry {seq} has no payload any more (retention)")))?;
+            let body =
+                body.ok_or_else(|| StoreError::Corrupt(format!("entry {seq} has no payload any more (retention)")))?;
             let entry = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
-            let hash = <Hash>::try_from(hash.as_slice()).map_err(|_| StoreError::Corrupt(format!("entry {seq}: hash is not 32 bytes")))?;
+            let hash = <Hash>::try_from(hash.as_slice())
+                .map_err(|_| StoreError::Corrupt(format!("entry {seq}: hash is not 32 bytes")))?;
             Ok((entry, hash))
         })
         .collect()
     }
 
     pub fn list(&self, kind: ListKind) -> Result<Option<ListSnapshot>> {
-        let body: Option<String> = self
-            .conn
-            .query_row("SELECT body FROM lists WHERE kind = ?1", [kind.as_str()], |r| r.get(0))
-            .optional()?;
+        let body: Option<String> =
+            self.conn.query_row("SELECT body FROM lists WHERE kind = ?1", [kind.as_str()], |r| r.get(0)).optional()?;
         body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("{} list: {e}", kind.as_str()))))
             .transpose()
     }
@@ -461,9 +463,7 @@ impl Store {
     /// Entries the server has not acknowledged yet, oldest first.
     pub fn unacked(&self, limit: usize) -> Result<Vec<Entry>> {
         let acked = self.acked_seq()?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, body FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt = self.conn.prepare("SELECT seq, body FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![acked as i64, limit as i64], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
         })?;
@@ -522,9 +522,13 @@ impl Store {
 fn make_private(path: &Path) {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let result = match std::fs::metadata(path) {
-        Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)),
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        }
         Ok(_) => Ok(()),
-        Err(_) => std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map(|_| ()),
+        Err(_) => {
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map(|_| ())
+        }
     };
     if let Err(e) = result {
         tracing::warn!(path = %path.display(), error = %e, "cannot make the entry store private to its owner");
@@ -589,13 +593,12 @@ fn read_head(conn: &Connection) -> Result<(u64, Hash)> {
 
 /// A stored digest or chain hash; anything but 32 bytes is damage.
 fn to_hash(seq: u64, bytes: Vec<u8>) -> Result<Hash> {
-    <Hash>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt(format!("entry {seq}: stored hash is not 32 bytes")))
+    <Hash>::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Corrupt(format!("entry {seq}: stored hash is not 32 bytes")))
 }
 
 fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {

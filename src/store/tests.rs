@@ -59,10 +59,7 @@ fn seqs_continue_after_reopening() {
 #[test]
 fn altered_entry_is_found() {
     let (_dir, store) = store_with(5);
-    store
-        .conn
-        .execute("UPDATE entries SET body = replace(body, '\"allow\"', '\"deny\"') WHERE seq = 3", [])
-        .unwrap();
+    store.conn.execute("UPDATE entries SET body = replace(body, '\"allow\"', '\"deny\"') WHERE seq = 3", []).unwrap();
     assert_eq!(broken_at(&store), 3);
 }
 
@@ -126,7 +123,10 @@ fn snapshot(version: u64, ids: &[u8]) -> ListSnapshot {
         version,
         issued_at: T0 / 1000,
         expires_at: T0 / 1000 + 86_400,
-        items: ids.iter().map(|&n| ListItem { pass_id: PassId([n; 8]), from: None, until: None, source: None }).collect(),
+        items: ids
+            .iter()
+            .map(|&n| ListItem { pass_id: PassId([n; 8]), from: None, until: None, source: None })
+            .collect(),
     }
 }
 

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client as Http, Response};
 use reqwest::StatusCode;
-use shoumen_protocol::sync::{
-    ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResponse, HealthItem, ListsAnswer,
-    PresenceFeed, PushRequest, PushResponse, PushedEntry, API, HEARTBEAT_EVERY_S, MAX_PAGE,
-};
 use shoumen_protocol::evidence::{self, HeldHead, LogAnswer};
+use shoumen_protocol::sync::{
+    ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, HealthItem, Heartbeat, HeartbeatResponse,
+    ListsAnswer, PresenceFeed, PushRequest, PushResponse, PushedEntry, API, HEARTBEAT_EVERY_S, MAX_PAGE,
+};
 use shoumen_protocol::PassId;
 use thiserror::Error;
 
@@ -105,7 +105,9 @@ fn refusal(resp: Response) -> SyncError {
     let message = api.as_ref().map_or_else(|| body.chars().take(200).collect(), |a| a.message.clone());
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SyncError::Unauthorized(message),
-        StatusCode::UNPROCESSABLE_ENTITY if api.as_ref().is_some_and(|a| a.code == "tamper") => SyncError::Tamper(message),
+        StatusCode::UNPROCESSABLE_ENTITY if api.as_ref().is_some_and(|a| a.code == "tamper") => {
+            SyncError::Tamper(message)
+        }
         _ => SyncError::Server { status: status.as_u16(), message },
     }
 }
@@ -117,7 +119,13 @@ fn json<T: serde::de::DeserializeOwned>(resp: Response) -> Result<T, SyncError> 
 
 /// Redeems an enrollment token and makes the server's community this
 /// kiosk's trust root.
-pub fn enroll(store: &mut Store, url: &str, token: &str, gate_name: &str, config: &ClientConfig) -> Result<EnrollResponse, SyncError> {
+pub fn enroll(
+    store: &mut Store,
+    url: &str,
+    token: &str,
+    gate_name: &str,
+    config: &ClientConfig,
+) -> Result<EnrollResponse, SyncError> {
     let url = url.trim_end_matches('/').to_string();
     check_url(&url)?;
     let key = store.device_key()?;
@@ -135,7 +143,12 @@ pub fn enroll(store: &mut Store, url: &str, token: &str, gate_name: &str, config
     if answer.device != store.device_id() || answer.trust.keys.is_empty() {
         return Err(SyncError::Garbage("enrollment answer names another device or no community key".into()));
     }
-    let creds = SyncCredentials { url, device: answer.device.clone(), secret: answer.secret.clone(), visitor_url: answer.visitor_url.clone() };
+    let creds = SyncCredentials {
+        url,
+        device: answer.device.clone(),
+        secret: answer.secret.clone(),
+        visitor_url: answer.visitor_url.clone(),
+    };
     store.set_enrollment(&creds, &answer.trust)?;
     Ok(answer)
 }
@@ -177,7 +190,13 @@ impl Client {
     }
 
     pub fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
-        let resp = self.http.post(self.url("/heartbeat")).header("Authorization", self.auth()).json(hb).send().map_err(transport)?;
+        let resp = self
+            .http
+            .post(self.url("/heartbeat"))
+            .header("Authorization", self.auth())
+            .json(hb)
+            .send()
+            .map_err(transport)?;
         if !resp.status().is_success() {
             return Err(refusal(resp));
         }
@@ -187,7 +206,13 @@ impl Client {
     /// Pushes one page; `Ok(Err(watermark))` when the server says the page
     /// starts past what it holds (resend from there).
     pub fn push(&self, page: &PushRequest) -> Result<Result<PushResponse, u64>, SyncError> {
-        let resp = self.http.post(self.url("/entries")).header("Authorization", self.auth()).json(page).send().map_err(transport)?;
+        let resp = self
+            .http
+            .post(self.url("/entries"))
+            .header("Authorization", self.auth())
+            .json(page)
+            .send()
+            .map_err(transport)?;
         if resp.status() == StatusCode::CONFLICT {
             let body = resp.text().map_err(transport)?;
             let api: ApiError = serde_json::from_str(&body).map_err(|e| SyncError::Garbage(e.to_string()))?;
@@ -283,7 +308,10 @@ fn push_all(store: &mut Store, client: &Client, progress: &mut dyn FnMut(u64, u6
                 let head = store.head_seq()?;
                 store.set_acked(resp.watermark.min(head))?;
                 if resp.watermark < last {
-                    return Err(SyncError::Garbage(format!("server acknowledged only up to {} of a page ending at {last}", resp.watermark)));
+                    return Err(SyncError::Garbage(format!(
+                        "server acknowledged only up to {} of a page ending at {last}",
+                        resp.watermark
+                    )));
                 }
                 cursor = resp.watermark;
                 progress(cursor, head);
@@ -304,12 +332,22 @@ fn push_all(store: &mut Store, client: &Client, progress: &mut dyn FnMut(u64, u6
 
 /// The heartbeat goes after the push so the committee sees the queue as it
 /// is now; its checkpoint vouches for the head just delivered.
-fn heartbeat(store: &mut Store, clock: &SystemClock, queue: u64, health: &[HealthItem]) -> Result<Heartbeat, SyncError> {
+fn heartbeat(
+    store: &mut Store,
+    clock: &SystemClock,
+    queue: u64,
+    health: &[HealthItem],
+) -> Result<Heartbeat, SyncError> {
     let key = store.device_key()?;
     let (head_seq, head_hash) = store.head()?;
     let now = clock.now();
     Ok(Heartbeat {
-        clock: ClockReport { boot_id: clock.boot_id().to_string(), mono_ms: now.mono_ms, wall_ms: now.wall_ms, synced: now.clock_synced },
+        clock: ClockReport {
+            boot_id: clock.boot_id().to_string(),
+            mono_ms: now.mono_ms,
+            wall_ms: now.wall_ms,
+            synced: now.clock_synced,
+        },
         queue,
         health: health.to_vec(),
         checkpoint: Checkpoint::sign(&key, store.device_id(), head_seq, &head_hash),
@@ -370,10 +408,16 @@ fn accept_log(store: &mut Store, answer: LogAnswer) -> Result<(), SyncError> {
 fn accept_lists(store: &mut Store, answer: ListsAnswer, now_ms: i64) -> Result<bool, SyncError> {
     let have = store.bundle_version()?;
     let trust = store.trust()?;
-    answer.current.verify(&trust).map_err(|e| SyncError::Lists(format!("the server's statement of the newest lists: {e}")))?;
+    answer
+        .current
+        .verify(&trust)
+        .map_err(|e| SyncError::Lists(format!("the server's statement of the newest lists: {e}")))?;
     let Some(signed) = answer.bundle else {
         if answer.current.version != have {
-            return Err(SyncError::Lists(format!("the server says version {} is newest but sent no bundle (we hold {have})", answer.current.version)));
+            return Err(SyncError::Lists(format!(
+                "the server says version {} is newest but sent no bundle (we hold {have})",
+                answer.current.version
+            )));
         }
         if (answer.current.at - now_ms.div_euclid(1000)).abs() > CURRENT_TOLERANCE_S {
             return Err(SyncError::Lists(format!(
@@ -490,7 +534,16 @@ pub fn spawn(
                 return;
             }
         };
-        let mut sync = SyncThread { store, clock, link, config, events, attempt: 0, blocked: false, retention_due: Instant::now() };
+        let mut sync = SyncThread {
+            store,
+            clock,
+            link,
+            config,
+            events,
+            attempt: 0,
+            blocked: false,
+            retention_due: Instant::now(),
+        };
         let mut wait = Duration::ZERO;
         while let Some(forced) = wait_for(wait, &wake, &stop) {
             if sync.blocked && !forced {
@@ -568,7 +621,14 @@ impl SyncThread {
         self.blocked = false;
         let now = self.clock.now().wall_ms;
         self.link.set(|s| {
-            *s = SyncStatus { enrolled: true, online: true, last_success_ms: Some(now), queue: report.queue, last_error: None, unauthorised: false }
+            *s = SyncStatus {
+                enrolled: true,
+                online: true,
+                last_success_ms: Some(now),
+                queue: report.queue,
+                last_error: None,
+                unauthorised: false,
+            }
         });
         if report.pushed > 0 {
             tracing::info!(pushed = report.pushed, acked = report.acked, "entries synced");
@@ -591,7 +651,11 @@ impl SyncThread {
         }
         self.events.send(Event::Synced { at_ms: report.reached_ms, presence: report.presence.clone() }).ok()?;
         // A backlog beyond one page goes on at once.
-        Some(if report.queue > 0 { Duration::ZERO } else { self.config.interval.min(Duration::from_secs(HEARTBEAT_EVERY_S)) })
+        Some(if report.queue > 0 {
+            Duration::ZERO
+        } else {
+            self.config.interval.min(Duration::from_secs(HEARTBEAT_EVERY_S))
+        })
     }
 
     fn failed(&mut self, e: &SyncError) -> Duration {
@@ -637,7 +701,11 @@ mod tests {
     #[test]
     fn enrollment_goes_over_https_except_on_this_machine() {
         assert!(check_url("https://gate.example.org").is_ok());
-        assert!(check_url("http://127.0.0.1:8080").is_ok() && check_url("http://localhost:1").is_ok() && check_url("http://[::1]:9").is_ok());
+        assert!(
+            check_url("http://127.0.0.1:8080").is_ok()
+                && check_url("http://localhost:1").is_ok()
+                && check_url("http://[::1]:9").is_ok()
+        );
         let err = check_url("http://gate.example.org").unwrap_err().to_string();
         assert!(err.contains("https://"), "{err}");
         assert!(check_url("ftp://gate").is_err() && check_url("gate.example.org").is_err());
@@ -660,7 +728,10 @@ mod tests {
         // Anyone else's "you are current": refused, and the lists stay as old as they were.
         let stranger = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
         let later = now_ms + 60_000;
-        assert!(matches!(accept_lists(&mut store, answer(Current::sign(&stranger, "c", 0, later / 1000)), later), Err(SyncError::Lists(_))));
+        assert!(matches!(
+            accept_lists(&mut store, answer(Current::sign(&stranger, "c", 0, later / 1000)), later),
+            Err(SyncError::Lists(_))
+        ));
         // An old statement replayed: refused.
         assert!(accept_lists(&mut store, answer(Current::sign(&key, "c", 0, now_ms / 1000 - 7200)), later).is_err());
         // "A newer version exists" without the bundle: refused.

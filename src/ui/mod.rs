@@ -85,7 +85,8 @@ impl View for SlintView {
         if self.pinged.elapsed() >= std::time::Duration::from_secs(1) {
             self.pinged = std::time::Instant::now();
             let pong = self.pong.clone();
-            self.poster.post(Box::new(move |_| *pong.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now()));
+            self.poster
+                .post(Box::new(move |_| *pong.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now()));
         }
         self.pong.lock().unwrap_or_else(|e| e.into_inner()).elapsed() < UI_SILENCE
     }

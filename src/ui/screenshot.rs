@@ -26,8 +26,17 @@ pub enum ShotError {
     Write { path: String, message: String },
 }
 
-pub const PAGES: &[&str] =
-    &["scan", "result-allow", "result-deny", "result-fever", "choose-direction", "guard", "guard-pin", "visitor", "demo"];
+pub const PAGES: &[&str] = &[
+    "scan",
+    "result-allow",
+    "result-deny",
+    "result-fever",
+    "choose-direction",
+    "guard",
+    "guard-pin",
+    "visitor",
+    "demo",
+];
 
 struct ShotPlatform {
     window: Rc<MinimalSoftwareWindow>,

@@ -145,7 +145,8 @@ impl Row {
     /// Column `i` as `T`; a missing column or another type is damage.
     pub fn get<T: FromVal>(&self, i: usize) -> Result<T, DbError> {
         let v = self.0.get(i).ok_or_else(|| DbError::Corrupt(format!("no column {i} in the result")))?;
-        T::from_val(v).ok_or_else(|| DbError::Corrupt(format!("column {i} holds {v:?}, not a {}", std::any::type_name::<T>())))
+        T::from_val(v)
+            .ok_or_else(|| DbError::Corrupt(format!("column {i} holds {v:?}, not a {}", std::any::type_name::<T>())))
     }
 }
 
@@ -165,7 +166,12 @@ pub trait Conn: Send {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError>;
     /// Runs a query and hands its rows to `f` one by one, without holding
     /// them all (exports); stops when `f` returns false.
-    fn query_each(&mut self, sql: &str, params: &[Val], f: &mut dyn FnMut(&Row) -> Result<bool, DbError>) -> Result<(), DbError>;
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&Row) -> Result<bool, DbError>,
+    ) -> Result<(), DbError>;
     /// Starts a transaction; `write` takes the write lock at once (SQLite's
     /// BEGIN IMMEDIATE) so the transaction cannot fail on it half-way.
     fn begin(&mut self, write: bool) -> Result<(), DbError>;
@@ -186,18 +192,33 @@ impl dyn Conn + '_ {
     }
 
     /// The first row, or `None`.
-    pub fn query_opt<T>(&mut self, sql: &str, params: &[Val], f: impl FnOnce(&Row) -> Result<T, DbError>) -> Result<Option<T>, DbError> {
+    pub fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: impl FnOnce(&Row) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
         let rows = self.query(sql, params)?;
         rows.first().map(f).transpose()
     }
 
     /// The first row; none is an error.
-    pub fn query_row<T>(&mut self, sql: &str, params: &[Val], f: impl FnOnce(&Row) -> Result<T, DbError>) -> Result<T, DbError> {
+    pub fn query_row<T>(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: impl FnOnce(&Row) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         self.query_opt(sql, params, f)?.ok_or(DbError::NoRow)
     }
 
     /// Every row, mapped.
-    pub fn query_map<T>(&mut self, sql: &str, params: &[Val], f: impl FnMut(&Row) -> Result<T, DbError>) -> Result<Vec<T>, DbError> {
+    pub fn query_map<T>(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: impl FnMut(&Row) -> Result<T, DbError>,
+    ) -> Result<Vec<T>, DbError> {
         self.query(sql, params)?.iter().map(f).collect()
     }
 
@@ -208,7 +229,11 @@ impl dyn Conn + '_ {
 
     /// Runs `f` in a transaction: committed if it returns `Ok`, rolled back
     /// otherwise.
-    pub fn transaction<T, E: From<DbError>>(&mut self, write: bool, f: impl FnOnce(&mut dyn Conn) -> Result<T, E>) -> Result<T, E> {
+    pub fn transaction<T, E: From<DbError>>(
+        &mut self,
+        write: bool,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
         self.begin(write)?;
         match f(self) {
             Ok(v) => {

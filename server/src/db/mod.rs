@@ -36,7 +36,9 @@ use crate::vals;
 
 #[derive(Debug, Error)]
 pub enum DbError {
-    #[error("cannot open the server database {target}: {reason}; check the path or URL and that this user may write there")]
+    #[error(
+        "cannot open the server database {target}: {reason}; check the path or URL and that this user may write there"
+    )]
     Open { target: String, reason: String },
     #[error("{target} has no community yet; run `shoumen-server --db {target} init --community NAME` first")]
     NotInitialised { target: String },
@@ -44,7 +46,9 @@ pub enum DbError {
     UnknownCommunity(String),
     #[error("community {0:?} already exists; pick another name")]
     AlreadyInitialised(String),
-    #[error("the server database {target} has schema {found}, newer than this program ({known}); upgrade shoumen-server")]
+    #[error(
+        "the server database {target} has schema {found}, newer than this program ({known}); upgrade shoumen-server"
+    )]
     TooNew { target: String, found: i64, known: i64 },
     #[error("the disk holding the server database is full; free space so kiosks can sync again")]
     DiskFull,
@@ -310,7 +314,10 @@ impl Community {
     pub fn trust(&self) -> shoumen_protocol::TrustList {
         let keys = [Some(&self.key), self.next.as_ref(), self.old.as_ref()];
         shoumen_protocol::TrustList::new(
-            keys.into_iter().flatten().map(|k| shoumen_protocol::TrustedKey { issuer: self.id.clone(), key: k.verifying_key() }).collect(),
+            keys.into_iter()
+                .flatten()
+                .map(|k| shoumen_protocol::TrustedKey { issuer: self.id.clone(), key: k.verifying_key() })
+                .collect(),
         )
     }
 }
@@ -325,11 +332,10 @@ fn signing_key(id: &str, hex_key: &str) -> Result<SigningKey, DbError> {
 
 /// The community `id`.
 pub fn community(conn: &mut dyn Conn, id: &str) -> Result<Community, DbError> {
-    let keys = conn.query_opt(
-        "SELECT signing_key, next_key, old_key FROM communities WHERE id = ?1",
-        vals![id],
-        |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?, r.get::<Option<String>>(2)?)),
-    )?;
+    let keys =
+        conn.query_opt("SELECT signing_key, next_key, old_key FROM communities WHERE id = ?1", vals![id], |r| {
+            Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?, r.get::<Option<String>>(2)?))
+        })?;
     let (key, next, old) = keys.ok_or_else(|| DbError::UnknownCommunity(id.to_string()))?;
     Ok(Community {
         id: id.to_string(),
@@ -349,7 +355,9 @@ pub fn sole_community(conn: &mut dyn Conn, target: &str) -> Result<Community, Db
     match communities(conn)?.as_slice() {
         [] => Err(DbError::NotInitialised { target: target.into() }),
         [one] => community(conn, one),
-        many => Err(DbError::Engine(format!("this server holds {} communities; say which with --community", many.len()))),
+        many => {
+            Err(DbError::Engine(format!("this server holds {} communities; say which with --community", many.len())))
+        }
     }
 }
 
@@ -368,7 +376,13 @@ pub fn create_community(conn: &mut dyn Conn, id: &str, now_ms: i64) -> Result<Co
 }
 
 /// Adds a committee account: of one community, or (`None`) of the district.
-pub fn add_user(conn: &mut dyn Conn, name: &str, password_hash: &str, community: Option<&str>, now_ms: i64) -> Result<i64, DbError> {
+pub fn add_user(
+    conn: &mut dyn Conn,
+    name: &str,
+    password_hash: &str,
+    community: Option<&str>,
+    now_ms: i64,
+) -> Result<i64, DbError> {
     conn.query_row(
         "INSERT INTO users (name, password_hash, created_ms, community) VALUES (?1, ?2, ?3, ?4) RETURNING id",
         vals![name, password_hash, now_ms, community],
@@ -377,7 +391,13 @@ pub fn add_user(conn: &mut dyn Conn, name: &str, password_hash: &str, community:
 }
 
 /// Creates a community and its first admin.
-pub fn init(conn: &mut dyn Conn, community_id: &str, admin: &str, password_hash: &str, now_ms: i64) -> Result<Community, DbError> {
+pub fn init(
+    conn: &mut dyn Conn,
+    community_id: &str,
+    admin: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<Community, DbError> {
     conn.transaction(true, |tx| {
         let community = create_community(tx, community_id, now_ms)?;
         add_user(tx, admin, password_hash, Some(community_id), now_ms)?;
@@ -386,9 +406,7 @@ pub fn init(conn: &mut dyn Conn, community_id: &str, admin: &str, password_hash:
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -506,7 +524,10 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_messages() {
-        assert_eq!(postgres::redact("postgres://shoumen:hunter2@db.local/shoumen"), "postgres://shoumen:…@db.local/shoumen");
+        assert_eq!(
+            postgres::redact("postgres://shoumen:hunter2@db.local/shoumen"),
+            "postgres://shoumen:…@db.local/shoumen"
+        );
         assert_eq!(postgres::redact("postgres://shoumen@db.local/shoumen"), "postgres://shoumen@db.local/shoumen");
     }
 }

@@ -31,7 +31,11 @@ impl From<tokio_postgres::Error> for DbError {
 }
 
 impl ToSql for Val {
-    fn to_sql(&self, ty: &Type, out: &mut tokio_postgres::types::private::BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Val::Null => Ok(IsNull::Yes),
             Val::Int(i) => match *ty {
@@ -134,7 +138,12 @@ impl Conn for PgConn {
     /// Rows arrive as the server sends them; `f` runs between them outside
     /// the runtime, so it may block (an export hands each chunk to a
     /// channel and waits when the client reads slowly).
-    fn query_each(&mut self, sql: &str, params: &[Val], f: &mut dyn FnMut(&Row) -> Result<bool, DbError>) -> Result<(), DbError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&Row) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
         let stmt = self.0.statement(sql)?;
         let session = &*self.0;
         let stream = session.run(session.client.query_raw(&stmt, params.iter().map(|v| v as &dyn ToSql)))?;
@@ -204,7 +213,10 @@ impl managed::Manager for Manager {
             .name("pg-connect".into())
             .spawn(move || {
                 let opened = (|| {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| DbError::Engine(e.to_string()))?;
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| DbError::Engine(e.to_string()))?;
                     let (client, connection) = rt.block_on(config.connect(NoTls))?;
                     rt.spawn(async move {
                         if let Err(e) = connection.await {

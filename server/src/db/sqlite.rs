@@ -66,7 +66,12 @@ impl Conn for SqliteConn<'_> {
         Ok(out)
     }
 
-    fn query_each(&mut self, sql: &str, params: &[Val], f: &mut dyn FnMut(&Row) -> Result<bool, DbError>) -> Result<(), DbError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&Row) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
         let mut stmt = self.0.prepare_cached(sql)?;
         let n = stmt.column_count();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
@@ -101,9 +106,13 @@ impl Conn for SqliteConn<'_> {
 pub fn make_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     match std::fs::metadata(path) {
-        Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)),
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        }
         Ok(_) => Ok(()),
-        Err(_) => std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map(|_| ()),
+        Err(_) => {
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path).map(|_| ())
+        }
     }
 }
 
@@ -113,7 +122,8 @@ pub fn open_writer(path: &Path) -> Result<Connection, DbError> {
     if let Err(e) = make_private(path) {
         tracing::warn!(path = %path.display(), error = %e, "cannot make the database private to its owner");
     }
-    let conn = Connection::open(path).map_err(|source| DbError::Open { target: path.display().to_string(), reason: source.to_string() })?;
+    let conn = Connection::open(path)
+        .map_err(|source| DbError::Open { target: path.display().to_string(), reason: source.to_string() })?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: an acknowledged entry is on disk before the kiosk may forget it.

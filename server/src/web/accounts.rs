@@ -26,7 +26,8 @@ fn role_options(lang: Lang, selected: &str) -> String {
 
 /// A property account's gates from a form: names, comma-separated.
 fn gates_field(form: &FormMap) -> Option<String> {
-    let gates: Vec<&str> = field(form, "gates").split([',', '，']).map(str::trim).filter(|g| !g.is_empty()).take(20).collect();
+    let gates: Vec<&str> =
+        field(form, "gates").split([',', '，']).map(str::trim).filter(|g| !g.is_empty()).take(20).collect();
     (!gates.is_empty()).then(|| gates.join(",").chars().take(400).collect())
 }
 
@@ -112,7 +113,12 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
         return forbidden(m.session.lang);
     }
     let Some(role) = AccountRole::parse(field(&form, "role")) else {
-        return message(&m.session, "accounts", "role: admin, staff, volunteer, property or police", StatusCode::BAD_REQUEST);
+        return message(
+            &m.session,
+            "accounts",
+            "role: admin, staff, volunteer, property or police",
+            StatusCode::BAD_REQUEST,
+        );
     };
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
     let (community, by, g) = (m.community.clone(), m.session.user.clone(), gates.clone());
@@ -122,25 +128,42 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
         Ok(Err(e)) => return account_error(&m, e),
         Err(e) => return server_error(e),
     };
-    record_action(&app, &m, "account.invite", format!("role={} gates={}", role.as_str(), gates.unwrap_or_default())).await;
+    record_action(&app, &m, "account.invite", format!("role={} gates={}", role.as_str(), gates.unwrap_or_default()))
+        .await;
     let lang = m.session.lang;
     let link = format!("{}/invite/{token}", app.config.public_url);
     let notice = format!("<p class=msg>{}<br><code id=invite-link>{}</code></p>", t(lang, "invite_link"), esc(&link));
     render(&app, &m, Some(notice)).await
 }
 
-pub async fn set_role(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn set_role(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
     let Some(role) = AccountRole::parse(field(&form, "role")) else {
-        return message(&m.session, "accounts", "role: admin, staff, volunteer, property or police", StatusCode::BAD_REQUEST);
+        return message(
+            &m.session,
+            "accounts",
+            "role: admin, staff, volunteer, property or police",
+            StatusCode::BAD_REQUEST,
+        );
     };
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
     let (community, by, g) = (m.community.clone(), m.session.user_id, gates.clone());
     match app.db.call(move |conn| Ok(accounts::set_role(conn, &community, id, by, role, g.as_deref()))).await {
         Ok(Ok(name)) => {
-            record_action(&app, &m, "account.role", format!("{name}: role={} gates={}", role.as_str(), gates.unwrap_or_default())).await;
+            record_action(
+                &app,
+                &m,
+                "account.role",
+                format!("{name}: role={} gates={}", role.as_str(), gates.unwrap_or_default()),
+            )
+            .await;
             state_redirect("/accounts")
         }
         Ok(Err(e)) => account_error(&m, e),
@@ -148,7 +171,12 @@ pub async fn set_role(State(app): State<AppState>, m: Member, Path(id): Path<i64
     }
 }
 
-pub async fn disable(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn disable(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
@@ -163,7 +191,12 @@ pub async fn disable(State(app): State<AppState>, m: Member, Path(id): Path<i64>
     }
 }
 
-pub async fn unlock(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn unlock(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
@@ -206,13 +239,19 @@ pub async fn join_form(State(app): State<AppState>, headers: HeaderMap, Path(tok
         Ok(None) => {
             let lang = lang_of(&headers);
             let text = AccountError::InviteGone.to_string();
-            (StatusCode::NOT_FOUND, layout(lang, t(lang, "join"), None, &format!("<p class=msg>{}</p>", esc(&text)))).into_response()
+            (StatusCode::NOT_FOUND, layout(lang, t(lang, "join"), None, &format!("<p class=msg>{}</p>", esc(&text))))
+                .into_response()
         }
         Err(e) => server_error(e),
     }
 }
 
-pub async fn join(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(token): Path<String>, req: Request) -> Response {
+pub async fn join(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    req: Request,
+) -> Response {
     let (headers, form) = match limited_form(&app, peer, "login", req).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -226,7 +265,13 @@ pub async fn join(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
         return join_page(&app, &headers, &token, Some(t(lang, "passwords_differ")), StatusCode::BAD_REQUEST);
     }
     if password.chars().count() < 10 {
-        return join_page(&app, &headers, &token, Some(&AccountError::WeakPassword.to_string()), StatusCode::BAD_REQUEST);
+        return join_page(
+            &app,
+            &headers,
+            &token,
+            Some(&AccountError::WeakPassword.to_string()),
+            StatusCode::BAD_REQUEST,
+        );
     }
     let hash = match tokio::task::spawn_blocking(move || argon2_hash(&password)).await {
         Ok(Ok(h)) => h,
@@ -273,7 +318,13 @@ pub fn totp_step(secret_b32: &str, code: &str, now_s: i64) -> Option<i64> {
 pub async fn totp_page(State(app): State<AppState>, session: Session) -> Response {
     let lang = session.lang;
     let id = session.user_id;
-    let on = match app.db.call(move |conn| conn.scalar("SELECT COUNT(*) FROM users WHERE id = ?1 AND totp_secret IS NOT NULL", crate::vals![id])).await {
+    let on = match app
+        .db
+        .call(move |conn| {
+            conn.scalar("SELECT COUNT(*) FROM users WHERE id = ?1 AND totp_secret IS NOT NULL", crate::vals![id])
+        })
+        .await
+    {
         Ok(n) => n > 0,
         Err(e) => return server_error(e),
     };
@@ -289,7 +340,10 @@ pub async fn totp_page(State(app): State<AppState>, session: Session) -> Respons
     } else {
         let secret = Secret::Raw(rand::random::<[u8; 20]>().to_vec()).to_encoded().to_string();
         let issuer = "Shoumen";
-        let url = format!("otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}", session.user.replace([':', '/', '?', '&', '#'], ""));
+        let url = format!(
+            "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}",
+            session.user.replace([':', '/', '?', '&', '#'], "")
+        );
         format!(
             "<p>{}</p><div class=qr>{}</div><p><code>{secret}</code></p><form class=card method=post action=/totp>{csrf}\
 <input type=hidden name=secret value=\"{secret}\"><label>{}<input name=code inputmode=numeric autocomplete=one-time-code required></label>\
@@ -303,7 +357,13 @@ pub async fn totp_page(State(app): State<AppState>, session: Session) -> Respons
     layout(lang, t(lang, "totp_title"), Some(&session), &body).into_response()
 }
 
-pub async fn totp_set(State(app): State<AppState>, session: Session, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(form): Form<FormMap>) -> Response {
+pub async fn totp_set(
+    State(app): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
@@ -322,7 +382,9 @@ pub async fn totp_set(State(app): State<AppState>, session: Session, ConnectInfo
     let (secret, store, last_step) = match (&current, turning_off) {
         (Some((secret, step)), true) => (secret.clone(), None, *step),
         (None, false) => (field(&form, "secret").to_string(), Some(field(&form, "secret").to_string()), 0),
-        (Some(_), false) => return message(&session, "totp_title", t(session.lang, "totp_already_on"), StatusCode::CONFLICT),
+        (Some(_), false) => {
+            return message(&session, "totp_title", t(session.lang, "totp_already_on"), StatusCode::CONFLICT)
+        }
         (None, true) => return state_redirect("/totp"),
     };
     let Some(step) = totp_step(&secret, &code, now_s).filter(|s| *s > last_step) else {
@@ -333,7 +395,11 @@ pub async fn totp_set(State(app): State<AppState>, session: Session, ConnectInfo
         return server_error(e);
     }
     if let Some(community) = session.community.clone() {
-        let actor = crate::audit::Actor { community, user: session.user.clone(), ip: app.client_ip(peer.ip(), &headers).to_string() };
+        let actor = crate::audit::Actor {
+            community,
+            user: session.user.clone(),
+            ip: app.client_ip(peer.ip(), &headers).to_string(),
+        };
         let action = if store.is_some() { "account.totp_on" } else { "account.totp_off" };
         record_as(&app, actor, action, String::new()).await;
     }

@@ -145,13 +145,18 @@ pub async fn set_webhook(State(app): State<AppState>, m: Member, Form(form): For
             Ok(h) => Some(h),
             Err(e) => {
                 let body = format!("<p class=msg>{}</p>", esc(&e));
-                return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "webhook"), Some(session), &body)).into_response();
+                return (
+                    StatusCode::BAD_REQUEST,
+                    layout(session.lang, t(session.lang, "webhook"), Some(session), &body),
+                )
+                    .into_response();
             }
         }
     };
     let community = m.community.clone();
     // The address and format, never the signing secret.
-    let detail = hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{} ({})", field("url").trim(), field("format")));
+    let detail =
+        hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{} ({})", field("url").trim(), field("format")));
     match app.db.call(move |conn| webhook::set(conn, &community, hook.as_ref())).await {
         Ok(()) => {
             super::record_action(&app, &m, "webhook.set", detail).await;

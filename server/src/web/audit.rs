@@ -16,7 +16,8 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
-    let found = app.db.call(move |conn| Ok((audit::verify(conn, &community)?, audit::latest(conn, &community, SHOWN)?))).await;
+    let found =
+        app.db.call(move |conn| Ok((audit::verify(conn, &community)?, audit::latest(conn, &community, SHOWN)?))).await;
     let (verdict, rows) = match found {
         Ok(v) => v,
         Err(e) => return server_error(e),
@@ -63,7 +64,9 @@ pub async fn export(State(app): State<AppState>, m: Member) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(8);
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        let result = db.read_blocking(|conn| audit::export_csv(conn, &community, offset, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok()));
+        let result = db.read_blocking(|conn| {
+            audit::export_csv(conn, &community, offset, &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
+        });
         if let Err(e) = result {
             tracing::error!(error = %e, "audit export failed");
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
@@ -71,7 +74,10 @@ pub async fn export(State(app): State<AppState>, m: Member) -> Response {
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     (
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+        ],
         axum::body::Body::from_stream(stream),
     )
         .into_response()

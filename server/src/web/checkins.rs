@@ -16,7 +16,11 @@ fn report(lang: Lang, r: &Option<Report>, offset: i32) -> String {
     match r {
         None => t(lang, "no_report").to_string(),
         Some((_, _, temp, symptoms, at)) => {
-            format!("{temp} °C{} · {}", if *symptoms { format!(" · {}", t(lang, "symptoms")) } else { String::new() }, fmt_ms(*at, offset))
+            format!(
+                "{temp} °C{} · {}",
+                if *symptoms { format!(" · {}", t(lang, "symptoms")) } else { String::new() },
+                fmt_ms(*at, offset)
+            )
         }
     }
 }
@@ -113,7 +117,11 @@ pub async fn tasks(State(app): State<AppState>, m: Member) -> Response {
             (None, None) => (t(lang, "task_open").to_string(), Some(("take", "take_task"))),
         };
         let form = match button.filter(|_| act) {
-            Some((action, word)) => format!("<form class=inline method=post action=\"/tasks/{}/{action}\">{csrf}<button>{}</button></form>", r.id, t(lang, word)),
+            Some((action, word)) => format!(
+                "<form class=inline method=post action=\"/tasks/{}/{action}\">{csrf}<button>{}</button></form>",
+                r.id,
+                t(lang, word)
+            ),
             None => String::new(),
         };
         let _ = write!(
@@ -131,7 +139,12 @@ pub async fn tasks(State(app): State<AppState>, m: Member) -> Response {
     layout(lang, t(lang, "tasks"), Some(&m.session), &body).into_response()
 }
 
-pub async fn advance(State(app): State<AppState>, m: Member, Path((id, action)): Path<(i64, String)>, Form(form): Form<FormMap>) -> Response {
+pub async fn advance(
+    State(app): State<AppState>,
+    m: Member,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

@@ -21,7 +21,9 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
     let offset = app.config.utc_offset_min;
     let found = app
         .db
-        .call(move |conn| Ok((crate::reports::dashboard(conn, &community, now_ms(), offset)?, retention::policy(conn, &community)?)))
+        .call(move |conn| {
+            Ok((crate::reports::dashboard(conn, &community, now_ms(), offset)?, retention::policy(conn, &community)?))
+        })
         .await;
     let (d, policy) = match found {
         Ok(d) => d,
@@ -76,12 +78,26 @@ pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): F
     }
     let days = |key: &str| field(&form, key).trim().parse::<i64>().unwrap_or(0);
     // A form from before returnees' retention existed keeps the default.
-    let returnee_days = if field(&form, "returnee_days").trim().is_empty() { crate::registrations::KEEP_DAYS } else { days("returnee_days") };
-    let policy = retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days"), returnee_days };
+    let returnee_days = if field(&form, "returnee_days").trim().is_empty() {
+        crate::registrations::KEEP_DAYS
+    } else {
+        days("returnee_days")
+    };
+    let policy =
+        retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days"), returnee_days };
     let community = m.community.clone();
     match app.db.call(move |conn| retention::set_policy(conn, &community, policy)).await {
         Ok(Ok(())) => {
-            record_action(&app, &m, "retention.set", format!("entries {} days, visitors {} days, returnees {} days", policy.entry_days, policy.visitor_days, policy.returnee_days)).await;
+            record_action(
+                &app,
+                &m,
+                "retention.set",
+                format!(
+                    "entries {} days, visitors {} days, returnees {} days",
+                    policy.entry_days, policy.visitor_days, policy.returnee_days
+                ),
+            )
+            .await;
             state_redirect("/")
         }
         Ok(Err(why)) => message(&m.session, "retention", &why, StatusCode::BAD_REQUEST),

@@ -70,7 +70,11 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
 
 fn row(lang: Lang, s: &Summary, total: bool) -> String {
     let bad = |n: i64| if n > 0 { format!("<span class=bad>{n}</span>") } else { n.to_string() };
-    let silent = if s.kiosks_silent > 0 { format!(" <span class=bad>({} {})</span>", s.kiosks_silent, t(lang, "kiosks_silent")) } else { String::new() };
+    let silent = if s.kiosks_silent > 0 {
+        format!(" <span class=bad>({} {})</span>", s.kiosks_silent, t(lang, "kiosks_silent"))
+    } else {
+        String::new()
+    };
     let mut out = String::new();
     let _ = write!(
         out,

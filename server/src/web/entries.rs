@@ -71,7 +71,9 @@ impl Search {
     }
 
     fn is_empty(&self) -> bool {
-        [&self.from, &self.to, &self.gate, &self.unit, &self.pass, &self.decision, &self.reason, &self.kind].iter().all(|s| s.is_empty())
+        [&self.from, &self.to, &self.gate, &self.unit, &self.pass, &self.decision, &self.reason, &self.kind]
+            .iter()
+            .all(|s| s.is_empty())
     }
 }
 
@@ -94,7 +96,9 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<S
     let community = m.community.clone();
     let found = app
         .db
-        .call(move |conn| Ok((reports::search_entries(conn, &community, &filter, SHOWN)?, devices::list(conn, &community)?)))
+        .call(move |conn| {
+            Ok((reports::search_entries(conn, &community, &filter, SHOWN)?, devices::list(conn, &community)?))
+        })
         .await;
     let (rows, mut gates) = match found {
         Ok(r) => r,
@@ -136,7 +140,8 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<S
 
 fn search_form(lang: Lang, s: &Search, gates: &[devices::Gate]) -> String {
     let select = |name: &str, current: &str, options: &[(String, String)]| {
-        let mut out = format!("<label>{}<select name={name}><option value=\"\">{}</option>", t(lang, name), t(lang, "any"));
+        let mut out =
+            format!("<label>{}<select name={name}><option value=\"\">{}</option>", t(lang, name), t(lang, "any"));
         for (value, label) in options {
             let selected = if value == current { " selected" } else { "" };
             let _ = write!(out, "<option value=\"{}\"{selected}>{}</option>", esc(value), esc(label));
@@ -144,7 +149,8 @@ fn search_form(lang: Lang, s: &Search, gates: &[devices::Gate]) -> String {
         out + "</select></label>"
     };
     let gates: Vec<(String, String)> = gates.iter().map(|g| (g.id.clone(), g.name.clone())).collect();
-    let decisions: Vec<(String, String)> = ["allow", "deny", "guard"].iter().map(|d| (d.to_string(), t(lang, d).to_string())).collect();
+    let decisions: Vec<(String, String)> =
+        ["allow", "deny", "guard"].iter().map(|d| (d.to_string(), t(lang, d).to_string())).collect();
     let mut reasons: Vec<(String, String)> = Vec::new();
     for r in i18n::REASONS {
         let words = i18n::reason(lang, r.0);
@@ -152,7 +158,8 @@ fn search_form(lang: Lang, s: &Search, gates: &[devices::Gate]) -> String {
             reasons.push((r.0.to_string(), words));
         }
     }
-    let kinds: Vec<(String, String)> = KINDS.iter().map(|k| (k.to_string(), t(lang, &format!("kind_{k}")).to_string())).collect();
+    let kinds: Vec<(String, String)> =
+        KINDS.iter().map(|k| (k.to_string(), t(lang, &format!("kind_{k}")).to_string())).collect();
     let text = |name: &str, value: &str, kind: &str| {
         format!("<label>{}<input type={kind} name={name} value=\"{}\" maxlength=64></label>", t(lang, name), esc(value))
     };
@@ -189,7 +196,8 @@ fn export_form(lang: Lang, s: &Search, offset: i32) -> String {
 }
 
 fn row(lang: Lang, e: &EntryRow, offset: i32) -> String {
-    let word = |k: &str| if ["in", "out", "allow", "deny", "guard"].contains(&k) { t(lang, k).to_string() } else { esc(k) };
+    let word =
+        |k: &str| if ["in", "out", "allow", "deny", "guard"].contains(&k) { t(lang, k).to_string() } else { esc(k) };
     let mut out = String::new();
     let _ = write!(
         out,
@@ -221,7 +229,12 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
         return message(&m.session, "export", t(m.session.lang, "reason_needed"), StatusCode::BAD_REQUEST);
     }
     let scope = scope(&m);
-    let detail = format!("{} to {}{}; reason: {reason}", range.from, range.to, scope.as_ref().map_or(String::new(), |g| format!("; gates {}", g.join(","))));
+    let detail = format!(
+        "{} to {}{}; reason: {reason}",
+        range.from,
+        range.to,
+        scope.as_ref().map_or(String::new(), |g| format!("; gates {}", g.join(",")))
+    );
     record_action(&app, &m, "entries.export", detail).await;
     // A read connection of its own on its own thread: the export streams
     // from a snapshot while kiosks push, and never holds up the writer.
@@ -235,7 +248,9 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
         let _slot = slot;
         let result = db.read_blocking(|conn| {
             let words = |code: &str| i18n::reason_text(lang, code);
-            reports::export_csv(conn, &community, from_ms, to_ms, offset, &words, scope.as_deref(), &mut |chunk| tx.blocking_send(Ok(chunk)).is_ok())
+            reports::export_csv(conn, &community, from_ms, to_ms, offset, &words, scope.as_deref(), &mut |chunk| {
+                tx.blocking_send(Ok(chunk)).is_ok()
+            })
         });
         if let Err(e) = result {
             tracing::error!(error = %e, "export failed");

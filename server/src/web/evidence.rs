@@ -11,7 +11,9 @@ use crate::evidence::{self, EvidenceError};
 fn refusal(e: EvidenceError) -> Response {
     match e {
         EvidenceError::OutOfRange(why) => (StatusCode::BAD_REQUEST, why).into_response(),
-        EvidenceError::Db(crate::db::DbError::UnknownCommunity(_)) => (StatusCode::NOT_FOUND, "no such log").into_response(),
+        EvidenceError::Db(crate::db::DbError::UnknownCommunity(_)) => {
+            (StatusCode::NOT_FOUND, "no such log").into_response()
+        }
         other => server_error(other),
     }
 }
@@ -47,7 +49,11 @@ struct Proof {
     proof: Vec<String>,
 }
 
-pub async fn inclusion(State(app): State<AppState>, Path(community): Path<String>, Query(q): Query<InclusionQuery>) -> Response {
+pub async fn inclusion(
+    State(app): State<AppState>,
+    Path(community): Path<String>,
+    Query(q): Query<InclusionQuery>,
+) -> Response {
     match app.db.call(move |conn| Ok(evidence::inclusion(conn, &community, q.index, q.size))).await {
         Ok(Ok(p)) => Json(Proof { proof: evidence::b64(&p) }).into_response(),
         Ok(Err(e)) => refusal(e),
@@ -61,7 +67,11 @@ pub struct ConsistencyQuery {
     new: u64,
 }
 
-pub async fn consistency(State(app): State<AppState>, Path(community): Path<String>, Query(q): Query<ConsistencyQuery>) -> Response {
+pub async fn consistency(
+    State(app): State<AppState>,
+    Path(community): Path<String>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Response {
     match app.db.call(move |conn| Ok(evidence::consistency(conn, &community, q.old, q.new))).await {
         Ok(Ok(p)) => Json(Proof { proof: evidence::b64(&p) }).into_response(),
         Ok(Err(e)) => refusal(e),

@@ -8,7 +8,9 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{esc, fmt_ms, forbidden, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session};
+use super::{
+    esc, fmt_ms, forbidden, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session,
+};
 use crate::devices::{self, Gate};
 use crate::AppState;
 
@@ -105,7 +107,8 @@ pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<
     let gate = crate::alerts::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
     if gate.is_empty() {
         let body = "<p class=msg>name the gate, e.g. \"North gate\"</p>";
-        return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(session), body)).into_response();
+        return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(session), body))
+            .into_response();
     }
     let (g, community) = (gate.clone(), m.community.clone());
     match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &community, &g, 24 * 3_600_000)).await {
@@ -117,7 +120,12 @@ pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<
     }
 }
 
-pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
+pub async fn revoke(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

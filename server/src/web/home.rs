@@ -21,10 +21,19 @@ async fn person(app: &AppState, community: &str, token: &str) -> Result<Option<P
 }
 
 fn gone(lang: Lang) -> Response {
-    (StatusCode::NOT_FOUND, layout(lang, t(lang, "link_not_valid"), None, &format!("<p>{}</p>", t(lang, "link_not_valid_help")))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        layout(lang, t(lang, "link_not_valid"), None, &format!("<p>{}</p>", t(lang, "link_not_valid_help"))),
+    )
+        .into_response()
 }
 
-pub async fn page(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
+pub async fn page(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((community, token)): Path<(String, String)>,
+) -> Response {
     if !app.limiter.allow("checkin", app.client_ip(peer.ip(), &headers)) {
         let lang = lang_of(&headers);
         return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
@@ -32,7 +41,14 @@ pub async fn page(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
     show(&app, &headers, &community, &token, None, StatusCode::OK).await
 }
 
-async fn show(app: &AppState, headers: &HeaderMap, community: &str, token: &str, note: Option<&str>, status: StatusCode) -> Response {
+async fn show(
+    app: &AppState,
+    headers: &HeaderMap,
+    community: &str,
+    token: &str,
+    note: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let lang = lang_of(headers);
     let p = match person(app, community, token).await {
         Ok(Some(p)) => p,
@@ -40,7 +56,10 @@ async fn show(app: &AppState, headers: &HeaderMap, community: &str, token: &str,
         Err(r) => return r,
     };
     let (c, key, offset) = (community.to_string(), p.key.clone(), app.config.utc_offset_min);
-    let found = app.db.read(move |conn| Ok((checkins::last_report(conn, &c, &key)?, checkins::requests_of(conn, &c, &key)?))).await;
+    let found = app
+        .db
+        .read(move |conn| Ok((checkins::last_report(conn, &c, &key)?, checkins::requests_of(conn, &c, &key)?)))
+        .await;
     let (last, requests) = match found {
         Ok(v) => v,
         Err(e) => return server_error(e),
@@ -63,7 +82,8 @@ async fn show(app: &AppState, headers: &HeaderMap, community: &str, token: &str,
         fine = t(lang, "checkin_fine"),
         unwell = t(lang, "checkin_unwell"),
     );
-    let options: String = KINDS.iter().map(|k| format!("<option value={k}>{}</option>", t(lang, &format!("request_{k}")))).collect();
+    let options: String =
+        KINDS.iter().map(|k| format!("<option value={k}>{}</option>", t(lang, &format!("request_{k}")))).collect();
     let _ = write!(
         body,
         "<h2>{ask_l}</h2><form class=card method=post action=\"{action}/request\">{csrf}<label>{what}<select name=kind>{options}</select></label>\
@@ -79,7 +99,12 @@ async fn show(app: &AppState, headers: &HeaderMap, community: &str, token: &str,
             (Some(_), None) => t(lang, "task_taken"),
             (None, None) => t(lang, "task_open"),
         };
-        let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>", t(lang, &format!("request_{}", r.kind)), fmt_ms(r.asked_ms, offset));
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>",
+            t(lang, &format!("request_{}", r.kind)),
+            fmt_ms(r.asked_ms, offset)
+        );
     }
     body.push_str("</table>");
     with_cookie((status, layout(lang, t(lang, "home_page"), None, &body)).into_response(), set)
@@ -87,7 +112,13 @@ async fn show(app: &AppState, headers: &HeaderMap, community: &str, token: &str,
 
 /// Reads a form from the personal page (under the rate limit, with its
 /// form token) and the person its link names.
-async fn open(app: &AppState, peer: SocketAddr, community: &str, token: &str, req: Request) -> Result<(HeaderMap, FormMap, Person), Response> {
+async fn open(
+    app: &AppState,
+    peer: SocketAddr,
+    community: &str,
+    token: &str,
+    req: Request,
+) -> Result<(HeaderMap, FormMap, Person), Response> {
     let (headers, form) = limited_form(app, peer, "checkin", req).await?;
     if !form_token_ok(&headers, field(&form, "csrf")) {
         return Err(forbidden(lang_of(&headers)));
@@ -108,11 +139,13 @@ pub async fn check_in(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (c, temp, symptoms, offset) = (community.clone(), field(&form, "temperature").to_string(), field(&form, "symptoms") == "yes", app.config.utc_offset_min);
-    let done = app
-        .db
-        .call(move |conn| Ok(checkins::check_in(conn, &c, &p, &temp, symptoms, now_ms(), offset)))
-        .await;
+    let (c, temp, symptoms, offset) = (
+        community.clone(),
+        field(&form, "temperature").to_string(),
+        field(&form, "symptoms") == "yes",
+        app.config.utc_offset_min,
+    );
+    let done = app.db.call(move |conn| Ok(checkins::check_in(conn, &c, &p, &temp, symptoms, now_ms(), offset))).await;
     answer(&app, &headers, &community, &token, done.map(|r| r.map(|alert| alert.is_some())), "checkin_thanks").await
 }
 
@@ -127,25 +160,36 @@ pub async fn request(
         Err(r) => return r,
     };
     let (c, kind, note) = (community.clone(), field(&form, "kind").to_string(), field(&form, "note").to_string());
-    let done = app
-        .db
-        .call(move |conn| Ok(checkins::ask(conn, &c, &p, &kind, &note, now_ms())))
-        .await;
-    answer(&app, &headers, &community, &token, done.map(|r| r.map(|(_, alert)| alert.is_some())), "request_thanks").await
+    let done = app.db.call(move |conn| Ok(checkins::ask(conn, &c, &p, &kind, &note, now_ms()))).await;
+    answer(&app, &headers, &community, &token, done.map(|r| r.map(|(_, alert)| alert.is_some())), "request_thanks")
+        .await
 }
 
 /// The page again, saying what happened.
-async fn answer(app: &AppState, headers: &HeaderMap, community: &str, token: &str, done: Result<Result<bool, CheckinError>, crate::db::DbError>, thanks: &str) -> Response {
+async fn answer(
+    app: &AppState,
+    headers: &HeaderMap,
+    community: &str,
+    token: &str,
+    done: Result<Result<bool, CheckinError>, crate::db::DbError>,
+    thanks: &str,
+) -> Response {
     let lang = lang_of(headers);
     match done {
         Ok(Ok(alerted)) => {
             if alerted {
                 app.bell.notify_one();
             }
-            let text = if alerted { format!("{} {}", t(lang, thanks), t(lang, "committee_told")) } else { t(lang, thanks).to_string() };
+            let text = if alerted {
+                format!("{} {}", t(lang, thanks), t(lang, "committee_told"))
+            } else {
+                t(lang, thanks).to_string()
+            };
             show(app, headers, community, token, Some(&text), StatusCode::OK).await
         }
-        Ok(Err(CheckinError::Invalid(key))) => show(app, headers, community, token, Some(t(lang, key)), StatusCode::BAD_REQUEST).await,
+        Ok(Err(CheckinError::Invalid(key))) => {
+            show(app, headers, community, token, Some(t(lang, key)), StatusCode::BAD_REQUEST).await
+        }
         Ok(Err(CheckinError::Db(e))) | Err(e) => server_error(e),
     }
 }

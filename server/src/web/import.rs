@@ -77,7 +77,13 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
         Err(e) => return server_error(e),
     };
     if write {
-        record_action(&app, &m, "resident.import", format!("{added} residents added, {} rows skipped", plan.problems.len())).await;
+        record_action(
+            &app,
+            &m,
+            "resident.import",
+            format!("{added} residents added, {} rows skipped", plan.problems.len()),
+        )
+        .await;
     }
     report(&m, &plan, write.then_some(added))
 }
@@ -93,11 +99,19 @@ fn report(m: &Member, plan: &Plan, added: Option<usize>) -> Response {
     let lang = m.session.lang;
     let mut body = match added {
         Some(n) => format!("<p class=\"msg ok\" id=outcome>{}</p>", t(lang, "imported").replace("{}", &n.to_string())),
-        None => format!("<p class=msg id=outcome>{}</p>", t(lang, "import_ready").replace("{}", &plan.good.len().to_string())),
+        None => format!(
+            "<p class=msg id=outcome>{}</p>",
+            t(lang, "import_ready").replace("{}", &plan.good.len().to_string())
+        ),
     };
     let _ = write!(body, "<h2>{} ({})</h2>", t(lang, "import_problems"), plan.problems.len());
     if !plan.problems.is_empty() {
-        let _ = write!(body, "<div class=scroll><table id=problems><tr><th>{}</th><th>{}</th></tr>", t(lang, "line"), t(lang, "problem"));
+        let _ = write!(
+            body,
+            "<div class=scroll><table id=problems><tr><th>{}</th><th>{}</th></tr>",
+            t(lang, "line"),
+            t(lang, "problem")
+        );
         for (line, why) in &plan.problems {
             let _ = write!(body, "<tr><td>{line}</td><td>{}</td></tr>", esc(why));
         }
@@ -106,7 +120,12 @@ fn report(m: &Member, plan: &Plan, added: Option<usize>) -> Response {
     if added.is_none() {
         body.push_str(&form(lang, &m.session.csrf));
     } else {
-        let _ = write!(body, "<p><a href=/residents>{}</a> · <a href=/print>{}</a></p>", t(lang, "residents"), t(lang, "print_building"));
+        let _ = write!(
+            body,
+            "<p><a href=/residents>{}</a> · <a href=/print>{}</a></p>",
+            t(lang, "residents"),
+            t(lang, "print_building")
+        );
     }
     layout(lang, t(lang, "import"), Some(&m.session), &body).into_response()
 }

@@ -19,10 +19,17 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     };
     let csrf = hidden_csrf(&m.session.csrf);
     let step = |action: &str, key: &str, note: String| {
-        format!("<form class=card method=post action=\"/keys/{action}\">{csrf}<p>{note}</p><button>{}</button></form>", t(lang, key))
+        format!(
+            "<form class=card method=post action=\"/keys/{action}\">{csrf}<p>{note}</p><button>{}</button></form>",
+            t(lang, key)
+        )
     };
     let mut body = format!("<p>{}: <code id=current-kid>{}</code></p>", t(lang, "key_current"), esc(&s.current));
-    let kiosks = t(lang, "key_kiosks").replacen("{}", &(s.kiosks - s.kiosks_behind).to_string(), 1).replacen("{}", &s.kiosks.to_string(), 1);
+    let kiosks = t(lang, "key_kiosks").replacen("{}", &(s.kiosks - s.kiosks_behind).to_string(), 1).replacen(
+        "{}",
+        &s.kiosks.to_string(),
+        1,
+    );
     match (&s.next, &s.old) {
         (None, None) => body += &step("next", "key_create", t(lang, "key_create_note").to_string()),
         (Some(next), _) => {
@@ -32,7 +39,8 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         (None, Some(old)) => {
             body += &format!("<p>{}: <code id=old-kid>{}</code></p><p>{kiosks}</p>", t(lang, "key_old"), esc(old));
             if s.old_passes > 0 {
-                body += &step("resign", "key_resign", t(lang, "key_resign_note").replace("{}", &s.old_passes.to_string()));
+                body +=
+                    &step("resign", "key_resign", t(lang, "key_resign_note").replace("{}", &s.old_passes.to_string()));
             }
             body += &step("retire", "key_retire", t(lang, "key_retire_note").to_string());
         }
@@ -40,7 +48,12 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     layout(lang, t(lang, "keys"), Some(&m.session), &body).into_response()
 }
 
-pub async fn step(State(app): State<AppState>, m: Member, Path(action): Path<String>, Form(form): Form<FormMap>) -> Response {
+pub async fn step(
+    State(app): State<AppState>,
+    m: Member,
+    Path(action): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
@@ -55,9 +68,12 @@ pub async fn step(State(app): State<AppState>, m: Member, Path(action): Path<Str
             let now_s = now_ms() / 1000;
             Ok(Some(match a.as_str() {
                 "next" => keys::create_next(conn, &community, now_s).map(|kid| format!("next key {kid}")),
-                "activate" => keys::activate(conn, &community).map(|()| format!("key {} signs new passes", community.next.as_ref().map(keys::kid).unwrap_or_default())),
+                "activate" => keys::activate(conn, &community).map(|()| {
+                    format!("key {} signs new passes", community.next.as_ref().map(keys::kid).unwrap_or_default())
+                }),
                 "resign" => keys::resign_old_passes(conn, &community, now_s).map(|n| format!("{n} passes re-signed")),
-                "retire" => keys::retire(conn, &community, now_s).map(|()| format!("key {} retired", community.old.as_ref().map(keys::kid).unwrap_or_default())),
+                "retire" => keys::retire(conn, &community, now_s)
+                    .map(|()| format!("key {} retired", community.old.as_ref().map(keys::kid).unwrap_or_default())),
                 _ => return Ok(None),
             }))
         })

@@ -20,7 +20,10 @@ pub async fn set_lang(Path(code): Path<String>, State(app): State<AppState>, hea
         .unwrap_or_else(|| "/".into());
     let code = if lang == Lang::Zh { "zh" } else { "en" };
     let mut resp = state_redirect(&back);
-    let cookie = format!("lang={code}; Path=/; SameSite=Lax; Max-Age=31536000{}", if app.config.secure_cookies { "; Secure" } else { "" });
+    let cookie = format!(
+        "lang={code}; Path=/; SameSite=Lax; Max-Age=31536000{}",
+        if app.config.secure_cookies { "; Secure" } else { "" }
+    );
     resp.headers_mut().insert(header::SET_COOKIE, cookie.parse().expect("ascii cookie"));
     resp
 }
@@ -57,7 +60,11 @@ const KNOWN_COOKIE: &str = "sm_known";
 enum Verdict {
     /// Password (and TOTP code, if on) right: the account, and the TOTP
     /// step to spend.
-    Good { user_id: i64, community: Option<String>, step: Option<i64> },
+    Good {
+        user_id: i64,
+        community: Option<String>,
+        step: Option<i64>,
+    },
     Bad,
 }
 
@@ -99,7 +106,8 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     // Argon2 is slow on purpose: verify off the async workers. With TOTP
     // on, a wrong, missing or used code fails like a wrong password (and
     // counts towards the lockout).
-    let verdict = tokio::task::spawn_blocking(move || check(found, &password, &code, now / 1000)).await.unwrap_or(Verdict::Bad);
+    let verdict =
+        tokio::task::spawn_blocking(move || check(found, &password, &code, now / 1000)).await.unwrap_or(Verdict::Bad);
     let Verdict::Good { user_id, community, step } = verdict else {
         if let Some(ms) = locked_ms.filter(|_| !trusted) {
             // Locked: only the right password with a valid code gets in.
@@ -125,7 +133,11 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
 
 /// The account named `user`, and the account the browser's known-browser
 /// token (its digest) logged in to before, if any.
-fn lookup(conn: &mut dyn crate::db::Conn, user: &str, known_token: Option<String>) -> Result<(Option<crate::accounts::Credentials>, Option<i64>), crate::db::DbError> {
+fn lookup(
+    conn: &mut dyn crate::db::Conn,
+    user: &str,
+    known_token: Option<String>,
+) -> Result<(Option<crate::accounts::Credentials>, Option<i64>), crate::db::DbError> {
     let c = crate::accounts::credentials(conn, user)?;
     let known = match known_token {
         Some(t) => crate::accounts::known_browser(conn, &t)?,
@@ -137,7 +149,13 @@ fn lookup(conn: &mut dyn crate::db::Conn, user: &str, known_token: Option<String
 /// A good login: the count of wrong passwords starts again, the browser is
 /// known from now on (a stranger's guesses never lock it out), the trail
 /// has the login, and the session starts.
-async fn welcome(app: &AppState, account: String, user_id: i64, community: Option<String>, client: std::net::IpAddr) -> Response {
+async fn welcome(
+    app: &AppState,
+    account: String,
+    user_id: i64,
+    community: Option<String>,
+    client: std::net::IpAddr,
+) -> Response {
     let name = account.clone();
     let known_token = random_token() + &random_token();
     let digest = sha256_hex(&known_token);
@@ -157,7 +175,8 @@ async fn welcome(app: &AppState, account: String, user_id: i64, community: Optio
     }
     let mut resp = logged_in(app, user_id).await;
     let secure = if app.config.secure_cookies { "; Secure" } else { "" };
-    let known = format!("{KNOWN_COOKIE}={known_token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}");
+    let known =
+        format!("{KNOWN_COOKIE}={known_token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}");
     resp.headers_mut().append(header::SET_COOKIE, known.parse().expect("ascii cookie"));
     resp
 }
@@ -169,7 +188,9 @@ fn check(found: Option<crate::accounts::Credentials>, password: &str, code: &str
         let _ = argon2_hash("not a password");
         return Verdict::Bad;
     };
-    let right = PasswordHash::new(&c.password_hash).ok().is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+    let right = PasswordHash::new(&c.password_hash)
+        .ok()
+        .is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
     if !right {
         return Verdict::Bad;
     }
@@ -207,12 +228,27 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
             let detail = match (failed.locked_until_ms, locked_here) {
                 (Some(until), _) => {
                     let n = crate::accounts::MAX_ACCOUNT_FAILURES;
-                    format!("{name}: {n} wrong passwords from several addresses; locked until {}", fmt_ms(until, offset))
+                    format!(
+                        "{name}: {n} wrong passwords from several addresses; locked until {}",
+                        fmt_ms(until, offset)
+                    )
                 }
-                (None, true) => format!("{name}: {} wrong passwords from {client}; that address is locked out for 15 minutes", crate::accounts::MAX_FAILURES),
+                (None, true) => format!(
+                    "{name}: {} wrong passwords from {client}; that address is locked out for 15 minutes",
+                    crate::accounts::MAX_FAILURES
+                ),
                 (None, false) => return Ok(false),
             };
-            Ok(crate::alerts::raise(conn, &community, "account_lockout", &format!("account {name}"), None, &detail, now)?.is_some())
+            Ok(crate::alerts::raise(
+                conn,
+                &community,
+                "account_lockout",
+                &format!("account {name}"),
+                None,
+                &detail,
+                now,
+            )?
+            .is_some())
         })
         .await;
     match raised {
@@ -228,7 +264,12 @@ pub fn argon2_hash(password: &str) -> Result<String, String> {
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
 
-pub async fn logout(State(app): State<AppState>, session: Session, headers: HeaderMap, Form(form): Form<FormMap>) -> Response {
+pub async fn logout(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }

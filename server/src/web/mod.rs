@@ -11,8 +11,8 @@
 mod accounts;
 mod alerts;
 mod audit;
-mod checkins;
 mod chart;
+mod checkins;
 mod dashboard;
 mod district;
 mod entries;
@@ -29,9 +29,9 @@ mod phone;
 mod print;
 mod quarantine;
 mod receipt;
-mod returnee_list;
 mod register;
 mod residents;
+mod returnee_list;
 mod returnees;
 mod sensors;
 mod summary;
@@ -51,10 +51,10 @@ use shoumen_protocol::Role;
 
 use crate::audit::Actor;
 use crate::community::CommunityError;
-use crate::roles::{AccountRole, Perm};
 use crate::db::{now_ms, random_token, sha256_hex};
-use crate::AppState;
 pub use crate::reports::fmt_ms;
+use crate::roles::{AccountRole, Perm};
+use crate::AppState;
 pub use i18n::{reason_text, t, Lang};
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
@@ -83,7 +83,9 @@ fn member_routes() -> Router<AppState> {
         .route("/residents/{id}/move-out", post(residents::move_out))
         .route(
             "/residents/import",
-            get(import::page).post(import::upload).layer(DefaultBodyLimit::max(crate::residents::MAX_IMPORT_BYTES + (64 << 10))),
+            get(import::page)
+                .post(import::upload)
+                .layer(DefaultBodyLimit::max(crate::residents::MAX_IMPORT_BYTES + (64 << 10))),
         )
         .route("/print", get(print::buildings))
         .route("/print/{building}", get(print::cards))
@@ -148,14 +150,23 @@ fn public_routes() -> Router<AppState> {
         .route("/c/{community}/{token}", get(home::page))
         .route("/c/{community}/{token}/checkin", post(home::check_in).layer(DefaultBodyLimit::max(FORM_LIMIT)))
         .route("/c/{community}/{token}/request", post(home::request).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/invite/{token}", get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)))
+        .route(
+            "/invite/{token}",
+            get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)),
+        )
         .route("/lang/{code}", get(login::set_lang))
-        .route("/r/{community}", get(register::form).post(register::review).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))
+        .route(
+            "/r/{community}",
+            get(register::form).post(register::review).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)),
+        )
         .route("/r/{community}/sign", post(register::sign).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))
         .route("/r/{community}/receipt/{token}", get(receipt::page))
         .route("/r/{community}/receipt/{token}/json", get(receipt::json))
         .route("/divisions/{code}", get(register::children))
-        .route("/verify", get(receipt::verify_page).post(receipt::verify).layer(DefaultBodyLimit::max(register::RECEIPT_LIMIT)))
+        .route(
+            "/verify",
+            get(receipt::verify_page).post(receipt::verify).layer(DefaultBodyLimit::max(register::RECEIPT_LIMIT)),
+        )
         .route("/log/{community}/checkpoint", get(evidence::checkpoint))
         .route("/log/{community}/key", get(evidence::key))
         .route("/log/{community}/inclusion", get(evidence::inclusion))
@@ -172,7 +183,8 @@ pub const CSP: &str =
 pub fn scripted(status: StatusCode, lang: Lang, title: &str, body: &str, nonce: &str) -> Response {
     let mut resp = (status, layout(lang, title, None, body)).into_response();
     let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
-    resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_str(&csp).expect("ascii CSP"));
+    resp.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_str(&csp).expect("ascii CSP"));
     resp
 }
 
@@ -268,12 +280,22 @@ impl FromRequestParts<AppState> for Session {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(sha256_hex) else {
             return Err(Redirect::to("/login").into_response());
         };
-        let found = app.db.call(move |conn| crate::accounts::session(conn, &token, now_ms())).await.map_err(server_error)?;
+        let found =
+            app.db.call(move |conn| crate::accounts::session(conn, &token, now_ms())).await.map_err(server_error)?;
         let Some(s) = found else { return Err(Redirect::to("/login").into_response()) };
         // An unknown stored role reads as the narrowest one.
         let role = AccountRole::parse(&s.role).unwrap_or(AccountRole::Volunteer);
         let gates = s.gates.map(|g| g.split(',').map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect());
-        Ok(Session { user_id: s.user_id, user: s.user, community: s.community, csrf: s.csrf, lang, role, gates, open_alerts: s.open_alerts })
+        Ok(Session {
+            user_id: s.user_id,
+            user: s.user,
+            community: s.community,
+            csrf: s.csrf,
+            lang,
+            role,
+            gates,
+            open_alerts: s.open_alerts,
+        })
     }
 }
 
@@ -305,7 +327,8 @@ impl FromRequestParts<AppState> for Member {
         let session = Session::from_request_parts(parts, app).await?;
         // The district reads the overview; a community's pages are not theirs.
         let Some(community) = session.community.clone() else { return Err(Redirect::to("/district").into_response()) };
-        let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let route =
+            parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
         let allowed = match crate::roles::needed(parts.method.as_str(), &route) {
             Some(perm) => session.role.may(perm),
             None => {
@@ -326,7 +349,11 @@ impl FromRequestParts<AppState> for Member {
 pub fn refused(session: &Session) -> Response {
     let lang = session.lang;
     let text = format!("{} ({})", t(lang, "role_refused"), t(lang, session.role.word_key()));
-    (StatusCode::FORBIDDEN, layout(lang, t(lang, "forbidden"), Some(session), &format!("<p class=msg>{}</p>", esc(&text)))).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        layout(lang, t(lang, "forbidden"), Some(session), &format!("<p class=msg>{}</p>", esc(&text))),
+    )
+        .into_response()
 }
 
 /// Records a member's action in the community's audit trail.
@@ -353,7 +380,8 @@ pub fn field<'a>(form: &'a FormMap, key: &str) -> &'a str {
 /// A page with one message on it.
 pub fn message(session: &Session, title_key: &str, text: &str, status: StatusCode) -> Response {
     let lang = session.lang;
-    (status, layout(lang, t(lang, title_key), Some(session), &format!("<p class=msg>{}</p>", esc(text)))).into_response()
+    (status, layout(lang, t(lang, title_key), Some(session), &format!("<p class=msg>{}</p>", esc(text))))
+        .into_response()
 }
 
 pub fn community_error(session: &Session, page: &str, e: CommunityError) -> Response {
@@ -382,7 +410,12 @@ pub fn with_cookie(mut resp: Response, set: Option<String>) -> Response {
 
 /// Reads a form body once the client has passed the rate limit for
 /// `purpose`: a flood is turned away before its bodies are read.
-pub async fn limited_form(app: &AppState, peer: SocketAddr, purpose: &'static str, req: Request) -> Result<(HeaderMap, FormMap), Response> {
+pub async fn limited_form(
+    app: &AppState,
+    peer: SocketAddr,
+    purpose: &'static str,
+    req: Request,
+) -> Result<(HeaderMap, FormMap), Response> {
     let headers = req.headers().clone();
     if !app.limiter.allow(purpose, app.client_ip(peer.ip(), &headers)) {
         let lang = lang_of(&headers);
@@ -400,7 +433,9 @@ pub async fn create_session(app: &AppState, user_id: i64) -> Result<String, Resp
     let hashed = sha256_hex(&token);
     let csrf = random_token();
     app.db
-        .call(move |conn| crate::accounts::create_session(conn, &hashed, user_id, &csrf, now_ms(), now_ms() + SESSION_MS))
+        .call(move |conn| {
+            crate::accounts::create_session(conn, &hashed, user_id, &csrf, now_ms(), now_ms() + SESSION_MS)
+        })
         .await
         .map_err(server_error)?;
     Ok(set_cookie(app, SESSION_COOKIE, &token, SESSION_MS / 1000))
@@ -464,7 +499,9 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
                 _ => String::new(),
             };
             let alerts_link = match s.open_alerts {
-                n if n > 0 && s.role.may(Perm::ReadAlerts) => format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts")),
+                n if n > 0 && s.role.may(Perm::ReadAlerts) => {
+                    format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts"))
+                }
                 _ => link("/alerts", "alerts"),
             };
             let links = [
@@ -539,7 +576,8 @@ pub fn parse_day(s: &str, utc_offset_min: i32) -> Option<i64> {
 }
 
 pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
     match chrono::DateTime::from_timestamp(s, 0) {
         Some(t) => t.with_timezone(&offset).format("%Y-%m-%d").to_string(),
         None => "?".into(),
@@ -556,7 +594,15 @@ pub fn qr_svg(text: &str) -> String {
 
 /// A path segment or query value, percent-encoded.
 pub fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 pub fn state_redirect(to: &str) -> Response {

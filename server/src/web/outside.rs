@@ -14,7 +14,10 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
-    let found = app.db.call(move |conn| Ok((reports::outside(conn, &community, now_ms())?, devices::list(conn, &community)?))).await;
+    let found = app
+        .db
+        .call(move |conn| Ok((reports::outside(conn, &community, now_ms())?, devices::list(conn, &community)?)))
+        .await;
     let (outside, gates) = match found {
         Ok(r) => r,
         Err(e) => return server_error(e),
@@ -30,7 +33,12 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         let _ = write!(body, "<p class=msg>{}</p>", t(lang, "outside_unsure"));
     }
     if !outside.per_unit.is_empty() {
-        let _ = write!(body, "<div class=scroll><table id=per-unit><tr><th>{}</th><th>{}</th></tr>", t(lang, "unit"), t(lang, "people"));
+        let _ = write!(
+            body,
+            "<div class=scroll><table id=per-unit><tr><th>{}</th><th>{}</th></tr>",
+            t(lang, "unit"),
+            t(lang, "people")
+        );
         for (unit, n) in &outside.per_unit {
             let _ = write!(body, "<tr><td>{}</td><td>{n}</td></tr>", esc(unit));
         }

@@ -20,17 +20,19 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
         .db
         .call(move |conn| {
             let phone_roles = community::phone_roles(conn, &community)?;
-            Ok((community::passes(conn, &community, 500)?, crate::residents::open_requests(conn, &community)?, phone_roles))
+            Ok((
+                community::passes(conn, &community, 500)?,
+                crate::residents::open_requests(conn, &community)?,
+                phone_roles,
+            ))
         })
         .await;
     let (rows, requests, phone_roles) = match found {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
-    let roles: String = Role::ALL
-        .iter()
-        .map(|r| format!("<option value={0}>{1}</option>", r.as_str(), t(lang, r.as_str())))
-        .collect();
+    let roles: String =
+        Role::ALL.iter().map(|r| format!("<option value={0}>{1}</option>", r.as_str(), t(lang, r.as_str()))).collect();
     let mut body = format!(
         "<form class=card method=post action=/passes>{csrf}<label>{role}<select name=role>{roles}</select></label>\
 <label>{unit}<input name=unit maxlength=12 placeholder=3-502></label><label>{days}<input name=days type=number min=1 max=1825 value=365></label>\
@@ -123,7 +125,8 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
         Some(id) => format!("resident {id}"),
         None => format!("unit {unit}"),
     };
-    let mut flags = if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
+    let mut flags =
+        if field(&form, "needs_assistance").is_empty() { 0 } else { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE };
     if !field(&form, "phone").is_empty() {
         flags |= shoumen_protocol::PassFlags::PHONE;
     }
@@ -193,7 +196,12 @@ pub async fn card(State(app): State<AppState>, m: Member, Path(id): Path<String>
     layout(lang, t(lang, "passes"), Some(&m.session), &body).into_response()
 }
 
-pub async fn revoke(State(app): State<AppState>, m: Member, Path(id): Path<String>, Form(form): Form<FormMap>) -> Response {
+pub async fn revoke(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
@@ -236,7 +244,11 @@ fn phone_roles_form(session: &Session, required: &[Role]) -> String {
         .iter()
         .map(|r| {
             let checked = if required.contains(r) { " checked" } else { "" };
-            format!("<label class=check><input type=checkbox name=role value={} style=\"width:auto\"{checked}> {}</label>", r.as_str(), t(lang, r.as_str()))
+            format!(
+                "<label class=check><input type=checkbox name=role value={} style=\"width:auto\"{checked}> {}</label>",
+                r.as_str(),
+                t(lang, r.as_str())
+            )
         })
         .collect();
     format!(
@@ -249,7 +261,11 @@ fn phone_roles_form(session: &Session, required: &[Role]) -> String {
 
 /// `POST /passes/phone-roles`: the roles that must carry phone passes.
 /// The `role` fields repeat, so the form is read as pairs, not a map.
-pub async fn set_phone_roles(State(app): State<AppState>, m: Member, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn set_phone_roles(
+    State(app): State<AppState>,
+    m: Member,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let form: FormMap = pairs.iter().cloned().collect();
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
@@ -259,7 +275,8 @@ pub async fn set_phone_roles(State(app): State<AppState>, m: Member, Form(pairs)
     let community = m.community.clone();
     match app.db.call(move |conn| community::set_phone_roles(conn, &community, &roles)).await {
         Ok(()) => {
-            record_action(&app, &m, "pass.phone_roles", format!("phone passes required for: {}", words.join(", "))).await;
+            record_action(&app, &m, "pass.phone_roles", format!("phone passes required for: {}", words.join(", ")))
+                .await;
             state_redirect("/passes")
         }
         Err(e) => server_error(e),
@@ -276,7 +293,12 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
             let now_s = now_ms() / 1000;
             let checkin = crate::checkins::link_for_pass(conn, &t2, now_s)?;
             let notice = community::pending_notice_for_head(conn, &t2)?;
-            Ok((community::pass_by_link(conn, &t2)?, crate::residents::household_of_head(conn, &t2, now_s)?, checkin, notice))
+            Ok((
+                community::pass_by_link(conn, &t2)?,
+                crate::residents::household_of_head(conn, &t2, now_s)?,
+                checkin,
+                notice,
+            ))
         })
         .await;
     let (p, household, checkin, notice) = match found {
@@ -302,7 +324,11 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         );
     }
     if let Some(link) = checkin {
-        extra += &format!("<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>", t(lang, "reg_checkin_link"), esc(&link));
+        extra += &format!(
+            "<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>",
+            t(lang, "reg_checkin_link"),
+            esc(&link)
+        );
     }
     if p.phone {
         return super::phone::live_page(&app, lang, &token, &p, &extra);
@@ -349,7 +375,12 @@ fn household_section(lang: Lang, token: &str, members: &[crate::residents::Membe
 }
 
 /// The head asks for a pass for a member of the household.
-pub async fn request(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path((token, id)): Path<(String, i64)>) -> Response {
+pub async fn request(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((token, id)): Path<(String, i64)>,
+) -> Response {
     let lang = lang_of(&headers);
     if !app.limiter.allow("visitor", app.client_ip(peer.ip(), &headers)) {
         return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
@@ -366,7 +397,12 @@ pub async fn request(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo
 /// signed: the gates keep the home in from their next sync. The pass link
 /// is the credential, as for a pass request; only the head's own unit's
 /// pending notice can be confirmed.
-pub async fn confirm_notice(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path((token, id)): Path<(String, i64)>) -> Response {
+pub async fn confirm_notice(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((token, id)): Path<(String, i64)>,
+) -> Response {
     let lang = lang_of(&headers);
     let ip = app.client_ip(peer.ip(), &headers);
     if !app.limiter.allow("visitor", ip) {
@@ -376,8 +412,12 @@ pub async fn confirm_notice(State(app): State<AppState>, ConnectInfo(peer): Conn
     let done = app
         .db
         .call(move |conn| {
-            let Some((community, pending, _, _)) = community::pending_notice_for_head(conn, &t2)?.filter(|n| n.1 == id) else { return Ok(None) };
-            let actor = crate::audit::Actor { community, user: "household head (pass link)".into(), ip: ip.to_string() };
+            let Some((community, pending, _, _)) = community::pending_notice_for_head(conn, &t2)?.filter(|n| n.1 == id)
+            else {
+                return Ok(None);
+            };
+            let actor =
+                crate::audit::Actor { community, user: "household head (pass link)".into(), ip: ip.to_string() };
             let now = now_ms();
             Ok(Some(crate::registrations::decide_notice(conn, &actor, pending, community::Verdict::Confirm, now)))
         })
@@ -385,12 +425,19 @@ pub async fn confirm_notice(State(app): State<AppState>, ConnectInfo(peer): Conn
     match done {
         Ok(Some(Ok(_))) => state_redirect(&format!("/p/{token}")),
         Ok(Some(Err(CommunityError::Db(e)))) | Err(e) => server_error(e),
-        Ok(None | Some(Err(_))) => (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+        Ok(None | Some(Err(_))) => {
+            (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response()
+        }
     }
 }
 
 /// The committee approves a head's request (a year's pass) or declines it.
-pub async fn decide(State(app): State<AppState>, m: Member, Path((id, verdict)): Path<(i64, String)>, Form(form): Form<FormMap>) -> Response {
+pub async fn decide(
+    State(app): State<AppState>,
+    m: Member,
+    Path((id, verdict)): Path<(i64, String)>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
@@ -411,7 +458,8 @@ pub async fn decide(State(app): State<AppState>, m: Member, Path((id, verdict)):
                 if !approve {
                     return Ok(None);
                 }
-                let unit = community::resident_unit(tx, &community.id, resident)?.ok_or(CommunityError::NotFound("resident"))?;
+                let unit = community::resident_unit(tx, &community.id, resident)?
+                    .ok_or(CommunityError::NotFound("resident"))?;
                 let issued = crate::residents::issue_year_pass(tx, &community, resident, &unit, now)?;
                 let pass = issued.pass_id.to_hex();
                 tx.execute("UPDATE pass_requests SET pass_id = ?1 WHERE id = ?2", crate::vals![&pass, id])?;
@@ -421,7 +469,8 @@ pub async fn decide(State(app): State<AppState>, m: Member, Path((id, verdict)):
         .await;
     match outcome {
         Ok(Ok(pass)) => {
-            let detail = format!("request {id}: {}", pass.as_deref().map_or("declined".to_string(), |p| format!("pass {p}")));
+            let detail =
+                format!("request {id}: {}", pass.as_deref().map_or("declined".to_string(), |p| format!("pass {p}")));
             record_action(&app, &m, if approve { "request.approve" } else { "request.decline" }, detail).await;
             state_redirect("/passes")
         }

@@ -85,7 +85,11 @@ pub async fn bind(
     let bound = app
         .db
         .call(move |conn| {
-            let actor = crate::audit::Actor { community: community.id.clone(), user: "phone (pass link)".into(), ip: ip.to_string() };
+            let actor = crate::audit::Actor {
+                community: community.id.clone(),
+                user: "phone (pass link)".into(),
+                ip: ip.to_string(),
+            };
             let detail = format!("pass {pass_id} bound to a phone's {} key", holder.algorithm());
             // The binding and its row in the audit trail, together or not at all.
             Ok(conn.transaction(true, |tx| {

@@ -19,7 +19,13 @@ pub async fn buildings(State(app): State<AppState>, m: Member) -> Response {
     };
     let mut body = format!("<p>{}</p><ul>", t(lang, "print_pick"));
     for (b, n) in &rows {
-        let _ = write!(body, "<li><a href=\"/print/{0}\">{1} {0}</a> ({n} {2})</li>", esc(b), t(lang, "building"), t(lang, "residents"));
+        let _ = write!(
+            body,
+            "<li><a href=\"/print/{0}\">{1} {0}</a> ({n} {2})</li>",
+            esc(b),
+            t(lang, "building"),
+            t(lang, "residents")
+        );
     }
     body.push_str("</ul>");
     layout(lang, t(lang, "print_building"), Some(&m.session), &body).into_response()
@@ -36,7 +42,12 @@ pub async fn cards(State(app): State<AppState>, m: Member, Path(building): Path<
     let now_s = now_ms() / 1000;
     let found = app
         .db
-        .call(move |conn| Ok((residents::building_passes(conn, &community, &b, now_s)?, residents::without_pass(conn, &community, &b, now_s)?)))
+        .call(move |conn| {
+            Ok((
+                residents::building_passes(conn, &community, &b, now_s)?,
+                residents::without_pass(conn, &community, &b, now_s)?,
+            ))
+        })
         .await;
     let (passes, missing) = match found {
         Ok(v) => v,
@@ -75,7 +86,12 @@ pub async fn cards(State(app): State<AppState>, m: Member, Path(building): Path<
     layout(lang, &title, Some(&m.session), &body).into_response()
 }
 
-pub async fn issue_missing(State(app): State<AppState>, m: Member, Path(building): Path<String>, Form(form): Form<FormMap>) -> Response {
+pub async fn issue_missing(
+    State(app): State<AppState>,
+    m: Member,
+    Path(building): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
@@ -107,4 +123,3 @@ pub async fn issue_missing(State(app): State<AppState>, m: Member, Path(building
         Err(e) => server_error(e),
     }
 }
-

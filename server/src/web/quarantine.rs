@@ -58,14 +58,18 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
         return forbidden(session.lang);
     }
     let offset = app.config.utc_offset_min;
-    let (Some(from), Some(until)) = (parse_day(field(&form, "from"), offset), parse_day(field(&form, "until"), offset)) else {
+    let (Some(from), Some(until)) = (parse_day(field(&form, "from"), offset), parse_day(field(&form, "until"), offset))
+    else {
         return message(session, "quarantine", "dates must look like 2026-11-29", StatusCode::BAD_REQUEST);
     };
     // The end date is inclusive: quarantine lasts until the end of that day.
     let until = until + 86_400;
     let (unit, note) = (field(&form, "unit").to_string(), field(&form, "note").to_string());
     let (community, u) = (m.community.clone(), unit.clone());
-    let result = app.db.call(move |conn| Ok(community::add_quarantine(conn, &community, &u, from, until, &note, now_ms()))).await;
+    let result = app
+        .db
+        .call(move |conn| Ok(community::add_quarantine(conn, &community, &u, from, until, &note, now_ms())))
+        .await;
     match result {
         Ok(Ok(_)) => {
             let detail = format!("unit {unit}, {} to {}", field(&form, "from"), field(&form, "until"));
@@ -77,7 +81,12 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     }
 }
 
-pub async fn remove(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn remove(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

@@ -43,7 +43,11 @@ pub fn consequence(lang: Lang, reg: &Registration, offset: i32) -> String {
     format!("{} {} ({} {})", t(lang, key), fmt_day(reg.until_s - 1, offset), t(lang, "unit"), esc(&reg.unit))
 }
 
-pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
+pub async fn page(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((community, token)): Path<(String, String)>,
+) -> Response {
     let lang = lang_of(&headers);
     let offset = app.config.utc_offset_min;
     let (reg, receipt, link) = match load(&app, community.clone(), token.clone()).await {
@@ -64,7 +68,13 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((communi
         fmt_ms(reg.signed_ms, offset),
     );
     if reg.record.is_some() && now_ms() / 1000 < reg.until_s {
-        let _ = write!(body, "<p class=msg id=checkin-link>{} <a href=\"/c/{c}/{link}\">/c/{c}/{link}</a></p>", t(lang, "reg_checkin_link"), c = esc(&community), link = esc(&link));
+        let _ = write!(
+            body,
+            "<p class=msg id=checkin-link>{} <a href=\"/c/{c}/{link}\">/c/{c}/{link}</a></p>",
+            t(lang, "reg_checkin_link"),
+            c = esc(&community),
+            link = esc(&link)
+        );
     }
     match &receipt {
         Some(r) => {
@@ -101,12 +111,17 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap, Path((communi
 }
 
 /// The receipt as a file, for the person to keep.
-pub async fn json(State(app): State<AppState>, headers: HeaderMap, Path((community, token)): Path<(String, String)>) -> Response {
+pub async fn json(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((community, token)): Path<(String, String)>,
+) -> Response {
     match load(&app, community, token).await {
         Ok(Some((reg, Some(r), _))) => {
             let disposition = format!("attachment; filename=\"receipt-{}.json\"", reg.code);
             let text = serde_json::to_string_pretty(&r).expect("a receipt serialises");
-            ([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], text).into_response()
+            ([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], text)
+                .into_response()
         }
         Ok(_) => gone(lang_of(&headers)),
         Err(r) => r,
@@ -129,7 +144,12 @@ pub async fn verify_page(headers: HeaderMap) -> Response {
 }
 
 fn verified(lang: Lang, r: &Receipt, head: &Head) -> String {
-    let field = |k: &str| serde_json::from_str::<serde_json::Value>(&r.record).ok().and_then(|v| v.get(k).map(|f| f.to_string())).unwrap_or_default();
+    let field = |k: &str| {
+        serde_json::from_str::<serde_json::Value>(&r.record)
+            .ok()
+            .and_then(|v| v.get(k).map(|f| f.to_string()))
+            .unwrap_or_default()
+    };
     format!(
         "<p class=\"msg ok\" id=result>✓ {} #{} · {} <code>{}</code> · {} {}</p><p>{} {} v{} · {} {}</p>",
         t(lang, "verify_ok"),
@@ -152,7 +172,10 @@ pub async fn verify(State(app): State<AppState>, headers: HeaderMap, Form(form):
     let t2 = text.clone();
     let (status, result) = match app.db.call(move |conn| registrations::verify_receipt(conn, &t2)).await {
         Ok(Ok((r, head))) => (StatusCode::OK, verified(lang, &r, &head)),
-        Ok(Err(e)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("<p class=\"msg bad\" id=result>✗ {}: {}</p>", t(lang, "verify_failed"), esc(&e.to_string()))),
+        Ok(Err(e)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("<p class=\"msg bad\" id=result>✗ {}: {}</p>", t(lang, "verify_failed"), esc(&e.to_string())),
+        ),
         Err(e) => return server_error(e),
     };
     (status, layout(lang, t(lang, "verify_title"), None, &(result + &verify_form(lang, &text)))).into_response()

@@ -42,7 +42,13 @@ pub async fn form(State(app): State<AppState>, headers: HeaderMap, Path(communit
     show_form(&app, &headers, &community, &FormMap::new(), None).await
 }
 
-async fn show_form(app: &AppState, headers: &HeaderMap, community: &str, filled: &FormMap, error: Option<&str>) -> Response {
+async fn show_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    community: &str,
+    filled: &FormMap,
+    error: Option<&str>,
+) -> Response {
     let lang = lang_of(headers);
     match exists(app, community).await {
         Ok(true) => {}
@@ -56,16 +62,35 @@ async fn show_form(app: &AppState, headers: &HeaderMap, community: &str, filled:
     };
     let nonce = crate::db::random_token();
     let provinces: String = divisions::provinces()
-        .map(|p| format!("<option value={}{}>{}</option>", p.code, if field(filled, "origin").starts_with(&p.code) { " selected" } else { "" }, esc(&p.name)))
+        .map(|p| {
+            format!(
+                "<option value={}{}>{}</option>",
+                p.code,
+                if field(filled, "origin").starts_with(&p.code) { " selected" } else { "" },
+                esc(&p.name)
+            )
+        })
         .collect();
     let travel: String = TRAVEL
         .iter()
-        .map(|m| format!("<option value={m}{}>{}</option>", if field(filled, "travel") == *m { " selected" } else { "" }, t(lang, &format!("travel_{m}"))))
+        .map(|m| {
+            format!(
+                "<option value={m}{}>{}</option>",
+                if field(filled, "travel") == *m { " selected" } else { "" },
+                t(lang, &format!("travel_{m}"))
+            )
+        })
         .collect();
     let yes_no = |name: &str| {
         ["no", "yes"]
             .iter()
-            .map(|v| format!("<label class=inline><input type=radio name={name} value={v} style=width:auto{}> {}</label> ", if field(filled, name) == *v { " checked" } else { "" }, t(lang, v)))
+            .map(|v| {
+                format!(
+                    "<label class=inline><input type=radio name={name} value={v} style=width:auto{}> {}</label> ",
+                    if field(filled, name) == *v { " checked" } else { "" },
+                    t(lang, v)
+                )
+            })
             .collect::<String>()
     };
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
@@ -161,7 +186,12 @@ fn refusal(lang: Lang, e: &RegisterError) -> Result<String, Response> {
 
 /// Step two: the form is checked and the document that applies is shown
 /// to be read and signed.
-pub async fn review(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(community): Path<String>, req: Request) -> Response {
+pub async fn review(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(community): Path<String>,
+    req: Request,
+) -> Response {
     let (headers, filled) = match read_form(&app, peer, req).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -194,12 +224,21 @@ pub fn document_text(lang: Lang, doc: &Document) -> String {
     body.replace("{days}", &doc.days.to_string())
 }
 
-fn sign_page(lang: Lang, community: &str, filled: &FormMap, form: &Form, doc: &Document, error: Option<&str>, status: StatusCode) -> Response {
+fn sign_page(
+    lang: Lang,
+    community: &str,
+    filled: &FormMap,
+    form: &Form,
+    doc: &Document,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let nonce = crate::db::random_token();
-    let carried: String = ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact"]
-        .iter()
-        .map(|k| format!("<input type=hidden name={k} value=\"{}\">", value(filled, k)))
-        .collect();
+    let carried: String =
+        ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact"]
+            .iter()
+            .map(|k| format!("<input type=hidden name={k} value=\"{}\">", value(filled, k)))
+            .collect();
     let mut body = String::new();
     let _ = write!(
         body,
@@ -242,7 +281,12 @@ document.getElementById('sign').onsubmit=()=>{document.getElementById('signature
 
 /// Step three: the signature; the record is stored, its leaf appended,
 /// and the browser goes to the receipt.
-pub async fn sign(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(community): Path<String>, req: Request) -> Response {
+pub async fn sign(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(community): Path<String>,
+    req: Request,
+) -> Response {
     let (headers, filled) = match read_form(&app, peer, req).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -259,7 +303,9 @@ pub async fn sign(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
                 Err(e) => return Ok(Err((e, None))),
             };
             match registrations::check_form(conn, &c, &getter(&f), offset, now_s) {
-                Ok(form) if field(&f, "confirm") != "yes" => Ok(Err((RegisterError::Invalid("reg_not_confirmed"), Some(form)))),
+                Ok(form) if field(&f, "confirm") != "yes" => {
+                    Ok(Err((RegisterError::Invalid("reg_not_confirmed"), Some(form))))
+                }
                 Ok(form) => Ok(Ok((nonce, form))),
                 Err(e) => Ok(Err((e, None))),
             }
@@ -294,7 +340,9 @@ pub async fn sign(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<So
                 Err(r) => return r,
             };
             // A sign step that can show the document again does; else the form.
-            let Some(form) = form.filter(|_| !matches!(e, RegisterError::Invalid("reg_replayed" | "reg_document_changed" | "reg_too_many"))) else {
+            let Some(form) = form.filter(|_| {
+                !matches!(e, RegisterError::Invalid("reg_replayed" | "reg_document_changed" | "reg_too_many"))
+            }) else {
                 return show_form(&app, &headers, &community, &FormMap::new(), Some(&text)).await;
             };
             let c = community.clone();

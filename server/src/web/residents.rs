@@ -81,9 +81,11 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (name, unit, phone) = (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
+    let (name, unit, phone) =
+        (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
     let (community, u) = (m.community.clone(), unit.clone());
-    let result = app.db.call(move |conn| Ok(community::add_resident(conn, &community, &name, &u, &phone, now_ms()))).await;
+    let result =
+        app.db.call(move |conn| Ok(community::add_resident(conn, &community, &name, &u, &phone, now_ms()))).await;
     match result {
         Ok(Ok(id)) => {
             record_action(&app, &m, "resident.add", format!("resident {id}, unit {unit}")).await;
@@ -126,14 +128,21 @@ pub async fn edit_form(State(app): State<AppState>, m: Member, Path(id): Path<i6
     layout(lang, &r.name, Some(&m.session), &body).into_response()
 }
 
-pub async fn update(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn update(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (name, unit, phone) = (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
+    let (name, unit, phone) =
+        (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
     let head = !field(&form, "head").is_empty();
     let (community, u) = (m.community.clone(), unit.clone());
-    match app.db.call(move |conn| Ok(residents::update(conn, &community, id, &name, &u, &phone, head, now_ms()))).await {
+    match app.db.call(move |conn| Ok(residents::update(conn, &community, id, &name, &u, &phone, head, now_ms()))).await
+    {
         Ok(Ok(revoked)) => {
             let detail = format!("resident {id}: unit {unit}, head {head}, {revoked} passes revoked");
             record_action(&app, &m, "resident.edit", detail).await;
@@ -148,7 +157,12 @@ pub async fn update(State(app): State<AppState>, m: Member, Path(id): Path<i64>,
     }
 }
 
-pub async fn move_out(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn move_out(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

@@ -42,26 +42,48 @@ impl Params {
             until_s: parse_day(&self.to, offset).map(|s| s + 86_400),
             region: self.region.trim().to_string(),
             kind: Kind::parse(&self.kind),
-            ending_within_s: self.ending.trim().parse::<i64>().ok().filter(|d| (1..=60).contains(d)).map(|d| d * 86_400),
+            ending_within_s: self
+                .ending
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=60).contains(d))
+                .map(|d| d * 86_400),
         }
     }
 
     /// The same filters as a query string, for the export link.
     fn query(&self) -> String {
         let enc = urlencode;
-        format!("from={}&to={}&region={}&kind={}&ending={}", enc(&self.from), enc(&self.to), enc(&self.region), enc(&self.kind), enc(&self.ending))
+        format!(
+            "from={}&to={}&region={}&kind={}&ending={}",
+            enc(&self.from),
+            enc(&self.to),
+            enc(&self.region),
+            enc(&self.kind),
+            enc(&self.ending)
+        )
     }
 }
 
 async fn fetch(app: &AppState, m: &Member, p: &Params) -> Result<Vec<Registration>, Response> {
     let (community, filter) = (m.community.clone(), p.filter(app.config.utc_offset_min));
-    app.db.call(move |conn| registrations::list(conn, &community, &filter, now_ms() / 1000, LIMIT)).await.map_err(server_error)
+    app.db
+        .call(move |conn| registrations::list(conn, &community, &filter, now_ms() / 1000, LIMIT))
+        .await
+        .map_err(server_error)
 }
 
 fn filters_form(lang: Lang, p: &Params) -> String {
     let kinds = ["", "pledge", "notice"]
         .iter()
-        .map(|k| format!("<option value=\"{k}\"{}>{}</option>", if p.kind == *k { " selected" } else { "" }, if k.is_empty() { "—" } else { t(lang, k) }))
+        .map(|k| {
+            format!(
+                "<option value=\"{k}\"{}>{}</option>",
+                if p.kind == *k { " selected" } else { "" },
+                if k.is_empty() { "—" } else { t(lang, k) }
+            )
+        })
         .collect::<String>();
     format!(
         "<form class=card method=get action=/returnees id=filters><label>{arr} {from_l}<input type=date name=from value=\"{from}\"></label>\
@@ -89,7 +111,11 @@ fn pending_section(m: &Member, pending: &[crate::community::QuarantineRow], offs
     if pending.is_empty() {
         return String::new();
     }
-    let mut out = format!("<h2>{}</h2><p>{}</p><div class=scroll><table id=pending-notices>", t(lang, "pending_notices"), t(lang, "pending_notices_help"));
+    let mut out = format!(
+        "<h2>{}</h2><p>{}</p><div class=scroll><table id=pending-notices>",
+        t(lang, "pending_notices"),
+        t(lang, "pending_notices_help")
+    );
     for q in pending {
         let buttons = if m.may(Perm::EditRecords) {
             let button = |verdict: &str, class: &str| {
@@ -182,7 +208,8 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
         .call(move |conn| {
             let Some(reg) = registrations::by_id(conn, &community, id)? else { return Ok(None) };
             let doc = crate::returnees::document(conn, &community, &reg.document, reg.version)?;
-            let receipt = registrations::receipt(conn, &community, &reg).map_err(|e| crate::db::DbError::Engine(e.to_string()))?;
+            let receipt = registrations::receipt(conn, &community, &reg)
+                .map_err(|e| crate::db::DbError::Engine(e.to_string()))?;
             let vkey = crate::evidence::verifier_key(conn, &community)?;
             Ok(Some((reg, doc, receipt.map(|r| r.verify(&vkey).map(|h| (r.index, h.size))))))
         })
@@ -197,15 +224,30 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
     for f in fields {
         let _ = write!(body, "<tr><th>{f}</th><td>{}</td></tr>", esc(&reg.field(f)));
     }
-    let _ = write!(body, "<tr><th>origin</th><td>{}</td></tr></table>", esc(&divisions::full_name(&reg.origin).unwrap_or_default()));
+    let _ = write!(
+        body,
+        "<tr><th>origin</th><td>{}</td></tr></table>",
+        esc(&divisions::full_name(&reg.origin).unwrap_or_default())
+    );
     if reg.record.is_some() {
         let _ = write!(body, "<svg viewBox=\"0 0 320 160\" width=320 height=160 style=\"border:1px solid #ccc;background:#fff\" id=signature><path d=\"{}\" fill=none stroke=#000 stroke-width=2.5 stroke-linecap=round /></svg>", esc(&reg.field("signature")));
     }
     if let Some(d) = doc {
-        let _ = write!(body, "<div class=card><p><b>{}</b> v{} <code>{}</code></p><p>{}</p></div>", esc(&d.name), d.version, &d.sha256, esc(&super::register::document_text(lang, &d)));
+        let _ = write!(
+            body,
+            "<div class=card><p><b>{}</b> v{} <code>{}</code></p><p>{}</p></div>",
+            esc(&d.name),
+            d.version,
+            &d.sha256,
+            esc(&super::register::document_text(lang, &d))
+        );
     }
     let evidence = match check {
-        Some(Ok((index, size))) => format!("<p class=\"msg ok\" id=evidence>✓ {} #{index} · {} {size}</p>", t(lang, "verify_ok"), t(lang, "reg_log_size")),
+        Some(Ok((index, size))) => format!(
+            "<p class=\"msg ok\" id=evidence>✓ {} #{index} · {} {size}</p>",
+            t(lang, "verify_ok"),
+            t(lang, "reg_log_size")
+        ),
         Some(Err(e)) => format!("<p class=\"msg bad\" id=evidence>✗ {}</p>", esc(&e.to_string())),
         None => format!("<p class=msg id=evidence>{}</p>", t(lang, "reg_deleted")),
     };
@@ -225,7 +267,25 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
     record_action(&app, &m, "returnees.export", format!("{} rows; {}; reason: {reason}", rows.len(), p.query())).await;
     let offset = app.config.utc_offset_min;
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header = ["code", "arrival", "name", "phone", "unit", "origin", "origin_name", "travel", "temperature", "symptoms", "contact", "document", "version", "kind", "until", "signed", "record"];
+    let header = [
+        "code",
+        "arrival",
+        "name",
+        "phone",
+        "unit",
+        "origin",
+        "origin_name",
+        "travel",
+        "temperature",
+        "symptoms",
+        "contact",
+        "document",
+        "version",
+        "kind",
+        "until",
+        "signed",
+        "record",
+    ];
     let _ = w.write_record(header);
     for r in &rows {
         let cells = [
@@ -248,10 +308,23 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
             r.index.to_string(),
         ];
         // A cell starting with = + - @ would be a formula in a spreadsheet.
-        let _ = w.write_record(cells.iter().map(|c| if c.starts_with(['=', '+', '-', '@']) { format!("'{c}") } else { c.clone() }));
+        let _ = w.write_record(cells.iter().map(|c| {
+            if c.starts_with(['=', '+', '-', '@']) {
+                format!("'{c}")
+            } else {
+                c.clone()
+            }
+        }));
     }
     let data = w.into_inner().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"returnees.csv\"")], data).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"returnees.csv\""),
+        ],
+        data,
+    )
+        .into_response()
 }
 
 /// A printable poster: the registration form's QR code and how to use it.
@@ -269,7 +342,12 @@ pub async fn poster(State(app): State<AppState>, m: Member) -> Response {
 
 /// The committee confirms a returnee's notice (the gates keep the home in
 /// from their next sync) or declines it.
-pub async fn decide_notice(State(app): State<AppState>, m: Member, Path((id, verdict)): Path<(i64, String)>, Form(form): Form<FormMap>) -> Response {
+pub async fn decide_notice(
+    State(app): State<AppState>,
+    m: Member,
+    Path((id, verdict)): Path<(i64, String)>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

@@ -49,7 +49,8 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
     let found = app
         .db
         .call(move |conn| {
-            let applies = if origin.is_empty() { None } else { Some(returnees::document_for(conn, &community, &origin, at_s)?) };
+            let applies =
+                if origin.is_empty() { None } else { Some(returnees::document_for(conn, &community, &origin, at_s)?) };
             Ok((returnees::documents(conn, &community)?, returnees::rules(conn, &community)?, applies))
         })
         .await;
@@ -76,7 +77,14 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
             Some(Some(d)) => format!("<p class=msg id=applies>{} → <b>{}</b> v{} ({} {})</p>", place(lang, check.origin.trim()), esc(&d.name), d.version, d.days, t(lang, "days_word")),
         },
     );
-    let _ = write!(body, "<div class=scroll><table id=rules><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>", t(lang, "origin"), t(lang, "document"), t(lang, "from"), t(lang, "until"));
+    let _ = write!(
+        body,
+        "<div class=scroll><table id=rules><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        t(lang, "origin"),
+        t(lang, "document"),
+        t(lang, "from"),
+        t(lang, "until")
+    );
     for r in &rules {
         let day = |s: Option<i64>| s.map_or("—".to_string(), |s| fmt_day(s, offset));
         let remove = if edit {
@@ -84,7 +92,14 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
         } else {
             String::new()
         };
-        let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{remove}</td></tr>", place(lang, &r.prefix), esc(&r.document), day(r.from_s), day(r.until_s));
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{remove}</td></tr>",
+            place(lang, &r.prefix),
+            esc(&r.document),
+            day(r.from_s),
+            day(r.until_s)
+        );
     }
     body.push_str("</table></div>");
     if edit && !docs.is_empty() {
@@ -155,11 +170,22 @@ pub async fn save_document(State(app): State<AppState>, m: Member, Form(form): F
         return message(&m.session, "returnees", "kind: pledge or notice", StatusCode::BAD_REQUEST);
     };
     let days = field(&form, "days").trim().parse::<i64>().unwrap_or(0);
-    let (name, zh, en) = (field(&form, "name").to_string(), field(&form, "body_zh").to_string(), field(&form, "body_en").to_string());
+    let (name, zh, en) =
+        (field(&form, "name").to_string(), field(&form, "body_zh").to_string(), field(&form, "body_en").to_string());
     let (community, by, n) = (m.community.clone(), m.session.user.clone(), name.clone());
-    match app.db.call(move |conn| Ok(returnees::save_document(conn, &community, &n, kind, days, &zh, &en, &by, now_ms()))).await {
+    match app
+        .db
+        .call(move |conn| Ok(returnees::save_document(conn, &community, &n, kind, days, &zh, &en, &by, now_ms())))
+        .await
+    {
         Ok(Ok(version)) => {
-            record_action(&app, &m, "document.save", format!("{} v{version}, {} {days} days", name.trim(), kind.as_str())).await;
+            record_action(
+                &app,
+                &m,
+                "document.save",
+                format!("{} v{version}, {} {days} days", name.trim(), kind.as_str()),
+            )
+            .await;
             state_redirect("/returnees/rules")
         }
         Ok(Err(e)) => rule_error(&m, e),
@@ -178,7 +204,8 @@ pub async fn add_rule(State(app): State<AppState>, m: Member, Form(form): Form<F
     let (community, p, d) = (m.community.clone(), prefix.clone(), document.clone());
     match app.db.call(move |conn| Ok(returnees::add_rule(conn, &community, &p, &d, from_s, until_s, now_ms()))).await {
         Ok(Ok(id)) => {
-            let detail = format!("rule {id}: {} → {document}", if prefix.is_empty() { "everywhere else" } else { &prefix });
+            let detail =
+                format!("rule {id}: {} → {document}", if prefix.is_empty() { "everywhere else" } else { &prefix });
             record_action(&app, &m, "rule.add", detail).await;
             state_redirect("/returnees/rules")
         }
@@ -187,7 +214,12 @@ pub async fn add_rule(State(app): State<AppState>, m: Member, Form(form): Form<F
     }
 }
 
-pub async fn remove_rule(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
+pub async fn remove_rule(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

@@ -58,7 +58,8 @@ fn broker_state(lang: Lang, app: &AppState, community: &str) -> String {
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let (lang, offset, community) = (m.session.lang, app.config.utc_offset_min, m.community.clone());
-    let found = app.db.call(move |conn| Ok((sensors::list(conn, &community)?, sensors::windows(conn, &community)?))).await;
+    let found =
+        app.db.call(move |conn| Ok((sensors::list(conn, &community)?, sensors::windows(conn, &community)?))).await;
     let (list, windows) = match found {
         Ok(v) => v,
         Err(e) => return server_error(e),
@@ -90,11 +91,14 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{unpair}</td></tr>",
             esc(&s.name),
             esc(&s.unit),
-            t(lang, match s.contact {
-                Some(true) => "door_closed",
-                Some(false) => "door_open",
-                None => "unknown",
-            }),
+            t(
+                lang,
+                match s.contact {
+                    Some(true) => "door_closed",
+                    Some(false) => "door_open",
+                    None => "unknown",
+                }
+            ),
             if low { " class=bad" } else { "" },
             s.battery.map_or("—".into(), |b| format!("{b}%")),
             s.linkquality.map_or("—".into(), |q| q.to_string()),
@@ -128,7 +132,8 @@ pub async fn pair(State(app): State<AppState>, m: Member, Form(form): Form<FormM
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (name, unit, community) = (field(&form, "name").to_string(), field(&form, "unit").to_string(), m.community.clone());
+    let (name, unit, community) =
+        (field(&form, "name").to_string(), field(&form, "unit").to_string(), m.community.clone());
     let (n, u) = (name.clone(), unit.clone());
     match app.db.call(move |conn| Ok(sensors::pair(conn, &community, &n, &u, now_ms()))).await {
         Ok(Ok(())) => {
@@ -140,7 +145,12 @@ pub async fn pair(State(app): State<AppState>, m: Member, Form(form): Form<FormM
     }
 }
 
-pub async fn unpair(State(app): State<AppState>, m: Member, Path(name): Path<String>, Form(form): Form<FormMap>) -> Response {
+pub async fn unpair(
+    State(app): State<AppState>,
+    m: Member,
+    Path(name): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Response {
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 
-use super::*;
 use super::chart::stacked;
+use super::*;
 use crate::reports::{self, Trends};
 
 #[derive(serde::Deserialize)]
@@ -25,7 +25,8 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(span): Query<Spa
         Ok(t) => t,
         Err(e) => return server_error(e),
     };
-    let day_labels: Vec<String> = (0..days).map(|d| fmt_ms(found.start_ms + d as i64 * 86_400_000, offset)[5..10].to_string()).collect();
+    let day_labels: Vec<String> =
+        (0..days).map(|d| fmt_ms(found.start_ms + d as i64 * 86_400_000, offset)[5..10].to_string()).collect();
     let mut body = format!(
         "<p class=noprint><a href=\"/trends?days=7\">{seven}</a> · <a href=\"/trends?days=30\">{thirty}</a></p>",
         seven = t(lang, "last_7_days"),
@@ -40,7 +41,11 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(span): Query<Spa
     let _ = write!(body, "<h2>{}</h2>", t(lang, "peak_hours"));
     let hour_labels: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
     body.push_str(&stacked("hours", &hour_labels, &[(t(lang, "entries").to_string(), found.hours.to_vec())]));
-    let title = format!("{} · {}", t(lang, "trends"), if days == 30 { t(lang, "last_30_days") } else { t(lang, "last_7_days") });
+    let title = format!(
+        "{} · {}",
+        t(lang, "trends"),
+        if days == 30 { t(lang, "last_30_days") } else { t(lang, "last_7_days") }
+    );
     layout(lang, &title, Some(&m.session), &body).into_response()
 }
 
@@ -51,7 +56,9 @@ fn refusals(lang: Lang, found: &Trends) -> String {
     }
     let max = found.refusals.iter().map(|r| r.1).max().unwrap_or(1).max(1);
     let height = 24 * found.refusals.len() + 8;
-    let mut svg = format!("<svg id=refusals viewBox=\"0 0 720 {height}\" role=img style=\"width:100%;max-width:720px;background:#fff\">");
+    let mut svg = format!(
+        "<svg id=refusals viewBox=\"0 0 720 {height}\" role=img style=\"width:100%;max-width:720px;background:#fff\">"
+    );
     for (i, (reason, n)) in found.refusals.iter().enumerate() {
         let y = 6 + i * 24;
         let w = (*n as f64 / max as f64 * 380.0).max(1.0);

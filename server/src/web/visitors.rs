@@ -29,7 +29,14 @@ pub async fn form(State(app): State<AppState>, headers: HeaderMap, Path(device):
     }
 }
 
-fn page(app: &AppState, headers: &HeaderMap, device: &str, gate: &str, error: Option<&str>, status: StatusCode) -> Response {
+fn page(
+    app: &AppState,
+    headers: &HeaderMap,
+    device: &str,
+    gate: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let lang = lang_of(headers);
     let (token, set) = form_token(app, headers);
     let body = format!(
@@ -77,7 +84,11 @@ pub async fn register(
     let pass_gate = gate.clone();
     // A visitor's registration is a change like any other: recorded, by
     // unit and gate (not the visitor's name, which retention deletes).
-    let actor = crate::audit::Actor { community: community.id.clone(), user: "visitor (public form)".into(), ip: app.client_ip(peer.ip(), &headers).to_string() };
+    let actor = crate::audit::Actor {
+        community: community.id.clone(),
+        user: "visitor (public form)".into(),
+        ip: app.client_ip(peer.ip(), &headers).to_string(),
+    };
     let result = app
         .db
         .call(move |conn| {

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use reqwest::blocking::Client as Browser;
+use reqwest::redirect::Policy;
 use shoumen::clock::SystemClock;
 use shoumen::gate::EntryDraft;
 use shoumen::store::Store;
@@ -17,8 +19,6 @@ use shoumen_protocol::sync::{Checkpoint, PushRequest, PushedEntry};
 use shoumen_protocol::{Decision, Direction, EntryKind, Hash, PassId, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
 use shoumen_server::{Background, Config};
-pub use reqwest::blocking::Client as Browser;
-use reqwest::redirect::Policy;
 
 pub const COMMUNITY: &str = "lotus-gdn";
 pub const ADMIN: &str = "admin";
@@ -39,7 +39,8 @@ pub fn target(dir: &Path) -> String {
                 return t;
             }
             let schema = format!("t_{}", db::random_token());
-            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect to SHOUMEN_TEST_POSTGRES_URL");
+            let mut client =
+                postgres::Client::connect(&url, postgres::NoTls).expect("connect to SHOUMEN_TEST_POSTGRES_URL");
             client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
             let sep = if url.contains('?') { '&' } else { '?' };
             let t = format!("{url}{sep}options=-csearch_path%3D{schema}");
@@ -177,7 +178,8 @@ pub fn login_as(server: &TestServer, user: &str) -> (Browser, String) {
     let b = browser();
     let base = server.url();
     let (_, page) = get(&b, &format!("{base}/login"));
-    let (status, _, location) = post(&b, &format!("{base}/login"), &[("user", user), ("password", PASSWORD), ("csrf", &csrf(&page))]);
+    let (status, _, location) =
+        post(&b, &format!("{base}/login"), &[("user", user), ("password", PASSWORD), ("csrf", &csrf(&page))]);
     assert_eq!((status, location.as_deref()), (303, Some("/")));
     // A district account's home is the district's overview.
     let r = b.get(format!("{base}/")).send().unwrap();
@@ -243,7 +245,10 @@ fn read_request(mut s: TcpStream, fail: bool) -> Option<String> {
         buf.extend_from_slice(&chunk[..n]);
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
-            let len = head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))).unwrap_or(0);
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                .unwrap_or(0);
             break (i + 4, len);
         }
     };
@@ -315,7 +320,14 @@ impl Kiosk {
 
     /// Appends one entry of `kind`; a scan carries a temperature (a fever
     /// if the reason says so).
-    pub fn entry(&mut self, kind: EntryKind, direction: Direction, pass: Option<PassId>, decision: Decision, reason: &'static str) {
+    pub fn entry(
+        &mut self,
+        kind: EntryKind,
+        direction: Direction,
+        pass: Option<PassId>,
+        decision: Decision,
+        reason: &'static str,
+    ) {
         let now = self.clock.now();
         let draft = EntryDraft {
             wall_ms: now.wall_ms,
@@ -327,7 +339,11 @@ impl Kiosk {
             role: pass.map(|_| Role::Resident),
             decision,
             reason,
-            temperature: (kind == EntryKind::Scan).then_some(TempRecord::Centi(if reason == "fever" { 3790 } else { 3650 })),
+            temperature: (kind == EntryKind::Scan).then_some(TempRecord::Centi(if reason == "fever" {
+                3790
+            } else {
+                3650
+            })),
             note: None,
         };
         self.store.append(&draft).unwrap();
@@ -388,7 +404,8 @@ impl Proxy {
         let connections = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         {
-            let (upstream, plan, connections, stop) = (upstream.clone(), plan.clone(), connections.clone(), stop.clone());
+            let (upstream, plan, connections, stop) =
+                (upstream.clone(), plan.clone(), connections.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let client = match listener.accept() {

@@ -247,7 +247,9 @@ impl GateIo {
                 self.signal = None;
             }
         }
-        for (output, value) in [(Output::Relay, relay), (Output::Green, green), (Output::Red, red), (Output::Buzzer, buzz)] {
+        for (output, value) in
+            [(Output::Relay, relay), (Output::Green, green), (Output::Red, red), (Output::Buzzer, buzz)]
+        {
             let slot = self.outputs.iter_mut().find(|(o, _)| *o == output).map(|(_, v)| v);
             if let Some(current) = slot {
                 if *current != value {
@@ -295,9 +297,7 @@ impl IoHandle {
 
 impl GateRelay for IoHandle {
     fn pulse(&mut self, ms: u32) -> Result<(), HwError> {
-        self.tx
-            .send(IoCommand::Pulse(ms))
-            .map_err(|_| HwError::Relay("the gate I/O thread has stopped".into()))
+        self.tx.send(IoCommand::Pulse(ms)).map_err(|_| HwError::Relay("the gate I/O thread has stopped".into()))
     }
 
     fn lock(&mut self) {
@@ -471,7 +471,9 @@ fn explain_gpio(e: &rppal::gpio::Error) -> String {
         rppal::gpio::Error::PermissionDenied(path) => format!(
             "no permission to open {path}: add the kiosk's user to the `gpio` group (`sudo adduser shoumen gpio`)"
         ),
-        rppal::gpio::Error::PinUsed(n) => format!("GPIO{n} is used by another program or driver; pick another pin in the config"),
+        rppal::gpio::Error::PinUsed(n) => {
+            format!("GPIO{n} is used by another program or driver; pick another pin in the config")
+        }
         rppal::gpio::Error::PinNotAvailable(n) => format!("GPIO{n} does not exist on this Pi"),
         other => other.to_string(),
     }

@@ -168,7 +168,8 @@ fn the_io_thread_locks_the_relay_when_stopped() {
     let world = World::new();
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, _rx) = std::sync::mpsc::channel();
-    let (mut handle, thread) = spawn_io(Box::new(SimPins::new(world.clone())), IoConfig::default(), tx, stop.clone()).unwrap();
+    let (mut handle, thread) =
+        spawn_io(Box::new(SimPins::new(world.clone())), IoConfig::default(), tx, stop.clone()).unwrap();
     handle.pulse(60_000).unwrap();
     let deadline = Instant::now() + Duration::from_secs(2);
     while !world.lock().relay_unlocked && Instant::now() < deadline {

@@ -206,7 +206,11 @@ impl Scene {
         let r = (size as f32 / 2.0 + 2.0) * self.px_per_module * std::f32::consts::SQRT_2;
         let fit = |c: f32, len: usize| {
             let (lo, hi) = (r / len as f32, 1.0 - r / len as f32);
-            if lo < hi { c.clamp(lo, hi) } else { 0.5 }
+            if lo < hi {
+                c.clamp(lo, hi)
+            } else {
+                0.5
+            }
         };
         self.cx = fit(self.cx, self.width);
         self.cy = fit(self.cy, self.height);
@@ -228,7 +232,11 @@ impl Modules {
     }
 
     fn dark(&self, x: i64, y: i64) -> bool {
-        x >= 0 && y >= 0 && (x as usize) < self.size && (y as usize) < self.size && self.dark[y as usize * self.size + x as usize]
+        x >= 0
+            && y >= 0
+            && (x as usize) < self.size
+            && (y as usize) < self.size
+            && self.dark[y as usize * self.size + x as usize]
     }
 }
 
@@ -277,10 +285,8 @@ pub fn render(modules: &Modules, scene: &Scene, noise_seed: u64) -> GrayBuf {
         }
     }
     impair(&mut img, scene, n);
-    let pixels: Vec<u8> = img
-        .iter()
-        .map(|&v| (v + rng.normal() * scene.noise_sigma).round().clamp(0.0, 255.0) as u8)
-        .collect();
+    let pixels: Vec<u8> =
+        img.iter().map(|&v| (v + rng.normal() * scene.noise_sigma).round().clamp(0.0, 255.0) as u8).collect();
     let mut frame = GrayBuf { width: w, height: h, pixels };
     if let Some(q) = scene.jpeg_quality {
         frame = jpeg_round_trip(&frame, q);
@@ -486,7 +492,12 @@ pub fn frames(texts: &[String], count: usize, seed: u64, difficulty: f32) -> Vec
     frames_of(texts, count, seed, |rng| Scene::random(rng, difficulty))
 }
 
-fn frames_of(texts: &[String], count: usize, seed: u64, mut scene_of: impl FnMut(&mut Rng) -> Scene) -> Vec<(String, Scene, GrayBuf)> {
+fn frames_of(
+    texts: &[String],
+    count: usize,
+    seed: u64,
+    mut scene_of: impl FnMut(&mut Rng) -> Scene,
+) -> Vec<(String, Scene, GrayBuf)> {
     let mut rng = Rng::new(seed);
     (0..count)
         .filter_map(|i| {

@@ -198,7 +198,10 @@ pub struct Measurement {
 pub enum Outcome {
     Body(Measurement),
     /// Nobody (or nothing human) in front of the sensor, or they moved.
-    NoSubject { skin_c: f32, ambient_c: f32 },
+    NoSubject {
+        skin_c: f32,
+        ambient_c: f32,
+    },
 }
 
 fn with_retries<T>(
@@ -283,7 +286,8 @@ impl DelayNs for StdDelay {
 
 /// Opens the real sensor on the Pi.
 pub fn open_mlx90614(cfg: &ThermometerConfig) -> Result<Mlx90614<super::i2c::PiI2c>, SensorError> {
-    let bus = super::i2c::PiI2c::open(cfg.bus, cfg.bus_timeout_ms).map_err(|e| SensorError::Open(explain_i2c_open(cfg.bus, &e)))?;
+    let bus = super::i2c::PiI2c::open(cfg.bus, cfg.bus_timeout_ms)
+        .map_err(|e| SensorError::Open(explain_i2c_open(cfg.bus, &e)))?;
     Mlx90614::new(bus, cfg.address)
 }
 
@@ -296,9 +300,9 @@ pub fn explain_i2c_open(bus: u8, e: &rppal::i2c::Error) -> String {
              /boot/firmware/config.txt (or `raspi-config nonint do_i2c 0`) and reboot; \
              on a machine that is not a Pi, run with --sim"
         ),
-        rppal::i2c::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => format!(
-            "no permission to open {dev}: add the kiosk's user to the `i2c` group (`sudo adduser shoumen i2c`)"
-        ),
+        rppal::i2c::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            format!("no permission to open {dev}: add the kiosk's user to the `i2c` group (`sudo adduser shoumen i2c`)")
+        }
         other => format!("cannot open {dev}: {other}"),
     }
 }

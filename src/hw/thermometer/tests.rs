@@ -41,7 +41,8 @@ fn read_bad_pec(register: u8, value: u16) -> T {
 }
 
 fn nack(register: u8) -> T {
-    T::write_read(ADDR, vec![register], vec![0, 0, 0]).with_error(ErrorKind::NoAcknowledge(NoAcknowledgeSource::Address))
+    T::write_read(ADDR, vec![register], vec![0, 0, 0])
+        .with_error(ErrorKind::NoAcknowledge(NoAcknowledgeSource::Address))
 }
 
 fn samples(object_c: &[f32], ambient_c: f32) -> Vec<T> {

@@ -11,7 +11,9 @@ use slint::{ComponentHandle, Model, ModelRc, VecModel};
 use super::Wiring;
 use crate::gate::{Alarm, DoorAlarm, Event};
 use crate::ports::{Command, SensorRequest, Status};
-use crate::ui::{celsius, verdict, AlarmRow, AppState, AppWindow, EntryRow, GuardAdapter, HealthRow, Page, ScanAdapter};
+use crate::ui::{
+    celsius, verdict, AlarmRow, AppState, AppWindow, EntryRow, GuardAdapter, HealthRow, Page, ScanAdapter,
+};
 
 #[derive(Clone, Debug)]
 pub struct GuardConfig {
@@ -349,7 +351,12 @@ mod tests {
     use super::*;
 
     fn config() -> GuardConfig {
-        GuardConfig { pin_sha256: None, lock_after: Duration::from_secs(60), max_failures: 5, block_for: Duration::from_secs(60) }
+        GuardConfig {
+            pin_sha256: None,
+            lock_after: Duration::from_secs(60),
+            max_failures: 5,
+            block_for: Duration::from_secs(60),
+        }
     }
 
     fn session() -> GuardSession {

@@ -36,7 +36,10 @@ mod tests {
 
     #[test]
     fn the_returnee_form_is_next_to_the_visitor_form_of_a_shoumen_server() {
-        assert_eq!(returnee_url("https://gate.example.org/v/k-1a2b").as_deref(), Some("https://gate.example.org/v/k-1a2b/returnee"));
+        assert_eq!(
+            returnee_url("https://gate.example.org/v/k-1a2b").as_deref(),
+            Some("https://gate.example.org/v/k-1a2b/returnee")
+        );
         assert_eq!(returnee_url("https://shoumen.example/visit/east-gate"), None, "another site's form");
         assert_eq!(returnee_url("https://x/v/"), None);
         assert_eq!(returnee_url("https://x/v/a?b=c"), None);
