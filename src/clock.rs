@@ -43,6 +43,7 @@ impl Default for SystemClock {
 
 /// The local time of day of `wall_ms` as (hour, minute, second), by the
 /// system's time zone; `None` if the C library cannot tell.
+#[allow(unsafe_code, reason = "localtime_r(3), with the struct it fills")]
 pub fn local_hms(wall_ms: i64) -> Option<(u32, u32, u32)> {
     let secs = wall_ms.div_euclid(1000) as libc::time_t;
     // SAFETY: localtime_r writes only into the struct we pass.
@@ -62,6 +63,7 @@ pub fn local_midnight_ms(wall_ms: i64) -> i64 {
 }
 
 /// Milliseconds since boot, counting suspend (CLOCK_BOOTTIME).
+#[allow(unsafe_code, reason = "clock_gettime(2), with the struct it fills")]
 fn mono_ms() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec we pass.
@@ -74,6 +76,7 @@ fn mono_ms() -> u64 {
 
 /// Whether the kernel considers the clock synchronised (NTP, chrony,
 /// systemd-timesyncd all clear STA_UNSYNC).
+#[allow(unsafe_code, reason = "adjtimex(2) in read-only mode")]
 fn clock_synced() -> bool {
     // SAFETY: timex is plain data; modes = 0 makes adjtimex read-only.
     let mut tx: libc::timex = unsafe { std::mem::zeroed() };

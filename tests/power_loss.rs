@@ -10,6 +10,9 @@
 //! `SHOUMEN_POWER_CUTS` sets the number of cuts (CI runs the default 25;
 //! the figure in docs/reliability.md is from 200).
 
+// A VFS is C callbacks over raw pointers: this file is unsafe by nature.
+#![allow(unsafe_code)]
+
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::path::Path;
 use std::sync::Mutex;

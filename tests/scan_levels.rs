@@ -102,8 +102,8 @@ fn live_mode_reads_more_hard_frames_than_raw_rxing() {
 fn a_pass_held_out_at_two_and_a_half_px_per_module_is_read_within_a_second_of_frames() {
     // Every frame scanned (no frames dropped): counts frames, not time.
     let texts = synth::pass_texts(16, 2026);
-    for s in 0..3 {
-        let seq = Approach::new(&texts[s], 2.5, 9000 + s as u64).unwrap();
+    for (s, text) in texts.iter().enumerate().take(3) {
+        let seq = Approach::new(text, 2.5, 9000 + s as u64).unwrap();
         let mut scanner = live();
         let first = (0..30).find(|&i| !scanner.scan(&seq.frame(i).view()).codes.is_empty());
         assert!(first.is_some(), "sequence {s} not read in 30 frames");

@@ -253,6 +253,23 @@ fn stored_hash(tx: &mut dyn Conn, device: &str, seq: u64) -> Result<String, DbEr
     tx.query_row("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2", vals![device, seq], |r| r.get(0))
 }
 
+/// The chain hash before `start`: the stored one (the head, the hash kept
+/// at the retention cut, or the stored entry's).
+fn hash_before(tx: &mut dyn Conn, device: &Device, held: &Held, start: u64) -> Result<Hash, Refusal> {
+    let prev_hex = if start == 1 {
+        hex::encode(GENESIS)
+    } else if start - 1 == held.watermark {
+        held.head_hex.clone()
+    } else if start - 1 == held.pruned_seq {
+        held.pruned_hex
+            .clone()
+            .ok_or_else(|| DbError::Corrupt(format!("kiosk {} lost the hash kept at its retention cut", device.id)))?
+    } else {
+        stored_hash(tx, &device.id, start - 1)?
+    };
+    Ok(decode_hex(&prev_hex, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?)
+}
+
 fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> Result<Pushed, Refusal> {
     let held = lock_device(tx, device)?;
     let watermark = held.watermark;
@@ -283,19 +300,7 @@ fn push_tx(tx: &mut dyn Conn, device: &Device, req: &PushRequest, now: i64) -> R
         }
     }
     let start = first.max(cut + 1);
-    // The chain hash before `start`: the stored one.
-    let prev_hex = if start == 1 {
-        hex::encode(GENESIS)
-    } else if start - 1 == watermark {
-        held.head_hex.clone()
-    } else if start - 1 == cut {
-        held.pruned_hex
-            .clone()
-            .ok_or_else(|| DbError::Corrupt(format!("kiosk {} lost the hash kept at its retention cut", device.id)))?
-    } else {
-        stored_hash(tx, &device.id, start - 1)?
-    };
-    let prev: Hash = decode_hex(&prev_hex, "stored hash").map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let prev = hash_before(tx, device, &held, start)?;
     let mut walk = ChainCheck::resume(start - 1, prev);
     let mut pushed = Pushed::default();
     let mut head_hex = held.head_hex;

@@ -176,6 +176,7 @@ fn spawn_background(state: &AppState) {
             tokio::time::sleep(Duration::from_secs(60)).await;
             // SAFETY: malloc_trim only releases free heap pages.
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            #[allow(unsafe_code, reason = "glibc's malloc_trim(3)")]
             unsafe {
                 libc::malloc_trim(0);
             }
@@ -317,9 +318,12 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
 /// account's own stored count (`accounts::login_failed`).
 #[derive(Default)]
 pub struct LoginGuard {
-    /// (account, client) → (failures in a row, locked until)
-    accounts: Mutex<HashMap<(String, IpAddr), (u32, Option<Instant>)>>,
+    accounts: Mutex<HashMap<(String, IpAddr), Failures>>,
 }
+
+/// Wrong passwords in a row for one (account, client), and until when
+/// that pair is locked.
+type Failures = (u32, Option<Instant>);
 
 impl LoginGuard {
     pub const MAX_FAILURES: u32 = accounts::MAX_FAILURES as u32;

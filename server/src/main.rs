@@ -425,7 +425,7 @@ fn export(db: &Db, community: Option<&str>, from: &str, to: &str, offset: i32) -
     db.read_blocking(|conn| {
         // The committee's pages default to Chinese; so does this export.
         let words = |code: &str| shoumen_server::web::reason_text(shoumen_server::web::Lang::Zh, code);
-        export_csv(conn, &community.id, f * 1000, (t + 86_400) * 1000, offset, &words, None, &mut |chunk| {
+        export_csv(conn, &community.id, f * 1000..(t + 86_400) * 1000, offset, &words, None, &mut |chunk| {
             std::io::Write::write_all(&mut out, chunk.as_bytes()).is_ok()
         })
     })?;

@@ -310,21 +310,20 @@ pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
     }
 }
 
-/// Entries of `community` in `[from_ms, to_ms)` as CSV (times in the
+/// Entries of `community` in `range_ms` as CSV (times in the
 /// display zone, reasons as codes and in `reason_words`), handed to `sink` about 64 KiB at a time; `sink` returns
 /// false to stop (the reader went away). Rows stream from the database:
 /// memory stays flat however long the range.
 pub fn export_csv(
     conn: &mut dyn Conn,
     community: &str,
-    from_ms: i64,
-    to_ms: i64,
+    range_ms: std::ops::Range<i64>,
     utc_offset_min: i32,
     reason_words: &dyn Fn(&str) -> String,
     gate_names: Option<&[String]>,
     sink: &mut dyn FnMut(String) -> bool,
 ) -> Result<(), DbError> {
-    let mut params: Vec<Val> = vec![community.into(), from_ms.into(), to_ms.into()];
+    let mut params: Vec<Val> = vec![community.into(), range_ms.start.into(), range_ms.end.into()];
     let scope = gate_names.map_or_else(|| "1 = 1".to_string(), |names| gate_scope(names, &mut params));
     let sql = format!(
         "SELECT {SHOWN_MS}, e.device, d.gate_name, e.seq, e.direction, e.decision, e.reason, e.kind,

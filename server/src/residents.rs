@@ -74,19 +74,21 @@ fn revoke_passes_of(conn: &mut dyn Conn, community: &str, id: i64, now_ms: i64) 
     )
 }
 
+/// A resident's fields as the committee edits them.
+#[derive(Clone, Copy, Debug)]
+pub struct Edit<'a> {
+    pub name: &'a str,
+    pub unit: &'a str,
+    pub phone: &'a str,
+    /// The head of the household (the unit).
+    pub head: bool,
+}
+
 /// Changes a resident. A pass names its unit (signed), so a move to another
 /// unit revokes the resident's passes; returns how many were revoked.
-pub fn update(
-    conn: &mut dyn Conn,
-    community: &str,
-    id: i64,
-    name: &str,
-    unit: &str,
-    phone: &str,
-    head: bool,
-    now_ms: i64,
-) -> Result<u64, CommunityError> {
-    let (name, unit, phone) = check(name, unit, phone).map_err(CommunityError::Invalid)?;
+pub fn update(conn: &mut dyn Conn, community: &str, id: i64, edit: &Edit, now_ms: i64) -> Result<u64, CommunityError> {
+    let head = edit.head;
+    let (name, unit, phone) = check(edit.name, edit.unit, edit.phone).map_err(CommunityError::Invalid)?;
     conn.transaction(true, |tx| {
         let old = resident(tx, community, id)?.filter(|r| !r.moved_out).ok_or(CommunityError::NotFound("resident"))?;
         tx.execute(

@@ -64,12 +64,10 @@ impl Sequencer {
             });
             (ok, finish)
         });
-        if let Err(e) = self.jobs.try_send(job) {
-            // The job (and its answer) is dropped: the receiver sees a closed
-            // channel, which `wait` turns into "busy".
-            if let TrySendError::Disconnected(_) = e {
-                tracing::error!("the evidence log's writer has stopped");
-            }
+        // A job that cannot be queued (and its answer) is dropped: the
+        // receiver sees a closed channel, which `wait` turns into "busy".
+        if let Err(TrySendError::Disconnected(_)) = self.jobs.try_send(job) {
+            tracing::error!("the evidence log's writer has stopped");
         }
         receiver
     }

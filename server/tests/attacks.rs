@@ -35,6 +35,7 @@ fn spawn_server(db: &str, args: &[&str], max_fds: Option<u64>) -> (std::process:
     cmd.args(["--db", db, "--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
     if let Some(n) = max_fds {
         // SAFETY: setrlimit is async-signal-safe; it only changes this child's limit.
+        #[allow(unsafe_code, reason = "pre_exec with setrlimit(2)")]
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || {

@@ -57,10 +57,8 @@ fn a_phone_pass_binds_to_the_first_phone_and_opens_the_gate_only_as_its_live_cod
     // and the pass's own text opens no gate.
     let (_, passes) = get(&b, &format!("{}/passes", server.url()));
     assert!(passes.contains("Phone pass (not set up yet)"), "{passes}");
-    let unbound: String = server
-        .db
-        .call_blocking(|c| Ok(c.query_row("SELECT text FROM passes WHERE phone = 1", &[], |r| r.get(0))?))
-        .unwrap();
+    let unbound: String =
+        server.db.call_blocking(|c| c.query_row("SELECT text FROM passes WHERE phone = 1", &[], |r| r.get(0))).unwrap();
     assert_eq!(pass::verify(&unbound, &trust, now_ms() / 1000, 60).unwrap_err().code(), "code_expired");
 
     // The page has a script, under its own nonce, and the bind address.
@@ -171,7 +169,7 @@ fn the_committee_requires_phone_passes_for_a_role() {
     let kinds: Vec<(String, i64)> = server
         .db
         .call_blocking(|c| {
-            Ok(c.query_map("SELECT role, phone FROM passes ORDER BY role", &[], |r| Ok((r.get(0)?, r.get(1)?)))?)
+            c.query_map("SELECT role, phone FROM passes ORDER BY role", &[], |r| Ok((r.get(0)?, r.get(1)?)))
         })
         .unwrap();
     assert_eq!(kinds, [("resident".to_string(), 0), ("visitor".to_string(), 1)]);
@@ -181,7 +179,7 @@ fn the_committee_requires_phone_passes_for_a_role() {
     // roles may set it: the table in tests/roles.rs.)
     let (_, _, location) = post(&browser(), &format!("{base}/passes/phone-roles"), &[("role", "resident")]);
     assert_eq!(location.as_deref(), Some("/login"));
-    let roles = server.db.call_blocking(|c| Ok(shoumen_server::community::phone_roles(c, COMMUNITY)?)).unwrap();
+    let roles = server.db.call_blocking(|c| shoumen_server::community::phone_roles(c, COMMUNITY)).unwrap();
     assert_eq!(roles, [shoumen_protocol::Role::Visitor, shoumen_protocol::Role::Delivery]);
 }
 

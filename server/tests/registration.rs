@@ -259,7 +259,8 @@ fn bad_input_gets_a_clear_error_and_stores_nothing() {
     scene(&server);
     let b = browser();
     let good = signed(&server, &b);
-    let sign = |change: &dyn Fn(&mut Vec<(String, String)>)| {
+    type Change<'a> = &'a dyn Fn(&mut Vec<(String, String)>);
+    let sign = |change: Change| {
         let mut form = good.clone();
         change(&mut form);
         post_pairs(&b, &format!("{base}/r/{COMMUNITY}/sign"), &form)

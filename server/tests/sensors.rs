@@ -56,7 +56,7 @@ impl Broker {
     }
 
     fn run(conf: PathBuf, port: u16) -> Broker {
-        let child =
+        let mut child =
             Command::new(BROKER).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -64,6 +64,8 @@ impl Broker {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("mosquitto did not start on port {port}");
     }
 
@@ -199,7 +201,7 @@ fn a_quarantined_door_alerts_a_free_one_does_not_a_silent_one_needs_a_look_and_r
     assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'", 2), 2);
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'door_sensor_open'"), 1);
     // Inside the delivery windows the quarantined door opens quietly.
-    server.db.call_blocking(|c| Ok(sensors::set_windows(c, COMMUNITY, "00:00-23:59").unwrap())).unwrap();
+    server.db.call_blocking(|c| Ok(sensors::set_windows(c, COMMUNITY, "00:00-23:59"))).unwrap().unwrap();
     broker.publish("door-3-502", r#"{"contact": true}"#);
     broker.publish("door-3-502", r#"{"contact": false}"#);
     assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-3-502'", 4), 4);

@@ -333,8 +333,7 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
             shoumen_server::reports::export_csv(
                 c,
                 COMMUNITY,
-                expected - 3_600_000,
-                expected + 3_600_000,
+                expected - 3_600_000..expected + 3_600_000,
                 480,
                 &words,
                 None,

@@ -101,6 +101,46 @@ pub struct Kiosk {
     sensor: Option<Sender<SensorRequest>>,
 }
 
+/// The sync thread on its own store connection: its link (status), the
+/// sender that wakes it ("Sync now"), its handle.
+fn spawn_sync(
+    config: &Config,
+    clock: &SystemClock,
+    events: &Sender<Event>,
+    stop: &Arc<AtomicBool>,
+) -> Result<(SyncLink, Sender<()>, JoinHandle<()>), KioskError> {
+    let link = SyncLink::default();
+    let (wake, wake_rx) = std::sync::mpsc::channel();
+    let loop_config = sync::LoopConfig { retention_days: config.kiosk.retention_days, ..Default::default() };
+    let thread =
+        sync::spawn(config.db_path(), clock.clone(), events.clone(), link.clone(), wake_rx, loop_config, stop.clone())
+            .map_err(|e| AppError::Thread("sync", e))?;
+    Ok((link, wake, thread))
+}
+
+/// The demo's passes, and in demo mode on simulated hardware the thread
+/// that holds them up to the camera.
+fn spawn_demo(
+    config: &Config,
+    options: &KioskOptions,
+    world: &World,
+    stop: &Arc<AtomicBool>,
+    threads: &mut Vec<JoinHandle<()>>,
+) -> Result<Vec<(String, String)>, KioskError> {
+    let demo_passes = if config.kiosk.demo {
+        crate::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    if config.kiosk.simulated && !demo_passes.is_empty() && options.demo_script {
+        let (world, stop, passes, pace) = (world.clone(), stop.clone(), demo_passes.clone(), options.demo_pace);
+        let script = move || crate::demo::play_script(&world, &passes, pace, pace, &stop);
+        let demo = std::thread::Builder::new().name("demo".into()).spawn(script);
+        threads.push(demo.map_err(|e| AppError::Thread("demo", e))?);
+    }
+    Ok(demo_passes)
+}
+
 impl Kiosk {
     /// Opens the store and the devices and starts the gate I/O, thermometer,
     /// sync and demo threads. SIGTERM and SIGINT stop the kiosk.
@@ -141,33 +181,12 @@ impl Kiosk {
         let (io, io_thread) = gpio::spawn_io(devices.pins, config.gpio.clone(), event_tx.clone(), stop.clone())
             .map_err(thread("gate I/O"))?;
         let sensor = spawn_sensor(devices.thermometer, sensor_rx, event_tx.clone(), command_tx.clone(), stop.clone())?;
-        let sync = SyncLink::default();
-        let (sync_wake, sync_wake_rx) = std::sync::mpsc::channel();
-        let loop_config = sync::LoopConfig { retention_days: config.kiosk.retention_days, ..Default::default() };
-        let sync_thread = sync::spawn(
-            config.db_path(),
-            clock.clone(),
-            event_tx.clone(),
-            sync.clone(),
-            sync_wake_rx,
-            loop_config,
-            stop.clone(),
-        )
-        .map_err(thread("sync"))?;
+        let (sync, sync_wake, sync_thread) = spawn_sync(config, clock, &event_tx, &stop)?;
         let mut threads = vec![sensor, io_thread, sync_thread];
         let voice =
             Voice::new(config.voice.clone(), hw::open_speaker(config.kiosk.simulated, &world), &config.kiosk.language);
 
-        let demo_passes = if config.kiosk.demo {
-            crate::demo::read_passes(&config.kiosk.data_dir).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        if config.kiosk.simulated && !demo_passes.is_empty() && options.demo_script {
-            let (world, stop, passes, pace) = (world.clone(), stop.clone(), demo_passes.clone(), options.demo_pace);
-            let script = move || crate::demo::play_script(&world, &passes, pace, pace, &stop);
-            threads.push(std::thread::Builder::new().name("demo".into()).spawn(script).map_err(thread("demo"))?);
-        }
+        let demo_passes = spawn_demo(config, options, &world, &stop, &mut threads)?;
         // Enrolled kiosks show the server's visitor form for this gate.
         let visitor_url = match store.sync_credentials()? {
             Some(c) => c.visitor_url,

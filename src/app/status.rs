@@ -109,6 +109,7 @@ fn sync_health(s: &crate::sync::SyncStatus) -> Health {
     Health { device: "sync", ok, state }
 }
 
+#[allow(unsafe_code, reason = "statvfs(3), with the struct it fills")]
 fn disk_free_bytes(dir: &std::path::Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;

@@ -248,7 +248,7 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
         let _slot = slot;
         let result = db.read_blocking(|conn| {
             let words = |code: &str| i18n::reason_text(lang, code);
-            reports::export_csv(conn, &community, from_ms, to_ms, offset, &words, scope.as_deref(), &mut |chunk| {
+            reports::export_csv(conn, &community, from_ms..to_ms, offset, &words, scope.as_deref(), &mut |chunk| {
                 tx.blocking_send(Ok(chunk)).is_ok()
             })
         });

@@ -61,38 +61,8 @@ async fn show_form(
         Err(e) => return server_error(e),
     };
     let nonce = crate::db::random_token();
-    let provinces: String = divisions::provinces()
-        .map(|p| {
-            format!(
-                "<option value={}{}>{}</option>",
-                p.code,
-                if field(filled, "origin").starts_with(&p.code) { " selected" } else { "" },
-                esc(&p.name)
-            )
-        })
-        .collect();
-    let travel: String = TRAVEL
-        .iter()
-        .map(|m| {
-            format!(
-                "<option value={m}{}>{}</option>",
-                if field(filled, "travel") == *m { " selected" } else { "" },
-                t(lang, &format!("travel_{m}"))
-            )
-        })
-        .collect();
-    let yes_no = |name: &str| {
-        ["no", "yes"]
-            .iter()
-            .map(|v| {
-                format!(
-                    "<label class=inline><input type=radio name={name} value={v} style=width:auto{}> {}</label> ",
-                    if field(filled, name) == *v { " checked" } else { "" },
-                    t(lang, v)
-                )
-            })
-            .collect::<String>()
-    };
+    let (provinces, travel) = (province_options(filled), travel_options(lang, filled));
+    let yes_no = |name: &str| yes_no(lang, filled, name);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let body = format!(
         "<p>{intro}</p>{err}<noscript><p class=\"msg bad\">{noscript}</p></noscript>\
@@ -137,6 +107,41 @@ async fn show_form(
     scripted(status, lang, t(lang, "reg_title"), &body, &nonce)
 }
 
+/// The provinces, the one the form had selected.
+fn province_options(filled: &FormMap) -> String {
+    divisions::provinces()
+        .map(|p| {
+            let selected = if field(filled, "origin").starts_with(&p.code) { " selected" } else { "" };
+            format!("<option value={}{selected}>{}</option>", p.code, esc(&p.name))
+        })
+        .collect()
+}
+
+/// The ways to travel, the one the form had selected.
+fn travel_options(lang: Lang, filled: &FormMap) -> String {
+    TRAVEL
+        .iter()
+        .map(|m| {
+            let selected = if field(filled, "travel") == *m { " selected" } else { "" };
+            format!("<option value={m}{selected}>{}</option>", t(lang, &format!("travel_{m}")))
+        })
+        .collect()
+}
+
+/// A no/yes question's two radio buttons, the form's answer checked.
+fn yes_no(lang: Lang, filled: &FormMap, name: &str) -> String {
+    ["no", "yes"]
+        .iter()
+        .map(|v| {
+            let checked = if field(filled, name) == *v { " checked" } else { "" };
+            format!(
+                "<label class=inline><input type=radio name={name} value={v} style=width:auto{checked}> {}</label> ",
+                t(lang, v)
+            )
+        })
+        .collect()
+}
+
 /// The origin picker: each choice fetches the divisions below it; the
 /// deepest one chosen is the origin.
 const PICKER: &str = "const $=i=>document.getElementById(i);\
@@ -177,10 +182,12 @@ async fn read_form(app: &AppState, peer: SocketAddr, req: Request) -> Result<(He
     }
 }
 
-fn refusal(lang: Lang, e: &RegisterError) -> Result<String, Response> {
+/// What to tell the person about a refused form; `None` for the server's
+/// own failures (answered as such).
+fn refusal(lang: Lang, e: &RegisterError) -> Option<String> {
     match e {
-        RegisterError::Invalid(key) => Ok(t(lang, key).to_string()),
-        other => Err(server_error(other)),
+        RegisterError::Invalid(key) => Some(t(lang, key).to_string()),
+        _ => None,
     }
 }
 
@@ -211,8 +218,8 @@ pub async fn review(
     match checked {
         Ok(Ok((doc, form))) => sign_page(lang, &community, &filled, &form, &doc, None, StatusCode::OK),
         Ok(Err(e)) => match refusal(lang, &e) {
-            Ok(text) => show_form(&app, &headers, &community, &filled, Some(&text)).await,
-            Err(r) => r,
+            Some(text) => show_form(&app, &headers, &community, &filled, Some(&text)).await,
+            None => server_error(e),
         },
         Err(e) => server_error(e),
     }
@@ -335,10 +342,7 @@ pub async fn sign(
     match done {
         Ok(token) => state_redirect(&format!("/r/{community}/receipt/{token}")),
         Err((e, form)) => {
-            let text = match refusal(lang, &e) {
-                Ok(t) => t,
-                Err(r) => return r,
-            };
+            let Some(text) = refusal(lang, &e) else { return server_error(e) };
             // A sign step that can show the document again does; else the form.
             let Some(form) = form.filter(|_| {
                 !matches!(e, RegisterError::Invalid("reg_replayed" | "reg_document_changed" | "reg_too_many"))

@@ -141,8 +141,11 @@ pub async fn update(
         (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
     let head = !field(&form, "head").is_empty();
     let (community, u) = (m.community.clone(), unit.clone());
-    match app.db.call(move |conn| Ok(residents::update(conn, &community, id, &name, &u, &phone, head, now_ms()))).await
-    {
+    let edit = move |conn: &mut dyn crate::db::Conn| {
+        let fields = residents::Edit { name: &name, unit: &u, phone: &phone, head };
+        Ok(residents::update(conn, &community, id, &fields, now_ms()))
+    };
+    match app.db.call(edit).await {
         Ok(Ok(revoked)) => {
             let detail = format!("resident {id}: unit {unit}, head {head}, {revoked} passes revoked");
             record_action(&app, &m, "resident.edit", detail).await;
