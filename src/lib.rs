@@ -6,17 +6,19 @@
 
 pub mod app;
 pub mod check;
-pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod frame;
-pub mod gate;
 pub mod hw;
 pub mod isolate;
 pub mod ports;
 pub mod scan;
 pub mod service;
-pub mod store;
-pub mod sync;
 pub mod ui;
 pub mod voice;
+
+// The gate core and the store and sync client are crates of their own
+// (crates/gate, crates/client), so what does not need the screen builds
+// without it; the kiosk keeps their old paths.
+pub use shoumen_client::{clock, store, sync};
+pub use shoumen_gate as gate;

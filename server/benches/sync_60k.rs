@@ -5,10 +5,10 @@
 
 use std::time::Instant;
 
-use shoumen::clock::SystemClock;
-use shoumen::gate::EntryDraft;
-use shoumen::store::Store;
-use shoumen::sync::{self, ClientConfig};
+use shoumen_client::clock::SystemClock;
+use shoumen_client::store::Store;
+use shoumen_client::sync::{self, ClientConfig};
+use shoumen_gate::EntryDraft;
 use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
 use shoumen_server::{Background, Config};

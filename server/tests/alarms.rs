@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use shoumen::gate::{step, AntiPassback, DoorAlarm, Effect, Event, GateDirection, GateState, Now, Policy, TempReading};
+use shoumen_gate::{step, AntiPassback, DoorAlarm, Effect, Event, GateDirection, GateState, Now, Policy, TempReading};
 use shoumen_protocol::{Decision, Direction, Role};
 use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::now_ms;
@@ -61,7 +61,7 @@ impl Gate {
     }
 
     /// A sync round, its news given to the core as the sync thread does.
-    fn sync(&mut self) -> Result<(), shoumen::sync::SyncError> {
+    fn sync(&mut self) -> Result<(), shoumen_client::sync::SyncError> {
         let report = self.k.sync()?;
         if report.lists_updated {
             self.state.lists = self.k.store.lists().unwrap();

@@ -5,9 +5,9 @@ mod common;
 
 use common::*;
 use ed25519_dalek::SigningKey;
-use shoumen::sync::{self, SyncError};
+use shoumen_client::sync::{self, SyncError};
 use shoumen_protocol::sync::{Checkpoint, ListBundle, PushRequest, PushedEntry, SignedBundle};
-use shoumen_protocol::{chain_hash, Entry, Hash};
+use shoumen_protocol::{chain_hash, Decision, Entry, Hash};
 
 fn stored(s: &TestServer) -> i64 {
     s.count("SELECT COUNT(*) FROM entries")
@@ -152,7 +152,7 @@ fn a_rewritten_kiosk_log_is_caught_by_the_heartbeat_checkpoint() {
     conn.execute("UPDATE meta SET value = ?1 WHERE key = 'head_hash'", [hex::encode([0x42u8; 32])]).unwrap();
     drop(conn);
     let k2 = Kiosk {
-        store: shoumen::store::Store::open(&k.path, k.clock.boot_id()).unwrap(),
+        store: shoumen_client::store::Store::open(&k.path, k.clock.boot_id()).unwrap(),
         path: k.path.clone(),
         clock: k.clock.clone(),
     };
@@ -264,13 +264,14 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
     assert!(!lists.revocations.as_ref().unwrap().contains_active(&fine.pass_id, now_s));
 
     // The gate now refuses the revoked pass and lets the other one in.
-    let config = shoumen::config::Config::default();
-    let mut state = shoumen::gate::GateState::new(config.policy.clone(), lists, Default::default());
-    let inputs = vec![revoked.text.clone(), fine.text.clone()];
-    let opts = shoumen::check::CheckOptions { temps_centi: vec![3650], direction: None, record: false };
-    let results = shoumen::check::check(&mut state, None, k.clock.now(), &inputs, &opts).unwrap();
-    assert_eq!((results[0].decision.as_str(), results[0].reason.as_str()), ("deny", "revoked"));
-    assert_eq!(results[1].decision.as_str(), "allow");
+    let mut state = shoumen_gate::GateState::new(shoumen_gate::Policy::default(), lists, Default::default());
+    let results: Vec<_> = [&revoked.text, &fine.text]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| decide(&mut state, k.clock.now(), i as u64, text))
+        .collect();
+    assert_eq!((results[0].0.as_str(), results[0].1), ("deny", "revoked"));
+    assert_eq!(results[1].0.as_str(), "allow");
 
     // An older bundle (rollback), an expired one, and one signed by a stranger.
     let trust = k.store.trust().unwrap();
@@ -284,11 +285,11 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
     )
     .unwrap();
     let now_ms = shoumen_server::db::now_ms();
-    assert!(matches!(k.store.put_bundle(&current, now_ms), Err(shoumen::store::StoreError::Rollback { .. })));
+    assert!(matches!(k.store.put_bundle(&current, now_ms), Err(shoumen_client::store::StoreError::Rollback { .. })));
     let mut expired = current.clone();
     expired.version = 999;
     expired.expires_at = now_s - 1;
-    assert!(matches!(k.store.put_bundle(&expired, now_ms), Err(shoumen::store::StoreError::ListExpired { .. })));
+    assert!(matches!(k.store.put_bundle(&expired, now_ms), Err(shoumen_client::store::StoreError::ListExpired { .. })));
     let stranger = SignedBundle::sign(&ListBundle { version: 1000, ..current }, &SigningKey::from_bytes(&[9; 32]));
     assert!(stranger.open(&trust).is_err());
 }
@@ -301,7 +302,7 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
     k.enroll(&server.url(), &server.token("Clock gate"));
     // A Pi without RTC after boot: wall clock in 1970, not synchronised.
     let now = k.clock.now();
-    let draft = shoumen::gate::EntryDraft {
+    let draft = shoumen_gate::EntryDraft {
         wall_ms: 5_000,
         mono_ms: now.mono_ms - 60_000,
         clock_synced: false,
@@ -440,7 +441,7 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
     wait_until("25 entries on the server", &|| stored(&server) == 25);
     wait_until("online status", &|| link.status.lock().unwrap().online);
     // The first round installs the server's lists and tells the core.
-    assert!(matches!(event_rx.recv_timeout(Duration::from_secs(5)), Ok(shoumen::gate::Event::ListsUpdated(_))));
+    assert!(matches!(event_rx.recv_timeout(Duration::from_secs(5)), Ok(shoumen_gate::Event::ListsUpdated(_))));
 
     // Network down: entries wait, the status says offline with the error.
     proxy.set_plan(|_| Fault::Drop);
@@ -471,4 +472,30 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
     assert!(k.store.entry(31).unwrap().is_some());
     let report = k.store.verify_chain().unwrap().unwrap();
     assert!(report.pruned >= 25, "{report:?}");
+}
+
+/// The gate's decision on `text` for the `n`th person: (decision, reason)
+/// of the entry it records, after a normal temperature if it asks for one.
+fn decide(
+    state: &mut shoumen_gate::GateState,
+    mut now: shoumen_gate::Now,
+    n: u64,
+    text: &str,
+) -> (Decision, &'static str) {
+    use shoumen_gate::{step, Effect, Event, TempReading};
+    // Each person after the previous one's result screen has gone.
+    now.mono_ms += (n + 1) * (state.policy.result_screen_ms + 1000);
+    step(state, Event::Tick, now);
+    let mut effects = step(state, Event::PassRead { text: text.to_string(), direction: None }, now);
+    if state.is_measuring() {
+        now.mono_ms += 500;
+        effects.extend(step(state, Event::Temperature(TempReading::Body(3650)), now));
+    }
+    effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Record(d) => Some((d.decision, d.reason)),
+            _ => None,
+        })
+        .expect("the gate records its decision")
 }

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 pub use reqwest::blocking::Client as Browser;
 use reqwest::redirect::Policy;
-use shoumen::clock::SystemClock;
-use shoumen::gate::EntryDraft;
-use shoumen::store::Store;
-use shoumen::sync::{self, Client, ClientConfig};
+use shoumen_client::clock::SystemClock;
+use shoumen_client::store::Store;
+use shoumen_client::sync::{self, Client, ClientConfig};
+use shoumen_gate::EntryDraft;
 use shoumen_protocol::sync::{Checkpoint, PushRequest, PushedEntry};
 use shoumen_protocol::{Decision, Direction, EntryKind, Hash, PassId, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
