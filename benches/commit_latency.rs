@@ -26,7 +26,7 @@ fn main() {
             pass_id: Some(PassId((i as u64 % 500).to_be_bytes())),
             role: Some(shoumen_protocol::Role::Resident),
             decision: Decision::Allow,
-            reason: "ok",
+            reason: shoumen_protocol::Reason::Ok,
             temperature: Some(TempRecord::Centi(3650)),
             note: None,
         };

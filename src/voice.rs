@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use shoumen_protocol::Decision;
+use shoumen_protocol::Reason;
 
 use crate::gate::{Alarm, DoorAlarm, ResultView, Screen};
 use crate::hw::audio::{Clip, Speaker};
@@ -67,25 +67,28 @@ pub fn clip_for(screen: &Screen) -> Option<&'static str> {
     }
 }
 
+/// Every reason has its clip: adding a reason does not compile until it
+/// says what the person hears.
 fn clip_for_result(view: &ResultView) -> &'static str {
+    use Reason::*;
     match view.reason {
-        "ok" if view.temperature_centi.is_some() => "ok_temperature",
-        "ok" => "ok",
-        "quarantine_return" => "welcome_home",
-        "manual_open" | "exit_button" | "passback_override" => "gate_open",
-        "allowed_without_temperature" => "no_temperature",
-        "fever" => "fever",
-        "expired" => "expired",
-        "not_yet_valid" => "not_yet_valid",
-        "code_expired" => "code_expired",
-        "revoked" => "revoked",
-        "quarantine_no_exit" => "quarantine_no_exit",
-        "passback" => "passback",
-        "measure_timeout" => "measure_timeout",
-        "bad_signature" | "unknown_key" | "unknown_issuer" | "not_a_pass" | "bad_claims" => "invalid_pass",
-        // Anything else a person cannot fix alone: faults, stale lists.
-        _ if view.decision == Decision::Allow => "ok",
-        _ => "call_guard",
+        Ok if view.temperature_centi.is_some() => "ok_temperature",
+        Ok | QuarantineUnconfirmed => "ok",
+        QuarantineReturn => "welcome_home",
+        ManualOpen | ExitButton | PassbackOverride => "gate_open",
+        AllowedWithoutTemperature => "no_temperature",
+        Fever => "fever",
+        Expired => "expired",
+        NotYetValid => "not_yet_valid",
+        CodeExpired => "code_expired",
+        Revoked => "revoked",
+        QuarantineNoExit => "quarantine_no_exit",
+        Passback => "passback",
+        MeasureTimeout => "measure_timeout",
+        BadSignature | UnknownKey | UnknownIssuer | NotAPass | BadClaims => "invalid_pass",
+        // What a person cannot fix alone: faults, stale lists, alarms.
+        ThermometerFault | StoreFault | ListsTooOld | DoorForcedOpen | DoorHeldOpen | RepeatedRefusals
+        | DeviceFault => "call_guard",
     }
 }
 

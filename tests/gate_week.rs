@@ -112,7 +112,9 @@ impl Compound {
                         self.kiosks[gate].outbox.push((t, id, Presence { direction: d.direction, at_ms: d.wall_ms }));
                     }
                 }
-                Effect::Record(d) => self.kiosks[gate].refusals.push((d.reason, d.pass_id.unwrap_or(PassId([0; 8])))),
+                Effect::Record(d) => {
+                    self.kiosks[gate].refusals.push((d.reason.as_str(), d.pass_id.unwrap_or(PassId([0; 8]))))
+                }
                 Effect::OpenGate { .. } => self.kiosks[gate].opened += 1,
                 _ => {}
             }

@@ -326,7 +326,7 @@ fn draft(n: u64) -> EntryDraft {
         pass_id: Some(PassId(n.to_be_bytes())),
         role: None,
         decision: Decision::Allow,
-        reason: "ok",
+        reason: shoumen_protocol::Reason::Ok,
         temperature: None,
         note: None,
     }

@@ -259,3 +259,36 @@ fn switching_the_language_changes_the_texts() {
     k.press("English");
     assert!(k.has("Settings"));
 }
+
+/// Every reason the gate can record, on the result page in both
+/// languages: words, never the code (issue 26: a new reason without
+/// words fails here).
+#[test]
+fn every_reason_shows_words_on_the_result_page_in_both_languages() {
+    use shoumen::gate::{ResultView, Screen};
+    use shoumen::ui::{set_language, Words};
+    use shoumen_protocol::{Decision, Reason};
+    let k = Kiosk::new();
+    for language in ["en", "zh_CN"] {
+        set_language(&k.ui, language);
+        for reason in Reason::ALL {
+            let view = ResultView {
+                decision: Decision::Deny,
+                reason: *reason,
+                role: None,
+                unit: None,
+                temperature_centi: None,
+                lists_age_s: None,
+                needs_assistance: false,
+                remeasure_after_min: None,
+            };
+            shoumen::ui::show(&k.ui, &Screen::Result(view));
+            let words = k.ui.global::<Words>().invoke_reason(reason.as_str().into(), "".into()).to_string();
+            assert!(!words.is_empty() && words != reason.as_str(), "{language}: {reason} has no words");
+            assert!(!words.contains('_'), "{language}: {reason} shows a code: {words}");
+            let cjk = words.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            assert_eq!(cjk, language == "zh_CN", "{language}: {reason} in the wrong language: {words}");
+            assert_eq!(k.ui.global::<ResultAdapter>().get_reason(), reason.as_str(), "the page shows {reason}");
+        }
+    }
+}

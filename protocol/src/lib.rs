@@ -11,6 +11,7 @@ pub mod pass;
 pub mod sync;
 pub mod testkit;
 pub mod trust;
+pub mod vocab;
 
 pub use chain::{ChainBreak, ChainCheck};
 pub use entry::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, TempRecord, GENESIS};
@@ -18,6 +19,7 @@ pub use holder::HolderKey;
 pub use lists::{ListItem, ListKind, ListSnapshot, QuarantineSource};
 pub use pass::{PassClaims, PassError, PassFlags, PassId, Role};
 pub use trust::{KeyId, TrustList, TrustedKey};
+pub use vocab::{AlertKind, Reason};
 
 // Re-exported so that users of the protocol need not pin the same version.
 pub use ed25519_dalek;

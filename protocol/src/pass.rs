@@ -204,19 +204,20 @@ pub enum PassError {
 
 impl PassError {
     /// A stable snake_case code, used in entries, JSON output and the UI.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::Reason {
+        use crate::Reason;
         match self {
             PassError::Oversized { .. } | PassError::WrongPrefix | PassError::Base45(_) | PassError::Malformed(_) => {
-                "not_a_pass"
+                Reason::NotAPass
             }
-            PassError::UnsupportedAlgorithm(_) | PassError::MissingKeyId => "unknown_key",
-            PassError::UnknownKey(_) => "unknown_key",
-            PassError::BadSignature | PassError::BadHolderSignature => "bad_signature",
-            PassError::WrongIssuer { .. } => "unknown_issuer",
-            PassError::BadClaims(_) => "bad_claims",
-            PassError::NotYetValid { .. } => "not_yet_valid",
-            PassError::Expired { .. } => "expired",
-            PassError::CodeExpired { .. } | PassError::CodeRequired => "code_expired",
+            PassError::UnsupportedAlgorithm(_) | PassError::MissingKeyId => Reason::UnknownKey,
+            PassError::UnknownKey(_) => Reason::UnknownKey,
+            PassError::BadSignature | PassError::BadHolderSignature => Reason::BadSignature,
+            PassError::WrongIssuer { .. } => Reason::UnknownIssuer,
+            PassError::BadClaims(_) => Reason::BadClaims,
+            PassError::NotYetValid { .. } => Reason::NotYetValid,
+            PassError::Expired { .. } => Reason::Expired,
+            PassError::CodeExpired { .. } | PassError::CodeRequired => Reason::CodeExpired,
         }
     }
 }

@@ -46,7 +46,7 @@ fn main() {
                 pass_id: Some(PassId((i % 3000).to_be_bytes())),
                 role: Some(Role::Resident),
                 decision: if fever { Decision::Guard } else { Decision::Allow },
-                reason: if fever { "fever" } else { "ok" },
+                reason: if fever { shoumen_protocol::Reason::Fever } else { shoumen_protocol::Reason::Ok },
                 temperature: Some(TempRecord::Centi(if fever { 3810 } else { 3640 })),
                 note: None,
             })

@@ -8,34 +8,10 @@
 //! control characters, and one kiosk has at most [`MAX_OPEN_PER_DEVICE`]
 //! open alerts; past that a single `too_many_alerts` row counts the rest.
 
-use shoumen_protocol::{Decision, Entry, EntryKind, TempRecord};
+use shoumen_protocol::{AlertKind, Decision, Entry, EntryKind, Reason, TempRecord};
 
 use crate::db::{Conn, DbError, Row};
 use crate::vals;
-
-/// Every kind of alert, in the order the Alerts page explains them.
-pub const KINDS: &[&str] = &[
-    "fever",
-    "quarantine_exit",
-    "door_forced_open",
-    "door_held_open",
-    "repeated_refusals",
-    "device_fault",
-    "lists_too_old",
-    "kiosk_silent",
-    "tamper",
-    "split_view",
-    "door_sensor_open",
-    "sensor_maintenance",
-    "checkin_fever",
-    "medical_help",
-    "sensor_flood",
-    "sensor_broker",
-    "returnee_notice",
-    "unusual_registrations",
-    "account_lockout",
-    "too_many_alerts",
-];
 
 /// Longest detail kept, in characters.
 pub const MAX_DETAIL: usize = 300;
@@ -72,7 +48,7 @@ pub const MAX_PENDING: i64 = 1000;
 pub fn raise(
     conn: &mut dyn Conn,
     community: &str,
-    kind: &str,
+    kind: AlertKind,
     device: &str,
     seq: Option<u64>,
     detail: &str,
@@ -114,7 +90,7 @@ fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) 
 fn record(
     conn: &mut dyn Conn,
     community: &str,
-    kind: &str,
+    kind: AlertKind,
     device: &str,
     seq: Option<u64>,
     detail: &str,
@@ -135,8 +111,8 @@ fn record(
         "SELECT COUNT(*) FROM alerts WHERE community = ?1 AND device = ?2 AND acked = 0",
         vals![community, &device],
     )?;
-    if open >= MAX_OPEN_PER_DEVICE && kind != "too_many_alerts" {
-        return record(conn, community, "too_many_alerts", &device, None, "", now);
+    if open >= MAX_OPEN_PER_DEVICE && kind != AlertKind::TooManyAlerts {
+        return record(conn, community, AlertKind::TooManyAlerts, &device, None, "", now);
     }
     // Another push raising the same alert at the same moment only counts.
     let id = conn.query_opt(
@@ -156,7 +132,7 @@ fn record(
 pub fn raise_once(
     conn: &mut dyn Conn,
     community: &str,
-    kind: &str,
+    kind: AlertKind,
     device: &str,
     detail: &str,
     now: i64,
@@ -172,29 +148,66 @@ pub fn raise_once(
     raise(conn, community, kind, &device, None, &detail, now)
 }
 
-/// The alert an entry calls for, if any: (kind, detail).
-pub fn from_entry(e: &Entry) -> Option<(&'static str, String)> {
+/// The alert an entry calls for, if any: (kind, detail). Every reason a
+/// kiosk records is decided here, so a new one does not compile until it
+/// says whether the committee hears of it; a reason from a newer kiosk
+/// that this server does not know alerts as a device fault if it is an
+/// alarm, and not otherwise.
+pub fn from_entry(e: &Entry) -> Option<(AlertKind, String)> {
+    let reason = Reason::parse(&e.reason);
     if e.kind == EntryKind::Alarm {
-        let kind = KINDS.iter().copied().find(|k| *k == e.reason).unwrap_or("device_fault");
         let detail = match &e.note {
             Some(note) => format!("seq {}: {note}", e.seq),
             None => format!("seq {}", e.seq),
         };
-        return Some((kind, detail));
+        return Some((reason.and_then(alarm_kind).unwrap_or(AlertKind::DeviceFault), detail));
     }
-    let fever = e.reason == "fever" || matches!(e.temperature, Some(TempRecord::Fever(true)));
+    let fever = reason == Some(Reason::Fever) || matches!(e.temperature, Some(TempRecord::Fever(true)));
     if fever && e.decision != Decision::Allow {
         let t = match e.temperature {
             Some(TempRecord::Centi(c)) => format!(" {:.1} °C", f64::from(c) / 100.0),
             _ => String::new(),
         };
-        return Some(("fever", format!("seq {}{t}", e.seq)));
+        return Some((AlertKind::Fever, format!("seq {}{t}", e.seq)));
     }
-    if e.reason == "quarantine_no_exit" {
+    if reason == Some(Reason::QuarantineNoExit) {
         let pass = e.pass_id.map_or(String::new(), |p| format!(", pass {}", p.to_hex()));
-        return Some(("quarantine_exit", format!("seq {}{pass}", e.seq)));
+        return Some((AlertKind::QuarantineExit, format!("seq {}{pass}", e.seq)));
     }
     None
+}
+
+/// The alert an alarm entry of `reason` raises; `None` for reasons that
+/// are not alarms.
+fn alarm_kind(reason: Reason) -> Option<AlertKind> {
+    use Reason::*;
+    match reason {
+        DoorForcedOpen => Some(AlertKind::DoorForcedOpen),
+        DoorHeldOpen => Some(AlertKind::DoorHeldOpen),
+        RepeatedRefusals => Some(AlertKind::RepeatedRefusals),
+        DeviceFault | ThermometerFault | StoreFault => Some(AlertKind::DeviceFault),
+        ListsTooOld => Some(AlertKind::ListsTooOld),
+        Fever => Some(AlertKind::Fever),
+        QuarantineNoExit => Some(AlertKind::QuarantineExit),
+        Ok
+        | QuarantineReturn
+        | QuarantineUnconfirmed
+        | PassbackOverride
+        | AllowedWithoutTemperature
+        | ManualOpen
+        | ExitButton
+        | Expired
+        | NotYetValid
+        | CodeExpired
+        | Revoked
+        | Passback
+        | MeasureTimeout
+        | BadSignature
+        | UnknownKey
+        | UnknownIssuer
+        | NotAPass
+        | BadClaims => None,
+    }
 }
 
 /// Raises `kiosk_silent` for every kiosk whose last heartbeat is older than
@@ -209,7 +222,7 @@ pub fn check_silent(conn: &mut dyn Conn, now: i64) -> Result<usize, DbError> {
     let mut raised = 0;
     for (device, last_seen, community) in silent {
         let detail = format!("last seen {last_seen}");
-        raised += usize::from(raise_once(conn, &community, "kiosk_silent", &device, &detail, now)?.is_some());
+        raised += usize::from(raise_once(conn, &community, AlertKind::KioskSilent, &device, &detail, now)?.is_some());
     }
     Ok(raised)
 }
@@ -288,7 +301,7 @@ pub fn ack(conn: &mut dyn Conn, community: &str, id: i64, user: &str, note: &str
 pub fn ack_open(
     conn: &mut dyn Conn,
     community: &str,
-    kind: &str,
+    kind: AlertKind,
     device: &str,
     user: &str,
     note: &str,
@@ -320,10 +333,14 @@ mod tests {
     #[test]
     fn the_same_alert_counts_up_and_a_flood_is_one_row() {
         db().call_blocking(|conn| {
-            assert!(raise(conn, "c", "fever", "k", Some(1), "seq 1", 1).unwrap().is_some());
-            assert_eq!(raise(conn, "c", "fever", "k", Some(1), "seq 1", 2).unwrap(), None, "a repeat is not news");
+            assert!(raise(conn, "c", AlertKind::Fever, "k", Some(1), "seq 1", 1).unwrap().is_some());
+            assert_eq!(
+                raise(conn, "c", AlertKind::Fever, "k", Some(1), "seq 1", 2).unwrap(),
+                None,
+                "a repeat is not news"
+            );
             for i in 0..MAX_OPEN_PER_DEVICE + 100 {
-                raise(conn, "c", "device_fault", "k", None, &format!("seq {i}"), 3).unwrap();
+                raise(conn, "c", AlertKind::DeviceFault, "k", None, &format!("seq {i}"), 3).unwrap();
             }
             assert_eq!(
                 conn.scalar("SELECT COUNT(*) FROM alerts WHERE device = 'k'", vals![]).unwrap(),
@@ -338,7 +355,7 @@ mod tests {
     #[test]
     fn an_acknowledged_alert_that_happens_again_is_news_again() {
         db().call_blocking(|conn| {
-            let id = raise(conn, "c", "kiosk_silent", "k", None, "last seen 5", 10).unwrap().unwrap();
+            let id = raise(conn, "c", AlertKind::KioskSilent, "k", None, "last seen 5", 10).unwrap().unwrap();
             assert!(!ack(conn, "other", id, "li", "not mine", 15).unwrap(), "another community's alert");
             assert!(ack(conn, "c", id, "wang", "called the guard", 20).unwrap());
             let a = get(conn, id).unwrap().unwrap();
@@ -346,7 +363,7 @@ mod tests {
                 (a.acked, a.acked_by.as_deref(), a.acked_note.as_deref()),
                 (true, Some("wang"), Some("called the guard"))
             );
-            assert_eq!(raise(conn, "c", "kiosk_silent", "k", None, "last seen 5", 30).unwrap(), Some(id));
+            assert_eq!(raise(conn, "c", AlertKind::KioskSilent, "k", None, "last seen 5", 30).unwrap(), Some(id));
             Ok(())
         })
         .unwrap();

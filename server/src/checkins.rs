@@ -183,7 +183,15 @@ pub fn check_in(
         return Ok(None);
     }
     let detail = format!("unit {}: {} reports {t:.1} °C{}", p.unit, p.key, if symptoms { " and symptoms" } else { "" });
-    Ok(crate::alerts::raise(conn, community, "checkin_fever", &format!("unit {}", p.unit), None, &detail, now_ms)?)
+    Ok(crate::alerts::raise(
+        conn,
+        community,
+        shoumen_protocol::AlertKind::CheckinFever,
+        &format!("unit {}", p.unit),
+        None,
+        &detail,
+        now_ms,
+    )?)
 }
 
 /// A person's newest check-in: (day, slot, temperature, symptoms, at_ms).
@@ -280,7 +288,15 @@ pub fn ask(
     )?;
     let alert = if kind == "medical" {
         let detail = format!("unit {}: medical help asked ({note})", p.unit);
-        crate::alerts::raise(conn, community, "medical_help", &format!("unit {}", p.unit), None, &detail, now_ms)?
+        crate::alerts::raise(
+            conn,
+            community,
+            shoumen_protocol::AlertKind::MedicalHelp,
+            &format!("unit {}", p.unit),
+            None,
+            &detail,
+            now_ms,
+        )?
     } else {
         None
     };

@@ -210,7 +210,15 @@ pub fn push(conn: &mut dyn Conn, device: &Device, req: &PushRequest) -> Result<P
     let result = conn.transaction(true, |tx| push_tx(tx, device, req, now));
     if let Err(Refusal::Tamper(detail)) = &result {
         let seq = req.entries.first().map(|e| e.entry.seq);
-        crate::alerts::raise(conn, &device.community, "tamper", &device.id, seq, detail, now)?;
+        crate::alerts::raise(
+            conn,
+            &device.community,
+            shoumen_protocol::AlertKind::Tamper,
+            &device.id,
+            seq,
+            detail,
+            now,
+        )?;
         tracing::warn!(device = device.id, detail = crate::alerts::clean(detail, 200), "push refused as tampering");
     }
     result
@@ -521,8 +529,16 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
     let mut alerts = 0;
     if let Some(detail) = &tamper {
         alerts += usize::from(
-            crate::alerts::raise(conn, &device.community, "tamper", &device.id, Some(hb.checkpoint.seq), detail, now)?
-                .is_some(),
+            crate::alerts::raise(
+                conn,
+                &device.community,
+                shoumen_protocol::AlertKind::Tamper,
+                &device.id,
+                Some(hb.checkpoint.seq),
+                detail,
+                now,
+            )?
+            .is_some(),
         );
     }
     let health: Vec<HealthItem> = hb

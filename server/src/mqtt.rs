@@ -275,7 +275,16 @@ set message_size_limit on the broker",
             let mut raised = 0;
             for community in sensors::communities_with_sensors(conn)? {
                 raised += usize::from(
-                    crate::alerts::raise(conn, &community, "sensor_broker", "mqtt", None, &d, now)?.is_some(),
+                    crate::alerts::raise(
+                        conn,
+                        &community,
+                        shoumen_protocol::AlertKind::SensorBroker,
+                        "mqtt",
+                        None,
+                        &d,
+                        now,
+                    )?
+                    .is_some(),
                 );
             }
             Ok(raised)

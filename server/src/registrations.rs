@@ -378,7 +378,7 @@ pub fn decide_notice(
         crate::alerts::ack_open(
             tx,
             &actor.community,
-            "returnee_notice",
+            shoumen_protocol::AlertKind::ReturneeNotice,
             &format!("unit {unit}"),
             &actor.user,
             said,
@@ -439,7 +439,15 @@ fn declare_notice(
             "unit {}: notice {code} ({} v{}), {} days; confirm it on the Returnees page",
             form.unit, doc.name, doc.version, doc.days
         );
-        crate::alerts::raise(tx, community, "returnee_notice", &format!("unit {}", form.unit), None, &detail, now_ms)?;
+        crate::alerts::raise(
+            tx,
+            community,
+            shoumen_protocol::AlertKind::ReturneeNotice,
+            &format!("unit {}", form.unit),
+            None,
+            &detail,
+            now_ms,
+        )?;
     }
     Ok(id)
 }
@@ -455,7 +463,15 @@ fn busy_unit(tx: &mut dyn Conn, community: &str, unit: &str, s: &Signing, now_ms
     if for_unit > s.limits.unit_alert_after {
         let day = crate::reports::fmt_ms(now_ms, s.utc_offset_min)[..10].to_string();
         let detail = format!("unit {unit}: more than {} registrations in a day ({day})", s.limits.unit_alert_after);
-        crate::alerts::raise(tx, community, "unusual_registrations", &format!("unit {unit}"), None, &detail, now_ms)?;
+        crate::alerts::raise(
+            tx,
+            community,
+            shoumen_protocol::AlertKind::UnusualRegistrations,
+            &format!("unit {unit}"),
+            None,
+            &detail,
+            now_ms,
+        )?;
     }
     Ok(())
 }

@@ -204,7 +204,15 @@ pub fn record(
     if lately >= MAX_EVENTS_PER_HOUR {
         let detail =
             format!("unit {unit}: more than {MAX_EVENTS_PER_HOUR} door changes in an hour; the rest are not kept");
-        crate::alerts::raise(conn, community, "sensor_flood", &format!("sensor {name}"), None, &detail, now_ms)?;
+        crate::alerts::raise(
+            conn,
+            community,
+            shoumen_protocol::AlertKind::SensorFlood,
+            &format!("sensor {name}"),
+            None,
+            &detail,
+            now_ms,
+        )?;
         return Ok(Outcome::Flood);
     }
     conn.execute(
@@ -222,7 +230,15 @@ pub fn record(
     }
     let detail =
         format!("unit {unit}: door opened at {} under home quarantine", crate::reports::fmt_ms(now_ms, utc_offset_min));
-    match crate::alerts::raise(conn, community, "door_sensor_open", &format!("sensor {name}"), None, &detail, now_ms)? {
+    match crate::alerts::raise(
+        conn,
+        community,
+        shoumen_protocol::AlertKind::DoorSensorOpen,
+        &format!("sensor {name}"),
+        None,
+        &detail,
+        now_ms,
+    )? {
         Some(id) => Ok(Outcome::Alert(id)),
         None => Ok(Outcome::Seen(true)),
     }
@@ -287,7 +303,15 @@ pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbEr
         };
         let device = format!("sensor {name}");
         raised += usize::from(
-            crate::alerts::raise_once(conn, &community, "sensor_maintenance", &device, &detail, now_ms)?.is_some(),
+            crate::alerts::raise_once(
+                conn,
+                &community,
+                shoumen_protocol::AlertKind::SensorMaintenance,
+                &device,
+                &detail,
+                now_ms,
+            )?
+            .is_some(),
         );
     }
     Ok(raised)

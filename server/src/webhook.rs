@@ -16,7 +16,7 @@ pub use crate::alerts::MAX_PENDING;
 use crate::alerts::{self, AlertRow};
 use crate::db::{now_ms, Conn, Db, DbError};
 use crate::vals;
-use crate::web::{fmt_ms, t, Lang};
+use crate::web::{fmt_ms, Lang};
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -140,7 +140,7 @@ pub fn message(
         Format::WeCom | Format::DingTalk => {
             let mut text = format!(
                 "【守门 {community}】{kind}\n门岗：{gate}\n{detail}\n时间：{time}",
-                kind = t(Lang::Zh, &alert.kind),
+                kind = crate::web::alert_text(Lang::Zh, &alert.kind),
                 gate = alert.gate,
                 detail = alert.detail,
                 time = fmt_ms(alert.last_ms, utc_offset_min),
@@ -155,8 +155,8 @@ pub fn message(
             "community": community,
             "id": alert.id,
             "kind": alert.kind,
-            "kind_zh": t(Lang::Zh, &alert.kind),
-            "kind_en": t(Lang::En, &alert.kind),
+            "kind_zh": crate::web::alert_text(Lang::Zh, &alert.kind),
+            "kind_en": crate::web::alert_text(Lang::En, &alert.kind),
             "device": alert.device,
             "gate": alert.gate,
             "detail": alert.detail,

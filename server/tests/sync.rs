@@ -7,7 +7,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use shoumen_client::sync::{self, SyncError};
 use shoumen_protocol::sync::{Checkpoint, ListBundle, PushRequest, PushedEntry, SignedBundle};
-use shoumen_protocol::{chain_hash, Decision, Entry, Hash};
+use shoumen_protocol::{chain_hash, Decision, Entry, Hash, Reason};
 
 fn stored(s: &TestServer) -> i64 {
     s.count("SELECT COUNT(*) FROM entries")
@@ -270,7 +270,7 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
         .enumerate()
         .map(|(i, text)| decide(&mut state, k.clock.now(), i as u64, text))
         .collect();
-    assert_eq!((results[0].0.as_str(), results[0].1), ("deny", "revoked"));
+    assert_eq!((results[0].0.as_str(), results[0].1.as_str()), ("deny", "revoked"));
     assert_eq!(results[1].0.as_str(), "allow");
 
     // An older bundle (rollback), an expired one, and one signed by a stranger.
@@ -311,7 +311,7 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
         pass_id: None,
         role: None,
         decision: shoumen_protocol::Decision::Allow,
-        reason: "manual",
+        reason: Reason::ManualOpen,
         temperature: None,
         note: Some("<b>delivery</b>".into()),
     };
@@ -346,7 +346,9 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
         })
         .unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.contains(",manual,") && csv.contains("<b>delivery</b>") && csv.ends_with(",false,words for manual\n"));
+    assert!(
+        csv.contains(",manual,") && csv.contains("<b>delivery</b>") && csv.ends_with(",false,words for manual_open\n")
+    );
 }
 
 #[test]
@@ -476,12 +478,7 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
 
 /// The gate's decision on `text` for the `n`th person: (decision, reason)
 /// of the entry it records, after a normal temperature if it asks for one.
-fn decide(
-    state: &mut shoumen_gate::GateState,
-    mut now: shoumen_gate::Now,
-    n: u64,
-    text: &str,
-) -> (Decision, &'static str) {
+fn decide(state: &mut shoumen_gate::GateState, mut now: shoumen_gate::Now, n: u64, text: &str) -> (Decision, Reason) {
     use shoumen_gate::{step, Effect, Event, TempReading};
     // Each person after the previous one's result screen has gone.
     now.mono_ms += (n + 1) * (state.policy.result_screen_ms + 1000);

@@ -59,7 +59,7 @@ impl View for LogView {
         match screen {
             Screen::Result(v) => tracing::info!(
                 decision = v.decision.as_str(),
-                reason = v.reason,
+                reason = v.reason.as_str(),
                 unit = v.unit.as_deref().unwrap_or("-"),
                 temperature = ?v.temperature_centi.map(|c| f64::from(c) / 100.0),
                 "result"
@@ -122,7 +122,11 @@ impl Executor<'_> {
                     let _ = self.measure.send(SensorRequest::Measure);
                 }
                 Effect::Show(Screen::Result(view)) if record_failed => {
-                    self.show(&Screen::Result(ResultView { decision: Decision::Guard, reason: "store_fault", ..view }));
+                    self.show(&Screen::Result(ResultView {
+                        decision: Decision::Guard,
+                        reason: shoumen_protocol::Reason::StoreFault,
+                        ..view
+                    }));
                 }
                 Effect::Show(screen) => self.show(&screen),
                 Effect::Sound(sound) => self.indicator.signal(sound),

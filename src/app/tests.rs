@@ -1,6 +1,6 @@
 use std::sync::mpsc;
 
-use shoumen_protocol::{Direction, EntryKind};
+use shoumen_protocol::{Direction, EntryKind, Reason};
 
 use super::*;
 use crate::gate::{ResultView, Sound};
@@ -59,7 +59,7 @@ fn allow_effects() -> Vec<Effect> {
         pass_id: None,
         role: None,
         decision: Decision::Allow,
-        reason: "manual_open",
+        reason: Reason::ManualOpen,
         temperature: None,
         note: Some("ambulance".into()),
     };
@@ -68,7 +68,7 @@ fn allow_effects() -> Vec<Effect> {
         Effect::OpenGate { pulse_ms: 3000 },
         Effect::Show(Screen::Result(ResultView {
             decision: Decision::Allow,
-            reason: "manual_open",
+            reason: Reason::ManualOpen,
             role: None,
             unit: None,
             temperature_centi: None,
@@ -96,7 +96,7 @@ fn a_failed_record_keeps_the_gate_closed_and_calls_the_guard() {
     exec.apply(allow_effects());
     assert!(relay.pulses.is_empty(), "the gate opened without a record");
     let Some(Screen::Result(v)) = view.screens.last() else { panic!("{:?}", view.screens) };
-    assert_eq!((v.decision, v.reason), (Decision::Guard, "store_fault"));
+    assert_eq!((v.decision, v.reason.as_str()), (Decision::Guard, "store_fault"));
     assert!(matches!(&view.alarms[0], Alarm::DeviceFault { device: "store", message } if message.contains("full")));
 }
 

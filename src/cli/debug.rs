@@ -25,7 +25,7 @@ pub fn append(db: &Path, count: u64, ack_every: u64, clock: &SystemClock) -> Res
             pass_id: Some(PassId(i.to_be_bytes())),
             role: None,
             decision: Decision::Allow,
-            reason: "ok",
+            reason: shoumen_protocol::Reason::Ok,
             temperature: None,
             note: None,
         };

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use shoumen_protocol::Reason;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
 use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, ModelRc, PhysicalSize, VecModel};
@@ -154,9 +155,9 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
     };
     use shoumen_protocol::Decision::*;
     match page {
-        "result-allow" => show(ui, &result(Allow, "ok", Some(3650))),
-        "result-deny" => show(ui, &result(Deny, "quarantine_no_exit", None)),
-        "result-fever" => show(ui, &result(Guard, "fever", Some(3780))),
+        "result-allow" => show(ui, &result(Allow, Reason::Ok, Some(3650))),
+        "result-deny" => show(ui, &result(Deny, Reason::QuarantineNoExit, None)),
+        "result-fever" => show(ui, &result(Guard, Reason::Fever, Some(3780))),
         "choose-direction" => {
             scan.set_direction_mode("both".into());
             show(ui, &Screen::ChooseDirection);

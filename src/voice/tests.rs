@@ -7,7 +7,7 @@ use crate::hw::sim::World;
 fn result(decision: Decision, reason: &'static str, temperature_centi: Option<i32>) -> Screen {
     Screen::Result(ResultView {
         decision,
-        reason,
+        reason: Reason::parse(reason).expect("a known reason"),
         role: None,
         unit: None,
         temperature_centi,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use shoumen_protocol::{
-    pass, Decision, Direction, EntryKind, ListSnapshot, PassClaims, PassId, Role, TempRecord, TrustList,
+    pass, Decision, Direction, EntryKind, ListSnapshot, PassClaims, PassId, Reason, Role, TempRecord, TrustList,
 };
 
 use super::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};
@@ -136,7 +136,7 @@ pub struct EntryDraft {
     pub pass_id: Option<PassId>,
     pub role: Option<Role>,
     pub decision: Decision,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub temperature: Option<TempRecord>,
     pub note: Option<String>,
 }
@@ -169,7 +169,7 @@ pub enum Screen {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResultView {
     pub decision: Decision,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub role: Option<Role>,
     /// Shown on the welcome screen.
     pub unit: Option<String>,
@@ -320,8 +320,8 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
         Event::Temperature(reading) => on_temperature(state, reading, now),
         Event::ManualOpen { reason } => on_manual_open(state, reason, now),
         Event::ExitButton => {
-            let draft = draft(now, EntryKind::ExitButton, Direction::Out, Decision::Allow, "exit_button");
-            let view = ResultView::bare(Decision::Allow, "exit_button");
+            let draft = draft(now, EntryKind::ExitButton, Direction::Out, Decision::Allow, Reason::ExitButton);
+            let view = ResultView::bare(Decision::Allow, Reason::ExitButton);
             finish(state, draft, view, now)
         }
         // Someone stepped up while we wait for a temperature: measure now.
@@ -329,8 +329,8 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
         Event::Presence(_) => Vec::new(),
         Event::Door(alarm) => {
             let reason = match alarm {
-                DoorAlarm::ForcedOpen => "door_forced_open",
-                DoorAlarm::HeldOpen => "door_held_open",
+                DoorAlarm::ForcedOpen => Reason::DoorForcedOpen,
+                DoorAlarm::HeldOpen => Reason::DoorHeldOpen,
             };
             let mut effects = alarm_entry(state, reason, None, None, now);
             effects.extend([Effect::Alarm(Alarm::Door(alarm)), Effect::Sound(Sound::Alarm)]);
@@ -406,11 +406,11 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     let now_s = now.wall_s();
     let record_as = direction.unwrap_or(state.default_direction());
     if state.lists.revocations.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now_s)) {
-        return refuse(state, &claims, record_as, Decision::Deny, "revoked", now);
+        return refuse(state, &claims, record_as, Decision::Deny, Reason::Revoked, now);
     }
     if lists_too_old(state, now) && state.policy.on_stale_lists == FallbackPolicy::CallGuard {
         let age_s = state.lists.age_s(now);
-        let mut effects = refuse(state, &claims, record_as, Decision::Guard, "lists_too_old", now);
+        let mut effects = refuse(state, &claims, record_as, Decision::Guard, Reason::ListsTooOld, now);
         effects.push(Effect::Alarm(Alarm::ListsTooOld { age_s }));
         return effects;
     }
@@ -445,7 +445,7 @@ fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: 
     let now_s = now.wall_s();
     let quarantined = state.lists.quarantine.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now_s));
     if quarantined && direction == Direction::Out {
-        let mut effects = refuse(state, &claims, direction, Decision::Deny, "quarantine_no_exit", now);
+        let mut effects = refuse(state, &claims, direction, Decision::Deny, Reason::QuarantineNoExit, now);
         effects.push(Effect::Alarm(Alarm::QuarantineExit { pass_id: claims.pass_id }));
         return effects;
     }
@@ -454,7 +454,7 @@ fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: 
         if state.override_until_mono_ms.is_some_and(|t| now.mono_ms < t) {
             override_used = true;
         } else {
-            return refuse(state, &claims, direction, Decision::Deny, "passback", now);
+            return refuse(state, &claims, direction, Decision::Deny, Reason::Passback, now);
         }
     }
     let pending =
@@ -485,7 +485,7 @@ fn refuse(
     claims: &PassClaims,
     direction: Direction,
     decision: Decision,
-    reason: &'static str,
+    reason: Reason,
     now: Now,
 ) -> Vec<Effect> {
     let d = draft_for(now, direction, claims, decision, reason);
@@ -519,13 +519,19 @@ fn on_temperature(state: &mut GateState, reading: TempReading, now: Now) -> Vec<
             match state.policy.on_thermometer_fault {
                 FallbackPolicy::Allow => {
                     let mut effects = allow(state, pending, None, now);
-                    retag_allow(&mut effects, "allowed_without_temperature");
+                    retag_allow(&mut effects, Reason::AllowedWithoutTemperature);
                     effects.push(Effect::Alarm(Alarm::ThermometerFault(what)));
                     effects
                 }
                 FallbackPolicy::CallGuard => {
-                    let mut effects =
-                        refuse(state, &pending.claims, pending.direction, Decision::Guard, "thermometer_fault", now);
+                    let mut effects = refuse(
+                        state,
+                        &pending.claims,
+                        pending.direction,
+                        Decision::Guard,
+                        Reason::ThermometerFault,
+                        now,
+                    );
                     effects.push(Effect::Alarm(Alarm::ThermometerFault(what)));
                     effects
                 }
@@ -542,7 +548,7 @@ fn on_tick(state: &mut GateState, now: Now) -> Vec<Effect> {
                 // They walked away after a fever reading: that is still a fever.
                 return fever(state, pending, centi, now);
             }
-            refuse(state, &pending.claims, pending.direction, Decision::Deny, "measure_timeout", now)
+            refuse(state, &pending.claims, pending.direction, Decision::Deny, Reason::MeasureTimeout, now)
         }
         // Nobody said which way: nothing was decided, nothing is recorded.
         Phase::Choosing { since_mono_ms, .. } if now.mono_ms >= since_mono_ms + state.policy.choose_direction_ms => {
@@ -566,12 +572,12 @@ fn watch_alarms(state: &mut GateState, now: Now) -> Vec<Effect> {
     let after_ms = state.policy.device_fault_alarm_s.saturating_mul(1000);
     for (device, message) in state.watch.lasting_faults(now.mono_ms, after_ms) {
         let note = format!("{device}: {message}");
-        effects.extend(alarm_entry(state, "device_fault", None, Some(note), now));
+        effects.extend(alarm_entry(state, Reason::DeviceFault, None, Some(note), now));
         effects.push(Effect::Alarm(Alarm::DeviceFault { device, message }));
     }
     if state.watch.lists_went_stale(lists_too_old(state, now)) {
         let age_s = state.lists.age_s(now);
-        effects.extend(alarm_entry(state, "lists_too_old", None, None, now));
+        effects.extend(alarm_entry(state, Reason::ListsTooOld, None, None, now));
         effects.push(Effect::Alarm(Alarm::ListsTooOld { age_s }));
     }
     effects
@@ -582,9 +588,9 @@ fn on_manual_open(state: &mut GateState, reason: String, now: Now) -> Vec<Effect
     if reason.is_empty() {
         return vec![Effect::Show(Screen::GuardError { reason: "reason_required" })];
     }
-    let mut d = draft(now, EntryKind::Manual, state.default_direction(), Decision::Allow, "manual_open");
+    let mut d = draft(now, EntryKind::Manual, state.default_direction(), Decision::Allow, Reason::ManualOpen);
     d.note = Some(reason.chars().take(200).collect());
-    finish(state, d, ResultView::bare(Decision::Allow, "manual_open"), now)
+    finish(state, d, ResultView::bare(Decision::Allow, Reason::ManualOpen), now)
 }
 
 fn take_pending(state: &mut GateState) -> Pending {
@@ -601,13 +607,13 @@ fn allow(state: &mut GateState, pending: Pending, centi: Option<i32>, now: Now) 
     let unconfirmed = pending.direction == Direction::Out
         && state.lists.unconfirmed.as_ref().is_some_and(|l| l.contains_active(&pending.claims.pass_id, now.wall_s()));
     let reason = if quarantined {
-        "quarantine_return"
+        Reason::QuarantineReturn
     } else if unconfirmed {
-        "quarantine_unconfirmed"
+        Reason::QuarantineUnconfirmed
     } else if pending.override_used {
-        "passback_override"
+        Reason::PassbackOverride
     } else {
-        "ok"
+        Reason::Ok
     };
     if pending.override_used {
         state.override_until_mono_ms = None;
@@ -621,9 +627,9 @@ fn allow(state: &mut GateState, pending: Pending, centi: Option<i32>, now: Now) 
 }
 
 fn fever(state: &mut GateState, pending: Pending, centi: i32, now: Now) -> Vec<Effect> {
-    let mut d = draft_for(now, pending.direction, &pending.claims, Decision::Guard, "fever");
+    let mut d = draft_for(now, pending.direction, &pending.claims, Decision::Guard, Reason::Fever);
     d.temperature = Some(temp_record(&state.policy, centi));
-    let mut view = ResultView::for_pass(Decision::Guard, "fever", &pending.claims);
+    let mut view = ResultView::for_pass(Decision::Guard, Reason::Fever, &pending.claims);
     view.temperature_centi = Some(centi);
     view.remeasure_after_min = Some(state.policy.fever_remeasure_after_min);
     let mut effects = finish(state, d, view, now);
@@ -655,7 +661,7 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
         if let Some(count) = state.watch.refused(pass_id, now.mono_ms, limit, window_ms) {
             effects.extend(alarm_entry(
                 state,
-                "repeated_refusals",
+                Reason::RepeatedRefusals,
                 Some(pass_id),
                 Some(format!("{count} refusals")),
                 now,
@@ -670,7 +676,7 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
 /// the committee hears of it and nobody can quietly remove it.
 fn alarm_entry(
     state: &GateState,
-    reason: &'static str,
+    reason: Reason,
     pass_id: Option<PassId>,
     note: Option<String>,
     now: Now,
@@ -681,7 +687,7 @@ fn alarm_entry(
     vec![Effect::Record(d)]
 }
 
-fn retag_allow(effects: &mut [Effect], reason: &'static str) {
+fn retag_allow(effects: &mut [Effect], reason: Reason) {
     for e in effects {
         match e {
             Effect::Record(d) => d.reason = reason,
@@ -709,7 +715,7 @@ fn temp_record(policy: &Policy, centi: i32) -> TempRecord {
     }
 }
 
-fn draft(now: Now, kind: EntryKind, direction: Direction, decision: Decision, reason: &'static str) -> EntryDraft {
+fn draft(now: Now, kind: EntryKind, direction: Direction, decision: Decision, reason: Reason) -> EntryDraft {
     EntryDraft {
         wall_ms: now.wall_ms,
         mono_ms: now.mono_ms,
@@ -725,13 +731,7 @@ fn draft(now: Now, kind: EntryKind, direction: Direction, decision: Decision, re
     }
 }
 
-fn draft_for(
-    now: Now,
-    direction: Direction,
-    claims: &PassClaims,
-    decision: Decision,
-    reason: &'static str,
-) -> EntryDraft {
+fn draft_for(now: Now, direction: Direction, claims: &PassClaims, decision: Decision, reason: Reason) -> EntryDraft {
     EntryDraft {
         pass_id: Some(claims.pass_id),
         role: Some(claims.role),
@@ -740,7 +740,7 @@ fn draft_for(
 }
 
 impl ResultView {
-    fn bare(decision: Decision, reason: &'static str) -> ResultView {
+    fn bare(decision: Decision, reason: Reason) -> ResultView {
         ResultView {
             decision,
             reason,
@@ -753,7 +753,7 @@ impl ResultView {
         }
     }
 
-    fn for_pass(decision: Decision, reason: &'static str, claims: &PassClaims) -> ResultView {
+    fn for_pass(decision: Decision, reason: Reason, claims: &PassClaims) -> ResultView {
         ResultView {
             role: Some(claims.role),
             unit: (!claims.unit.is_empty()).then(|| claims.unit.clone()),

@@ -54,6 +54,13 @@ impl From<f64> for Val {
         Val::Real(v)
     }
 }
+// The closed vocabularies are stored as their wire strings.
+impl From<shoumen_protocol::AlertKind> for Val {
+    fn from(k: shoumen_protocol::AlertKind) -> Val {
+        Val::Text(k.as_str().to_string())
+    }
+}
+
 impl From<&str> for Val {
     fn from(v: &str) -> Val {
         Val::Text(v.to_string())

@@ -71,7 +71,7 @@ fn row(session: &Session, a: &AlertRow, offset: i32) -> String {
         kind = esc(&a.kind),
         id = a.id,
         cls = if a.acked { "" } else { "bad" },
-        word = if alerts::KINDS.contains(&a.kind.as_str()) { t(lang, &a.kind).to_string() } else { esc(&a.kind) },
+        word = esc(&super::alert_text(lang, &a.kind)),
         gate = esc(&a.gate),
         detail = esc(&a.detail),
         last = fmt_ms(a.last_ms, offset),

@@ -152,10 +152,10 @@ fn search_form(lang: Lang, s: &Search, gates: &[devices::Gate]) -> String {
     let decisions: Vec<(String, String)> =
         ["allow", "deny", "guard"].iter().map(|d| (d.to_string(), t(lang, d).to_string())).collect();
     let mut reasons: Vec<(String, String)> = Vec::new();
-    for r in i18n::REASONS {
-        let words = i18n::reason(lang, r.0);
+    for r in shoumen_protocol::Reason::ALL {
+        let words = i18n::reason(lang, r.as_str());
         if !reasons.iter().any(|(_, w)| *w == words) {
-            reasons.push((r.0.to_string(), words));
+            reasons.push((r.as_str().to_string(), words));
         }
     }
     let kinds: Vec<(String, String)> =

@@ -1,5 +1,7 @@
 //! The web pages' words in Simplified Chinese (default) and English.
 
+use shoumen_protocol::{AlertKind, Reason};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
     Zh,
@@ -205,7 +207,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("temperature", "体温", "Temperature"),
     ("export", "导出 CSV", "Export CSV"),
     ("fever", "发热", "Fever"),
-    ("tamper", "篡改", "Tampering"),
     ("acknowledge", "确认", "Acknowledge"),
     ("count", "次数", "Count"),
     ("detail", "详情", "Detail"),
@@ -233,25 +234,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("corrected", "按设备时钟校正", "corrected from the kiosk's clock"),
     ("enrolled", "登记时间", "Enrolled"),
     ("device_revoked", "已停用", "Revoked"),
-    // Alert kinds (see alerts::KINDS).
-    ("quarantine_exit", "隔离人员试图外出", "Quarantined resident tried to go out"),
-    ("door_forced_open", "门被强行打开", "Door forced open"),
-    ("door_held_open", "门长时间未关", "Door held open"),
-    ("repeated_refusals", "同一通行证多次被拒", "Same pass refused again and again"),
-    ("device_fault", "设备故障超过一分钟", "Device fault for over a minute"),
-    ("lists_too_old", "门岗名单过期", "Gate lists out of date"),
-    ("split_view", "存证日志分叉：不同门岗看到了不同的历史", "Evidence log split view: gates were shown different histories"),
-    ("door_sensor_open", "居家隔离户门磁在非配送时段被打开", "A quarantined home's door opened outside the delivery windows"),
-    ("sensor_maintenance", "门磁需要维护：超过 2 小时无信号或电量低", "A door sensor needs a look: silent over 2 hours or low battery"),
-    ("checkin_fever", "居家人员健康打卡报告发热或症状", "A check-in reports a fever or symptoms"),
-    ("medical_help", "居家隔离户请求就医帮助", "A quarantined home asks for medical help"),
-    ("kiosk_silent", "门岗设备超过10分钟未联网", "Gate kiosk silent for over 10 minutes"),
-    ("too_many_alerts", "警报过多（已合并计数）", "Too many alerts (counted together)"),
-    ("sensor_flood", "门磁一小时内开关过多：只保留状态，不再逐条记录", "A door sensor changed too often in an hour: its state is kept, not every change"),
-    ("sensor_broker", "门磁消息服务器反复发送超大消息：已重置会话", "The door sensors' broker kept sending an oversized message: its session was reset"),
-    ("returnee_notice", "返沪人员自报居家隔离，待居委会确认", "A returnee declared home quarantine: confirm it"),
-    ("unusual_registrations", "同一户当天返沪登记异常多", "Unusually many returnee registrations for one home today"),
-    ("account_lockout", "账号因多次密码错误被锁定", "An account was locked after wrong passwords"),
     ("kind", "类型", "Kind"),
     ("ack_note", "处理说明", "What was done"),
     ("acked_by", "处理人", "Handled by"),
@@ -447,38 +429,98 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("verify_failed", "验证失败", "Not verified"),
 ];
 
-/// Reason codes the kiosks record, in words for the committee:
-/// (code, 中文, English). The kiosk's own words for the person at the gate
-/// are in `ui/adapters.slint`; a test keeps the two lists in step.
-pub const REASONS: &[(&str, &str, &str)] = &[
-    ("ok", "正常", "Normal"),
-    ("fever", "体温异常", "Fever"),
-    ("passback", "防回传：同方向重复通行", "Anti-passback: same way twice"),
-    ("passback_override", "值班人员放行（防回传）", "Let through by the guard (anti-passback)"),
-    ("quarantine_no_exit", "居家隔离者试图外出", "Home quarantine: tried to go out"),
-    ("quarantine_return", "居家隔离者回家", "Home quarantine: came home"),
-    ("quarantine_unconfirmed", "自报居家隔离（未确认）者外出", "Self-declared home quarantine (unconfirmed): went out"),
-    ("expired", "通行证已过期", "Pass expired"),
-    ("not_yet_valid", "通行证尚未生效", "Pass not valid yet"),
-    ("code_expired", "手机通行码已过时（截图或照片）", "Phone code out of date (a screenshot or photo)"),
-    ("revoked", "通行证已被注销", "Pass withdrawn"),
-    ("bad_signature", "伪造的通行证（签名不符）", "Forged pass (bad signature)"),
-    ("unknown_key", "其他小区的通行证", "Pass of another community"),
-    ("unknown_issuer", "其他小区的通行证", "Pass of another community"),
-    ("not_a_pass", "不是通行证二维码", "Not a pass"),
-    ("bad_claims", "不是通行证二维码", "Not a pass"),
-    ("allowed_without_temperature", "测温仪故障，未测体温", "No temperature taken (thermometer out of order)"),
-    ("thermometer_fault", "测温仪故障", "Thermometer out of order"),
-    ("measure_timeout", "未测到体温", "No temperature taken"),
-    ("lists_too_old", "门岗名单过期", "Kiosk's lists out of date"),
-    ("manual_open", "值班人员开门", "Opened by the guard"),
-    ("exit_button", "出门按钮", "Exit button"),
-    ("store_fault", "记录无法保存", "Entry could not be recorded"),
-    ("door_forced_open", "门被强行打开", "Door forced open"),
-    ("door_held_open", "门长时间未关", "Door held open"),
-    ("repeated_refusals", "同一通行证多次被拒", "Same pass refused again and again"),
-    ("device_fault", "设备故障超过一分钟", "Device fault for over a minute"),
-];
+/// An alert kind in words: (中文, English). Exhaustive: a new kind does
+/// not compile until it has words.
+pub fn alert_words(kind: AlertKind) -> (&'static str, &'static str) {
+    match kind {
+        AlertKind::Fever => ("发热", "Fever"),
+        AlertKind::QuarantineExit => ("隔离人员试图外出", "Quarantined resident tried to go out"),
+        AlertKind::DoorForcedOpen => ("门被强行打开", "Door forced open"),
+        AlertKind::DoorHeldOpen => ("门长时间未关", "Door held open"),
+        AlertKind::RepeatedRefusals => ("同一通行证多次被拒", "Same pass refused again and again"),
+        AlertKind::DeviceFault => ("设备故障超过一分钟", "Device fault for over a minute"),
+        AlertKind::ListsTooOld => ("门岗名单过期", "Gate lists out of date"),
+        AlertKind::KioskSilent => ("门岗设备超过10分钟未联网", "Gate kiosk silent for over 10 minutes"),
+        AlertKind::Tamper => ("篡改", "Tampering"),
+        AlertKind::SplitView => {
+            ("存证日志分叉：不同门岗看到了不同的历史", "Evidence log split view: gates were shown different histories")
+        }
+        AlertKind::DoorSensorOpen => {
+            ("居家隔离户门磁在非配送时段被打开", "A quarantined home's door opened outside the delivery windows")
+        }
+        AlertKind::SensorMaintenance => (
+            "门磁需要维护：超过 2 小时无信号或电量低",
+            "A door sensor needs a look: silent over 2 hours or low battery",
+        ),
+        AlertKind::CheckinFever => ("居家人员健康打卡报告发热或症状", "A check-in reports a fever or symptoms"),
+        AlertKind::MedicalHelp => ("居家隔离户请求就医帮助", "A quarantined home asks for medical help"),
+        AlertKind::SensorFlood => (
+            "门磁一小时内开关过多：只保留状态，不再逐条记录",
+            "A door sensor changed too often in an hour: its state is kept, not every change",
+        ),
+        AlertKind::SensorBroker => (
+            "门磁消息服务器反复发送超大消息：已重置会话",
+            "The door sensors' broker kept sending an oversized message: its session was reset",
+        ),
+        AlertKind::ReturneeNotice => {
+            ("返沪人员自报居家隔离，待居委会确认", "A returnee declared home quarantine: confirm it")
+        }
+        AlertKind::UnusualRegistrations => {
+            ("同一户当天返沪登记异常多", "Unusually many returnee registrations for one home today")
+        }
+        AlertKind::AccountLockout => ("账号因多次密码错误被锁定", "An account was locked after wrong passwords"),
+        AlertKind::TooManyAlerts => ("警报过多（已合并计数）", "Too many alerts (counted together)"),
+    }
+}
+
+/// An alert kind as stored, in words; a kind this server does not know is
+/// shown as its code.
+pub fn alert_text(lang: Lang, kind: &str) -> String {
+    match AlertKind::parse(kind).map(alert_words) {
+        Some((zh, en)) => pick(lang, zh, en).to_string(),
+        None => kind.to_string(),
+    }
+}
+
+/// A reason the kiosks record, in words for the committee: (中文,
+/// English). Exhaustive: a new reason does not compile until it has words.
+/// The kiosk's own words for the person at the gate are in
+/// `ui/adapters.slint`, walked for every reason by the kiosk's UI test.
+pub fn reason_words(r: Reason) -> (&'static str, &'static str) {
+    match r {
+        Reason::Ok => ("正常", "Normal"),
+        Reason::Fever => ("体温异常", "Fever"),
+        Reason::Passback => ("防回传：同方向重复通行", "Anti-passback: same way twice"),
+        Reason::PassbackOverride => ("值班人员放行（防回传）", "Let through by the guard (anti-passback)"),
+        Reason::QuarantineNoExit => ("居家隔离者试图外出", "Home quarantine: tried to go out"),
+        Reason::QuarantineReturn => ("居家隔离者回家", "Home quarantine: came home"),
+        Reason::QuarantineUnconfirmed => {
+            ("自报居家隔离（未确认）者外出", "Self-declared home quarantine (unconfirmed): went out")
+        }
+        Reason::Expired => ("通行证已过期", "Pass expired"),
+        Reason::NotYetValid => ("通行证尚未生效", "Pass not valid yet"),
+        Reason::CodeExpired => ("手机通行码已过时（截图或照片）", "Phone code out of date (a screenshot or photo)"),
+        Reason::Revoked => ("通行证已被注销", "Pass withdrawn"),
+        Reason::BadSignature => ("伪造的通行证（签名不符）", "Forged pass (bad signature)"),
+        Reason::UnknownKey => ("其他小区的通行证", "Pass of another community"),
+        Reason::UnknownIssuer => ("其他小区的通行证", "Pass of another community"),
+        Reason::NotAPass => ("不是通行证二维码", "Not a pass"),
+        Reason::BadClaims => ("不是通行证二维码", "Not a pass"),
+        Reason::AllowedWithoutTemperature => {
+            ("测温仪故障，未测体温", "No temperature taken (thermometer out of order)")
+        }
+        Reason::ThermometerFault => ("测温仪故障", "Thermometer out of order"),
+        Reason::MeasureTimeout => ("未测到体温", "No temperature taken"),
+        Reason::ListsTooOld => ("门岗名单过期", "Kiosk's lists out of date"),
+        Reason::ManualOpen => ("值班人员开门", "Opened by the guard"),
+        Reason::ExitButton => ("出门按钮", "Exit button"),
+        Reason::StoreFault => ("记录无法保存", "Entry could not be recorded"),
+        Reason::DoorForcedOpen => ("门被强行打开", "Door forced open"),
+        Reason::DoorHeldOpen => ("门长时间未关", "Door held open"),
+        Reason::RepeatedRefusals => ("同一通行证多次被拒", "Same pass refused again and again"),
+        Reason::DeviceFault => ("设备故障超过一分钟", "Device fault for over a minute"),
+    }
+}
 
 /// A reason code in words, for HTML; a code this server does not know (a
 /// newer kiosk's) is shown as it is, escaped.
@@ -488,12 +530,16 @@ pub fn reason(lang: Lang, code: &str) -> String {
 
 /// A reason code in words, as plain text.
 pub fn reason_text(lang: Lang, code: &str) -> String {
-    match REASONS.iter().find(|r| r.0 == code) {
-        Some(r) => match lang {
-            Lang::Zh => r.1.to_string(),
-            Lang::En => r.2.to_string(),
-        },
+    match Reason::parse(code).map(reason_words) {
+        Some((zh, en)) => pick(lang, zh, en).to_string(),
         None => code.to_string(),
+    }
+}
+
+fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
     }
 }
 
@@ -520,28 +566,5 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate keys");
         assert!(super::WORDS.iter().all(|w| !w.1.is_empty() && !w.2.is_empty()));
-    }
-
-    /// Every reason the kiosk can show has words for the committee too.
-    #[test]
-    fn every_kiosk_reason_has_words() {
-        let slint = include_str!("../../../ui/adapters.slint");
-        let reasons = &slint[slint.find("function reason(").unwrap()..];
-        let reasons = &reasons[..reasons.find("public pure function").unwrap()];
-        let mut codes = Vec::new();
-        for part in reasons.split("code == \"").skip(1) {
-            codes.push(&part[..part.find('"').unwrap()]);
-        }
-        assert!(codes.len() > 20, "read the kiosk's reasons");
-        for code in codes {
-            assert!(super::REASONS.iter().any(|r| r.0 == code), "no words for reason {code}");
-        }
-    }
-
-    #[test]
-    fn every_alert_kind_has_words() {
-        for kind in crate::alerts::KINDS {
-            assert!(super::WORDS.iter().any(|w| w.0 == *kind), "no words for alert kind {kind}");
-        }
     }
 }

@@ -242,7 +242,7 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
             Ok(crate::alerts::raise(
                 conn,
                 &community,
-                "account_lockout",
+                shoumen_protocol::AlertKind::AccountLockout,
                 &format!("account {name}"),
                 None,
                 &detail,

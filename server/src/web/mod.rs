@@ -55,7 +55,7 @@ use crate::db::{now_ms, random_token, sha256_hex};
 pub use crate::reports::fmt_ms;
 use crate::roles::{AccountRole, Perm};
 use crate::AppState;
-pub use i18n::{reason_text, t, Lang};
+pub use i18n::{alert_text, reason_text, t, Lang};
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
 

@@ -16,7 +16,7 @@ use shoumen_client::store::Store;
 use shoumen_client::sync::{self, Client, ClientConfig};
 use shoumen_gate::EntryDraft;
 use shoumen_protocol::sync::{Checkpoint, PushRequest, PushedEntry};
-use shoumen_protocol::{Decision, Direction, EntryKind, Hash, PassId, Role, TempRecord};
+use shoumen_protocol::{Decision, Direction, EntryKind, Hash, PassId, Reason, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
 use shoumen_server::{Background, Config};
 
@@ -304,7 +304,7 @@ impl Kiosk {
                 pass_id: Some(PassId(seq.to_be_bytes())),
                 role: Some(Role::Resident),
                 decision: if fever { Decision::Guard } else { Decision::Allow },
-                reason: if fever { "fever" } else { "ok" },
+                reason: if fever { Reason::Fever } else { Reason::Ok },
                 temperature: Some(TempRecord::Centi(if fever { 3790 } else { 3650 })),
                 note: None,
             };
@@ -338,7 +338,7 @@ impl Kiosk {
             pass_id: pass,
             role: pass.map(|_| Role::Resident),
             decision,
-            reason,
+            reason: Reason::parse(reason).expect("a known reason"),
             temperature: (kind == EntryKind::Scan).then_some(TempRecord::Centi(if reason == "fever" {
                 3790
             } else {

@@ -12,7 +12,7 @@ pub fn setup(_ui: &AppWindow, _w: &Wiring) {}
 pub fn show(ui: &AppWindow, view: &ResultView) {
     let r = ui.global::<ResultAdapter>();
     r.set_verdict(verdict(view.decision));
-    r.set_reason(view.reason.into());
+    r.set_reason(view.reason.as_str().into());
     r.set_unit(view.unit.clone().unwrap_or_default().into());
     r.set_temperature(view.temperature_centi.map(celsius).unwrap_or_default().into());
     r.set_needs_assistance(view.needs_assistance);

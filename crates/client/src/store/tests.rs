@@ -1,4 +1,4 @@
-use shoumen_protocol::{Direction, EntryKind, ListItem, TempRecord};
+use shoumen_protocol::{Direction, EntryKind, ListItem, Reason, TempRecord};
 
 use super::*;
 
@@ -15,7 +15,7 @@ fn draft(i: u64, decision: Decision, pass: Option<u8>) -> EntryDraft {
         pass_id: pass.map(|n| PassId([n; 8])),
         role: None,
         decision,
-        reason: if decision == Decision::Allow { "ok" } else { "revoked" },
+        reason: if decision == Decision::Allow { Reason::Ok } else { Reason::Revoked },
         temperature: Some(TempRecord::Centi(3650)),
         note: None,
     }
@@ -198,7 +198,7 @@ fn counts_split_in_out_denied_and_fever() {
     store.append(&out).unwrap();
     store.append(&draft(4, Decision::Deny, None)).unwrap();
     let mut fever = draft(5, Decision::Guard, Some(7));
-    fever.reason = "fever";
+    fever.reason = Reason::Fever;
     store.append(&fever).unwrap();
     let c = store.counts_since(T0).unwrap();
     assert_eq!(c, Counts { allowed_in: 2, allowed_out: 1, denied: 2, fever: 1 });

@@ -1,0 +1,160 @@
+//! The closed vocabularies that cross crates: why the gate decided as it
+//! did ([`Reason`]) and what the committee is alerted to ([`AlertKind`]).
+//!
+//! Each member has a stable wire string, the one stored in entries, the
+//! audit of a kiosk's log and the server's tables: renaming one would
+//! change every hash over it. Words (both languages), voice clips and
+//! alert rules are exhaustive `match`es over these enums, so adding a
+//! member is a list of places the compiler gives you. A string from a newer
+//! device that this version does not know parses to `None`: keep it and
+//! show the code.
+
+/// Declares a closed vocabulary: the enum, `ALL`, and the wire strings
+/// both ways.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every member, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The stable wire string.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)*
+                }
+            }
+
+            /// The member a wire string names; `None` for one this version
+            /// does not know (from a newer device: keep it as text).
+            pub fn parse(wire: &str) -> Option<$name> {
+                match wire {
+                    $($wire => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        // Compared with wire strings as they are stored.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Why the gate decided as it did, recorded with every entry and shown
+    /// on the result screen.
+    Reason {
+        /// Allowed.
+        Ok = "ok",
+        /// A resident under home quarantine came home.
+        QuarantineReturn = "quarantine_return",
+        /// Going out from a home with a self-declared, unconfirmed notice.
+        QuarantineUnconfirmed = "quarantine_unconfirmed",
+        /// A guard let the pass through despite anti-passback.
+        PassbackOverride = "passback_override",
+        /// Allowed with the thermometer out of order (the policy says so).
+        AllowedWithoutTemperature = "allowed_without_temperature",
+        /// A guard opened the gate from the console.
+        ManualOpen = "manual_open",
+        /// The exit button inside the gate.
+        ExitButton = "exit_button",
+        Fever = "fever",
+        Expired = "expired",
+        NotYetValid = "not_yet_valid",
+        /// A phone's code outside its time window: a screenshot or photo.
+        CodeExpired = "code_expired",
+        Revoked = "revoked",
+        /// A resident under home quarantine tried to go out.
+        QuarantineNoExit = "quarantine_no_exit",
+        /// The same pass the same way again (anti-passback).
+        Passback = "passback",
+        /// Nobody stepped up to the thermometer in time.
+        MeasureTimeout = "measure_timeout",
+        BadSignature = "bad_signature",
+        /// Signed by a key this kiosk does not trust (another community).
+        UnknownKey = "unknown_key",
+        /// Claims another community than its key's.
+        UnknownIssuer = "unknown_issuer",
+        /// A QR code that is not a pass.
+        NotAPass = "not_a_pass",
+        BadClaims = "bad_claims",
+        ThermometerFault = "thermometer_fault",
+        /// The entry could not be stored: nothing opens (shown, not recorded).
+        StoreFault = "store_fault",
+        // Alarms: entries of kind `alarm`.
+        ListsTooOld = "lists_too_old",
+        DoorForcedOpen = "door_forced_open",
+        DoorHeldOpen = "door_held_open",
+        RepeatedRefusals = "repeated_refusals",
+        DeviceFault = "device_fault",
+    }
+}
+
+vocabulary! {
+    /// What the committee must act on: an alert on the Alerts page and a
+    /// message to its robot.
+    AlertKind {
+        Fever = "fever",
+        QuarantineExit = "quarantine_exit",
+        DoorForcedOpen = "door_forced_open",
+        DoorHeldOpen = "door_held_open",
+        RepeatedRefusals = "repeated_refusals",
+        DeviceFault = "device_fault",
+        ListsTooOld = "lists_too_old",
+        KioskSilent = "kiosk_silent",
+        Tamper = "tamper",
+        SplitView = "split_view",
+        DoorSensorOpen = "door_sensor_open",
+        SensorMaintenance = "sensor_maintenance",
+        CheckinFever = "checkin_fever",
+        MedicalHelp = "medical_help",
+        SensorFlood = "sensor_flood",
+        SensorBroker = "sensor_broker",
+        ReturneeNotice = "returnee_notice",
+        UnusualRegistrations = "unusual_registrations",
+        AccountLockout = "account_lockout",
+        /// Past this many open alerts of one device, the rest are counted here.
+        TooManyAlerts = "too_many_alerts",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_strings_round_trip_and_are_unique() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(*r));
+        }
+        for k in AlertKind::ALL {
+            assert_eq!(AlertKind::parse(k.as_str()), Some(*k));
+        }
+        let mut wire: Vec<_> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        wire.sort();
+        wire.dedup();
+        assert_eq!(wire.len(), Reason::ALL.len());
+        assert_eq!(Reason::parse("from_a_newer_kiosk"), None);
+    }
+}
