@@ -20,13 +20,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::base45;
-use crate::pass::{PassError, PREFIX};
+use crate::pass_error::{PassError, PREFIX};
 
 /// The text every rotating code starts with.
 pub const CODE_PREFIX: &str = "SMR:";
 
-/// A code is accepted this many seconds either side of the kiosk's clock.
-pub const CODE_WINDOW_S: i64 = 30;
+pub use crate::pass_error::CODE_WINDOW_S;
 
 /// The phone makes a new code this often.
 pub const CODE_STEP_S: i64 = 10;

@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod holder;
 pub mod lists;
 pub mod pass;
+mod pass_error;
 pub mod sync;
 pub mod testkit;
 pub mod trust;

@@ -5,8 +5,9 @@
 
 use thiserror::Error;
 
-use crate::db::{random_token, sha256_hex, Conn, DbError};
-use crate::roles::AccountRole;
+use crate::db::{Conn, DbError};
+use crate::leaves::roles::AccountRole;
+use crate::leaves::secrets::{random_token, sha256_hex};
 use crate::vals;
 
 #[derive(Debug, Error)]

@@ -11,6 +11,7 @@
 use shoumen_protocol::{AlertKind, Decision, Entry, EntryKind, Reason, TempRecord};
 
 use crate::db::{Conn, DbError, Row};
+use crate::leaves::text::clean;
 use crate::vals;
 
 /// Longest detail kept, in characters.
@@ -22,18 +23,6 @@ pub const MAX_OPEN_PER_DEVICE: i64 = 500;
 
 /// A kiosk without a heartbeat for this long is "silent".
 pub const SILENT_AFTER_MS: i64 = 10 * 60_000;
-
-/// Text from a kiosk made safe to store and show: no control characters
-/// (newlines, bidi overrides), at most `max` characters.
-pub fn clean(text: &str, max: usize) -> String {
-    text.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).take(max).collect()
-}
-
-/// Unicode's explicit direction controls (U+202A–202E, U+2066–2069) and
-/// the marks, which can make a label read differently from what it is.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
 
 /// Undelivered webhook messages kept at most; the oldest go first.
 pub const MAX_PENDING: i64 = 1000;
@@ -64,7 +53,7 @@ pub fn raise(
 /// Queues the webhook message of a new alert, if its community has a
 /// webhook; the outbox keeps at most [`MAX_PENDING`] undelivered rows.
 fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) -> Result<bool, DbError> {
-    if conn.scalar("SELECT COUNT(*) FROM communities WHERE id = ?1 AND webhook_url <> ''", vals![community])? == 0 {
+    if !has_webhook(conn, community)? {
         return Ok(false);
     }
     conn.execute(
@@ -84,6 +73,26 @@ fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) 
         vals![now - 7 * 86_400_000],
     )?;
     Ok(true)
+}
+
+/// Whether `community` has a webhook to send messages to.
+pub fn has_webhook(conn: &mut dyn Conn, community: &str) -> Result<bool, DbError> {
+    Ok(conn.scalar("SELECT COUNT(*) FROM communities WHERE id = ?1 AND webhook_url <> ''", vals![community])? > 0)
+}
+
+/// Queues a community's daily summary (its figures as JSON); alert 0.
+pub fn queue_summary(
+    conn: &mut dyn Conn,
+    community: &str,
+    day: &str,
+    figures_json: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO webhook_outbox (alert_id, created_ms, next_ms, community, summary_day, summary) VALUES (0, ?1, ?1, ?2, ?3, ?4)",
+        vals![now, community, day, figures_json],
+    )?;
+    Ok(())
 }
 
 /// The alert row of [`raise`], without its message.

@@ -19,8 +19,9 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::community;
-use crate::db::{sha256_hex, Conn};
+use crate::db::Conn;
 use crate::ingest::{self, Refusal};
+use crate::leaves::secrets::sha256_hex;
 use crate::AppState;
 
 /// The biggest page of entries: 500 entries of at most ~1 KiB each.
@@ -85,7 +86,8 @@ impl KioskCache {
     fn get(&self, id: &str, secret_sha: &str) -> Option<ingest::Device> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         let r = map.get(id)?;
-        (r.at.elapsed() < REMEMBER && ingest::same_digest(secret_sha, &r.secret_sha)).then(|| r.device.clone())
+        (r.at.elapsed() < REMEMBER && crate::leaves::secrets::same_digest(secret_sha, &r.secret_sha))
+            .then(|| r.device.clone())
     }
 
     fn put(&self, device: &ingest::Device, secret_sha: String) {

@@ -6,7 +6,8 @@
 //!
 //! Architecture invariant: nothing updates or deletes an `audit` row.
 
-use crate::db::{sha256_hex, Conn, DbError, Row};
+use crate::db::{Conn, DbError, Row};
+use crate::leaves::secrets::sha256_hex;
 use crate::vals;
 
 /// Who did it and from where.
@@ -133,7 +134,7 @@ pub fn export_csv(
     utc_offset_min: i32,
     sink: &mut dyn FnMut(String) -> bool,
 ) -> Result<(), DbError> {
-    let mut csv = crate::reports::CsvChunks::new("seq,time,actor,ip,action,detail,hash", sink);
+    let mut csv = crate::leaves::csv::CsvChunks::new("seq,time,actor,ip,action,detail,hash", sink);
     conn.query_each(
         &format!("SELECT {COLUMNS} FROM audit WHERE community = ?1 ORDER BY seq"),
         vals![community],
@@ -141,7 +142,7 @@ pub fn export_csv(
             let a = row(r)?;
             Ok(csv.row(&[
                 a.seq.to_string(),
-                crate::reports::fmt_ms(a.at_ms, utc_offset_min),
+                crate::leaves::time::fmt_ms(a.at_ms, utc_offset_min),
                 a.actor,
                 a.ip,
                 a.action,

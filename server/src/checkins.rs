@@ -129,7 +129,7 @@ pub fn by_key(conn: &mut dyn Conn, community: &str, key: &str, now_s: i64) -> Re
 /// The person a link names, if the link is genuine and they are watched.
 pub fn person(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64) -> Result<Option<Person>, DbError> {
     let Some((key, mac)) = token.split_once('.') else { return Ok(None) };
-    if key.len() > 24 || !crate::ingest::same_digest(&link_mac(conn, community, key)?, mac) {
+    if key.len() > 24 || !crate::leaves::secrets::same_digest(&link_mac(conn, community, key)?, mac) {
         return Ok(None);
     }
     by_key(conn, community, key, now_s)
@@ -152,7 +152,7 @@ pub fn link_for_pass(conn: &mut dyn Conn, link_token: &str, now_s: i64) -> Resul
 
 /// Local day (`YYYY-MM-DD`) and minute of the day of `ms`.
 fn local(ms: i64, offset_min: i32) -> (String, i64) {
-    let day = crate::reports::fmt_ms(ms, offset_min)[..10].to_string();
+    let day = crate::leaves::time::fmt_ms(ms, offset_min)[..10].to_string();
     let minute = (ms / 60_000 + i64::from(offset_min)).rem_euclid(24 * 60);
     (day, minute)
 }
@@ -272,8 +272,12 @@ pub fn ask(
     if !KINDS.contains(&kind) {
         return Err(CheckinError::Invalid("request_bad_kind"));
     }
-    let note: String =
-        note.trim().chars().filter(|c| !c.is_control() && !crate::alerts::is_bidi_control(*c)).take(200).collect();
+    let note: String = note
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() && !crate::leaves::text::is_bidi_control(*c))
+        .take(200)
+        .collect();
     let open = conn.scalar(
         "SELECT COUNT(*) FROM service_requests WHERE community = ?1 AND subject = ?2 AND done_ms IS NULL",
         vals![community, &p.key],

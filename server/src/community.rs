@@ -8,7 +8,8 @@ use shoumen_protocol::{
 };
 use thiserror::Error;
 
-use crate::db::{random_token, Community, Conn, DbError};
+use crate::db::{Community, Conn, DbError};
+use crate::leaves::secrets::random_token;
 use crate::vals;
 
 const DAY: i64 = 86_400;
@@ -53,7 +54,9 @@ pub struct IssuedPass {
 /// Checks a unit label the way the pass format will: short, printable.
 pub fn check_unit(unit: &str) -> Result<String, CommunityError> {
     let unit = unit.trim();
-    if unit.len() > pass::MAX_UNIT_LEN || unit.chars().any(|c| c.is_control() || crate::alerts::is_bidi_control(c)) {
+    if unit.len() > pass::MAX_UNIT_LEN
+        || unit.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c))
+    {
         return Err(CommunityError::Invalid(format!(
             "unit {unit:?} is too long: at most {} bytes, e.g. \"3-502\"",
             pass::MAX_UNIT_LEN
@@ -76,7 +79,7 @@ pub fn add_resident(
     }
     // A direction override or a control character makes a name read as
     // something it is not, on every page and card that shows it.
-    if name.chars().any(|c| c.is_control() || crate::alerts::is_bidi_control(c)) {
+    if name.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c)) {
         return Err(CommunityError::Invalid("a resident's name may not hold control or direction characters".into()));
     }
     let unit = check_unit(unit)?;

@@ -367,7 +367,7 @@ pub fn check_held(
     if let Some(fault) = &held.fault {
         problems.push(format!(
             "the gate was shown a checkpoint that does not extend its own: {}",
-            crate::alerts::clean(fault, 200)
+            crate::leaves::text::clean(fault, 200)
         ));
     }
     let have = size(conn, community)?;

@@ -13,7 +13,8 @@ use shoumen_protocol::sync::{
 };
 use shoumen_protocol::{ChainBreak, ChainCheck, Decision, EntryKind, Hash, PassId, TempRecord, GENESIS};
 
-use crate::db::{now_ms, random_token, sha256_hex, Conn, DbError, Engine, Val};
+use crate::db::{now_ms, Conn, DbError, Engine, Val};
+use crate::leaves::secrets::{random_token, same_digest, sha256_hex};
 use crate::vals;
 
 /// Why the API refused a request; maps to an HTTP status in `api`.
@@ -76,12 +77,6 @@ pub fn authenticate(conn: &mut dyn Conn, id: &str, secret: &str) -> Result<Devic
 
 const REVOKED: &str = "this device was revoked by the committee";
 
-/// Compares two hex digests: equal-length strings, no early exit on a
-/// matching prefix.
-pub fn same_digest(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Creates a one-time enrollment token for a gate of `community`; returns
 /// the token.
 pub fn create_enroll_token(
@@ -134,7 +129,7 @@ fn enroll_tx(tx: &mut dyn Conn, req: &EnrollRequest) -> Result<Enrolled, Refusal
         }
         // The committee names its gates; the kiosk's own name is a fallback.
         Some((gate, _, None, community)) if !gate.trim().is_empty() => (gate, community),
-        Some((_, _, None, community)) => (crate::alerts::clean(req.gate_name.trim(), 40), community),
+        Some((_, _, None, community)) => (crate::leaves::text::clean(req.gate_name.trim(), 40), community),
     };
     let existing = tx.query_opt("SELECT revoked, community FROM devices WHERE id = ?1", vals![&req.device], |r| {
         Ok((r.get::<bool>(0)?, r.get::<String>(1)?))
@@ -219,7 +214,11 @@ pub fn push(conn: &mut dyn Conn, device: &Device, req: &PushRequest) -> Result<P
             detail,
             now,
         )?;
-        tracing::warn!(device = device.id, detail = crate::alerts::clean(detail, 200), "push refused as tampering");
+        tracing::warn!(
+            device = device.id,
+            detail = crate::leaves::text::clean(detail, 200),
+            "push refused as tampering"
+        );
     }
     result
 }
@@ -355,7 +354,7 @@ fn check_checkpoint(device: &Device, req: &PushRequest, last: u64) -> Result<Has
     if req.checkpoint.device != device.id || req.checkpoint.seq != last {
         return Err(Refusal::Tamper(format!(
             "checkpoint names {:?} seq {}, but the page ends at {} seq {last}",
-            crate::alerts::clean(&req.checkpoint.device, 64),
+            crate::leaves::text::clean(&req.checkpoint.device, 64),
             req.checkpoint.seq,
             device.id
         )));
@@ -545,15 +544,15 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
         .health
         .iter()
         .map(|h| HealthItem {
-            device: crate::alerts::clean(&h.device, 32),
+            device: crate::leaves::text::clean(&h.device, 32),
             ok: h.ok,
-            state: crate::alerts::clean(&h.state, 200),
+            state: crate::leaves::text::clean(&h.state, 200),
         })
         .collect();
     let layout = hb
         .layout
         .as_ref()
-        .map(|l| GateLayout { direction: crate::alerts::clean(&l.direction, 8), inward_camera: l.inward_camera });
+        .map(|l| GateLayout { direction: crate::leaves::text::clean(&l.direction, 8), inward_camera: l.inward_camera });
     conn.transaction(true, |tx| {
         tx.execute(
             "UPDATE devices SET last_seen_ms = ?1, queue = ?2, skew_ms = ?3, clock_synced = ?4, health = ?5, version = ?6,
@@ -565,7 +564,7 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
                 now.saturating_sub(hb.clock.wall_ms).clamp(-SKEW_LIMIT_MS, SKEW_LIMIT_MS),
                 hb.clock.synced,
                 serde_json::to_string(&health).unwrap_or_default(),
-                crate::alerts::clean(&hb.version, 40),
+                crate::leaves::text::clean(&hb.version, 40),
                 layout.map(|l| serde_json::to_string(&l).unwrap_or_default()),
                 &device.id
             ],

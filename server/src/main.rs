@@ -221,7 +221,7 @@ fn main() {
 fn password(var: Option<String>) -> Result<(String, bool)> {
     Ok(match var {
         Some(var) => (std::env::var(&var).with_context(|| format!("environment variable {var} is not set"))?, false),
-        None => (db::random_token(), true),
+        None => (shoumen_server::leaves::secrets::random_token(), true),
     })
 }
 

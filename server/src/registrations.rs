@@ -22,8 +22,9 @@ use shoumen_protocol::evidence::{self as proof, Receipt, RECEIPT_FORMAT};
 use thiserror::Error;
 
 use crate::db::{Conn, DbError};
+use crate::leaves::divisions;
 use crate::returnees::{self, Document, Kind};
-use crate::{community, divisions, evidence, vals};
+use crate::{community, evidence, vals};
 
 /// Ways to travel, as the form offers them.
 pub const TRAVEL: &[&str] = &["train", "plane", "car", "coach", "ship", "other"];
@@ -106,7 +107,7 @@ pub struct Form {
 /// Free text people type: no markup, no control or direction characters.
 fn plain(text: &str, max_chars: usize, key: &'static str) -> Result<String, RegisterError> {
     let t = text.trim();
-    let bad = |c: char| "<>\"'&`\\".contains(c) || c.is_control() || crate::alerts::is_bidi_control(c);
+    let bad = |c: char| "<>\"'&`\\".contains(c) || c.is_control() || crate::leaves::text::is_bidi_control(c);
     if t.is_empty() || t.chars().count() > max_chars || t.chars().any(bad) {
         return Err(Invalid(key));
     }
@@ -144,7 +145,7 @@ pub fn check_form(
         return Err(Invalid("reg_bad_origin"));
     }
     let arrival = get("arrival").trim().to_string();
-    let arrival_s = crate::web::parse_day(&arrival, offset_min).ok_or(Invalid("reg_bad_arrival"))?;
+    let arrival_s = crate::leaves::time::parse_day(&arrival, offset_min).ok_or(Invalid("reg_bad_arrival"))?;
     // Up to a month back (registering late) and a week ahead (before travel).
     if arrival_s < now_s - 31 * 86_400 || arrival_s > now_s + 7 * 86_400 {
         return Err(Invalid("reg_bad_arrival"));
@@ -209,7 +210,7 @@ pub fn check_signature(path: &str) -> Result<String, RegisterError> {
 /// under a secret of the community's, so a token cannot be made up and
 /// the server stores nothing until the form is signed.
 pub fn form_token(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<String, DbError> {
-    let nonce = crate::db::random_token();
+    let nonce = crate::leaves::secrets::random_token();
     let tag = token_mac(conn, community, &nonce, now_s)?;
     Ok(format!("{nonce}.{now_s}.{tag}"))
 }
@@ -225,7 +226,7 @@ pub fn check_token(conn: &mut dyn Conn, community: &str, token: &str, now_s: i64
         return Err(Invalid("reg_form_expired"));
     };
     let at_s: i64 = at.parse().map_err(|_| Invalid("reg_form_expired"))?;
-    let same = crate::ingest::same_digest(&token_mac(conn, community, nonce, at_s)?, tag);
+    let same = crate::leaves::secrets::same_digest(&token_mac(conn, community, nonce, at_s)?, tag);
     if !same || now_s - at_s > FORM_TTL_S || at_s > now_s + 60 {
         return Err(Invalid("reg_form_expired"));
     }
@@ -337,7 +338,8 @@ pub fn sign_in(
     let salt: [u8; 32] = rand::random();
     let index = log.append(tx, community, &proof::commitment(&salt, record.as_bytes()), now_ms)?;
     let until_s = form.arrival_s + doc.days * 86_400;
-    let (code, token) = (short_code(), crate::db::random_token() + &crate::db::random_token());
+    let (code, token) =
+        (short_code(), crate::leaves::secrets::random_token() + &crate::leaves::secrets::random_token());
     let quarantine = match doc.kind {
         Kind::Notice => Some(declare_notice(tx, community, form, &doc, &code, until_s, now_ms)?),
         Kind::Pledge => None,
@@ -345,7 +347,7 @@ pub fn sign_in(
     tx.execute(
         "INSERT INTO registrations (community, code, token_sha256, nonce, leaf_index, record, salt, unit, origin, arrival_s, document, version, kind,
              until_s, quarantine_id, signed_ms, phone_mac, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        vals![community, &code, crate::db::sha256_hex(&token), nonce, index, &record, hex::encode(salt), &form.unit, &form.origin, form.arrival_s,
+        vals![community, &code, crate::leaves::secrets::sha256_hex(&token), nonce, index, &record, hex::encode(salt), &form.unit, &form.origin, form.arrival_s,
             &doc.name, doc.version, doc.kind.as_str(), until_s, quarantine, now_ms, &phone_mac, ip],
     )?;
     busy_unit(tx, community, &form.unit, s, now_ms)?;
@@ -461,7 +463,7 @@ fn busy_unit(tx: &mut dyn Conn, community: &str, unit: &str, s: &Signing, now_ms
         vals![community, unit, now_ms - 86_400_000],
     )?;
     if for_unit > s.limits.unit_alert_after {
-        let day = crate::reports::fmt_ms(now_ms, s.utc_offset_min)[..10].to_string();
+        let day = crate::leaves::time::fmt_ms(now_ms, s.utc_offset_min)[..10].to_string();
         let detail = format!("unit {unit}: more than {} registrations in a day ({day})", s.limits.unit_alert_after);
         crate::alerts::raise(
             tx,
@@ -535,7 +537,7 @@ fn row(r: &crate::db::Row) -> Result<Registration, DbError> {
 /// The registration a receipt address names.
 pub fn by_token(conn: &mut dyn Conn, community: &str, token: &str) -> Result<Option<Registration>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND token_sha256 = ?2");
-    conn.query_opt(&sql, vals![community, crate::db::sha256_hex(token)], row)
+    conn.query_opt(&sql, vals![community, crate::leaves::secrets::sha256_hex(token)], row)
 }
 
 pub fn by_id(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<Registration>, DbError> {

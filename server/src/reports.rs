@@ -6,6 +6,8 @@
 
 use crate::db::{Conn, DbError, Row, Val};
 use crate::ingest::SHOWN_MS;
+use crate::leaves::csv::CsvChunks;
+use crate::leaves::time::fmt_ms;
 use crate::vals;
 
 /// The dashboard's figures for one community.
@@ -301,14 +303,6 @@ pub fn trends(
 }
 
 /// Formats unix milliseconds in the display zone.
-pub fn fmt_ms(ms: i64, utc_offset_min: i32) -> String {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
-        None => "?".into(),
-    }
-}
 
 /// Entries of `community` in `range_ms` as CSV (times in the
 /// display zone, reasons as codes and in `reason_words`), handed to `sink` about 64 KiB at a time; `sink` returns
@@ -360,54 +354,6 @@ pub fn export_csv(
     })?;
     csv.finish();
     Ok(())
-}
-
-/// CSV handed to a sink about 64 KiB at a time; the sink returns false to
-/// stop (the reader went away), and then nothing more is sent.
-pub struct CsvChunks<'a> {
-    out: String,
-    open: bool,
-    sink: &'a mut dyn FnMut(String) -> bool,
-}
-
-impl<'a> CsvChunks<'a> {
-    pub fn new(header: &str, sink: &'a mut dyn FnMut(String) -> bool) -> CsvChunks<'a> {
-        CsvChunks { out: format!("{header}\n"), open: true, sink }
-    }
-
-    /// Adds a line of fields (quoted and defused); false once the reader
-    /// has gone.
-    pub fn row(&mut self, fields: &[String]) -> bool {
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        self.out.push_str(&line.join(","));
-        self.out.push('\n');
-        if self.out.len() >= 64 << 10 {
-            self.open = (self.sink)(std::mem::take(&mut self.out));
-        }
-        self.open
-    }
-
-    /// Sends what is left.
-    pub fn finish(mut self) {
-        if self.open && !self.out.is_empty() {
-            (self.sink)(std::mem::take(&mut self.out));
-        }
-    }
-}
-
-/// Quotes a CSV field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`,
-/// and a leading tab or carriage return, which spreadsheets skip).
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 /// One community's line in the district's summary of a day.
@@ -482,19 +428,4 @@ pub fn district(conn: &mut dyn Conn, from_ms: i64, to_ms: i64, now_ms: i64) -> R
     )?;
     fill(conn, "SELECT community, COUNT(*) FROM residents GROUP BY community", vals![], &|s, v| s.residents = v[0])?;
     Ok(rows)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
-        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
-        assert_eq!(csv_field("-3.5"), "-3.5");
-    }
 }

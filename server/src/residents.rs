@@ -52,7 +52,7 @@ pub fn check(name: &str, unit: &str, phone: &str) -> Result<(String, String, Str
     if name.chars().count() > 64 {
         return Err("name longer than 64 characters".into());
     }
-    if name.chars().any(|c| c.is_control() || crate::alerts::is_bidi_control(c)) {
+    if name.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c)) {
         return Err("name holds control or direction characters".into());
     }
     let unit = check_unit(unit.trim()).map_err(|e| e.to_string())?;

@@ -165,7 +165,7 @@ mod tests {
     fn the_night_run_is_at_three_local_time() {
         const HOUR: i64 = 3_600_000;
         let midnight = crate::reports::day_start(1_796_000_000_000, 480);
-        assert_eq!(crate::reports::fmt_ms(midnight + 3 * HOUR, 480)[11..], *"03:00:00");
+        assert_eq!(crate::leaves::time::fmt_ms(midnight + 3 * HOUR, 480)[11..], *"03:00:00");
         assert_eq!(next_night(midnight + 2 * HOUR, 480), midnight + 3 * HOUR);
         assert_eq!(next_night(midnight + 10 * HOUR, 480), midnight + 27 * HOUR);
     }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::db::{Conn, DbError};
-use crate::divisions;
+use crate::leaves::divisions;
 use crate::vals;
 
 #[derive(Debug, Error)]

@@ -228,8 +228,10 @@ pub fn record(
     if in_windows(&windows, minute) {
         return Ok(Outcome::Seen(true));
     }
-    let detail =
-        format!("unit {unit}: door opened at {} under home quarantine", crate::reports::fmt_ms(now_ms, utc_offset_min));
+    let detail = format!(
+        "unit {unit}: door opened at {} under home quarantine",
+        crate::leaves::time::fmt_ms(now_ms, utc_offset_min)
+    );
     match crate::alerts::raise(
         conn,
         community,

@@ -5,13 +5,11 @@
 //! at 07:30 local time.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::db::{Conn, DbError};
+use crate::leaves::words::{t, Lang};
 use crate::reports::day_start;
 use crate::vals;
-use crate::web::{t, Lang};
-use crate::webhook::{self, Format};
 
 /// When the morning's messages go out, after local midnight.
 pub const SEND_AT_MS: i64 = 7 * 3_600_000 + 30 * 60_000;
@@ -44,7 +42,7 @@ pub struct Daily {
 }
 
 /// The figures, in the order every view shows them: (field, word key).
-const FIGURES: &[(&str, &str)] = &[
+pub const FIGURES: &[(&str, &str)] = &[
     ("entries", "entries"),
     ("allowed_in", "allowed_in"),
     ("allowed_out", "allowed_out"),
@@ -89,7 +87,7 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
     let (from_s, to_s) = (from_ms / 1000, to_ms / 1000);
     let mut d = Daily {
         community: community.to_string(),
-        day: crate::reports::fmt_ms(from_ms, utc_offset_min)[..10].to_string(),
+        day: crate::leaves::time::fmt_ms(from_ms, utc_offset_min)[..10].to_string(),
         ..Daily::default()
     };
     (d.entries, d.allowed_in, d.allowed_out, d.refused, d.fever) = conn.query_row(
@@ -131,27 +129,10 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
 pub fn csv(d: &Daily, lang: Lang) -> String {
     let mut out = String::from("community,day,figure,label,value\n");
     for (key, value) in d.figures() {
-        let label = crate::reports::csv_field(t(lang, key));
-        out.push_str(&format!("{},{},{key},{label},{value}\n", crate::reports::csv_field(&d.community), d.day));
+        let label = crate::leaves::csv::csv_field(t(lang, key));
+        out.push_str(&format!("{},{},{key},{label},{value}\n", crate::leaves::csv::csv_field(&d.community), d.day));
     }
     out
-}
-
-/// The message for the community's webhook.
-pub fn message(format: Format, d: &Daily, public_url: &str) -> serde_json::Value {
-    match format {
-        Format::WeCom | Format::DingTalk => {
-            let mut text = format!("【守门 {}】{} 每日汇总", d.community, d.day);
-            for (key, value) in d.figures() {
-                text += &format!("\n{}：{value}", t(Lang::Zh, key));
-            }
-            text += &format!("\n{public_url}/summary?day={}", d.day);
-            json!({ "msgtype": "text", "text": { "content": text } })
-        }
-        Format::Json => {
-            json!({ "kind": "daily_summary", "summary": d, "url": format!("{public_url}/summary?day={}", d.day) })
-        }
-    }
 }
 
 /// The next 07:30 in the display zone after `now_ms`.
@@ -170,7 +151,7 @@ pub fn enqueue_yesterday(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) 
     let from_ms = day_start(now_ms, utc_offset_min) - DAY_MS;
     let mut queued = 0;
     for community in crate::db::communities(conn)? {
-        if webhook::get(conn, &community)?.is_none() {
+        if !crate::alerts::has_webhook(conn, &community)? {
             continue;
         }
         let d = daily(conn, &community, from_ms, utc_offset_min)?;
@@ -183,7 +164,7 @@ pub fn enqueue_yesterday(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) 
         }
         let body = serde_json::to_string(&d).expect("figures serialise");
         // Due at once, whatever day `now_ms` names.
-        webhook::enqueue_summary(conn, &community, &d.day, &body, crate::db::now_ms())?;
+        crate::alerts::queue_summary(conn, &community, &d.day, &body, crate::db::now_ms())?;
         queued += 1;
     }
     Ok(queued)
@@ -200,17 +181,5 @@ mod tests {
         let midnight = 1_795_910_400_000 - 8 * HOUR;
         assert_eq!(next_morning(midnight + HOUR, 480), midnight + SEND_AT_MS);
         assert_eq!(next_morning(midnight + 8 * HOUR, 480), midnight + DAY_MS + SEND_AT_MS);
-    }
-
-    #[test]
-    fn a_robot_message_lists_every_figure_in_chinese() {
-        let d =
-            Daily { community: "lotus".into(), day: "2026-11-28".into(), entries: 412, fever: 2, ..Daily::default() };
-        let m = message(Format::WeCom, &d, "https://c.example");
-        let text = m["text"]["content"].as_str().unwrap();
-        assert!(text.starts_with("【守门 lotus】2026-11-28 每日汇总"), "{text}");
-        assert!(text.contains("\n通行记录：412") && text.contains("：2"), "{text}");
-        assert_eq!(text.lines().count(), 1 + FIGURES.len() + 1);
-        assert_eq!(message(Format::Json, &d, "u")["summary"]["entries"], 412);
     }
 }

@@ -15,8 +15,10 @@ use tokio::sync::Notify;
 pub use crate::alerts::MAX_PENDING;
 use crate::alerts::{self, AlertRow};
 use crate::db::{now_ms, Conn, Db, DbError};
+use crate::leaves::time::fmt_ms;
+use crate::leaves::words::{alert_text, t, Lang};
+use crate::summary::Daily;
 use crate::vals;
-use crate::web::{fmt_ms, Lang};
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -104,21 +106,6 @@ pub fn set(conn: &mut dyn Conn, community: &str, hook: Option<&Webhook>) -> Resu
     Ok(())
 }
 
-/// Queues a community's daily summary (its figures as JSON); alert 0.
-pub fn enqueue_summary(
-    conn: &mut dyn Conn,
-    community: &str,
-    day: &str,
-    figures_json: &str,
-    now: i64,
-) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO webhook_outbox (alert_id, created_ms, next_ms, community, summary_day, summary) VALUES (0, ?1, ?1, ?2, ?3, ?4)",
-        vals![now, community, day, figures_json],
-    )?;
-    Ok(())
-}
-
 /// Messages of `community` not delivered yet.
 pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
     conn.scalar(
@@ -140,7 +127,7 @@ pub fn message(
         Format::WeCom | Format::DingTalk => {
             let mut text = format!(
                 "【守门 {community}】{kind}\n门岗：{gate}\n{detail}\n时间：{time}",
-                kind = crate::web::alert_text(Lang::Zh, &alert.kind),
+                kind = alert_text(Lang::Zh, &alert.kind),
                 gate = alert.gate,
                 detail = alert.detail,
                 time = fmt_ms(alert.last_ms, utc_offset_min),
@@ -155,8 +142,8 @@ pub fn message(
             "community": community,
             "id": alert.id,
             "kind": alert.kind,
-            "kind_zh": crate::web::alert_text(Lang::Zh, &alert.kind),
-            "kind_en": crate::web::alert_text(Lang::En, &alert.kind),
+            "kind_zh": alert_text(Lang::Zh, &alert.kind),
+            "kind_en": alert_text(Lang::En, &alert.kind),
             "device": alert.device,
             "gate": alert.gate,
             "detail": alert.detail,
@@ -258,7 +245,7 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
     for (id, attempts, item, hook) in due {
         let body = match &item {
             Item::Alert(alert) => message(hook.format, &alert.community, &d.public_url, d.utc_offset_min, alert),
-            Item::Summary(_, daily) => crate::summary::message(hook.format, daily, &d.public_url),
+            Item::Summary(_, daily) => summary_message(hook.format, daily, &d.public_url),
         };
         let result = post(http, &hook, &body).await;
         let now = now_ms();
@@ -327,6 +314,23 @@ async fn post(http: &reqwest::Client, hook: &Webhook, body: &serde_json::Value) 
     Ok(())
 }
 
+/// The daily summary's message for the community's webhook.
+pub fn summary_message(format: Format, d: &Daily, public_url: &str) -> serde_json::Value {
+    match format {
+        Format::WeCom | Format::DingTalk => {
+            let mut text = format!("【守门 {}】{} 每日汇总", d.community, d.day);
+            for (key, value) in d.figures() {
+                text += &format!("\n{}：{value}", t(Lang::Zh, key));
+            }
+            text += &format!("\n{public_url}/summary?day={}", d.day);
+            json!({ "msgtype": "text", "text": { "content": text } })
+        }
+        Format::Json => {
+            json!({ "kind": "daily_summary", "summary": d, "url": format!("{public_url}/summary?day={}", d.day) })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +359,22 @@ mod tests {
         assert!(Webhook::new("ftp://x", "wecom", "").is_err());
         assert!(Webhook::new("https://x", "telegram", "").is_err());
         assert!(Webhook::new("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "wecom", "").is_ok());
+    }
+
+    #[test]
+    fn a_robot_message_lists_every_figure_in_chinese() {
+        let d = crate::summary::Daily {
+            community: "lotus".into(),
+            day: "2026-11-28".into(),
+            entries: 412,
+            fever: 2,
+            ..crate::summary::Daily::default()
+        };
+        let m = summary_message(Format::WeCom, &d, "https://c.example");
+        let text = m["text"]["content"].as_str().unwrap();
+        assert!(text.starts_with("【守门 lotus】2026-11-28 每日汇总"), "{text}");
+        assert!(text.contains("\n通行记录：412") && text.contains("：2"), "{text}");
+        assert_eq!(text.lines().count(), 1 + crate::summary::FIGURES.len() + 1);
+        assert_eq!(summary_message(Format::Json, &d, "u")["summary"]["entries"], 412);
     }
 }

@@ -169,7 +169,7 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
             Ok(shoumen_server::accounts::invite(
                 c,
                 COMMUNITY,
-                shoumen_server::roles::AccountRole::Volunteer,
+                shoumen_server::leaves::roles::AccountRole::Volunteer,
                 None,
                 ADMIN,
                 now_ms(),

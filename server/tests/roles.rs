@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use shoumen_server::accounts;
 use shoumen_server::db::now_ms;
-use shoumen_server::roles::AccountRole;
+use shoumen_server::leaves::roles::AccountRole;
 
 /// Creates an account of `role` in the first community through an
 /// invitation; returns its name (password [`PASSWORD`]).
@@ -151,7 +151,7 @@ fn every_role_against_every_page_and_action_with_its_audit_rows() {
         assert_eq!(entries.contains("href=\"/accounts\""), role == AccountRole::Admin, "{}", role.as_str());
         assert_eq!(
             entries.contains("href=\"/residents\""),
-            role.may(shoumen_server::roles::Perm::ReadRecords),
+            role.may(shoumen_server::leaves::roles::Perm::ReadRecords),
             "{}",
             role.as_str()
         );

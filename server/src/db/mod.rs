@@ -409,16 +409,6 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-pub fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
-/// A random token for URLs and cookies: 32 hex digits (128 bits).
-pub fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,7 +81,7 @@ async fn render(app: &AppState, m: &Member, notice: Option<String>) -> Response 
             format!(
                 "{} {}<form class=inline method=post action=/accounts/{}/unlock>{csrf}<button>{}</button></form>",
                 t(lang, "locked_until"),
-                &crate::reports::fmt_ms(a.locked_until_ms, app.config.utc_offset_min)[11..16],
+                &crate::leaves::time::fmt_ms(a.locked_until_ms, app.config.utc_offset_min)[11..16],
                 a.id,
                 t(lang, "unlock"),
             )
@@ -308,7 +308,7 @@ pub fn totp_step(secret_b32: &str, code: &str, now_s: i64) -> Option<i64> {
     // Every candidate is compared, so the time does not tell which matched.
     let mut matched = None;
     for step in [step_now.saturating_sub(1), step_now, step_now + 1] {
-        if crate::ingest::same_digest(&totp.generate(step * 30), &code) {
+        if crate::leaves::secrets::same_digest(&totp.generate(step * 30), &code) {
             matched = Some(step as i64);
         }
     }

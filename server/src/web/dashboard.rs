@@ -14,7 +14,7 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Response {
         return state_redirect("/district");
     };
     // A property account's one page is its gates' entries.
-    if !session.role.may(crate::roles::Perm::ReadCompound) {
+    if !session.role.may(crate::leaves::roles::Perm::ReadCompound) {
         return state_redirect("/entries");
     }
     let lang = session.lang;

@@ -111,7 +111,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<S
     if rows.len() == SHOWN {
         let _ = write!(body, "<p class=msg>{}</p>", t(lang, "newest_shown").replace("{}", &SHOWN.to_string()));
     }
-    if m.may(crate::roles::Perm::Export) {
+    if m.may(crate::leaves::roles::Perm::Export) {
         body.push_str(&export_form(lang, &search, offset));
     }
     let _ = write!(
@@ -153,7 +153,7 @@ fn search_form(lang: Lang, s: &Search, gates: &[devices::Gate]) -> String {
         ["allow", "deny", "guard"].iter().map(|d| (d.to_string(), t(lang, d).to_string())).collect();
     let mut reasons: Vec<(String, String)> = Vec::new();
     for r in shoumen_protocol::Reason::ALL {
-        let words = i18n::reason(lang, r.as_str());
+        let words = reason_html(lang, r.as_str());
         if !reasons.iter().any(|(_, w)| *w == words) {
             reasons.push((r.as_str().to_string(), words));
         }
@@ -210,7 +210,7 @@ fn row(lang: Lang, e: &EntryRow, offset: i32) -> String {
         cls = if e.decision == "allow" { "ok" } else { "bad" },
         dec = word(&e.decision),
         code = esc(&e.reason),
-        reason = i18n::reason(lang, &e.reason),
+        reason = reason_html(lang, &e.reason),
         unit = esc(e.unit.as_deref().unwrap_or("")),
         temp = e.temp_centi.map_or(String::new(), |c| format!("{:.1} °C", c as f64 / 100.0)),
         note = esc(e.note.as_deref().unwrap_or("")),

@@ -104,7 +104,7 @@ pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<
     if !session.csrf_ok(&form) {
         return forbidden(session.lang);
     }
-    let gate = crate::alerts::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
+    let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
     if gate.is_empty() {
         let body = "<p class=msg>name the gate, e.g. \"North gate\"</p>";
         return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(session), body))

@@ -19,7 +19,6 @@ mod entries;
 mod evidence;
 mod gates;
 mod home;
-mod i18n;
 mod import;
 mod keys;
 mod login;
@@ -51,11 +50,13 @@ use shoumen_protocol::Role;
 
 use crate::audit::Actor;
 use crate::community::CommunityError;
-use crate::db::{now_ms, random_token, sha256_hex};
-pub use crate::reports::fmt_ms;
-use crate::roles::{AccountRole, Perm};
+use crate::db::now_ms;
+use crate::leaves::roles::{AccountRole, Perm};
+use crate::leaves::secrets::{random_token, sha256_hex};
+pub use crate::leaves::time::fmt_ms;
+pub use crate::leaves::time::{fmt_day, parse_day};
+pub use crate::leaves::words::{self as i18n, alert_text, reason_text, t, Lang};
 use crate::AppState;
-pub use i18n::{alert_text, reason_text, t, Lang};
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
 
@@ -329,7 +330,7 @@ impl FromRequestParts<AppState> for Member {
         let Some(community) = session.community.clone() else { return Err(Redirect::to("/district").into_response()) };
         let route =
             parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
-        let allowed = match crate::roles::needed(parts.method.as_str(), &route) {
+        let allowed = match crate::leaves::roles::needed(parts.method.as_str(), &route) {
             Some(perm) => session.role.may(perm),
             None => {
                 tracing::error!(route, method = %parts.method, "a community page missing from roles::ROUTES; refused to everyone");
@@ -494,7 +495,7 @@ pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) ->
         }
         Some(s) => {
             // Only the pages this role may open.
-            let link = |href: &str, key: &str| match crate::roles::needed("GET", href) {
+            let link = |href: &str, key: &str| match crate::leaves::roles::needed("GET", href) {
                 Some(p) if s.role.may(p) => format!("<a href=\"{href}\">{}</a>", t(lang, key)),
                 _ => String::new(),
             };
@@ -563,25 +564,10 @@ button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;bo
 .stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
 @media print{nav,header,.noprint{display:none}}";
 
-/// Parses a `YYYY-MM-DD` date as the start of that day in the display zone.
-pub fn parse_day(s: &str, utc_offset_min: i32) -> Option<i64> {
-    use chrono::Datelike;
-    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    // Dates a committee means; anything else is a typo or an attack.
-    if !(2000..=2100).contains(&d.year()) {
-        return None;
-    }
-    let secs = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() - i64::from(utc_offset_min) * 60;
-    Some(secs)
-}
-
-pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-    match chrono::DateTime::from_timestamp(s, 0) {
-        Some(t) => t.with_timezone(&offset).format("%Y-%m-%d").to_string(),
-        None => "?".into(),
-    }
+/// A reason code in words, for HTML; a code this server does not know (a
+/// newer kiosk's) is shown as it is, escaped.
+pub fn reason_html(lang: Lang, code: &str) -> String {
+    esc(&reason_text(lang, code))
 }
 
 pub fn qr_svg(text: &str) -> String {

@@ -18,7 +18,7 @@ const PHONE_JS: &str = include_str!("../../assets/phone.js");
 
 /// The page of a phone pass: `extra` (household, check-in link) below the code.
 pub fn live_page(app: &AppState, lang: Lang, token: &str, p: &PassRow, extra: &str) -> Response {
-    let nonce = crate::db::random_token();
+    let nonce = crate::leaves::secrets::random_token();
     let (holder, pass) = match &p.holder {
         Some(h) => (esc(h), esc(&p.text)),
         None => (String::new(), String::new()),

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 
 use super::*;
-use crate::divisions;
+use crate::leaves::divisions;
 use crate::registrations::{self, Form, RegisterError, TRAVEL};
 use crate::returnees::Document;
 
@@ -60,7 +60,7 @@ async fn show_form(
         Ok(t) => t,
         Err(e) => return server_error(e),
     };
-    let nonce = crate::db::random_token();
+    let nonce = crate::leaves::secrets::random_token();
     let (provinces, travel) = (province_options(filled), travel_options(lang, filled));
     let yes_no = |name: &str| yes_no(lang, filled, name);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
@@ -240,7 +240,7 @@ fn sign_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let nonce = crate::db::random_token();
+    let nonce = crate::leaves::secrets::random_token();
     let carried: String =
         ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact"]
             .iter()

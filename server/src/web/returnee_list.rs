@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::divisions;
+use crate::leaves::divisions;
+use crate::leaves::roles::AccountRole;
 use crate::registrations::{self, Filter, Registration};
 use crate::returnees::Kind;
-use crate::roles::AccountRole;
 
 /// Rows one page or export shows at most.
 const LIMIT: usize = 2000;

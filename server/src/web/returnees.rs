@@ -8,7 +8,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::divisions;
+use crate::leaves::divisions;
 use crate::returnees::{self, Kind, RuleError};
 
 /// A first pledge, for a committee that has none yet: edit before use.

@@ -62,7 +62,7 @@ fn refusals(lang: Lang, found: &Trends) -> String {
     for (i, (reason, n)) in found.refusals.iter().enumerate() {
         let y = 6 + i * 24;
         let w = (*n as f64 / max as f64 * 380.0).max(1.0);
-        let words = i18n::reason(lang, reason);
+        let words = reason_html(lang, reason);
         let _ = write!(
             svg,
             "<text x=\"4\" y=\"{}\" font-size=\"12\">{words}</text><rect x=\"300\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" fill=\"#b3261e\"><title>{words}: {n}</title></rect><text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{n}</text>",

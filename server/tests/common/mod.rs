@@ -38,7 +38,7 @@ pub fn target(dir: &Path) -> String {
             if let Ok(t) = std::fs::read_to_string(&marker) {
                 return t;
             }
-            let schema = format!("t_{}", db::random_token());
+            let schema = format!("t_{}", shoumen_server::leaves::secrets::random_token());
             let mut client =
                 postgres::Client::connect(&url, postgres::NoTls).expect("connect to SHOUMEN_TEST_POSTGRES_URL");
             client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();

@@ -522,12 +522,6 @@ pub fn reason_words(r: Reason) -> (&'static str, &'static str) {
     }
 }
 
-/// A reason code in words, for HTML; a code this server does not know (a
-/// newer kiosk's) is shown as it is, escaped.
-pub fn reason(lang: Lang, code: &str) -> String {
-    super::esc(&reason_text(lang, code))
-}
-
 /// A reason code in words, as plain text.
 pub fn reason_text(lang: Lang, code: &str) -> String {
     match Reason::parse(code).map(reason_words) {

@@ -39,7 +39,7 @@ const EXTRA_PROVINCES: [(&str, &str); 3] = [("71", "台湾省"), ("81", "香港�
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let tree: Vec<Node> = serde_json::from_str(include_str!("../data/divisions/pca-code.json"))
+        let tree: Vec<Node> = serde_json::from_str(include_str!("../../data/divisions/pca-code.json"))
             .expect("the vendored division data is valid JSON");
         let mut t = Table { by_code: HashMap::new(), children: HashMap::new(), provinces: Vec::new() };
         fn walk(t: &mut Table, node: &Node, parent: Option<&str>) {

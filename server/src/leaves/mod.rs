@@ -1,0 +1,11 @@
+//! The leaves of the server: pure helpers that import nothing of the
+//! server (words, times, text, tokens and digests, CSV, China's divisions,
+//! the roles and their permissions). Every floor may use them.
+
+pub mod csv;
+pub mod divisions;
+pub mod roles;
+pub mod secrets;
+pub mod text;
+pub mod time;
+pub mod words;
