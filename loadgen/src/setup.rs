@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use shoumen_protocol::sync::EnrollRequest;
 use shoumen_server::db::{self, now_ms, Db};
-use shoumen_server::{ingest, vals};
+use shoumen_server::records::ingest;
+use shoumen_server::vals;
 
 use crate::kiosk::SimKiosk;
 

@@ -21,8 +21,9 @@ fn main() {
     let db = Db::open(&target).unwrap();
     let hash = shoumen_server::web::argon2_hash("bench").unwrap();
     db.call_blocking(|c| db::init(c, "bench", "admin", &hash, now_ms())).unwrap();
-    let token =
-        db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, "bench", "Bench gate", 3_600_000)).unwrap();
+    let token = db
+        .call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, "bench", "Bench gate", 3_600_000))
+        .unwrap();
     let server =
         Background::start(Db::open(&target).unwrap(), Config { public_url: String::new(), ..Config::default() })
             .unwrap();
@@ -69,7 +70,8 @@ fn main() {
     );
     let t = Instant::now();
     let device = store.device_id().to_string();
-    let verified = db.call_blocking(move |c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap().unwrap();
+    let verified =
+        db.call_blocking(move |c| Ok(shoumen_server::records::ingest::verify_chain(c, &device))).unwrap().unwrap();
     println!("server chain check of {verified} entries: {:.2} s", t.elapsed().as_secs_f64());
     let size = std::fs::metadata(&server_db).map(|m| m.len()).unwrap_or(0);
     println!("server database: {:.1} MB", size as f64 / 1e6);

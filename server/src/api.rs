@@ -18,10 +18,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use crate::community;
 use crate::db::Conn;
-use crate::ingest::{self, Refusal};
 use crate::leaves::secrets::sha256_hex;
+use crate::records::community;
+use crate::records::ingest::{self, Refusal};
 use crate::AppState;
 
 /// The biggest page of entries: 500 entries of at most ~1 KiB each.
@@ -281,10 +281,7 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
         if let Some(held) = q.since {
             // Which lists (and so which keys) each kiosk holds: a key
             // rotation finishes only once every kiosk has the new key.
-            conn.execute(
-                "UPDATE devices SET lists_version = ?1 WHERE id = ?2 AND (lists_version IS NULL OR lists_version <> ?1)",
-                crate::vals![held, &device.id],
-            )?;
+            crate::records::devices::note_lists_version(conn, &device.id, held)?;
         }
         let current = Current::sign(community.list_key(), &community.id, version, now_s);
         let log = match q.log {
@@ -299,18 +296,18 @@ async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Quer
 /// The newest checkpoint and its proof from the size a kiosk holds (none
 /// if the kiosk holds more than the log: it will say so as a split view).
 fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnswer, Refusal> {
-    let fail = |e: crate::evidence::EvidenceError| match e {
-        crate::evidence::EvidenceError::Db(e) => Refusal::Db(e),
+    let fail = |e: crate::records::evidence::EvidenceError| match e {
+        crate::records::evidence::EvidenceError::Db(e) => Refusal::Db(e),
         other => Refusal::BadRequest(other.to_string()),
     };
-    let size = crate::evidence::size(conn, community)?;
-    let checkpoint = crate::evidence::checkpoint_at(conn, community, size).map_err(fail)?;
+    let size = crate::records::evidence::size(conn, community)?;
+    let checkpoint = crate::records::evidence::checkpoint_at(conn, community, size).map_err(fail)?;
     let proof = if held <= size {
-        crate::evidence::consistency(conn, community, held, size).map_err(fail)?
+        crate::records::evidence::consistency(conn, community, held, size).map_err(fail)?
     } else {
         Vec::new()
     };
-    Ok(LogAnswer { checkpoint, key: crate::evidence::verifier_key(conn, community)?, proof })
+    Ok(LogAnswer { checkpoint, key: crate::records::evidence::verifier_key(conn, community)?, proof })
 }
 
 /// The community's presence (every gate's newest allowed direction per pass)

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use shoumen_protocol::Role;
-use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::{self, now_ms, Community, Db};
+use shoumen_server::ops;
+use shoumen_server::records::community::PassRequest;
+use shoumen_server::records::ingest;
 use shoumen_server::reports::export_csv;
 use shoumen_server::web::parse_day;
-use shoumen_server::{ingest, AppState, Config, Tls};
+use shoumen_server::{AppState, Config, Tls};
 
 #[derive(Parser)]
 #[command(
@@ -260,9 +262,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::EnrollToken { gate, hours } => {
             let community = pick(&db, community)?;
-            let token =
-                db.call_blocking(|conn| ingest::create_enroll_token(conn, &community.id, &gate, hours * 3_600_000))?;
-            cli_audit(&db, &community.id, "gate.enroll_token", format!("gate {gate}"))?;
+            let actor = cli_actor(&community.id);
+            let ttl = hours * 3_600_000;
+            let token = db.call_blocking(|conn| ops::gates::enroll_token(conn, &actor, &community.id, &gate, ttl))?;
             println!("{token}");
             eprintln!(
                 "one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk"
@@ -274,14 +276,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Pass(PassCmd::Revoke { pass_id }) => {
             let community = pick(&db, community)?;
-            db.call_blocking(|conn| Ok(community::revoke_pass(conn, &community.id, &pass_id, now_ms())))??;
-            cli_audit(&db, &community.id, "pass.revoke", format!("pass {pass_id}"))?;
+            let actor = cli_actor(&community.id);
+            db.call_blocking(|conn| Ok(ops::passes::revoke(conn, &actor, &community.id, &pass_id)))??;
             eprintln!("pass {pass_id} revoked; kiosks refuse it after their next list pull");
             Ok(())
         }
         Cmd::Verify => verify(&db),
         Cmd::Prune => {
-            let pruned = db.call_blocking(|conn| shoumen_server::retention::prune_all(conn, now_ms()))?;
+            let pruned = db.call_blocking(|conn| shoumen_server::ops::retention::prune_all(conn, now_ms()))?;
             println!(
                 "deleted {} entries, {} visitors' names and {} returnees' personal fields past their communities' retention",
                 pruned.entries, pruned.visitor_names, pruned.returnees
@@ -293,7 +295,12 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Unlock { name } => {
             let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
             let found = db.call_blocking(|conn| {
-                shoumen_server::accounts::unlock_by_name(conn, &name, &format!("command line ({user})"), now_ms())
+                shoumen_server::records::accounts::unlock_by_name(
+                    conn,
+                    &name,
+                    &format!("command line ({user})"),
+                    now_ms(),
+                )
             })?;
             match found {
                 Some(_) => println!("account {name:?} unlocked: it can log in again"),
@@ -316,11 +323,12 @@ fn verify_receipt(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Re
             let db = Db::open(db)?;
             let origin = receipt.checkpoint.lines().next().unwrap_or("").to_string();
             let found = db.call_blocking(|c| {
-                let Some(community) = shoumen_server::registrations::community_of_checkpoint(c, &receipt.checkpoint)?
+                let Some(community) =
+                    shoumen_server::records::registrations::community_of_checkpoint(c, &receipt.checkpoint)?
                 else {
                     return Ok(None);
                 };
-                Ok(Some(shoumen_server::evidence::verifier_key(c, &community)?))
+                Ok(Some(shoumen_server::records::evidence::verifier_key(c, &community)?))
             })?;
             found.with_context(|| {
                 format!("this server keeps no log named {origin:?}; give the log's key with --log-key")
@@ -336,17 +344,15 @@ fn verify_receipt(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Re
     Ok(())
 }
 
-/// Records a change made from the command line in the community's audit
-/// trail, under the operating system's user name.
-fn cli_audit(db: &Db, community: &str, action: &str, detail: String) -> Result<()> {
+/// Who changes things from the command line, for the community's audit
+/// trail: the operating system's user name.
+fn cli_actor(community: &str) -> shoumen_server::records::audit::Actor {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
-    let actor = shoumen_server::audit::Actor {
+    shoumen_server::records::audit::Actor {
         community: community.to_string(),
         user: format!("command line ({user})"),
         ip: "local".into(),
-    };
-    db.call_blocking(|conn| shoumen_server::audit::record(conn, &actor, action, &detail, now_ms()))?;
-    Ok(())
+    }
 }
 
 fn init(db: &Db, community: Option<&str>, admin: &str, password_env: Option<String>) -> Result<()> {
@@ -380,13 +386,8 @@ fn issue(db: &Db, community: Option<&str>, role: Role, unit: String, days: i64, 
         visitor_name: None,
         gate: None,
     };
-    let issued = db.call_blocking(|conn| Ok(community::issue_pass(conn, &community, &req)))??;
-    cli_audit(
-        db,
-        &community.id,
-        "pass.issue",
-        format!("pass {}, {} for unit {}, {days} days", issued.pass_id.to_hex(), role.as_str(), req.unit),
-    )?;
+    let (actor, shown) = (cli_actor(&community.id), format!("unit {}", req.unit));
+    let issued = db.call_blocking(|conn| Ok(ops::passes::issue(conn, &actor, &community, &req, &shown)))??;
     println!("{}", issued.text);
     eprintln!(
         "pass {} valid until unix {}; phone link /p/{}",
@@ -469,7 +470,7 @@ fn serve(db: Db, args: ServeArgs) -> Result<()> {
             ..Default::default()
         },
         rate_per_minute: args.rate_per_minute.max(1),
-        registrations: shoumen_server::registrations::Limits {
+        registrations: shoumen_server::records::registrations::Limits {
             per_phone_day: args.registrations_per_phone.max(1),
             per_address_day: args.registrations_per_address.max(1),
             unit_alert_after: args.unit_registrations_alert.max(1),

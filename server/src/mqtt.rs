@@ -26,7 +26,7 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet, QoS, Transport};
 
 use crate::db::{now_ms, Db};
-use crate::sensors::{self, Outcome};
+use crate::records::sensors::{self, Outcome};
 
 /// How to reach the broker.
 #[derive(Clone, Debug)]
@@ -275,7 +275,7 @@ set message_size_limit on the broker",
             let mut raised = 0;
             for community in sensors::communities_with_sensors(conn)? {
                 raised += usize::from(
-                    crate::alerts::raise(
+                    crate::records::alerts::raise(
                         conn,
                         &community,
                         shoumen_protocol::AlertKind::SensorBroker,

@@ -12,108 +12,16 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
-pub use crate::alerts::MAX_PENDING;
-use crate::alerts::{self, AlertRow};
-use crate::db::{now_ms, Conn, Db, DbError};
+use crate::db::{now_ms, Db, DbError};
 use crate::leaves::time::fmt_ms;
 use crate::leaves::words::{alert_text, t, Lang};
-use crate::summary::Daily;
-use crate::vals;
+pub use crate::records::alerts::MAX_PENDING;
+use crate::records::alerts::{self, AlertRow, Outbox};
+pub use crate::records::robot::{get, pending, set, Format, Webhook};
+use crate::reports::summary::Daily;
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
-
-/// The message shape the receiver expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// 企业微信 group robot: `{"msgtype":"text","text":{"content":…}}`.
-    WeCom,
-    /// DingTalk custom robot; optionally signed with its secret.
-    DingTalk,
-    /// Every field of the alert as JSON.
-    Json,
-}
-
-impl Format {
-    pub const ALL: [Format; 3] = [Format::WeCom, Format::DingTalk, Format::Json];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::WeCom => "wecom",
-            Format::DingTalk => "dingtalk",
-            Format::Json => "json",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-}
-
-/// Where new alerts go.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Webhook {
-    pub url: String,
-    pub format: Format,
-    /// DingTalk's signing secret ("SEC…"), if the robot has one.
-    pub secret: String,
-}
-
-impl Webhook {
-    /// Checks what a committee member typed: an http(s) URL of sane length.
-    pub fn new(url: &str, format: &str, secret: &str) -> Result<Webhook, String> {
-        let url = url.trim();
-        let format =
-            Format::parse(format).ok_or_else(|| format!("unknown format {format:?}: wecom, dingtalk or json"))?;
-        if !(url.starts_with("https://") || url.starts_with("http://"))
-            || url.len() > 500
-            || url.chars().any(char::is_whitespace)
-        {
-            return Err("the webhook address must be an http(s) URL of at most 500 characters".into());
-        }
-        if secret.len() > 200 {
-            return Err("the signing secret is too long".into());
-        }
-        Ok(Webhook { url: url.into(), format, secret: secret.trim().into() })
-    }
-}
-
-/// The webhook of `community`, if it has one.
-pub fn get(conn: &mut dyn Conn, community: &str) -> Result<Option<Webhook>, DbError> {
-    let row = conn.query_opt(
-        "SELECT webhook_url, webhook_format, webhook_secret FROM communities WHERE id = ?1",
-        vals![community],
-        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?)),
-    )?;
-    Ok(row.filter(|(url, _, _)| !url.is_empty()).map(|(url, format, secret)| Webhook {
-        url,
-        format: Format::parse(&format).unwrap_or(Format::Json),
-        secret,
-    }))
-}
-
-/// Sets (or with `None` removes) the webhook of `community`.
-pub fn set(conn: &mut dyn Conn, community: &str, hook: Option<&Webhook>) -> Result<(), DbError> {
-    conn.execute(
-        "UPDATE communities SET webhook_url = ?1, webhook_format = ?2, webhook_secret = ?3 WHERE id = ?4",
-        vals![
-            hook.map_or("", |h| h.url.as_str()),
-            hook.map_or("json", |h| h.format.as_str()),
-            hook.map_or("", |h| h.secret.as_str()),
-            community
-        ],
-    )?;
-    Ok(())
-}
-
-/// Messages of `community` not delivered yet.
-pub fn pending(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
-    conn.scalar(
-        "SELECT COUNT(*) FROM webhook_outbox o LEFT JOIN alerts a ON a.id = o.alert_id
-         WHERE o.delivered_ms IS NULL AND COALESCE(o.community, a.community) = ?1",
-        vals![community],
-    )
-}
 
 /// The body to POST for `alert`.
 pub fn message(
@@ -209,62 +117,45 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
     let now = now_ms();
     let due =
         d.db.call(move |conn| {
-            let rows = conn.query_map(
-                "SELECT id, alert_id, attempts, community, summary FROM webhook_outbox
-                 WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
-                vals![now, MAX_ATTEMPTS],
-                |r| {
-                    Ok((
-                        r.get::<i64>(0)?,
-                        r.get::<i64>(1)?,
-                        r.get::<i64>(2)?,
-                        r.get::<Option<String>>(3)?,
-                        r.get::<Option<String>>(4)?,
-                    ))
-                },
-            )?;
             let mut out = Vec::new();
-            for (id, alert_id, attempts, community, summary) in rows {
+            for row in alerts::due_messages(conn, now, MAX_ATTEMPTS)? {
                 // A daily summary carries its figures; an alert is read now.
-                let item =
-                    match (community, summary.and_then(|s| serde_json::from_str::<crate::summary::Daily>(&s).ok())) {
-                        (Some(c), Some(daily)) => Item::Summary(c, daily),
-                        _ => match alerts::get(conn, alert_id)? {
-                            Some(alert) => Item::Alert(alert),
-                            None => continue,
-                        },
-                    };
+                let daily = row.summary.as_deref().and_then(|s| serde_json::from_str::<Daily>(s).ok());
+                let item = match (row.community.clone(), daily) {
+                    (Some(c), Some(daily)) => Item::Summary(c, daily),
+                    _ => match alerts::get(conn, row.alert_id)? {
+                        Some(alert) => Item::Alert(alert),
+                        None => continue,
+                    },
+                };
                 if let Some(hook) = get(conn, item.community())? {
-                    out.push((id, attempts, item, hook));
+                    out.push((row, item, hook));
                 }
             }
             Ok(out)
         })
         .await?;
     let mut delivered = 0;
-    for (id, attempts, item, hook) in due {
+    for (row, item, hook) in due {
         let body = match &item {
             Item::Alert(alert) => message(hook.format, &alert.community, &d.public_url, d.utc_offset_min, alert),
             Item::Summary(_, daily) => summary_message(hook.format, daily, &d.public_url),
         };
         let result = post(http, &hook, &body).await;
         let now = now_ms();
-        let update = match &result {
+        let attempt = match result {
             Ok(()) => {
                 delivered += 1;
-                ("UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3", now, None)
+                Outbox::Delivered { at_ms: now }
             }
             Err(e) => {
-                let wait = backoff_ms(attempts);
-                tracing::warn!(outbox = id, attempt = attempts + 1, error = %e, "webhook delivery failed; will retry");
-                (
-                    "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3",
-                    now + wait,
-                    Some(e.clone()),
-                )
+                let wait = backoff_ms(row.attempts);
+                tracing::warn!(outbox = row.id, attempt = row.attempts + 1, error = %e, "webhook delivery failed; will retry");
+                Outbox::Failed { retry_at_ms: now + wait, error: e }
             }
         };
-        d.db.call(move |conn| conn.execute(update.0, vals![update.1, update.2, id])).await?;
+        let id = row.id;
+        d.db.call(move |conn| alerts::record_attempt(conn, id, &attempt)).await?;
     }
     Ok(delivered)
 }
@@ -273,7 +164,7 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
 enum Item {
     Alert(AlertRow),
     /// A community's daily summary.
-    Summary(String, crate::summary::Daily),
+    Summary(String, crate::reports::summary::Daily),
 }
 
 impl Item {
@@ -363,18 +254,18 @@ mod tests {
 
     #[test]
     fn a_robot_message_lists_every_figure_in_chinese() {
-        let d = crate::summary::Daily {
+        let d = crate::reports::summary::Daily {
             community: "lotus".into(),
             day: "2026-11-28".into(),
             entries: 412,
             fever: 2,
-            ..crate::summary::Daily::default()
+            ..crate::reports::summary::Daily::default()
         };
         let m = summary_message(Format::WeCom, &d, "https://c.example");
         let text = m["text"]["content"].as_str().unwrap();
         assert!(text.starts_with("【守门 lotus】2026-11-28 每日汇总"), "{text}");
         assert!(text.contains("\n通行记录：412") && text.contains("：2"), "{text}");
-        assert_eq!(text.lines().count(), 1 + crate::summary::FIGURES.len() + 1);
+        assert_eq!(text.lines().count(), 1 + crate::reports::summary::FIGURES.len() + 1);
         assert_eq!(summary_message(Format::Json, &d, "u")["summary"]["entries"], 412);
     }
 }

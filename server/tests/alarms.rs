@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use shoumen_gate::{step, AntiPassback, DoorAlarm, Effect, Event, GateDirection, GateState, Now, Policy, TempReading};
 use shoumen_protocol::{Decision, Direction, Role};
-use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::now_ms;
+use shoumen_server::records::community::{self, PassRequest};
 use shoumen_server::webhook::{self, Webhook};
 
 /// A kiosk with its gate core, enrolled with the test server.

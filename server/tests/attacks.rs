@@ -226,7 +226,7 @@ fn a_kiosk_cannot_make_the_server_store_or_show_unbounded_text() {
     p.checkpoint.device = "x".repeat(100_000);
     assert_eq!(post_json(&server, &k, "/entries", &p), 422);
     let longest = server.count("SELECT MAX(LENGTH(detail)) FROM alerts");
-    assert!(longest <= shoumen_server::alerts::MAX_DETAIL as i64, "alert detail of {longest} characters");
+    assert!(longest <= shoumen_server::records::alerts::MAX_DETAIL as i64, "alert detail of {longest} characters");
     // An entry with a 5,000-character note is refused, not stored.
     let mut p = page(&mut k, 1, 3);
     p.entries[0].entry.note = Some("n".repeat(5_000));
@@ -519,7 +519,7 @@ fn unit_labels_may_not_reverse_the_text_around_them() {
     let bad = server
         .db
         .call_blocking(|c| {
-            Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li", "3-5\u{202E}02", "", now_ms()))
+            Ok(shoumen_server::records::community::add_resident(c, COMMUNITY, "Li", "3-5\u{202E}02", "", now_ms()))
         })
         .unwrap();
     assert!(bad.is_err());
@@ -527,11 +527,11 @@ fn unit_labels_may_not_reverse_the_text_around_them() {
     let bad = server
         .db
         .call_blocking(|c| {
-            Ok(shoumen_server::community::add_resident(c, COMMUNITY, "Li \u{202E}gnaW", "3-502", "", now_ms()))
+            Ok(shoumen_server::records::community::add_resident(c, COMMUNITY, "Li \u{202E}gnaW", "3-502", "", now_ms()))
         })
         .unwrap();
     assert!(bad.is_err());
-    assert!(shoumen_server::residents::check("Li \u{202E}gnaW", "3-502", "").is_err());
+    assert!(shoumen_server::records::residents::check("Li \u{202E}gnaW", "3-502", "").is_err());
 }
 
 #[test]

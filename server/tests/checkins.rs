@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
-use shoumen_server::checkins;
-use shoumen_server::community;
 use shoumen_server::db::now_ms;
+use shoumen_server::records::checkins;
+use shoumen_server::records::community;
 
 const OFFSET: i32 = 480;
 
@@ -166,7 +166,7 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
     let invite = server
         .db
         .call_blocking(|c| {
-            Ok(shoumen_server::accounts::invite(
+            Ok(shoumen_server::records::accounts::invite(
                 c,
                 COMMUNITY,
                 shoumen_server::leaves::roles::AccountRole::Volunteer,
@@ -179,7 +179,9 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
         .unwrap();
     server
         .db
-        .call_blocking(move |c| Ok(shoumen_server::accounts::accept_invite(c, &invite, "volunteer-1", &hash, now_ms())))
+        .call_blocking(move |c| {
+            Ok(shoumen_server::records::accounts::accept_invite(c, &invite, "volunteer-1", &hash, now_ms()))
+        })
         .unwrap()
         .unwrap();
     let (vol, vol_csrf) = login_as(&server, "volunteer-1");

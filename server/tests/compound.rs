@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Role};
-use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::now_ms;
+use shoumen_server::records::community::{self, PassRequest};
 
 /// Issues a pass of ours; a visitor's ended an hour ago.
 fn pass(server: &TestServer, unit: &str, role: Role, name: &str) -> PassId {

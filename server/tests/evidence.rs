@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use sha2::{Digest, Sha256};
-use shoumen_server::evidence;
+use shoumen_server::records::evidence;
 use signed_note::{Note, StandardVerifier, VerifierList};
 use tlog_tiles::{Checkpoint, Hash};
 
@@ -271,7 +271,7 @@ fn failed_jobs_in_a_batch_leave_no_gap_and_no_row() {
     let server = TestServer::start(dir.path());
     let record = |i: u64| Sha256::digest((7_000 + i).to_be_bytes()).to_vec();
     append_all(&server, &[record(0), record(1), record(2)]);
-    let sequencer = shoumen_server::sequencer::Sequencer::start(server.db.clone());
+    let sequencer = shoumen_server::records::sequencer::Sequencer::start(server.db.clone());
     // The first job holds the writer while the others queue, so they commit
     // as one batch.
     let first = sequencer.submit(move |tx, log| {
@@ -357,7 +357,7 @@ fn bench_appends_and_proofs_at_100000_records() {
     let single = 10_000.0 / started.elapsed().as_secs_f64();
     // Through the sequencer: 64 registrations at a time, each a task on one
     // runtime thread, as the server's handlers submit them.
-    let sequencer = std::sync::Arc::new(shoumen_server::sequencer::Sequencer::start(server.db.clone()));
+    let sequencer = std::sync::Arc::new(shoumen_server::records::sequencer::Sequencer::start(server.db.clone()));
     let writers = 64u64;
     let started = std::time::Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -369,7 +369,7 @@ fn bench_appends_and_proofs_at_100000_records() {
                     for i in (w..n).step_by(writers as usize) {
                         let record = Sha256::digest((1_000_000 + i).to_be_bytes()).to_vec();
                         let job = sequencer.submit(move |tx, log| log.append(tx, COMMUNITY, &record, 0));
-                        shoumen_server::sequencer::wait(job).await.expect("appended");
+                        shoumen_server::records::sequencer::wait(job).await.expect("appended");
                     }
                 })
             })

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use shoumen_protocol::{Decision, Direction, Role};
-use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::{self, now_ms};
+use shoumen_server::records::community::{self, PassRequest};
 use shoumen_server::vals;
 
 const OTHER: &str = "plum-court";
@@ -102,7 +102,7 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
     let rule = server
         .db
         .call_blocking(|c| {
-            use shoumen_server::returnees;
+            use shoumen_server::records::returnees;
             returnees::save_document(
                 c,
                 OTHER,
@@ -122,7 +122,7 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
     let task = server
         .db
         .call_blocking(move |c| {
-            shoumen_server::sensors::pair(c, OTHER, THEIR_SENSOR, THEIR_UNIT, now_ms()).unwrap();
+            shoumen_server::records::sensors::pair(c, OTHER, THEIR_SENSOR, THEIR_UNIT, now_ms()).unwrap();
             c.query_row(
                 "INSERT INTO service_requests (community, subject, unit, kind, note, asked_ms) VALUES (?1, ?2, ?3, 'groceries', 'plum note', ?4) RETURNING id",
                 shoumen_server::vals![OTHER, format!("r{resident}"), THEIR_UNIT, now_ms()],

@@ -179,7 +179,7 @@ fn the_committee_requires_phone_passes_for_a_role() {
     // roles may set it: the table in tests/roles.rs.)
     let (_, _, location) = post(&browser(), &format!("{base}/passes/phone-roles"), &[("role", "resident")]);
     assert_eq!(location.as_deref(), Some("/login"));
-    let roles = server.db.call_blocking(|c| shoumen_server::community::phone_roles(c, COMMUNITY)).unwrap();
+    let roles = server.db.call_blocking(|c| shoumen_server::records::community::phone_roles(c, COMMUNITY)).unwrap();
     assert_eq!(roles, [shoumen_protocol::Role::Visitor, shoumen_protocol::Role::Delivery]);
 }
 
@@ -196,7 +196,7 @@ fn a_key_rotation_keeps_the_phone_bound() {
     server
         .db
         .call_blocking(|c| {
-            shoumen_server::keys::create_next(c, &community, now_ms() / 1000).unwrap();
+            shoumen_server::records::keys::create_next(c, &community, now_ms() / 1000).unwrap();
             Ok(())
         })
         .unwrap();
@@ -204,14 +204,16 @@ fn a_key_rotation_keeps_the_phone_bound() {
     server
         .db
         .call_blocking(|c| {
-            shoumen_server::keys::activate(c, &community).unwrap();
+            shoumen_server::records::keys::activate(c, &community).unwrap();
             Ok(())
         })
         .unwrap();
     let community = server.community(COMMUNITY);
     let n = server
         .db
-        .call_blocking(|c| Ok(shoumen_server::keys::resign_old_passes(c, &community, now_ms() / 1000).unwrap()))
+        .call_blocking(
+            |c| Ok(shoumen_server::records::keys::resign_old_passes(c, &community, now_ms() / 1000).unwrap()),
+        )
         .unwrap();
     assert_eq!(n, 1);
     // The page hands the phone the re-signed pass, still bound to its key.

@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use shoumen_protocol::evidence::Receipt;
 use shoumen_protocol::Role;
-use shoumen_server::community::{self, PassRequest};
-use shoumen_server::returnees::{self, Kind};
+use shoumen_server::records::community::{self, PassRequest};
+use shoumen_server::records::returnees::{self, Kind};
 
 /// A compound with a resident in 3-502 (and a pass), a notice for Hubei
 /// (14 days of home quarantine) and a pledge everywhere else.
@@ -371,10 +371,10 @@ fn retention_deletes_the_person_but_the_receipt_still_verifies() {
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine"), 0, "a pledge quarantines nobody");
     let kept = b.get(format!("{receipt_url}/json")).send().unwrap().text().unwrap();
     // The committee keeps personal fields 28 days after the period: not yet.
-    let pruned = server.db.call_blocking(|c| shoumen_server::retention::prune(c, COMMUNITY, now())).unwrap();
+    let pruned = server.db.call_blocking(|c| shoumen_server::ops::retention::prune(c, COMMUNITY, now())).unwrap();
     assert_eq!(pruned.returnees, 0);
     server.exec("UPDATE communities SET returnee_days = 7", &[]);
-    let pruned = server.db.call_blocking(|c| shoumen_server::retention::prune(c, COMMUNITY, now())).unwrap();
+    let pruned = server.db.call_blocking(|c| shoumen_server::ops::retention::prune(c, COMMUNITY, now())).unwrap();
     assert_eq!(pruned.returnees, 1);
     assert_eq!(
         server.count("SELECT COUNT(*) FROM registrations WHERE record IS NULL AND salt IS NULL AND origin = '31'"),
@@ -402,7 +402,9 @@ fn two_kiosks_shown_different_trees_of_one_size_raise_a_split_view_alert() {
         let tag = tag.to_string();
         server
             .db
-            .call_blocking(move |c| Ok(shoumen_server::evidence::append(c, COMMUNITY, tag.as_bytes(), now()).unwrap()))
+            .call_blocking(move |c| {
+                Ok(shoumen_server::records::evidence::append(c, COMMUNITY, tag.as_bytes(), now()).unwrap())
+            })
             .unwrap();
     };
     for i in 0..5 {
@@ -571,8 +573,11 @@ fn the_public_form_bounds_each_client_and_a_busy_unit_raises_an_alert_without_re
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), |c| {
         c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-        c.registrations =
-            shoumen_server::registrations::Limits { per_phone_day: 2, per_address_day: 3, unit_alert_after: 4 };
+        c.registrations = shoumen_server::records::registrations::Limits {
+            per_phone_day: 2,
+            per_address_day: 3,
+            unit_alert_after: 4,
+        };
     });
     scene(&server);
     // One phone: twice, then refused, whatever the address.
@@ -656,12 +661,13 @@ fn everyone_in_a_period_is_watched_however_many_registrations_arrive_after_them(
             })
         })
         .unwrap();
-    let watched = server.db.call_blocking(|c| shoumen_server::checkins::watched(c, COMMUNITY, now() / 1000)).unwrap();
+    let watched =
+        server.db.call_blocking(|c| shoumen_server::records::checkins::watched(c, COMMUNITY, now() / 1000)).unwrap();
     assert_eq!(watched.len(), 5_001);
     // The genuine returnee's own link still opens their page.
     let token = server
         .db
-        .call_blocking(move |c| shoumen_server::checkins::token(c, COMMUNITY, &format!("n{genuine}")))
+        .call_blocking(move |c| shoumen_server::records::checkins::token(c, COMMUNITY, &format!("n{genuine}")))
         .unwrap();
     let (status, page) = get(&b, &format!("{base}/c/{COMMUNITY}/{token}"));
     assert_eq!(status, 200, "{page}");

@@ -164,7 +164,7 @@ fn a_file_without_the_columns_is_refused_with_what_to_fix() {
 fn revoked_in_bundle(server: &TestServer) -> String {
     let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
     let (_, bundle) =
-        server.db.call_blocking(move |c| shoumen_server::community::bundle(c, &community, now_s())).unwrap();
+        server.db.call_blocking(move |c| shoumen_server::records::community::bundle(c, &community, now_s())).unwrap();
     serde_json::to_string(&bundle).unwrap()
 }
 

@@ -39,7 +39,10 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
     let proxy = Proxy::start(addr);
     let tokens: Vec<String> = ["North", "South"]
         .iter()
-        .map(|g| db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, COMMUNITY, g, 3_600_000)).unwrap())
+        .map(|g| {
+            db.call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, COMMUNITY, g, 3_600_000))
+                .unwrap()
+        })
         .collect();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -96,7 +99,10 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
             .unwrap();
         assert_eq!(stored as u64, head, "{device}: every entry exactly once");
         let d = device.clone();
-        assert_eq!(db.call_blocking(move |c| Ok(shoumen_server::ingest::verify_chain(c, &d))).unwrap(), Ok(head));
+        assert_eq!(
+            db.call_blocking(move |c| Ok(shoumen_server::records::ingest::verify_chain(c, &d))).unwrap(),
+            Ok(head)
+        );
         assert!(k.store.verify_chain().unwrap().is_ok());
         eprintln!("{device}: {head} entries, {ok} good rounds, {failed} failed");
         assert!(*ok > 0 && *failed > 0, "the kiosk both synced and met a dead server");

@@ -6,9 +6,11 @@ mod common;
 
 use common::*;
 use shoumen_protocol::Role;
-use shoumen_server::community::{self, PassRequest};
 use shoumen_server::db::now_ms;
-use shoumen_server::{ingest, retention, vals};
+use shoumen_server::ops::retention;
+use shoumen_server::records::community::{self, PassRequest};
+use shoumen_server::records::ingest;
+use shoumen_server::vals;
 
 const DAY_MS: i64 = 86_400_000;
 

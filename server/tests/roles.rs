@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
-use shoumen_server::accounts;
 use shoumen_server::db::now_ms;
 use shoumen_server::leaves::roles::AccountRole;
+use shoumen_server::records::accounts;
 
 /// Creates an account of `role` in the first community through an
 /// invitation; returns its name (password [`PASSWORD`]).
@@ -369,4 +369,69 @@ fn a_deleted_or_edited_audit_row_breaks_the_chain_where_it_happened() {
     server.db.call_blocking(|c| c.execute("DELETE FROM audit WHERE seq = 4", &[])).unwrap();
     let (_, page) = get(&b, &format!("{base}/audit"));
     assert!(page.contains("at row 4"), "a gap shows where the row was: {page}");
+}
+
+/// A change and its row in the audit trail are one transaction: when the
+/// trail cannot take the row, the change is not stored either (issue 26),
+/// from the pages and from the command line's operations alike.
+#[test]
+fn a_change_whose_audit_row_cannot_be_written_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (admin, csrf) = login(&server);
+    server
+        .db
+        .call_blocking(|c| {
+            shoumen_server::records::community::add_resident(c, COMMUNITY, "王芳", "3-502", "", now_ms())
+                .map(|_| ())
+                .map_err(|e| shoumen_server::DbError::Engine(e.to_string()))
+        })
+        .unwrap();
+    let fail = if on_postgres() {
+        "CREATE FUNCTION audit_fails() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'the trail is unavailable'; END $$ LANGUAGE plpgsql;
+         CREATE TRIGGER audit_fails BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_fails();"
+    } else {
+        "CREATE TRIGGER audit_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'the trail is unavailable'); END;"
+    };
+    server.db.call_blocking(|c| c.batch(fail)).unwrap();
+    let quarantine =
+        [("unit", "3-502"), ("from", "2026-11-01"), ("until", "2026-11-14"), ("note", ""), ("csrf", &csrf)];
+    let (status, _, _) = post(&admin, &format!("{base}/quarantine"), &quarantine);
+    assert_eq!(status, 500, "the change fails with its row");
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine"), 0, "and is not stored");
+    let (status, _, _) =
+        post(&admin, &format!("{base}/sensors"), &[("name", "door-3-502"), ("unit", "3-502"), ("csrf", &csrf)]);
+    assert_eq!(status, 500);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sensors"), 0);
+    let community = server.community(COMMUNITY);
+    let actor =
+        shoumen_server::records::audit::Actor { community: COMMUNITY.into(), user: "test".into(), ip: "local".into() };
+    let req = shoumen_server::records::community::PassRequest {
+        role: shoumen_protocol::Role::Resident,
+        unit: "3-502".into(),
+        resident_id: None,
+        valid_from: now_ms() / 1000,
+        valid_s: 86_400,
+        flags: 0,
+        visitor_name: None,
+        gate: None,
+    };
+    let issued = server
+        .db
+        .call_blocking(|c| Ok(shoumen_server::ops::passes::issue(c, &actor, &community, &req, "unit 3-502")))
+        .unwrap();
+    assert!(issued.is_err(), "the command line's operation fails too");
+    assert_eq!(server.count("SELECT COUNT(*) FROM passes"), 0);
+    // With the trail back, the same change is stored with its row.
+    let drop = if on_postgres() {
+        "DROP TRIGGER audit_fails ON audit; DROP FUNCTION audit_fails();"
+    } else {
+        "DROP TRIGGER audit_fails;"
+    };
+    server.db.call_blocking(|c| c.batch(drop)).unwrap();
+    let (status, _, _) = post(&admin, &format!("{base}/quarantine"), &quarantine);
+    assert_eq!(status, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM quarantine"), 1);
+    assert_eq!(audit_rows(&server, ADMIN, "quarantine.add"), 1);
 }

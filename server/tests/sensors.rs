@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use shoumen_server::db::now_ms;
 use shoumen_server::mqtt::MqttConfig;
-use shoumen_server::{community, sensors};
+use shoumen_server::records::{community, sensors};
 
 const BROKER: &str = "/usr/sbin/mosquitto";
 const PUB: &str = "/usr/bin/mosquitto_pub";

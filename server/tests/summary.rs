@@ -55,11 +55,17 @@ fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
     // Tomorrow at 07:30 today's figures go to the robot, once.
     let tomorrow = now_ms() + 86_400_000;
     assert_eq!(
-        server.db.call_blocking(move |c| shoumen_server::summary::enqueue_yesterday(c, tomorrow, 480)).unwrap(),
+        server
+            .db
+            .call_blocking(move |c| shoumen_server::reports::summary::enqueue_yesterday(c, tomorrow, 480))
+            .unwrap(),
         1
     );
     assert_eq!(
-        server.db.call_blocking(move |c| shoumen_server::summary::enqueue_yesterday(c, tomorrow, 480)).unwrap(),
+        server
+            .db
+            .call_blocking(move |c| shoumen_server::reports::summary::enqueue_yesterday(c, tomorrow, 480))
+            .unwrap(),
         0,
         "a restart does not send it twice"
     );

@@ -47,7 +47,10 @@ fn backlog_syncs_in_pages_and_a_resend_stores_nothing_twice() {
     assert_eq!((report.pushed, report.acked), (7, 1241));
     assert_eq!(stored(&server), 1241);
     let device = k.store.device_id().to_string();
-    assert_eq!(server.db.call_blocking(|c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap(), Ok(1241));
+    assert_eq!(
+        server.db.call_blocking(|c| Ok(shoumen_server::records::ingest::verify_chain(c, &device))).unwrap(),
+        Ok(1241)
+    );
 }
 
 #[test]
@@ -136,7 +139,10 @@ fn tampered_pages_raise_alerts_and_merge_nothing() {
     // The honest page still goes through afterwards.
     assert_eq!(client.push(&page(&mut k, 11, 10)).unwrap().unwrap().watermark, 20);
     let device = k.store.device_id().to_string();
-    assert_eq!(server.db.call_blocking(|c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap(), Ok(20));
+    assert_eq!(
+        server.db.call_blocking(|c| Ok(shoumen_server::records::ingest::verify_chain(c, &device))).unwrap(),
+        Ok(20)
+    );
 }
 
 #[test]
@@ -216,7 +222,7 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
     k.enroll(&server.url(), &server.token("Gate"));
     let community = server.db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap();
     let issue = |unit: &str| {
-        let req = shoumen_server::community::PassRequest {
+        let req = shoumen_server::records::community::PassRequest {
             role: shoumen_protocol::Role::Resident,
             unit: unit.into(),
             resident_id: None,
@@ -229,7 +235,7 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
         let community = community.clone();
         server
             .db
-            .call_blocking(move |c| Ok(shoumen_server::community::issue_pass(c, &community, &req).unwrap()))
+            .call_blocking(move |c| Ok(shoumen_server::records::community::issue_pass(c, &community, &req).unwrap()))
             .unwrap()
     };
     let revoked = issue("1-101");
@@ -246,14 +252,22 @@ fn lists_arrive_signed_and_the_kiosk_refuses_rollback_expiry_and_strangers() {
     let rid = revoked.pass_id.to_hex();
     server
         .db
-        .call_blocking(move |c| Ok(shoumen_server::community::revoke_pass(c, COMMUNITY, &rid, now_s * 1000)))
+        .call_blocking(move |c| Ok(shoumen_server::records::community::revoke_pass(c, COMMUNITY, &rid, now_s * 1000)))
         .unwrap()
         .unwrap();
     server
         .db
         .call_blocking(move |c| {
-            Ok(shoumen_server::community::add_quarantine(c, COMMUNITY, "2-202", now_s - 60, now_s + 86_400, "", 0)
-                .unwrap())
+            Ok(shoumen_server::records::community::add_quarantine(
+                c,
+                COMMUNITY,
+                "2-202",
+                now_s - 60,
+                now_s + 86_400,
+                "",
+                0,
+            )
+            .unwrap())
         })
         .unwrap();
     assert!(k.sync().unwrap().lists_updated);
@@ -322,7 +336,7 @@ fn heartbeats_record_skew_and_place_entries_made_with_an_unsynchronised_clock() 
     // Shown one minute before the heartbeat, not in 1970.
     let shown = server.count(&format!(
         "SELECT {} FROM entries e LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id",
-        shoumen_server::ingest::SHOWN_MS
+        shoumen_server::records::ingest::SHOWN_MS
     ));
     let expected = shoumen_server::db::now_ms() - 60_000;
     assert!((shown - expected).abs() < 10_000, "shown {shown}, expected about {expected}");
@@ -400,7 +414,7 @@ fn a_misbehaving_network_delays_sync_but_loses_and_duplicates_nothing() {
     assert_eq!(stored(&server), 37 * rounds);
     let device = k.store.device_id().to_string();
     assert_eq!(
-        server.db.call_blocking(|c| Ok(shoumen_server::ingest::verify_chain(c, &device))).unwrap(),
+        server.db.call_blocking(|c| Ok(shoumen_server::records::ingest::verify_chain(c, &device))).unwrap(),
         Ok(37 * rounds as u64)
     );
     assert_eq!(alerts(&server, "tamper"), 0, "a cut connection is not tampering");

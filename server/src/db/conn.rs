@@ -184,6 +184,9 @@ pub trait Conn: Send {
     fn begin(&mut self, write: bool) -> Result<(), DbError>;
     fn commit(&mut self) -> Result<(), DbError>;
     fn rollback(&mut self);
+    /// Whether a transaction is open on this connection (then
+    /// [`transaction`](dyn Conn::transaction) nests as a savepoint).
+    fn in_transaction(&mut self) -> bool;
     /// Several statements without parameters (schema migrations).
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
 }
@@ -241,6 +244,23 @@ impl dyn Conn + '_ {
         write: bool,
         f: impl FnOnce(&mut dyn Conn) -> Result<T, E>,
     ) -> Result<T, E> {
+        // Inside another transaction (an operation around a record's own
+        // transaction): a savepoint, so the inner part still undoes itself
+        // on an error and the outer one decides.
+        if self.in_transaction() {
+            self.batch("SAVEPOINT nested")?;
+            return match f(self) {
+                Ok(v) => {
+                    self.batch("RELEASE SAVEPOINT nested")?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = self.batch("ROLLBACK TO SAVEPOINT nested");
+                    let _ = self.batch("RELEASE SAVEPOINT nested");
+                    Err(e)
+                }
+            };
+        }
         self.begin(write)?;
         match f(self) {
             Ok(v) => {

@@ -445,8 +445,10 @@ mod tests {
                 let n = c.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE community = 'lotus-gdn'"), vals![])?;
                 assert_eq!(n, 1, "{table} kept its row, now of the community");
             }
-            let hook = crate::webhook::get(c, "lotus-gdn")?.expect("the webhook moved to the community");
-            assert_eq!(hook.url, "https://x/hook");
+            let hook = c.query_row("SELECT webhook_url FROM communities WHERE id = 'lotus-gdn'", vals![], |r| {
+                r.get::<String>(0)
+            })?;
+            assert_eq!(hook, "https://x/hook", "the webhook moved to the community");
             assert_eq!(get_meta(c, "signing_key")?, None, "the key is no longer loose in meta");
             Ok(())
         })

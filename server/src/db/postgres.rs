@@ -76,6 +76,8 @@ fn column(r: &tokio_postgres::Row, i: usize) -> Result<Val, DbError> {
 /// One connection, the runtime that drives it and its prepared statements.
 pub struct Session {
     client: Client,
+    /// A transaction of ours is open (BEGIN without COMMIT or ROLLBACK).
+    in_tx: bool,
     /// `None` only while dropping.
     rt: Option<Runtime>,
     statements: HashMap<String, Statement>,
@@ -178,15 +180,24 @@ impl Conn for PgConn {
     }
 
     fn begin(&mut self, _write: bool) -> Result<(), DbError> {
-        self.batch("BEGIN")
+        self.batch("BEGIN")?;
+        self.0.in_tx = true;
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        // Whatever COMMIT answers, the transaction is over.
+        self.0.in_tx = false;
         self.batch("COMMIT")
     }
 
     fn rollback(&mut self) {
+        self.0.in_tx = false;
         let _ = self.batch("ROLLBACK");
+    }
+
+    fn in_transaction(&mut self) -> bool {
+        self.0.in_tx
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -223,7 +234,7 @@ impl managed::Manager for Manager {
                             tracing::warn!(error = %e, "a PostgreSQL connection closed");
                         }
                     });
-                    Ok(Session { client, rt: Some(rt), statements: HashMap::new() })
+                    Ok(Session { client, in_tx: false, rt: Some(rt), statements: HashMap::new() })
                 })();
                 let _ = tx.send(opened);
             })
@@ -234,6 +245,11 @@ impl managed::Manager for Manager {
     async fn recycle(&self, session: &mut Session, _: &Metrics) -> RecycleResult<DbError> {
         if session.client.is_closed() {
             return Err(RecycleError::message("the connection closed"));
+        }
+        // A transaction left open (its caller failed half-way) is not handed
+        // to the next caller: the connection is dropped instead.
+        if session.in_tx {
+            return Err(RecycleError::message("a transaction was left open"));
         }
         Ok(())
     }

@@ -95,6 +95,10 @@ impl Conn for SqliteConn<'_> {
         let _ = self.0.execute_batch("ROLLBACK");
     }
 
+    fn in_transaction(&mut self) -> bool {
+        !self.0.is_autocommit()
+    }
+
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         Ok(self.0.execute_batch(sql)?)
     }

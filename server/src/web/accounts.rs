@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::*;
-use crate::accounts::{self, AccountError};
+use crate::records::accounts::{self, AccountError};
 
 fn role_options(lang: Lang, selected: &str) -> String {
     AccountRole::ALL
@@ -121,15 +121,18 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
         );
     };
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
-    let (community, by, g) = (m.community.clone(), m.session.user.clone(), gates.clone());
-    let made = app.db.call(move |conn| Ok(accounts::invite(conn, &community, role, g.as_deref(), &by, now_ms()))).await;
-    let token = match made {
+    let (community, by, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
+    let detail = format!("role={} gates={}", role.as_str(), gates.clone().unwrap_or_default());
+    let invite = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited(conn, &actor, "account.invite", &detail, |tx| {
+            accounts::invite(tx, &community, role, gates.as_deref(), &by, now_ms())
+        }))
+    };
+    let token = match app.db.call(invite).await {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => return account_error(&m, e),
         Err(e) => return server_error(e),
     };
-    record_action(&app, &m, "account.invite", format!("role={} gates={}", role.as_str(), gates.unwrap_or_default()))
-        .await;
     let lang = m.session.lang;
     let link = format!("{}/invite/{token}", app.config.public_url);
     let notice = format!("<p class=msg>{}<br><code id=invite-link>{}</code></p>", t(lang, "invite_link"), esc(&link));
@@ -154,18 +157,16 @@ pub async fn set_role(
         );
     };
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
-    let (community, by, g) = (m.community.clone(), m.session.user_id, gates.clone());
-    match app.db.call(move |conn| Ok(accounts::set_role(conn, &community, id, by, role, g.as_deref()))).await {
-        Ok(Ok(name)) => {
-            record_action(
-                &app,
-                &m,
-                "account.role",
-                format!("{name}: role={} gates={}", role.as_str(), gates.unwrap_or_default()),
-            )
-            .await;
-            state_redirect("/accounts")
-        }
+    let (community, by, actor) = (m.community.clone(), m.session.user_id, m.actor());
+    let set = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "account.role", |tx| {
+            let name = accounts::set_role(tx, &community, id, by, role, gates.as_deref())?;
+            let detail = format!("{name}: role={} gates={}", role.as_str(), gates.clone().unwrap_or_default());
+            Ok((name, detail))
+        }))
+    };
+    match app.db.call(set).await {
+        Ok(Ok(_)) => state_redirect("/accounts"),
         Ok(Err(e)) => account_error(&m, e),
         Err(e) => server_error(e),
     }
@@ -180,12 +181,15 @@ pub async fn disable(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (community, by) = (m.community.clone(), m.session.user_id);
-    match app.db.call(move |conn| Ok(accounts::disable(conn, &community, id, by, now_ms()))).await {
-        Ok(Ok(name)) => {
-            record_action(&app, &m, "account.disable", name).await;
-            state_redirect("/accounts")
-        }
+    let (community, by, actor) = (m.community.clone(), m.session.user_id, m.actor());
+    let disable = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "account.disable", |tx| {
+            let name = accounts::disable(tx, &community, id, by, now_ms())?;
+            Ok((name.clone(), name))
+        }))
+    };
+    match app.db.call(disable).await {
+        Ok(Ok(_)) => state_redirect("/accounts"),
         Ok(Err(e)) => account_error(&m, e),
         Err(e) => server_error(e),
     }
@@ -200,11 +204,16 @@ pub async fn unlock(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let community = m.community.clone();
-    match app.db.call(move |conn| Ok(accounts::unlock(conn, &community, id))).await {
+    let (community, actor) = (m.community.clone(), m.actor());
+    let unlock = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "account.unlock", |tx| {
+            let name = accounts::unlock(tx, &community, id)?;
+            Ok((name.clone(), name))
+        }))
+    };
+    match app.db.call(unlock).await {
         Ok(Ok(name)) => {
             app.logins.forget(&name);
-            record_action(&app, &m, "account.unlock", name).await;
             state_redirect("/accounts")
         }
         Ok(Err(e)) => account_error(&m, e),
@@ -278,15 +287,13 @@ pub async fn join(
         Ok(Err(e)) => return server_error(e),
         Err(e) => return server_error(e),
     };
-    let (t2, n2) = (token.clone(), name.clone());
-    let made = app.db.call(move |conn| Ok(accounts::accept_invite(conn, &t2, &n2, &hash, now_ms()))).await;
-    let (user_id, community, role) = match made {
-        Ok(Ok(v)) => v,
+    let (t2, ip) = (token.clone(), app.client_ip(peer.ip(), &headers).to_string());
+    let made = app.db.call(move |conn| Ok(crate::ops::accounts::join(conn, &t2, &name, &hash, &ip))).await;
+    let user_id = match made {
+        Ok(Ok((id, _, _))) => id,
         Ok(Err(AccountError::Db(e))) | Err(e) => return server_error(e),
         Ok(Err(e)) => return join_page(&app, &headers, &token, Some(&e.to_string()), StatusCode::BAD_REQUEST),
     };
-    let actor = crate::audit::Actor { community, user: name, ip: app.client_ip(peer.ip(), &headers).to_string() };
-    record_as(&app, actor, "account.join", format!("role={role}")).await;
     logged_in(&app, user_id).await
 }
 
@@ -318,14 +325,8 @@ pub fn totp_step(secret_b32: &str, code: &str, now_s: i64) -> Option<i64> {
 pub async fn totp_page(State(app): State<AppState>, session: Session) -> Response {
     let lang = session.lang;
     let id = session.user_id;
-    let on = match app
-        .db
-        .call(move |conn| {
-            conn.scalar("SELECT COUNT(*) FROM users WHERE id = ?1 AND totp_secret IS NOT NULL", crate::vals![id])
-        })
-        .await
-    {
-        Ok(n) => n > 0,
+    let on = match app.db.call(move |conn| accounts::totp_of(conn, id)).await {
+        Ok(on) => on.is_some(),
         Err(e) => return server_error(e),
     };
     let csrf = hidden_csrf(&session.csrf);
@@ -390,18 +391,16 @@ pub async fn totp_set(
     let Some(step) = totp_step(&secret, &code, now_s).filter(|s| *s > last_step) else {
         return message(&session, "totp_title", t(session.lang, "totp_wrong"), StatusCode::BAD_REQUEST);
     };
-    let stored = store.clone();
-    if let Err(e) = app.db.call(move |conn| accounts::set_totp(conn, id, stored.as_deref(), step)).await {
+    let actor = session.community.clone().map(|community| crate::records::audit::Actor {
+        community,
+        user: session.user.clone(),
+        ip: app.client_ip(peer.ip(), &headers).to_string(),
+    });
+    let set = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::accounts::set_totp(conn, actor.as_ref(), id, store.as_deref(), step)
+    };
+    if let Err(e) = app.db.call(set).await {
         return server_error(e);
-    }
-    if let Some(community) = session.community.clone() {
-        let actor = crate::audit::Actor {
-            community,
-            user: session.user.clone(),
-            ip: app.client_ip(peer.ip(), &headers).to_string(),
-        };
-        let action = if store.is_some() { "account.totp_on" } else { "account.totp_off" };
-        record_as(&app, actor, action, String::new()).await;
     }
     state_redirect("/totp")
 }

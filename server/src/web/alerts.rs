@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{esc, fmt_ms, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session};
-use crate::alerts::{self, AlertRow};
 use crate::db::now_ms;
+use crate::records::alerts::{self, AlertRow};
 use crate::webhook::{self, Format, Webhook};
 use crate::AppState;
 
@@ -120,12 +120,15 @@ pub async fn ack(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Fo
         return super::forbidden(m.session.lang);
     }
     let note = form.get("note").cloned().unwrap_or_default();
-    let (user, community, n) = (m.session.user.clone(), m.community.clone(), note.clone());
-    match app.db.call(move |conn| alerts::ack(conn, &community, id, &user, &n, now_ms())).await {
-        Ok(true) => {
-            super::record_action(&app, &m, "alert.ack", format!("alert {id}: {note}")).await;
-            state_redirect("/alerts")
-        }
+    let (user, community, actor, detail) =
+        (m.session.user.clone(), m.community.clone(), m.actor(), format!("alert {id}: {note}"));
+    let ack = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::audited_if(conn, &actor, "alert.ack", &detail, |tx| {
+            alerts::ack(tx, &community, id, &user, &note, now_ms())
+        })
+    };
+    match app.db.call(ack).await {
+        Ok(true) => state_redirect("/alerts"),
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }
@@ -157,11 +160,12 @@ pub async fn set_webhook(State(app): State<AppState>, m: Member, Form(form): For
     // The address and format, never the signing secret.
     let detail =
         hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{} ({})", field("url").trim(), field("format")));
-    match app.db.call(move |conn| webhook::set(conn, &community, hook.as_ref())).await {
-        Ok(()) => {
-            super::record_action(&app, &m, "webhook.set", detail).await;
-            state_redirect("/alerts")
-        }
+    let actor = m.actor();
+    let set = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::audited(conn, &actor, "webhook.set", &detail, |tx| webhook::set(tx, &community, hook.as_ref()))
+    };
+    match app.db.call(set).await {
+        Ok(()) => state_redirect("/alerts"),
         Err(e) => server_error(e),
     }
 }

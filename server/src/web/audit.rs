@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::audit::{self, Verdict};
+use crate::records::audit::{self, Verdict};
 
 /// Rows the page shows; the CSV has them all.
 const SHOWN: i64 = 300;

@@ -9,8 +9,8 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::checkins::{self, Report};
-use crate::returnees::Kind;
+use crate::records::checkins::{self, Report};
+use crate::records::returnees::Kind;
 
 fn report(lang: Lang, r: &Option<Report>, offset: i32) -> String {
     match r {
@@ -153,12 +153,15 @@ pub async fn advance(
         "done" => true,
         _ => return not_found(&m.session),
     };
-    let (community, user) = (m.community.clone(), m.session.user.clone());
-    match app.db.call(move |conn| checkins::advance(conn, &community, id, &user, done, now_ms())).await {
-        Ok(true) => {
-            record_action(&app, &m, if done { "task.done" } else { "task.take" }, format!("request {id}")).await;
-            state_redirect("/tasks")
-        }
+    let (community, user, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
+    let action = if done { "task.done" } else { "task.take" };
+    let advance = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::audited_if(conn, &actor, action, &format!("request {id}"), |tx| {
+            checkins::advance(tx, &community, id, &user, done, now_ms())
+        })
+    };
+    match app.db.call(advance).await {
+        Ok(true) => state_redirect("/tasks"),
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }

@@ -3,11 +3,10 @@
 //! the district's overview instead.
 
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::retention;
+use crate::ops::retention;
 
 pub async fn page(State(app): State<AppState>, session: Session) -> Response {
     let Some(community) = session.community.clone() else {
@@ -79,28 +78,26 @@ pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): F
     let days = |key: &str| field(&form, key).trim().parse::<i64>().unwrap_or(0);
     // A form from before returnees' retention existed keeps the default.
     let returnee_days = if field(&form, "returnee_days").trim().is_empty() {
-        crate::registrations::KEEP_DAYS
+        crate::records::registrations::KEEP_DAYS
     } else {
         days("returnee_days")
     };
     let policy =
         retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days"), returnee_days };
-    let community = m.community.clone();
-    match app.db.call(move |conn| retention::set_policy(conn, &community, policy)).await {
-        Ok(Ok(())) => {
-            record_action(
-                &app,
-                &m,
-                "retention.set",
-                format!(
-                    "entries {} days, visitors {} days, returnees {} days",
-                    policy.entry_days, policy.visitor_days, policy.returnee_days
-                ),
-            )
-            .await;
-            state_redirect("/")
-        }
-        Ok(Err(why)) => message(&m.session, "retention", &why, StatusCode::BAD_REQUEST),
+    let (community, actor) = (m.community.clone(), m.actor());
+    let detail = format!(
+        "entries {} days, visitors {} days, returnees {} days",
+        policy.entry_days, policy.visitor_days, policy.returnee_days
+    );
+    let set = move |conn: &mut dyn crate::db::Conn| {
+        use crate::records::community::CommunityError;
+        Ok(crate::ops::audited(conn, &actor, "retention.set", &detail, |tx| {
+            retention::set_policy(tx, &community, policy)?.map_err(CommunityError::Invalid)
+        }))
+    };
+    match app.db.call(set).await {
+        Ok(Ok(())) => state_redirect("/"),
+        Ok(Err(e)) => community_error(&m.session, "retention", e),
         Err(e) => server_error(e),
     }
 }

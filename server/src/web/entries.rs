@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::*;
-use crate::devices;
+use crate::records::devices;
 use crate::reports::{self, EntryFilter, EntryRow};
 
 #[derive(serde::Deserialize)]

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Json, Response};
 
 use super::*;
-use crate::evidence::{self, EvidenceError};
+use crate::records::evidence::{self, EvidenceError};
 
 fn refusal(e: EvidenceError) -> Response {
     match e {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::{
     esc, fmt_ms, forbidden, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session,
 };
-use crate::devices::{self, Gate};
+use crate::records::devices::{self, Gate};
 use crate::AppState;
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
@@ -110,12 +110,9 @@ pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<
         return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(session), body))
             .into_response();
     }
-    let (g, community) = (gate.clone(), m.community.clone());
-    match app.db.call(move |conn| crate::ingest::create_enroll_token(conn, &community, &g, 24 * 3_600_000)).await {
-        Ok(token) => {
-            super::record_action(&app, &m, "gate.enroll_token", format!("gate {gate}")).await;
-            render(&app, &m, Some((token, gate))).await
-        }
+    let (g, community, actor) = (gate.clone(), m.community.clone(), m.actor());
+    match app.db.call(move |conn| crate::ops::gates::enroll_token(conn, &actor, &community, &g, 24 * 3_600_000)).await {
+        Ok(token) => render(&app, &m, Some((token, gate))).await,
         Err(e) => server_error(e),
     }
 }
@@ -129,11 +126,13 @@ pub async fn revoke(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (community, device) = (m.community.clone(), id.clone());
-    match app.db.call(move |conn| devices::revoke(conn, &community, &device)).await {
+    let (community, device, actor, detail) = (m.community.clone(), id.clone(), m.actor(), format!("device {id}"));
+    let revoke = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::audited_if(conn, &actor, "gate.revoke", &detail, |tx| devices::revoke(tx, &community, &device))
+    };
+    match app.db.call(revoke).await {
         Ok(true) => {
             app.kiosks.forget(&id);
-            super::record_action(&app, &m, "gate.revoke", format!("device {id}")).await;
             state_redirect("/gates")
         }
         Ok(false) => not_found(&m.session),

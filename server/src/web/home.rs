@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::checkins::{self, CheckinError, Person, KINDS};
-use crate::returnees::Kind;
+use crate::records::checkins::{self, CheckinError, Person, KINDS};
+use crate::records::returnees::Kind;
 
 async fn person(app: &AppState, community: &str, token: &str) -> Result<Option<Person>, Response> {
     let (c, tk) = (community.to_string(), token.to_string());

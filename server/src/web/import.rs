@@ -8,7 +8,7 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::residents::{self, ImportError, Plan};
+use crate::records::residents::{self, ImportError, Plan};
 
 fn form(lang: Lang, csrf: &str) -> String {
     format!(
@@ -60,6 +60,7 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
         Ok(Err(e)) => return bad_file(&m, e),
         Err(e) => return server_error(crate::db::DbError::Engine(format!("reading the spreadsheet failed: {e}"))),
     };
+    let actor = m.actor();
     let outcome = app
         .db
         .call(move |conn| {
@@ -67,7 +68,16 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),
             };
-            let added = if write { residents::apply(conn, &community, &plan, now_ms())? } else { 0 };
+            if !write {
+                return Ok(Ok((plan, 0)));
+            }
+            let added = crate::ops::audited_with(conn, &actor, "resident.import", |tx| {
+                let added = residents::apply(tx, &community, &plan, now_ms())?;
+                Ok::<_, crate::db::DbError>((
+                    added,
+                    format!("{added} residents added, {} rows skipped", plan.problems.len()),
+                ))
+            })?;
             Ok(Ok((plan, added)))
         })
         .await;
@@ -76,15 +86,6 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
         Ok(Err(e)) => return bad_file(&m, e),
         Err(e) => return server_error(e),
     };
-    if write {
-        record_action(
-            &app,
-            &m,
-            "resident.import",
-            format!("{added} residents added, {} rows skipped", plan.problems.len()),
-        )
-        .await;
-    }
     report(&m, &plan, write.then_some(added))
 }
 

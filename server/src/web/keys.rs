@@ -5,7 +5,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::keys::{self, KeyError};
+use crate::records::keys::{self, KeyError};
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
@@ -61,36 +61,39 @@ pub async fn step(
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
-    let a = action.clone();
+    let step = match action.as_str() {
+        "next" => "key.next",
+        "activate" => "key.activate",
+        "resign" => "key.resign",
+        "retire" => "key.retire",
+        _ => return not_found(&m.session),
+    };
+    let actor = m.actor();
     let done = app
         .db
         .call(move |conn| {
             let now_s = now_ms() / 1000;
-            Ok(Some(match a.as_str() {
-                "next" => keys::create_next(conn, &community, now_s).map(|kid| format!("next key {kid}")),
-                "activate" => keys::activate(conn, &community).map(|()| {
-                    format!("key {} signs new passes", community.next.as_ref().map(keys::kid).unwrap_or_default())
-                }),
-                "resign" => keys::resign_old_passes(conn, &community, now_s).map(|n| format!("{n} passes re-signed")),
-                "retire" => keys::retire(conn, &community, now_s)
-                    .map(|()| format!("key {} retired", community.old.as_ref().map(keys::kid).unwrap_or_default())),
-                _ => return Ok(None),
-            }))
+            Ok(Some(crate::ops::audited_with(conn, &actor, step, |tx| {
+                let detail = match step {
+                    "key.next" => format!("next key {}", keys::create_next(tx, &community, now_s)?),
+                    "key.activate" => {
+                        keys::activate(tx, &community)?;
+                        format!("key {} signs new passes", community.next.as_ref().map(keys::kid).unwrap_or_default())
+                    }
+                    "key.resign" => format!("{} passes re-signed", keys::resign_old_passes(tx, &community, now_s)?),
+                    _ => {
+                        keys::retire(tx, &community, now_s)?;
+                        format!("key {} retired", community.old.as_ref().map(keys::kid).unwrap_or_default())
+                    }
+                };
+                Ok(((), detail))
+            })))
         })
         .await;
     // The cached keys are stale whatever happened.
     app.forget_community(&m.community);
     match done {
-        Ok(Some(Ok(detail))) => {
-            let action = match action.as_str() {
-                "next" => "key.next",
-                "activate" => "key.activate",
-                "resign" => "key.resign",
-                _ => "key.retire",
-            };
-            record_action(&app, &m, action, detail).await;
-            state_redirect("/keys")
-        }
+        Ok(Some(Ok(()))) => state_redirect("/keys"),
         Ok(None) => not_found(&m.session),
         Ok(Some(Err(KeyError::Db(e)))) | Err(e) => server_error(e),
         Ok(Some(Err(e))) => message(&m.session, "keys", &e.to_string(), StatusCode::CONFLICT),

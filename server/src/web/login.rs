@@ -118,7 +118,7 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     };
     if let Some(step) = step {
         // A code is good once: one seen already (replayed) fails.
-        match app.db.call(move |conn| crate::accounts::spend_totp_step(conn, user_id, step)).await {
+        match app.db.call(move |conn| crate::records::accounts::spend_totp_step(conn, user_id, step)).await {
             Ok(true) => {}
             Ok(false) => {
                 login_failed(&app, &account, client, known).await;
@@ -137,10 +137,10 @@ fn lookup(
     conn: &mut dyn crate::db::Conn,
     user: &str,
     known_token: Option<String>,
-) -> Result<(Option<crate::accounts::Credentials>, Option<i64>), crate::db::DbError> {
-    let c = crate::accounts::credentials(conn, user)?;
+) -> Result<(Option<crate::records::accounts::Credentials>, Option<i64>), crate::db::DbError> {
+    let c = crate::records::accounts::credentials(conn, user)?;
     let known = match known_token {
-        Some(t) => crate::accounts::known_browser(conn, &t)?,
+        Some(t) => crate::records::accounts::known_browser(conn, &t)?,
         None => None,
     };
     Ok((c, known))
@@ -162,15 +162,15 @@ async fn welcome(
     let stored = app
         .db
         .call(move |conn| {
-            crate::accounts::login_succeeded(conn, &name)?;
-            crate::accounts::remember_browser(conn, user_id, &digest, now_ms())
+            crate::records::accounts::login_succeeded(conn, &name)?;
+            crate::records::accounts::remember_browser(conn, user_id, &digest, now_ms())
         })
         .await;
     if let Err(e) = stored {
         tracing::error!(error = %e, "cannot reset an account's count of failed logins");
     }
     if let Some(community) = community {
-        let actor = crate::audit::Actor { community, user: account, ip: client.to_string() };
+        let actor = crate::records::audit::Actor { community, user: account, ip: client.to_string() };
         record_as(app, actor, "login", String::new()).await;
     }
     let mut resp = logged_in(app, user_id).await;
@@ -183,7 +183,7 @@ async fn welcome(
 
 /// Checks the password, then the TOTP code; spends the same time on
 /// unknown names.
-fn check(found: Option<crate::accounts::Credentials>, password: &str, code: &str, now_s: i64) -> Verdict {
+fn check(found: Option<crate::records::accounts::Credentials>, password: &str, code: &str, now_s: i64) -> Verdict {
     let Some(c) = found else {
         let _ = argon2_hash("not a password");
         return Verdict::Bad;
@@ -223,11 +223,11 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
         .db
         .call(move |conn| {
             let now = now_ms();
-            let Some(failed) = crate::accounts::login_failed(conn, &name, now)? else { return Ok(false) };
+            let Some(failed) = crate::records::accounts::login_failed(conn, &name, now)? else { return Ok(false) };
             let Some(community) = failed.community else { return Ok(false) };
             let detail = match (failed.locked_until_ms, locked_here) {
                 (Some(until), _) => {
-                    let n = crate::accounts::MAX_ACCOUNT_FAILURES;
+                    let n = crate::records::accounts::MAX_ACCOUNT_FAILURES;
                     format!(
                         "{name}: {n} wrong passwords from several addresses; locked until {}",
                         fmt_ms(until, offset)
@@ -235,11 +235,11 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
                 }
                 (None, true) => format!(
                     "{name}: {} wrong passwords from {client}; that address is locked out for 15 minutes",
-                    crate::accounts::MAX_FAILURES
+                    crate::records::accounts::MAX_FAILURES
                 ),
                 (None, false) => return Ok(false),
             };
-            Ok(crate::alerts::raise(
+            Ok(crate::records::alerts::raise(
                 conn,
                 &community,
                 shoumen_protocol::AlertKind::AccountLockout,
@@ -274,7 +274,7 @@ pub async fn logout(
         return forbidden(session.lang);
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE).map(sha256_hex) {
-        let _ = app.db.call(move |conn| crate::accounts::end_session(conn, &token)).await;
+        let _ = app.db.call(move |conn| crate::records::accounts::end_session(conn, &token)).await;
     }
     let mut resp = state_redirect("/login");
     resp.headers_mut().insert(header::SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", 0).parse().expect("ascii"));

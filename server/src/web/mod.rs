@@ -48,14 +48,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use shoumen_protocol::Role;
 
-use crate::audit::Actor;
-use crate::community::CommunityError;
 use crate::db::now_ms;
 use crate::leaves::roles::{AccountRole, Perm};
 use crate::leaves::secrets::{random_token, sha256_hex};
 pub use crate::leaves::time::fmt_ms;
 pub use crate::leaves::time::{fmt_day, parse_day};
 pub use crate::leaves::words::{self as i18n, alert_text, reason_text, t, Lang};
+use crate::records::audit::Actor;
+use crate::records::community::CommunityError;
 use crate::AppState;
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
@@ -86,7 +86,7 @@ fn member_routes() -> Router<AppState> {
             "/residents/import",
             get(import::page)
                 .post(import::upload)
-                .layer(DefaultBodyLimit::max(crate::residents::MAX_IMPORT_BYTES + (64 << 10))),
+                .layer(DefaultBodyLimit::max(crate::records::residents::MAX_IMPORT_BYTES + (64 << 10))),
         )
         .route("/print", get(print::buildings))
         .route("/print/{building}", get(print::cards))
@@ -281,8 +281,11 @@ impl FromRequestParts<AppState> for Session {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(sha256_hex) else {
             return Err(Redirect::to("/login").into_response());
         };
-        let found =
-            app.db.call(move |conn| crate::accounts::session(conn, &token, now_ms())).await.map_err(server_error)?;
+        let found = app
+            .db
+            .call(move |conn| crate::records::accounts::session(conn, &token, now_ms()))
+            .await
+            .map_err(server_error)?;
         let Some(s) = found else { return Err(Redirect::to("/login").into_response()) };
         // An unknown stored role reads as the narrowest one.
         let role = AccountRole::parse(&s.role).unwrap_or(AccountRole::Volunteer);
@@ -365,7 +368,9 @@ pub async fn record_action(app: &AppState, m: &Member, action: &'static str, det
 /// Records an action by `actor` (a member, or someone on a public page);
 /// a failure to record is logged (the change itself is already stored).
 pub async fn record_as(app: &AppState, actor: Actor, action: &'static str, detail: String) {
-    if let Err(e) = app.db.call(move |conn| crate::audit::record(conn, &actor, action, &detail, now_ms())).await {
+    if let Err(e) =
+        app.db.call(move |conn| crate::records::audit::record(conn, &actor, action, &detail, now_ms())).await
+    {
         tracing::error!(error = %e, action, "could not record an action in the audit trail");
     }
 }
@@ -435,7 +440,7 @@ pub async fn create_session(app: &AppState, user_id: i64) -> Result<String, Resp
     let csrf = random_token();
     app.db
         .call(move |conn| {
-            crate::accounts::create_session(conn, &hashed, user_id, &csrf, now_ms(), now_ms() + SESSION_MS)
+            crate::records::accounts::create_session(conn, &hashed, user_id, &csrf, now_ms(), now_ms() + SESSION_MS)
         })
         .await
         .map_err(server_error)?;

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::devices;
+use crate::records::devices;
 use crate::reports::{self, OutRow};
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {

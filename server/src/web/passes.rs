@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use shoumen_protocol::Role;
 
 use super::*;
-use crate::community::{self, CommunityError, PassRequest, PassRow};
+use crate::records::community::{self, CommunityError, PassRequest, PassRow};
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
@@ -22,7 +22,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
             let phone_roles = community::phone_roles(conn, &community)?;
             Ok((
                 community::passes(conn, &community, 500)?,
-                crate::residents::open_requests(conn, &community)?,
+                crate::records::residents::open_requests(conn, &community)?,
                 phone_roles,
             ))
         })
@@ -134,6 +134,7 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
+    let actor = m.actor();
     let result = app
         .db
         .call(move |conn| {
@@ -154,15 +155,11 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
                 visitor_name: None,
                 gate: None,
             };
-            Ok(community::issue_pass(conn, &community, &req))
+            Ok(crate::ops::passes::issue(conn, &actor, &community, &req, &shown))
         })
         .await;
     match result {
-        Ok(Ok(p)) => {
-            let detail = format!("pass {}, {} for {shown}, {days} days", p.pass_id.to_hex(), role.as_str());
-            record_action(&app, &m, "pass.issue", detail).await;
-            state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex()))
-        }
+        Ok(Ok(p)) => state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex())),
         Ok(Err(e)) => community_error(session, "passes", e),
         Err(e) => server_error(e),
     }
@@ -205,12 +202,9 @@ pub async fn revoke(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (community, pass) = (m.community.clone(), id.clone());
-    match app.db.call(move |conn| Ok(community::revoke_pass(conn, &community, &pass, now_ms()))).await {
-        Ok(Ok(())) => {
-            record_action(&app, &m, "pass.revoke", format!("pass {id}")).await;
-            state_redirect("/passes")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    match app.db.call(move |conn| Ok(crate::ops::passes::revoke(conn, &actor, &community, &id))).await {
+        Ok(Ok(())) => state_redirect("/passes"),
         Ok(Err(e)) => community_error(&m.session, "passes", e),
         Err(e) => server_error(e),
     }
@@ -271,14 +265,9 @@ pub async fn set_phone_roles(
         return forbidden(m.session.lang);
     }
     let roles: Vec<Role> = pairs.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| v.parse().ok()).collect();
-    let words: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    let community = m.community.clone();
-    match app.db.call(move |conn| community::set_phone_roles(conn, &community, &roles)).await {
-        Ok(()) => {
-            record_action(&app, &m, "pass.phone_roles", format!("phone passes required for: {}", words.join(", ")))
-                .await;
-            state_redirect("/passes")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    match app.db.call(move |conn| crate::ops::passes::set_phone_roles(conn, &actor, &community, &roles)).await {
+        Ok(()) => state_redirect("/passes"),
         Err(e) => server_error(e),
     }
 }
@@ -291,11 +280,11 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         .db
         .call(move |conn| {
             let now_s = now_ms() / 1000;
-            let checkin = crate::checkins::link_for_pass(conn, &t2, now_s)?;
+            let checkin = crate::records::checkins::link_for_pass(conn, &t2, now_s)?;
             let notice = community::pending_notice_for_head(conn, &t2)?;
             Ok((
                 community::pass_by_link(conn, &t2)?,
-                crate::residents::household_of_head(conn, &t2, now_s)?,
+                crate::records::residents::household_of_head(conn, &t2, now_s)?,
                 checkin,
                 notice,
             ))
@@ -351,7 +340,7 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
 /// The head of a household's list of its members, each with a button that
 /// asks the committee for a pass. The link's token is the credential, as
 /// for the pass itself, so the form needs no other.
-fn household_section(lang: Lang, token: &str, members: &[crate::residents::Member]) -> String {
+fn household_section(lang: Lang, token: &str, members: &[crate::records::residents::Member]) -> String {
     if members.is_empty() {
         return String::new();
     }
@@ -386,7 +375,7 @@ pub async fn request(
         return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
     }
     let t2 = token.clone();
-    match app.db.call(move |conn| Ok(crate::residents::request_pass(conn, &t2, id, now_ms()))).await {
+    match app.db.call(move |conn| Ok(crate::records::residents::request_pass(conn, &t2, id, now_ms()))).await {
         Ok(Ok(())) => state_redirect(&format!("/p/{token}")),
         Ok(Err(CommunityError::Db(e))) | Err(e) => server_error(e),
         Ok(Err(_)) => (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
@@ -416,10 +405,19 @@ pub async fn confirm_notice(
             else {
                 return Ok(None);
             };
-            let actor =
-                crate::audit::Actor { community, user: "household head (pass link)".into(), ip: ip.to_string() };
+            let actor = crate::records::audit::Actor {
+                community,
+                user: "household head (pass link)".into(),
+                ip: ip.to_string(),
+            };
             let now = now_ms();
-            Ok(Some(crate::registrations::decide_notice(conn, &actor, pending, community::Verdict::Confirm, now)))
+            Ok(Some(crate::records::registrations::decide_notice(
+                conn,
+                &actor,
+                pending,
+                community::Verdict::Confirm,
+                now,
+            )))
         })
         .await;
     match done {
@@ -446,41 +444,18 @@ pub async fn decide(
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
-    let by = m.session.user.clone();
-    let outcome = app
-        .db
-        .call(move |conn| {
-            let now = now_ms();
-            Ok(conn.transaction(true, |tx| {
-                let Some(resident) = crate::residents::close_request(tx, &community.id, id, &by, None, now)? else {
-                    return Err(CommunityError::NotFound("request"));
-                };
-                if !approve {
-                    return Ok(None);
-                }
-                let unit = community::resident_unit(tx, &community.id, resident)?
-                    .ok_or(CommunityError::NotFound("resident"))?;
-                let issued = crate::residents::issue_year_pass(tx, &community, resident, &unit, now)?;
-                let pass = issued.pass_id.to_hex();
-                tx.execute("UPDATE pass_requests SET pass_id = ?1 WHERE id = ?2", crate::vals![&pass, id])?;
-                Ok(Some(pass))
-            }))
-        })
-        .await;
+    let actor = m.actor();
+    let outcome =
+        app.db.call(move |conn| Ok(crate::ops::passes::decide_request(conn, &actor, &community, id, approve))).await;
     match outcome {
-        Ok(Ok(pass)) => {
-            let detail =
-                format!("request {id}: {}", pass.as_deref().map_or("declined".to_string(), |p| format!("pass {p}")));
-            record_action(&app, &m, if approve { "request.approve" } else { "request.decline" }, detail).await;
-            state_redirect("/passes")
-        }
+        Ok(Ok(_)) => state_redirect("/passes"),
         Ok(Err(e)) => community_error(&m.session, "passes", e),
         Err(e) => server_error(e),
     }
 }
 
 /// Heads' open requests, each with approve and decline.
-fn requests_section(m: &Member, requests: &[crate::residents::Request], offset: i32) -> String {
+fn requests_section(m: &Member, requests: &[crate::records::residents::Request], offset: i32) -> String {
     let lang = m.session.lang;
     let mut out = format!("<h2>{}</h2><table id=requests>", t(lang, "pass_requests"));
     for r in requests {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use shoumen_protocol::HolderKey;
 
 use super::*;
-use crate::community::{self, BindError, PassRow};
+use crate::records::community::{self, BindError, PassRow};
 
 const QRCODE_JS: &str = include_str!("../../assets/qrcode.js");
 const PHONE_JS: &str = include_str!("../../assets/phone.js");
@@ -85,18 +85,12 @@ pub async fn bind(
     let bound = app
         .db
         .call(move |conn| {
-            let actor = crate::audit::Actor {
+            let actor = crate::records::audit::Actor {
                 community: community.id.clone(),
                 user: "phone (pass link)".into(),
                 ip: ip.to_string(),
             };
-            let detail = format!("pass {pass_id} bound to a phone's {} key", holder.algorithm());
-            // The binding and its row in the audit trail, together or not at all.
-            Ok(conn.transaction(true, |tx| {
-                let text = community::bind_holder(tx, &community, &token, holder, now_ms())?;
-                crate::audit::record_in(tx, &actor, "pass.bind_phone", &detail, now_ms())?;
-                Ok::<_, BindError>(text)
-            }))
+            Ok(crate::ops::passes::bind_phone(conn, &actor, &community, &token, &pass_id, holder))
         })
         .await;
     match bound {

@@ -8,7 +8,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::residents;
+use crate::records::residents;
 
 pub async fn buildings(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
@@ -99,26 +99,10 @@ pub async fn issue_missing(
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
-    let b = building.clone();
-    let issued = app
-        .db
-        .call(move |conn| {
-            let now = now_ms();
-            let missing = residents::without_pass(conn, &community.id, &b, now / 1000)?;
-            // All of the building's passes, or none.
-            Ok(conn.transaction(true, |tx| {
-                for (id, unit) in &missing {
-                    residents::issue_year_pass(tx, &community, *id, unit, now)?;
-                }
-                Ok::<_, crate::community::CommunityError>(missing.len())
-            }))
-        })
-        .await;
+    let (b, actor) = (building.clone(), m.actor());
+    let issued = app.db.call(move |conn| Ok(crate::ops::passes::issue_building(conn, &actor, &community, &b))).await;
     match issued {
-        Ok(Ok(n)) => {
-            record_action(&app, &m, "pass.issue_building", format!("building {building}: {n} passes")).await;
-            state_redirect(&format!("/print/{}", urlencode(&building)))
-        }
+        Ok(Ok(_)) => state_redirect(&format!("/print/{}", urlencode(&building))),
         Ok(Err(e)) => community_error(&m.session, "passes", e),
         Err(e) => server_error(e),
     }

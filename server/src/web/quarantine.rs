@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::community;
+use crate::records::community;
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
@@ -65,17 +65,18 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     // The end date is inclusive: quarantine lasts until the end of that day.
     let until = until + 86_400;
     let (unit, note) = (field(&form, "unit").to_string(), field(&form, "note").to_string());
-    let (community, u) = (m.community.clone(), unit.clone());
+    let (community, actor) = (m.community.clone(), m.actor());
+    let detail = format!("unit {unit}, {} to {}", field(&form, "from"), field(&form, "until"));
     let result = app
         .db
-        .call(move |conn| Ok(community::add_quarantine(conn, &community, &u, from, until, &note, now_ms())))
+        .call(move |conn| {
+            Ok(crate::ops::audited(conn, &actor, "quarantine.add", &detail, |tx| {
+                community::add_quarantine(tx, &community, &unit, from, until, &note, now_ms())
+            }))
+        })
         .await;
     match result {
-        Ok(Ok(_)) => {
-            let detail = format!("unit {unit}, {} to {}", field(&form, "from"), field(&form, "until"));
-            record_action(&app, &m, "quarantine.add", detail).await;
-            state_redirect("/quarantine")
-        }
+        Ok(Ok(_)) => state_redirect("/quarantine"),
         Ok(Err(e)) => community_error(session, "quarantine", e),
         Err(e) => server_error(e),
     }
@@ -90,12 +91,14 @@ pub async fn remove(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let community = m.community.clone();
-    match app.db.call(move |conn| Ok(community::remove_quarantine(conn, &community, id))).await {
-        Ok(Ok(())) => {
-            record_action(&app, &m, "quarantine.remove", format!("quarantine {id}")).await;
-            state_redirect("/quarantine")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    let remove = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited(conn, &actor, "quarantine.remove", &format!("quarantine {id}"), |tx| {
+            community::remove_quarantine(tx, &community, id)
+        }))
+    };
+    match app.db.call(remove).await {
+        Ok(Ok(())) => state_redirect("/quarantine"),
         Ok(Err(e)) => community_error(&m.session, "quarantine", e),
         Err(e) => server_error(e),
     }

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use shoumen_protocol::evidence::{Head, Receipt};
 
 use super::*;
-use crate::registrations::{self, Registration};
-use crate::returnees::Kind;
+use crate::records::registrations::{self, Registration};
+use crate::records::returnees::Kind;
 
 /// A registration, its receipt (while its personal fields are kept) and
 /// its check-in link.
@@ -22,7 +22,7 @@ async fn load(app: &AppState, community: String, token: String) -> Result<Option
         .db
         .call(move |conn| {
             let Some(reg) = registrations::by_token(conn, &community, &token)? else { return Ok(Ok(None)) };
-            let link = crate::checkins::token(conn, &community, &format!("n{}", reg.id))?;
+            let link = crate::records::checkins::token(conn, &community, &format!("n{}", reg.id))?;
             Ok(registrations::receipt(conn, &community, &reg).map(|r| Some((reg, r, link))))
         })
         .await;

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Json, Response};
 
 use super::*;
 use crate::leaves::divisions;
-use crate::registrations::{self, Form, RegisterError, TRAVEL};
-use crate::returnees::Document;
+use crate::records::registrations::{self, Form, RegisterError, TRAVEL};
+use crate::records::returnees::Document;
 
 /// A form with a signature is a few KiB; 10 MB of "signature" is refused
 /// before it is read.
@@ -336,7 +336,7 @@ pub async fn sign(
             };
             let (c, f2) = (community.clone(), form.clone());
             let job = app.sequencer.submit(move |tx, log| registrations::sign_in(tx, log, &c, &f2, &signing, now_ms()));
-            crate::sequencer::wait(job).await.map_err(|e| (e, Some(form)))
+            crate::records::sequencer::wait(job).await.map_err(|e| (e, Some(form)))
         }
     };
     match done {

@@ -7,8 +7,8 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::community;
-use crate::residents;
+use crate::records::community;
+use crate::records::residents;
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
@@ -83,14 +83,15 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     }
     let (name, unit, phone) =
         (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
-    let (community, u) = (m.community.clone(), unit.clone());
-    let result =
-        app.db.call(move |conn| Ok(community::add_resident(conn, &community, &name, &u, &phone, now_ms()))).await;
-    match result {
-        Ok(Ok(id)) => {
-            record_action(&app, &m, "resident.add", format!("resident {id}, unit {unit}")).await;
-            state_redirect("/residents")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    let add = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "resident.add", |tx| {
+            let id = community::add_resident(tx, &community, &name, &unit, &phone, now_ms())?;
+            Ok((id, format!("resident {id}, unit {unit}")))
+        }))
+    };
+    match app.db.call(add).await {
+        Ok(Ok(_)) => state_redirect("/residents"),
         Ok(Err(e)) => community_error(&m.session, "residents", e),
         Err(e) => server_error(e),
     }
@@ -140,15 +141,16 @@ pub async fn update(
     let (name, unit, phone) =
         (field(&form, "name").to_string(), field(&form, "unit").to_string(), field(&form, "phone").to_string());
     let head = !field(&form, "head").is_empty();
-    let (community, u) = (m.community.clone(), unit.clone());
+    let (community, actor) = (m.community.clone(), m.actor());
     let edit = move |conn: &mut dyn crate::db::Conn| {
-        let fields = residents::Edit { name: &name, unit: &u, phone: &phone, head };
-        Ok(residents::update(conn, &community, id, &fields, now_ms()))
+        let fields = residents::Edit { name: &name, unit: &unit, phone: &phone, head };
+        Ok(crate::ops::audited_with(conn, &actor, "resident.edit", |tx| {
+            let revoked = residents::update(tx, &community, id, &fields, now_ms())?;
+            Ok((revoked, format!("resident {id}: unit {unit}, head {head}, {revoked} passes revoked")))
+        }))
     };
     match app.db.call(edit).await {
         Ok(Ok(revoked)) => {
-            let detail = format!("resident {id}: unit {unit}, head {head}, {revoked} passes revoked");
-            record_action(&app, &m, "resident.edit", detail).await;
             if revoked > 0 {
                 let text = t(m.session.lang, "passes_revoked_unit").replace("{}", &revoked.to_string());
                 return message(&m.session, "residents", &text, StatusCode::OK);
@@ -169,12 +171,15 @@ pub async fn move_out(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let community = m.community.clone();
-    match app.db.call(move |conn| Ok(residents::move_out(conn, &community, id, now_ms()))).await {
-        Ok(Ok(revoked)) => {
-            record_action(&app, &m, "resident.move_out", format!("resident {id}, {revoked} passes revoked")).await;
-            state_redirect("/residents")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    let move_out = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "resident.move_out", |tx| {
+            let revoked = residents::move_out(tx, &community, id, now_ms())?;
+            Ok((revoked, format!("resident {id}, {revoked} passes revoked")))
+        }))
+    };
+    match app.db.call(move_out).await {
+        Ok(Ok(_)) => state_redirect("/residents"),
         Ok(Err(e)) => community_error(&m.session, "residents", e),
         Err(e) => server_error(e),
     }

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::leaves::divisions;
 use crate::leaves::roles::AccountRole;
-use crate::registrations::{self, Filter, Registration};
-use crate::returnees::Kind;
+use crate::records::registrations::{self, Filter, Registration};
+use crate::records::returnees::Kind;
 
 /// Rows one page or export shows at most.
 const LIMIT: usize = 2000;
@@ -106,7 +106,7 @@ fn filters_form(lang: Lang, p: &Params) -> String {
 
 /// Notices returnees declared that wait for the committee: each with
 /// confirm (the gates keep the home in) and decline.
-fn pending_section(m: &Member, pending: &[crate::community::QuarantineRow], offset: i32) -> String {
+fn pending_section(m: &Member, pending: &[crate::records::community::QuarantineRow], offset: i32) -> String {
     let lang = m.session.lang;
     if pending.is_empty() {
         return String::new();
@@ -149,7 +149,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params
         Err(r) => return r,
     };
     let community = m.community.clone();
-    let pending = match app.db.call(move |conn| crate::community::pending_notices(conn, &community)).await {
+    let pending = match app.db.call(move |conn| crate::records::community::pending_notices(conn, &community)).await {
         Ok(p) => p,
         Err(e) => return server_error(e),
     };
@@ -207,10 +207,10 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
         .db
         .call(move |conn| {
             let Some(reg) = registrations::by_id(conn, &community, id)? else { return Ok(None) };
-            let doc = crate::returnees::document(conn, &community, &reg.document, reg.version)?;
+            let doc = crate::records::returnees::document(conn, &community, &reg.document, reg.version)?;
             let receipt = registrations::receipt(conn, &community, &reg)
                 .map_err(|e| crate::db::DbError::Engine(e.to_string()))?;
-            let vkey = crate::evidence::verifier_key(conn, &community)?;
+            let vkey = crate::records::evidence::verifier_key(conn, &community)?;
             Ok(Some((reg, doc, receipt.map(|r| r.verify(&vkey).map(|h| (r.index, h.size))))))
         })
         .await;
@@ -352,8 +352,8 @@ pub async fn decide_notice(
         return forbidden(m.session.lang);
     }
     let verdict = match verdict.as_str() {
-        "confirm" => crate::community::Verdict::Confirm,
-        "decline" => crate::community::Verdict::Decline,
+        "confirm" => crate::records::community::Verdict::Confirm,
+        "decline" => crate::records::community::Verdict::Decline,
         _ => return not_found(&m.session),
     };
     let actor = m.actor();

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::*;
 use crate::leaves::divisions;
-use crate::returnees::{self, Kind, RuleError};
+use crate::records::returnees::{self, Kind, RuleError};
 
 /// A first pledge, for a committee that has none yet: edit before use.
 const PLEDGE_ZH: &str = "本人承诺：自抵达之日起 {days} 天内每日早晚自测体温，如实申报健康状况；出现发热、咳嗽等症状时立即告知居委会并就医；\
@@ -172,22 +172,15 @@ pub async fn save_document(State(app): State<AppState>, m: Member, Form(form): F
     let days = field(&form, "days").trim().parse::<i64>().unwrap_or(0);
     let (name, zh, en) =
         (field(&form, "name").to_string(), field(&form, "body_zh").to_string(), field(&form, "body_en").to_string());
-    let (community, by, n) = (m.community.clone(), m.session.user.clone(), name.clone());
-    match app
-        .db
-        .call(move |conn| Ok(returnees::save_document(conn, &community, &n, kind, days, &zh, &en, &by, now_ms())))
-        .await
-    {
-        Ok(Ok(version)) => {
-            record_action(
-                &app,
-                &m,
-                "document.save",
-                format!("{} v{version}, {} {days} days", name.trim(), kind.as_str()),
-            )
-            .await;
-            state_redirect("/returnees/rules")
-        }
+    let (community, by, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
+    let save = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "document.save", |tx| {
+            let version = returnees::save_document(tx, &community, &name, kind, days, &zh, &en, &by, now_ms())?;
+            Ok((version, format!("{} v{version}, {} {days} days", name.trim(), kind.as_str())))
+        }))
+    };
+    match app.db.call(save).await {
+        Ok(Ok(_)) => state_redirect("/returnees/rules"),
         Ok(Err(e)) => rule_error(&m, e),
         Err(e) => server_error(e),
     }
@@ -201,14 +194,16 @@ pub async fn add_rule(State(app): State<AppState>, m: Member, Form(form): Form<F
     let day = |key: &str, end: bool| parse_day(field(&form, key), offset).map(|s| if end { s + 86_400 } else { s });
     let (from_s, until_s) = (day("from", false), day("until", true));
     let (prefix, document) = (field(&form, "prefix").trim().to_string(), field(&form, "document").to_string());
-    let (community, p, d) = (m.community.clone(), prefix.clone(), document.clone());
-    match app.db.call(move |conn| Ok(returnees::add_rule(conn, &community, &p, &d, from_s, until_s, now_ms()))).await {
-        Ok(Ok(id)) => {
-            let detail =
-                format!("rule {id}: {} → {document}", if prefix.is_empty() { "everywhere else" } else { &prefix });
-            record_action(&app, &m, "rule.add", detail).await;
-            state_redirect("/returnees/rules")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    let add = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "rule.add", |tx| {
+            let id = returnees::add_rule(tx, &community, &prefix, &document, from_s, until_s, now_ms())?;
+            let place = if prefix.is_empty() { "everywhere else" } else { &prefix };
+            Ok((id, format!("rule {id}: {place} → {document}")))
+        }))
+    };
+    match app.db.call(add).await {
+        Ok(Ok(_)) => state_redirect("/returnees/rules"),
         Ok(Err(e)) => rule_error(&m, e),
         Err(e) => server_error(e),
     }
@@ -223,12 +218,14 @@ pub async fn remove_rule(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let community = m.community.clone();
-    match app.db.call(move |conn| returnees::remove_rule(conn, &community, id)).await {
-        Ok(true) => {
-            record_action(&app, &m, "rule.remove", format!("rule {id}")).await;
-            state_redirect("/returnees/rules")
-        }
+    let (community, actor) = (m.community.clone(), m.actor());
+    let remove = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::audited_if(conn, &actor, "rule.remove", &format!("rule {id}"), |tx| {
+            returnees::remove_rule(tx, &community, id)
+        })
+    };
+    match app.db.call(remove).await {
+        Ok(true) => state_redirect("/returnees/rules"),
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }

@@ -10,7 +10,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::sensors::{self, SensorError};
+use crate::records::sensors::{self, SensorError};
 
 fn sensor_error(m: &Member, e: SensorError) -> Response {
     match e {
@@ -134,12 +134,14 @@ pub async fn pair(State(app): State<AppState>, m: Member, Form(form): Form<FormM
     }
     let (name, unit, community) =
         (field(&form, "name").to_string(), field(&form, "unit").to_string(), m.community.clone());
-    let (n, u) = (name.clone(), unit.clone());
-    match app.db.call(move |conn| Ok(sensors::pair(conn, &community, &n, &u, now_ms()))).await {
-        Ok(Ok(())) => {
-            record_action(&app, &m, "sensor.pair", format!("sensor {} → unit {}", name.trim(), unit.trim())).await;
-            state_redirect("/sensors")
-        }
+    let (actor, detail) = (m.actor(), format!("sensor {} → unit {}", name.trim(), unit.trim()));
+    let pair = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited(conn, &actor, "sensor.pair", &detail, |tx| {
+            sensors::pair(tx, &community, &name, &unit, now_ms())
+        }))
+    };
+    match app.db.call(pair).await {
+        Ok(Ok(())) => state_redirect("/sensors"),
         Ok(Err(e)) => sensor_error(&m, e),
         Err(e) => server_error(e),
     }
@@ -154,12 +156,13 @@ pub async fn unpair(
     if !m.session.csrf_ok(&form) {
         return forbidden(m.session.lang);
     }
-    let (community, n) = (m.community.clone(), name.clone());
-    match app.db.call(move |conn| sensors::unpair(conn, &community, &n)).await {
-        Ok(true) => {
-            record_action(&app, &m, "sensor.unpair", format!("sensor {name}")).await;
-            state_redirect("/sensors")
-        }
+    let (community, actor, detail) = (m.community.clone(), m.actor(), format!("sensor {name}"));
+    // Only an unpairing that happened is audited: nothing else is stored.
+    let unpair = move |conn: &mut dyn crate::db::Conn| {
+        crate::ops::audited_if(conn, &actor, "sensor.unpair", &detail, |tx| sensors::unpair(tx, &community, &name))
+    };
+    match app.db.call(unpair).await {
+        Ok(true) => state_redirect("/sensors"),
         Ok(false) => not_found(&m.session),
         Err(e) => server_error(e),
     }
@@ -170,12 +173,14 @@ pub async fn set_windows(State(app): State<AppState>, m: Member, Form(form): For
         return forbidden(m.session.lang);
     }
     let (text, community) = (field(&form, "windows").to_string(), m.community.clone());
-    let t2 = text.clone();
-    match app.db.call(move |conn| Ok(sensors::set_windows(conn, &community, &t2))).await {
-        Ok(Ok(())) => {
-            record_action(&app, &m, "sensor.windows", format!("delivery windows: {text}")).await;
-            state_redirect("/sensors")
-        }
+    let (actor, detail) = (m.actor(), format!("delivery windows: {text}"));
+    let set = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited(conn, &actor, "sensor.windows", &detail, |tx| {
+            sensors::set_windows(tx, &community, &text)
+        }))
+    };
+    match app.db.call(set).await {
+        Ok(Ok(())) => state_redirect("/sensors"),
         Ok(Err(e)) => sensor_error(&m, e),
         Err(e) => server_error(e),
     }

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 
 use super::*;
-use crate::summary::{self, Daily};
+use crate::reports::summary::{self, Daily};
 
 #[derive(serde::Deserialize)]
 pub struct Day {

@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use shoumen_protocol::Role;
 
 use super::*;
-use crate::community::{self, PassRequest};
+use crate::records::community::{self, PassRequest};
 
 /// The gate name and community of a kiosk in service.
 async fn gate_of(app: &AppState, device: String) -> Result<Option<(String, String)>, Response> {
-    app.db.call(move |conn| crate::devices::in_service(conn, &device)).await.map_err(server_error)
+    app.db.call(move |conn| crate::records::devices::in_service(conn, &device)).await.map_err(server_error)
 }
 
 fn unknown_gate(headers: &HeaderMap) -> Response {
@@ -84,7 +84,7 @@ pub async fn register(
     let pass_gate = gate.clone();
     // A visitor's registration is a change like any other: recorded, by
     // unit and gate (not the visitor's name, which retention deletes).
-    let actor = crate::audit::Actor {
+    let actor = crate::records::audit::Actor {
         community: community.id.clone(),
         user: "visitor (public form)".into(),
         ip: app.client_ip(peer.ip(), &headers).to_string(),
@@ -114,7 +114,7 @@ pub async fn register(
             let issued = community::issue_pass(conn, &community, &req);
             if let Ok(p) = &issued {
                 let detail = format!("pass {} for unit {unit} at {gate}", p.pass_id.to_hex());
-                crate::audit::record(conn, &actor, "visitor.register", &detail, now_ms())?;
+                crate::records::audit::record(conn, &actor, "visitor.register", &detail, now_ms())?;
             }
             Ok(Ok(issued))
         })

@@ -104,7 +104,9 @@ impl TestServer {
     }
 
     pub fn token_of(&self, community: &str, gate: &str) -> String {
-        self.db.call_blocking(|c| shoumen_server::ingest::create_enroll_token(c, community, gate, 3_600_000)).unwrap()
+        self.db
+            .call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, community, gate, 3_600_000))
+            .unwrap()
     }
 
     pub fn count(&self, sql: &str) -> i64 {

@@ -21,7 +21,7 @@
 use thiserror::Error;
 
 use crate::db::{Conn, DbError};
-use crate::returnees::Kind;
+use crate::records::returnees::Kind;
 use crate::vals;
 
 pub const FEVER_C: f64 = 37.3;
@@ -59,7 +59,7 @@ pub struct Person {
 
 /// 128 bits of the MAC: enough to be unguessable, short enough to send.
 fn link_mac(conn: &mut dyn Conn, community: &str, key: &str) -> Result<String, DbError> {
-    let mut mac = crate::evidence::keyed_mac(conn, community, "check-in link", &format!("{community}|{key}"))?;
+    let mut mac = crate::records::evidence::keyed_mac(conn, community, "check-in link", &format!("{community}|{key}"))?;
     mac.truncate(32);
     Ok(mac)
 }
@@ -90,7 +90,7 @@ fn watched_residents(conn: &mut dyn Conn, community: &str, now_s: i64, only: i64
     })
 }
 
-fn watched_returnee(reg: &crate::registrations::Registration, now_s: i64) -> Option<Person> {
+fn watched_returnee(reg: &crate::records::registrations::Registration, now_s: i64) -> Option<Person> {
     (reg.record.is_some() && reg.arrival_s <= now_s && now_s < reg.until_s).then(|| Person {
         key: format!("n{}", reg.id),
         name: reg.field("name"),
@@ -106,7 +106,7 @@ fn watched_returnee(reg: &crate::registrations::Registration, now_s: i64) -> Opt
 /// them, however many registrations arrived (no page of the newest).
 pub fn watched(conn: &mut dyn Conn, community: &str, now_s: i64) -> Result<Vec<Person>, DbError> {
     let mut people = watched_residents(conn, community, now_s, 0)?;
-    for reg in crate::registrations::in_period(conn, community, now_s)? {
+    for reg in crate::records::registrations::in_period(conn, community, now_s)? {
         people.extend(watched_returnee(&reg, now_s));
     }
     people.sort_by(|a, b| (&a.unit, &a.key).cmp(&(&b.unit, &b.key)));
@@ -121,7 +121,9 @@ pub fn by_key(conn: &mut dyn Conn, community: &str, key: &str, now_s: i64) -> Re
         return Ok(watched_residents(conn, community, now_s, id)?.into_iter().next());
     }
     if let Some(id) = key.strip_prefix('n').and_then(id) {
-        return Ok(crate::registrations::by_id(conn, community, id)?.and_then(|reg| watched_returnee(&reg, now_s)));
+        return Ok(
+            crate::records::registrations::by_id(conn, community, id)?.and_then(|reg| watched_returnee(&reg, now_s))
+        );
     }
     Ok(None)
 }
@@ -183,7 +185,7 @@ pub fn check_in(
         return Ok(None);
     }
     let detail = format!("unit {}: {} reports {t:.1} °C{}", p.unit, p.key, if symptoms { " and symptoms" } else { "" });
-    Ok(crate::alerts::raise(
+    Ok(crate::records::alerts::raise(
         conn,
         community,
         shoumen_protocol::AlertKind::CheckinFever,
@@ -292,7 +294,7 @@ pub fn ask(
     )?;
     let alert = if kind == "medical" {
         let detail = format!("unit {}: medical help asked ({note})", p.unit);
-        crate::alerts::raise(
+        crate::records::alerts::raise(
             conn,
             community,
             shoumen_protocol::AlertKind::MedicalHelp,

@@ -116,7 +116,8 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
         "SELECT COUNT(*) FROM passes WHERE community = ?1 AND role = 'visitor' AND issued_at >= ?2 AND issued_at < ?3",
         vals![community, from_s, to_s],
     )?;
-    (d.returnees_pledge, d.returnees_notice) = crate::registrations::signed_between(conn, community, from_ms, to_ms)?;
+    (d.returnees_pledge, d.returnees_notice) =
+        crate::records::registrations::signed_between(conn, community, from_ms, to_ms)?;
     d.alerts_raised = conn.scalar(
         "SELECT COUNT(*) FROM alerts WHERE community = ?1 AND first_ms >= ?2 AND first_ms < ?3",
         vals![community, from_ms, to_ms],
@@ -151,7 +152,7 @@ pub fn enqueue_yesterday(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) 
     let from_ms = day_start(now_ms, utc_offset_min) - DAY_MS;
     let mut queued = 0;
     for community in crate::db::communities(conn)? {
-        if !crate::alerts::has_webhook(conn, &community)? {
+        if !crate::records::alerts::has_webhook(conn, &community)? {
             continue;
         }
         let d = daily(conn, &community, from_ms, utc_offset_min)?;
@@ -164,7 +165,7 @@ pub fn enqueue_yesterday(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) 
         }
         let body = serde_json::to_string(&d).expect("figures serialise");
         // Due at once, whatever day `now_ms` names.
-        crate::alerts::queue_summary(conn, &community, &d.day, &body, crate::db::now_ms())?;
+        crate::records::alerts::queue_summary(conn, &community, &d.day, &body, crate::db::now_ms())?;
         queued += 1;
     }
     Ok(queued)

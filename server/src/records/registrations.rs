@@ -23,8 +23,9 @@ use thiserror::Error;
 
 use crate::db::{Conn, DbError};
 use crate::leaves::divisions;
-use crate::returnees::{self, Document, Kind};
-use crate::{community, evidence, vals};
+use crate::records::returnees::{self, Document, Kind};
+use crate::records::{community, evidence};
+use crate::vals;
 
 /// Ways to travel, as the form offers them.
 pub const TRAVEL: &[&str] = &["train", "plane", "car", "coach", "ship", "other"];
@@ -74,10 +75,10 @@ pub enum RegisterError {
     Evidence(#[from] evidence::EvidenceError),
 }
 
-impl From<crate::community::CommunityError> for RegisterError {
-    fn from(e: crate::community::CommunityError) -> Self {
+impl From<crate::records::community::CommunityError> for RegisterError {
+    fn from(e: crate::records::community::CommunityError) -> Self {
         match e {
-            crate::community::CommunityError::Db(e) => RegisterError::Db(e),
+            crate::records::community::CommunityError::Db(e) => RegisterError::Db(e),
             _ => RegisterError::Invalid("reg_bad_unit"),
         }
     }
@@ -351,13 +352,13 @@ pub fn sign_in(
             &doc.name, doc.version, doc.kind.as_str(), until_s, quarantine, now_ms, &phone_mac, ip],
     )?;
     busy_unit(tx, community, &form.unit, s, now_ms)?;
-    let actor = crate::audit::Actor {
+    let actor = crate::records::audit::Actor {
         community: community.to_string(),
         user: "returnee (public form)".into(),
         ip: ip.to_string(),
     };
     let detail = format!("receipt {code}, unit {}, {} v{}, evidence record #{index}", form.unit, doc.name, doc.version);
-    crate::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
+    crate::records::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
     Ok(token)
 }
 
@@ -366,7 +367,7 @@ pub fn sign_in(
 /// the gates keep the household in from their next sync. Returns the unit.
 pub fn decide_notice(
     conn: &mut dyn Conn,
-    actor: &crate::audit::Actor,
+    actor: &crate::records::audit::Actor,
     id: i64,
     verdict: community::Verdict,
     now_ms: i64,
@@ -377,7 +378,7 @@ pub fn decide_notice(
             community::Verdict::Confirm => ("returnee.confirm_notice", "confirmed"),
             community::Verdict::Decline => ("returnee.decline_notice", "declined"),
         };
-        crate::alerts::ack_open(
+        crate::records::alerts::ack_open(
             tx,
             &actor.community,
             shoumen_protocol::AlertKind::ReturneeNotice,
@@ -386,7 +387,7 @@ pub fn decide_notice(
             said,
             now_ms,
         )?;
-        crate::audit::record_in(tx, actor, action, &format!("unit {unit}, quarantine {id}"), now_ms)?;
+        crate::records::audit::record_in(tx, actor, action, &format!("unit {unit}, quarantine {id}"), now_ms)?;
         Ok(unit)
     })
 }
@@ -441,7 +442,7 @@ fn declare_notice(
             "unit {}: notice {code} ({} v{}), {} days; confirm it on the Returnees page",
             form.unit, doc.name, doc.version, doc.days
         );
-        crate::alerts::raise(
+        crate::records::alerts::raise(
             tx,
             community,
             shoumen_protocol::AlertKind::ReturneeNotice,
@@ -465,7 +466,7 @@ fn busy_unit(tx: &mut dyn Conn, community: &str, unit: &str, s: &Signing, now_ms
     if for_unit > s.limits.unit_alert_after {
         let day = crate::leaves::time::fmt_ms(now_ms, s.utc_offset_min)[..10].to_string();
         let detail = format!("unit {unit}: more than {} registrations in a day ({day})", s.limits.unit_alert_after);
-        crate::alerts::raise(
+        crate::records::alerts::raise(
             tx,
             community,
             shoumen_protocol::AlertKind::UnusualRegistrations,

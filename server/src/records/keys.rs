@@ -17,8 +17,8 @@ use ed25519_dalek::SigningKey;
 use shoumen_protocol::{pass, KeyId, TrustList, TrustedKey};
 use thiserror::Error;
 
-use crate::community;
 use crate::db::{Community, Conn, DbError};
+use crate::records::community;
 use crate::vals;
 
 #[derive(Debug, Error)]

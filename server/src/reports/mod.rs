@@ -4,10 +4,12 @@
 //! Every query here names its community, except the district summary,
 //! which is for district accounts only.
 
+pub mod summary;
+
 use crate::db::{Conn, DbError, Row, Val};
-use crate::ingest::SHOWN_MS;
 use crate::leaves::csv::CsvChunks;
 use crate::leaves::time::fmt_ms;
+use crate::records::ingest::SHOWN_MS;
 use crate::vals;
 
 /// The dashboard's figures for one community.
@@ -34,7 +36,7 @@ pub fn dashboard(conn: &mut dyn Conn, community: &str, now_ms: i64, utc_offset_m
         ),
         vals![community, day_start(now_ms, utc_offset_min)],
     )?;
-    let open_alerts = crate::alerts::open_count(conn, community)?;
+    let open_alerts = crate::records::alerts::open_count(conn, community)?;
     let hour_start = now_ms - now_ms.rem_euclid(3_600_000) - 23 * 3_600_000;
     let mut hours = [0i64; 24];
     let rows = conn.query_map(
@@ -302,8 +304,6 @@ pub fn trends(
     Ok(t)
 }
 
-/// Formats unix milliseconds in the display zone.
-
 /// Entries of `community` in `range_ms` as CSV (times in the
 /// display zone, reasons as codes and in `reason_words`), handed to `sink` about 64 KiB at a time; `sink` returns
 /// false to stop (the reader went away). Rows stream from the database:
@@ -414,7 +414,7 @@ pub fn district(conn: &mut dyn Conn, from_ms: i64, to_ms: i64, now_ms: i64) -> R
         conn,
         "SELECT community, COUNT(*), SUM(CASE WHEN last_seen_ms IS NULL OR last_seen_ms < ?1 THEN 1 ELSE 0 END)
          FROM devices WHERE revoked = 0 GROUP BY community",
-        vals![now_ms - crate::alerts::SILENT_AFTER_MS],
+        vals![now_ms - crate::records::alerts::SILENT_AFTER_MS],
         &|s, v| (s.kiosks, s.kiosks_silent) = (v[0], v[1]),
     )?;
     fill(conn, "SELECT community, COUNT(*) FROM alerts WHERE acked = 0 GROUP BY community", vals![], &|s, v| {

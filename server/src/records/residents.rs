@@ -10,8 +10,8 @@ use thiserror::Error;
 
 use shoumen_protocol::Role;
 
-use crate::community::{self, check_unit, CommunityError, IssuedPass, PassRequest, PassRow};
 use crate::db::{Community, Conn, DbError};
+use crate::records::community::{self, check_unit, CommunityError, IssuedPass, PassRequest, PassRow};
 use crate::vals;
 
 /// One resident, as the edit form shows them.
@@ -231,6 +231,15 @@ pub fn close_request(
         )?;
     }
     Ok(resident)
+}
+
+/// Notes the pass an approved request `id` of `community` was given.
+pub fn set_request_pass(conn: &mut dyn Conn, community: &str, id: i64, pass_id: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE pass_requests SET pass_id = ?1 WHERE id = ?2 AND community = ?3",
+        vals![pass_id, id, community],
+    )?;
+    Ok(())
 }
 
 /// A year's resident pass for resident `id` (of `unit`).

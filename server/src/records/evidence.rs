@@ -390,9 +390,14 @@ pub fn check_held(
     for p in problems {
         // A kiosk reports the same head every heartbeat until someone acts:
         // one alert per problem, not one per heartbeat after it is seen to.
-        if let Some(_id) =
-            crate::alerts::raise_once(conn, community, shoumen_protocol::AlertKind::SplitView, device, &p, now_ms)?
-        {
+        if let Some(_id) = crate::records::alerts::raise_once(
+            conn,
+            community,
+            shoumen_protocol::AlertKind::SplitView,
+            device,
+            &p,
+            now_ms,
+        )? {
             tracing::error!(community, device, problem = %p, "evidence log split view");
             raised += 1;
         }

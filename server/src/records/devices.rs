@@ -54,3 +54,13 @@ pub fn in_service(conn: &mut dyn Conn, id: &str) -> Result<Option<(String, Strin
         Ok((r.get(0)?, r.get(1)?))
     })
 }
+
+/// Notes which list bundle kiosk `device` holds (and so which keys): a key
+/// rotation finishes only once every kiosk has the new key.
+pub fn note_lists_version(conn: &mut dyn Conn, device: &str, held: u64) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE devices SET lists_version = ?1 WHERE id = ?2 AND (lists_version IS NULL OR lists_version <> ?1)",
+        vals![held, device],
+    )?;
+    Ok(())
+}

@@ -78,8 +78,8 @@ pub fn check_name(name: &str) -> Result<String, SensorError> {
 /// name is another sensor, on another topic.
 pub fn pair(conn: &mut dyn Conn, community: &str, name: &str, unit: &str, now_ms: i64) -> Result<(), SensorError> {
     let name = check_name(name)?;
-    let unit = crate::community::check_unit(unit).map_err(|e| SensorError::Invalid(e.to_string()))?;
-    if unit.is_empty() || !crate::community::unit_known(conn, community, &unit)? {
+    let unit = crate::records::community::check_unit(unit).map_err(|e| SensorError::Invalid(e.to_string()))?;
+    if unit.is_empty() || !crate::records::community::unit_known(conn, community, &unit)? {
         return Err(SensorError::Invalid(format!("unit {unit:?} is not known here; add its residents first")));
     }
     conn.execute(
@@ -204,7 +204,7 @@ pub fn record(
     if lately >= MAX_EVENTS_PER_HOUR {
         let detail =
             format!("unit {unit}: more than {MAX_EVENTS_PER_HOUR} door changes in an hour; the rest are not kept");
-        crate::alerts::raise(
+        crate::records::alerts::raise(
             conn,
             community,
             shoumen_protocol::AlertKind::SensorFlood,
@@ -220,7 +220,7 @@ pub fn record(
         vals![community, name, &unit, i64::from(contact), now_ms],
     )?;
     // An open door (contact false) of a quarantined unit, outside the windows.
-    if contact || !crate::community::unit_quarantined(conn, community, &unit, now_ms / 1000)? {
+    if contact || !crate::records::community::unit_quarantined(conn, community, &unit, now_ms / 1000)? {
         return Ok(Outcome::Seen(true));
     }
     let windows = parse_windows(&windows(conn, community)?).unwrap_or_default();
@@ -232,7 +232,7 @@ pub fn record(
         "unit {unit}: door opened at {} under home quarantine",
         crate::leaves::time::fmt_ms(now_ms, utc_offset_min)
     );
-    match crate::alerts::raise(
+    match crate::records::alerts::raise(
         conn,
         community,
         shoumen_protocol::AlertKind::DoorSensorOpen,
@@ -305,7 +305,7 @@ pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbEr
         };
         let device = format!("sensor {name}");
         raised += usize::from(
-            crate::alerts::raise_once(
+            crate::records::alerts::raise_once(
                 conn,
                 &community,
                 shoumen_protocol::AlertKind::SensorMaintenance,

@@ -95,6 +95,57 @@ pub fn queue_summary(
     Ok(())
 }
 
+/// An undelivered message of the outbox.
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub id: i64,
+    pub alert_id: i64,
+    pub attempts: i64,
+    /// A daily summary's community and figures (JSON); `None` for an alert.
+    pub community: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// The messages due at `now` that have attempts left, oldest first.
+pub fn due_messages(conn: &mut dyn Conn, now: i64, max_attempts: i64) -> Result<Vec<Message>, DbError> {
+    conn.query_map(
+        "SELECT id, alert_id, attempts, community, summary FROM webhook_outbox
+         WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
+        vals![now, max_attempts],
+        |r| {
+            Ok(Message {
+                id: r.get(0)?,
+                alert_id: r.get(1)?,
+                attempts: r.get(2)?,
+                community: r.get(3)?,
+                summary: r.get(4)?,
+            })
+        },
+    )
+}
+
+/// How a delivery attempt went.
+#[derive(Clone, Debug)]
+pub enum Outbox {
+    Delivered { at_ms: i64 },
+    Failed { retry_at_ms: i64, error: String },
+}
+
+/// Records a delivery attempt of message `id`.
+pub fn record_attempt(conn: &mut dyn Conn, id: i64, attempt: &Outbox) -> Result<(), DbError> {
+    match attempt {
+        Outbox::Delivered { at_ms } => conn.execute(
+            "UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = NULL WHERE id = ?2",
+            vals![*at_ms, id],
+        )?,
+        Outbox::Failed { retry_at_ms, error } => conn.execute(
+            "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3",
+            vals![*retry_at_ms, error, id],
+        )?,
+    };
+    Ok(())
+}
+
 /// The alert row of [`raise`], without its message.
 fn record(
     conn: &mut dyn Conn,

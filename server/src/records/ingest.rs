@@ -205,7 +205,7 @@ pub fn push(conn: &mut dyn Conn, device: &Device, req: &PushRequest) -> Result<P
     let result = conn.transaction(true, |tx| push_tx(tx, device, req, now));
     if let Err(Refusal::Tamper(detail)) = &result {
         let seq = req.entries.first().map(|e| e.entry.seq);
-        crate::alerts::raise(
+        crate::records::alerts::raise(
             conn,
             &device.community,
             shoumen_protocol::AlertKind::Tamper,
@@ -443,9 +443,10 @@ fn entry_consequences(
     if let (Decision::Allow, Some(pass_id), EntryKind::Scan) = (e.decision, e.pass_id, e.kind) {
         presence.push(Seen { pass_id: pass_id.to_hex(), direction: e.direction.as_str(), at_ms: e.wall_ms });
     }
-    match crate::alerts::from_entry(e) {
+    match crate::records::alerts::from_entry(e) {
         Some((kind, detail)) => Ok(usize::from(
-            crate::alerts::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?.is_some(),
+            crate::records::alerts::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?
+                .is_some(),
         )),
         None => Ok(0),
     }
@@ -528,7 +529,7 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
     let mut alerts = 0;
     if let Some(detail) = &tamper {
         alerts += usize::from(
-            crate::alerts::raise(
+            crate::records::alerts::raise(
                 conn,
                 &device.community,
                 shoumen_protocol::AlertKind::Tamper,
@@ -583,9 +584,9 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
         Ok::<_, DbError>(())
     })?;
     if let Some(held) = &hb.log {
-        match crate::evidence::check_held(conn, &device.community, &device.id, held, now) {
+        match crate::records::evidence::check_held(conn, &device.community, &device.id, held, now) {
             Ok(n) => alerts += n,
-            Err(crate::evidence::EvidenceError::Db(e)) => return Err(Refusal::Db(e)),
+            Err(crate::records::evidence::EvidenceError::Db(e)) => return Err(Refusal::Db(e)),
             Err(e) => {
                 tracing::error!(error = %e, device = %device.id, "cannot compare a kiosk's evidence head with the log")
             }

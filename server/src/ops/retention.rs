@@ -83,14 +83,14 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
         "UPDATE passes SET visitor_name = NULL WHERE community = ?1 AND visitor_name IS NOT NULL AND expires_at < ?2",
         vals![community, visitor_cutoff_s],
     )?;
-    pruned.returnees = crate::registrations::prune(conn, community, now_ms)?;
+    pruned.returnees = crate::records::registrations::prune(conn, community, now_ms)?;
     // Door sensor events, check-ins and done requests go with the entries.
-    crate::sensors::prune(conn, community, cutoff)?;
+    crate::records::sensors::prune(conn, community, cutoff)?;
     conn.execute("DELETE FROM checkins WHERE community = ?1 AND at_ms < ?2", vals![community, cutoff])?;
     conn.execute("DELETE FROM service_requests WHERE community = ?1 AND done_ms < ?2", vals![community, cutoff])?;
     // Deleting is a change like any other: the trail says what went.
     if pruned != Pruned::default() {
-        let actor = crate::audit::Actor {
+        let actor = crate::records::audit::Actor {
             community: community.to_string(),
             user: "server (retention)".into(),
             ip: String::new(),
@@ -99,7 +99,7 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
             "{} entries, {} visitors' names and {} returnees' personal fields deleted",
             pruned.entries, pruned.visitor_names, pruned.returnees
         );
-        crate::audit::record(conn, &actor, "retention.prune", &detail, now_ms)?;
+        crate::records::audit::record(conn, &actor, "retention.prune", &detail, now_ms)?;
     }
     Ok(pruned)
 }

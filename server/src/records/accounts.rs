@@ -170,8 +170,8 @@ pub fn unlock_by_name(
             |r| r.get::<Option<String>>(0),
         )?;
         if let Some(Some(c)) = &community {
-            let actor = crate::audit::Actor { community: c.clone(), user: by.to_string(), ip: "local".into() };
-            crate::audit::record_in(tx, &actor, "account.unlock", &format!("account {name}"), now_ms)?;
+            let actor = crate::records::audit::Actor { community: c.clone(), user: by.to_string(), ip: "local".into() };
+            crate::records::audit::record_in(tx, &actor, "account.unlock", &format!("account {name}"), now_ms)?;
         }
         Ok(community)
     })
@@ -391,7 +391,7 @@ pub fn session(conn: &mut dyn Conn, token_sha256: &str, now_ms: i64) -> Result<O
     )?;
     let Some((user_id, user, community, csrf, role, gates)) = found else { return Ok(None) };
     let open_alerts = match &community {
-        Some(c) => crate::alerts::open_count(conn, c)?,
+        Some(c) => crate::records::alerts::open_count(conn, c)?,
         None => conn.scalar("SELECT COUNT(*) FROM alerts WHERE acked = 0", vals![])?,
     };
     Ok(Some(SessionRow { user_id, user, community, csrf, role, gates, open_alerts }))

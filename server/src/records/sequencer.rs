@@ -16,7 +16,7 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
 use crate::db::{Conn, Db, DbError, Engine, Row, Val};
-use crate::evidence::Appender;
+use crate::records::evidence::Appender;
 
 /// The most jobs one commit takes.
 const MAX_BATCH: usize = 512;
@@ -167,6 +167,11 @@ impl Conn for JobConn<'_> {
         Err(DbError::Engine("a job of the evidence log's batch cannot commit; the batch does".into()))
     }
     fn rollback(&mut self) {}
+    // Always inside the batch's transaction: a record's own transaction
+    // nests as a savepoint in the job's.
+    fn in_transaction(&mut self) -> bool {
+        true
+    }
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.enter()?.batch(sql)
     }
