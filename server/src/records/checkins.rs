@@ -363,6 +363,13 @@ pub fn advance(
     Ok(changed > 0)
 }
 
+/// Deletes `community`'s check-ins and done requests older than `cutoff_ms`.
+pub fn prune(conn: &mut dyn Conn, community: &str, cutoff_ms: i64) -> Result<(), DbError> {
+    conn.execute("DELETE FROM checkins WHERE community = ?1 AND at_ms < ?2", vals![community, cutoff_ms])?;
+    conn.execute("DELETE FROM service_requests WHERE community = ?1 AND done_ms < ?2", vals![community, cutoff_ms])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -627,3 +627,64 @@ pub fn pending_notices(conn: &mut dyn Conn, community: &str) -> Result<Vec<Quara
         quarantine_row,
     )
 }
+
+// Retention: what a community keeps, and for how long.
+
+/// What one community keeps, in days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub entry_days: i64,
+    pub visitor_days: i64,
+    /// Days after a returnee's period ends before their personal fields go.
+    pub returnee_days: i64,
+}
+
+/// The bounds a committee may choose within.
+pub const ENTRY_DAYS: std::ops::RangeInclusive<i64> = 7..=3650;
+pub const VISITOR_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
+pub const RETURNEE_DAYS: std::ops::RangeInclusive<i64> = 1..=365;
+
+pub fn retention_policy(conn: &mut dyn Conn, community: &str) -> Result<RetentionPolicy, DbError> {
+    conn.query_row(
+        "SELECT entry_days, visitor_days, returnee_days FROM communities WHERE id = ?1",
+        vals![community],
+        |r| Ok(RetentionPolicy { entry_days: r.get(0)?, visitor_days: r.get(1)?, returnee_days: r.get(2)? }),
+    )
+}
+
+/// Sets a community's policy; returns a sentence saying what is wrong with
+/// it instead, if anything.
+pub fn set_retention_policy(
+    conn: &mut dyn Conn,
+    community: &str,
+    p: RetentionPolicy,
+) -> Result<Result<(), String>, DbError> {
+    if !ENTRY_DAYS.contains(&p.entry_days)
+        || !VISITOR_DAYS.contains(&p.visitor_days)
+        || !RETURNEE_DAYS.contains(&p.returnee_days)
+    {
+        return Ok(Err(format!(
+            "entries are kept {} to {} days, visitors' names {} to {} days, returnees' personal data {} to {} days after their period",
+            ENTRY_DAYS.start(),
+            ENTRY_DAYS.end(),
+            VISITOR_DAYS.start(),
+            VISITOR_DAYS.end(),
+            RETURNEE_DAYS.start(),
+            RETURNEE_DAYS.end()
+        )));
+    }
+    conn.execute(
+        "UPDATE communities SET entry_days = ?1, visitor_days = ?2, returnee_days = ?3 WHERE id = ?4",
+        vals![p.entry_days, p.visitor_days, p.returnee_days, community],
+    )?;
+    Ok(Ok(()))
+}
+
+/// Forgets the names of `community`'s visitors whose pass ended before
+/// `cutoff_s` (the pass stays: the entries name it). Returns how many.
+pub fn forget_visitor_names(conn: &mut dyn Conn, community: &str, cutoff_s: i64) -> Result<u64, DbError> {
+    conn.execute(
+        "UPDATE passes SET visitor_name = NULL WHERE community = ?1 AND visitor_name IS NOT NULL AND expires_at < ?2",
+        vals![community, cutoff_s],
+    )
+}

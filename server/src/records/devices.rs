@@ -64,3 +64,8 @@ pub fn note_lists_version(conn: &mut dyn Conn, device: &str, held: u64) -> Resul
     )?;
     Ok(())
 }
+
+/// The ids of `community`'s kiosks.
+pub fn ids_of(conn: &mut dyn Conn, community: &str) -> Result<Vec<String>, DbError> {
+    conn.query_map("SELECT id FROM devices WHERE community = ?1", vals![community], |r| r.get(0))
+}

@@ -686,3 +686,25 @@ impl From<DbError> for VerifyError {
         VerifyError::Db(e.to_string())
     }
 }
+
+/// Deletes the kiosk's entries received before `cutoff`, oldest first, and
+/// keeps the hash of the last one. Kiosks push in order, so these are a
+/// prefix of its chain.
+pub fn prune_device(tx: &mut dyn Conn, device: &str, cutoff: i64) -> Result<u64, DbError> {
+    // The same lock a push takes, so a push and a prune take turns.
+    let cut: u64 =
+        tx.query_row(&tx.for_update("SELECT pruned_seq FROM devices WHERE id = ?1"), vals![device], |r| r.get(0))?;
+    let until: u64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM entries WHERE device = ?1 AND received_ms < ?2",
+        vals![device, cutoff],
+        |r| r.get(0),
+    )?;
+    if until <= cut {
+        return Ok(0);
+    }
+    let hash: String =
+        tx.query_row("SELECT hash FROM entries WHERE device = ?1 AND seq = ?2", vals![device, until], |r| r.get(0))?;
+    let deleted = tx.execute("DELETE FROM entries WHERE device = ?1 AND seq <= ?2", vals![device, until])?;
+    tx.execute("UPDATE devices SET pruned_seq = ?1, pruned_hash = ?2 WHERE id = ?3", vals![until, hash, device])?;
+    Ok(deleted)
+}

@@ -69,7 +69,16 @@ const FORM_LIMIT: usize = 16 << 10;
 /// Every page: the committee's (behind `Member` and `roles::ROUTES`) and
 /// the public ones.
 pub fn routes() -> Router<AppState> {
-    member_routes().merge(public_routes())
+    member_routes().merge(account_routes()).merge(public_routes())
+}
+
+/// Pages of any logged-in account, a community's or the district's (a
+/// `Session`, not a `Member`: no community page, no permission row).
+fn account_routes() -> Router<AppState> {
+    Router::new()
+        .route("/district", get(district::page))
+        .route("/totp", get(accounts::totp_page).post(accounts::totp_set))
+        .route("/logout", post(login::logout))
 }
 
 /// The committee's pages; each handler takes a `Member`, whose permission
@@ -78,7 +87,6 @@ fn member_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/retention", post(dashboard::set_retention))
-        .route("/district", get(district::page))
         .route("/residents", get(residents::page).post(residents::add))
         .route("/residents/{id}", get(residents::edit_form).post(residents::update))
         .route("/residents/{id}/move-out", post(residents::move_out))
@@ -129,7 +137,6 @@ fn member_routes() -> Router<AppState> {
         .route("/accounts/{id}/role", post(accounts::set_role))
         .route("/accounts/{id}/disable", post(accounts::disable))
         .route("/accounts/{id}/unlock", post(accounts::unlock))
-        .route("/totp", get(accounts::totp_page).post(accounts::totp_set))
         .route("/keys", get(keys::page))
         .route("/keys/{action}", post(keys::step))
         .route("/audit", get(audit::page))
@@ -141,7 +148,6 @@ fn member_routes() -> Router<AppState> {
 fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/logout", post(login::logout))
         .route("/p/{token}/request/{id}", post(passes::request))
         .route("/p/{token}", get(passes::phone))
         .route("/p/{token}/holder", post(phone::bind).layer(DefaultBodyLimit::max(FORM_LIMIT)))
