@@ -33,6 +33,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support import expected_conditions as EC
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_evidence  # noqa: E402  (the independent reader of the log)
@@ -423,7 +425,11 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     wait_for("Chen Jie")
     wait_for("pending-notices")
     shot("server-returnees")
+    # "Chen Jie" is on the page before the post too: wait for the list
+    # the post lands on, not for a word the old page already shows.
+    before = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "#pending-notices form[action$='/confirm'] button").click()
+    WebDriverWait(driver, 10).until(EC.staleness_of(before))
     wait_for("Chen Jie")
     assert "pending-notices" not in driver.page_source, "the notice is decided"
     # After one sync, the kiosk keeps the resident of 3-502 in.

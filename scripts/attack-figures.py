@@ -111,7 +111,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def csrf(page):
-    return re.search(r'name=csrf value="([^"]+)"', page).group(1)
+    return re.search(r'name="?csrf"? value="([^"]+)"', page).group(1)
 
 
 def hidden(page, name):

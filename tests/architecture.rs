@@ -301,45 +301,32 @@ fn sql_is_written_only_in_records_reports_and_the_database() {
     assert!(found.is_empty(), "SQL outside records, reports and db: {found:#?}");
 }
 
-/// `(method, path)` of every `.route(…)` in `code` (one router function).
-fn router_routes(code: &str) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for part in code.split(".route(").skip(1) {
-        let path = part.split('"').nth(1).unwrap_or_default().to_string();
-        // The handlers of this route: up to the next route.
-        let body = part.split(".route(").next().unwrap_or(part);
-        for (method, call) in [("GET", "get("), ("POST", "post(")] {
-            if body.contains(call) {
-                out.insert((method.to_string(), path.clone()));
-            }
+/// Web pages are routed only from their tables (`web::site`), where each
+/// names who may use it: a `.route(` anywhere else in `web/` is a page
+/// nobody wrote a permission for.
+#[test]
+fn web_pages_are_routed_only_from_their_tables() {
+    let web = root().join("server/src/web");
+    let mut found = Vec::new();
+    for file in rust_files(&web) {
+        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        let rel = file.strip_prefix(root()).unwrap().display().to_string();
+        if rel != "server/src/web/site.rs" && (code.contains(".route(") || code.contains("Router::new")) {
+            found.push(rel);
         }
     }
-    out
-}
-
-#[test]
-fn the_router_and_the_permission_table_name_the_same_committee_pages() {
-    let web = std::fs::read_to_string(root().join("server/src/web/mod.rs")).unwrap();
-    let member = &web[web.find("fn member_routes()").expect("member_routes in web/mod.rs")..];
-    let member = &member[..member.find("\n}\n").unwrap()];
-    let routed = router_routes(member);
-    let roles = std::fs::read_to_string(root().join("server/src/leaves/roles.rs")).unwrap();
-    let table = &roles[roles.find("pub const ROUTES").expect("ROUTES")..];
-    let table = &table[..table.find("];").unwrap()];
-    let permitted: BTreeSet<(String, String)> = table
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim().strip_prefix("(\"")?;
-            let (method, rest) = l.split_once('"')?;
-            let path = rest.split('"').nth(1)?;
-            Some((method.to_string(), path.to_string()))
-        })
-        .collect();
-    assert!(routed.len() > 40, "read the router: {routed:?}");
-    let unpermitted: Vec<_> = routed.difference(&permitted).collect();
-    let unrouted: Vec<_> = permitted.difference(&routed).collect();
-    assert!(unpermitted.is_empty(), "routed but not in roles::ROUTES (nobody may use them): {unpermitted:?}");
-    assert!(unrouted.is_empty(), "in roles::ROUTES but not routed: {unrouted:?}");
+    assert!(found.is_empty(), "routes outside web/site.rs (give the page a table() instead): {found:?}");
+    let site = std::fs::read_to_string(web.join("site.rs")).unwrap();
+    let mods = std::fs::read_to_string(web.join("mod.rs")).unwrap();
+    // Every page module with a table() is listed in the site's tables.
+    for file in rust_files(&web) {
+        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        if text.contains("pub fn table() -> super::site::Table") {
+            assert!(site.contains(&format!("{name}::table()")), "web/{name}.rs has a table() the site does not list");
+            assert!(mods.contains(&format!("mod {name};")), "web/{name}.rs");
+        }
+    }
 }
 
 /// Where threads and background tasks start (ARCHITECTURE.md says why).

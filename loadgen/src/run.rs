@@ -175,7 +175,12 @@ pub async fn export(load: &Load, user: &str, password: &str) -> Result<(u64, u64
         .text()
         .await
         .map_err(|e| e.to_string())?;
-    let at = login.find("name=csrf value=\"").ok_or("no login form")? + "name=csrf value=\"".len();
+    // The hidden field's attributes, quoted or not.
+    let mark = ["name=\"csrf\" value=\"", "name=csrf value=\""]
+        .into_iter()
+        .find_map(|m| login.find(m).map(|at| at + m.len()))
+        .ok_or("no login form")?;
+    let at = mark;
     let csrf = &login[at..at + 32];
     let r = browser
         .post(format!("{}/login", load.url))

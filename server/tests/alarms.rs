@@ -183,7 +183,7 @@ fn a_quarantine_exit_is_refused_and_alerted_on_the_page_and_to_the_wecom_group()
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
     assert!(page.contains("alert-quarantine_exit") && page.contains("Quarantined resident tried to go out"));
-    assert!(page.contains("class=badge>3<"), "the navigation counts open alerts");
+    assert!(page.contains("class=\"badge\">3<"), "the navigation counts open alerts");
 }
 
 /// Each alarm the gate raises reaches the server as an alert of its kind,
@@ -330,5 +330,5 @@ fn an_acknowledged_alert_keeps_who_and_what_was_done() {
     assert_eq!(status, 303);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
     assert!(page.contains("guard checked: wind") && page.contains(ADMIN), "{page}");
-    assert!(!page.contains("class=badge"), "nothing open any more");
+    assert!(!page.contains("class=\"badge\""), "nothing open any more");
 }

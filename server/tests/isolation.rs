@@ -160,32 +160,19 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     let (b, token) = login(&server);
     let day = shoumen_server::web::fmt_ms(now_ms(), 480)[..10].to_string();
 
-    // Every page of ours: 200, and nothing of theirs on it.
-    let pages = [
-        "/",
-        "/residents",
-        "/passes",
-        "/quarantine",
-        "/entries",
-        "/outside",
-        "/trends",
-        "/summary",
-        "/summary.csv",
-        "/returnees",
-        "/returnees/rules",
-        "/returnees.csv",
-        "/sensors",
-        "/checkins",
-        "/tasks",
-        "/alerts",
-        "/gates",
-        "/accounts",
-        "/keys",
-        "/audit",
-        "/audit.csv",
-        "/print",
-    ];
-    for page in pages.iter().map(|p| p.to_string()).chain([format!("/export.csv?from=2020-01-01&to={day}")]) {
+    // Every page of ours (every community GET route without an id, from
+    // the pages' tables): 200, and nothing of theirs on it.
+    use shoumen_server::web::site::{routes, Access};
+    let pages: Vec<String> = routes()
+        .iter()
+        .filter(|r| r.method == "GET" && matches!(r.access, Access::Member(_)) && !r.path.contains('{'))
+        .map(|r| match r.path {
+            "/export.csv" => format!("/export.csv?from=2020-01-01&to={day}"),
+            path => path.to_string(),
+        })
+        .collect();
+    assert!(pages.len() > 20, "{pages:?}");
+    for page in &pages {
         let page = page.as_str();
         let (status, body) = get(&b, &format!("{base}{page}"));
         assert_eq!(status, 200, "{page}");
@@ -206,24 +193,24 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     // Their ids in our URLs and forms: 404, nothing of theirs in the answer.
     let card = get(&b, &format!("{base}/passes/{}/card", theirs.pass));
     let tries = [
-        ("GET card", card),
-        ("revoke pass", {
+        ("GET /passes/{id}/card", card),
+        ("POST /passes/{id}/revoke", {
             let r = post(&b, &format!("{base}/passes/{}/revoke", theirs.pass), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("remove quarantine", {
+        ("POST /quarantine/{id}/remove", {
             let r = post(&b, &format!("{base}/quarantine/{}/remove", theirs.quarantine), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("ack alert", {
+        ("POST /alerts/{id}/ack", {
             let r = post(&b, &format!("{base}/alerts/{}/ack", theirs.alert), &[("csrf", &token), ("note", "mine now")]);
             (r.0, r.1)
         }),
-        ("revoke kiosk", {
+        ("POST /gates/{id}/revoke", {
             let r = post(&b, &format!("{base}/gates/{}/revoke", theirs.device), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("pass for their resident", {
+        ("POST /passes, their resident", {
             let id = theirs.resident.to_string();
             let r = post(
                 &b,
@@ -232,7 +219,7 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             );
             (r.0, r.1)
         }),
-        ("pass for their resident, unit given", {
+        ("POST /passes, their resident, our unit", {
             let id = theirs.resident.to_string();
             let r = post(
                 &b,
@@ -241,9 +228,9 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             );
             (r.0, r.1)
         }),
-        ("the district page", get(&b, &format!("{base}/district"))),
-        ("edit their resident", get(&b, &format!("{base}/residents/{}", theirs.resident))),
-        ("save their resident", {
+        ("GET /district", get(&b, &format!("{base}/district"))),
+        ("GET /residents/{id}", get(&b, &format!("{base}/residents/{}", theirs.resident))),
+        ("POST /residents/{id}", {
             let r = post(
                 &b,
                 &format!("{base}/residents/{}", theirs.resident),
@@ -251,32 +238,32 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             );
             (r.0, r.1)
         }),
-        ("move their resident out", {
+        ("POST /residents/{id}/move-out", {
             let r = post(&b, &format!("{base}/residents/{}/move-out", theirs.resident), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("their building's cards", get(&b, &format!("{base}/print/{}", THEIR_UNIT.split('-').next().unwrap()))),
-        ("approve their request", {
+        ("GET /print/{building}", get(&b, &format!("{base}/print/{}", THEIR_UNIT.split('-').next().unwrap()))),
+        ("POST /requests/{id}/{verdict}", {
             let r = post(&b, &format!("{base}/requests/{}/approve", theirs.request), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("remove their region rule", {
+        ("POST /returnees/rules/{id}/remove", {
             let r = post(&b, &format!("{base}/returnees/rules/{}/remove", theirs.rule), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("unpair their door sensor", {
+        ("POST /sensors/{name}/unpair", {
             let r = post(&b, &format!("{base}/sensors/{THEIR_SENSOR}/unpair"), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("take their task", {
+        ("POST /tasks/{id}/{action}", {
             let r = post(&b, &format!("{base}/tasks/{}/take", theirs.task), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("disable their admin", {
+        ("POST /accounts/{id}/disable", {
             let r = post(&b, &format!("{base}/accounts/{}/disable", theirs.admin), &[("csrf", &token)]);
             (r.0, r.1)
         }),
-        ("change their admin's role", {
+        ("POST /accounts/{id}/role", {
             let r = post(
                 &b,
                 &format!("{base}/accounts/{}/role", theirs.admin),
@@ -284,7 +271,32 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             );
             (r.0, r.1)
         }),
+        ("POST /accounts/{id}/unlock", {
+            let r = post(&b, &format!("{base}/accounts/{}/unlock", theirs.admin), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        // Not a notice waiting (a committee's quarantine), and not ours.
+        ("POST /returnees/notices/{id}/{verdict}", {
+            let r = post(&b, &format!("{base}/returnees/notices/{}/confirm", theirs.quarantine), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
     ];
+    // Every community route that names a record is tried above, or where.
+    const ELSEWHERE: &[&str] = &[
+        "GET /returnees/{id}",          // registration.rs: the other community's admin gets 404
+        "POST /keys/{action}",          // names no record: the community's own signing keys
+        "POST /print/{building}/issue", // below: their building's units get nothing
+    ];
+    let untried: Vec<String> = routes()
+        .iter()
+        .filter(|r| matches!(r.access, Access::Member(_)) && r.path.contains('{'))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .filter(|r| !ELSEWHERE.contains(&r.as_str()) && !tries.iter().any(|(what, _)| what == r))
+        .collect();
+    assert!(untried.is_empty(), "community routes naming a record that no try covers: {untried:?}");
+    let their_building = THEIR_UNIT.split('-').next().unwrap();
+    let (status, _, _) = post(&b, &format!("{base}/print/{their_building}/issue"), &[("csrf", &token)]);
+    assert!([303, 404].contains(&status), "{status}");
     for (what, (status, body)) in &tries {
         assert_eq!(*status, 404, "{what}");
         assert_eq!(leaks(body, &theirs), Vec::<String>::new(), "{what}");

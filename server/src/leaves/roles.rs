@@ -1,8 +1,7 @@
-//! Who may do what on a community's pages: five roles and one table of
-//! routes. The table is the only place a page's permission is stated; the
-//! `Member` extractor consults it for every community page, and a route
-//! missing from it is refused to everyone (and logged), so a new page is
-//! closed until someone decides who may use it.
+//! Who may do what on a community's pages: five roles and the permissions
+//! they hold. Which permission a page needs is written once, in its page
+//! module's table (`web::site`); the `Member` extractor checks it for every
+//! community page.
 
 /// An account's role in its community.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,74 +87,6 @@ pub enum Perm {
     Manage,
 }
 
-/// Every community page: method, axum route pattern, permission.
-pub const ROUTES: &[(&str, &str, Perm)] = &[
-    ("GET", "/", Perm::ReadCompound),
-    ("POST", "/retention", Perm::Manage),
-    ("GET", "/residents", Perm::ReadRecords),
-    ("POST", "/residents", Perm::EditRecords),
-    ("GET", "/residents/{id}", Perm::EditRecords),
-    ("POST", "/residents/{id}", Perm::EditRecords),
-    ("POST", "/residents/{id}/move-out", Perm::EditRecords),
-    ("GET", "/residents/import", Perm::EditRecords),
-    ("POST", "/residents/import", Perm::EditRecords),
-    ("GET", "/print", Perm::ReadRecords),
-    ("GET", "/print/{building}", Perm::ReadRecords),
-    ("POST", "/print/{building}/issue", Perm::EditRecords),
-    ("POST", "/requests/{id}/{verdict}", Perm::EditRecords),
-    ("GET", "/passes", Perm::ReadRecords),
-    ("POST", "/passes", Perm::EditRecords),
-    ("GET", "/passes/{id}/card", Perm::ReadRecords),
-    ("POST", "/passes/{id}/revoke", Perm::EditRecords),
-    ("POST", "/passes/phone-roles", Perm::EditRecords),
-    ("GET", "/quarantine", Perm::ReadRecords),
-    ("POST", "/quarantine", Perm::EditRecords),
-    ("POST", "/quarantine/{id}/remove", Perm::EditRecords),
-    ("GET", "/returnees", Perm::ReadRecords),
-    ("GET", "/returnees.csv", Perm::ReadRecords),
-    ("GET", "/returnees/poster", Perm::ReadRecords),
-    ("GET", "/returnees/{id}", Perm::ReadRecords),
-    ("GET", "/returnees/rules", Perm::ReadRecords),
-    ("POST", "/returnees/documents", Perm::EditRecords),
-    ("POST", "/returnees/rules", Perm::EditRecords),
-    ("POST", "/returnees/rules/{id}/remove", Perm::EditRecords),
-    ("POST", "/returnees/notices/{id}/{verdict}", Perm::EditRecords),
-    ("GET", "/sensors", Perm::ReadRecords),
-    ("POST", "/sensors", Perm::EditRecords),
-    ("POST", "/sensors/windows", Perm::EditRecords),
-    ("POST", "/sensors/{name}/unpair", Perm::EditRecords),
-    ("GET", "/checkins", Perm::ReadAlerts),
-    ("GET", "/tasks", Perm::ReadAlerts),
-    ("POST", "/tasks/{id}/{action}", Perm::AckAlerts),
-    ("GET", "/entries", Perm::ReadEntries),
-    ("GET", "/outside", Perm::ReadCompound),
-    ("GET", "/trends", Perm::ReadCompound),
-    ("GET", "/summary", Perm::ReadCompound),
-    ("GET", "/summary.csv", Perm::ReadCompound),
-    ("GET", "/export.csv", Perm::Export),
-    ("GET", "/alerts", Perm::ReadAlerts),
-    ("POST", "/alerts/{id}/ack", Perm::AckAlerts),
-    ("POST", "/alerts/webhook", Perm::Manage),
-    ("GET", "/gates", Perm::ReadGates),
-    ("POST", "/gates/token", Perm::Manage),
-    ("POST", "/gates/{id}/revoke", Perm::Manage),
-    ("GET", "/accounts", Perm::Manage),
-    ("POST", "/accounts/invite", Perm::Manage),
-    ("POST", "/accounts/{id}/role", Perm::Manage),
-    ("POST", "/accounts/{id}/disable", Perm::Manage),
-    ("POST", "/accounts/{id}/unlock", Perm::Manage),
-    ("GET", "/keys", Perm::Manage),
-    ("POST", "/keys/{action}", Perm::Manage),
-    ("GET", "/audit", Perm::ReadAudit),
-    ("GET", "/audit.csv", Perm::ReadAudit),
-];
-
-/// The permission a community page needs; `None` for a route missing from
-/// [`ROUTES`], which nobody may use.
-pub fn needed(method: &str, route: &str) -> Option<Perm> {
-    ROUTES.iter().find(|(m, r, _)| *m == method && *r == route).map(|&(_, _, p)| p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +103,5 @@ mod tests {
         assert!(AccountRole::Volunteer.may(Perm::AckAlerts));
         assert!(!AccountRole::Volunteer.may(Perm::ReadRecords), "a guard does not browse the residents");
         assert!(!AccountRole::Property.may(Perm::ReadCompound));
-        assert_eq!(needed("DELETE", "/"), None);
     }
 }

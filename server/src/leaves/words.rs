@@ -227,6 +227,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("unknown_gate", "未知门岗", "Unknown gate"),
     ("unknown_unit", "没有这个房号", "There is no such unit"),
     ("not_found", "未找到", "Not found"),
+    ("server_error", "服务器出错", "Server error"),
+    ("server_error_text", "服务器出错，已记入日志。请稍后再试；如果一直出错，请联系区里的技术人员。", "The server failed and logged why. Try again in a while; if it keeps failing, tell the district's IT staff."),
     ("pass_not_valid", "此通行证已失效", "This pass is no longer valid"),
     ("no_rows", "暂无", "None yet"),
     ("all_units", "全部", "all"),

@@ -14,6 +14,24 @@ use totp_rs::{Algorithm, Secret, TOTP};
 use super::*;
 use crate::records::accounts::{self, AccountError};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/accounts", "accounts")
+        .get("/accounts", Perm::Manage, page)
+        .post("/accounts/invite", Perm::Manage, invite)
+        .post("/accounts/{id}/role", Perm::Manage, set_role)
+        .post("/accounts/{id}/disable", Perm::Manage, disable)
+        .post("/accounts/{id}/unlock", Perm::Manage, unlock)
+        .get("/totp", Access::Account, totp_page)
+        .post("/totp", Access::Account, totp_set)
+        .get("/invite/{token}", Access::Public, join_form)
+        .post("/invite/{token}", Access::Public, join)
+        .body_limit(super::FORM_LIMIT)
+}
+
 fn role_options(lang: Lang, selected: &str) -> String {
     AccountRole::ALL
         .iter()

@@ -1,124 +1,126 @@
 //! The Alerts page: every alert with its words, acknowledged with a note,
 //! and the community's webhook.
 
-use std::fmt::Write;
-
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use maud::{html, Markup};
 
-use super::{esc, fmt_ms, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session};
+use super::{alert_text, csrf_field, field, fmt_ms, frame, state_redirect, t, FormMap, Member, Session, WebError};
 use crate::db::now_ms;
 use crate::records::alerts::{self, AlertRow};
 use crate::webhook::{self, Format, Webhook};
 use crate::AppState;
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
-    let session = &m.session;
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/alerts", "alerts")
+        .get("/alerts", Perm::ReadAlerts, page)
+        .post("/alerts/{id}/ack", Perm::AckAlerts, ack)
+        .post("/alerts/webhook", Perm::Manage, set_webhook)
+}
+
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let community = m.community.clone();
-    let data = app
+    let (rows, hook, pending) = app
         .db
         .call(move |conn| {
             let pending = webhook::pending(conn, &community)?;
             Ok((alerts::list(conn, &community, 300)?, webhook::get(conn, &community)?, pending))
         })
-        .await;
-    let (rows, hook, pending) = match data {
-        Ok(d) => d,
-        Err(e) => return server_error(e),
+        .await?;
+    let (session, lang, offset) = (&m.session, m.session.lang, app.config.utc_offset_min);
+    let body = html! {
+        div.scroll {
+            table {
+                tr {
+                    th { (t(lang, "kind")) } th { (t(lang, "gate")) } th { (t(lang, "detail")) }
+                    th { (t(lang, "time")) } th { (t(lang, "count")) } th {}
+                }
+                @if rows.is_empty() { tr { td colspan="6" { (t(lang, "no_rows")) } } }
+                @for a in &rows { (row(session, a, offset)) }
+            }
+        }
+        (webhook_form(session, hook.as_ref(), pending))
     };
-    let lang = session.lang;
-    let offset = app.config.utc_offset_min;
-    let mut body = format!(
-        "<div class=scroll><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
-        t(lang, "kind"),
-        t(lang, "gate"),
-        t(lang, "detail"),
-        t(lang, "time"),
-        t(lang, "count"),
-    );
-    if rows.is_empty() {
-        let _ = write!(body, "<tr><td colspan=6>{}</td></tr>", t(lang, "no_rows"));
-    }
-    for a in &rows {
-        body.push_str(&row(session, a, offset));
-    }
-    body.push_str("</table></div>");
-    body.push_str(&webhook_form(session, hook.as_ref(), pending));
-    layout(lang, t(lang, "alerts"), Some(session), &body).into_response()
+    Ok(frame(lang, t(lang, "alerts"), Some(session), body))
 }
 
-fn row(session: &Session, a: &AlertRow, offset: i32) -> String {
+fn row(session: &Session, a: &AlertRow, offset: i32) -> Markup {
     let lang = session.lang;
-    let status = if a.acked {
-        format!(
-            "{} {} · {}",
-            esc(a.acked_by.as_deref().unwrap_or("")),
-            a.acked_ms.map_or(String::new(), |ms| fmt_ms(ms, offset)),
-            esc(a.acked_note.as_deref().unwrap_or(""))
-        )
-    } else {
-        format!(
-            "<form class=inline method=post action=\"/alerts/{id}/ack\">{csrf}<input name=note maxlength=200 placeholder=\"{ph}\" aria-label=\"{ph}\"><button>{ack}</button></form>",
-            id = a.id,
-            csrf = hidden_csrf(&session.csrf),
-            ph = t(lang, "ack_note"),
-            ack = t(lang, "acknowledge"),
-        )
-    };
-    format!(
-        "<tr class=\"alert-{kind}\" data-alert=\"{id}\"><td class=\"{cls}\">{word}</td><td>{gate}</td><td>{detail}</td><td>{last}</td><td>{count}</td><td>{status}</td></tr>",
-        kind = esc(&a.kind),
-        id = a.id,
-        cls = if a.acked { "" } else { "bad" },
-        word = esc(&super::alert_text(lang, &a.kind)),
-        gate = esc(&a.gate),
-        detail = esc(&a.detail),
-        last = fmt_ms(a.last_ms, offset),
-        count = a.count,
-    )
-}
-
-fn webhook_form(session: &Session, hook: Option<&Webhook>, pending: i64) -> String {
-    let lang = session.lang;
-    let options: String = Format::ALL
-        .iter()
-        .map(|f| {
-            let selected = if hook.is_some_and(|h| h.format == *f) { " selected" } else { "" };
-            let label = match f {
-                Format::WeCom => "企业微信 WeCom",
-                Format::DingTalk => "钉钉 DingTalk",
-                Format::Json => "JSON",
-            };
-            format!("<option value={}{selected}>{label}</option>", f.as_str())
-        })
-        .collect();
-    let state = match hook {
-        None => t(lang, "webhook_off").to_string(),
-        Some(_) if pending > 0 => format!("{pending} {}", t(lang, "webhook_pending")),
-        Some(_) => String::new(),
-    };
-    format!(
-        "<h2>{title}</h2><form class=card method=post action=/alerts/webhook>{csrf}<p>{state}</p>\
-<label>{url_l}<input name=url maxlength=500 value=\"{url}\" placeholder=\"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…\"></label>\
-<label>{format_l}<select name=format>{options}</select></label>\
-<label>{secret_l}<input name=secret maxlength=200 value=\"{secret}\"></label><button>{save}</button></form>",
-        title = t(lang, "webhook"),
-        csrf = hidden_csrf(&session.csrf),
-        state = esc(&state),
-        url_l = t(lang, "webhook_url"),
-        url = esc(hook.map_or("", |h| &h.url)),
-        format_l = t(lang, "webhook_format"),
-        secret_l = t(lang, "webhook_secret"),
-        secret = esc(hook.map_or("", |h| &h.secret)),
-        save = t(lang, "save"),
-    )
-}
-
-pub async fn ack(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Form(form): Form<FormMap>) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return super::forbidden(m.session.lang);
+    html! {
+        tr class={ "alert-" (a.kind) } data-alert=(a.id) {
+            td class=[(!a.acked).then_some("bad")] { (alert_text(lang, &a.kind)) }
+            td { (a.gate) }
+            td { (a.detail) }
+            td { (fmt_ms(a.last_ms, offset)) }
+            td { (a.count) }
+            td {
+                @if a.acked {
+                    (a.acked_by.as_deref().unwrap_or("")) " "
+                    (a.acked_ms.map_or(String::new(), |ms| fmt_ms(ms, offset)))
+                    " · " (a.acked_note.as_deref().unwrap_or(""))
+                } @else {
+                    form.inline method="post" action={ "/alerts/" (a.id) "/ack" } {
+                        (csrf_field(&session.csrf))
+                        input name="note" maxlength="200" placeholder=(t(lang, "ack_note")) aria-label=(t(lang, "ack_note"));
+                        button { (t(lang, "acknowledge")) }
+                    }
+                }
+            }
+        }
     }
+}
+
+fn webhook_form(session: &Session, hook: Option<&Webhook>, pending: i64) -> Markup {
+    let lang = session.lang;
+    html! {
+        h2 { (t(lang, "webhook")) }
+        form.card method="post" action="/alerts/webhook" {
+            (csrf_field(&session.csrf))
+            p {
+                @match hook {
+                    None => (t(lang, "webhook_off")),
+                    Some(_) if pending > 0 => { (pending) " " (t(lang, "webhook_pending")) }
+                    Some(_) => "",
+                }
+            }
+            label {
+                (t(lang, "webhook_url"))
+                input name="url" maxlength="500" value=(hook.map_or("", |h| &h.url))
+                    placeholder="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…";
+            }
+            label {
+                (t(lang, "webhook_format"))
+                select name="format" {
+                    @for f in Format::ALL {
+                        option value=(f.as_str()) selected[hook.is_some_and(|h| h.format == f)] {
+                            @match f {
+                                Format::WeCom => "企业微信 WeCom",
+                                Format::DingTalk => "钉钉 DingTalk",
+                                Format::Json => "JSON",
+                            }
+                        }
+                    }
+                }
+            }
+            label {
+                (t(lang, "webhook_secret"))
+                input name="secret" maxlength="200" value=(hook.map_or("", |h| &h.secret));
+            }
+            button { (t(lang, "save")) }
+        }
+    }
+}
+
+pub async fn ack(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let note = form.get("note").cloned().unwrap_or_default();
     let (user, community, actor, detail) =
         (m.session.user.clone(), m.community.clone(), m.actor(), format!("alert {id}: {note}"));
@@ -127,45 +129,34 @@ pub async fn ack(State(app): State<AppState>, m: Member, Path(id): Path<i64>, Fo
             alerts::ack(tx, &community, id, &user, &note, now_ms())
         })
     };
-    match app.db.call(ack).await {
-        Ok(true) => state_redirect("/alerts"),
-        Ok(false) => not_found(&m.session),
-        Err(e) => server_error(e),
+    match app.db.call(ack).await? {
+        true => Ok(state_redirect("/alerts")),
+        false => Err(WebError::not_found(&m.session)),
     }
 }
 
 /// Sets the webhook; an empty address turns it off.
-pub async fn set_webhook(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
-    let session = &m.session;
-    if !session.csrf_ok(&form) {
-        return super::forbidden(session.lang);
-    }
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let hook = if field("url").trim().is_empty() {
-        None
-    } else {
-        match Webhook::new(field("url"), field("format"), field("secret")) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                let body = format!("<p class=msg>{}</p>", esc(&e));
-                return (
-                    StatusCode::BAD_REQUEST,
-                    layout(session.lang, t(session.lang, "webhook"), Some(session), &body),
-                )
-                    .into_response();
-            }
-        }
+pub async fn set_webhook(
+    State(app): State<AppState>,
+    m: Member,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let url = field(&form, "url").trim();
+    let hook = match url {
+        "" => None,
+        _ => Some(
+            Webhook::new(url, field(&form, "format"), field(&form, "secret"))
+                .map_err(|e| WebError::invalid(&m.session, "webhook", e))?,
+        ),
     };
     let community = m.community.clone();
     // The address and format, never the signing secret.
-    let detail =
-        hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{} ({})", field("url").trim(), field("format")));
+    let detail = hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{url} ({})", field(&form, "format")));
     let actor = m.actor();
     let set = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited(conn, &actor, "webhook.set", &detail, |tx| webhook::set(tx, &community, hook.as_ref()))
     };
-    match app.db.call(set).await {
-        Ok(()) => state_redirect("/alerts"),
-        Err(e) => server_error(e),
-    }
+    app.db.call(set).await?;
+    Ok(state_redirect("/alerts"))
 }

@@ -9,6 +9,16 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::records::audit::{self, Verdict};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/audit", "audit").get("/audit", Perm::ReadAudit, page).get(
+        "/audit.csv",
+        Perm::ReadAudit,
+        export,
+    )
+}
+
 /// Rows the page shows; the CSV has them all.
 const SHOWN: i64 = 300;
 

@@ -12,6 +12,17 @@ use super::*;
 use crate::records::checkins::{self, Report};
 use crate::records::returnees::Kind;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/checkins", "checkins")
+        .menu("/tasks", "tasks")
+        .get("/checkins", Perm::ReadAlerts, page)
+        .get("/tasks", Perm::ReadAlerts, tasks)
+        .post("/tasks/{id}/{action}", Perm::AckAlerts, advance)
+}
+
 fn report(lang: Lang, r: &Option<Report>, offset: i32) -> String {
     match r {
         None => t(lang, "no_report").to_string(),

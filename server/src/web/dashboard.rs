@@ -8,6 +8,16 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::ops::retention;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/", "dashboard").get("/", Perm::ReadCompound, page).post(
+        "/retention",
+        Perm::Manage,
+        set_retention,
+    )
+}
+
 pub async fn page(State(app): State<AppState>, session: Session) -> Response {
     let Some(community) = session.community.clone() else {
         return state_redirect("/district");

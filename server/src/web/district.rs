@@ -10,6 +10,12 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::reports::Summary;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new().get("/district", Access::Account, page)
+}
+
 #[derive(serde::Deserialize)]
 pub struct Day {
     #[serde(default)]

@@ -11,6 +11,16 @@ use super::*;
 use crate::records::devices;
 use crate::reports::{self, EntryFilter, EntryRow};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/entries", "entries").get("/entries", Perm::ReadEntries, page).get(
+        "/export.csv",
+        Perm::Export,
+        export,
+    )
+}
+
 #[derive(serde::Deserialize)]
 pub struct Range {
     #[serde(default)]

@@ -8,6 +8,16 @@ use axum::response::{IntoResponse, Json, Response};
 use super::*;
 use crate::records::evidence::{self, EvidenceError};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new()
+        .get("/log/{community}/checkpoint", Access::Public, checkpoint)
+        .get("/log/{community}/key", Access::Public, key)
+        .get("/log/{community}/inclusion", Access::Public, inclusion)
+        .get("/log/{community}/consistency", Access::Public, consistency)
+}
+
 fn refusal(e: EvidenceError) -> Response {
     match e {
         EvidenceError::OutOfRange(why) => (StatusCode::BAD_REQUEST, why).into_response(),

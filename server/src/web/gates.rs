@@ -14,6 +14,16 @@ use super::{
 use crate::records::devices::{self, Gate};
 use crate::AppState;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/gates", "gates")
+        .get("/gates", Perm::ReadGates, page)
+        .post("/gates/token", Perm::Manage, new_token)
+        .post("/gates/{id}/revoke", Perm::Manage, revoke)
+}
+
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     render(&app, &m, None).await
 }

@@ -14,6 +14,17 @@ use super::*;
 use crate::records::checkins::{self, CheckinError, Person, KINDS};
 use crate::records::returnees::Kind;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new()
+        .get("/c/{community}/{token}", Access::Public, page)
+        .post("/c/{community}/{token}/checkin", Access::Public, check_in)
+        .body_limit(super::FORM_LIMIT)
+        .post("/c/{community}/{token}/request", Access::Public, request)
+        .body_limit(super::FORM_LIMIT)
+}
+
 async fn person(app: &AppState, community: &str, token: &str) -> Result<Option<Person>, Response> {
     let (c, tk) = (community.to_string(), token.to_string());
     // A link anyone may open, again and again: read off the writer.

@@ -10,6 +10,15 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::records::residents::{self, ImportError, Plan};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .get("/residents/import", Perm::EditRecords, page)
+        .post("/residents/import", Perm::EditRecords, upload)
+        .body_limit(crate::records::residents::MAX_IMPORT_BYTES + (64 << 10))
+}
+
 fn form(lang: Lang, csrf: &str) -> String {
     format!(
         "<form class=card method=post action=/residents/import enctype=multipart/form-data>{csrf}\

@@ -7,6 +7,16 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::records::keys::{self, KeyError};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/keys", "keys").get("/keys", Perm::Manage, page).post(
+        "/keys/{action}",
+        Perm::Manage,
+        step,
+    )
+}
+
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let community = match app.community(&m.community).await {

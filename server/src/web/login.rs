@@ -9,6 +9,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::*;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new()
+        .post("/logout", Access::Account, logout)
+        .get("/login", Access::Public, form)
+        .post("/login", Access::Public, login)
+        .body_limit(super::FORM_LIMIT)
+        .get("/lang/{code}", Access::Public, set_lang)
+}
+
 pub async fn set_lang(Path(code): Path<String>, State(app): State<AppState>, headers: HeaderMap) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
     let back = headers

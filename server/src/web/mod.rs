@@ -5,8 +5,8 @@
 //! form carries a CSRF token (per session, or a double-submit cookie before
 //! login and on the public visitor form). Every value put into HTML goes
 //! through [`esc`]; every SQL statement binds its parameters. What an
-//! account may open or do is its role's, per `roles::ROUTES`, checked by the
-//! [`Member`] extractor before the handler runs.
+//! account may open or do is its role's, per its page's table (`site`),
+//! checked by the [`Member`] extractor before the handler runs.
 
 mod accounts;
 mod alerts;
@@ -17,6 +17,7 @@ mod dashboard;
 mod district;
 mod entries;
 mod evidence;
+mod frame;
 mod gates;
 mod home;
 mod import;
@@ -33,6 +34,7 @@ mod residents;
 mod returnee_list;
 mod returnees;
 mod sensors;
+pub mod site;
 mod summary;
 mod trends;
 mod visitors;
@@ -40,11 +42,10 @@ mod visitors;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use axum::extract::{DefaultBodyLimit, Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use shoumen_protocol::Role;
 
@@ -57,6 +58,7 @@ pub use crate::leaves::words::{self as i18n, alert_text, reason_text, t, Lang};
 use crate::records::audit::Actor;
 use crate::records::community::CommunityError;
 use crate::AppState;
+pub use frame::{frame, WebError};
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
 
@@ -66,118 +68,9 @@ const SESSION_MS: i64 = 12 * 3600 * 1000;
 /// Public forms (login, visitors) are a few fields: 16 KiB is plenty.
 const FORM_LIMIT: usize = 16 << 10;
 
-/// Every page: the committee's (behind `Member` and `roles::ROUTES`) and
-/// the public ones.
+/// Every page, from the pages' tables (`site`).
 pub fn routes() -> Router<AppState> {
-    member_routes().merge(account_routes()).merge(public_routes())
-}
-
-/// Pages of any logged-in account, a community's or the district's (a
-/// `Session`, not a `Member`: no community page, no permission row).
-fn account_routes() -> Router<AppState> {
-    Router::new()
-        .route("/district", get(district::page))
-        .route("/totp", get(accounts::totp_page).post(accounts::totp_set))
-        .route("/logout", post(login::logout))
-}
-
-/// The committee's pages; each handler takes a `Member`, whose permission
-/// comes from `roles::ROUTES`.
-fn member_routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(dashboard::page))
-        .route("/retention", post(dashboard::set_retention))
-        .route("/residents", get(residents::page).post(residents::add))
-        .route("/residents/{id}", get(residents::edit_form).post(residents::update))
-        .route("/residents/{id}/move-out", post(residents::move_out))
-        .route(
-            "/residents/import",
-            get(import::page)
-                .post(import::upload)
-                .layer(DefaultBodyLimit::max(crate::records::residents::MAX_IMPORT_BYTES + (64 << 10))),
-        )
-        .route("/print", get(print::buildings))
-        .route("/print/{building}", get(print::cards))
-        .route("/print/{building}/issue", post(print::issue_missing))
-        .route("/requests/{id}/{verdict}", post(passes::decide))
-        .route("/passes", get(passes::page).post(passes::issue))
-        .route("/passes/{id}/card", get(passes::card))
-        .route("/passes/{id}/revoke", post(passes::revoke))
-        .route("/passes/phone-roles", post(passes::set_phone_roles))
-        .route("/quarantine", get(quarantine::page).post(quarantine::add))
-        .route("/quarantine/{id}/remove", post(quarantine::remove))
-        .route("/returnees", get(returnee_list::page))
-        .route("/returnees.csv", get(returnee_list::export))
-        .route("/returnees/poster", get(returnee_list::poster))
-        .route("/returnees/{id}", get(returnee_list::detail))
-        .route("/returnees/documents", post(returnees::save_document))
-        .route("/returnees/rules", get(returnees::page).post(returnees::add_rule))
-        .route("/returnees/rules/{id}/remove", post(returnees::remove_rule))
-        .route("/returnees/notices/{id}/{verdict}", post(returnee_list::decide_notice))
-        .route("/sensors", get(sensors::page).post(sensors::pair))
-        .route("/sensors/windows", post(sensors::set_windows))
-        .route("/sensors/{name}/unpair", post(sensors::unpair))
-        .route("/checkins", get(checkins::page))
-        .route("/tasks", get(checkins::tasks))
-        .route("/tasks/{id}/{action}", post(checkins::advance))
-        .route("/entries", get(entries::page))
-        .route("/outside", get(outside::page))
-        .route("/trends", get(trends::page))
-        .route("/summary", get(summary::page))
-        .route("/summary.csv", get(summary::csv))
-        .route("/export.csv", get(entries::export))
-        .route("/alerts", get(alerts::page))
-        .route("/alerts/{id}/ack", post(alerts::ack))
-        .route("/alerts/webhook", post(alerts::set_webhook))
-        .route("/gates", get(gates::page))
-        .route("/gates/token", post(gates::new_token))
-        .route("/gates/{id}/revoke", post(gates::revoke))
-        .route("/accounts", get(accounts::page))
-        .route("/accounts/invite", post(accounts::invite))
-        .route("/accounts/{id}/role", post(accounts::set_role))
-        .route("/accounts/{id}/disable", post(accounts::disable))
-        .route("/accounts/{id}/unlock", post(accounts::unlock))
-        .route("/keys", get(keys::page))
-        .route("/keys/{action}", post(keys::step))
-        .route("/audit", get(audit::page))
-        .route("/audit.csv", get(audit::export))
-}
-
-/// Pages without a login: logging in, a phone's pass, the visitor and
-/// returnee forms, a quarantined home's link, receipts and the evidence log.
-fn public_routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login::form).post(login::login).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/p/{token}/request/{id}", post(passes::request))
-        .route("/p/{token}", get(passes::phone))
-        .route("/p/{token}/holder", post(phone::bind).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/p/{token}/notice/{id}", post(passes::confirm_notice))
-        .route("/v/{gate}/returnee", get(visitors::returnee))
-        .route("/v/{gate}", get(visitors::form).post(visitors::register).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/c/{community}/{token}", get(home::page))
-        .route("/c/{community}/{token}/checkin", post(home::check_in).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route("/c/{community}/{token}/request", post(home::request).layer(DefaultBodyLimit::max(FORM_LIMIT)))
-        .route(
-            "/invite/{token}",
-            get(accounts::join_form).post(accounts::join).layer(DefaultBodyLimit::max(FORM_LIMIT)),
-        )
-        .route("/lang/{code}", get(login::set_lang))
-        .route(
-            "/r/{community}",
-            get(register::form).post(register::review).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)),
-        )
-        .route("/r/{community}/sign", post(register::sign).layer(DefaultBodyLimit::max(register::FORM_BODY_LIMIT)))
-        .route("/r/{community}/receipt/{token}", get(receipt::page))
-        .route("/r/{community}/receipt/{token}/json", get(receipt::json))
-        .route("/divisions/{code}", get(register::children))
-        .route(
-            "/verify",
-            get(receipt::verify_page).post(receipt::verify).layer(DefaultBodyLimit::max(register::RECEIPT_LIMIT)),
-        )
-        .route("/log/{community}/checkpoint", get(evidence::checkpoint))
-        .route("/log/{community}/key", get(evidence::key))
-        .route("/log/{community}/inclusion", get(evidence::inclusion))
-        .route("/log/{community}/consistency", get(evidence::consistency))
+    site::router()
 }
 
 /// What every page may load: its own inline styles, its own images and the
@@ -258,6 +151,20 @@ impl Session {
     pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
         form.get("csrf").is_some_and(|sent| !sent.is_empty() && *sent == self.csrf)
     }
+
+    /// The same, as a page's answer when it does not.
+    pub fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), WebError> {
+        if self.csrf_ok(form) {
+            Ok(())
+        } else {
+            Err(WebError::csrf(self.lang))
+        }
+    }
+}
+
+/// The hidden form field with the CSRF token.
+pub fn csrf_field(token: &str) -> maud::Markup {
+    maud::html! { input type="hidden" name="csrf" value=(token); }
 }
 
 /// A hidden form field with the CSRF token.
@@ -311,7 +218,7 @@ impl FromRequestParts<AppState> for Session {
 
 /// A logged-in account of one community: every page that shows or changes
 /// a community's records takes this, and reads and writes only `community`.
-/// Its role holds the permission the route needs (see `roles::ROUTES`).
+/// Its role holds the permission the route needs (see `site`).
 pub struct Member {
     pub session: Session,
     pub community: String,
@@ -339,10 +246,10 @@ impl FromRequestParts<AppState> for Member {
         let Some(community) = session.community.clone() else { return Err(Redirect::to("/district").into_response()) };
         let route =
             parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
-        let allowed = match crate::leaves::roles::needed(parts.method.as_str(), &route) {
-            Some(perm) => session.role.may(perm),
-            None => {
-                tracing::error!(route, method = %parts.method, "a community page missing from roles::ROUTES; refused to everyone");
+        let allowed = match site::access(parts.method.as_str(), &route) {
+            Some(site::Access::Member(perm)) => session.role.may(perm),
+            other => {
+                tracing::error!(route, method = %parts.method, ?other, "a community page without a permission in its table; refused to everyone");
                 false
             }
         };
@@ -357,13 +264,7 @@ impl FromRequestParts<AppState> for Member {
 
 /// The answer to a page or action the account's role does not allow.
 pub fn refused(session: &Session) -> Response {
-    let lang = session.lang;
-    let text = format!("{} ({})", t(lang, "role_refused"), t(lang, session.role.word_key()));
-    (
-        StatusCode::FORBIDDEN,
-        layout(lang, t(lang, "forbidden"), Some(session), &format!("<p class=msg>{}</p>", esc(&text))),
-    )
-        .into_response()
+    WebError::refused(session).into_response()
 }
 
 /// Records a member's action in the community's audit trail.
@@ -492,88 +393,11 @@ pub fn server_error(e: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, format!("server error: {e}")).into_response()
 }
 
-/// The page frame: header, navigation (when logged in), content.
+/// The page frame around HTML built as a string (pages not yet written
+/// with `maud`; see [`frame`]).
 pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) -> Html<String> {
-    let nav = match session {
-        Some(s) if s.community.is_none() => {
-            format!(
-                "<nav><a href=\"/district\">{}</a><form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({})</button></form></nav>",
-                t(lang, "district"),
-                esc(&s.csrf),
-                t(lang, "logout"),
-                esc(&s.user),
-            )
-        }
-        Some(s) => {
-            // Only the pages this role may open.
-            let link = |href: &str, key: &str| match crate::leaves::roles::needed("GET", href) {
-                Some(p) if s.role.may(p) => format!("<a href=\"{href}\">{}</a>", t(lang, key)),
-                _ => String::new(),
-            };
-            let alerts_link = match s.open_alerts {
-                n if n > 0 && s.role.may(Perm::ReadAlerts) => {
-                    format!("<a href=\"/alerts\">{} <span class=badge>{n}</span></a>", t(lang, "alerts"))
-                }
-                _ => link("/alerts", "alerts"),
-            };
-            let links = [
-                link("/", "dashboard"),
-                link("/residents", "residents"),
-                link("/passes", "passes"),
-                link("/quarantine", "quarantine"),
-                link("/returnees", "returnees"),
-                link("/checkins", "checkins"),
-                link("/tasks", "tasks"),
-                link("/sensors", "sensors"),
-                link("/entries", "entries"),
-                link("/outside", "outside"),
-                link("/trends", "trends"),
-                link("/summary", "summary"),
-                alerts_link,
-                link("/gates", "gates"),
-                link("/accounts", "accounts"),
-                link("/keys", "keys"),
-                link("/audit", "audit"),
-            ]
-            .concat();
-            format!(
-                "<nav>{links}<a href=\"/totp\">{totp}</a><form method=post action=/logout class=inline><input type=hidden name=csrf value=\"{}\"><button>{} ({}, {})</button></form></nav>",
-                esc(&s.csrf),
-                t(lang, "logout"),
-                esc(&s.user),
-                t(lang, s.role.word_key()),
-                totp = t(lang, "totp_short"),
-            )
-        }
-        None => String::new(),
-    };
-    let other = match lang {
-        Lang::Zh => "<a href=\"/lang/en\">English</a>",
-        Lang::En => "<a href=\"/lang/zh\">中文</a>",
-    };
-    Html(format!(
-        "<!doctype html><html lang=\"{code}\"><head><meta charset=utf-8>\
-<meta name=viewport content=\"width=device-width, initial-scale=1\">\
-<title>{title} · {app}</title><style>{CSS}</style></head><body>\
-<header><strong>{app}</strong> <span class=lang>{other}</span></header>{nav}<main><h1>{title}</h1>{body}</main></body></html>",
-        code = lang.code(),
-        title = esc(title),
-        app = t(lang, "app"),
-    ))
+    Html(frame(lang, title, session, maud::PreEscaped(body.to_string())).into_string())
 }
-
-const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;color:#1b1f24;background:#f5f6f8}\
-header{background:#0b5d3b;color:#fff;padding:.6em 1em}header a{color:#fff}.lang{float:right}\
-nav{display:flex;flex-wrap:wrap;gap:.2em .9em;padding:.5em 1em;background:#fff;border-bottom:1px solid #ddd}\
-nav a{color:#0b5d3b;text-decoration:none;padding:.3em 0}main{padding:0 1em 2em;max-width:70em}\
-table{border-collapse:collapse;width:100%;background:#fff;font-size:.92em}td,th{border-bottom:1px solid #e3e3e3;padding:.35em .4em;text-align:left}\
-.scroll{overflow-x:auto}form.card{background:#fff;padding:1em;border:1px solid #ddd;margin:1em 0;max-width:30em}\
-label{display:block;margin:.4em 0}input,select{font-size:1em;padding:.35em;width:100%;box-sizing:border-box}\
-button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;border-radius:4px;margin-top:.4em}\
-.inline{display:inline}.inline button{padding:.2em .6em;margin:0}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
-.ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
-.stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
-@media print{nav,header,.noprint{display:none}}";
 
 /// A reason code in words, for HTML; a code this server does not know (a
 /// newer kiosk's) is shown as it is, escaped.

@@ -10,6 +10,12 @@ use super::*;
 use crate::records::devices;
 use crate::reports::{self, OutRow};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/outside", "outside").get("/outside", Perm::ReadCompound, page)
+}
+
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;

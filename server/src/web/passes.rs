@@ -12,6 +12,23 @@ use shoumen_protocol::Role;
 use super::*;
 use crate::records::community::{self, CommunityError, PassRequest, PassRow};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/passes", "passes")
+        .post("/requests/{id}/{verdict}", Perm::EditRecords, decide)
+        .get("/passes", Perm::ReadRecords, page)
+        .post("/passes", Perm::EditRecords, issue)
+        .get("/passes/{id}/card", Perm::ReadRecords, card)
+        .post("/passes/{id}/revoke", Perm::EditRecords, revoke)
+        .post("/passes/phone-roles", Perm::EditRecords, set_phone_roles)
+        .post("/p/{token}/request/{id}", Access::Public, request)
+        .get("/p/{token}", Access::Public, phone)
+        .post("/p/{token}/notice/{id}", Access::Public, confirm_notice)
+}
+
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;

@@ -13,6 +13,12 @@ use shoumen_protocol::HolderKey;
 use super::*;
 use crate::records::community::{self, BindError, PassRow};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new().post("/p/{token}/holder", Access::Public, bind).body_limit(super::FORM_LIMIT)
+}
+
 const QRCODE_JS: &str = include_str!("../../assets/qrcode.js");
 const PHONE_JS: &str = include_str!("../../assets/phone.js");
 

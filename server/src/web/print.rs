@@ -10,6 +10,15 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::records::residents;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .get("/print", Perm::ReadRecords, buildings)
+        .get("/print/{building}", Perm::ReadRecords, cards)
+        .post("/print/{building}/issue", Perm::EditRecords, issue_missing)
+}
+
 pub async fn buildings(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let community = m.community.clone();

@@ -10,6 +10,16 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::records::community;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/quarantine", "quarantine")
+        .get("/quarantine", Perm::ReadRecords, page)
+        .post("/quarantine", Perm::EditRecords, add)
+        .post("/quarantine/{id}/remove", Perm::EditRecords, remove)
+}
+
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;

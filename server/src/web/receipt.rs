@@ -13,6 +13,17 @@ use super::*;
 use crate::records::registrations::{self, Registration};
 use crate::records::returnees::Kind;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new()
+        .get("/r/{community}/receipt/{token}", Access::Public, page)
+        .get("/r/{community}/receipt/{token}/json", Access::Public, json)
+        .get("/verify", Access::Public, verify_page)
+        .post("/verify", Access::Public, verify)
+        .body_limit(super::register::RECEIPT_LIMIT)
+}
+
 /// A registration, its receipt (while its personal fields are kept) and
 /// its check-in link.
 type Loaded = (Registration, Option<Receipt>, String);

@@ -18,6 +18,18 @@ use crate::leaves::divisions;
 use crate::records::registrations::{self, Form, RegisterError, TRAVEL};
 use crate::records::returnees::Document;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new()
+        .get("/r/{community}", Access::Public, form)
+        .post("/r/{community}", Access::Public, review)
+        .body_limit(super::register::FORM_BODY_LIMIT)
+        .post("/r/{community}/sign", Access::Public, sign)
+        .body_limit(super::register::FORM_BODY_LIMIT)
+        .get("/divisions/{code}", Access::Public, children)
+}
+
 /// A form with a signature is a few KiB; 10 MB of "signature" is refused
 /// before it is read.
 pub const FORM_BODY_LIMIT: usize = 128 << 10;

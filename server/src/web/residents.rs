@@ -10,6 +10,18 @@ use super::*;
 use crate::records::community;
 use crate::records::residents;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/residents", "residents")
+        .get("/residents", Perm::ReadRecords, page)
+        .post("/residents", Perm::EditRecords, add)
+        .get("/residents/{id}", Perm::EditRecords, edit_form)
+        .post("/residents/{id}", Perm::EditRecords, update)
+        .post("/residents/{id}/move-out", Perm::EditRecords, move_out)
+}
+
 pub async fn page(State(app): State<AppState>, m: Member) -> Response {
     let lang = m.session.lang;
     let community = m.community.clone();

@@ -15,6 +15,18 @@ use crate::leaves::roles::AccountRole;
 use crate::records::registrations::{self, Filter, Registration};
 use crate::records::returnees::Kind;
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/returnees", "returnees")
+        .get("/returnees", Perm::ReadRecords, page)
+        .get("/returnees.csv", Perm::ReadRecords, export)
+        .get("/returnees/poster", Perm::ReadRecords, poster)
+        .get("/returnees/{id}", Perm::ReadRecords, detail)
+        .post("/returnees/notices/{id}/{verdict}", Perm::EditRecords, decide_notice)
+}
+
 /// Rows one page or export shows at most.
 const LIMIT: usize = 2000;
 

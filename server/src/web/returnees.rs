@@ -11,6 +11,16 @@ use super::*;
 use crate::leaves::divisions;
 use crate::records::returnees::{self, Kind, RuleError};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .post("/returnees/documents", Perm::EditRecords, save_document)
+        .get("/returnees/rules", Perm::ReadRecords, page)
+        .post("/returnees/rules", Perm::EditRecords, add_rule)
+        .post("/returnees/rules/{id}/remove", Perm::EditRecords, remove_rule)
+}
+
 /// A first pledge, for a committee that has none yet: edit before use.
 const PLEDGE_ZH: &str = "本人承诺：自抵达之日起 {days} 天内每日早晚自测体温，如实申报健康状况；出现发热、咳嗽等症状时立即告知居委会并就医；\
 遵守社区防控规定。以上信息真实准确，如有隐瞒，愿承担相应责任。";

@@ -12,6 +12,17 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::records::sensors::{self, SensorError};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new()
+        .menu("/sensors", "sensors")
+        .get("/sensors", Perm::ReadRecords, page)
+        .post("/sensors", Perm::EditRecords, pair)
+        .post("/sensors/windows", Perm::EditRecords, set_windows)
+        .post("/sensors/{name}/unpair", Perm::EditRecords, unpair)
+}
+
 fn sensor_error(m: &Member, e: SensorError) -> Response {
     match e {
         SensorError::Db(e) => server_error(e),

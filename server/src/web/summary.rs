@@ -9,6 +9,16 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 use crate::reports::summary::{self, Daily};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/summary", "summary").get("/summary", Perm::ReadCompound, page).get(
+        "/summary.csv",
+        Perm::ReadCompound,
+        csv,
+    )
+}
+
 #[derive(serde::Deserialize)]
 pub struct Day {
     #[serde(default)]

@@ -11,6 +11,12 @@ use super::chart::stacked;
 use super::*;
 use crate::reports::{self, Trends};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use crate::leaves::roles::Perm;
+    super::site::Table::new().menu("/trends", "trends").get("/trends", Perm::ReadCompound, page)
+}
+
 #[derive(serde::Deserialize)]
 pub struct Span {
     days: Option<usize>,

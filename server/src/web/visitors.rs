@@ -11,6 +11,16 @@ use shoumen_protocol::Role;
 use super::*;
 use crate::records::community::{self, PassRequest};
 
+/// The routes of this page, who may use each, and its menu entries.
+pub fn table() -> super::site::Table {
+    use super::site::Access;
+    super::site::Table::new()
+        .get("/v/{gate}/returnee", Access::Public, returnee)
+        .get("/v/{gate}", Access::Public, form)
+        .post("/v/{gate}", Access::Public, register)
+        .body_limit(super::FORM_LIMIT)
+}
+
 /// The gate name and community of a kiosk in service.
 async fn gate_of(app: &AppState, device: String) -> Result<Option<(String, String)>, Response> {
     app.db.call(move |conn| crate::records::devices::in_service(conn, &device)).await.map_err(server_error)

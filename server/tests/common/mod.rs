@@ -151,9 +151,15 @@ pub fn browser() -> Browser {
     Browser::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
 }
 
-/// The value of the first `name=csrf` hidden field.
+/// The value of the first `name=csrf` hidden field (attributes quoted or
+/// not, as the pages write them).
 pub fn csrf(html: &str) -> String {
-    let at = html.find("name=csrf value=\"").expect("a form with a CSRF token") + "name=csrf value=\"".len();
+    let (at, mark) = ["name=csrf value=\"", "name=\"csrf\" value=\""]
+        .iter()
+        .filter_map(|m| html.find(m).map(|at| (at, m.len())))
+        .min()
+        .expect("a form with a CSRF token");
+    let at = at + mark;
     html[at..at + html[at..].find('"').unwrap()].to_string()
 }
 

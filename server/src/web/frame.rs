@@ -1,0 +1,187 @@
+//! The frame around every page (header, menu, title) and the answers a
+//! page gives when it cannot do what was asked ([`WebError`]).
+
+use std::fmt::Display;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+
+use super::{site, t, Lang, Session};
+use crate::leaves::roles::Perm;
+
+/// The page frame: header, menu (when logged in), title, content.
+pub fn frame(lang: Lang, title: &str, session: Option<&Session>, body: Markup) -> Markup {
+    frame_with_menu(lang, title, session.map(|s| menu(lang, s)), body)
+}
+
+fn frame_with_menu(lang: Lang, title: &str, menu: Option<Markup>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t(lang, "app")) }
+                style { (maud::PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    strong { (t(lang, "app")) }
+                    " "
+                    span.lang {
+                        @match lang {
+                            Lang::Zh => a href="/lang/en" { "English" },
+                            Lang::En => a href="/lang/zh" { "中文" },
+                        }
+                    }
+                }
+                @if let Some(menu) = menu { (menu) }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// The menu: only the pages this account's role may open.
+fn menu(lang: Lang, s: &Session) -> Markup {
+    let logout = html! {
+        form.inline method="post" action="/logout" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            button {
+                (t(lang, "logout")) " (" (s.user)
+                @if s.community.is_some() { ", " (t(lang, s.role.word_key())) }
+                ")"
+            }
+        }
+    };
+    if s.community.is_none() {
+        return html! { nav { a href="/district" { (t(lang, "district")) } (logout) } };
+    }
+    html! {
+        nav {
+            @for &(href, word, perm) in site::menu() {
+                @if s.role.may(perm) {
+                    a href=(href) {
+                        (t(lang, word))
+                        @if perm == Perm::ReadAlerts && href == "/alerts" && s.open_alerts > 0 {
+                            " " span.badge { (s.open_alerts) }
+                        }
+                    }
+                }
+            }
+            a href="/totp" { (t(lang, "totp_short")) }
+            (logout)
+        }
+    }
+}
+
+const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;color:#1b1f24;background:#f5f6f8}\
+header{background:#0b5d3b;color:#fff;padding:.6em 1em}header a{color:#fff}.lang{float:right}\
+nav{display:flex;flex-wrap:wrap;gap:.2em .9em;padding:.5em 1em;background:#fff;border-bottom:1px solid #ddd}\
+nav a{color:#0b5d3b;text-decoration:none;padding:.3em 0}main{padding:0 1em 2em;max-width:70em}\
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.92em}td,th{border-bottom:1px solid #e3e3e3;padding:.35em .4em;text-align:left}\
+.scroll{overflow-x:auto}form.card{background:#fff;padding:1em;border:1px solid #ddd;margin:1em 0;max-width:30em}\
+label{display:block;margin:.4em 0}input,select{font-size:1em;padding:.35em;width:100%;box-sizing:border-box}\
+button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;border-radius:4px;margin-top:.4em}\
+.inline{display:inline}.inline button{padding:.2em .6em;margin:0}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
+.ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
+.stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
+@media print{nav,header,.noprint{display:none}}";
+
+/// Why a page could not do what was asked. Handlers return it with `?`;
+/// it answers with its status and a page in the reader's language. A
+/// database or other internal failure is logged and shown as a plain
+/// "server error" (its details are for the log, not the browser).
+#[derive(Debug)]
+pub struct WebError {
+    status: StatusCode,
+    lang: Lang,
+    /// The key of the page's title.
+    title: &'static str,
+    /// What went wrong and what to do, in the reader's language.
+    text: Option<String>,
+    /// The menu, when the reader is logged in.
+    menu: Option<Markup>,
+}
+
+impl WebError {
+    fn with(status: StatusCode, session: &Session, title: &'static str, text: Option<String>) -> WebError {
+        WebError { status, lang: session.lang, title, text, menu: Some(menu(session.lang, session)) }
+    }
+
+    /// A record that does not exist in the account's community: the same
+    /// answer whether it exists elsewhere or nowhere.
+    pub fn not_found(session: &Session) -> WebError {
+        WebError::with(StatusCode::NOT_FOUND, session, "not_found", None)
+    }
+
+    /// A form without this session's (or this browser's) CSRF token.
+    pub fn csrf(lang: Lang) -> WebError {
+        WebError { status: StatusCode::FORBIDDEN, lang, title: "csrf_failed", text: None, menu: None }
+    }
+
+    /// A page or action the account's role does not allow.
+    pub fn refused(session: &Session) -> WebError {
+        let lang = session.lang;
+        let text = format!("{} ({})", t(lang, "role_refused"), t(lang, session.role.word_key()));
+        WebError::with(StatusCode::FORBIDDEN, session, "forbidden", Some(text))
+    }
+
+    /// Input the page cannot take: `text` says what and how to fix it, in
+    /// the reader's language; `title` is the key of the page's title.
+    pub fn invalid(session: &Session, title: &'static str, text: impl Into<String>) -> WebError {
+        WebError::with(StatusCode::BAD_REQUEST, session, title, Some(text.into()))
+    }
+
+    /// The same before login (no menu).
+    pub fn invalid_public(lang: Lang, title: &'static str, text: impl Into<String>) -> WebError {
+        WebError { status: StatusCode::BAD_REQUEST, lang, title, text: Some(text.into()), menu: None }
+    }
+
+    /// Too many requests from this client for now.
+    pub fn rate_limited(lang: Lang) -> WebError {
+        WebError { status: StatusCode::TOO_MANY_REQUESTS, lang, title: "rate_limited", text: None, menu: None }
+    }
+
+    /// Something failed inside the server: logged with its cause.
+    pub fn internal(cause: impl Display) -> WebError {
+        tracing::error!(error = %cause, "web page failed");
+        WebError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            lang: Lang::Zh,
+            title: "server_error",
+            text: None,
+            menu: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<crate::db::DbError> for WebError {
+    fn from(e: crate::db::DbError) -> WebError {
+        WebError::internal(e)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let lang = self.lang;
+        let body = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The reader's language is not known here: both.
+            html! { p.msg { (t(Lang::Zh, "server_error_text")) } p.msg { (t(Lang::En, "server_error_text")) } }
+        } else {
+            html! {
+                @if let Some(text) = &self.text { p.msg { (text) } }
+                @if self.menu.is_none() { p { a href="/" { "←" } } }
+            }
+        };
+        (self.status, frame_with_menu(lang, t(lang, self.title), self.menu, body)).into_response()
+    }
+}
