@@ -260,8 +260,8 @@ fn floor(node: &str) -> usize {
         "reports" => 3,
         "ops" => 4,
         // The faces: pages, the kiosk API, the broker, the webhook's
-        // delivery, the network edge.
-        "web" | "api" | "mqtt" | "webhook" | "net" => 5,
+        // delivery, the network edge, the commands (`main.rs`'s `cli/`).
+        "web" | "api" | "mqtt" | "webhook" | "net" | "cli" => 5,
         other => panic!("server/src/{other} is on no floor: add it to ARCHITECTURE.md's floors and here"),
     }
 }

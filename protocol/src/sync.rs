@@ -196,6 +196,18 @@ pub struct PresenceItem {
     pub at_ms: i64,
 }
 
+/// The one rule for merging presence, wherever it is kept (the gate's
+/// memory, the kiosk's store, the server): a report replaces the one held
+/// only when it is strictly newer by wall clock, so the order in which
+/// gates report (or a sync that brings an older one back) does not matter.
+pub fn presence_replaces(held_at_ms: i64, incoming_at_ms: i64) -> bool {
+    incoming_at_ms > held_at_ms
+}
+
+/// [`presence_replaces`] as the guard of an SQL upsert into a table named
+/// `presence` (`INSERT … ON CONFLICT … DO UPDATE SET … ` + this).
+pub const PRESENCE_UPSERT_GUARD: &str = "WHERE excluded.at_ms > presence.at_ms";
+
 /// `GET /api/v1/presence?since=C`: presence that changed after cursor `C`,
 /// oldest change first. Ask again from `cursor` while `more` is set.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

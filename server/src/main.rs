@@ -3,16 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use shoumen_protocol::Role;
-use shoumen_server::db::{self, now_ms, Community, Db};
-use shoumen_server::ops;
-use shoumen_server::records::community::PassRequest;
-use shoumen_server::records::ingest;
-use shoumen_server::reports::export_csv;
-use shoumen_server::web::parse_day;
-use shoumen_server::{AppState, Config, Tls};
+use shoumen_server::db::Db;
+
+mod cli;
 
 #[derive(Parser)]
 #[command(
@@ -219,298 +215,26 @@ fn main() {
     }
 }
 
-/// A password from the environment variable `var`, or a fresh one to show.
-fn password(var: Option<String>) -> Result<(String, bool)> {
-    Ok(match var {
-        Some(var) => (std::env::var(&var).with_context(|| format!("environment variable {var} is not set"))?, false),
-        None => (shoumen_server::leaves::secrets::random_token(), true),
-    })
-}
-
-/// The community a command acts on: `--community`, or the only one.
-fn pick(db: &Db, id: Option<&str>) -> Result<Community> {
-    Ok(db.call_blocking(|conn| match id {
-        Some(id) => db::community(conn, id),
-        None => db::sole_community(conn, &db.target),
-    })?)
-}
-
 fn run(cli: Cli) -> Result<()> {
     if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key })) = &cli.command {
-        return verify_receipt(&cli.db, receipt, log_key.as_deref());
+        return cli::evidence::verify(&cli.db, receipt, log_key.as_deref());
     }
     let db = Db::open(&cli.db)?;
     let community = cli.community.as_deref();
     match cli.command.unwrap_or(Cmd::Serve) {
-        Cmd::Serve => serve(db, cli.serve),
-        Cmd::Init { admin, password_env } => init(&db, community, &admin, password_env),
-        Cmd::Communities => {
-            for id in db.call_blocking(db::communities)? {
-                println!("{id}");
-            }
-            Ok(())
-        }
-        Cmd::DistrictAdmin { name, password_env } => {
-            let (password, generated) = password(password_env)?;
-            let hash = shoumen_server::web::argon2_hash(&password).map_err(anyhow::Error::msg)?;
-            db.call_blocking(|conn| db::add_user(conn, &name, &hash, None, now_ms()))?;
-            println!("District account {name:?} created: it sees every community's overview at /district.");
-            if generated {
-                println!("Login: {name} / {password}   (shown once; keep it safe)");
-            }
-            Ok(())
-        }
-        Cmd::EnrollToken { gate, hours } => {
-            let community = pick(&db, community)?;
-            let actor = cli_actor(&community.id);
-            let ttl = hours * 3_600_000;
-            let token = db.call_blocking(|conn| ops::gates::enroll_token(conn, &actor, &community.id, &gate, ttl))?;
-            println!("{token}");
-            eprintln!(
-                "one-time token for {gate:?}, valid {hours} h: run `shoumen enroll <server-url> {token}` on the kiosk"
-            );
-            Ok(())
-        }
+        Cmd::Serve => cli::serve::run(db, cli.serve),
+        Cmd::Init { admin, password_env } => cli::init::run(&db, community, &admin, password_env),
+        Cmd::Communities => cli::communities::run(&db),
+        Cmd::DistrictAdmin { name, password_env } => cli::district_admin::run(&db, &name, password_env),
+        Cmd::EnrollToken { gate, hours } => cli::enroll_token::run(&db, community, &gate, hours),
         Cmd::Pass(PassCmd::Issue { role, unit, days, needs_assistance }) => {
-            issue(&db, community, role, unit, days, needs_assistance)
+            cli::pass::issue(&db, community, role, unit, days, needs_assistance)
         }
-        Cmd::Pass(PassCmd::Revoke { pass_id }) => {
-            let community = pick(&db, community)?;
-            let actor = cli_actor(&community.id);
-            db.call_blocking(|conn| Ok(ops::passes::revoke(conn, &actor, &community.id, &pass_id)))??;
-            eprintln!("pass {pass_id} revoked; kiosks refuse it after their next list pull");
-            Ok(())
-        }
-        Cmd::Verify => verify(&db),
-        Cmd::Prune => {
-            let pruned = db.call_blocking(|conn| shoumen_server::ops::retention::prune_all(conn, now_ms()))?;
-            println!(
-                "deleted {} entries, {} visitors' names and {} returnees' personal fields past their communities' retention",
-                pruned.entries, pruned.visitor_names, pruned.returnees
-            );
-            Ok(())
-        }
+        Cmd::Pass(PassCmd::Revoke { pass_id }) => cli::pass::revoke(&db, community, &pass_id),
+        Cmd::Verify => cli::verify::run(&db),
+        Cmd::Prune => cli::prune::run(&db),
         Cmd::Evidence(_) => unreachable!("handled before the database is opened"),
-        Cmd::Export { from, to } => export(&db, community, &from, &to, cli.serve.utc_offset_min),
-        Cmd::Unlock { name } => {
-            let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
-            let found = db.call_blocking(|conn| {
-                shoumen_server::records::accounts::unlock_by_name(
-                    conn,
-                    &name,
-                    &format!("command line ({user})"),
-                    now_ms(),
-                )
-            })?;
-            match found {
-                Some(_) => println!("account {name:?} unlocked: it can log in again"),
-                None => bail!("there is no account {name:?}; the Accounts page lists them"),
-            }
-            Ok(())
-        }
-    }
-}
-
-/// `evidence verify`: says what the receipt proves, or why it proves nothing.
-fn verify_receipt(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result<()> {
-    use shoumen_protocol::evidence::Receipt;
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the receipt {}", path.display()))?;
-    let receipt = Receipt::parse(&text).with_context(|| format!("{} is not a receipt file", path.display()))?;
-    let key = match log_key {
-        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k)?.trim().to_string(),
-        Some(k) => k.trim().to_string(),
-        None => {
-            let db = Db::open(db)?;
-            let origin = receipt.checkpoint.lines().next().unwrap_or("").to_string();
-            let found = db.call_blocking(|c| {
-                let Some(community) =
-                    shoumen_server::records::registrations::community_of_checkpoint(c, &receipt.checkpoint)?
-                else {
-                    return Ok(None);
-                };
-                Ok(Some(shoumen_server::records::evidence::verifier_key(c, &community)?))
-            })?;
-            found.with_context(|| {
-                format!("this server keeps no log named {origin:?}; give the log's key with --log-key")
-            })?
-        }
-    };
-    let head = receipt.verify(&key).with_context(|| format!("receipt {} does not verify", receipt.code))?;
-    println!(
-        "receipt {}: record #{} is in {} of {} records, checkpoint signed by {}",
-        receipt.code, receipt.index, head.origin, head.size, key
-    );
-    println!("record: {}", receipt.record);
-    Ok(())
-}
-
-/// Who changes things from the command line, for the community's audit
-/// trail: the operating system's user name.
-fn cli_actor(community: &str) -> shoumen_server::records::audit::Actor {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "?".into());
-    shoumen_server::records::audit::Actor {
-        community: community.to_string(),
-        user: format!("command line ({user})"),
-        ip: "local".into(),
-    }
-}
-
-fn init(db: &Db, community: Option<&str>, admin: &str, password_env: Option<String>) -> Result<()> {
-    let Some(community) = community else { bail!("name the community with --community, e.g. --community lotus-gdn") };
-    if community.is_empty() || community.len() > shoumen_protocol::pass::MAX_ISSUER_LEN {
-        bail!("--community must be 1 to {} bytes, e.g. \"lotus-gdn\"", shoumen_protocol::pass::MAX_ISSUER_LEN);
-    }
-    let (password, generated) = password(password_env)?;
-    let hash = shoumen_server::web::argon2_hash(&password).map_err(anyhow::Error::msg)?;
-    db.call_blocking(|conn| db::init(conn, community, admin, &hash, now_ms()))?;
-    let target = &db.target;
-    println!("Community {community:?} created in {target}.");
-    if generated {
-        println!("Admin login: {admin} / {password}   (shown once; keep it safe)");
-    }
-    println!("Next:\n  1. shoumen-server --db {target} --listen 0.0.0.0:8443 --cert cert.pem --key key.pem --public-url https://<host>:8443");
-    println!("  2. shoumen-server --db {target} --community {community} enroll-token --gate \"North gate\"");
-    println!("  3. on the kiosk: shoumen enroll https://<host>:8443 <token>");
-    Ok(())
-}
-
-fn issue(db: &Db, community: Option<&str>, role: Role, unit: String, days: i64, needs_assistance: bool) -> Result<()> {
-    let community = pick(db, community)?;
-    let req = PassRequest {
-        role,
-        unit,
-        resident_id: None,
-        valid_from: now_ms() / 1000 - 60,
-        valid_s: days * 86_400,
-        flags: if needs_assistance { shoumen_protocol::PassFlags::NEEDS_ASSISTANCE } else { 0 },
-        visitor_name: None,
-        gate: None,
-    };
-    let (actor, shown) = (cli_actor(&community.id), format!("unit {}", req.unit));
-    let issued = db.call_blocking(|conn| Ok(ops::passes::issue(conn, &actor, &community, &req, &shown)))??;
-    println!("{}", issued.text);
-    eprintln!(
-        "pass {} valid until unix {}; phone link /p/{}",
-        issued.pass_id.to_hex(),
-        issued.expires_at,
-        issued.link_token
-    );
-    Ok(())
-}
-
-/// Re-checks every kiosk's stored chain, whichever community.
-fn verify(db: &Db) -> Result<()> {
-    let devices = db.call_blocking(ingest::device_ids)?;
-    let mut broken = 0;
-    for d in &devices {
-        match db.call_blocking(|conn| Ok(ingest::verify_chain(conn, d)))? {
-            Ok(n) => println!("ok      {d}: {n} entries"),
-            Err(e) => {
-                broken += 1;
-                println!("BROKEN  {d}: {e}");
-            }
-        }
-    }
-    if broken > 0 {
-        bail!("{broken} of {} kiosk logs do not verify", devices.len());
-    }
-    Ok(())
-}
-
-fn export(db: &Db, community: Option<&str>, from: &str, to: &str, offset: i32) -> Result<()> {
-    let (Some(f), Some(t)) = (parse_day(from, offset), parse_day(to, offset)) else {
-        bail!("--from and --to must be dates like 2026-11-29");
-    };
-    let community = pick(db, community)?;
-    let mut out = std::io::stdout().lock();
-    db.read_blocking(|conn| {
-        // The committee's pages default to Chinese; so does this export.
-        let words = |code: &str| shoumen_server::web::reason_text(shoumen_server::web::Lang::Zh, code);
-        export_csv(conn, &community.id, f * 1000..(t + 86_400) * 1000, offset, &words, None, &mut |chunk| {
-            std::io::Write::write_all(&mut out, chunk.as_bytes()).is_ok()
-        })
-    })?;
-    Ok(())
-}
-
-fn serve(db: Db, args: ServeArgs) -> Result<()> {
-    let tls = match (args.cert, args.key) {
-        (Some(cert), Some(key)) => Some(Tls { cert, key }),
-        _ => None,
-    };
-    if tls.is_none() && !args.listen.ip().is_loopback() && !args.insecure_http {
-        bail!(
-            "refusing plain HTTP on {}: give --cert and --key for HTTPS, or --insecure-http if a TLS proxy sits in front",
-            args.listen
-        );
-    }
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let listener =
-        std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    if args.public_url.is_none() && addr.ip().is_unspecified() {
-        tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
-    }
-    let public_url = args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let config = Config {
-        // Behind a TLS proxy (--insecure-http with an https public URL) the
-        // browser still talks HTTPS: cookies stay Secure.
-        secure_cookies: tls.is_some() || public_url.starts_with("https://"),
-        public_url,
-        trusted_proxies: args.trusted_proxy,
-        limits: shoumen_server::net::Limits {
-            max_connections: args.max_connections.max(1),
-            headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
-            first_headers: std::time::Duration::from_secs(
-                args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1)),
-            ),
-            request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
-            per_client_connections: args.max_connections_per_client.max(1),
-            per_client_requests: args.max_requests_per_client.max(1),
-            ..Default::default()
-        },
-        rate_per_minute: args.rate_per_minute.max(1),
-        registrations: shoumen_server::records::registrations::Limits {
-            per_phone_day: args.registrations_per_phone.max(1),
-            per_address_day: args.registrations_per_address.max(1),
-            unit_alert_after: args.unit_registrations_alert.max(1),
-        },
-        utc_offset_min: args.utc_offset_min,
-        mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig {
-            url,
-            base_topic: args.mqtt_topic,
-            client_id: args.mqtt_client_id,
-            ca: args.mqtt_ca,
-        }),
-        ..Config::default()
-    };
-    let state = AppState::new(db, config)?;
-    // Tests and scripts read this line to learn the port of --listen …:0.
-    println!("listening on {scheme}://{addr}");
-    tracing::info!(%addr, db = state.db.target, "shoumen-server started");
-    // Type=notify under systemd: the socket is bound and the database open.
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async move {
-        tokio::select! {
-            r = shoumen_server::serve(listener, state, tls) => r.map_err(anyhow::Error::from),
-            _ = shutdown_signal() => {
-                tracing::info!("stopping");
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
-                Ok(())
-            }
-        }
-    })
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        Cmd::Export { from, to } => cli::export::run(&db, community, &from, &to, cli.serve.utc_offset_min),
+        Cmd::Unlock { name } => cli::unlock::run(&db, &name),
     }
 }

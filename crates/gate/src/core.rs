@@ -357,16 +357,16 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
     }
 }
 
-/// Keeps the newer of two presences of a pass: merged by time, so the
-/// order in which gates report does not matter.
+/// Keeps the newer of two presences of a pass, by the protocol's one rule.
 fn merge_presence(have: &mut HashMap<PassId, Presence>, incoming: Vec<(PassId, Presence)>) {
     for (id, p) in incoming {
-        match have.get(&id) {
-            Some(old) if old.at_ms >= p.at_ms => {}
-            _ => {
-                have.insert(id, p);
-            }
-        }
+        note_presence(have, id, p);
+    }
+}
+
+fn note_presence(have: &mut HashMap<PassId, Presence>, id: PassId, p: Presence) {
+    if have.get(&id).is_none_or(|old| shoumen_protocol::sync::presence_replaces(old.at_ms, p.at_ms)) {
+        have.insert(id, p);
     }
 }
 
@@ -622,7 +622,11 @@ fn allow(state: &mut GateState, pending: Pending, centi: Option<i32>, now: Now) 
     d.temperature = centi.map(|c| temp_record(&state.policy, c));
     let mut view = ResultView::for_pass(Decision::Allow, reason, &pending.claims);
     view.temperature_centi = centi;
-    state.presence.insert(pending.claims.pass_id, Presence { direction: pending.direction, at_ms: now.wall_ms });
+    note_presence(
+        &mut state.presence,
+        pending.claims.pass_id,
+        Presence { direction: pending.direction, at_ms: now.wall_ms },
+    );
     finish(state, d, view, now)
 }
 

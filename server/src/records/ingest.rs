@@ -473,7 +473,7 @@ fn store_presence(tx: &mut dyn Conn, device: &Device, seen: &[Seen]) -> Result<(
     let mut newest: std::collections::HashMap<&str, &Seen> = std::collections::HashMap::new();
     for s in seen {
         let slot = newest.entry(s.pass_id.as_str()).or_insert(s);
-        if s.at_ms > slot.at_ms {
+        if shoumen_protocol::sync::presence_replaces(slot.at_ms, s.at_ms) {
             *slot = s;
         }
     }
@@ -484,10 +484,13 @@ fn store_presence(tx: &mut dyn Conn, device: &Device, seen: &[Seen]) -> Result<(
     for s in seen {
         change += 1;
         tx.execute(
-            "INSERT INTO presence (community, pass_id, direction, at_ms, device, change) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (community, pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms,
-                 device = excluded.device, change = excluded.change
-             WHERE excluded.at_ms > presence.at_ms",
+            &format!(
+                "INSERT INTO presence (community, pass_id, direction, at_ms, device, change)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (community, pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms,
+                     device = excluded.device, change = excluded.change {}",
+                shoumen_protocol::sync::PRESENCE_UPSERT_GUARD
+            ),
             vals![&device.community, &s.pass_id, s.direction, s.at_ms, &device.id, change],
         )?;
     }

@@ -511,28 +511,18 @@ fn frames_of(
         .collect()
 }
 
-/// Pass texts for test frames: resident passes of the "demo-garden"
-/// community with random ids and units, signed by a fixed key (the one
-/// `shoumen_protocol::testkit` calls byte 7), so frames are reproducible.
+/// Pass texts for test frames: the testkit's resident pass (key byte 7,
+/// the test-vector time) with random ids and units, so frames are
+/// reproducible.
 pub fn pass_texts(count: usize, seed: u64) -> Vec<String> {
-    use shoumen_protocol::{pass, PassClaims, PassFlags, PassId, Role};
-    /// 2026-09-21T12:26:40Z, the protocol's test-vector time.
-    const NOW: i64 = 1_790_000_000;
+    use shoumen_protocol::{pass, testkit, PassId};
     let mut rng = Rng::new(seed);
-    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let key = testkit::key_from_byte(7);
     (0..count)
         .map(|i| {
-            let claims = PassClaims {
-                issuer: "demo-garden".into(),
-                pass_id: PassId(rng.next_u64().to_le_bytes()),
-                issued_at: NOW - 86_400,
-                not_before: NOW - 86_400,
-                expires_at: NOW + 365 * 86_400,
-                role: Role::Resident,
-                unit: format!("{}-{}", 1 + i % 20, 101 + (rng.next_u64() % 1800)),
-                flags: PassFlags::default(),
-                holder: None,
-            };
+            let mut claims = testkit::resident_claims(testkit::VECTOR_NOW);
+            claims.pass_id = PassId(rng.next_u64().to_le_bytes());
+            claims.unit = format!("{}-{}", 1 + i % 20, 101 + (rng.next_u64() % 1800));
             pass::issue(&claims, &key).expect("generator claims are valid")
         })
         .collect()

@@ -160,12 +160,8 @@ impl Store {
         )
         .map_err(StoreError::from_sqlite)?;
         if let (Decision::Allow, Some(pass_id)) = (entry.decision, entry.pass_id) {
-            tx.execute(
-                "INSERT INTO presence (pass_id, direction, at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms",
-                params![pass_id.to_hex(), entry.direction.as_str(), entry.wall_ms],
-            )
-            .map_err(StoreError::from_sqlite)?;
+            tx.execute(&upsert_presence(), params![pass_id.to_hex(), entry.direction.as_str(), entry.wall_ms])
+                .map_err(StoreError::from_sqlite)?;
         }
         set_meta(&tx, "head_seq", &entry.seq.to_string())?;
         set_meta(&tx, "head_hash", &hex::encode(hash))?;
@@ -252,11 +248,7 @@ impl Store {
         let tx =
             self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from_sqlite)?;
         {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO presence (pass_id, direction, at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms
-                 WHERE excluded.at_ms > presence.at_ms",
-            )?;
+            let mut upsert = tx.prepare_cached(&upsert_presence())?;
             for (id, p) in items {
                 upsert.execute(params![id.to_hex(), p.direction.as_str(), p.at_ms]).map_err(StoreError::from_sqlite)?;
             }
@@ -612,3 +604,13 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests;
+
+/// A pass's presence row, replaced only by the protocol's one rule (newer
+/// wins): an entry of our own and one merged from another gate alike.
+fn upsert_presence() -> String {
+    format!(
+        "INSERT INTO presence (pass_id, direction, at_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms {}",
+        shoumen_protocol::sync::PRESENCE_UPSERT_GUARD
+    )
+}

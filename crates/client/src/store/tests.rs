@@ -211,3 +211,17 @@ fn store_uses_wal_and_full_sync() {
     let sync: i64 = store.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
     assert_eq!((mode.as_str(), sync), ("wal", 2));
 }
+
+#[test]
+fn an_own_entry_older_than_a_merged_presence_does_not_replace_it() {
+    // The south gate saw pass 1 go out at T0 + 10 s; this kiosk's entry of
+    // T0 + 2 s reaches its store after that (it was waiting on the lock).
+    let (_dir, mut store) = store_with(0);
+    let out = Presence { direction: Direction::Out, at_ms: T0 + 10_000 };
+    store.merge_presence(&[(PassId([1; 8]), out)], 7).unwrap();
+    store.append(&draft(2, Decision::Allow, Some(1))).unwrap();
+    assert_eq!(store.presence().unwrap()[&PassId([1; 8])], out, "the newer report holds");
+    // A newer entry of our own does replace it.
+    store.append(&draft(11, Decision::Allow, Some(1))).unwrap();
+    assert_eq!(store.presence().unwrap()[&PassId([1; 8])].direction, Direction::In);
+}

@@ -1,0 +1,126 @@
+//! What an enrolled kiosk does: push entries, beat, pull lists (and the
+//! evidence log's head) and the community's presence.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use shoumen_protocol::evidence::LogAnswer;
+use shoumen_protocol::sync::{Current, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
+
+use super::auth::Kiosk;
+use super::{for_device, json_body};
+use crate::db::Conn;
+use crate::records::community;
+use crate::records::ingest::{self, Refusal};
+use crate::AppState;
+
+pub(super) async fn push(
+    State(app): State<AppState>,
+    Kiosk(device): Kiosk,
+    body: Result<Json<PushRequest>, JsonRejection>,
+) -> Response {
+    let req = match json_body(body) {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let bell = app.bell.clone();
+    let bulk = req.entries.len() > BULK_PAGE;
+    for_device(&app, device, bulk, move |conn, device| {
+        let pushed = ingest::push(conn, device, &req)?;
+        if pushed.alerts > 0 {
+            bell.notify_one();
+        }
+        Ok(pushed.response)
+    })
+    .await
+}
+
+/// A page longer than this is a backlog, stored in the bulk lane: a gate
+/// in use pushes one entry, or a few after a short outage.
+const BULK_PAGE: usize = 20;
+
+pub(super) async fn heartbeat(
+    State(app): State<AppState>,
+    Kiosk(device): Kiosk,
+    body: Result<Json<Heartbeat>, JsonRejection>,
+) -> Response {
+    let hb = match json_body(body) {
+        Ok(h) => h,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let community = match app.community(&device.community).await {
+        Ok(c) => c,
+        Err(e) => return Refusal::Db(e).into_response(),
+    };
+    let bell = app.bell.clone();
+    for_device(&app, device, false, move |conn, device| {
+        let (server_ms, alerts) = ingest::heartbeat(conn, device, &hb)?;
+        if alerts > 0 {
+            bell.notify_one();
+        }
+        let (lists_version, _) = community::bundle(conn, &community, server_ms.div_euclid(1000))?;
+        Ok(HeartbeatResponse { server_ms, lists_version })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct Since {
+    since: Option<u64>,
+    /// The evidence log size the kiosk holds: the answer carries the newest
+    /// checkpoint and the proof that it extends that size.
+    log: Option<u64>,
+}
+
+/// The newest bundle if the kiosk's is older, and always the signed word of
+/// which version is the newest now.
+pub(super) async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
+    let community = match app.community(&device.community).await {
+        Ok(c) => c,
+        Err(e) => return Refusal::Db(e).into_response(),
+    };
+    for_device(&app, device, false, move |conn, device| {
+        let now_s = crate::db::now_ms().div_euclid(1000);
+        let (version, signed) = community::bundle(conn, &community, now_s)?;
+        if let Some(held) = q.since {
+            // Which lists (and so which keys) each kiosk holds: a key
+            // rotation finishes only once every kiosk has the new key.
+            crate::records::devices::note_lists_version(conn, &device.id, held)?;
+        }
+        let current = Current::sign(community.list_key(), &community.id, version, now_s);
+        let log = match q.log {
+            Some(held) => Some(log_answer(conn, &community.id, held)?),
+            None => None,
+        };
+        Ok(ListsAnswer { bundle: (q.since != Some(version)).then_some(signed), current, log })
+    })
+    .await
+}
+
+/// The newest checkpoint and its proof from the size a kiosk holds (none
+/// if the kiosk holds more than the log: it will say so as a split view).
+fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnswer, Refusal> {
+    let fail = |e: crate::records::evidence::EvidenceError| match e {
+        crate::records::evidence::EvidenceError::Db(e) => Refusal::Db(e),
+        other => Refusal::BadRequest(other.to_string()),
+    };
+    let size = crate::records::evidence::size(conn, community)?;
+    let checkpoint = crate::records::evidence::checkpoint_at(conn, community, size).map_err(fail)?;
+    let proof = if held <= size {
+        crate::records::evidence::consistency(conn, community, held, size).map_err(fail)?
+    } else {
+        Vec::new()
+    };
+    Ok(LogAnswer { checkpoint, key: crate::records::evidence::verifier_key(conn, community)?, proof })
+}
+
+/// The community's presence (every gate's newest allowed direction per pass)
+/// that changed after `since`.
+pub(super) async fn presence(State(app): State<AppState>, Kiosk(device): Kiosk, Query(q): Query<Since>) -> Response {
+    for_device(&app, device, false, move |conn, device| {
+        Ok(ingest::presence_since(conn, &device.community, q.since.unwrap_or(0))?)
+    })
+    .await
+}

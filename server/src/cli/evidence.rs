@@ -1,0 +1,38 @@
+//! `evidence verify`: what a returnee's receipt proves, from the file and
+//! the log's key alone (the database only to look the key up).
+
+use anyhow::{Context, Result};
+use shoumen_server::db::Db;
+
+/// `evidence verify`: says what the receipt proves, or why it proves nothing.
+pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result<()> {
+    use shoumen_protocol::evidence::Receipt;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the receipt {}", path.display()))?;
+    let receipt = Receipt::parse(&text).with_context(|| format!("{} is not a receipt file", path.display()))?;
+    let key = match log_key {
+        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k)?.trim().to_string(),
+        Some(k) => k.trim().to_string(),
+        None => {
+            let db = Db::open(db)?;
+            let origin = receipt.checkpoint.lines().next().unwrap_or("").to_string();
+            let found = db.call_blocking(|c| {
+                let Some(community) =
+                    shoumen_server::records::registrations::community_of_checkpoint(c, &receipt.checkpoint)?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(shoumen_server::records::evidence::verifier_key(c, &community)?))
+            })?;
+            found.with_context(|| {
+                format!("this server keeps no log named {origin:?}; give the log's key with --log-key")
+            })?
+        }
+    };
+    let head = receipt.verify(&key).with_context(|| format!("receipt {} does not verify", receipt.code))?;
+    println!(
+        "receipt {}: record #{} is in {} of {} records, checkpoint signed by {}",
+        receipt.code, receipt.index, head.origin, head.size, key
+    );
+    println!("record: {}", receipt.record);
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `serve` (the default): the web server, until SIGTERM or Ctrl-C.
+
+use anyhow::{bail, Context, Result};
+use shoumen_server::db::Db;
+use shoumen_server::{AppState, Config, Tls};
+
+use crate::ServeArgs;
+
+pub fn run(db: Db, args: ServeArgs) -> Result<()> {
+    let tls = match (args.cert, args.key) {
+        (Some(cert), Some(key)) => Some(Tls { cert, key }),
+        _ => None,
+    };
+    if tls.is_none() && !args.listen.ip().is_loopback() && !args.insecure_http {
+        bail!(
+            "refusing plain HTTP on {}: give --cert and --key for HTTPS, or --insecure-http if a TLS proxy sits in front",
+            args.listen
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let listener =
+        std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if args.public_url.is_none() && addr.ip().is_unspecified() {
+        tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
+    }
+    let public_url = args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let config = Config {
+        // Behind a TLS proxy (--insecure-http with an https public URL) the
+        // browser still talks HTTPS: cookies stay Secure.
+        secure_cookies: tls.is_some() || public_url.starts_with("https://"),
+        public_url,
+        trusted_proxies: args.trusted_proxy,
+        limits: shoumen_server::net::Limits {
+            max_connections: args.max_connections.max(1),
+            headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
+            first_headers: std::time::Duration::from_secs(
+                args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1)),
+            ),
+            request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
+            per_client_connections: args.max_connections_per_client.max(1),
+            per_client_requests: args.max_requests_per_client.max(1),
+            ..Default::default()
+        },
+        rate_per_minute: args.rate_per_minute.max(1),
+        registrations: shoumen_server::records::registrations::Limits {
+            per_phone_day: args.registrations_per_phone.max(1),
+            per_address_day: args.registrations_per_address.max(1),
+            unit_alert_after: args.unit_registrations_alert.max(1),
+        },
+        utc_offset_min: args.utc_offset_min,
+        mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig {
+            url,
+            base_topic: args.mqtt_topic,
+            client_id: args.mqtt_client_id,
+            ca: args.mqtt_ca,
+        }),
+        ..Config::default()
+    };
+    let state = AppState::new(db, config)?;
+    // Tests and scripts read this line to learn the port of --listen …:0.
+    println!("listening on {scheme}://{addr}");
+    tracing::info!(%addr, db = state.db.target, "shoumen-server started");
+    // Type=notify under systemd: the socket is bound and the database open.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        tokio::select! {
+            r = shoumen_server::serve(listener, state, tls) => r.map_err(anyhow::Error::from),
+            _ = shutdown_signal() => {
+                tracing::info!("stopping");
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
