@@ -105,18 +105,18 @@ fn who_is_out_now_comes_from_every_gate_merged_by_time() {
     let (browser, _) = login(&t.server);
     let (status, page) = get(&browser, &format!("{}/outside", t.server.url()));
     assert_eq!(status, 200);
-    assert!(page.contains("id=outside-total>Outside now<b>2</b>"), "{page}");
-    let out = &page[page.find("<table id=outside").unwrap()..];
+    assert!(page.contains("id=\"outside-total\">Outside now<b>2</b>"), "{page}");
+    let out = &page[page.find("<table id=\"outside\"").unwrap()..];
     let out = &out[..out.find("</table>").unwrap()];
     assert!(out.contains(&t.a.to_hex()), "A left by the south gate after coming in at north");
     assert!(out.contains(&t.c.to_hex()), "C is out: a refusal at north does not bring anyone in");
     assert!(!out.contains(&t.b.to_hex()), "B came back in at north after leaving by south");
     assert!(out.contains("Wang A") && out.contains("South gate"), "{out}");
     // Per unit: one each, in 1-101 and 2-202.
-    let units = &page[page.find("<table id=per-unit").unwrap()..];
+    let units = &page[page.find("<table id=\"per-unit\"").unwrap()..];
     assert!(units.contains("<td>1-101</td><td>1</td>") && units.contains("<td>2-202</td><td>1</td>"), "{units}");
     // The visitor whose pass ended is still inside.
-    let over = &page[page.find("<table id=overstaying").unwrap()..];
+    let over = &page[page.find("<table id=\"overstaying\"").unwrap()..];
     assert!(over.contains(&t.v.to_hex()) && over.contains("Guest V"), "{over}");
 }
 

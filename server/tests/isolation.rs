@@ -425,7 +425,7 @@ fn the_district_sees_every_community_and_changes_nothing() {
     let row = |c: &str| page[page.find(&format!("<td>{c}</td>")).unwrap()..].split("</tr>").next().unwrap().to_string();
     assert!(row(OTHER).contains("<td>21</td>"), "{}", row(OTHER));
     assert!(row(COMMUNITY).contains("<td>5</td>"), "{}", row(COMMUNITY));
-    assert!(row(OTHER).contains("class=bad>2<"), "their two fevers: {}", row(OTHER));
+    assert!(row(OTHER).contains("class=\"bad\">2<"), "their two fevers: {}", row(OTHER));
     // A day with nothing: zeros. A bad day: a clear message.
     let (_, empty) = get(&b, &format!("{base}/district?day=2021-01-01"));
     assert!(!empty.contains("<td>21</td>"));

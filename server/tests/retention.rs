@@ -117,6 +117,6 @@ fn the_overview_states_the_policy_and_an_admin_changes_it() {
         &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "0"), ("csrf", &token)],
     );
     assert_eq!(status, 400);
-    assert!(body.contains("returnees&#39; personal data 1 to 365 days"), "{body}");
+    assert!(body.contains("returnees' personal data 1 to 365 days"), "{body}");
     assert_eq!(server.count(&format!("SELECT entry_days FROM communities WHERE id = '{COMMUNITY}'")), 30);
 }

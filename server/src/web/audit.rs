@@ -1,13 +1,14 @@
 //! The Audit page (admins and police): the latest actions, whether the
 //! chain is intact, and the whole trail as CSV.
 
-use std::fmt::Write;
-
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::*;
+use super::{fmt_ms, frame, record_action, t, Member, WebError};
 use crate::records::audit::{self, Verdict};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -22,52 +23,41 @@ pub fn table() -> super::site::Table {
 /// Rows the page shows; the CSV has them all.
 const SHOWN: i64 = 300;
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
-    let found =
-        app.db.call(move |conn| Ok((audit::verify(conn, &community)?, audit::latest(conn, &community, SHOWN)?))).await;
-    let (verdict, rows) = match found {
-        Ok(v) => v,
-        Err(e) => return server_error(e),
+    let (verdict, rows) = app
+        .db
+        .call(move |conn| Ok((audit::verify(conn, &community)?, audit::latest(conn, &community, SHOWN)?)))
+        .await?;
+    let body = html! {
+        @match verdict {
+            Verdict::Intact(n) => p.ok #chain { (t(lang, "chain_intact")) " (" (n) ")" },
+            Verdict::BrokenAt(seq) => p.msg.bad #chain { (t(lang, "chain_broken")) " " (seq) },
+        }
+        p { a href="/audit.csv" { (t(lang, "export")) } }
+        div.scroll {
+            table {
+                tr {
+                    th { "#" } th { (t(lang, "time")) } th { (t(lang, "actor")) } th { (t(lang, "from_where")) }
+                    th { (t(lang, "action")) } th { (t(lang, "what")) }
+                }
+                @for a in &rows {
+                    tr {
+                        td { (a.seq) } td { (fmt_ms(a.at_ms, offset)) } td { (a.actor) } td { (a.ip) }
+                        td { code { (a.action) } } td { (a.detail) }
+                    }
+                }
+            }
+        }
     };
-    let mut body = match verdict {
-        Verdict::Intact(n) => format!("<p class=ok id=chain>{} ({n})</p>", t(lang, "chain_intact")),
-        Verdict::BrokenAt(seq) => format!("<p class=\"msg bad\" id=chain>{} {seq}</p>", t(lang, "chain_broken")),
-    };
-    let _ = write!(
-        body,
-        "<p><a href=/audit.csv>{}</a></p><div class=scroll><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "export"),
-        t(lang, "time"),
-        t(lang, "actor"),
-        t(lang, "from_where"),
-        t(lang, "action"),
-        t(lang, "what"),
-    );
-    for a in &rows {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            a.seq,
-            fmt_ms(a.at_ms, offset),
-            esc(&a.actor),
-            esc(&a.ip),
-            esc(&a.action),
-            esc(&a.detail),
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "audit"), Some(&m.session), &body).into_response()
+    Ok(frame(lang, t(lang, "audit"), Some(&m.session), body))
 }
 
-pub async fn export(State(app): State<AppState>, m: Member) -> Response {
+pub async fn export(State(app): State<AppState>, m: Member) -> Result<Response, WebError> {
     let offset = app.config.utc_offset_min;
-    let slot = match app.db.reader().await {
-        Ok(slot) => slot,
-        Err(e) => return message(&m.session, "audit", &e.to_string(), StatusCode::SERVICE_UNAVAILABLE),
-    };
+    let slot = app.db.reader().await?;
     // Exporting the trail is itself an action worth a row.
     record_action(&app, &m, "audit.export", String::new()).await;
     let (db, community) = (app.db.clone(), m.community.clone());
@@ -83,12 +73,12 @@ pub async fn export(State(app): State<AppState>, m: Member) -> Response {
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
         ],
         axum::body::Body::from_stream(stream),
     )
-        .into_response()
+        .into_response())
 }

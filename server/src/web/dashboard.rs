@@ -4,9 +4,12 @@
 
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::*;
+use super::{csrf_field, field, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, Session, WebError};
+use crate::db::now_ms;
 use crate::ops::retention;
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -18,73 +21,68 @@ pub fn table() -> super::site::Table {
     )
 }
 
-pub async fn page(State(app): State<AppState>, session: Session) -> Response {
+pub async fn page(State(app): State<AppState>, session: Session) -> Result<Response, WebError> {
     let Some(community) = session.community.clone() else {
-        return state_redirect("/district");
+        return Ok(state_redirect("/district"));
     };
     // A property account's one page is its gates' entries.
     if !session.role.may(crate::leaves::roles::Perm::ReadCompound) {
-        return state_redirect("/entries");
+        return Ok(state_redirect("/entries"));
     }
     let lang = session.lang;
     let offset = app.config.utc_offset_min;
-    let found = app
+    let (d, policy) = app
         .db
         .call(move |conn| {
             Ok((crate::reports::dashboard(conn, &community, now_ms(), offset)?, retention::policy(conn, &community)?))
         })
-        .await;
-    let (d, policy) = match found {
-        Ok(d) => d,
-        Err(e) => return server_error(e),
+        .await?;
+    let body = html! {
+        div.stat { b { (d.today) } (t(lang, "entries_today")) }
+        div.stat {
+            b class=(if d.open_alerts > 0 { "bad" } else { "ok" }) { (d.open_alerts) }
+            a href="/alerts" { (t(lang, "open_alerts")) }
+        }
+        h2 { (t(lang, "per_hour")) }
+        (hour_chart(lang, &d.hours, d.hour_start, offset))
+        (retention_form(lang, &session.csrf, policy))
     };
-    let mut body = format!(
-        "<div class=stat><b>{today}</b>{}</div><div class=stat><b class=\"{}\">{open}</b><a href=/alerts>{}</a></div><h2>{}</h2>",
-        t(lang, "entries_today"),
-        if d.open_alerts > 0 { "bad" } else { "ok" },
-        t(lang, "open_alerts"),
-        t(lang, "per_hour"),
-        today = d.today,
-        open = d.open_alerts,
-    );
-    body.push_str(&hour_chart(lang, &d.hours, d.hour_start, offset));
-    body.push_str(&retention_form(lang, &session.csrf, policy));
-    layout(lang, t(lang, "dashboard"), Some(&session), &body).into_response()
+    Ok(frame(lang, t(lang, "dashboard"), Some(&session), body).into_response())
 }
 
 /// The community's retention policy, stated and changeable.
-fn retention_form(lang: Lang, csrf: &str, p: retention::Policy) -> String {
-    format!(
-        "<h2>{title}</h2><p id=retention>{policy}</p><form class=card method=post action=/retention>{csrf}\
-<label>{entries}<input type=number name=entry_days min={emin} max={emax} value={e}></label>\
-<label>{visitors}<input type=number name=visitor_days min={vmin} max={vmax} value={v}></label>\
-<label>{returnees}<input type=number name=returnee_days min={rmin} max={rmax} value={r}></label><button>{save}</button></form>",
-        title = t(lang, "retention"),
-        policy = t(lang, "retention_policy")
-            .replacen("{}", &p.entry_days.to_string(), 1)
-            .replacen("{}", &p.visitor_days.to_string(), 1)
-            .replacen("{}", &p.returnee_days.to_string(), 1),
-        csrf = hidden_csrf(csrf),
-        entries = t(lang, "entry_days"),
-        visitors = t(lang, "visitor_days"),
-        returnees = t(lang, "returnee_days"),
-        rmin = retention::RETURNEE_DAYS.start(),
-        rmax = retention::RETURNEE_DAYS.end(),
-        r = p.returnee_days,
-        emin = retention::ENTRY_DAYS.start(),
-        emax = retention::ENTRY_DAYS.end(),
-        vmin = retention::VISITOR_DAYS.start(),
-        vmax = retention::VISITOR_DAYS.end(),
-        e = p.entry_days,
-        v = p.visitor_days,
-        save = t(lang, "save"),
-    )
+fn retention_form(lang: Lang, csrf: &str, p: retention::Policy) -> Markup {
+    let policy = t(lang, "retention_policy")
+        .replacen("{}", &p.entry_days.to_string(), 1)
+        .replacen("{}", &p.visitor_days.to_string(), 1)
+        .replacen("{}", &p.returnee_days.to_string(), 1);
+    let days = |key: &str, name: &str, range: &std::ops::RangeInclusive<i64>, value: i64| {
+        html! {
+            label {
+                (t(lang, key))
+                input type="number" name=(name) min=(range.start()) max=(range.end()) value=(value);
+            }
+        }
+    };
+    html! {
+        h2 { (t(lang, "retention")) }
+        p #retention { (policy) }
+        form.card method="post" action="/retention" {
+            (csrf_field(csrf))
+            (days("entry_days", "entry_days", &retention::ENTRY_DAYS, p.entry_days))
+            (days("visitor_days", "visitor_days", &retention::VISITOR_DAYS, p.visitor_days))
+            (days("returnee_days", "returnee_days", &retention::RETURNEE_DAYS, p.returnee_days))
+            button { (t(lang, "save")) }
+        }
+    }
 }
 
-pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+pub async fn set_retention(
+    State(app): State<AppState>,
+    m: Member,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let days = |key: &str| field(&form, key).trim().parse::<i64>().unwrap_or(0);
     // A form from before returnees' retention existed keeps the default.
     let returnee_days = if field(&form, "returnee_days").trim().is_empty() {
@@ -105,15 +103,12 @@ pub async fn set_retention(State(app): State<AppState>, m: Member, Form(form): F
             retention::set_policy(tx, &community, policy)?.map_err(CommunityError::Invalid)
         }))
     };
-    match app.db.call(set).await {
-        Ok(Ok(())) => state_redirect("/"),
-        Ok(Err(e)) => community_error(&m.session, "retention", e),
-        Err(e) => server_error(e),
-    }
+    app.db.call(set).await?.map_err(|e| WebError::community(&m.session, "retention", e))?;
+    Ok(state_redirect("/"))
 }
 
 /// Entries per hour of the last 24 hours, labelled by local hour.
-fn hour_chart(lang: Lang, hours: &[i64; 24], start_ms: i64, offset: i32) -> String {
+fn hour_chart(lang: Lang, hours: &[i64; 24], start_ms: i64, offset: i32) -> Markup {
     let labels: Vec<String> = (0..24).map(|i| fmt_ms(start_ms + i * 3_600_000, offset)[11..13].to_string()).collect();
     super::chart::stacked("per-hour", &labels, &[(t(lang, "entries").to_string(), hours.to_vec())])
 }

@@ -3,10 +3,12 @@
 //! (no login: the log holds nothing personal).
 
 use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 
-use super::*;
+use super::WebError;
 use crate::records::evidence::{self, EvidenceError};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -24,7 +26,7 @@ fn refusal(e: EvidenceError) -> Response {
         EvidenceError::Db(crate::db::DbError::UnknownCommunity(_)) => {
             (StatusCode::NOT_FOUND, "no such log").into_response()
         }
-        other => server_error(other),
+        other => WebError::internal(other).into_response(),
     }
 }
 

@@ -9,6 +9,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::{site, t, Lang, Session};
 use crate::leaves::roles::Perm;
+use crate::records::community::CommunityError;
 
 /// The page frame: header, menu (when logged in), title, content.
 pub fn frame(lang: Lang, title: &str, session: Option<&Session>, body: Markup) -> Markup {
@@ -137,6 +138,11 @@ impl WebError {
         WebError::with(StatusCode::BAD_REQUEST, session, title, Some(text.into()))
     }
 
+    /// A change that cannot be made in the state things are in now.
+    pub fn conflict(session: &Session, title: &'static str, text: impl Into<String>) -> WebError {
+        WebError::with(StatusCode::CONFLICT, session, title, Some(text.into()))
+    }
+
     /// The same before login (no menu).
     pub fn invalid_public(lang: Lang, title: &'static str, text: impl Into<String>) -> WebError {
         WebError { status: StatusCode::BAD_REQUEST, lang, title, text: Some(text.into()), menu: None }
@@ -156,6 +162,17 @@ impl WebError {
             title: "server_error",
             text: None,
             menu: None,
+        }
+    }
+
+    /// A change a community's records refused: words for what the reader
+    /// typed, "not found" for a record not in the community, 500 for the
+    /// database.
+    pub fn community(session: &Session, title: &'static str, e: CommunityError) -> WebError {
+        match e {
+            CommunityError::Db(e) => WebError::internal(e),
+            CommunityError::NotFound(_) => WebError::not_found(session),
+            other => WebError::invalid(session, title, other.to_string()),
         }
     }
 

@@ -2,10 +2,13 @@
 //! its next step (see `keys` for the steps and why they are safe).
 
 use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use maud::{html, Markup};
 
-use super::*;
+use super::{csrf_field, frame, state_redirect, t, FormMap, Member, WebError};
+use crate::db::now_ms;
 use crate::records::keys::{self, KeyError};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -17,45 +20,44 @@ pub fn table() -> super::site::Table {
     )
 }
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let lang = m.session.lang;
-    let community = match app.community(&m.community).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
-    let s = match app.db.call(move |conn| keys::status(conn, &community, now_ms() / 1000)).await {
-        Ok(s) => s,
-        Err(e) => return server_error(e),
-    };
-    let csrf = hidden_csrf(&m.session.csrf);
+    let community = app.community(&m.community).await?;
+    let s = app.db.call(move |conn| keys::status(conn, &community, now_ms() / 1000)).await?;
     let step = |action: &str, key: &str, note: String| {
-        format!(
-            "<form class=card method=post action=\"/keys/{action}\">{csrf}<p>{note}</p><button>{}</button></form>",
-            t(lang, key)
-        )
+        html! {
+            form.card method="post" action={ "/keys/" (action) } {
+                (csrf_field(&m.session.csrf))
+                p { (note) }
+                button { (t(lang, key)) }
+            }
+        }
     };
-    let mut body = format!("<p>{}: <code id=current-kid>{}</code></p>", t(lang, "key_current"), esc(&s.current));
     let kiosks = t(lang, "key_kiosks").replacen("{}", &(s.kiosks - s.kiosks_behind).to_string(), 1).replacen(
         "{}",
         &s.kiosks.to_string(),
         1,
     );
-    match (&s.next, &s.old) {
-        (None, None) => body += &step("next", "key_create", t(lang, "key_create_note").to_string()),
-        (Some(next), _) => {
-            body += &format!("<p>{}: <code id=next-kid>{}</code></p><p>{kiosks}</p>", t(lang, "key_next"), esc(next));
-            body += &step("activate", "key_activate", t(lang, "key_activate_note").to_string());
-        }
-        (None, Some(old)) => {
-            body += &format!("<p>{}: <code id=old-kid>{}</code></p><p>{kiosks}</p>", t(lang, "key_old"), esc(old));
-            if s.old_passes > 0 {
-                body +=
-                    &step("resign", "key_resign", t(lang, "key_resign_note").replace("{}", &s.old_passes.to_string()));
+    let body = html! {
+        p { (t(lang, "key_current")) ": " code #current-kid { (s.current) } }
+        @match (&s.next, &s.old) {
+            (None, None) => (step("next", "key_create", t(lang, "key_create_note").to_string())),
+            (Some(next), _) => {
+                p { (t(lang, "key_next")) ": " code #next-kid { (next) } }
+                p { (kiosks) }
+                (step("activate", "key_activate", t(lang, "key_activate_note").to_string()))
             }
-            body += &step("retire", "key_retire", t(lang, "key_retire_note").to_string());
+            (None, Some(old)) => {
+                p { (t(lang, "key_old")) ": " code #old-kid { (old) } }
+                p { (kiosks) }
+                @if s.old_passes > 0 {
+                    (step("resign", "key_resign", t(lang, "key_resign_note").replace("{}", &s.old_passes.to_string())))
+                }
+                (step("retire", "key_retire", t(lang, "key_retire_note").to_string()))
+            }
         }
-    }
-    layout(lang, t(lang, "keys"), Some(&m.session), &body).into_response()
+    };
+    Ok(frame(lang, t(lang, "keys"), Some(&m.session), body))
 }
 
 pub async fn step(
@@ -63,20 +65,15 @@ pub async fn step(
     m: Member,
     Path(action): Path<String>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
-    let community = match app.community(&m.community).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let community = app.community(&m.community).await?;
     let step = match action.as_str() {
         "next" => "key.next",
         "activate" => "key.activate",
         "resign" => "key.resign",
         "retire" => "key.retire",
-        _ => return not_found(&m.session),
+        _ => return Err(WebError::not_found(&m.session)),
     };
     let actor = m.actor();
     let done = app
@@ -103,9 +100,9 @@ pub async fn step(
     // The cached keys are stale whatever happened.
     app.forget_community(&m.community);
     match done {
-        Ok(Some(Ok(()))) => state_redirect("/keys"),
-        Ok(None) => not_found(&m.session),
-        Ok(Some(Err(KeyError::Db(e)))) | Err(e) => server_error(e),
-        Ok(Some(Err(e))) => message(&m.session, "keys", &e.to_string(), StatusCode::CONFLICT),
+        Ok(Some(Ok(()))) => Ok(state_redirect("/keys")),
+        Ok(None) => Err(WebError::not_found(&m.session)),
+        Ok(Some(Err(KeyError::Db(e)))) | Err(e) => Err(e.into()),
+        Ok(Some(Err(e))) => Err(WebError::conflict(&m.session, "keys", e.to_string())),
     }
 }

@@ -305,12 +305,18 @@ pub fn community_error(session: &Session, page: &str, e: CommunityError) -> Resp
     }
 }
 
-/// A stored role in the page's language (roles are stored as their codes).
-pub fn role_word(lang: Lang, role: &str) -> String {
+/// A stored role in the page's language (roles are stored as their codes;
+/// an unknown one is shown as it is).
+pub fn role_text(lang: Lang, role: &str) -> String {
     match Role::ALL.iter().find(|r| r.as_str() == role) {
         Some(r) => t(lang, r.as_str()).to_string(),
-        None => esc(role),
+        None => role.to_string(),
     }
+}
+
+/// [`role_text`] escaped, for pages still built as strings.
+pub fn role_word(lang: Lang, role: &str) -> String {
+    esc(&role_text(lang, role))
 }
 
 /// Adds the form-token cookie, if [`form_token`] made a new one.

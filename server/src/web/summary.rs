@@ -1,13 +1,15 @@
 //! The Summary page: a day's figures as the committee sends them up every
 //! morning (yesterday by default), and the same as CSV.
 
-use std::fmt::Write;
-
 use axum::extract::{Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::*;
+use super::{frame, parse_day, t, Member, WebError};
+use crate::db::now_ms;
 use crate::reports::summary::{self, Daily};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -33,48 +35,40 @@ fn day_of(q: &Day, offset: i32) -> Option<i64> {
     parse_day(&q.day, offset).map(|s| s * 1000)
 }
 
-async fn load(app: &AppState, m: &Member, q: &Day) -> Result<Daily, Response> {
+async fn load(app: &AppState, m: &Member, q: &Day) -> Result<Daily, WebError> {
     let offset = app.config.utc_offset_min;
     let Some(from_ms) = day_of(q, offset) else {
-        return Err(message(&m.session, "summary", "dates must look like 2026-11-29", StatusCode::BAD_REQUEST));
+        return Err(WebError::invalid(&m.session, "summary", "dates must look like 2026-11-29"));
     };
     let community = m.community.clone();
-    app.db.call(move |conn| summary::daily(conn, &community, from_ms, offset)).await.map_err(server_error)
+    Ok(app.db.call(move |conn| summary::daily(conn, &community, from_ms, offset)).await?)
 }
 
-pub async fn page(State(app): State<AppState>, m: Member, Query(q): Query<Day>) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member, Query(q): Query<Day>) -> Result<Markup, WebError> {
     let lang = m.session.lang;
-    let d = match load(&app, &m, &q).await {
-        Ok(d) => d,
-        Err(r) => return r,
+    let d = load(&app, &m, &q).await?;
+    let body = html! {
+        form.card.noprint method="get" action="/summary" {
+            label { (t(lang, "day")) input type="date" name="day" value=(d.day); }
+            button { (t(lang, "show")) }
+        }
+        p.noprint { a href={ "/summary.csv?day=" (d.day) } { "CSV" } " · " (t(lang, "summary_sent_at")) }
+        table #summary {
+            @for (key, value) in d.figures() { tr { th { (t(lang, key)) } td { (value) } } }
+        }
     };
-    let mut body = format!(
-        "<form class=\"card noprint\" method=get action=/summary><label>{day_l}<input type=date name=day value=\"{day}\"></label><button>{show}</button></form>\
-<p class=noprint><a href=\"/summary.csv?day={day}\">CSV</a> · {sent}</p><table id=summary>",
-        day_l = t(lang, "day"),
-        day = esc(&d.day),
-        show = t(lang, "show"),
-        sent = t(lang, "summary_sent_at"),
-    );
-    for (key, value) in d.figures() {
-        let _ = write!(body, "<tr><th>{}</th><td>{value}</td></tr>", t(lang, key));
-    }
-    body.push_str("</table>");
     let title = format!("{} {}", t(lang, "summary"), d.day);
-    layout(lang, &title, Some(&m.session), &body).into_response()
+    Ok(frame(lang, &title, Some(&m.session), body))
 }
 
-pub async fn csv(State(app): State<AppState>, m: Member, Query(q): Query<Day>) -> Response {
-    let d = match load(&app, &m, &q).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    (
+pub async fn csv(State(app): State<AppState>, m: Member, Query(q): Query<Day>) -> Result<Response, WebError> {
+    let d = load(&app, &m, &q).await?;
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"summary-{}.csv\"", d.day)),
         ],
         summary::csv(&d, m.session.lang),
     )
-        .into_response()
+        .into_response())
 }
