@@ -90,7 +90,7 @@ fn upload(server: &TestServer, b: &Browser, csrf: &str, file: Vec<u8>, name: &st
 
 /// The line numbers in the page's problems table.
 fn problem_lines(page: &str) -> Vec<usize> {
-    let Some(at) = page.find("<table id=problems>") else { return Vec::new() };
+    let Some(at) = page.find("<table id=\"problems\">") else { return Vec::new() };
     let table = &page[at..page[at..].find("</table>").unwrap() + at];
     table.split("<tr><td>").skip(1).map(|cell| cell[..cell.find('<').unwrap()].parse().unwrap()).collect()
 }
@@ -290,7 +290,7 @@ fn a_buildings_cards_on_one_page_after_issuing_the_missing_passes() {
     assert_eq!(post(&b, &format!("{base}/print/3/issue"), &[("csrf", &csrf)]).0, 303);
     let (status, page) = get(&b, &format!("{base}/print/3"));
     assert_eq!(status, 200);
-    assert_eq!(page.matches("<div class=pcard>").count(), 3, "one card per resident of building 3");
+    assert_eq!(page.matches("<div class=\"pcard\">").count(), 3, "one card per resident of building 3");
     assert_eq!(page.matches("<svg").count(), 3);
     assert!(page.contains("Wu A") && page.contains("3-201") && !page.contains("Other"));
     assert!(!page.contains("have no valid pass"));

@@ -2,15 +2,11 @@
 //! layout (is quarantine checked on the way out?), enrollment tokens, and
 //! revoking a kiosk.
 
-use std::fmt::Write;
-
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::{
-    esc, fmt_ms, forbidden, hidden_csrf, layout, not_found, server_error, state_redirect, t, FormMap, Member, Session,
-};
+use super::{csrf_field, fmt_ms, frame, state_redirect, t, FormMap, Member, Session, WebError};
 use crate::records::devices::{self, Gate};
 use crate::AppState;
 
@@ -24,107 +20,94 @@ pub fn table() -> super::site::Table {
         .post("/gates/{id}/revoke", Perm::Manage, revoke)
 }
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     render(&app, &m, None).await
 }
 
-async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>) -> Response {
+async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>) -> Result<Markup, WebError> {
     let session = &m.session;
     let lang = session.lang;
     let community = m.community.clone();
-    let rows = match app.db.call(move |conn| devices::list(conn, &community)).await {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
+    let rows = app.db.call(move |conn| devices::list(conn, &community)).await?;
+    let body = html! {
+        @if let Some((token, gate)) = new_token {
+            p.msg {
+                (t(lang, "new_token")) " " b { (gate) } br;
+                (t(lang, "token_hint")) br;
+                code { "shoumen enroll " (app.config.public_url) " " (token) }
+            }
+        }
+        form.card method="post" action="/gates/token" {
+            (csrf_field(&session.csrf))
+            label { (t(lang, "gate")) input name="gate" required maxlength="40"; }
+            button { (t(lang, "new_token")) }
+        }
+        div.scroll {
+            table {
+                tr {
+                    th { (t(lang, "gate")) } th { (t(lang, "last_seen")) } th { (t(lang, "queue")) }
+                    th { (t(lang, "clock_skew")) } th { (t(lang, "health")) } th { (t(lang, "entries")) } th {}
+                }
+                @for g in &rows { (row(session, g, app.config.utc_offset_min)) }
+            }
+        }
     };
-    let mut body = String::new();
-    if let Some((token, gate)) = new_token {
-        let _ = write!(
-            body,
-            "<p class=msg>{} <b>{}</b><br>{}<br><code>shoumen enroll {} {}</code></p>",
-            t(lang, "new_token"),
-            esc(&gate),
-            t(lang, "token_hint"),
-            esc(&app.config.public_url),
-            esc(&token)
-        );
-    }
-    let _ = write!(
-        body,
-        "<form class=card method=post action=/gates/token>{}<label>{}<input name=gate required maxlength=40></label><button>{}</button></form>",
-        hidden_csrf(&session.csrf),
-        t(lang, "gate"),
-        t(lang, "new_token")
-    );
-    let _ = write!(
-        body,
-        "<div class=scroll><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
-        t(lang, "gate"),
-        t(lang, "last_seen"),
-        t(lang, "queue"),
-        t(lang, "clock_skew"),
-        t(lang, "health"),
-        t(lang, "entries"),
-    );
-    for g in &rows {
-        body.push_str(&row(session, g, app.config.utc_offset_min));
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "gates"), Some(session), &body).into_response()
+    Ok(frame(lang, t(lang, "gates"), Some(session), body))
 }
 
-fn row(session: &Session, g: &Gate, offset: i32) -> String {
+fn row(session: &Session, g: &Gate, offset: i32) -> Markup {
     let lang = session.lang;
     let faults: Vec<String> = g.health.iter().filter(|h| !h.ok).map(|h| format!("{}: {}", h.device, h.state)).collect();
-    let mut health = if g.revoked {
-        format!("<span class=bad>{}</span>", t(lang, "device_revoked"))
-    } else if faults.is_empty() {
-        "<span class=ok>OK</span>".into()
-    } else {
-        format!("<span class=bad>{}</span>", esc(&faults.join("; ")))
-    };
-    if g.layout.as_ref().is_some_and(|l| !l.checks_exit()) {
-        let _ = write!(health, "<br><span class=\"bad exit-not-checked\">{}</span>", t(lang, "exit_not_checked"));
+    html! {
+        tr {
+            td {
+                (g.name) br;
+                small {
+                    (g.id)
+                    @if let Some(l) = &g.layout {
+                        " · " (l.direction) @if l.inward_camera { " + inward camera" }
+                    }
+                }
+            }
+            td { (g.last_seen_ms.map_or(t(lang, "never").to_string(), |s| fmt_ms(s, offset))) }
+            td { (g.queue.map_or(String::from("—"), |q| q.to_string())) }
+            td { (g.skew_ms.map_or(String::from("—"), |s| format!("{:+.1} s", s as f64 / 1000.0))) }
+            td {
+                @if g.revoked { span.bad { (t(lang, "device_revoked")) } }
+                @else if faults.is_empty() { span.ok { "OK" } }
+                @else { span.bad { (faults.join("; ")) } }
+                @if g.layout.as_ref().is_some_and(|l| !l.checks_exit()) {
+                    br; span.bad.exit-not-checked { (t(lang, "exit_not_checked")) }
+                }
+            }
+            td { (g.watermark) }
+            td {
+                @if !g.revoked {
+                    form.inline method="post" action={ "/gates/" (g.id) "/revoke" } {
+                        (csrf_field(&session.csrf))
+                        button.danger { (t(lang, "revoke")) }
+                    }
+                }
+            }
+        }
     }
-    let revoke = if g.revoked {
-        String::new()
-    } else {
-        format!(
-            "<form class=inline method=post action=\"/gates/{}/revoke\">{}<button class=danger>{}</button></form>",
-            esc(&g.id),
-            hidden_csrf(&session.csrf),
-            t(lang, "revoke")
-        )
-    };
-    let layout = g.layout.as_ref().map_or(String::new(), |l| {
-        format!(" · {}{}", esc(&l.direction), if l.inward_camera { " + inward camera" } else { "" })
-    });
-    format!(
-        "<tr><td>{name}<br><small>{id}{layout}</small></td><td>{seen}</td><td>{queue}</td><td>{skew}</td><td>{health}</td><td>{watermark}</td><td>{revoke}</td></tr>",
-        name = esc(&g.name),
-        id = esc(&g.id),
-        seen = g.last_seen_ms.map_or(t(lang, "never").to_string(), |s| fmt_ms(s, offset)),
-        queue = g.queue.map_or(String::from("—"), |q| q.to_string()),
-        skew = g.skew_ms.map_or(String::from("—"), |s| format!("{:+.1} s", s as f64 / 1000.0)),
-        watermark = g.watermark,
-    )
 }
 
-pub async fn new_token(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+pub async fn new_token(
+    State(app): State<AppState>,
+    m: Member,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
     let session = &m.session;
-    if !session.csrf_ok(&form) {
-        return forbidden(session.lang);
-    }
+    session.check_csrf(&form)?;
     let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
     if gate.is_empty() {
-        let body = "<p class=msg>name the gate, e.g. \"North gate\"</p>";
-        return (StatusCode::BAD_REQUEST, layout(session.lang, t(session.lang, "gates"), Some(session), body))
-            .into_response();
+        return Err(WebError::invalid(session, "gates", "name the gate, e.g. \"North gate\""));
     }
     let (g, community, actor) = (gate.clone(), m.community.clone(), m.actor());
-    match app.db.call(move |conn| crate::ops::gates::enroll_token(conn, &actor, &community, &g, 24 * 3_600_000)).await {
-        Ok(token) => render(&app, &m, Some((token, gate))).await,
-        Err(e) => server_error(e),
-    }
+    let token =
+        app.db.call(move |conn| crate::ops::gates::enroll_token(conn, &actor, &community, &g, 24 * 3_600_000)).await?;
+    Ok(render(&app, &m, Some((token, gate))).await?.into_response())
 }
 
 pub async fn revoke(
@@ -132,20 +115,15 @@ pub async fn revoke(
     m: Member,
     Path(id): Path<String>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let (community, device, actor, detail) = (m.community.clone(), id.clone(), m.actor(), format!("device {id}"));
     let revoke = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited_if(conn, &actor, "gate.revoke", &detail, |tx| devices::revoke(tx, &community, &device))
     };
-    match app.db.call(revoke).await {
-        Ok(true) => {
-            app.kiosks.forget(&id);
-            state_redirect("/gates")
-        }
-        Ok(false) => not_found(&m.session),
-        Err(e) => server_error(e),
+    if !app.db.call(revoke).await? {
+        return Err(WebError::not_found(&m.session));
     }
+    app.kiosks.forget(&id);
+    Ok(state_redirect("/gates"))
 }

@@ -2,13 +2,15 @@
 //! writes nothing and names every bad row with its line and reason), then
 //! import the good rows in one transaction.
 
-use std::fmt::Write;
-
 use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::*;
+use super::{csrf_field, frame, t, Lang, Member, WebError};
+use crate::db::now_ms;
 use crate::records::residents::{self, ImportError, Plan};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -19,22 +21,21 @@ pub fn table() -> super::site::Table {
         .body_limit(crate::records::residents::MAX_IMPORT_BYTES + (64 << 10))
 }
 
-fn form(lang: Lang, csrf: &str) -> String {
-    format!(
-        "<form class=card method=post action=/residents/import enctype=multipart/form-data>{csrf}\
-<p>{help}</p><label>{file}<input type=file name=file accept=\".xlsx,.csv\" required></label>\
-<button name=mode value=check>{check}</button> <button name=mode value=import>{import}</button></form>",
-        csrf = hidden_csrf(csrf),
-        help = t(lang, "import_help"),
-        file = t(lang, "file"),
-        check = t(lang, "import_check"),
-        import = t(lang, "import_now"),
-    )
+fn form(lang: Lang, csrf: &str) -> Markup {
+    html! {
+        form.card method="post" action="/residents/import" enctype="multipart/form-data" {
+            (csrf_field(csrf))
+            p { (t(lang, "import_help")) }
+            label { (t(lang, "file")) input type="file" name="file" accept=".xlsx,.csv" required; }
+            button name="mode" value="check" { (t(lang, "import_check")) } " "
+            button name="mode" value="import" { (t(lang, "import_now")) }
+        }
+    }
 }
 
-pub async fn page(State(_app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(_app): State<AppState>, m: Member) -> Markup {
     let lang = m.session.lang;
-    layout(lang, t(lang, "import"), Some(&m.session), &form(lang, &m.session.csrf)).into_response()
+    frame(lang, t(lang, "import"), Some(&m.session), form(lang, &m.session.csrf))
 }
 
 /// The upload's fields: (csrf, mode, file bytes).
@@ -51,14 +52,11 @@ async fn fields(mut multipart: Multipart) -> Result<(String, String, Vec<u8>), S
     Ok((csrf, mode, file))
 }
 
-pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart) -> Response {
+pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart) -> Result<Response, WebError> {
     let lang = m.session.lang;
-    let (csrf, mode, file) = match fields(multipart).await {
-        Ok(f) => f,
-        Err(why) => return message(&m.session, "import", &why, StatusCode::BAD_REQUEST),
-    };
+    let (csrf, mode, file) = fields(multipart).await.map_err(|why| WebError::invalid(&m.session, "import", why))?;
     if csrf.is_empty() || csrf != m.session.csrf {
-        return forbidden(lang);
+        return Err(WebError::csrf(lang));
     }
     let write = mode == "import";
     let community = m.community.clone();
@@ -66,8 +64,8 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
     // the database call, so a large file never holds the writer.
     let rows = match tokio::task::spawn_blocking(move || residents::read_table(&file)).await {
         Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return bad_file(&m, e),
-        Err(e) => return server_error(crate::db::DbError::Engine(format!("reading the spreadsheet failed: {e}"))),
+        Ok(Err(e)) => return Ok(bad_file(&m, e)),
+        Err(e) => return Err(WebError::internal(format!("reading the spreadsheet failed: {e}"))),
     };
     let actor = m.actor();
     let outcome = app
@@ -90,52 +88,42 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
             Ok(Ok((plan, added)))
         })
         .await;
-    let (plan, added) = match outcome {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return bad_file(&m, e),
-        Err(e) => return server_error(e),
+    let (plan, added) = match outcome? {
+        Ok(v) => v,
+        Err(e) => return Ok(bad_file(&m, e)),
     };
-    report(&m, &plan, write.then_some(added))
+    Ok(report(&m, &plan, write.then_some(added)).into_response())
 }
 
+/// The file cannot be read: why, and the form again.
 fn bad_file(m: &Member, e: ImportError) -> Response {
     let lang = m.session.lang;
-    let body = format!("<p class=\"msg bad\">{}</p>{}", esc(&e.to_string()), form(lang, &m.session.csrf));
-    (StatusCode::BAD_REQUEST, layout(lang, t(lang, "import"), Some(&m.session), &body)).into_response()
+    let body = html! { p.msg.bad { (e.to_string()) } (form(lang, &m.session.csrf)) };
+    (StatusCode::BAD_REQUEST, frame(lang, t(lang, "import"), Some(&m.session), body)).into_response()
 }
 
 /// The dry run's or the import's outcome: counts and every bad row.
-fn report(m: &Member, plan: &Plan, added: Option<usize>) -> Response {
+fn report(m: &Member, plan: &Plan, added: Option<usize>) -> Markup {
     let lang = m.session.lang;
-    let mut body = match added {
-        Some(n) => format!("<p class=\"msg ok\" id=outcome>{}</p>", t(lang, "imported").replace("{}", &n.to_string())),
-        None => format!(
-            "<p class=msg id=outcome>{}</p>",
-            t(lang, "import_ready").replace("{}", &plan.good.len().to_string())
-        ),
-    };
-    let _ = write!(body, "<h2>{} ({})</h2>", t(lang, "import_problems"), plan.problems.len());
-    if !plan.problems.is_empty() {
-        let _ = write!(
-            body,
-            "<div class=scroll><table id=problems><tr><th>{}</th><th>{}</th></tr>",
-            t(lang, "line"),
-            t(lang, "problem")
-        );
-        for (line, why) in &plan.problems {
-            let _ = write!(body, "<tr><td>{line}</td><td>{}</td></tr>", esc(why));
+    let body = html! {
+        @match added {
+            Some(n) => p.msg.ok #outcome { (t(lang, "imported").replace("{}", &n.to_string())) },
+            None => p.msg #outcome { (t(lang, "import_ready").replace("{}", &plan.good.len().to_string())) },
         }
-        body.push_str("</table></div>");
-    }
-    if added.is_none() {
-        body.push_str(&form(lang, &m.session.csrf));
-    } else {
-        let _ = write!(
-            body,
-            "<p><a href=/residents>{}</a> · <a href=/print>{}</a></p>",
-            t(lang, "residents"),
-            t(lang, "print_building")
-        );
-    }
-    layout(lang, t(lang, "import"), Some(&m.session), &body).into_response()
+        h2 { (t(lang, "import_problems")) " (" (plan.problems.len()) ")" }
+        @if !plan.problems.is_empty() {
+            div.scroll {
+                table #problems {
+                    tr { th { (t(lang, "line")) } th { (t(lang, "problem")) } }
+                    @for (line, why) in &plan.problems { tr { td { (line) } td { (why) } } }
+                }
+            }
+        }
+        @if added.is_none() {
+            (form(lang, &m.session.csrf))
+        } @else {
+            p { a href="/residents" { (t(lang, "residents")) } " · " a href="/print" { (t(lang, "print_building")) } }
+        }
+    };
+    frame(lang, t(lang, "import"), Some(&m.session), body)
 }

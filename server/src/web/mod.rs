@@ -80,8 +80,8 @@ pub const CSP: &str =
 
 /// A page with a script (the returnee's form and signature, a phone pass):
 /// a fresh nonce in its own CSP. Every other page allows no script.
-pub fn scripted(status: StatusCode, lang: Lang, title: &str, body: &str, nonce: &str) -> Response {
-    let mut resp = (status, layout(lang, title, None, body)).into_response();
+pub fn scripted(status: StatusCode, lang: Lang, title: &str, body: maud::Markup, nonce: &str) -> Response {
+    let mut resp = (status, frame(lang, title, None, body)).into_response();
     let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
     resp.headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_str(&csp).expect("ascii CSP"));

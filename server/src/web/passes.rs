@@ -337,7 +337,7 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
         );
     }
     if p.phone {
-        return super::phone::live_page(&app, lang, &token, &p, &extra);
+        return super::phone::live_page(&app, lang, &token, &p, maud::PreEscaped(extra));
     }
     let body = format!(
         "<p>{hint}</p><div class=qr>{qr}</div><p><b>{unit}</b> · {role}</p><p>{until}: {exp}</p>{extra}",

@@ -8,10 +8,13 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, PreEscaped};
 use shoumen_protocol::HolderKey;
 
-use super::*;
+use super::{field, fmt_ms, lang_of, role_text, scripted, t, FormMap, Lang, WebError};
+use crate::db::now_ms;
 use crate::records::community::{self, BindError, PassRow};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -23,32 +26,29 @@ const QRCODE_JS: &str = include_str!("../../assets/qrcode.js");
 const PHONE_JS: &str = include_str!("../../assets/phone.js");
 
 /// The page of a phone pass: `extra` (household, check-in link) below the code.
-pub fn live_page(app: &AppState, lang: Lang, token: &str, p: &PassRow, extra: &str) -> Response {
+pub fn live_page(app: &AppState, lang: Lang, token: &str, p: &PassRow, extra: Markup) -> Response {
     let nonce = crate::leaves::secrets::random_token();
     let (holder, pass) = match &p.holder {
-        Some(h) => (esc(h), esc(&p.text)),
-        None => (String::new(), String::new()),
+        Some(h) => (h.as_str(), p.text.as_str()),
+        None => ("", ""),
     };
-    let body = format!(
-        "<style>#live svg{{width:100%;max-width:30em;height:auto}}</style><p>{hint}</p><div class=qr id=live data-pass-id=\"{id}\" data-holder=\"{holder}\" data-pass=\"{pass}\" data-bind=\"/p/{token}/holder\" \
-data-now=\"{now}\" data-msg-live=\"{live}\" data-msg-other=\"{other}\" data-msg-no-crypto=\"{no_crypto}\" data-msg-setting-up=\"{setting_up}\"></div>\
-<p id=live-status class=msg>{setting_up}</p><noscript><p class=bad>{no_crypto}</p></noscript><p><b>{unit}</b> · {role} · {kind}</p><p>{until}: {exp}</p>{extra}\
-<script nonce=\"{nonce}\">{QRCODE_JS}</script><script nonce=\"{nonce}\">{PHONE_JS}</script>",
-        hint = t(lang, "phone_live_hint"),
-        id = esc(&p.pass_id),
-        token = esc(token),
-        now = now_ms(),
-        live = t(lang, "phone_live"),
-        other = t(lang, "phone_other"),
-        no_crypto = t(lang, "phone_no_crypto"),
-        setting_up = t(lang, "phone_setting_up"),
-        unit = esc(&p.unit),
-        role = role_word(lang, &p.role),
-        kind = t(lang, "phone_pass"),
-        until = t(lang, "valid_until"),
-        exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
-    );
-    let mut resp = scripted(StatusCode::OK, lang, t(lang, "passes"), &body, &nonce);
+    let body = html! {
+        style { "#live svg{width:100%;max-width:30em;height:auto}" }
+        p { (t(lang, "phone_live_hint")) }
+        div.qr #live data-pass-id=(p.pass_id) data-holder=(holder) data-pass=(pass)
+            data-bind={ "/p/" (token) "/holder" } data-now=(now_ms())
+            data-msg-live=(t(lang, "phone_live")) data-msg-other=(t(lang, "phone_other"))
+            data-msg-no-crypto=(t(lang, "phone_no_crypto")) data-msg-setting-up=(t(lang, "phone_setting_up")) {}
+        p #live-status .msg { (t(lang, "phone_setting_up")) }
+        noscript { p.bad { (t(lang, "phone_no_crypto")) } }
+        p { b { (p.unit) } " · " (role_text(lang, &p.role)) " · " (t(lang, "phone_pass")) }
+        p { (t(lang, "valid_until")) ": " (fmt_ms(p.expires_at * 1000, app.config.utc_offset_min)) }
+        (extra)
+        // Our own scripts, allowed by this page's nonce.
+        script nonce=(nonce) { (PreEscaped(QRCODE_JS)) }
+        script nonce=(nonce) { (PreEscaped(PHONE_JS)) }
+    };
+    let mut resp = scripted(StatusCode::OK, lang, t(lang, "passes"), body, &nonce);
     // A pass page is a credential: keep it out of shared caches.
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -82,11 +82,11 @@ pub async fn bind(
     let (owner, pass_id) = match app.db.call(move |conn| community::pass_by_link(conn, &t2)).await {
         Ok(Some(p)) => (p.community, p.pass_id),
         Ok(None) => return refuse(StatusCode::NOT_FOUND, "not_found"),
-        Err(e) => return server_error(e),
+        Err(e) => return WebError::from(e).into_response(),
     };
     let community = match app.community(&owner).await {
         Ok(c) => c,
-        Err(e) => return server_error(e),
+        Err(e) => return WebError::from(e).into_response(),
     };
     let bound = app
         .db
@@ -108,6 +108,6 @@ pub async fn bind(
         Ok(Err(BindError::Gone)) => refuse(StatusCode::GONE, "pass_not_valid"),
         Ok(Err(BindError::NotPhone)) => refuse(StatusCode::CONFLICT, "phone_not_phone"),
         Ok(Err(BindError::OtherPhone)) => refuse(StatusCode::CONFLICT, "phone_other"),
-        Ok(Err(BindError::Db(e))) | Err(e) => server_error(e),
+        Ok(Err(BindError::Db(e))) | Err(e) => WebError::from(e).into_response(),
     }
 }

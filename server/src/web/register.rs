@@ -116,7 +116,7 @@ async fn show_form(
         contact = yes_no("contact"),
         next = t(lang, "reg_read_document"),
     );
-    scripted(status, lang, t(lang, "reg_title"), &body, &nonce)
+    scripted(status, lang, t(lang, "reg_title"), maud::PreEscaped(body), &nonce)
 }
 
 /// The provinces, the one the form had selected.
@@ -285,7 +285,7 @@ fn sign_page(
         confirm = t(lang, "reg_confirm"),
         submit = t(lang, "reg_sign"),
     );
-    scripted(status, lang, t(lang, "reg_title"), &body, &nonce)
+    scripted(status, lang, t(lang, "reg_title"), maud::PreEscaped(body), &nonce)
 }
 
 /// The signature pad: pointer strokes become SVG path data in whole pixels.

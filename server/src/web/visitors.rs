@@ -6,10 +6,16 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::html;
 use shoumen_protocol::Role;
 
-use super::*;
+use super::{
+    csrf_field, field, form_token, form_token_ok, frame, lang_of, limited_form, state_redirect, t, with_cookie,
+    WebError,
+};
+use crate::db::now_ms;
 use crate::records::community::{self, PassRequest};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -22,21 +28,24 @@ pub fn table() -> super::site::Table {
 }
 
 /// The gate name and community of a kiosk in service.
-async fn gate_of(app: &AppState, device: String) -> Result<Option<(String, String)>, Response> {
-    app.db.call(move |conn| crate::records::devices::in_service(conn, &device)).await.map_err(server_error)
+async fn gate_of(app: &AppState, device: String) -> Result<Option<(String, String)>, WebError> {
+    Ok(app.db.call(move |conn| crate::records::devices::in_service(conn, &device)).await?)
 }
 
 fn unknown_gate(headers: &HeaderMap) -> Response {
     let lang = lang_of(headers);
-    (StatusCode::NOT_FOUND, layout(lang, t(lang, "unknown_gate"), None, "")).into_response()
+    (StatusCode::NOT_FOUND, frame(lang, t(lang, "unknown_gate"), None, html! {})).into_response()
 }
 
-pub async fn form(State(app): State<AppState>, headers: HeaderMap, Path(device): Path<String>) -> Response {
-    match gate_of(&app, device.clone()).await {
-        Ok(Some((gate, _))) => page(&app, &headers, &device, &gate, None, StatusCode::OK),
-        Ok(None) => unknown_gate(&headers),
-        Err(r) => r,
-    }
+pub async fn form(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Result<Response, WebError> {
+    Ok(match gate_of(&app, device.clone()).await? {
+        Some((gate, _)) => page(&app, &headers, &device, &gate, None, StatusCode::OK),
+        None => unknown_gate(&headers),
+    })
 }
 
 fn page(
@@ -49,20 +58,18 @@ fn page(
 ) -> Response {
     let lang = lang_of(headers);
     let (token, set) = form_token(app, headers);
-    let body = format!(
-        "<p>{gate}</p><p>{hint}</p>{err}<form class=card method=post action=\"/v/{device}\">{csrf}\
-<label>{unit}<input name=unit required maxlength=12 placeholder=3-502></label><label>{name}<input name=name maxlength=32></label>\
-<button>{submit}</button></form>",
-        gate = esc(gate),
-        hint = t(lang, "visitor_hint"),
-        err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\">{}</p>", esc(e))),
-        device = esc(device),
-        csrf = hidden_csrf(&token),
-        unit = t(lang, "unit"),
-        name = t(lang, "visitor_name"),
-        submit = t(lang, "submit"),
-    );
-    with_cookie((status, layout(lang, t(lang, "visitor_title"), None, &body)).into_response(), set)
+    let body = html! {
+        p { (gate) }
+        p { (t(lang, "visitor_hint")) }
+        @if let Some(e) = error { p.msg.bad { (e) } }
+        form.card method="post" action={ "/v/" (device) } {
+            (csrf_field(&token))
+            label { (t(lang, "unit")) input name="unit" required maxlength="12" placeholder="3-502"; }
+            label { (t(lang, "visitor_name")) input name="name" maxlength="32"; }
+            button { (t(lang, "submit")) }
+        }
+    };
+    with_cookie((status, frame(lang, t(lang, "visitor_title"), None, body)).into_response(), set)
 }
 
 pub async fn register(
@@ -70,26 +77,21 @@ pub async fn register(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(device): Path<String>,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let (headers, form) = match limited_form(&app, peer, "visitor", req).await {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let lang = lang_of(&headers);
-    let (gate, community_id) = match gate_of(&app, device.clone()).await {
-        Ok(Some(g)) => g,
-        Ok(None) => return unknown_gate(&headers),
-        Err(r) => return r,
+    let Some((gate, community_id)) = gate_of(&app, device.clone()).await? else {
+        return Ok(unknown_gate(&headers));
     };
     if !form_token_ok(&headers, field(&form, "csrf")) {
-        return page(&app, &headers, &device, &gate, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
+        return Ok(page(&app, &headers, &device, &gate, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN));
     }
     let unit = field(&form, "unit").trim().to_string();
     let name: String = field(&form, "name").trim().chars().take(32).collect();
-    let community = match app.community(&community_id).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let community = app.community(&community_id).await?;
     let valid_s = app.config.visitor_pass_s;
     let pass_gate = gate.clone();
     // A visitor's registration is a change like any other: recorded, by
@@ -129,20 +131,22 @@ pub async fn register(
             Ok(Ok(issued))
         })
         .await;
-    match result {
-        Ok(Ok(Ok(p))) => state_redirect(&format!("/p/{}", p.link_token)),
-        Ok(Ok(Err(e))) => page(&app, &headers, &device, &gate, Some(&e.to_string()), StatusCode::BAD_REQUEST),
-        Ok(Err(word)) => page(&app, &headers, &device, &gate, Some(t(lang, word)), StatusCode::BAD_REQUEST),
-        Err(e) => server_error(e),
-    }
+    Ok(match result? {
+        Ok(Ok(p)) => state_redirect(&format!("/p/{}", p.link_token)),
+        Ok(Err(e)) => page(&app, &headers, &device, &gate, Some(&e.to_string()), StatusCode::BAD_REQUEST),
+        Err(word) => page(&app, &headers, &device, &gate, Some(t(lang, word)), StatusCode::BAD_REQUEST),
+    })
 }
 
 /// The kiosk's second code: on to the registration form of the gate's
 /// community (the kiosk knows its visitor address, not its community).
-pub async fn returnee(State(app): State<AppState>, headers: HeaderMap, Path(device): Path<String>) -> Response {
-    match gate_of(&app, device).await {
-        Ok(Some((_, community))) => state_redirect(&format!("/r/{community}")),
-        Ok(None) => unknown_gate(&headers),
-        Err(r) => r,
-    }
+pub async fn returnee(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Result<Response, WebError> {
+    Ok(match gate_of(&app, device).await? {
+        Some((_, community)) => state_redirect(&format!("/r/{community}")),
+        None => unknown_gate(&headers),
+    })
 }
