@@ -108,7 +108,7 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
     assert!(pass_page.contains(&format!("href=\"{link}\"")), "{pass_page}");
     let (admin, _) = login(&server);
     let (_, page) = get(&admin, &format!("{base}/checkins"));
-    let list = &page[page.find("id=call-list").unwrap()..page.find("id=watched").unwrap()];
+    let list = &page[page.find("id=\"call-list\"").unwrap()..page.find("id=\"watched\"").unwrap()];
     assert!(
         list.contains("王芳") && list.contains("tel:13800000001"),
         "watched for two days, never checked in: {list}"

@@ -286,7 +286,7 @@ fn bad_input_from_the_broker_is_counted_and_dropped_and_never_stalls_the_server(
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let broker_line = &page[page.find("id=broker>").expect("the broker's state")..];
+    let broker_line = &page[page.find("id=\"broker\">").expect("the broker's state")..];
     let broker_line = &broker_line[..broker_line.find("</p>").unwrap()];
     // Of the 600 changes, 120 are kept as events; past that each change
     // still moves the door's state, and counts as a flood.

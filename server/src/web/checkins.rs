@@ -3,14 +3,16 @@
 //! link) and the Tasks page (service requests from quarantined homes,
 //! taken and marked done by volunteers).
 
-use std::fmt::Write;
-
 use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use maud::{html, Markup};
 
-use super::*;
+use super::{csrf_field, fmt_day, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, WebError};
+use crate::db::now_ms;
+use crate::leaves::roles::Perm;
 use crate::records::checkins::{self, Report};
 use crate::records::returnees::Kind;
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -36,9 +38,9 @@ fn report(lang: Lang, r: &Option<Report>, offset: i32) -> String {
     }
 }
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let (lang, offset, community) = (m.session.lang, app.config.utc_offset_min, m.community.clone());
-    let found = app
+    let (missed, all) = app
         .db
         .call(move |conn| {
             let now = now_ms();
@@ -51,103 +53,84 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
             }
             Ok((missed, all))
         })
-        .await;
-    let (missed, all) = match found {
-        Ok(v) => v,
-        Err(e) => return server_error(e),
-    };
+        .await?;
     let (slot_day, slot, _) = checkins::last_overdue_slot(now_ms(), offset);
-    let mut body = format!(
-        "<p>{}</p><h2>{} <small>({slot_day} {})</small></h2><div class=scroll><table id=call-list><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "checkin_help"),
-        t(lang, "call_list"),
-        t(lang, if slot == "am" { "morning" } else { "evening" }),
-        t(lang, "unit"),
-        t(lang, "name"),
-        t(lang, "phone"),
-        t(lang, "last_report"),
-    );
-    for (p, last) in &missed {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td><a href=\"tel:{phone}\">{phone}</a></td><td>{}</td></tr>",
-            esc(&p.unit),
-            esc(&p.name),
-            report(lang, last, offset),
-            phone = esc(&p.phone),
-        );
-    }
-    let _ = write!(
-        body,
-        "</table></div><h2>{}</h2><div class=scroll><table id=watched><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "under_watch"),
-        t(lang, "unit"),
-        t(lang, "name"),
-        t(lang, "period_until"),
-        t(lang, "last_report"),
-        t(lang, "personal_link"),
-    );
     let base = app.config.public_url.trim_end_matches('/');
-    for (p, token, last) in &all {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{} · {}</td><td>{}</td><td><code>{base}/c/{}/{}</code></td></tr>",
-            esc(&p.unit),
-            esc(&p.name),
-            t(lang, if p.kind == Kind::Notice { "quarantine" } else { "self_monitoring" }),
-            fmt_day(p.until_s - 1, offset),
-            report(lang, last, offset),
-            esc(&m.community),
-            esc(token),
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "checkins"), Some(&m.session), &body).into_response()
+    let body = html! {
+        p { (t(lang, "checkin_help")) }
+        h2 { (t(lang, "call_list")) " " small { "(" (slot_day) " " (t(lang, if slot == "am" { "morning" } else { "evening" })) ")" } }
+        div.scroll {
+            table #call-list {
+                tr { th { (t(lang, "unit")) } th { (t(lang, "name")) } th { (t(lang, "phone")) } th { (t(lang, "last_report")) } }
+                @for (p, last) in &missed {
+                    tr {
+                        td { (p.unit) } td { (p.name) }
+                        td { a href={ "tel:" (p.phone) } { (p.phone) } }
+                        td { (report(lang, last, offset)) }
+                    }
+                }
+            }
+        }
+        h2 { (t(lang, "under_watch")) }
+        div.scroll {
+            table #watched {
+                tr {
+                    th { (t(lang, "unit")) } th { (t(lang, "name")) } th { (t(lang, "period_until")) }
+                    th { (t(lang, "last_report")) } th { (t(lang, "personal_link")) }
+                }
+                @for (p, token, last) in &all {
+                    tr {
+                        td { (p.unit) } td { (p.name) }
+                        td {
+                            (t(lang, if p.kind == Kind::Notice { "quarantine" } else { "self_monitoring" })) " · "
+                            (fmt_day(p.until_s - 1, offset))
+                        }
+                        td { (report(lang, last, offset)) }
+                        td { code { (base) "/c/" (m.community) "/" (token) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame(lang, t(lang, "checkins"), Some(&m.session), body))
 }
 
-pub async fn tasks(State(app): State<AppState>, m: Member) -> Response {
+pub async fn tasks(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let (lang, offset, community) = (m.session.lang, app.config.utc_offset_min, m.community.clone());
-    let list = match app.db.call(move |conn| checkins::tasks(conn, &community, now_ms())).await {
-        Ok(v) => v,
-        Err(e) => return server_error(e),
-    };
-    let csrf = hidden_csrf(&m.session.csrf);
+    let list = app.db.call(move |conn| checkins::tasks(conn, &community, now_ms())).await?;
     let act = m.may(Perm::AckAlerts);
-    let mut body = format!(
-        "<div class=scroll><table id=tasks><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "unit"),
-        t(lang, "request"),
-        t(lang, "asked_at"),
-        t(lang, "status"),
-        ""
-    );
-    for r in &list {
-        let (status, button) = match (&r.taken_by, r.done_ms) {
-            (_, Some(done)) => (format!("{} {}", t(lang, "task_done"), fmt_ms(done, offset)), None),
-            (Some(by), None) => (format!("{} {}", t(lang, "task_taken_by"), esc(by)), Some(("done", "mark_done"))),
-            (None, None) => (t(lang, "task_open").to_string(), Some(("take", "take_task"))),
-        };
-        let form = match button.filter(|_| act) {
-            Some((action, word)) => format!(
-                "<form class=inline method=post action=\"/tasks/{}/{action}\">{csrf}<button>{}</button></form>",
-                r.id,
-                t(lang, word)
-            ),
-            None => String::new(),
-        };
-        let _ = write!(
-            body,
-            "<tr data-task={}><td>{}</td><td{}>{}{}</td><td>{}</td><td>{status}</td><td>{form}</td></tr>",
-            r.id,
-            esc(&r.unit),
-            if r.kind == "medical" { " class=bad" } else { "" },
-            t(lang, &format!("request_{}", r.kind)),
-            if r.note.is_empty() { String::new() } else { format!(": {}", esc(&r.note)) },
-            fmt_ms(r.asked_ms, offset),
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "tasks"), Some(&m.session), &body).into_response()
+    let body = html! {
+        div.scroll {
+            table #tasks {
+                tr { th { (t(lang, "unit")) } th { (t(lang, "request")) } th { (t(lang, "asked_at")) } th { (t(lang, "status")) } th {} }
+                @for r in &list {
+                    @let (status, button) = match (&r.taken_by, r.done_ms) {
+                        (_, Some(done)) => (format!("{} {}", t(lang, "task_done"), fmt_ms(done, offset)), None),
+                        (Some(by), None) => (format!("{} {by}", t(lang, "task_taken_by")), Some(("done", "mark_done"))),
+                        (None, None) => (t(lang, "task_open").to_string(), Some(("take", "take_task"))),
+                    };
+                    tr data-task=(r.id) {
+                        td { (r.unit) }
+                        td class=[(r.kind == "medical").then_some("bad")] {
+                            (t(lang, &format!("request_{}", r.kind)))
+                            @if !r.note.is_empty() { ": " (r.note) }
+                        }
+                        td { (fmt_ms(r.asked_ms, offset)) }
+                        td { (status) }
+                        td {
+                            @if let Some((action, word)) = button.filter(|_| act) {
+                                form.inline method="post" action={ "/tasks/" (r.id) "/" (action) } {
+                                    (csrf_field(&m.session.csrf))
+                                    button { (t(lang, word)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame(lang, t(lang, "tasks"), Some(&m.session), body))
 }
 
 pub async fn advance(
@@ -155,14 +138,12 @@ pub async fn advance(
     m: Member,
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let done = match action.as_str() {
         "take" => false,
         "done" => true,
-        _ => return not_found(&m.session),
+        _ => return Err(WebError::not_found(&m.session)),
     };
     let (community, user, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
     let action = if done { "task.done" } else { "task.take" };
@@ -171,9 +152,8 @@ pub async fn advance(
             checkins::advance(tx, &community, id, &user, done, now_ms())
         })
     };
-    match app.db.call(advance).await {
-        Ok(true) => state_redirect("/tasks"),
-        Ok(false) => not_found(&m.session),
-        Err(e) => server_error(e),
+    if !app.db.call(advance).await? {
+        return Err(WebError::not_found(&m.session));
     }
+    Ok(state_redirect("/tasks"))
 }
