@@ -3,16 +3,21 @@
 //! rubbish collection or medical help, with their status. Plain forms, no
 //! script: it works on old phones.
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::html;
 
-use super::*;
+use super::{
+    csrf_field, field, fmt_day, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, t, urlencode,
+    with_cookie, FormMap, Lang, WebError,
+};
+use crate::db::now_ms;
 use crate::records::checkins::{self, CheckinError, Person, KINDS};
 use crate::records::returnees::Kind;
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -25,18 +30,15 @@ pub fn table() -> super::site::Table {
         .body_limit(super::FORM_LIMIT)
 }
 
-async fn person(app: &AppState, community: &str, token: &str) -> Result<Option<Person>, Response> {
+async fn person(app: &AppState, community: &str, token: &str) -> Result<Option<Person>, WebError> {
     let (c, tk) = (community.to_string(), token.to_string());
     // A link anyone may open, again and again: read off the writer.
-    app.db.read(move |conn| checkins::person(conn, &c, &tk, now_ms() / 1000)).await.map_err(server_error)
+    Ok(app.db.read(move |conn| checkins::person(conn, &c, &tk, now_ms() / 1000)).await?)
 }
 
 fn gone(lang: Lang) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        layout(lang, t(lang, "link_not_valid"), None, &format!("<p>{}</p>", t(lang, "link_not_valid_help"))),
-    )
-        .into_response()
+    let body = html! { p { (t(lang, "link_not_valid_help")) } };
+    (StatusCode::NOT_FOUND, frame(lang, t(lang, "link_not_valid"), None, body)).into_response()
 }
 
 pub async fn page(
@@ -44,10 +46,9 @@ pub async fn page(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((community, token)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, WebError> {
     if !app.limiter.allow("checkin", app.client_ip(peer.ip(), &headers)) {
-        let lang = lang_of(&headers);
-        return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
+        return Err(WebError::rate_limited(lang_of(&headers)));
     }
     show(&app, &headers, &community, &token, None, StatusCode::OK).await
 }
@@ -59,66 +60,61 @@ async fn show(
     token: &str,
     note: Option<&str>,
     status: StatusCode,
-) -> Response {
+) -> Result<Response, WebError> {
     let lang = lang_of(headers);
-    let p = match person(app, community, token).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return gone(lang),
-        Err(r) => return r,
-    };
+    let Some(p) = person(app, community, token).await? else { return Ok(gone(lang)) };
     let (c, key, offset) = (community.to_string(), p.key.clone(), app.config.utc_offset_min);
-    let found = app
+    let (last, requests) = app
         .db
         .read(move |conn| Ok((checkins::last_report(conn, &c, &key)?, checkins::requests_of(conn, &c, &key)?)))
-        .await;
-    let (last, requests) = match found {
-        Ok(v) => v,
-        Err(e) => return server_error(e),
-    };
+        .await?;
     let (form_token, set) = form_token(app, headers);
-    let csrf = hidden_csrf(&form_token);
-    let action = format!("/c/{}/{}", esc(community), esc(token));
-    let mut body = format!(
-        "{note}<p>{who} · {unit} · {period} {until}</p><p id=last>{last_l}: {last}</p>\
-<form class=card method=post action=\"{action}/checkin\">{csrf}<label>{temp_l}<input name=temperature inputmode=decimal maxlength=4 required placeholder=36.5></label>\
-<button name=symptoms value=no>{fine}</button> <button name=symptoms value=yes class=danger>{unwell}</button></form>",
-        note = note.map_or(String::new(), |n| format!("<p class=msg id=note>{}</p>", esc(n))),
-        who = esc(&p.name),
-        unit = esc(&p.unit),
-        period = t(lang, if p.kind == Kind::Notice { "reg_quarantine_until" } else { "reg_monitoring_until" }),
-        until = fmt_day(p.until_s - 1, offset),
-        last_l = t(lang, "last_report"),
-        last = last.map_or_else(|| t(lang, "no_report").to_string(), |(_, _, temp, s, at)| format!("{temp} °C{} · {}", if s { " ⚠" } else { "" }, fmt_ms(at, offset))),
-        temp_l = t(lang, "checkin_temperature"),
-        fine = t(lang, "checkin_fine"),
-        unwell = t(lang, "checkin_unwell"),
+    let action = format!("/c/{}/{}", urlencode(community), urlencode(token));
+    let last = last.map_or_else(
+        || t(lang, "no_report").to_string(),
+        |(_, _, temp, s, at)| format!("{temp} °C{} · {}", if s { " ⚠" } else { "" }, fmt_ms(at, offset)),
     );
-    let options: String =
-        KINDS.iter().map(|k| format!("<option value={k}>{}</option>", t(lang, &format!("request_{k}")))).collect();
-    let _ = write!(
-        body,
-        "<h2>{ask_l}</h2><form class=card method=post action=\"{action}/request\">{csrf}<label>{what}<select name=kind>{options}</select></label>\
-<label>{note_l}<input name=note maxlength=200></label><button>{send}</button></form><table id=requests>",
-        ask_l = t(lang, "ask_for_help"),
-        what = t(lang, "request"),
-        note_l = t(lang, "note"),
-        send = t(lang, "submit"),
-    );
-    for r in &requests {
-        let status = match (&r.taken_by, r.done_ms) {
-            (_, Some(_)) => t(lang, "task_done"),
-            (Some(_), None) => t(lang, "task_taken"),
-            (None, None) => t(lang, "task_open"),
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>",
-            t(lang, &format!("request_{}", r.kind)),
-            fmt_ms(r.asked_ms, offset)
-        );
-    }
-    body.push_str("</table>");
-    with_cookie((status, layout(lang, t(lang, "home_page"), None, &body)).into_response(), set)
+    let period = t(lang, if p.kind == Kind::Notice { "reg_quarantine_until" } else { "reg_monitoring_until" });
+    let body = html! {
+        @if let Some(n) = note { p.msg #note { (n) } }
+        p { (p.name) " · " (p.unit) " · " (period) " " (fmt_day(p.until_s - 1, offset)) }
+        p #last { (t(lang, "last_report")) ": " (last) }
+        form.card method="post" action={ (action) "/checkin" } {
+            (csrf_field(&form_token))
+            label {
+                (t(lang, "checkin_temperature"))
+                input name="temperature" inputmode="decimal" maxlength="4" required placeholder="36.5";
+            }
+            button name="symptoms" value="no" { (t(lang, "checkin_fine")) } " "
+            button.danger name="symptoms" value="yes" { (t(lang, "checkin_unwell")) }
+        }
+        h2 { (t(lang, "ask_for_help")) }
+        form.card method="post" action={ (action) "/request" } {
+            (csrf_field(&form_token))
+            label {
+                (t(lang, "request"))
+                select name="kind" { @for k in KINDS { option value=(k) { (t(lang, &format!("request_{k}"))) } } }
+            }
+            label { (t(lang, "note")) input name="note" maxlength="200"; }
+            button { (t(lang, "submit")) }
+        }
+        table #requests {
+            @for r in &requests {
+                tr {
+                    td { (t(lang, &format!("request_{}", r.kind))) }
+                    td { (fmt_ms(r.asked_ms, offset)) }
+                    td {
+                        @match (&r.taken_by, r.done_ms) {
+                            (_, Some(_)) => (t(lang, "task_done")),
+                            (Some(_), None) => (t(lang, "task_taken")),
+                            (None, None) => (t(lang, "task_open")),
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(with_cookie((status, frame(lang, t(lang, "home_page"), None, body)).into_response(), set))
 }
 
 /// Reads a form from the personal page (under the rate limit, with its
@@ -132,9 +128,9 @@ async fn open(
 ) -> Result<(HeaderMap, FormMap, Person), Response> {
     let (headers, form) = limited_form(app, peer, "checkin", req).await?;
     if !form_token_ok(&headers, field(&form, "csrf")) {
-        return Err(forbidden(lang_of(&headers)));
+        return Err(WebError::csrf(lang_of(&headers)).into_response());
     }
-    match person(app, community, token).await? {
+    match person(app, community, token).await.map_err(IntoResponse::into_response)? {
         Some(p) => Ok((headers, form, p)),
         None => Err(gone(lang_of(&headers))),
     }
@@ -145,10 +141,10 @@ pub async fn check_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((community, token)): Path<(String, String)>,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let (headers, form, p) = match open(&app, peer, &community, &token, req).await {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let (c, temp, symptoms, offset) = (
         community.clone(),
@@ -165,10 +161,10 @@ pub async fn request(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((community, token)): Path<(String, String)>,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let (headers, form, p) = match open(&app, peer, &community, &token, req).await {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let (c, kind, note) = (community.clone(), field(&form, "kind").to_string(), field(&form, "note").to_string());
     let done = app.db.call(move |conn| Ok(checkins::ask(conn, &c, &p, &kind, &note, now_ms()))).await;
@@ -184,7 +180,7 @@ async fn answer(
     token: &str,
     done: Result<Result<bool, CheckinError>, crate::db::DbError>,
     thanks: &str,
-) -> Response {
+) -> Result<Response, WebError> {
     let lang = lang_of(headers);
     match done {
         Ok(Ok(alerted)) => {
@@ -201,6 +197,6 @@ async fn answer(
         Ok(Err(CheckinError::Invalid(key))) => {
             show(app, headers, community, token, Some(t(lang, key)), StatusCode::BAD_REQUEST).await
         }
-        Ok(Err(CheckinError::Db(e))) | Err(e) => server_error(e),
+        Ok(Err(CheckinError::Db(e))) | Err(e) => Err(e.into()),
     }
 }

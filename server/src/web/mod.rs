@@ -411,6 +411,16 @@ pub fn reason_html(lang: Lang, code: &str) -> String {
     esc(&reason_text(lang, code))
 }
 
+/// A QR code of `text` as inline SVG. The library draws only modules (no
+/// text of ours goes into the SVG), so its output is markup as it is.
+pub fn qr_code(text: &str) -> maud::Markup {
+    use qrcode::render::svg;
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => maud::PreEscaped(code.render::<svg::Color>().min_dimensions(280, 280).quiet_zone(true).build()),
+        Err(e) => maud::html! { p.bad { "QR: " (e.to_string()) } },
+    }
+}
+
 pub fn qr_svg(text: &str) -> String {
     use qrcode::render::svg;
     match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {

@@ -2,16 +2,17 @@
 //! public `/verify` page, where anyone checks a receipt: the record's hash,
 //! its inclusion proof and the checkpoint's signature.
 
-use std::fmt::Write;
-
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 use shoumen_protocol::evidence::{Head, Receipt};
 
-use super::*;
+use super::{field, fmt_day, fmt_ms, frame, lang_of, qr_code, t, urlencode, FormMap, Lang, WebError};
+use crate::db::now_ms;
 use crate::records::registrations::{self, Registration};
 use crate::records::returnees::Kind;
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -28,7 +29,7 @@ pub fn table() -> super::site::Table {
 /// its check-in link.
 type Loaded = (Registration, Option<Receipt>, String);
 
-async fn load(app: &AppState, community: String, token: String) -> Result<Option<Loaded>, Response> {
+async fn load(app: &AppState, community: String, token: String) -> Result<Option<Loaded>, WebError> {
     let found = app
         .db
         .call(move |conn| {
@@ -36,89 +37,74 @@ async fn load(app: &AppState, community: String, token: String) -> Result<Option
             let link = crate::records::checkins::token(conn, &community, &format!("n{}", reg.id))?;
             Ok(registrations::receipt(conn, &community, &reg).map(|r| Some((reg, r, link))))
         })
-        .await;
-    match found {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(server_error(e)),
-        Err(e) => Err(server_error(e)),
-    }
+        .await?;
+    found.map_err(WebError::internal)
 }
 
 fn gone(lang: Lang) -> Response {
-    (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response()
+    (StatusCode::NOT_FOUND, frame(lang, t(lang, "not_found"), None, html! {})).into_response()
 }
 
-/// What the registration set in motion, in words.
+/// What the registration set in motion, in words (plain text).
 pub fn consequence(lang: Lang, reg: &Registration, offset: i32) -> String {
     let key = if reg.kind == Kind::Notice { "reg_quarantine_until" } else { "reg_monitoring_until" };
-    format!("{} {} ({} {})", t(lang, key), fmt_day(reg.until_s - 1, offset), t(lang, "unit"), esc(&reg.unit))
+    format!("{} {} ({} {})", t(lang, key), fmt_day(reg.until_s - 1, offset), t(lang, "unit"), reg.unit)
 }
 
 pub async fn page(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path((community, token)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, WebError> {
     let lang = lang_of(&headers);
     let offset = app.config.utc_offset_min;
-    let (reg, receipt, link) = match load(&app, community.clone(), token.clone()).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return gone(lang),
-        Err(r) => return r,
+    let Some((reg, receipt, link)) = load(&app, community.clone(), token.clone()).await? else {
+        return Ok(gone(lang));
     };
     let url = format!("{}/r/{}/receipt/{}", app.config.public_url.trim_end_matches('/'), community, token);
-    let mut body = format!(
-        "<p class=msg id=code>{} <b>{}</b></p><p id=consequence>{}</p><p>{} <b>{}</b> v{} · {} {}</p>",
-        t(lang, "reg_code"),
-        esc(&reg.code),
-        consequence(lang, &reg, offset),
-        t(lang, "reg_signed_doc"),
-        esc(&reg.document),
-        reg.version,
-        t(lang, "reg_signed_at"),
-        fmt_ms(reg.signed_ms, offset),
-    );
-    if reg.record.is_some() && now_ms() / 1000 < reg.until_s {
-        let _ = write!(
-            body,
-            "<p class=msg id=checkin-link>{} <a href=\"/c/{c}/{link}\">/c/{c}/{link}</a></p>",
-            t(lang, "reg_checkin_link"),
-            c = esc(&community),
-            link = esc(&link)
-        );
-    }
-    match &receipt {
-        Some(r) => {
-            let head = r.checkpoint.lines().take(3).collect::<Vec<_>>();
-            let _ = write!(
-                body,
-                "<div class=card id=proof><p>{proof_l}</p><p>{record_l} #{index} · {log_l} <code>{origin}</code> · {size_l} {size}</p>\
-<p>{root_l} <code>{root}</code></p><p><a href=\"/r/{c}/receipt/{token}/json\" download=receipt-{code}.json>{download}</a> · <a href=/verify>{verify}</a></p></div>\
-<div class=qr>{qr}</div><p><small>{keep}</small></p>",
-                proof_l = t(lang, "reg_proof"),
-                record_l = t(lang, "reg_record"),
-                index = r.index,
-                log_l = t(lang, "reg_log"),
-                origin = esc(head.first().copied().unwrap_or("")),
-                size_l = t(lang, "reg_log_size"),
-                size = esc(head.get(1).copied().unwrap_or("")),
-                root_l = t(lang, "reg_root"),
-                root = esc(head.get(2).copied().unwrap_or("")),
-                c = esc(&community),
-                token = esc(&token),
-                code = esc(&reg.code),
-                download = t(lang, "reg_download"),
-                verify = t(lang, "reg_verify_link"),
-                qr = qr_svg(&url),
-                keep = t(lang, "reg_keep"),
-            );
+    let checkin = format!("/c/{}/{}", urlencode(&community), urlencode(&link));
+    let body = html! {
+        p.msg #code { (t(lang, "reg_code")) " " b { (reg.code) } }
+        p #consequence { (consequence(lang, &reg, offset)) }
+        p {
+            (t(lang, "reg_signed_doc")) " " b { (reg.document) } " v" (reg.version) " · "
+            (t(lang, "reg_signed_at")) " " (fmt_ms(reg.signed_ms, offset))
         }
-        None => {
-            let when = reg.deleted_ms.map_or_else(String::new, |ms| fmt_ms(ms, offset));
-            let _ = write!(body, "<p class=msg id=deleted>{} {when}</p>", t(lang, "reg_deleted"));
+        @if reg.record.is_some() && now_ms() / 1000 < reg.until_s {
+            p.msg #checkin-link { (t(lang, "reg_checkin_link")) " " a href=(checkin) { (checkin) } }
         }
+        @match &receipt {
+            Some(r) => (proof(lang, r, &community, &token, &reg.code, &url)),
+            None => p.msg #deleted {
+                (t(lang, "reg_deleted")) " " (reg.deleted_ms.map_or_else(String::new, |ms| fmt_ms(ms, offset)))
+            },
+        }
+    };
+    Ok(frame(lang, t(lang, "reg_receipt"), None, body).into_response())
+}
+
+/// The receipt's proof in words, its file and its QR code.
+fn proof(lang: Lang, r: &Receipt, community: &str, token: &str, code: &str, url: &str) -> Markup {
+    let head = r.checkpoint.lines().take(3).collect::<Vec<_>>();
+    let line = |i: usize| head.get(i).copied().unwrap_or("");
+    html! {
+        div.card #proof {
+            p { (t(lang, "reg_proof")) }
+            p {
+                (t(lang, "reg_record")) " #" (r.index) " · " (t(lang, "reg_log")) " " code { (line(0)) } " · "
+                (t(lang, "reg_log_size")) " " (line(1))
+            }
+            p { (t(lang, "reg_root")) " " code { (line(2)) } }
+            p {
+                a href={ "/r/" (urlencode(community)) "/receipt/" (urlencode(token)) "/json" } download={ "receipt-" (code) ".json" } {
+                    (t(lang, "reg_download"))
+                }
+                " · " a href="/verify" { (t(lang, "reg_verify_link")) }
+            }
+        }
+        div.qr { (qr_code(url)) }
+        p { small { (t(lang, "reg_keep")) } }
     }
-    (StatusCode::OK, layout(lang, t(lang, "reg_receipt"), None, &body)).into_response()
 }
 
 /// The receipt as a file, for the person to keep.
@@ -126,68 +112,70 @@ pub async fn json(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path((community, token)): Path<(String, String)>,
-) -> Response {
-    match load(&app, community, token).await {
-        Ok(Some((reg, Some(r), _))) => {
+) -> Result<Response, WebError> {
+    Ok(match load(&app, community, token).await? {
+        Some((reg, Some(r), _)) => {
             let disposition = format!("attachment; filename=\"receipt-{}.json\"", reg.code);
             let text = serde_json::to_string_pretty(&r).expect("a receipt serialises");
             ([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], text)
                 .into_response()
         }
-        Ok(_) => gone(lang_of(&headers)),
-        Err(r) => r,
+        _ => gone(lang_of(&headers)),
+    })
+}
+
+fn verify_form(lang: Lang, text: &str) -> Markup {
+    html! {
+        p { (t(lang, "verify_intro")) }
+        form.card method="post" action="/verify" {
+            label {
+                (t(lang, "verify_paste"))
+                textarea name="receipt" rows="10" style="width:100%" required { (text) }
+            }
+            button { (t(lang, "verify_button")) }
+        }
     }
 }
 
-fn verify_form(lang: Lang, text: &str) -> String {
-    format!(
-        "<p>{}</p><form class=card method=post action=/verify><label>{}<textarea name=receipt rows=10 style=\"width:100%\" required>{}</textarea></label><button>{}</button></form>",
-        t(lang, "verify_intro"),
-        t(lang, "verify_paste"),
-        esc(text),
-        t(lang, "verify_button"),
-    )
-}
-
-pub async fn verify_page(headers: HeaderMap) -> Response {
+pub async fn verify_page(headers: HeaderMap) -> Markup {
     let lang = lang_of(&headers);
-    (StatusCode::OK, layout(lang, t(lang, "verify_title"), None, &verify_form(lang, ""))).into_response()
+    frame(lang, t(lang, "verify_title"), None, verify_form(lang, ""))
 }
 
-fn verified(lang: Lang, r: &Receipt, head: &Head) -> String {
+fn verified(lang: Lang, r: &Receipt, head: &Head) -> Markup {
     let field = |k: &str| {
         serde_json::from_str::<serde_json::Value>(&r.record)
             .ok()
             .and_then(|v| v.get(k).map(|f| f.to_string()))
             .unwrap_or_default()
     };
-    format!(
-        "<p class=\"msg ok\" id=result>✓ {} #{} · {} <code>{}</code> · {} {}</p><p>{} {} v{} · {} {}</p>",
-        t(lang, "verify_ok"),
-        r.index,
-        t(lang, "reg_log"),
-        esc(&head.origin),
-        t(lang, "reg_log_size"),
-        head.size,
-        t(lang, "reg_signed_doc"),
-        esc(field("document").trim_matches('"')),
-        esc(&field("document_version")),
-        t(lang, "unit"),
-        esc(field("unit").trim_matches('"')),
-    )
+    html! {
+        p.msg.ok #result {
+            "✓ " (t(lang, "verify_ok")) " #" (r.index) " · " (t(lang, "reg_log")) " " code { (head.origin) } " · "
+            (t(lang, "reg_log_size")) " " (head.size)
+        }
+        p {
+            (t(lang, "reg_signed_doc")) " " (field("document").trim_matches('"')) " v" (field("document_version")) " · "
+            (t(lang, "unit")) " " (field("unit").trim_matches('"'))
+        }
+    }
 }
 
-pub async fn verify(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<FormMap>) -> Response {
+pub async fn verify(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
     let lang = lang_of(&headers);
     let text = field(&form, "receipt").to_string();
     let t2 = text.clone();
-    let (status, result) = match app.db.call(move |conn| registrations::verify_receipt(conn, &t2)).await {
-        Ok(Ok((r, head))) => (StatusCode::OK, verified(lang, &r, &head)),
-        Ok(Err(e)) => (
+    let (status, result) = match app.db.call(move |conn| registrations::verify_receipt(conn, &t2)).await? {
+        Ok((r, head)) => (StatusCode::OK, verified(lang, &r, &head)),
+        Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("<p class=\"msg bad\" id=result>✗ {}: {}</p>", t(lang, "verify_failed"), esc(&e.to_string())),
+            html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) ": " (e.to_string()) } },
         ),
-        Err(e) => return server_error(e),
     };
-    (status, layout(lang, t(lang, "verify_title"), None, &(result + &verify_form(lang, &text)))).into_response()
+    let body = html! { (result) (verify_form(lang, &text)) };
+    Ok((status, frame(lang, t(lang, "verify_title"), None, body)).into_response())
 }

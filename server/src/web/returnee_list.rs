@@ -232,7 +232,7 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
         Err(e) => return server_error(e),
     };
     let fields = ["name", "phone", "travel", "temperature", "symptoms", "contact", "signed_name"];
-    let mut body = format!("<p>{}</p><table id=record>", super::receipt::consequence(lang, &reg, offset));
+    let mut body = format!("<p>{}</p><table id=record>", esc(&super::receipt::consequence(lang, &reg, offset)));
     for f in fields {
         let _ = write!(body, "<tr><th>{f}</th><td>{}</td></tr>", esc(&reg.field(f)));
     }
