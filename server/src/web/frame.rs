@@ -13,14 +13,21 @@ use crate::records::community::CommunityError;
 
 /// The page frame: header, menu (when logged in), title, content.
 pub fn frame(lang: Lang, title: &str, session: Option<&Session>, body: Markup) -> Markup {
-    frame_with_menu(lang, title, session.map(|s| menu(lang, s)), body)
+    frame_with_menu(lang, title, session.map(|s| menu(lang, s)), None, body)
 }
 
-fn frame_with_menu(lang: Lang, title: &str, menu: Option<Markup>, body: Markup) -> Markup {
+/// The same frame for a page that reloads itself every `seconds` (a live
+/// list on a screen at the gate office).
+pub fn live_frame(lang: Lang, title: &str, session: &Session, seconds: u32, body: Markup) -> Markup {
+    frame_with_menu(lang, title, Some(menu(lang, session)), Some(seconds), body)
+}
+
+fn frame_with_menu(lang: Lang, title: &str, menu: Option<Markup>, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
             head {
+                @if let Some(s) = refresh { meta http-equiv="refresh" content=(s); }
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t(lang, "app")) }
@@ -199,6 +206,6 @@ impl IntoResponse for WebError {
                 @if self.menu.is_none() { p { a href="/" { "←" } } }
             }
         };
-        (self.status, frame_with_menu(lang, t(lang, self.title), self.menu, body)).into_response()
+        (self.status, frame_with_menu(lang, t(lang, self.title), self.menu, None, body)).into_response()
     }
 }

@@ -58,7 +58,7 @@ pub use crate::leaves::words::{self as i18n, alert_text, reason_text, t, Lang};
 use crate::records::audit::Actor;
 use crate::records::community::CommunityError;
 use crate::AppState;
-pub use frame::{frame, WebError};
+pub use frame::{frame, live_frame, WebError};
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
 
