@@ -349,7 +349,7 @@ fn two_step_login_needs_the_current_code_once_turned_on() {
     let base = server.url();
     let (admin, _) = login(&server);
     let (_, page) = get(&admin, &format!("{base}/totp"));
-    let at = page.find("name=secret value=\"").unwrap() + "name=secret value=\"".len();
+    let at = page.find("name=\"secret\" value=\"").unwrap() + "name=\"secret\" value=\"".len();
     let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
     let code = |s: &str| {
         TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(s.to_string()).to_bytes().unwrap())

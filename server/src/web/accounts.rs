@@ -3,16 +3,22 @@
 //! invited person picks a name and password. Two-step login (TOTP, RFC
 //! 6238) for one's own account.
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, Path, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use super::*;
+use super::{
+    argon2_hash, csrf_field, field, form_token, form_token_ok, frame, lang_of, limited_form, logged_in, qr_code,
+    state_redirect, t, with_cookie, FormMap, Lang, Member, Session, WebError,
+};
+use crate::db::now_ms;
+use crate::leaves::roles::AccountRole;
 use crate::records::accounts::{self, AccountError};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -32,14 +38,12 @@ pub fn table() -> super::site::Table {
         .body_limit(super::FORM_LIMIT)
 }
 
-fn role_options(lang: Lang, selected: &str) -> String {
-    AccountRole::ALL
-        .iter()
-        .map(|r| {
-            let sel = if r.as_str() == selected { " selected" } else { "" };
-            format!("<option value={}{sel}>{}</option>", r.as_str(), t(lang, r.word_key()))
-        })
-        .collect()
+fn role_options(lang: Lang, selected: &str) -> Markup {
+    html! {
+        @for r in AccountRole::ALL {
+            option value=(r.as_str()) selected[r.as_str() == selected] { (t(lang, r.word_key())) }
+        }
+    }
 }
 
 /// A property account's gates from a form: names, comma-separated.
@@ -49,95 +53,90 @@ fn gates_field(form: &FormMap) -> Option<String> {
     (!gates.is_empty()).then(|| gates.join(",").chars().take(400).collect())
 }
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     render(&app, &m, None).await
 }
 
-async fn render(app: &AppState, m: &Member, notice: Option<String>) -> Response {
+async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let community = m.community.clone();
-    let rows = match app.db.call(move |conn| accounts::of_community(conn, &community)).await {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
+    let rows = app.db.call(move |conn| accounts::of_community(conn, &community)).await?;
+    let csrf = &m.session.csrf;
+    let (now, offset) = (now_ms(), app.config.utc_offset_min);
+    let body = html! {
+        @if let Some(n) = notice { (n) }
+        form.card method="post" action="/accounts/invite" {
+            (csrf_field(csrf))
+            h2 { (t(lang, "invite")) }
+            label { (t(lang, "role")) select name="role" { (role_options(lang, "staff")) } }
+            label { (t(lang, "gates_scope")) input name="gates" maxlength="200"; }
+            button { (t(lang, "invite")) }
+        }
+        div.scroll {
+            table {
+                tr {
+                    th { (t(lang, "user")) } th { (t(lang, "role")) } th { (t(lang, "gates")) } th { "TOTP" }
+                    th { (t(lang, "status")) } th {}
+                }
+                @for a in &rows {
+                    tr {
+                        td { (a.name) }
+                        td { (AccountRole::parse(&a.role).map_or_else(|| a.role.clone(), |r| t(lang, r.word_key()).to_string())) }
+                        td { (a.gates.as_deref().unwrap_or("")) }
+                        td { @if a.totp { "✓" } }
+                        td {
+                            @if a.disabled {
+                                (t(lang, "disabled"))
+                            } @else if a.locked_until_ms > now {
+                                // Locked by wrong passwords: say until when, and let the
+                                // admin open it for someone they know.
+                                (t(lang, "locked_until")) " " (&crate::leaves::time::fmt_ms(a.locked_until_ms, offset)[11..16])
+                                form.inline method="post" action={ "/accounts/" (a.id) "/unlock" } {
+                                    (csrf_field(csrf)) button { (t(lang, "unlock")) }
+                                }
+                            } @else {
+                                (t(lang, "valid"))
+                            }
+                        }
+                        td {
+                            @if !a.disabled && a.id != m.session.user_id {
+                                form.inline method="post" action={ "/accounts/" (a.id) "/role" } {
+                                    (csrf_field(csrf))
+                                    select name="role" { (role_options(lang, &a.role)) }
+                                    input name="gates" maxlength="200" value=(a.gates.as_deref().unwrap_or("")) style="width:8em";
+                                    button { (t(lang, "change_role")) }
+                                }
+                                " "
+                                form.inline method="post" action={ "/accounts/" (a.id) "/disable" } {
+                                    (csrf_field(csrf)) button.danger { (t(lang, "disable")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
-    let csrf = hidden_csrf(&m.session.csrf);
-    let mut body = notice.unwrap_or_default();
-    let _ = write!(
-        body,
-        "<form class=card method=post action=/accounts/invite>{csrf}<h2>{invite}</h2><label>{role}<select name=role>{options}</select></label>\
-<label>{scope}<input name=gates maxlength=200></label><button>{invite}</button></form>\
-<div class=scroll><table><tr><th>{user}</th><th>{role}</th><th>{gates}</th><th>TOTP</th><th>{status}</th><th></th></tr>",
-        invite = t(lang, "invite"),
-        role = t(lang, "role"),
-        options = role_options(lang, "staff"),
-        scope = t(lang, "gates_scope"),
-        user = t(lang, "user"),
-        gates = t(lang, "gates"),
-        status = t(lang, "status"),
-    );
-    for a in &rows {
-        let role_word = AccountRole::parse(&a.role).map_or_else(|| esc(&a.role), |r| t(lang, r.word_key()).to_string());
-        let actions = if a.disabled || a.id == m.session.user_id {
-            String::new()
-        } else {
-            format!(
-                "<form class=inline method=post action=/accounts/{id}/role>{csrf}<select name=role>{options}</select>\
-<input name=gates maxlength=200 value=\"{gates}\" style=\"width:8em\"><button>{change}</button></form> \
-<form class=inline method=post action=/accounts/{id}/disable>{csrf}<button class=danger>{disable}</button></form>",
-                id = a.id,
-                options = role_options(lang, &a.role),
-                gates = esc(a.gates.as_deref().unwrap_or("")),
-                change = t(lang, "change_role"),
-                disable = t(lang, "disable"),
-            )
-        };
-        let status = if a.disabled {
-            t(lang, "disabled").to_string()
-        } else if a.locked_until_ms > now_ms() {
-            // Locked by wrong passwords: say until when, and let the admin
-            // open it for someone they know.
-            format!(
-                "{} {}<form class=inline method=post action=/accounts/{}/unlock>{csrf}<button>{}</button></form>",
-                t(lang, "locked_until"),
-                &crate::leaves::time::fmt_ms(a.locked_until_ms, app.config.utc_offset_min)[11..16],
-                a.id,
-                t(lang, "unlock"),
-            )
-        } else {
-            t(lang, "valid").to_string()
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{role_word}</td><td>{}</td><td>{}</td><td>{status}</td><td>{actions}</td></tr>",
-            esc(&a.name),
-            esc(a.gates.as_deref().unwrap_or("")),
-            if a.totp { "✓" } else { "" },
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "accounts"), Some(&m.session), &body).into_response()
+    Ok(frame(lang, t(lang, "accounts"), Some(&m.session), body))
 }
 
-fn account_error(m: &Member, e: AccountError) -> Response {
+fn account_error(m: &Member, e: AccountError) -> WebError {
     match e {
-        AccountError::Db(e) => server_error(e),
-        AccountError::NotFound => not_found(&m.session),
-        other => message(&m.session, "accounts", &other.to_string(), StatusCode::BAD_REQUEST),
+        AccountError::Db(e) => e.into(),
+        AccountError::NotFound => WebError::not_found(&m.session),
+        other => WebError::invalid(&m.session, "accounts", other.to_string()),
     }
 }
 
-pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
-    let Some(role) = AccountRole::parse(field(&form, "role")) else {
-        return message(
-            &m.session,
-            "accounts",
-            "role: admin, staff, volunteer, property or police",
-            StatusCode::BAD_REQUEST,
-        );
-    };
+/// The role a form names, or the words that list the roles.
+fn role_of(m: &Member, form: &FormMap) -> Result<AccountRole, WebError> {
+    AccountRole::parse(field(form, "role"))
+        .ok_or_else(|| WebError::invalid(&m.session, "accounts", "role: admin, staff, volunteer, property or police"))
+}
+
+pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Result<Markup, WebError> {
+    m.session.check_csrf(&form)?;
+    let role = role_of(&m, &form)?;
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
     let (community, by, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
     let detail = format!("role={} gates={}", role.as_str(), gates.clone().unwrap_or_default());
@@ -146,14 +145,10 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
             accounts::invite(tx, &community, role, gates.as_deref(), &by, now_ms())
         }))
     };
-    let token = match app.db.call(invite).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return account_error(&m, e),
-        Err(e) => return server_error(e),
-    };
+    let token = app.db.call(invite).await?.map_err(|e| account_error(&m, e))?;
     let lang = m.session.lang;
     let link = format!("{}/invite/{token}", app.config.public_url);
-    let notice = format!("<p class=msg>{}<br><code id=invite-link>{}</code></p>", t(lang, "invite_link"), esc(&link));
+    let notice = html! { p.msg { (t(lang, "invite_link")) br; code #invite-link { (link) } } };
     render(&app, &m, Some(notice)).await
 }
 
@@ -162,18 +157,9 @@ pub async fn set_role(
     m: Member,
     Path(id): Path<i64>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
-    let Some(role) = AccountRole::parse(field(&form, "role")) else {
-        return message(
-            &m.session,
-            "accounts",
-            "role: admin, staff, volunteer, property or police",
-            StatusCode::BAD_REQUEST,
-        );
-    };
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let role = role_of(&m, &form)?;
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
     let (community, by, actor) = (m.community.clone(), m.session.user_id, m.actor());
     let set = move |conn: &mut dyn crate::db::Conn| {
@@ -183,11 +169,8 @@ pub async fn set_role(
             Ok((name, detail))
         }))
     };
-    match app.db.call(set).await {
-        Ok(Ok(_)) => state_redirect("/accounts"),
-        Ok(Err(e)) => account_error(&m, e),
-        Err(e) => server_error(e),
-    }
+    app.db.call(set).await?.map_err(|e| account_error(&m, e))?;
+    Ok(state_redirect("/accounts"))
 }
 
 pub async fn disable(
@@ -195,10 +178,8 @@ pub async fn disable(
     m: Member,
     Path(id): Path<i64>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let (community, by, actor) = (m.community.clone(), m.session.user_id, m.actor());
     let disable = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.disable", |tx| {
@@ -206,11 +187,8 @@ pub async fn disable(
             Ok((name.clone(), name))
         }))
     };
-    match app.db.call(disable).await {
-        Ok(Ok(_)) => state_redirect("/accounts"),
-        Ok(Err(e)) => account_error(&m, e),
-        Err(e) => server_error(e),
-    }
+    app.db.call(disable).await?.map_err(|e| account_error(&m, e))?;
+    Ok(state_redirect("/accounts"))
 }
 
 pub async fn unlock(
@@ -218,10 +196,8 @@ pub async fn unlock(
     m: Member,
     Path(id): Path<i64>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let (community, actor) = (m.community.clone(), m.actor());
     let unlock = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.unlock", |tx| {
@@ -229,48 +205,39 @@ pub async fn unlock(
             Ok((name.clone(), name))
         }))
     };
-    match app.db.call(unlock).await {
-        Ok(Ok(name)) => {
-            app.logins.forget(&name);
-            state_redirect("/accounts")
-        }
-        Ok(Err(e)) => account_error(&m, e),
-        Err(e) => server_error(e),
-    }
+    let name = app.db.call(unlock).await?.map_err(|e| account_error(&m, e))?;
+    app.logins.forget(&name);
+    Ok(state_redirect("/accounts"))
 }
 
 fn join_page(app: &AppState, headers: &HeaderMap, token: &str, error: Option<&str>, status: StatusCode) -> Response {
     let lang = lang_of(headers);
     let (form_token, set) = form_token(app, headers);
-    let err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\">{}</p>", esc(e)));
-    let body = format!(
-        "{err}<form class=card method=post action=\"/invite/{token}\">{csrf}\
-<label>{user}<input name=user autocomplete=username required maxlength=40></label>\
-<label>{pw}<input name=password type=password autocomplete=new-password required minlength=10></label>\
-<label>{again}<input name=password2 type=password autocomplete=new-password required minlength=10></label>\
-<button>{join}</button></form>",
-        token = esc(token),
-        csrf = hidden_csrf(&form_token),
-        user = t(lang, "user"),
-        pw = t(lang, "password"),
-        again = t(lang, "password_again"),
-        join = t(lang, "join"),
-    );
-    with_cookie((status, layout(lang, t(lang, "join"), None, &body)).into_response(), set)
+    let body = html! {
+        @if let Some(e) = error { p.msg.bad { (e) } }
+        form.card method="post" action={ "/invite/" (token) } {
+            (csrf_field(&form_token))
+            label { (t(lang, "user")) input name="user" autocomplete="username" required maxlength="40"; }
+            label { (t(lang, "password")) input name="password" type="password" autocomplete="new-password" required minlength="10"; }
+            label { (t(lang, "password_again")) input name="password2" type="password" autocomplete="new-password" required minlength="10"; }
+            button { (t(lang, "join")) }
+        }
+    };
+    with_cookie((status, frame(lang, t(lang, "join"), None, body)).into_response(), set)
 }
 
-pub async fn join_form(State(app): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+pub async fn join_form(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
     let lookup = token.clone();
-    match app.db.call(move |conn| accounts::open_invite(conn, &lookup, now_ms())).await {
-        Ok(Some(_)) => join_page(&app, &headers, &token, None, StatusCode::OK),
-        Ok(None) => {
-            let lang = lang_of(&headers);
-            let text = AccountError::InviteGone.to_string();
-            (StatusCode::NOT_FOUND, layout(lang, t(lang, "join"), None, &format!("<p class=msg>{}</p>", esc(&text))))
-                .into_response()
-        }
-        Err(e) => server_error(e),
+    if app.db.call(move |conn| accounts::open_invite(conn, &lookup, now_ms())).await?.is_some() {
+        return Ok(join_page(&app, &headers, &token, None, StatusCode::OK));
     }
+    let lang = lang_of(&headers);
+    let body = html! { p.msg { (AccountError::InviteGone.to_string()) } };
+    Ok((StatusCode::NOT_FOUND, frame(lang, t(lang, "join"), None, body)).into_response())
 }
 
 pub async fn join(
@@ -278,41 +245,35 @@ pub async fn join(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let (headers, form) = match limited_form(&app, peer, "login", req).await {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let lang = lang_of(&headers);
+    let again = |why: &str, status| Ok(join_page(&app, &headers, &token, Some(why), status));
     if !form_token_ok(&headers, field(&form, "csrf")) {
-        return join_page(&app, &headers, &token, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
+        return again(t(lang, "csrf_failed"), StatusCode::FORBIDDEN);
     }
     let (name, password) = (field(&form, "user").trim().to_string(), field(&form, "password").to_string());
     if password != field(&form, "password2") {
-        return join_page(&app, &headers, &token, Some(t(lang, "passwords_differ")), StatusCode::BAD_REQUEST);
+        return again(t(lang, "passwords_differ"), StatusCode::BAD_REQUEST);
     }
     if password.chars().count() < 10 {
-        return join_page(
-            &app,
-            &headers,
-            &token,
-            Some(&AccountError::WeakPassword.to_string()),
-            StatusCode::BAD_REQUEST,
-        );
+        return again(&AccountError::WeakPassword.to_string(), StatusCode::BAD_REQUEST);
     }
-    let hash = match tokio::task::spawn_blocking(move || argon2_hash(&password)).await {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => return server_error(e),
-        Err(e) => return server_error(e),
-    };
+    let hash = tokio::task::spawn_blocking(move || argon2_hash(&password))
+        .await
+        .map_err(WebError::internal)?
+        .map_err(WebError::internal)?;
     let (t2, ip) = (token.clone(), app.client_ip(peer.ip(), &headers).to_string());
-    let made = app.db.call(move |conn| Ok(crate::ops::accounts::join(conn, &t2, &name, &hash, &ip))).await;
+    let made = app.db.call(move |conn| Ok(crate::ops::accounts::join(conn, &t2, &name, &hash, &ip))).await?;
     let user_id = match made {
-        Ok(Ok((id, _, _))) => id,
-        Ok(Err(AccountError::Db(e))) | Err(e) => return server_error(e),
-        Ok(Err(e)) => return join_page(&app, &headers, &token, Some(&e.to_string()), StatusCode::BAD_REQUEST),
+        Ok((id, _, _)) => id,
+        Err(AccountError::Db(e)) => return Err(e.into()),
+        Err(e) => return again(&e.to_string(), StatusCode::BAD_REQUEST),
     };
-    logged_in(&app, user_id).await
+    Ok(logged_in(&app, user_id).await)
 }
 
 /// RFC 6238 with the parameters every authenticator app defaults to:
@@ -340,22 +301,23 @@ pub fn totp_step(secret_b32: &str, code: &str, now_s: i64) -> Option<i64> {
     matched
 }
 
-pub async fn totp_page(State(app): State<AppState>, session: Session) -> Response {
+pub async fn totp_page(State(app): State<AppState>, session: Session) -> Result<Markup, WebError> {
     let lang = session.lang;
     let id = session.user_id;
-    let on = match app.db.call(move |conn| accounts::totp_of(conn, id)).await {
-        Ok(on) => on.is_some(),
-        Err(e) => return server_error(e),
+    let on = app.db.call(move |conn| accounts::totp_of(conn, id)).await?.is_some();
+    let code_field = html! {
+        label { (t(lang, "totp_code")) input name="code" inputmode="numeric" autocomplete="one-time-code" required; }
     };
-    let csrf = hidden_csrf(&session.csrf);
     let body = if on {
-        format!(
-            "<p class=msg>{}</p><form class=card method=post action=/totp>{csrf}<input type=hidden name=off value=1>\
-<label>{}<input name=code inputmode=numeric autocomplete=one-time-code required></label><button class=danger>{}</button></form>",
-            t(lang, "totp_on"),
-            t(lang, "totp_code"),
-            t(lang, "totp_turn_off"),
-        )
+        html! {
+            p.msg { (t(lang, "totp_on")) }
+            form.card method="post" action="/totp" {
+                (csrf_field(&session.csrf))
+                input type="hidden" name="off" value="1";
+                (code_field)
+                button.danger { (t(lang, "totp_turn_off")) }
+            }
+        }
     } else {
         let secret = Secret::Raw(rand::random::<[u8; 20]>().to_vec()).to_encoded().to_string();
         let issuer = "Shoumen";
@@ -363,17 +325,19 @@ pub async fn totp_page(State(app): State<AppState>, session: Session) -> Respons
             "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}",
             session.user.replace([':', '/', '?', '&', '#'], "")
         );
-        format!(
-            "<p>{}</p><div class=qr>{}</div><p><code>{secret}</code></p><form class=card method=post action=/totp>{csrf}\
-<input type=hidden name=secret value=\"{secret}\"><label>{}<input name=code inputmode=numeric autocomplete=one-time-code required></label>\
-<button>{}</button></form>",
-            t(lang, "totp_scan"),
-            qr_svg(&url),
-            t(lang, "totp_code"),
-            t(lang, "totp_turn_on"),
-        )
+        html! {
+            p { (t(lang, "totp_scan")) }
+            div.qr { (qr_code(&url)) }
+            p { code { (secret) } }
+            form.card method="post" action="/totp" {
+                (csrf_field(&session.csrf))
+                input type="hidden" name="secret" value=(secret);
+                (code_field)
+                button { (t(lang, "totp_turn_on")) }
+            }
+        }
     };
-    layout(lang, t(lang, "totp_title"), Some(&session), &body).into_response()
+    Ok(frame(lang, t(lang, "totp_title"), Some(&session), body))
 }
 
 pub async fn totp_set(
@@ -382,17 +346,12 @@ pub async fn totp_set(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !session.csrf_ok(&form) {
-        return forbidden(session.lang);
-    }
+) -> Result<Response, WebError> {
+    session.check_csrf(&form)?;
     let id = session.user_id;
     let code = field(&form, "code").to_string();
     let turning_off = !field(&form, "off").is_empty();
-    let current = match app.db.call(move |conn| accounts::totp_of(conn, id)).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let current = app.db.call(move |conn| accounts::totp_of(conn, id)).await?;
     let now_s = now_ms() / 1000;
     // Turning it off needs a code from the current secret; turning it on, a
     // code from the new one, so a mistyped setup never locks the account.
@@ -402,12 +361,12 @@ pub async fn totp_set(
         (Some((secret, step)), true) => (secret.clone(), None, *step),
         (None, false) => (field(&form, "secret").to_string(), Some(field(&form, "secret").to_string()), 0),
         (Some(_), false) => {
-            return message(&session, "totp_title", t(session.lang, "totp_already_on"), StatusCode::CONFLICT)
+            return Err(WebError::conflict(&session, "totp_title", t(session.lang, "totp_already_on")));
         }
-        (None, true) => return state_redirect("/totp"),
+        (None, true) => return Ok(state_redirect("/totp")),
     };
     let Some(step) = totp_step(&secret, &code, now_s).filter(|s| *s > last_step) else {
-        return message(&session, "totp_title", t(session.lang, "totp_wrong"), StatusCode::BAD_REQUEST);
+        return Err(WebError::invalid(&session, "totp_title", t(session.lang, "totp_wrong")));
     };
     let actor = session.community.clone().map(|community| crate::records::audit::Actor {
         community,
@@ -417,8 +376,6 @@ pub async fn totp_set(
     let set = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::accounts::set_totp(conn, actor.as_ref(), id, store.as_deref(), step)
     };
-    if let Err(e) = app.db.call(set).await {
-        return server_error(e);
-    }
-    state_redirect("/totp")
+    app.db.call(set).await?;
+    Ok(state_redirect("/totp"))
 }

@@ -6,8 +6,15 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{ConnectInfo, Form, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::html;
 
-use super::*;
+use super::{
+    cookie, csrf_field, field, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, logged_in, record_as,
+    set_cookie, state_redirect, t, with_cookie, FormMap, Lang, Session, WebError, SESSION_COOKIE,
+};
+use crate::db::now_ms;
+use crate::leaves::secrets::{random_token, sha256_hex};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -46,20 +53,17 @@ pub async fn form(State(app): State<AppState>, headers: HeaderMap) -> Response {
 fn page(app: &AppState, headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {
     let lang = lang_of(headers);
     let (token, set) = form_token(app, headers);
-    let err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\">{}</p>", esc(e)));
-    let body = format!(
-        "{err}<form class=card method=post action=/login>{csrf}\
-<label>{user}<input name=user autocomplete=username required></label>\
-<label>{pw}<input name=password type=password autocomplete=current-password required></label>\
-<label>{code}<input name=code inputmode=numeric autocomplete=one-time-code maxlength=8></label>\
-<button>{login}</button></form>",
-        csrf = hidden_csrf(&token),
-        user = t(lang, "user"),
-        pw = t(lang, "password"),
-        code = t(lang, "totp_code"),
-        login = t(lang, "login"),
-    );
-    with_cookie((status, layout(lang, t(lang, "login"), None, &body)).into_response(), set)
+    let body = html! {
+        @if let Some(e) = error { p.msg.bad { (e) } }
+        form.card method="post" action="/login" {
+            (csrf_field(&token))
+            label { (t(lang, "user")) input name="user" autocomplete="username" required; }
+            label { (t(lang, "password")) input name="password" type="password" autocomplete="current-password" required; }
+            label { (t(lang, "totp_code")) input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8"; }
+            button { (t(lang, "login")) }
+        }
+    };
+    with_cookie((status, frame(lang, t(lang, "login"), None, body)).into_response(), set)
 }
 
 /// The cookie that marks a browser an account logged in from before (only
@@ -79,14 +83,18 @@ enum Verdict {
     Bad,
 }
 
-pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+pub async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Result<Response, WebError> {
     let (headers, form) = match limited_form(&app, peer, "login", req).await {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let lang = lang_of(&headers);
     if !form_token_ok(&headers, field(&form, "csrf")) {
-        return page(&app, &headers, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN);
+        return Ok(page(&app, &headers, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN));
     }
     let client = app.client_ip(peer.ip(), &headers);
     let user = field(&form, "user").to_string();
@@ -94,11 +102,7 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     let code = field(&form, "code").to_string();
     let known_token = cookie(&headers, KNOWN_COOKIE).filter(|t| t.len() == 64).map(sha256_hex);
     let account = user.clone();
-    let found = match app.db.call(move |conn| lookup(conn, &user, known_token)).await {
-        Ok(f) => f,
-        Err(e) => return server_error(e),
-    };
-    let (found, known_browser) = found;
+    let (found, known_browser) = app.db.call(move |conn| lookup(conn, &user, known_token)).await?;
     let known = found.is_some();
     // A browser that logged in to this account before is past any lock.
     let trusted = found.as_ref().is_some_and(|c| known_browser == Some(c.id));
@@ -112,7 +116,7 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
         .max();
     let with_totp = found.as_ref().is_some_and(|c| c.totp_secret.is_some());
     if let Some(ms) = locked_ms.filter(|_| !trusted && !with_totp) {
-        return locked_page(&app, &headers, lang, ms);
+        return Ok(locked_page(&app, &headers, lang, ms));
     }
     // Argon2 is slow on purpose: verify off the async workers. With TOTP
     // on, a wrong, missing or used code fails like a wrong password (and
@@ -122,24 +126,20 @@ pub async fn login(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     let Verdict::Good { user_id, community, step } = verdict else {
         if let Some(ms) = locked_ms.filter(|_| !trusted) {
             // Locked: only the right password with a valid code gets in.
-            return locked_page(&app, &headers, lang, ms);
+            return Ok(locked_page(&app, &headers, lang, ms));
         }
         login_failed(&app, &account, client, known).await;
-        return page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
+        return Ok(page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED));
     };
     if let Some(step) = step {
         // A code is good once: one seen already (replayed) fails.
-        match app.db.call(move |conn| crate::records::accounts::spend_totp_step(conn, user_id, step)).await {
-            Ok(true) => {}
-            Ok(false) => {
-                login_failed(&app, &account, client, known).await;
-                return page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED);
-            }
-            Err(e) => return server_error(e),
+        if !app.db.call(move |conn| crate::records::accounts::spend_totp_step(conn, user_id, step)).await? {
+            login_failed(&app, &account, client, known).await;
+            return Ok(page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED));
         }
     }
     app.logins.succeeded(&account, client);
-    welcome(&app, account, user_id, community, client).await
+    Ok(welcome(&app, account, user_id, community, client).await)
 }
 
 /// The account named `user`, and the account the browser's known-browser
@@ -280,14 +280,12 @@ pub async fn logout(
     session: Session,
     headers: HeaderMap,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !session.csrf_ok(&form) {
-        return forbidden(session.lang);
-    }
+) -> Result<Response, WebError> {
+    session.check_csrf(&form)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE).map(sha256_hex) {
         let _ = app.db.call(move |conn| crate::records::accounts::end_session(conn, &token)).await;
     }
     let mut resp = state_redirect("/login");
     resp.headers_mut().insert(header::SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", 0).parse().expect("ascii"));
-    resp
+    Ok(resp)
 }
