@@ -188,7 +188,7 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     // The committee confirms it on the Returnees page; the next sync keeps the home in.
     let (admin, csrf) = login(&server);
     let (_, page) = get(&admin, &format!("{base}/returnees"));
-    assert!(page.contains("id=pending-notices") && page.contains("3-502"), "{page}");
+    assert!(page.contains("id=\"pending-notices\"") && page.contains("3-502"), "{page}");
     let qid = server.count("SELECT id FROM quarantine WHERE status = 'pending'");
     let (status, _, _) = post(&admin, &format!("{base}/returnees/notices/{qid}/confirm"), &[("csrf", &csrf)]);
     assert_eq!(status, 303);
@@ -233,7 +233,7 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     let id = server.count("SELECT id FROM registrations");
     let (_, detail) = get(&admin, &format!("{base}/returnees/{id}"));
     assert!(
-        detail.contains("id=evidence>✓")
+        detail.contains("id=\"evidence\">✓")
             && detail.contains("Stay home for 14 days.")
             && detail.contains("<path d=\"M10 20 L30 40"),
         "{detail}"

@@ -33,7 +33,7 @@ fn rules_pick_the_document_by_where_a_person_came_from_and_edits_make_versions()
     assert_eq!(rule("42", "Hubei notice", "2026-01-01").0, 303);
     let applies = |origin: &str, day: &str| {
         let (_, page) = get(&b, &format!("{base}/returnees/rules?origin={origin}&day={day}"));
-        let at = page.find("id=applies>").expect("an answer") + "id=applies>".len();
+        let at = page.find("id=\"applies\">").expect("an answer") + "id=\"applies\">".len();
         page[at..at + page[at..].find("</p>").unwrap()].to_string()
     };
     assert!(applies("420106", "2026-11-29").contains("<b>Hubei notice</b> v1"), "Wuchang, Wuhan, Hubei");

@@ -3,17 +3,21 @@
 //! record with its document and evidence; a CSV export; and the poster
 //! whose QR code opens the registration form.
 
-use std::fmt::Write;
-
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::*;
+use super::{
+    csrf_field, fmt_day, fmt_ms, frame, parse_day, qr_code, record_action, state_redirect, t, urlencode, FormMap, Lang,
+    Member, WebError,
+};
+use crate::db::now_ms;
 use crate::leaves::divisions;
-use crate::leaves::roles::AccountRole;
+use crate::leaves::roles::{AccountRole, Perm};
 use crate::records::registrations::{self, Filter, Registration};
 use crate::records::returnees::Kind;
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -78,142 +82,111 @@ impl Params {
     }
 }
 
-async fn fetch(app: &AppState, m: &Member, p: &Params) -> Result<Vec<Registration>, Response> {
+async fn fetch(app: &AppState, m: &Member, p: &Params) -> Result<Vec<Registration>, WebError> {
     let (community, filter) = (m.community.clone(), p.filter(app.config.utc_offset_min));
-    app.db
-        .call(move |conn| registrations::list(conn, &community, &filter, now_ms() / 1000, LIMIT))
-        .await
-        .map_err(server_error)
+    Ok(app.db.call(move |conn| registrations::list(conn, &community, &filter, now_ms() / 1000, LIMIT)).await?)
 }
 
-fn filters_form(lang: Lang, p: &Params) -> String {
-    let kinds = ["", "pledge", "notice"]
-        .iter()
-        .map(|k| {
-            format!(
-                "<option value=\"{k}\"{}>{}</option>",
-                if p.kind == *k { " selected" } else { "" },
-                if k.is_empty() { "—" } else { t(lang, k) }
-            )
-        })
-        .collect::<String>();
-    format!(
-        "<form class=card method=get action=/returnees id=filters><label>{arr} {from_l}<input type=date name=from value=\"{from}\"></label>\
-<label>{arr} {until_l}<input type=date name=to value=\"{to}\"></label><label>{region_l}<input name=region maxlength=6 placeholder=42 value=\"{region}\"></label>\
-<label>{kind_l}<select name=kind>{kinds}</select></label><label>{ending_l}<input type=number name=ending min=1 max=60 value=\"{ending}\"></label>\
-<button>{filter}</button></form>",
-        arr = t(lang, "arrival_day"),
-        from_l = t(lang, "from"),
-        from = esc(&p.from),
-        until_l = t(lang, "until"),
-        to = esc(&p.to),
-        region_l = t(lang, "origin_code"),
-        region = esc(&p.region),
-        kind_l = t(lang, "kind"),
-        ending_l = t(lang, "ending_within"),
-        ending = esc(&p.ending),
-        filter = t(lang, "filter"),
-    )
+fn filters_form(lang: Lang, p: &Params) -> Markup {
+    let arrival = t(lang, "arrival_day");
+    html! {
+        form.card method="get" action="/returnees" #filters {
+            label { (arrival) " " (t(lang, "from")) input type="date" name="from" value=(p.from); }
+            label { (arrival) " " (t(lang, "until")) input type="date" name="to" value=(p.to); }
+            label { (t(lang, "origin_code")) input name="region" maxlength="6" placeholder="42" value=(p.region); }
+            label {
+                (t(lang, "kind"))
+                select name="kind" {
+                    @for k in ["", "pledge", "notice"] {
+                        option value=(k) selected[p.kind == k] { (if k.is_empty() { "—" } else { t(lang, k) }) }
+                    }
+                }
+            }
+            label { (t(lang, "ending_within")) input type="number" name="ending" min="1" max="60" value=(p.ending); }
+            button { (t(lang, "filter")) }
+        }
+    }
 }
 
 /// Notices returnees declared that wait for the committee: each with
 /// confirm (the gates keep the home in) and decline.
-fn pending_section(m: &Member, pending: &[crate::records::community::QuarantineRow], offset: i32) -> String {
+fn pending_section(m: &Member, pending: &[crate::records::community::QuarantineRow], offset: i32) -> Markup {
     let lang = m.session.lang;
-    if pending.is_empty() {
-        return String::new();
+    let button = |id: i64, verdict: &str, danger: bool| {
+        html! {
+            form.inline method="post" action={ "/returnees/notices/" (id) "/" (verdict) } {
+                (csrf_field(&m.session.csrf))
+                button class=[danger.then_some("danger")] { (t(lang, &format!("notice_{verdict}"))) }
+            }
+        }
+    };
+    html! {
+        @if !pending.is_empty() {
+            h2 { (t(lang, "pending_notices")) }
+            p { (t(lang, "pending_notices_help")) }
+            div.scroll {
+                table #pending-notices {
+                    @for q in pending {
+                        tr {
+                            td { (q.unit) }
+                            td { (fmt_day(q.from_s, offset)) " – " (fmt_day(q.until_s - 1, offset)) }
+                            td { (q.note) }
+                            td {
+                                @if m.may(Perm::EditRecords) {
+                                    (button(q.id, "confirm", false)) " " (button(q.id, "decline", true))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    let mut out = format!(
-        "<h2>{}</h2><p>{}</p><div class=scroll><table id=pending-notices>",
-        t(lang, "pending_notices"),
-        t(lang, "pending_notices_help")
-    );
-    for q in pending {
-        let buttons = if m.may(Perm::EditRecords) {
-            let button = |verdict: &str, class: &str| {
-                format!(
-                    "<form class=inline method=post action=\"/returnees/notices/{}/{verdict}\">{}<button{class}>{}</button></form>",
-                    q.id,
-                    hidden_csrf(&m.session.csrf),
-                    t(lang, &format!("notice_{verdict}")),
-                )
-            };
-            format!("{} {}", button("confirm", ""), button("decline", " class=danger"))
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{} – {}</td><td>{}</td><td>{buttons}</td></tr>",
-            esc(&q.unit),
-            fmt_day(q.from_s, offset),
-            fmt_day(q.until_s - 1, offset),
-            esc(&q.note),
-        );
-    }
-    out + "</table></div>"
 }
 
-pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params>) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params>) -> Result<Markup, WebError> {
     let (lang, offset) = (m.session.lang, app.config.utc_offset_min);
-    let rows = match fetch(&app, &m, &p).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    let rows = fetch(&app, &m, &p).await?;
     let community = m.community.clone();
-    let pending = match app.db.call(move |conn| crate::records::community::pending_notices(conn, &community)).await {
-        Ok(p) => p,
-        Err(e) => return server_error(e),
-    };
+    let pending = app.db.call(move |conn| crate::records::community::pending_notices(conn, &community)).await?;
     let now_s = now_ms() / 1000;
-    let mut body = format!(
-        "{}<p><a href=/returnees/rules>{}</a> · <a href=/returnees/poster>{}</a> · <a href=\"/returnees.csv?{}\">{}</a></p>{}",
-        pending_section(&m, &pending, offset),
-        t(lang, "rules_and_documents"),
-        t(lang, "poster"),
-        p.query(),
-        t(lang, "export"),
-        filters_form(lang, &p)
-    );
-    let _ = write!(
-        body,
-        "<p id=count>{}: <b>{}</b></p><div class=scroll><table id=returnees><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "returnees"),
-        rows.len(),
-        t(lang, "arrival_day"),
-        t(lang, "name"),
-        t(lang, "unit"),
-        t(lang, "origin"),
-        t(lang, "document"),
-        t(lang, "period_until"),
-        t(lang, "reg_code"),
-        t(lang, "reg_record"),
-    );
-    for r in &rows {
-        let soon = r.until_s > now_s && r.until_s - now_s <= 3 * 86_400;
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} v{}</td><td{}>{} · {}</td><td><a href=\"/returnees/{}\">{}</a></td><td>#{}</td></tr>",
-            fmt_day(r.arrival_s, offset),
-            esc(&r.field("name")),
-            esc(&r.unit),
-            esc(&divisions::full_name(&r.origin).unwrap_or_else(|| r.origin.clone())),
-            esc(&r.document),
-            r.version,
-            if soon { " class=bad" } else { "" },
-            t(lang, if r.kind == Kind::Notice { "quarantine" } else { "self_monitoring" }),
-            fmt_day(r.until_s - 1, offset),
-            r.id,
-            esc(&r.code),
-            r.index,
-        );
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "returnees"), Some(&m.session), &body).into_response()
+    let heads = ["arrival_day", "name", "unit", "origin", "document", "period_until", "reg_code", "reg_record"];
+    let body = html! {
+        (pending_section(&m, &pending, offset))
+        p {
+            a href="/returnees/rules" { (t(lang, "rules_and_documents")) } " · "
+            a href="/returnees/poster" { (t(lang, "poster")) } " · "
+            a href={ "/returnees.csv?" (p.query()) } { (t(lang, "export")) }
+        }
+        (filters_form(lang, &p))
+        p #count { (t(lang, "returnees")) ": " b { (rows.len()) } }
+        div.scroll {
+            table #returnees {
+                tr { @for h in heads { th { (t(lang, h)) } } }
+                @for r in &rows {
+                    @let soon = r.until_s > now_s && r.until_s - now_s <= 3 * 86_400;
+                    tr {
+                        td { (fmt_day(r.arrival_s, offset)) }
+                        td { (r.field("name")) }
+                        td { (r.unit) }
+                        td { (divisions::full_name(&r.origin).unwrap_or_else(|| r.origin.clone())) }
+                        td { (r.document) " v" (r.version) }
+                        td class=[soon.then_some("bad")] {
+                            (t(lang, if r.kind == Kind::Notice { "quarantine" } else { "self_monitoring" })) " · "
+                            (fmt_day(r.until_s - 1, offset))
+                        }
+                        td { a href={ "/returnees/" (r.id) } { (r.code) } }
+                        td { "#" (r.index) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame(lang, t(lang, "returnees"), Some(&m.session), body))
 }
 
 /// One record with its document and its evidence, checked now.
-pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>) -> Response {
+pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>) -> Result<Markup, WebError> {
     let (lang, offset, community) = (m.session.lang, app.config.utc_offset_min, m.community.clone());
     let found = app
         .db
@@ -225,57 +198,43 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
             let vkey = crate::records::evidence::verifier_key(conn, &community)?;
             Ok(Some((reg, doc, receipt.map(|r| r.verify(&vkey).map(|h| (r.index, h.size))))))
         })
-        .await;
-    let (reg, doc, check) = match found {
-        Ok(Some(v)) => v,
-        Ok(None) => return not_found(&m.session),
-        Err(e) => return server_error(e),
-    };
+        .await?;
+    let Some((reg, doc, check)) = found else { return Err(WebError::not_found(&m.session)) };
     let fields = ["name", "phone", "travel", "temperature", "symptoms", "contact", "signed_name"];
-    let mut body = format!("<p>{}</p><table id=record>", esc(&super::receipt::consequence(lang, &reg, offset)));
-    for f in fields {
-        let _ = write!(body, "<tr><th>{f}</th><td>{}</td></tr>", esc(&reg.field(f)));
-    }
-    let _ = write!(
-        body,
-        "<tr><th>origin</th><td>{}</td></tr></table>",
-        esc(&divisions::full_name(&reg.origin).unwrap_or_default())
-    );
-    if reg.record.is_some() {
-        let _ = write!(body, "<svg viewBox=\"0 0 320 160\" width=320 height=160 style=\"border:1px solid #ccc;background:#fff\" id=signature><path d=\"{}\" fill=none stroke=#000 stroke-width=2.5 stroke-linecap=round /></svg>", esc(&reg.field("signature")));
-    }
-    if let Some(d) = doc {
-        let _ = write!(
-            body,
-            "<div class=card><p><b>{}</b> v{} <code>{}</code></p><p>{}</p></div>",
-            esc(&d.name),
-            d.version,
-            &d.sha256,
-            esc(&super::register::document_text(lang, &d))
-        );
-    }
-    let evidence = match check {
-        Some(Ok((index, size))) => format!(
-            "<p class=\"msg ok\" id=evidence>✓ {} #{index} · {} {size}</p>",
-            t(lang, "verify_ok"),
-            t(lang, "reg_log_size")
-        ),
-        Some(Err(e)) => format!("<p class=\"msg bad\" id=evidence>✗ {}</p>", esc(&e.to_string())),
-        None => format!("<p class=msg id=evidence>{}</p>", t(lang, "reg_deleted")),
+    let body = html! {
+        p { (super::receipt::consequence(lang, &reg, offset)) }
+        table #record {
+            @for f in fields { tr { th { (f) } td { (reg.field(f)) } } }
+            tr { th { "origin" } td { (divisions::full_name(&reg.origin).unwrap_or_default()) } }
+        }
+        @if reg.record.is_some() {
+            svg #signature viewBox="0 0 320 160" width="320" height="160" style="border:1px solid #ccc;background:#fff" {
+                path d=(reg.field("signature")) fill="none" stroke="#000" stroke-width="2.5" stroke-linecap="round" {}
+            }
+        }
+        @if let Some(d) = doc {
+            div.card {
+                p { b { (d.name) } " v" (d.version) " " code { (d.sha256) } }
+                p { (super::register::document_text(lang, &d)) }
+            }
+        }
+        @match check {
+            Some(Ok((index, size))) => p.msg.ok #evidence {
+                "✓ " (t(lang, "verify_ok")) " #" (index) " · " (t(lang, "reg_log_size")) " " (size)
+            },
+            Some(Err(e)) => p.msg.bad #evidence { "✗ " (e.to_string()) },
+            None => p.msg #evidence { (t(lang, "reg_deleted")) },
+        }
     };
-    body += &evidence;
-    layout(lang, &format!("{} {}", t(lang, "reg_code"), reg.code), Some(&m.session), &body).into_response()
+    Ok(frame(lang, &format!("{} {}", t(lang, "reg_code"), reg.code), Some(&m.session), body))
 }
 
-pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Params>) -> Response {
+pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Params>) -> Result<Response, WebError> {
     let reason: String = p.reason.trim().chars().take(200).collect();
     if reason.is_empty() && m.session.role == AccountRole::Police {
-        return message(&m.session, "export", t(m.session.lang, "reason_needed"), StatusCode::BAD_REQUEST);
+        return Err(WebError::invalid(&m.session, "export", t(m.session.lang, "reason_needed")));
     }
-    let rows = match fetch(&app, &m, &p).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    let rows = fetch(&app, &m, &p).await?;
     record_action(&app, &m, "returnees.export", format!("{} rows; {}; reason: {reason}", rows.len(), p.query())).await;
     let offset = app.config.utc_offset_min;
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -329,27 +288,29 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
         }));
     }
     let data = w.into_inner().unwrap_or_default();
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"returnees.csv\""),
         ],
         data,
     )
-        .into_response()
+        .into_response())
 }
 
 /// A printable poster: the registration form's QR code and how to use it.
-pub async fn poster(State(app): State<AppState>, m: Member) -> Response {
+pub async fn poster(State(app): State<AppState>, m: Member) -> Markup {
     let url = format!("{}/r/{}", app.config.public_url.trim_end_matches('/'), m.community);
-    let body = format!(
-        "<div class=card id=poster style=\"text-align:center;max-width:36em\"><h2>返沪人员登记 · Returnee registration</h2>\
-<p>请用手机扫码，填写信息并签署承诺书或告知书。无需下载应用，无需登录。</p><p>Scan with your phone, fill in the form and sign the pledge or notice. No app, no login.</p>\
-<div class=qr>{}</div><p><code id=poster-url>{}</code></p></div>",
-        qr_svg(&url),
-        esc(&url),
-    );
-    layout(m.session.lang, t(m.session.lang, "poster"), Some(&m.session), &body).into_response()
+    let body = html! {
+        div.card #poster style="text-align:center;max-width:36em" {
+            h2 { "返沪人员登记 · Returnee registration" }
+            p { "请用手机扫码，填写信息并签署承诺书或告知书。无需下载应用，无需登录。" }
+            p { "Scan with your phone, fill in the form and sign the pledge or notice. No app, no login." }
+            div.qr { (qr_code(&url)) }
+            p { code #poster-url { (url) } }
+        }
+    };
+    frame(m.session.lang, t(m.session.lang, "poster"), Some(&m.session), body)
 }
 
 /// The committee confirms a returnee's notice (the gates keep the home in
@@ -359,19 +320,17 @@ pub async fn decide_notice(
     m: Member,
     Path((id, verdict)): Path<(i64, String)>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let verdict = match verdict.as_str() {
         "confirm" => crate::records::community::Verdict::Confirm,
         "decline" => crate::records::community::Verdict::Decline,
-        _ => return not_found(&m.session),
+        _ => return Err(WebError::not_found(&m.session)),
     };
     let actor = m.actor();
-    match app.db.call(move |conn| Ok(registrations::decide_notice(conn, &actor, id, verdict, now_ms()))).await {
-        Ok(Ok(_)) => state_redirect("/returnees"),
-        Ok(Err(e)) => community_error(&m.session, "returnees", e),
-        Err(e) => server_error(e),
-    }
+    app.db
+        .call(move |conn| Ok(registrations::decide_notice(conn, &actor, id, verdict, now_ms())))
+        .await?
+        .map_err(|e| WebError::community(&m.session, "returnees", e))?;
+    Ok(state_redirect("/returnees"))
 }
