@@ -115,7 +115,7 @@ def csrf(page):
 
 
 def hidden(page, name):
-    return re.search(rf'name={name} value="([^"]*)"', page).group(1)
+    return re.search(rf'name="?{name}"? value="([^"]*)"', page).group(1)
 
 
 UNITS = [f"{b}-{f}0{u}" for b in range(1, 11) for f in range(1, 16) for u in (1, 2)]

@@ -70,7 +70,7 @@ fn today() -> String {
 
 /// The hidden `name` field's value in a page.
 fn hidden(page: &str, name: &str) -> String {
-    let key = format!("name={name} value=\"");
+    let key = format!("name=\"{name}\" value=\"");
     let at = page.find(&key).unwrap_or_else(|| panic!("no {name} in {page}")) + key.len();
     page[at..at + page[at..].find('"').unwrap()].to_string()
 }

@@ -6,17 +6,19 @@
 //! signature canvas): each answer carries its own CSP naming a fresh nonce,
 //! so nothing else on the page can run.
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
+use maud::{html, Markup, PreEscaped};
 
-use super::*;
+use super::{field, frame, lang_of, limited_form, scripted, state_redirect, t, FormMap, Lang, WebError};
+use crate::db::now_ms;
 use crate::leaves::divisions;
 use crate::records::registrations::{self, Form, RegisterError, TRAVEL};
 use crate::records::returnees::Document;
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -37,20 +39,19 @@ pub const FORM_BODY_LIMIT: usize = 128 << 10;
 pub const RECEIPT_LIMIT: usize = 256 << 10;
 
 fn no_community(lang: Lang) -> Response {
-    (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response()
+    (StatusCode::NOT_FOUND, frame(lang, t(lang, "not_found"), None, html! {})).into_response()
 }
 
-async fn exists(app: &AppState, community: &str) -> Result<bool, Response> {
+async fn exists(app: &AppState, community: &str) -> Result<bool, WebError> {
     let c = community.to_string();
-    app.db.call(move |conn| Ok(crate::db::communities(conn)?.contains(&c))).await.map_err(server_error)
+    Ok(app.db.call(move |conn| Ok(crate::db::communities(conn)?.contains(&c))).await?)
 }
 
-/// The form's fields, echoed back after an error.
-fn value(form: &FormMap, key: &str) -> String {
-    esc(field(form, key))
-}
-
-pub async fn form(State(app): State<AppState>, headers: HeaderMap, Path(community): Path<String>) -> Response {
+pub async fn form(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(community): Path<String>,
+) -> Result<Response, WebError> {
     show_form(&app, &headers, &community, &FormMap::new(), None).await
 }
 
@@ -60,98 +61,77 @@ async fn show_form(
     community: &str,
     filled: &FormMap,
     error: Option<&str>,
-) -> Response {
+) -> Result<Response, WebError> {
     let lang = lang_of(headers);
-    match exists(app, community).await {
-        Ok(true) => {}
-        Ok(false) => return no_community(lang),
-        Err(r) => return r,
+    if !exists(app, community).await? {
+        return Ok(no_community(lang));
     }
     let c = community.to_string();
-    let token = match app.db.call(move |conn| registrations::form_token(conn, &c, now_ms() / 1000)).await {
-        Ok(t) => t,
-        Err(e) => return server_error(e),
-    };
+    let token = app.db.call(move |conn| registrations::form_token(conn, &c, now_ms() / 1000)).await?;
     let nonce = crate::leaves::secrets::random_token();
-    let (provinces, travel) = (province_options(filled), travel_options(lang, filled));
-    let yes_no = |name: &str| yes_no(lang, filled, name);
+    let value = |k: &str| field(filled, k).to_string();
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let body = format!(
-        "<p>{intro}</p>{err}<noscript><p class=\"msg bad\">{noscript}</p></noscript>\
-<form class=card method=post action=\"/r/{c}\" id=register><input type=hidden name=token value=\"{token}\">\
-<label>{name_l}<input name=name required maxlength=32 value=\"{name}\"></label>\
-<label>{phone_l}<input name=phone required inputmode=tel maxlength=16 value=\"{phone}\"></label>\
-<label>{unit_l}<input name=unit required maxlength=12 placeholder=3-502 value=\"{unit}\"></label>\
-<fieldset><legend>{origin_l}</legend><select id=province><option value=\"\">{province_l}</option>{provinces}</select>\
-<select id=city><option value=\"\">{city_l}</option></select><select id=district><option value=\"\">{district_l}</option></select>\
-<input type=hidden name=origin id=origin value=\"{origin}\"></fieldset>\
-<label>{arrival_l}<input type=date name=arrival required value=\"{arrival}\"></label>\
-<label>{travel_l}<select name=travel>{travel}</select></label>\
-<label>{temp_l}<input name=temperature inputmode=decimal maxlength=4 placeholder=36.5 value=\"{temp}\"></label>\
-<p>{symptoms_l}<br>{symptoms}</p><p>{contact_l}<br>{contact}</p><button>{next}</button></form>\
-<script nonce=\"{nonce}\">{PICKER}</script>",
-        intro = t(lang, "reg_intro"),
-        err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\" id=error>{}</p>", esc(e))),
-        noscript = t(lang, "reg_needs_script"),
-        c = esc(community),
-        name_l = t(lang, "name"),
-        name = value(filled, "name"),
-        phone_l = t(lang, "phone"),
-        phone = value(filled, "phone"),
-        unit_l = t(lang, "reg_unit"),
-        unit = value(filled, "unit"),
-        origin_l = t(lang, "reg_origin"),
-        province_l = t(lang, "province"),
-        city_l = t(lang, "city"),
-        district_l = t(lang, "district_level"),
-        origin = value(filled, "origin"),
-        arrival_l = t(lang, "arrival_day"),
-        arrival = value(filled, "arrival"),
-        travel_l = t(lang, "travel"),
-        temp_l = t(lang, "reg_temperature"),
-        temp = value(filled, "temperature"),
-        symptoms_l = t(lang, "reg_symptoms"),
-        symptoms = yes_no("symptoms"),
-        contact_l = t(lang, "reg_contact"),
-        contact = yes_no("contact"),
-        next = t(lang, "reg_read_document"),
-    );
-    scripted(status, lang, t(lang, "reg_title"), maud::PreEscaped(body), &nonce)
+    let body = html! {
+        p { (t(lang, "reg_intro")) }
+        @if let Some(e) = error { p.msg.bad #error { (e) } }
+        noscript { p.msg.bad { (t(lang, "reg_needs_script")) } }
+        form.card method="post" action={ "/r/" (community) } #register {
+            input type="hidden" name="token" value=(token);
+            label { (t(lang, "name")) input name="name" required maxlength="32" value=(value("name")); }
+            label { (t(lang, "phone")) input name="phone" required inputmode="tel" maxlength="16" value=(value("phone")); }
+            label { (t(lang, "reg_unit")) input name="unit" required maxlength="12" placeholder="3-502" value=(value("unit")); }
+            fieldset {
+                legend { (t(lang, "reg_origin")) }
+                select #province { option value="" { (t(lang, "province")) } (province_options(filled)) }
+                select #city { option value="" { (t(lang, "city")) } }
+                select #district { option value="" { (t(lang, "district_level")) } }
+                input type="hidden" name="origin" #origin value=(value("origin"));
+            }
+            label { (t(lang, "arrival_day")) input type="date" name="arrival" required value=(value("arrival")); }
+            label { (t(lang, "travel")) select name="travel" { (travel_options(lang, filled)) } }
+            label {
+                (t(lang, "reg_temperature"))
+                input name="temperature" inputmode="decimal" maxlength="4" placeholder="36.5" value=(value("temperature"));
+            }
+            p { (t(lang, "reg_symptoms")) br; (yes_no(lang, filled, "symptoms")) }
+            p { (t(lang, "reg_contact")) br; (yes_no(lang, filled, "contact")) }
+            button { (t(lang, "reg_read_document")) }
+        }
+        // Our own script, allowed by this page's nonce.
+        script nonce=(nonce) { (PreEscaped(PICKER)) }
+    };
+    Ok(scripted(status, lang, t(lang, "reg_title"), body, &nonce))
 }
 
 /// The provinces, the one the form had selected.
-fn province_options(filled: &FormMap) -> String {
-    divisions::provinces()
-        .map(|p| {
-            let selected = if field(filled, "origin").starts_with(&p.code) { " selected" } else { "" };
-            format!("<option value={}{selected}>{}</option>", p.code, esc(&p.name))
-        })
-        .collect()
+fn province_options(filled: &FormMap) -> Markup {
+    html! {
+        @for p in divisions::provinces() {
+            option value=(p.code) selected[field(filled, "origin").starts_with(&p.code)] { (p.name) }
+        }
+    }
 }
 
 /// The ways to travel, the one the form had selected.
-fn travel_options(lang: Lang, filled: &FormMap) -> String {
-    TRAVEL
-        .iter()
-        .map(|m| {
-            let selected = if field(filled, "travel") == *m { " selected" } else { "" };
-            format!("<option value={m}{selected}>{}</option>", t(lang, &format!("travel_{m}")))
-        })
-        .collect()
+fn travel_options(lang: Lang, filled: &FormMap) -> Markup {
+    html! {
+        @for m in TRAVEL {
+            option value=(m) selected[field(filled, "travel") == *m] { (t(lang, &format!("travel_{m}"))) }
+        }
+    }
 }
 
 /// A no/yes question's two radio buttons, the form's answer checked.
-fn yes_no(lang: Lang, filled: &FormMap, name: &str) -> String {
-    ["no", "yes"]
-        .iter()
-        .map(|v| {
-            let checked = if field(filled, name) == *v { " checked" } else { "" };
-            format!(
-                "<label class=inline><input type=radio name={name} value={v} style=width:auto{checked}> {}</label> ",
-                t(lang, v)
-            )
-        })
-        .collect()
+fn yes_no(lang: Lang, filled: &FormMap, name: &str) -> Markup {
+    html! {
+        @for v in ["no", "yes"] {
+            label.inline {
+                input type="radio" name=(name) value=(v) style="width:auto" checked[field(filled, name) == v];
+                " " (t(lang, v))
+            }
+            " "
+        }
+    }
 }
 
 /// The origin picker: each choice fetches the divisions below it; the
@@ -187,8 +167,8 @@ async fn read_form(app: &AppState, peer: SocketAddr, req: Request) -> Result<(He
     let lang = lang_of(req.headers());
     match limited_form(app, peer, "returnee", req).await {
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let text = format!("<p class=\"msg bad\">{}</p>", t(lang, "reg_too_large"));
-            Err((StatusCode::PAYLOAD_TOO_LARGE, layout(lang, t(lang, "reg_title"), None, &text)).into_response())
+            let body = html! { p.msg.bad { (t(lang, "reg_too_large")) } };
+            Err((StatusCode::PAYLOAD_TOO_LARGE, frame(lang, t(lang, "reg_title"), None, body)).into_response())
         }
         other => other,
     }
@@ -210,10 +190,10 @@ pub async fn review(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(community): Path<String>,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let (headers, filled) = match read_form(&app, peer, req).await {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let lang = lang_of(&headers);
     let (c, f, offset) = (community.clone(), filled.clone(), app.config.utc_offset_min);
@@ -227,13 +207,12 @@ pub async fn review(
             Ok(step)
         })
         .await;
-    match checked {
-        Ok(Ok((doc, form))) => sign_page(lang, &community, &filled, &form, &doc, None, StatusCode::OK),
-        Ok(Err(e)) => match refusal(lang, &e) {
+    match checked? {
+        Ok((doc, form)) => Ok(sign_page(lang, &community, &filled, &form, &doc, None, StatusCode::OK)),
+        Err(e) => match refusal(lang, &e) {
             Some(text) => show_form(&app, &headers, &community, &filled, Some(&text)).await,
-            None => server_error(e),
+            None => Err(WebError::internal(e)),
         },
-        Err(e) => server_error(e),
     }
 }
 
@@ -253,39 +232,33 @@ fn sign_page(
     status: StatusCode,
 ) -> Response {
     let nonce = crate::leaves::secrets::random_token();
-    let carried: String =
-        ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact"]
-            .iter()
-            .map(|k| format!("<input type=hidden name={k} value=\"{}\">", value(filled, k)))
-            .collect();
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "{err}<p>{who} · {unit} · {origin} · {arrival}</p><div class=card id=document><h2>{title} <small>v{v}</small></h2><p>{text}</p><p><small>SHA-256 <code>{sha}</code></small></p></div>\
-<form class=card method=post action=\"/r/{c}/sign\" id=sign>{carried}<input type=hidden name=document value=\"{doc_name}\"><input type=hidden name=version value=\"{v}\">\
-<input type=hidden name=signature id=signature><p>{sign_here}</p>\
-<canvas id=pad width=320 height=160 style=\"border:1px solid #999;background:#fff;touch-action:none;width:100%;max-width:320px\"></canvas>\
-<p><button type=button id=clear class=danger>{clear}</button></p><label>{typed}<input name=signed_name required maxlength=32></label>\
-<label><input type=checkbox name=confirm value=yes required style=width:auto> {confirm}</label><button id=submit>{submit}</button></form>\
-<script nonce=\"{nonce}\">{PAD}</script>",
-        err = error.map_or(String::new(), |e| format!("<p class=\"msg bad\" id=error>{}</p>", esc(e))),
-        who = esc(&form.name),
-        unit = esc(&form.unit),
-        origin = esc(&divisions::full_name(&form.origin).unwrap_or_default()),
-        arrival = esc(&form.arrival),
-        title = esc(&doc.name),
-        v = doc.version,
-        text = esc(&document_text(lang, doc)),
-        sha = &doc.sha256,
-        c = esc(community),
-        doc_name = esc(&doc.name),
-        sign_here = t(lang, "reg_sign_here"),
-        clear = t(lang, "reg_clear"),
-        typed = t(lang, "reg_typed_name"),
-        confirm = t(lang, "reg_confirm"),
-        submit = t(lang, "reg_sign"),
-    );
-    scripted(status, lang, t(lang, "reg_title"), maud::PreEscaped(body), &nonce)
+    let carried =
+        ["token", "name", "phone", "unit", "origin", "arrival", "travel", "temperature", "symptoms", "contact"];
+    let body = html! {
+        @if let Some(e) = error { p.msg.bad #error { (e) } }
+        p { (form.name) " · " (form.unit) " · " (divisions::full_name(&form.origin).unwrap_or_default()) " · " (form.arrival) }
+        div.card #document {
+            h2 { (doc.name) " " small { "v" (doc.version) } }
+            p { (document_text(lang, doc)) }
+            p { small { "SHA-256 " code { (doc.sha256) } } }
+        }
+        form.card method="post" action={ "/r/" (community) "/sign" } #sign {
+            @for k in carried { input type="hidden" name=(k) value=(field(filled, k)); }
+            input type="hidden" name="document" value=(doc.name);
+            input type="hidden" name="version" value=(doc.version);
+            input type="hidden" name="signature" #signature;
+            p { (t(lang, "reg_sign_here")) }
+            canvas #pad width="320" height="160"
+                style="border:1px solid #999;background:#fff;touch-action:none;width:100%;max-width:320px" {}
+            p { button.danger type="button" #clear { (t(lang, "reg_clear")) } }
+            label { (t(lang, "reg_typed_name")) input name="signed_name" required maxlength="32"; }
+            label { input type="checkbox" name="confirm" value="yes" required style="width:auto"; " " (t(lang, "reg_confirm")) }
+            button #submit { (t(lang, "reg_sign")) }
+        }
+        // Our own script, allowed by this page's nonce.
+        script nonce=(nonce) { (PreEscaped(PAD)) }
+    };
+    scripted(status, lang, t(lang, "reg_title"), body, &nonce)
 }
 
 /// The signature pad: pointer strokes become SVG path data in whole pixels.
@@ -305,10 +278,10 @@ pub async fn sign(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(community): Path<String>,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let (headers, filled) = match read_form(&app, peer, req).await {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     let lang = lang_of(&headers);
     let (c, f, offset) = (community.clone(), filled.clone(), app.config.utc_offset_min);
@@ -330,12 +303,11 @@ pub async fn sign(
             }
         })
         .await;
-    let done = match checked {
-        Err(e) => return server_error(e),
-        Ok(Err(refused)) => Err(refused),
+    let done = match checked? {
+        Err(refused) => Err(refused),
         // The record and its leaf go to the evidence log's writer, which
         // commits registrations in batches.
-        Ok(Ok((nonce, form))) => {
+        Ok((nonce, form)) => {
             let signing = registrations::Signing {
                 document: field(&filled, "document").to_string(),
                 version: field(&filled, "version").parse().unwrap_or(0),
@@ -352,9 +324,9 @@ pub async fn sign(
         }
     };
     match done {
-        Ok(token) => state_redirect(&format!("/r/{community}/receipt/{token}")),
+        Ok(token) => Ok(state_redirect(&format!("/r/{community}/receipt/{token}"))),
         Err((e, form)) => {
-            let Some(text) = refusal(lang, &e) else { return server_error(e) };
+            let Some(text) = refusal(lang, &e) else { return Err(WebError::internal(e)) };
             // A sign step that can show the document again does; else the form.
             let Some(form) = form.filter(|_| {
                 !matches!(e, RegisterError::Invalid("reg_replayed" | "reg_document_changed" | "reg_too_many"))
@@ -364,7 +336,9 @@ pub async fn sign(
             let c = community.clone();
             let f2 = form.clone();
             match app.db.call(move |conn| Ok(registrations::document_for(conn, &c, &f2))).await {
-                Ok(Ok(doc)) => sign_page(lang, &community, &filled, &form, &doc, Some(&text), StatusCode::BAD_REQUEST),
+                Ok(Ok(doc)) => {
+                    Ok(sign_page(lang, &community, &filled, &form, &doc, Some(&text), StatusCode::BAD_REQUEST))
+                }
                 _ => show_form(&app, &headers, &community, &filled, Some(&text)).await,
             }
         }
