@@ -1,9 +1,11 @@
 //! The rules of ARCHITECTURE.md that a reader of the sources can check,
 //! checked (issue 26): no module imports one that imports it back, in any
 //! crate; the server's floors import only downwards; SQL only in the
-//! server's records, reports and database; the router's committee pages
-//! and the permission table name the same routes; threads are started only
-//! where ARCHITECTURE.md says; and every path ARCHITECTURE.md names exists.
+//! server's records, reports and database; web pages are routed only from
+//! their modules' tables; threads are started only
+//! where ARCHITECTURE.md says; pages build their markup with maud (no
+//! HTML in strings, `PreEscaped` only where listed); and every path
+//! ARCHITECTURE.md names exists.
 //!
 //! It reads text, not the compiler's view: a path is a `crate::a::b` or
 //! `super::…` in code outside comments and string literals, which is how
@@ -327,6 +329,37 @@ fn web_pages_are_routed_only_from_their_tables() {
             assert!(mods.contains(&format!("mod {name};")), "web/{name}.rs");
         }
     }
+}
+
+/// Where a page may say `PreEscaped`: the frame's CSS, a page's own CSS
+/// or script constants, and the QR library's SVG. Everywhere else text
+/// goes through maud and is escaped.
+const PRE_ESCAPED: &[&str] = &[
+    "server/src/web/frame.rs",
+    "server/src/web/mod.rs",
+    "server/src/web/phone.rs",
+    "server/src/web/print.rs",
+    "server/src/web/register.rs",
+];
+
+#[test]
+fn pages_are_templates_and_escape_what_they_show() {
+    let mut found = Vec::new();
+    for f in rust_files(&root().join("server/src/web")) {
+        let rel = f.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&f).unwrap();
+        for s in strings_of(&text) {
+            let tag =
+                s.strip_prefix('<').and_then(|r| r.chars().next()).is_some_and(|c| c.is_ascii_alphabetic() || c == '/');
+            if tag {
+                found.push(format!("{rel}: HTML in a string: {}", s.chars().take(40).collect::<String>()));
+            }
+        }
+        if code_of(&text).contains("PreEscaped") && !PRE_ESCAPED.contains(&rel.as_str()) {
+            found.push(format!("{rel}: PreEscaped outside the files allowed to"));
+        }
+    }
+    assert!(found.is_empty(), "pages build markup with maud only: {found:#?}");
 }
 
 /// Where threads and background tasks start (ARCHITECTURE.md says why).

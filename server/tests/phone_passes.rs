@@ -161,8 +161,8 @@ fn the_committee_requires_phone_passes_for_a_role() {
         post(&b, &format!("{base}/passes/phone-roles"), &[("role", "visitor"), ("role", "delivery"), ("csrf", &csrf)]);
     assert_eq!(status, 303);
     let (_, page) = get(&b, &format!("{base}/passes"));
-    assert!(page.contains("value=visitor style=\"width:auto\" checked"), "{page}");
-    assert!(!page.contains("value=resident style=\"width:auto\" checked"));
+    assert!(page.contains("value=\"visitor\" style=\"width:auto\" checked"), "{page}");
+    assert!(!page.contains("value=\"resident\" style=\"width:auto\" checked"));
     // A visitor's pass is a phone pass even unasked; a resident's stays a card.
     issue(&server, &b, &csrf, "visitor", "3-502", false);
     issue(&server, &b, &csrf, "resident", "3-502", false);

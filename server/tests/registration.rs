@@ -567,7 +567,7 @@ fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pas
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status = 'pending'"), 1);
     // The head of 3-502 sees the dates on the pass page and confirms.
     let (_, page) = get(&b, &format!("{base}/p/{head}"));
-    assert!(page.contains("id=pending-notice"), "{page}");
+    assert!(page.contains("id=\"pending-notice\""), "{page}");
     assert_eq!(post(&b, &format!("{base}/p/{head}/notice/{qid}"), &[]).0, 303);
     assert_eq!(
         server.count(

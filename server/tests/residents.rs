@@ -262,7 +262,7 @@ fn the_head_of_a_household_asks_for_a_members_pass_and_the_committee_approves() 
 
     // The committee sees it on the Passes page and approves: Sun Li has a year's pass.
     let (_, passes) = get(&b, &format!("{base}/passes"));
-    assert!(passes.contains("<table id=requests>") && passes.contains("Sun Li"));
+    assert!(passes.contains("<table id=\"requests\">") && passes.contains("Sun Li"));
     let request = server.count("SELECT id FROM pass_requests");
     assert_eq!(post(&b, &format!("{base}/requests/{request}/approve"), &[("csrf", &csrf)]).0, 303);
     assert_eq!(

@@ -45,7 +45,7 @@ use std::net::SocketAddr;
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
 use shoumen_protocol::Role;
 
@@ -56,7 +56,6 @@ pub use crate::leaves::time::fmt_ms;
 pub use crate::leaves::time::{fmt_day, parse_day};
 pub use crate::leaves::words::{self as i18n, alert_text, reason_text, t, Lang};
 use crate::records::audit::Actor;
-use crate::records::community::CommunityError;
 use crate::AppState;
 pub use frame::{frame, live_frame, WebError};
 pub use login::argon2_hash;
@@ -86,22 +85,6 @@ pub fn scripted(status: StatusCode, lang: Lang, title: &str, body: maud::Markup,
     resp.headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_str(&csp).expect("ascii CSP"));
     resp
-}
-
-/// HTML-escapes text for element content and quoted attributes.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -167,23 +150,6 @@ pub fn csrf_field(token: &str) -> maud::Markup {
     maud::html! { input type="hidden" name="csrf" value=(token); }
 }
 
-/// A hidden form field with the CSRF token.
-pub fn hidden_csrf(token: &str) -> String {
-    format!("<input type=hidden name=csrf value=\"{}\">", esc(token))
-}
-
-/// The answer to a form without a valid CSRF token.
-pub fn forbidden(lang: Lang) -> Response {
-    (StatusCode::FORBIDDEN, layout(lang, t(lang, "csrf_failed"), None, "<p><a href=\"/\">←</a></p>")).into_response()
-}
-
-/// The answer for a record that does not exist in the account's community:
-/// the same whether it exists elsewhere or nowhere.
-pub fn not_found(session: &Session) -> Response {
-    let lang = session.lang;
-    (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), Some(session), "")).into_response()
-}
-
 /// Pages that need a login take `Session`; without one the browser is sent
 /// to the login page.
 impl FromRequestParts<AppState> for Session {
@@ -198,7 +164,7 @@ impl FromRequestParts<AppState> for Session {
             .db
             .call(move |conn| crate::records::accounts::session(conn, &token, now_ms()))
             .await
-            .map_err(server_error)?;
+            .map_err(|e| WebError::from(e).into_response())?;
         let Some(s) = found else { return Err(Redirect::to("/login").into_response()) };
         // An unknown stored role reads as the narrowest one.
         let role = AccountRole::parse(&s.role).unwrap_or(AccountRole::Volunteer);
@@ -290,21 +256,6 @@ pub fn field<'a>(form: &'a FormMap, key: &str) -> &'a str {
     form.get(key).map(String::as_str).unwrap_or("")
 }
 
-/// A page with one message on it.
-pub fn message(session: &Session, title_key: &str, text: &str, status: StatusCode) -> Response {
-    let lang = session.lang;
-    (status, layout(lang, t(lang, title_key), Some(session), &format!("<p class=msg>{}</p>", esc(text))))
-        .into_response()
-}
-
-pub fn community_error(session: &Session, page: &str, e: CommunityError) -> Response {
-    match e {
-        CommunityError::Db(e) => server_error(e),
-        CommunityError::NotFound(_) => not_found(session),
-        other => message(session, page, &other.to_string(), StatusCode::BAD_REQUEST),
-    }
-}
-
 /// A stored role in the page's language (roles are stored as their codes;
 /// an unknown one is shown as it is).
 pub fn role_text(lang: Lang, role: &str) -> String {
@@ -312,11 +263,6 @@ pub fn role_text(lang: Lang, role: &str) -> String {
         Some(r) => t(lang, r.as_str()).to_string(),
         None => role.to_string(),
     }
-}
-
-/// [`role_text`] escaped, for pages still built as strings.
-pub fn role_word(lang: Lang, role: &str) -> String {
-    esc(&role_text(lang, role))
 }
 
 /// Adds the form-token cookie, if [`form_token`] made a new one.
@@ -338,7 +284,7 @@ pub async fn limited_form(
     let headers = req.headers().clone();
     if !app.limiter.allow(purpose, app.client_ip(peer.ip(), &headers)) {
         let lang = lang_of(&headers);
-        return Err((StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response());
+        return Err(WebError::rate_limited(lang).into_response());
     }
     match Form::<FormMap>::from_request(req, app).await {
         Ok(Form(form)) => Ok((headers, form)),
@@ -356,7 +302,7 @@ pub async fn create_session(app: &AppState, user_id: i64) -> Result<String, Resp
             crate::records::accounts::create_session(conn, &hashed, user_id, &csrf, now_ms(), now_ms() + SESSION_MS)
         })
         .await
-        .map_err(server_error)?;
+        .map_err(|e| WebError::from(e).into_response())?;
     Ok(set_cookie(app, SESSION_COOKIE, &token, SESSION_MS / 1000))
 }
 
@@ -394,23 +340,6 @@ pub fn form_token_ok(headers: &HeaderMap, submitted: &str) -> bool {
     cookie(headers, FORM_COOKIE).is_some_and(|c| !c.is_empty() && c == submitted)
 }
 
-pub fn server_error(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "web page failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, format!("server error: {e}")).into_response()
-}
-
-/// The page frame around HTML built as a string (pages not yet written
-/// with `maud`; see [`frame`]).
-pub fn layout(lang: Lang, title: &str, session: Option<&Session>, body: &str) -> Html<String> {
-    Html(frame(lang, title, session, maud::PreEscaped(body.to_string())).into_string())
-}
-
-/// A reason code in words, for HTML; a code this server does not know (a
-/// newer kiosk's) is shown as it is, escaped.
-pub fn reason_html(lang: Lang, code: &str) -> String {
-    esc(&reason_text(lang, code))
-}
-
 /// A QR code of `text` as inline SVG. The library draws only modules (no
 /// text of ours goes into the SVG), so its output is markup as it is.
 pub fn qr_code(text: &str) -> maud::Markup {
@@ -418,14 +347,6 @@ pub fn qr_code(text: &str) -> maud::Markup {
     match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
         Ok(code) => maud::PreEscaped(code.render::<svg::Color>().min_dimensions(280, 280).quiet_zone(true).build()),
         Err(e) => maud::html! { p.bad { "QR: " (e.to_string()) } },
-    }
-}
-
-pub fn qr_svg(text: &str) -> String {
-    use qrcode::render::svg;
-    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
-        Ok(code) => code.render::<svg::Color>().min_dimensions(280, 280).quiet_zone(true).build(),
-        Err(e) => format!("<p class=bad>QR: {}</p>", esc(&e.to_string())),
     }
 }
 
@@ -451,8 +372,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_neutralises_markup() {
-        assert_eq!(esc("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+    fn text_in_a_page_is_escaped() {
+        let page =
+            frame(Lang::En, "<script>alert('x')</script>", None, maud::html! { p { "a & \"b\"" } }).into_string();
+        assert!(page.contains("&lt;script&gt;alert('x')&lt;/script&gt;"), "{page}");
+        assert!(page.contains("a &amp; &quot;b&quot;") && !page.contains("<script>"), "{page}");
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! The Passes page: issuing, the printable card, revoking, and the phone
 //! link a resident or visitor opens.
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 use shoumen_protocol::Role;
 
-use super::*;
+use super::{
+    csrf_field, field, fmt_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t, urlencode, FormMap,
+    Lang, Member, Session, WebError,
+};
+use crate::db::now_ms;
 use crate::records::community::{self, CommunityError, PassRequest, PassRow};
+use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
@@ -29,11 +34,11 @@ pub fn table() -> super::site::Table {
         .post("/p/{token}/notice/{id}", Access::Public, confirm_notice)
 }
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Response {
+pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
-    let found = app
+    let (rows, requests, phone_roles) = app
         .db
         .call(move |conn| {
             let phone_roles = community::phone_roles(conn, &community)?;
@@ -43,99 +48,75 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Response {
                 phone_roles,
             ))
         })
-        .await;
-    let (rows, requests, phone_roles) = match found {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
-    };
-    let roles: String =
-        Role::ALL.iter().map(|r| format!("<option value={0}>{1}</option>", r.as_str(), t(lang, r.as_str()))).collect();
-    let mut body = format!(
-        "<form class=card method=post action=/passes>{csrf}<label>{role}<select name=role>{roles}</select></label>\
-<label>{unit}<input name=unit maxlength=12 placeholder=3-502></label><label>{days}<input name=days type=number min=1 max=1825 value=365></label>\
-<label class=check><input type=checkbox name=needs_assistance style=\"width:auto\"> {assist}</label>\
-<label class=check><input type=checkbox name=phone style=\"width:auto\"> {phone}</label>\
-<button>{issue}</button></form><div class=scroll><table><tr><th>{unit}</th><th>{name}</th><th>{role}</th><th>{kind}</th><th>{until}</th><th>{status}</th><th></th></tr>",
-        csrf = hidden_csrf(&m.session.csrf),
-        role = t(lang, "role"),
-        unit = t(lang, "unit"),
-        days = t(lang, "days"),
-        issue = t(lang, "issue"),
-        name = t(lang, "name"),
-        until = t(lang, "valid_until"),
-        status = t(lang, "status"),
-        kind = t(lang, "pass_kind"),
-        assist = t(lang, "needs_assistance"),
-        phone = t(lang, "phone_pass_choice"),
-    );
+        .await?;
     let now_s = now_ms() / 1000;
-    if !requests.is_empty() {
-        body = requests_section(&m, &requests, offset) + &body;
-    }
-    body = phone_roles_form(&m.session, &phone_roles) + &body;
-    for p in &rows {
-        body.push_str(&row(&m.session, p, now_s, offset));
-    }
-    body.push_str("</table></div>");
-    layout(lang, t(lang, "passes"), Some(&m.session), &body).into_response()
+    let heads = ["unit", "name", "role", "pass_kind", "valid_until", "status"];
+    let body = html! {
+        (phone_roles_form(&m.session, &phone_roles))
+        @if !requests.is_empty() { (requests_section(&m, &requests, offset)) }
+        form.card method="post" action="/passes" {
+            (csrf_field(&m.session.csrf))
+            label {
+                (t(lang, "role"))
+                select name="role" { @for r in Role::ALL { option value=(r.as_str()) { (t(lang, r.as_str())) } } }
+            }
+            label { (t(lang, "unit")) input name="unit" maxlength="12" placeholder="3-502"; }
+            label { (t(lang, "days")) input name="days" type="number" min="1" max="1825" value="365"; }
+            label.check { input type="checkbox" name="needs_assistance" style="width:auto"; " " (t(lang, "needs_assistance")) }
+            label.check { input type="checkbox" name="phone" style="width:auto"; " " (t(lang, "phone_pass_choice")) }
+            button { (t(lang, "issue")) }
+        }
+        div.scroll {
+            table {
+                tr { @for h in heads { th { (t(lang, h)) } } th {} }
+                @for p in &rows { (row(&m.session, p, now_s, offset)) }
+            }
+        }
+    };
+    Ok(frame(lang, t(lang, "passes"), Some(&m.session), body))
 }
 
-fn row(session: &Session, p: &PassRow, now_s: i64, offset: i32) -> String {
+fn row(session: &Session, p: &PassRow, now_s: i64, offset: i32) -> Markup {
     let lang = session.lang;
     let live = !p.revoked && p.expires_at > now_s;
-    let status = if p.revoked {
-        format!("<span class=bad>{}</span>", t(lang, "revoked"))
-    } else if !live {
-        t(lang, "expired").to_string()
-    } else {
-        format!("<span class=ok>{}</span>", t(lang, "valid"))
-    };
-    let revoke = if live {
-        format!(
-            "<form class=inline method=post action=\"/passes/{id}/revoke\">{csrf}<button class=danger>{label}</button></form>",
-            id = esc(&p.pass_id),
-            csrf = hidden_csrf(&session.csrf),
-            label = t(lang, "revoke")
-        )
-    } else {
-        String::new()
-    };
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<tr data-pass=\"{id}\"><td>{unit}</td><td>{name}</td><td>{role}</td><td>{kind}</td><td>{until}</td><td>{status}</td><td><a href=\"/passes/{id}/card\">{card}</a> · <a href=\"/p/{link}\">{phone}</a> {revoke}</td></tr>",
-        unit = esc(&p.unit),
-        name = esc(p.name.as_deref().unwrap_or("")),
-        role = role_word(lang, &p.role),
-        kind = kind_word(lang, p),
-        until = fmt_day(p.expires_at, offset),
-        id = esc(&p.pass_id),
-        link = esc(&p.link_token),
-        card = t(lang, "card"),
-        phone = t(lang, "phone_link"),
-    );
-    out
+    html! {
+        tr data-pass=(p.pass_id) {
+            td { (p.unit) }
+            td { (p.name.as_deref().unwrap_or("")) }
+            td { (role_text(lang, &p.role)) }
+            td { (kind_word(lang, p)) }
+            td { (fmt_day(p.expires_at, offset)) }
+            td {
+                @if p.revoked { span.bad { (t(lang, "revoked")) } }
+                @else if !live { (t(lang, "expired")) }
+                @else { span.ok { (t(lang, "valid")) } }
+            }
+            td {
+                a href={ "/passes/" (p.pass_id) "/card" } { (t(lang, "card")) } " · "
+                a href={ "/p/" (p.link_token) } { (t(lang, "phone_link")) } " "
+                @if live {
+                    form.inline method="post" action={ "/passes/" (p.pass_id) "/revoke" } {
+                        (csrf_field(&session.csrf))
+                        button.danger { (t(lang, "revoke")) }
+                    }
+                }
+            }
+        }
+    }
 }
 
-pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Response {
+pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Result<Response, WebError> {
     let session = &m.session;
-    if !session.csrf_ok(&form) {
-        return forbidden(session.lang);
-    }
-    let role: Role = match field(&form, "role").parse() {
-        Ok(r) => r,
-        Err(e) => return message(session, "passes", &e, StatusCode::BAD_REQUEST),
-    };
+    session.check_csrf(&form)?;
+    let invalid = |why: String| WebError::invalid(session, "passes", why);
+    let role: Role = field(&form, "role").parse().map_err(invalid)?;
     let days: i64 = match field(&form, "days").trim().parse() {
         Ok(d) if (1..=1825).contains(&d) => d,
-        _ => return message(session, "passes", "valid days: a whole number from 1 to 1825", StatusCode::BAD_REQUEST),
+        _ => return Err(invalid("valid days: a whole number from 1 to 1825".into())),
     };
     let resident_id: Option<i64> = match field(&form, "resident_id") {
         "" => None,
-        s => match s.parse() {
-            Ok(id) => Some(id),
-            Err(_) => return message(session, "passes", "resident_id must be a number", StatusCode::BAD_REQUEST),
-        },
+        s => Some(s.parse().map_err(|_| invalid("resident_id must be a number".into()))?),
     };
     let unit = field(&form, "unit").to_string();
     let shown = match resident_id {
@@ -147,10 +128,7 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
     if !field(&form, "phone").is_empty() {
         flags |= shoumen_protocol::PassFlags::PHONE;
     }
-    let community = match app.community(&m.community).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let community = app.community(&m.community).await?;
     let actor = m.actor();
     let result = app
         .db
@@ -175,39 +153,29 @@ pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<Form
             Ok(crate::ops::passes::issue(conn, &actor, &community, &req, &shown))
         })
         .await;
-    match result {
-        Ok(Ok(p)) => state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex())),
-        Ok(Err(e)) => community_error(session, "passes", e),
-        Err(e) => server_error(e),
-    }
+    let p = result?.map_err(|e| WebError::community(session, "passes", e))?;
+    Ok(state_redirect(&format!("/passes/{}/card", p.pass_id.to_hex())))
 }
 
-pub async fn card(State(app): State<AppState>, m: Member, Path(id): Path<String>) -> Response {
+pub async fn card(State(app): State<AppState>, m: Member, Path(id): Path<String>) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let community = m.community.clone();
-    let p = match app.db.call(move |conn| community::pass(conn, &community, &id)).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(&m.session),
-        Err(e) => return server_error(e),
+    let Some(p) = app.db.call(move |conn| community::pass(conn, &community, &id)).await? else {
+        return Err(WebError::not_found(&m.session));
     };
     let link = format!("{}/p/{}", app.config.public_url, p.link_token);
-    let body = format!(
-        "<div class=qr>{qr}</div>{setup}<p><b>{unit}</b> · {name} · {role} · {kind}</p><p>{until}: {exp}{revoked}</p>\
-<p class=noprint>{phone}: <a href=\"{link}\"><code>{link}</code></a></p><p class=noprint>{card}: Ctrl+P</p>",
-        qr = pass_qr(&p, &app.config.public_url),
-        setup = if p.phone { format!("<p class=msg>{}</p>", t(lang, "phone_setup_hint")) } else { String::new() },
-        kind = kind_word(lang, &p),
-        unit = esc(&p.unit),
-        name = esc(p.name.as_deref().unwrap_or("")),
-        role = role_word(lang, &p.role),
-        until = t(lang, "valid_until"),
-        exp = fmt_day(p.expires_at, app.config.utc_offset_min),
-        revoked = if p.revoked { format!(" <span class=bad>{}</span>", t(lang, "revoked")) } else { String::new() },
-        phone = t(lang, "phone_link"),
-        link = esc(&link),
-        card = t(lang, "card"),
-    );
-    layout(lang, t(lang, "passes"), Some(&m.session), &body).into_response()
+    let body = html! {
+        div.qr { (pass_qr(&p, &app.config.public_url)) }
+        @if p.phone { p.msg { (t(lang, "phone_setup_hint")) } }
+        p { b { (p.unit) } " · " (p.name.as_deref().unwrap_or("")) " · " (role_text(lang, &p.role)) " · " (kind_word(lang, &p)) }
+        p {
+            (t(lang, "valid_until")) ": " (fmt_day(p.expires_at, app.config.utc_offset_min))
+            @if p.revoked { " " span.bad { (t(lang, "revoked")) } }
+        }
+        p.noprint { (t(lang, "phone_link")) ": " a href=(link) { code { (link) } } }
+        p.noprint { (t(lang, "card")) ": Ctrl+P" }
+    };
+    Ok(frame(lang, t(lang, "passes"), Some(&m.session), body))
 }
 
 pub async fn revoke(
@@ -215,26 +183,24 @@ pub async fn revoke(
     m: Member,
     Path(id): Path<String>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let (community, actor) = (m.community.clone(), m.actor());
-    match app.db.call(move |conn| Ok(crate::ops::passes::revoke(conn, &actor, &community, &id))).await {
-        Ok(Ok(())) => state_redirect("/passes"),
-        Ok(Err(e)) => community_error(&m.session, "passes", e),
-        Err(e) => server_error(e),
-    }
+    app.db
+        .call(move |conn| Ok(crate::ops::passes::revoke(conn, &actor, &community, &id)))
+        .await?
+        .map_err(|e| WebError::community(&m.session, "passes", e))?;
+    Ok(state_redirect("/passes"))
 }
 
 /// The QR code printed for a pass: the pass itself on a card; on a phone
 /// pass, the link that sets it up on the holder's phone (the pass alone
 /// opens no gate).
-pub fn pass_qr(p: &PassRow, public_url: &str) -> String {
+pub fn pass_qr(p: &PassRow, public_url: &str) -> Markup {
     if p.phone {
-        qr_svg(&format!("{public_url}/p/{}", p.link_token))
+        qr_code(&format!("{public_url}/p/{}", p.link_token))
     } else {
-        qr_svg(&p.text)
+        qr_code(&p.text)
     }
 }
 
@@ -249,25 +215,21 @@ fn kind_word(lang: Lang, p: &PassRow) -> String {
 
 /// Which roles must carry phone passes: checked roles get one whenever a
 /// pass is issued, on this page, at the gate's visitor form or in bulk.
-fn phone_roles_form(session: &Session, required: &[Role]) -> String {
+fn phone_roles_form(session: &Session, required: &[Role]) -> Markup {
     let lang = session.lang;
-    let boxes: String = Role::ALL
-        .iter()
-        .map(|r| {
-            let checked = if required.contains(r) { " checked" } else { "" };
-            format!(
-                "<label class=check><input type=checkbox name=role value={} style=\"width:auto\"{checked}> {}</label>",
-                r.as_str(),
-                t(lang, r.as_str())
-            )
-        })
-        .collect();
-    format!(
-        "<form class=card method=post action=/passes/phone-roles id=phone-roles>{}<p>{}</p>{boxes}<button>{}</button></form>",
-        hidden_csrf(&session.csrf),
-        t(lang, "phone_roles"),
-        t(lang, "save")
-    )
+    html! {
+        form.card method="post" action="/passes/phone-roles" #phone-roles {
+            (csrf_field(&session.csrf))
+            p { (t(lang, "phone_roles")) }
+            @for r in Role::ALL {
+                label.check {
+                    input type="checkbox" name="role" value=(r.as_str()) style="width:auto" checked[required.contains(&r)];
+                    " " (t(lang, r.as_str()))
+                }
+            }
+            button { (t(lang, "save")) }
+        }
+    }
 }
 
 /// `POST /passes/phone-roles`: the roles that must carry phone passes.
@@ -276,21 +238,27 @@ pub async fn set_phone_roles(
     State(app): State<AppState>,
     m: Member,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, WebError> {
     let form: FormMap = pairs.iter().cloned().collect();
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+    m.session.check_csrf(&form)?;
     let roles: Vec<Role> = pairs.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| v.parse().ok()).collect();
     let (community, actor) = (m.community.clone(), m.actor());
-    match app.db.call(move |conn| crate::ops::passes::set_phone_roles(conn, &actor, &community, &roles)).await {
-        Ok(()) => state_redirect("/passes"),
-        Err(e) => server_error(e),
-    }
+    app.db.call(move |conn| crate::ops::passes::set_phone_roles(conn, &actor, &community, &roles)).await?;
+    Ok(state_redirect("/passes"))
+}
+
+/// A public page with only a title: a link that names nothing (404) or a
+/// pass no longer valid (410).
+fn gone(lang: Lang, title: &str, status: StatusCode) -> Response {
+    (status, frame(lang, t(lang, title), None, html! {})).into_response()
 }
 
 /// The link a resident or visitor opens on the phone: the QR, large.
-pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+pub async fn phone(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
     let lang = lang_of(&headers);
     let t2 = token.clone();
     let found = app
@@ -306,78 +274,71 @@ pub async fn phone(State(app): State<AppState>, headers: HeaderMap, Path(token):
                 notice,
             ))
         })
-        .await;
-    let (p, household, checkin, notice) = match found {
-        Ok((Some(p), h, c, n)) => (p, h, c, n),
-        Ok((None, ..)) => return (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
-        Err(e) => return server_error(e),
+        .await?;
+    let (Some(p), household, checkin, notice) = found else {
+        return Ok(gone(lang, "not_found", StatusCode::NOT_FOUND));
     };
     if p.revoked || p.expires_at <= now_ms() / 1000 {
-        return (StatusCode::GONE, layout(lang, t(lang, "pass_not_valid"), None, "")).into_response();
+        return Ok(gone(lang, "pass_not_valid", StatusCode::GONE));
     }
-    let mut extra = household.map_or(String::new(), |(_, _, members)| household_section(lang, &token, &members));
-    if let Some((_, id, from_s, until_s)) = notice {
-        let offset = app.config.utc_offset_min;
-        let _ = write!(
-            extra,
-            "<div class=card id=pending-notice><p>{}</p><p><b>{} – {}</b></p><form class=inline method=post action=\"/p/{}/notice/{id}\"><button>{}</button></form><p><small>{}</small></p></div>",
-            t(lang, "head_notice"),
-            fmt_day(from_s, offset),
-            fmt_day(until_s - 1, offset),
-            esc(&token),
-            t(lang, "head_notice_confirm"),
-            t(lang, "head_notice_wrong"),
-        );
-    }
-    if let Some(link) = checkin {
-        extra += &format!(
-            "<p class=msg id=checkin-link>{} <a href=\"{link}\">{}</a></p>",
-            t(lang, "reg_checkin_link"),
-            esc(&link)
-        );
-    }
+    let offset = app.config.utc_offset_min;
+    let extra = html! {
+        @if let Some((_, _, members)) = &household { (household_section(lang, &token, members)) }
+        @if let Some((_, id, from_s, until_s)) = notice {
+            div.card #pending-notice {
+                p { (t(lang, "head_notice")) }
+                p { b { (fmt_day(from_s, offset)) " – " (fmt_day(until_s - 1, offset)) } }
+                form.inline method="post" action={ "/p/" (urlencode(&token)) "/notice/" (id) } {
+                    button { (t(lang, "head_notice_confirm")) }
+                }
+                p { small { (t(lang, "head_notice_wrong")) } }
+            }
+        }
+        @if let Some(link) = &checkin {
+            p.msg #checkin-link { (t(lang, "reg_checkin_link")) " " a href=(link) { (link) } }
+        }
+    };
     if p.phone {
-        return super::phone::live_page(&app, lang, &token, &p, maud::PreEscaped(extra));
+        return Ok(super::phone::live_page(&app, lang, &token, &p, extra));
     }
-    let body = format!(
-        "<p>{hint}</p><div class=qr>{qr}</div><p><b>{unit}</b> · {role}</p><p>{until}: {exp}</p>{extra}",
-        hint = t(lang, "show_at_gate"),
-        qr = qr_svg(&p.text),
-        unit = esc(&p.unit),
-        role = role_word(lang, &p.role),
-        until = t(lang, "valid_until"),
-        exp = fmt_ms(p.expires_at * 1000, app.config.utc_offset_min),
-    );
-    let mut resp = layout(lang, t(lang, "passes"), None, &body).into_response();
+    let body = html! {
+        p { (t(lang, "show_at_gate")) }
+        div.qr { (qr_code(&p.text)) }
+        p { b { (p.unit) } " · " (role_text(lang, &p.role)) }
+        p { (t(lang, "valid_until")) ": " (fmt_ms(p.expires_at * 1000, offset)) }
+        (extra)
+    };
+    let mut resp = frame(lang, t(lang, "passes"), None, body).into_response();
     // A pass page is a credential: keep it out of shared caches.
     resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
-    resp
+    Ok(resp)
 }
 
 /// The head of a household's list of its members, each with a button that
 /// asks the committee for a pass. The link's token is the credential, as
 /// for the pass itself, so the form needs no other.
-fn household_section(lang: Lang, token: &str, members: &[crate::records::residents::Member]) -> String {
-    if members.is_empty() {
-        return String::new();
+fn household_section(lang: Lang, token: &str, members: &[crate::records::residents::Member]) -> Markup {
+    html! {
+        @if !members.is_empty() {
+            h2 { (t(lang, "household")) }
+            table {
+                @for mb in members {
+                    tr {
+                        td { (mb.name) }
+                        td {
+                            @if mb.live_passes > 0 { (t(lang, "has_pass")) }
+                            @else if mb.requested { (t(lang, "requested")) }
+                            @else {
+                                form.inline method="post" action={ "/p/" (urlencode(token)) "/request/" (mb.id) } {
+                                    button { (t(lang, "request_pass")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    let mut out = format!("<h2>{}</h2><table>", t(lang, "household"));
-    for mb in members {
-        let action = if mb.live_passes > 0 {
-            t(lang, "has_pass").to_string()
-        } else if mb.requested {
-            t(lang, "requested").to_string()
-        } else {
-            format!(
-                "<form class=inline method=post action=\"/p/{}/request/{}\"><button>{}</button></form>",
-                esc(token),
-                mb.id,
-                t(lang, "request_pass")
-            )
-        };
-        let _ = write!(out, "<tr><td>{}</td><td>{action}</td></tr>", esc(&mb.name));
-    }
-    out + "</table>"
 }
 
 /// The head asks for a pass for a member of the household.
@@ -386,16 +347,16 @@ pub async fn request(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((token, id)): Path<(String, i64)>,
-) -> Response {
+) -> Result<Response, WebError> {
     let lang = lang_of(&headers);
     if !app.limiter.allow("visitor", app.client_ip(peer.ip(), &headers)) {
-        return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
+        return Err(WebError::rate_limited(lang));
     }
     let t2 = token.clone();
-    match app.db.call(move |conn| Ok(crate::records::residents::request_pass(conn, &t2, id, now_ms()))).await {
-        Ok(Ok(())) => state_redirect(&format!("/p/{token}")),
-        Ok(Err(CommunityError::Db(e))) | Err(e) => server_error(e),
-        Ok(Err(_)) => (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response(),
+    match app.db.call(move |conn| Ok(crate::records::residents::request_pass(conn, &t2, id, now_ms()))).await? {
+        Ok(()) => Ok(state_redirect(&format!("/p/{token}"))),
+        Err(CommunityError::Db(e)) => Err(e.into()),
+        Err(_) => Ok(gone(lang, "not_found", StatusCode::NOT_FOUND)),
     }
 }
 
@@ -408,11 +369,11 @@ pub async fn confirm_notice(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((token, id)): Path<(String, i64)>,
-) -> Response {
+) -> Result<Response, WebError> {
     let lang = lang_of(&headers);
     let ip = app.client_ip(peer.ip(), &headers);
     if !app.limiter.allow("visitor", ip) {
-        return (StatusCode::TOO_MANY_REQUESTS, layout(lang, t(lang, "rate_limited"), None, "")).into_response();
+        return Err(WebError::rate_limited(lang));
     }
     let t2 = token.clone();
     let done = app
@@ -436,13 +397,11 @@ pub async fn confirm_notice(
                 now,
             )))
         })
-        .await;
+        .await?;
     match done {
-        Ok(Some(Ok(_))) => state_redirect(&format!("/p/{token}")),
-        Ok(Some(Err(CommunityError::Db(e)))) | Err(e) => server_error(e),
-        Ok(None | Some(Err(_))) => {
-            (StatusCode::NOT_FOUND, layout(lang, t(lang, "not_found"), None, "")).into_response()
-        }
+        Some(Ok(_)) => Ok(state_redirect(&format!("/p/{token}"))),
+        Some(Err(CommunityError::Db(e))) => Err(e.into()),
+        None | Some(Err(_)) => Ok(gone(lang, "not_found", StatusCode::NOT_FOUND)),
     }
 }
 
@@ -452,47 +411,38 @@ pub async fn decide(
     m: Member,
     Path((id, verdict)): Path<(i64, String)>,
     Form(form): Form<FormMap>,
-) -> Response {
-    if !m.session.csrf_ok(&form) {
-        return forbidden(m.session.lang);
-    }
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
     let approve = verdict == "approve";
-    let community = match app.community(&m.community).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let community = app.community(&m.community).await?;
     let actor = m.actor();
-    let outcome =
-        app.db.call(move |conn| Ok(crate::ops::passes::decide_request(conn, &actor, &community, id, approve))).await;
-    match outcome {
-        Ok(Ok(_)) => state_redirect("/passes"),
-        Ok(Err(e)) => community_error(&m.session, "passes", e),
-        Err(e) => server_error(e),
-    }
+    app.db
+        .call(move |conn| Ok(crate::ops::passes::decide_request(conn, &actor, &community, id, approve)))
+        .await?
+        .map_err(|e| WebError::community(&m.session, "passes", e))?;
+    Ok(state_redirect("/passes"))
 }
 
 /// Heads' open requests, each with approve and decline.
-fn requests_section(m: &Member, requests: &[crate::records::residents::Request], offset: i32) -> String {
+fn requests_section(m: &Member, requests: &[crate::records::residents::Request], offset: i32) -> Markup {
     let lang = m.session.lang;
-    let mut out = format!("<h2>{}</h2><table id=requests>", t(lang, "pass_requests"));
-    for r in requests {
-        let button = |verdict: &str, key: &str, class: &str| {
-            format!(
-                "<form class=inline method=post action=\"/requests/{}/{verdict}\">{}<button{class}>{}</button></form>",
-                r.id,
-                hidden_csrf(&m.session.csrf),
-                t(lang, key)
-            )
-        };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
-            esc(&r.unit),
-            esc(&r.name),
-            fmt_ms(r.created_ms, offset),
-            button("approve", "approve", ""),
-            button("decline", "decline", " class=danger"),
-        );
+    let button = |id: i64, verdict: &str, danger: bool| {
+        html! {
+            form.inline method="post" action={ "/requests/" (id) "/" (verdict) } {
+                (csrf_field(&m.session.csrf))
+                button class=[danger.then_some("danger")] { (t(lang, verdict)) }
+            }
+        }
+    };
+    html! {
+        h2 { (t(lang, "pass_requests")) }
+        table #requests {
+            @for r in requests {
+                tr {
+                    td { (r.unit) } td { (r.name) } td { (fmt_ms(r.created_ms, offset)) }
+                    td { (button(r.id, "approve", false)) " " (button(r.id, "decline", true)) }
+                }
+            }
+        }
     }
-    out + "</table>"
 }

@@ -70,8 +70,7 @@ pub async fn cards(State(app): State<AppState>, m: Member, Path(building): Path<
         div.cards {
             @for p in &passes {
                 div.pcard {
-                    // The QR library's SVG: modules only, no text of ours.
-                    (PreEscaped(super::passes::pass_qr(p, &app.config.public_url)))
+                    (super::passes::pass_qr(p, &app.config.public_url))
                     div {
                         p { b { (p.unit) } }
                         p { (p.name.as_deref().unwrap_or("")) }

@@ -12,7 +12,11 @@ use axum::handler::Handler;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
 
-use super::*;
+use super::{
+    accounts, alerts, audit, checkins, dashboard, district, entries, evidence, gates, home, import, keys, login,
+    outside, passes, phone, print, quarantine, receipt, register, residents, returnee_list, returnees, sensors,
+    summary, trends, visitors, AppState,
+};
 use crate::leaves::roles::Perm;
 
 /// Who may use a route.
