@@ -301,11 +301,7 @@ pub fn set_role(
     if id == by {
         return Err(AccountError::OwnAccount);
     }
-    let name =
-        conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
-            r.get::<String>(0)
-        })?;
-    let name = name.ok_or(AccountError::NotFound)?;
+    let name = name_in(conn, community, id)?;
     conn.execute("UPDATE users SET role = ?1, gates = ?2 WHERE id = ?3", vals![role.as_str(), gates, id])?;
     // A changed role takes effect at once: the account logs in again.
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
@@ -318,24 +314,24 @@ pub fn disable(conn: &mut dyn Conn, community: &str, id: i64, by: i64, now_ms: i
     if id == by {
         return Err(AccountError::OwnAccount);
     }
-    let name =
-        conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
-            r.get::<String>(0)
-        })?;
-    let name = name.ok_or(AccountError::NotFound)?;
+    let name = name_in(conn, community, id)?;
     conn.execute("UPDATE users SET disabled_ms = ?1 WHERE id = ?2 AND disabled_ms IS NULL", vals![now_ms, id])?;
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
     Ok(name)
 }
 
+/// The name of account `id`, if it is `community`'s.
+fn name_in(conn: &mut dyn Conn, community: &str, id: i64) -> Result<String, AccountError> {
+    conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
+        r.get::<String>(0)
+    })?
+    .ok_or(AccountError::NotFound)
+}
+
 /// Unlocks account `id` of `community` before its lockout ends (the admin
 /// knows who is at the door); returns its name.
 pub fn unlock(conn: &mut dyn Conn, community: &str, id: i64) -> Result<String, AccountError> {
-    let name =
-        conn.query_opt("SELECT name FROM users WHERE id = ?1 AND community = ?2", vals![id, community], |r| {
-            r.get::<String>(0)
-        })?;
-    let name = name.ok_or(AccountError::NotFound)?;
+    let name = name_in(conn, community, id)?;
     conn.execute("UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?1", vals![id])?;
     Ok(name)
 }

@@ -481,18 +481,16 @@ fn store_presence(tx: &mut dyn Conn, device: &Device, seen: &[Seen]) -> Result<(
     seen.sort_by_key(|s| s.at_ms);
     let mut change =
         tx.scalar("SELECT COALESCE(MAX(change), 0) FROM presence WHERE community = ?1", vals![&device.community])?;
+    let upsert = format!(
+        "INSERT INTO presence (community, pass_id, direction, at_ms, device, change)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (community, pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms,
+             device = excluded.device, change = excluded.change {}",
+        shoumen_protocol::sync::PRESENCE_UPSERT_GUARD
+    );
     for s in seen {
         change += 1;
-        tx.execute(
-            &format!(
-                "INSERT INTO presence (community, pass_id, direction, at_ms, device, change)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (community, pass_id) DO UPDATE SET direction = excluded.direction, at_ms = excluded.at_ms,
-                     device = excluded.device, change = excluded.change {}",
-                shoumen_protocol::sync::PRESENCE_UPSERT_GUARD
-            ),
-            vals![&device.community, &s.pass_id, s.direction, s.at_ms, &device.id, change],
-        )?;
+        tx.execute(&upsert, vals![&device.community, &s.pass_id, s.direction, s.at_ms, &device.id, change])?;
     }
     Ok(())
 }

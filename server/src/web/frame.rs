@@ -16,6 +16,12 @@ pub fn frame(lang: Lang, title: &str, session: Option<&Session>, body: Markup) -
     frame_with_menu(lang, title, session.map(|s| menu(lang, s)), None, body)
 }
 
+/// A public page that is only its title: a link that names nothing, a
+/// pass no longer valid, a gate not in service.
+pub fn title_page(lang: Lang, status: StatusCode, title_key: &str) -> Response {
+    (status, frame(lang, t(lang, title_key), None, html! {})).into_response()
+}
+
 /// The same frame for a page that reloads itself every `seconds` (a live
 /// list on a screen at the gate office).
 pub fn live_frame(lang: Lang, title: &str, session: &Session, seconds: u32, body: Markup) -> Markup {

@@ -57,7 +57,7 @@ pub use crate::leaves::time::{fmt_day, parse_day};
 pub use crate::leaves::words::{self as i18n, alert_text, reason_text, t, Lang};
 use crate::records::audit::Actor;
 use crate::AppState;
-pub use frame::{frame, live_frame, WebError};
+pub use frame::{frame, live_frame, title_page, WebError};
 pub use login::argon2_hash;
 pub use register::{FORM_BODY_LIMIT as REGISTER_BODY_LIMIT, RECEIPT_LIMIT};
 

@@ -10,8 +10,8 @@ use maud::{html, Markup};
 use shoumen_protocol::Role;
 
 use super::{
-    csrf_field, field, fmt_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t, urlencode, FormMap,
-    Lang, Member, Session, WebError,
+    csrf_field, field, fmt_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t, title_page, urlencode,
+    FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;
 use crate::records::community::{self, CommunityError, PassRequest, PassRow};
@@ -247,12 +247,6 @@ pub async fn set_phone_roles(
     Ok(state_redirect("/passes"))
 }
 
-/// A public page with only a title: a link that names nothing (404) or a
-/// pass no longer valid (410).
-fn gone(lang: Lang, title: &str, status: StatusCode) -> Response {
-    (status, frame(lang, t(lang, title), None, html! {})).into_response()
-}
-
 /// The link a resident or visitor opens on the phone: the QR, large.
 pub async fn phone(
     State(app): State<AppState>,
@@ -276,10 +270,10 @@ pub async fn phone(
         })
         .await?;
     let (Some(p), household, checkin, notice) = found else {
-        return Ok(gone(lang, "not_found", StatusCode::NOT_FOUND));
+        return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"));
     };
     if p.revoked || p.expires_at <= now_ms() / 1000 {
-        return Ok(gone(lang, "pass_not_valid", StatusCode::GONE));
+        return Ok(title_page(lang, StatusCode::GONE, "pass_not_valid"));
     }
     let offset = app.config.utc_offset_min;
     let extra = html! {
@@ -356,7 +350,7 @@ pub async fn request(
     match app.db.call(move |conn| Ok(crate::records::residents::request_pass(conn, &t2, id, now_ms()))).await? {
         Ok(()) => Ok(state_redirect(&format!("/p/{token}"))),
         Err(CommunityError::Db(e)) => Err(e.into()),
-        Err(_) => Ok(gone(lang, "not_found", StatusCode::NOT_FOUND)),
+        Err(_) => Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found")),
     }
 }
 
@@ -401,7 +395,7 @@ pub async fn confirm_notice(
     match done {
         Some(Ok(_)) => Ok(state_redirect(&format!("/p/{token}"))),
         Some(Err(CommunityError::Db(e))) => Err(e.into()),
-        None | Some(Err(_)) => Ok(gone(lang, "not_found", StatusCode::NOT_FOUND)),
+        None | Some(Err(_)) => Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found")),
     }
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use shoumen_protocol::evidence::{Head, Receipt};
 
-use super::{field, fmt_day, fmt_ms, frame, lang_of, qr_code, t, urlencode, FormMap, Lang, WebError};
+use super::{field, fmt_day, fmt_ms, frame, lang_of, qr_code, t, title_page, urlencode, FormMap, Lang, WebError};
 use crate::db::now_ms;
 use crate::records::registrations::{self, Registration};
 use crate::records::returnees::Kind;
@@ -41,10 +41,6 @@ async fn load(app: &AppState, community: String, token: String) -> Result<Option
     found.map_err(WebError::internal)
 }
 
-fn gone(lang: Lang) -> Response {
-    (StatusCode::NOT_FOUND, frame(lang, t(lang, "not_found"), None, html! {})).into_response()
-}
-
 /// What the registration set in motion, in words (plain text).
 pub fn consequence(lang: Lang, reg: &Registration, offset: i32) -> String {
     let key = if reg.kind == Kind::Notice { "reg_quarantine_until" } else { "reg_monitoring_until" };
@@ -59,7 +55,7 @@ pub async fn page(
     let lang = lang_of(&headers);
     let offset = app.config.utc_offset_min;
     let Some((reg, receipt, link)) = load(&app, community.clone(), token.clone()).await? else {
-        return Ok(gone(lang));
+        return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"));
     };
     let url = format!("{}/r/{}/receipt/{}", app.config.public_url.trim_end_matches('/'), community, token);
     let checkin = format!("/c/{}/{}", urlencode(&community), urlencode(&link));
@@ -120,7 +116,7 @@ pub async fn json(
             ([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], text)
                 .into_response()
         }
-        _ => gone(lang_of(&headers)),
+        _ => title_page(lang_of(&headers), StatusCode::NOT_FOUND, "not_found"),
     })
 }
 

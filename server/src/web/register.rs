@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use maud::{html, Markup, PreEscaped};
 
-use super::{field, frame, lang_of, limited_form, scripted, state_redirect, t, FormMap, Lang, WebError};
+use super::{field, frame, lang_of, limited_form, scripted, state_redirect, t, title_page, FormMap, Lang, WebError};
 use crate::db::now_ms;
 use crate::leaves::divisions;
 use crate::records::registrations::{self, Form, RegisterError, TRAVEL};
@@ -38,10 +38,6 @@ pub const FORM_BODY_LIMIT: usize = 128 << 10;
 /// A receipt pasted into `/verify`: record, signature and proof.
 pub const RECEIPT_LIMIT: usize = 256 << 10;
 
-fn no_community(lang: Lang) -> Response {
-    (StatusCode::NOT_FOUND, frame(lang, t(lang, "not_found"), None, html! {})).into_response()
-}
-
 async fn exists(app: &AppState, community: &str) -> Result<bool, WebError> {
     let c = community.to_string();
     Ok(app.db.call(move |conn| Ok(crate::db::communities(conn)?.contains(&c))).await?)
@@ -64,7 +60,7 @@ async fn show_form(
 ) -> Result<Response, WebError> {
     let lang = lang_of(headers);
     if !exists(app, community).await? {
-        return Ok(no_community(lang));
+        return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"));
     }
     let c = community.to_string();
     let token = app.db.call(move |conn| registrations::form_token(conn, &c, now_ms() / 1000)).await?;

@@ -10,8 +10,8 @@ use maud::html;
 use shoumen_protocol::Role;
 
 use super::{
-    csrf_field, field, form_token, form_token_ok, frame, lang_of, limited_form, state_redirect, t, with_cookie,
-    WebError,
+    csrf_field, field, form_token, form_token_ok, frame, lang_of, limited_form, state_redirect, t, title_page,
+    with_cookie, WebError,
 };
 use crate::db::now_ms;
 use crate::records::community::{self, PassRequest};
@@ -33,8 +33,7 @@ async fn gate_of(app: &AppState, device: String) -> Result<Option<(String, Strin
 }
 
 fn unknown_gate(headers: &HeaderMap) -> Response {
-    let lang = lang_of(headers);
-    (StatusCode::NOT_FOUND, frame(lang, t(lang, "unknown_gate"), None, html! {})).into_response()
+    title_page(lang_of(headers), StatusCode::NOT_FOUND, "unknown_gate")
 }
 
 pub async fn form(
