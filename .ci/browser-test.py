@@ -196,6 +196,32 @@ def browse(base, tmp, db, shots, mqtt_port):
         bars = driver.find_elements(By.CSS_SELECTOR, "#per-day rect")
         assert len(bars) >= 1, driver.page_source
 
+        # Every gate at a glance: the community's admin sees its own, on a
+        # phone without sideways scrolling.
+        driver.get(base + "/fleet")
+        wait_for("North gate", "the gate on the Fleet page")
+        gate_card = driver.find_element(By.CSS_SELECTOR, "ul.fleet li").text
+        assert "North gate" in gate_card and "up" in gate_card and "Set by the server" in gate_card, gate_card
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), "sideways scroll"
+        shot("server-fleet")
+        # The street office's account sees every community's gates.
+        run(SERVER, "--db", db, "district-admin", "--name", "street-office", "--password-env", "PW",
+            env={**os.environ, "PW": PASSWORD})
+        driver.delete_all_cookies()
+        driver.get(base + "/login")
+        driver.find_element(By.NAME, "user").send_keys("street-office")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("/district", "the district's overview")
+        driver.get(base + "/fleet")
+        wait_for("lotus-gdn", "the community on the district's Fleet page")
+        gate_card = driver.find_element(By.CSS_SELECTOR, "ul.fleet li").text
+        assert "lotus-gdn" in gate_card and "North gate" in gate_card, gate_card
+        shot("server-fleet-district")
+        driver.delete_all_cookies()
+        log_in_admin(driver, base, wait_for)
+        wait_for("/logout")
+
         # The admin invites a staff member with a one-time link.
         driver.get(base + "/accounts")
         driver.find_element(By.CSS_SELECTOR, "form[action='/accounts/invite'] button").click()

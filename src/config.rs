@@ -64,6 +64,10 @@ pub struct KioskConfig {
     pub guard_pin_attempts: u32,
     /// … for this many seconds.
     pub guard_pin_block_s: u64,
+    /// Believe the OS clock when NTP says it set it, until the server's
+    /// signed time arrives. Turn off where the kiosk's network has no NTP
+    /// one can trust (a captive portal can answer NTP with any time).
+    pub trust_ntp: bool,
 }
 
 impl Default for KioskConfig {
@@ -80,6 +84,7 @@ impl Default for KioskConfig {
             guard_lock_after_s: 60,
             guard_pin_attempts: 5,
             guard_pin_block_s: 60,
+            trust_ntp: true,
         }
     }
 }

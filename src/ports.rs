@@ -40,6 +40,12 @@ pub struct Status {
     /// Strict anti-passback has fallen back to timed: the kiosk has not
     /// reached the server for too long (the status bar says so).
     pub passback_fallback: bool,
+    /// The kiosk cannot vouch for its clock (ARCHITECTURE.md, "Trusted
+    /// time"): the status bar says so, and the guard decides what only the
+    /// clock would refuse.
+    pub time_uncertain: bool,
+    /// The machine's numbers for the server's monitoring.
+    pub vitals: shoumen_protocol::sync::Vitals,
 }
 
 /// Today's entries, for the guard console.

@@ -87,8 +87,8 @@ fn clip_for_result(view: &ResultView) -> &'static str {
         MeasureTimeout => "measure_timeout",
         BadSignature | UnknownKey | UnknownIssuer | NotAPass | BadClaims => "invalid_pass",
         // What a person cannot fix alone: faults, stale lists, alarms.
-        ThermometerFault | StoreFault | ListsTooOld | DoorForcedOpen | DoorHeldOpen | RepeatedRefusals
-        | DeviceFault => "call_guard",
+        ThermometerFault | StoreFault | TimeUncertain | ListsTooOld | DoorForcedOpen | DoorHeldOpen
+        | RepeatedRefusals | DeviceFault => "call_guard",
     }
 }
 

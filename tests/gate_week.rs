@@ -83,7 +83,7 @@ impl Compound {
     }
 
     fn now(t: i64) -> Now {
-        Now { wall_ms: t, mono_ms: (t - T0_MS) as u64 + 1_000, clock_synced: true }
+        Now::vouched(t, (t - T0_MS) as u64 + 1_000)
     }
 
     /// Delivers what each kiosk let through to the other once the sync

@@ -55,7 +55,7 @@ impl Kiosk {
         // Slint's platform is per thread, and each test runs on its own.
         thread_local!(static INIT: Once = const { Once::new() });
         INIT.with(|once| once.call_once(i_slint_backend_testing::init_no_event_loop));
-        let now = Now { wall_ms: 1_790_000_000_000, mono_ms: 1_000, clock_synced: true };
+        let now = Now::vouched(1_790_000_000_000, 1_000);
         let community = DemoCommunity::generate(now.wall_s());
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("kiosk.db"), "ui-test").unwrap();
@@ -84,6 +84,7 @@ impl Kiosk {
                 direction: "in".into(),
                 visitor_url: "https://example.org/visit".into(),
                 language: "en".into(),
+                clock: shoumen::clock::SystemClock::new(),
             },
         );
         Kiosk {
@@ -102,7 +103,7 @@ impl Kiosk {
     }
 
     fn now(&self) -> Now {
-        Now { wall_ms: 1_790_000_000_000 + self.clock_ms as i64, mono_ms: self.clock_ms, clock_synced: true }
+        Now::vouched(1_790_000_000_000 + self.clock_ms as i64, self.clock_ms)
     }
 
     fn feed(&mut self, event: Event) {

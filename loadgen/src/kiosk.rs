@@ -2,7 +2,11 @@
 //! entries, and pages with signed checkpoints, as `shoumen` sends them.
 
 use ed25519_dalek::SigningKey;
-use shoumen_protocol::sync::{Checkpoint, ClockReport, Heartbeat, PushRequest, PushedEntry};
+use shoumen_protocol::sync::{Checkpoint, ClockReport, HealthItem, Heartbeat, PushRequest, PushedEntry, Vitals};
+use shoumen_protocol::time::TimeTrust;
+
+/// The parts a real kiosk reports in every heartbeat.
+const HEALTH: [&str; 9] = ["camera", "thermometer", "gpio", "store", "disk", "sync", "audio", "passback", "clock"];
 use shoumen_protocol::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, PassId, Role, TempRecord, GENESIS};
 
 pub struct SimKiosk {
@@ -84,13 +88,28 @@ impl SimKiosk {
 
     pub fn heartbeat(&self, wall_ms: i64) -> Heartbeat {
         Heartbeat {
-            clock: ClockReport { boot_id: self.boot_id.clone(), mono_ms: self.seq * 1000, wall_ms, synced: true },
+            clock: ClockReport {
+                boot_id: self.boot_id.clone(),
+                mono_ms: self.seq * 1000,
+                wall_ms,
+                synced: true,
+                trust: Some(TimeTrust::Server),
+                corrected_at_ms: Some(wall_ms),
+            },
             queue: self.pending.len() as u64,
-            health: Vec::new(),
+            health: HEALTH.iter().map(|d| HealthItem { device: d.to_string(), ok: true, state: "ok".into() }).collect(),
             checkpoint: Checkpoint::sign(&self.key, &self.id, self.seq, &self.head),
             version: "loadgen".into(),
             layout: None,
             log: None,
+            time_nonce: None,
+            // What a Pi in a gatehouse reports, so a scrape has every series.
+            vitals: Some(Vitals {
+                cpu_temp_c: Some(52.5),
+                disk_free_bytes: Some(12 << 30),
+                scan_ms: Some(18.0),
+                lists_age_s: Some(600),
+            }),
         }
     }
 }

@@ -70,7 +70,17 @@ pub struct Args {
     /// The server binary (default: next to this one).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Scrapes of /metrics during the live load, one per cache period
+    /// (each renders the page anew): time and size (docs/operations.md).
+    #[arg(long, default_value_t = 0)]
+    scrapes: usize,
+    /// Where to keep the last scraped page (for `promtool check metrics`).
+    #[arg(long)]
+    scrape_save: Option<PathBuf>,
 }
+
+/// The bearer token the load's server answers /metrics with.
+const METRICS_TOKEN: &str = "loadgen-metrics-token-0123456789abcdef";
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -115,11 +125,15 @@ fn start_server(args: &Args) -> Result<(Child, String)> {
         Some(b) => b.clone(),
         None => std::env::current_exe()?.with_file_name("shoumen-server"),
     };
+    let token_file = std::env::temp_dir().join(format!("shoumen-loadgen-metrics-{}", std::process::id()));
+    std::fs::write(&token_file, METRICS_TOKEN)?;
     let mut child = Command::new(&bin)
         // Every simulated kiosk is 127.0.0.1: the per-client caps are for
         // real clients, not for this one.
         .args(["--db", &args.db, "--listen", "127.0.0.1:0", "--max-connections", "4000", "--request-timeout-s", "120"])
         .args(["--max-connections-per-client", "4000", "--max-requests-per-client", "4000"])
+        .arg("--metrics-token-file")
+        .arg(&token_file)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -181,6 +195,8 @@ async fn load(
             }
         })
     });
+    let scraper = (args.scrapes > 0)
+        .then(|| tokio::spawn(run::scrape(load.clone(), METRICS_TOKEN, args.scrapes, args.scrape_save.clone())));
     let all = futures_util::future::join_all(tasks);
     let stored: u64 = match tokio::time::timeout(Duration::from_secs(args.max_s), all).await {
         Ok(done) => done.into_iter().map(|r| r.unwrap_or(0)).sum(),
@@ -190,6 +206,9 @@ async fn load(
     eprintln!("backlog done");
     if let Some(e) = exporter {
         let _ = e.await;
+    }
+    if let Some(s) = scraper {
+        let _ = s.await;
     }
     // A few seconds of live load alone again, then stop.
     tokio::time::sleep(Duration::from_secs(5)).await;

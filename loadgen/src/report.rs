@@ -73,6 +73,21 @@ pub fn print(engine: &str, args: &Args, load: &Load) {
         );
         export_json = serde_json::json!({"rows": lines.saturating_sub(1), "seconds": secs, "live_p99_ms": percentile(&during, 99.0)});
     }
+    let scrapes = r.scrapes.lock().unwrap().clone();
+    let mut scrape_json = serde_json::Value::Null;
+    if !scrapes.is_empty() {
+        let as_samples: Vec<Sample> =
+            scrapes.iter().map(|(took, _, _)| Sample { at: Duration::ZERO, latency: *took, ok: true }).collect();
+        let (bytes, samples) = scrapes.last().map(|(_, b, s)| (*b, *s)).unwrap_or_default();
+        println!(
+            "metrics scrape             {} scrapes, p50 {:.1} ms, p99 {:.1} ms; {:.0} kB, {samples} samples",
+            scrapes.len(),
+            percentile(&as_samples, 50.0),
+            percentile(&as_samples, 99.0),
+            bytes as f64 / 1e3
+        );
+        scrape_json = serde_json::json!({"p50_ms": percentile(&as_samples, 50.0), "p99_ms": percentile(&as_samples, 99.0), "bytes": bytes, "samples": samples});
+    }
     let rss_max = rss.iter().map(|(_, k)| *k).max().unwrap_or(0);
     let rss_end = rss.last().map_or(0, |(_, k)| *k);
     println!(
@@ -93,6 +108,7 @@ pub fn print(engine: &str, args: &Args, load: &Load) {
         "live_p50_ms": percentile(&during_backlog, 50.0),
         "live_p99_ms": percentile(&during_backlog, 99.0),
         "export": export_json,
+        "metrics_scrape": scrape_json,
         "errors": errors.len(),
         "server_rss_max_mb": rss_max as f64 / 1024.0,
     });

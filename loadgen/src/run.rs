@@ -31,6 +31,8 @@ pub struct Record {
     /// The export: started, finished, CSV lines, bytes.
     pub export: Mutex<Option<(Duration, Duration, u64, u64)>>,
     pub rss_kib: Mutex<Vec<(Duration, u64)>>,
+    /// Each /metrics scrape: how long, bytes, samples.
+    pub scrapes: Mutex<Vec<(Duration, usize, usize)>>,
 }
 
 impl Record {
@@ -223,4 +225,38 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Scrapes /metrics `n` times, each after the server's page cache expired,
+/// as Prometheus would (every 15 s or more).
+pub async fn scrape(load: Arc<Load>, token: &'static str, n: usize, save: Option<std::path::PathBuf>) {
+    let wait = shoumen_server::metrics::CACHE_FOR + Duration::from_millis(200);
+    for _ in 0..n {
+        tokio::time::sleep(wait).await;
+        let started = Instant::now();
+        let got = load
+            .http
+            .get(format!("{}/metrics", load.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status());
+        let body = match got {
+            Ok(r) => r.text().await,
+            Err(e) => Err(e),
+        };
+        match body {
+            Ok(text) => {
+                let took = started.elapsed();
+                let samples = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
+                load.record.scrapes.lock().unwrap().push((took, text.len(), samples));
+                if let Some(path) = &save {
+                    if let Err(e) = std::fs::write(path, &text) {
+                        load.record.error(format!("cannot keep the scraped page in {}: {e}", path.display()));
+                    }
+                }
+            }
+            Err(e) => load.record.error(format!("metrics: {e}")),
+        }
+    }
 }

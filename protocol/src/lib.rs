@@ -11,6 +11,7 @@ pub mod pass;
 mod pass_error;
 pub mod sync;
 pub mod testkit;
+pub mod time;
 pub mod trust;
 pub mod vocab;
 

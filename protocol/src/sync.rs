@@ -140,8 +140,18 @@ pub struct ApiError {
 pub struct ClockReport {
     pub boot_id: String,
     pub mono_ms: u64,
+    /// The operating system's wall clock (unix ms), uncorrected: the
+    /// server's time minus this is the clock's offset.
     pub wall_ms: i64,
     pub synced: bool,
+    /// How far the kiosk vouches for the time it decides by (absent from
+    /// kiosks before trusted time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<crate::time::TimeTrust>,
+    /// When the kiosk last took the server's time (its corrected clock,
+    /// unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_at_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -169,7 +179,7 @@ impl GateLayout {
 }
 
 /// `POST /api/v1/heartbeat`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Heartbeat {
     pub clock: ClockReport,
     /// Entries not yet acknowledged by the server.
@@ -182,6 +192,30 @@ pub struct Heartbeat {
     /// The evidence log's head the kiosk holds (issue 17).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<crate::evidence::HeldHead>,
+    /// A fresh random nonce (hex): the answer's time is signed over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_nonce: Option<String>,
+    /// The machine's own numbers, for the district's dashboards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vitals: Option<Vitals>,
+}
+
+/// A kiosk's machine as a number each: what a district's monitoring graphs
+/// and alerts on. Every field is optional: a kiosk reports what it can read.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Vitals {
+    /// The SoC's temperature (°C): a Pi in a summer gatehouse throttles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_temp_c: Option<f32>,
+    /// Free space where the entry log lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_free_bytes: Option<u64>,
+    /// Mean time to scan one camera frame (ms), over the last seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_ms: Option<f32>,
+    /// How old the lists the kiosk decides by are (s), by its own reckoning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists_age_s: Option<i64>,
 }
 
 /// The most presence items one answer carries.
@@ -219,11 +253,15 @@ pub struct PresenceFeed {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HeartbeatResponse {
-    /// The server's wall clock (unix ms) when it answered.
+    /// The server's wall clock (unix ms) when it answered; unsigned, for
+    /// display only.
     pub server_ms: i64,
     /// The newest list bundle version, as a hint only: it is not signed, so
     /// the kiosk always asks `/lists` and believes only the signed answer.
     pub lists_version: u64,
+    /// The server's time signed over the heartbeat's `time_nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<crate::time::ServerTime>,
 }
 
 /// Everything a kiosk checks passes against, published as one unit so that

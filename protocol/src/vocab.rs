@@ -100,6 +100,10 @@ vocabulary! {
         NotAPass = "not_a_pass",
         BadClaims = "bad_claims",
         ThermometerFault = "thermometer_fault",
+        /// The kiosk cannot vouch for its clock, and only the clock refuses
+        /// the pass (not yet valid, or expired, by a time that may be
+        /// wrong): the guard decides.
+        TimeUncertain = "time_uncertain",
         /// The entry could not be stored: nothing opens (shown, not recorded).
         StoreFault = "store_fault",
         // Alarms: entries of kind `alarm`.
@@ -134,6 +138,9 @@ vocabulary! {
         ReturneeNotice = "returnee_notice",
         UnusualRegistrations = "unusual_registrations",
         AccountLockout = "account_lockout",
+        /// A kiosk's own clock is minutes or more off (it decides by the
+        /// server's signed time meanwhile).
+        ClockOff = "clock_off",
         /// Past this many open alerts of one device, the rest are counted here.
         TooManyAlerts = "too_many_alerts",
     }

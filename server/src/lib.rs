@@ -11,6 +11,7 @@
 pub mod api;
 pub mod db;
 pub mod leaves;
+pub mod metrics;
 pub mod mqtt;
 pub mod net;
 pub mod ops;
@@ -60,6 +61,8 @@ pub struct Config {
     pub mqtt: Option<mqtt::MqttConfig>,
     /// What one client of the public returnee form can make the server store.
     pub registrations: registrations::Limits,
+    /// The bearer token `/metrics` answers (none: no `/metrics`).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             silent_check_every: Duration::from_secs(60),
             mqtt: None,
             registrations: registrations::Limits::default(),
+            metrics_token: None,
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct AppState {
     pub sequencer: Arc<sequencer::Sequencer>,
     /// What the door sensors' client has seen.
     pub mqtt_stats: Arc<mqtt::Stats>,
+    /// Requests counted for `/metrics`, and its last page.
+    pub telemetry: Arc<metrics::Telemetry>,
 }
 
 impl AppState {
@@ -121,6 +127,7 @@ impl AppState {
             kiosks: Arc::default(),
             sequencer,
             mqtt_stats: Arc::default(),
+            telemetry: Arc::default(),
         })
     }
 
@@ -236,6 +243,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .nest(shoumen_protocol::sync::API, api::routes())
         .merge(web::routes())
+        .merge(metrics::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_oversized))
         // The whole request, body included: a client that trickles its
@@ -260,7 +268,8 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000"),
         ));
     }
-    router.with_state(state)
+    // Outermost: counts every request, refused ones too.
+    router.layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests)).with_state(state)
 }
 
 /// The most a request to `path` may carry: the same limits the routes set

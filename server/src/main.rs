@@ -110,6 +110,10 @@ struct ServeArgs {
     /// PEM file of the CA that signed the broker's certificate (mqtts).
     #[arg(long, value_name = "FILE")]
     mqtt_ca: Option<PathBuf>,
+    /// A file holding the bearer token Prometheus scrapes /metrics with
+    /// (docs/operations.md); without it there is no /metrics.
+    #[arg(long, value_name = "FILE", env = "SHOUMEN_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

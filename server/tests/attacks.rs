@@ -203,13 +203,22 @@ fn heartbeat(k: &mut Kiosk) -> Heartbeat {
     let key = k.store.device_key().unwrap();
     let (seq, head) = k.store.head().unwrap();
     Heartbeat {
-        clock: ClockReport { boot_id: "boot".into(), mono_ms: 1, wall_ms: now_ms(), synced: true },
+        clock: ClockReport {
+            boot_id: "boot".into(),
+            mono_ms: 1,
+            wall_ms: now_ms(),
+            synced: true,
+            trust: None,
+            corrected_at_ms: None,
+        },
         queue: 0,
         health: vec![],
         checkpoint: Checkpoint::sign(&key, k.store.device_id(), seq, &head),
         version: "test".into(),
         layout: None,
         log: None,
+        time_nonce: None,
+        vitals: None,
     }
 }
 

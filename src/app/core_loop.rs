@@ -137,6 +137,7 @@ fn report_status(state: &mut GateState, ports: &mut Ports<'_>, reading: Option<&
                     state: h.state.clone(),
                 })
                 .collect();
+            *ports.sync.vitals.lock().unwrap_or_else(|e| e.into_inner()) = s.vitals.clone();
             ports.view.status(&s)
         }
         Err(e) => tracing::warn!(error = %e, "cannot read the store for the status screen"),

@@ -335,6 +335,9 @@ pub fn open_store(config: &Config, clock: &SystemClock) -> Result<Store, KioskEr
     let dir = &config.kiosk.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| KioskError::DataDir { path: dir.clone(), source })?;
     let mut store = Store::open(&config.db_path(), clock.boot_id())?;
+    clock.set_trust_ntp(config.kiosk.trust_ntp);
+    clock.restore(store.time_base()?);
+    clock.set_own_clock_is_the_reference(config.kiosk.demo && store.sync_credentials()?.is_none());
     if config.kiosk.demo && store.trust()?.keys.is_empty() {
         tracing::info!("no trusted keys yet: creating a demo community in {}", dir.display());
         let now = clock.now();

@@ -161,6 +161,8 @@ pub struct CameraHealth {
     pub ok: bool,
     pub fps: f32,
     pub error: Option<String>,
+    /// Mean time to scan a frame over the last window (ms).
+    pub scan_ms: Option<f32>,
 }
 
 /// Receives a downscaled preview (~15 fps), the code in view if any (in
@@ -184,7 +186,7 @@ pub fn spawn_camera(
             let mut backoff = Duration::from_millis(250);
             let mut gone = false;
             let mut scanner = crate::scan::Scanner::new(crate::scan::Mode::Live);
-            let mut window = (Instant::now(), 0u64);
+            let mut window = ScanWindow::new();
             let mut last_preview = Instant::now() - Duration::from_secs(1);
             let mut report_at = Instant::now() + Duration::from_secs(60);
             while !stop.load(Ordering::Relaxed) {
@@ -197,7 +199,9 @@ pub fn spawn_camera(
                         backoff = Duration::from_millis(250);
                         let Some((width, height, luma)) = frame.to_luma() else { continue };
                         let view = GrayView { width, height, pixels: &luma };
+                        let started = Instant::now();
                         let outcome = scanner.scan(&view);
+                        window.scanning += started.elapsed();
                         if let Some(sink) = preview.as_mut() {
                             if last_preview.elapsed() >= Duration::from_millis(66) {
                                 last_preview = Instant::now();
@@ -211,12 +215,8 @@ pub fn spawn_camera(
                                 }
                             }
                         }
-                        let elapsed = window.0.elapsed();
-                        if elapsed >= Duration::from_secs(2) {
-                            let fps = (scanner.stats.frames - window.1) as f32 / elapsed.as_secs_f32();
-                            *health.lock().unwrap_or_else(|e| e.into_inner()) =
-                                CameraHealth { ok: true, fps, error: None };
-                            window = (Instant::now(), scanner.stats.frames);
+                        if let Some(h) = window.health(scanner.stats.frames) {
+                            *health.lock().unwrap_or_else(|e| e.into_inner()) = h;
                         }
                         if Instant::now() >= report_at {
                             let st = scanner.stats;
@@ -235,7 +235,7 @@ pub fn spawn_camera(
                             tracing::error!(error = %e, "camera lost; retrying with backoff");
                             gone = true;
                             *health.lock().unwrap_or_else(|e| e.into_inner()) =
-                                CameraHealth { ok: false, fps: 0.0, error: Some(e.to_string()) };
+                                CameraHealth { ok: false, fps: 0.0, error: Some(e.to_string()), scan_ms: None };
                         }
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(Duration::from_secs(10));
@@ -244,6 +244,34 @@ pub fn spawn_camera(
             }
         })
         .map_err(|e| AppError::Thread("camera", e))
+}
+
+/// The camera's frame rate and mean scan time, over windows of 2 s.
+struct ScanWindow {
+    started: Instant,
+    /// The scanner's frame count when the window started.
+    frames: u64,
+    /// Time spent scanning in this window.
+    scanning: Duration,
+}
+
+impl ScanWindow {
+    fn new() -> ScanWindow {
+        ScanWindow { started: Instant::now(), frames: 0, scanning: Duration::ZERO }
+    }
+
+    /// The camera's health once the window is over (and a new one started).
+    fn health(&mut self, frames_now: u64) -> Option<CameraHealth> {
+        let elapsed = self.started.elapsed();
+        if elapsed < Duration::from_secs(2) {
+            return None;
+        }
+        let frames = frames_now - self.frames;
+        let scan_ms = (frames > 0).then(|| self.scanning.as_secs_f32() * 1000.0 / frames as f32);
+        let fps = frames as f32 / elapsed.as_secs_f32();
+        *self = ScanWindow { started: Instant::now(), frames: frames_now, scanning: Duration::ZERO };
+        Some(CameraHealth { ok: true, fps, error: None, scan_ms })
+    }
 }
 
 /// How often an idle thermometer is asked whether it still answers.

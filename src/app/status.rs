@@ -70,10 +70,41 @@ pub fn status(
                 Err(e) => Health { device: "audio", ok: false, state: e.clone() },
             },
             passback_health(state, now),
+            clock_health(now),
         ],
         online: sync.online,
         passback_fallback: state.passback_mode(now) != state.policy.anti_passback,
+        time_uncertain: !now.vouched_for(),
+        vitals: shoumen_protocol::sync::Vitals {
+            cpu_temp_c: cpu_temp_c(),
+            disk_free_bytes: free,
+            scan_ms: camera.scan_ms,
+            lists_age_s,
+        },
     })
+}
+
+/// The SoC's temperature from the kernel's first thermal zone (the Pi's
+/// CPU), if there is one.
+fn cpu_temp_c() -> Option<f32> {
+    let milli: i64 = std::fs::read_to_string("/sys/class/thermal/thermal_zone0/temp").ok()?.trim().parse().ok()?;
+    Some(milli as f32 / 1000.0)
+}
+
+/// The time the gate decides by, and where it comes from.
+fn clock_health(now: crate::gate::Now) -> Health {
+    use shoumen_protocol::time::TimeTrust;
+    let (ok, state) = match now.trust {
+        TimeTrust::Server => (true, "set by the server".to_string()),
+        TimeTrust::Ntp => (true, "set by NTP; the server has not confirmed it yet".to_string()),
+        TimeTrust::Uncertain => (
+            false,
+            "uncertain: not confirmed since the kiosk started; check the network to the server. \
+             Passes refused only by the clock go to the guard"
+                .to_string(),
+        ),
+    };
+    Health { device: "clock", ok, state }
 }
 
 /// Anti-passback as it stands: says so when strict fell back to timed.

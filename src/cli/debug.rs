@@ -19,7 +19,7 @@ pub fn append(db: &Path, count: u64, ack_every: u64, clock: &SystemClock) -> Res
         let draft = EntryDraft {
             wall_ms: now.wall_ms,
             mono_ms: now.mono_ms,
-            clock_synced: now.clock_synced,
+            clock_synced: now.vouched_for(),
             kind: EntryKind::Scan,
             direction: Direction::In,
             pass_id: Some(PassId(i.to_be_bytes())),

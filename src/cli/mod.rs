@@ -54,5 +54,7 @@ fn open_existing(path: &Path, clock: &SystemClock) -> Result<Store> {
     if !path.exists() {
         bail!("no entry store at {}; pass --db or --config", path.display());
     }
-    Ok(Store::open(path, clock.boot_id())?)
+    let store = Store::open(path, clock.boot_id())?;
+    clock.restore(store.time_base()?);
+    Ok(store)
 }

@@ -49,14 +49,14 @@ pub fn run(args: &Args, cx: &Context) -> Result<ExitCode> {
         service::ready("headless kiosk running");
         kiosk.wait();
     } else {
-        run_window(&mut kiosk, &config)?;
+        run_window(&mut kiosk, &config, &cx.clock)?;
     }
     kiosk.shutdown();
     Ok(ExitCode::SUCCESS)
 }
 
 /// The touchscreen: the window on this thread, the core on its own.
-fn run_window(kiosk: &mut Kiosk, config: &Config) -> Result<()> {
+fn run_window(kiosk: &mut Kiosk, config: &Config, clock: &shoumen::clock::SystemClock) -> Result<()> {
     let window = AppWindow::new()
         .context("cannot open the kiosk window; on a machine without a display run `shoumen run --headless`")?;
     let poster = Poster::EventLoop(window.as_weak());
@@ -84,6 +84,7 @@ fn run_window(kiosk: &mut Kiosk, config: &Config) -> Result<()> {
         direction: config.policy.direction.as_str().into(),
         visitor_url: links.visitor_url.clone(),
         language: config.kiosk.language.clone(),
+        clock: clock.clone(),
     };
     let controller = pages::setup(&window, &wiring);
     drop(wiring);

@@ -37,14 +37,19 @@ pub fn sync_now(now: bool, cx: &Context) -> Result<ExitCode> {
     };
     let report = sync::sync_once(&mut store, &client, &cx.clock, &[], &mut progress)?;
     eprintln!();
+    let time = match &report.time {
+        Ok(_) => "time set by the server".to_string(),
+        Err(why) => format!("time not taken: {why}"),
+    };
     println!(
-        "synced in {:.1} s: {} new on the server, acknowledged up to #{}, {} waiting; lists {}; clock skew {:+.1} s",
+        "synced in {:.1} s: {} new on the server, acknowledged up to #{}, {} waiting; lists {}; \
+         this computer's clock is {:+.1} s off; {time}",
         started.elapsed().as_secs_f64(),
         report.pushed,
         report.acked,
         report.queue,
         if report.lists_updated { "updated" } else { "current" },
-        report.skew_ms as f64 / 1000.0
+        -report.skew_ms as f64 / 1000.0
     );
     Ok(ExitCode::SUCCESS)
 }

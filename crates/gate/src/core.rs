@@ -12,23 +12,39 @@ use shoumen_protocol::{
     pass, Decision, Direction, EntryKind, ListSnapshot, PassClaims, PassId, Reason, Role, TempRecord, TrustList,
 };
 
+use shoumen_protocol::time::TimeTrust;
+
 use super::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};
 use super::watch::Watch;
 
-/// The time as the core sees it; the caller reads the clocks.
+/// The time as the core sees it; the caller reckons it (the kiosk's
+/// `clock::reckon`: never below the floor, the server's signed time when it
+/// has one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Now {
-    /// Unix milliseconds.
+    /// Unix milliseconds: the time decided by and recorded.
     pub wall_ms: i64,
     /// Milliseconds since boot; all timeouts use this.
     pub mono_ms: u64,
-    /// Whether the wall clock is synchronised (NTP), from the OS.
-    pub clock_synced: bool,
+    /// How far the kiosk vouches for `wall_ms`. `Uncertain` changes the
+    /// time-bound checks (ARCHITECTURE.md, "Trusted time").
+    pub trust: TimeTrust,
+    /// The time is at least this (unix ms), whatever the trust.
+    pub floor_ms: i64,
 }
 
 impl Now {
+    /// A time the kiosk vouches for (tests, tools, simulations).
+    pub fn vouched(wall_ms: i64, mono_ms: u64) -> Now {
+        Now { wall_ms, mono_ms, trust: TimeTrust::Server, floor_ms: wall_ms }
+    }
+
     pub fn wall_s(&self) -> i64 {
         self.wall_ms.div_euclid(1000)
+    }
+
+    pub fn vouched_for(&self) -> bool {
+        self.trust.vouched()
     }
 }
 
@@ -271,6 +287,9 @@ pub struct GateState {
     chosen: Option<(Direction, u64)>,
     /// What the alarms keep an eye on: refusals, faults, list age.
     watch: Watch,
+    /// While the time is uncertain: the newest phone code taken per pass
+    /// (unix s), so that each is used once.
+    codes_seen: HashMap<PassId, i64>,
 }
 
 impl GateState {
@@ -284,6 +303,7 @@ impl GateState {
             override_until_mono_ms: None,
             chosen: None,
             watch: Watch::default(),
+            codes_seen: HashMap::new(),
         }
     }
 
@@ -383,8 +403,12 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     let chosen = state.chosen.take().filter(|(_, until)| now.mono_ms < *until).map(|(d, _)| d);
     let direction = state.policy.direction.fixed().or(camera).or(chosen);
 
-    let claims = match pass::verify(&text, &state.lists.trust, now.wall_s(), state.policy.clock_leeway_s) {
-        Ok(claims) => claims,
+    let record_as = direction.unwrap_or(state.default_direction());
+    let claims = match verify_pass(state, &text, now) {
+        Ok(Verified::Valid(claims)) => claims,
+        Ok(Verified::OnlyByTheClock(claims)) => {
+            return refuse(state, &claims, record_as, Decision::Guard, Reason::TimeUncertain, now);
+        }
         Err(e) => {
             let mut d =
                 draft(now, EntryKind::Scan, direction.unwrap_or(state.default_direction()), Decision::Deny, e.code());
@@ -404,7 +428,6 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
         }
     };
     let now_s = now.wall_s();
-    let record_as = direction.unwrap_or(state.default_direction());
     if state.lists.revocations.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now_s)) {
         return refuse(state, &claims, record_as, Decision::Deny, Reason::Revoked, now);
     }
@@ -421,6 +444,48 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
             vec![Effect::Show(Screen::ChooseDirection)]
         }
     }
+}
+
+/// A pass whose signatures verified, by what its time checks say.
+enum Verified {
+    Valid(PassClaims),
+    /// Refused only by a clock the kiosk cannot vouch for: the guard decides.
+    OnlyByTheClock(PassClaims),
+}
+
+/// The signatures, then the time checks: against the time when the kiosk
+/// vouches for it; when it cannot (ARCHITECTURE.md, "Trusted time"), only
+/// what the floor proves is refused outright, a phone code counts once,
+/// and what the clock alone would refuse goes to the guard.
+fn verify_pass(state: &mut GateState, text: &str, now: Now) -> Result<Verified, pass::PassError> {
+    let leeway = state.policy.clock_leeway_s;
+    if now.vouched_for() {
+        state.codes_seen.clear();
+        return pass::verify(text, &state.lists.trust, now.wall_s(), leeway).map(Verified::Valid);
+    }
+    let (claims, code_time) = pass::open(text, &state.lists.trust)?;
+    let (t, floor) = (now.wall_s(), now.floor_ms.div_euclid(1000));
+    if floor - leeway >= claims.expires_at {
+        return Err(pass::PassError::Expired { expires_at: claims.expires_at });
+    }
+    match code_time {
+        Some(made_at) if made_at < floor - shoumen_protocol::holder::CODE_WINDOW_S => {
+            return Err(pass::PassError::CodeExpired { made_at, now: t });
+        }
+        // Used once: the same code again, or an older one, is a copy.
+        Some(made_at) if state.codes_seen.get(&claims.pass_id).is_some_and(|&seen| made_at <= seen) => {
+            return Err(pass::PassError::CodeExpired { made_at, now: t });
+        }
+        Some(made_at) => {
+            state.codes_seen.insert(claims.pass_id, made_at);
+        }
+        None if claims.flags.has(shoumen_protocol::PassFlags::PHONE) => return Err(pass::PassError::CodeRequired),
+        None => {}
+    }
+    if t + leeway < claims.not_before || t - leeway >= claims.expires_at {
+        return Ok(Verified::OnlyByTheClock(claims));
+    }
+    Ok(Verified::Valid(claims))
 }
 
 /// 进门 or 出门: answers the question for a pass waiting on the screen, or
@@ -723,7 +788,7 @@ fn draft(now: Now, kind: EntryKind, direction: Direction, decision: Decision, re
     EntryDraft {
         wall_ms: now.wall_ms,
         mono_ms: now.mono_ms,
-        clock_synced: now.clock_synced,
+        clock_synced: now.vouched_for(),
         kind,
         direction,
         pass_id: None,

@@ -4,15 +4,17 @@ use std::collections::HashMap;
 
 use shoumen_protocol::{
     holder, pass, testkit, Decision, Direction, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags,
-    PassId, Role, TempRecord, TrustList, TrustedKey,
+    PassId, Reason, Role, TempRecord, TrustList, TrustedKey,
 };
+
+use shoumen_protocol::time::TimeTrust;
 
 use super::*;
 
 const T0: i64 = testkit::VECTOR_NOW * 1000;
 
 fn now(mono_ms: u64) -> Now {
-    Now { wall_ms: T0 + mono_ms as i64, mono_ms, clock_synced: true }
+    Now::vouched(T0 + mono_ms as i64, mono_ms)
 }
 
 fn list(kind: ListKind, ids: &[PassId]) -> ListSnapshot {
@@ -41,20 +43,25 @@ fn text(c: &PassClaims) -> String {
 /// 5 not yet valid, 6 signed by an unknown key, 7 visitor; a phone pass's
 /// code 8 made now and 9 made 40 s ago, 10 the phone pass as a picture,
 /// 11 the code of a quarantined phone pass, 12 a resident of a home whose
-/// self-declared notice nobody confirmed.
+/// self-declared notice nobody confirmed; 13 the code of phone pass 8,
+/// made 40 s ago.
 fn pass_text(n: u8) -> String {
     let base = claims(n);
-    let holder = ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
+    let holder = ed25519_dalek::SigningKey::from_bytes(&[if n == 13 { 8 } else { n }; 32]);
     let phone = || PassClaims {
         flags: PassFlags(PassFlags::PHONE),
         holder: Some(HolderKey::Ed25519(holder.verifying_key().to_bytes())),
-        pass_id: id(if n == 11 { 3 } else { n }),
+        pass_id: id(match n {
+            11 => 3,
+            13 => 8,
+            n => n,
+        }),
         ..claims(n)
     };
     let code = |age_s: i64| holder::make_code_ed25519(&text(&phone()), testkit::VECTOR_NOW - age_s, &holder).unwrap();
     match n {
         8 | 11 => code(0),
-        9 => code(40),
+        9 | 13 => code(40),
         10 => text(&phone()),
         4 => text(&PassClaims { expires_at: testkit::VECTOR_NOW - 3_600, not_before: 0, ..base }),
         5 => text(&PassClaims {
@@ -582,4 +589,58 @@ fn presence_while_measuring_asks_for_a_measurement() {
     assert!(step(&mut state, Event::Presence(true), now(1_000)).is_empty());
     step(&mut state, Event::PassRead { text: pass_text(1), direction: None }, now(1_100));
     assert_eq!(step(&mut state, Event::Presence(true), now(1_200)), [Effect::Measure]);
+}
+
+/// What one read decides, (decision, reason, the draft's time and flag),
+/// with the kiosk unable to vouch for its clock: it reads `wall_ms`, and
+/// knows only that the time is at least `floor_ms`.
+fn read_uncertain(state: &mut GateState, n: u8, wall_ms: i64, floor_ms: i64, mono_ms: u64) -> Option<EntryDraft> {
+    let now = Now { wall_ms, mono_ms, trust: TimeTrust::Uncertain, floor_ms };
+    let effects = step(state, Event::PassRead { text: pass_text(n), direction: None }, now);
+    assert_record_comes_first(&effects);
+    effects.into_iter().find_map(|e| match e {
+        Effect::Record(d) => Some(d),
+        _ => None,
+    })
+}
+
+#[test]
+fn with_the_time_uncertain_only_what_the_floor_proves_is_refused_and_the_guard_decides_the_rest() {
+    let policy = Policy { require_temperature: false, ..Policy::default() };
+    let (minute, day, year) = (60_000, 86_400_000, 365 * 86_400_000);
+    // (what, pass, the clock read, the floor, decision, reason)
+    let rows: &[(&str, u8, i64, i64, Decision, &str)] = &[
+        ("a valid pass, clock 10 min behind", 1, T0 - 10 * minute, T0 - 60 * minute, Allow, "ok"),
+        (
+            "valid a year, clock 5 years ahead: expired only by the clock",
+            1,
+            T0 + 5 * year,
+            T0 - 60 * minute,
+            Guard,
+            "time_uncertain",
+        ),
+        ("valid from tomorrow, by a clock that may be behind", 5, T0, T0 - 60 * minute, Guard, "time_uncertain"),
+        ("expired an hour ago, and the floor proves it", 4, T0, T0, Deny, "expired"),
+        ("expired by a clock that may be ahead", 4, T0 + 5 * year, T0 - 2 * 60 * minute, Guard, "time_uncertain"),
+        ("a phone's code made now, clock 10 min behind", 8, T0 - 10 * minute, T0 - 60 * minute, Allow, "ok"),
+        ("a phone's code 40 s old: cannot be told from a fresh one", 9, T0 - 10 * minute, T0 - day, Allow, "ok"),
+        ("a phone's code made before the floor", 9, T0, T0 + minute, Deny, "code_expired"),
+        ("a phone pass as a picture", 10, T0, T0 - 60 * minute, Deny, "code_expired"),
+    ];
+    for &(what, n, wall, floor, decision, reason) in rows {
+        let mut state = GateState::new(policy.clone(), fresh_lists(), HashMap::new());
+        let d = read_uncertain(&mut state, n, wall.max(floor), floor, 1_000).expect(what);
+        assert_eq!((d.decision, d.reason.as_str()), (decision, reason), "{what}");
+        assert!(!d.clock_synced, "{what}: an entry on uncertain time is flagged");
+        assert!(d.wall_ms >= floor, "{what}: dated below the floor");
+    }
+    // A code is taken once while the time is uncertain: the same code again,
+    // or an older one of the same pass, is a copy.
+    let mut state = GateState::new(policy, fresh_lists(), HashMap::new());
+    let (wall, floor) = (T0 - 10 * minute, T0 - 60 * minute);
+    assert_eq!(read_uncertain(&mut state, 8, wall, floor, 1_000).unwrap().reason, Reason::Ok);
+    let again = read_uncertain(&mut state, 8, wall, floor, 60_000).unwrap();
+    assert_eq!((again.decision, again.reason), (Deny, Reason::CodeExpired));
+    let older = read_uncertain(&mut state, 13, wall, floor, 120_000).unwrap();
+    assert_eq!(older.reason, Reason::CodeExpired, "an older code of a pass already seen");
 }

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use shoumen_protocol::evidence::LogAnswer;
 use shoumen_protocol::sync::{Current, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
+use shoumen_protocol::time::ServerTime;
 
 use super::auth::Kiosk;
 use super::{for_device, json_body};
@@ -61,7 +62,14 @@ pub(super) async fn heartbeat(
             bell.notify_one();
         }
         let (lists_version, _) = community::bundle(conn, &community, server_ms.div_euclid(1000))?;
-        Ok(HeartbeatResponse { server_ms, lists_version })
+        let time = match &hb.time_nonce {
+            Some(nonce) => Some(
+                ServerTime::sign(community.list_key(), &community.id, &device.id, nonce, server_ms)
+                    .map_err(|e| Refusal::BadRequest(format!("time_nonce: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(HeartbeatResponse { server_ms, lists_version, time })
     })
     .await
 }

@@ -25,6 +25,7 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
         tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
     }
     let public_url = args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let metrics_token = args.metrics_token_file.as_deref().map(read_metrics_token).transpose()?;
     let config = Config {
         // Behind a TLS proxy (--insecure-http with an https public URL) the
         // browser still talks HTTPS: cookies stay Secure.
@@ -55,6 +56,7 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
             client_id: args.mqtt_client_id,
             ca: args.mqtt_ca,
         }),
+        metrics_token,
         ..Config::default()
     };
     let state = AppState::new(db, config)?;
@@ -74,6 +76,18 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
             }
         }
     })
+}
+
+/// The bearer token of `/metrics`, from its file.
+fn read_metrics_token(path: &std::path::Path) -> Result<String> {
+    let token = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the metrics token from {}", path.display()))?
+        .trim()
+        .to_string();
+    if token.len() < 16 {
+        bail!("the metrics token in {} is under 16 characters; make one with: openssl rand -hex 32", path.display());
+    }
+    Ok(token)
 }
 
 async fn shutdown_signal() {

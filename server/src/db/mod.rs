@@ -86,6 +86,8 @@ struct Lanes {
     readers: Arc<Semaphore>,
     /// Short reads of public pages on SQLite's read-only connections.
     reads: Arc<Semaphore>,
+    /// How many permits each lane has, in the order of [`Db::lanes`].
+    sizes: [usize; 4],
 }
 
 impl Lanes {
@@ -95,8 +97,18 @@ impl Lanes {
             bulk: Arc::new(Semaphore::new(bulk)),
             readers: Arc::new(Semaphore::new(READERS)),
             reads: Arc::new(Semaphore::new(READS)),
+            sizes: [calls, bulk, READERS, READS],
         })
     }
+}
+
+/// One lane in front of the database: its name, its size, how many of it
+/// are taken now.
+#[derive(Clone, Copy, Debug)]
+pub struct LaneUse {
+    pub lane: &'static str,
+    pub size: usize,
+    pub in_use: usize,
 }
 
 /// Connections a PostgreSQL pool holds for short calls.
@@ -158,6 +170,18 @@ impl Db {
         })
         .await
         .map_err(|e| DbError::Corrupt(format!("database task failed: {e}")))?
+    }
+
+    /// Each lane's size and use now, for `/metrics`.
+    pub fn lanes(&self) -> [LaneUse; 4] {
+        let l = &self.lanes;
+        let names = ["calls", "bulk", "exports", "public_reads"];
+        let sems = [&l.calls, &l.bulk, &l.readers, &l.reads];
+        std::array::from_fn(|i| LaneUse {
+            lane: names[i],
+            size: l.sizes[i],
+            in_use: l.sizes[i].saturating_sub(sems[i].available_permits()),
+        })
     }
 
     /// The same for a long write (a kiosk's backlog page): only a few run at

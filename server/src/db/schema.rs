@@ -466,7 +466,13 @@ pub const SQLITE: &[&str] = &[
         created_ms INTEGER NOT NULL,
         last_ms INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX known_browsers_user ON known_browsers (user_id, last_ms);"
+    CREATE INDEX known_browsers_user ON known_browsers (user_id, last_ms);",
+    // 11: trusted time (issue 27): how far each kiosk vouches for the time
+    // it decides by, and when it last took the server's.
+    "ALTER TABLE devices ADD COLUMN time_trust TEXT;
+    ALTER TABLE devices ADD COLUMN corrected_ms INTEGER;
+    -- The machine's numbers of the last heartbeat (JSON), for /metrics.
+    ALTER TABLE devices ADD COLUMN vitals TEXT;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -829,5 +835,9 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         created_ms BIGINT NOT NULL,
         last_ms BIGINT NOT NULL
     );
-    CREATE INDEX known_browsers_user ON known_browsers (user_id, last_ms);"
+    CREATE INDEX known_browsers_user ON known_browsers (user_id, last_ms);",
+    // 9: as SQLite's 11 (issue 27).
+    "ALTER TABLE devices ADD COLUMN time_trust TEXT;
+    ALTER TABLE devices ADD COLUMN corrected_ms BIGINT;
+    ALTER TABLE devices ADD COLUMN vitals TEXT;"
 ];

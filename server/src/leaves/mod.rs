@@ -1,9 +1,11 @@
 //! The leaves of the server: pure helpers that import nothing of the
 //! server (words, times, text, tokens and digests, CSV, China's divisions,
-//! the roles and their permissions). Every floor may use them.
+//! the roles and their permissions, Prometheus' text format). Every floor
+//! may use them.
 
 pub mod csv;
 pub mod divisions;
+pub mod exposition;
 pub mod roles;
 pub mod secrets;
 pub mod text;

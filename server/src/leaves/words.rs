@@ -213,6 +213,10 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("last_seen", "最后在线", "Last seen"),
     ("queue", "待上传", "Queue"),
     ("clock_skew", "时钟偏差", "Clock skew"),
+    ("time_server", "已按服务器校准", "Set by the server"),
+    ("time_ntp", "网络校时，服务器未确认", "Set by NTP, not yet confirmed"),
+    ("time_uncertain", "时间未确认", "Time unconfirmed"),
+    ("time_corrected", "上次校准", "Last set"),
     ("health", "设备状态", "Health"),
     ("never", "从未", "never"),
     ("new_token", "新门岗登记码", "New enrollment token"),
@@ -254,6 +258,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("unit_quarantined", "该房号正在居家隔离，暂不接待访客。请联系居委会。", "This unit is under home quarantine and cannot receive visitors; please contact the committee."),
     // The district's pages.
     ("district", "街道 / 区 总览", "District overview"),
+    ("fleet", "门岗一览", "All gates"),
+    ("fleet_up", "在线", "up"),
+    ("fleet_down", "离线", "down"),
+    ("fleet_since", "自", "since"),
+    ("fleet_waiting", "条记录待上传", "entries waiting"),
+    ("fleet_sort", "排序：", "Sort:"),
+    ("fleet_sort_down", "离线在前", "down first"),
+    ("fleet_clock", "时间", "clock"),
+    ("fleet_link", "所有门岗一览（适合手机）", "All gates at a glance (for phones)"),
+    ("version", "版本", "version"),
     ("community", "小区", "Community"),
     ("kiosks", "门岗设备", "Kiosks"),
     ("kiosks_silent", "失联", "silent"),
@@ -471,6 +485,10 @@ pub fn alert_words(kind: AlertKind) -> (&'static str, &'static str) {
             ("同一户当天返沪登记异常多", "Unusually many returnee registrations for one home today")
         }
         AlertKind::AccountLockout => ("账号因多次密码错误被锁定", "An account was locked after wrong passwords"),
+        AlertKind::ClockOff => (
+            "门岗自身时钟偏差超过5分钟（已按服务器时间判定）",
+            "A kiosk's own clock is over 5 minutes off (it decides by the server's time)",
+        ),
         AlertKind::TooManyAlerts => ("警报过多（已合并计数）", "Too many alerts (counted together)"),
     }
 }
@@ -517,6 +535,7 @@ pub fn reason_words(r: Reason) -> (&'static str, &'static str) {
         Reason::ManualOpen => ("值班人员开门", "Opened by the guard"),
         Reason::ExitButton => ("出门按钮", "Exit button"),
         Reason::StoreFault => ("记录无法保存", "Entry could not be recorded"),
+        Reason::TimeUncertain => ("门岗时间未确认，交值班人员核对", "Kiosk's time unconfirmed: left to the guard"),
         Reason::DoorForcedOpen => ("门被强行打开", "Door forced open"),
         Reason::DoorHeldOpen => ("门长时间未关", "Door held open"),
         Reason::RepeatedRefusals => ("同一通行证多次被拒", "Same pass refused again and again"),

@@ -50,6 +50,16 @@ pub fn raise(
     Ok(id)
 }
 
+/// Undelivered webhook messages, and how many of them failed at least once.
+pub fn outbox_counts(conn: &mut dyn Conn) -> Result<(i64, i64), DbError> {
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) FROM webhook_outbox
+         WHERE delivered_ms IS NULL",
+        vals![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
 /// Queues the webhook message of a new alert, if its community has a
 /// webhook; the outbox keeps at most [`MAX_PENDING`] undelivered rows.
 fn queue_message(conn: &mut dyn Conn, community: &str, alert_id: i64, now: i64) -> Result<bool, DbError> {
@@ -257,6 +267,7 @@ fn alarm_kind(reason: Reason) -> Option<AlertKind> {
         | ManualOpen
         | ExitButton
         | Expired
+        | TimeUncertain
         | NotYetValid
         | CodeExpired
         | Revoked

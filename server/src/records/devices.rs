@@ -18,12 +18,17 @@ pub struct Gate {
     pub layout: Option<GateLayout>,
     pub revoked: bool,
     pub watermark: i64,
+    /// How far the kiosk vouched for its time at its last heartbeat.
+    pub time_trust: Option<shoumen_protocol::time::TimeTrust>,
+    /// When it last took the server's time (its corrected clock).
+    pub corrected_ms: Option<i64>,
 }
 
 /// The kiosks of `community`, by gate name.
 pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Gate>, DbError> {
     conn.query_map(
-        "SELECT id, gate_name, last_seen_ms, queue, skew_ms, health, revoked, watermark, layout FROM devices
+        "SELECT id, gate_name, last_seen_ms, queue, skew_ms, health, revoked, watermark, layout, time_trust, corrected_ms
+         FROM devices
          WHERE community = ?1 ORDER BY gate_name, id",
         vals![community],
         |r| {
@@ -37,6 +42,8 @@ pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Gate>, DbError> 
                 revoked: r.get(6)?,
                 watermark: r.get(7)?,
                 layout: r.get::<Option<String>>(8)?.and_then(|l| serde_json::from_str(&l).ok()),
+                time_trust: r.get::<Option<String>>(9)?.and_then(|t| shoumen_protocol::time::TimeTrust::parse(&t)),
+                corrected_ms: r.get(10)?,
             })
         },
     )
@@ -68,4 +75,55 @@ pub fn note_lists_version(conn: &mut dyn Conn, device: &str, held: u64) -> Resul
 /// The ids of `community`'s kiosks.
 pub fn ids_of(conn: &mut dyn Conn, community: &str) -> Result<Vec<String>, DbError> {
     conn.query_map("SELECT id FROM devices WHERE community = ?1", vals![community], |r| r.get(0))
+}
+
+/// One kiosk as the district's monitoring sees it: every community's.
+#[derive(Clone, Debug)]
+pub struct FleetKiosk {
+    pub community: String,
+    pub gate: String,
+    pub id: String,
+    pub last_seen_ms: Option<i64>,
+    pub queue: Option<i64>,
+    pub skew_ms: Option<i64>,
+    pub time_trust: Option<shoumen_protocol::time::TimeTrust>,
+    pub version: Option<String>,
+    pub lists_version: Option<i64>,
+    pub log_size: Option<i64>,
+    pub health: Vec<HealthItem>,
+    pub vitals: Option<shoumen_protocol::sync::Vitals>,
+}
+
+/// Every kiosk in service, of `community` or of all; one query, whatever
+/// the size of the district.
+pub fn fleet(conn: &mut dyn Conn, community: Option<&str>) -> Result<Vec<FleetKiosk>, DbError> {
+    // Two texts rather than `?1 IS NULL`: PostgreSQL cannot type a bare NULL.
+    let (filter, params) = match community {
+        Some(c) => ("AND community = ?1", vec![crate::db::Val::from(c)]),
+        None => ("", Vec::new()),
+    };
+    conn.query_map(
+        &format!(
+            "SELECT community, gate_name, id, last_seen_ms, queue, skew_ms, time_trust, version, lists_version, log_size,
+                    health, vitals
+             FROM devices WHERE revoked = 0 {filter} ORDER BY community, gate_name, id"
+        ),
+        &params,
+        |r| {
+            Ok(FleetKiosk {
+                community: r.get(0)?,
+                gate: r.get(1)?,
+                id: r.get(2)?,
+                last_seen_ms: r.get(3)?,
+                queue: r.get(4)?,
+                skew_ms: r.get(5)?,
+                time_trust: r.get::<Option<String>>(6)?.and_then(|t| shoumen_protocol::time::TimeTrust::parse(&t)),
+                version: r.get(7)?,
+                lists_version: r.get(8)?,
+                log_size: r.get(9)?,
+                health: r.get::<Option<String>>(10)?.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
+                vitals: r.get::<Option<String>>(11)?.and_then(|v| serde_json::from_str(&v).ok()),
+            })
+        },
+    )
 }

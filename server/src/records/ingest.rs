@@ -542,48 +542,7 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
             .is_some(),
         );
     }
-    let health: Vec<HealthItem> = hb
-        .health
-        .iter()
-        .map(|h| HealthItem {
-            device: crate::leaves::text::clean(&h.device, 32),
-            ok: h.ok,
-            state: crate::leaves::text::clean(&h.state, 200),
-        })
-        .collect();
-    let layout = hb
-        .layout
-        .as_ref()
-        .map(|l| GateLayout { direction: crate::leaves::text::clean(&l.direction, 8), inward_camera: l.inward_camera });
-    conn.transaction(true, |tx| {
-        tx.execute(
-            "UPDATE devices SET last_seen_ms = ?1, queue = ?2, skew_ms = ?3, clock_synced = ?4, health = ?5, version = ?6,
-                 layout = COALESCE(?7, layout) WHERE id = ?8",
-            vals![
-                now,
-                hb.queue,
-                // A clock decades off is still shown as a number, never a wrap.
-                now.saturating_sub(hb.clock.wall_ms).clamp(-SKEW_LIMIT_MS, SKEW_LIMIT_MS),
-                hb.clock.synced,
-                serde_json::to_string(&health).unwrap_or_default(),
-                crate::leaves::text::clean(&hb.version, 40),
-                layout.map(|l| serde_json::to_string(&l).unwrap_or_default()),
-                &device.id
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO boots (device, boot_id, server_ms, mono_ms) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (device, boot_id) DO UPDATE SET server_ms = excluded.server_ms, mono_ms = excluded.mono_ms",
-            vals![&device.id, &hb.clock.boot_id, now, hb.clock.mono_ms],
-        )?;
-        // Only recent boots place entries; a kiosk cannot grow this table.
-        tx.execute(
-            "DELETE FROM boots WHERE device = ?1 AND boot_id NOT IN
-                 (SELECT boot_id FROM boots WHERE device = ?1 ORDER BY server_ms DESC LIMIT ?2)",
-            vals![&device.id, MAX_BOOTS],
-        )?;
-        Ok::<_, DbError>(())
-    })?;
+    alerts += usize::from(store_beat(conn, device, hb, now)?);
     if let Some(held) = &hb.log {
         match crate::records::evidence::check_held(conn, &device.community, &device.id, held, now) {
             Ok(n) => alerts += n,
@@ -601,6 +560,83 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
 
 /// Clock skew is kept within ±100 years.
 const SKEW_LIMIT_MS: i64 = 100 * 365 * 86_400_000;
+
+/// The heartbeat's state of the kiosk, its boot's clock pair, and a
+/// clock alert if its clock just went off, in one transaction. Whether an
+/// alert was raised.
+fn store_beat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat, now: i64) -> Result<bool, DbError> {
+    let health: Vec<HealthItem> = hb
+        .health
+        .iter()
+        .map(|h| HealthItem {
+            device: crate::leaves::text::clean(&h.device, 32),
+            ok: h.ok,
+            state: crate::leaves::text::clean(&h.state, 200),
+        })
+        .collect();
+    let layout = hb
+        .layout
+        .as_ref()
+        .map(|l| GateLayout { direction: crate::leaves::text::clean(&l.direction, 8), inward_camera: l.inward_camera });
+    // A clock decades off is still shown as a number, never a wrap.
+    let skew = now.saturating_sub(hb.clock.wall_ms).clamp(-SKEW_LIMIT_MS, SKEW_LIMIT_MS);
+    let was_off = conn
+        .query_opt("SELECT skew_ms FROM devices WHERE id = ?1", vals![&device.id], |r| r.get::<Option<i64>>(0))?
+        .flatten()
+        .is_some_and(|s| s.abs() > CLOCK_OFF_MS);
+    conn.transaction(true, |tx| {
+        tx.execute(
+            "UPDATE devices SET last_seen_ms = ?1, queue = ?2, skew_ms = ?3, clock_synced = ?4, health = ?5, version = ?6,
+                 layout = COALESCE(?7, layout), time_trust = ?8, corrected_ms = COALESCE(?9, corrected_ms), vitals = ?10
+             WHERE id = ?11",
+            vals![
+                now,
+                hb.queue,
+                skew,
+                hb.clock.synced,
+                serde_json::to_string(&health).unwrap_or_default(),
+                crate::leaves::text::clean(&hb.version, 40),
+                layout.map(|l| serde_json::to_string(&l).unwrap_or_default()),
+                hb.clock.trust.map(|t| t.as_str()),
+                hb.clock.corrected_at_ms,
+                hb.vitals.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default()),
+                &device.id
+            ],
+        )?;
+        let raised = clock_alert(tx, device, skew, was_off, now)?;
+        tx.execute(
+            "INSERT INTO boots (device, boot_id, server_ms, mono_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (device, boot_id) DO UPDATE SET server_ms = excluded.server_ms, mono_ms = excluded.mono_ms",
+            vals![&device.id, &hb.clock.boot_id, now, hb.clock.mono_ms],
+        )?;
+        // Only recent boots place entries; a kiosk cannot grow this table.
+        tx.execute(
+            "DELETE FROM boots WHERE device = ?1 AND boot_id NOT IN
+                 (SELECT boot_id FROM boots WHERE device = ?1 ORDER BY server_ms DESC LIMIT ?2)",
+            vals![&device.id, MAX_BOOTS],
+        )?;
+        Ok(raised)
+    })
+}
+
+/// Tells the committee once each time a kiosk's clock goes off, not every
+/// heartbeat while it stays off: the kiosk decides by the server's time
+/// meanwhile. Whether an alert was raised.
+fn clock_alert(tx: &mut dyn Conn, device: &Device, skew: i64, was_off: bool, now: i64) -> Result<bool, DbError> {
+    if skew.abs() <= CLOCK_OFF_MS || was_off {
+        return Ok(false);
+    }
+    let detail = format!(
+        "the kiosk's own clock is {} min {}: it decides by the server's time; check its NTP",
+        skew.abs() / 60_000,
+        if skew > 0 { "behind" } else { "ahead" }
+    );
+    let kind = shoumen_protocol::AlertKind::ClockOff;
+    Ok(crate::records::alerts::raise(tx, &device.community, kind, &device.id, None, &detail, now)?.is_some())
+}
+
+/// A kiosk's OS clock further off than this raises an alert.
+pub const CLOCK_OFF_MS: i64 = 5 * 60_000;
 /// Boots kept per kiosk for placing entries made before NTP.
 const MAX_BOOTS: i64 = 16;
 

@@ -73,7 +73,7 @@ fn menu(lang: Lang, s: &Session) -> Markup {
         }
     };
     if s.community.is_none() {
-        return html! { nav { a href="/district" { (t(lang, "district")) } (logout) } };
+        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } (logout) } };
     }
     html! {
         nav {
@@ -104,6 +104,8 @@ button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;bo
 .inline{display:inline}.inline button{padding:.2em .6em;margin:0}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
 .ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
 .stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
+ul.fleet{list-style:none;padding:0}ul.fleet li{background:#fff;border:1px solid #ddd;padding:.5em .7em;margin:.3em 0}\
+ul.fleet li.down{border-left:4px solid #b3261e}.sort{display:inline-block;min-height:44px;line-height:44px;padding:0 .6em}\
 @media print{nav,header,.noprint{display:none}}";
 
 /// Why a page could not do what was asked. Handlers return it with `?`;

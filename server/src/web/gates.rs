@@ -5,6 +5,7 @@
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
+use shoumen_protocol::time::TimeTrust;
 
 use super::{csrf_field, fmt_ms, frame, state_redirect, t, FormMap, Member, Session, WebError};
 use crate::records::devices::{self, Gate};
@@ -30,6 +31,7 @@ async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>)
     let community = m.community.clone();
     let rows = app.db.call(move |conn| devices::list(conn, &community)).await?;
     let body = html! {
+        p { a.sort href="/fleet" { (t(lang, "fleet_link")) } }
         @if let Some((token, gate)) = new_token {
             p.msg {
                 (t(lang, "new_token")) " " b { (gate) } br;
@@ -71,7 +73,20 @@ fn row(session: &Session, g: &Gate, offset: i32) -> Markup {
             }
             td { (g.last_seen_ms.map_or(t(lang, "never").to_string(), |s| fmt_ms(s, offset))) }
             td { (g.queue.map_or(String::from("—"), |q| q.to_string())) }
-            td { (g.skew_ms.map_or(String::from("—"), |s| format!("{:+.1} s", s as f64 / 1000.0))) }
+            td.clock {
+                (g.skew_ms.map_or(String::from("—"), |s| format!("{:+.1} s", s as f64 / 1000.0)))
+                @if let Some(trust) = g.time_trust {
+                    br;
+                    @match trust {
+                        TimeTrust::Server => span.ok { (t(lang, "time_server")) },
+                        TimeTrust::Ntp => span { (t(lang, "time_ntp")) },
+                        TimeTrust::Uncertain => span.bad { (t(lang, "time_uncertain")) },
+                    }
+                }
+                @if let Some(at) = g.corrected_ms {
+                    br; small { (t(lang, "time_corrected")) " " (fmt_ms(at, offset)) }
+                }
+            }
             td {
                 @if g.revoked { span.bad { (t(lang, "device_revoked")) } }
                 @else if faults.is_empty() { span.ok { "OK" } }

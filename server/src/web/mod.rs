@@ -17,6 +17,7 @@ mod dashboard;
 mod district;
 mod entries;
 mod evidence;
+mod fleet;
 mod frame;
 mod gates;
 mod home;

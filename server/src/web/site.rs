@@ -13,7 +13,7 @@ use axum::routing::{self, MethodRouter};
 use axum::Router;
 
 use super::{
-    accounts, alerts, audit, checkins, dashboard, district, entries, evidence, gates, home, import, keys, login,
+    accounts, alerts, audit, checkins, dashboard, district, entries, evidence, fleet, gates, home, import, keys, login,
     outside, passes, phone, print, quarantine, receipt, register, residents, returnee_list, returnees, sensors,
     summary, trends, visitors, AppState,
 };
@@ -124,6 +124,7 @@ fn tables() -> Vec<Table> {
         keys::table(),
         audit::table(),
         district::table(),
+        fleet::table(),
         login::table(),
         visitors::table(),
         home::table(),

@@ -32,6 +32,8 @@ pub struct Wiring {
     pub direction: String,
     pub visitor_url: String,
     pub language: String,
+    /// The status bar shows the time the gate decides by.
+    pub clock: crate::clock::SystemClock,
 }
 
 /// Keeps the pages' timers and shared state alive.

@@ -29,7 +29,7 @@ pub fn setup(ui: &AppWindow, w: &Wiring) -> ScanController {
             let _ = events.send(Event::ChooseDirection(direction));
         }
     });
-    scan.set_clock(clock_text(crate::clock::SystemClock::wall_ms_now()).into());
+    scan.set_clock(clock_text(w.clock.now().wall_ms).into());
     scan.on_open_visitor({
         let weak = ui.as_weak();
         move || {
@@ -41,9 +41,10 @@ pub fn setup(ui: &AppWindow, w: &Wiring) -> ScanController {
     let clock = slint::Timer::default();
     clock.start(slint::TimerMode::Repeated, Duration::from_secs(1), {
         let weak = ui.as_weak();
+        let time = w.clock.clone();
         move || {
             if let Some(ui) = weak.upgrade() {
-                ui.global::<ScanAdapter>().set_clock(clock_text(crate::clock::SystemClock::wall_ms_now()).into());
+                ui.global::<ScanAdapter>().set_clock(clock_text(time.now().wall_ms).into());
             }
         }
     });
@@ -78,6 +79,7 @@ pub fn apply_status(ui: &AppWindow, s: &Status) {
     scan.set_lists_stale(s.lists_stale);
     scan.set_camera_ok(s.health.iter().find(|h| h.device == "camera").is_none_or(|h| h.ok));
     scan.set_passback_fallback(s.passback_fallback);
+    scan.set_time_uncertain(s.time_uncertain);
 }
 
 /// Puts a camera preview on the page, the code in view outlined.

@@ -18,6 +18,7 @@ pub use shoumen_protocol::ChainBreak;
 use shoumen_protocol::{chain_hash, Decision, Entry, Hash, ListKind, ListSnapshot, PassId, TrustList, GENESIS};
 use thiserror::Error;
 
+use crate::clock::{Anchor, TimeBase};
 use crate::gate::{EntryDraft, Lists, Presence};
 
 #[derive(Debug, Error)]
@@ -163,10 +164,36 @@ impl Store {
             tx.execute(&upsert_presence(), params![pass_id.to_hex(), entry.direction.as_str(), entry.wall_ms])
                 .map_err(StoreError::from_sqlite)?;
         }
+        if entry.clock_synced {
+            // The floor of the kiosk's clock: only entries on vouched time
+            // raise it, so a clock years ahead before the server answers
+            // cannot hold the kiosk there.
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('time_floor_ms', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                 WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)",
+                [entry.wall_ms.to_string()],
+            )
+            .map_err(StoreError::from_sqlite)?;
+        }
         set_meta(&tx, "head_seq", &entry.seq.to_string())?;
         set_meta(&tx, "head_hash", &hex::encode(hash))?;
         tx.commit().map_err(StoreError::from_sqlite)?;
         Ok(entry)
+    }
+
+    /// What the kiosk's clock starts from: the floor (the newest entry on
+    /// vouched time, the last server time taken) and the last anchor.
+    pub fn time_base(&self) -> Result<TimeBase> {
+        let floor_ms = get_meta(&self.conn, "time_floor_ms")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let anchor: Option<Anchor> = get_meta(&self.conn, "time_anchor")?.and_then(|v| serde_json::from_str(&v).ok());
+        let floor_ms = anchor.as_ref().map_or(floor_ms, |a| floor_ms.max(a.server_ms));
+        Ok(TimeBase { floor_ms, anchor })
+    }
+
+    /// Keeps the server's time just taken.
+    pub fn set_time_anchor(&mut self, anchor: &Anchor) -> Result<()> {
+        set_meta(&self.conn, "time_anchor", &serde_json::to_string(anchor).expect("anchor serialises"))
     }
 
     /// The last sequence number written (0 if none).

@@ -18,9 +18,10 @@ use reqwest::StatusCode;
 use shoumen_protocol::evidence::{self, HeldHead, LogAnswer};
 use shoumen_protocol::sync::{
     ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, HealthItem, Heartbeat, HeartbeatResponse,
-    ListsAnswer, PresenceFeed, PushRequest, PushResponse, PushedEntry, API, HEARTBEAT_EVERY_S, MAX_PAGE,
+    ListsAnswer, PresenceFeed, PushRequest, PushResponse, PushedEntry, Vitals, API, HEARTBEAT_EVERY_S, MAX_PAGE,
 };
-use shoumen_protocol::PassId;
+use shoumen_protocol::time::{ServerTime, NONCE_LEN};
+use shoumen_protocol::{PassId, TrustList};
 use thiserror::Error;
 
 use crate::clock::SystemClock;
@@ -45,6 +46,8 @@ pub enum SyncError {
     NotEnrolled,
     #[error("server address refused: {0}")]
     BadUrl(String),
+    #[error("the server's time was refused: {0}; the kiosk keeps deciding by the time it had")]
+    Time(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -248,7 +251,7 @@ impl Client {
 }
 
 /// What one sync round did.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Report {
     /// Entries the server newly stored.
     pub pushed: u64,
@@ -258,8 +261,10 @@ pub struct Report {
     pub queue: u64,
     /// A new list bundle was installed.
     pub lists_updated: bool,
-    /// The server's clock minus ours, in ms, at the heartbeat.
+    /// The server's clock minus the OS clock, in ms, at the heartbeat.
     pub skew_ms: i64,
+    /// The server's signed time taken this round (unix ms), or why not.
+    pub time: Result<i64, String>,
     /// When the round reached the server (our wall clock, unix ms).
     pub reached_ms: i64,
     /// Presence from the community's gates that changed since the last round.
@@ -276,16 +281,88 @@ pub fn sync_once(
     health: &[HealthItem],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, SyncError> {
-    let mut report = Report { pushed: push_all(store, client, progress)?, ..Report::default() };
+    sync_reporting(store, client, clock, health, None, progress)
+}
+
+/// [`sync_once`], the heartbeat also carrying the machine's `vitals`.
+pub fn sync_reporting(
+    store: &mut Store,
+    client: &Client,
+    clock: &SystemClock,
+    health: &[HealthItem],
+    vitals: Option<&Vitals>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, SyncError> {
+    let mut report = Report {
+        pushed: push_all(store, client, progress)?,
+        acked: 0,
+        queue: 0,
+        lists_updated: false,
+        skew_ms: 0,
+        time: Err("no heartbeat yet".into()),
+        reached_ms: 0,
+        presence: Vec::new(),
+    };
     report.acked = store.acked_seq()?;
     report.queue = store.head_seq()? - report.acked;
-    let now = clock.now();
-    let answer = client.heartbeat(&heartbeat(store, clock, report.queue, health)?)?;
-    report.skew_ms = answer.server_ms - now.wall_ms;
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let mut beat = heartbeat(store, clock, report.queue, health, &nonce)?;
+    beat.vitals = vitals.cloned();
+    let sent = clock.raw();
+    let answer = client.heartbeat(&beat)?;
+    let received_mono_ms = clock.raw().mono_ms;
+    report.skew_ms = answer.server_ms - sent.wall_ms;
+    report.time = take_time(store, clock, &answer, &nonce, sent.mono_ms, received_mono_ms);
     report.lists_updated = pull_lists(store, client, clock)?;
     report.presence = pull_presence(store, client)?;
     report.reached_ms = clock.now().wall_ms;
     Ok(report)
+}
+
+/// Takes the server's signed time from a heartbeat's answer, if it answers
+/// the question `nonce` and came back quickly; kept in the store so that
+/// the kiosk's other processes of this boot, and the floor after a reboot,
+/// have it. A refused one is logged and the round goes on: entries and lists
+/// do not depend on it.
+fn take_time(
+    store: &mut Store,
+    clock: &SystemClock,
+    answer: &HeartbeatResponse,
+    nonce: &[u8; NONCE_LEN],
+    sent_mono_ms: u64,
+    received_mono_ms: u64,
+) -> Result<i64, String> {
+    let Some(time) = &answer.time else {
+        return Err("the server does not sign its time (older than this kiosk)".into());
+    };
+    let taken = store
+        .trust()
+        .map_err(|e| e.to_string())
+        .and_then(|trust| accept_time(&trust, store.device_id(), nonce, time).map_err(|e| e.to_string()))
+        .and_then(|server_ms| clock.take_server_time(server_ms, sent_mono_ms, received_mono_ms));
+    match taken {
+        Ok(anchor) => {
+            if let Err(e) = store.set_time_anchor(&anchor) {
+                tracing::warn!(error = %e, "the server's time is taken but could not be kept in the store");
+            }
+            Ok(anchor.server_ms)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the server's time is not taken");
+            Err(e)
+        }
+    }
+}
+
+/// The server's time in `time` if it is signed by the community for this
+/// kiosk's question `nonce`; a replayed or altered answer is refused.
+pub fn accept_time(
+    trust: &TrustList,
+    device: &str,
+    nonce: &[u8; NONCE_LEN],
+    time: &ServerTime,
+) -> Result<i64, SyncError> {
+    time.verify(trust, device, nonce).map_err(|e| SyncError::Time(e.to_string()))
 }
 
 /// Pushes every unacknowledged entry in pages; returns how many were new.
@@ -337,16 +414,21 @@ fn heartbeat(
     clock: &SystemClock,
     queue: u64,
     health: &[HealthItem],
+    nonce: &[u8; NONCE_LEN],
 ) -> Result<Heartbeat, SyncError> {
     let key = store.device_key()?;
     let (head_seq, head_hash) = store.head()?;
-    let now = clock.now();
+    let raw = clock.raw();
+    let base = clock.base();
+    let corrected_at_ms = base.anchor.filter(|a| a.boot_id == clock.boot_id()).map(|a| a.server_ms);
     Ok(Heartbeat {
         clock: ClockReport {
             boot_id: clock.boot_id().to_string(),
-            mono_ms: now.mono_ms,
-            wall_ms: now.wall_ms,
-            synced: now.clock_synced,
+            mono_ms: raw.mono_ms,
+            wall_ms: raw.wall_ms,
+            synced: raw.ntp_synced,
+            trust: Some(clock.now().trust),
+            corrected_at_ms,
         },
         queue,
         health: health.to_vec(),
@@ -354,6 +436,8 @@ fn heartbeat(
         version: env!("CARGO_PKG_VERSION").into(),
         layout: store.layout()?,
         log: store.evidence_view()?.map(|v| v.head),
+        time_nonce: Some(hex::encode(nonce)),
+        vitals: None,
     })
 }
 
@@ -513,6 +597,8 @@ pub struct SyncLink {
     pub status: Arc<Mutex<SyncStatus>>,
     /// The latest device health, sent with each heartbeat.
     pub health: Arc<Mutex<Vec<HealthItem>>>,
+    /// The machine's numbers, sent with each heartbeat.
+    pub vitals: Arc<Mutex<Vitals>>,
 }
 
 /// Starts the sync thread. `wake` ("Sync now") cuts any wait short.
@@ -608,8 +694,10 @@ impl SyncThread {
             }
         };
         let health = self.link.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let result = Client::new(creds, &self.config.client)
-            .and_then(|client| sync_once(&mut self.store, &client, &self.clock, &health, &mut |_, _| {}));
+        let vitals = self.link.vitals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let result = Client::new(creds, &self.config.client).and_then(|client| {
+            sync_reporting(&mut self.store, &client, &self.clock, &health, Some(&vitals), &mut |_, _| {})
+        });
         match result {
             Ok(report) => self.succeeded(&report),
             Err(e) => Some(self.failed(&e)),
