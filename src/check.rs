@@ -40,11 +40,15 @@ pub struct CheckResult {
     /// Why the input could not be read, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the kiosk decided the time by: "server", "ntp" or "uncertain"
+    /// (ARCHITECTURE.md, "Trusted time").
+    pub clock: &'static str,
 }
 
 impl CheckResult {
-    fn new(input: &str) -> CheckResult {
+    fn new(input: &str, now: Now) -> CheckResult {
         CheckResult {
+            clock: now.trust.as_str(),
             input: input.to_string(),
             decision: Decision::Deny,
             reason: String::new(),
@@ -104,7 +108,7 @@ pub fn check(
                 results.push(CheckResult {
                     reason: "unreadable".into(),
                     error: Some(error),
-                    ..CheckResult::new(input)
+                    ..CheckResult::new(input, now)
                 });
                 continue;
             }
@@ -125,7 +129,7 @@ pub fn check(
             now.mono_ms += state.policy.measure_timeout_ms;
             effects.extend(step(state, Event::Tick, now));
         }
-        let mut result = CheckResult::new(input);
+        let mut result = CheckResult::new(input, now);
         for effect in effects {
             match effect {
                 Effect::Record(draft) => {

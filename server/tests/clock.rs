@@ -79,17 +79,19 @@ impl Gate {
         stdout
     }
 
-    /// (decision, reason) of each input, recorded in the kiosk's log.
-    fn check(&self, offset: &str, boot: &str, inputs: &[&str]) -> Vec<(String, String)> {
+    /// (decision, reason) of each input, recorded in the kiosk's log, and
+    /// what the kiosk decided the time by.
+    fn check(&self, offset: &str, boot: &str, inputs: &[&str]) -> (Vec<(String, String)>, String) {
         let mut args = vec!["check", "--record", "--json"];
         args.extend_from_slice(inputs);
         let out = self.run(offset, boot, &args);
-        out.lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["decision"].as_str().unwrap().to_string(), v["reason"].as_str().unwrap().to_string())
-            })
-            .collect()
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let clock = lines[0]["clock"].as_str().unwrap().to_string();
+        let decided = lines
+            .iter()
+            .map(|v| (v["decision"].as_str().unwrap().into(), v["reason"].as_str().unwrap().into()))
+            .collect();
+        (decided, clock)
     }
 
     fn entries(&self) -> Vec<Entry> {
@@ -161,7 +163,7 @@ fn a_kiosk_with_a_wrong_clock_decides_by_the_servers_time_after_one_sync() {
 
         // Rebooted with the clock off and the network down.
         let now_s = now_ms() / 1000;
-        let before = gate.check(
+        let (before, clock) = gate.check(
             offset,
             "boot-1",
             &[&issuer.card(1, now_s - 60), &issuer.card(2, now_s + 900), &issuer.code(3, now_s)],
@@ -174,12 +176,13 @@ fn a_kiosk_with_a_wrong_clock_decides_by_the_servers_time_after_one_sync() {
             pairs(&[valid, ("guard", "time_uncertain"), valid]),
             "{offset}, before any sync: a card issued a minute ago, a card valid in 15 minutes, a fresh phone code"
         );
+        assert_eq!(clock, "uncertain", "{offset}: the kiosk says it cannot vouch for its time");
 
         // One sync, still with the clock off.
         let synced = gate.run(offset, "boot-1", &["sync", "--now"]);
         assert!(synced.contains("time set by the server"), "{offset}: {synced}");
         let now_s = now_ms() / 1000;
-        let after = gate.check(
+        let (after, clock) = gate.check(
             offset,
             "boot-1",
             &[
@@ -194,6 +197,7 @@ fn a_kiosk_with_a_wrong_clock_decides_by_the_servers_time_after_one_sync() {
             pairs(&[("allow", "ok"), ("deny", "not_yet_valid"), ("allow", "ok"), ("deny", "code_expired")]),
             "{offset}, after one sync"
         );
+        assert_eq!(clock, "server", "{offset}");
         let entries = gate.entries();
         let (uncertain, vouched) = entries.split_at(3);
         assert!(uncertain.iter().all(|e| !e.clock_synced), "{offset}: entries before the sync are flagged");
@@ -206,7 +210,8 @@ fn a_kiosk_with_a_wrong_clock_decides_by_the_servers_time_after_one_sync() {
 
         // Rebooted again, the clock two days behind, no network: nothing is
         // dated below the floor, and a card issued before it is taken.
-        let rebooted = gate.check("-2d", "boot-2", &[&issuer.card(8, now_s - 60)]);
+        let (rebooted, clock) = gate.check("-2d", "boot-2", &[&issuer.card(8, now_s - 60)]);
+        assert_eq!(clock, "uncertain", "{offset}: a new boot, no server time yet");
         assert_eq!(rebooted, pairs(&[("allow", "ok")]), "{offset}: after a reboot with the clock set back");
         let last = gate.entries().pop().unwrap();
         assert!(!last.clock_synced && last.wall_ms >= floor, "{offset}: {} below the floor {floor}", last.wall_ms);

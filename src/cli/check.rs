@@ -73,5 +73,8 @@ fn line(r: &CheckResult) -> String {
     if let Some(e) = &r.error {
         line += &format!(": {e}");
     }
+    if r.clock == "uncertain" {
+        line += " [time uncertain: not yet confirmed by the server]";
+    }
     line
 }

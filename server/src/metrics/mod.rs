@@ -229,6 +229,21 @@ fn server_families(page: &mut Exposition, app: &AppState, (pending, failing): (i
     for l in lanes {
         page.sample("shoumen_db_lane_size", &[("lane", l.lane)], l.size as f64);
     }
+    let seq = &app.sequencer.stats;
+    page.family(
+        "shoumen_evidence_batches_total",
+        "counter",
+        "Batches the evidence log's writer committed or tried to.",
+    );
+    page.sample("shoumen_evidence_batches_total", &[], seq.batches.load(Ordering::Relaxed) as f64);
+    page.family(
+        "shoumen_evidence_batch_jobs_total",
+        "counter",
+        "Registrations in those batches (over batches: the mean batch size).",
+    );
+    page.sample("shoumen_evidence_batch_jobs_total", &[], seq.jobs.load(Ordering::Relaxed) as f64);
+    page.family("shoumen_evidence_batches_failed_total", "counter", "Batches that rolled back whole.");
+    page.sample("shoumen_evidence_batches_failed_total", &[], seq.failed.load(Ordering::Relaxed) as f64);
     let mq = &app.mqtt_stats;
     page.family("shoumen_mqtt_connected", "gauge", "1 if the door sensors' broker is connected.");
     page.sample("shoumen_mqtt_connected", &[], f64::from(u8::from(mq.connected.load(Ordering::Relaxed))));

@@ -13,7 +13,9 @@
 //!
 //! One thread per server; it exits when the server's state is dropped.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
 
 use crate::db::{Conn, Db, DbError, Engine, Row, Val};
 use crate::records::evidence::Appender;
@@ -28,16 +30,28 @@ type Job = Box<dyn FnOnce(&mut dyn Conn, &mut Appender) -> (bool, Finish) + Send
 
 pub struct Sequencer {
     jobs: SyncSender<Job>,
+    /// What it has done, for `/metrics`.
+    pub stats: Arc<BatchStats>,
+}
+
+/// Batches committed or failed, and the jobs in them.
+#[derive(Default)]
+pub struct BatchStats {
+    pub batches: AtomicU64,
+    pub jobs: AtomicU64,
+    pub failed: AtomicU64,
 }
 
 impl Sequencer {
     pub fn start(db: Db) -> Sequencer {
         let (jobs, queue) = sync_channel::<Job>(QUEUE);
+        let stats = Arc::new(BatchStats::default());
+        let counted = stats.clone();
         std::thread::Builder::new()
             .name("evidence-sequencer".into())
-            .spawn(move || run(&db, &queue))
+            .spawn(move || run(&db, &queue, &counted))
             .expect("a thread for the evidence log's writer");
-        Sequencer { jobs }
+        Sequencer { jobs, stats }
     }
 
     /// Queues `work` for the next batch; the answer arrives once its batch
@@ -80,7 +94,7 @@ pub async fn wait<T, E: From<DbError>>(receiver: tokio::sync::oneshot::Receiver<
     })
 }
 
-fn run(db: &Db, queue: &Receiver<Job>) {
+fn run(db: &Db, queue: &Receiver<Job>, stats: &BatchStats) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         // Whatever queued while the last batch committed joins this one.
@@ -90,6 +104,8 @@ fn run(db: &Db, queue: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let done = db.call_blocking(|conn| {
             conn.transaction(true, |tx| {
                 let mut log = Appender::default();
@@ -118,7 +134,10 @@ fn run(db: &Db, queue: &Receiver<Job>) {
             Ok(finishes) => finishes.into_iter().for_each(|f| f(Ok(()))),
             // The finishes went with the failed transaction: their receivers
             // see the channel closed, and say nothing was stored.
-            Err(e) => tracing::error!(error = %e, "an evidence log batch failed; nothing of it was stored"),
+            Err(e) => {
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "an evidence log batch failed; nothing of it was stored")
+            }
         }
     }
 }
