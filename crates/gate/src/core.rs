@@ -407,7 +407,13 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     let claims = match verify_pass(state, &text, now) {
         Ok(Verified::Valid(claims)) => claims,
         Ok(Verified::OnlyByTheClock(claims)) => {
-            return refuse(state, &claims, record_as, Decision::Guard, Reason::TimeUncertain, now);
+            // The guard decides only what the clock alone refuses: a
+            // withdrawn pass stays refused whatever the time.
+            let revoked =
+                state.lists.revocations.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now.wall_s()));
+            let (decision, reason) =
+                if revoked { (Decision::Deny, Reason::Revoked) } else { (Decision::Guard, Reason::TimeUncertain) };
+            return refuse(state, &claims, record_as, decision, reason, now);
         }
         Err(e) => {
             let mut d =

@@ -626,6 +626,14 @@ fn with_the_time_uncertain_only_what_the_floor_proves_is_refused_and_the_guard_d
         ("a phone's code 40 s old: cannot be told from a fresh one", 9, T0 - 10 * minute, T0 - day, Allow, "ok"),
         ("a phone's code made before the floor", 9, T0, T0 + minute, Deny, "code_expired"),
         ("a phone pass as a picture", 10, T0, T0 - 60 * minute, Deny, "code_expired"),
+        (
+            "withdrawn, and expired only by the clock: still withdrawn",
+            2,
+            T0 + 5 * year,
+            T0 - 60 * minute,
+            Deny,
+            "revoked",
+        ),
     ];
     for &(what, n, wall, floor, decision, reason) in rows {
         let mut state = GateState::new(policy.clone(), fresh_lists(), HashMap::new());
