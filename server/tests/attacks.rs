@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use shoumen_protocol::sync::{Checkpoint, ClockReport, HealthItem, Heartbeat, PushRequest, API};
+use shoumen_protocol::sync::{HealthItem, PushRequest, API};
 use shoumen_server::db::now_ms;
 use shoumen_server::net::Limits;
 
@@ -199,29 +199,6 @@ fn post_json(server: &TestServer, k: &Kiosk, path: &str, body: &impl serde::Seri
         .as_u16()
 }
 
-fn heartbeat(k: &mut Kiosk) -> Heartbeat {
-    let key = k.store.device_key().unwrap();
-    let (seq, head) = k.store.head().unwrap();
-    Heartbeat {
-        clock: ClockReport {
-            boot_id: "boot".into(),
-            mono_ms: 1,
-            wall_ms: now_ms(),
-            synced: true,
-            trust: None,
-            corrected_at_ms: None,
-        },
-        queue: 0,
-        health: vec![],
-        checkpoint: Checkpoint::sign(&key, k.store.device_id(), seq, &head),
-        version: "test".into(),
-        layout: None,
-        log: None,
-        time_nonce: None,
-        vitals: None,
-    }
-}
-
 #[test]
 fn a_kiosk_cannot_make_the_server_store_or_show_unbounded_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -244,14 +221,14 @@ fn a_kiosk_cannot_make_the_server_store_or_show_unbounded_text() {
     assert_eq!(server.count("SELECT COUNT(*) FROM entries"), 0);
     // A heartbeat with two hundred health items is refused; one of 300 KB
     // does not even get read.
-    let mut hb = heartbeat(&mut k);
+    let mut hb = k.heartbeat();
     hb.health = (0..200).map(|i| HealthItem { device: format!("d{i}"), ok: false, state: "x".repeat(20) }).collect();
     assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 400);
     hb.health = (0..1000).map(|i| HealthItem { device: format!("d{i}"), ok: false, state: "x".repeat(300) }).collect();
     assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 413);
     // Heartbeats from a hundred boots keep only the latest few.
     for i in 0..100 {
-        let mut hb = heartbeat(&mut k);
+        let mut hb = k.heartbeat();
         hb.clock.boot_id = format!("boot-{i}");
         assert_eq!(post_json(&server, &k, "/heartbeat", &hb), 200);
     }
@@ -264,7 +241,7 @@ fn absurd_heartbeat_numbers_are_stored_within_bounds() {
     let server = TestServer::start(dir.path());
     let mut k = Kiosk::new(dir.path(), "north");
     k.enroll(&server.url(), &server.token("north"));
-    let mut hb = heartbeat(&mut k);
+    let mut hb = k.heartbeat();
     hb.queue = u64::MAX;
     hb.clock.wall_ms = i64::MIN;
     hb.clock.mono_ms = u64::MAX;

@@ -15,7 +15,7 @@ use common::{Kiosk, TestServer, COMMUNITY};
 use ed25519_dalek::SigningKey;
 use shoumen_client::store::Store;
 use shoumen_client::sync::{self, SyncError};
-use shoumen_protocol::sync::{Checkpoint, ClockReport, Heartbeat};
+use shoumen_protocol::sync::{ClockReport, Heartbeat};
 use shoumen_protocol::time::{TimeTrust, NONCE_LEN};
 use shoumen_protocol::{holder, pass, Entry, HolderKey, PassClaims, PassFlags, PassId, Role};
 use shoumen_server::db::now_ms;
@@ -229,26 +229,7 @@ fn a_replayed_or_altered_time_answer_is_refused() {
     let mut k = Kiosk::new(dir.path(), "north");
     k.enroll(&server.url(), &server.token("north"));
     let nonce: [u8; NONCE_LEN] = rand::random();
-    let key = k.store.device_key().unwrap();
-    let (seq, head) = k.store.head().unwrap();
-    let beat = Heartbeat {
-        clock: ClockReport {
-            boot_id: "b".into(),
-            mono_ms: 1,
-            wall_ms: now_ms(),
-            synced: false,
-            trust: None,
-            corrected_at_ms: None,
-        },
-        queue: 0,
-        health: vec![],
-        checkpoint: Checkpoint::sign(&key, k.store.device_id(), seq, &head),
-        version: "test".into(),
-        layout: None,
-        log: None,
-        time_nonce: Some(hex::encode(nonce)),
-        vitals: None,
-    };
+    let beat = Heartbeat { time_nonce: Some(hex::encode(nonce)), ..k.heartbeat() };
     let answer = k.client().heartbeat(&beat).unwrap();
     let time = answer.time.expect("the server signs its time over the nonce");
     let trust = k.store.trust().unwrap();
@@ -273,25 +254,16 @@ fn a_kiosk_clock_minutes_off_is_one_alert_and_the_gates_page_shows_what_it_decid
     let server = TestServer::start(dir.path());
     let mut k = Kiosk::new(dir.path(), "north");
     k.enroll(&server.url(), &server.token("North"));
-    let key = k.store.device_key().unwrap();
-    let (seq, head) = k.store.head().unwrap();
+    let base = k.heartbeat();
     let beat = |wall_ms: i64, trust: TimeTrust| Heartbeat {
         clock: ClockReport {
-            boot_id: "b".into(),
-            mono_ms: 1,
             wall_ms,
             synced: false,
             trust: Some(trust),
             corrected_at_ms: Some(now_ms()),
+            ..base.clock.clone()
         },
-        queue: 0,
-        health: vec![],
-        checkpoint: Checkpoint::sign(&key, k.store.device_id(), seq, &head),
-        version: "test".into(),
-        layout: None,
-        log: None,
-        time_nonce: None,
-        vitals: None,
+        ..base.clone()
     };
     let client = k.client();
     // Ten minutes behind, three heartbeats in a row: told once.

@@ -131,7 +131,9 @@ impl SystemClock {
 
     /// The time to decide by.
     pub fn now(&self) -> Now {
-        reckon(&self.base(), &self.boot_id, self.raw(), self.trust_ntp.load(Ordering::Relaxed))
+        let raw = self.raw();
+        let base = self.base.lock().unwrap_or_else(|e| e.into_inner());
+        reckon(&base, &self.boot_id, raw, self.trust_ntp.load(Ordering::Relaxed))
     }
 
     pub fn base(&self) -> TimeBase {

@@ -404,17 +404,9 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     let direction = state.policy.direction.fixed().or(camera).or(chosen);
 
     let record_as = direction.unwrap_or(state.default_direction());
-    let claims = match verify_pass(state, &text, now) {
-        Ok(Verified::Valid(claims)) => claims,
-        Ok(Verified::OnlyByTheClock(claims)) => {
-            // The guard decides only what the clock alone refuses: a
-            // withdrawn pass stays refused whatever the time.
-            let revoked =
-                state.lists.revocations.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now.wall_s()));
-            let (decision, reason) =
-                if revoked { (Decision::Deny, Reason::Revoked) } else { (Decision::Guard, Reason::TimeUncertain) };
-            return refuse(state, &claims, record_as, decision, reason, now);
-        }
+    let (claims, only_by_the_clock) = match verify_pass(state, &text, now) {
+        Ok(Verified::Valid(claims)) => (claims, false),
+        Ok(Verified::OnlyByTheClock(claims)) => (claims, true),
         Err(e) => {
             let mut d =
                 draft(now, EntryKind::Scan, direction.unwrap_or(state.default_direction()), Decision::Deny, e.code());
@@ -436,6 +428,11 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     let now_s = now.wall_s();
     if state.lists.revocations.as_ref().is_some_and(|l| l.contains_active(&claims.pass_id, now_s)) {
         return refuse(state, &claims, record_as, Decision::Deny, Reason::Revoked, now);
+    }
+    // The guard decides only what the clock alone refuses: a withdrawn
+    // pass stays refused whatever the time.
+    if only_by_the_clock {
+        return refuse(state, &claims, record_as, Decision::Guard, Reason::TimeUncertain, now);
     }
     if lists_too_old(state, now) && state.policy.on_stale_lists == FallbackPolicy::CallGuard {
         let age_s = state.lists.age_s(now);

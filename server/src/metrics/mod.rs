@@ -162,24 +162,24 @@ const KIOSK_GAUGES: [(&str, &str, Gauge); 11] = [
     }),
 ];
 
+/// A kiosk's labels: which community, which gate, which kiosk.
+fn labels(k: &FleetKiosk) -> [(&'static str, &str); 3] {
+    [("community", k.community.as_str()), ("gate", k.gate.as_str()), ("kiosk", k.id.as_str())]
+}
+
 fn kiosk_families(page: &mut Exposition, fleet: &[FleetKiosk]) {
-    let labels =
-        |k: &FleetKiosk| [("community", k.community.clone()), ("gate", k.gate.clone()), ("kiosk", k.id.clone())];
     for (name, help, value) in KIOSK_GAUGES {
         page.family(name, "gauge", help);
         for k in fleet {
             if let Some(v) = value(k) {
-                let l = labels(k);
-                page.sample(name, &l.iter().map(|(a, b)| (*a, b.as_str())).collect::<Vec<_>>(), v);
+                page.sample(name, &labels(k), v);
             }
         }
     }
     page.family("shoumen_kiosk_info", "gauge", "The kiosk's software version, as a label; always 1.");
     for k in fleet {
-        let l = labels(k);
-        let mut l: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
-        l.push(("version", k.version.as_deref().unwrap_or("")));
-        page.sample("shoumen_kiosk_info", &l, 1.0);
+        let [c, g, id] = labels(k);
+        page.sample("shoumen_kiosk_info", &[c, g, id, ("version", k.version.as_deref().unwrap_or(""))], 1.0);
     }
     page.family(
         "shoumen_kiosk_part_ok",
@@ -187,11 +187,9 @@ fn kiosk_families(page: &mut Exposition, fleet: &[FleetKiosk]) {
         "1 if a part of the kiosk (camera, thermometer, gpio, disk …) is working.",
     );
     for k in fleet {
-        let l = labels(k);
+        let [c, g, id] = labels(k);
         for h in &k.health {
-            let mut l: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
-            l.push(("part", &h.device));
-            page.sample("shoumen_kiosk_part_ok", &l, f64::from(u8::from(h.ok)));
+            page.sample("shoumen_kiosk_part_ok", &[c, g, id, ("part", &h.device)], f64::from(u8::from(h.ok)));
         }
     }
 }

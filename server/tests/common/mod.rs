@@ -15,7 +15,7 @@ use shoumen_client::clock::SystemClock;
 use shoumen_client::store::Store;
 use shoumen_client::sync::{self, Client, ClientConfig};
 use shoumen_gate::EntryDraft;
-use shoumen_protocol::sync::{Checkpoint, PushRequest, PushedEntry};
+use shoumen_protocol::sync::{Checkpoint, ClockReport, Heartbeat, PushRequest, PushedEntry};
 use shoumen_protocol::{Decision, Direction, EntryKind, Hash, PassId, Reason, Role, TempRecord};
 use shoumen_server::db::{self, now_ms, Db};
 use shoumen_server::{Background, Config};
@@ -373,6 +373,31 @@ impl Kiosk {
     pub fn sync(&mut self) -> Result<sync::Report, sync::SyncError> {
         let client = self.client();
         sync::sync_once(&mut self.store, &client, &self.clock, &[], &mut |_, _| {})
+    }
+
+    /// A heartbeat as a kiosk would send it, its clock right and vouched
+    /// for, its checkpoint over the store's head; tests change what they need.
+    pub fn heartbeat(&mut self) -> Heartbeat {
+        let key = self.store.device_key().unwrap();
+        let (seq, head) = self.store.head().unwrap();
+        Heartbeat {
+            clock: ClockReport {
+                boot_id: "boot".into(),
+                mono_ms: 1,
+                wall_ms: now_ms(),
+                synced: true,
+                trust: None,
+                corrected_at_ms: None,
+            },
+            queue: 0,
+            health: vec![],
+            checkpoint: Checkpoint::sign(&key, self.store.device_id(), seq, &head),
+            version: "test".into(),
+            layout: None,
+            log: None,
+            time_nonce: None,
+            vitals: None,
+        }
     }
 }
 

@@ -187,7 +187,8 @@ impl Store {
     pub fn time_base(&self) -> Result<TimeBase> {
         let floor_ms = get_meta(&self.conn, "time_floor_ms")?.and_then(|v| v.parse().ok()).unwrap_or(0);
         let anchor: Option<Anchor> = get_meta(&self.conn, "time_anchor")?.and_then(|v| serde_json::from_str(&v).ok());
-        let floor_ms = anchor.as_ref().map_or(floor_ms, |a| floor_ms.max(a.server_ms));
+        // The anchor's time raises the floor when the clock takes it in
+        // (`SystemClock::restore`).
         Ok(TimeBase { floor_ms, anchor })
     }
 
