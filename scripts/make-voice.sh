@@ -22,14 +22,18 @@ welcome_home|欢迎回家，居家隔离期间请不要外出|Welcome home. Plea
 gate_open|门已打开|The gate is open.
 no_temperature|测温设备故障，请通行|The thermometer is out of order. Please go ahead.
 fever|体温异常，请到一旁等候，值班人员马上就到|Your temperature is high. Please wait to one side. The guard has been told.
-expired|通行证已过期|Your pass has expired.
-not_yet_valid|通行证尚未生效|Your pass is not valid yet.
+expired|通行证已过期，请联系居委会|Your pass has expired. Please contact the neighbourhood committee.
+not_yet_valid|通行证尚未生效，请找门岗值班人员|Your pass is not valid yet. Please see the guard on duty.
 code_expired|通行码已过时，请出示手机上的实时通行码|This code is out of date. Please show the live code on your phone.
 revoked|通行证已被收回，请联系居委会|This pass has been withdrawn. Please contact the committee.
-quarantine_no_exit|居家隔离期间不能外出，请回家|You are under home quarantine and may not go out. Please go back home.
-passback|此通行证刚刚使用过|This pass has just been used.
-invalid_pass|无效的通行证|This is not a valid pass.
-call_guard|请联系值班人员|Please contact the guard on duty.
+quarantine_no_exit|居家隔离期间不能外出，请回家。如需就医，请联系居委会|You are under home quarantine and may not go out. Please go back home. For a doctor, contact the neighbourhood committee.
+passback|此通行证刚刚使用过，请稍后再试，或找门岗值班人员|This pass was used a moment ago. Please try again shortly, or see the guard on duty.
+passback_strict|此通行证显示本人已在小区内，请先出门再进门|This pass shows you as inside the compound. Please go out first.
+invalid_pass|无效的通行证，请找门岗值班人员|This is not a valid pass. Please see the guard on duty.
+not_this_compound|这不是本小区的通行证，来访请到门岗登记|This is not a pass of this compound. Visitors, please register at the gatehouse.
+gate_fault|门口设备故障，请找门岗值班人员|The gate has a fault. Please see the guard on duty.
+guard_checks|请找门岗值班人员核验通行证|Please see the guard on duty to check your pass.
+call_guard|请找门岗值班人员|Please see the guard on duty.
 measure_timeout|未测到体温，请靠近后重新出示通行证|No temperature taken. Please step closer and show your pass again.
 close_gate|请随手关门|Please close the gate behind you.
 TEXT

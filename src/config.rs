@@ -68,6 +68,10 @@ pub struct KioskConfig {
     /// signed time arrives. Turn off where the kiosk's network has no NTP
     /// one can trust (a captive portal can answer NTP with any time).
     pub trust_ntp: bool,
+    /// The committee's phone number, shown on refusals that say to call
+    /// the committee (an expired or withdrawn pass, home quarantine), e.g.
+    /// "021-5555 0123". Empty: the screen says to call without a number.
+    pub committee_phone: String,
 }
 
 impl Default for KioskConfig {
@@ -85,6 +89,7 @@ impl Default for KioskConfig {
             guard_pin_attempts: 5,
             guard_pin_block_s: 60,
             trust_ntp: true,
+            committee_phone: String::new(),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use shoumen_protocol::Reason;
 
-use crate::gate::{Alarm, DoorAlarm, ResultView, Screen};
+use crate::gate::{Alarm, AntiPassback, DoorAlarm, ResultView, Screen};
 use crate::hw::audio::{Clip, Speaker};
 
 /// The languages clips exist in: the UI's language codes.
@@ -50,7 +50,11 @@ clips!(
     "revoked",
     "quarantine_no_exit",
     "passback",
+    "passback_strict",
     "invalid_pass",
+    "not_this_compound",
+    "gate_fault",
+    "guard_checks",
     "call_guard",
     "measure_timeout",
     "close_gate",
@@ -83,12 +87,15 @@ fn clip_for_result(view: &ResultView) -> &'static str {
         CodeExpired => "code_expired",
         Revoked => "revoked",
         QuarantineNoExit => "quarantine_no_exit",
+        Passback if view.passback == Some(AntiPassback::Strict) => "passback_strict",
         Passback => "passback",
         MeasureTimeout => "measure_timeout",
-        BadSignature | UnknownKey | UnknownIssuer | NotAPass | BadClaims => "invalid_pass",
-        // What a person cannot fix alone: faults, stale lists, alarms.
-        ThermometerFault | StoreFault | TimeUncertain | ListsTooOld | DoorForcedOpen | DoorHeldOpen
-        | RepeatedRefusals | DeviceFault => "call_guard",
+        BadSignature | BadClaims => "invalid_pass",
+        UnknownKey | UnknownIssuer | NotAPass => "not_this_compound",
+        // What a person cannot fix alone: the guard checks by hand.
+        ThermometerFault | StoreFault | DeviceFault => "gate_fault",
+        TimeUncertain | ListsTooOld => "guard_checks",
+        DoorForcedOpen | DoorHeldOpen | RepeatedRefusals => "call_guard",
     }
 }
 

@@ -52,6 +52,10 @@ struct Kiosk {
 
 impl Kiosk {
     fn new() -> Kiosk {
+        Kiosk::with_policy(Policy::default())
+    }
+
+    fn with_policy(policy: Policy) -> Kiosk {
         // Slint's platform is per thread, and each test runs on its own.
         thread_local!(static INIT: Once = const { Once::new() });
         INIT.with(|once| once.call_once(i_slint_backend_testing::init_no_event_loop));
@@ -60,7 +64,7 @@ impl Kiosk {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("kiosk.db"), "ui-test").unwrap();
         community.install(&mut store, now.wall_ms).unwrap();
-        let state = GateState::new(Policy::default(), store.lists().unwrap(), store.presence().unwrap());
+        let state = GateState::new(policy, store.lists().unwrap(), store.presence().unwrap());
         let (event_tx, events) = mpsc::channel();
         let (sensor_tx, sensor) = mpsc::channel();
         let (command_tx, _commands) = mpsc::channel();
@@ -83,6 +87,7 @@ impl Kiosk {
                 gate_name: "East Gate".into(),
                 direction: "in".into(),
                 visitor_url: "https://example.org/visit".into(),
+                committee_phone: "021-5555 0123".into(),
                 language: "en".into(),
                 clock: shoumen::clock::SystemClock::new(),
             },
@@ -282,6 +287,8 @@ fn every_reason_shows_words_on_the_result_page_in_both_languages() {
                 lists_age_s: None,
                 needs_assistance: false,
                 remeasure_after_min: None,
+                passback: None,
+                retry_after_s: None,
             };
             shoumen::ui::show(&k.ui, &Screen::Result(view));
             let words = k.ui.global::<Words>().invoke_reason(reason.as_str().into(), "".into()).to_string();
@@ -292,4 +299,86 @@ fn every_reason_shows_words_on_the_result_page_in_both_languages() {
             assert_eq!(k.ui.global::<ResultAdapter>().get_reason(), reason.as_str(), "the page shows {reason}");
         }
     }
+}
+
+/// The text of a labelled element on screen (its accessible description);
+/// empty when it is not shown.
+fn text_of(k: &Kiosk, label: &str) -> String {
+    ElementHandle::find_by_accessible_label(&k.ui, label)
+        .next()
+        .and_then(|e| e.accessible_description())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 33: every refusal says what to do now, in both languages.
+#[test]
+fn every_refusal_says_what_to_do_next_in_both_languages() {
+    use shoumen::gate::{next_step, NextStep, ResultView, Screen};
+    use shoumen::ui::set_language;
+    use shoumen_protocol::{Decision, Reason};
+    let k = Kiosk::new();
+    for language in ["en", "zh_CN"] {
+        set_language(&k.ui, language);
+        for reason in Reason::ALL {
+            for passback in [None, Some(shoumen::gate::AntiPassback::Strict)] {
+                let view = ResultView {
+                    decision: Decision::Deny,
+                    reason: *reason,
+                    role: None,
+                    unit: None,
+                    temperature_centi: None,
+                    lists_age_s: None,
+                    needs_assistance: false,
+                    remeasure_after_min: Some(5),
+                    passback,
+                    retry_after_s: Some(90),
+                };
+                let next = next_step(&view);
+                shoumen::ui::show(&k.ui, &Screen::Result(view));
+                let (said, what) = (text_of(&k, "result-next-step"), text_of(&k, "result-reason"));
+                // The fever screen says its next step in its own sentence.
+                let words = if next == NextStep::WaitAside { what } else { said };
+                if next == NextStep::GoAhead {
+                    assert!(words.is_empty(), "{language}: {reason}: {words}");
+                    continue;
+                }
+                assert!(!words.is_empty(), "{language}: {reason} ({next:?}) says nothing to do");
+                let cjk = words.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+                assert_eq!(cjk, language == "zh_CN", "{language}: {reason} in the wrong language: {words}");
+                if next == NextStep::CallCommittee {
+                    assert!(words.contains("021-5555 0123"), "{language}: {reason}: no number: {words}");
+                }
+            }
+        }
+    }
+}
+
+/// Issue 33: a timed refusal says the pass went through a moment ago and
+/// when to try again; a strict one says to go out first.
+#[test]
+fn passback_words_match_the_rule_that_refused() {
+    let mut k = Kiosk::new();
+    k.press("Demo");
+    k.press("Resident");
+    k.camera_sees();
+    assert_eq!(k.ui.global::<ResultAdapter>().get_verdict(), Verdict::Allow);
+    k.wait(30_000);
+    k.camera_sees();
+    assert_eq!(k.ui.global::<ResultAdapter>().get_reason(), "passback");
+    assert_eq!(text_of(&k, "result-reason"), "This pass came in here a moment ago");
+    assert_eq!(text_of(&k, "result-next-step"), "Please try again in 2 min, or see the guard on duty");
+
+    let mut k = Kiosk::with_policy(Policy { anti_passback: shoumen::gate::AntiPassback::Strict, ..Policy::default() });
+    let at_ms = k.now().wall_ms;
+    k.feed(Event::Synced { at_ms, presence: vec![] });
+    k.press("Demo");
+    k.press("Resident");
+    k.camera_sees();
+    k.wait(30 * 60_000);
+    k.feed(Event::Synced { at_ms: k.now().wall_ms, presence: vec![] });
+    k.camera_sees();
+    assert_eq!(k.ui.global::<ResultAdapter>().get_reason(), "passback");
+    assert_eq!(text_of(&k, "result-reason"), "This pass shows as inside the compound");
+    assert!(text_of(&k, "result-next-step").starts_with("Please go out first"));
 }

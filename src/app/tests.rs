@@ -75,6 +75,8 @@ fn allow_effects() -> Vec<Effect> {
             lists_age_s: None,
             needs_assistance: false,
             remeasure_after_min: None,
+            passback: None,
+            retry_after_s: None,
         })),
         Effect::Sound(Sound::Ok),
     ]

@@ -83,6 +83,7 @@ fn run_window(kiosk: &mut Kiosk, config: &Config, clock: &shoumen::clock::System
         gate_name: config.kiosk.gate_name.clone(),
         direction: config.policy.direction.as_str().into(),
         visitor_url: links.visitor_url.clone(),
+        committee_phone: config.kiosk.committee_phone.clone(),
         language: config.kiosk.language.clone(),
         clock: clock.clone(),
     };

@@ -14,7 +14,7 @@ use thiserror::Error;
 use super::pages::guard::{add_alarm, alarm_row};
 use super::pages::scan::preview_pixels;
 use super::*;
-use crate::gate::{Alarm, DoorAlarm, ResultView, Screen};
+use crate::gate::{Alarm, AntiPassback, DoorAlarm, ResultView, Screen};
 use crate::hw::sim::synth;
 
 #[derive(Debug, Error)]
@@ -151,6 +151,8 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
             lists_age_s: None,
             needs_assistance: false,
             remeasure_after_min: (reason == "fever").then_some(5),
+            passback: (reason == "passback").then_some(AntiPassback::Timed),
+            retry_after_s: (reason == "passback").then_some(75),
         })
     };
     use shoumen_protocol::Decision::*;
@@ -158,6 +160,7 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
         "result-allow" => show(ui, &result(Allow, Reason::Ok, Some(3650))),
         "result-deny" => show(ui, &result(Deny, Reason::QuarantineNoExit, None)),
         "result-fever" => show(ui, &result(Guard, Reason::Fever, Some(3780))),
+        "result-passback" => show(ui, &result(Deny, Reason::Passback, None)),
         "choose-direction" => {
             scan.set_direction_mode("both".into());
             show(ui, &Screen::ChooseDirection);

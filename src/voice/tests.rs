@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use shoumen_protocol::Decision::{self, Allow, Deny, Guard};
 
 use super::*;
@@ -14,6 +16,8 @@ fn result(decision: Decision, reason: &'static str, temperature_centi: Option<i3
         lists_age_s: None,
         needs_assistance: false,
         remeasure_after_min: None,
+        passback: None,
+        retry_after_s: None,
     })
 }
 
@@ -40,13 +44,13 @@ fn table() -> Vec<(Screen, Option<&'static str>)> {
         (result(Deny, "passback", None), Some("passback")),
         (result(Deny, "measure_timeout", None), Some("measure_timeout")),
         (result(Deny, "bad_signature", None), Some("invalid_pass")),
-        (result(Deny, "unknown_key", None), Some("invalid_pass")),
-        (result(Deny, "unknown_issuer", None), Some("invalid_pass")),
-        (result(Deny, "not_a_pass", None), Some("invalid_pass")),
+        (result(Deny, "unknown_key", None), Some("not_this_compound")),
+        (result(Deny, "unknown_issuer", None), Some("not_this_compound")),
+        (result(Deny, "not_a_pass", None), Some("not_this_compound")),
         (result(Deny, "bad_claims", None), Some("invalid_pass")),
-        (result(Guard, "lists_too_old", None), Some("call_guard")),
-        (result(Guard, "thermometer_fault", None), Some("call_guard")),
-        (result(Guard, "store_fault", None), Some("call_guard")),
+        (result(Guard, "lists_too_old", None), Some("guard_checks")),
+        (result(Guard, "thermometer_fault", None), Some("gate_fault")),
+        (result(Guard, "store_fault", None), Some("gate_fault")),
     ]
 }
 
@@ -138,4 +142,59 @@ fn an_unknown_language_speaks_chinese_and_off_means_silent() {
     off.screen(&Screen::Measuring { attempt: 1 }, None);
     assert_eq!(world.lock().said.len(), 1);
     assert_eq!(off.health(), Ok("off".into()));
+}
+
+/// The sentences of scripts/make-voice.sh, by clip: (中文, English).
+fn sentences() -> HashMap<&'static str, (&'static str, &'static str)> {
+    let script = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/make-voice.sh"));
+    script
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '|');
+            let (name, zh, en) = (parts.next()?, parts.next()?, parts.next()?);
+            CLIPS.contains(&name).then_some((name, (zh, en)))
+        })
+        .collect()
+}
+
+/// Issue 33: every refusal's clip says what to do now, in both languages,
+/// in the words the screen uses for that next step.
+#[test]
+fn every_refusal_clip_says_the_next_step_in_both_languages() {
+    use crate::gate::{next_step, NextStep};
+    let said = sentences();
+    assert_eq!(said.len(), CLIPS.len(), "every clip has its sentence in make-voice.sh");
+    for reason in Reason::ALL {
+        for passback in [None, Some(AntiPassback::Strict)] {
+            let view = ResultView {
+                decision: Deny,
+                reason: *reason,
+                role: None,
+                unit: None,
+                temperature_centi: None,
+                lists_age_s: None,
+                needs_assistance: false,
+                remeasure_after_min: None,
+                passback,
+                retry_after_s: None,
+            };
+            let next = next_step(&view);
+            let clip = clip_for(&Screen::Result(view)).expect("a result has a clip");
+            let (zh, en) = said[clip];
+            let (zh_words, en_words) = match next {
+                NextStep::GoAhead => continue,
+                NextStep::GoHome => ("回家", "home"),
+                NextStep::WaitAside => ("一旁", "one side"),
+                NextStep::ShowLiveCode => ("实时", "live code"),
+                NextStep::StepCloser => ("靠近", "closer"),
+                NextStep::WaitAndRetry => ("再试", "try again"),
+                NextStep::GoOutFirst => ("先出门", "go out first"),
+                NextStep::RegisterAsVisitor => ("登记", "register"),
+                NextStep::CallCommittee => ("居委会", "committee"),
+                NextStep::SeeGuard => ("值班人员", "guard on duty"),
+            };
+            assert!(zh.contains(zh_words), "{reason} ({next:?}): {clip} says {zh:?}");
+            assert!(en.contains(en_words), "{reason} ({next:?}): {clip} says {en:?}");
+        }
+    }
 }

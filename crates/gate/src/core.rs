@@ -6,7 +6,7 @@
 //! A `Record` effect always precedes the `OpenGate` and `Show` effects of the
 //! same decision, so the caller can commit the entry before anything moves.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use shoumen_protocol::{
     pass, Decision, Direction, EntryKind, ListSnapshot, PassClaims, PassId, Reason, Role, TempRecord, TrustList,
@@ -195,6 +195,10 @@ pub struct ResultView {
     pub needs_assistance: bool,
     /// After a fever: measure again after this many minutes.
     pub remeasure_after_min: Option<u32>,
+    /// A passback refusal: the rule that refused, for the words on screen.
+    pub passback: Option<AntiPassback>,
+    /// A timed passback refusal: how long until the pass works again.
+    pub retry_after_s: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,7 +294,14 @@ pub struct GateState {
     /// While the time is uncertain: the newest phone code taken per pass
     /// (unix s), so that each is used once.
     codes_seen: HashMap<PassId, i64>,
+    /// Exit-button presses (unix ms) not yet counted for a pass, newest
+    /// last, for `passback_exit_credit`.
+    exit_presses: VecDeque<i64>,
 }
+
+/// Exit-button presses kept for `passback_exit_credit`: a day's rush hour
+/// at one gate, bounded so a stuck button cannot grow the state.
+const EXIT_PRESSES_KEPT: usize = 512;
 
 impl GateState {
     pub fn new(policy: Policy, lists: Lists, presence: HashMap<PassId, Presence>) -> GateState {
@@ -304,12 +315,18 @@ impl GateState {
             chosen: None,
             watch: Watch::default(),
             codes_seen: HashMap::new(),
+            exit_presses: VecDeque::new(),
         }
     }
 
     /// True while a pass waits for its temperature.
     pub fn is_measuring(&self) -> bool {
         matches!(self.phase, Phase::Measuring(_))
+    }
+
+    /// True while a pass waits for a temperature or a direction.
+    fn is_busy(&self) -> bool {
+        matches!(self.phase, Phase::Measuring(_) | Phase::Choosing { .. })
     }
 
     /// The anti-passback rule in force now: `strict` falls back to `timed`
@@ -340,7 +357,20 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
         Event::Temperature(reading) => on_temperature(state, reading, now),
         Event::ManualOpen { reason } => on_manual_open(state, reason, now),
         Event::ExitButton => {
+            // Only presses within the window can count for a pass.
+            let oldest = now.wall_ms - state.policy.passback_window_s.saturating_mul(1000);
+            while state.exit_presses.front().is_some_and(|&t| t < oldest)
+                || state.exit_presses.len() >= EXIT_PRESSES_KEPT
+            {
+                state.exit_presses.pop_front();
+            }
+            state.exit_presses.push_back(now.wall_ms);
             let draft = draft(now, EntryKind::ExitButton, Direction::Out, Decision::Allow, Reason::ExitButton);
+            if state.is_busy() {
+                // Someone outside is mid-check: open for the one inside
+                // without taking their screen or their pending pass.
+                return vec![Effect::Record(draft), Effect::OpenGate { pulse_ms: state.policy.relay_pulse_ms }];
+            }
             let view = ResultView::bare(Decision::Allow, Reason::ExitButton);
             finish(state, draft, view, now)
         }
@@ -391,7 +421,7 @@ fn note_presence(have: &mut HashMap<PassId, Presence>, id: PassId, p: Presence) 
 }
 
 fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, now: Now) -> Vec<Effect> {
-    if state.is_measuring() || matches!(state.phase, Phase::Choosing { .. }) {
+    if state.is_busy() {
         return Vec::new();
     }
     if let Some((last, at)) = &state.last_read {
@@ -518,11 +548,19 @@ fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: 
         return effects;
     }
     let mut override_used = false;
-    if passback_blocks(state, &claims.pass_id, direction, now) {
+    if let Some(retry_after_s) = passback_blocks(state, &claims.pass_id, direction, now) {
         if state.override_until_mono_ms.is_some_and(|t| now.mono_ms < t) {
             override_used = true;
         } else {
-            return refuse(state, &claims, direction, Decision::Deny, Reason::Passback, now);
+            let mode = state.passback_mode(now);
+            let mut effects = refuse(state, &claims, direction, Decision::Deny, Reason::Passback, now);
+            for e in &mut effects {
+                if let Effect::Show(Screen::Result(v)) = e {
+                    v.passback = Some(mode);
+                    v.retry_after_s = retry_after_s;
+                }
+            }
+            return effects;
         }
     }
     let pending =
@@ -535,14 +573,37 @@ fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: 
     }
 }
 
-/// Whether anti-passback refuses `pass_id` going `direction` now.
-fn passback_blocks(state: &GateState, pass_id: &PassId, direction: Direction, now: Now) -> bool {
-    let Some(last) = state.presence.get(pass_id).filter(|p| p.direction == direction) else { return false };
+/// Whether anti-passback refuses `pass_id` going `direction` now:
+/// `Some(retry_after_s)` if it does (`None` inside: no end in strict mode).
+fn passback_blocks(state: &mut GateState, pass_id: &PassId, direction: Direction, now: Now) -> Option<Option<i64>> {
+    let last = *state.presence.get(pass_id).filter(|p| p.direction == direction)?;
     match state.passback_mode(now) {
-        AntiPassback::Off => false,
-        // Either side of now: a gate with a wrong clock must not lock anyone out.
-        AntiPassback::Timed => (now.wall_ms - last.at_ms).abs() < state.policy.passback_window_s.saturating_mul(1000),
-        AntiPassback::Strict => true,
+        AntiPassback::Off => None,
+        AntiPassback::Timed => {
+            let window_ms = state.policy.passback_window_s.saturating_mul(1000);
+            // Either side of now: a gate with a wrong clock must not lock anyone out.
+            if (now.wall_ms - last.at_ms).abs() >= window_ms || exit_credit(state, last.at_ms) {
+                return None;
+            }
+            let left_ms = (last.at_ms + window_ms - now.wall_ms).clamp(0, window_ms);
+            Some(Some((left_ms + 999) / 1000))
+        }
+        AntiPassback::Strict => Some(None),
+    }
+}
+
+/// With `passback_exit_credit`: takes the oldest exit-button press made
+/// after the pass came in at `came_in_ms`, if any: someone went out.
+fn exit_credit(state: &mut GateState, came_in_ms: i64) -> bool {
+    if !state.policy.passback_exit_credit {
+        return false;
+    }
+    match state.exit_presses.iter().position(|&t| t > came_in_ms) {
+        Some(i) => {
+            state.exit_presses.remove(i);
+            true
+        }
+        None => false,
     }
 }
 
@@ -822,6 +883,8 @@ impl ResultView {
             lists_age_s: None,
             needs_assistance: false,
             remeasure_after_min: None,
+            passback: None,
+            retry_after_s: None,
         }
     }
 

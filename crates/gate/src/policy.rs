@@ -140,8 +140,13 @@ pub struct Policy {
     pub measure_timeout_ms: u64,
     pub anti_passback: AntiPassback,
     /// `timed`: the same pass the same way is refused this long after an
-    /// allowed pass.
+    /// allowed pass. Sized to a card handed back over the fence, not to a
+    /// trip out and back (docs/deployment.md, "Quick returns").
     pub passback_window_s: i64,
+    /// `timed`: an exit-button press after a pass came in counts, once, as
+    /// that pass going out. Layout C cannot tell who pressed it, so at rush
+    /// hour this lets most hand-backs through (docs/deployment.md).
+    pub passback_exit_credit: bool,
     /// `strict` needs presence from every gate: after this long without
     /// reaching the server the kiosk falls back to `timed`.
     pub strict_offline_s: i64,
@@ -181,7 +186,8 @@ impl Default for Policy {
             on_thermometer_fault: FallbackPolicy::CallGuard,
             measure_timeout_ms: 10_000,
             anti_passback: AntiPassback::Timed,
-            passback_window_s: 600,
+            passback_window_s: 120,
+            passback_exit_credit: false,
             strict_offline_s: 900,
             repeated_refusals: 3,
             repeated_refusals_window_s: 600,

@@ -295,7 +295,7 @@ const TABLE: &[Row] = &[
           steps: &[Override, Read(1), Temp(NORMAL), Wait(5_000), Read(1)],
           records: &[(Allow, "passback_override"), (Deny, "passback")], opens: 1, alarm: None },
     Row { name: "anti-passback: an override expires",
-          policy: same, lists: fresh, presence: &[(1, Direction::In)], steps: &[Override, Wait(120_000), Read(1)],
+          policy: |p| p.passback_window_s = 600, lists: fresh, presence: &[(1, Direction::In)], steps: &[Override, Wait(120_000), Read(1)],
           records: &[(Deny, "passback")], opens: 0, alarm: None },
     Row { name: "the camera reading the same pass again is ignored",
           policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Read(1), Read(1)],
@@ -337,26 +337,51 @@ const TABLE: &[Row] = &[
     Row { name: "exit button opens and records",
           policy: same, lists: fresh, presence: &[], steps: &[Exit],
           records: &[(Allow, "exit_button")], opens: 1, alarm: None },
+    Row { name: "the exit button pressed inside while someone outside is measured",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Exit, Temp(NORMAL)],
+          records: &[(Allow, "exit_button"), (Allow, "ok")], opens: 2, alarm: None },
 
     // Timed anti-passback, the default: a window, never a lock-out.
     Row { name: "timed: in, out by the exit button, in again the next day",
           policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(60_000), Exit, Wait(DAY), Read(1), Temp(NORMAL)],
           records: &[(Allow, "ok"), (Allow, "exit_button"), (Allow, "ok")], opens: 3, alarm: None },
     Row { name: "timed: in again after the window without ever scanning out",
-          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(11 * MIN), Read(1), Temp(NORMAL)],
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(3 * MIN), Read(1), Temp(NORMAL)],
           records: &[(Allow, "ok"), (Allow, "ok")], opens: 2, alarm: None },
     Row { name: "timed: handed back over the fence within the window",
-          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(3 * MIN), Read(1)],
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(40_000), Read(1)],
           records: &[(Allow, "ok"), (Deny, "passback")], opens: 1, alarm: None },
+    // Quick returns (docs/deployment.md): out to a courier, back at once.
+    Row { name: "quick return: out through an out kiosk, back in at once",
+          policy: same, lists: fresh, presence: &[(1, Direction::Out)], steps: &[Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "quick return: read going out by the inward camera, back in at once",
+          policy: both_gate, lists: fresh, presence: &[], steps: &[ReadOut(1), Wait(5_000), Read(1), Choose(Direction::In), Temp(NORMAL), Wait(5_000), Read(1), Choose(Direction::In)],
+          records: &[(Allow, "ok"), (Allow, "ok"), (Deny, "passback")], opens: 2, alarm: None },
+    Row { name: "quick return, layout C: out by the button, back after three minutes",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(20_000), Exit, Wait(3 * MIN), Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok"), (Allow, "exit_button"), (Allow, "ok")], opens: 3, alarm: None },
+    Row { name: "quick return, layout C: out and back within the window is refused",
+          policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(20_000), Exit, Wait(40_000), Read(1)],
+          records: &[(Allow, "ok"), (Allow, "exit_button"), (Deny, "passback")], opens: 2, alarm: None },
+    Row { name: "exit credit: out by the button and back within the window",
+          policy: |p| p.passback_exit_credit = true, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(20_000), Exit, Wait(40_000), Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok"), (Allow, "exit_button"), (Allow, "ok")], opens: 3, alarm: None },
+    Row { name: "exit credit: a press counts once (a hand-back after one exit)",
+          policy: |p| p.passback_exit_credit = true, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(10_000), Exit, Wait(10_000), Read(1), Temp(NORMAL), Wait(10_000), Read(1)],
+          records: &[(Allow, "ok"), (Allow, "exit_button"), (Allow, "ok"), (Deny, "passback")], opens: 3, alarm: None },
+    Row { name: "exit credit: a press before the pass came in does not count",
+          policy: |p| p.passback_exit_credit = true, lists: fresh, presence: &[], steps: &[Exit, Wait(10_000), Read(1), Temp(NORMAL), Wait(30_000), Read(1)],
+          records: &[(Allow, "exit_button"), (Allow, "ok"), (Deny, "passback")], opens: 2, alarm: None },
     Row { name: "timed: in at another gate a minute ago counts too",
           policy: same, lists: fresh, presence: &[(1, Direction::In)], steps: &[Read(1)],
           records: &[(Deny, "passback")], opens: 0, alarm: None },
     // Strict: in must be followed by out, while the server is reachable.
     Row { name: "strict: in twice, past the timed window, is refused",
-          policy: strict, lists: reached_now, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(11 * MIN), Read(1)],
+          policy: strict, lists: reached_now, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(3 * MIN), Read(1)],
           records: &[(Allow, "ok"), (Deny, "passback")], opens: 1, alarm: None },
     Row { name: "strict, offline for longer than strict_offline_s: timed",
-          policy: strict, lists: offline_20_min, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(11 * MIN), Read(1), Temp(NORMAL)],
+          policy: strict, lists: offline_20_min, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(3 * MIN), Read(1), Temp(NORMAL)],
           records: &[(Allow, "ok"), (Allow, "ok")], opens: 2, alarm: None },
     // A kiosk for both directions.
     Row { name: "both: a pass waits for 进门/出门, then goes out without a temperature",
@@ -430,6 +455,51 @@ fn policy_table() {
         let alarms: Vec<_> = out.alarms.iter().map(alarm_kind).collect();
         assert_eq!(alarms, row.alarm.into_iter().collect::<Vec<_>>(), "{}: alarms", row.name);
     }
+}
+
+#[test]
+fn a_timed_refusal_says_when_to_try_again_and_a_strict_one_to_go_out_first() {
+    let out = run(Policy::default(), fresh_lists(), &[], &[Read(1), Temp(NORMAL), Wait(40_000), Read(1)]);
+    let Some(Screen::Result(v)) = out.screens.last() else { panic!("{:?}", out.screens) };
+    assert_eq!((v.reason, v.passback), (Reason::Passback, Some(AntiPassback::Timed)));
+    // 120 s window, 40 s and a few steps later.
+    assert!(v.retry_after_s.is_some_and(|s| (79..=80).contains(&s)), "{v:?}");
+    assert_eq!(next_step(v), NextStep::WaitAndRetry);
+
+    let mut lists = fresh_lists();
+    lists.synced_at_ms = Some(T0);
+    let out = run(
+        Policy { anti_passback: AntiPassback::Strict, ..Policy::default() },
+        lists,
+        &[(1, Direction::In)],
+        &[Read(1)],
+    );
+    let Some(Screen::Result(v)) = out.screens.last() else { panic!("{:?}", out.screens) };
+    assert_eq!((v.passback, v.retry_after_s), (Some(AntiPassback::Strict), None));
+    assert_eq!(next_step(v), NextStep::GoOutFirst);
+}
+
+#[test]
+fn every_refusal_in_the_table_says_what_to_do_next() {
+    let mut seen = std::collections::BTreeSet::new();
+    for row in TABLE {
+        let mut policy = Policy::default();
+        (row.policy)(&mut policy);
+        let mut lists = fresh_lists();
+        (row.lists)(&mut lists);
+        for screen in run(policy, lists, row.presence, row.steps).screens {
+            let Screen::Result(v) = screen else { continue };
+            let next = next_step(&v);
+            if v.decision == Allow {
+                assert!(matches!(next, NextStep::GoAhead | NextStep::GoHome), "{}: {v:?} → {next:?}", row.name);
+            } else {
+                assert_ne!(next, NextStep::GoAhead, "{}: a refusal that says go ahead: {v:?}", row.name);
+                seen.insert(next.as_str());
+            }
+        }
+    }
+    // The table reaches every kind of refusal advice but the visitor's.
+    assert!(seen.len() >= 7, "{seen:?}");
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub struct Wiring {
     /// "in", "out" or "both" (the scan page offers 进门/出门 for "both").
     pub direction: String,
     pub visitor_url: String,
+    /// The committee's number on refusals that say to call it ("" = none).
+    pub committee_phone: String,
     pub language: String,
     /// The status bar shows the time the gate decides by.
     pub clock: crate::clock::SystemClock,
