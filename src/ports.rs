@@ -9,6 +9,12 @@ use shoumen_protocol::Entry;
 
 use crate::gate::{Alarm, Screen};
 
+/// The tracing target of the marks a person's time at the gate is measured
+/// by (`tests/rush_hour.rs`): `stage` = presence, read, decided, measure,
+/// temperature, recorded, relay, shown. Off unless a subscriber asks for
+/// trace level on this target.
+pub const STAGE: &str = "shoumen::stage";
+
 /// What the people at the gate see: the Slint UI, or the log when headless.
 pub trait View: Send {
     fn show(&mut self, screen: &Screen);

@@ -108,3 +108,25 @@ fn locator_finds_most_synthetic_codes() {
         .count();
     assert!(found >= 26, "{found}/30");
 }
+
+/// A camera that comes back at a smaller size (issue 33's rush hour found
+/// it): the last code's region lies outside the new frame. The camera thread
+/// died of an overflow here.
+#[test]
+fn a_code_in_a_large_frame_then_a_smaller_frame_is_no_panic() {
+    let mut rng = Rng::new(11);
+    let text = synth::pass_texts(1, 11).remove(0);
+    let modules = synth::Modules::of(&text).unwrap();
+    let mut scene = synth::Scene::random(&mut rng, 0.0);
+    (scene.width, scene.height, scene.cx, scene.cy) = (1280, 720, 0.8, 0.8);
+    scene.keep_in_frame(modules.size);
+    let mut scanner = Scanner::new(Mode::Live);
+    let big = synth::render(&modules, &scene, 1);
+    assert!(scanner.scan(&big.view()).codes.iter().any(|c| c.text == text), "the large frame is read");
+    let small = synth::render(&modules, &synth::Scene { width: 640, height: 480, cx: -5.0, ..scene.clone() }, 2);
+    for _ in 0..3 {
+        assert!(scanner.scan(&small.view()).codes.is_empty());
+    }
+    // And back to the first size: read again.
+    assert!(scanner.scan(&big.view()).codes.iter().any(|c| c.text == text));
+}

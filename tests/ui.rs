@@ -382,3 +382,26 @@ fn passback_words_match_the_rule_that_refused() {
     assert_eq!(text_of(&k, "result-reason"), "This pass shows as inside the compound");
     assert!(text_of(&k, "result-next-step").starts_with("Please go out first"));
 }
+
+/// Issue 33, layout C: out by the exit button and back three minutes later
+/// is let in; the same pass handed back over the fence 40 s after is not.
+#[test]
+fn a_quick_return_is_let_in_and_a_hand_back_is_refused() {
+    let mut k = Kiosk::new();
+    k.press("Demo");
+    k.press("Resident");
+    k.camera_sees();
+    assert_eq!(k.ui.global::<ResultAdapter>().get_verdict(), Verdict::Allow);
+    k.wait(20_000);
+    // The gate I/O thread's part: someone inside pressed the button.
+    k.feed(Event::ExitButton);
+    k.wait(3 * 60_000);
+    k.camera_sees();
+    assert_eq!(k.ui.global::<ResultAdapter>().get_verdict(), Verdict::Allow, "the quick return was refused");
+    k.wait(40_000);
+    k.camera_sees();
+    let result = k.ui.global::<ResultAdapter>();
+    assert_eq!((result.get_verdict(), result.get_reason().as_str()), (Verdict::Deny, "passback"));
+    assert_eq!(text_of(&k, "result-next-step"), "Please try again in 2 min, or see the guard on duty");
+    assert_eq!(k.relay.pulses.len(), 3, "in, the exit button, the quick return");
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::status::{status, StatusInputs};
-use super::{CameraHealth, Executor, RunOptions};
+use super::{CameraHealth, Executor, RunOptions, STAGE};
 use crate::clock::SystemClock;
 use crate::gate::{step, Effect, Event, GateState, TempReading};
 use crate::hw::{GateRelay, Indicator};
@@ -81,7 +81,17 @@ pub fn core_loop(
 
 /// One event through the gate core, its effects carried out in order.
 fn apply(state: &mut GateState, ports: &mut Ports<'_>, event: Event) {
+    let read = matches!(event, Event::PassRead { .. });
+    match &event {
+        Event::PassRead { .. } => tracing::trace!(target: STAGE, stage = "read"),
+        Event::Temperature(_) => tracing::trace!(target: STAGE, stage = "temperature"),
+        Event::Presence(true) => tracing::trace!(target: STAGE, stage = "presence"),
+        _ => {}
+    }
     let effects: Vec<Effect> = step(state, event, ports.clock.now());
+    if read {
+        tracing::trace!(target: STAGE, stage = "decided");
+    }
     Executor {
         entries: &mut *ports.store,
         relay: &mut *ports.relay,

@@ -31,6 +31,8 @@ use crate::scan::Code;
 use crate::store::{Store, StoreError};
 use crate::voice::Voice;
 
+pub use crate::ports::STAGE;
+
 #[derive(Debug, Error)]
 pub enum AppError {
     #[error(transparent)]
@@ -101,7 +103,10 @@ impl Executor<'_> {
         for effect in effects {
             match effect {
                 Effect::Record(draft) => match self.entries.append(&draft) {
-                    Ok(entry) => self.view.recorded(&entry),
+                    Ok(entry) => {
+                        tracing::trace!(target: STAGE, stage = "recorded");
+                        self.view.recorded(&entry)
+                    }
                     Err(e) => {
                         record_failed = true;
                         tracing::error!(error = %e, "entry not recorded; the gate stays closed");
@@ -143,6 +148,9 @@ impl Executor<'_> {
 
 impl Executor<'_> {
     fn show(&mut self, screen: &Screen) {
+        if matches!(screen, Screen::Result(_)) {
+            tracing::trace!(target: STAGE, stage = "shown");
+        }
         self.view.show(screen);
         if let Some(voice) = self.voice.as_deref_mut() {
             voice.screen(screen, minute_of_day());
@@ -200,7 +208,12 @@ pub fn spawn_camera(
                         let Some((width, height, luma)) = frame.to_luma() else { continue };
                         let view = GrayView { width, height, pixels: &luma };
                         let started = Instant::now();
-                        let outcome = scanner.scan(&view);
+                        // A bug in the pipeline costs a frame, never the camera.
+                        let Some(outcome) = crate::isolate::isolate(|| scanner.scan(&view)) else {
+                            tracing::error!("the scan of a frame panicked; starting the scanner afresh");
+                            scanner = crate::scan::Scanner::new(crate::scan::Mode::Live);
+                            continue;
+                        };
                         window.scanning += started.elapsed();
                         if let Some(sink) = preview.as_mut() {
                             if last_preview.elapsed() >= Duration::from_millis(66) {
@@ -309,6 +322,7 @@ pub fn spawn_sensor(
                     SensorRequest::Measure => {
                         // Several queued requests need one measurement.
                         while requests.try_recv() == Ok(SensorRequest::Measure) {}
+                        tracing::trace!(target: STAGE, stage = "measure");
                         let reading = thermometer.measure();
                         let fault = match &reading {
                             TempReading::Fault(e) => Some(e.clone()),

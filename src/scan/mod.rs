@@ -126,6 +126,8 @@ pub struct Scanner {
     /// Live mode: recent frames that showed a small code-like region and
     /// were not read, for [`Step::Stacked`].
     recent: stack::Recent,
+    /// The size of the last frame scanned.
+    size: (usize, usize),
     pub stats: ScanStats,
 }
 
@@ -152,10 +154,24 @@ impl Scanner {
 
     /// A pipeline of exactly these steps (to compare single decoders).
     pub fn with_steps(mode: Mode, steps: Vec<Step>) -> Scanner {
-        Scanner { mode, steps, last: None, turn: 0, recent: stack::Recent::default(), stats: ScanStats::default() }
+        Scanner {
+            mode,
+            steps,
+            last: None,
+            turn: 0,
+            recent: stack::Recent::default(),
+            size: (0, 0),
+            stats: ScanStats::default(),
+        }
     }
 
     pub fn scan(&mut self, img: &GrayView<'_>) -> Outcome {
+        // A camera back at another size: what the last frames showed is elsewhere.
+        if self.size != (img.width, img.height) {
+            self.size = (img.width, img.height);
+            self.last = None;
+            self.recent.clear();
+        }
         self.stats.frames += 1;
         let frame = self.stats.frames;
         let mut outcome = Outcome::default();
@@ -210,7 +226,9 @@ impl Scanner {
     fn attempt(&self, step: Step, view: &GrayView<'_>, frame: &GrayView<'_>, outcome: &mut Outcome) -> Vec<Code> {
         match step {
             Step::Roi => match self.last {
-                Some((rect, seen)) if self.stats.frames - seen <= ROI_FRAMES => {
+                Some((rect, seen))
+                    if self.stats.frames - seen <= ROI_FRAMES && rect.fits(frame.width, frame.height) =>
+                {
                     let r = rect.grow(0.5, frame.width, frame.height);
                     let crop = preprocess::crop(frame, r);
                     let codes = self.run(Decoder::Rxing, &crop.view(), outcome, 1.0);

@@ -15,11 +15,16 @@ pub struct Rect {
 
 impl Rect {
     pub fn width(&self) -> usize {
-        self.x1 - self.x0
+        self.x1.saturating_sub(self.x0)
     }
 
     pub fn height(&self) -> usize {
-        self.y1 - self.y0
+        self.y1.saturating_sub(self.y0)
+    }
+
+    /// Whether the rectangle holds pixels of a `w`×`h` picture.
+    pub fn fits(&self, w: usize, h: usize) -> bool {
+        self.x0 < self.x1 && self.y0 < self.y1 && self.x1 <= w && self.y1 <= h
     }
 
     /// Grows the rectangle by `factor` of its size on every side, clamped to

@@ -19,7 +19,7 @@ use crate::hw::sim::synth;
 
 #[derive(Debug, Error)]
 pub enum ShotError {
-    #[error("unknown page {0:?}: one of scan, result-allow, result-deny, result-fever, choose-direction, guard, guard-pin, visitor, demo")]
+    #[error("unknown page {0:?}: one of scan, result-allow, result-deny, result-fever, result-passback, choose-direction, guard, guard-pin, visitor, demo")]
     Page(String),
     #[error("UI: {0}")]
     Ui(String),
@@ -32,6 +32,7 @@ pub const PAGES: &[&str] = &[
     "result-allow",
     "result-deny",
     "result-fever",
+    "result-passback",
     "choose-direction",
     "guard",
     "guard-pin",

@@ -297,7 +297,25 @@ pub struct GateState {
     /// Exit-button presses (unix ms) not yet counted for a pass, newest
     /// last, for `passback_exit_credit`.
     exit_presses: VecDeque<i64>,
+    early: Early,
 }
+
+/// A measurement asked for when someone stepped up, before their pass was
+/// read (`measure_on_presence`). The thermometer answers requests in order,
+/// so the next reading after an early request is that request's.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Early {
+    /// An early request's reading has not come back yet.
+    in_flight: bool,
+    /// The reading in flight, or taken, is of the person now at the kiosk:
+    /// cleared when they step away or their result is shown.
+    theirs: bool,
+    /// The reading, and when it came (mono ms).
+    taken: Option<(i32, u64)>,
+}
+
+/// An early reading older than this is not used: the person may have moved.
+const EARLY_MAX_AGE_MS: u64 = 3_000;
 
 /// Exit-button presses kept for `passback_exit_credit`: a day's rush hour
 /// at one gate, bounded so a stuck button cannot grow the state.
@@ -316,6 +334,7 @@ impl GateState {
             watch: Watch::default(),
             codes_seen: HashMap::new(),
             exit_presses: VecDeque::new(),
+            early: Early::default(),
         }
     }
 
@@ -354,7 +373,7 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
     match event {
         Event::PassRead { text, direction } => on_pass_read(state, text, direction, now),
         Event::ChooseDirection(direction) => on_choose_direction(state, direction, now),
-        Event::Temperature(reading) => on_temperature(state, reading, now),
+        Event::Temperature(reading) => on_reading(state, reading, now),
         Event::ManualOpen { reason } => on_manual_open(state, reason, now),
         Event::ExitButton => {
             // Only presses within the window can count for a pass.
@@ -376,7 +395,14 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
         }
         // Someone stepped up while we wait for a temperature: measure now.
         Event::Presence(true) if state.is_measuring() => vec![Effect::Measure],
-        Event::Presence(_) => Vec::new(),
+        Event::Presence(true) => measure_early(state),
+        Event::Presence(false) => {
+            if !state.is_busy() {
+                state.early.theirs = false;
+                state.early.taken = None;
+            }
+            Vec::new()
+        }
         Event::Door(alarm) => {
             let reason = match alarm {
                 DoorAlarm::ForcedOpen => Reason::DoorForcedOpen,
@@ -565,11 +591,48 @@ fn decide(state: &mut GateState, claims: PassClaims, direction: Direction, now: 
     }
     let pending =
         Pending { claims, direction, attempt: 1, started_mono_ms: now.mono_ms, first_fever_centi: None, override_used };
-    if state.policy.measures(direction) {
-        state.phase = Phase::Measuring(Box::new(pending));
-        vec![Effect::Measure, Effect::Show(Screen::Measuring { attempt: 1 })]
-    } else {
-        allow(state, pending, None, now)
+    if !state.policy.measures(direction) {
+        return allow(state, pending, None, now);
+    }
+    state.phase = Phase::Measuring(Box::new(pending));
+    let measuring = Effect::Show(Screen::Measuring { attempt: 1 });
+    let early = std::mem::take(&mut state.early.taken).filter(|(_, at)| now.mono_ms <= at + EARLY_MAX_AGE_MS);
+    match early {
+        // Taken while the pass was read: decide now.
+        Some((centi, _)) if state.early.theirs => on_temperature(state, TempReading::Body(centi), now),
+        // Being taken: its reading decides when it comes.
+        _ if state.early.in_flight && state.early.theirs => vec![measuring],
+        _ => vec![Effect::Measure, measuring],
+    }
+}
+
+/// Someone stepped up: measure now, while their pass is read, unless a
+/// measurement is still on its way (its reading belongs to someone before).
+fn measure_early(state: &mut GateState) -> Vec<Effect> {
+    let policy = &state.policy;
+    if !(policy.measure_on_presence && policy.require_temperature) || state.early.in_flight {
+        return Vec::new();
+    }
+    state.early = Early { in_flight: true, theirs: true, taken: None };
+    vec![Effect::Measure]
+}
+
+/// A reading from the thermometer: an early request's (kept for the pass
+/// about to be read, or dropped if its person left), or the measurement's.
+fn on_reading(state: &mut GateState, reading: TempReading, now: Now) -> Vec<Effect> {
+    if !std::mem::take(&mut state.early.in_flight) {
+        return on_temperature(state, reading, now);
+    }
+    match (state.is_measuring(), state.early.theirs, reading) {
+        // The pass was decided while this was taken: it is their reading.
+        (true, true, reading) => on_temperature(state, reading, now),
+        (false, true, TempReading::Body(centi)) => {
+            state.early.taken = Some((centi, now.mono_ms));
+            Vec::new()
+        }
+        // No one there, a fault, or someone who has gone: the measurement
+        // after the pass is read decides.
+        _ => Vec::new(),
     }
 }
 
@@ -781,6 +844,11 @@ fn finish(state: &mut GateState, draft: EntryDraft, mut view: ResultView, now: N
         Decision::Guard => Sound::Alarm,
     };
     let refused_pass = draft.pass_id.filter(|_| !allowed && draft.kind == EntryKind::Scan);
+    if draft.kind == EntryKind::Scan {
+        // Their turn is over: a reading still to come is not the next person's.
+        state.early.theirs = false;
+        state.early.taken = None;
+    }
     let mut effects = vec![Effect::Record(draft)];
     if allowed {
         effects.push(Effect::OpenGate { pulse_ms: state.policy.relay_pulse_ms });

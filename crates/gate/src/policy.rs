@@ -129,6 +129,9 @@ pub struct Policy {
     pub remeasure_on_fever: bool,
     /// Measure temperature before opening.
     pub require_temperature: bool,
+    /// Start measuring when the presence sensor sees someone step up, so
+    /// the temperature is taken while the pass is read and checked.
+    pub measure_on_presence: bool,
     /// Also measure people going out (screening is for those coming in).
     pub temperature_on_exit: bool,
     /// After a fever, the screen asks the person to wait aside and measure
@@ -181,6 +184,7 @@ impl Default for Policy {
             fever_threshold_c: 37.3,
             remeasure_on_fever: true,
             require_temperature: true,
+            measure_on_presence: true,
             temperature_on_exit: false,
             fever_remeasure_after_min: 5,
             on_thermometer_fault: FallbackPolicy::CallGuard,

@@ -106,6 +106,8 @@ enum Step {
     Manual(&'static str),
     Exit,
     Override,
+    /// The presence sensor: someone stepped up (or away).
+    Present(bool),
     /// Advance the clock by this many ms and tick.
     Wait(u64),
 }
@@ -140,6 +142,7 @@ fn run(policy: Policy, lists: Lists, presence: &[(u8, Direction)], steps: &[Step
             Step::Manual(r) => Event::ManualOpen { reason: r.into() },
             Step::Exit => Event::ExitButton,
             Step::Override => Event::PassbackOverride,
+            Step::Present(p) => Event::Presence(p),
             Step::Wait(ms) => {
                 t += ms;
                 Event::Tick
@@ -341,6 +344,29 @@ const TABLE: &[Row] = &[
           policy: same, lists: fresh, presence: &[], steps: &[Read(1), Exit, Temp(NORMAL)],
           records: &[(Allow, "exit_button"), (Allow, "ok")], opens: 2, alarm: None },
 
+    // Measuring from the moment someone steps up (measure_on_presence).
+    Row { name: "measured while the pass was read: decided as it is read",
+          policy: same, lists: fresh, presence: &[], steps: &[Present(true), Temp(NORMAL), Read(1)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "a measurement still under way when the pass is read decides when it comes",
+          policy: same, lists: fresh, presence: &[], steps: &[Present(true), Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "the reading of someone who stepped away is not used",
+          policy: same, lists: fresh, presence: &[], steps: &[Present(true), Temp(NORMAL), Present(false), Read(1)],
+          records: &[], opens: 0, alarm: None },
+    Row { name: "a reading that comes after a refusal is not the next person's",
+          policy: same, lists: fresh, presence: &[], steps: &[Present(true), Read(4), Temp(NORMAL), Wait(5_000), Read(1)],
+          records: &[(Deny, "expired")], opens: 0, alarm: None },
+    Row { name: "an early fever still asks to measure again",
+          policy: same, lists: fresh, presence: &[], steps: &[Present(true), Temp(3800), Read(1), Temp(3800)],
+          records: &[(Guard, "fever")], opens: 0, alarm: Some("fever") },
+    Row { name: "an early fault is not used: the measurement after the read decides",
+          policy: same, lists: fresh, presence: &[], steps: &[Present(true), Fault, Read(1), Temp(NORMAL)],
+          records: &[(Allow, "ok")], opens: 1, alarm: None },
+    Row { name: "measure_on_presence off: a reading before the pass is ignored",
+          policy: |p| p.measure_on_presence = false, lists: fresh, presence: &[], steps: &[Present(true), Temp(NORMAL), Read(1)],
+          records: &[], opens: 0, alarm: None },
+
     // Timed anti-passback, the default: a window, never a lock-out.
     Row { name: "timed: in, out by the exit button, in again the next day",
           policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Wait(60_000), Exit, Wait(DAY), Read(1), Temp(NORMAL)],
@@ -503,6 +529,18 @@ fn every_refusal_in_the_table_says_what_to_do_next() {
 }
 
 #[test]
+fn a_measurement_under_way_when_the_pass_is_read_is_not_asked_for_twice() {
+    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    let measures = |effects: &[Effect]| effects.iter().filter(|e| matches!(e, Effect::Measure)).count();
+    assert_eq!(measures(&step(&mut state, Event::Presence(true), now(1_000))), 1);
+    let read = step(&mut state, Event::PassRead { text: pass_text(1), direction: None }, now(1_100));
+    assert_eq!(measures(&read), 0, "{read:?}");
+    assert_eq!(read, [Effect::Show(Screen::Measuring { attempt: 1 })]);
+    let done = step(&mut state, Event::Temperature(TempReading::Body(NORMAL)), now(1_450));
+    assert!(done.iter().any(|e| matches!(e, Effect::OpenGate { .. })), "{done:?}");
+}
+
+#[test]
 fn garbage_text_is_denied_as_not_a_pass() {
     let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
     for text in ["https://example.com", "", "SM1:", "SM1:%%%%", "SM1:ZZZZZZ"] {
@@ -655,7 +693,8 @@ fn a_both_kiosk_asks_which_way() {
 
 #[test]
 fn presence_while_measuring_asks_for_a_measurement() {
-    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    let policy = Policy { measure_on_presence: false, ..Policy::default() };
+    let mut state = GateState::new(policy, fresh_lists(), HashMap::new());
     assert!(step(&mut state, Event::Presence(true), now(1_000)).is_empty());
     step(&mut state, Event::PassRead { text: pass_text(1), direction: None }, now(1_100));
     assert_eq!(step(&mut state, Event::Presence(true), now(1_200)), [Effect::Measure]);

@@ -7,7 +7,7 @@
 //! the Pi ([`RppalPins`]), the simulated world otherwise.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -355,22 +355,21 @@ pub fn spawn_io(
         let start = Instant::now();
         let mut io = GateIo::new(cfg);
         io.lock(pins.as_mut());
+        let mut woken_by = None;
         while !stop.load(Ordering::Relaxed) {
             if PANIC_LOCK.load(Ordering::SeqCst) {
                 io.lock(pins.as_mut());
                 return;
             }
             let now = start.elapsed().as_millis() as u64;
-            loop {
-                match rx.try_recv() {
-                    Ok(IoCommand::Pulse(ms)) => io.pulse(ms, now),
-                    Ok(IoCommand::Signal(s)) => io.signal(s, now),
-                    Ok(IoCommand::Lock) => io.lock(pins.as_mut()),
-                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                        io.lock(pins.as_mut());
-                        return;
+            for command in woken_by.take().into_iter().chain(rx.try_iter()) {
+                match command {
+                    IoCommand::Pulse(ms) => {
+                        io.pulse(ms, now);
+                        tracing::trace!(target: crate::ports::STAGE, stage = "relay");
                     }
+                    IoCommand::Signal(s) => io.signal(s, now),
+                    IoCommand::Lock => io.lock(pins.as_mut()),
                 }
             }
             for e in io.tick(now, pins.as_mut()) {
@@ -379,7 +378,15 @@ pub fn spawn_io(
                     return;
                 }
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // Poll the inputs every 5 ms, but open the moment the core asks.
+            match rx.recv_timeout(Duration::from_millis(5)) {
+                Ok(command) => woken_by = Some(command),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    io.lock(pins.as_mut());
+                    return;
+                }
+            }
         }
         io.lock(pins.as_mut());
     })?;

@@ -48,6 +48,11 @@ pub struct SimWorld {
     pub shown_inward: Option<String>,
     /// What the speaker said, "lang/clip", oldest first.
     pub said: Vec<String>,
+    /// Frames made beforehand for a presentation (its number): the camera
+    /// delivers them in turn instead of rendering a random scene, with no
+    /// render time of its own, as a real camera would (the rush-hour
+    /// simulation: a hand's tremor from frame to frame).
+    pub prepared: Option<(u64, Vec<Frame>)>,
 }
 
 impl Default for SimWorld {
@@ -72,6 +77,7 @@ impl Default for SimWorld {
             relay_opened: 0,
             shown_inward: None,
             said: Vec::new(),
+            prepared: None,
         }
     }
 }
@@ -102,6 +108,14 @@ impl World {
             w.body_centi = last;
         }
         w.subject_present = true;
+    }
+
+    /// Holds a pass up in frames made beforehand ([`SimCamera::frame_of`]):
+    /// a person at a distance, with a phone or a card.
+    pub fn present_frames(&self, text: &str, temps_centi: &[i32], frames: Vec<Frame>) {
+        self.present(text, temps_centi);
+        let mut w = self.lock();
+        w.prepared = Some((w.presentation, frames));
     }
 
     /// Takes the pass away from the camera.
@@ -171,11 +185,23 @@ pub struct SimCamera {
     interval: Duration,
     /// The frame for the current presentation, and which one it is.
     cached: Option<(u64, Frame)>,
+    /// Frames' size: 640×480, or that of the prepared frames, as a camera
+    /// keeps its resolution whatever it sees.
+    size: (usize, usize),
+    /// Frames delivered so far, to take the prepared ones in turn.
+    delivered: usize,
 }
 
 impl SimCamera {
     pub fn new(world: World, fps: u32) -> SimCamera {
-        SimCamera { world, inward: false, interval: Duration::from_millis(1000 / u64::from(fps.max(1))), cached: None }
+        SimCamera {
+            world,
+            inward: false,
+            interval: Duration::from_millis(1000 / u64::from(fps.max(1))),
+            cached: None,
+            size: (640, 480),
+            delivered: 0,
+        }
     }
 
     /// The second camera of a "both" kiosk, facing into the compound.
@@ -183,10 +209,10 @@ impl SimCamera {
         SimCamera { inward: true, ..SimCamera::new(world, fps) }
     }
 
-    fn render(text: Option<&str>, presentation: u64, difficulty: f32) -> Frame {
+    fn render(text: Option<&str>, presentation: u64, difficulty: f32, size: (usize, usize)) -> Frame {
         let mut rng = synth::Rng::new(presentation.wrapping_mul(0x2545_F491_4F6C_DD1D));
         let mut scene = synth::Scene::random(&mut rng, difficulty);
-        (scene.width, scene.height) = (640, 480);
+        (scene.width, scene.height) = size;
         let modules = synth::Modules::of(text.unwrap_or("-"));
         let frame = match (text, modules) {
             (Some(_), Some(m)) => {
@@ -200,26 +226,52 @@ impl SimCamera {
                 synth::render(&m, &scene, rng.next_u64())
             }
         };
-        Frame { width: 640, height: 480, format: PixelFormat::Luma, data: frame.pixels }
+        Frame { width: size.0 as u32, height: size.1 as u32, format: PixelFormat::Luma, data: frame.pixels }
+    }
+
+    /// `text` in `scene`, as the camera delivers it: grey, or JPEG of
+    /// `mjpeg_quality` as a UVC camera's MJPEG stream (the camera thread
+    /// then decodes every frame, as on a kiosk).
+    pub fn frame_of(text: &str, scene: &synth::Scene, seed: u64, mjpeg_quality: Option<u8>) -> Option<Frame> {
+        let mut scene = scene.clone();
+        let modules = synth::Modules::of(text)?;
+        scene.keep_in_frame(modules.size);
+        let gray = synth::render(&modules, &scene, seed);
+        let (width, height) = (scene.width as u32, scene.height as u32);
+        let Some(quality) = mjpeg_quality else {
+            return Some(Frame { width, height, format: PixelFormat::Luma, data: gray.pixels });
+        };
+        let mut data = Vec::new();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut data, quality);
+        image::ImageEncoder::write_image(encoder, &gray.pixels, width, height, image::ExtendedColorType::L8).ok()?;
+        Some(Frame { width, height, format: PixelFormat::Mjpeg, data })
     }
 }
 
 impl FrameSource for SimCamera {
     fn next_frame(&mut self) -> Result<Frame, HwError> {
         std::thread::sleep(self.interval);
-        let (unplugged, shown, presentation, difficulty) = {
+        let (unplugged, shown, presentation, difficulty, prepared) = {
             let w = self.world.lock();
             let shown = if self.inward { w.shown_inward.clone() } else { w.shown.clone() };
-            (w.camera_unplugged, shown, w.presentation, w.scene_difficulty)
+            let prepared = w.prepared.as_ref().filter(|(p, f)| *p == w.presentation && !f.is_empty());
+            let prepared = prepared.filter(|_| !self.inward && shown.is_some());
+            let frame = prepared.map(|(_, frames)| frames[self.delivered % frames.len()].clone());
+            (w.camera_unplugged, shown, w.presentation, w.scene_difficulty, frame)
         };
+        self.delivered += 1;
         if unplugged {
             self.cached = None;
             return Err(HwError::CameraGone("simulated camera unplugged".into()));
         }
+        if let Some(frame) = prepared {
+            self.size = (frame.width as usize, frame.height as usize);
+            return Ok(frame);
+        }
         match &self.cached {
             Some((p, frame)) if *p == presentation => Ok(frame.clone()),
             _ => {
-                let frame = Self::render(shown.as_deref(), presentation, difficulty);
+                let frame = Self::render(shown.as_deref(), presentation, difficulty, self.size);
                 self.cached = Some((presentation, frame.clone()));
                 Ok(frame)
             }
