@@ -278,18 +278,7 @@ fn every_reason_shows_words_on_the_result_page_in_both_languages() {
     for language in ["en", "zh_CN"] {
         set_language(&k.ui, language);
         for reason in Reason::ALL {
-            let view = ResultView {
-                decision: Decision::Deny,
-                reason: *reason,
-                role: None,
-                unit: None,
-                temperature_centi: None,
-                lists_age_s: None,
-                needs_assistance: false,
-                remeasure_after_min: None,
-                passback: None,
-                retry_after_s: None,
-            };
+            let view = ResultView::bare(Decision::Deny, *reason);
             shoumen::ui::show(&k.ui, &Screen::Result(view));
             let words = k.ui.global::<Words>().invoke_reason(reason.as_str().into(), "".into()).to_string();
             assert!(!words.is_empty() && words != reason.as_str(), "{language}: {reason} has no words");
@@ -323,16 +312,10 @@ fn every_refusal_says_what_to_do_next_in_both_languages() {
         for reason in Reason::ALL {
             for passback in [None, Some(shoumen::gate::AntiPassback::Strict)] {
                 let view = ResultView {
-                    decision: Decision::Deny,
-                    reason: *reason,
-                    role: None,
-                    unit: None,
-                    temperature_centi: None,
-                    lists_age_s: None,
-                    needs_assistance: false,
                     remeasure_after_min: Some(5),
                     passback,
                     retry_after_s: Some(90),
+                    ..ResultView::bare(Decision::Deny, *reason)
                 };
                 let next = next_step(&view);
                 shoumen::ui::show(&k.ui, &Screen::Result(view));

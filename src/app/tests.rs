@@ -66,18 +66,7 @@ fn allow_effects() -> Vec<Effect> {
     vec![
         Effect::Record(draft),
         Effect::OpenGate { pulse_ms: 3000 },
-        Effect::Show(Screen::Result(ResultView {
-            decision: Decision::Allow,
-            reason: Reason::ManualOpen,
-            role: None,
-            unit: None,
-            temperature_centi: None,
-            lists_age_s: None,
-            needs_assistance: false,
-            remeasure_after_min: None,
-            passback: None,
-            retry_after_s: None,
-        })),
+        Effect::Show(Screen::Result(ResultView::bare(Decision::Allow, Reason::ManualOpen))),
         Effect::Sound(Sound::Ok),
     ]
 }

@@ -144,16 +144,12 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
 
     let result = |decision, reason, temp: Option<i32>| {
         Screen::Result(ResultView {
-            decision,
-            reason,
-            role: None,
             unit: Some("3-502".into()),
             temperature_centi: temp,
-            lists_age_s: None,
-            needs_assistance: false,
             remeasure_after_min: (reason == "fever").then_some(5),
             passback: (reason == "passback").then_some(AntiPassback::Timed),
             retry_after_s: (reason == "passback").then_some(75),
+            ..ResultView::bare(decision, reason)
         })
     };
     use shoumen_protocol::Decision::*;

@@ -8,16 +8,8 @@ use crate::hw::sim::World;
 
 fn result(decision: Decision, reason: &'static str, temperature_centi: Option<i32>) -> Screen {
     Screen::Result(ResultView {
-        decision,
-        reason: Reason::parse(reason).expect("a known reason"),
-        role: None,
-        unit: None,
         temperature_centi,
-        lists_age_s: None,
-        needs_assistance: false,
-        remeasure_after_min: None,
-        passback: None,
-        retry_after_s: None,
+        ..ResultView::bare(decision, Reason::parse(reason).expect("a known reason"))
     })
 }
 
@@ -166,18 +158,7 @@ fn every_refusal_clip_says_the_next_step_in_both_languages() {
     assert_eq!(said.len(), CLIPS.len(), "every clip has its sentence in make-voice.sh");
     for reason in Reason::ALL {
         for passback in [None, Some(AntiPassback::Strict)] {
-            let view = ResultView {
-                decision: Deny,
-                reason: *reason,
-                role: None,
-                unit: None,
-                temperature_centi: None,
-                lists_age_s: None,
-                needs_assistance: false,
-                remeasure_after_min: None,
-                passback,
-                retry_after_s: None,
-            };
+            let view = ResultView { passback, ..ResultView::bare(Deny, *reason) };
             let next = next_step(&view);
             let clip = clip_for(&Screen::Result(view)).expect("a result has a clip");
             let (zh, en) = said[clip];

@@ -941,7 +941,8 @@ fn draft_for(now: Now, direction: Direction, claims: &PassClaims, decision: Deci
 }
 
 impl ResultView {
-    fn bare(decision: Decision, reason: Reason) -> ResultView {
+    /// A result with nothing but its decision and reason; the rest empty.
+    pub fn bare(decision: Decision, reason: Reason) -> ResultView {
         ResultView {
             decision,
             reason,
