@@ -396,8 +396,7 @@ fn a_locked_account_opens_to_its_password_with_a_fresh_code_and_each_code_works_
     let base = server.url();
     let (admin, _) = login(&server);
     let (_, page) = get(&admin, &format!("{base}/totp"));
-    let at = page.find("name=\"secret\" value=\"").unwrap() + "name=\"secret\" value=\"".len();
-    let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let secret = totp_secret_of(&page);
     let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.clone()).to_bytes().unwrap()).unwrap();
     let step = |k: u64| totp.generate((shoumen_server::db::now_ms() as u64 / 1000 / 30 + k) * 30);
     assert_eq!(

@@ -349,8 +349,7 @@ fn two_step_login_needs_the_current_code_once_turned_on() {
     let base = server.url();
     let (admin, _) = login(&server);
     let (_, page) = get(&admin, &format!("{base}/totp"));
-    let at = page.find("name=\"secret\" value=\"").unwrap() + "name=\"secret\" value=\"".len();
-    let secret = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let secret = totp_secret_of(&page);
     let code = |s: &str| {
         TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(s.to_string()).to_bytes().unwrap())
             .unwrap()
@@ -358,14 +357,16 @@ fn two_step_login_needs_the_current_code_once_turned_on() {
             .unwrap()
     };
     let csrf = csrf(&page);
-    // A wrong code leaves it off.
-    assert_eq!(
-        post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", "000000x"), ("csrf", &csrf)]).0,
-        400
-    );
+    // A wrong code leaves it off, and the page keeps its form and the
+    // secret the authenticator already holds; so does opening it again.
+    let (status, again, _) = post(&admin, &format!("{base}/totp"), &[("code", "000000x"), ("csrf", &csrf)]);
+    assert_eq!(status, 400);
+    assert!(again.contains("验证码不正确") && again.contains("name=\"code\""), "{again}");
+    assert_eq!(totp_secret_of(&again), secret, "the same secret after a wrong code");
+    assert_eq!(totp_secret_of(&get(&admin, &format!("{base}/totp")).1), secret, "the same secret on a reload");
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 0);
     assert_eq!(
-        post(&admin, &format!("{base}/totp"), &[("secret", &secret), ("code", &code(&secret)), ("csrf", &csrf)]).0,
+        post(&admin, &format!("{base}/totp"), &[("code", &code(&secret)), ("csrf", &csrf)]).0,
         303
     );
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 1);
@@ -381,6 +382,15 @@ fn two_step_login_needs_the_current_code_once_turned_on() {
         .0
     };
     assert_eq!(try_login(""), 401, "the password alone no longer logs in");
+    // Said as a missing code, not as a wrong password.
+    let b = browser();
+    let (_, form) = get(&b, &format!("{base}/login"));
+    let (_, page, _) = post(
+        &b,
+        &format!("{base}/login"),
+        &[("user", ADMIN), ("password", PASSWORD), ("code", ""), ("csrf", &csrf_of(&form))],
+    );
+    assert!(page.contains("此账号已开启两步验证") && !page.contains("用户名或密码错误"), "{page}");
     assert_eq!(try_login("123456"), 401);
     // The code that turned it on is spent; the next one logs in.
     let next = TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.clone()).to_bytes().unwrap())

@@ -472,7 +472,10 @@ pub const SQLITE: &[&str] = &[
     "ALTER TABLE devices ADD COLUMN time_trust TEXT;
     ALTER TABLE devices ADD COLUMN corrected_ms INTEGER;
     -- The machine's numbers of the last heartbeat (JSON), for /metrics.
-    ALTER TABLE devices ADD COLUMN vitals TEXT;"
+    ALTER TABLE devices ADD COLUMN vitals TEXT;",
+    // 12: the committee's pages (issue 28): a two-step secret being set up
+    // is kept until a code from it confirms it.
+    "ALTER TABLE users ADD COLUMN totp_pending TEXT;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -839,5 +842,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     // 9: as SQLite's 11 (issue 27).
     "ALTER TABLE devices ADD COLUMN time_trust TEXT;
     ALTER TABLE devices ADD COLUMN corrected_ms BIGINT;
-    ALTER TABLE devices ADD COLUMN vitals TEXT;"
+    ALTER TABLE devices ADD COLUMN vitals TEXT;",
+    // 10: as SQLite's 12 (issue 28).
+    "ALTER TABLE users ADD COLUMN totp_pending TEXT;"
 ];

@@ -24,6 +24,12 @@ pub fn parse_day(s: &str, utc_offset_min: i32) -> Option<i64> {
 }
 
 /// Unix seconds as `YYYY-MM-DD` in the display zone.
+/// The last day of a period whose end `end_s` is exclusive (the midnight
+/// after it), as the person typed it: the inclusive end.
+pub fn fmt_last_day(end_s: i64, utc_offset_min: i32) -> String {
+    fmt_day(end_s - 1, utc_offset_min)
+}
+
 pub fn fmt_day(s: i64, utc_offset_min: i32) -> String {
     let offset = chrono::FixedOffset::east_opt(utc_offset_min * 60)
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));

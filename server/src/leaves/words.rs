@@ -48,6 +48,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("no_rule", "没有适用的规则：请添加一条留空地区的默认规则。", "No rule applies: add a default rule with an empty division."),
     ("everywhere_else", "其他所有地区（默认）", "Everywhere else (default)"),
     ("days_word", "天", "days"),
+    ("days_period", "期限（天数）", "Period (days)"),
+    ("document_name", "文书名称", "Document name"),
+    ("document_text_help", "正文留空即使用所选类型的标准文本。正文中的 {days} 会显示为上面的天数，请不要直接写数字。", "Leave the texts empty to use the standard text of the kind chosen. {days} in a text shows the period above; do not write the number itself."),
+    ("try_again", "返回修改", "Go back and fix it"),
+    ("rule_err_division", "“{}”不是行政区划代码。请选择省、市或区县（例如 42 湖北省，4201 武汉市）。", "\"{}\" is not a division code. Pick a province, city or district (e.g. 42 Hubei, 4201 Wuhan)."),
+    ("rule_err_document", "没有名为“{}”的文书，请先在下方新建。", "There is no document \"{}\"; create it below first."),
+    ("rule_err_name", "文书名称需为 1 到 40 个字。", "A document needs a name of 1 to 40 characters."),
+    ("rule_err_days", "期限需为 1 到 60 天。", "The period is from 1 to 60 days."),
+    ("rule_err_text", "中文正文必填（或两种正文都留空以使用标准文本），每段正文最多 5000 字。", "The Chinese text is required (or leave both empty for the standard text); each text at most 5,000 characters."),
+    ("rule_err_days_mismatch", "正文写的是 {} 天，而期限是 {} 天。请在正文中写 {days}，签署和回执就会显示同一个天数。", "The text says {} days but the period is {} days. Write {days} in the text so the signed text and the receipt show the same number."),
+    ("rule_err_order", "规则的结束日期须晚于开始日期。", "A rule must end after it starts."),
+    ("rule_err_many", "最多 500 条规则，请先删除过期的规则。", "500 rules at most; remove old ones first."),
     ("pledge", "承诺书（自我健康监测）", "Pledge (self-monitoring)"),
     ("notice", "告知书（居家隔离）", "Notice (home quarantine)"),
     ("rule_help", "地区越具体越优先（区县 > 市 > 省 > 默认）；日期留空表示不限。", "The most specific division wins (district > city > province > default); leave a date empty for no limit."),
@@ -140,7 +152,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("q_committee", "居委会设置", "set by the committee"),
     ("q_returnee", "返沪人员告知书", "a returnee's notice"),
     ("totp_already_on", "两步验证已开启：要换新的验证器，请先用当前验证码关闭它。", "Two-step login is on: to use another authenticator, turn it off first with a code from the current one."),
-    ("totp_wrong", "验证码不正确，请重试", "That code is not right; try again"),
+    ("totp_wrong", "验证码不正确。上面的二维码没有变，请检查手机时间是否准确，再输入应用里显示的最新 6 位数字。", "That code is not right. The code above has not changed: check that the phone's time is right, then enter the newest 6 digits the app shows."),
+    ("login_code_missing", "此账号已开启两步验证：请同时输入身份验证器应用显示的 6 位数字。", "This account uses two-step login: enter the 6 digits your authenticator app shows as well."),
     ("export_reason", "导出原因（民警账号必填，会记入操作记录）", "Reason for the export (required for police accounts; kept in the audit trail)"),
     ("reason_needed", "请填写导出原因", "State the reason for the export"),
     ("chain_intact", "记录链完整", "The chain is intact"),
@@ -556,6 +569,20 @@ fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
         Lang::Zh => zh,
         Lang::En => en,
     }
+}
+
+/// The words of `key` with each `{}` replaced by the next of `args`, in order.
+pub fn tf(lang: Lang, key: &str, args: &[&dyn std::fmt::Display]) -> String {
+    let mut out = String::new();
+    let mut rest = t(lang, key);
+    for a in args {
+        let Some(at) = rest.find("{}") else { break };
+        out.push_str(&rest[..at]);
+        out.push_str(&a.to_string());
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn t(lang: Lang, key: &str) -> &'static str {

@@ -339,8 +339,26 @@ pub fn unlock(conn: &mut dyn Conn, community: &str, id: i64) -> Result<String, A
 /// Turns TOTP on (a base32 secret) or off (`None`) for account `id`; the
 /// step the confirming code used is spent with it.
 pub fn set_totp(conn: &mut dyn Conn, id: i64, secret: Option<&str>, step: i64) -> Result<(), DbError> {
-    conn.execute("UPDATE users SET totp_secret = ?1, totp_step = ?3 WHERE id = ?2", vals![secret, id, step])?;
+    conn.execute(
+        "UPDATE users SET totp_secret = ?1, totp_step = ?3, totp_pending = NULL WHERE id = ?2",
+        vals![secret, id, step],
+    )?;
     Ok(())
+}
+
+/// The secret account `id` is setting up, if it has shown one.
+pub fn pending_totp_of(conn: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+    let found = conn.query_opt("SELECT totp_pending FROM users WHERE id = ?1", vals![id], |r| r.get::<Option<String>>(0))?;
+    Ok(found.flatten())
+}
+
+/// The secret account `id` is setting up (shown, not yet confirmed by a
+/// code): made once by `make` and kept, so a wrong code or a reload shows
+/// the same secret the authenticator already holds.
+pub fn pending_totp(conn: &mut dyn Conn, id: i64, make: impl FnOnce() -> String) -> Result<String, DbError> {
+    let made = make();
+    conn.execute("UPDATE users SET totp_pending = ?1 WHERE id = ?2 AND totp_pending IS NULL", vals![&made, id])?;
+    conn.query_row("SELECT totp_pending FROM users WHERE id = ?1", vals![id], |r| r.get::<String>(0))
 }
 
 /// Account `id`'s TOTP secret and the last step it used, if TOTP is on.

@@ -13,16 +13,104 @@ use crate::db::{Conn, DbError};
 use crate::leaves::divisions;
 use crate::vals;
 
+/// Why a document or a rule was not saved. The web page words each one in
+/// the reader's language ([`RuleError::key`]); the English here is for logs.
 #[derive(Debug, Error)]
 pub enum RuleError {
     #[error("{0:?} is not a division code; pick a province, city or district (e.g. 42 for Hubei, 4201 for Wuhan)")]
     UnknownDivision(String),
     #[error("there is no document {0:?}; create it first")]
     UnknownDocument(String),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("a document needs a name of 1 to 40 characters")]
+    NameLength,
+    #[error("the period is from 1 to 60 days")]
+    DaysRange,
+    #[error("the Chinese text is required; each text at most 5,000 characters")]
+    TextLength,
+    /// The text names a number of days other than the period: the person
+    /// would sign one period and the receipt would say another.
+    #[error("the text says {said} days but the period is {days}; write {{days}} where the number goes")]
+    DaysMismatch { said: i64, days: i64 },
+    #[error("a rule ends after it starts")]
+    EndsBeforeStart,
+    #[error("500 rules at most; remove old ones first")]
+    TooManyRules,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl RuleError {
+    /// The words key of this error; its arguments are [`RuleError::args`].
+    pub fn key(&self) -> &'static str {
+        match self {
+            RuleError::UnknownDivision(_) => "rule_err_division",
+            RuleError::UnknownDocument(_) => "rule_err_document",
+            RuleError::NameLength => "rule_err_name",
+            RuleError::DaysRange => "rule_err_days",
+            RuleError::TextLength => "rule_err_text",
+            RuleError::DaysMismatch { .. } => "rule_err_days_mismatch",
+            RuleError::EndsBeforeStart => "rule_err_order",
+            RuleError::TooManyRules => "rule_err_many",
+            RuleError::Db(_) => "server_error_text",
+        }
+    }
+
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            RuleError::UnknownDivision(s) | RuleError::UnknownDocument(s) => vec![s.clone()],
+            RuleError::DaysMismatch { said, days } => vec![said.to_string(), days.to_string()],
+            _ => vec![],
+        }
+    }
+}
+
+/// The standard texts, for a committee that leaves a document's text
+/// empty: `{days}` becomes the document's period wherever it is shown.
+pub fn template(kind: Kind) -> (&'static str, &'static str) {
+    match kind {
+        Kind::Pledge => (PLEDGE_ZH, PLEDGE_EN),
+        Kind::Notice => (NOTICE_ZH, NOTICE_EN),
+    }
+}
+
+const PLEDGE_ZH: &str = "本人承诺：自抵达之日起 {days} 天内每日早晚自测体温，如实申报健康状况；出现发热、咳嗽等症状时立即告知居委会并就医；\
+遵守社区防控规定。以上信息真实准确，如有隐瞒，愿承担相应责任。";
+const PLEDGE_EN: &str = "I pledge to take my temperature every morning and evening for {days} days from my arrival and to report my health truthfully; \
+to tell the committee at once and see a doctor if I have a fever or a cough; and to follow the compound's rules. \
+The information I gave is true; I answer for anything I concealed.";
+const NOTICE_ZH: &str = "居家隔离告知书：自抵达之日起 {days} 天内请居家隔离，不出户，每日早晚两次测量体温并在线报告；\
+如需就医或有其他紧急情况，请先联系居委会。隔离期间门岗将不为本户放行外出。";
+const NOTICE_EN: &str = "Notice of home quarantine: for {days} days from your arrival, stay at home and do not go out; \
+take your temperature every morning and evening and report it online. If you need a doctor or have an emergency, call the committee first. \
+The gates will not let this home's people out until the quarantine ends.";
+
+/// A number of days written in `text` other than `days` (an Arabic number
+/// followed by 天, "days" or "-day"): the text contradicts the period.
+/// Chinese numerals are not read; `{days}` is the way to write it.
+pub fn days_said(text: &str, days: i64) -> Option<i64> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        let n: String = chars[start..i].iter().collect();
+        let after: String = chars[i..].iter().take(6).collect::<String>().trim_start().to_lowercase();
+        let after = after.strip_prefix('-').unwrap_or(&after);
+        if after.starts_with('天') || after.starts_with("day") {
+            if let Ok(n) = n.parse::<i64>() {
+                if n != days {
+                    return Some(n);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// What signing a document commits the person to.
@@ -95,13 +183,22 @@ pub fn save_document(
 ) -> Result<i64, RuleError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 40 {
-        return Err(RuleError::Invalid("a document needs a name of 1 to 40 characters".into()));
+        return Err(RuleError::NameLength);
     }
     if !(1..=60).contains(&days) {
-        return Err(RuleError::Invalid("days: from 1 to 60".into()));
+        return Err(RuleError::DaysRange);
     }
-    if zh.trim().is_empty() || zh.chars().count() > 5_000 || en.chars().count() > 5_000 {
-        return Err(RuleError::Invalid("the Chinese text is required; each text at most 5,000 characters".into()));
+    // An empty text is the standard one of its kind.
+    let (zh, en) = match (zh.trim().is_empty(), en.trim().is_empty()) {
+        (true, true) => template(kind),
+        (true, false) => return Err(RuleError::TextLength),
+        _ => (zh, en),
+    };
+    if zh.chars().count() > 5_000 || en.chars().count() > 5_000 {
+        return Err(RuleError::TextLength);
+    }
+    if let Some(said) = days_said(zh, days).or_else(|| days_said(en, days)) {
+        return Err(RuleError::DaysMismatch { said, days });
     }
     conn.transaction(true, |tx| {
         let lock = tx.for_update("SELECT id FROM communities WHERE id = ?1");
@@ -167,7 +264,7 @@ pub fn add_rule(
     }
     if let (Some(f), Some(u)) = (from_s, until_s) {
         if u <= f {
-            return Err(RuleError::Invalid("a rule ends after it starts".into()));
+            return Err(RuleError::EndsBeforeStart);
         }
     }
     let known = conn.scalar(
@@ -178,7 +275,7 @@ pub fn add_rule(
         return Err(RuleError::UnknownDocument(document.to_string()));
     }
     if conn.scalar("SELECT COUNT(*) FROM region_rules WHERE community = ?1", vals![community])? >= 500 {
-        return Err(RuleError::Invalid("500 rules at most; remove old ones first".into()));
+        return Err(RuleError::TooManyRules);
     }
     Ok(conn.query_row(
         "INSERT INTO region_rules (community, prefix, document, from_s, until_s, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",

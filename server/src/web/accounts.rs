@@ -301,16 +301,25 @@ pub fn totp_step(secret_b32: &str, code: &str, now_s: i64) -> Option<i64> {
     matched
 }
 
-pub async fn totp_page(State(app): State<AppState>, session: Session) -> Result<Markup, WebError> {
+pub async fn totp_page(State(app): State<AppState>, session: Session) -> Result<Response, WebError> {
+    totp_form(&app, &session, None).await
+}
+
+/// The two-step page: how to turn it off, or the secret being set up (the
+/// same one until a code confirms it) with `error` above the form.
+async fn totp_form(app: &AppState, session: &Session, error: Option<&str>) -> Result<Response, WebError> {
     let lang = session.lang;
     let id = session.user_id;
     let on = app.db.call(move |conn| accounts::totp_of(conn, id)).await?.is_some();
     let code_field = html! {
         label { (t(lang, "totp_code")) input name="code" inputmode="numeric" autocomplete="one-time-code" required; }
     };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let error = html! { @if let Some(e) = error { p.msg.bad #error { (e) } } };
     let body = if on {
         html! {
             p.msg { (t(lang, "totp_on")) }
+            (error)
             form.card method="post" action="/totp" {
                 (csrf_field(&session.csrf))
                 input type="hidden" name="off" value="1";
@@ -319,7 +328,8 @@ pub async fn totp_page(State(app): State<AppState>, session: Session) -> Result<
             }
         }
     } else {
-        let secret = Secret::Raw(rand::random::<[u8; 20]>().to_vec()).to_encoded().to_string();
+        let make = || Secret::Raw(rand::random::<[u8; 20]>().to_vec()).to_encoded().to_string();
+        let secret = app.db.call(move |conn| accounts::pending_totp(conn, id, make)).await?;
         let issuer = "Shoumen";
         let url = format!(
             "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}",
@@ -328,16 +338,16 @@ pub async fn totp_page(State(app): State<AppState>, session: Session) -> Result<
         html! {
             p { (t(lang, "totp_scan")) }
             div.qr { (qr_code(&url)) }
-            p { code { (secret) } }
+            p { code #secret { (secret) } }
+            (error)
             form.card method="post" action="/totp" {
                 (csrf_field(&session.csrf))
-                input type="hidden" name="secret" value=(secret);
                 (code_field)
                 button { (t(lang, "totp_turn_on")) }
             }
         }
     };
-    Ok(frame(lang, t(lang, "totp_title"), Some(&session), body))
+    Ok((status, frame(lang, t(lang, "totp_title"), Some(session), body)).into_response())
 }
 
 pub async fn totp_set(
@@ -359,14 +369,20 @@ pub async fn totp_set(
     // with a code from it.
     let (secret, store, last_step) = match (&current, turning_off) {
         (Some((secret, step)), true) => (secret.clone(), None, *step),
-        (None, false) => (field(&form, "secret").to_string(), Some(field(&form, "secret").to_string()), 0),
+        (None, false) => {
+            // The secret shown on the page, kept on the server since.
+            let Some(pending) = app.db.call(move |conn| accounts::pending_totp_of(conn, id)).await? else {
+                return Ok(state_redirect("/totp"));
+            };
+            (pending.clone(), Some(pending), 0)
+        }
         (Some(_), false) => {
             return Err(WebError::conflict(&session, "totp_title", t(session.lang, "totp_already_on")));
         }
         (None, true) => return Ok(state_redirect("/totp")),
     };
     let Some(step) = totp_step(&secret, &code, now_s).filter(|s| *s > last_step) else {
-        return Err(WebError::invalid(&session, "totp_title", t(session.lang, "totp_wrong")));
+        return totp_form(&app, &session, Some(t(session.lang, "totp_wrong"))).await;
     };
     let actor = session.community.clone().map(|community| crate::records::audit::Actor {
         community,

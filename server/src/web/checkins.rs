@@ -7,7 +7,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{csrf_field, fmt_day, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, WebError};
+use super::{csrf_field, fmt_last_day, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, WebError};
 use crate::db::now_ms;
 use crate::leaves::roles::Perm;
 use crate::records::checkins::{self, Report};
@@ -83,7 +83,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                         td { (p.unit) } td { (p.name) }
                         td {
                             (t(lang, if p.kind == Kind::Notice { "quarantine" } else { "self_monitoring" })) " · "
-                            (fmt_day(p.until_s - 1, offset))
+                            (fmt_last_day(p.until_s, offset))
                         }
                         td { (report(lang, last, offset)) }
                         td { code { (base) "/c/" (m.community) "/" (token) } }

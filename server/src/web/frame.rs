@@ -122,11 +122,13 @@ pub struct WebError {
     text: Option<String>,
     /// The menu, when the reader is logged in.
     menu: Option<Markup>,
+    /// The page to go back to and try again, if not the front page.
+    back: Option<String>,
 }
 
 impl WebError {
     fn with(status: StatusCode, session: &Session, title: &'static str, text: Option<String>) -> WebError {
-        WebError { status, lang: session.lang, title, text, menu: Some(menu(session.lang, session)) }
+        WebError { status, lang: session.lang, title, text, menu: Some(menu(session.lang, session)), back: None }
     }
 
     /// A record that does not exist in the account's community: the same
@@ -137,7 +139,7 @@ impl WebError {
 
     /// A form without this session's (or this browser's) CSRF token.
     pub fn csrf(lang: Lang) -> WebError {
-        WebError { status: StatusCode::FORBIDDEN, lang, title: "csrf_failed", text: None, menu: None }
+        WebError { status: StatusCode::FORBIDDEN, lang, title: "csrf_failed", text: None, menu: None, back: None }
     }
 
     /// A page or action the account's role does not allow.
@@ -160,12 +162,12 @@ impl WebError {
 
     /// The same before login (no menu).
     pub fn invalid_public(lang: Lang, title: &'static str, text: impl Into<String>) -> WebError {
-        WebError { status: StatusCode::BAD_REQUEST, lang, title, text: Some(text.into()), menu: None }
+        WebError { status: StatusCode::BAD_REQUEST, lang, title, text: Some(text.into()), menu: None, back: None }
     }
 
     /// Too many requests from this client for now.
     pub fn rate_limited(lang: Lang) -> WebError {
-        WebError { status: StatusCode::TOO_MANY_REQUESTS, lang, title: "rate_limited", text: None, menu: None }
+        WebError { status: StatusCode::TOO_MANY_REQUESTS, lang, title: "rate_limited", text: None, menu: None, back: None }
     }
 
     /// Something failed inside the server: logged with its cause.
@@ -177,6 +179,7 @@ impl WebError {
             title: "server_error",
             text: None,
             menu: None,
+            back: None,
         }
     }
 
@@ -189,6 +192,12 @@ impl WebError {
             CommunityError::NotFound(_) => WebError::not_found(session),
             other => WebError::invalid(session, title, other.to_string()),
         }
+    }
+
+    /// Offers a way back to `href`, where the form can be tried again.
+    pub fn back(mut self, href: impl Into<String>) -> WebError {
+        self.back = Some(href.into());
+        self
     }
 
     pub fn status(&self) -> StatusCode {
@@ -210,8 +219,12 @@ impl IntoResponse for WebError {
             html! { p.msg { (t(Lang::Zh, "server_error_text")) } p.msg { (t(Lang::En, "server_error_text")) } }
         } else {
             html! {
-                @if let Some(text) = &self.text { p.msg { (text) } }
-                @if self.menu.is_none() { p { a href="/" { "←" } } }
+                @if let Some(text) = &self.text { p.msg #error { (text) } }
+                @if let Some(back) = &self.back {
+                    p { a.button href=(back) { "← " (t(lang, "try_again")) } }
+                } @else if self.menu.is_none() {
+                    p { a href="/" { "←" } }
+                }
             }
         };
         (self.status, frame_with_menu(lang, t(lang, self.title), self.menu, None, body)).into_response()

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{
-    csrf_field, field, fmt_day, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, t, urlencode,
+    csrf_field, field, fmt_last_day, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, t, urlencode,
     with_cookie, FormMap, Lang, WebError,
 };
 use crate::db::now_ms;
@@ -77,7 +77,7 @@ async fn show(
     let period = t(lang, if p.kind == Kind::Notice { "reg_quarantine_until" } else { "reg_monitoring_until" });
     let body = html! {
         @if let Some(n) = note { p.msg #note { (n) } }
-        p { (p.name) " · " (p.unit) " · " (period) " " (fmt_day(p.until_s - 1, offset)) }
+        p { (p.name) " · " (p.unit) " · " (period) " " (fmt_last_day(p.until_s, offset)) }
         p #last { (t(lang, "last_report")) ": " (last) }
         form.card method="post" action={ (action) "/checkin" } {
             (csrf_field(&form_token))

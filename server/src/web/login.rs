@@ -80,6 +80,9 @@ enum Verdict {
         community: Option<String>,
         step: Option<i64>,
     },
+    /// The password is right, two-step login is on and no code was typed:
+    /// said as such (it still counts towards the lockout).
+    CodeMissing,
     Bad,
 }
 
@@ -123,13 +126,17 @@ pub async fn login(
     // counts towards the lockout).
     let verdict =
         tokio::task::spawn_blocking(move || check(found, &password, &code, now / 1000)).await.unwrap_or(Verdict::Bad);
-    let Verdict::Good { user_id, community, step } = verdict else {
-        if let Some(ms) = locked_ms.filter(|_| !trusted) {
-            // Locked: only the right password with a valid code gets in.
-            return Ok(locked_page(&app, &headers, lang, ms));
+    let (user_id, community, step) = match verdict {
+        Verdict::Good { user_id, community, step } => (user_id, community, step),
+        failed => {
+            if let Some(ms) = locked_ms.filter(|_| !trusted) {
+                // Locked: only the right password with a valid code gets in.
+                return Ok(locked_page(&app, &headers, lang, ms));
+            }
+            login_failed(&app, &account, client, known).await;
+            let text = if matches!(failed, Verdict::CodeMissing) { "login_code_missing" } else { "login_failed" };
+            return Ok(page(&app, &headers, Some(t(lang, text)), StatusCode::UNAUTHORIZED));
         }
-        login_failed(&app, &account, client, known).await;
-        return Ok(page(&app, &headers, Some(t(lang, "login_failed")), StatusCode::UNAUTHORIZED));
     };
     if let Some(step) = step {
         // A code is good once: one seen already (replayed) fails.
@@ -207,6 +214,7 @@ fn check(found: Option<crate::records::accounts::Credentials>, password: &str, c
     }
     let step = match &c.totp_secret {
         None => None,
+        Some(_) if code.trim().is_empty() => return Verdict::CodeMissing,
         Some(secret) => match super::accounts::totp_step(secret, code, now_s) {
             Some(step) if step > c.totp_step => Some(step),
             _ => return Verdict::Bad,

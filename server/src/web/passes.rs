@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use shoumen_protocol::Role;
 
 use super::{
-    csrf_field, field, fmt_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t, title_page, urlencode,
+    csrf_field, field, fmt_day, fmt_last_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t, title_page, urlencode,
     FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;
@@ -281,7 +281,7 @@ pub async fn phone(
         @if let Some((_, id, from_s, until_s)) = notice {
             div.card #pending-notice {
                 p { (t(lang, "head_notice")) }
-                p { b { (fmt_day(from_s, offset)) " – " (fmt_day(until_s - 1, offset)) } }
+                p { b { (fmt_day(from_s, offset)) " – " (fmt_last_day(until_s, offset)) } }
                 form.inline method="post" action={ "/p/" (urlencode(&token)) "/notice/" (id) } {
                     button { (t(lang, "head_notice_confirm")) }
                 }

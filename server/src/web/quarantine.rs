@@ -5,7 +5,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{csrf_field, field, fmt_day, fmt_ms, frame, parse_day, state_redirect, t, FormMap, Member, WebError};
+use super::{csrf_field, field, fmt_day, fmt_last_day, fmt_ms, frame, parse_day, state_redirect, t, FormMap, Member, WebError};
 use crate::db::now_ms;
 use crate::records::community;
 use crate::AppState;
@@ -46,7 +46,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                     tr {
                         td { (q.unit) }
                         td { (fmt_day(q.from_s, offset)) }
-                        td { (fmt_day(q.until_s, offset)) }
+                        td { (fmt_last_day(q.until_s, offset)) }
                         td {
                             (t(lang, if q.status == "pending" { "q_pending" } else { "q_confirmed" })) " · "
                             (t(lang, if q.source == "returnee" { "q_returnee" } else { "q_committee" }))

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use shoumen_protocol::evidence::{Head, Receipt};
 
-use super::{field, fmt_day, fmt_ms, frame, lang_of, qr_code, t, title_page, urlencode, FormMap, Lang, WebError};
+use super::{field, fmt_last_day, fmt_ms, frame, lang_of, qr_code, t, title_page, urlencode, FormMap, Lang, WebError};
 use crate::db::now_ms;
 use crate::records::registrations::{self, Registration};
 use crate::records::returnees::Kind;
@@ -44,7 +44,7 @@ async fn load(app: &AppState, community: String, token: String) -> Result<Option
 /// What the registration set in motion, in words (plain text).
 pub fn consequence(lang: Lang, reg: &Registration, offset: i32) -> String {
     let key = if reg.kind == Kind::Notice { "reg_quarantine_until" } else { "reg_monitoring_until" };
-    format!("{} {} ({} {})", t(lang, key), fmt_day(reg.until_s - 1, offset), t(lang, "unit"), reg.unit)
+    format!("{} {} ({} {})", t(lang, key), fmt_last_day(reg.until_s, offset), t(lang, "unit"), reg.unit)
 }
 
 pub async fn page(

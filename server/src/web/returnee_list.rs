@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use super::{
-    csrf_field, fmt_day, fmt_ms, frame, parse_day, qr_code, record_action, state_redirect, t, urlencode, FormMap, Lang,
+    csrf_field, fmt_day, fmt_last_day, fmt_ms, frame, parse_day, qr_code, record_action, state_redirect, t, urlencode, FormMap, Lang,
     Member, WebError,
 };
 use crate::db::now_ms;
@@ -129,7 +129,7 @@ fn pending_section(m: &Member, pending: &[crate::records::community::QuarantineR
                     @for q in pending {
                         tr {
                             td { (q.unit) }
-                            td { (fmt_day(q.from_s, offset)) " – " (fmt_day(q.until_s - 1, offset)) }
+                            td { (fmt_day(q.from_s, offset)) " – " (fmt_last_day(q.until_s, offset)) }
                             td { (q.note) }
                             td {
                                 @if m.may(Perm::EditRecords) {
@@ -173,7 +173,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params
                         td { (r.document) " v" (r.version) }
                         td class=[soon.then_some("bad")] {
                             (t(lang, if r.kind == Kind::Notice { "quarantine" } else { "self_monitoring" })) " · "
-                            (fmt_day(r.until_s - 1, offset))
+                            (fmt_last_day(r.until_s, offset))
                         }
                         td { a href={ "/returnees/" (r.id) } { (r.code) } }
                         td { "#" (r.index) }
@@ -274,7 +274,7 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
             r.document.clone(),
             r.version.to_string(),
             r.kind.as_str().to_string(),
-            fmt_day(r.until_s - 1, offset),
+            fmt_last_day(r.until_s, offset),
             fmt_ms(r.signed_ms, offset),
             r.index.to_string(),
         ];

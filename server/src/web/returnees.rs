@@ -6,7 +6,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{csrf_field, field, fmt_day, frame, parse_day, state_redirect, t, FormMap, Lang, Member, WebError};
+use super::{csrf_field, field, fmt_day, fmt_last_day, frame, parse_day, state_redirect, t, tf, FormMap, Lang, Member, WebError};
 use crate::db::now_ms;
 use crate::leaves::divisions;
 use crate::leaves::roles::Perm;
@@ -23,13 +23,6 @@ pub fn table() -> super::site::Table {
         .post("/returnees/rules/{id}/remove", Perm::EditRecords, remove_rule)
 }
 
-/// A first pledge, for a committee that has none yet: edit before use.
-const PLEDGE_ZH: &str = "本人承诺：自抵达之日起 {days} 天内每日早晚自测体温，如实申报健康状况；出现发热、咳嗽等症状时立即告知居委会并就医；\
-遵守社区防控规定。以上信息真实准确，如有隐瞒，愿承担相应责任。";
-const PLEDGE_EN: &str = "I pledge to take my temperature every morning and evening for {days} days from my arrival and to report my health truthfully; \
-to tell the committee at once and see a doctor if I have a fever or a cough; and to follow the compound's rules. \
-The information I gave is true; I answer for anything I concealed.";
-
 #[derive(serde::Deserialize, Default)]
 pub struct Check {
     #[serde(default)]
@@ -41,7 +34,12 @@ pub struct Check {
 fn rule_error(m: &Member, e: RuleError) -> WebError {
     match e {
         RuleError::Db(e) => e.into(),
-        other => WebError::invalid(&m.session, "returnees", other.to_string()),
+        other => {
+            let args = other.args();
+            let args: Vec<&dyn std::fmt::Display> = args.iter().map(|a| a as &dyn std::fmt::Display).collect();
+            WebError::invalid(&m.session, "rules_and_documents", tf(m.session.lang, other.key(), &args))
+                .back("/returnees/rules")
+        }
     }
 }
 
@@ -72,6 +70,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
     let csrf = &m.session.csrf;
     let edit = m.may(Perm::EditRecords);
     let day = |s: Option<i64>| s.map_or("—".to_string(), |s| fmt_day(s, offset));
+    let last_day = |s: Option<i64>| s.map_or("—".to_string(), |s| fmt_last_day(s, offset));
     let body = html! {
         p { a href="/returnees" { "← " (t(lang, "returnees")) } }
         h2 { (t(lang, "rules")) }
@@ -93,7 +92,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
                 tr { th { (t(lang, "origin")) } th { (t(lang, "document")) } th { (t(lang, "from")) } th { (t(lang, "until")) } th {} }
                 @for r in &rules {
                     tr {
-                        td { (place(lang, &r.prefix)) } td { (r.document) } td { (day(r.from_s)) } td { (day(r.until_s)) }
+                        td { (place(lang, &r.prefix)) } td { (r.document) } td { (day(r.from_s)) } td { (last_day(r.until_s)) }
                         td {
                             @if edit {
                                 form.inline method="post" action={ "/returnees/rules/" (r.id) "/remove" } {
@@ -124,7 +123,6 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
 /// The documents, newest version each, and (for staff) the form that saves
 /// a new one or a new version.
 fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str>) -> Markup {
-    let (zh, en) = (PLEDGE_ZH.replace("{days}", "14"), PLEDGE_EN.replace("{days}", "14"));
     html! {
         h2 { (t(lang, "documents")) }
         @for d in docs {
@@ -141,7 +139,7 @@ fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str
             form.card method="post" action="/returnees/documents" {
                 (csrf_field(csrf))
                 p { (t(lang, "document_help")) }
-                label { (t(lang, "name")) input name="name" required maxlength="40"; }
+                label { (t(lang, "document_name")) input name="name" required maxlength="40"; }
                 label {
                     (t(lang, "kind"))
                     select name="kind" {
@@ -149,9 +147,13 @@ fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str
                         option value="notice" { (t(lang, "notice")) }
                     }
                 }
-                label { (t(lang, "days_word")) input name="days" type="number" min="1" max="60" value="14"; }
-                label { "中文" textarea name="body_zh" rows="6" style="width:100%" { (zh) } }
-                label { "English" textarea name="body_en" rows="6" style="width:100%" { (en) } }
+                label { (t(lang, "days_period")) input name="days" type="number" min="1" max="60" value="14"; }
+                // Empty texts are the standard text of the kind chosen, so
+                // choosing a notice never keeps a pledge's words; `{days}`
+                // is the period, wherever the text is shown.
+                p { (t(lang, "document_text_help")) }
+                label { "中文" textarea name="body_zh" rows="6" style="width:100%" placeholder=(returnees::template(Kind::Pledge).0) {} }
+                label { "English" textarea name="body_en" rows="6" style="width:100%" placeholder=(returnees::template(Kind::Pledge).1) {} }
                 button { (t(lang, "save")) }
             }
         }

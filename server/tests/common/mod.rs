@@ -178,6 +178,12 @@ pub fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
+/// The two-step secret the /totp page shows.
+pub fn totp_secret_of(page: &str) -> String {
+    let at = page.find("id=\"secret\">").expect("a secret on the page") + "id=\"secret\">".len();
+    page[at..at + page[at..].find('<').unwrap()].to_string()
+}
+
 pub fn login(server: &TestServer) -> (Browser, String) {
     login_as(server, ADMIN)
 }

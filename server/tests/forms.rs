@@ -1,0 +1,112 @@
+//! The committee's forms as a committee worker meets them (issue 28): what
+//! a form is filled with is what gets signed, a date typed is the date
+//! shown, and a mistake leaves a way back.
+
+mod common;
+
+use common::*;
+
+/// The textareas of a page's form as a browser would send them.
+fn textareas(page: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = page;
+    while let Some(at) = rest.find("<textarea") {
+        rest = &rest[at..];
+        let name_at = rest.find("name=\"").unwrap() + 6;
+        let name = rest[name_at..name_at + rest[name_at..].find('"').unwrap()].to_string();
+        let open = rest.find('>').unwrap() + 1;
+        let close = rest.find("</textarea>").unwrap();
+        out.push((name, rest[open..close].replace("&amp;", "&").replace("&quot;", "\"")));
+        rest = &rest[close..];
+    }
+    out
+}
+
+#[test]
+fn a_document_made_from_the_form_says_the_period_it_is_saved_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf) = login(&server);
+    // The worker leaves the texts as the page fills them, picks a notice
+    // and sets the period to 7 days.
+    let (_, page) = get(&b, &format!("{base}/returnees/rules"));
+    let mut form: Vec<(String, String)> = textareas(&page);
+    assert_eq!(form.len(), 2, "the Chinese and English texts");
+    for (k, v) in [("name", "七天告知书"), ("kind", "notice"), ("days", "7"), ("csrf", csrf.as_str())] {
+        form.push((k.into(), v.into()));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(post(&b, &format!("{base}/returnees/documents"), &pairs).0, 303);
+    // What the person will sign is a notice of 7 days, nothing of 14.
+    let (_, page) = get(&b, &format!("{base}/returnees/rules"));
+    let card = &page[page.find("<b>七天告知书</b>").expect("the new document")..];
+    let card = &card[..card.find("</div>").unwrap()];
+    assert!(card.contains("居家隔离"), "a notice's text, not a pledge's: {card}");
+    assert!(!card.contains("14"), "no other period in the text: {card}");
+    let stored = server.count("SELECT COUNT(*) FROM document_versions WHERE name = '七天告知书' AND body_zh LIKE '%{days}%'");
+    assert_eq!(stored, 1, "the period is written as {{days}}, filled where it is shown");
+
+    // A text that names another period is refused, in the worker's words,
+    // with a way back to the form.
+    let (status, page, _) = post(
+        &b,
+        &format!("{base}/returnees/documents"),
+        &[
+            ("name", "承诺书"),
+            ("kind", "pledge"),
+            ("days", "7"),
+            ("body_zh", "本人承诺自抵达之日起 14 天内每日自测体温。"),
+            ("body_en", ""),
+            ("csrf", &csrf),
+        ],
+    );
+    assert_eq!(status, 400);
+    assert!(page.contains("正文写的是 14 天，而期限是 7 天"), "{page}");
+    assert!(page.contains("href=\"/returnees/rules\""), "a way back: {page}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM document_versions WHERE name = '承诺书'"), 0);
+    // A bad region rule says so in Chinese too, not in English.
+    let (status, page, _) = post(
+        &b,
+        &format!("{base}/returnees/rules"),
+        &[("prefix", "湖北"), ("document", "七天告知书"), ("from", ""), ("until", ""), ("csrf", &csrf)],
+    );
+    assert_eq!(status, 400);
+    assert!(page.contains("“湖北”不是行政区划代码"), "{page}");
+    assert!(!page.contains("is not a division code"), "{page}");
+}
+
+#[test]
+fn an_end_date_is_shown_as_it_was_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf) = login(&server);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/quarantine"),
+        &[("unit", "3-502"), ("from", "2026-12-01"), ("until", "2026-12-14"), ("note", ""), ("csrf", &csrf)],
+    );
+    assert_eq!(status, 303);
+    let (_, page) = get(&b, &format!("{base}/quarantine"));
+    let table = &page[page.find("id=\"quarantines\"").unwrap()..];
+    assert!(table.contains("2026-12-14"), "the typed last day: {table}");
+    assert!(!table.contains("2026-12-15"), "not the day after: {table}");
+    // A region rule's last day likewise.
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/returnees/documents"),
+        &[("name", "P"), ("kind", "pledge"), ("days", "14"), ("body_zh", ""), ("body_en", ""), ("csrf", &csrf)],
+    );
+    assert_eq!(status, 303);
+    let (status, _, _) = post(
+        &b,
+        &format!("{base}/returnees/rules"),
+        &[("prefix", "42"), ("document", "P"), ("from", "2026-12-01"), ("until", "2026-12-31"), ("csrf", &csrf)],
+    );
+    assert_eq!(status, 303);
+    let (_, page) = get(&b, &format!("{base}/returnees/rules"));
+    let table = &page[page.find("id=\"rules\"").unwrap()..];
+    assert!(table.contains("2026-12-31"), "{table}");
+    assert!(!table.contains("2027-01-01"), "{table}");
+}
