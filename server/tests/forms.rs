@@ -110,3 +110,42 @@ fn an_end_date_is_shown_as_it_was_typed() {
     assert!(table.contains("2026-12-31"), "{table}");
     assert!(!table.contains("2027-01-01"), "{table}");
 }
+
+#[test]
+fn the_returnee_form_after_a_mistake_shows_the_place_it_will_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let b = browser();
+    let (_, page) = get(&b, &format!("{base}/r/{COMMUNITY}"));
+    let key = "name=\"token\" value=\"";
+    let at = page.find(key).unwrap() + key.len();
+    let token = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let (status, page, _) = post(
+        &b,
+        &format!("{base}/r/{COMMUNITY}"),
+        &[
+            ("token", &token),
+            ("name", "王芳"),
+            ("phone", "12"),
+            ("unit", "3-502"),
+            ("origin", "420106"),
+            ("arrival", "2026-12-01"),
+            ("travel", "train"),
+            ("temperature", "36.5"),
+            ("symptoms", "no"),
+            ("contact", "no"),
+        ],
+    );
+    assert_eq!(status, 400, "a phone number of two digits");
+    // Wuchang district of Wuhan, Hubei: each list holds its level and
+    // shows the choice, and the hidden field sends the same.
+    let select = |id: &str| {
+        let s = &page[page.find(&format!("id=\"{id}\"")).unwrap()..];
+        s[..s.find("</select>").unwrap()].to_string()
+    };
+    assert!(select("province").contains("value=\"42\" selected"), "{}", select("province"));
+    assert!(select("city").contains("value=\"4201\" selected>武汉市"), "{}", select("city"));
+    assert!(select("district").contains("value=\"420106\" selected>武昌区"), "{}", select("district"));
+    assert!(page.contains("id=\"origin\" type=\"hidden\" name=\"origin\" value=\"420106\""), "{page}");
+}

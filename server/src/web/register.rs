@@ -78,10 +78,7 @@ async fn show_form(
             label { (t(lang, "reg_unit")) input name="unit" required maxlength="12" placeholder="3-502" value=(value("unit")); }
             fieldset {
                 legend { (t(lang, "reg_origin")) }
-                select #province { option value="" { (t(lang, "province")) } (province_options(filled)) }
-                select #city { option value="" { (t(lang, "city")) } }
-                select #district { option value="" { (t(lang, "district_level")) } }
-                input type="hidden" name="origin" #origin value=(value("origin"));
+                (origin_picker(lang, "origin", field(filled, "origin")))
             }
             label { (t(lang, "arrival_day")) input type="date" name="arrival" required value=(value("arrival")); }
             label { (t(lang, "travel")) select name="travel" { (travel_options(lang, filled)) } }
@@ -99,12 +96,32 @@ async fn show_form(
     Ok(scripted(status, lang, t(lang, "reg_title"), body, &nonce))
 }
 
-/// The provinces, the one the form had selected.
-fn province_options(filled: &FormMap) -> Markup {
+/// The province, city and district lists and the hidden field `name`
+/// they fill, each list filled and chosen down to `code` (the form sent
+/// back after an error shows what it will send). The script below
+/// refills the lists below a new choice.
+pub fn origin_picker(lang: Lang, name: &str, code: &str) -> Markup {
+    let mut chain = Vec::new();
+    let mut at = divisions::get(code.trim());
+    while let Some(d) = at {
+        chain.push(d);
+        at = d.parent.as_deref().and_then(divisions::get);
+    }
+    chain.reverse();
+    let chosen = |level: usize| chain.get(level).map_or("", |d| d.code.as_str());
+    let options = |parent: Option<&str>, level: usize| {
+        let list: Vec<_> = match parent {
+            None => divisions::provinces().collect(),
+            Some(p) if !p.is_empty() => divisions::children(p).collect(),
+            Some(_) => Vec::new(),
+        };
+        html! { @for d in list { option value=(d.code) selected[d.code == chosen(level)] { (d.name) } } }
+    };
     html! {
-        @for p in divisions::provinces() {
-            option value=(p.code) selected[field(filled, "origin").starts_with(&p.code)] { (p.name) }
-        }
+        select #province { option value="" { (t(lang, "province")) } (options(None, 0)) }
+        select #city { option value="" { (t(lang, "city")) } (options(Some(chosen(0)), 1)) }
+        select #district { option value="" { (t(lang, "district_level")) } (options(Some(chosen(1)), 2)) }
+        input type="hidden" name=(name) #origin value=(chain.last().map_or("", |d| d.code.as_str()));
     }
 }
 
