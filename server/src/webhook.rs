@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::db::{now_ms, Db, DbError};
 use crate::leaves::time::fmt_ms;
-use crate::leaves::words::{alert_text, t, Lang};
+use crate::leaves::words::{alert_text, detail_text, device_text, t, Lang};
 pub use crate::records::alerts::MAX_PENDING;
 use crate::records::alerts::{self, AlertRow, Outbox};
 pub use crate::records::robot::{get, pending, set, Format, Webhook};
@@ -36,8 +36,8 @@ pub fn message(
             let mut text = format!(
                 "【守门 {community}】{kind}\n门岗：{gate}\n{detail}\n时间：{time}",
                 kind = alert_text(Lang::Zh, &alert.kind),
-                gate = alert.gate,
-                detail = alert.detail,
+                gate = device_text(Lang::Zh, &alert.gate),
+                detail = detail_text(Lang::Zh, &alert.detail, utc_offset_min),
                 time = fmt_ms(alert.last_ms, utc_offset_min),
             );
             if alert.count > 1 {
@@ -54,7 +54,8 @@ pub fn message(
             "kind_en": alert_text(Lang::En, &alert.kind),
             "device": alert.device,
             "gate": alert.gate,
-            "detail": alert.detail,
+            "detail": detail_text(Lang::En, &alert.detail, utc_offset_min),
+            "detail_zh": detail_text(Lang::Zh, &alert.detail, utc_offset_min),
             "first_ms": alert.first_ms,
             "last_ms": alert.last_ms,
             "count": alert.count,

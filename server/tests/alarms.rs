@@ -163,6 +163,7 @@ fn a_quarantine_exit_is_refused_and_alerted_on_the_page_and_to_the_wecom_group()
             Event::PassRead { text: pass.clone(), direction: Some(Direction::Out) },
         ),
     ];
+    let mut gates = Vec::new();
     for (name, policy, event) in layouts {
         let mut gate = Gate::new(dir.path(), name, &server, policy);
         if matches!(event, Event::ChooseDirection(_)) {
@@ -173,17 +174,33 @@ fn a_quarantine_exit_is_refused_and_alerted_on_the_page_and_to_the_wecom_group()
         }
         assert_eq!(gate.feed(event), [(Decision::Deny, "quarantine_no_exit".to_string())], "{name}");
         gate.sync().unwrap();
+        gates.push(gate);
     }
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'quarantine_exit'"), 3);
+    // The same pass refused twice more in seconds at the out kiosk is the
+    // same alert counted, not two more to acknowledge.
+    for _ in 0..2 {
+        gates[0].offset_ms += 6_000;
+        gates[0].feed(Event::Tick);
+        let again = gates[0].feed(Event::PassRead { text: pass.clone(), direction: None });
+        assert_eq!(again[0], (Decision::Deny, "quarantine_no_exit".to_string()), "(then maybe its own alarm)");
+    }
+    gates[0].sync().unwrap();
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'quarantine_exit'"), 3);
+    assert_eq!(server.count("SELECT MAX(count) FROM alerts WHERE kind = 'quarantine_exit'"), 3);
     let body = receiver.wait_for("隔离人员试图外出").expect("the WeCom group heard of it");
     let msg: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(msg["msgtype"], "text");
     assert!(msg["text"]["content"].as_str().unwrap().contains("门岗"), "{body}");
+    assert!(body.contains("居家隔离中的 5-1201 住户试图外出"), "the message names the unit: {body}");
 
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
     assert!(page.contains("alert-quarantine_exit") && page.contains("Quarantined resident tried to go out"));
-    assert!(page.contains("class=\"badge\">3<"), "the navigation counts open alerts");
+    assert!(page.contains("Unit 5-1201 is under home quarantine and tried to go out"), "{page}");
+    assert!(!page.contains("seq "), "no sequence numbers: {page}");
+    // Three gates, and the out kiosk's own alarm at the third refusal.
+    assert!(page.contains("class=\"badge\">4<"), "the navigation counts open alerts");
 }
 
 /// Each alarm the gate raises reaches the server as an alert of its kind,

@@ -193,7 +193,8 @@ fn a_quarantined_door_alerts_a_free_one_does_not_a_silent_one_needs_a_look_and_r
     broker.publish("door-3-502", r#"{"contact": true, "battery": 87, "linkquality": 120}"#);
     broker.publish("door-3-502", r#"{"contact": false, "battery": 87, "linkquality": 118}"#);
     assert_eq!(wait_count(&server, "SELECT COUNT(*) FROM alerts WHERE kind = 'door_sensor_open'", 1), 1);
-    assert!(receiver.wait_for("3-502").is_some(), "the webhook message names the unit");
+    let message = receiver.wait_for("3-502").expect("the webhook message names the unit");
+    assert!(message.contains("联系人：住户 13800000000"), "and whom to call: {message}");
     assert_eq!(server.count("SELECT battery FROM sensors WHERE name = 'door-3-502'"), 87);
     // The same door of a unit not in quarantine: an event, nothing more.
     broker.publish("door-4-101", r#"{"contact": true}"#);
@@ -214,7 +215,7 @@ fn a_quarantined_door_alerts_a_free_one_does_not_a_silent_one_needs_a_look_and_r
     assert_eq!(server.db.call_blocking(|c| sensors::check_maintenance(c, now_ms())).unwrap(), 0);
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
-    assert!(page.contains("A door sensor needs a look") && page.contains("unit 4-101: silent since"), "{page}");
+    assert!(page.contains("A door sensor needs a look") && page.contains("Unit 4-101: the door sensor has been silent since"), "{page}");
 
     // The server stops; the sensor goes on; the broker restarts; then the
     // server: every message the broker kept arrives.

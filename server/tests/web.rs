@@ -189,7 +189,7 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
     let (_, entries) = get(&b, &format!("{base}/entries"));
     assert_eq!(entries.matches("<tr data-seq=").count(), 10);
     let (_, alerts) = get(&b, &format!("{base}/alerts"));
-    assert!(alerts.contains("alert-fever") && alerts.contains("seq 10 37.9 °C"));
+    assert!(alerts.contains("alert-fever") && alerts.contains("fever (pass 0000000a), 37.9 °C"));
     let day = shoumen_server::web::fmt_ms(shoumen_server::db::now_ms(), 480)[..10].to_string();
     let r = b.get(format!("{base}/export.csv?from={day}&to={day}")).send().unwrap();
     assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");

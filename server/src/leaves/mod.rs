@@ -4,6 +4,7 @@
 //! may use them.
 
 pub mod csv;
+pub mod detail;
 pub mod divisions;
 pub mod exposition;
 pub mod roles;

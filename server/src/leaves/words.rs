@@ -51,6 +51,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("days_period", "期限（天数）", "Period (days)"),
     ("document_name", "文书名称", "Document name"),
     ("document_text_help", "正文留空即使用所选类型的标准文本。正文中的 {days} 会显示为上面的天数，请不要直接写数字。", "Leave the texts empty to use the standard text of the kind chosen. {days} in a text shows the period above; do not write the number itself."),
+    ("who_sensor", "门磁", "Door sensor"),
+    ("who_account", "账号", "Account"),
+    ("who_broker", "门磁消息服务器", "The sensors' broker"),
     ("try_again", "返回修改", "Go back and fix it"),
     ("rule_err_division", "“{}”不是行政区划代码。请选择省、市或区县（例如 42 湖北省，4201 武汉市）。", "\"{}\" is not a division code. Pick a province, city or district (e.g. 42 Hubei, 4201 Wuhan)."),
     ("rule_err_document", "没有名为“{}”的文书，请先在下方新建。", "There is no document \"{}\"; create it below first."),
@@ -573,8 +576,83 @@ fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
 
 /// The words of `key` with each `{}` replaced by the next of `args`, in order.
 pub fn tf(lang: Lang, key: &str, args: &[&dyn std::fmt::Display]) -> String {
+    fill(t(lang, key), args)
+}
+
+/// An alert's detail ([`crate::leaves::detail`]) in the reader's words,
+/// times in the display zone; an older row's plain text as it is.
+pub fn detail_text(lang: Lang, stored: &str, utc_offset_min: i32) -> String {
+    use crate::leaves::detail::{Arg, Detail};
+    let Some(d) = Detail::decode(stored) else { return stored.to_string() };
+    let args: Vec<String> = d
+        .args
+        .iter()
+        .map(|a| match a {
+            Arg::Text(s) if s.is_empty() => "—".to_string(),
+            Arg::Text(s) => s.clone(),
+            Arg::Time(ms) => crate::leaves::time::fmt_ms(*ms, utc_offset_min).get(5..16).unwrap_or("?").to_string(),
+            // The last 8 hex digits: enough to find the pass on its page.
+            Arg::Pass(hex) => hex.chars().skip(hex.chars().count().saturating_sub(8)).collect(),
+        })
+        .collect();
+    match DETAILS.iter().find(|w| w.0 == d.key) {
+        Some(&(_, zh, en)) => {
+            let shown: Vec<&dyn std::fmt::Display> = args.iter().map(|a| a as &dyn std::fmt::Display).collect();
+            fill(pick(lang, zh, en), &shown)
+        }
+        // A detail from a newer server: its arguments, at least.
+        None => args.join(" · "),
+    }
+}
+
+/// Who an alert is about, when it is not a gate: a unit, a door sensor,
+/// an account, the sensors' broker, in the reader's words.
+pub fn device_text(lang: Lang, device: &str) -> String {
+    for (prefix, key) in [("unit ", "unit"), ("sensor ", "who_sensor"), ("account ", "who_account")] {
+        if let Some(rest) = device.strip_prefix(prefix) {
+            return format!("{} {rest}", t(lang, key));
+        }
+    }
+    if device == "mqtt" {
+        return t(lang, "who_broker").to_string();
+    }
+    device.to_string()
+}
+
+/// Alert details: (key, 中文, English), each `{}` an argument in order.
+/// A time argument reads as `MM-DD HH:MM`.
+const DETAILS: &[(&str, &str, &str)] = &[
+    ("alarm", "{} 门岗报警", "{} alarm at the gate"),
+    ("alarm_note", "门岗报告：{}（{}）", "The kiosk reports: {} ({})"),
+    ("gate_fever", "{} 住户体温异常（通行证 {}），{}，{}", "Unit {}: fever (pass {}), {}, {}"),
+    ("gate_fever_no_pass", "未识别通行证的人员体温异常，{}，{}", "Someone without a pass read had a fever, {}, {}"),
+    ("gate_quarantine_exit", "居家隔离中的 {} 住户试图外出（通行证 {}），{}", "Unit {} is under home quarantine and tried to go out (pass {}), {}"),
+    ("checkin_fever", "{} 住户在线报告体温 {} °C", "Unit {} reports {} °C online"),
+    ("checkin_fever_symptoms", "{} 住户在线报告体温 {} °C，并有症状", "Unit {} reports {} °C online, with symptoms"),
+    ("medical_help", "{} 住户请求就医协助：{}", "Unit {} asks for medical help: {}"),
+    ("returnee_notice", "{} 登记了居家隔离告知书 {}（{} 第 {} 版，{} 天），请在返沪人员页面确认", "Unit {}: notice {} ({} v{}, {} days); confirm it on the Returnees page"),
+    ("unusual_registrations", "{} 一天内的登记超过 {} 次（{}），请核实", "Unit {}: more than {} registrations in a day ({}); please check"),
+    ("sensor_flood", "{} 的门磁一小时内开关超过 {} 次，之后的记录未保存，请检查门磁", "Unit {}: more than {} door changes in an hour; the rest are not kept. Check the sensor"),
+    ("door_open", "居家隔离中的 {} 在 {} 开门。联系人：{}", "Unit {} under home quarantine: the door opened at {}. Contact: {}"),
+    ("sensor_battery", "{} 的门磁电量只剩 {}%，请更换电池", "Unit {}: the door sensor's battery is at {}%; change it"),
+    ("sensor_silent", "{} 的门磁自 {} 起没有消息，请检查", "Unit {}: the door sensor has been silent since {}; check it"),
+    ("sensor_never", "{} 的门磁自 {} 配对后一直没有消息，请检查", "Unit {}: the door sensor has sent nothing since it was paired at {}; check it"),
+    ("sensor_broker", "门磁消息服务器反复发送过大的消息（{} KiB，上限 {} KiB），连接已重置：请技术人员设置 message_size_limit", "The sensors' broker kept sending a message of {} KiB (over {} KiB); its session was reset. IT: set message_size_limit on the broker"),
+    ("lockout_account", "账号 {} 被多个地址输错密码 {} 次，锁定至 {}", "Account {}: {} wrong passwords from several addresses; locked until {}"),
+    ("lockout_address", "账号 {} 输错密码 {} 次（来自 {}），该地址锁定 15 分钟", "Account {}: {} wrong passwords from {}; that address is locked out for 15 minutes"),
+    ("clock_behind", "门岗设备的时钟慢了 {} 分钟，现按服务器时间判断：请技术人员检查它的网络对时（NTP）", "The kiosk's own clock is {} min behind; it decides by the server's time. IT: check its NTP"),
+    ("clock_ahead", "门岗设备的时钟快了 {} 分钟，现按服务器时间判断：请技术人员检查它的网络对时（NTP）", "The kiosk's own clock is {} min ahead; it decides by the server's time. IT: check its NTP"),
+    ("kiosk_silent", "最后联系时间 {}：请检查门岗设备的电源和网络", "Last heard from at {}: check the kiosk's power and network"),
+    ("tamper", "门岗记录校验不通过，请技术人员检查：{}", "The kiosk's records do not check out. IT: {}"),
+    ("split_not_extending", "门岗收到的存证检查点与它已有的不连续，请技术人员检查：{}", "The gate was shown a checkpoint that does not extend its own. IT: {}"),
+    ("split_longer", "门岗持有 {} 条记录的存证树，而服务器只有 {} 条", "The gate holds a tree of {} records; the log has only {}"),
+    ("split_unknown_root", "门岗持有 {} 条记录的存证树，服务器没有这个树根", "The gate holds a tree of {} records whose root the log does not have"),
+    ("split_two_gates", "门岗 {} 与 {} 持有不同的 {} 条记录存证树", "Gates {} and {} hold different trees of {} records"),
+];
+
+fn fill(text: &str, args: &[&dyn std::fmt::Display]) -> String {
     let mut out = String::new();
-    let mut rest = t(lang, key);
+    let mut rest = text;
     for a in args {
         let Some(at) = rest.find("{}") else { break };
         out.push_str(&rest[..at]);
@@ -608,5 +686,41 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate keys");
         assert!(super::WORDS.iter().all(|w| !w.1.is_empty() && !w.2.is_empty()));
+    }
+
+    /// Every alert detail the server stores has words in both languages,
+    /// with as many arguments in each.
+    #[test]
+    fn every_alert_detail_is_worded_in_both_languages() {
+        let holes = |s: &str| s.matches("{}").count();
+        for (key, zh, en) in super::DETAILS {
+            assert_eq!(holes(zh), holes(en), "{key}");
+        }
+        let mut used = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        while let Some(dir) = dirs.pop() {
+            for f in std::fs::read_dir(dir).unwrap().map(|f| f.unwrap().path()) {
+                if f.is_dir() {
+                    dirs.push(f);
+                } else if f.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&f).unwrap();
+                    for part in text.split("Detail::new(").skip(1) {
+                        if let Some(key) = part.trim_start().strip_prefix('"').and_then(|k| k.split('"').next()) {
+                            used.push(key.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        // Keys chosen in a variable before `Detail::new(key, …)`.
+        used.extend(["checkin_fever", "checkin_fever_symptoms", "clock_behind", "clock_ahead"].map(String::from));
+        assert!(used.len() > 20, "{used:?}");
+        // (This test's own text holds `Detail::new(` too: only keys count.)
+        for key in used.iter().filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) {
+            assert!(super::DETAILS.iter().any(|d| d.0 == key), "no words for alert detail {key}");
+        }
+        let shown = super::detail_text(super::Lang::Zh, "@gate_quarantine_exit|3-502|@p00aa11fe88a1b2|@t1700000000000", 480);
+        assert_eq!(shown, "居家隔离中的 3-502 住户试图外出（通行证 fe88a1b2），11-15 06:13");
+        assert_eq!(super::detail_text(super::Lang::En, "seq 23", 480), "seq 23", "an older row's text");
     }
 }

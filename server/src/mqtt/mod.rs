@@ -168,12 +168,11 @@ fn oversized(e: &ConnectionError) -> Option<usize> {
 /// messages queued at the broker are gone with the oversized one.
 async fn reset_session(db: &Db, stats: &Stats, bell: &tokio::sync::Notify, size: usize) {
     stats.resets.fetch_add(1, Ordering::Relaxed);
-    let detail = format!(
-        "the broker kept sending a message of {} KiB (over {} KiB); its session was reset, which drops it and any message queued for this server: \
-set message_size_limit on the broker",
-        size >> 10,
-        MAX_PACKET >> 10
-    );
+    let detail = crate::leaves::detail::Detail::new(
+        "sensor_broker",
+        [(size >> 10).to_string(), (MAX_PACKET >> 10).to_string()].map(crate::leaves::detail::Arg::from),
+    )
+    .encode();
     tracing::warn!(%detail, "the door sensors' session was reset");
     let d = detail.clone();
     let raised = db

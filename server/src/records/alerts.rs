@@ -11,6 +11,7 @@
 use shoumen_protocol::{AlertKind, Decision, Entry, EntryKind, Reason, TempRecord};
 
 use crate::db::{Conn, DbError, Row};
+use crate::leaves::detail::{Arg, Detail};
 use crate::leaves::text::clean;
 use crate::vals;
 
@@ -218,33 +219,93 @@ pub fn raise_once(
     raise(conn, community, kind, &device, None, &detail, now)
 }
 
-/// The alert an entry calls for, if any: (kind, detail). Every reason a
-/// kiosk records is decided here, so a new one does not compile until it
-/// says whether the committee hears of it; a reason from a newer kiosk
-/// that this server does not know alerts as a device fault if it is an
-/// alarm, and not otherwise.
-pub fn from_entry(e: &Entry) -> Option<(AlertKind, String)> {
+/// How long repeats of the same alert about the same subject (one pass
+/// refused again and again, one alarm repeating) fold into one open alert
+/// with a count, rather than each needing its own acknowledgement.
+pub const FOLD_WINDOW_MS: i64 = 10 * 60_000;
+
+/// The alert an entry calls for: its kind, its detail, and how many of the
+/// detail's first arguments name its subject (repeats fold, see
+/// [`raise_folded`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryAlert {
+    pub kind: AlertKind,
+    pub detail: Detail,
+    pub fold: usize,
+}
+
+/// The alert an entry calls for, if any. `unit_of` finds the unit a pass
+/// belongs to (asked only when there is an alert), so the committee reads
+/// "3-502", not a sequence number. Every reason a kiosk records is decided
+/// here, so a new one does not compile until it says whether the committee
+/// hears of it; a reason from a newer kiosk that this server does not know
+/// alerts as a device fault if it is an alarm, and not otherwise.
+pub fn from_entry(
+    e: &Entry,
+    unit_of: impl FnOnce(&str) -> Result<Option<String>, DbError>,
+) -> Result<Option<EntryAlert>, DbError> {
     let reason = Reason::parse(&e.reason);
+    let at = Arg::Time(e.wall_ms);
     if e.kind == EntryKind::Alarm {
         let detail = match &e.note {
-            Some(note) => format!("seq {}: {note}", e.seq),
-            None => format!("seq {}", e.seq),
+            Some(note) => Detail::new("alarm_note", [Arg::from(note.as_str()), at]),
+            None => Detail::new("alarm", [at]),
         };
-        return Some((reason.and_then(alarm_kind).unwrap_or(AlertKind::DeviceFault), detail));
+        let kind = reason.and_then(alarm_kind).unwrap_or(AlertKind::DeviceFault);
+        return Ok(Some(EntryAlert { kind, fold: detail.args.len() - 1, detail }));
     }
     let fever = reason == Some(Reason::Fever) || matches!(e.temperature, Some(TempRecord::Fever(true)));
-    if fever && e.decision != Decision::Allow {
+    let quarantine = reason == Some(Reason::QuarantineNoExit);
+    if !(quarantine || fever && e.decision != Decision::Allow) {
+        return Ok(None);
+    }
+    let pass = e.pass_id.map(|p| p.to_hex());
+    let unit = match &pass {
+        Some(p) => unit_of(p)?.unwrap_or_else(|| "?".into()),
+        None => "?".into(),
+    };
+    let short = Arg::Pass(pass.clone().unwrap_or_default());
+    let detail = if quarantine {
+        Detail::new("gate_quarantine_exit", [Arg::from(unit), short, at])
+    } else {
         let t = match e.temperature {
-            Some(TempRecord::Centi(c)) => format!(" {:.1} °C", f64::from(c) / 100.0),
-            _ => String::new(),
+            Some(TempRecord::Centi(c)) => format!("{:.1} °C", f64::from(c) / 100.0),
+            _ => "—".into(),
         };
-        return Some((AlertKind::Fever, format!("seq {}{t}", e.seq)));
+        match pass {
+            Some(_) => Detail::new("gate_fever", [Arg::from(unit), short, Arg::from(t), at]),
+            None => Detail::new("gate_fever_no_pass", [Arg::from(t), at]),
+        }
+    };
+    let kind = if quarantine { AlertKind::QuarantineExit } else { AlertKind::Fever };
+    let fold = if e.pass_id.is_some() { 2 } else { 1 };
+    Ok(Some(EntryAlert { kind, detail, fold }))
+}
+
+/// Raises an alert unless an open alert of the same kind and device about
+/// the same subject (the first `fold` arguments of its detail) was raised
+/// or repeated within [`FOLD_WINDOW_MS`]: that one counts up instead (no
+/// new message). Returns the id of a new alert.
+pub fn raise_folded(
+    conn: &mut dyn Conn,
+    community: &str,
+    device: &str,
+    seq: Option<u64>,
+    alert: &EntryAlert,
+    now: i64,
+) -> Result<Option<i64>, DbError> {
+    let prefix = clean(&alert.detail.prefix(alert.fold), MAX_DETAIL);
+    let open = conn.query_opt(
+        "SELECT id FROM alerts WHERE community = ?1 AND kind = ?2 AND device = ?3 AND acked = 0 AND last_ms >= ?4
+           AND substr(detail, 1, ?5) = ?6 ORDER BY id DESC LIMIT 1",
+        vals![community, alert.kind, &clean(device, 64), now - FOLD_WINDOW_MS, prefix.chars().count() as i64, &prefix],
+        |r| r.get::<i64>(0),
+    )?;
+    if let Some(id) = open {
+        conn.execute("UPDATE alerts SET count = count + 1, last_ms = ?1 WHERE id = ?2", vals![now, id])?;
+        return Ok(None);
     }
-    if reason == Some(Reason::QuarantineNoExit) {
-        let pass = e.pass_id.map_or(String::new(), |p| format!(", pass {}", p.to_hex()));
-        return Some((AlertKind::QuarantineExit, format!("seq {}{pass}", e.seq)));
-    }
-    None
+    raise(conn, community, alert.kind, device, seq, &alert.detail.encode(), now)
 }
 
 /// The alert an alarm entry of `reason` raises; `None` for reasons that
@@ -292,7 +353,7 @@ pub fn check_silent(conn: &mut dyn Conn, now: i64) -> Result<usize, DbError> {
     )?;
     let mut raised = 0;
     for (device, last_seen, community) in silent {
-        let detail = format!("last seen {last_seen}");
+        let detail = Detail::new("kiosk_silent", [Arg::Time(last_seen)]).encode();
         raised += usize::from(raise_once(conn, &community, AlertKind::KioskSilent, &device, &detail, now)?.is_some());
     }
     Ok(raised)

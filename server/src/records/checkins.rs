@@ -18,6 +18,7 @@
 //! replaces the first), and at most [`MAX_OPEN_REQUESTS`] open requests
 //! per person: a link cannot make the server store more.
 
+use crate::leaves::detail::{Arg, Detail};
 use thiserror::Error;
 
 use crate::db::{Conn, DbError};
@@ -184,7 +185,8 @@ pub fn check_in(
     if t < FEVER_C && !symptoms {
         return Ok(None);
     }
-    let detail = format!("unit {}: {} reports {t:.1} °C{}", p.unit, p.key, if symptoms { " and symptoms" } else { "" });
+    let key = if symptoms { "checkin_fever_symptoms" } else { "checkin_fever" };
+    let detail = Detail::new(key, [Arg::from(p.unit.as_str()), Arg::from(format!("{t:.1}"))]).encode();
     Ok(crate::records::alerts::raise(
         conn,
         community,
@@ -293,7 +295,7 @@ pub fn ask(
         |r| r.get(0),
     )?;
     let alert = if kind == "medical" {
-        let detail = format!("unit {}: medical help asked ({note})", p.unit);
+        let detail = Detail::new("medical_help", [Arg::from(p.unit.as_str()), Arg::from(note.as_str())]).encode();
         crate::records::alerts::raise(
             conn,
             community,

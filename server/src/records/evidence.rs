@@ -20,6 +20,7 @@
 //! `tlog_leaves` row; retention never touches them (they hold no personal
 //! data).
 
+use crate::leaves::detail::{Arg, Detail};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -365,16 +366,13 @@ pub fn check_held(
 ) -> Result<usize, EvidenceError> {
     let mut problems = Vec::new();
     if let Some(fault) = &held.fault {
-        problems.push(format!(
-            "the gate was shown a checkpoint that does not extend its own: {}",
-            crate::leaves::text::clean(fault, 200)
-        ));
+        problems.push(Detail::new("split_not_extending", [Arg::from(crate::leaves::text::clean(fault, 200))]));
     }
     let have = size(conn, community)?;
     if held.size > have {
-        problems.push(format!("the gate holds a tree of {} records; the log has only {have}", held.size));
+        problems.push(Detail::new("split_longer", [held.size.to_string(), have.to_string()].map(Arg::from)));
     } else if held.size > 0 && root(conn, community, held.size)? != held.root {
-        problems.push(format!("the gate holds a tree of {} records whose root the log does not have", held.size));
+        problems.push(Detail::new("split_unknown_root", [Arg::from(held.size.to_string())]));
     }
     let root_b64 = held.root.to_string();
     let others: Vec<String> = conn.query_map(
@@ -383,11 +381,12 @@ pub fn check_held(
         |r| r.get(0),
     )?;
     for other in others {
-        problems.push(format!("gates {device} and {other} hold different trees of {} records", held.size));
+        problems.push(Detail::new("split_two_gates", [device, &other, &held.size.to_string()].map(Arg::from)));
     }
     conn.execute("UPDATE devices SET log_size = ?1, log_root = ?2 WHERE id = ?3", vals![held.size, &root_b64, device])?;
     let mut raised = 0;
     for p in problems {
+        let p = p.encode();
         // A kiosk reports the same head every heartbeat until someone acts:
         // one alert per problem, not one per heartbeat after it is seen to.
         if let Some(_id) = crate::records::alerts::raise_once(

@@ -6,6 +6,7 @@
 //! names the resulting head. Anything else is refused whole and, if it looks
 //! like tampering rather than a transport hiccup, kept as an alert.
 
+use crate::leaves::detail::{Arg, Detail};
 use ed25519_dalek::VerifyingKey;
 use shoumen_protocol::sync::{
     decode_hex, EnrollRequest, GateLayout, HealthItem, Heartbeat, PresenceFeed, PresenceItem, PushRequest,
@@ -211,7 +212,7 @@ pub fn push(conn: &mut dyn Conn, device: &Device, req: &PushRequest) -> Result<P
             shoumen_protocol::AlertKind::Tamper,
             &device.id,
             seq,
-            detail,
+            &Detail::new("tamper", [Arg::from(detail.as_str())]).encode(),
             now,
         )?;
         tracing::warn!(
@@ -443,13 +444,16 @@ fn entry_consequences(
     if let (Decision::Allow, Some(pass_id), EntryKind::Scan) = (e.decision, e.pass_id, e.kind) {
         presence.push(Seen { pass_id: pass_id.to_hex(), direction: e.direction.as_str(), at_ms: e.wall_ms });
     }
-    match crate::records::alerts::from_entry(e) {
-        Some((kind, detail)) => Ok(usize::from(
-            crate::records::alerts::raise(tx, &device.community, kind, &device.id, Some(e.seq), &detail, now)?
-                .is_some(),
-        )),
-        None => Ok(0),
-    }
+    let unit_of = |pass: &str| {
+        tx.query_opt(
+            "SELECT unit FROM passes WHERE community = ?1 AND pass_id = ?2",
+            vals![&device.community, pass],
+            |r| r.get::<String>(0),
+        )
+    };
+    let Some(alert) = crate::records::alerts::from_entry(e, unit_of)? else { return Ok(0) };
+    let raised = crate::records::alerts::raise_folded(tx, &device.community, &device.id, Some(e.seq), &alert, now)?;
+    Ok(usize::from(raised.is_some()))
 }
 
 /// Merges a page's passes into the community's presence, by time: an
@@ -536,7 +540,7 @@ pub fn heartbeat(conn: &mut dyn Conn, device: &Device, hb: &Heartbeat) -> Result
                 shoumen_protocol::AlertKind::Tamper,
                 &device.id,
                 Some(hb.checkpoint.seq),
-                detail,
+                &Detail::new("tamper", [Arg::from(detail.as_str())]).encode(),
                 now,
             )?
             .is_some(),
@@ -626,11 +630,8 @@ fn clock_alert(tx: &mut dyn Conn, device: &Device, skew: i64, was_off: bool, now
     if skew.abs() <= CLOCK_OFF_MS || was_off {
         return Ok(false);
     }
-    let detail = format!(
-        "the kiosk's own clock is {} min {}: it decides by the server's time; check its NTP",
-        skew.abs() / 60_000,
-        if skew > 0 { "behind" } else { "ahead" }
-    );
+    let key = if skew > 0 { "clock_behind" } else { "clock_ahead" };
+    let detail = Detail::new(key, [Arg::from((skew.abs() / 60_000).to_string())]).encode();
     let kind = shoumen_protocol::AlertKind::ClockOff;
     Ok(crate::records::alerts::raise(tx, &device.community, kind, &device.id, None, &detail, now)?.is_some())
 }

@@ -17,6 +17,7 @@
 //! a form's one-time token is spent by the registration it made (a replay
 //! is refused and stores nothing); nothing but retention clears `record`.
 
+use crate::leaves::detail::{Arg, Detail};
 use serde::Serialize;
 use shoumen_protocol::evidence::{self as proof, Receipt, RECEIPT_FORMAT};
 use thiserror::Error;
@@ -438,10 +439,11 @@ fn declare_notice(
         now_ms,
     )?;
     if new {
-        let detail = format!(
-            "unit {}: notice {code} ({} v{}), {} days; confirm it on the Returnees page",
-            form.unit, doc.name, doc.version, doc.days
-        );
+        let detail = Detail::new(
+            "returnee_notice",
+            [form.unit.as_str(), code, &doc.name, &doc.version.to_string(), &doc.days.to_string()].map(Arg::from),
+        )
+        .encode();
         crate::records::alerts::raise(
             tx,
             community,
@@ -465,7 +467,9 @@ fn busy_unit(tx: &mut dyn Conn, community: &str, unit: &str, s: &Signing, now_ms
     )?;
     if for_unit > s.limits.unit_alert_after {
         let day = crate::leaves::time::fmt_ms(now_ms, s.utc_offset_min)[..10].to_string();
-        let detail = format!("unit {unit}: more than {} registrations in a day ({day})", s.limits.unit_alert_after);
+        let detail =
+            Detail::new("unusual_registrations", [unit, &s.limits.unit_alert_after.to_string(), &day].map(Arg::from))
+                .encode();
         crate::records::alerts::raise(
             tx,
             community,

@@ -133,6 +133,18 @@ pub struct Member {
     pub requested: bool,
 }
 
+/// Whom to call about `unit`: its head of household (else its first
+/// resident with a phone) as "name phone"; empty if nobody is listed.
+pub fn unit_contact(conn: &mut dyn Conn, community: &str, unit: &str) -> Result<String, DbError> {
+    let found = conn.query_opt(
+        "SELECT name, phone FROM residents WHERE community = ?1 AND unit = ?2 AND moved_out_ms IS NULL
+         ORDER BY head DESC, CASE WHEN phone = '' THEN 1 ELSE 0 END, id LIMIT 1",
+        vals![community, unit],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )?;
+    Ok(found.map_or_else(String::new, |(name, phone)| format!("{name} {phone}").trim().to_string()))
+}
+
 /// The household of the pass behind `link_token`, if its holder is the
 /// head: (community, unit, the other members).
 pub fn household_of_head(

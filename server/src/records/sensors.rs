@@ -16,6 +16,7 @@
 //! sensor; everything else (not JSON, unknown sensors, oversized payloads)
 //! is counted and dropped.
 
+use crate::leaves::detail::{Arg, Detail};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -202,8 +203,7 @@ pub fn record(
         vals![community, name, now_ms - 3_600_000],
     )?;
     if lately >= MAX_EVENTS_PER_HOUR {
-        let detail =
-            format!("unit {unit}: more than {MAX_EVENTS_PER_HOUR} door changes in an hour; the rest are not kept");
+        let detail = Detail::new("sensor_flood", [unit.as_str(), &MAX_EVENTS_PER_HOUR.to_string()].map(Arg::from)).encode();
         crate::records::alerts::raise(
             conn,
             community,
@@ -228,10 +228,8 @@ pub fn record(
     if in_windows(&windows, minute) {
         return Ok(Outcome::Seen(true));
     }
-    let detail = format!(
-        "unit {unit}: door opened at {} under home quarantine",
-        crate::leaves::time::fmt_ms(now_ms, utc_offset_min)
-    );
+    let contact = crate::records::residents::unit_contact(conn, community, &unit)?;
+    let detail = Detail::new("door_open", [Arg::from(unit.as_str()), Arg::Time(now_ms), Arg::from(contact)]).encode();
     match crate::records::alerts::raise(
         conn,
         community,
@@ -296,13 +294,12 @@ pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbEr
     )?;
     let mut raised = 0;
     for (name, community, unit, seen, paired, battery) in due {
-        let detail = match battery {
-            Some(b) if b < LOW_BATTERY => format!("unit {unit}: battery {b}%"),
-            _ => format!(
-                "unit {unit}: silent since {}",
-                seen.map_or_else(|| format!("pairing ({paired})"), |s| s.to_string())
-            ),
-        };
+        let detail = match (battery, seen) {
+            (Some(b), _) if b < LOW_BATTERY => Detail::new("sensor_battery", [unit.as_str(), &b.to_string()].map(Arg::from)),
+            (_, Some(seen)) => Detail::new("sensor_silent", [Arg::from(unit.as_str()), Arg::Time(seen)]),
+            (_, None) => Detail::new("sensor_never", [Arg::from(unit.as_str()), Arg::Time(paired)]),
+        }
+        .encode();
         let device = format!("sensor {name}");
         raised += usize::from(
             crate::records::alerts::raise_once(

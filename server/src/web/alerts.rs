@@ -5,6 +5,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
+use super::i18n::{detail_text, device_text};
 use super::{alert_text, csrf_field, field, fmt_ms, frame, state_redirect, t, FormMap, Member, Session, WebError};
 use crate::db::now_ms;
 use crate::records::alerts::{self, AlertRow};
@@ -52,8 +53,8 @@ fn row(session: &Session, a: &AlertRow, offset: i32) -> Markup {
     html! {
         tr class={ "alert-" (a.kind) } data-alert=(a.id) {
             td class=[(!a.acked).then_some("bad")] { (alert_text(lang, &a.kind)) }
-            td { (a.gate) }
-            td { (a.detail) }
+            td { (device_text(lang, &a.gate)) }
+            td { (detail_text(lang, &a.detail, offset)) }
             td { (fmt_ms(a.last_ms, offset)) }
             td { (a.count) }
             td {

@@ -1,5 +1,6 @@
 //! Logging in and out, and the language switch.
 
+use crate::leaves::detail::{Arg, Detail};
 use std::net::SocketAddr;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{
-    cookie, csrf_field, field, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, logged_in, record_as,
+    cookie, csrf_field, field, form_token, form_token_ok, frame, lang_of, limited_form, logged_in, record_as,
     set_cookie, state_redirect, t, with_cookie, FormMap, Lang, Session, WebError, SESSION_COOKIE,
 };
 use crate::db::now_ms;
@@ -237,7 +238,7 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
         // Unknown names are counted in memory only: guessing names stores nothing.
         return;
     }
-    let (name, offset) = (account.to_string(), app.config.utc_offset_min);
+    let name = account.to_string();
     let raised = app
         .db
         .call(move |conn| {
@@ -246,16 +247,13 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
             let Some(community) = failed.community else { return Ok(false) };
             let detail = match (failed.locked_until_ms, locked_here) {
                 (Some(until), _) => {
-                    let n = crate::records::accounts::MAX_ACCOUNT_FAILURES;
-                    format!(
-                        "{name}: {n} wrong passwords from several addresses; locked until {}",
-                        fmt_ms(until, offset)
-                    )
+                    let n = crate::records::accounts::MAX_ACCOUNT_FAILURES.to_string();
+                    Detail::new("lockout_account", [Arg::from(name.as_str()), Arg::from(n), Arg::Time(until)]).encode()
                 }
-                (None, true) => format!(
-                    "{name}: {} wrong passwords from {client}; that address is locked out for 15 minutes",
-                    crate::records::accounts::MAX_FAILURES
-                ),
+                (None, true) => {
+                    let n = crate::records::accounts::MAX_FAILURES.to_string();
+                    Detail::new("lockout_address", [name.as_str(), &n, &client.to_string()].map(Arg::from)).encode()
+                }
                 (None, false) => return Ok(false),
             };
             Ok(crate::records::alerts::raise(
