@@ -38,6 +38,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_evidence  # noqa: E402  (the independent reader of the log)
+import phone_sweep  # noqa: E402  (every page on a phone and a desktop)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER = os.path.join(ROOT, "target", "release", "shoumen-server")
@@ -276,8 +277,26 @@ def browse(base, tmp, db, shots, mqtt_port):
         home_care(driver, base, wait_for, shot, mqtt_port)
         phone_passes(driver, base, tmp, cfg, wait_for, shot)
         month_of_trends(driver, base, db, wait_for, shot)
+        every_page(driver, base, db, wait_for)
     finally:
         driver.quit()
+
+
+def every_page(driver, base, db, wait_for):
+    """Every page, filled by the steps above, on a phone and a desktop."""
+    if os.environ.get("SHOUMEN_KEEP_DB"):
+        import shutil
+        import sqlite3
+        src = sqlite3.connect(db)
+        dst = sqlite3.connect(os.environ["SHOUMEN_KEEP_DB"])
+        src.backup(dst)
+        dst.close()
+        src.close()
+    driver.delete_all_cookies()
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    found = phone_sweep.sweep(driver, base, "admin")
+    phone_sweep.report(found)
 
 
 def month_of_trends(driver, base, db, wait_for, shot):
@@ -360,7 +379,7 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     form = driver.find_element(By.CSS_SELECTOR, "form[action='/returnees/documents']")
     form.find_element(By.NAME, "name").send_keys("Hubei notice")
     Select(form.find_element(By.NAME, "kind")).select_by_value("notice")
-    form.find_element(By.NAME, "body_en").clear()
+    form.find_element(By.NAME, "body_zh").send_keys("自抵达之日起居家隔离 {days} 天。")
     form.find_element(By.NAME, "body_en").send_keys("Stay at home for {days} days from your arrival.")
     form.find_element(By.TAG_NAME, "button").click()
     wait_for("Hubei notice</b> v1")

@@ -3,6 +3,7 @@
 //! the roles and their permissions, Prometheus' text format). Every floor
 //! may use them.
 
+pub mod cells;
 pub mod csv;
 pub mod detail;
 pub mod divisions;

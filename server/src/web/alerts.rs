@@ -89,7 +89,7 @@ fn webhook_form(session: &Session, hook: Option<&Webhook>, pending: i64) -> Mark
             }
             label {
                 (t(lang, "webhook_url"))
-                input name="url" maxlength="500" value=(hook.map_or("", |h| &h.url))
+                input name="url" translate="no" maxlength="500" value=(hook.map_or("", |h| &h.url))
                     placeholder="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…";
             }
             label {

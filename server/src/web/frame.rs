@@ -29,6 +29,8 @@ pub fn live_frame(lang: Lang, title: &str, session: &Session, seconds: u32, body
 }
 
 fn frame_with_menu(lang: Lang, title: &str, menu: Option<Markup>, refresh: Option<u32>, body: Markup) -> Markup {
+    // Tables become cards on a phone: each cell carries its heading.
+    let body = maud::PreEscaped(crate::leaves::cells::label_cells(&body.into_string()));
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -75,38 +77,67 @@ fn menu(lang: Lang, s: &Session) -> Markup {
     if s.community.is_none() {
         return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } (logout) } };
     }
-    html! {
-        nav {
-            @for &(href, word, perm) in site::menu() {
-                @if s.role.may(perm) {
-                    a href=(href) {
-                        (t(lang, word))
-                        @if perm == Perm::ReadAlerts && href == "/alerts" && s.open_alerts > 0 {
-                            " " span.badge { (s.open_alerts) }
-                        }
+    let links = html! {
+        @for &(href, word, perm) in site::menu() {
+            @if s.role.may(perm) {
+                a href=(href) {
+                    (t(lang, word))
+                    @if perm == Perm::ReadAlerts && href == "/alerts" && s.open_alerts > 0 {
+                        " " span.badge { (s.open_alerts) }
                     }
                 }
             }
-            a href="/totp" { (t(lang, "totp_short")) }
-            (logout)
+        }
+        a href="/totp" { (t(lang, "totp_short")) }
+        (logout)
+    };
+    // On a phone the menu folds into one line (the open alerts shown on
+    // it); a desktop shows it whole. Without scripts, so written twice.
+    html! {
+        nav.wide { (links) }
+        details.narrow {
+            summary {
+                (t(lang, "menu"))
+                @if s.open_alerts > 0 && s.role.may(Perm::ReadAlerts) {
+                    " · " (t(lang, "alerts")) " " span.badge { (s.open_alerts) }
+                }
+            }
+            nav { (links) }
         }
     }
 }
 
-const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;color:#1b1f24;background:#f5f6f8}\
-header{background:#0b5d3b;color:#fff;padding:.6em 1em}header a{color:#fff}.lang{float:right}\
-nav{display:flex;flex-wrap:wrap;gap:.2em .9em;padding:.5em 1em;background:#fff;border-bottom:1px solid #ddd}\
-nav a{color:#0b5d3b;text-decoration:none;padding:.3em 0}main{padding:0 1em 2em;max-width:70em}\
+/// The style of every page. Phone first: below 40em (a phone held
+/// upright) the menu folds, tables become cards (cells labelled by
+/// `leaves::cells`), and every button, field and menu entry is at least
+/// 44 px tall, as a finger needs.
+const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;color:#1b1f24;background:#f5f6f8;overflow-wrap:anywhere}\
+header{background:#0b5d3b;color:#fff;padding:0 1em;display:flex;justify-content:space-between;align-items:center;min-height:48px}header a{color:#fff}\
+header a,nav a,summary,a.button,td a,.card a,.stat a,li>a:only-child,p>a:only-child{display:inline-flex;align-items:center;min-height:44px;min-width:44px}\
+nav{display:flex;flex-wrap:wrap;gap:0 .9em;padding:0 1em;background:#fff;border-bottom:1px solid #ddd}\
+nav a{color:#0b5d3b;text-decoration:none}details.narrow{display:none}\
+summary{padding:0 1em;background:#fff;border-bottom:1px solid #ddd;color:#0b5d3b;cursor:pointer;width:100%;box-sizing:border-box}\
+main{padding:0 1em 2em;max-width:70em}\
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.92em}td,th{border-bottom:1px solid #e3e3e3;padding:.35em .4em;text-align:left}\
-.scroll{overflow-x:auto}form.card{background:#fff;padding:1em;border:1px solid #ddd;margin:1em 0;max-width:30em}\
-label{display:block;margin:.4em 0}input,select{font-size:1em;padding:.35em;width:100%;box-sizing:border-box}\
-button{font-size:1em;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;border-radius:4px;margin-top:.4em}\
-.inline{display:inline}.inline button{padding:.2em .6em;margin:0}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
+form.card,div.card{background:#fff;padding:1em;border:1px solid #ddd;margin:1em 0;max-width:30em}\
+label{display:block;margin:.4em 0}input,select,textarea{font-size:1em;padding:.35em;width:100%;box-sizing:border-box;min-height:44px}\
+input[type=radio],input[type=checkbox]{width:1.4em;min-height:1.4em;margin:0 .4em 0 0;vertical-align:middle}\
+label.inline{display:inline-flex;align-items:center;min-height:44px;min-width:44px;margin-right:1em}\
+label:has(>input[type=checkbox]),label:has(>input[type=radio]){display:flex;align-items:center;min-height:44px}\
+button{font-size:1em;min-height:44px;min-width:44px;padding:.45em 1em;background:#0b5d3b;color:#fff;border:0;border-radius:4px;margin-top:.4em}\
+a.button{padding:0 1em;background:#0b5d3b;color:#fff;border-radius:4px;text-decoration:none}\
+.inline{display:inline}.inline button{padding:0 .8em;margin:0}.inline input{width:auto}.danger{background:#b3261e}.bad{color:#b3261e;font-weight:600}\
 .ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
 .stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
 ul.fleet{list-style:none;padding:0}ul.fleet li{background:#fff;border:1px solid #ddd;padding:.5em .7em;margin:.3em 0}\
 ul.fleet li.down{border-left:4px solid #b3261e}.sort{display:inline-block;min-height:44px;line-height:44px;padding:0 .6em}\
-@media print{nav,header,.noprint{display:none}}";
+@media (max-width:40em){nav.wide{display:none}details.narrow{display:block}details.narrow nav{flex-direction:column}\
+.scroll table,.scroll tbody,.scroll tr,.scroll td,.scroll th{display:block}.scroll tr:has(>th):not(:has(>td)){display:none}\
+.scroll tr{border:1px solid #ddd;border-radius:4px;margin:.6em 0;padding:.4em .6em;background:#fff}.scroll td,.scroll th{border:0;padding:.15em 0}\
+.scroll td:empty{display:none}.scroll td[data-label]::before{content:attr(data-label) '：';color:#5f6368}\
+:lang(en) .scroll td[data-label]::before{content:attr(data-label) ': '}\
+.inline{display:block}.inline input{width:100%}}\
+@media print{nav,header,summary,.noprint{display:none}}";
 
 /// Why a page could not do what was asked. Handlers return it with `?`;
 /// it answers with its status and a page in the reader's language. A

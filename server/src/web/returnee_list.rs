@@ -305,7 +305,7 @@ pub async fn poster(State(app): State<AppState>, m: Member) -> Markup {
         div.card #poster style="text-align:center;max-width:36em" {
             h2 { "返沪人员登记 · Returnee registration" }
             p { "请用手机扫码，填写信息并签署承诺书或告知书。无需下载应用，无需登录。" }
-            p { "Scan with your phone, fill in the form and sign the pledge or notice. No app, no login." }
+            p lang="en" { "Scan with your phone, fill in the form and sign the pledge or notice. No app, no login." }
             div.qr { (qr_code(&url)) }
             p { code #poster-url { (url) } }
         }

@@ -132,7 +132,7 @@ fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str
                     " · " code { (&d.sha256[..16]) }
                 }
                 p { (d.body_zh) }
-                p { (d.body_en) }
+                p lang="en" { (d.body_en) }
             }
         }
         @if let Some(csrf) = csrf {
@@ -153,7 +153,7 @@ fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str
                 // is the period, wherever the text is shown.
                 p { (t(lang, "document_text_help")) }
                 label { "中文" textarea name="body_zh" rows="6" style="width:100%" placeholder=(returnees::template(Kind::Pledge).0) {} }
-                label { "English" textarea name="body_en" rows="6" style="width:100%" placeholder=(returnees::template(Kind::Pledge).1) {} }
+                label { "English" textarea lang="en" name="body_en" rows="6" style="width:100%" placeholder=(returnees::template(Kind::Pledge).1) {} }
                 button { (t(lang, "save")) }
             }
         }
