@@ -174,7 +174,7 @@ fn the_committee_requires_phone_passes_for_a_role() {
         .unwrap();
     assert_eq!(kinds, [("resident".to_string(), 0), ("visitor".to_string(), 1)]);
     let (_, audit) = get(&b, &format!("{base}/audit"));
-    assert!(audit.contains("phone passes required for: visitor, delivery"), "{audit}");
+    assert!(audit.contains("Phone passes required for: Visitor, Delivery"), "{audit}");
     // Without a login: off to the login page, and nothing changes. (Which
     // roles may set it: the table in tests/roles.rs.)
     let (_, _, location) = post(&browser(), &format!("{base}/passes/phone-roles"), &[("role", "resident")]);

@@ -162,7 +162,7 @@ fn a_committee_member_issues_a_pass_a_visitor_registers_and_a_kiosk_entry_shows_
         post(&visitor, &creds.visitor_url, &[("unit", "3-502"), ("name", "Zhang"), ("csrf", &csrf(&form))]);
     assert_eq!(status, 303);
     assert_eq!(
-        server.count("SELECT COUNT(*) FROM audit WHERE actor = 'visitor (public form)' AND action = 'visitor.register' AND detail LIKE '%unit 3-502 at North gate'"),
+        server.count("SELECT COUNT(*) FROM audit WHERE actor = 'visitor (public form)' AND action = 'visitor.register' AND detail LIKE '%|3-502|North gate'"),
         1,
         "the registration is in the trail, without the visitor's name"
     );

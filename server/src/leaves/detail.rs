@@ -14,6 +14,13 @@ pub enum Arg {
     Text(String),
     Time(i64),
     Pass(String),
+    /// A word of a closed vocabulary (a role, a kind) by its words key.
+    Word(String),
+}
+
+/// The stored form of a detail of text arguments: `enc("rule_add", &[&id, &place])`.
+pub fn enc(key: &str, args: &[&dyn std::fmt::Display]) -> String {
+    Detail::new(key, args.iter().map(|a| Arg::Text(a.to_string()))).encode()
 }
 
 impl From<&str> for Arg {
@@ -50,6 +57,7 @@ impl Detail {
                 Arg::Text(s) => out.push_str(&s.replace('|', "/").replace('@', "＠")),
                 Arg::Time(ms) => out.push_str(&format!("@t{ms}")),
                 Arg::Pass(hex) => out.push_str(&format!("@p{}", hex.replace(['|', '@'], ""))),
+                Arg::Word(key) => out.push_str(&format!("@w{}", key.replace(['|', '@'], ""))),
             }
         }
         out
@@ -66,6 +74,8 @@ impl Detail {
                     Arg::Time(ms)
                 } else if let Some(hex) = p.strip_prefix("@p") {
                     Arg::Pass(hex.to_string())
+                } else if let Some(key) = p.strip_prefix("@w") {
+                    Arg::Word(key.to_string())
                 } else {
                     Arg::Text(p.to_string())
                 }

@@ -594,12 +594,24 @@ pub fn detail_text(lang: Lang, stored: &str, utc_offset_min: i32) -> String {
             Arg::Time(ms) => crate::leaves::time::fmt_ms(*ms, utc_offset_min).get(5..16).unwrap_or("?").to_string(),
             // The last 8 hex digits: enough to find the pass on its page.
             Arg::Pass(hex) => hex.chars().skip(hex.chars().count().saturating_sub(8)).collect(),
+            Arg::Word(key) => match WORDS.iter().find(|w| w.0 == key) {
+                Some(&(_, zh, en)) => pick(lang, zh, en).to_string(),
+                None => key.clone(),
+            },
         })
         .collect();
     match DETAILS.iter().find(|w| w.0 == d.key) {
         Some(&(_, zh, en)) => {
+            let text = pick(lang, zh, en);
+            // A list: more arguments than holes go together in the last.
+            let holes = text.matches("{}").count();
+            let mut args = args;
+            if holes > 0 && args.len() > holes {
+                let rest = args.split_off(holes - 1).join(pick(lang, "、", ", "));
+                args.push(rest);
+            }
             let shown: Vec<&dyn std::fmt::Display> = args.iter().map(|a| a as &dyn std::fmt::Display).collect();
-            fill(pick(lang, zh, en), &shown)
+            fill(text, &shown)
         }
         // A detail from a newer server: its arguments, at least.
         None => args.join(" · "),
@@ -648,6 +660,47 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("split_not_extending", "门岗收到的存证检查点与它已有的不连续，请技术人员检查：{}", "The gate was shown a checkpoint that does not extend its own. IT: {}"),
     ("split_longer", "门岗持有 {} 条记录的存证树，而服务器只有 {} 条", "The gate holds a tree of {} records; the log has only {}"),
     ("split_unknown_root", "门岗持有 {} 条记录的存证树，服务器没有这个树根", "The gate holds a tree of {} records whose root the log does not have"),
+    // The audit trail's details.
+    ("pass_issue", "通行证 {}：{}，{}，{} 天", "Pass {}: {} for {}, {} days"),
+    ("pass_revoke", "通行证 {}", "Pass {}"),
+    ("pass_phone_roles", "需要手机通行证的类别：{}", "Phone passes required for: {}"),
+    ("request_declined", "申请 #{}：已拒绝", "Request #{}: declined"),
+    ("request_approved", "申请 #{}：已发放通行证 {}", "Request #{}: pass {} issued"),
+    ("pass_issue_building", "{} 号楼：发放 {} 张通行证", "Building {}: {} passes issued"),
+    ("pass_bind_phone", "通行证 {} 已绑定手机（{} 密钥）", "Pass {} bound to a phone ({} key)"),
+    ("gate_enroll_token", "门岗“{}”的登记码", "Enrollment code for gate {}"),
+    ("retention_prune", "删除了 {} 条通行记录、{} 位访客的姓名、{} 位返沪人员的个人信息", "{} entries, {} visitors' names and {} returnees' personal fields deleted"),
+    ("account_join", "以{}身份加入", "Joined as {}"),
+    ("account_name", "账号 {}", "Account {}"),
+    ("account_invite", "邀请：{}；门岗：{}", "Invitation as {}; gates: {}"),
+    ("account_role", "{}：角色改为{}；门岗：{}", "{}: role {}; gates: {}"),
+    ("returnee_register", "回执 {}，房号 {}，{} 第 {} 版，存证第 {} 条", "Receipt {}, unit {}, {} v{}, evidence record {}"),
+    ("returnee_notice_decided", "房号 {}，居家隔离 #{}", "Unit {}, quarantine #{}"),
+    ("visitor_register", "访客通行证 {}，到访 {}，经 {}", "Visitor pass {} for unit {} at {}"),
+    ("gate_revoke", "门岗设备 {}", "Kiosk {}"),
+    ("entries_export", "{} 至 {}，事由：{}；门岗：{}", "{} to {}; reason: {}; gates: {}"),
+    ("request_n", "申请 #{}", "Request #{}"),
+    ("alert_ack", "警报 #{}：{}", "Alert #{}: {}"),
+    ("webhook_off", "已关闭", "Off"),
+    ("webhook_on", "{}（{}）", "{} ({})"),
+    ("quarantine_add", "房号 {}，{} 至 {}", "Unit {}, {} to {}"),
+    ("quarantine_n", "居家隔离 #{}", "Quarantine #{}"),
+    ("key_next", "新密钥 {}", "Next key {}"),
+    ("key_activate", "密钥 {} 开始签发新通行证", "Key {} signs new passes"),
+    ("key_resign", "重签了 {} 张通行证", "{} passes re-signed"),
+    ("key_retire", "密钥 {} 已停用", "Key {} retired"),
+    ("retention_set", "通行记录保留 {} 天，访客 {} 天，返沪人员 {} 天", "Entries {} days, visitors {} days, returnees {} days"),
+    ("returnees_export", "{} 行；筛选：{}；事由：{}", "{} rows; filter: {}; reason: {}"),
+    ("resident_add", "住户 #{}，房号 {}", "Resident #{}, unit {}"),
+    ("resident_edit", "住户 #{}：房号 {}，户主：{}，吊销 {} 张通行证", "Resident #{}: unit {}, head: {}, {} passes revoked"),
+    ("resident_move_out", "住户 #{}，吊销 {} 张通行证", "Resident #{}, {} passes revoked"),
+    ("sensor_pair", "门磁 {} → 房号 {}", "Sensor {} → unit {}"),
+    ("sensor_n", "门磁 {}", "Sensor {}"),
+    ("sensor_windows", "配送时段：{}", "Delivery windows: {}"),
+    ("resident_import", "导入 {} 位住户，跳过 {} 行", "{} residents added, {} rows skipped"),
+    ("document_save", "{} 第 {} 版，{}，{} 天", "{} v{}, {}, {} days"),
+    ("rule_add", "规则 #{}：{} → {}", "Rule #{}: {} → {}"),
+    ("rule_n", "规则 #{}", "Rule #{}"),
     ("split_two_gates", "门岗 {} 与 {} 持有不同的 {} 条记录存证树", "Gates {} and {} hold different trees of {} records"),
 ];
 
@@ -660,9 +713,85 @@ fn fill(text: &str, args: &[&dyn std::fmt::Display]) -> String {
         out.push_str(&a.to_string());
         rest = &rest[at + 2..];
     }
-    out.push_str(rest);
+    // Fewer arguments than holes (an empty list): a dash, not "{}".
+    out.push_str(&rest.replace("{}", "—"));
     out
 }
+
+/// An audit trail's action (`resident.add`) in words; an unknown one as it is.
+pub fn action_text(lang: Lang, action: &str) -> String {
+    match ACTIONS.iter().find(|a| a.0 == action) {
+        Some(&(_, zh, en)) => pick(lang, zh, en).to_string(),
+        None => action.to_string(),
+    }
+}
+
+/// Who did it, when not an account: the public forms, a pass's link, the
+/// server itself.
+pub fn actor_text(lang: Lang, actor: &str) -> String {
+    match ACTORS.iter().find(|a| a.0 == actor) {
+        Some(&(_, zh, en)) => pick(lang, zh, en).to_string(),
+        None => actor.to_string(),
+    }
+}
+
+const ACTORS: &[(&str, &str, &str)] = &[
+    ("returnee (public form)", "返沪人员（公开登记表）", "Returnee (public form)"),
+    ("visitor (public form)", "访客（公开登记表）", "Visitor (public form)"),
+    ("phone (pass link)", "住户手机（通行证链接）", "Phone (pass link)"),
+    ("household head (pass link)", "户主（通行证链接）", "Household head (pass link)"),
+    ("server (retention)", "系统（按期删除）", "Server (retention)"),
+];
+
+/// The audit trail's actions: (action, 中文, English).
+pub const ACTIONS: &[(&str, &str, &str)] = &[
+    ("login", "登录", "Logged in"),
+    ("account.disable", "停用账号", "Account disabled"),
+    ("account.invite", "邀请新账号", "Account invited"),
+    ("account.join", "接受邀请", "Invitation accepted"),
+    ("account.role", "修改角色", "Role changed"),
+    ("account.totp_off", "关闭两步验证", "Two-step login off"),
+    ("account.totp_on", "开启两步验证", "Two-step login on"),
+    ("account.unlock", "解除锁定", "Account unlocked"),
+    ("alert.ack", "处理警报", "Alert acknowledged"),
+    ("audit.export", "导出操作记录", "Audit trail exported"),
+    ("document.save", "保存文书", "Document saved"),
+    ("entries.export", "导出通行记录", "Entries exported"),
+    ("gate.enroll_token", "生成门岗登记码", "Gate enrollment code made"),
+    ("gate.revoke", "停用门岗设备", "Kiosk revoked"),
+    ("key.activate", "启用新密钥", "New key signing"),
+    ("key.next", "生成新密钥", "Next key made"),
+    ("key.resign", "重签通行证", "Passes re-signed"),
+    ("key.retire", "停用旧密钥", "Old key retired"),
+    ("pass.bind_phone", "绑定手机通行证", "Phone pass bound"),
+    ("pass.issue", "发放通行证", "Pass issued"),
+    ("pass.issue_building", "按楼发放通行证", "Passes issued for a building"),
+    ("pass.phone_roles", "设置手机通行证类别", "Phone pass roles set"),
+    ("pass.revoke", "注销通行证", "Pass withdrawn"),
+    ("quarantine.add", "添加居家隔离", "Home quarantine added"),
+    ("quarantine.remove", "解除居家隔离", "Home quarantine removed"),
+    ("request.approve", "批准通行证申请", "Pass request approved"),
+    ("request.decline", "拒绝通行证申请", "Pass request declined"),
+    ("resident.add", "添加住户", "Resident added"),
+    ("resident.edit", "修改住户", "Resident changed"),
+    ("resident.import", "导入住户", "Residents imported"),
+    ("resident.move_out", "登记搬离", "Resident moved out"),
+    ("retention.prune", "按期删除", "Old records deleted"),
+    ("retention.set", "设置保存期限", "Retention set"),
+    ("returnee.confirm_notice", "确认居家隔离告知", "Quarantine notice confirmed"),
+    ("returnee.decline_notice", "驳回居家隔离告知", "Quarantine notice declined"),
+    ("returnee.register", "返沪人员登记", "Returnee registered"),
+    ("returnees.export", "导出返沪人员", "Returnees exported"),
+    ("rule.add", "添加地区规则", "Region rule added"),
+    ("rule.remove", "删除地区规则", "Region rule removed"),
+    ("sensor.pair", "配对门磁", "Door sensor paired"),
+    ("sensor.unpair", "移除门磁", "Door sensor removed"),
+    ("sensor.windows", "设置配送时段", "Delivery windows set"),
+    ("task.done", "完成任务", "Task done"),
+    ("task.take", "接受任务", "Task taken"),
+    ("visitor.register", "访客登记", "Visitor registered"),
+    ("webhook.set", "设置警报推送", "Alert robot set"),
+];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {
     match WORDS.iter().find(|w| w.0 == key) {
@@ -692,7 +821,7 @@ mod tests {
     /// Every alert detail the server stores has words in both languages,
     /// with as many arguments in each.
     #[test]
-    fn every_alert_detail_is_worded_in_both_languages() {
+    fn every_alert_and_audit_detail_is_worded_in_both_languages() {
         let holes = |s: &str| s.matches("{}").count();
         for (key, zh, en) in super::DETAILS {
             assert_eq!(holes(zh), holes(en), "{key}");
@@ -705,9 +834,20 @@ mod tests {
                     dirs.push(f);
                 } else if f.extension().is_some_and(|e| e == "rs") {
                     let text = std::fs::read_to_string(&f).unwrap();
-                    for part in text.split("Detail::new(").skip(1) {
-                        if let Some(key) = part.trim_start().strip_prefix('"').and_then(|k| k.split('"').next()) {
-                            used.push(key.to_string());
+                    for call in ["Detail::new(", "enc("] {
+                        for part in text.split(call).skip(1) {
+                            if let Some(key) = part.trim_start().strip_prefix('"').and_then(|k| k.split('"').next()) {
+                                used.push(key.to_string());
+                            }
+                        }
+                    }
+                    // Every action the trail records has words.
+                    let calls = ["audited", "record_in(", "record_action(", "record_as("];
+                    for part in calls.iter().flat_map(|c| text.split(c).skip(1)) {
+                        for action in part.split('"').skip(1).step_by(2).take(3) {
+                            if action.contains('.') && action.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_') {
+                                assert!(super::ACTIONS.iter().any(|a| a.0 == action), "no words for audit action {action}");
+                            }
                         }
                     }
                 }

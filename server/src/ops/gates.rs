@@ -12,7 +12,7 @@ pub fn enroll_token(
     gate: &str,
     ttl_ms: i64,
 ) -> Result<String, DbError> {
-    super::audited(conn, actor, "gate.enroll_token", &format!("gate {gate}"), |tx| {
+    super::audited(conn, actor, "gate.enroll_token", &crate::leaves::detail::enc("gate_enroll_token", &[&gate]), |tx| {
         ingest::create_enroll_token(tx, community, gate, ttl_ms)
     })
 }

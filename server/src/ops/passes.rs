@@ -21,20 +21,30 @@ pub fn issue(
     super::audited_with(conn, actor, "pass.issue", |tx| {
         let p = community::issue_pass(tx, community, req)?;
         let days = req.valid_s / 86_400;
-        let detail = format!("pass {}, {} for {shown}, {days} days", p.pass_id.to_hex(), req.role.as_str());
+        let detail = crate::leaves::detail::Detail::new(
+            "pass_issue",
+            [
+                crate::leaves::detail::Arg::Pass(p.pass_id.to_hex()),
+                crate::leaves::detail::Arg::Word(req.role.as_str().into()),
+                crate::leaves::detail::Arg::from(shown),
+                crate::leaves::detail::Arg::from(days.to_string()),
+            ],
+        )
+        .encode();
         Ok((p, detail))
     })
 }
 
 pub fn revoke(conn: &mut dyn Conn, actor: &Actor, community: &str, pass_id: &str) -> Result<(), CommunityError> {
-    super::audited(conn, actor, "pass.revoke", &format!("pass {pass_id}"), |tx| {
+    let detail = crate::leaves::detail::Detail::new("pass_revoke", [crate::leaves::detail::Arg::Pass(pass_id.into())]).encode();
+    super::audited(conn, actor, "pass.revoke", &detail, |tx| {
         community::revoke_pass(tx, community, pass_id, now_ms())
     })
 }
 
 pub fn set_phone_roles(conn: &mut dyn Conn, actor: &Actor, community: &str, roles: &[Role]) -> Result<(), DbError> {
-    let words: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    let detail = format!("phone passes required for: {}", words.join(", "));
+    let words = roles.iter().map(|r| crate::leaves::detail::Arg::Word(r.as_str().into()));
+    let detail = crate::leaves::detail::Detail::new("pass_phone_roles", words).encode();
     super::audited(conn, actor, "pass.phone_roles", &detail, |tx| community::set_phone_roles(tx, community, roles))
 }
 
@@ -53,13 +63,14 @@ pub fn decide_request(
         let resident = residents::close_request(tx, &community.id, id, &actor.user, None, now)?
             .ok_or(CommunityError::NotFound("request"))?;
         if !approve {
-            return Ok((None, format!("request {id}: declined")));
+            return Ok((None, crate::leaves::detail::enc("request_declined", &[&id])));
         }
         let unit =
             community::resident_unit(tx, &community.id, resident)?.ok_or(CommunityError::NotFound("resident"))?;
         let pass = residents::issue_year_pass(tx, community, resident, &unit, now)?.pass_id.to_hex();
         residents::set_request_pass(tx, &community.id, id, &pass)?;
-        Ok((Some(pass.clone()), format!("request {id}: pass {pass}")))
+        let detail = crate::leaves::detail::Detail::new("request_approved", [crate::leaves::detail::Arg::from(id.to_string()), crate::leaves::detail::Arg::Pass(pass.clone())]);
+        Ok((Some(pass), detail.encode()))
     })
 }
 
@@ -77,7 +88,7 @@ pub fn issue_building(
         for (id, unit) in &missing {
             residents::issue_year_pass(tx, community, *id, unit, now)?;
         }
-        Ok((missing.len(), format!("building {building}: {} passes", missing.len())))
+        Ok((missing.len(), crate::leaves::detail::enc("pass_issue_building", &[&building, &missing.len()])))
     })
 }
 
@@ -90,7 +101,7 @@ pub fn bind_phone(
     pass_id: &str,
     holder: HolderKey,
 ) -> Result<String, BindError> {
-    let detail = format!("pass {pass_id} bound to a phone's {} key", holder.algorithm());
+    let detail = crate::leaves::detail::Detail::new("pass_bind_phone", [crate::leaves::detail::Arg::Pass(pass_id.into()), crate::leaves::detail::Arg::from(holder.algorithm())]).encode();
     super::audited(conn, actor, "pass.bind_phone", &detail, |tx| {
         community::bind_holder(tx, community, link_token, holder, now_ms())
     })

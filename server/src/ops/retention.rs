@@ -45,10 +45,7 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
         if pruned != Pruned::default() {
             let actor =
                 Actor { community: community.to_string(), user: "server (retention)".into(), ip: String::new() };
-            let detail = format!(
-                "{} entries, {} visitors' names and {} returnees' personal fields deleted",
-                pruned.entries, pruned.visitor_names, pruned.returnees
-            );
+            let detail = crate::leaves::detail::enc("retention_prune", &[&pruned.entries, &pruned.visitor_names, &pruned.returnees]);
             audit::record_in(tx, &actor, "retention.prune", &detail, now_ms)?;
         }
         Ok::<_, DbError>(())

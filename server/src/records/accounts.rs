@@ -171,7 +171,7 @@ pub fn unlock_by_name(
         )?;
         if let Some(Some(c)) = &community {
             let actor = crate::records::audit::Actor { community: c.clone(), user: by.to_string(), ip: "local".into() };
-            crate::records::audit::record_in(tx, &actor, "account.unlock", &format!("account {name}"), now_ms)?;
+            crate::records::audit::record_in(tx, &actor, "account.unlock", &crate::leaves::detail::enc("account_name", &[&name]), now_ms)?;
         }
         Ok(community)
     })

@@ -358,7 +358,7 @@ pub fn sign_in(
         user: "returnee (public form)".into(),
         ip: ip.to_string(),
     };
-    let detail = format!("receipt {code}, unit {}, {} v{}, evidence record #{index}", form.unit, doc.name, doc.version);
+    let detail = crate::leaves::detail::enc("returnee_register", &[&code, &form.unit, &doc.name, &doc.version, &(index + 1)]);
     crate::records::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
     Ok(token)
 }
@@ -388,7 +388,7 @@ pub fn decide_notice(
             said,
             now_ms,
         )?;
-        crate::records::audit::record_in(tx, actor, action, &format!("unit {unit}, quarantine {id}"), now_ms)?;
+        crate::records::audit::record_in(tx, actor, action, &crate::leaves::detail::enc("returnee_notice_decided", &[&unit, &id]), now_ms)?;
         Ok(unit)
     })
 }

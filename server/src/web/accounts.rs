@@ -139,7 +139,11 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
     let role = role_of(&m, &form)?;
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
     let (community, by, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
-    let detail = format!("role={} gates={}", role.as_str(), gates.clone().unwrap_or_default());
+    let detail = crate::leaves::detail::Detail::new(
+        "account_invite",
+        [crate::leaves::detail::Arg::Word(role.word_key().into()), crate::leaves::detail::Arg::from(gates.clone().unwrap_or_default())],
+    )
+    .encode();
     let invite = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited(conn, &actor, "account.invite", &detail, |tx| {
             accounts::invite(tx, &community, role, gates.as_deref(), &by, now_ms())
@@ -165,7 +169,15 @@ pub async fn set_role(
     let set = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.role", |tx| {
             let name = accounts::set_role(tx, &community, id, by, role, gates.as_deref())?;
-            let detail = format!("{name}: role={} gates={}", role.as_str(), gates.clone().unwrap_or_default());
+            let detail = crate::leaves::detail::Detail::new(
+                "account_role",
+                [
+                    crate::leaves::detail::Arg::from(name.as_str()),
+                    crate::leaves::detail::Arg::Word(role.word_key().into()),
+                    crate::leaves::detail::Arg::from(gates.clone().unwrap_or_default()),
+                ],
+            )
+            .encode();
             Ok((name, detail))
         }))
     };
@@ -184,7 +196,7 @@ pub async fn disable(
     let disable = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.disable", |tx| {
             let name = accounts::disable(tx, &community, id, by, now_ms())?;
-            Ok((name.clone(), name))
+            Ok((name.clone(), crate::leaves::detail::enc("account_name", &[&name])))
         }))
     };
     app.db.call(disable).await?.map_err(|e| account_error(&m, e))?;
@@ -202,7 +214,7 @@ pub async fn unlock(
     let unlock = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.unlock", |tx| {
             let name = accounts::unlock(tx, &community, id)?;
-            Ok((name.clone(), name))
+            Ok((name.clone(), crate::leaves::detail::enc("account_name", &[&name])))
         }))
     };
     let name = app.db.call(unlock).await?.map_err(|e| account_error(&m, e))?;

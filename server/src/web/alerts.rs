@@ -124,7 +124,7 @@ pub async fn ack(
     m.session.check_csrf(&form)?;
     let note = form.get("note").cloned().unwrap_or_default();
     let (user, community, actor, detail) =
-        (m.session.user.clone(), m.community.clone(), m.actor(), format!("alert {id}: {note}"));
+        (m.session.user.clone(), m.community.clone(), m.actor(), crate::leaves::detail::enc("alert_ack", &[&id, &note]));
     let ack = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited_if(conn, &actor, "alert.ack", &detail, |tx| {
             alerts::ack(tx, &community, id, &user, &note, now_ms())
@@ -153,7 +153,10 @@ pub async fn set_webhook(
     };
     let community = m.community.clone();
     // The address and format, never the signing secret.
-    let detail = hook.as_ref().map_or_else(|| "off".to_string(), |_| format!("{url} ({})", field(&form, "format")));
+    let detail = match &hook {
+        None => crate::leaves::detail::enc("webhook_off", &[]),
+        Some(_) => crate::leaves::detail::enc("webhook_on", &[&url, &field(&form, "format")]),
+    };
     let actor = m.actor();
     let set = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited(conn, &actor, "webhook.set", &detail, |tx| webhook::set(tx, &community, hook.as_ref()))

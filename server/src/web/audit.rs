@@ -6,6 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
+use super::i18n::{action_text, actor_text, detail_text};
 use super::{fmt_ms, frame, record_action, t, Member, WebError};
 use crate::records::audit::{self, Verdict};
 use crate::AppState;
@@ -45,8 +46,10 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                 }
                 @for a in &rows {
                     tr {
-                        td { (a.seq) } td { (fmt_ms(a.at_ms, offset)) } td { (a.actor) } td { (a.ip) }
-                        td { code { (a.action) } } td { (a.detail) }
+                        td { (a.seq) } td { (fmt_ms(a.at_ms, offset)) } td { (actor_text(lang, &a.actor)) }
+                        td translate="no" { (a.ip) }
+                        td data-action=(a.action) { (action_text(lang, &a.action)) }
+                        td { (detail_text(lang, &a.detail, offset)) }
                     }
                 }
             }

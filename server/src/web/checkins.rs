@@ -148,7 +148,7 @@ pub async fn advance(
     let (community, user, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
     let action = if done { "task.done" } else { "task.take" };
     let advance = move |conn: &mut dyn crate::db::Conn| {
-        crate::ops::audited_if(conn, &actor, action, &format!("request {id}"), |tx| {
+        crate::ops::audited_if(conn, &actor, action, &crate::leaves::detail::enc("request_n", &[&id]), |tx| {
             checkins::advance(tx, &community, id, &user, done, now_ms())
         })
     };

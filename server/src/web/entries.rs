@@ -224,12 +224,8 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<
         return Err(WebError::invalid(&m.session, "export", t(m.session.lang, "reason_needed")));
     }
     let scope = scope(&m);
-    let detail = format!(
-        "{} to {}{}; reason: {reason}",
-        range.from,
-        range.to,
-        scope.as_ref().map_or(String::new(), |g| format!("; gates {}", g.join(",")))
-    );
+    let gates = scope.as_ref().map_or(String::new(), |g| g.join(", "));
+    let detail = crate::leaves::detail::enc("entries_export", &[&range.from, &range.to, &reason, &gates]);
     record_action(&app, &m, "entries.export", detail).await;
     // A read connection of its own on its own thread: the export streams
     // from a snapshot while kiosks push, and never holds up the writer.

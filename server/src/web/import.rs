@@ -82,7 +82,7 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
                 let added = residents::apply(tx, &community, &plan, now_ms())?;
                 Ok::<_, crate::db::DbError>((
                     added,
-                    format!("{added} residents added, {} rows skipped", plan.problems.len()),
+                    crate::leaves::detail::enc("resident_import", &[&added, &plan.problems.len()]),
                 ))
             })?;
             Ok(Ok((plan, added)))

@@ -82,15 +82,15 @@ pub async fn step(
             let now_s = now_ms() / 1000;
             Ok(Some(crate::ops::audited_with(conn, &actor, step, |tx| {
                 let detail = match step {
-                    "key.next" => format!("next key {}", keys::create_next(tx, &community, now_s)?),
+                    "key.next" => crate::leaves::detail::enc("key_next", &[&keys::create_next(tx, &community, now_s)?]),
                     "key.activate" => {
                         keys::activate(tx, &community)?;
-                        format!("key {} signs new passes", community.next.as_ref().map(keys::kid).unwrap_or_default())
+                        crate::leaves::detail::enc("key_activate", &[&community.next.as_ref().map(keys::kid).unwrap_or_default()])
                     }
-                    "key.resign" => format!("{} passes re-signed", keys::resign_old_passes(tx, &community, now_s)?),
+                    "key.resign" => crate::leaves::detail::enc("key_resign", &[&keys::resign_old_passes(tx, &community, now_s)?]),
                     _ => {
                         keys::retire(tx, &community, now_s)?;
-                        format!("key {} retired", community.old.as_ref().map(keys::kid).unwrap_or_default())
+                        crate::leaves::detail::enc("key_retire", &[&community.old.as_ref().map(keys::kid).unwrap_or_default()])
                     }
                 };
                 Ok(((), detail))

@@ -78,7 +78,7 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     let until = until + 86_400;
     let (unit, note) = (field(&form, "unit").to_string(), field(&form, "note").to_string());
     let (community, actor) = (m.community.clone(), m.actor());
-    let detail = format!("unit {unit}, {} to {}", field(&form, "from"), field(&form, "until"));
+    let detail = crate::leaves::detail::enc("quarantine_add", &[&unit, &field(&form, "from"), &field(&form, "until")]);
     app.db
         .call(move |conn| {
             Ok(crate::ops::audited(conn, &actor, "quarantine.add", &detail, |tx| {
@@ -99,7 +99,7 @@ pub async fn remove(
     m.session.check_csrf(&form)?;
     let (community, actor) = (m.community.clone(), m.actor());
     let remove = move |conn: &mut dyn crate::db::Conn| {
-        Ok(crate::ops::audited(conn, &actor, "quarantine.remove", &format!("quarantine {id}"), |tx| {
+        Ok(crate::ops::audited(conn, &actor, "quarantine.remove", &crate::leaves::detail::enc("quarantine_n", &[&id]), |tx| {
             community::remove_quarantine(tx, &community, id)
         }))
     };

@@ -83,7 +83,7 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     let add = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "resident.add", |tx| {
             let id = community::add_resident(tx, &community, &name, &unit, &phone, now_ms())?;
-            Ok((id, format!("resident {id}, unit {unit}")))
+            Ok((id, crate::leaves::detail::enc("resident_add", &[&id, &unit])))
         }))
     };
     app.db.call(add).await?.map_err(|e| WebError::community(&m.session, "residents", e))?;
@@ -133,7 +133,13 @@ pub async fn update(
         let fields = residents::Edit { name: &name, unit: &unit, phone: &phone, head };
         Ok(crate::ops::audited_with(conn, &actor, "resident.edit", |tx| {
             let revoked = residents::update(tx, &community, id, &fields, now_ms())?;
-            Ok((revoked, format!("resident {id}: unit {unit}, head {head}, {revoked} passes revoked")))
+            let head = if head { "yes" } else { "no" };
+            use crate::leaves::detail::{Arg, Detail};
+            let detail = Detail::new(
+                "resident_edit",
+                [Arg::from(id.to_string()), Arg::from(unit.as_str()), Arg::Word(head.into()), Arg::from(revoked.to_string())],
+            );
+            Ok((revoked, detail.encode()))
         }))
     };
     let revoked = app.db.call(edit).await?.map_err(|e| WebError::community(&m.session, "residents", e))?;
@@ -158,7 +164,7 @@ pub async fn move_out(
     let move_out = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "resident.move_out", |tx| {
             let revoked = residents::move_out(tx, &community, id, now_ms())?;
-            Ok((revoked, format!("resident {id}, {revoked} passes revoked")))
+            Ok((revoked, crate::leaves::detail::enc("resident_move_out", &[&id, &revoked])))
         }))
     };
     app.db.call(move_out).await?.map_err(|e| WebError::community(&m.session, "residents", e))?;

@@ -235,7 +235,8 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
         return Err(WebError::invalid(&m.session, "export", t(m.session.lang, "reason_needed")));
     }
     let rows = fetch(&app, &m, &p).await?;
-    record_action(&app, &m, "returnees.export", format!("{} rows; {}; reason: {reason}", rows.len(), p.query())).await;
+    let detail = crate::leaves::detail::enc("returnees_export", &[&rows.len(), &p.query(), &reason]);
+    record_action(&app, &m, "returnees.export", detail).await;
     let offset = app.config.utc_offset_min;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [

@@ -176,7 +176,16 @@ pub async fn save_document(
     let save = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "document.save", |tx| {
             let version = returnees::save_document(tx, &community, &name, kind, days, &zh, &en, &by, now_ms())?;
-            Ok((version, format!("{} v{version}, {} {days} days", name.trim(), kind.as_str())))
+            let detail = crate::leaves::detail::Detail::new(
+                "document_save",
+                [
+                    crate::leaves::detail::Arg::from(name.trim()),
+                    crate::leaves::detail::Arg::from(version.to_string()),
+                    crate::leaves::detail::Arg::Word(kind.as_str().into()),
+                    crate::leaves::detail::Arg::from(days.to_string()),
+                ],
+            );
+            Ok((version, detail.encode()))
         }))
     };
     app.db.call(save).await?.map_err(|e| rule_error(&m, e))?;
@@ -193,8 +202,12 @@ pub async fn add_rule(State(app): State<AppState>, m: Member, Form(form): Form<F
     let add = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "rule.add", |tx| {
             let id = returnees::add_rule(tx, &community, &prefix, &document, from_s, until_s, now_ms())?;
-            let place = if prefix.is_empty() { "everywhere else" } else { &prefix };
-            Ok((id, format!("rule {id}: {place} → {document}")))
+            use crate::leaves::detail::{Arg, Detail};
+            let place = match divisions::full_name(&prefix) {
+                Some(name) if !prefix.is_empty() => Arg::from(name),
+                _ => Arg::Word("everywhere_else".into()),
+            };
+            Ok((id, Detail::new("rule_add", [Arg::from(id.to_string()), place, Arg::from(document.as_str())]).encode()))
         }))
     };
     app.db.call(add).await?.map_err(|e| rule_error(&m, e))?;
@@ -210,7 +223,7 @@ pub async fn remove_rule(
     m.session.check_csrf(&form)?;
     let (community, actor) = (m.community.clone(), m.actor());
     let remove = move |conn: &mut dyn crate::db::Conn| {
-        crate::ops::audited_if(conn, &actor, "rule.remove", &format!("rule {id}"), |tx| {
+        crate::ops::audited_if(conn, &actor, "rule.remove", &crate::leaves::detail::enc("rule_n", &[&id]), |tx| {
             returnees::remove_rule(tx, &community, id)
         })
     };

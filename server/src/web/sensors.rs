@@ -129,7 +129,7 @@ pub async fn pair(State(app): State<AppState>, m: Member, Form(form): Form<FormM
     m.session.check_csrf(&form)?;
     let (name, unit, community) =
         (field(&form, "name").to_string(), field(&form, "unit").to_string(), m.community.clone());
-    let (actor, detail) = (m.actor(), format!("sensor {} → unit {}", name.trim(), unit.trim()));
+    let (actor, detail) = (m.actor(), crate::leaves::detail::enc("sensor_pair", &[&name.trim(), &unit.trim()]));
     let pair = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited(conn, &actor, "sensor.pair", &detail, |tx| {
             sensors::pair(tx, &community, &name, &unit, now_ms())
@@ -146,7 +146,7 @@ pub async fn unpair(
     Form(form): Form<FormMap>,
 ) -> Result<Response, WebError> {
     m.session.check_csrf(&form)?;
-    let (community, actor, detail) = (m.community.clone(), m.actor(), format!("sensor {name}"));
+    let (community, actor, detail) = (m.community.clone(), m.actor(), crate::leaves::detail::enc("sensor_n", &[&name]));
     // Only an unpairing that happened is audited: nothing else is stored.
     let unpair = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited_if(conn, &actor, "sensor.unpair", &detail, |tx| sensors::unpair(tx, &community, &name))
@@ -164,7 +164,7 @@ pub async fn set_windows(
 ) -> Result<Response, WebError> {
     m.session.check_csrf(&form)?;
     let (text, community) = (field(&form, "windows").to_string(), m.community.clone());
-    let (actor, detail) = (m.actor(), format!("delivery windows: {text}"));
+    let (actor, detail) = (m.actor(), crate::leaves::detail::enc("sensor_windows", &[&text]));
     let set = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited(conn, &actor, "sensor.windows", &detail, |tx| {
             sensors::set_windows(tx, &community, &text)

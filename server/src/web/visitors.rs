@@ -124,7 +124,11 @@ pub async fn register(
             let (unit, gate) = (req.unit.clone(), req.gate.clone().unwrap_or_default());
             let issued = community::issue_pass(conn, &community, &req);
             if let Ok(p) = &issued {
-                let detail = format!("pass {} for unit {unit} at {gate}", p.pass_id.to_hex());
+                let detail = crate::leaves::detail::Detail::new(
+                    "visitor_register",
+                    [crate::leaves::detail::Arg::Pass(p.pass_id.to_hex()), crate::leaves::detail::Arg::from(unit.as_str()), crate::leaves::detail::Arg::from(gate.as_str())],
+                )
+                .encode();
                 crate::records::audit::record(conn, &actor, "visitor.register", &detail, now_ms())?;
             }
             Ok(Ok(issued))
