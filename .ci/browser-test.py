@@ -167,11 +167,13 @@ def browse(base, tmp, db, shots, mqtt_port):
         device = driver.find_element(By.CSS_SELECTOR, "td small").text
         driver.delete_all_cookies()
         driver.get(base + "/v/" + device)
+        PUBLIC_SEEN.append("/v/" + device)
         wait_for("North gate")
         driver.find_element(By.NAME, "unit").send_keys("3-502")
         driver.find_element(By.NAME, "name").send_keys("Zhang")
         driver.find_element(By.CSS_SELECTOR, "form.card button").click()
         wait_for("/p/")
+        PUBLIC_SEEN.append(driver.current_url.removeprefix(base))
         visitor = os.path.join(tmp, "visitor.png")
         driver.find_element(By.CSS_SELECTOR, ".qr svg").screenshot(visitor)
         shot("visitor-pass")
@@ -237,7 +239,7 @@ def browse(base, tmp, db, shots, mqtt_port):
         for name in ("password", "password2"):
             driver.find_element(By.NAME, name).send_keys("a long staff password")
         driver.find_element(By.CSS_SELECTOR, "form.card button").click()
-        wait_for("li.staff, staff", "the staff member logged in")
+        wait_for("li.staff</span>, staff", "the staff member logged in")
         # Staff import residents: a dry run that names the bad row, then the import.
         sheet = os.path.join(tmp, "building7.csv")
         with open(sheet, "w", encoding="utf-8") as f:
@@ -283,20 +285,60 @@ def browse(base, tmp, db, shots, mqtt_port):
 
 
 def every_page(driver, base, db, wait_for):
-    """Every page, filled by the steps above, on a phone and a desktop."""
+    """Every page, filled by the steps above, as every role, on a phone and
+    a desktop, in both languages (phone_sweep.py says what is checked)."""
     if os.environ.get("SHOUMEN_KEEP_DB"):
-        import shutil
         import sqlite3
         src = sqlite3.connect(db)
         dst = sqlite3.connect(os.environ["SHOUMEN_KEEP_DB"])
         src.backup(dst)
         dst.close()
         src.close()
+    found = []
     driver.delete_all_cookies()
     log_in_admin(driver, base, wait_for)
     wait_for("/logout")
-    found = phone_sweep.sweep(driver, base, "admin")
+    found += phone_sweep.sweep(driver, base, "admin")
+    # Each other role, invited by the admin; a property account for one gate.
+    for role in ["staff", "volunteer", "property", "police"]:
+        driver.delete_all_cookies()
+        driver.get(base + "/lang/en")
+        log_in_admin(driver, base, wait_for)
+        wait_for("/logout")
+        driver.get(base + "/accounts")
+        form = driver.find_element(By.CSS_SELECTOR, "form[action='/accounts/invite']")
+        Select(form.find_element(By.NAME, "role")).select_by_value(role)
+        if role == "property":
+            form.find_element(By.NAME, "gates").send_keys("North gate")
+        form.find_element(By.TAG_NAME, "button").click()
+        wait_for("invite-link")
+        link = driver.find_element(By.ID, "invite-link").text
+        driver.delete_all_cookies()
+        driver.get(base + link[link.index("/invite/"):])
+        driver.find_element(By.NAME, "user").send_keys("sweep." + role)
+        for name in ("password", "password2"):
+            driver.find_element(By.NAME, name).send_keys("a long sweep password")
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        wait_for("/logout")
+        found += phone_sweep.sweep(driver, base, role, skip_refused=True)
+    # The street office: its overview and every gate of the district.
+    driver.delete_all_cookies()
+    driver.get(base + "/login")
+    driver.find_element(By.NAME, "user").send_keys("street-office")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+    wait_for("/district")
+    found += phone_sweep.sweep(driver, base, "district", pages=phone_sweep.DISTRICT_PAGES)
+    # Residents, visitors and returnees: no login.
+    driver.delete_all_cookies()
+    found += phone_sweep.sweep(driver, base, "public", pages=phone_sweep.PUBLIC_PAGES + PUBLIC_SEEN)
     phone_sweep.report(found)
+    assert not found, "pages a committee worker or resident would trip over (above)"
+
+
+# Public pages the steps above opened (a receipt, a phone pass, a check-in
+# link), for the sweep of every page.
+PUBLIC_SEEN = []
 
 
 def month_of_trends(driver, base, db, wait_for, shot):
@@ -436,6 +478,7 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
 
     # The receipt file, checked by a reader written from the specs, and by
     # the server's command line with nothing but the file and the key.
+    PUBLIC_SEEN.append(driver.current_url.removeprefix(base))
     receipt_url = driver.current_url + "/json"
     with urllib.request.urlopen(receipt_url) as r:
         receipt = json.load(r)
@@ -539,6 +582,7 @@ def home_care(driver, base, wait_for, shot, mqtt_port):
     wait_for("Your request is in")
     shot("server-home-checkin")
     home = base + link[link.index("/c/"):]
+    PUBLIC_SEEN.append(link[link.index("/c/"):])
     # The committee: the fever is an alert; the task goes to done.
     log_in_admin(driver, base, wait_for)
     wait_for("/logout")
@@ -549,7 +593,7 @@ def home_care(driver, base, wait_for, shot, mqtt_port):
     wait_for("Taken by")
     driver.find_element(By.XPATH, "//tr[contains(., 'rice and eggs')]//button").click()
     # The "Done" button is on the page already: wait for the status cell.
-    wait_for("<td>Done 20", "the volunteer's task done")
+    wait_for(">Done 20", "the volunteer's task done")
     shot("server-tasks")
     driver.delete_all_cookies()
     driver.get(base + "/lang/en")

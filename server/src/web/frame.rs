@@ -68,7 +68,7 @@ fn menu(lang: Lang, s: &Session) -> Markup {
         form.inline method="post" action="/logout" {
             input type="hidden" name="csrf" value=(s.csrf);
             button {
-                (t(lang, "logout")) " (" (s.user)
+                (t(lang, "logout")) " (" span translate="no" { (s.user) }
                 @if s.community.is_some() { ", " (t(lang, s.role.word_key())) }
                 ")"
             }
