@@ -243,7 +243,7 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
     let (status, home) = get(&staff, &format!("{base}/residents"));
     assert_eq!(status, 200);
     assert!(
-        home.contains("wang.fang</span>, Staff"),
+        home.contains("wang.fang</span>, staff)"),
         "the page names the account and its role"
     );
     assert_eq!(get(&staff, &format!("{base}/accounts")).0, 403, "staff do not manage accounts");
