@@ -149,3 +149,40 @@ fn the_returnee_form_after_a_mistake_shows_the_place_it_will_send() {
     assert!(select("district").contains("value=\"420106\" selected>武昌区"), "{}", select("district"));
     assert!(page.contains("id=\"origin\" type=\"hidden\" name=\"origin\" value=\"420106\""), "{page}");
 }
+
+#[test]
+fn units_are_stored_one_way_and_import_problems_are_said_in_chinese() {
+    use reqwest::blocking::multipart::{Form, Part};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf) = login(&server);
+    get(&b, &format!("{base}/lang/zh"));
+    // Typed the way people write an address, stored the way the gates read it.
+    for typed in ["3号楼2单元502室", "２－１０２"] {
+        let (status, _, _) =
+            post(&b, &format!("{base}/residents"), &[("name", "王芳"), ("unit", typed), ("phone", ""), ("csrf", &csrf)]);
+        assert_eq!(status, 303, "{typed}");
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE unit IN ('3-2-502', '2-102')"), 2);
+    let sheet = "姓名,房号,电话\n李四,2号楼101,13800000001\n,3-503,\n王五,3-504,call me\n赵六,12号楼12单元1201室东,\n王芳,3-2-502,\n";
+    let form = Form::new()
+        .text("csrf", csrf.clone())
+        .text("mode", "check")
+        .part("file", Part::bytes(sheet.as_bytes().to_vec()).file_name("楼.csv"));
+    let r = b.post(format!("{base}/residents/import")).multipart(form).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page = without_cell_labels(&r.text().unwrap());
+    let problems = &page[page.find("id=\"problems\"").expect("a problems table")..];
+    let problems = &problems[..problems.find("</table>").unwrap()];
+    for said in ["没有姓名。", "电话“call me”不是电话号码。", "太长", "王芳（3-2-502）已是住户。"] {
+        assert!(problems.contains(said), "{said}: {problems}");
+    }
+    assert!(!problems.contains("no name") && !problems.contains("is not a phone"), "{problems}");
+    let form = Form::new()
+        .text("csrf", csrf.clone())
+        .text("mode", "import")
+        .part("file", Part::bytes(sheet.as_bytes().to_vec()).file_name("楼.csv"));
+    assert!(b.post(format!("{base}/residents/import")).multipart(form).send().unwrap().status().is_success());
+    assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE name = '李四' AND unit = '2-101'"), 1, "2号楼101");
+}

@@ -106,7 +106,7 @@ fn import_both_ways(file: Vec<u8>, name: &str) {
     assert_eq!(problem_lines(&page), bad, "the dry run names exactly the 20 bad rows");
     assert!(page.contains("4980 rows are ready to import"), "{}", &page[..page.len().min(2000)]);
     assert!(
-        page.contains("no name")
+        page.contains("No name.")
             && page.contains("too long")
             && page.contains("is not a phone number")
             && page.contains("appears twice")

@@ -11,3 +11,67 @@ pub fn clean(text: &str, max: usize) -> String {
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
+
+/// A unit label as people write it, in one form: full-width digits,
+/// letters and dashes made plain, and the building / entrance / room
+/// forms ("3号楼2单元502室", "3栋502", "A座1201", "2－102") written as
+/// their numbers joined by "-" ("3-2-502", "3-502", "A-1201", "2-102").
+/// A label with any other words ("东区3-502") is kept as typed, made
+/// plain only: the committee's own scheme.
+pub fn normalize_unit(unit: &str) -> String {
+    let plain: String = unit
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '－' | '—' | '–' | '‐' | '−' | '﹣' => '-',
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect();
+    // Words that only separate numbers: building, entrance, room.
+    const SEPARATORS: [&str; 10] = ["号楼", "单元", "栋", "幢", "座", "楼", "室", "号", "#", "/"];
+    let mut parts: Vec<String> = vec![String::new()];
+    let mut rest = plain.as_str();
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_alphanumeric() {
+            parts.last_mut().expect("one part at least").push(c);
+            rest = &rest[c.len_utf8()..];
+        } else if let Some(sep) = SEPARATORS.iter().find(|s| rest.starts_with(*s)) {
+            parts.push(String::new());
+            rest = &rest[sep.len()..];
+        } else if c == '-' || c.is_whitespace() {
+            parts.push(String::new());
+            rest = &rest[c.len_utf8()..];
+        } else {
+            return plain;
+        }
+    }
+    let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    parts.join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_unit;
+
+    #[test]
+    fn units_are_written_one_way_however_they_are_typed() {
+        for (typed, stored) in [
+            ("3-502", "3-502"),
+            (" 3-502 ", "3-502"),
+            ("2号楼101", "2-101"),
+            ("3号楼2单元502室", "3-2-502"),
+            ("12栋3单元1101", "12-3-1101"),
+            ("2－102", "2-102"),
+            ("２－１０２", "2-102"),
+            ("A座1201", "A-1201"),
+            ("5幢-301", "5-301"),
+            ("1-1001", "1-1001"),
+            ("东区3-502", "东区3-502"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_unit(typed), stored, "{typed}");
+        }
+    }
+}

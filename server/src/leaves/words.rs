@@ -701,6 +701,23 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("document_save", "{} 第 {} 版，{}，{} 天", "{} v{}, {}, {} days"),
     ("rule_add", "规则 #{}：{} → {}", "Rule #{}: {} → {}"),
     ("rule_n", "规则 #{}", "Rule #{}"),
+    // What a form could not take (lower layers' errors).
+    ("err_unit_long", "房号“{}”太长：最多 {} 个字节（一个汉字占 3 个）。请写成 3-2-502 这样的格式（楼-单元-室）。", "Unit \"{}\" is too long: at most {} bytes (a Chinese character takes 3). Write it as 3-2-502 (building-entrance-room)."),
+    ("err_no_unit", "请填写房号，例如 3-502。", "A unit is needed, e.g. 3-502."),
+    ("err_no_name", "没有姓名。", "No name."),
+    ("err_name_length", "姓名需为 1 到 64 个字。", "A name has 1 to 64 characters."),
+    ("err_name_control", "姓名中有控制字符或文字方向字符，请重新输入。", "The name holds control or direction characters; type it again."),
+    ("err_phone", "电话“{}”不是电话号码。", "Phone \"{}\" is not a phone number."),
+    ("err_phone_long", "电话号码太长。", "The phone number is too long."),
+    ("err_validity", "有效期须在 1 秒到 5 年之间。", "A pass is valid from 1 second to 5 years."),
+    ("err_end_before_start", "结束日期须晚于开始日期。", "The end must come after the start."),
+    ("err_note_long", "备注太长（最多 {} 个字）。", "The note is too long ({} characters at most)."),
+    ("err_pass", "无法生成通行证：{}", "The pass could not be made: {}"),
+    ("err_already_resident", "{}（{}）已是住户。", "{} of {} is already a resident."),
+    ("err_sensor_name", "门磁名称就是它在 zigbee2mqtt 中的名称（friendly name）：1 到 {} 个字节，不含 / + # 或尖括号，例如 door-3-502。", "A sensor's name is its zigbee2mqtt friendly name: 1 to {} bytes, no / + # or markup, e.g. door-3-502."),
+    ("err_unit_unknown", "本小区没有房号“{}”，请先添加该户住户。", "Unit \"{}\" is not known here; add its residents first."),
+    ("err_window", "“{}”：时段请写成 07:00-09:00。", "\"{}\": write a window as 07:00-09:00."),
+    ("err_twice_in_file", "{}（{}）在文件中出现了两次。", "{} of {} appears twice in the file."),
     ("split_two_gates", "门岗 {} 与 {} 持有不同的 {} 条记录存证树", "Gates {} and {} hold different trees of {} records"),
 ];
 

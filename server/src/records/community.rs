@@ -21,6 +21,8 @@ const BUNDLE_RESIGN_S: i64 = DAY;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommunityError {
+    /// What the person typed that cannot be taken: a message key and its
+    /// arguments (`leaves::detail`), worded by the page.
     #[error("{0}")]
     Invalid(String),
     #[error("no such {0}")]
@@ -51,18 +53,17 @@ pub struct IssuedPass {
     pub expires_at: i64,
 }
 
-/// Checks a unit label the way the pass format will: short, printable.
+/// Checks a unit label the way the pass format will (short, printable),
+/// in the community's one form ([`crate::leaves::text::normalize_unit`]):
+/// "3号楼2单元502室" is stored, printed and matched as "3-2-502".
 pub fn check_unit(unit: &str) -> Result<String, CommunityError> {
-    let unit = unit.trim();
+    let unit = crate::leaves::text::normalize_unit(unit);
     if unit.len() > pass::MAX_UNIT_LEN
         || unit.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c))
     {
-        return Err(CommunityError::Invalid(format!(
-            "unit {unit:?} is too long: at most {} bytes, e.g. \"3-502\"",
-            pass::MAX_UNIT_LEN
-        )));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_unit_long", &[&unit, &pass::MAX_UNIT_LEN])));
     }
-    Ok(unit.to_string())
+    Ok(unit)
 }
 
 pub fn add_resident(
@@ -75,19 +76,19 @@ pub fn add_resident(
 ) -> Result<i64, CommunityError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(CommunityError::Invalid("a resident needs a name of 1 to 64 characters".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_name_length", &[])));
     }
     // A direction override or a control character makes a name read as
     // something it is not, on every page and card that shows it.
     if name.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c)) {
-        return Err(CommunityError::Invalid("a resident's name may not hold control or direction characters".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_name_control", &[])));
     }
     let unit = check_unit(unit)?;
     if unit.is_empty() {
-        return Err(CommunityError::Invalid("a resident needs a unit, e.g. \"3-502\"".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_no_unit", &[])));
     }
     if phone.chars().count() > 32 {
-        return Err(CommunityError::Invalid("phone number too long".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_phone_long", &[])));
     }
     Ok(conn.query_row(
         "INSERT INTO residents (name, unit, phone, created_ms, community) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -99,10 +100,10 @@ pub fn add_resident(
 pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest) -> Result<IssuedPass, CommunityError> {
     let unit = check_unit(&req.unit)?;
     if req.role == Role::Resident && unit.is_empty() {
-        return Err(CommunityError::Invalid("a resident pass needs a unit".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_no_unit", &[])));
     }
     if req.valid_s <= 0 || req.valid_s > 5 * 365 * DAY {
-        return Err(CommunityError::Invalid("validity must be between 1 second and 5 years".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_validity", &[])));
     }
     if let Some(id) = req.resident_id {
         // Only a resident of this community.
@@ -127,7 +128,7 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
         flags: PassFlags(flags),
         holder: None,
     };
-    let text = pass::issue(&claims, &community.key).map_err(|e| CommunityError::Invalid(e.to_string()))?;
+    let text = pass::issue(&claims, &community.key).map_err(|e| CommunityError::Invalid(crate::leaves::detail::enc("err_pass", &[&e])))?;
     let link_token = random_token();
     conn.execute(
         "INSERT INTO passes (pass_id, resident_id, role, unit, issued_at, not_before, expires_at, text, link_token, visitor_name, gate, community, phone)
@@ -256,13 +257,13 @@ pub fn add_quarantine(
 fn check_quarantine(unit: &str, from_s: i64, until_s: i64, note: &str) -> Result<String, CommunityError> {
     let unit = check_unit(unit)?;
     if unit.is_empty() {
-        return Err(CommunityError::Invalid("quarantine needs a unit, e.g. \"3-502\"".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_no_unit", &[])));
     }
     if until_s <= from_s {
-        return Err(CommunityError::Invalid("the quarantine must end after it starts".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_end_before_start", &[])));
     }
     if note.chars().count() > 200 {
-        return Err(CommunityError::Invalid("note too long (200 characters at most)".into()));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_note_long", &[&200])));
     }
     Ok(unit)
 }

@@ -138,7 +138,7 @@ pub fn check_form(
     if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Invalid("reg_bad_phone"));
     }
-    let unit = plain(&get("unit"), 12, "reg_bad_unit")?;
+    let unit = crate::leaves::text::normalize_unit(&plain(&get("unit"), 32, "reg_bad_unit")?);
     if !community::unit_known(conn, community, &unit)? {
         return Err(Invalid("reg_bad_unit"));
     }

@@ -47,21 +47,21 @@ pub fn resident(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<
 pub fn check(name: &str, unit: &str, phone: &str) -> Result<(String, String, String), String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err("no name".into());
+        return Err(crate::leaves::detail::enc("err_no_name", &[]));
     }
     if name.chars().count() > 64 {
-        return Err("name longer than 64 characters".into());
+        return Err(crate::leaves::detail::enc("err_name_length", &[]));
     }
     if name.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c)) {
-        return Err("name holds control or direction characters".into());
+        return Err(crate::leaves::detail::enc("err_name_control", &[]));
     }
     let unit = check_unit(unit.trim()).map_err(|e| e.to_string())?;
     if unit.is_empty() {
-        return Err("no unit (e.g. 3-502)".into());
+        return Err(crate::leaves::detail::enc("err_no_unit", &[]));
     }
     let phone = phone.trim();
     if phone.chars().count() > 32 || !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
-        return Err(format!("phone {phone:?} is not a phone number"));
+        return Err(crate::leaves::detail::enc("err_phone", &[&phone]));
     }
     Ok((name.to_string(), unit, phone.to_string()))
 }
@@ -522,9 +522,9 @@ pub fn plan(conn: &mut dyn Conn, community: &str, rows: &[Vec<String>]) -> Resul
         let head = matches!(cell(head_col).trim().to_lowercase().as_str(), "1" | "y" | "yes" | "true" | "是" | "户主");
         let key = (name.clone(), unit.clone());
         if existing.contains(&key) {
-            plan.problems.push((line, format!("{name} of {unit} is already a resident")));
+            plan.problems.push((line, crate::leaves::detail::enc("err_already_resident", &[&name, &unit])));
         } else if !seen.insert(key) {
-            plan.problems.push((line, format!("{name} of {unit} appears twice in the file")));
+            plan.problems.push((line, crate::leaves::detail::enc("err_twice_in_file", &[&name, &unit])));
         } else {
             plan.good.push(NewResident { line, name, unit, phone, head });
         }
@@ -557,9 +557,11 @@ mod tests {
 
     #[test]
     fn checks_say_what_is_wrong() {
-        assert!(check("", "3-502", "").unwrap_err().contains("no name"));
-        assert!(check("Li", "", "").unwrap_err().contains("no unit"));
-        assert!(check("Li", "3-502", "call me").unwrap_err().contains("not a phone number"));
+        let said = |e: String| crate::leaves::words::detail_text(crate::leaves::words::Lang::En, &e, 0);
+        assert_eq!(said(check("", "3-502", "").unwrap_err()), "No name.");
+        assert!(said(check("Li", "", "").unwrap_err()).starts_with("A unit is needed"));
+        assert!(said(check("Li", "3-502", "call me").unwrap_err()).ends_with("is not a phone number."));
+        assert_eq!(check("Li", "3号楼2单元502室", "").unwrap().1, "3-2-502", "a unit in its one form");
         assert_eq!(check(" Li ", "3-502", "+86 138").unwrap(), ("Li".into(), "3-502".into(), "+86 138".into()));
         assert_eq!(building_of("12-1201"), "12");
         assert_eq!(building_of("A"), "A");

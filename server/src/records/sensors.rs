@@ -69,7 +69,7 @@ pub fn check_name(name: &str) -> Result<String, SensorError> {
     let name = name.trim();
     let bad = |c: char| c.is_control() || matches!(c, '+' | '#' | '/' | '<' | '>' | '"' | '\'' | '&');
     if name.is_empty() || name.len() > MAX_NAME || name.chars().any(bad) {
-        return Err(SensorError::Invalid(format!("a sensor's name is its zigbee2mqtt friendly name: 1 to {MAX_NAME} bytes, no / + # or markup, e.g. door-3-502")));
+        return Err(SensorError::Invalid(crate::leaves::detail::enc("err_sensor_name", &[&MAX_NAME])));
     }
     Ok(name.to_string())
 }
@@ -81,7 +81,7 @@ pub fn pair(conn: &mut dyn Conn, community: &str, name: &str, unit: &str, now_ms
     let name = check_name(name)?;
     let unit = crate::records::community::check_unit(unit).map_err(|e| SensorError::Invalid(e.to_string()))?;
     if unit.is_empty() || !crate::records::community::unit_known(conn, community, &unit)? {
-        return Err(SensorError::Invalid(format!("unit {unit:?} is not known here; add its residents first")));
+        return Err(SensorError::Invalid(crate::leaves::detail::enc("err_unit_unknown", &[&unit])));
     }
     conn.execute(
         "INSERT INTO sensors (name, community, unit, paired_ms) VALUES (?1, ?2, ?3, ?4)
@@ -135,7 +135,7 @@ pub fn parse_windows(text: &str) -> Result<Vec<(u32, u32)>, SensorError> {
         .map(|w| {
             let (a, b) = w
                 .split_once('-')
-                .ok_or_else(|| SensorError::Invalid(format!("{w:?}: write a window as 07:00-09:00")))?;
+                .ok_or_else(|| SensorError::Invalid(crate::leaves::detail::enc("err_window", &[&w])))?;
             match (minute(a), minute(b)) {
                 (Some(a), Some(b)) if a < b => Ok((a, b)),
                 _ => {

@@ -221,7 +221,10 @@ impl WebError {
         match e {
             CommunityError::Db(e) => WebError::internal(e),
             CommunityError::NotFound(_) => WebError::not_found(session),
-            other => WebError::invalid(session, title, other.to_string()),
+            CommunityError::Invalid(key) => {
+                let text = crate::leaves::words::detail_text(session.lang, &key, 0);
+                WebError::invalid(session, title, text)
+            }
         }
     }
 

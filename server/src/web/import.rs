@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use super::{csrf_field, frame, t, Lang, Member, WebError};
+use super::{csrf_field, frame, i18n, t, Lang, Member, WebError};
 use crate::db::now_ms;
 use crate::records::residents::{self, ImportError, Plan};
 use crate::AppState;
@@ -115,7 +115,7 @@ fn report(m: &Member, plan: &Plan, added: Option<usize>) -> Markup {
             div.scroll {
                 table #problems {
                     tr { th { (t(lang, "line")) } th { (t(lang, "problem")) } }
-                    @for (line, why) in &plan.problems { tr { td { (line) } td { (why) } } }
+                    @for (line, why) in &plan.problems { tr { td { (line) } td { (i18n::detail_text(lang, why, 0)) } } }
                 }
             }
         }

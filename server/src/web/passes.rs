@@ -60,7 +60,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                 (t(lang, "role"))
                 select name="role" { @for r in Role::ALL { option value=(r.as_str()) { (t(lang, r.as_str())) } } }
             }
-            label { (t(lang, "unit")) input name="unit" maxlength="12" placeholder="3-502"; }
+            label { (t(lang, "unit")) input name="unit" maxlength="24" placeholder="3-502"; }
             label { (t(lang, "days")) input name="days" type="number" min="1" max="1825" value="365"; }
             label.check { input type="checkbox" name="needs_assistance" style="width:auto"; " " (t(lang, "needs_assistance")) }
             label.check { input type="checkbox" name="phone" style="width:auto"; " " (t(lang, "phone_pass_choice")) }

@@ -30,7 +30,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
     let body = html! {
         form.card method="post" action="/quarantine" {
             (csrf_field(csrf))
-            label { (t(lang, "unit")) input name="unit" required maxlength="12" placeholder="3-502"; }
+            label { (t(lang, "unit")) input name="unit" required maxlength="24" placeholder="3-502"; }
             label { (t(lang, "from")) input name="from" type="date" required value=(today); }
             label { (t(lang, "until")) input name="until" type="date" required; }
             label { (t(lang, "note")) input name="note" maxlength="200"; }

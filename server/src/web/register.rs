@@ -75,7 +75,7 @@ async fn show_form(
             input type="hidden" name="token" value=(token);
             label { (t(lang, "name")) input name="name" required maxlength="32" value=(value("name")); }
             label { (t(lang, "phone")) input name="phone" required inputmode="tel" maxlength="16" value=(value("phone")); }
-            label { (t(lang, "reg_unit")) input name="unit" required maxlength="12" placeholder="3-502" value=(value("unit")); }
+            label { (t(lang, "reg_unit")) input name="unit" required maxlength="24" placeholder="3-502" value=(value("unit")); }
             fieldset {
                 legend { (t(lang, "reg_origin")) }
                 (origin_picker(lang, "origin", field(filled, "origin")))

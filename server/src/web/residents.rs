@@ -35,7 +35,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
             form.card method="post" action="/residents" {
                 (csrf_field(csrf))
                 label { (t(lang, "name")) input name="name" required maxlength="64"; }
-                label { (t(lang, "unit")) input name="unit" required maxlength="12" placeholder="3-502"; }
+                label { (t(lang, "unit")) input name="unit" required maxlength="24" placeholder="3-502"; }
                 label { (t(lang, "phone")) input name="phone" maxlength="32"; }
                 button { (t(lang, "add")) }
             }
@@ -103,7 +103,7 @@ pub async fn edit_form(State(app): State<AppState>, m: Member, Path(id): Path<i6
         form.card method="post" action={ "/residents/" (r.id) } {
             (csrf_field(csrf))
             label { (t(lang, "name")) input name="name" required maxlength="64" value=(r.name); }
-            label { (t(lang, "unit")) input name="unit" required maxlength="12" value=(r.unit); }
+            label { (t(lang, "unit")) input name="unit" required maxlength="24" value=(r.unit); }
             label { (t(lang, "phone")) input name="phone" maxlength="32" value=(r.phone); }
             label.check { input type="checkbox" name="head" style="width:auto" checked[r.head]; " " (t(lang, "head_of_household")) }
             p { (t(lang, "unit_change_note")) }

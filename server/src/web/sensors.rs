@@ -29,7 +29,10 @@ pub fn table() -> super::site::Table {
 fn sensor_error(m: &Member, e: SensorError) -> WebError {
     match e {
         SensorError::Db(e) => e.into(),
-        SensorError::Invalid(why) => WebError::invalid(&m.session, "sensors", why),
+        SensorError::Invalid(why) => {
+            WebError::invalid(&m.session, "sensors", crate::leaves::words::detail_text(m.session.lang, &why, 0))
+                .back("/sensors")
+        }
     }
 }
 
@@ -106,7 +109,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                 (csrf_field(csrf))
                 p { (t(lang, "pair_help")) }
                 label { (t(lang, "sensor")) input name="name" required maxlength="64" placeholder="door-3-502"; }
-                label { (t(lang, "unit")) input name="unit" required maxlength="12" placeholder="3-502"; }
+                label { (t(lang, "unit")) input name="unit" required maxlength="24" placeholder="3-502"; }
                 button { (t(lang, "pair")) }
             }
             form.card method="post" action="/sensors/windows" {

@@ -63,7 +63,7 @@ fn page(
         @if let Some(e) = error { p.msg.bad { (e) } }
         form.card method="post" action={ "/v/" (device) } {
             (csrf_field(&token))
-            label { (t(lang, "unit")) input name="unit" required maxlength="12" placeholder="3-502"; }
+            label { (t(lang, "unit")) input name="unit" required maxlength="24" placeholder="3-502"; }
             label { (t(lang, "visitor_name")) input name="name" maxlength="32"; }
             button { (t(lang, "submit")) }
         }
@@ -88,7 +88,7 @@ pub async fn register(
     if !form_token_ok(&headers, field(&form, "csrf")) {
         return Ok(page(&app, &headers, &device, &gate, Some(t(lang, "csrf_failed")), StatusCode::FORBIDDEN));
     }
-    let unit = field(&form, "unit").trim().to_string();
+    let unit = crate::leaves::text::normalize_unit(field(&form, "unit"));
     let name: String = field(&form, "name").trim().chars().take(32).collect();
     let community = app.community(&community_id).await?;
     let valid_s = app.config.visitor_pass_s;
