@@ -186,3 +186,32 @@ fn units_are_stored_one_way_and_import_problems_are_said_in_chinese() {
     assert!(b.post(format!("{base}/residents/import")).multipart(form).send().unwrap().status().is_success());
     assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE name = '李四' AND unit = '2-101'"), 1, "2号楼101");
 }
+
+#[test]
+fn a_page_shows_only_the_forms_its_reader_may_send() {
+    use shoumen_server::leaves::roles::AccountRole;
+    use shoumen_server::records::accounts;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let token = server
+        .db
+        .call_blocking(|c| Ok(accounts::invite(c, COMMUNITY, AccountRole::Staff, None, ADMIN, now_ms())))
+        .unwrap()
+        .unwrap();
+    let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+    server.db.call_blocking(move |c| Ok(accounts::accept_invite(c, &token, "staff-1", &hash, now_ms()))).unwrap().unwrap();
+    let (admin, _) = login(&server);
+    let (staff, _) = login_as(&server, "staff-1");
+    for (who, b, shown) in [("admin", &admin, true), ("staff", &staff, false)] {
+        let (_, home) = get(b, &format!("{base}/"));
+        assert!(home.contains("id=\"retention\""), "{who}: everyone reads the policy");
+        assert_eq!(home.contains("action=\"/retention\""), shown, "{who}: the retention form");
+        let (_, alerts) = get(b, &format!("{base}/alerts"));
+        assert_eq!(alerts.contains("action=\"/alerts/webhook\""), shown, "{who}: the robot's form");
+    }
+}
+
+fn now_ms() -> i64 {
+    shoumen_server::db::now_ms()
+}

@@ -43,7 +43,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                 @for a in &rows { (row(session, a, offset)) }
             }
         }
-        (webhook_form(session, hook.as_ref(), pending))
+        @if session.may_post("/alerts/webhook") { (webhook_form(session, hook.as_ref(), pending)) }
     };
     Ok(frame(lang, t(lang, "alerts"), Some(session), body))
 }

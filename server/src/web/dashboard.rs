@@ -45,13 +45,13 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Result<Respo
         }
         h2 { (t(lang, "per_hour")) }
         (hour_chart(lang, &d.hours, d.hour_start, offset))
-        (retention_form(lang, &session.csrf, policy))
+        (retention_form(lang, session.may_post("/retention").then_some(session.csrf.as_str()), policy))
     };
     Ok(frame(lang, t(lang, "dashboard"), Some(&session), body).into_response())
 }
 
 /// The community's retention policy, stated and changeable.
-fn retention_form(lang: Lang, csrf: &str, p: retention::Policy) -> Markup {
+fn retention_form(lang: Lang, csrf: Option<&str>, p: retention::Policy) -> Markup {
     let policy = t(lang, "retention_policy")
         .replacen("{}", &p.entry_days.to_string(), 1)
         .replacen("{}", &p.visitor_days.to_string(), 1)
@@ -67,12 +67,15 @@ fn retention_form(lang: Lang, csrf: &str, p: retention::Policy) -> Markup {
     html! {
         h2 { (t(lang, "retention")) }
         p #retention { (policy) }
-        form.card method="post" action="/retention" {
-            (csrf_field(csrf))
-            (days("entry_days", "entry_days", &retention::ENTRY_DAYS, p.entry_days))
-            (days("visitor_days", "visitor_days", &retention::VISITOR_DAYS, p.visitor_days))
-            (days("returnee_days", "returnee_days", &retention::RETURNEE_DAYS, p.returnee_days))
-            button { (t(lang, "save")) }
+        // Only an account that may change it is shown the form.
+        @if let Some(csrf) = csrf {
+            form.card method="post" action="/retention" {
+                (csrf_field(csrf))
+                (days("entry_days", "entry_days", &retention::ENTRY_DAYS, p.entry_days))
+                (days("visitor_days", "visitor_days", &retention::VISITOR_DAYS, p.visitor_days))
+                (days("returnee_days", "returnee_days", &retention::RETURNEE_DAYS, p.returnee_days))
+                button { (t(lang, "save")) }
+            }
         }
     }
 }

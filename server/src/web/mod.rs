@@ -131,6 +131,17 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether this account may send the form that posts to `path`, by the
+    /// same table the router enforces: a page shows only the forms its
+    /// reader may use.
+    pub fn may_post(&self, path: &str) -> bool {
+        match site::access("POST", path) {
+            Some(site::Access::Member(perm)) => self.community.is_some() && self.role.may(perm),
+            Some(site::Access::Account | site::Access::Public) => true,
+            None => false,
+        }
+    }
+
     /// Whether a form carries this session's CSRF token.
     pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
         form.get("csrf").is_some_and(|sent| !sent.is_empty() && *sent == self.csrf)
