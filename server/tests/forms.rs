@@ -215,3 +215,23 @@ fn a_page_shows_only_the_forms_its_reader_may_send() {
 fn now_ms() -> i64 {
     shoumen_server::db::now_ms()
 }
+
+#[test]
+fn residents_are_listed_as_units_are_counted_and_can_be_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf) = login(&server);
+    for (name, unit, phone) in [("甲", "1-1001", "13800000001"), ("乙", "1-101", ""), ("丙", "1-102", ""), ("丁", "2-3", "")] {
+        let form = [("name", name), ("unit", unit), ("phone", phone), ("csrf", csrf.as_str())];
+        assert_eq!(post(&b, &format!("{base}/residents"), &form).0, 303);
+    }
+    let (_, page) = get(&b, &format!("{base}/residents"));
+    let at = |name: &str| page.find(&format!("<td>{name}")).unwrap_or_else(|| panic!("{name} listed"));
+    assert!(at("乙") < at("丙") && at("丙") < at("甲") && at("甲") < at("丁"), "1-101, 1-102, 1-1001, 2-3");
+    // Found by a unit typed the long way, or by a phone number.
+    let (_, found) = get(&b, &format!("{base}/residents?q={}", urlencode("1号楼101")));
+    assert!(found.contains("<td>乙") && !found.contains("<td>甲") && !found.contains("<td>丁"), "1-101 only");
+    let (_, found) = get(&b, &format!("{base}/residents?q=13800000001"));
+    assert!(found.contains("<td>甲") && !found.contains("<td>乙"));
+}

@@ -51,9 +51,49 @@ pub fn normalize_unit(unit: &str) -> String {
     parts.join("-")
 }
 
+/// Units in the order people count them: "1-101" before "1-1001", "2-3"
+/// before "10-1" (numbers compared as numbers, the rest as text).
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                if s.is_char_boundary(start) && s.is_char_boundary(i) {
+                    out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                    start = i;
+                }
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(&cb) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order != std::cmp::Ordering::Equal {
+            return order;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_unit;
+
+    #[test]
+    fn units_sort_as_people_count_them() {
+        let mut units = vec!["1-1001", "10-1", "1-101", "2-3", "A-1", "1-102", "东区3-502"];
+        units.sort_by(|a, b| super::natural_cmp(a, b));
+        assert_eq!(units, ["1-101", "1-102", "1-1001", "2-3", "10-1", "A-1", "东区3-502"]);
+    }
 
     #[test]
     fn units_are_written_one_way_however_they_are_typed() {

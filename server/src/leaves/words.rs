@@ -52,6 +52,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("document_name", "文书名称", "Document name"),
     ("document_text_help", "正文留空即使用所选类型的标准文本。正文中的 {days} 会显示为上面的天数，请不要直接写数字。", "Leave the texts empty to use the standard text of the kind chosen. {days} in a text shows the period above; do not write the number itself."),
     ("menu", "菜单", "Menu"),
+    ("search_residents", "按姓名、电话或房号查找", "Find by name, phone or unit"),
     ("who_sensor", "门磁", "Door sensor"),
     ("who_account", "账号", "Account"),
     ("who_broker", "门磁消息服务器", "The sensors' broker"),

@@ -475,7 +475,7 @@ pub struct ResidentRow {
 
 /// The residents living in `community` (not those moved out), by unit.
 pub fn residents(conn: &mut dyn Conn, community: &str) -> Result<Vec<ResidentRow>, DbError> {
-    conn.query_map(
+    let mut rows = conn.query_map(
         "SELECT r.id, r.name, r.unit, r.phone,
                 (SELECT COUNT(*) FROM passes p WHERE p.resident_id = r.id AND p.revoked_ms IS NULL), r.head
          FROM residents r WHERE r.community = ?1 AND r.moved_out_ms IS NULL ORDER BY r.unit, r.head DESC, r.name",
@@ -490,7 +490,12 @@ pub fn residents(conn: &mut dyn Conn, community: &str) -> Result<Vec<ResidentRow
                 head: r.get(5)?,
             })
         },
-    )
+    )?;
+    // Units as people count them: 1-101 before 1-1001.
+    rows.sort_by(|a, b| {
+        crate::leaves::text::natural_cmp(&a.unit, &b.unit).then(b.head.cmp(&a.head)).then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(rows)
 }
 
 /// The unit of a resident of `community`.

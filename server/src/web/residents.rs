@@ -1,7 +1,7 @@
 //! The Residents page: the community's households (residents by unit, the
 //! head first), adding, editing and moving out a resident.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
@@ -24,10 +24,23 @@ pub fn table() -> super::site::Table {
         .post("/residents/{id}/move-out", Perm::EditRecords, move_out)
 }
 
-pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
+#[derive(serde::Deserialize, Default)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<Search>) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let community = m.community.clone();
-    let rows = app.db.call(move |conn| community::residents(conn, &community)).await?;
+    let mut rows = app.db.call(move |conn| community::residents(conn, &community)).await?;
+    let total = rows.len();
+    // A name, a phone or a unit (typed any way a unit is written).
+    let q = search.q.trim().chars().take(64).collect::<String>();
+    if !q.is_empty() {
+        let unit = crate::leaves::text::normalize_unit(&q);
+        rows.retain(|r| r.name.contains(&q) || r.phone.contains(&q) || r.unit.starts_with(&unit));
+    }
     let csrf = &m.session.csrf;
     let edit = m.may(Perm::EditRecords);
     let body = html! {
@@ -44,7 +57,11 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
             @if edit { a href="/residents/import" { (t(lang, "import")) } " · " }
             a href="/print" { (t(lang, "print_building")) }
         }
-        p { (t(lang, "residents")) ": " (rows.len()) }
+        form.noprint method="get" action="/residents" {
+            label { (t(lang, "search_residents")) input type="search" name="q" value=(q) placeholder="3-502"; }
+            button { (t(lang, "search")) }
+        }
+        p { (t(lang, "residents")) ": " (rows.len()) @if rows.len() != total { " / " (total) } }
         div.scroll {
             table {
                 tr { th { (t(lang, "unit")) } th { (t(lang, "name")) } th { (t(lang, "phone")) } th { (t(lang, "passes")) } th {} }
