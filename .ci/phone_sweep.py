@@ -5,6 +5,7 @@ For each page it measures, in the browser:
 
 - sideways scrolling: the page is wider than the window, or a box in it
   (a table's) scrolls sideways;
+- small chart labels: a chart's words drawn under 11 px;
 - small tap targets: a button, field, list, menu entry or link shorter or
   narrower than 44 CSS px. Exempt: a link inside a sentence (its block has
   other words: WCAG 2.5.8's inline exception), and a radio or checkbox
@@ -80,6 +81,12 @@ for (const el of document.querySelectorAll('a[href], button, input, select, text
   if (r.height < 43.5 || r.width < 43.5) {
     problems.push(['tap', Math.round(r.width) + 'x' + Math.round(r.height) + ' ' + el.outerHTML.slice(0, 100)]);
   }
+}
+// Words on a chart are text too: at least 11 px as drawn.
+for (const el of document.querySelectorAll('svg text')) {
+  if (!visible(el)) continue;
+  const px = parseFloat(getComputedStyle(el).fontSize) * el.getScreenCTM().a;
+  if (px < 10.95) problems.push(['small', Math.round(px * 10) / 10 + ' px chart label "' + el.textContent + '"']);
 }
 if (document.documentElement.lang === 'zh-CN') {
   const typed = arguments[0];

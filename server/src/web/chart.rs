@@ -7,33 +7,55 @@ const COLOURS: [&str; 6] = ["#0b5d3b", "#2f80c0", "#c98a1b", "#7b4bb5", "#b3261e
 
 /// Stacked bars: one bar per label, one colour per series, a legend when
 /// there is more than one series. Every bar's title gives its numbers.
+/// Drawn twice, for a desktop and for a phone (the page's style shows
+/// one): an SVG scales its words with it, so a chart drawn for 720 px
+/// would label a phone in 5 px type.
 pub fn stacked(id: &str, labels: &[String], series: &[(String, Vec<i64>)]) -> Markup {
-    let n = labels.len().max(1);
-    let totals: Vec<i64> = (0..n).map(|i| series.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0)).sum()).collect();
-    let max = totals.iter().copied().max().unwrap_or(0).max(1);
-    let width = 720;
-    let step = (width - 40) as f64 / n as f64;
-    let bar = (step * 0.8).max(2.0);
+    let wide = Shape { width: 720.0, label_px: 13.0, total_px: 12.0, labels_max: 12, totals_max: 40 };
+    let narrow = Shape { width: 340.0, label_px: 13.0, total_px: 12.0, labels_max: 7, totals_max: 12 };
     html! {
-        svg id=(id) viewBox={ "0 0 " (width) " 200" } role="img"
-            style={ "width:100%;max-width:" (width) "px;background:#fff" } {
-            @for (i, label) in labels.iter().enumerate() {
-                @let x = 30.0 + i as f64 * step;
-                @let top = bars(label, i, series, max, x, bar);
-                (top.1)
-                @if totals[i] > 0 {
-                    text x=(format!("{x:.1}")) y=(format!("{:.1}", top.0 - 3.0)) font-size="9" { (totals[i]) }
-                }
-                // Every label when there are few, else every third.
-                @if n <= 12 || i % 3 == 0 {
-                    text x=(format!("{x:.1}")) y="186" font-size="10" { (label) }
-                }
-            }
-        }
+        (draw(id, "chart wide", &wide, labels, series))
+        (draw(&format!("{id}-phone"), "chart narrow", &narrow, labels, series))
         @if series.len() > 1 {
             p.legend {
                 @for (s, (name, _)) in series.iter().enumerate() {
                     span style={ "color:" (COLOURS[s % COLOURS.len()]) } { "■" } " " (name) " "
+                }
+            }
+        }
+    }
+}
+
+/// A chart's drawing size and how much of its words fit: every label up
+/// to `labels_max` bars (else every few), totals above the bars up to
+/// `totals_max`.
+struct Shape {
+    width: f64,
+    label_px: f64,
+    total_px: f64,
+    labels_max: usize,
+    totals_max: usize,
+}
+
+fn draw(id: &str, class: &str, shape: &Shape, labels: &[String], series: &[(String, Vec<i64>)]) -> Markup {
+    let n = labels.len().max(1);
+    let totals: Vec<i64> = (0..n).map(|i| series.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0)).sum()).collect();
+    let max = totals.iter().copied().max().unwrap_or(0).max(1);
+    let step = (shape.width - 40.0) / n as f64;
+    let bar = (step * 0.8).max(2.0);
+    let every = n.div_ceil(shape.labels_max).max(1);
+    html! {
+        svg id=(id) class=(class) viewBox={ "0 0 " (shape.width) " 200" } role="img"
+            style={ "width:100%;max-width:" (shape.width) "px;background:#fff" } {
+            @for (i, label) in labels.iter().enumerate() {
+                @let x = 30.0 + i as f64 * step;
+                @let top = bars(label, i, series, max, x, bar);
+                (top.1)
+                @if totals[i] > 0 && n <= shape.totals_max {
+                    text x=(format!("{x:.1}")) y=(format!("{:.1}", top.0 - 3.0)) font-size=(shape.total_px) { (totals[i]) }
+                }
+                @if i % every == 0 {
+                    text x=(format!("{x:.1}")) y="190" font-size=(shape.label_px) { (label) }
                 }
             }
         }

@@ -51,18 +51,19 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(span): Query<Spa
 /// Refusals by reason as horizontal bars, in words.
 fn refusals(lang: Lang, found: &Trends) -> Markup {
     let max = found.refusals.iter().map(|r| r.1).max().unwrap_or(1).max(1);
-    let height = 24 * found.refusals.len() + 8;
+    // Bars as HTML: the words wrap on a phone and stay readable.
     html! {
         @if found.refusals.is_empty() {
             p { (t(lang, "no_rows")) }
         } @else {
-            svg #refusals viewBox={ "0 0 720 " (height) } role="img" style="width:100%;max-width:720px;background:#fff" {
-                @for (i, (reason, n)) in found.refusals.iter().enumerate() {
-                    @let (y, words) = (6 + i * 24, reason_text(lang, reason));
-                    @let w = (*n as f64 / max as f64 * 380.0).max(1.0);
-                    text x="4" y=(y + 13) font-size="12" { (words) }
-                    rect x="300" y=(y) width=(format!("{w:.1}")) height="16" fill="#b3261e" { title { (words) ": " (n) } }
-                    text x=(format!("{:.1}", 304.0 + w)) y=(y + 13) font-size="11" { (n) }
+            div #refusals .hbars role="img" {
+                @for (reason, n) in &found.refusals {
+                    @let words = reason_text(lang, reason);
+                    div.hbar title={ (words) ": " (n) } {
+                        span { (words) }
+                        i style={ "width:" (format!("{:.1}", *n as f64 / max as f64 * 40.0)) "%" } {}
+                        span { (n) }
+                    }
                 }
             }
         }
