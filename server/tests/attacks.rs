@@ -361,8 +361,7 @@ fn wrong_passwords_lock_out_their_sender_not_the_committee_and_the_account_only_
         "a stranger's browser is locked out"
     );
     assert_eq!(
-        server
-            .count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '@lockout_account|%'"),
+        server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'account_lockout' AND detail LIKE '@lockout_account|%'"),
         1
     );
     drop(server);

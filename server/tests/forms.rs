@@ -44,7 +44,8 @@ fn a_document_made_from_the_form_says_the_period_it_is_saved_with() {
     let card = &card[..card.find("</div>").unwrap()];
     assert!(card.contains("居家隔离"), "a notice's text, not a pledge's: {card}");
     assert!(!card.contains("14"), "no other period in the text: {card}");
-    let stored = server.count("SELECT COUNT(*) FROM document_versions WHERE name = '七天告知书' AND body_zh LIKE '%{days}%'");
+    let stored =
+        server.count("SELECT COUNT(*) FROM document_versions WHERE name = '七天告知书' AND body_zh LIKE '%{days}%'");
     assert_eq!(stored, 1, "the period is written as {{days}}, filled where it is shown");
 
     // A text that names another period is refused, in the worker's words,
@@ -160,8 +161,11 @@ fn units_are_stored_one_way_and_import_problems_are_said_in_chinese() {
     get(&b, &format!("{base}/lang/zh"));
     // Typed the way people write an address, stored the way the gates read it.
     for typed in ["3号楼2单元502室", "２－１０２"] {
-        let (status, _, _) =
-            post(&b, &format!("{base}/residents"), &[("name", "王芳"), ("unit", typed), ("phone", ""), ("csrf", &csrf)]);
+        let (status, _, _) = post(
+            &b,
+            &format!("{base}/residents"),
+            &[("name", "王芳"), ("unit", typed), ("phone", ""), ("csrf", &csrf)],
+        );
         assert_eq!(status, 303, "{typed}");
     }
     assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE unit IN ('3-2-502', '2-102')"), 2);
@@ -175,7 +179,8 @@ fn units_are_stored_one_way_and_import_problems_are_said_in_chinese() {
     let page = without_cell_labels(&r.text().unwrap());
     let problems = &page[page.find("id=\"problems\"").expect("a problems table")..];
     let problems = &problems[..problems.find("</table>").unwrap()];
-    for said in ["没有姓名。", "电话“call me”不是电话号码。", "太长", "王芳（3-2-502）已是住户。"] {
+    for said in ["没有姓名。", "电话“call me”不是电话号码。", "太长", "王芳（3-2-502）已是住户。"]
+    {
         assert!(problems.contains(said), "{said}: {problems}");
     }
     assert!(!problems.contains("no name") && !problems.contains("is not a phone"), "{problems}");
@@ -200,7 +205,11 @@ fn a_page_shows_only_the_forms_its_reader_may_send() {
         .unwrap()
         .unwrap();
     let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
-    server.db.call_blocking(move |c| Ok(accounts::accept_invite(c, &token, "staff-1", &hash, now_ms()))).unwrap().unwrap();
+    server
+        .db
+        .call_blocking(move |c| Ok(accounts::accept_invite(c, &token, "staff-1", &hash, now_ms())))
+        .unwrap()
+        .unwrap();
     let (admin, _) = login(&server);
     let (staff, _) = login_as(&server, "staff-1");
     for (who, b, shown) in [("admin", &admin, true), ("staff", &staff, false)] {
@@ -222,7 +231,9 @@ fn residents_are_listed_as_units_are_counted_and_can_be_found() {
     let server = TestServer::start(dir.path());
     let base = server.url();
     let (b, csrf) = login(&server);
-    for (name, unit, phone) in [("甲", "1-1001", "13800000001"), ("乙", "1-101", ""), ("丙", "1-102", ""), ("丁", "2-3", "")] {
+    for (name, unit, phone) in
+        [("甲", "1-1001", "13800000001"), ("乙", "1-101", ""), ("丙", "1-102", ""), ("丁", "2-3", "")]
+    {
         let form = [("name", name), ("unit", unit), ("phone", phone), ("csrf", csrf.as_str())];
         assert_eq!(post(&b, &format!("{base}/residents"), &form).0, 303);
     }

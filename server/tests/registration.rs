@@ -399,8 +399,9 @@ fn retention_deletes_the_person_but_the_receipt_still_verifies() {
     assert!(page.contains("was deleted"), "{page}");
     assert!(!page.contains("王芳"));
     assert!(
-        server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail LIKE '@retention_prune|%|1'")
-            == 1
+        server.count(
+            "SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail LIKE '@retention_prune|%|1'"
+        ) == 1
     );
     // The person's own copy still verifies, on the page and by key.
     let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &kept)]);

@@ -126,7 +126,12 @@ fn import_both_ways(file: Vec<u8>, name: &str) {
         ),
         1
     );
-    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'resident.import' AND detail = '@resident_import|4980|20'"), 1);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM audit WHERE action = 'resident.import' AND detail = '@resident_import|4980|20'"
+        ),
+        1
+    );
 
     // The same file again: every row is now either bad or already there.
     let (_, page) = upload(&server, &b, &csrf, file, name, "check");

@@ -52,7 +52,12 @@ fn old_entries_and_visitor_names_go_and_every_chain_still_verifies() {
 
     let pruned = server.db.call_blocking(|c| retention::prune(c, COMMUNITY, now_ms())).unwrap();
     assert_eq!(pruned, retention::Pruned { entries: 20, visitor_names: 1, returnees: 0 });
-    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail = '@retention_prune|20|1|0'"), 1);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM audit WHERE action = 'retention.prune' AND detail = '@retention_prune|20|1|0'"
+        ),
+        1
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM entries"), 10);
     assert_eq!(server.count("SELECT MIN(seq) FROM entries"), 21);
     assert_eq!(server.count("SELECT COUNT(*) FROM passes WHERE visitor_name = 'Guest Long-Gone'"), 0);

@@ -242,10 +242,7 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
     assert_eq!((status, to.as_deref()), (303, Some("/")), "the invited person is logged in");
     let (status, home) = get(&staff, &format!("{base}/residents"));
     assert_eq!(status, 200);
-    assert!(
-        home.contains("wang.fang</span>, staff)"),
-        "the page names the account and its role"
-    );
+    assert!(home.contains("wang.fang</span>, staff)"), "the page names the account and its role");
     assert_eq!(get(&staff, &format!("{base}/accounts")).0, 403, "staff do not manage accounts");
     // The link works once.
     let (_, status, _) = join("someone.else");
@@ -365,10 +362,7 @@ fn two_step_login_needs_the_current_code_once_turned_on() {
     assert_eq!(totp_secret_of(&again), secret, "the same secret after a wrong code");
     assert_eq!(totp_secret_of(&get(&admin, &format!("{base}/totp")).1), secret, "the same secret on a reload");
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 0);
-    assert_eq!(
-        post(&admin, &format!("{base}/totp"), &[("code", &code(&secret)), ("csrf", &csrf)]).0,
-        303
-    );
+    assert_eq!(post(&admin, &format!("{base}/totp"), &[("code", &code(&secret)), ("csrf", &csrf)]).0, 303);
     assert_eq!(server.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL"), 1);
 
     let try_login = |code: &str| {

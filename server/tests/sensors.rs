@@ -215,7 +215,11 @@ fn a_quarantined_door_alerts_a_free_one_does_not_a_silent_one_needs_a_look_and_r
     assert_eq!(server.db.call_blocking(|c| sensors::check_maintenance(c, now_ms())).unwrap(), 0);
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));
-    assert!(page.contains("A door sensor needs a look") && page.contains("Unit 4-101: the door sensor has been silent since"), "{page}");
+    assert!(
+        page.contains("A door sensor needs a look")
+            && page.contains("Unit 4-101: the door sensor has been silent since"),
+        "{page}"
+    );
 
     // The server stops; the sensor goes on; the broker restarts; then the
     // server: every message the broker kept arrives.

@@ -59,11 +59,10 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         let mut start = 0;
         let bytes = s.as_bytes();
         for i in 1..=bytes.len() {
-            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                if s.is_char_boundary(start) && s.is_char_boundary(i) {
-                    out.push((bytes[start].is_ascii_digit(), &s[start..i]));
-                    start = i;
-                }
+            let edge = i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit();
+            if edge && s.is_char_boundary(start) && s.is_char_boundary(i) {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
             }
         }
         out

@@ -863,8 +863,13 @@ mod tests {
                     let calls = ["audited", "record_in(", "record_action(", "record_as("];
                     for part in calls.iter().flat_map(|c| text.split(c).skip(1)) {
                         for action in part.split('"').skip(1).step_by(2).take(3) {
-                            if action.contains('.') && action.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_') {
-                                assert!(super::ACTIONS.iter().any(|a| a.0 == action), "no words for audit action {action}");
+                            if action.contains('.')
+                                && action.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                            {
+                                assert!(
+                                    super::ACTIONS.iter().any(|a| a.0 == action),
+                                    "no words for audit action {action}"
+                                );
                             }
                         }
                     }
@@ -878,7 +883,8 @@ mod tests {
         for key in used.iter().filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) {
             assert!(super::DETAILS.iter().any(|d| d.0 == key), "no words for alert detail {key}");
         }
-        let shown = super::detail_text(super::Lang::Zh, "@gate_quarantine_exit|3-502|@p00aa11fe88a1b2|@t1700000000000", 480);
+        let shown =
+            super::detail_text(super::Lang::Zh, "@gate_quarantine_exit|3-502|@p00aa11fe88a1b2|@t1700000000000", 480);
         assert_eq!(shown, "居家隔离中的 3-502 住户试图外出（通行证 fe88a1b2），11-15 06:13");
         assert_eq!(super::detail_text(super::Lang::En, "seq 23", 480), "seq 23", "an older row's text");
     }

@@ -16,7 +16,11 @@ pub fn join(
     conn.transaction(true, |tx| {
         let (id, community, role) = accounts::accept_invite(tx, token, name, password_hash, now_ms())?;
         let actor = Actor { community: community.clone(), user: name.to_string(), ip: ip.to_string() };
-        let detail = crate::leaves::detail::Detail::new("account_join", [crate::leaves::detail::Arg::Word(format!("acct_{role}"))]).encode();
+        let detail = crate::leaves::detail::Detail::new(
+            "account_join",
+            [crate::leaves::detail::Arg::Word(format!("acct_{role}"))],
+        )
+        .encode();
         audit::record_in(tx, &actor, "account.join", &detail, now_ms())?;
         Ok((id, community, role))
     })

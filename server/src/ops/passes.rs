@@ -36,10 +36,9 @@ pub fn issue(
 }
 
 pub fn revoke(conn: &mut dyn Conn, actor: &Actor, community: &str, pass_id: &str) -> Result<(), CommunityError> {
-    let detail = crate::leaves::detail::Detail::new("pass_revoke", [crate::leaves::detail::Arg::Pass(pass_id.into())]).encode();
-    super::audited(conn, actor, "pass.revoke", &detail, |tx| {
-        community::revoke_pass(tx, community, pass_id, now_ms())
-    })
+    let detail =
+        crate::leaves::detail::Detail::new("pass_revoke", [crate::leaves::detail::Arg::Pass(pass_id.into())]).encode();
+    super::audited(conn, actor, "pass.revoke", &detail, |tx| community::revoke_pass(tx, community, pass_id, now_ms()))
 }
 
 pub fn set_phone_roles(conn: &mut dyn Conn, actor: &Actor, community: &str, roles: &[Role]) -> Result<(), DbError> {
@@ -69,7 +68,10 @@ pub fn decide_request(
             community::resident_unit(tx, &community.id, resident)?.ok_or(CommunityError::NotFound("resident"))?;
         let pass = residents::issue_year_pass(tx, community, resident, &unit, now)?.pass_id.to_hex();
         residents::set_request_pass(tx, &community.id, id, &pass)?;
-        let detail = crate::leaves::detail::Detail::new("request_approved", [crate::leaves::detail::Arg::from(id.to_string()), crate::leaves::detail::Arg::Pass(pass.clone())]);
+        let detail = crate::leaves::detail::Detail::new(
+            "request_approved",
+            [crate::leaves::detail::Arg::from(id.to_string()), crate::leaves::detail::Arg::Pass(pass.clone())],
+        );
         Ok((Some(pass), detail.encode()))
     })
 }
@@ -101,7 +103,11 @@ pub fn bind_phone(
     pass_id: &str,
     holder: HolderKey,
 ) -> Result<String, BindError> {
-    let detail = crate::leaves::detail::Detail::new("pass_bind_phone", [crate::leaves::detail::Arg::Pass(pass_id.into()), crate::leaves::detail::Arg::from(holder.algorithm())]).encode();
+    let detail = crate::leaves::detail::Detail::new(
+        "pass_bind_phone",
+        [crate::leaves::detail::Arg::Pass(pass_id.into()), crate::leaves::detail::Arg::from(holder.algorithm())],
+    )
+    .encode();
     super::audited(conn, actor, "pass.bind_phone", &detail, |tx| {
         community::bind_holder(tx, community, link_token, holder, now_ms())
     })

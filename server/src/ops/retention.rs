@@ -45,7 +45,10 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
         if pruned != Pruned::default() {
             let actor =
                 Actor { community: community.to_string(), user: "server (retention)".into(), ip: String::new() };
-            let detail = crate::leaves::detail::enc("retention_prune", &[&pruned.entries, &pruned.visitor_names, &pruned.returnees]);
+            let detail = crate::leaves::detail::enc(
+                "retention_prune",
+                &[&pruned.entries, &pruned.visitor_names, &pruned.returnees],
+            );
             audit::record_in(tx, &actor, "retention.prune", &detail, now_ms)?;
         }
         Ok::<_, DbError>(())

@@ -171,7 +171,13 @@ pub fn unlock_by_name(
         )?;
         if let Some(Some(c)) = &community {
             let actor = crate::records::audit::Actor { community: c.clone(), user: by.to_string(), ip: "local".into() };
-            crate::records::audit::record_in(tx, &actor, "account.unlock", &crate::leaves::detail::enc("account_name", &[&name]), now_ms)?;
+            crate::records::audit::record_in(
+                tx,
+                &actor,
+                "account.unlock",
+                &crate::leaves::detail::enc("account_name", &[&name]),
+                now_ms,
+            )?;
         }
         Ok(community)
     })
@@ -348,7 +354,8 @@ pub fn set_totp(conn: &mut dyn Conn, id: i64, secret: Option<&str>, step: i64) -
 
 /// The secret account `id` is setting up, if it has shown one.
 pub fn pending_totp_of(conn: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
-    let found = conn.query_opt("SELECT totp_pending FROM users WHERE id = ?1", vals![id], |r| r.get::<Option<String>>(0))?;
+    let found =
+        conn.query_opt("SELECT totp_pending FROM users WHERE id = ?1", vals![id], |r| r.get::<Option<String>>(0))?;
     Ok(found.flatten())
 }
 

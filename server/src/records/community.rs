@@ -61,7 +61,10 @@ pub fn check_unit(unit: &str) -> Result<String, CommunityError> {
     if unit.len() > pass::MAX_UNIT_LEN
         || unit.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c))
     {
-        return Err(CommunityError::Invalid(crate::leaves::detail::enc("err_unit_long", &[&unit, &pass::MAX_UNIT_LEN])));
+        return Err(CommunityError::Invalid(crate::leaves::detail::enc(
+            "err_unit_long",
+            &[&unit, &pass::MAX_UNIT_LEN],
+        )));
     }
     Ok(unit)
 }
@@ -128,7 +131,8 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
         flags: PassFlags(flags),
         holder: None,
     };
-    let text = pass::issue(&claims, &community.key).map_err(|e| CommunityError::Invalid(crate::leaves::detail::enc("err_pass", &[&e])))?;
+    let text = pass::issue(&claims, &community.key)
+        .map_err(|e| CommunityError::Invalid(crate::leaves::detail::enc("err_pass", &[&e])))?;
     let link_token = random_token();
     conn.execute(
         "INSERT INTO passes (pass_id, resident_id, role, unit, issued_at, not_before, expires_at, text, link_token, visitor_name, gate, community, phone)

@@ -358,7 +358,8 @@ pub fn sign_in(
         user: "returnee (public form)".into(),
         ip: ip.to_string(),
     };
-    let detail = crate::leaves::detail::enc("returnee_register", &[&code, &form.unit, &doc.name, &doc.version, &(index + 1)]);
+    let detail =
+        crate::leaves::detail::enc("returnee_register", &[&code, &form.unit, &doc.name, &doc.version, &(index + 1)]);
     crate::records::audit::record_in(tx, &actor, "returnee.register", &detail, now_ms)?;
     Ok(token)
 }
@@ -388,7 +389,13 @@ pub fn decide_notice(
             said,
             now_ms,
         )?;
-        crate::records::audit::record_in(tx, actor, action, &crate::leaves::detail::enc("returnee_notice_decided", &[&unit, &id]), now_ms)?;
+        crate::records::audit::record_in(
+            tx,
+            actor,
+            action,
+            &crate::leaves::detail::enc("returnee_notice_decided", &[&unit, &id]),
+            now_ms,
+        )?;
         Ok(unit)
     })
 }

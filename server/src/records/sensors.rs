@@ -203,7 +203,8 @@ pub fn record(
         vals![community, name, now_ms - 3_600_000],
     )?;
     if lately >= MAX_EVENTS_PER_HOUR {
-        let detail = Detail::new("sensor_flood", [unit.as_str(), &MAX_EVENTS_PER_HOUR.to_string()].map(Arg::from)).encode();
+        let detail =
+            Detail::new("sensor_flood", [unit.as_str(), &MAX_EVENTS_PER_HOUR.to_string()].map(Arg::from)).encode();
         crate::records::alerts::raise(
             conn,
             community,
@@ -295,7 +296,9 @@ pub fn check_maintenance(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbEr
     let mut raised = 0;
     for (name, community, unit, seen, paired, battery) in due {
         let detail = match (battery, seen) {
-            (Some(b), _) if b < LOW_BATTERY => Detail::new("sensor_battery", [unit.as_str(), &b.to_string()].map(Arg::from)),
+            (Some(b), _) if b < LOW_BATTERY => {
+                Detail::new("sensor_battery", [unit.as_str(), &b.to_string()].map(Arg::from))
+            }
             (_, Some(seen)) => Detail::new("sensor_silent", [Arg::from(unit.as_str()), Arg::Time(seen)]),
             (_, None) => Detail::new("sensor_never", [Arg::from(unit.as_str()), Arg::Time(paired)]),
         }

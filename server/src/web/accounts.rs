@@ -141,7 +141,10 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
     let (community, by, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
     let detail = crate::leaves::detail::Detail::new(
         "account_invite",
-        [crate::leaves::detail::Arg::Word(role.word_key().into()), crate::leaves::detail::Arg::from(gates.clone().unwrap_or_default())],
+        [
+            crate::leaves::detail::Arg::Word(role.word_key().into()),
+            crate::leaves::detail::Arg::from(gates.clone().unwrap_or_default()),
+        ],
     )
     .encode();
     let invite = move |conn: &mut dyn crate::db::Conn| {

@@ -123,8 +123,12 @@ pub async fn ack(
 ) -> Result<Response, WebError> {
     m.session.check_csrf(&form)?;
     let note = form.get("note").cloned().unwrap_or_default();
-    let (user, community, actor, detail) =
-        (m.session.user.clone(), m.community.clone(), m.actor(), crate::leaves::detail::enc("alert_ack", &[&id, &note]));
+    let (user, community, actor, detail) = (
+        m.session.user.clone(),
+        m.community.clone(),
+        m.actor(),
+        crate::leaves::detail::enc("alert_ack", &[&id, &note]),
+    );
     let ack = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited_if(conn, &actor, "alert.ack", &detail, |tx| {
             alerts::ack(tx, &community, id, &user, &note, now_ms())

@@ -96,7 +96,8 @@ pub async fn set_retention(
     let policy =
         retention::Policy { entry_days: days("entry_days"), visitor_days: days("visitor_days"), returnee_days };
     let (community, actor) = (m.community.clone(), m.actor());
-    let detail = crate::leaves::detail::enc("retention_set", &[&policy.entry_days, &policy.visitor_days, &policy.returnee_days]);
+    let detail =
+        crate::leaves::detail::enc("retention_set", &[&policy.entry_days, &policy.visitor_days, &policy.returnee_days]);
     let set = move |conn: &mut dyn crate::db::Conn| {
         use crate::records::community::CommunityError;
         Ok(crate::ops::audited(conn, &actor, "retention.set", &detail, |tx| {

@@ -200,7 +200,14 @@ impl WebError {
 
     /// Too many requests from this client for now.
     pub fn rate_limited(lang: Lang) -> WebError {
-        WebError { status: StatusCode::TOO_MANY_REQUESTS, lang, title: "rate_limited", text: None, menu: None, back: None }
+        WebError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            lang,
+            title: "rate_limited",
+            text: None,
+            menu: None,
+            back: None,
+        }
     }
 
     /// Something failed inside the server: logged with its cause.

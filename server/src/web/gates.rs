@@ -132,7 +132,8 @@ pub async fn revoke(
     Form(form): Form<FormMap>,
 ) -> Result<Response, WebError> {
     m.session.check_csrf(&form)?;
-    let (community, device, actor, detail) = (m.community.clone(), id.clone(), m.actor(), crate::leaves::detail::enc("gate_revoke", &[&id]));
+    let (community, device, actor, detail) =
+        (m.community.clone(), id.clone(), m.actor(), crate::leaves::detail::enc("gate_revoke", &[&id]));
     let revoke = move |conn: &mut dyn crate::db::Conn| {
         crate::ops::audited_if(conn, &actor, "gate.revoke", &detail, |tx| devices::revoke(tx, &community, &device))
     };

@@ -85,12 +85,20 @@ pub async fn step(
                     "key.next" => crate::leaves::detail::enc("key_next", &[&keys::create_next(tx, &community, now_s)?]),
                     "key.activate" => {
                         keys::activate(tx, &community)?;
-                        crate::leaves::detail::enc("key_activate", &[&community.next.as_ref().map(keys::kid).unwrap_or_default()])
+                        crate::leaves::detail::enc(
+                            "key_activate",
+                            &[&community.next.as_ref().map(keys::kid).unwrap_or_default()],
+                        )
                     }
-                    "key.resign" => crate::leaves::detail::enc("key_resign", &[&keys::resign_old_passes(tx, &community, now_s)?]),
+                    "key.resign" => {
+                        crate::leaves::detail::enc("key_resign", &[&keys::resign_old_passes(tx, &community, now_s)?])
+                    }
                     _ => {
                         keys::retire(tx, &community, now_s)?;
-                        crate::leaves::detail::enc("key_retire", &[&community.old.as_ref().map(keys::kid).unwrap_or_default()])
+                        crate::leaves::detail::enc(
+                            "key_retire",
+                            &[&community.old.as_ref().map(keys::kid).unwrap_or_default()],
+                        )
                     }
                 };
                 Ok(((), detail))

@@ -10,8 +10,8 @@ use maud::{html, Markup};
 use shoumen_protocol::Role;
 
 use super::{
-    csrf_field, field, fmt_day, fmt_last_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t, title_page, urlencode,
-    FormMap, Lang, Member, Session, WebError,
+    csrf_field, field, fmt_day, fmt_last_day, fmt_ms, frame, lang_of, qr_code, role_text, state_redirect, t,
+    title_page, urlencode, FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;
 use crate::records::community::{self, CommunityError, PassRequest, PassRow};

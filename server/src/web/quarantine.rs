@@ -5,7 +5,9 @@ use axum::extract::{Form, Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{csrf_field, field, fmt_day, fmt_last_day, fmt_ms, frame, parse_day, state_redirect, t, FormMap, Member, WebError};
+use super::{
+    csrf_field, field, fmt_day, fmt_last_day, fmt_ms, frame, parse_day, state_redirect, t, FormMap, Member, WebError,
+};
 use crate::db::now_ms;
 use crate::records::community;
 use crate::AppState;
@@ -99,9 +101,13 @@ pub async fn remove(
     m.session.check_csrf(&form)?;
     let (community, actor) = (m.community.clone(), m.actor());
     let remove = move |conn: &mut dyn crate::db::Conn| {
-        Ok(crate::ops::audited(conn, &actor, "quarantine.remove", &crate::leaves::detail::enc("quarantine_n", &[&id]), |tx| {
-            community::remove_quarantine(tx, &community, id)
-        }))
+        Ok(crate::ops::audited(
+            conn,
+            &actor,
+            "quarantine.remove",
+            &crate::leaves::detail::enc("quarantine_n", &[&id]),
+            |tx| community::remove_quarantine(tx, &community, id),
+        ))
     };
     app.db.call(remove).await?.map_err(|e| WebError::community(&m.session, "quarantine", e))?;
     Ok(state_redirect("/quarantine"))

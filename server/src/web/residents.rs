@@ -154,7 +154,12 @@ pub async fn update(
             use crate::leaves::detail::{Arg, Detail};
             let detail = Detail::new(
                 "resident_edit",
-                [Arg::from(id.to_string()), Arg::from(unit.as_str()), Arg::Word(head.into()), Arg::from(revoked.to_string())],
+                [
+                    Arg::from(id.to_string()),
+                    Arg::from(unit.as_str()),
+                    Arg::Word(head.into()),
+                    Arg::from(revoked.to_string()),
+                ],
             );
             Ok((revoked, detail.encode()))
         }))

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use super::{
-    csrf_field, fmt_day, fmt_last_day, fmt_ms, frame, parse_day, qr_code, record_action, state_redirect, t, urlencode, FormMap, Lang,
-    Member, WebError,
+    csrf_field, fmt_day, fmt_last_day, fmt_ms, frame, parse_day, qr_code, record_action, state_redirect, t, urlencode,
+    FormMap, Lang, Member, WebError,
 };
 use crate::db::now_ms;
 use crate::leaves::divisions;

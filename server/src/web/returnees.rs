@@ -6,7 +6,9 @@ use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{csrf_field, field, fmt_day, fmt_last_day, frame, parse_day, state_redirect, t, tf, FormMap, Lang, Member, WebError};
+use super::{
+    csrf_field, field, fmt_day, fmt_last_day, frame, parse_day, state_redirect, t, tf, FormMap, Lang, Member, WebError,
+};
 use crate::db::now_ms;
 use crate::leaves::divisions;
 use crate::leaves::roles::Perm;

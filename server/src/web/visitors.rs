@@ -126,7 +126,11 @@ pub async fn register(
             if let Ok(p) = &issued {
                 let detail = crate::leaves::detail::Detail::new(
                     "visitor_register",
-                    [crate::leaves::detail::Arg::Pass(p.pass_id.to_hex()), crate::leaves::detail::Arg::from(unit.as_str()), crate::leaves::detail::Arg::from(gate.as_str())],
+                    [
+                        crate::leaves::detail::Arg::Pass(p.pass_id.to_hex()),
+                        crate::leaves::detail::Arg::from(unit.as_str()),
+                        crate::leaves::detail::Arg::from(gate.as_str()),
+                    ],
                 )
                 .encode();
                 crate::records::audit::record(conn, &actor, "visitor.register", &detail, now_ms())?;
