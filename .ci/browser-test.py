@@ -279,12 +279,12 @@ def browse(base, tmp, db, shots, mqtt_port):
         home_care(driver, base, wait_for, shot, mqtt_port)
         phone_passes(driver, base, tmp, cfg, wait_for, shot)
         month_of_trends(driver, base, db, wait_for, shot)
-        every_page(driver, base, db, wait_for)
+        every_page(driver, base, db, wait_for, shots)
     finally:
         driver.quit()
 
 
-def every_page(driver, base, db, wait_for):
+def every_page(driver, base, db, wait_for, shots):
     """Every page, filled by the steps above, as every role, on a phone and
     a desktop, in both languages (phone_sweep.py says what is checked)."""
     if os.environ.get("SHOUMEN_KEEP_DB"):
@@ -298,7 +298,7 @@ def every_page(driver, base, db, wait_for):
     driver.delete_all_cookies()
     log_in_admin(driver, base, wait_for)
     wait_for("/logout")
-    found += phone_sweep.sweep(driver, base, "admin")
+    found += phone_sweep.sweep(driver, base, "admin", shots=shots)
     # Each other role, invited by the admin; a property account for one gate.
     for role in ["staff", "volunteer", "property", "police"]:
         driver.delete_all_cookies()
@@ -331,7 +331,7 @@ def every_page(driver, base, db, wait_for):
     found += phone_sweep.sweep(driver, base, "district", pages=phone_sweep.DISTRICT_PAGES)
     # Residents, visitors and returnees: no login.
     driver.delete_all_cookies()
-    found += phone_sweep.sweep(driver, base, "public", pages=phone_sweep.PUBLIC_PAGES + PUBLIC_SEEN)
+    found += phone_sweep.sweep(driver, base, "public", pages=phone_sweep.PUBLIC_PAGES + PUBLIC_SEEN, shots=shots)
     phone_sweep.report(found)
     assert not found, "pages a committee worker or resident would trip over (above)"
 

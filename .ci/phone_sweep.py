@@ -110,7 +110,22 @@ return problems;
 """
 
 
-def sweep(driver, base, label, pages=PAGES, sizes=SIZES, langs=("zh", "en"), skip_refused=False):
+# Pages photographed on a phone in Chinese when the test saves screenshots.
+PHOTOGRAPHED = {"/alerts": "alerts", "/sensors": "sensors", "/audit": "audit", "/trends": "trends",
+                "/returnees": "returnees", "/residents": "residents"}
+
+
+def photograph(driver, path, shots, name):
+    """The whole page at the window's width, as a phone would scroll it."""
+    import os
+    w = driver.execute_script("return window.innerWidth")
+    h = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(w, min(h, 2400))
+    driver.save_screenshot(os.path.join(shots, name + ".png"))
+    driver.set_window_size(w, 740)
+
+
+def sweep(driver, base, label, pages=PAGES, sizes=SIZES, langs=("zh", "en"), skip_refused=False, shots=None):
     """Visits `pages` at each size and language; returns the problems found
     as (label, lang, width, path, kind, what). With `skip_refused`, a page
     the role may not open (its "not allowed" answer) is not measured: it
@@ -132,6 +147,9 @@ def sweep(driver, base, label, pages=PAGES, sizes=SIZES, langs=("zh", "en"), ski
                     continue
                 for kind, what in driver.execute_script(MEASURE, TYPED):
                     found.append((label, lang, w, path, kind, what))
+                if shots and lang == "zh" and w == 360 and (path in PHOTOGRAPHED or path.startswith("/r/lotus-gdn/receipt")):
+                    name = PHOTOGRAPHED.get(path, "receipt")
+                    photograph(driver, path, shots, f"phone-{name}-zh-CN")
     driver.set_window_size(412, 915)
     return found
 

@@ -189,7 +189,9 @@ fn trends_chart_the_last_days_by_gate_reason_and_hour() {
         assert!(per_day.contains(&format!("{} South gate: 2", day(3))), "{per_day}");
         assert!(per_day.matches("<text").count() >= if days == 7 { 7 } else { 10 });
         assert!(chart("fevers").contains(&format!("{} Fever: 1", day(0))));
-        assert!(chart("refusals").contains("Fever: 1"));
+        // Refusals are HTML bars, each titled with its words and count.
+        let refusals = &page[page.find("id=\"refusals\"").expect("the refusals")..];
+        assert!(refusals[..refusals.find("</div></div>").unwrap()].contains("title=\"Fever: 1\""), "{refusals}");
         let hours: i64 = chart("hours")
             .split("<title>")
             .skip(1)

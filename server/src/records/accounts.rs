@@ -30,6 +30,24 @@ pub enum AccountError {
     Db(#[from] DbError),
 }
 
+impl AccountError {
+    /// This error as a message key and its arguments (`leaves::detail`),
+    /// for the page to word in its reader's language.
+    pub fn message(&self) -> String {
+        use crate::leaves::detail::enc;
+        match self {
+            AccountError::NameTaken(name) => enc("acct_err_taken", &[name]),
+            AccountError::BadName => enc("acct_err_name", &[]),
+            AccountError::WeakPassword => enc("acct_err_weak", &[]),
+            AccountError::InviteGone => enc("acct_err_invite_gone", &[]),
+            AccountError::TooManyInvites(n) => enc("acct_err_many_invites", &[n]),
+            AccountError::NotFound => enc("acct_err_not_found", &[]),
+            AccountError::OwnAccount => enc("acct_err_own", &[]),
+            AccountError::Db(_) => enc("acct_err_db", &[]),
+        }
+    }
+}
+
 /// Invitations waiting at once in one community: enough for a committee,
 /// and a bound on what one admin session can make the server store.
 pub const MAX_OPEN_INVITES: i64 = 50;

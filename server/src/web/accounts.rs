@@ -12,7 +12,7 @@ use maud::{html, Markup};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::{
-    argon2_hash, csrf_field, field, form_token, form_token_ok, frame, lang_of, limited_form, logged_in, qr_code,
+    argon2_hash, csrf_field, field, form_token, i18n, form_token_ok, frame, lang_of, limited_form, logged_in, qr_code,
     state_redirect, t, with_cookie, FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;
@@ -124,14 +124,15 @@ fn account_error(m: &Member, e: AccountError) -> WebError {
     match e {
         AccountError::Db(e) => e.into(),
         AccountError::NotFound => WebError::not_found(&m.session),
-        other => WebError::invalid(&m.session, "accounts", other.to_string()),
+        other => WebError::invalid(&m.session, "accounts", i18n::detail_text(m.session.lang, &other.message(), 0))
+            .back("/accounts"),
     }
 }
 
 /// The role a form names, or the words that list the roles.
 fn role_of(m: &Member, form: &FormMap) -> Result<AccountRole, WebError> {
     AccountRole::parse(field(form, "role"))
-        .ok_or_else(|| WebError::invalid(&m.session, "accounts", "role: admin, staff, volunteer, property or police"))
+        .ok_or_else(|| WebError::invalid(&m.session, "accounts", t(m.session.lang, "acct_err_role")).back("/accounts"))
 }
 
 pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Result<Markup, WebError> {
@@ -251,7 +252,7 @@ pub async fn join_form(
         return Ok(join_page(&app, &headers, &token, None, StatusCode::OK));
     }
     let lang = lang_of(&headers);
-    let body = html! { p.msg { (AccountError::InviteGone.to_string()) } };
+    let body = html! { p.msg { (i18n::detail_text(lang, &AccountError::InviteGone.message(), 0)) } };
     Ok((StatusCode::NOT_FOUND, frame(lang, t(lang, "join"), None, body)).into_response())
 }
 
@@ -275,7 +276,7 @@ pub async fn join(
         return again(t(lang, "passwords_differ"), StatusCode::BAD_REQUEST);
     }
     if password.chars().count() < 10 {
-        return again(&AccountError::WeakPassword.to_string(), StatusCode::BAD_REQUEST);
+        return again(&i18n::detail_text(lang, &AccountError::WeakPassword.message(), 0), StatusCode::BAD_REQUEST);
     }
     let hash = tokio::task::spawn_blocking(move || argon2_hash(&password))
         .await
@@ -286,7 +287,7 @@ pub async fn join(
     let user_id = match made {
         Ok((id, _, _)) => id,
         Err(AccountError::Db(e)) => return Err(e.into()),
-        Err(e) => return again(&e.to_string(), StatusCode::BAD_REQUEST),
+        Err(e) => return again(&i18n::detail_text(lang, &e.message(), 0), StatusCode::BAD_REQUEST),
     };
     Ok(logged_in(&app, user_id).await)
 }
