@@ -159,7 +159,7 @@ fn a_returnee_signs_on_the_phone_gets_a_verifiable_receipt_and_the_notice_closes
     let text = serde_json::to_string(&receipt).unwrap();
     let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &text)]);
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Verified: record #0"), "{page}");
+    assert!(page.contains("Verified: Record 1 of 1"), "{page}");
     let (status, page, _) = post(&b, &format!("{base}/verify"), &[("receipt", &text.replace("3-502", "3-503"))]);
     assert_eq!(status, 422);
     assert!(page.contains("inclusion proof fails"), "{page}");

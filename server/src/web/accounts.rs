@@ -12,7 +12,7 @@ use maud::{html, Markup};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::{
-    argon2_hash, csrf_field, field, form_token, i18n, form_token_ok, frame, lang_of, limited_form, logged_in, qr_code,
+    argon2_hash, csrf_field, field, form_token, form_token_ok, frame, i18n, lang_of, limited_form, logged_in, qr_code,
     state_redirect, t, with_cookie, FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;

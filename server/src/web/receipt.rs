@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use shoumen_protocol::evidence::{Head, Receipt};
 
-use super::{field, fmt_last_day, fmt_ms, frame, lang_of, qr_code, t, title_page, urlencode, FormMap, Lang, WebError};
+use super::{
+    field, fmt_last_day, fmt_ms, frame, lang_of, qr_code, t, tf, title_page, urlencode, FormMap, Lang, WebError,
+};
 use crate::db::now_ms;
 use crate::records::registrations::{self, Registration};
 use crate::records::returnees::Kind;
@@ -67,7 +69,8 @@ pub async fn page(
             (t(lang, "reg_signed_at")) " " (fmt_ms(reg.signed_ms, offset))
         }
         @if reg.record.is_some() && now_ms() / 1000 < reg.until_s {
-            p.msg #checkin-link { (t(lang, "reg_checkin_link")) " " a href=(checkin) { (checkin) } }
+            p.msg #checkin-link { (t(lang, "reg_checkin_link")) }
+            p { a.button href=(checkin) { (t(lang, "reg_checkin_open")) } }
         }
         @match &receipt {
             Some(r) => (proof(lang, r, &community, &token, &reg.code, &url)),
@@ -86,11 +89,14 @@ fn proof(lang: Lang, r: &Receipt, community: &str, token: &str, code: &str, url:
     html! {
         div.card #proof {
             p { (t(lang, "reg_proof")) }
-            p {
-                (t(lang, "reg_record")) " #" (r.index) " · " (t(lang, "reg_log")) " " code { (line(0)) } " · "
-                (t(lang, "reg_log_size")) " " (line(1))
+            // Counted from 1, as people count; the log's own terms are for
+            // whoever checks it, folded away.
+            p #record { (tf(lang, "reg_record_of", &[&(r.index + 1), &line(1)])) }
+            details {
+                summary { (t(lang, "reg_technical")) }
+                p { (t(lang, "reg_log")) " " code { (line(0)) } " · #" (r.index) }
+                p { (t(lang, "reg_root")) " " code { (line(2)) } }
             }
-            p { (t(lang, "reg_root")) " " code { (line(2)) } }
             p {
                 a href={ "/r/" (urlencode(community)) "/receipt/" (urlencode(token)) "/json" } download={ "receipt-" (code) ".json" } {
                     (t(lang, "reg_download"))
@@ -147,8 +153,8 @@ fn verified(lang: Lang, r: &Receipt, head: &Head) -> Markup {
     };
     html! {
         p.msg.ok #result {
-            "✓ " (t(lang, "verify_ok")) " #" (r.index) " · " (t(lang, "reg_log")) " " code { (head.origin) } " · "
-            (t(lang, "reg_log_size")) " " (head.size)
+            "✓ " (t(lang, "verify_ok")) (tf(lang, "reg_record_of", &[&(r.index + 1), &head.size])) " · "
+            (t(lang, "reg_log")) " " code { (head.origin) }
         }
         p {
             (t(lang, "reg_signed_doc")) " " (field("document").trim_matches('"')) " v" (field("document_version")) " · "

@@ -220,7 +220,7 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
         }
         @match check {
             Some(Ok((index, size))) => p.msg.ok #evidence {
-                "✓ " (t(lang, "verify_ok")) " #" (index) " · " (t(lang, "reg_log_size")) " " (size)
+                "✓ " (t(lang, "verify_ok")) (crate::leaves::words::tf(lang, "reg_record_of", &[&(index + 1), &size]))
             },
             Some(Err(e)) => p.msg.bad #evidence { "✗ " (e.to_string()) },
             None => p.msg #evidence { (t(lang, "reg_deleted")) },
