@@ -115,7 +115,7 @@ PHOTOGRAPHED = {"/alerts": "alerts", "/sensors": "sensors", "/audit": "audit", "
                 "/returnees": "returnees", "/residents": "residents"}
 
 
-def photograph(driver, path, shots, name):
+def photograph(driver, shots, name):
     """The whole page at the window's width, as a phone would scroll it."""
     import os
     w = driver.execute_script("return window.innerWidth")
@@ -149,7 +149,7 @@ def sweep(driver, base, label, pages=PAGES, sizes=SIZES, langs=("zh", "en"), ski
                     found.append((label, lang, w, path, kind, what))
                 if shots and lang == "zh" and w == 360 and (path in PHOTOGRAPHED or path.startswith("/r/lotus-gdn/receipt")):
                     name = PHOTOGRAPHED.get(path, "receipt")
-                    photograph(driver, path, shots, f"phone-{name}-zh-CN")
+                    photograph(driver, shots, f"phone-{name}-zh-CN")
     driver.set_window_size(412, 915)
     return found
 

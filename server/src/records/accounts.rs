@@ -43,7 +43,7 @@ impl AccountError {
             AccountError::TooManyInvites(n) => enc("acct_err_many_invites", &[n]),
             AccountError::NotFound => enc("acct_err_not_found", &[]),
             AccountError::OwnAccount => enc("acct_err_own", &[]),
-            AccountError::Db(_) => enc("acct_err_db", &[]),
+            AccountError::Db(_) => enc("err_server", &[]),
         }
     }
 }

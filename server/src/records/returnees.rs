@@ -14,7 +14,7 @@ use crate::leaves::divisions;
 use crate::vals;
 
 /// Why a document or a rule was not saved. The web page words each one in
-/// the reader's language ([`RuleError::key`]); the English here is for logs.
+/// the reader's language ([`RuleError::message`]); the English here is for logs.
 #[derive(Debug, Error)]
 pub enum RuleError {
     #[error("{0:?} is not a division code; pick a province, city or district (e.g. 42 for Hubei, 4201 for Wuhan)")]
@@ -40,26 +40,20 @@ pub enum RuleError {
 }
 
 impl RuleError {
-    /// The words key of this error; its arguments are [`RuleError::args`].
-    pub fn key(&self) -> &'static str {
+    /// This error as a message key and its arguments (`leaves::detail`),
+    /// for the page to word in its reader's language.
+    pub fn message(&self) -> String {
+        use crate::leaves::detail::enc;
         match self {
-            RuleError::UnknownDivision(_) => "rule_err_division",
-            RuleError::UnknownDocument(_) => "rule_err_document",
-            RuleError::NameLength => "rule_err_name",
-            RuleError::DaysRange => "rule_err_days",
-            RuleError::TextLength => "rule_err_text",
-            RuleError::DaysMismatch { .. } => "rule_err_days_mismatch",
-            RuleError::EndsBeforeStart => "rule_err_order",
-            RuleError::TooManyRules => "rule_err_many",
-            RuleError::Db(_) => "server_error_text",
-        }
-    }
-
-    pub fn args(&self) -> Vec<String> {
-        match self {
-            RuleError::UnknownDivision(s) | RuleError::UnknownDocument(s) => vec![s.clone()],
-            RuleError::DaysMismatch { said, days } => vec![said.to_string(), days.to_string()],
-            _ => vec![],
+            RuleError::UnknownDivision(s) => enc("rule_err_division", &[s]),
+            RuleError::UnknownDocument(s) => enc("rule_err_document", &[s]),
+            RuleError::NameLength => enc("rule_err_name", &[]),
+            RuleError::DaysRange => enc("rule_err_days", &[]),
+            RuleError::TextLength => enc("rule_err_text", &[]),
+            RuleError::DaysMismatch { said, days } => enc("rule_err_days_mismatch", &[said, days]),
+            RuleError::EndsBeforeStart => enc("rule_err_order", &[]),
+            RuleError::TooManyRules => enc("rule_err_many", &[]),
+            RuleError::Db(_) => enc("err_server", &[]),
         }
     }
 }

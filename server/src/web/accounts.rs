@@ -16,6 +16,7 @@ use super::{
     state_redirect, t, with_cookie, FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;
+use crate::leaves::detail::{enc, Arg, Detail};
 use crate::leaves::roles::AccountRole;
 use crate::records::accounts::{self, AccountError};
 use crate::AppState;
@@ -140,12 +141,9 @@ pub async fn invite(State(app): State<AppState>, m: Member, Form(form): Form<For
     let role = role_of(&m, &form)?;
     let gates = gates_field(&form).filter(|_| role == AccountRole::Property);
     let (community, by, actor) = (m.community.clone(), m.session.user.clone(), m.actor());
-    let detail = crate::leaves::detail::Detail::new(
+    let detail = Detail::new(
         "account_invite",
-        [
-            crate::leaves::detail::Arg::Word(role.word_key().into()),
-            crate::leaves::detail::Arg::from(gates.clone().unwrap_or_default()),
-        ],
+        [Arg::Word(role.word_key().into()), Arg::from(gates.clone().unwrap_or_default())],
     )
     .encode();
     let invite = move |conn: &mut dyn crate::db::Conn| {
@@ -173,12 +171,12 @@ pub async fn set_role(
     let set = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.role", |tx| {
             let name = accounts::set_role(tx, &community, id, by, role, gates.as_deref())?;
-            let detail = crate::leaves::detail::Detail::new(
+            let detail = Detail::new(
                 "account_role",
                 [
-                    crate::leaves::detail::Arg::from(name.as_str()),
-                    crate::leaves::detail::Arg::Word(role.word_key().into()),
-                    crate::leaves::detail::Arg::from(gates.clone().unwrap_or_default()),
+                    Arg::from(name.as_str()),
+                    Arg::Word(role.word_key().into()),
+                    Arg::from(gates.clone().unwrap_or_default()),
                 ],
             )
             .encode();
@@ -200,7 +198,7 @@ pub async fn disable(
     let disable = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.disable", |tx| {
             let name = accounts::disable(tx, &community, id, by, now_ms())?;
-            Ok((name.clone(), crate::leaves::detail::enc("account_name", &[&name])))
+            Ok((name.clone(), enc("account_name", &[&name])))
         }))
     };
     app.db.call(disable).await?.map_err(|e| account_error(&m, e))?;
@@ -218,7 +216,7 @@ pub async fn unlock(
     let unlock = move |conn: &mut dyn crate::db::Conn| {
         Ok(crate::ops::audited_with(conn, &actor, "account.unlock", |tx| {
             let name = accounts::unlock(tx, &community, id)?;
-            Ok((name.clone(), crate::leaves::detail::enc("account_name", &[&name])))
+            Ok((name.clone(), enc("account_name", &[&name])))
         }))
     };
     let name = app.db.call(unlock).await?.map_err(|e| account_error(&m, e))?;

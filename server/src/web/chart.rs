@@ -11,8 +11,8 @@ const COLOURS: [&str; 6] = ["#0b5d3b", "#2f80c0", "#c98a1b", "#7b4bb5", "#b3261e
 /// one): an SVG scales its words with it, so a chart drawn for 720 px
 /// would label a phone in 5 px type.
 pub fn stacked(id: &str, labels: &[String], series: &[(String, Vec<i64>)]) -> Markup {
-    let wide = Shape { width: 720.0, label_px: 13.0, total_px: 12.0, labels_max: 12, totals_max: 40 };
-    let narrow = Shape { width: 340.0, label_px: 13.0, total_px: 12.0, labels_max: 7, totals_max: 12 };
+    let wide = Shape { width: 720.0, labels_max: 12, totals_max: 40 };
+    let narrow = Shape { width: 340.0, labels_max: 7, totals_max: 12 };
     html! {
         (draw(id, "chart wide", &wide, labels, series))
         (draw(&format!("{id}-phone"), "chart narrow", &narrow, labels, series))
@@ -26,13 +26,16 @@ pub fn stacked(id: &str, labels: &[String], series: &[(String, Vec<i64>)]) -> Ma
     }
 }
 
+/// Type sizes in the drawing's units, which both shapes draw at about
+/// one to one: 11 px or more as shown.
+const LABEL_PX: f64 = 13.0;
+const TOTAL_PX: f64 = 12.0;
+
 /// A chart's drawing size and how much of its words fit: every label up
 /// to `labels_max` bars (else every few), totals above the bars up to
 /// `totals_max`.
 struct Shape {
     width: f64,
-    label_px: f64,
-    total_px: f64,
     labels_max: usize,
     totals_max: usize,
 }
@@ -52,10 +55,10 @@ fn draw(id: &str, class: &str, shape: &Shape, labels: &[String], series: &[(Stri
                 @let top = bars(label, i, series, max, x, bar);
                 (top.1)
                 @if totals[i] > 0 && n <= shape.totals_max {
-                    text x=(format!("{x:.1}")) y=(format!("{:.1}", top.0 - 3.0)) font-size=(shape.total_px) { (totals[i]) }
+                    text x=(format!("{x:.1}")) y=(format!("{:.1}", top.0 - 3.0)) font-size=(TOTAL_PX) { (totals[i]) }
                 }
                 @if i % every == 0 {
-                    text x=(format!("{x:.1}")) y="190" font-size=(shape.label_px) { (label) }
+                    text x=(format!("{x:.1}")) y="190" font-size=(LABEL_PX) { (label) }
                 }
             }
         }

@@ -7,7 +7,7 @@ use axum::response::Response;
 use maud::{html, Markup};
 
 use super::{
-    csrf_field, field, fmt_day, fmt_last_day, frame, parse_day, state_redirect, t, tf, FormMap, Lang, Member, WebError,
+    csrf_field, field, fmt_day, fmt_last_day, frame, parse_day, state_redirect, t, FormMap, Lang, Member, WebError,
 };
 use crate::db::now_ms;
 use crate::leaves::divisions;
@@ -37,10 +37,8 @@ fn rule_error(m: &Member, e: RuleError) -> WebError {
     match e {
         RuleError::Db(e) => e.into(),
         other => {
-            let args = other.args();
-            let args: Vec<&dyn std::fmt::Display> = args.iter().map(|a| a as &dyn std::fmt::Display).collect();
-            WebError::invalid(&m.session, "rules_and_documents", tf(m.session.lang, other.key(), &args))
-                .back("/returnees/rules")
+            let text = crate::leaves::words::detail_text(m.session.lang, &other.message(), 0);
+            WebError::invalid(&m.session, "rules_and_documents", text).back("/returnees/rules")
         }
     }
 }
