@@ -425,9 +425,13 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     form.find_element(By.NAME, "body_en").send_keys("Stay at home for {days} days from your arrival.")
     form.find_element(By.TAG_NAME, "button").click()
     wait_for("Hubei notice</b> v1")
+    # The rule's region is picked by name, as the returnee picks theirs: a
+    # province alone is the whole province.
     form = driver.find_element(By.CSS_SELECTOR, "form[action='/returnees/rules'][method=post]")
-    form.find_element(By.NAME, "prefix").send_keys("42")
-    form.find_element(By.TAG_NAME, "button").click()
+    Select(form.find_element(By.ID, "province")).select_by_visible_text("湖北省")
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "origin").get_attribute("value") == "42")
+    WebDriverWait(driver, 10).until(lambda d: len(Select(d.find_element(By.ID, "city")).options) > 1)
+    form.find_element(By.CSS_SELECTOR, "button:not([type=button])").click()
     wait_for("湖北省")
     driver.get(base + "/returnees/poster")
     link = driver.find_element(By.ID, "poster-url").text

@@ -13,6 +13,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::db::{now_ms, Db, DbError};
+use crate::leaves::place::Place;
 use crate::leaves::time::fmt_ms;
 use crate::leaves::words::{alert_text, detail_text, device_text, t, Lang};
 pub use crate::records::alerts::MAX_PENDING;
@@ -27,6 +28,7 @@ pub const MAX_ATTEMPTS: i64 = 12;
 pub fn message(
     format: Format,
     community: &str,
+    place: &Place,
     public_url: &str,
     utc_offset_min: i32,
     alert: &AlertRow,
@@ -34,10 +36,11 @@ pub fn message(
     match format {
         Format::WeCom | Format::DingTalk => {
             let mut text = format!(
-                "【守门 {community}】{kind}\n门岗：{gate}\n{detail}\n时间：{time}",
-                kind = alert_text(Lang::Zh, &alert.kind),
+                "【{name}】{kind}\n门岗：{gate}\n{detail}\n时间：{time}",
+                name = place.name_or(community),
+                kind = place.say(&alert_text(Lang::Zh, &alert.kind)),
                 gate = device_text(Lang::Zh, &alert.gate),
-                detail = detail_text(Lang::Zh, &alert.detail, utc_offset_min),
+                detail = place.say(&detail_text(Lang::Zh, &alert.detail, utc_offset_min)),
                 time = fmt_ms(alert.last_ms, utc_offset_min),
             );
             if alert.count > 1 {
@@ -50,12 +53,12 @@ pub fn message(
             "community": community,
             "id": alert.id,
             "kind": alert.kind,
-            "kind_zh": alert_text(Lang::Zh, &alert.kind),
+            "kind_zh": place.say(&alert_text(Lang::Zh, &alert.kind)),
             "kind_en": alert_text(Lang::En, &alert.kind),
             "device": alert.device,
             "gate": alert.gate,
             "detail": detail_text(Lang::En, &alert.detail, utc_offset_min),
-            "detail_zh": detail_text(Lang::Zh, &alert.detail, utc_offset_min),
+            "detail_zh": place.say(&detail_text(Lang::Zh, &alert.detail, utc_offset_min)),
             "first_ms": alert.first_ms,
             "last_ms": alert.last_ms,
             "count": alert.count,
@@ -130,17 +133,20 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
                     },
                 };
                 if let Some(hook) = get(conn, item.community())? {
-                    out.push((row, item, hook));
+                    let place = crate::records::community::place(conn, item.community())?;
+                    out.push((row, item, hook, place));
                 }
             }
             Ok(out)
         })
         .await?;
     let mut delivered = 0;
-    for (row, item, hook) in due {
+    for (row, item, hook, place) in due {
         let body = match &item {
-            Item::Alert(alert) => message(hook.format, &alert.community, &d.public_url, d.utc_offset_min, alert),
-            Item::Summary(_, daily) => summary_message(hook.format, daily, &d.public_url),
+            Item::Alert(alert) => {
+                message(hook.format, &alert.community, &place, &d.public_url, d.utc_offset_min, alert)
+            }
+            Item::Summary(_, daily) => summary_message(hook.format, daily, &place, &d.public_url),
         };
         let result = post(http, &hook, &body).await;
         let now = now_ms();
@@ -207,12 +213,12 @@ async fn post(http: &reqwest::Client, hook: &Webhook, body: &serde_json::Value) 
 }
 
 /// The daily summary's message for the community's webhook.
-pub fn summary_message(format: Format, d: &Daily, public_url: &str) -> serde_json::Value {
+pub fn summary_message(format: Format, d: &Daily, place: &Place, public_url: &str) -> serde_json::Value {
     match format {
         Format::WeCom | Format::DingTalk => {
-            let mut text = format!("【守门 {}】{} 每日汇总", d.community, d.day);
+            let mut text = format!("【{}】{} 每日汇总", place.name_or(&d.community), d.day);
             for (key, value) in d.figures() {
-                text += &format!("\n{}：{value}", t(Lang::Zh, key));
+                text += &format!("\n{}：{value}", place.say(t(Lang::Zh, key)));
             }
             text += &format!("\n{public_url}/summary?day={}", d.day);
             json!({ "msgtype": "text", "text": { "content": text } })
@@ -262,11 +268,13 @@ mod tests {
             fever: 2,
             ..crate::reports::summary::Daily::default()
         };
-        let m = summary_message(Format::WeCom, &d, "https://c.example");
+        let place = Place::check("莲花小区", "沪").unwrap();
+        let m = summary_message(Format::WeCom, &d, &place, "https://c.example");
         let text = m["text"]["content"].as_str().unwrap();
-        assert!(text.starts_with("【守门 lotus】2026-11-28 每日汇总"), "{text}");
+        assert!(text.starts_with("【莲花小区】2026-11-28 每日汇总"), "{text}");
+        assert!(text.contains("返沪登记（承诺书）"), "{text}");
         assert!(text.contains("\n通行记录：412") && text.contains("：2"), "{text}");
         assert_eq!(text.lines().count(), 1 + crate::reports::summary::FIGURES.len() + 1);
-        assert_eq!(summary_message(Format::Json, &d, "u")["summary"]["entries"], 412);
+        assert_eq!(summary_message(Format::Json, &d, &place, "u")["summary"]["entries"], 412);
     }
 }

@@ -184,6 +184,13 @@ fn units_are_stored_one_way_and_import_problems_are_said_in_chinese() {
         assert!(problems.contains(said), "{said}: {problems}");
     }
     assert!(!problems.contains("no name") && !problems.contains("is not a phone"), "{problems}");
+    // The check shows how a unit written another way will be stored,
+    // before anything is.
+    let rewritten = &page[page.find("id=\"rewritten\"").expect("the rewritten units")..];
+    let rewritten = &rewritten[..rewritten.find("</table>").unwrap()];
+    assert!(rewritten.contains("<td>2</td><td>2号楼101</td><td><b>2-101</b></td>"), "{rewritten}");
+    assert!(!rewritten.contains("3-503"), "a unit written the compound's way is not listed: {rewritten}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM residents WHERE name = '李四'"), 0, "a check writes nothing");
     let form = Form::new()
         .text("csrf", csrf.clone())
         .text("mode", "import")
@@ -245,4 +252,59 @@ fn residents_are_listed_as_units_are_counted_and_can_be_found() {
     assert!(found.contains("<td>乙") && !found.contains("<td>甲") && !found.contains("<td>丁"), "1-101 only");
     let (_, found) = get(&b, &format!("{base}/residents?q=13800000001"));
     assert!(found.contains("<td>甲") && !found.contains("<td>乙"));
+}
+
+/// A compound outside Shanghai (issue 28): its pages say its own name, and
+/// 返沪 becomes 返 and its city (本市 until the committee sets one), in the
+/// menu, the public form, the poster, the cards and the documents people
+/// sign.
+#[test]
+fn a_compound_names_itself_and_its_city() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf) = login(&server);
+    get(&b, &format!("{base}/lang/zh"));
+    let (_, page) = get(&b, &format!("{base}/returnees"));
+    assert!(page.contains("<h1>返本市人员</h1>"), "本市 until a city is set: {page}");
+    assert!(!page.contains("{city}") && !page.contains("返沪"), "{page}");
+    // A new community's overview lists what is left to do first.
+    let (_, page) = get(&b, &format!("{base}/"));
+    let steps = &page[page.find("id=\"first-steps\"").expect("the first steps")..];
+    assert!(steps.contains("<a href=\"/#place\">填写小区名称和城市</a>"), "{steps}");
+    assert!(steps.contains("<a href=\"/returnees/rules\">设置返本市人员的地区规则</a>"), "{steps}");
+
+    // A name too long is refused in words, with a way back to the form.
+    let long = "花".repeat(31);
+    let (status, page, _) = post(&b, &format!("{base}/place"), &[("csrf", &csrf), ("name", &long), ("city", "苏")]);
+    assert_eq!(status, 400);
+    assert!(page.contains("小区名称最多 30 个字") && page.contains("href=\"/#place\""), "{page}");
+    let form = [("csrf", csrf.as_str()), ("name", " 莲花小区 "), ("city", "苏")];
+    assert_eq!(post(&b, &format!("{base}/place"), &form).0, 303);
+
+    let (_, page) = get(&b, &format!("{base}/"));
+    assert!(page.contains("<p class=\"compound\"><b>莲花小区</b></p>"), "every page names the compound: {page}");
+    assert!(page.contains("✓ 填写小区名称和城市"), "{page}");
+    assert!(page.contains("value=\"莲花小区\"") && page.contains("value=\"苏\""), "the form shows what is set");
+    let (_, page) = get(&b, &format!("{base}/returnees"));
+    assert!(page.contains("<h1>返苏人员</h1>") && page.contains(">返苏人员</a>"), "title and menu: {page}");
+    let (_, page) = get(&b, &format!("{base}/returnees/poster"));
+    assert!(page.contains("莲花小区") && page.contains("返苏人员登记"), "{page}");
+    let (_, page) = get(&b, &format!("{base}/r/{COMMUNITY}"));
+    assert!(page.contains("<h1>返苏人员登记</h1>") && page.contains("<b>莲花小区</b>"), "{page}");
+    let (_, page) = get(&b, &format!("{base}/audit"));
+    assert!(page.contains("设置小区名称与城市") && page.contains("小区名称“莲花小区”，城市“苏”"), "{page}");
+
+    // A document left to the standard text says the city where it is shown.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "告知书"),
+        ("kind", "notice"),
+        ("days", "7"),
+        ("body_zh", ""),
+        ("body_en", ""),
+    ];
+    assert_eq!(post(&b, &format!("{base}/returnees/documents"), &form).0, 303);
+    let (_, page) = get(&b, &format!("{base}/returnees/rules"));
+    assert!(page.contains("自返苏之日起 7 天内请居家隔离"), "{page}");
 }

@@ -33,6 +33,8 @@ struct Theirs {
     admin: i64,
     rule: i64,
     task: i64,
+    /// Their invitation waiting to be used (its token's SHA-256).
+    invite: String,
 }
 
 fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
@@ -130,7 +132,16 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
             )
         })
         .unwrap();
-    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin, rule, task }
+    let token = server
+        .db
+        .call_blocking(|c| {
+            use shoumen_server::leaves::roles::AccountRole;
+            Ok(shoumen_server::records::accounts::invite(c, OTHER, AccountRole::Staff, None, OTHER_ADMIN, now_ms())
+                .unwrap())
+        })
+        .unwrap();
+    let invite = shoumen_server::leaves::secrets::sha256_hex(&token);
+    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin, rule, task, invite }
 }
 
 fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
@@ -275,6 +286,14 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             let r = post(&b, &format!("{base}/accounts/{}/unlock", theirs.admin), &[("csrf", &token)]);
             (r.0, r.1)
         }),
+        ("POST /accounts/{id}/reset", {
+            let r = post(&b, &format!("{base}/accounts/{}/reset", theirs.admin), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("POST /accounts/invites/{id}/withdraw", {
+            let r = post(&b, &format!("{base}/accounts/invites/{}/withdraw", theirs.invite), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
         // Not a notice waiting (a committee's quarantine), and not ours.
         ("POST /returnees/notices/{id}/{verdict}", {
             let r = post(&b, &format!("{base}/returnees/notices/{}/confirm", theirs.quarantine), &[("csrf", &token)]);
@@ -308,6 +327,8 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
         1
     );
     assert_eq!(count(&format!("SELECT COUNT(*) FROM quarantine WHERE id = {}", theirs.quarantine)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM invites WHERE token_sha256 = '{}'", theirs.invite)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM invites WHERE reset_user = {}", theirs.admin)), 0);
     assert_eq!(count(&format!("SELECT acked FROM alerts WHERE id = {}", theirs.alert)), 0);
     assert_eq!(count(&format!("SELECT revoked FROM devices WHERE id = '{}'", theirs.device)), 0);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM passes WHERE resident_id = {}", theirs.resident)), 1);

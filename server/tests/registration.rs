@@ -551,7 +551,7 @@ fn a_stranger_cannot_keep_a_home_in_and_the_household_head_confirms_from_the_pas
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE unit = '3-502' AND status = 'pending'"), 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM quarantine WHERE status <> 'pending'"), 0);
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'returnee_notice'"), 1);
-    assert!(hook.wait_for("3-502").is_some_and(|m| m.contains("返沪人员页面")), "the committee's robot hears of it");
+    assert!(hook.wait_for("3-502").is_some_and(|m| m.contains("返本市人员页面")), "the committee's robot hears of it");
     let mut kiosk = Kiosk::new(dir.path(), "north");
     kiosk.enroll(&base, &server.token("North gate"));
     kiosk.sync().unwrap();

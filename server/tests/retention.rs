@@ -102,7 +102,7 @@ fn the_overview_states_the_policy_and_an_admin_changes_it() {
     let (status, body, _) =
         post(&b, &format!("{base}/retention"), &[("entry_days", "3"), ("visitor_days", "7"), ("csrf", &token)]);
     assert_eq!(status, 400);
-    assert!(body.contains("7 to 3650 days"), "{body}");
+    assert!(body.contains("通行记录可保留 7 到 3650 天") || body.contains("Entries are kept 7 to 3650 days"), "{body}");
     assert!(
         page.contains("a returnee's personal data 28 days after their quarantine or self-monitoring ended"),
         "{page}"
@@ -122,6 +122,10 @@ fn the_overview_states_the_policy_and_an_admin_changes_it() {
         &[("entry_days", "30"), ("visitor_days", "7"), ("returnee_days", "0"), ("csrf", &token)],
     );
     assert_eq!(status, 400);
-    assert!(body.contains("returnees' personal data 1 to 365 days"), "{body}");
+    assert!(
+        body.contains("返本市人员个人信息在期限结束后 1 到 365 天")
+            || body.contains("returnees' personal data 1 to 365 days"),
+        "{body}"
+    );
     assert_eq!(server.count(&format!("SELECT entry_days FROM communities WHERE id = '{COMMUNITY}'")), 30);
 }

@@ -137,6 +137,9 @@ const CASES: &[Case] = &[
     case("POST", "/accounts/999999/role", &[("role", "staff"), ("gates", "")], "A....", None),
     case("POST", "/accounts/999999/disable", &[], "A....", None),
     case("POST", "/accounts/999999/unlock", &[], "A....", None),
+    case("POST", "/accounts/999999/reset", &[], "A....", None),
+    case("POST", "/accounts/invites/nosuchinvite/withdraw", &[], "A....", None),
+    case("POST", "/place", &[("name", "莲花小区"), ("city", "沪")], "A....", Some("place.set")),
 ];
 
 /// Whether `path` (a request path, maybe with a query) matches the route
@@ -295,6 +298,82 @@ fn an_invitation_link_makes_one_account_once_and_a_disabled_account_is_out_at_on
     // An admin cannot lock themselves out.
     let me = server.count(&format!("SELECT id FROM users WHERE name = '{ADMIN}'"));
     assert_eq!(post(&admin, &format!("{base}/accounts/{me}/disable"), &[("csrf", &csrf)]).0, 400);
+}
+
+/// Passwords after the first (issue 28): an account changes its own; an
+/// admin makes a one-time reset link for someone who forgot theirs, and
+/// withdraws a link sent to the wrong person.
+#[test]
+fn a_forgotten_password_is_reset_by_a_link_and_a_wrong_invitation_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (admin, csrf) = login(&server);
+    let name = account(&server, AccountRole::Staff, None);
+    let (staff, staff_csrf) = login_as(&server, &name);
+    let (other_browser, _) = login_as(&server, &name);
+    get(&staff, &format!("{base}/lang/en"));
+
+    // Changing one's own password needs the current one.
+    let change = |current: &str, new: &str, again: &str| {
+        let form = [("csrf", staff_csrf.as_str()), ("current", current), ("password", new), ("password2", again)];
+        let (status, page, _) = post(&staff, &format!("{base}/password"), &form);
+        (status, page)
+    };
+    let (status, page) = change("not my password", "a new long password", "a new long password");
+    assert!(status == 400 && page.contains("The current password is not right."), "{page}");
+    let (status, page) = change(PASSWORD, "a new long password", "another long password");
+    assert!(status == 400 && page.contains("differ"), "{page}");
+    let (status, page) = change(PASSWORD, "a new long password", "a new long password");
+    assert!(status == 200 && page.contains("Password changed."), "{page}");
+    assert_eq!(get(&staff, &format!("{base}/residents")).0, 200, "this browser stays logged in");
+    assert_eq!(get(&other_browser, &format!("{base}/residents")).0, 303, "another one is logged out");
+    let try_login = |password: &str| {
+        let b = browser();
+        let (_, form) = get(&b, &format!("{base}/login"));
+        post(&b, &format!("{base}/login"), &[("user", &name), ("password", password), ("csrf", &csrf_of(&form))]).0
+    };
+    assert_eq!(try_login(PASSWORD), 401);
+    assert_eq!(try_login("a new long password"), 303);
+    assert_eq!(audit_rows(&server, &name, "account.password"), 1);
+
+    // An invitation sent to the wrong person is listed and withdrawn.
+    let (_, page, _) =
+        post(&admin, &format!("{base}/accounts/invite"), &[("role", "volunteer"), ("gates", ""), ("csrf", &csrf)]);
+    let link = |page: &str| {
+        let at = page.find("/invite/").expect("the page shows the link");
+        page[at..].chars().take_while(|c| *c != '<').collect::<String>()
+    };
+    let invitation = link(&page);
+    let (_, page) = get(&admin, &format!("{base}/accounts"));
+    assert!(page.contains("Invitations and reset links not used yet (1)"), "{page}");
+    let at = page.find("/accounts/invites/").unwrap();
+    let withdraw: String = page[at..].chars().take_while(|c| *c != '"').collect();
+    assert_eq!(post(&admin, &format!("{base}{withdraw}"), &[("csrf", &csrf)]).0, 303);
+    assert_eq!(get(&browser(), &format!("{base}{invitation}")).0, 404, "a withdrawn link works no more");
+    assert_eq!(audit_rows(&server, ADMIN, "invite.withdraw"), 1);
+
+    // The admin makes a reset link; the person opens it and sets a password.
+    let id = server.count(&format!("SELECT id FROM users WHERE name = '{name}'"));
+    let (status, page, _) = post(&admin, &format!("{base}/accounts/{id}/reset"), &[("csrf", &csrf)]);
+    assert_eq!(status, 200);
+    let reset = link(&page);
+    let b = browser();
+    let (status, form) = get(&b, &format!("{base}{reset}"));
+    assert!(status == 200 && form.contains(&format!("A new password for account {name}.")), "{form}");
+    let new =
+        [("csrf", csrf_of(&form)), ("password", "forgot it again".into()), ("password2", "forgot it again".into())];
+    let new: Vec<(&str, &str)> = new.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, to) = post(&b, &format!("{base}{reset}"), &new);
+    assert_eq!((status, to.as_deref()), (303, Some("/")), "set and logged in");
+    assert_eq!(get(&b, &format!("{base}/residents")).0, 200);
+    assert_eq!(get(&staff, &format!("{base}/residents")).0, 303, "every earlier browser is logged out");
+    assert_eq!(try_login("a new long password"), 401);
+    assert_eq!(try_login("forgot it again"), 303);
+    assert_eq!(get(&browser(), &format!("{base}{reset}")).0, 404, "the link works once");
+    assert_eq!(server.count("SELECT COUNT(*) FROM users"), 2, "a reset link makes no account");
+    assert_eq!(audit_rows(&server, ADMIN, "account.reset"), 1);
+    assert_eq!(audit_rows(&server, &name, "account.password"), 2);
 }
 
 fn csrf_of(html: &str) -> String {

@@ -272,7 +272,7 @@ fn bad_input_from_the_broker_is_counted_and_dropped_and_never_stalls_the_server(
             publish_lines(port, "door-4-101", &toggles);
         }
     });
-    let (b, _) = login(&server);
+    let (b, csrf) = login(&server);
     let mut answered = 0;
     let started = Instant::now();
     while !flood.is_finished() || started.elapsed() < Duration::from_secs(1) {
@@ -307,6 +307,15 @@ fn bad_input_from_the_broker_is_counted_and_dropped_and_never_stalls_the_server(
     );
     assert_eq!(server.count("SELECT COUNT(*) FROM sensors"), 2, "no unknown sensor was stored");
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'sensor_flood'"), 1, "one alert for the flood");
+    // A sensor heard but not paired is paired with a tap and a unit (issue
+    // 28): its name comes from the broker, not from typing.
+    let heard = &page[page.find("id=\"heard\"").expect("the sensors heard, to pair")..];
+    assert!(heard.contains("name=\"name\" value=\"someone-elses-sensor\""), "{heard}");
+    let form = [("csrf", csrf.as_str()), ("name", "someone-elses-sensor"), ("unit", "3-502")];
+    assert_eq!(post(&b, &format!("{}/sensors", server.url()), &form).0, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sensors WHERE name = 'someone-elses-sensor' AND unit = '3-502'"), 1);
+    let (_, page) = get(&b, &format!("{}/sensors", server.url()));
+    assert!(!page.contains("value=\"someone-elses-sensor\""), "paired: no longer offered");
 }
 
 /// One message past the client's packet limit breaks the connection

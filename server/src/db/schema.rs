@@ -475,7 +475,13 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE devices ADD COLUMN vitals TEXT;",
     // 12: the committee's pages (issue 28): a two-step secret being set up
     // is kept until a code from it confirms it.
-    "ALTER TABLE users ADD COLUMN totp_pending TEXT;"
+    "ALTER TABLE users ADD COLUMN totp_pending TEXT;",
+    // 13: a community's display name and city (issue 28); empty: its id,
+    // and 本市. A password reset by an admin.
+    "ALTER TABLE communities ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE communities ADD COLUMN city TEXT NOT NULL DEFAULT '';
+    -- An admin's password reset is an invitation for an existing account.
+    ALTER TABLE invites ADD COLUMN reset_user INTEGER;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -844,5 +850,9 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     ALTER TABLE devices ADD COLUMN corrected_ms BIGINT;
     ALTER TABLE devices ADD COLUMN vitals TEXT;",
     // 10: as SQLite's 12 (issue 28).
-    "ALTER TABLE users ADD COLUMN totp_pending TEXT;"
+    "ALTER TABLE users ADD COLUMN totp_pending TEXT;",
+    // 11: as SQLite's 13 (issue 28).
+    "ALTER TABLE communities ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE communities ADD COLUMN city TEXT NOT NULL DEFAULT '';
+    ALTER TABLE invites ADD COLUMN reset_user BIGINT;"
 ];

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod detail;
 pub mod divisions;
 pub mod exposition;
+pub mod place;
 pub mod roles;
 pub mod secrets;
 pub mod text;

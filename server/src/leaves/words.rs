@@ -37,7 +37,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("gates", "门岗", "Gates"),
     ("logout", "退出", "Log out"),
     ("accounts", "账号", "Accounts"),
-    ("returnees", "返沪人员", "Returnees"),
+    ("returnees", "返{city}人员", "Returnees"),
     ("rules", "地区规则", "Region rules"),
     ("documents", "承诺书与告知书", "Pledges and notices"),
     ("document", "文书", "Document"),
@@ -50,7 +50,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("days_word", "天", "days"),
     ("days_period", "期限（天数）", "Period (days)"),
     ("document_name", "文书名称", "Document name"),
-    ("document_text_help", "正文留空即使用所选类型的标准文本。正文中的 {days} 会显示为上面的天数，请不要直接写数字。", "Leave the texts empty to use the standard text of the kind chosen. {days} in a text shows the period above; do not write the number itself."),
+    ("document_text_help", "正文留空即使用所选类型的标准文本。正文中的 {days} 会显示为上面的天数，请不要直接写数字；{city} 会显示为本小区设置的城市简称（如“沪”）。", "Leave the texts empty to use the standard text of the kind chosen. {days} in a text shows the period above; do not write the number itself. {city} shows the city set for the compound."),
     ("menu", "菜单", "Menu"),
     ("acct_err_role", "请选择角色：管理员、工作人员、志愿者、物业或公安。", "Choose a role: admin, staff, volunteer, property or police."),
     ("search_residents", "按姓名、电话或房号查找", "Find by name, phone or unit"),
@@ -60,6 +60,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("try_again", "返回修改", "Go back and fix it"),
     ("pledge", "承诺书（自我健康监测）", "Pledge (self-monitoring)"),
     ("notice", "告知书（居家隔离）", "Notice (home quarantine)"),
+    ("rule_region", "地区（只选省即全省，选到市即全市；都不选即其他所有地区）", "Region (a province alone means all of it; none chosen: everywhere else)"),
     ("rule_help", "地区越具体越优先（区县 > 市 > 省 > 默认）；日期留空表示不限。", "The most specific division wins (district > city > province > default); leave a date empty for no limit."),
     ("document_help", "保存即生成新版本；已签署的记录始终指向签署时的版本。", "Saving makes a new version; a signed record always names the version it signed."),
     ("keys", "签名密钥", "Signing keys"),
@@ -93,6 +94,10 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("file", "文件", "File"),
     ("import_check", "检查（不写入）", "Check (writes nothing)"),
     ("import_now", "导入", "Import"),
+    ("import_rewritten", "房号将按本小区的写法保存", "Units to be stored in the compound's form"),
+    ("as_typed", "文件中的写法", "As in the file"),
+    ("as_stored", "保存为", "Stored as"),
+    ("and_more", "……另有 {} 行。", "… and {} more."),
     ("import_ready", "可以导入 {} 行。", "{} rows are ready to import."),
     ("imported", "已导入 {} 位住户。", "{} residents imported."),
     ("import_problems", "有问题的行（不会导入）", "Rows with a problem (not imported)"),
@@ -137,18 +142,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("totp_scan", "用身份验证器应用扫描此二维码，然后输入它显示的 6 位数字以开启：", "Scan this code with an authenticator app, then enter the 6 digits it shows to turn it on:"),
     ("totp_turn_on", "开启", "Turn on"),
     ("totp_turn_off", "关闭两步验证", "Turn two-step login off"),
-    ("pending_notices", "待确认的返沪告知书", "Returnee notices waiting for confirmation"),
-    ("pending_notices_help", "返沪人员在手机上签署的居家隔离告知书，确认后门岗才会禁止该户外出；也可由户主在自己的通行证页面确认。", "A notice a returnee signed on the phone keeps the home in at the gates only once confirmed, here or by the head of the household on their pass page."),
+    ("pending_notices", "待确认的返{city}告知书", "Returnee notices waiting for confirmation"),
+    ("pending_notices_help", "返{city}人员在手机上签署的居家隔离告知书，确认后门岗才会禁止该户外出；也可由户主在自己的通行证页面确认。", "A notice a returnee signed on the phone keeps the home in at the gates only once confirmed, here or by the head of the household on their pass page."),
     ("notice_confirm", "确认隔离", "Confirm"),
     ("notice_decline", "不予确认", "Decline"),
-    ("head_notice", "家中有返沪人员签署了居家隔离告知书。确认后，门岗将在下列日期内禁止本户外出：", "Someone of your home signed a home-quarantine notice. Once you confirm, the gates keep your home in on these days:"),
+    ("head_notice", "家中有返{city}人员签署了居家隔离告知书。确认后，门岗将在下列日期内禁止本户外出：", "Someone of your home signed a home-quarantine notice. Once you confirm, the gates keep your home in on these days:"),
     ("head_notice_confirm", "确认居家隔离", "Confirm home quarantine"),
     ("head_notice_wrong", "如果不是您家的人，请联系居委会。", "If this is nobody of your home, call the committee."),
     ("q_status", "状态", "Status"),
     ("q_pending", "待确认（门岗不拦）", "Waiting for confirmation (the gates let them out)"),
     ("q_confirmed", "已生效", "In force at the gates"),
     ("q_committee", "居委会设置", "set by the committee"),
-    ("q_returnee", "返沪人员告知书", "a returnee's notice"),
+    ("q_returnee", "返{city}人员告知书", "a returnee's notice"),
     ("totp_already_on", "两步验证已开启：要换新的验证器，请先用当前验证码关闭它。", "Two-step login is on: to use another authenticator, turn it off first with a code from the current one."),
     ("totp_wrong", "验证码不正确。上面的二维码没有变，请检查手机时间是否准确，再输入应用里显示的最新 6 位数字。", "That code is not right. The code above has not changed: check that the phone's time is right, then enter the newest 6 digits the app shows."),
     ("login_code_missing", "此账号已开启两步验证：请同时输入身份验证器应用显示的 6 位数字。", "This account uses two-step login: enter the 6 digits your authenticator app shows as well."),
@@ -304,8 +309,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("outside_hint", "按各门岗同步的记录，取每张通行证最后一次放行的方向。", "From every gate's synced entries: each pass's last allowed direction."),
     ("outside_unsure", "有门岗只用出门按钮，经该门外出的人不会出现在这里。", "Some gates use only an exit button: people who left through them do not show here."),
     ("retention", "数据保留", "Retention"),
-    ("retention_policy", "通行记录保留 {} 天，访客姓名在通行证到期 {} 天后删除，返沪人员的个人信息在隔离或监测期结束 {} 天后删除（存证日志只留加盐哈希）；每晚 3 点执行。", "Entries are kept {} days; a visitor's name is deleted {} days after their pass ended; a returnee's personal data {} days after their quarantine or self-monitoring ended (the evidence log keeps only a salted hash). Applied every night at 03:00."),
-    ("returnee_days", "返沪人员个人信息保留天数（期限结束后）", "Days to keep returnees' personal data (after their period)"),
+    ("retention_policy", "通行记录保留 {} 天，访客姓名在通行证到期 {} 天后删除，返{city}人员的个人信息在隔离或监测期结束 {} 天后删除（存证日志只留加盐哈希）；每晚 3 点执行。", "Entries are kept {} days; a visitor's name is deleted {} days after their pass ended; a returnee's personal data {} days after their quarantine or self-monitoring ended (the evidence log keeps only a salted hash). Applied every night at 03:00."),
+    ("returnee_days", "返{city}人员个人信息保留天数（期限结束后）", "Days to keep returnees' personal data (after their period)"),
     ("entry_days", "通行记录保留天数", "Days to keep entries"),
     ("visitor_days", "访客姓名保留天数", "Days to keep visitors' names"),
     ("trends", "趋势", "Trends"),
@@ -325,8 +330,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("filter", "筛选", "Filter"),
     ("period_until", "期限", "Period"),
     ("self_monitoring", "自我健康监测", "Self-monitoring"),
-    ("returnees_pledge", "返沪登记（承诺书）", "Returnees registered (pledge)"),
-    ("returnees_notice", "返沪登记（告知书，居家隔离）", "Returnees registered (notice, home quarantine)"),
+    ("returnees_pledge", "返{city}登记（承诺书）", "Returnees registered (pledge)"),
+    ("returnees_notice", "返{city}登记（告知书，居家隔离）", "Returnees registered (notice, home quarantine)"),
     ("sensors", "门磁", "Door sensors"),
     ("sensor", "门磁名称", "Sensor"),
     ("door", "门", "Door"),
@@ -351,7 +356,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("mqtt_unknown", "未配对门磁", "unknown sensors"),
     ("mqtt_flood", "过于频繁", "floods"),
     ("mqtt_resets", "次会话重置", "session resets"),
-    ("mqtt_unknown_names", "未配对门磁名称", "Unknown sensor names"),
+    ("heard_sensors", "刚收到信号、尚未配对的门磁", "Sensors heard but not paired"),
+    ("heard_help", "装好门磁后按一下它的按钮或开关一次门，它就会出现在这里；填上房号即可配对。", "Press a new sensor's button or open the door once and it appears here: fill in the unit to pair it."),
     ("checkins", "健康打卡", "Check-ins"),
     ("checkin_help", "居家隔离和自我健康监测人员每天早晚打卡（早 9 点、晚 7 点前）；超时 2 小时未打卡的人出现在下方电话回访名单中。", "Everyone under home quarantine or self-monitoring checks in morning and evening (by 09:00 and 19:00); two hours past, anyone missing is on the call list below."),
     ("call_list", "电话回访名单", "Call list"),
@@ -401,14 +407,14 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("travel_coach", "长途汽车", "Coach"),
     ("travel_ship", "轮船", "Ship"),
     ("travel_other", "其他", "Other"),
-    ("reg_title", "返沪人员登记", "Returnee registration"),
+    ("reg_title", "返{city}人员登记", "Returnee registration"),
     ("reg_intro", "请如实填写，然后阅读并签署适用于您出发地的承诺书或告知书。", "Fill in the form truthfully, then read and sign the pledge or notice that applies to where you came from."),
     ("reg_needs_script", "此页面需要启用 JavaScript（选择地区与手写签名）。", "This page needs JavaScript (to pick the region and sign with a finger)."),
     ("reg_unit", "房号（或探访的房号）", "Unit (or the unit you visit)"),
     ("reg_origin", "出发地", "Where you came from"),
     ("reg_temperature", "当前体温（℃，可不填）", "Temperature now (°C, optional)"),
     ("reg_symptoms", "有无发热、咳嗽等症状？", "Any fever, cough or other symptoms?"),
-    ("reg_contact", "14 天内有无接触史？", "Any contact with a case in the last 14 days?"),
+    ("reg_contact", "14 天内有无与确诊或疑似病例接触？", "Any contact with a confirmed or suspected case in the last 14 days?"),
     ("reg_read_document", "下一步：阅读并签署", "Next: read and sign"),
     ("reg_sign_here", "请在下方用手指签名：", "Sign below with your finger:"),
     ("reg_clear", "重签", "Clear"),
@@ -422,6 +428,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("reg_signed_doc", "已签署", "Signed"),
     ("reg_signed_at", "签署时间", "signed at"),
     ("reg_proof", "存证：您的登记已存入公开的存证记录，任何人都可以核对它没有被改动；存证里不含您的个人信息。", "Evidence: your registration is in a public evidence record that anyone can check has not been changed; it holds nothing personal."),
+    ("reg_record", "存证序号", "Log record"),
     ("reg_record_of", "第 {} 条，共 {} 条", "Record {} of {}"),
     ("reg_technical", "供核验人员查看的技术信息", "Technical details for whoever checks it"),
     ("reg_log", "日志", "log"),
@@ -454,6 +461,44 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("verify_paste", "回执（JSON）", "Receipt (JSON)"),
     ("verify_button", "验证", "Verify"),
     ("verify_ok", "验证通过：", "Verified: "),
+    ("verify_unreadable", "无法读取回执，请把回执整段复制进来（包括最后的空行）。", "The receipt cannot be read: paste it whole, with its last empty line."),
+    ("verify_bad_signature", "存证签名不符：回执被改动过，或不是本服务器的记录。", "The log's signature does not match: the receipt was changed, or it is not this server's."),
+    ("verify_unknown_log", "本服务器没有回执所说的存证记录。", "This server keeps no log the receipt names."),
+    ("verify_not_included", "登记内容与存证不符：登记记录被改动过。", "The record does not match the log: it was changed."),
+    ("verify_rewritten", "存证记录前后不一致：记录可能被改写过。", "The log does not extend what was seen before: it may have been rewritten."),
+    ("rec_symptoms", "有无症状", "Symptoms"),
+    ("rec_contact", "有无接触史", "Contact with a case"),
+    ("rec_signed_name", "签名确认的姓名", "Name typed to sign"),
+    ("place", "小区名称与城市", "Compound name and city"),
+    ("reset_password", "重置密码", "Reset password"),
+    ("reset_link", "请把这个一次性链接发给本人（72 小时内有效）。打开后设置新密码，原来的密码随即失效，所有已登录的设备都会退出：", "Send this one-time link to the person (valid 72 hours). They set a new password there; the old one stops working and every browser logged in to the account is logged out:"),
+    ("open_invites", "未使用的邀请和重置链接", "Invitations and reset links not used yet"),
+    ("no_open_invites", "没有未使用的链接。", "No links waiting."),
+    ("reset_for", "重置密码：", "Password reset for"),
+    ("invite_as", "邀请加入，角色：", "Invitation as"),
+    ("withdraw", "撤回", "Withdraw"),
+    ("reset_title", "设置新密码", "Set a new password"),
+    ("reset_intro", "为账号 {} 设置新密码。两步验证保持不变。", "A new password for account {}. Two-step login stays as it was."),
+    ("password_change", "修改密码", "Change password"),
+    ("password_current", "当前密码", "Current password"),
+    ("password_new", "新密码（至少 10 个字符）", "New password (at least 10 characters)"),
+    ("password_wrong", "当前密码不对。", "The current password is not right."),
+    ("password_changed", "密码已修改。其他设备上的登录已退出。", "Password changed. Other browsers logged in to this account were logged out."),
+    ("err_date", "日期格式应为 2026-11-29。", "Dates look like 2026-11-29."),
+    ("err_gate_name", "请填写门岗名称，例如“北门”。", "Name the gate, e.g. \"North gate\"."),
+    ("err_doc_kind", "请选择承诺书或告知书。", "Choose a pledge or a notice."),
+    ("err_pass_role", "请选择通行证类别。", "Choose the kind of pass."),
+    ("err_pass_days", "有效天数须为 1 到 1825 之间的整数。", "Days valid: a whole number from 1 to 1825."),
+    ("err_resident_id", "住户编号须为数字。", "The resident's number must be a number."),
+    ("err_upload", "上传的文件没有收全，请重新选择文件再试。", "The upload did not arrive whole: choose the file again and retry."),
+    ("first_steps", "开始使用前的几步", "First steps"),
+    ("step_name", "填写小区名称和城市", "Set the compound's name and city"),
+    ("step_residents", "导入住户名单", "Import the residents"),
+    ("step_gate", "登记第一台门岗设备", "Enroll the first gate"),
+    ("step_webhook", "设置警报推送到工作群", "Send alerts to the committee's group chat"),
+    ("step_rules", "设置返{city}人员的地区规则", "Set the region rules for returnees"),
+    ("place_name", "小区名称（显示在页面、通行卡、海报和验证器上）", "Compound name (on pages, cards, the poster and the authenticator)"),
+    ("place_city", "城市简称（用于“返沪”“来沪”等字样；留空即“本市”）", "City's short name in Chinese (as in 返沪; empty: 本市)"),
     ("verify_failed", "验证失败", "Not verified"),
 ];
 
@@ -491,10 +536,10 @@ pub fn alert_words(kind: AlertKind) -> (&'static str, &'static str) {
             "The door sensors' broker kept sending an oversized message: its session was reset",
         ),
         AlertKind::ReturneeNotice => {
-            ("返沪人员自报居家隔离，待居委会确认", "A returnee declared home quarantine: confirm it")
+            ("返{city}人员自报居家隔离，待居委会确认", "A returnee declared home quarantine: confirm it")
         }
         AlertKind::UnusualRegistrations => {
-            ("同一户当天返沪登记异常多", "Unusually many returnee registrations for one home today")
+            ("同一户当天返{city}登记异常多", "Unusually many returnee registrations for one home today")
         }
         AlertKind::AccountLockout => ("账号因多次密码错误被锁定", "An account was locked after wrong passwords"),
         AlertKind::ClockOff => (
@@ -638,7 +683,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("checkin_fever", "{} 住户在线报告体温 {} °C", "Unit {} reports {} °C online"),
     ("checkin_fever_symptoms", "{} 住户在线报告体温 {} °C，并有症状", "Unit {} reports {} °C online, with symptoms"),
     ("medical_help", "{} 住户请求就医协助：{}", "Unit {} asks for medical help: {}"),
-    ("returnee_notice", "{} 登记了居家隔离告知书 {}（{} 第 {} 版，{} 天），请在返沪人员页面确认", "Unit {}: notice {} ({} v{}, {} days); confirm it on the Returnees page"),
+    ("returnee_notice", "{} 登记了居家隔离告知书 {}（{} 第 {} 版，{} 天），请在返{city}人员页面确认", "Unit {}: notice {} ({} v{}, {} days); confirm it on the Returnees page"),
     ("unusual_registrations", "{} 一天内的登记超过 {} 次（{}），请核实", "Unit {}: more than {} registrations in a day ({}); please check"),
     ("sensor_flood", "{} 的门磁一小时内开关超过 {} 次，之后的记录未保存，请检查门磁", "Unit {}: more than {} door changes in an hour; the rest are not kept. Check the sensor"),
     ("door_open", "居家隔离中的 {} 在 {} 开门。联系人：{}", "Unit {} under home quarantine: the door opened at {}. Contact: {}"),
@@ -664,7 +709,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("pass_issue_building", "{} 号楼：发放 {} 张通行证", "Building {}: {} passes issued"),
     ("pass_bind_phone", "通行证 {} 已绑定手机（{} 密钥）", "Pass {} bound to a phone ({} key)"),
     ("gate_enroll_token", "门岗“{}”的登记码", "Enrollment code for gate {}"),
-    ("retention_prune", "删除了 {} 条通行记录、{} 位访客的姓名、{} 位返沪人员的个人信息", "{} entries, {} visitors' names and {} returnees' personal fields deleted"),
+    ("retention_prune", "删除了 {} 条通行记录、{} 位访客的姓名、{} 位返{city}人员的个人信息", "{} entries, {} visitors' names and {} returnees' personal fields deleted"),
     ("account_join", "以{}身份加入", "Joined as {}"),
     ("account_name", "账号 {}", "Account {}"),
     ("account_invite", "邀请：{}；门岗：{}", "Invitation as {}; gates: {}"),
@@ -684,7 +729,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("key_activate", "密钥 {} 开始签发新通行证", "Key {} signs new passes"),
     ("key_resign", "重签了 {} 张通行证", "{} passes re-signed"),
     ("key_retire", "密钥 {} 已停用", "Key {} retired"),
-    ("retention_set", "通行记录保留 {} 天，访客 {} 天，返沪人员 {} 天", "Entries {} days, visitors {} days, returnees {} days"),
+    ("retention_set", "通行记录保留 {} 天，访客 {} 天，返{city}人员 {} 天", "Entries {} days, visitors {} days, returnees {} days"),
     ("returnees_export", "{} 行；筛选：{}；事由：{}", "{} rows; filter: {}; reason: {}"),
     ("resident_add", "住户 #{}，房号 {}", "Resident #{}, unit {}"),
     ("resident_edit", "住户 #{}：房号 {}，户主：{}，吊销 {} 张通行证", "Resident #{}: unit {}, head: {}, {} passes revoked"),
@@ -700,6 +745,22 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("err_unit_long", "房号“{}”太长：最多 {} 个字节（一个汉字占 3 个）。请写成 3-2-502 这样的格式（楼-单元-室）。", "Unit \"{}\" is too long: at most {} bytes (a Chinese character takes 3). Write it as 3-2-502 (building-entrance-room)."),
     ("err_no_unit", "请填写房号，例如 3-502。", "A unit is needed, e.g. 3-502."),
     ("err_no_name", "没有姓名。", "No name."),
+    ("err_place_name", "小区名称最多 30 个字，不能含有花括号。", "A compound's name has at most 30 characters, without braces."),
+    ("err_place_city", "城市简称最多 8 个字，不能含有花括号。", "A city's name has at most 8 characters, without braces."),
+    ("password_by_link", "用管理员发的重置链接设置了新密码", "New password set with an admin's reset link"),
+    ("reset_withdrawn", "撤回了 {} 的重置密码链接", "Reset link for {} withdrawn"),
+    ("invite_withdrawn", "撤回了一个{}邀请", "An invitation as {} withdrawn"),
+    ("place_set", "小区名称“{}”，城市“{}”", "Compound name \"{}\", city \"{}\""),
+    ("err_import_large", "文件超过 {} MB，请按楼栋拆分后再导入。", "The file is larger than {} MB: split it by building."),
+    ("err_import_unreadable", "无法读取这个表格（{}）。请另存为 .xlsx 或 .csv（UTF-8）后再试。", "The spreadsheet cannot be read ({}): save it as .xlsx or .csv (UTF-8) and try again."),
+    ("err_import_header", "第一行须为列名：姓名、房号，可选电话、户主。", "The first row must name the columns: name (姓名) and unit (房号), optionally phone (电话) and head (户主)."),
+    ("err_import_rows", "超过 {} 行，请按楼栋拆分后再导入。", "More than {} rows: split the file by building."),
+    ("err_import_unpacked", "表格解压后超过 {} MB，请只保存住户那一页为 .xlsx 或 .csv 后再试。", "The spreadsheet unpacks to more than {} MB: save only the residents' sheet as .xlsx or .csv."),
+    ("err_import_cell", "第 {} 行第 {} 列超过 {} 个字：姓名、房号和电话都不会这么长。", "Row {}, column {} holds more than {} characters: a name, unit or phone is short."),
+    ("err_webhook_format", "请选择企业微信、钉钉或 JSON。", "Choose WeCom, DingTalk or JSON."),
+    ("err_webhook_url", "推送地址须以 http:// 或 https:// 开头，最长 500 个字符，不能有空格。", "The address must start with http:// or https://, at most 500 characters, without spaces."),
+    ("err_webhook_secret", "加签密钥太长（最长 200 个字符）。", "The signing secret is too long (at most 200 characters)."),
+    ("err_retention", "通行记录可保留 {} 到 {} 天，访客姓名 {} 到 {} 天，返{city}人员个人信息在期限结束后 {} 到 {} 天。", "Entries are kept {} to {} days, visitors' names {} to {} days, returnees' personal data {} to {} days after their period."),
     ("err_name_length", "姓名需为 1 到 64 个字。", "A name has 1 to 64 characters."),
     ("err_name_control", "姓名中有控制字符或文字方向字符，请重新输入。", "The name holds control or direction characters; type it again."),
     ("err_phone", "电话“{}”不是电话号码。", "Phone \"{}\" is not a phone number."),
@@ -764,7 +825,7 @@ pub fn actor_text(lang: Lang, actor: &str) -> String {
 }
 
 const ACTORS: &[(&str, &str, &str)] = &[
-    ("returnee (public form)", "返沪人员（公开登记表）", "Returnee (public form)"),
+    ("returnee (public form)", "返{city}人员（公开登记表）", "Returnee (public form)"),
     ("visitor (public form)", "访客（公开登记表）", "Visitor (public form)"),
     ("phone (pass link)", "住户手机（通行证链接）", "Phone (pass link)"),
     ("household head (pass link)", "户主（通行证链接）", "Household head (pass link)"),
@@ -808,8 +869,8 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("retention.set", "设置保存期限", "Retention set"),
     ("returnee.confirm_notice", "确认居家隔离告知", "Quarantine notice confirmed"),
     ("returnee.decline_notice", "驳回居家隔离告知", "Quarantine notice declined"),
-    ("returnee.register", "返沪人员登记", "Returnee registered"),
-    ("returnees.export", "导出返沪人员", "Returnees exported"),
+    ("returnee.register", "返{city}人员登记", "Returnee registered"),
+    ("returnees.export", "导出返{city}人员", "Returnees exported"),
     ("rule.add", "添加地区规则", "Region rule added"),
     ("rule.remove", "删除地区规则", "Region rule removed"),
     ("sensor.pair", "配对门磁", "Door sensor paired"),
@@ -819,6 +880,10 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("task.take", "接受任务", "Task taken"),
     ("visitor.register", "访客登记", "Visitor registered"),
     ("webhook.set", "设置警报推送", "Alert robot set"),
+    ("place.set", "设置小区名称与城市", "Compound name and city set"),
+    ("account.reset", "生成重置密码链接", "Password reset link made"),
+    ("account.password", "修改密码", "Password changed"),
+    ("invite.withdraw", "撤回邀请", "Invitation withdrawn"),
 ];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {
@@ -844,6 +909,35 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate keys");
         assert!(super::WORDS.iter().all(|w| !w.1.is_empty() && !w.2.is_empty()));
+    }
+
+    /// Every key a page asks for by name is in the table: a missing one
+    /// shows as "?" in a release build.
+    #[test]
+    fn every_word_a_page_names_exists() {
+        let (mut missing, mut found) = (Vec::new(), 0);
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        while let Some(dir) = dirs.pop() {
+            for f in std::fs::read_dir(dir).unwrap().map(|f| f.unwrap().path()) {
+                if f.is_dir() {
+                    dirs.push(f);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&f).unwrap();
+                for call in ["t(lang, \"", "t(Lang::Zh, \"", "t(Lang::En, \"", "tf(lang, \"", ".w(\""] {
+                    for part in text.split(call).skip(1) {
+                        let key = part.split('"').next().unwrap_or("");
+                        let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                        found += usize::from(plain);
+                        if plain && !super::WORDS.iter().any(|w| w.0 == key) {
+                            missing.push(format!("{}: {key}", f.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(found > 300, "{found} keys named");
+        assert!(missing.is_empty(), "{missing:#?}");
     }
 
     /// Every alert detail the server stores has words in both languages,

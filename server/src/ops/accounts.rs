@@ -26,6 +26,18 @@ pub fn join(
     })
 }
 
+/// Uses a password reset link from address `ip`: the new password and a
+/// row in the account's community's trail. Returns (user id, name).
+pub fn reset(conn: &mut dyn Conn, token: &str, password_hash: &str, ip: &str) -> Result<(i64, String), AccountError> {
+    conn.transaction(true, |tx| {
+        let (id, community, name) = accounts::accept_reset(tx, token, password_hash, now_ms())?;
+        let actor = Actor { community, user: name.clone(), ip: ip.to_string() };
+        let detail = crate::leaves::detail::enc("password_by_link", &[]);
+        audit::record_in(tx, &actor, "account.password", &detail, now_ms())?;
+        Ok((id, name))
+    })
+}
+
 /// Turns two-step login on (a secret) or off for account `id`, spending
 /// the confirming code's step. A community's account is audited; a
 /// district account has no community trail.

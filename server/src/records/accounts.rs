@@ -69,6 +69,8 @@ pub struct SessionRow {
     /// Alerts nobody has acknowledged yet, in the account's community (or
     /// in all of them, for the district).
     pub open_alerts: i64,
+    /// The community's display name and city (a district account's: none).
+    pub place: crate::leaves::place::Place,
 }
 
 /// What logging in checks of an account.
@@ -260,13 +262,153 @@ pub fn invite(
     Ok(token)
 }
 
-/// A waiting invitation: (community, role).
-pub fn open_invite(conn: &mut dyn Conn, token: &str, now_ms: i64) -> Result<Option<(String, String)>, DbError> {
+/// A waiting invitation: (community, role, the account whose password it
+/// resets, if it is a reset).
+pub fn open_invite(
+    conn: &mut dyn Conn,
+    token: &str,
+    now_ms: i64,
+) -> Result<Option<(String, String, Option<String>)>, DbError> {
     conn.query_opt(
-        "SELECT community, role FROM invites WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+        "SELECT i.community, i.role, u.name FROM invites i LEFT JOIN users u ON u.id = i.reset_user
+         WHERE i.token_sha256 = ?1 AND i.used_ms IS NULL AND i.expires_ms > ?2",
         vals![sha256_hex(token), now_ms],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
+}
+
+/// An invitation not used yet, as the Accounts page lists it.
+#[derive(Clone, Debug)]
+pub struct OpenInvite {
+    /// The token's SHA-256: names the invitation without being the link.
+    pub id: String,
+    pub role: String,
+    pub created_by: String,
+    pub expires_ms: i64,
+    /// A password reset: the account's name.
+    pub reset_of: Option<String>,
+}
+
+/// `community`'s invitations that still work, newest first.
+pub fn open_invites(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Vec<OpenInvite>, DbError> {
+    conn.query_map(
+        "SELECT i.token_sha256, i.role, i.created_by, i.expires_ms, u.name FROM invites i
+         LEFT JOIN users u ON u.id = i.reset_user
+         WHERE i.community = ?1 AND i.used_ms IS NULL AND i.expires_ms > ?2 ORDER BY i.created_ms DESC",
+        vals![community, now_ms],
+        |r| {
+            Ok(OpenInvite {
+                id: r.get(0)?,
+                role: r.get(1)?,
+                created_by: r.get(2)?,
+                expires_ms: r.get(3)?,
+                reset_of: r.get(4)?,
+            })
+        },
+    )
+}
+
+/// Withdraws an invitation of `community` that is not used yet: its link
+/// stops working. Returns its role and, for a reset link, the account's
+/// name.
+pub fn withdraw_invite(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: &str,
+) -> Result<(String, Option<String>), AccountError> {
+    let gone = conn.query_opt(
+        "DELETE FROM invites WHERE community = ?1 AND token_sha256 = ?2 AND used_ms IS NULL
+         RETURNING role, reset_user",
+        vals![community, id],
+        |r| Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?)),
+    )?;
+    match gone {
+        Some((role, Some(user))) => {
+            Ok((role, Some(conn.query_row("SELECT name FROM users WHERE id = ?1", vals![user], |r| r.get(0))?)))
+        }
+        Some((role, None)) => Ok((role, None)),
+        None => Err(AccountError::NotFound),
+    }
+}
+
+/// A one-time link for account `id` of `community` to set a new password
+/// (a person who forgot theirs): an invitation that names the account.
+/// An earlier reset link of the account stops working. Returns (token,
+/// account name).
+pub fn reset_link(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    by: (i64, &str),
+    now_ms: i64,
+) -> Result<(String, String), AccountError> {
+    if id == by.0 {
+        return Err(AccountError::OwnAccount);
+    }
+    let found = conn.query_opt(
+        "SELECT name, role FROM users WHERE id = ?1 AND community = ?2 AND disabled_ms IS NULL",
+        vals![id, community],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )?;
+    let Some((name, role)) = found else { return Err(AccountError::NotFound) };
+    conn.execute("DELETE FROM invites WHERE reset_user = ?1 AND used_ms IS NULL", vals![id])?;
+    let open = conn.scalar(
+        "SELECT COUNT(*) FROM invites WHERE community = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+        vals![community, now_ms],
+    )?;
+    if open >= MAX_OPEN_INVITES {
+        return Err(AccountError::TooManyInvites(open));
+    }
+    let token = random_token() + &random_token();
+    conn.execute(
+        "INSERT INTO invites (token_sha256, community, role, created_by, created_ms, expires_ms, reset_user)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        vals![sha256_hex(&token), community, role, by.1, now_ms, now_ms + INVITE_MS, id],
+    )?;
+    Ok((token, name))
+}
+
+/// Uses a reset link: the account's new password, its lock lifted, every
+/// browser logged in to it logged out. Returns (user id, community, name).
+pub fn accept_reset(
+    conn: &mut dyn Conn,
+    token: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<(i64, String, String), AccountError> {
+    conn.transaction(true, |tx| {
+        let spent = tx.query_opt(
+            "UPDATE invites SET used_ms = ?2 WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2
+             AND reset_user IS NOT NULL RETURNING reset_user, community",
+            vals![sha256_hex(token), now_ms],
+            |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+        )?;
+        let Some((id, community)) = spent else { return Err(AccountError::InviteGone) };
+        let name = tx.query_opt(
+            "UPDATE users SET password_hash = ?1, failed_logins = 0, locked_until_ms = 0
+             WHERE id = ?2 AND community = ?3 AND disabled_ms IS NULL RETURNING name",
+            vals![password_hash, id, &community],
+            |r| r.get::<String>(0),
+        )?;
+        let Some(name) = name else { return Err(AccountError::InviteGone) };
+        tx.execute("UPDATE invites SET used_by = ?2 WHERE token_sha256 = ?1", vals![sha256_hex(token), &name])?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", vals![id])?;
+        Ok((id, community, name))
+    })
+}
+
+/// The password hash of enabled account `id`.
+pub fn password_hash(conn: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+    conn.query_opt("SELECT password_hash FROM users WHERE id = ?1 AND disabled_ms IS NULL", vals![id], |r| r.get(0))
+}
+
+/// A new password for account `id`, chosen by its owner: every other
+/// browser logged in to it is logged out (the one with `keep_session`
+/// stays).
+pub fn change_password(conn: &mut dyn Conn, id: i64, password_hash: &str, keep_session: &str) -> Result<(), DbError> {
+    conn.execute("UPDATE users SET password_hash = ?1, failed_logins = 0 WHERE id = ?2", vals![password_hash, id])?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_sha256 <> ?2", vals![id, keep_session])?;
+    Ok(())
 }
 
 /// Whether `name` may be an account name.
@@ -289,7 +431,9 @@ pub fn accept_invite(
     }
     conn.transaction(true, |tx| {
         let spent = tx.execute(
-            "UPDATE invites SET used_ms = ?2, used_by = ?3 WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+            // A reset link makes no new account.
+            "UPDATE invites SET used_ms = ?2, used_by = ?3
+             WHERE token_sha256 = ?1 AND used_ms IS NULL AND expires_ms > ?2 AND reset_user IS NULL",
             vals![sha256_hex(token), now_ms, name],
         )?;
         if spent != 1 {
@@ -433,7 +577,11 @@ pub fn session(conn: &mut dyn Conn, token_sha256: &str, now_ms: i64) -> Result<O
         Some(c) => crate::records::alerts::open_count(conn, c)?,
         None => conn.scalar("SELECT COUNT(*) FROM alerts WHERE acked = 0", vals![])?,
     };
-    Ok(Some(SessionRow { user_id, user, community, csrf, role, gates, open_alerts }))
+    let place = match &community {
+        Some(c) => crate::records::community::place(conn, c)?,
+        None => Default::default(),
+    };
+    Ok(Some(SessionRow { user_id, user, community, csrf, role, gates, open_alerts, place }))
 }
 
 pub fn end_session(conn: &mut dyn Conn, token_sha256: &str) -> Result<(), DbError> {

@@ -9,6 +9,7 @@ use shoumen_protocol::{
 use thiserror::Error;
 
 use crate::db::{Community, Conn, DbError};
+use crate::leaves::place::Place;
 use crate::leaves::secrets::random_token;
 use crate::vals;
 
@@ -662,7 +663,7 @@ pub fn retention_policy(conn: &mut dyn Conn, community: &str) -> Result<Retentio
     )
 }
 
-/// Sets a community's policy; returns a sentence saying what is wrong with
+/// Sets a community's policy; returns the detail key of what is wrong with
 /// it instead, if anything.
 pub fn set_retention_policy(
     conn: &mut dyn Conn,
@@ -673,21 +674,34 @@ pub fn set_retention_policy(
         || !VISITOR_DAYS.contains(&p.visitor_days)
         || !RETURNEE_DAYS.contains(&p.returnee_days)
     {
-        return Ok(Err(format!(
-            "entries are kept {} to {} days, visitors' names {} to {} days, returnees' personal data {} to {} days after their period",
-            ENTRY_DAYS.start(),
-            ENTRY_DAYS.end(),
-            VISITOR_DAYS.start(),
-            VISITOR_DAYS.end(),
-            RETURNEE_DAYS.start(),
-            RETURNEE_DAYS.end()
-        )));
+        let ends = [&ENTRY_DAYS, &VISITOR_DAYS, &RETURNEE_DAYS].map(|r| (*r.start(), *r.end()));
+        let args: Vec<&dyn std::fmt::Display> = ends.iter().flat_map(|(a, b)| [a as _, b as _]).collect();
+        return Ok(Err(crate::leaves::detail::enc("err_retention", &args)));
     }
     conn.execute(
         "UPDATE communities SET entry_days = ?1, visitor_days = ?2, returnee_days = ?3 WHERE id = ?4",
         vals![p.entry_days, p.visitor_days, p.returnee_days, community],
     )?;
     Ok(Ok(()))
+}
+
+/// The community's display name and city (`leaves::place`).
+pub fn place(conn: &mut dyn Conn, community: &str) -> Result<Place, DbError> {
+    conn.query_opt("SELECT display_name, city FROM communities WHERE id = ?1", vals![community], |r| {
+        Ok(Place { name: r.get(0)?, city: r.get(1)? })
+    })
+    .map(Option::unwrap_or_default)
+}
+
+/// Sets them, as typed; an error names what cannot be taken.
+pub fn set_place(conn: &mut dyn Conn, community: &str, name: &str, city: &str) -> Result<Place, CommunityError> {
+    let place =
+        Place::check(name, city).map_err(|key| CommunityError::Invalid(crate::leaves::detail::enc(key, &[])))?;
+    conn.execute(
+        "UPDATE communities SET display_name = ?1, city = ?2 WHERE id = ?3",
+        vals![place.name.as_str(), place.city.as_str(), community],
+    )?;
+    Ok(place)
 }
 
 /// Forgets the names of `community`'s visitors whose pass ended before

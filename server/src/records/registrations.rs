@@ -442,7 +442,7 @@ fn declare_notice(
         &form.unit,
         form.arrival_s,
         until_s,
-        &format!("返沪告知书 {code}"),
+        &format!("告知书 {code}"),
         now_ms,
     )?;
     if new {

@@ -346,6 +346,21 @@ pub enum ImportError {
     CellTooLong(u32, u32, usize),
 }
 
+impl ImportError {
+    /// The page's message: a detail key and its arguments (`leaves::detail`).
+    pub fn message(&self) -> String {
+        use crate::leaves::detail::enc;
+        match self {
+            ImportError::TooLarge(mb) => enc("err_import_large", &[mb]),
+            ImportError::Unreadable(why) => enc("err_import_unreadable", &[why]),
+            ImportError::NoHeader => enc("err_import_header", &[]),
+            ImportError::TooManyRows(n) => enc("err_import_rows", &[n]),
+            ImportError::Unpacked(mb) => enc("err_import_unpacked", &[mb]),
+            ImportError::CellTooLong(row, col, n) => enc("err_import_cell", &[row, col, n]),
+        }
+    }
+}
+
 pub const MAX_IMPORT_BYTES: usize = 5 << 20;
 pub const MAX_IMPORT_ROWS: usize = 20_000;
 /// Columns read; cells further right are ignored (a roster has a few).
@@ -476,6 +491,9 @@ pub struct NewResident {
 pub struct Plan {
     pub good: Vec<NewResident>,
     pub problems: Vec<(usize, String)>,
+    /// Units written another way in the file and how they will be stored
+    /// (3号楼2单元502室 → 3-2-502): (line, as typed, as stored).
+    pub rewritten: Vec<(usize, String, String)>,
 }
 
 fn column(header: &[String], names: &[&str]) -> Option<usize> {
@@ -526,6 +544,10 @@ pub fn plan(conn: &mut dyn Conn, community: &str, rows: &[Vec<String>]) -> Resul
         } else if !seen.insert(key) {
             plan.problems.push((line, crate::leaves::detail::enc("err_twice_in_file", &[&name, &unit])));
         } else {
+            let typed = cell(Some(unit_col)).trim();
+            if typed != unit {
+                plan.rewritten.push((line, typed.to_string(), unit.clone()));
+            }
             plan.good.push(NewResident { line, name, unit, phone, head });
         }
     }

@@ -67,12 +67,13 @@ pub fn template(kind: Kind) -> (&'static str, &'static str) {
     }
 }
 
-const PLEDGE_ZH: &str = "本人承诺：自抵达之日起 {days} 天内每日早晚自测体温，如实申报健康状况；出现发热、咳嗽等症状时立即告知居委会并就医；\
+const PLEDGE_ZH: &str = "本人承诺：自返{city}之日起 {days} 天内每日早晚自测体温，如实申报健康状况；出现发热、咳嗽等症状时立即告知居委会并就医；\
 遵守社区防控规定。以上信息真实准确，如有隐瞒，愿承担相应责任。";
 const PLEDGE_EN: &str = "I pledge to take my temperature every morning and evening for {days} days from my arrival and to report my health truthfully; \
 to tell the committee at once and see a doctor if I have a fever or a cough; and to follow the compound's rules. \
 The information I gave is true; I answer for anything I concealed.";
-const NOTICE_ZH: &str = "居家隔离告知书：自抵达之日起 {days} 天内请居家隔离，不出户，每日早晚两次测量体温并在线报告；\
+const NOTICE_ZH: &str =
+    "居家隔离告知书：自返{city}之日起 {days} 天内请居家隔离，不出户，每日早晚两次测量体温并在线报告；\
 如需就医或有其他紧急情况，请先联系居委会。隔离期间门岗将不为本户放行外出。";
 const NOTICE_EN: &str = "Notice of home quarantine: for {days} days from your arrival, stay at home and do not go out; \
 take your temperature every morning and evening and report it online. If you need a doctor or have an emergency, call the committee first. \

@@ -43,18 +43,18 @@ pub struct Webhook {
 
 impl Webhook {
     /// Checks what a committee member typed: an http(s) URL of sane length.
+    /// An error is a detail key (`leaves::detail`).
     pub fn new(url: &str, format: &str, secret: &str) -> Result<Webhook, String> {
         let url = url.trim();
-        let format =
-            Format::parse(format).ok_or_else(|| format!("unknown format {format:?}: wecom, dingtalk or json"))?;
+        let format = Format::parse(format).ok_or_else(|| crate::leaves::detail::enc("err_webhook_format", &[]))?;
         if !(url.starts_with("https://") || url.starts_with("http://"))
             || url.len() > 500
             || url.chars().any(char::is_whitespace)
         {
-            return Err("the webhook address must be an http(s) URL of at most 500 characters".into());
+            return Err(crate::leaves::detail::enc("err_webhook_url", &[]));
         }
         if secret.len() > 200 {
-            return Err("the signing secret is too long".into());
+            return Err(crate::leaves::detail::enc("err_webhook_secret", &[]));
         }
         Ok(Webhook { url: url.into(), format, secret: secret.trim().into() })
     }

@@ -22,6 +22,34 @@ pub struct Dashboard {
     pub hours: [i64; 24],
 }
 
+/// What a new community has done of its first steps (issue 28): the
+/// overview lists what is left, each with the page that does it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FirstSteps {
+    pub named: bool,
+    pub residents: bool,
+    pub gate: bool,
+    pub webhook: bool,
+    pub rules: bool,
+}
+
+impl FirstSteps {
+    pub fn all_done(&self) -> bool {
+        self.named && self.residents && self.gate && self.webhook && self.rules
+    }
+}
+
+pub fn first_steps(conn: &mut dyn Conn, community: &str) -> Result<FirstSteps, DbError> {
+    let any = |conn: &mut dyn Conn, sql: &str| -> Result<bool, DbError> { Ok(conn.scalar(sql, vals![community])? > 0) };
+    Ok(FirstSteps {
+        named: any(conn, "SELECT COUNT(*) FROM communities WHERE id = ?1 AND display_name <> ''")?,
+        residents: any(conn, "SELECT COUNT(*) FROM residents WHERE community = ?1")?,
+        gate: any(conn, "SELECT COUNT(*) FROM devices WHERE community = ?1 AND revoked = 0")?,
+        webhook: any(conn, "SELECT COUNT(*) FROM communities WHERE id = ?1 AND webhook_url <> ''")?,
+        rules: any(conn, "SELECT COUNT(*) FROM region_rules WHERE community = ?1")?,
+    })
+}
+
 /// Local midnight before `now_ms` in the display zone.
 pub fn day_start(now_ms: i64, utc_offset_min: i32) -> i64 {
     let local = now_ms + i64::from(utc_offset_min) * 60_000;

@@ -127,10 +127,10 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
 }
 
 /// The summary as CSV: one line per figure, with its words in `lang`.
-pub fn csv(d: &Daily, lang: Lang) -> String {
+pub fn csv(d: &Daily, lang: Lang, place: &crate::leaves::place::Place) -> String {
     let mut out = String::from("community,day,figure,label,value\n");
     for (key, value) in d.figures() {
-        let label = crate::leaves::csv::csv_field(t(lang, key));
+        let label = crate::leaves::csv::csv_field(&place.say(t(lang, key)));
         out.push_str(&format!("{},{},{key},{label},{value}\n", crate::leaves::csv::csv_field(&d.community), d.day));
     }
     out

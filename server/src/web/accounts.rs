@@ -32,6 +32,8 @@ pub fn table() -> super::site::Table {
         .post("/accounts/{id}/role", Perm::Manage, set_role)
         .post("/accounts/{id}/disable", Perm::Manage, disable)
         .post("/accounts/{id}/unlock", Perm::Manage, unlock)
+        .post("/accounts/{id}/reset", Perm::Manage, reset)
+        .post("/accounts/invites/{id}/withdraw", Perm::Manage, withdraw)
         .get("/totp", Access::Account, totp_page)
         .post("/totp", Access::Account, totp_set)
         .get("/invite/{token}", Access::Public, join_form)
@@ -61,9 +63,14 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
 async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let community = m.community.clone();
-    let rows = app.db.call(move |conn| accounts::of_community(conn, &community)).await?;
-    let csrf = &m.session.csrf;
     let (now, offset) = (now_ms(), app.config.utc_offset_min);
+    let (rows, invites) = app
+        .db
+        .call(move |conn| {
+            Ok((accounts::of_community(conn, &community)?, accounts::open_invites(conn, &community, now)?))
+        })
+        .await?;
+    let csrf = &m.session.csrf;
     let body = html! {
         @if let Some(n) = notice { (n) }
         form.card method="post" action="/accounts/invite" {
@@ -76,7 +83,7 @@ async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Ma
         div.scroll {
             table {
                 tr {
-                    th { (t(lang, "user")) } th { (t(lang, "role")) } th { (t(lang, "gates")) } th { "TOTP" }
+                    th { (t(lang, "user")) } th { (t(lang, "role")) } th { (t(lang, "gates")) } th { (t(lang, "totp_short")) }
                     th { (t(lang, "status")) } th {}
                 }
                 @for a in &rows {
@@ -108,6 +115,10 @@ async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Ma
                                     button { (t(lang, "change_role")) }
                                 }
                                 " "
+                                form.inline method="post" action={ "/accounts/" (a.id) "/reset" } {
+                                    (csrf_field(csrf)) button { (t(lang, "reset_password")) }
+                                }
+                                " "
                                 form.inline method="post" action={ "/accounts/" (a.id) "/disable" } {
                                     (csrf_field(csrf)) button.danger { (t(lang, "disable")) }
                                 }
@@ -117,8 +128,80 @@ async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Ma
                 }
             }
         }
+        (invites_section(lang, csrf, &invites, offset))
     };
     Ok(frame(lang, t(lang, "accounts"), Some(&m.session), body))
+}
+
+/// Invitations and reset links not used yet, each withdrawable: a link
+/// sent to the wrong person stops working.
+fn invites_section(lang: Lang, csrf: &str, invites: &[accounts::OpenInvite], offset: i32) -> Markup {
+    html! {
+        h2 #invites { (t(lang, "open_invites")) " (" (invites.len()) ")" }
+        @if invites.is_empty() { p { (t(lang, "no_open_invites")) } }
+        @for i in invites {
+            div.card.invite {
+                p {
+                    @match &i.reset_of {
+                        Some(name) => { (t(lang, "reset_for")) " " b { (name) } },
+                        None => { (t(lang, "invite_as")) " " b { (AccountRole::parse(&i.role).map_or("?", |r| t(lang, r.word_key()))) } },
+                    }
+                    br;
+                    small { (i.created_by) " · " (t(lang, "valid_until")) " " (crate::leaves::time::fmt_ms(i.expires_ms, offset).get(5..16).unwrap_or("")) }
+                }
+                form.inline method="post" action={ "/accounts/invites/" (i.id) "/withdraw" } {
+                    (csrf_field(csrf)) button.danger { (t(lang, "withdraw")) }
+                }
+            }
+        }
+    }
+}
+
+/// A one-time link for someone who forgot their password; shown once,
+/// like an invitation's.
+pub async fn reset(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Result<Markup, WebError> {
+    m.session.check_csrf(&form)?;
+    let (community, by, actor) = (m.community.clone(), (m.session.user_id, m.session.user.clone()), m.actor());
+    let made = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "account.reset", |tx| {
+            let (token, name) = accounts::reset_link(tx, &community, id, (by.0, &by.1), now_ms())?;
+            Ok((token, enc("account_name", &[&name])))
+        }))
+    };
+    let token = app.db.call(made).await?.map_err(|e| account_error(&m, e))?;
+    let lang = m.session.lang;
+    let link = format!("{}/invite/{token}", app.config.public_url);
+    let notice = html! { p.msg { (t(lang, "reset_link")) br; code #invite-link { (link) } } };
+    render(&app, &m, Some(notice)).await
+}
+
+pub async fn withdraw(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<String>,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let (community, actor) = (m.community.clone(), m.actor());
+    let gone = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited_with(conn, &actor, "invite.withdraw", |tx| {
+            let detail = match accounts::withdraw_invite(tx, &community, &id)? {
+                (_, Some(name)) => enc("reset_withdrawn", &[&name]),
+                (role, None) => {
+                    let role = AccountRole::parse(&role).map_or(role, |r| r.word_key().to_string());
+                    Detail::new("invite_withdrawn", [Arg::Word(role)]).encode()
+                }
+            };
+            Ok(((), detail))
+        }))
+    };
+    app.db.call(gone).await?.map_err(|e| account_error(&m, e))?;
+    Ok(state_redirect("/accounts#invites"))
 }
 
 fn account_error(m: &Member, e: AccountError) -> WebError {
@@ -246,8 +329,12 @@ pub async fn join_form(
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
     let lookup = token.clone();
-    if app.db.call(move |conn| accounts::open_invite(conn, &lookup, now_ms())).await?.is_some() {
-        return Ok(join_page(&app, &headers, &token, None, StatusCode::OK));
+    match app.db.call(move |conn| accounts::open_invite(conn, &lookup, now_ms())).await? {
+        Some((_, _, Some(name))) => {
+            return Ok(super::password::reset_page(&app, &headers, &token, &name, None, StatusCode::OK))
+        }
+        Some(_) => return Ok(join_page(&app, &headers, &token, None, StatusCode::OK)),
+        None => {}
     }
     let lang = lang_of(&headers);
     let body = html! { p.msg { (i18n::detail_text(lang, &AccountError::InviteGone.message(), 0)) } };
@@ -260,6 +347,11 @@ pub async fn join(
     Path(token): Path<String>,
     req: Request,
 ) -> Result<Response, WebError> {
+    // A reset link is the same kind of link: its own form.
+    let lookup = token.clone();
+    if let Some((_, _, Some(name))) = app.db.call(move |conn| accounts::open_invite(conn, &lookup, now_ms())).await? {
+        return super::password::reset(&app, peer, token, name, req).await;
+    }
     let (headers, form) = match limited_form(&app, peer, "login", req).await {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -344,10 +436,15 @@ async fn totp_form(app: &AppState, session: &Session, error: Option<&str>) -> Re
     } else {
         let make = || Secret::Raw(rand::random::<[u8; 20]>().to_vec()).to_encoded().to_string();
         let secret = app.db.call(move |conn| accounts::pending_totp(conn, id, make)).await?;
-        let issuer = "Shoumen";
+        // The authenticator lists the entry under the compound's name.
+        let issuer = match &session.community {
+            Some(c) => session.place.name_or(c).replace(':', ""),
+            None => t(lang, "app").to_string(),
+        };
         let url = format!(
-            "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}",
-            session.user.replace([':', '/', '?', '&', '#'], "")
+            "otpauth://totp/{issuer}:{user}?secret={secret}&issuer={issuer}",
+            issuer = super::urlencode(&issuer),
+            user = super::urlencode(&session.user.replace(':', "")),
         );
         html! {
             p { (t(lang, "totp_scan")) }

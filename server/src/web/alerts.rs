@@ -49,12 +49,12 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
 }
 
 fn row(session: &Session, a: &AlertRow, offset: i32) -> Markup {
-    let lang = session.lang;
+    let (lang, place) = (session.lang, &session.place);
     html! {
         tr class={ "alert-" (a.kind) } data-alert=(a.id) {
-            td class=[(!a.acked).then_some("bad")] { (alert_text(lang, &a.kind)) }
+            td class=[(!a.acked).then_some("bad")] { (place.say(&alert_text(lang, &a.kind))) }
             td { (device_text(lang, &a.gate)) }
-            td { (detail_text(lang, &a.detail, offset)) }
+            td { (place.say(&detail_text(lang, &a.detail, offset))) }
             td { (fmt_ms(a.last_ms, offset)) }
             td { (a.count) }
             td {
@@ -77,7 +77,7 @@ fn row(session: &Session, a: &AlertRow, offset: i32) -> Markup {
 fn webhook_form(session: &Session, hook: Option<&Webhook>, pending: i64) -> Markup {
     let lang = session.lang;
     html! {
-        h2 { (t(lang, "webhook")) }
+        h2 #webhook { (t(lang, "webhook")) }
         form.card method="post" action="/alerts/webhook" {
             (csrf_field(&session.csrf))
             p {
@@ -150,10 +150,10 @@ pub async fn set_webhook(
     let url = field(&form, "url").trim();
     let hook = match url {
         "" => None,
-        _ => Some(
-            Webhook::new(url, field(&form, "format"), field(&form, "secret"))
-                .map_err(|e| WebError::invalid(&m.session, "webhook", e))?,
-        ),
+        _ => Some(Webhook::new(url, field(&form, "format"), field(&form, "secret")).map_err(|e| {
+            let text = super::i18n::detail_text(m.session.lang, &e, 0);
+            WebError::invalid(&m.session, "webhook", text).back("/alerts#webhook")
+        })?),
     };
     let community = m.community.clone();
     // The address and format, never the signing secret.

@@ -25,7 +25,7 @@ pub fn table() -> super::site::Table {
 const SHOWN: i64 = 300;
 
 pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
-    let lang = m.session.lang;
+    let (lang, place) = (m.session.lang, &m.session.place);
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
     let (verdict, rows) = app
@@ -46,10 +46,10 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                 }
                 @for a in &rows {
                     tr {
-                        td { (a.seq) } td { (fmt_ms(a.at_ms, offset)) } td { (actor_text(lang, &a.actor)) }
+                        td { (a.seq) } td { (fmt_ms(a.at_ms, offset)) } td { (place.say(&actor_text(lang, &a.actor))) }
                         td translate="no" { (a.ip) }
-                        td data-action=(a.action) { (action_text(lang, &a.action)) }
-                        td { (detail_text(lang, &a.detail, offset)) }
+                        td data-action=(a.action) { (place.say(&action_text(lang, &a.action))) }
+                        td { (place.say(&detail_text(lang, &a.detail, offset))) }
                     }
                 }
             }

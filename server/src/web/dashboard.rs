@@ -8,17 +8,18 @@ use maud::{html, Markup};
 
 use super::{csrf_field, field, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, Session, WebError};
 use crate::db::now_ms;
+use crate::leaves::place::Place;
 use crate::ops::retention;
 use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
 pub fn table() -> super::site::Table {
     use crate::leaves::roles::Perm;
-    super::site::Table::new().menu("/", "dashboard").get("/", Perm::ReadCompound, page).post(
-        "/retention",
-        Perm::Manage,
-        set_retention,
-    )
+    super::site::Table::new()
+        .menu("/", "dashboard")
+        .get("/", Perm::ReadCompound, page)
+        .post("/retention", Perm::Manage, set_retention)
+        .post("/place", Perm::Manage, set_place)
 }
 
 pub async fn page(State(app): State<AppState>, session: Session) -> Result<Response, WebError> {
@@ -31,13 +32,19 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Result<Respo
     }
     let lang = session.lang;
     let offset = app.config.utc_offset_min;
-    let (d, policy) = app
+    let (d, policy, steps) = app
         .db
         .call(move |conn| {
-            Ok((crate::reports::dashboard(conn, &community, now_ms(), offset)?, retention::policy(conn, &community)?))
+            Ok((
+                crate::reports::dashboard(conn, &community, now_ms(), offset)?,
+                retention::policy(conn, &community)?,
+                crate::reports::first_steps(conn, &community)?,
+            ))
         })
         .await?;
+    let manages = session.may_post("/place");
     let body = html! {
+        @if manages && !steps.all_done() { (first_steps(&session, steps)) }
         div.stat { b { (d.today) } (t(lang, "entries_today")) }
         div.stat {
             b class=(if d.open_alerts > 0 { "bad" } else { "ok" }) { (d.open_alerts) }
@@ -45,21 +52,86 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Result<Respo
         }
         h2 { (t(lang, "per_hour")) }
         (hour_chart(lang, &d.hours, d.hour_start, offset))
-        (retention_form(lang, session.may_post("/retention").then_some(session.csrf.as_str()), policy))
+        (retention_form(lang, &session.place, session.may_post("/retention").then_some(session.csrf.as_str()), policy))
+        @if manages { (place_form(&session)) }
     };
     Ok(frame(lang, t(lang, "dashboard"), Some(&session), body).into_response())
 }
 
+/// A new community's first steps, done ones ticked, each linked to the
+/// page that does it.
+fn first_steps(session: &Session, s: crate::reports::FirstSteps) -> Markup {
+    let lang = session.lang;
+    let steps = [
+        (s.named, "step_name", "/#place"),
+        (s.residents, "step_residents", "/residents/import"),
+        (s.gate, "step_gate", "/gates"),
+        (s.webhook, "step_webhook", "/alerts#webhook"),
+        (s.rules, "step_rules", "/returnees/rules"),
+    ];
+    html! {
+        div.card #first-steps {
+            h2 { (t(lang, "first_steps")) }
+            ol {
+                @for (done, key, href) in steps {
+                    li class=[done.then_some("done")] {
+                        @if done { "✓ " (session.w(key)) } @else { a href=(href) { (session.w(key)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The compound's display name and city, changeable by its admin.
+fn place_form(session: &Session) -> Markup {
+    let lang = session.lang;
+    html! {
+        h2 #place { (t(lang, "place")) }
+        form.card method="post" action="/place" {
+            (csrf_field(&session.csrf))
+            label {
+                (t(lang, "place_name"))
+                input name="name" maxlength=(crate::leaves::place::NAME_CHARS) value=(session.place.name);
+            }
+            label {
+                (t(lang, "place_city"))
+                input name="city" maxlength=(crate::leaves::place::CITY_CHARS) placeholder="本市" value=(session.place.city);
+            }
+            button { (t(lang, "save")) }
+        }
+    }
+}
+
+pub async fn set_place(
+    State(app): State<AppState>,
+    m: Member,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let (name, city) = (field(&form, "name").to_string(), field(&form, "city").to_string());
+    let (community, actor) = (m.community.clone(), m.actor());
+    let detail = crate::leaves::detail::enc("place_set", &[&name.trim(), &city.trim()]);
+    let set = move |conn: &mut dyn crate::db::Conn| {
+        Ok(crate::ops::audited(conn, &actor, "place.set", &detail, |tx| {
+            crate::records::community::set_place(tx, &community, &name, &city)
+        }))
+    };
+    app.db.call(set).await?.map_err(|e| WebError::community(&m.session, "place", e).back("/#place"))?;
+    Ok(state_redirect("/"))
+}
+
 /// The community's retention policy, stated and changeable.
-fn retention_form(lang: Lang, csrf: Option<&str>, p: retention::Policy) -> Markup {
-    let policy = t(lang, "retention_policy")
+fn retention_form(lang: Lang, place: &Place, csrf: Option<&str>, p: retention::Policy) -> Markup {
+    let policy = place
+        .say(t(lang, "retention_policy"))
         .replacen("{}", &p.entry_days.to_string(), 1)
         .replacen("{}", &p.visitor_days.to_string(), 1)
         .replacen("{}", &p.returnee_days.to_string(), 1);
     let days = |key: &str, name: &str, range: &std::ops::RangeInclusive<i64>, value: i64| {
         html! {
             label {
-                (t(lang, key))
+                (place.say(t(lang, key)))
                 input type="number" name=(name) min=(range.start()) max=(range.end()) value=(value);
             }
         }
@@ -104,7 +176,7 @@ pub async fn set_retention(
             retention::set_policy(tx, &community, policy)?.map_err(CommunityError::Invalid)
         }))
     };
-    app.db.call(set).await?.map_err(|e| WebError::community(&m.session, "retention", e))?;
+    app.db.call(set).await?.map_err(|e| WebError::community(&m.session, "retention", e).back("/"))?;
     Ok(state_redirect("/"))
 }
 

@@ -31,7 +31,7 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
     let today = fmt_ms(now_ms(), offset)[..10].to_string();
     let day = if q.day.is_empty() { today } else { q.day.clone() };
     let Some(from_s) = parse_day(&day, offset) else {
-        return Err(WebError::invalid(&session, "district", "dates must look like 2026-11-29"));
+        return Err(WebError::invalid(&session, "district", t(session.lang, "err_date")));
     };
     let (from_ms, to_ms) = (from_s * 1000, (from_s + 86_400) * 1000);
     let rows = app.db.call(move |conn| crate::reports::district(conn, from_ms, to_ms, now_ms())).await?;

@@ -59,12 +59,13 @@ pub struct Search {
 const SHOWN: usize = 500;
 
 impl Search {
+    /// An error is the word key of what is wrong.
     fn filter(&self, offset: i32) -> Result<EntryFilter, &'static str> {
         let day = |s: &str, next: bool| -> Result<Option<i64>, &'static str> {
             if s.is_empty() {
                 return Ok(None);
             }
-            let start = parse_day(s, offset).ok_or("dates must look like 2026-11-29")?;
+            let start = parse_day(s, offset).ok_or("err_date")?;
             Ok(Some((start + if next { 86_400 } else { 0 }) * 1000))
         };
         let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().chars().take(64).collect::<String>());
@@ -99,7 +100,7 @@ const KINDS: [&str; 4] = ["scan", "manual", "exit_button", "alarm"];
 pub async fn page(State(app): State<AppState>, m: Member, Query(search): Query<Search>) -> Result<Markup, WebError> {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
-    let mut filter = search.filter(offset).map_err(|why| WebError::invalid(&m.session, "entries", why))?;
+    let mut filter = search.filter(offset).map_err(|key| WebError::invalid(&m.session, "entries", t(lang, key)))?;
     let scope = scope(&m);
     filter.gate_names = scope.clone();
     let community = m.community.clone();
@@ -216,7 +217,7 @@ fn row(lang: Lang, e: &EntryRow, offset: i32) -> Markup {
 pub async fn export(State(app): State<AppState>, m: Member, Query(range): Query<Range>) -> Result<Response, WebError> {
     let offset = app.config.utc_offset_min;
     let (Some(from), Some(to)) = (parse_day(&range.from, offset), parse_day(&range.to, offset)) else {
-        return Err(WebError::invalid(&m.session, "export", "dates must look like 2026-11-29"));
+        return Err(WebError::invalid(&m.session, "export", t(m.session.lang, "err_date")));
     };
     let (from_ms, to_ms) = (from * 1000, (to + 86_400) * 1000);
     let reason = range.reason.trim().chars().take(200).collect::<String>();

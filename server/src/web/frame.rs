@@ -75,13 +75,13 @@ fn menu(lang: Lang, s: &Session) -> Markup {
         }
     };
     if s.community.is_none() {
-        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } (logout) } };
+        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } a href="/password" { (t(lang, "password_change")) } (logout) } };
     }
     let links = html! {
         @for &(href, word, perm) in site::menu() {
             @if s.role.may(perm) {
                 a href=(href) {
-                    (t(lang, word))
+                    (s.w(word))
                     @if perm == Perm::ReadAlerts && href == "/alerts" && s.open_alerts > 0 {
                         " " span.badge { (s.open_alerts) }
                     }
@@ -89,11 +89,13 @@ fn menu(lang: Lang, s: &Session) -> Markup {
             }
         }
         a href="/totp" { (t(lang, "totp_short")) }
+        a href="/password" { (t(lang, "password_change")) }
         (logout)
     };
     // On a phone the menu folds into one line (the open alerts shown on
     // it); a desktop shows it whole. Without scripts, so written twice.
     html! {
+        @if let Some(c) = &s.community { p.compound { b { (s.place.name_or(c)) } } }
         nav.wide { (links) }
         details.narrow {
             summary {
@@ -117,7 +119,7 @@ header a,nav a,summary,a.button,td a,.card a,.stat a,li>a:only-child,p>a:only-ch
 nav{display:flex;flex-wrap:wrap;gap:0 .9em;padding:0 1em;background:#fff;border-bottom:1px solid #ddd}\
 nav a{color:#0b5d3b;text-decoration:none}details.narrow{display:none}\
 summary{padding:0 1em;background:#fff;border-bottom:1px solid #ddd;color:#0b5d3b;cursor:pointer;width:100%;box-sizing:border-box}\
-main{padding:0 1em 2em;max-width:70em}\
+main{padding:0 1em 2em;max-width:70em}p.compound{margin:0;padding:.5em 1em;background:#e8f2ec;color:#0b5d3b}\
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.92em}td,th{border-bottom:1px solid #e3e3e3;padding:.35em .4em;text-align:left}\
 form.card,div.card{background:#fff;padding:1em;border:1px solid #ddd;margin:1em 0;max-width:30em}\
 label{display:block;margin:.4em 0}input,select,textarea{font-size:1em;padding:.35em;width:100%;box-sizing:border-box;min-height:44px}\
@@ -231,7 +233,7 @@ impl WebError {
             CommunityError::Db(e) => WebError::internal(e),
             CommunityError::NotFound(_) => WebError::not_found(session),
             CommunityError::Invalid(key) => {
-                let text = crate::leaves::words::detail_text(session.lang, &key, 0);
+                let text = session.place.say(&crate::leaves::words::detail_text(session.lang, &key, 0));
                 WebError::invalid(session, title, text)
             }
         }

@@ -117,7 +117,7 @@ pub async fn new_token(
     session.check_csrf(&form)?;
     let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
     if gate.is_empty() {
-        return Err(WebError::invalid(session, "gates", "name the gate, e.g. \"North gate\""));
+        return Err(WebError::invalid(session, "gates", t(session.lang, "err_gate_name")).back("/gates"));
     }
     let (g, community, actor) = (gate.clone(), m.community.clone(), m.actor());
     let token =

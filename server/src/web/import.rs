@@ -54,7 +54,10 @@ async fn fields(mut multipart: Multipart) -> Result<(String, String, Vec<u8>), S
 
 pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart) -> Result<Response, WebError> {
     let lang = m.session.lang;
-    let (csrf, mode, file) = fields(multipart).await.map_err(|why| WebError::invalid(&m.session, "import", why))?;
+    let (csrf, mode, file) = fields(multipart).await.map_err(|why| {
+        tracing::info!(%why, "an upload could not be read");
+        WebError::invalid(&m.session, "import", t(lang, "err_upload")).back("/residents/import")
+    })?;
     if csrf.is_empty() || csrf != m.session.csrf {
         return Err(WebError::csrf(lang));
     }
@@ -98,17 +101,37 @@ pub async fn upload(State(app): State<AppState>, m: Member, multipart: Multipart
 /// The file cannot be read: why, and the form again.
 fn bad_file(m: &Member, e: ImportError) -> Response {
     let lang = m.session.lang;
-    let body = html! { p.msg.bad { (e.to_string()) } (form(lang, &m.session.csrf)) };
+    let body = html! { p.msg.bad { (i18n::detail_text(lang, &e.message(), 0)) } (form(lang, &m.session.csrf)) };
     (StatusCode::BAD_REQUEST, frame(lang, t(lang, "import"), Some(&m.session), body)).into_response()
 }
 
-/// The dry run's or the import's outcome: counts and every bad row.
+/// Rewritten units listed at most: a file of one building written one way
+/// shows the pattern in a screen or two.
+const REWRITES_SHOWN: usize = 200;
+
+/// The dry run's or the import's outcome: counts, units written another
+/// way, and every bad row.
 fn report(m: &Member, plan: &Plan, added: Option<usize>) -> Markup {
     let lang = m.session.lang;
     let body = html! {
         @match added {
             Some(n) => p.msg.ok #outcome { (t(lang, "imported").replace("{}", &n.to_string())) },
             None => p.msg #outcome { (t(lang, "import_ready").replace("{}", &plan.good.len().to_string())) },
+        }
+        // What the file says another way, shown before anything is stored.
+        @if !plan.rewritten.is_empty() {
+            h2 { (t(lang, "import_rewritten")) " (" (plan.rewritten.len()) ")" }
+            div.scroll {
+                table #rewritten {
+                    tr { th { (t(lang, "line")) } th { (t(lang, "as_typed")) } th { (t(lang, "as_stored")) } }
+                    @for (line, typed, unit) in plan.rewritten.iter().take(REWRITES_SHOWN) {
+                        tr { td { (line) } td { (typed) } td { b { (unit) } } }
+                    }
+                }
+            }
+            @if plan.rewritten.len() > REWRITES_SHOWN {
+                p { (i18n::tf(lang, "and_more", &[&(plan.rewritten.len() - REWRITES_SHOWN)])) }
+            }
         }
         h2 { (t(lang, "import_problems")) " (" (plan.problems.len()) ")" }
         @if !plan.problems.is_empty() {

@@ -207,10 +207,7 @@ fn check(found: Option<crate::records::accounts::Credentials>, password: &str, c
         let _ = argon2_hash("not a password");
         return Verdict::Bad;
     };
-    let right = PasswordHash::new(&c.password_hash)
-        .ok()
-        .is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
-    if !right {
+    if !password_matches(&c.password_hash, password) {
         return Verdict::Bad;
     }
     let step = match &c.totp_secret {
@@ -273,6 +270,12 @@ async fn login_failed(app: &AppState, account: &str, client: std::net::IpAddr, k
         Ok(false) => {}
         Err(e) => tracing::error!(error = %e, "cannot store a failed login; the lockout is kept in memory only"),
     }
+}
+
+/// Whether `password` is the one `stored` (an argon2 PHC string) was made
+/// from.
+pub fn password_matches(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored).ok().is_some_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 pub fn argon2_hash(password: &str) -> Result<String, String> {

@@ -26,6 +26,7 @@ mod keys;
 mod login;
 mod outside;
 mod passes;
+mod password;
 mod phone;
 mod print;
 mod quarantine;
@@ -81,7 +82,19 @@ pub const CSP: &str =
 /// A page with a script (the returnee's form and signature, a phone pass):
 /// a fresh nonce in its own CSP. Every other page allows no script.
 pub fn scripted(status: StatusCode, lang: Lang, title: &str, body: maud::Markup, nonce: &str) -> Response {
-    let mut resp = (status, frame(lang, title, None, body)).into_response();
+    scripted_for(status, lang, title, None, body, nonce)
+}
+
+/// The same with the menu of a logged-in account.
+pub fn scripted_for(
+    status: StatusCode,
+    lang: Lang,
+    title: &str,
+    session: Option<&Session>,
+    body: maud::Markup,
+    nonce: &str,
+) -> Response {
+    let mut resp = (status, frame(lang, title, session, body)).into_response();
     let csp = format!("{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'");
     resp.headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_str(&csp).expect("ascii CSP"));
@@ -128,6 +141,9 @@ pub struct Session {
     pub gates: Option<Vec<String>>,
     /// Alerts nobody has acknowledged yet: the navigation shows the count.
     pub open_alerts: i64,
+    /// The community's display name and city, for the header and the
+    /// words that say 返{city}.
+    pub place: crate::leaves::place::Place,
 }
 
 impl Session {
@@ -145,6 +161,11 @@ impl Session {
     /// Whether a form carries this session's CSRF token.
     pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
         form.get("csrf").is_some_and(|sent| !sent.is_empty() && *sent == self.csrf)
+    }
+
+    /// The words of `key` in this account's language, with its city.
+    pub fn w(&self, key: &str) -> String {
+        self.place.say(t(self.lang, key))
     }
 
     /// The same, as a page's answer when it does not.
@@ -190,6 +211,7 @@ impl FromRequestParts<AppState> for Session {
             role,
             gates,
             open_alerts: s.open_alerts,
+            place: s.place,
         })
     }
 }

@@ -108,15 +108,15 @@ fn row(session: &Session, p: &PassRow, now_s: i64, offset: i32) -> Markup {
 pub async fn issue(State(app): State<AppState>, m: Member, Form(form): Form<FormMap>) -> Result<Response, WebError> {
     let session = &m.session;
     session.check_csrf(&form)?;
-    let invalid = |why: String| WebError::invalid(session, "passes", why);
-    let role: Role = field(&form, "role").parse().map_err(invalid)?;
+    let invalid = |key: &str| WebError::invalid(session, "passes", t(session.lang, key)).back("/passes");
+    let role: Role = field(&form, "role").parse().map_err(|_| invalid("err_pass_role"))?;
     let days: i64 = match field(&form, "days").trim().parse() {
         Ok(d) if (1..=1825).contains(&d) => d,
-        _ => return Err(invalid("valid days: a whole number from 1 to 1825".into())),
+        _ => return Err(invalid("err_pass_days")),
     };
     let resident_id: Option<i64> = match field(&form, "resident_id") {
         "" => None,
-        s => Some(s.parse().map_err(|_| invalid("resident_id must be a number".into()))?),
+        s => Some(s.parse().map_err(|_| invalid("err_resident_id"))?),
     };
     let unit = field(&form, "unit").to_string();
     let shown = match resident_id {
@@ -261,15 +261,15 @@ pub async fn phone(
             let now_s = now_ms() / 1000;
             let checkin = crate::records::checkins::link_for_pass(conn, &t2, now_s)?;
             let notice = community::pending_notice_for_head(conn, &t2)?;
-            Ok((
-                community::pass_by_link(conn, &t2)?,
-                crate::records::residents::household_of_head(conn, &t2, now_s)?,
-                checkin,
-                notice,
-            ))
+            let pass = community::pass_by_link(conn, &t2)?;
+            let place = match &pass {
+                Some(p) => community::place(conn, &p.community)?,
+                None => Default::default(),
+            };
+            Ok((pass, place, crate::records::residents::household_of_head(conn, &t2, now_s)?, checkin, notice))
         })
         .await?;
-    let (Some(p), household, checkin, notice) = found else {
+    let (Some(p), place, household, checkin, notice) = found else {
         return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"));
     };
     if p.revoked || p.expires_at <= now_ms() / 1000 {
@@ -280,7 +280,7 @@ pub async fn phone(
         @if let Some((_, _, members)) = &household { (household_section(lang, &token, members)) }
         @if let Some((_, id, from_s, until_s)) = notice {
             div.card #pending-notice {
-                p { (t(lang, "head_notice")) }
+                p { (place.say(t(lang, "head_notice"))) }
                 p { b { (fmt_day(from_s, offset)) " – " (fmt_last_day(until_s, offset)) } }
                 form.inline method="post" action={ "/p/" (urlencode(&token)) "/notice/" (id) } {
                     button { (t(lang, "head_notice_confirm")) }

@@ -75,7 +75,7 @@ pub async fn cards(State(app): State<AppState>, m: Member, Path(building): Path<
                         p { b { (p.unit) } }
                         p { (p.name.as_deref().unwrap_or("")) }
                         p { (t(lang, "valid_until")) ": " (fmt_day(p.expires_at, offset)) }
-                        p { (t(lang, "app")) }
+                        p { (m.session.place.name_or(&m.community)) }
                         @if p.phone { p { (t(lang, "phone_setup_hint")) } }
                     }
                 }

@@ -51,7 +51,7 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
                         td { (fmt_last_day(q.until_s, offset)) }
                         td {
                             (t(lang, if q.status == "pending" { "q_pending" } else { "q_confirmed" })) " · "
-                            (t(lang, if q.source == "returnee" { "q_returnee" } else { "q_committee" }))
+                            (m.session.w(if q.source == "returnee" { "q_returnee" } else { "q_committee" }))
                         }
                         td { (q.note) }
                         td {
@@ -74,7 +74,7 @@ pub async fn add(State(app): State<AppState>, m: Member, Form(form): Form<FormMa
     let offset = app.config.utc_offset_min;
     let (Some(from), Some(until)) = (parse_day(field(&form, "from"), offset), parse_day(field(&form, "until"), offset))
     else {
-        return Err(WebError::invalid(session, "quarantine", "dates must look like 2026-11-29"));
+        return Err(WebError::invalid(session, "quarantine", t(session.lang, "err_date")));
     };
     // The end date is inclusive: quarantine lasts until the end of that day.
     let until = until + 86_400;

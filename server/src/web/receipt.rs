@@ -6,7 +6,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
-use shoumen_protocol::evidence::{Head, Receipt};
+use shoumen_protocol::evidence::{EvidenceError, Head, Receipt};
 
 use super::{
     field, fmt_last_day, fmt_ms, frame, lang_of, qr_code, t, tf, title_page, urlencode, FormMap, Lang, WebError,
@@ -126,6 +126,22 @@ pub async fn json(
     })
 }
 
+/// Why a receipt did not verify, in the reader's words; the checker's own
+/// sentence folded below for whoever checks it by hand.
+pub fn failure(lang: Lang, e: &EvidenceError) -> Markup {
+    let key = match e {
+        EvidenceError::NotANote(_) | EvidenceError::BadReceipt(_) => "verify_unreadable",
+        EvidenceError::BadSignature(_) | EvidenceError::BadKey(_) => "verify_bad_signature",
+        EvidenceError::BadCheckpoint(_) => "verify_unknown_log",
+        EvidenceError::NotIncluded => "verify_not_included",
+        EvidenceError::Inconsistent { .. } | EvidenceError::Shrank { .. } => "verify_rewritten",
+    };
+    html! {
+        (t(lang, key))
+        details { summary { (t(lang, "reg_technical")) } code { (e.to_string()) } }
+    }
+}
+
 fn verify_form(lang: Lang, text: &str) -> Markup {
     html! {
         p { (t(lang, "verify_intro")) }
@@ -175,7 +191,7 @@ pub async fn verify(
         Ok((r, head)) => (StatusCode::OK, verified(lang, &r, &head)),
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) ": " (e.to_string()) } },
+            html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) "：" (failure(lang, &e)) } },
         ),
     };
     let body = html! { (result) (verify_form(lang, &text)) };

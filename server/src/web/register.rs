@@ -16,6 +16,7 @@ use maud::{html, Markup, PreEscaped};
 use super::{field, frame, lang_of, limited_form, scripted, state_redirect, t, title_page, FormMap, Lang, WebError};
 use crate::db::now_ms;
 use crate::leaves::divisions;
+use crate::leaves::place::Place;
 use crate::records::registrations::{self, Form, RegisterError, TRAVEL};
 use crate::records::returnees::Document;
 use crate::AppState;
@@ -38,9 +39,16 @@ pub const FORM_BODY_LIMIT: usize = 128 << 10;
 /// A receipt pasted into `/verify`: record, signature and proof.
 pub const RECEIPT_LIMIT: usize = 256 << 10;
 
-async fn exists(app: &AppState, community: &str) -> Result<bool, WebError> {
+/// The community's name and city; `None`: no such community.
+async fn place_of(app: &AppState, community: &str) -> Result<Option<Place>, WebError> {
     let c = community.to_string();
-    Ok(app.db.call(move |conn| Ok(crate::db::communities(conn)?.contains(&c))).await?)
+    let found = move |conn: &mut dyn crate::db::Conn| {
+        if !crate::db::communities(conn)?.contains(&c) {
+            return Ok(None);
+        }
+        Ok(Some(crate::records::community::place(conn, &c)?))
+    };
+    Ok(app.db.call(found).await?)
 }
 
 pub async fn form(
@@ -59,15 +67,16 @@ async fn show_form(
     error: Option<&str>,
 ) -> Result<Response, WebError> {
     let lang = lang_of(headers);
-    if !exists(app, community).await? {
+    let Some(place) = place_of(app, community).await? else {
         return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"));
-    }
+    };
     let c = community.to_string();
     let token = app.db.call(move |conn| registrations::form_token(conn, &c, now_ms() / 1000)).await?;
     let nonce = crate::leaves::secrets::random_token();
     let value = |k: &str| field(filled, k).to_string();
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let body = html! {
+        p #compound { b { (place.name_or(community)) } }
         p { (t(lang, "reg_intro")) }
         @if let Some(e) = error { p.msg.bad #error { (e) } }
         noscript { p.msg.bad { (t(lang, "reg_needs_script")) } }
@@ -78,7 +87,7 @@ async fn show_form(
             label { (t(lang, "reg_unit")) input name="unit" required maxlength="24" placeholder="3-502" value=(value("unit")); }
             fieldset {
                 legend { (t(lang, "reg_origin")) }
-                (origin_picker(lang, "origin", field(filled, "origin")))
+                (origin_picker(lang, "origin", field(filled, "origin"), false))
             }
             label { (t(lang, "arrival_day")) input type="date" name="arrival" required value=(value("arrival")); }
             label { (t(lang, "travel")) select name="travel" { (travel_options(lang, filled)) } }
@@ -93,14 +102,16 @@ async fn show_form(
         // Our own script, allowed by this page's nonce.
         script nonce=(nonce) { (PreEscaped(PICKER)) }
     };
-    Ok(scripted(status, lang, t(lang, "reg_title"), body, &nonce))
+    Ok(scripted(status, lang, &place.say(t(lang, "reg_title")), body, &nonce))
 }
 
 /// The province, city and district lists and the hidden field `name`
 /// they fill, each list filled and chosen down to `code` (the form sent
 /// back after an error shows what it will send). The script below
-/// refills the lists below a new choice.
-pub fn origin_picker(lang: Lang, name: &str, code: &str) -> Markup {
+/// refills the lists below a new choice. With `any_level` the deepest list
+/// chosen is the answer (a region rule names a province, a city or a
+/// district); without, only a district (or a city without districts) is.
+pub fn origin_picker(lang: Lang, name: &str, code: &str, any_level: bool) -> Markup {
     let mut chain = Vec::new();
     let mut at = divisions::get(code.trim());
     while let Some(d) = at {
@@ -121,7 +132,7 @@ pub fn origin_picker(lang: Lang, name: &str, code: &str) -> Markup {
         select #province { option value="" { (t(lang, "province")) } (options(None, 0)) }
         select #city { option value="" { (t(lang, "city")) } (options(Some(chosen(0)), 1)) }
         select #district { option value="" { (t(lang, "district_level")) } (options(Some(chosen(1)), 2)) }
-        input type="hidden" name=(name) #origin value=(chain.last().map_or("", |d| d.code.as_str()));
+        input type="hidden" name=(name) #origin data-any[any_level] value=(chain.last().map_or("", |d| d.code.as_str()));
     }
 }
 
@@ -149,13 +160,13 @@ fn yes_no(lang: Lang, filled: &FormMap, name: &str) -> Markup {
 
 /// The origin picker: each choice fetches the divisions below it; the
 /// deepest one chosen is the origin.
-const PICKER: &str = "const $=i=>document.getElementById(i);\
+pub const PICKER: &str = "const $=i=>document.getElementById(i);const any='any' in $('origin').dataset;\
 async function fill(code,sel){sel.length=1;if(!code)return 0;const r=await fetch('/divisions/'+code);const list=await r.json();\
 for(const d of list){sel.add(new Option(d.name,d.code));}return list.length;}\
 function pick(code){$('origin').value=code;}\
-$('province').onchange=async e=>{pick('');await fill('',$('district'));const n=await fill(e.target.value,$('city'));if(!n)pick(e.target.value);};\
-$('city').onchange=async e=>{pick('');const n=await fill(e.target.value,$('district'));if(!n)pick(e.target.value);};\
-$('district').onchange=e=>pick(e.target.value);";
+$('province').onchange=async e=>{const v=e.target.value;pick(any?v:'');await fill('',$('district'));const n=await fill(v,$('city'));if(!n)pick(v);};\
+$('city').onchange=async e=>{const v=e.target.value,up=any?$('province').value:'';pick(any?(v||up):'');const n=await fill(v,$('district'));if(!n)pick(v||up);};\
+$('district').onchange=e=>pick(e.target.value||(any?$('city').value:''));";
 
 #[derive(serde::Serialize)]
 struct Child {
@@ -221,7 +232,10 @@ pub async fn review(
         })
         .await;
     match checked? {
-        Ok((doc, form)) => Ok(sign_page(lang, &community, &filled, &form, &doc, None, StatusCode::OK)),
+        Ok((doc, form)) => {
+            let place = place_of(&app, &community).await?.unwrap_or_default();
+            Ok(sign_page(lang, &community, &place, &filled, &form, &doc, None, StatusCode::OK))
+        }
         Err(e) => match refusal(lang, &e) {
             Some(text) => show_form(&app, &headers, &community, &filled, Some(&text)).await,
             None => Err(WebError::internal(e)),
@@ -230,14 +244,16 @@ pub async fn review(
 }
 
 /// The document in the reader's language, its days filled in.
-pub fn document_text(lang: Lang, doc: &Document) -> String {
+pub fn document_text(lang: Lang, doc: &Document, place: &Place) -> String {
     let body = if lang == Lang::En && !doc.body_en.trim().is_empty() { &doc.body_en } else { &doc.body_zh };
-    body.replace("{days}", &doc.days.to_string())
+    place.say(&body.replace("{days}", &doc.days.to_string()))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sign_page(
     lang: Lang,
     community: &str,
+    place: &Place,
     filled: &FormMap,
     form: &Form,
     doc: &Document,
@@ -252,7 +268,7 @@ fn sign_page(
         p { (form.name) " · " (form.unit) " · " (divisions::full_name(&form.origin).unwrap_or_default()) " · " (form.arrival) }
         div.card #document {
             h2 { (doc.name) " " small { "v" (doc.version) } }
-            p { (document_text(lang, doc)) }
+            p { (document_text(lang, doc, place)) }
             p { small { "SHA-256 " code { (doc.sha256) } } }
         }
         form.card method="post" action={ "/r/" (community) "/sign" } #sign {
@@ -271,7 +287,7 @@ fn sign_page(
         // Our own script, allowed by this page's nonce.
         script nonce=(nonce) { (PreEscaped(PAD)) }
     };
-    scripted(status, lang, t(lang, "reg_title"), body, &nonce)
+    scripted(status, lang, &place.say(t(lang, "reg_title")), body, &nonce)
 }
 
 /// The signature pad: pointer strokes become SVG path data in whole pixels.
@@ -350,7 +366,8 @@ pub async fn sign(
             let f2 = form.clone();
             match app.db.call(move |conn| Ok(registrations::document_for(conn, &c, &f2))).await {
                 Ok(Ok(doc)) => {
-                    Ok(sign_page(lang, &community, &filled, &form, &doc, Some(&text), StatusCode::BAD_REQUEST))
+                    let place = place_of(&app, &community).await?.unwrap_or_default();
+                    Ok(sign_page(lang, &community, &place, &filled, &form, &doc, Some(&text), StatusCode::BAD_REQUEST))
                 }
                 _ => show_form(&app, &headers, &community, &filled, Some(&text)).await,
             }

@@ -15,7 +15,7 @@ use super::{
 use crate::db::now_ms;
 use crate::leaves::divisions;
 use crate::leaves::roles::{AccountRole, Perm};
-use crate::records::registrations::{self, Filter, Registration};
+use crate::records::registrations::{self, Filter, Registration, TRAVEL};
 use crate::records::returnees::Kind;
 use crate::AppState;
 
@@ -122,8 +122,8 @@ fn pending_section(m: &Member, pending: &[crate::records::community::QuarantineR
     };
     html! {
         @if !pending.is_empty() {
-            h2 { (t(lang, "pending_notices")) }
-            p { (t(lang, "pending_notices_help")) }
+            h2 { (m.session.w("pending_notices")) }
+            p { (m.session.w("pending_notices_help")) }
             div.scroll {
                 table #pending-notices {
                     @for q in pending {
@@ -159,7 +159,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params
             a href={ "/returnees.csv?" (p.query()) } { (t(lang, "export")) }
         }
         (filters_form(lang, &p))
-        p #count { (t(lang, "returnees")) ": " b { (rows.len()) } }
+        p #count { (m.session.w("returnees")) ": " b { (rows.len()) } }
         div.scroll {
             table #returnees {
                 tr { @for h in heads { th { (t(lang, h)) } } }
@@ -176,13 +176,13 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(p): Query<Params
                             (fmt_last_day(r.until_s, offset))
                         }
                         td { a href={ "/returnees/" (r.id) } { (r.code) } }
-                        td { "#" (r.index) }
+                        td { "#" (r.index + 1) }
                     }
                 }
             }
         }
     };
-    Ok(frame(lang, t(lang, "returnees"), Some(&m.session), body))
+    Ok(frame(lang, &m.session.w("returnees"), Some(&m.session), body))
 }
 
 /// One record with its document and its evidence, checked now.
@@ -200,12 +200,21 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
         })
         .await?;
     let Some((reg, doc, check)) = found else { return Err(WebError::not_found(&m.session)) };
-    let fields = ["name", "phone", "travel", "temperature", "symptoms", "contact", "signed_name"];
+    // (field of the record, its heading)
+    let fields = [
+        ("name", "name"),
+        ("phone", "phone"),
+        ("travel", "travel"),
+        ("temperature", "temperature"),
+        ("symptoms", "rec_symptoms"),
+        ("contact", "rec_contact"),
+        ("signed_name", "rec_signed_name"),
+    ];
     let body = html! {
         p { (super::receipt::consequence(lang, &reg, offset)) }
         table #record {
-            @for f in fields { tr { th { (f) } td { (reg.field(f)) } } }
-            tr { th { "origin" } td { (divisions::full_name(&reg.origin).unwrap_or_default()) } }
+            @for (f, head) in fields { tr { th { (t(lang, head)) } td { (record_value(lang, f, &reg.field(f))) } } }
+            tr { th { (t(lang, "reg_origin")) } td { (divisions::full_name(&reg.origin).unwrap_or_default()) } }
         }
         @if reg.record.is_some() {
             svg #signature viewBox="0 0 320 160" width="320" height="160" style="border:1px solid #ccc;background:#fff" {
@@ -215,18 +224,28 @@ pub async fn detail(State(app): State<AppState>, m: Member, Path(id): Path<i64>)
         @if let Some(d) = doc {
             div.card {
                 p { b { (d.name) } " v" (d.version) " " code { (d.sha256) } }
-                p { (super::register::document_text(lang, &d)) }
+                p { (super::register::document_text(lang, &d, &m.session.place)) }
             }
         }
         @match check {
             Some(Ok((index, size))) => p.msg.ok #evidence {
                 "✓ " (t(lang, "verify_ok")) (crate::leaves::words::tf(lang, "reg_record_of", &[&(index + 1), &size]))
             },
-            Some(Err(e)) => p.msg.bad #evidence { "✗ " (e.to_string()) },
+            Some(Err(e)) => p.msg.bad #evidence { "✗ " (super::receipt::failure(lang, &e)) },
             None => p.msg #evidence { (t(lang, "reg_deleted")) },
         }
     };
     Ok(frame(lang, &format!("{} {}", t(lang, "reg_code"), reg.code), Some(&m.session), body))
+}
+
+/// A record's value as the form offered it: the way of travel and the
+/// yes/no answers in words, the rest as typed.
+fn record_value(lang: Lang, field: &str, value: &str) -> String {
+    match (field, value) {
+        ("travel", v) if TRAVEL.contains(&v) => t(lang, &format!("travel_{v}")).to_string(),
+        ("symptoms" | "contact", v @ ("yes" | "no")) => t(lang, v).to_string(),
+        _ => value.to_string(),
+    }
 }
 
 pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Params>) -> Result<Response, WebError> {
@@ -304,7 +323,8 @@ pub async fn poster(State(app): State<AppState>, m: Member) -> Markup {
     let url = format!("{}/r/{}", app.config.public_url.trim_end_matches('/'), m.community);
     let body = html! {
         div.card #poster style="text-align:center;max-width:36em" {
-            h2 { "返沪人员登记 · Returnee registration" }
+            h2 { (m.session.place.name_or(&m.community)) }
+            h2 { (m.session.place.say(t(Lang::Zh, "reg_title"))) " · " span lang="en" { (t(Lang::En, "reg_title")) } }
             p { "请用手机扫码，填写信息并签署承诺书或告知书。无需下载应用，无需登录。" }
             p lang="en" { "Scan with your phone, fill in the form and sign the pledge or notice. No app, no login." }
             div.qr { (qr_code(&url)) }

@@ -3,14 +3,15 @@
 //! person came from, and a check of which document applies.
 
 use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{
-    csrf_field, field, fmt_day, fmt_last_day, frame, parse_day, state_redirect, t, FormMap, Lang, Member, WebError,
-};
+use super::register::document_text;
+use super::{csrf_field, field, fmt_day, fmt_last_day, parse_day, state_redirect, t, FormMap, Lang, Member, WebError};
 use crate::db::now_ms;
 use crate::leaves::divisions;
+use crate::leaves::place::Place;
 use crate::leaves::roles::Perm;
 use crate::records::returnees::{self, Kind, RuleError};
 use crate::AppState;
@@ -53,7 +54,7 @@ fn place(lang: Lang, prefix: &str) -> Markup {
     }
 }
 
-pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Check>) -> Result<Markup, WebError> {
+pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Check>) -> Result<Response, WebError> {
     let lang = m.session.lang;
     let offset = app.config.utc_offset_min;
     let community = m.community.clone();
@@ -69,10 +70,11 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
         .await?;
     let csrf = &m.session.csrf;
     let edit = m.may(Perm::EditRecords);
+    let nonce = crate::leaves::secrets::random_token();
     let day = |s: Option<i64>| s.map_or("—".to_string(), |s| fmt_day(s, offset));
     let last_day = |s: Option<i64>| s.map_or("—".to_string(), |s| fmt_last_day(s, offset));
     let body = html! {
-        p { a href="/returnees" { "← " (t(lang, "returnees")) } }
+        p { a href="/returnees" { "← " (m.session.w("returnees")) } }
         h2 { (t(lang, "rules")) }
         // Which document applies: the committee's own check of its rules.
         form.card method="get" action="/returnees/rules" {
@@ -108,21 +110,29 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
             form.card method="post" action="/returnees/rules" {
                 (csrf_field(csrf))
                 p { (t(lang, "rule_help")) }
-                label { (t(lang, "origin_code")) input name="prefix" maxlength="6" placeholder="42"; }
+                // Picked by name, as the returnee picks where they came from.
+                fieldset {
+                    legend { (t(lang, "rule_region")) }
+                    (super::register::origin_picker(lang, "prefix", "", true))
+                }
                 label { (t(lang, "document")) select name="document" { @for d in &docs { option { (d.name) } } } }
                 label { (t(lang, "from")) input type="date" name="from"; }
                 label { (t(lang, "until")) input type="date" name="until"; }
                 button { (t(lang, "add")) }
             }
         }
-        (documents_section(lang, &docs, edit.then_some(csrf.as_str())))
+        (documents_section(lang, &m.session.place, &docs, edit.then_some(csrf.as_str())))
+        @if edit && !docs.is_empty() { script nonce=(nonce) { (maud::PreEscaped(super::register::PICKER)) } }
     };
-    Ok(frame(lang, t(lang, "rules_and_documents"), Some(&m.session), body))
+    let title = t(lang, "rules_and_documents");
+    Ok(super::scripted_for(StatusCode::OK, lang, title, Some(&m.session), body, &nonce))
 }
 
 /// The documents, newest version each, and (for staff) the form that saves
 /// a new one or a new version.
-fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str>) -> Markup {
+/// Each document as the person signing it reads it: its days and city
+/// filled in.
+fn documents_section(lang: Lang, place: &Place, docs: &[returnees::Document], csrf: Option<&str>) -> Markup {
     html! {
         h2 { (t(lang, "documents")) }
         @for d in docs {
@@ -131,8 +141,8 @@ fn documents_section(lang: Lang, docs: &[returnees::Document], csrf: Option<&str
                     b { (d.name) } " v" (d.version) " · " (t(lang, d.kind.as_str())) " · " (d.days) " " (t(lang, "days_word"))
                     " · " code { (&d.sha256[..16]) }
                 }
-                p { (d.body_zh) }
-                p lang="en" { (d.body_en) }
+                p { (document_text(Lang::Zh, d, place)) }
+                @if !d.body_en.trim().is_empty() { p lang="en" { (document_text(Lang::En, d, place)) } }
             }
         }
         @if let Some(csrf) = csrf {
@@ -167,7 +177,9 @@ pub async fn save_document(
 ) -> Result<Response, WebError> {
     m.session.check_csrf(&form)?;
     let Some(kind) = Kind::parse(field(&form, "kind")) else {
-        return Err(WebError::invalid(&m.session, "returnees", "kind: pledge or notice"));
+        return Err(
+            WebError::invalid(&m.session, "returnees", t(m.session.lang, "err_doc_kind")).back("/returnees/rules")
+        );
     };
     let days = field(&form, "days").trim().parse::<i64>().unwrap_or(0);
     let (name, zh, en) =

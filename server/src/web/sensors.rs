@@ -42,7 +42,6 @@ fn broker_state(lang: Lang, app: &AppState, community: &str) -> Markup {
     let s = &app.mqtt_stats;
     let Some(config) = &app.config.mqtt else { return html! { p.msg #broker { (t(lang, "mqtt_off")) } } };
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let unknown = s.unknown_in(community).join(", ");
     let error = s.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let connected = s.connected.load(Ordering::Relaxed);
     let dropped = [
@@ -62,7 +61,6 @@ fn broker_state(lang: Lang, app: &AppState, community: &str) -> Markup {
                 @if i > 0 { ", " }
                 (count) " " (t(lang, key))
             }
-            @if !unknown.is_empty() { br; (t(lang, "mqtt_unknown_names")) ": " (unknown) }
             @if !error.is_empty() && !connected { br; small { (error) } }
         }
     }
@@ -75,8 +73,24 @@ pub async fn page(State(app): State<AppState>, m: Member) -> Result<Markup, WebE
     let edit = m.may(Perm::EditRecords);
     let csrf = &m.session.csrf;
     let now = now_ms();
+    // Sensors the broker heard that no unit has yet: paired with a tap.
+    let heard: Vec<String> =
+        app.mqtt_stats.unknown_in(&m.community).into_iter().filter(|n| !list.iter().any(|s| &s.name == n)).collect();
     let body = html! {
         (broker_state(lang, &app, &m.community))
+        @if edit && !heard.is_empty() {
+            h2 #heard { (t(lang, "heard_sensors")) }
+            p { (t(lang, "heard_help")) }
+            @for name in &heard {
+                form.card method="post" action="/sensors" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="name" value=(name);
+                    p { (t(lang, "sensor")) " " b translate="no" { (name) } }
+                    label { (t(lang, "unit")) input name="unit" required maxlength="24" placeholder="3-502"; }
+                    button { (t(lang, "pair")) }
+                }
+            }
+        }
         div.scroll {
             table #sensors {
                 tr {

@@ -14,8 +14,8 @@ use axum::Router;
 
 use super::{
     accounts, alerts, audit, checkins, dashboard, district, entries, evidence, fleet, gates, home, import, keys, login,
-    outside, passes, phone, print, quarantine, receipt, register, residents, returnee_list, returnees, sensors,
-    summary, trends, visitors, AppState,
+    outside, passes, password, phone, print, quarantine, receipt, register, residents, returnee_list, returnees,
+    sensors, summary, trends, visitors, AppState,
 };
 use crate::leaves::roles::Perm;
 
@@ -121,6 +121,7 @@ fn tables() -> Vec<Table> {
         alerts::table(),
         gates::table(),
         accounts::table(),
+        password::table(),
         keys::table(),
         audit::table(),
         district::table(),

@@ -38,7 +38,7 @@ fn day_of(q: &Day, offset: i32) -> Option<i64> {
 async fn load(app: &AppState, m: &Member, q: &Day) -> Result<Daily, WebError> {
     let offset = app.config.utc_offset_min;
     let Some(from_ms) = day_of(q, offset) else {
-        return Err(WebError::invalid(&m.session, "summary", "dates must look like 2026-11-29"));
+        return Err(WebError::invalid(&m.session, "summary", t(m.session.lang, "err_date")));
     };
     let community = m.community.clone();
     Ok(app.db.call(move |conn| summary::daily(conn, &community, from_ms, offset)).await?)
@@ -54,7 +54,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(q): Query<Day>) 
         }
         p.noprint { a href={ "/summary.csv?day=" (d.day) } { "CSV" } " · " (t(lang, "summary_sent_at")) }
         table #summary {
-            @for (key, value) in d.figures() { tr { th { (t(lang, key)) } td { (value) } } }
+            @for (key, value) in d.figures() { tr { th { (m.session.w(key)) } td { (value) } } }
         }
     };
     let title = format!("{} {}", t(lang, "summary"), d.day);
@@ -68,7 +68,7 @@ pub async fn csv(State(app): State<AppState>, m: Member, Query(q): Query<Day>) -
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"summary-{}.csv\"", d.day)),
         ],
-        summary::csv(&d, m.session.lang),
+        summary::csv(&d, m.session.lang, &m.session.place),
     )
         .into_response())
 }
