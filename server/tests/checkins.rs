@@ -113,6 +113,23 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
         list.contains("王芳") && list.contains("tel:13800000001"),
         "watched for two days, never checked in: {list}"
     );
+    // The caller says what came of the call; the list shows it, and who.
+    let (admin, admin_csrf) = login(&server);
+    let at = list.find("data-subject=\"").unwrap() + 14;
+    let subject = &list[at..at + list[at..].find('"').unwrap()];
+    let form = [("csrf", admin_csrf.as_str()), ("outcome", "no_answer"), ("note", "try after 6")];
+    assert_eq!(post(&admin, &format!("{base}/checkins/{subject}/call"), &form).0, 303);
+    let bad = [("csrf", admin_csrf.as_str()), ("outcome", "maybe"), ("note", "")];
+    assert_eq!(post(&admin, &format!("{base}/checkins/{subject}/call"), &bad).0, 400);
+    assert_eq!(post(&admin, &format!("{base}/checkins/r999999/call"), &form).0, 404, "not someone under watch");
+    let (_, page) = get(&admin, &format!("{base}/checkins"));
+    let list = &page[page.find("id=\"call-list\"").unwrap()..page.find("id=\"watched\"").unwrap()];
+    assert!(list.contains("<b>No answer</b> · admin") && list.contains("try after 6"), "{list}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE action = 'call.record'"), 1);
+    // A card to print for the home: its personal link as a QR code.
+    let (status, card) = get(&admin, &format!("{base}/checkins/{subject}/card"));
+    assert!(status == 200 && card.contains("id=\"checkin-card\"") && card.contains("<svg"), "{card}");
+    assert!(card.contains("3-502 · 王芳"), "{card}");
 
     // On the household's phone: no login, the link.
     let phone = browser();
@@ -141,8 +158,11 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
         &[("kind", "groceries"), ("note", "rice, eggs"), ("csrf", &token)],
     );
     assert_eq!(status, 200);
+    let page = without_cell_labels(&page);
     assert!(
-        page.contains("Your request is in") && page.contains("<td>Groceries</td>") && page.contains("<td>Open</td>"),
+        page.contains("Your request is in")
+            && page.contains("<td>Groceries: rice, eggs</td>")
+            && page.contains("<td>Open</td>"),
         "{page}"
     );
     post(&phone, &format!("{base}{link}/request"), &[("kind", "medical"), ("note", "chest pain"), ("csrf", &token)]);
@@ -185,14 +205,21 @@ fn a_household_checks_in_and_asks_for_help_and_a_volunteer_sees_it_through() {
         .unwrap()
         .unwrap();
     let (vol, vol_csrf) = login_as(&server, "volunteer-1");
+    // The volunteer gives the name and phone the home will see.
+    let profile = [("csrf", vol_csrf.as_str()), ("name", "李娜"), ("phone", "139 0000 0002")];
+    assert_eq!(post(&vol, &format!("{base}/account/profile"), &profile).0, 200);
     let (_, tasks) = get(&vol, &format!("{base}/tasks"));
     assert!(tasks.contains("Medical help: chest pain") && tasks.contains("Groceries: rice, eggs"), "{tasks}");
     let id = server.count("SELECT id FROM service_requests WHERE kind = 'groceries'");
     assert_eq!(post(&vol, &format!("{base}/tasks/{id}/take"), &[("csrf", &vol_csrf)]).0, 303);
-    assert!(get(&phone, &format!("{base}{link}")).1.contains("A volunteer is on it"));
+    let (_, home) = get(&phone, &format!("{base}{link}"));
+    assert!(home.contains("A volunteer is on it"), "{home}");
+    assert!(home.contains("李娜 <a href=\"tel:139 0000 0002\">139 0000 0002</a>"), "whom to expect: {home}");
+    let (_, tasks) = get(&vol, &format!("{base}/tasks"));
+    assert!(tasks.contains("李娜 139 0000 0002"), "{tasks}");
     assert_eq!(post(&vol, &format!("{base}/tasks/{id}/done"), &[("csrf", &vol_csrf)]).0, 303);
     let (_, home) = get(&phone, &format!("{base}{link}"));
-    assert!(home.contains("<td>Groceries</td>") && home.contains("<td>Done</td>"), "{home}");
+    assert!(home.contains("<td>Groceries: rice, eggs</td>") && home.contains("<td>Done</td>"), "{home}");
     assert_eq!(
         server.count("SELECT COUNT(*) FROM audit WHERE action IN ('task.take', 'task.done') AND actor = 'volunteer-1'"),
         2

@@ -286,6 +286,12 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             let r = post(&b, &format!("{base}/accounts/{}/unlock", theirs.admin), &[("csrf", &token)]);
             (r.0, r.1)
         }),
+        ("POST /checkins/{subject}/call", {
+            let form = [("csrf", token.as_str()), ("outcome", "fine"), ("note", "")];
+            let r = post(&b, &format!("{base}/checkins/r{}/call", theirs.resident), &form);
+            (r.0, r.1)
+        }),
+        ("GET /checkins/{subject}/card", get(&b, &format!("{base}/checkins/r{}/card", theirs.resident))),
         ("POST /accounts/{id}/reset", {
             let r = post(&b, &format!("{base}/accounts/{}/reset", theirs.admin), &[("csrf", &token)]);
             (r.0, r.1)

@@ -113,6 +113,8 @@ const CASES: &[Case] = &[
     case("GET", "/checkins", &[], "ASV.P", None),
     case("GET", "/tasks", &[], "ASV.P", None),
     case("POST", "/tasks/999999/take", &[], "ASV..", None),
+    case("POST", "/checkins/r999999/call", &[("outcome", "fine"), ("note", "")], "ASV..", None),
+    case("GET", "/checkins/r999999/card", &[], "ASV.P", None),
     case("GET", "/returnees/poster", &[], "AS..P", None),
     case("GET", "/returnees/999999", &[], "AS..P", None),
     case("GET", "/returnees.csv?reason=check", &[], "AS..P", Some("returnees.export")),
@@ -317,7 +319,7 @@ fn a_forgotten_password_is_reset_by_a_link_and_a_wrong_invitation_withdrawn() {
     // Changing one's own password needs the current one.
     let change = |current: &str, new: &str, again: &str| {
         let form = [("csrf", staff_csrf.as_str()), ("current", current), ("password", new), ("password2", again)];
-        let (status, page, _) = post(&staff, &format!("{base}/password"), &form);
+        let (status, page, _) = post(&staff, &format!("{base}/account/password"), &form);
         (status, page)
     };
     let (status, page) = change("not my password", "a new long password", "a new long password");

@@ -397,6 +397,28 @@ pub fn accept_reset(
     })
 }
 
+/// An account's own name and phone, as the homes a volunteer helps see
+/// them: (name, phone).
+pub fn profile(conn: &mut dyn Conn, id: i64) -> Result<(String, String), DbError> {
+    conn.query_opt("SELECT full_name, phone FROM users WHERE id = ?1", vals![id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map(Option::unwrap_or_default)
+}
+
+/// Sets them; an error is a detail key (`leaves::detail`) of what cannot
+/// be taken.
+pub fn set_profile(conn: &mut dyn Conn, id: i64, name: &str, phone: &str) -> Result<Result<(), String>, DbError> {
+    use crate::leaves::detail::enc;
+    let (name, phone) = (name.trim(), phone.trim());
+    if name.chars().count() > 20 || name.chars().any(|c| c.is_control() || crate::leaves::text::is_bidi_control(c)) {
+        return Ok(Err(enc("err_profile_name", &[])));
+    }
+    if phone.chars().count() > 20 || !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
+        return Ok(Err(enc("err_phone", &[&phone])));
+    }
+    conn.execute("UPDATE users SET full_name = ?1, phone = ?2 WHERE id = ?3", vals![name, phone, id])?;
+    Ok(Ok(()))
+}
+
 /// The password hash of enabled account `id`.
 pub fn password_hash(conn: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
     conn.query_opt("SELECT password_hash FROM users WHERE id = ?1 AND disabled_ms IS NULL", vals![id], |r| r.get(0))

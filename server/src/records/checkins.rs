@@ -262,6 +262,9 @@ pub struct Request {
     pub asked_ms: i64,
     pub taken_by: Option<String>,
     pub done_ms: Option<i64>,
+    /// The name and phone the volunteer who took it gave (empty if none).
+    pub taker_name: String,
+    pub taker_phone: String,
 }
 
 /// Stores a request; returns its id and the alert it raised (medical help).
@@ -311,7 +314,10 @@ pub fn ask(
     Ok((id, alert))
 }
 
-const REQUEST_COLUMNS: &str = "id, subject, unit, kind, note, asked_ms, taken_by, done_ms";
+// The taker's name and phone from their account, in the same community.
+const REQUEST_ROWS: &str = "q.id, q.subject, q.unit, q.kind, q.note, q.asked_ms, q.taken_by, q.done_ms,
+     COALESCE(u.full_name, ''), COALESCE(u.phone, '')
+     FROM service_requests q LEFT JOIN users u ON u.name = q.taken_by AND u.community = q.community";
 
 fn request_row(r: &crate::db::Row) -> Result<Request, DbError> {
     Ok(Request {
@@ -323,21 +329,24 @@ fn request_row(r: &crate::db::Row) -> Result<Request, DbError> {
         asked_ms: r.get(5)?,
         taken_by: r.get(6)?,
         done_ms: r.get(7)?,
+        taker_name: r.get(8)?,
+        taker_phone: r.get(9)?,
     })
 }
 
 /// The task list: open requests first, then the last day's done ones.
 pub fn tasks(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Vec<Request>, DbError> {
     let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM service_requests WHERE community = ?1 AND (done_ms IS NULL OR done_ms > ?2)
-         ORDER BY CASE WHEN done_ms IS NULL THEN 0 ELSE 1 END, asked_ms LIMIT 500"
+        "SELECT {REQUEST_ROWS} WHERE q.community = ?1 AND (q.done_ms IS NULL OR q.done_ms > ?2)
+         ORDER BY CASE WHEN q.done_ms IS NULL THEN 0 ELSE 1 END, q.asked_ms LIMIT 500"
     );
     conn.query_map(&sql, vals![community, now_ms - 86_400_000], request_row)
 }
 
 /// A person's own requests, newest first.
 pub fn requests_of(conn: &mut dyn Conn, community: &str, key: &str) -> Result<Vec<Request>, DbError> {
-    let sql = format!("SELECT {REQUEST_COLUMNS} FROM service_requests WHERE community = ?1 AND subject = ?2 ORDER BY asked_ms DESC LIMIT 20");
+    let sql =
+        format!("SELECT {REQUEST_ROWS} WHERE q.community = ?1 AND q.subject = ?2 ORDER BY q.asked_ms DESC LIMIT 20");
     conn.query_map(&sql, vals![community, key], request_row)
 }
 
@@ -369,6 +378,7 @@ pub fn advance(
 pub fn prune(conn: &mut dyn Conn, community: &str, cutoff_ms: i64) -> Result<(), DbError> {
     conn.execute("DELETE FROM checkins WHERE community = ?1 AND at_ms < ?2", vals![community, cutoff_ms])?;
     conn.execute("DELETE FROM service_requests WHERE community = ?1 AND done_ms < ?2", vals![community, cutoff_ms])?;
+    crate::records::calls::prune(conn, community, cutoff_ms)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod audit;
+pub mod calls;
 pub mod checkins;
 pub mod community;
 pub mod devices;

@@ -75,7 +75,7 @@ fn menu(lang: Lang, s: &Session) -> Markup {
         }
     };
     if s.community.is_none() {
-        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } a href="/password" { (t(lang, "password_change")) } (logout) } };
+        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } a href="/account" { (t(lang, "my_account")) } (logout) } };
     }
     let links = html! {
         @for &(href, word, perm) in site::menu() {
@@ -89,7 +89,7 @@ fn menu(lang: Lang, s: &Session) -> Markup {
             }
         }
         a href="/totp" { (t(lang, "totp_short")) }
-        a href="/password" { (t(lang, "password_change")) }
+        a href="/account" { (t(lang, "my_account")) }
         (logout)
     };
     // On a phone the menu folds into one line (the open alerts shown on

@@ -98,16 +98,32 @@ async fn show(
             label { (t(lang, "note")) input name="note" maxlength="200"; }
             button { (t(lang, "submit")) }
         }
-        table #requests {
-            @for r in &requests {
-                tr {
-                    td { (t(lang, &format!("request_{}", r.kind))) }
-                    td { (fmt_ms(r.asked_ms, offset)) }
-                    td {
-                        @match (&r.taken_by, r.done_ms) {
-                            (_, Some(_)) => (t(lang, "task_done")),
-                            (Some(_), None) => (t(lang, "task_taken")),
-                            (None, None) => (t(lang, "task_open")),
+        @if !requests.is_empty() {
+            h2 { (t(lang, "my_requests")) }
+            div.scroll {
+                table #requests {
+                    tr {
+                        th { (t(lang, "request")) } th { (t(lang, "asked_at")) } th { (t(lang, "status")) }
+                        th { (t(lang, "helper")) }
+                    }
+                    @for r in &requests {
+                        tr {
+                            td { (t(lang, &format!("request_{}", r.kind))) @if !r.note.is_empty() { (if lang == Lang::Zh { "：" } else { ": " }) (r.note) } }
+                            td { (fmt_ms(r.asked_ms, offset)) }
+                            td {
+                                @match (&r.taken_by, r.done_ms) {
+                                    (_, Some(_)) => (t(lang, "task_done")),
+                                    (Some(_), None) => (t(lang, "task_taken")),
+                                    (None, None) => (t(lang, "task_open")),
+                                }
+                            }
+                            // Whom to expect, and their number, once someone took it.
+                            td {
+                                @if let Some(by) = &r.taken_by {
+                                    (if r.taker_name.is_empty() { by } else { &r.taker_name })
+                                    @if !r.taker_phone.is_empty() { " " a href={ "tel:" (r.taker_phone) } { (r.taker_phone) } }
+                                }
+                            }
                         }
                     }
                 }

@@ -1,6 +1,7 @@
-//! Passwords after the first (issue 28): an account changes its own; a
-//! person who forgot theirs opens the one-time reset link an admin made
-//! for them on the Accounts page (`/invite/<token>`, like an invitation).
+//! One's own account (issue 28): the name and phone the homes a volunteer
+//! helps see, and the password, changed by its owner; a person who forgot
+//! theirs opens the one-time reset link an admin made for them on the
+//! Accounts page (`/invite/<token>`, like an invitation).
 
 use std::net::SocketAddr;
 
@@ -22,28 +23,40 @@ use crate::AppState;
 pub fn table() -> super::site::Table {
     use super::site::Access;
     super::site::Table::new()
-        .get("/password", Access::Account, page)
-        .post("/password", Access::Account, change)
+        .get("/account", Access::Account, page)
+        .post("/account/password", Access::Account, change)
+        .post("/account/profile", Access::Account, set_profile)
         .body_limit(super::FORM_LIMIT)
 }
 
 /// At least this many characters, as for an invitation.
 const MIN_CHARS: usize = 10;
 
-fn change_page(session: &Session, error: Option<&str>, done: bool) -> Response {
+async fn account_page(app: &AppState, session: &Session, error: Option<&str>, done: Option<&str>) -> Response {
     let lang = session.lang;
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let id = session.user_id;
+    let (name, phone) = app.db.call(move |conn| accounts::profile(conn, id)).await.unwrap_or_default();
     let body = html! {
         @if let Some(e) = error { p.msg.bad #error { (e) } }
-        @if done { p.msg.ok #done { (t(lang, "password_changed")) } }
-        form.card method="post" action="/password" {
+        @if let Some(key) = done { p.msg.ok #done { (t(lang, key)) } }
+        h2 { (t(lang, "profile")) }
+        form.card method="post" action="/account/profile" {
+            (csrf_field(&session.csrf))
+            p { (t(lang, "profile_help")) }
+            label { (t(lang, "name")) input name="name" maxlength="20" value=(name); }
+            label { (t(lang, "phone")) input name="phone" inputmode="tel" maxlength="20" value=(phone); }
+            button { (t(lang, "save")) }
+        }
+        h2 { (t(lang, "password_change")) }
+        form.card method="post" action="/account/password" {
             (csrf_field(&session.csrf))
             label { (t(lang, "password_current")) input name="current" type="password" autocomplete="current-password" required; }
             (new_fields(lang))
             button { (t(lang, "password_change")) }
         }
     };
-    (status, frame(lang, t(lang, "password_change"), Some(session), body)).into_response()
+    (status, frame(lang, t(lang, "my_account"), Some(session), body)).into_response()
 }
 
 fn new_fields(lang: Lang) -> maud::Markup {
@@ -59,8 +72,21 @@ fn new_fields(lang: Lang) -> maud::Markup {
     }
 }
 
-pub async fn page(session: Session) -> Response {
-    change_page(&session, None, false)
+pub async fn page(State(app): State<AppState>, session: Session) -> Response {
+    account_page(&app, &session, None, None).await
+}
+
+pub async fn set_profile(
+    State(app): State<AppState>,
+    session: Session,
+    axum::extract::Form(form): axum::extract::Form<FormMap>,
+) -> Result<Response, WebError> {
+    session.check_csrf(&form)?;
+    let (id, name, phone) = (session.user_id, field(&form, "name").to_string(), field(&form, "phone").to_string());
+    match app.db.call(move |conn| accounts::set_profile(conn, id, &name, &phone)).await? {
+        Ok(()) => Ok(account_page(&app, &session, None, Some("profile_saved")).await),
+        Err(key) => Ok(account_page(&app, &session, Some(&i18n::detail_text(session.lang, &key, 0)), None).await),
+    }
 }
 
 /// The new password of a form, or the words of what is wrong with it.
@@ -93,7 +119,7 @@ pub async fn change(
     let lang = session.lang;
     let password = match new_password(lang, &form) {
         Ok(p) => p,
-        Err(why) => return Ok(change_page(&session, Some(&why), false)),
+        Err(why) => return Ok(account_page(&app, &session, Some(&why), None).await),
     };
     let id = session.user_id;
     let Some(stored) = app.db.call(move |conn| accounts::password_hash(conn, id)).await? else {
@@ -106,7 +132,7 @@ pub async fn change(
         .await
         .map_err(WebError::internal)?;
     if !right {
-        return Ok(change_page(&session, Some(t(lang, "password_wrong")), false));
+        return Ok(account_page(&app, &session, Some(t(lang, "password_wrong")), None).await);
     }
     let hashed = hash(password).await?;
     let keep = cookie(&headers, SESSION_COOKIE).map(sha256_hex).unwrap_or_default();
@@ -123,7 +149,7 @@ pub async fn change(
         None => accounts::change_password(conn, id, &hashed, &keep),
     };
     app.db.call(set).await?;
-    Ok(change_page(&session, None, true))
+    Ok(account_page(&app, &session, None, Some("password_changed")).await)
 }
 
 /// The reset link's page: the account it is for, and a new password.
