@@ -117,7 +117,8 @@ def browse(base, tmp, db, shots, mqtt_port):
             if text in driver.page_source or text in driver.current_url:
                 return
             time.sleep(0.05)
-        raise AssertionError(f"{what or text!r} not seen; at {driver.current_url}:\n{driver.page_source[:3000]}")
+        page = driver.page_source
+        raise AssertionError(f"{what or text!r} not seen; at {driver.current_url}:\n{page[max(page.find('<main>'), 0):][:3000]}")
 
     def shot(name):
         if shots:
@@ -298,6 +299,20 @@ def every_page(driver, base, db, wait_for, shots):
     driver.delete_all_cookies()
     log_in_admin(driver, base, wait_for)
     wait_for("/logout")
+    # The admin names the compound and its city, as the overview's first
+    # steps ask: the pages then say 莲花小区 and 返沪.
+    driver.get(base + "/")
+    wait_for("first-steps")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/place']")
+    form.find_element(By.NAME, "name").send_keys("莲花小区")
+    form.find_element(By.NAME, "city").send_keys("沪")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("<b>莲花小区</b>")
+    driver.get(base + "/lang/zh")
+    driver.get(base + "/returnees")
+    wait_for("<h1>返沪人员</h1>")
+    every_kind(db)
+    found += every_import_problem(driver, base, wait_for, shots)
     found += phone_sweep.sweep(driver, base, "admin", shots=shots)
     # Each other role, invited by the admin; a property account for one gate.
     for role in ["staff", "volunteer", "property", "police"]:
@@ -334,6 +349,86 @@ def every_page(driver, base, db, wait_for, shots):
     found += phone_sweep.sweep(driver, base, "public", pages=phone_sweep.PUBLIC_PAGES + PUBLIC_SEEN, shots=shots)
     phone_sweep.report(found)
     assert not found, "pages a committee worker or resident would trip over (above)"
+
+
+def rust_table(path, start):
+    """The (key, zh, en) rows of a words table in the server's source."""
+    text = open(os.path.join(os.path.dirname(__file__), "..", path), encoding="utf-8").read()
+    block = text[text.index(start):]
+    block = block[:block.index("\n];")]
+    return re.findall(r'^\s*\("([^"]+)", "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\)', block, re.M)
+
+
+def every_kind(db):
+    """Data of every kind on the Alerts and Audit pages (issue 28): an open
+    alert of every kind, one for every detail the server words, and a row
+    of the audit trail for every action, so the sweep reads every one of
+    their words on a phone. Alerts are written straight into the table;
+    audit rows are chained as the server chains them (the Audit page checks
+    the chain, so a mistake here shows there)."""
+    import hashlib
+    import sqlite3
+    kinds = re.findall(r'^\s*\w+ = "(\w+)",', open(os.path.join(os.path.dirname(__file__), "..", "protocol/src/vocab.rs"),
+                       encoding="utf-8").read().split("AlertKind {")[1].split("}")[0], re.M)
+    details = rust_table("server/src/leaves/words.rs", "const DETAILS")
+    actions = rust_table("server/src/leaves/words.rs", "pub const ACTIONS")
+    assert len(kinds) > 15 and len(details) > 50 and len(actions) > 30, (len(kinds), len(details), len(actions))
+    now = int(time.time() * 1000)
+    con = sqlite3.connect(db, timeout=30)
+    with con:
+        device = con.execute("SELECT id FROM devices WHERE community = 'lotus-gdn' AND revoked = 0 LIMIT 1").fetchone()[0]
+        for i, (key, zh, _) in enumerate([(k, "", "") for k in kinds] + details):
+            kind = kinds[i % len(kinds)]
+            args = "|3-502" * max(zh.count("{}"), 1)
+            # A day old, so the flow's own alerts stay first on the page.
+            at = now - 86_400_000 - i * 60_000
+            con.execute("INSERT INTO alerts (kind, device, seq, detail, first_ms, last_ms, count, acked, community) "
+                        "VALUES (?, ?, NULL, ?, ?, ?, 1, 0, 'lotus-gdn')", (kind, device, f"@{key}{args}", at, at))
+        seq, prev = con.execute("SELECT seq, hash FROM audit WHERE community = 'lotus-gdn' ORDER BY seq DESC LIMIT 1").fetchone()
+        for (action, _, _) in actions:
+            seq += 1
+            row = [prev, seq, now, "admin", "127.0.0.1", action, ""]
+            prev = hashlib.sha256(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+            con.execute("INSERT INTO audit (community, seq, at_ms, actor, ip, action, detail, hash) VALUES ('lotus-gdn', ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, now, "admin", "127.0.0.1", action, "", prev))
+    con.close()
+    print(f"every kind: {len(kinds) + len(details)} alerts of {len(kinds)} kinds, {len(actions)} audit actions")
+
+
+def every_import_problem(driver, base, wait_for, shots):
+    """An import check whose file has every kind of problem and units
+    written other ways, measured in both languages: the answer to a form,
+    which the sweep's visits cannot reach."""
+    import sqlite3  # noqa: F401
+    tmp = tempfile.mkdtemp(prefix="shoumen-import-")
+    sheet = os.path.join(tmp, "every-problem.csv")
+    with open(sheet, "w", encoding="utf-8") as f:
+        f.write("姓名,房号,电话\n")
+        f.write(",7-201,\n")                              # no name
+        f.write("王五,,\n")                                # no unit
+        f.write("王六,7-202,call me\n")                    # not a phone number
+        f.write("长" * 65 + ",7-203,\n")                   # a name too long
+        f.write("赵\x07七,7-204,\n")                       # a control character
+        f.write("王八,12号楼12单元1201室东侧,\n")           # a unit too long
+        f.write("居民1,7-101,\n")                          # already a resident
+        f.write("钱九,7-205,\n钱九,7-205,\n")              # twice in the file
+        f.write("孙十,7号楼206室,\n")                       # a unit written another way
+    found = []
+    for lang in ("zh", "en"):
+        driver.get(base + "/lang/" + lang)
+        driver.get(base + "/residents/import")
+        driver.find_element(By.NAME, "file").send_keys(sheet)
+        driver.find_element(By.CSS_SELECTOR, "button[value=check]").click()
+        wait_for("id=\"problems\"")
+        problems = driver.find_elements(By.CSS_SELECTOR, "#problems tr td:first-child")
+        assert len(problems) == 8, driver.page_source
+        assert "7-206" in driver.find_element(By.ID, "rewritten").text, driver.page_source
+        found += phone_sweep.measure_here(driver, "admin", "/residents/import (check)")
+        if shots and lang == "zh":
+            driver.set_window_size(360, 740)
+            phone_sweep.photograph(driver, shots, "phone-import-check-zh-CN")
+            driver.set_window_size(412, 915)
+    return found
 
 
 # Public pages the steps above opened (a receipt, a phone pass, a check-in
@@ -432,7 +527,7 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
     WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "origin").get_attribute("value") == "42")
     WebDriverWait(driver, 10).until(lambda d: len(Select(d.find_element(By.ID, "city")).options) > 1)
     form.find_element(By.CSS_SELECTOR, "button:not([type=button])").click()
-    wait_for("湖北省")
+    wait_for("湖北省 <small>42</small>", "the rule for Hubei in the table")
     driver.get(base + "/returnees/poster")
     link = driver.find_element(By.ID, "poster-url").text
     shot("server-returnee-poster")
@@ -602,7 +697,7 @@ def home_care(driver, base, wait_for, shot, mqtt_port):
     driver.delete_all_cookies()
     driver.get(base + "/lang/en")
     driver.get(home)
-    wait_for("<td>Done</td>", "the household sees its request done")
+    wait_for(">Done</td>", "the household sees its request done")
 
 
 

@@ -154,6 +154,22 @@ def sweep(driver, base, label, pages=PAGES, sizes=SIZES, langs=("zh", "en"), ski
     return found
 
 
+def measure_here(driver, label, path, sizes=SIZES):
+    """Measures the page the browser shows now (a form's answer, which a
+    visit cannot reach) at each size; returns the problems as sweep does."""
+    found = []
+    lang = "zh" if driver.execute_script("return document.documentElement.lang") == "zh-CN" else "en"
+    for (w, h) in sizes:
+        driver.set_window_size(w, h)
+        inner = driver.execute_script("return window.innerWidth")
+        if inner != w:
+            driver.set_window_size(w + (w - inner), h)
+        for kind, what in driver.execute_script(MEASURE, TYPED):
+            found.append((label, lang, w, path, kind, what))
+    driver.set_window_size(412, 915)
+    return found
+
+
 def report(found):
     for (label, lang, w, path, kind, what) in found:
         print(f"  {label} {lang} {w}px {path}: {kind}: {what}")

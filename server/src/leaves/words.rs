@@ -708,7 +708,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("sensor_battery", "{} 的门磁电量只剩 {}%，请更换电池", "Unit {}: the door sensor's battery is at {}%; change it"),
     ("sensor_silent", "{} 的门磁自 {} 起没有消息，请检查", "Unit {}: the door sensor has been silent since {}; check it"),
     ("sensor_never", "{} 的门磁自 {} 配对后一直没有消息，请检查", "Unit {}: the door sensor has sent nothing since it was paired at {}; check it"),
-    ("sensor_broker", "门磁消息服务器反复发送过大的消息（{} KiB，上限 {} KiB），连接已重置：请技术人员设置 message_size_limit", "The sensors' broker kept sending a message of {} KiB (over {} KiB); its session was reset. IT: set message_size_limit on the broker"),
+    ("sensor_broker", "门磁消息服务器反复发送过大的消息（{} KiB，上限 {} KiB），连接已重置：请技术人员在门磁消息服务器（Mosquitto）上调大单条消息的大小上限", "The sensors' broker kept sending a message of {} KiB (over {} KiB); its session was reset. IT: set message_size_limit on the broker"),
     ("lockout_account", "账号 {} 被多个地址输错密码 {} 次，锁定至 {}", "Account {}: {} wrong passwords from several addresses; locked until {}"),
     ("lockout_address", "账号 {} 输错密码 {} 次（来自 {}），该地址锁定 15 分钟", "Account {}: {} wrong passwords from {}; that address is locked out for 15 minutes"),
     ("clock_behind", "门岗设备的时钟慢了 {} 分钟，现按服务器时间判断：请技术人员检查它的网络对时（NTP）", "The kiosk's own clock is {} min behind; it decides by the server's time. IT: check its NTP"),
