@@ -160,7 +160,12 @@ fn yes_no(lang: Lang, filled: &FormMap, name: &str) -> Markup {
 
 /// The origin picker: each choice fetches the divisions below it; the
 /// deepest one chosen is the origin.
-pub const PICKER: &str = "const $=i=>document.getElementById(i);const any='any' in $('origin').dataset;\
+/// The picker's script, allowed by the page's `nonce`.
+pub fn picker_script(nonce: &str) -> Markup {
+    html! { script nonce=(nonce) { (PreEscaped(PICKER)) } }
+}
+
+const PICKER: &str = "const $=i=>document.getElementById(i);const any='any' in $('origin').dataset;\
 async function fill(code,sel){sel.length=1;if(!code)return 0;const r=await fetch('/divisions/'+code);const list=await r.json();\
 for(const d of list){sel.add(new Option(d.name,d.code));}return list.length;}\
 function pick(code){$('origin').value=code;}\

@@ -122,7 +122,7 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(check): Query<Ch
             }
         }
         (documents_section(lang, &m.session.place, &docs, edit.then_some(csrf.as_str())))
-        @if edit && !docs.is_empty() { script nonce=(nonce) { (maud::PreEscaped(super::register::PICKER)) } }
+        @if edit && !docs.is_empty() { (super::register::picker_script(&nonce)) }
     };
     let title = t(lang, "rules_and_documents");
     Ok(super::scripted_for(StatusCode::OK, lang, title, Some(&m.session), body, &nonce))
