@@ -760,7 +760,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("rule_add", "规则 #{}：{} → {}", "Rule #{}: {} → {}"),
     ("rule_n", "规则 #{}", "Rule #{}"),
     // What a form could not take (lower layers' errors).
-    ("err_unit_long", "房号“{}”太长：最多 {} 个字节（一个汉字占 3 个）。请写成 3-2-502 这样的格式（楼-单元-室）。", "Unit \"{}\" is too long: at most {} bytes (a Chinese character takes 3). Write it as 3-2-502 (building-entrance-room)."),
+    ("err_unit_long", "房号“{}”太长：最多 {} 个数字或字母（一个汉字算 3 个）。请写成 3-2-502（楼-单元-室）这样的格式；“3号楼2单元502室”这样的写法会自动转换。", "Unit \"{}\" is too long: at most {} digits or letters (a Chinese character counts as 3). Write it as 3-2-502 (building-entrance-room); \"3号楼2单元502室\" is converted by itself."),
     ("err_no_unit", "请填写房号，例如 3-502。", "A unit is needed, e.g. 3-502."),
     ("err_no_name", "没有姓名。", "No name."),
     ("err_place_name", "小区名称最多 30 个字，不能含有花括号。", "A compound's name has at most 30 characters, without braces."),
