@@ -158,3 +158,60 @@ fn enrollment_and_the_visitor_form_are_rate_limited() {
         .collect();
     assert_eq!(statuses, [400, 400, 400, 429, 429]);
 }
+
+/// A SQLite file is served by one process (issue 30): a second
+/// `shoumen-server` on the same file stops at once and says why, and the
+/// lock goes with a process that dies.
+#[test]
+fn a_second_server_on_the_same_sqlite_file_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::target(dir.path());
+    if db.starts_with("postgres") {
+        eprintln!("skipped: one process per SQLite file; PostgreSQL takes several");
+        return;
+    }
+    assert!(server(&["init", "--community", "lotus-gdn", "--password-env", "PW"], &db).status.success());
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+            .args(["--db", &db, "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("listening on "), "{line}");
+        child
+    };
+    let mut first = start();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .args(["--db", &db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It must stop by itself; one still running after 20 s serves too.
+    let started = std::time::Instant::now();
+    while second.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            second.kill().unwrap();
+            first.kill().unwrap();
+            panic!("a second server is serving the same SQLite file");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let second = second.wait_with_output().unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains(&format!("another shoumen-server (pid {}) is already serving", first.id()))
+            && said.contains("PostgreSQL"),
+        "{said}"
+    );
+    // Killed, not stopped: the lock is the kernel's, and goes with it.
+    first.kill().unwrap();
+    let _ = first.wait();
+    let mut again = start();
+    again.kill().unwrap();
+    let _ = again.wait();
+}

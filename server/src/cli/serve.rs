@@ -1,12 +1,14 @@
 //! `serve` (the default): the web server, until SIGTERM or Ctrl-C.
 
 use anyhow::{bail, Context, Result};
-use shoumen_server::db::Db;
+use shoumen_server::db::{Db, Engine};
 use shoumen_server::{AppState, Config, Tls};
 
 use crate::ServeArgs;
 
 pub fn run(db: Db, args: ServeArgs) -> Result<()> {
+    // Held until the process ends; the kernel lets go if it dies.
+    let _serving = hold_sqlite(&db)?;
     let tls = match (args.cert, args.key) {
         (Some(cert), Some(key)) => Some(Tls { cert, key }),
         _ => None,
@@ -99,5 +101,46 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// One process serves a SQLite file: its chores (the nightly retention, the
+/// morning summary, the webhook's delivery, the sensors' subscription)
+/// would otherwise run once per process. A lock on `<file>.serving` says
+/// so to a second process; several processes share only a PostgreSQL
+/// database. Commands other than `serve` (an export, a pass) may still
+/// use the file while it is served.
+fn hold_sqlite(db: &Db) -> Result<Option<std::fs::File>> {
+    use std::io::{Read, Seek, Write};
+    if db.engine() != Engine::Sqlite {
+        return Ok(None);
+    }
+    let path = format!("{}.serving", db.target);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {path}; check that this user may write next to the database"))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            writeln!(file, "{}", std::process::id())?;
+            Ok(Some(file))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            bail!(
+                "another shoumen-server (pid {}) is already serving {}: a SQLite file is served by one process, \
+                 or its nightly chores and the door sensors' messages would be handled twice. Stop the other \
+                 process, or move to PostgreSQL to run several (docs/scale.md)",
+                pid.trim(),
+                db.target
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {path}")),
     }
 }
