@@ -152,3 +152,15 @@ fn the_fleet_page_shows_the_district_every_gate_down_first_and_an_admin_only_its
     assert_eq!(status, 200);
     assert!(own.contains("North") && !own.contains("Plum East"), "a community sees its own gates only");
 }
+
+/// A load balancer's health check (issue 30): no token, yes or no, and
+/// yes only from a process whose database takes writes. (The no of a
+/// PostgreSQL standby is for the failover test, which starts one.)
+#[test]
+fn the_health_check_answers_a_load_balancer_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let resp = reqwest::blocking::get(format!("{}/healthz", server.url())).unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().unwrap(), "ok: the database takes writes\n");
+}

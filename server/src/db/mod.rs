@@ -147,6 +147,17 @@ impl Db {
         Ok(Db { inner, lanes: Lanes::new(1, 1), target: target.to_string() })
     }
 
+    /// Whether this database takes writes now: a PostgreSQL standby in
+    /// recovery does not; a SQLite file this process opened for writing does.
+    pub async fn writable(&self) -> Result<bool, DbError> {
+        let engine = self.engine();
+        self.call(move |conn| match engine {
+            Engine::Postgres => Ok(conn.scalar("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END", &[])? == 1),
+            Engine::Sqlite => Ok(conn.scalar("SELECT 1", &[])? == 1),
+        })
+        .await
+    }
+
     pub fn engine(&self) -> Engine {
         match *self.inner {
             Inner::Sqlite { .. } => Engine::Sqlite,

@@ -56,6 +56,8 @@ pub struct Telemetry {
     latency: [Histogram; 3],
     errors: [AtomicU64; 3],
     page: Mutex<Option<(Instant, Arc<String>)>>,
+    /// The last answer of `/healthz`, and when.
+    health: Mutex<Option<(Instant, bool)>>,
 }
 
 /// Counts every request by lane: its latency, and whether it failed (5xx).
@@ -71,7 +73,40 @@ pub async fn count_requests(State(app): State<AppState>, request: Request, next:
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(scrape))
+    Router::new().route("/metrics", get(scrape)).route("/healthz", get(health))
+}
+
+/// How long a health answer is reused: a load balancer asks every few
+/// seconds, and nobody can make the server ask its database faster.
+pub const HEALTH_FOR: Duration = Duration::from_secs(1);
+
+/// For a load balancer (HAProxy's `option httpchk GET /healthz`): 200 when
+/// this process can write its database, 503 when it cannot (a PostgreSQL
+/// standby not yet promoted, or no database at all), so traffic goes only
+/// to processes that can store what kiosks push. No token: it says nothing
+/// but yes or no.
+async fn health(State(app): State<AppState>) -> Response {
+    let cached = *app.telemetry.health.lock().unwrap_or_else(|e| e.into_inner());
+    let ok = match cached {
+        Some((at, ok)) if at.elapsed() < HEALTH_FOR => ok,
+        _ => {
+            let ok = match app.db.writable().await {
+                Ok(ok) => ok,
+                Err(e) => {
+                    tracing::warn!(error = %e, "health check: the database does not answer");
+                    false
+                }
+            };
+            *app.telemetry.health.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), ok));
+            ok
+        }
+    };
+    if ok {
+        (StatusCode::OK, "ok: the database takes writes\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not take writes (a standby, or unreachable)\n")
+            .into_response()
+    }
 }
 
 async fn scrape(State(app): State<AppState>, headers: HeaderMap) -> Response {
