@@ -187,11 +187,18 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
+            let period_ms = (every.as_millis() as i64).max(1);
             let raised = db
-                .call(|conn| {
+                .call(move |conn| {
                     let now = db::now_ms();
-                    // Silent kiosks, and door sensors silent or low on battery.
-                    Ok(alerts::check_silent(conn, now)? + sensors::check_maintenance(conn, now)?)
+                    conn.transaction(true, |tx| {
+                        // Once per period among the processes on this database.
+                        if !records::chores::claim(tx, "silent_check", &(now / period_ms).to_string(), now)? {
+                            return Ok(0);
+                        }
+                        // Silent kiosks, and door sensors silent or low on battery.
+                        Ok(alerts::check_silent(tx, now)? + sensors::check_maintenance(tx, now)?)
+                    })
                 })
                 .await;
             match raised {
@@ -208,7 +215,7 @@ fn spawn_background(state: &AppState) {
             let now = db::now_ms();
             let wait = summary::next_morning(now, offset) - now;
             tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
-            match db.call(move |conn| summary::enqueue_yesterday(conn, db::now_ms(), offset)).await {
+            match db.call(move |conn| summary::enqueue_yesterday_once(conn, db::now_ms(), offset)).await {
                 Ok(0) => {}
                 Ok(_) => bell.notify_one(),
                 Err(e) => {
@@ -224,7 +231,7 @@ fn spawn_background(state: &AppState) {
             let now = db::now_ms();
             let wait = retention::next_night(now, offset) - now;
             tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
-            if let Err(e) = db.call(|conn| retention::prune_all(conn, db::now_ms())).await {
+            if let Err(e) = db.call(move |conn| retention::prune_all_once(conn, db::now_ms(), offset)).await {
                 tracing::warn!(error = %e, "retention did not run; it tries again tomorrow night");
             }
         }

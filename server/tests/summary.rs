@@ -83,3 +83,43 @@ fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
     assert!(body.contains(&format!("{today} 每日汇总")) && body.contains("通行记录：20"), "{body}");
     assert!(body.contains("/summary?day="), "{body}");
 }
+
+/// Several server processes on one database (issue 30): each runs its
+/// chores on its own timer, and the morning summary, the night's
+/// retention and the minute's look for silent kiosks still run once per
+/// period. Eight "processes" (each its own database handle, as a process
+/// has) reach the same morning at once.
+#[test]
+fn eight_processes_on_one_database_queue_the_morning_summary_once_and_prune_once() {
+    use shoumen_server::ops::retention;
+    use shoumen_server::reports::summary;
+    let dir = tempfile::tempdir().unwrap();
+    let first = init_db(dir.path());
+    let hook = Webhook::new("http://127.0.0.1:9/robot", "wecom", "").unwrap();
+    first.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
+    let handles: Vec<_> = (0..8).map(|_| shoumen_server::db::Db::open(&target(dir.path())).unwrap()).collect();
+    let now = now_ms();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(handles.len()));
+    let runs: Vec<_> = handles
+        .into_iter()
+        .map(|db| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let queued = db.call_blocking(move |c| summary::enqueue_yesterday_once(c, now, 480)).unwrap();
+                let pruned = db.call_blocking(move |c| retention::prune_all_once(c, now, 480)).unwrap();
+                (queued, pruned.is_some())
+            })
+        })
+        .collect();
+    let results: Vec<(usize, bool)> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(results.iter().map(|r| r.0).sum::<usize>(), 1, "one summary queued: {results:?}");
+    assert_eq!(results.iter().filter(|r| r.1).count(), 1, "one retention run: {results:?}");
+    let count = |sql: &str| first.call_blocking(move |c| c.scalar(sql, &[])).unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM webhook_outbox WHERE summary_day IS NOT NULL"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM chore_runs"), 2, "the day's summary and the night's retention");
+    // The next morning is another period: queued again, once.
+    let tomorrow = now + 86_400_000;
+    assert_eq!(first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480)).unwrap(), 1);
+    assert_eq!(first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480)).unwrap(), 0);
+}

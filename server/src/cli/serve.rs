@@ -123,14 +123,14 @@ fn hold_sqlite(db: &Db) -> Result<Option<std::fs::File>> {
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open {path}; check that this user may write next to the database"))?;
-    match file.try_lock() {
+    match try_lock(&file) {
         Ok(()) => {
             file.set_len(0)?;
             file.rewind()?;
             writeln!(file, "{}", std::process::id())?;
             Ok(Some(file))
         }
-        Err(std::fs::TryLockError::WouldBlock) => {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
             let mut pid = String::new();
             let _ = file.read_to_string(&mut pid);
             bail!(
@@ -141,6 +141,20 @@ fn hold_sqlite(db: &Db) -> Result<Option<std::fs::File>> {
                 db.target
             )
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {path}")),
+        Err(e) => Err(e).with_context(|| format!("cannot lock {path}")),
+    }
+}
+
+/// An exclusive flock(2) taken without waiting (std's `File::try_lock` is
+/// newer than the Rust this builds with, Debian 13's 1.85).
+fn try_lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows for the call.
+    #[allow(unsafe_code, reason = "flock(2): std's File::try_lock needs Rust 1.89")]
+    let done = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }

@@ -478,7 +478,7 @@ pub const SQLITE: &[&str] = &[
     "ALTER TABLE users ADD COLUMN totp_pending TEXT;",
     // 13: a community's display name and city (issue 28); empty: its id,
     // and 本市. A password reset by an admin; an account's name and phone;
-    // call outcomes.
+    // call outcomes; chores claimed once per period.
     "ALTER TABLE communities ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
     ALTER TABLE communities ADD COLUMN city TEXT NOT NULL DEFAULT '';
     -- An admin's password reset is an invitation for an existing account.
@@ -497,7 +497,16 @@ pub const SQLITE: &[&str] = &[
         by_user TEXT NOT NULL,
         at_ms INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX call_outcomes_subject ON call_outcomes (community, subject, at_ms);"
+    CREATE INDEX call_outcomes_subject ON call_outcomes (community, subject, at_ms);
+    -- A chore that must run once per period, claimed by the process that
+    -- runs it (issue 30).
+    CREATE TABLE chore_runs (
+        chore TEXT NOT NULL,
+        period TEXT NOT NULL,
+        by_process TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        PRIMARY KEY (chore, period)
+    ) STRICT;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -883,5 +892,12 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         by_user TEXT NOT NULL,
         at_ms BIGINT NOT NULL
     );
-    CREATE INDEX call_outcomes_subject ON call_outcomes (community, subject, at_ms);"
+    CREATE INDEX call_outcomes_subject ON call_outcomes (community, subject, at_ms);
+    CREATE TABLE chore_runs (
+        chore TEXT NOT NULL,
+        period TEXT NOT NULL,
+        by_process TEXT NOT NULL,
+        started_ms BIGINT NOT NULL,
+        PRIMARY KEY (chore, period)
+    );"
 ];

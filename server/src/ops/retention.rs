@@ -57,6 +57,19 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
 }
 
 /// Every community, for the nightly run.
+/// [`prune_all`] once a night however many server processes share the
+/// database: `None` if another process claimed this night. The claim is its
+/// own transaction (the pruning is many), so a process that dies halfway
+/// leaves the rest to the next night.
+pub fn prune_all_once(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) -> Result<Option<Pruned>, DbError> {
+    let night = crate::leaves::time::fmt_day(now_ms / 1000, utc_offset_min);
+    if !conn.transaction(true, |tx| records::chores::claim(tx, "retention", &night, now_ms))? {
+        return Ok(None);
+    }
+    records::chores::prune(conn, now_ms - 30 * 86_400_000)?;
+    prune_all(conn, now_ms).map(Some)
+}
+
 pub fn prune_all(conn: &mut dyn Conn, now_ms: i64) -> Result<Pruned, DbError> {
     let mut total = Pruned::default();
     for community in crate::db::communities(conn)? {

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod audit;
 pub mod calls;
 pub mod checkins;
+pub mod chores;
 pub mod community;
 pub mod devices;
 pub mod evidence;

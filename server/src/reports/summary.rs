@@ -148,6 +148,19 @@ pub fn next_morning(now_ms: i64, utc_offset_min: i32) -> i64 {
 
 /// Queues yesterday's summary for every community with a webhook, once per
 /// community and day (a restart does not send it twice). Returns how many.
+/// [`enqueue_yesterday`] once however many server processes share the
+/// database: the first to claim the day queues it, with its claim, in one
+/// transaction; every other finds the day claimed and queues nothing.
+pub fn enqueue_yesterday_once(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) -> Result<usize, DbError> {
+    let day = crate::leaves::time::fmt_day((day_start(now_ms, utc_offset_min) - DAY_MS) / 1000, utc_offset_min);
+    conn.transaction(true, |tx| {
+        if !crate::records::chores::claim(tx, "daily_summary", &day, now_ms)? {
+            return Ok(0);
+        }
+        enqueue_yesterday(tx, now_ms, utc_offset_min)
+    })
+}
+
 pub fn enqueue_yesterday(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) -> Result<usize, DbError> {
     let from_ms = day_start(now_ms, utc_offset_min) - DAY_MS;
     let mut queued = 0;
