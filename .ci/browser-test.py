@@ -313,7 +313,15 @@ def every_page(driver, base, db, wait_for, shots):
     wait_for("<h1>返沪人员</h1>")
     every_kind(db)
     found += every_import_problem(driver, base, wait_for, shots)
-    found += phone_sweep.sweep(driver, base, "admin", shots=shots)
+    # Pages a list links to, one of each: a home's check-in card, a
+    # returnee's record.
+    driver.get(base + "/checkins")
+    hrefs = lambda css: [a.get_attribute("href").removeprefix(base) for a in driver.find_elements(By.CSS_SELECTOR, css)]
+    linked = hrefs("a[href$='/card']")[:1]
+    driver.get(base + "/returnees")
+    linked += hrefs("#returnees a[href*='/returnees/']")[:1]
+    assert len(linked) == 2, linked
+    found += phone_sweep.sweep(driver, base, "admin", pages=phone_sweep.PAGES + linked, shots=shots)
     # Each other role, invited by the admin; a property account for one gate.
     for role in ["staff", "volunteer", "property", "police"]:
         driver.delete_all_cookies()

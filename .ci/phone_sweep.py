@@ -31,17 +31,20 @@ import sys
 PAGES = [
     "/", "/residents", "/residents/import", "/passes", "/print", "/quarantine", "/entries", "/outside",
     "/alerts", "/checkins", "/tasks", "/sensors", "/gates", "/returnees", "/returnees/rules",
-    "/returnees/poster", "/trends", "/summary", "/audit", "/accounts", "/keys", "/totp", "/fleet",
+    "/returnees/poster", "/trends", "/summary", "/audit", "/accounts", "/keys", "/totp", "/account", "/fleet",
 ]
 
 # The district's account.
-DISTRICT_PAGES = ["/district", "/fleet", "/totp"]
+DISTRICT_PAGES = ["/district", "/fleet", "/totp", "/account"]
 
 # Pages without a login (more are added by the test: a receipt, a phone
 # pass, a visitor's form, a check-in link).
 PUBLIC_PAGES = ["/login", "/verify", "/r/lotus-gdn"]
 
 SIZES = [(360, 740), (1280, 900)]
+
+# Page views measured so far (each page at each size and language).
+MEASURED = [0]
 
 # The English the browser test types as data: names are not translated.
 TYPED = ["North gate", "South gate", "Hubei notice", "Wang Fang", "Chen Jie", "rice and eggs", "li.staff",
@@ -145,6 +148,7 @@ def sweep(driver, base, label, pages=PAGES, sizes=SIZES, langs=("zh", "en"), ski
                 title = driver.execute_script("return document.title")
                 if skip_refused and (title.startswith("无权操作") or title.startswith("Not allowed")):
                     continue
+                MEASURED[0] += 1
                 for kind, what in driver.execute_script(MEASURE, TYPED):
                     found.append((label, lang, w, path, kind, what))
                 if shots and lang == "zh" and w == 360 and (path in PHOTOGRAPHED or path.startswith("/r/lotus-gdn/receipt")):
@@ -164,6 +168,7 @@ def measure_here(driver, label, path, sizes=SIZES):
         inner = driver.execute_script("return window.innerWidth")
         if inner != w:
             driver.set_window_size(w + (w - inner), h)
+        MEASURED[0] += 1
         for kind, what in driver.execute_script(MEASURE, TYPED):
             found.append((label, lang, w, path, kind, what))
     driver.set_window_size(412, 915)
@@ -176,7 +181,7 @@ def report(found):
     kinds = {}
     for f in found:
         kinds[f[4]] = kinds.get(f[4], 0) + 1
-    print(f"phone sweep: {len(found)} problems {kinds}")
+    print(f"phone sweep: {MEASURED[0]} page views measured, {len(found)} problems {kinds}")
 
 
 def main():
