@@ -76,14 +76,14 @@ async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Ma
         form.card method="post" action="/accounts/invite" {
             (csrf_field(csrf))
             h2 { (t(lang, "invite")) }
-            label { (t(lang, "role")) select name="role" { (role_options(lang, "staff")) } }
+            label { (t(lang, "account_role")) select name="role" { (role_options(lang, "staff")) } }
             label { (t(lang, "gates_scope")) input name="gates" maxlength="200"; }
             button { (t(lang, "invite")) }
         }
         div.scroll {
             table {
                 tr {
-                    th { (t(lang, "user")) } th { (t(lang, "role")) } th { (t(lang, "gates")) } th { (t(lang, "totp_short")) }
+                    th { (t(lang, "user")) } th { (t(lang, "account_role")) } th { (t(lang, "gates")) } th { (t(lang, "totp_short")) }
                     th { (t(lang, "status")) } th {}
                 }
                 @for a in &rows {
@@ -111,7 +111,8 @@ async fn render(app: &AppState, m: &Member, notice: Option<Markup>) -> Result<Ma
                                 form.inline method="post" action={ "/accounts/" (a.id) "/role" } {
                                     (csrf_field(csrf))
                                     select name="role" { (role_options(lang, &a.role)) }
-                                    input name="gates" maxlength="200" value=(a.gates.as_deref().unwrap_or("")) style="width:8em";
+                                    input name="gates" maxlength="200" value=(a.gates.as_deref().unwrap_or("")) style="width:8em"
+                                        placeholder=(t(lang, "gates")) aria-label=(t(lang, "gates_scope"));
                                     button { (t(lang, "change_role")) }
                                 }
                                 " "

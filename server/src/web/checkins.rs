@@ -131,7 +131,10 @@ fn call_form(lang: Lang, csrf: &str, subject: &str) -> Markup {
     html! {
         form.inline method="post" action={ "/checkins/" (subject) "/call" } {
             (csrf_field(csrf))
-            select name="outcome" aria-label=(t(lang, "call_outcome")) {
+            // Nothing chosen until the caller chooses: a tap on the button
+            // alone records nothing.
+            select name="outcome" required aria-label=(t(lang, "call_outcome")) {
+                option value="" { (t(lang, "call_choose")) }
                 @for o in calls::OUTCOMES { option value=(o) { (t(lang, &format!("call_{o}"))) } }
             }
             input name="note" maxlength=(calls::NOTE_CHARS) placeholder=(t(lang, "call_note"));
