@@ -154,6 +154,36 @@ impl AppState {
     }
 }
 
+/// Every `silent_check_every`, a look for kiosks gone silent and door
+/// sensors silent or low on battery: once per period among the processes
+/// on this database.
+fn spawn_silent_check(state: &AppState) {
+    let (db, bell, every) = (state.db.clone(), state.bell.clone(), state.config.silent_check_every);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let period_ms = (every.as_millis() as i64).max(1);
+            let raised = db
+                .call(move |conn| {
+                    let now = db::now_ms();
+                    conn.transaction(true, |tx| {
+                        if !records::chores::claim(tx, "silent_check", &(now / period_ms).to_string(), now)? {
+                            return Ok(0);
+                        }
+                        // Silent kiosks, and door sensors silent or low on battery.
+                        Ok(alerts::check_silent(tx, now)? + sensors::check_maintenance(tx, now)?)
+                    })
+                })
+                .await;
+            match raised {
+                Ok(0) => {}
+                Ok(_) => bell.notify_one(),
+                Err(e) => tracing::warn!(error = %e, "cannot check for silent kiosks"),
+            }
+        }
+    });
+}
+
 /// The server's own chores, on the runtime beside the requests: webhook
 /// delivery, and every minute a look for kiosks that have gone silent.
 fn spawn_background(state: &AppState) {
@@ -183,31 +213,7 @@ fn spawn_background(state: &AppState) {
             }
         }
     });
-    let (db, bell, every) = (state.db.clone(), state.bell.clone(), state.config.silent_check_every);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(every).await;
-            let period_ms = (every.as_millis() as i64).max(1);
-            let raised = db
-                .call(move |conn| {
-                    let now = db::now_ms();
-                    conn.transaction(true, |tx| {
-                        // Once per period among the processes on this database.
-                        if !records::chores::claim(tx, "silent_check", &(now / period_ms).to_string(), now)? {
-                            return Ok(0);
-                        }
-                        // Silent kiosks, and door sensors silent or low on battery.
-                        Ok(alerts::check_silent(tx, now)? + sensors::check_maintenance(tx, now)?)
-                    })
-                })
-                .await;
-            match raised {
-                Ok(0) => {}
-                Ok(_) => bell.notify_one(),
-                Err(e) => tracing::warn!(error = %e, "cannot check for silent kiosks"),
-            }
-        }
-    });
+    spawn_silent_check(state);
     // The daily summary, every morning at 07:30 in the display zone.
     let (db, offset, bell) = (state.db.clone(), state.config.utc_offset_min, state.bell.clone());
     tokio::spawn(async move {

@@ -246,6 +246,20 @@ pub fn invite(
     by: &str,
     now_ms: i64,
 ) -> Result<String, AccountError> {
+    new_link(conn, community, role.as_str(), gates, by, None, now_ms)
+}
+
+/// A new one-time link of `community` (an invitation, or with `reset_user`
+/// a password reset), within [`MAX_OPEN_INVITES`]; returns its token.
+fn new_link(
+    conn: &mut dyn Conn,
+    community: &str,
+    role: &str,
+    gates: Option<&str>,
+    by: &str,
+    reset_user: Option<i64>,
+    now_ms: i64,
+) -> Result<String, AccountError> {
     let open = conn.scalar(
         "SELECT COUNT(*) FROM invites WHERE community = ?1 AND used_ms IS NULL AND expires_ms > ?2",
         vals![community, now_ms],
@@ -256,8 +270,9 @@ pub fn invite(
     conn.execute("DELETE FROM invites WHERE expires_ms <= ?1 AND used_ms IS NULL", vals![now_ms])?;
     let token = random_token() + &random_token();
     conn.execute(
-        "INSERT INTO invites (token_sha256, community, role, gates, created_by, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        vals![sha256_hex(&token), community, role.as_str(), gates, by, now_ms, now_ms + INVITE_MS],
+        "INSERT INTO invites (token_sha256, community, role, gates, created_by, created_ms, expires_ms, reset_user)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        vals![sha256_hex(&token), community, role, gates, by, now_ms, now_ms + INVITE_MS, reset_user],
     )?;
     Ok(token)
 }
@@ -352,19 +367,7 @@ pub fn reset_link(
     )?;
     let Some((name, role)) = found else { return Err(AccountError::NotFound) };
     conn.execute("DELETE FROM invites WHERE reset_user = ?1 AND used_ms IS NULL", vals![id])?;
-    let open = conn.scalar(
-        "SELECT COUNT(*) FROM invites WHERE community = ?1 AND used_ms IS NULL AND expires_ms > ?2",
-        vals![community, now_ms],
-    )?;
-    if open >= MAX_OPEN_INVITES {
-        return Err(AccountError::TooManyInvites(open));
-    }
-    let token = random_token() + &random_token();
-    conn.execute(
-        "INSERT INTO invites (token_sha256, community, role, created_by, created_ms, expires_ms, reset_user)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        vals![sha256_hex(&token), community, role, by.1, now_ms, now_ms + INVITE_MS, id],
-    )?;
+    let token = new_link(conn, community, &role, None, by.1, Some(id), now_ms)?;
     Ok((token, name))
 }
 

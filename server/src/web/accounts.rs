@@ -362,13 +362,11 @@ pub async fn join(
     if !form_token_ok(&headers, field(&form, "csrf")) {
         return again(t(lang, "csrf_failed"), StatusCode::FORBIDDEN);
     }
-    let (name, password) = (field(&form, "user").trim().to_string(), field(&form, "password").to_string());
-    if password != field(&form, "password2") {
-        return again(t(lang, "passwords_differ"), StatusCode::BAD_REQUEST);
-    }
-    if password.chars().count() < 10 {
-        return again(&i18n::detail_text(lang, &AccountError::WeakPassword.message(), 0), StatusCode::BAD_REQUEST);
-    }
+    let name = field(&form, "user").trim().to_string();
+    let password = match super::password::new_password(lang, &form) {
+        Ok(p) => p,
+        Err(why) => return again(&why, StatusCode::BAD_REQUEST),
+    };
     let hash = tokio::task::spawn_blocking(move || argon2_hash(&password))
         .await
         .map_err(WebError::internal)?

@@ -29,7 +29,7 @@ pub fn table() -> super::site::Table {
 }
 
 /// Who took a task: the name and phone they gave, else their account.
-pub fn taker(r: &checkins::Request, account: &str) -> String {
+fn taker(r: &checkins::Request, account: &str) -> String {
     match (r.taker_name.is_empty(), r.taker_phone.is_empty()) {
         (true, true) => account.to_string(),
         (false, true) => r.taker_name.clone(),

@@ -89,8 +89,9 @@ pub async fn set_profile(
     }
 }
 
-/// The new password of a form, or the words of what is wrong with it.
-fn new_password(lang: Lang, form: &FormMap) -> Result<String, String> {
+/// The new password of a form (`password`, typed again as `password2`),
+/// or the words of what is wrong with it; an invitation's form too.
+pub(super) fn new_password(lang: Lang, form: &FormMap) -> Result<String, String> {
     let password = field(form, "password").to_string();
     if password != field(form, "password2") {
         return Err(t(lang, "passwords_differ").to_string());
