@@ -110,6 +110,11 @@ struct ServeArgs {
     /// PEM file of the CA that signed the broker's certificate (mqtts).
     #[arg(long, value_name = "FILE")]
     mqtt_ca: Option<PathBuf>,
+    /// Several server processes on one PostgreSQL database: give each the
+    /// same group here and its own --mqtt-client-id, and the broker hands
+    /// each door sensor's message to one of them (a shared subscription).
+    #[arg(long, env = "SHOUMEN_MQTT_SHARE", value_name = "GROUP")]
+    mqtt_share: Option<String>,
     /// A file holding the bearer token Prometheus scrapes /metrics with
     /// (docs/operations.md); without it there is no /metrics.
     #[arg(long, value_name = "FILE", env = "SHOUMEN_METRICS_TOKEN_FILE")]

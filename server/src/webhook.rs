@@ -117,54 +117,69 @@ pub async fn deliver_forever(d: Delivery) {
 }
 
 /// Sends every message that is due; returns how many were delivered.
+/// Each is claimed first (`alerts::claim_due`), so processes sharing the
+/// outbox send each message once.
 pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, DbError> {
-    let now = now_ms();
-    let due =
-        d.db.call(move |conn| {
-            let mut out = Vec::new();
-            for row in alerts::due_messages(conn, now, MAX_ATTEMPTS)? {
+    // Long enough for the send and its record; a dead claimant's message
+    // waits this long before another process sends it.
+    let lease_ms = d.timeout.as_millis() as i64 + 60_000;
+    let mut delivered = 0;
+    // A round's bound, as before: the rest waits for the next round.
+    for _ in 0..20 {
+        let claim = claim_token();
+        let next =
+            d.db.call(move |conn| {
+                let Some(row) = alerts::claim_due(conn, now_ms(), MAX_ATTEMPTS, lease_ms, &claim)? else {
+                    return Ok(None);
+                };
                 // A daily summary carries its figures; an alert is read now.
                 let daily = row.summary.as_deref().and_then(|s| serde_json::from_str::<Daily>(s).ok());
                 let item = match (row.community.clone(), daily) {
                     (Some(c), Some(daily)) => Item::Summary(c, daily),
                     _ => match alerts::get(conn, row.alert_id)? {
                         Some(alert) => Item::Alert(alert),
-                        None => continue,
+                        None => return Ok(Some((row, None))),
                     },
                 };
-                if let Some(hook) = get(conn, item.community())? {
-                    let place = crate::records::community::place(conn, item.community())?;
-                    out.push((row, item, hook, place));
-                }
-            }
-            Ok(out)
-        })
-        .await?;
-    let mut delivered = 0;
-    for (row, item, hook, place) in due {
+                let Some(hook) = get(conn, item.community())? else { return Ok(Some((row, None))) };
+                let place = crate::records::community::place(conn, item.community())?;
+                Ok(Some((row, Some((item, hook, place)))))
+            })
+            .await?;
+        let Some((row, work)) = next else { break };
+        // Nothing to send it with (the alert pruned, the webhook removed):
+        // the claim's lease keeps it aside, as before it was skipped.
+        let Some((item, hook, place)) = work else { continue };
         let body = match &item {
             Item::Alert(alert) => {
                 message(hook.format, &alert.community, &place, &d.public_url, d.utc_offset_min, alert)
             }
             Item::Summary(_, daily) => summary_message(hook.format, daily, &place, &d.public_url),
         };
-        let result = post(http, &hook, &body).await;
-        let now = now_ms();
-        let attempt = match result {
+        let attempt = match post(http, &hook, &body).await {
             Ok(()) => {
                 delivered += 1;
-                Outbox::Delivered { at_ms: now }
+                Outbox::Delivered { at_ms: now_ms() }
             }
             Err(e) => {
                 let wait = backoff_ms(row.attempts);
                 tracing::warn!(outbox = row.id, attempt = row.attempts + 1, error = %e, "webhook delivery failed; will retry");
-                Outbox::Failed { retry_at_ms: now + wait, error: e }
+                Outbox::Failed { retry_at_ms: now_ms() + wait, error: e }
             }
         };
         let id = row.id;
-        d.db.call(move |conn| alerts::record_attempt(conn, id, &attempt)).await?;
+        if !d.db.call(move |conn| alerts::record_attempt(conn, &row, &attempt)).await? {
+            tracing::warn!(outbox = id, "another server process took this message over after its lease ran out");
+        }
     }
     Ok(delivered)
+}
+
+/// A claim's token: this process and a number it never gives twice.
+fn claim_token() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}:{n}", crate::records::chores::process())
 }
 
 /// What an outbox row sends.

@@ -83,6 +83,7 @@ impl Broker {
             base_topic: "zigbee2mqtt".into(),
             client_id: "shoumen-test".into(),
             ca: None,
+            share: None,
         }
     }
 
@@ -233,6 +234,60 @@ fn a_quarantined_door_alerts_a_free_one_does_not_a_silent_one_needs_a_look_and_r
     let after = wait_count(&server, "SELECT COUNT(*) FROM sensor_events WHERE sensor = 'door-4-101'", before + 5);
     assert_eq!(after, before + 5, "the five messages sent while the server was down");
     drop(broker);
+}
+
+/// Three server processes on one database share the subscription (issue
+/// 30): each door message is handled by one process, not by each, and a
+/// process that stops and comes back under its client id loses nothing.
+/// (A door's events count changes of state, so the test counts what each
+/// process's Sensors page says it received.)
+#[test]
+fn three_processes_sharing_the_subscription_handle_each_door_message_once() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let config =
+        |n: usize| MqttConfig { client_id: format!("shoumen-{n}"), share: Some("shoumen".into()), ..broker.config() };
+    let mut servers: Vec<TestServer> =
+        (0..3).map(|n| TestServer::start_with(dir.path(), |c| c.mqtt = Some(config(n)))).collect();
+    scene(&servers[0]);
+    servers.iter().for_each(wait_until_connected);
+    let door = |from: usize, to: usize| {
+        let lines: String = (from..to).map(|n| format!("{{\"contact\": {}}}\n", n % 2 == 0)).collect();
+        publish_lines(broker.port, "door-4-101", &lines);
+    };
+    door(0, 60);
+    let counts = settle(&servers, 0, 60);
+    assert_eq!(counts.iter().sum::<u64>(), 60, "each message once, not once per process: {counts:?}");
+    assert!(counts.iter().all(|&n| n > 0), "the broker shares them out: {counts:?}");
+
+    // One process stops; messages go on; it comes back as itself.
+    let stopped = counts[2];
+    servers.pop();
+    door(60, 120);
+    servers.push(TestServer::start_with(dir.path(), |c| c.mqtt = Some(config(2))));
+    let counts = settle(&servers, stopped, 120);
+    assert_eq!(counts.iter().sum::<u64>() + stopped, 120, "none lost, none twice: {counts:?} and {stopped} before");
+}
+
+/// What each server's Sensors page says it received, once the sum (with
+/// `earlier`, received by processes since stopped) reaches `want` and a
+/// second more brings nothing.
+fn settle(servers: &[TestServer], earlier: u64, want: u64) -> Vec<u64> {
+    let received = |server: &TestServer| -> u64 {
+        let (b, _) = login(server);
+        let (_, page) = get(&b, &format!("{}/sensors", server.url()));
+        let at = page.find("received ").expect("the Sensors page counts what was received") + "received ".len();
+        page[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+    };
+    let start = Instant::now();
+    while servers.iter().map(received).sum::<u64>() + earlier < want && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    servers.iter().map(received).collect()
 }
 
 fn wait_until_connected(server: &TestServer) {
@@ -460,6 +515,7 @@ fn a_broker_behind_tls_and_a_password_is_read_and_a_wrong_setting_is_named() {
         base_topic: "zigbee2mqtt".into(),
         client_id: format!("shoumen-tls-{}", user.len()),
         ca: ca.map(Path::to_path_buf),
+        share: None,
     };
 
     let sub = |name: &str| {

@@ -123,3 +123,68 @@ fn eight_processes_on_one_database_queue_the_morning_summary_once_and_prune_once
     assert_eq!(first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480)).unwrap(), 1);
     assert_eq!(first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480)).unwrap(), 0);
 }
+
+/// Several server processes deliver from one outbox (issue 30): each robot
+/// message reaches the receiver once. Eight "processes" (each its own
+/// database handle and delivery task) race for 40 alerts' messages.
+#[test]
+fn eight_processes_send_each_robot_message_once() {
+    use shoumen_protocol::AlertKind;
+    use shoumen_server::records::alerts;
+    let dir = tempfile::tempdir().unwrap();
+    let first = init_db(dir.path());
+    let receiver = Receiver::start(0);
+    let hook = Webhook::new(&receiver.url, "json", "").unwrap();
+    first.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
+    let alerts = 40;
+    first
+        .call_blocking(move |c| {
+            for n in 0..alerts {
+                alerts::raise(c, COMMUNITY, AlertKind::DeviceFault, &format!("gate-{n}"), None, "", now_ms())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let handles: Vec<_> = (0..8).map(|_| shoumen_server::db::Db::open(&target(dir.path())).unwrap()).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(handles.len()));
+    let runs: Vec<_> = handles
+        .into_iter()
+        .map(|db| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let d = webhook::Delivery {
+                    db,
+                    public_url: "https://gate.example.org".into(),
+                    utc_offset_min: 480,
+                    bell: Default::default(),
+                    timeout: std::time::Duration::from_secs(5),
+                };
+                let http = reqwest::Client::new();
+                barrier.wait();
+                let mut sent = 0;
+                // Rounds until the outbox has nothing due for this process.
+                loop {
+                    let n = rt.block_on(webhook::deliver_due(&d, &http)).unwrap();
+                    if n == 0 {
+                        return sent;
+                    }
+                    sent += n;
+                }
+            })
+        })
+        .collect();
+    let sent: Vec<usize> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    let mut ids: Vec<i64> =
+        bodies.iter().map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["id"].as_i64().unwrap()).collect();
+    ids.sort();
+    let received = ids.len();
+    ids.dedup();
+    assert_eq!((received, ids.len()), (alerts, alerts), "each message once; sent by process: {sent:?}");
+    assert!(sent.iter().filter(|&&n| n > 0).count() > 1, "the processes shared the work: {sent:?}");
+    let undelivered = first
+        .call_blocking(|c| c.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", &[]))
+        .unwrap();
+    assert_eq!(undelivered, 0);
+}

@@ -57,6 +57,7 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
             base_topic: args.mqtt_topic,
             client_id: args.mqtt_client_id,
             ca: args.mqtt_ca,
+            share: args.mqtt_share,
         }),
         metrics_token,
         ..Config::default()

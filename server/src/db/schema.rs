@@ -506,7 +506,9 @@ pub const SQLITE: &[&str] = &[
         by_process TEXT NOT NULL,
         started_ms INTEGER NOT NULL,
         PRIMARY KEY (chore, period)
-    ) STRICT;"
+    ) STRICT;",
+    // 14: a webhook message is claimed by the process sending it (issue 30).
+    "ALTER TABLE webhook_outbox ADD COLUMN claim TEXT;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -899,5 +901,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         by_process TEXT NOT NULL,
         started_ms BIGINT NOT NULL,
         PRIMARY KEY (chore, period)
-    );"
+    );",
+    // 12: as SQLite's 14 (issue 30).
+    "ALTER TABLE webhook_outbox ADD COLUMN claim TEXT;"
 ];

@@ -4,7 +4,9 @@
 //! persistent session (`clean_session = false`, a fixed client id), and
 //! acknowledges each message only once it is stored. A restart of the
 //! server or the broker loses nothing the broker kept: unacknowledged
-//! messages are sent again.
+//! messages are sent again. Several server processes on one database share
+//! the subscription (`--mqtt-share`, `$share/<group>/…`), each with its own
+//! client id: the broker hands each message to one of them.
 //!
 //! Whatever the broker sends is bounded here: payloads over
 //! `sensors::MAX_PAYLOAD`, text that is not JSON and unknown sensors are
@@ -115,7 +117,7 @@ impl Session<'_> {
                     }
                     self.stats.connected.store(true, Ordering::Relaxed);
                     *wait = Duration::from_millis(500);
-                    for filter in [format!("{}/+", self.base), format!("{}/+/+", self.base)] {
+                    for filter in self.config.filters() {
                         if let Err(e) = client.subscribe(&filter, QoS::AtLeastOnce).await {
                             tracing::error!(error = %e, "cannot subscribe to the door sensors");
                         }

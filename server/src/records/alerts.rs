@@ -106,7 +106,7 @@ pub fn queue_summary(
     Ok(())
 }
 
-/// An undelivered message of the outbox.
+/// An undelivered message of the outbox, claimed by this process.
 #[derive(Clone, Debug)]
 pub struct Message {
     pub id: i64,
@@ -115,24 +115,54 @@ pub struct Message {
     /// A daily summary's community and figures (JSON); `None` for an alert.
     pub community: Option<String>,
     pub summary: Option<String>,
+    /// This process's claim on the row; an attempt is recorded only under it.
+    pub claim: String,
 }
 
-/// The messages due at `now` that have attempts left, oldest first.
-pub fn due_messages(conn: &mut dyn Conn, now: i64, max_attempts: i64) -> Result<Vec<Message>, DbError> {
-    conn.query_map(
-        "SELECT id, alert_id, attempts, community, summary FROM webhook_outbox
-         WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 20",
+/// Claims the oldest message due at `now` with attempts left, for one
+/// delivery by this process (issue 30: several processes deliver from one
+/// outbox). The claim moves the message's next attempt `lease_ms` on, so no
+/// other process sees it due while this one sends, and marks it with a
+/// token of this claim. The update is conditional on the row being as read:
+/// of processes racing for a message, one changes it and the others skip it.
+/// A process that dies while sending leaves the message to be sent again
+/// when the lease ends; its id (the JSON format's `id`) lets a receiver
+/// drop that rare repeat.
+pub fn claim_due(
+    conn: &mut dyn Conn,
+    now: i64,
+    max_attempts: i64,
+    lease_ms: i64,
+    claim: &str,
+) -> Result<Option<Message>, DbError> {
+    // A few candidates, so a race lost on the first still finds work.
+    let due = conn.query_map(
+        "SELECT id, alert_id, attempts, community, summary, next_ms FROM webhook_outbox
+         WHERE delivered_ms IS NULL AND next_ms <= ?1 AND attempts < ?2 ORDER BY id LIMIT 8",
         vals![now, max_attempts],
         |r| {
-            Ok(Message {
+            let m = Message {
                 id: r.get(0)?,
                 alert_id: r.get(1)?,
                 attempts: r.get(2)?,
                 community: r.get(3)?,
                 summary: r.get(4)?,
-            })
+                claim: claim.to_string(),
+            };
+            Ok((m, r.get::<i64>(5)?))
         },
-    )
+    )?;
+    for (message, next_ms) in due {
+        let won = conn.execute(
+            "UPDATE webhook_outbox SET next_ms = ?1, claim = ?2
+             WHERE id = ?3 AND next_ms = ?4 AND attempts = ?5 AND delivered_ms IS NULL",
+            vals![now + lease_ms, claim, message.id, next_ms, message.attempts],
+        )?;
+        if won == 1 {
+            return Ok(Some(message));
+        }
+    }
+    Ok(None)
 }
 
 /// How a delivery attempt went.
@@ -142,19 +172,23 @@ pub enum Outbox {
     Failed { retry_at_ms: i64, error: String },
 }
 
-/// Records a delivery attempt of message `id`.
-pub fn record_attempt(conn: &mut dyn Conn, id: i64, attempt: &Outbox) -> Result<(), DbError> {
-    match attempt {
+/// Records a delivery attempt of `message` under its claim; `false` if the
+/// claim was lost (its lease ran out and another process took the message
+/// over), and then nothing is changed: that process's outcome stands.
+pub fn record_attempt(conn: &mut dyn Conn, message: &Message, attempt: &Outbox) -> Result<bool, DbError> {
+    let changed = match attempt {
         Outbox::Delivered { at_ms } => conn.execute(
-            "UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = NULL WHERE id = ?2",
-            vals![*at_ms, id],
+            "UPDATE webhook_outbox SET delivered_ms = ?1, attempts = attempts + 1, last_error = NULL
+             WHERE id = ?2 AND claim = ?3",
+            vals![*at_ms, message.id, &message.claim],
         )?,
         Outbox::Failed { retry_at_ms, error } => conn.execute(
-            "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2 WHERE id = ?3",
-            vals![*retry_at_ms, error, id],
+            "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2
+             WHERE id = ?3 AND claim = ?4",
+            vals![*retry_at_ms, error, message.id, &message.claim],
         )?,
     };
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// The alert row of [`raise`], without its message.

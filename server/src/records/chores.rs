@@ -21,7 +21,7 @@ pub fn claim(conn: &mut dyn Conn, chore: &str, period: &str, now_ms: i64) -> Res
 
 /// Who claimed a chore: the machine and the process, for whoever reads the
 /// table after an incident.
-fn process() -> String {
+pub fn process() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     format!("{}:{}", host.trim(), std::process::id())
 }
