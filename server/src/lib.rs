@@ -160,9 +160,13 @@ impl AppState {
 fn spawn_silent_check(state: &AppState) {
     let (db, bell, every) = (state.db.clone(), state.bell.clone(), state.config.silent_check_every);
     tokio::spawn(async move {
+        let period_ms = (every.as_millis() as i64).max(1);
         loop {
-            tokio::time::sleep(every).await;
-            let period_ms = (every.as_millis() as i64).max(1);
+            // To the next period's start: every process looks at the same
+            // moments, so each period gets its look (one process's) and a
+            // process's timer never drifts past one.
+            let now = db::now_ms();
+            tokio::time::sleep(Duration::from_millis((period_ms - now % period_ms) as u64 + 5)).await;
             let raised = db
                 .call(move |conn| {
                     let now = db::now_ms();

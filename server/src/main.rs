@@ -119,6 +119,10 @@ struct ServeArgs {
     /// (docs/operations.md); without it there is no /metrics.
     #[arg(long, value_name = "FILE", env = "SHOUMEN_METRICS_TOKEN_FILE")]
     metrics_token_file: Option<PathBuf>,
+    /// Seconds between looks for silent kiosks and door sensors (tests
+    /// shorten it to see the look run once per period).
+    #[arg(long, default_value_t = 60, hide = true)]
+    silent_check_every_s: u64,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +167,21 @@ enum Cmd {
     /// The returnees' evidence log.
     #[command(subcommand)]
     Evidence(EvidenceCmd),
+    /// A consistent copy of the database while the server runs (SQLite:
+    /// VACUUM INTO; PostgreSQL: pg_dump --format=custom).
+    Backup {
+        /// The new backup file.
+        to: PathBuf,
+    },
+    /// Restore a backup into a scratch database, check every kiosk chain,
+    /// audit trail and evidence log in it, and say what the live database
+    /// (--db) holds that the backup lacks. Schedule it nightly.
+    RestoreDrill {
+        backup: PathBuf,
+        /// An empty PostgreSQL database to restore a pg_dump backup into.
+        #[arg(long, value_name = "URL")]
+        scratch: Option<String>,
+    },
     /// Unlock an account locked after wrong passwords (the lock is also
     /// lifted by itself after 15 minutes, or by an admin on Accounts).
     Unlock {
@@ -228,6 +247,10 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key })) = &cli.command {
         return cli::evidence::verify(&cli.db, receipt, log_key.as_deref());
     }
+    // The live database may be gone: the drill says so and goes on.
+    if let Some(Cmd::RestoreDrill { backup, scratch }) = &cli.command {
+        return cli::backup::restore_drill(&cli.db, backup, scratch.as_deref());
+    }
     let db = Db::open(&cli.db)?;
     let community = cli.community.as_deref();
     match cli.command.unwrap_or(Cmd::Serve) {
@@ -242,7 +265,8 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Pass(PassCmd::Revoke { pass_id }) => cli::pass::revoke(&db, community, &pass_id),
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
-        Cmd::Evidence(_) => unreachable!("handled before the database is opened"),
+        Cmd::Evidence(_) | Cmd::RestoreDrill { .. } => unreachable!("handled before the database is opened"),
+        Cmd::Backup { to } => cli::backup::backup(&db, &cli.db, &to),
         Cmd::Export { from, to } => cli::export::run(&db, community, &from, &to, cli.serve.utc_offset_min),
         Cmd::Unlock { name } => cli::unlock::run(&db, &name),
     }

@@ -1,6 +1,7 @@
 //! The server's commands, one module per command: `main.rs` keeps the
 //! clap types and the dispatch; each module's `run` does one command.
 
+pub mod backup;
 pub mod communities;
 pub mod district_admin;
 pub mod enroll_token;

@@ -60,6 +60,7 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
             share: args.mqtt_share,
         }),
         metrics_token,
+        silent_check_every: std::time::Duration::from_secs(args.silent_check_every_s.max(1)),
         ..Config::default()
     };
     let state = AppState::new(db, config)?;

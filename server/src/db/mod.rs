@@ -17,6 +17,7 @@
 //! filtered by that community.
 
 mod conn;
+mod pg_tls;
 mod postgres;
 mod schema;
 mod sqlite;
@@ -130,6 +131,15 @@ pub struct ReaderSlot {
 }
 
 impl Db {
+    /// Tables in the PostgreSQL database at `url`, read without migrating
+    /// it (a restore drill's scratch database must hold none).
+    pub fn postgres_tables(url: &str) -> Result<i64, DbError> {
+        let pool = postgres::Pool::new(url, 1)?;
+        let mut conn = pool.get()?;
+        (&mut conn as &mut dyn Conn)
+            .scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", &[])
+    }
+
     /// Opens `target`, a SQLite file or a `postgres://` URL, and brings its
     /// schema up to date.
     pub fn open(target: &str) -> Result<Db, DbError> {

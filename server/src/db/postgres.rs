@@ -18,6 +18,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::conn::{postgres_placeholders, Conn, Engine, Row, Val};
+use super::pg_tls;
 use super::DbError;
 
 impl From<tokio_postgres::Error> for DbError {
@@ -25,7 +26,21 @@ impl From<tokio_postgres::Error> for DbError {
         // The server's own words say what was wrong (constraint, syntax …).
         match e.as_db_error() {
             Some(db) => DbError::Engine(format!("{}: {}", db.code().code(), db.message())),
-            None => DbError::Engine(e.to_string()),
+            None => {
+                // The cause is in the source chain ("error performing TLS
+                // handshake" says nothing of which certificate or why).
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text += &format!(": {s}");
+                    source = s.source();
+                }
+                if text.contains("TLS handshake") {
+                    text += " (check sslrootcert: the PEM of the CA that signed the database's certificate; \
+                             and that the URL's host is a name in that certificate)";
+                }
+                DbError::Engine(text)
+            }
         }
     }
 }
@@ -208,6 +223,8 @@ impl Conn for PgConn {
 /// Opens connections for deadpool and checks them on their way back.
 pub struct Manager {
     config: tokio_postgres::Config,
+    /// `None`: plain (a Unix socket, a private network).
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 }
 
 impl managed::Manager for Manager {
@@ -218,7 +235,7 @@ impl managed::Manager for Manager {
         // The socket must belong to the connection's own runtime, which can
         // only be driven from a thread outside any runtime: open it on a
         // thread of its own (once per connection).
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("pg-connect".into())
@@ -228,12 +245,19 @@ impl managed::Manager for Manager {
                         .enable_all()
                         .build()
                         .map_err(|e| DbError::Engine(e.to_string()))?;
-                    let (client, connection) = rt.block_on(config.connect(NoTls))?;
-                    rt.spawn(async move {
-                        if let Err(e) = connection.await {
-                            tracing::warn!(error = %e, "a PostgreSQL connection closed");
+                    // The two connections are of different types: each is driven alike.
+                    let client = match tls {
+                        None => {
+                            let (client, connection) = rt.block_on(config.connect(NoTls))?;
+                            rt.spawn(drive(connection));
+                            client
                         }
-                    });
+                        Some(tls) => {
+                            let (client, connection) = rt.block_on(config.connect(tls))?;
+                            rt.spawn(drive(connection));
+                            client
+                        }
+                    };
                     Ok(Session { client, in_tx: false, rt: Some(rt), statements: HashMap::new() })
                 })();
                 let _ = tx.send(opened);
@@ -255,6 +279,39 @@ impl managed::Manager for Manager {
     }
 }
 
+/// Runs a connection's socket until it closes.
+async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "a PostgreSQL connection closed");
+    }
+}
+
+/// Settings for a database that fails over (issue 30), where the URL does
+/// not say otherwise. Several hosts (`postgresql://u@a,b/db`): only the one
+/// that takes writes is used, so after a standby is promoted new
+/// connections find it and the server needs no restart. A primary that
+/// vanishes without closing its sockets (power lost, network cut) is
+/// noticed within about 25 s, not the kernel's two hours, so its
+/// connections are dropped and opened again elsewhere.
+fn for_failover(config: &mut tokio_postgres::Config) {
+    use tokio_postgres::config::TargetSessionAttrs;
+    if config.get_hosts().len() > 1 && config.get_target_session_attrs() == TargetSessionAttrs::Any {
+        config.target_session_attrs(TargetSessionAttrs::ReadWrite);
+    }
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config.keepalives_idle(Duration::from_secs(10));
+    }
+    if config.get_keepalives_interval().is_none() {
+        config.keepalives_interval(Duration::from_secs(5));
+    }
+    if config.get_keepalives_retries().is_none() {
+        config.keepalives_retries(3);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(20));
+    }
+}
+
 /// How long a caller waits for a free connection, and for a new one to
 /// open, before the request fails with a message instead of hanging.
 const WAIT: Duration = Duration::from_secs(30);
@@ -272,10 +329,18 @@ pub struct Pool {
 impl Pool {
     pub fn new(url: &str, size: usize) -> Result<Pool, DbError> {
         let open = |reason: String| DbError::Open { target: redact(url), reason };
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| open(e.to_string()))?;
+        let (plain_url, mode, ca) = pg_tls::split(url).map_err(open)?;
+        let tls = pg_tls::connector(&mode, ca.as_deref()).map_err(open)?;
+        let mut config: tokio_postgres::Config =
+            plain_url.parse().map_err(|e: tokio_postgres::Error| open(e.to_string()))?;
+        if tls.is_some() {
+            // Never fall back to plain when TLS was asked for.
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT);
         }
+        for_failover(&mut config);
         let dbname = config.get_dbname().unwrap_or("?").to_string();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -283,7 +348,7 @@ impl Pool {
             .enable_all()
             .build()
             .map_err(|e| open(format!("cannot start the database runtime: {e}")))?;
-        let pool = managed::Pool::builder(Manager { config })
+        let pool = managed::Pool::builder(Manager { config, tls })
             .max_size(size.max(1))
             .wait_timeout(Some(WAIT))
             .create_timeout(Some(CONNECT + Duration::from_secs(5)))
@@ -327,5 +392,28 @@ pub fn redact(url: &str) -> String {
             format!("{}{user}:…{}", &url[..s + 3], &url[at..])
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_postgres::config::TargetSessionAttrs;
+
+    #[test]
+    fn several_hosts_mean_the_one_that_takes_writes_and_a_dead_host_is_noticed() {
+        let mut two: tokio_postgres::Config = "postgresql://shoumen@db-a,db-b/shoumen".parse().unwrap();
+        for_failover(&mut two);
+        assert_eq!(two.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+        assert_eq!(two.get_keepalives_idle(), Duration::from_secs(10));
+        assert_eq!(two.get_tcp_user_timeout(), Some(&Duration::from_secs(20)));
+        // What the URL says stands.
+        let mut said: tokio_postgres::Config =
+            "postgresql://shoumen@db-a,db-b/shoumen?keepalives_idle=60".parse().unwrap();
+        for_failover(&mut said);
+        assert_eq!(said.get_keepalives_idle(), Duration::from_secs(60));
+        let mut one: tokio_postgres::Config = "postgresql://shoumen@db-a/shoumen".parse().unwrap();
+        for_failover(&mut one);
+        assert_eq!(one.get_target_session_attrs(), TargetSessionAttrs::Any);
     }
 }

@@ -142,17 +142,28 @@ async fn scrape(State(app): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn render(app: &AppState) -> Result<String, DbError> {
-    let (fleet, outbox) = app
+    let (fleet, outbox, drill) = app
         .db
         .call(|conn| {
             let fleet = devices::fleet(conn, None)?;
             let outbox = crate::records::alerts::outbox_counts(conn)?;
-            Ok::<_, DbError>((fleet, outbox))
+            let drill = crate::records::drill::last_success(conn)?;
+            Ok::<_, DbError>((fleet, outbox, drill))
         })
         .await?;
     let mut page = Exposition::default();
     kiosk_families(&mut page, &fleet);
     server_families(&mut page, app, outbox);
+    // Absent until a drill has passed: an alert on its age (docs/operations.md)
+    // then also fires for a district that never ran one.
+    if let Some(ms) = drill {
+        page.family(
+            "shoumen_restore_drill_last_success_timestamp_seconds",
+            "gauge",
+            "When a restore drill of a backup last passed (shoumen-server restore-drill).",
+        );
+        page.sample("shoumen_restore_drill_last_success_timestamp_seconds", &[], ms as f64 / 1000.0);
+    }
     Ok(page.finish())
 }
 

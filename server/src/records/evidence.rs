@@ -404,6 +404,59 @@ pub fn check_held(
     Ok(raised)
 }
 
+/// Recomputes every stored hash of `community`'s log from its leaves, as a
+/// restore drill does (issue 30): a restored log whose hashes do not follow
+/// from its leaves would sign checkpoints no receipt can reach. Returns the
+/// log's size. Memory: all the log's hashes (64 bytes per record).
+pub fn verify_tree(conn: &mut dyn Conn, community: &str) -> Result<u64, EvidenceError> {
+    struct Memory(Vec<Hash>);
+    impl HashReader for Memory {
+        fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+            indexes
+                .iter()
+                .map(|&i| self.0.get(i as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
+                .collect()
+        }
+    }
+    let mut memory = Memory(Vec::new());
+    let mut failed: Option<String> = None;
+    let mut n = 0u64;
+    conn.query_each("SELECT n, leaf FROM tlog_leaves WHERE community = ?1 ORDER BY n", vals![community], &mut |r| {
+        let (at, leaf) = (r.get::<i64>(0)? as u64, r.get::<String>(1)?);
+        let leaf = hex::decode(&leaf).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        match (at == n, leaf) {
+            (true, Some(leaf)) => match tlog_tiles::stored_hashes_for_record_hash(n, Hash(leaf), &memory) {
+                Ok(hashes) => memory.0.extend(hashes),
+                Err(e) => failed = Some(format!("record {n}: {e}")),
+            },
+            (false, _) => failed = Some(format!("record {n} is missing")),
+            (true, None) => failed = Some(format!("record {n}'s leaf is not a hash")),
+        }
+        n += 1;
+        Ok(failed.is_none())
+    })?;
+    let mut i = 0usize;
+    conn.query_each(
+        "SELECT idx, hash FROM tlog_hashes WHERE community = ?1 ORDER BY idx",
+        vals![community],
+        &mut |r| {
+            let (idx, hash) = (r.get::<i64>(0)? as usize, r.get::<String>(1)?);
+            if failed.is_none() && (idx != i || memory.0.get(i).map(|h| hex::encode(h.0)) != Some(hash)) {
+                failed = Some(format!("stored hash {i} does not follow from the records"));
+            }
+            i += 1;
+            Ok(failed.is_none())
+        },
+    )?;
+    if failed.is_none() && i != memory.0.len() {
+        failed = Some(format!("{} hashes stored, {} follow from the records", i, memory.0.len()));
+    }
+    match failed {
+        Some(why) => Err(EvidenceError::Damaged(community.to_string(), why)),
+        None => Ok(n),
+    }
+}
+
 /// Hashes as the proof endpoints send them: standard base64, as in
 /// checkpoints.
 pub fn b64(hashes: &[Hash]) -> Vec<String> {

@@ -11,6 +11,7 @@ pub mod checkins;
 pub mod chores;
 pub mod community;
 pub mod devices;
+pub mod drill;
 pub mod evidence;
 pub mod ingest;
 pub mod keys;

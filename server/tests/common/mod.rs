@@ -26,6 +26,9 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// The variable that switches the server tests to PostgreSQL.
 pub const PG_VAR: &str = "SHOUMEN_TEST_POSTGRES_URL";
+/// Where the tests make their schemas, if not there (a plain socket when
+/// the server's URL asks for TLS).
+pub const PG_ADMIN_VAR: &str = "SHOUMEN_TEST_POSTGRES_ADMIN_URL";
 
 /// The database a test's server keeps in `dir`: a SQLite file, or with
 /// `SHOUMEN_TEST_POSTGRES_URL` set, a schema of its own in that PostgreSQL
@@ -39,8 +42,11 @@ pub fn target(dir: &Path) -> String {
                 return t;
             }
             let schema = format!("t_{}", shoumen_server::leaves::secrets::random_token());
+            // A URL the test's own plain client can use, if the server's
+            // asks for TLS (.ci/pg-tls-suite.sh).
+            let admin = std::env::var(PG_ADMIN_VAR).unwrap_or_else(|_| url.clone());
             let mut client =
-                postgres::Client::connect(&url, postgres::NoTls).expect("connect to SHOUMEN_TEST_POSTGRES_URL");
+                postgres::Client::connect(&admin, postgres::NoTls).expect("connect to SHOUMEN_TEST_POSTGRES_URL");
             client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
             let sep = if url.contains('?') { '&' } else { '?' };
             let t = format!("{url}{sep}options=-csearch_path%3D{schema}");
