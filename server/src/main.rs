@@ -173,6 +173,15 @@ enum Cmd {
         /// The new backup file.
         to: PathBuf,
     },
+    /// Move a compound's SQLite file into PostgreSQL: every community (or
+    /// --community's) with its keys, kiosk chains, evidence log and audit
+    /// trail, each checked on both sides after the copy.
+    Migrate {
+        #[arg(long, value_name = "FILE")]
+        from: String,
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Restore a backup into a scratch database, check every kiosk chain,
     /// audit trail and evidence log in it, and say what the live database
     /// (--db) holds that the backup lacks. Schedule it nightly.
@@ -247,6 +256,9 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key })) = &cli.command {
         return cli::evidence::verify(&cli.db, receipt, log_key.as_deref());
     }
+    if let Some(Cmd::Migrate { from, to }) = &cli.command {
+        return cli::migrate::run(from, to, cli.community.as_deref());
+    }
     // The live database may be gone: the drill says so and goes on.
     if let Some(Cmd::RestoreDrill { backup, scratch }) = &cli.command {
         return cli::backup::restore_drill(&cli.db, backup, scratch.as_deref());
@@ -265,7 +277,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Pass(PassCmd::Revoke { pass_id }) => cli::pass::revoke(&db, community, &pass_id),
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
-        Cmd::Evidence(_) | Cmd::RestoreDrill { .. } => unreachable!("handled before the database is opened"),
+        Cmd::Evidence(_) | Cmd::RestoreDrill { .. } | Cmd::Migrate { .. } => unreachable!("handled before the database is opened"),
         Cmd::Backup { to } => cli::backup::backup(&db, &cli.db, &to),
         Cmd::Export { from, to } => cli::export::run(&db, community, &from, &to, cli.serve.utc_offset_min),
         Cmd::Unlock { name } => cli::unlock::run(&db, &name),

@@ -386,3 +386,145 @@ impl Drop for Stop {
             .output();
     }
 }
+
+/// `backup` on PostgreSQL is pg_dump's archive; `restore-drill` restores it
+/// into an empty scratch database, checks it and names the missing tail,
+/// and refuses a scratch database that is not empty.
+#[test]
+fn a_pg_dump_backup_is_restored_into_a_scratch_database_and_checked() {
+    if !available() {
+        return;
+    }
+    let dir = shared_dir();
+    let data = dir.path().join("one");
+    pg("initdb", &["-D", data.to_str().unwrap(), "-U", "root", "-A", "trust", "--no-sync"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let socket = dir.path().to_str().unwrap();
+    let log = dir.path().join("one.log");
+    let options = format!("-p {port} -k {socket} -c listen_addresses=''");
+    pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+    let _stop = Stop(data.clone());
+    for name in ["live", "scratch"] {
+        pg("psql", &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", &format!("CREATE DATABASE {name}")]);
+    }
+    let url = |name: &str| format!("postgresql://root@{}:{port}/{name}", socket.replace('/', "%2F"));
+    let live = Db::open(&url("live")).unwrap();
+    let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+    live.call_blocking(|c| shoumen_server::db::init(c, COMMUNITY, ADMIN, &hash, shoumen_server::db::now_ms())).unwrap();
+    let server = Background::start(Db::open(&url("live")).unwrap(), Config::default()).unwrap();
+    let token = live
+        .call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, COMMUNITY, "North", 3_600_000))
+        .unwrap();
+    let kdir = tempfile::tempdir().unwrap();
+    let mut kiosk = Kiosk::new(kdir.path(), "north");
+    kiosk.enroll(&format!("http://{}", server.addr), &token);
+    kiosk.add(50);
+    kiosk.sync().unwrap();
+    let cli = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_shoumen-server")).arg("--db").arg(url("live")).args(args).output().unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let backup = dir.path().join("live.dump");
+    let (ok, out) = cli(&["backup", backup.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    kiosk.add(20);
+    kiosk.sync().unwrap();
+
+    let device = kiosk.store.device_id().to_string();
+    let (ok, out) = cli(&["restore-drill", backup.to_str().unwrap(), "--scratch", &url("scratch")]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("ok       kiosk {device}: chain of 50 entries intact")), "{out}");
+    assert!(out.contains(&format!("missing  kiosk {device}: entries 51..70 (20 entries)")), "{out}");
+    let (ok, out) = cli(&["restore-drill", backup.to_str().unwrap(), "--scratch", &url("scratch")]);
+    assert!(!ok && out.contains("must be an empty database"), "{out}");
+    let (ok, out) = cli(&["restore-drill", backup.to_str().unwrap()]);
+    assert!(!ok && out.contains("--scratch"), "{out}");
+    drop(server);
+}
+
+/// A compound's SQLite server moves to PostgreSQL (`migrate`): every row,
+/// chain, audit row and evidence record checked on both sides, a second
+/// move refused, and the enrolled kiosk keeps pushing to a server on the
+/// new database without enrolling again. `SHOUMEN_MIGRATE_ENTRIES` and
+/// `SHOUMEN_MIGRATE_REGISTRATIONS` (default 2,000 and 10; the run is
+/// 100,000 and 1,000) size it; the time is printed.
+#[test]
+fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
+    if !available() {
+        return;
+    }
+    let knob = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (entries, registrations) = (knob("SHOUMEN_MIGRATE_ENTRIES", 2_000), knob("SHOUMEN_MIGRATE_REGISTRATIONS", 10));
+    let dir = shared_dir();
+    // The compound's server, on its SQLite file.
+    let file = dir.path().join("compound.db").to_str().unwrap().to_string();
+    let db = Db::open(&file).unwrap();
+    let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
+    db.call_blocking(|c| shoumen_server::db::init(c, COMMUNITY, ADMIN, &hash, shoumen_server::db::now_ms())).unwrap();
+    returnee_scene(&db);
+    let config = || {
+        let mut c = Config { rate_per_minute: 100_000, ..Config::default() };
+        // One test address registers them all.
+        c.registrations.per_address_day = 1_000_000;
+        c.registrations.unit_alert_after = 1_000_000;
+        c
+    };
+    let compound = Background::start(Db::open(&file).unwrap(), config()).unwrap();
+    let base = format!("http://{}", compound.addr);
+    let token = db
+        .call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, COMMUNITY, "North", 3_600_000))
+        .unwrap();
+    let kdir = tempfile::tempdir().unwrap();
+    let mut kiosk = Kiosk::new(kdir.path(), "north");
+    kiosk.enroll(&base, &token);
+    while kiosk.store.head_seq().unwrap() < entries {
+        kiosk.add(1_000.min(entries - kiosk.store.head_seq().unwrap()));
+        kiosk.sync().unwrap();
+    }
+    let receipts = (0..registrations).filter_map(|n| register_returnee(&base, &format!("137{n:08}"))).count();
+    assert_eq!(receipts as u64, registrations);
+    drop(compound);
+
+    // The district's database, on a cluster of its own.
+    let data = dir.path().join("district");
+    pg("initdb", &["-D", data.to_str().unwrap(), "-U", "root", "-A", "trust", "--no-sync"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let socket = dir.path().to_str().unwrap();
+    let log = dir.path().join("district.log");
+    let options = format!("-p {port} -k {socket} -c listen_addresses=''");
+    pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+    let _stop = Stop(data.clone());
+    pg("psql", &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", "CREATE DATABASE district"]);
+    let url = format!("postgresql://root@{}:{port}/district", socket.replace('/', "%2F"));
+    let migrate = || {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+            .args(["migrate", "--from", &file, "--to", &url])
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text, started.elapsed())
+    };
+    let (ok, out, took) = migrate();
+    assert!(ok, "{out}");
+    eprintln!("migrate: {entries} entries, {registrations} registrations in {took:?}\n{out}");
+    let device = kiosk.store.device_id().to_string();
+    assert!(out.contains(&format!("ok       kiosk {device}: chain of {entries} entries intact: the same in PostgreSQL")), "{out}");
+    assert!(out.contains(&format!("evidence log of {registrations} records, every hash follows, root")), "{out}");
+    let (ok, out, _) = migrate();
+    assert!(!ok && out.contains("already holds community"), "a second move is refused: {out}");
+
+    // The kiosk carries on with the server on PostgreSQL, enrolled as before.
+    let district = Background::start(Db::open(&url).unwrap(), config()).unwrap();
+    let client = kiosk.client_via(Some(&format!("http://{}", district.addr)));
+    kiosk.add(25);
+    let report =
+        shoumen_client::sync::sync_once(&mut kiosk.store, &client, &kiosk.clock, &[], &mut |_, _| {}).unwrap();
+    assert_eq!((report.acked, report.queue), (entries + 25, 0));
+    // New rows get new ids after the copied ones.
+    let moved = Db::open(&url).unwrap();
+    assert!(register_returnee(&format!("http://{}", district.addr), "13600000000").is_some());
+    let ids = moved.call_blocking(|c| c.scalar("SELECT COUNT(DISTINCT id) FROM registrations", &[])).unwrap();
+    assert_eq!(ids as u64, registrations + 1);
+}

@@ -23,9 +23,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use shoumen_client::sync;
-use shoumen_server::db::{now_ms, Db};
-use shoumen_server::records::community;
-use shoumen_server::records::returnees::{self, Kind};
+use shoumen_server::db::now_ms;
 
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
@@ -97,80 +95,6 @@ fn spawn_haproxy(dir: &Path, front: u16, ports: &[u16]) -> Child {
     panic!("haproxy did not start");
 }
 
-/// The returnee documents and the resident the registrations name.
-fn scene(db: &Db) {
-    db.call_blocking(|c| {
-        let now = now_ms();
-        community::add_resident(c, COMMUNITY, "王芳", "3-502", "13800000000", now).unwrap();
-        returnees::save_document(
-            c,
-            COMMUNITY,
-            "Pledge",
-            Kind::Pledge,
-            7,
-            "本人承诺自我健康监测 {days} 天。",
-            "I will watch my health for {days} days.",
-            "t",
-            now,
-        )
-        .unwrap();
-        returnees::add_rule(c, COMMUNITY, "", "Pledge", None, None, now).unwrap();
-        Ok(())
-    })
-    .unwrap();
-}
-
-fn hidden(page: &str, name: &str) -> Option<String> {
-    let key = format!("name=\"{name}\" value=\"");
-    let at = page.find(&key)? + key.len();
-    Some(page[at..at + page[at..].find('"')?].to_string())
-}
-
-/// One returnee registers at `base`; the receipt's JSON, or `None` if the
-/// process died on the way (the next one is tried).
-fn register(base: &str, phone: &str) -> Option<String> {
-    let b = Browser::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let send = |url: String, form: &[(String, String)]| -> Option<(u16, String, Option<String>)> {
-        let r = b.post(url).form(form).send().ok()?;
-        let status = r.status().as_u16();
-        let location = r.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_string);
-        Some((status, r.text().ok()?, location))
-    };
-    let page = b.get(format!("{base}/r/{COMMUNITY}")).send().ok()?.text().ok()?;
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let mut form: Vec<(String, String)> = [
-        ("token", hidden(&page, "token")?.as_str()),
-        ("name", "王芳"),
-        ("phone", phone),
-        ("unit", "3-502"),
-        ("origin", "110101"),
-        ("arrival", &today),
-        ("travel", "train"),
-        ("temperature", "36.5"),
-        ("symptoms", "no"),
-        ("contact", "no"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let (_, page, _) = send(format!("{base}/r/{COMMUNITY}"), &form)?;
-    form.push(("document".into(), hidden(&page, "document")?));
-    form.push(("version".into(), hidden(&page, "version")?));
-    for (k, v) in [("signature", "M10 20 L30 40"), ("signed_name", "王芳"), ("confirm", "yes")] {
-        form.push((k.into(), v.into()));
-    }
-    let (status, _, location) = send(format!("{base}/r/{COMMUNITY}/sign"), &form)?;
-    if status != 303 {
-        return None;
-    }
-    b.get(format!("{base}{}/json", location?)).send().ok()?.text().ok()
-}
-
 #[test]
 fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_nothing() {
     if !available() {
@@ -181,7 +105,7 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
     let dir = tempfile::tempdir().unwrap();
     let db = init_db(dir.path());
     let url = target(dir.path());
-    scene(&db);
+    returnee_scene(&db);
     let receiver = Receiver::start(0);
     let hook = shoumen_server::webhook::Webhook::new(&receiver.url, "json", "").unwrap();
     db.call_blocking(|c| shoumen_server::webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
@@ -228,7 +152,7 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
             let mut n = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 let base = format!("http://127.0.0.1:{}", ports[n as usize % ports.len()]);
-                if let Some(receipt) = register(&base, &format!("139{n:08}")) {
+                if let Some(receipt) = register_returnee(&base, &format!("139{n:08}")) {
                     receipts.lock().unwrap().push(receipt);
                 }
                 n += 1;

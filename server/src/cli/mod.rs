@@ -8,6 +8,7 @@ pub mod enroll_token;
 pub mod evidence;
 pub mod export;
 pub mod init;
+pub mod migrate;
 pub mod pass;
 pub mod prune;
 pub mod serve;

@@ -17,6 +17,7 @@
 //! filtered by that community.
 
 mod conn;
+pub mod copy;
 mod pg_tls;
 mod postgres;
 mod schema;

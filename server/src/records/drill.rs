@@ -43,21 +43,36 @@ pub fn heads(conn: &mut dyn Conn) -> Result<Heads, DbError> {
 /// thing checked.
 pub fn check(conn: &mut dyn Conn) -> Result<(Vec<String>, Vec<String>), DbError> {
     let (mut problems, mut checked) = (Vec::new(), Vec::new());
-    for device in ingest::device_ids(conn)? {
+    for id in crate::db::communities(conn)? {
+        let (p, c) = check_community(conn, &id)?;
+        problems.extend(p);
+        checked.extend(c);
+    }
+    Ok((problems, checked))
+}
+
+/// [`check`] for one community: its kiosks' chains, its audit trail, its
+/// evidence log.
+pub fn check_community(conn: &mut dyn Conn, id: &str) -> Result<(Vec<String>, Vec<String>), DbError> {
+    let (mut problems, mut checked) = (Vec::new(), Vec::new());
+    let devices: Vec<String> =
+        conn.query_map("SELECT id FROM devices WHERE community = ?1 ORDER BY id", vals![id], |r| r.get(0))?;
+    for device in devices {
         match ingest::verify_chain(conn, &device) {
             Ok(n) => checked.push(format!("kiosk {device}: chain of {n} entries intact")),
             Err(e) => problems.push(format!("kiosk {device}: chain broken: {e}")),
         }
     }
-    for id in crate::db::communities(conn)? {
-        match audit::verify(conn, &id)? {
-            audit::Verdict::Intact(n) => checked.push(format!("{id}: audit trail of {n} rows intact")),
-            audit::Verdict::BrokenAt(seq) => problems.push(format!("{id}: audit trail broken at row {seq}")),
+    match audit::verify(conn, id)? {
+        audit::Verdict::Intact(n) => checked.push(format!("{id}: audit trail of {n} rows intact")),
+        audit::Verdict::BrokenAt(seq) => problems.push(format!("{id}: audit trail broken at row {seq}")),
+    }
+    match evidence::verify_tree(conn, id) {
+        Ok(n) => {
+            let root = evidence::root(conn, id, n).map(|h| hex::encode(h.0)).unwrap_or_default();
+            checked.push(format!("{id}: evidence log of {n} records, every hash follows, root {root}"));
         }
-        match evidence::verify_tree(conn, &id) {
-            Ok(n) => checked.push(format!("{id}: evidence log of {n} records, every hash follows")),
-            Err(e) => problems.push(format!("{id}: {e}")),
-        }
+        Err(e) => problems.push(format!("{id}: {e}")),
     }
     Ok((problems, checked))
 }

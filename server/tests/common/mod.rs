@@ -535,3 +535,77 @@ fn handle(client: TcpStream, target: SocketAddr, fault: Fault) {
     }
     let _ = up.join();
 }
+
+/// The returnee documents and the resident the registrations name.
+pub fn returnee_scene(db: &Db) {
+    db.call_blocking(|c| {
+        let now = now_ms();
+        shoumen_server::records::community::add_resident(c, COMMUNITY, "王芳", "3-502", "13800000000", now).unwrap();
+        shoumen_server::records::returnees::save_document(
+            c,
+            COMMUNITY,
+            "Pledge",
+            shoumen_server::records::returnees::Kind::Pledge,
+            7,
+            "本人承诺自我健康监测 {days} 天。",
+            "I will watch my health for {days} days.",
+            "t",
+            now,
+        )
+        .unwrap();
+        shoumen_server::records::returnees::add_rule(c, COMMUNITY, "", "Pledge", None, None, now).unwrap();
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn hidden_value(page: &str, name: &str) -> Option<String> {
+    let key = format!("name=\"{name}\" value=\"");
+    let at = page.find(&key)? + key.len();
+    Some(page[at..at + page[at..].find('"')?].to_string())
+}
+
+/// One returnee registers at `base`; the receipt's JSON, or `None` if the
+/// process died on the way (the next one is tried).
+pub fn register_returnee(base: &str, phone: &str) -> Option<String> {
+    let b = Browser::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let send = |url: String, form: &[(String, String)]| -> Option<(u16, String, Option<String>)> {
+        let r = b.post(url).form(form).send().ok()?;
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_string);
+        Some((status, r.text().ok()?, location))
+    };
+    let page = b.get(format!("{base}/r/{COMMUNITY}")).send().ok()?.text().ok()?;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let mut form: Vec<(String, String)> = [
+        ("token", hidden_value(&page, "token")?.as_str()),
+        ("name", "王芳"),
+        ("phone", phone),
+        ("unit", "3-502"),
+        ("origin", "110101"),
+        ("arrival", &today),
+        ("travel", "train"),
+        ("temperature", "36.5"),
+        ("symptoms", "no"),
+        ("contact", "no"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let (_, page, _) = send(format!("{base}/r/{COMMUNITY}"), &form)?;
+    form.push(("document".into(), hidden_value(&page, "document")?));
+    form.push(("version".into(), hidden_value(&page, "version")?));
+    for (k, v) in [("signature", "M10 20 L30 40"), ("signed_name", "王芳"), ("confirm", "yes")] {
+        form.push((k.into(), v.into()));
+    }
+    let (status, _, location) = send(format!("{base}/r/{COMMUNITY}/sign"), &form)?;
+    if status != 303 {
+        return None;
+    }
+    b.get(format!("{base}{}/json", location?)).send().ok()?.text().ok()
+}
