@@ -277,7 +277,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Pass(PassCmd::Revoke { pass_id }) => cli::pass::revoke(&db, community, &pass_id),
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
-        Cmd::Evidence(_) | Cmd::RestoreDrill { .. } | Cmd::Migrate { .. } => unreachable!("handled before the database is opened"),
+        Cmd::Evidence(_) | Cmd::RestoreDrill { .. } | Cmd::Migrate { .. } => {
+            unreachable!("handled before the database is opened")
+        }
         Cmd::Backup { to } => cli::backup::backup(&db, &cli.db, &to),
         Cmd::Export { from, to } => cli::export::run(&db, community, &from, &to, cli.serve.utc_offset_min),
         Cmd::Unlock { name } => cli::unlock::run(&db, &name),

@@ -67,6 +67,9 @@ fn the_fleet_is_scraped_with_the_token_only_and_the_rules_and_dashboard_name_wha
     k.add(3);
     k.sync().unwrap();
     k.sync().unwrap();
+    // A restore drill passed yesterday (its gauge is absent until one has).
+    let yesterday = shoumen_server::db::now_ms() - 86_400_000;
+    server.db.call_blocking(move |c| shoumen_server::records::drill::record_success(c, yesterday)).unwrap();
 
     assert_eq!(scrape(&server, None).0, 401, "no token");
     assert_eq!(scrape(&server, Some("a-metrics-token-for-the-district-0124")).0, 401, "a wrong token");
@@ -87,6 +90,8 @@ fn the_fleet_is_scraped_with_the_token_only_and_the_rules_and_dashboard_name_wha
     assert!(page.contains(&format!("shoumen_kiosk_clock_trusted{labels} 1\n")), "{page}");
     assert!(page.contains(&format!("shoumen_kiosk_queue_entries{labels} 0\n")));
     assert!(page.contains("shoumen_http_request_duration_seconds_count{lane=\"kiosk\"}"));
+    let drill = format!("shoumen_restore_drill_last_success_timestamp_seconds {}\n", yesterday as f64 / 1000.0);
+    assert!(page.contains(&drill), "{drill} in:\n{page}");
     assert!(!page.contains("3-502"), "no unit, pass or person in the metrics");
 
     let names = exported(&page);

@@ -33,6 +33,10 @@ use shoumen_server::{Background, Config};
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 fn available() -> bool {
+    if on_postgres() {
+        eprintln!("skipped on the PostgreSQL pass: these clusters are the test's own, tried on the SQLite pass");
+        return false;
+    }
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     if !root || !Path::new(BIN).join("initdb").exists() || !Path::new("/usr/sbin/runuser").exists() {
         eprintln!("skipped: needs root and PostgreSQL 15's binaries (apt-get install postgresql-15)");
@@ -405,7 +409,21 @@ fn a_pg_dump_backup_is_restored_into_a_scratch_database_and_checked() {
     pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
     let _stop = Stop(data.clone());
     for name in ["live", "scratch"] {
-        pg("psql", &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", &format!("CREATE DATABASE {name}")]);
+        pg(
+            "psql",
+            &[
+                "-h",
+                socket,
+                "-p",
+                &port.to_string(),
+                "-U",
+                "root",
+                "-d",
+                "postgres",
+                "-qc",
+                &format!("CREATE DATABASE {name}"),
+            ],
+        );
     }
     let url = |name: &str| format!("postgresql://root@{}:{port}/{name}", socket.replace('/', "%2F"));
     let live = Db::open(&url("live")).unwrap();
@@ -421,9 +439,16 @@ fn a_pg_dump_backup_is_restored_into_a_scratch_database_and_checked() {
     kiosk.add(50);
     kiosk.sync().unwrap();
     let cli = |args: &[&str]| {
-        let out =
-            Command::new(env!("CARGO_BIN_EXE_shoumen-server")).arg("--db").arg(url("live")).args(args).output().unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        let out = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+            .arg("--db")
+            .arg(url("live"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
     };
     let backup = dir.path().join("live.dump");
     let (ok, out) = cli(&["backup", backup.to_str().unwrap()]);
@@ -495,7 +520,10 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     let options = format!("-p {port} -k {socket} -c listen_addresses=''");
     pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
     let _stop = Stop(data.clone());
-    pg("psql", &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", "CREATE DATABASE district"]);
+    pg(
+        "psql",
+        &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", "CREATE DATABASE district"],
+    );
     let url = format!("postgresql://root@{}:{port}/district", socket.replace('/', "%2F"));
     let migrate = || {
         let started = Instant::now();
@@ -510,7 +538,10 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     assert!(ok, "{out}");
     eprintln!("migrate: {entries} entries, {registrations} registrations in {took:?}\n{out}");
     let device = kiosk.store.device_id().to_string();
-    assert!(out.contains(&format!("ok       kiosk {device}: chain of {entries} entries intact: the same in PostgreSQL")), "{out}");
+    assert!(
+        out.contains(&format!("ok       kiosk {device}: chain of {entries} entries intact: the same in PostgreSQL")),
+        "{out}"
+    );
     assert!(out.contains(&format!("evidence log of {registrations} records, every hash follows, root")), "{out}");
     let (ok, out, _) = migrate();
     assert!(!ok && out.contains("already holds community"), "a second move is refused: {out}");
@@ -519,8 +550,7 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     let district = Background::start(Db::open(&url).unwrap(), config()).unwrap();
     let client = kiosk.client_via(Some(&format!("http://{}", district.addr)));
     kiosk.add(25);
-    let report =
-        shoumen_client::sync::sync_once(&mut kiosk.store, &client, &kiosk.clock, &[], &mut |_, _| {}).unwrap();
+    let report = shoumen_client::sync::sync_once(&mut kiosk.store, &client, &kiosk.clock, &[], &mut |_, _| {}).unwrap();
     assert_eq!((report.acked, report.queue), (entries + 25, 0));
     // New rows get new ids after the copied ones.
     let moved = Db::open(&url).unwrap();

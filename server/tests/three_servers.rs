@@ -2,11 +2,12 @@
 //! (issue 30), one of them SIGKILLed every few seconds and started again:
 //! two kiosks push through HAProxy, returnees register through each
 //! process in turn, alerts go to a counting webhook receiver, and the look
-//! for silent kiosks runs every second. Afterwards: every kiosk entry is
+//! for silent kiosks runs every second, and (with Mosquitto) doors open and
+//! close through the processes' shared subscription. Afterwards: every kiosk entry is
 //! stored once and its chain verifies; every receipt is in the one final
 //! evidence tree (checked by `.ci/check_evidence.py`, which shares no code
 //! with the server); each robot message arrived once; the look ran once
-//! in every second.
+//! in every second; each door message was stored once.
 //!
 //! `SHOUMEN_KILL_SECONDS` (default 20) and `SHOUMEN_KILL_EVERY_MS` (default
 //! 2000): the issue's run is 300 and 10000. Needs PostgreSQL
@@ -23,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use shoumen_client::sync;
-use shoumen_server::db::now_ms;
+use shoumen_server::db::{now_ms, Db};
+use shoumen_server::records::sensors;
 
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
@@ -43,9 +45,16 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// One `shoumen-server` process on a fixed port, so HAProxy finds it again.
-fn spawn_server(db: &str, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+/// One `shoumen-server` process on a fixed port, so HAProxy finds it again,
+/// and (with a broker) in the door sensors' shared subscription as itself.
+fn spawn_server(db: &str, port: u16, n: usize, broker: Option<u16>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shoumen-server"));
+    if let Some(broker) = broker {
+        command
+            .args(["--mqtt", &format!("mqtt://127.0.0.1:{broker}"), "--mqtt-share", "shoumen"])
+            .args(["--mqtt-client-id", &format!("shoumen-{n}")]);
+    }
+    let mut child = command
         .args(["--db", db, "--listen", &format!("127.0.0.1:{port}")])
         .args(["--rate-per-minute", "100000", "--registrations-per-phone", "100"])
         .args(["--registrations-per-address", "100000", "--unit-registrations-alert", "100000"])
@@ -59,6 +68,55 @@ fn spawn_server(db: &str, port: u16) -> Child {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.starts_with("listening on http://"), "unexpected first line {line:?}");
     child
+}
+
+/// Debian's Mosquitto on a free port, keeping its sessions in `dir`; `None`
+/// (and the doors left out) if it is not installed.
+fn spawn_broker(dir: &Path) -> Option<(Child, u16)> {
+    if !Path::new(MOSQUITTO).exists() || !Path::new(MOSQUITTO_PUB).exists() {
+        eprintln!("the door sensors left out: needs Debian's mosquitto and mosquitto-clients");
+        return None;
+    }
+    let port = free_port();
+    let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "user {}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+            me.trim(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut child =
+        Command::new(MOSQUITTO).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((child, port));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("mosquitto did not start");
+}
+
+const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+const MOSQUITTO_PUB: &str = "/usr/bin/mosquitto_pub";
+/// Doors published to in turn, one message every 100 ms: each door's
+/// messages are 2 s apart, so each is a change of its state.
+const DOORS: usize = 20;
+
+/// Door `n % DOORS` opens or closes, as zigbee2mqtt publishes it (QoS 1).
+fn publish_door(port: u16, n: usize) {
+    let contact = (n / DOORS) % 2 == 1;
+    let status = Command::new(MOSQUITTO_PUB)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
+        .args(["-t", &format!("zigbee2mqtt/door-{}", n % DOORS), "-m", &format!("{{\"contact\": {contact}}}")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "mosquitto_pub");
 }
 
 /// HAProxy in front of `ports`, checking each with /healthz, retrying a
@@ -110,8 +168,10 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
     let hook = shoumen_server::webhook::Webhook::new(&receiver.url, "json", "").unwrap();
     db.call_blocking(|c| shoumen_server::webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
 
+    let broker = spawn_broker(dir.path());
+    let mqtt = broker.as_ref().map(|b| b.1);
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().map(|&p| spawn_server(&url, p)).collect();
+    let mut servers: Vec<Child> = ports.iter().enumerate().map(|(n, &p)| spawn_server(&url, p, n, mqtt)).collect();
     let front = free_port();
     let mut haproxy = spawn_haproxy(dir.path(), front, &ports);
     let lb = format!("http://127.0.0.1:{front}");
@@ -160,6 +220,7 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
         })
     };
 
+    let doors = mqtt.map(|port| open_and_close_doors(&db, port, stop.clone()));
     let started = Instant::now();
     let first_second = now_ms() / 1000 + 1;
     let mut kills = 0;
@@ -168,12 +229,15 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
         let victim = kills % servers.len();
         servers[victim].kill().unwrap(); // SIGKILL
         servers[victim].wait().unwrap();
-        servers[victim] = spawn_server(&url, ports[victim]);
+        servers[victim] = spawn_server(&url, ports[victim], victim, mqtt);
         kills += 1;
     }
     let last_second = now_ms() / 1000 - 1;
     stop.store(true, Ordering::Relaxed);
     registering.join().unwrap();
+    if let Some(doors) = doors {
+        every_door_message_once(&db, doors.join().unwrap());
+    }
     let results: Vec<_> = kiosks.into_iter().map(|t| t.join().unwrap()).collect();
     eprintln!("{kills} kills in {:.1} s", started.elapsed().as_secs_f64());
 
@@ -234,6 +298,58 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
     }
     let _ = haproxy.kill();
     let _ = haproxy.wait();
+    if let Some((mut broker, _)) = broker {
+        let _ = broker.kill();
+        let _ = broker.wait();
+    }
+}
+
+/// Pairs the doors, waits until a process listens, then opens or closes a
+/// door every 100 ms until `stop`; returns how many messages went out.
+fn open_and_close_doors(db: &Db, port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+    db.call_blocking(|c| {
+        for d in 0..DOORS {
+            let unit = format!("9-{}", 101 + d);
+            shoumen_server::records::community::add_resident(c, COMMUNITY, "住户", &unit, "13800000000", now_ms())
+                .unwrap();
+            sensors::pair(c, COMMUNITY, &format!("door-{d}"), &unit, now_ms()).unwrap();
+        }
+        Ok(())
+    })
+    .unwrap();
+    let db = db.clone();
+    std::thread::spawn(move || {
+        let heard = || db.call_blocking(|c| c.scalar("SELECT COUNT(last_seen_ms) FROM sensors", &[])).unwrap() > 0;
+        while !heard() {
+            let status = Command::new(MOSQUITTO_PUB)
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", "zigbee2mqtt/door-0"])
+                .args(["-m", "{\"battery\": 90}"])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let mut n = 0;
+        while !stop.load(Ordering::Relaxed) {
+            publish_door(port, n);
+            n += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        n
+    })
+}
+
+/// Each door message changed its door's state once: as many events as
+/// messages (one lost is one fewer; one handled twice out of turn, one more).
+fn every_door_message_once(db: &Db, published: usize) {
+    let events = || db.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM sensor_events", &[])).unwrap() as usize;
+    let started = Instant::now();
+    while events() < published && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(events(), published, "every door message stored once");
+    eprintln!("{published} door messages, each stored once");
 }
 
 /// Each receipt proved against the final checkpoint by the independent

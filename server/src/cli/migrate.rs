@@ -33,7 +33,9 @@ pub fn run(from: &str, to: &str, only: Option<&str>) -> Result<()> {
         let (problems, checked) = source.call_blocking(|c| drill::check_community(c, id))?;
         problems.iter().for_each(|line| println!("carried  {line} (in the file already; `verify` shows it)"));
         let copied = source
-            .call_blocking(|s| target.call_blocking(|t| copy::community(s, t, id, |tx| same(tx, id, &counts, (&problems, &checked)))))
+            .call_blocking(|s| {
+                target.call_blocking(|t| copy::community(s, t, id, |tx| same(tx, id, &counts, (&problems, &checked))))
+            })
             .with_context(|| format!("{id} was not copied (nothing of it is in the target)"))?;
         checked.iter().for_each(|line| println!("ok       {line}: the same in PostgreSQL"));
         let rows: u64 = copied.iter().map(|(_, n)| n).sum();
@@ -51,7 +53,8 @@ fn same(
     counts: &copy::Copied,
     file: (&[String], &[String]),
 ) -> Result<(), shoumen_server::db::DbError> {
-    let differ = |what: String| Err(shoumen_server::db::DbError::Corrupt(format!("the copy differs from the file: {what}")));
+    let differ =
+        |what: String| Err(shoumen_server::db::DbError::Corrupt(format!("the copy differs from the file: {what}")));
     for ((table, a), (_, b)) in counts.iter().zip(&copy::counts(tx, id)?) {
         if a != b {
             return differ(format!("table {table} holds {a} rows in the file and {b} in PostgreSQL"));
