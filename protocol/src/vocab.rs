@@ -129,6 +129,9 @@ vocabulary! {
         KioskSilent = "kiosk_silent",
         Tamper = "tamper",
         SplitView = "split_view",
+        /// The evidence log's nightly audit found a record, leaf or hash
+        /// that does not follow from what it stores.
+        EvidenceDamaged = "evidence_damaged",
         DoorSensorOpen = "door_sensor_open",
         SensorMaintenance = "sensor_maintenance",
         CheckinFever = "checkin_fever",

@@ -235,7 +235,7 @@ fn spawn_background(state: &AppState) {
         }
     });
     // Retention, every night at 03:00 in the display zone.
-    let (db, offset) = (state.db.clone(), state.config.utc_offset_min);
+    let (db, offset, bell) = (state.db.clone(), state.config.utc_offset_min, state.bell.clone());
     tokio::spawn(async move {
         loop {
             let now = db::now_ms();
@@ -243,6 +243,14 @@ fn spawn_background(state: &AppState) {
             tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
             if let Err(e) = db.call(move |conn| retention::prune_all_once(conn, db::now_ms(), offset)).await {
                 tracing::warn!(error = %e, "retention did not run; it tries again tomorrow night");
+            }
+            // Then the evidence logs' audit: a long read, on the bulk lane.
+            match db.call_bulk(move |conn| ops::fsck::fsck_all_once(conn, db::now_ms(), offset)).await {
+                Ok(Some(found)) if found > 0 => bell.notify_one(),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "the evidence logs' audit did not run; it tries again tomorrow night")
+                }
             }
         }
     });

@@ -208,6 +208,11 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum EvidenceCmd {
+    /// Audit each community's log (or --community's) from what it stores:
+    /// every leaf from its record and salt, every hash from the leaves, the
+    /// roots the kiosks hold; an alert for each problem (the server also
+    /// does it every night after retention).
+    Fsck,
     /// Check a returnee's receipt (the JSON file from the receipt page)
     /// offline: the record's hash, its inclusion proof and the checkpoint's
     /// signature. With --log-key, nothing but the file and the key is used;
@@ -277,6 +282,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Pass(PassCmd::Revoke { pass_id }) => cli::pass::revoke(&db, community, &pass_id),
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
+        Cmd::Evidence(EvidenceCmd::Fsck) => cli::evidence::fsck(&db, community),
         Cmd::Evidence(_) | Cmd::RestoreDrill { .. } | Cmd::Migrate { .. } => {
             unreachable!("handled before the database is opened")
         }

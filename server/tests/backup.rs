@@ -126,5 +126,9 @@ fn a_backup_under_load_is_restored_the_drill_names_the_missing_tail_and_the_kios
         .execute("UPDATE tlog_hashes SET hash = '00' || substr(hash, 3) WHERE idx = 1", [])
         .unwrap();
     let (ok, out) = cli(&db_path, &["restore-drill", broken.to_str().unwrap()]);
-    assert!(!ok && out.contains("BROKEN") && out.contains("stored hash 1 does not follow"), "{out}");
+    assert!(
+        !ok && out.contains("BROKEN")
+            && out.contains("evidence log: The hash at level 0, node 1 does not follow from the records"),
+        "{out}"
+    );
 }

@@ -404,3 +404,106 @@ inclusion proofs over HTTP at {size} records: p50 {:.2} ms, p99 {:.2} ms, max {:
         pct(1.0)
     );
 }
+
+/// The log audits itself (issue 29): `evidence fsck` and the nightly audit
+/// recompute every leaf from its record and salt, every stored hash from
+/// the leaves, and name each kind of change: a record, a salt, a stored
+/// leaf, a level-0 hash, an interior node. Each is an alert, once.
+#[test]
+fn the_audit_names_a_changed_record_salt_leaf_level_0_hash_and_interior_node() {
+    use shoumen_server::leaves::words::{detail_text, Lang};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    returnee_scene(&server.db);
+    for n in 0..8 {
+        assert!(register_returnee(&server.url(), &format!("1390000000{n}")).is_some());
+    }
+    let audit = || {
+        let (size, problems) = server.db.call_blocking(|c| evidence::fsck(c, COMMUNITY)).unwrap();
+        assert_eq!(size, 8);
+        problems.iter().map(|p| detail_text(Lang::En, &p.encode(), 0)).collect::<Vec<_>>()
+    };
+    assert_eq!(audit(), Vec::<String>::new(), "an untouched log");
+    let value =
+        |sql: &str| -> String { server.db.call_blocking(|c| c.query_row(sql, &[], |r| r.get::<String>(0))).unwrap() };
+    let hash_at = |level: u8, n: u64| tlog_tiles::stored_hash_index(level, n);
+    // Each change, what the audit says, and the change undone.
+    let cases: Vec<(String, String, Vec<String>)> = vec![
+        (
+            "UPDATE registrations SET record = record || ' ' WHERE leaf_index = 3".into(),
+            format!(
+                "UPDATE registrations SET record = '{}' WHERE leaf_index = 3",
+                value("SELECT record FROM registrations WHERE leaf_index = 3").replace('\'', "''")
+            ),
+            vec!["Record 3: its stored record or salt does not match its leaf".into()],
+        ),
+        (
+            "UPDATE registrations SET salt = '00' || substr(salt, 3) WHERE leaf_index = 4".into(),
+            format!(
+                "UPDATE registrations SET salt = '{}' WHERE leaf_index = 4",
+                value("SELECT salt FROM registrations WHERE leaf_index = 4")
+            ),
+            vec!["Record 4: its stored record or salt does not match its leaf".into()],
+        ),
+        (
+            format!(
+                "UPDATE tlog_leaves SET leaf = '{}' WHERE n = 5",
+                value("SELECT leaf FROM tlog_leaves WHERE n = 1")
+            ),
+            format!(
+                "UPDATE tlog_leaves SET leaf = '{}' WHERE n = 5",
+                value("SELECT leaf FROM tlog_leaves WHERE n = 5")
+            ),
+            vec![
+                "Record 5: its stored record or salt does not match its leaf".into(),
+                "The hash at level 0, node 5 does not follow from the records".into(),
+            ],
+        ),
+        (
+            format!("UPDATE tlog_hashes SET hash = '{}' WHERE idx = {}", "00".repeat(32), hash_at(0, 6)),
+            format!(
+                "UPDATE tlog_hashes SET hash = '{}' WHERE idx = {}",
+                value(&format!("SELECT hash FROM tlog_hashes WHERE idx = {}", hash_at(0, 6))),
+                hash_at(0, 6)
+            ),
+            vec!["The hash at level 0, node 6 does not follow from the records".into()],
+        ),
+        (
+            format!("UPDATE tlog_hashes SET hash = '{}' WHERE idx = {}", "11".repeat(32), hash_at(1, 1)),
+            format!(
+                "UPDATE tlog_hashes SET hash = '{}' WHERE idx = {}",
+                value(&format!("SELECT hash FROM tlog_hashes WHERE idx = {}", hash_at(1, 1))),
+                hash_at(1, 1)
+            ),
+            vec!["The hash at level 1, node 1 does not follow from the records".into()],
+        ),
+    ];
+    for (change, undo, expected) in &cases {
+        server.exec(change, &[]);
+        let said = audit();
+        for e in expected {
+            assert!(said.iter().any(|s| s.starts_with(e.as_str())), "{change}: expected {e:?} in {said:?}");
+        }
+        assert!(said.len() <= expected.len() + 1, "{change}: only where it is: {said:?}");
+        server.exec(undo, &[]);
+        assert_eq!(audit(), Vec::<String>::new(), "undone: {undo}");
+    }
+
+    // The nightly audit raises it once, whichever process runs it first.
+    server.exec(&cases[4].0, &[]);
+    let now = shoumen_server::db::now_ms();
+    let night = server.db.call_blocking(move |c| shoumen_server::ops::fsck::fsck_all_once(c, now, 480)).unwrap();
+    assert_eq!(night, Some(1));
+    assert_eq!(server.db.call_blocking(move |c| shoumen_server::ops::fsck::fsck_all_once(c, now, 480)).unwrap(), None);
+    assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'evidence_damaged'"), 1);
+    let (b, _) = login(&server);
+    let (_, page) = get(&b, &format!("{}/alerts", server.url()));
+    assert!(page.contains("The hash at level 1, node 1 does not follow from the records"), "{page}");
+    // And `evidence fsck` says so, and fails.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .args(["--db", &target(dir.path()), "evidence", "fsck"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && text.contains("DAMAGED  lotus-gdn: The hash at level 1, node 1"), "{text}");
+}

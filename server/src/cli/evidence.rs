@@ -36,3 +36,29 @@ pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result
     println!("record: {}", receipt.record);
     Ok(())
 }
+
+/// `evidence fsck`: audits each log, raises an alert per problem, prints
+/// them, and fails if there are any.
+pub fn fsck(db: &Db, only: Option<&str>) -> Result<()> {
+    use shoumen_server::leaves::words::{detail_text, Lang};
+    let communities = match only {
+        Some(id) => vec![id.to_string()],
+        None => db.call_blocking(shoumen_server::db::communities)?,
+    };
+    let mut damaged = 0;
+    for id in &communities {
+        let (size, problems) = db.call_blocking(|c| shoumen_server::records::evidence::fsck(c, id))?;
+        db.call_blocking(|c| shoumen_server::ops::fsck::fsck(c, id, shoumen_server::db::now_ms()))?;
+        if problems.is_empty() {
+            println!("ok       {id}: {size} records, every leaf, hash and held root follows");
+        }
+        for p in &problems {
+            println!("DAMAGED  {id}: {}", detail_text(Lang::En, &p.encode(), 0));
+        }
+        damaged += problems.len();
+    }
+    if damaged > 0 {
+        anyhow::bail!("{damaged} problems in the evidence log; each is an alert on the Alerts page");
+    }
+    Ok(())
+}

@@ -538,6 +538,9 @@ pub fn alert_words(kind: AlertKind) -> (&'static str, &'static str) {
         AlertKind::SplitView => {
             ("存证日志分叉：不同门岗看到了不同的历史", "Evidence log split view: gates were shown different histories")
         }
+        AlertKind::EvidenceDamaged => {
+            ("存证日志自检发现被改动的记录或哈希", "The evidence log's check found a changed record or hash")
+        }
         AlertKind::DoorSensorOpen => {
             ("居家隔离户门磁在非配送时段被打开", "A quarantined home's door opened outside the delivery windows")
         }
@@ -719,6 +722,10 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("tamper", "门岗记录校验不通过，请技术人员检查：{}", "The kiosk's records do not check out. IT: {}"),
     ("split_not_extending", "门岗收到的存证检查点与它已有的不连续，请技术人员检查：{}", "The gate was shown a checkpoint that does not extend its own. IT: {}"),
     ("split_longer", "门岗持有 {} 条记录的存证树，而服务器只有 {} 条", "The gate holds a tree of {} records; the log has only {}"),
+    ("fsck_record", "第 {} 条记录：存储的内容或盐与其叶子不符（记录、盐或叶子被改动）", "Record {}: its stored record or salt does not match its leaf (the record, its salt or its leaf was changed)"),
+    ("fsck_hash", "第 {} 层第 {} 个节点的哈希与记录算出的不符（被改动）", "The hash at level {}, node {} does not follow from the records (it was changed)"),
+    ("fsck_root", "门岗 {} 持有的 {} 条记录的树根与日志不符", "Gate {} holds a root for {} records that the log does not have"),
+    ("fsck_missing", "第 {} 条记录缺失", "Record {} is missing"),
     ("split_unknown_root", "门岗持有 {} 条记录的存证树，服务器没有这个树根", "The gate holds a tree of {} records whose root the log does not have"),
     // The audit trail's details.
     ("pass_issue", "通行证 {}：{}，{}，{} 天", "Pass {}: {} for {}, {} days"),

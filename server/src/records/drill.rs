@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::{Conn, DbError};
+use crate::leaves::words::Lang;
 use crate::records::{audit, evidence, ingest};
 use crate::vals;
 
@@ -67,12 +68,13 @@ pub fn check_community(conn: &mut dyn Conn, id: &str) -> Result<(Vec<String>, Ve
         audit::Verdict::Intact(n) => checked.push(format!("{id}: audit trail of {n} rows intact")),
         audit::Verdict::BrokenAt(seq) => problems.push(format!("{id}: audit trail broken at row {seq}")),
     }
-    match evidence::verify_tree(conn, id) {
-        Ok(n) => {
-            let root = evidence::root(conn, id, n).map(|h| hex::encode(h.0)).unwrap_or_default();
-            checked.push(format!("{id}: evidence log of {n} records, every hash follows, root {root}"));
-        }
-        Err(e) => problems.push(format!("{id}: {e}")),
+    let (n, damaged) = evidence::fsck(conn, id)?;
+    if damaged.is_empty() {
+        let root = evidence::root(conn, id, n).map(|h| hex::encode(h.0)).unwrap_or_default();
+        checked.push(format!("{id}: evidence log of {n} records, every hash follows, root {root}"));
+    }
+    for d in damaged {
+        problems.push(format!("{id}: evidence log: {}", crate::leaves::words::detail_text(Lang::En, &d.encode(), 0)));
     }
     Ok((problems, checked))
 }

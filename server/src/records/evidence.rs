@@ -404,11 +404,95 @@ pub fn check_held(
     Ok(raised)
 }
 
-/// Recomputes every stored hash of `community`'s log from its leaves, as a
-/// restore drill does (issue 30): a restored log whose hashes do not follow
-/// from its leaves would sign checkpoints no receipt can reach. Returns the
-/// log's size. Memory: all the log's hashes (64 bytes per record).
-pub fn verify_tree(conn: &mut dyn Conn, community: &str) -> Result<u64, EvidenceError> {
+/// Problems [`fsck`] reports at most: the first ones name where to look.
+const MAX_PROBLEMS: usize = 20;
+
+/// Audits `community`'s log from what it stores (issue 29's "a log that
+/// audits itself", and a restore drill's check, issue 30): every leaf
+/// recomputed from its registration's record and salt (where retention has
+/// not deleted them), every stored hash from the leaves, and the root every
+/// kiosk holds. Returns the log's size and its problems, each a detail to
+/// word: `fsck_record` (record n: its record or salt, or its stored leaf,
+/// changed), `fsck_hash` (level, node: a stored hash changed), `fsck_root`
+/// (a kiosk holds a root the log does not have), `fsck_missing`. Memory:
+/// the log's hashes, 64 bytes per record.
+pub fn fsck(conn: &mut dyn Conn, community: &str) -> Result<(u64, Vec<Detail>), DbError> {
+    let mut problems = Vec::new();
+    let leaves = stored_leaves(conn, community, &mut problems)?;
+    for (n, record, salt) in conn.query_map(
+        "SELECT leaf_index, record, salt FROM registrations WHERE community = ?1 AND record IS NOT NULL AND salt IS NOT NULL ORDER BY leaf_index",
+        vals![community],
+        |r| Ok((r.get::<i64>(0)? as u64, r.get::<String>(1)?, r.get::<String>(2)?)),
+    )? {
+        let salt = hex::decode(&salt).unwrap_or_default();
+        let expected = tlog_tiles::record_hash(&shoumen_protocol::evidence::commitment(&salt, record.as_bytes()));
+        if leaves.get(n as usize) != Some(&expected) && problems.len() < MAX_PROBLEMS {
+            problems.push(Detail::new("fsck_record", [Arg::from(n.to_string())]));
+        }
+    }
+    let computed = hashes_of(&leaves).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let mut i = 0usize;
+    // Nodes that differ: above a changed leaf every ancestor differs too,
+    // and only the lowest is named.
+    let mut differ = std::collections::HashSet::new();
+    conn.query_each(
+        "SELECT idx, hash FROM tlog_hashes WHERE community = ?1 ORDER BY idx",
+        vals![community],
+        &mut |r| {
+            let (idx, hash) = (r.get::<i64>(0)? as usize, r.get::<String>(1)?);
+            // A hash stored where none belongs is as wrong as a changed one.
+            let index = idx.max(i);
+            if computed.get(index).map(|h| hex::encode(h.0)) != Some(hash) {
+                let (level, node) = tlog_tiles::split_stored_hash_index(index as u64);
+                let below = level > 0
+                    && (differ.contains(&(level - 1, 2 * node)) || differ.contains(&(level - 1, 2 * node + 1)));
+                differ.insert((level, node));
+                if !below {
+                    problems
+                        .push(Detail::new("fsck_hash", [Arg::from(level.to_string()), Arg::from(node.to_string())]));
+                }
+            }
+            i = idx + 1;
+            Ok(problems.len() < MAX_PROBLEMS)
+        },
+    )?;
+    let held: Vec<(String, i64, String)> = conn.query_map(
+        "SELECT id, log_size, log_root FROM devices WHERE community = ?1 AND log_size > 0 AND log_root IS NOT NULL ORDER BY id",
+        vals![community],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    for (device, size, held_root) in held {
+        let size = size as u64;
+        if size > leaves.len() as u64 {
+            continue; // A longer log than this one: `check_held` raises that.
+        }
+        let ours = root_of(&computed, size).map(|h| h.to_string());
+        if ours.as_deref() != Some(held_root.as_str()) && problems.len() < MAX_PROBLEMS {
+            problems.push(Detail::new("fsck_root", [Arg::from(device.as_str()), Arg::from(size.to_string())]));
+        }
+    }
+    Ok((leaves.len() as u64, problems))
+}
+
+/// The stored leaves in order; a missing one is a problem (and a zero hash
+/// in its place, so the rest still line up).
+fn stored_leaves(conn: &mut dyn Conn, community: &str, problems: &mut Vec<Detail>) -> Result<Vec<Hash>, DbError> {
+    let mut leaves = Vec::new();
+    conn.query_each("SELECT n, leaf FROM tlog_leaves WHERE community = ?1 ORDER BY n", vals![community], &mut |r| {
+        let (n, leaf) = (r.get::<i64>(0)? as usize, r.get::<String>(1)?);
+        while leaves.len() < n {
+            problems.push(Detail::new("fsck_missing", [Arg::from(leaves.len().to_string())]));
+            leaves.push(Hash([0; 32]));
+        }
+        let leaf = hex::decode(&leaf).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).unwrap_or([0; 32]);
+        leaves.push(Hash(leaf));
+        Ok(true)
+    })?;
+    Ok(leaves)
+}
+
+/// Every stored hash that follows from `leaves`, in stored order.
+fn hashes_of(leaves: &[Hash]) -> Result<Vec<Hash>, tlog_tiles::Error> {
     struct Memory(Vec<Hash>);
     impl HashReader for Memory {
         fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
@@ -418,43 +502,26 @@ pub fn verify_tree(conn: &mut dyn Conn, community: &str) -> Result<u64, Evidence
                 .collect()
         }
     }
-    let mut memory = Memory(Vec::new());
-    let mut failed: Option<String> = None;
-    let mut n = 0u64;
-    conn.query_each("SELECT n, leaf FROM tlog_leaves WHERE community = ?1 ORDER BY n", vals![community], &mut |r| {
-        let (at, leaf) = (r.get::<i64>(0)? as u64, r.get::<String>(1)?);
-        let leaf = hex::decode(&leaf).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
-        match (at == n, leaf) {
-            (true, Some(leaf)) => match tlog_tiles::stored_hashes_for_record_hash(n, Hash(leaf), &memory) {
-                Ok(hashes) => memory.0.extend(hashes),
-                Err(e) => failed = Some(format!("record {n}: {e}")),
-            },
-            (false, _) => failed = Some(format!("record {n} is missing")),
-            (true, None) => failed = Some(format!("record {n}'s leaf is not a hash")),
+    let mut memory = Memory(Vec::with_capacity(leaves.len() * 2));
+    for (n, leaf) in leaves.iter().enumerate() {
+        let hashes = tlog_tiles::stored_hashes_for_record_hash(n as u64, *leaf, &memory)?;
+        memory.0.extend(hashes);
+    }
+    Ok(memory.0)
+}
+
+/// The root of the first `size` records from hashes in memory.
+fn root_of(hashes: &[Hash], size: u64) -> Option<Hash> {
+    struct Slice<'a>(&'a [Hash]);
+    impl HashReader for Slice<'_> {
+        fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+            indexes
+                .iter()
+                .map(|&i| self.0.get(i as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
+                .collect()
         }
-        n += 1;
-        Ok(failed.is_none())
-    })?;
-    let mut i = 0usize;
-    conn.query_each(
-        "SELECT idx, hash FROM tlog_hashes WHERE community = ?1 ORDER BY idx",
-        vals![community],
-        &mut |r| {
-            let (idx, hash) = (r.get::<i64>(0)? as usize, r.get::<String>(1)?);
-            if failed.is_none() && (idx != i || memory.0.get(i).map(|h| hex::encode(h.0)) != Some(hash)) {
-                failed = Some(format!("stored hash {i} does not follow from the records"));
-            }
-            i += 1;
-            Ok(failed.is_none())
-        },
-    )?;
-    if failed.is_none() && i != memory.0.len() {
-        failed = Some(format!("{} hashes stored, {} follow from the records", i, memory.0.len()));
     }
-    match failed {
-        Some(why) => Err(EvidenceError::Damaged(community.to_string(), why)),
-        None => Ok(n),
-    }
+    tlog_tiles::tree_hash(size, &Slice(hashes)).ok()
 }
 
 /// Hashes as the proof endpoints send them: standard base64, as in
