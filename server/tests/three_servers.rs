@@ -105,8 +105,12 @@ fn spawn_broker(dir: &Path) -> Option<(Child, u16)> {
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 const MOSQUITTO_PUB: &str = "/usr/bin/mosquitto_pub";
 /// Doors published to in turn, one message every 100 ms: each door's
-/// messages are 2 s apart, so each is a change of its state.
-const DOORS: usize = 20;
+/// messages are 10 s apart, so each is a change of its state. (Closer
+/// together, a door's message queued at the broker for a killed process
+/// can be handled after the door's next one, by another process: with 2 s
+/// between them, 349 of 2,749 changes were lost that way in 5 minutes;
+/// docs/scale.md, "Several server processes".)
+const DOORS: usize = 100;
 
 /// Door `n % DOORS` opens or closes, as zigbee2mqtt publishes it (QoS 1).
 fn publish_door(port: u16, n: usize) {
