@@ -175,9 +175,11 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
     let broker = spawn_broker(dir.path());
     let mqtt = broker.as_ref().map(|b| b.1);
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().enumerate().map(|(n, &p)| spawn_server(&url, p, n, mqtt)).collect();
+    let mut servers: Vec<Reaped> =
+        ports.iter().enumerate().map(|(n, &p)| Reaped(spawn_server(&url, p, n, mqtt))).collect();
     let front = free_port();
-    let mut haproxy = spawn_haproxy(dir.path(), front, &ports);
+    let _haproxy = Reaped(spawn_haproxy(dir.path(), front, &ports));
+    let _broker = broker.map(|(child, _)| Reaped(child));
     let lb = format!("http://127.0.0.1:{front}");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -231,9 +233,9 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
     while started.elapsed() < Duration::from_secs(seconds) {
         std::thread::sleep(Duration::from_millis(every_ms));
         let victim = kills % servers.len();
-        servers[victim].kill().unwrap(); // SIGKILL
-        servers[victim].wait().unwrap();
-        servers[victim] = spawn_server(&url, ports[victim], victim, mqtt);
+        servers[victim].0.kill().unwrap(); // SIGKILL
+        servers[victim].0.wait().unwrap();
+        servers[victim] = Reaped(spawn_server(&url, ports[victim], victim, mqtt));
         kills += 1;
     }
     let last_second = now_ms() / 1000 - 1;
@@ -295,16 +297,16 @@ fn three_processes_behind_haproxy_one_killed_again_and_again_lose_and_double_not
     let missed: Vec<i64> = (first_second..=last_second).filter(|s| !looks.contains(s)).collect();
     assert!(missed.is_empty(), "seconds without a look: {missed:?}");
     eprintln!("{} robot messages, {} looks for silent kiosks", bodies.len(), looks.len());
+}
 
-    for mut s in servers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
-    let _ = haproxy.kill();
-    let _ = haproxy.wait();
-    if let Some((mut broker, _)) = broker {
-        let _ = broker.kill();
-        let _ = broker.wait();
+/// A child process killed however the test ends, a failed assertion
+/// included: no server, HAProxy or broker outlives the test.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
