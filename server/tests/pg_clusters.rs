@@ -251,7 +251,6 @@ fn failovers(rounds: usize, synchronous: bool) -> Vec<Figure> {
         });
         assert!(told, "/healthz says 503 while no database takes writes");
         assert!(kiosk.sync().is_err(), "nothing takes the push before a promotion");
-        eprintln!("crashed: {:?}", crashed.elapsed());
         let primary = pair.promote();
         let promoted = Instant::now();
         let device = kiosk.store.device_id().to_string();
@@ -283,7 +282,6 @@ fn failovers(rounds: usize, synchronous: bool) -> Vec<Figure> {
             health() == 200
         });
         assert!(ready, "/healthz says 200 once the new primary takes writes");
-        eprintln!("failover: {:?} after the promotion, {:?} from the crash", promoted.elapsed(), crashed.elapsed());
         pair.follow(1 - primary);
     }
     // Every entry once, the chain whole, on the last primary.

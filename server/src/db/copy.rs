@@ -126,7 +126,7 @@ pub fn community(
         for table in NUMBERED {
             tx.execute(
                 &format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))"
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                 ),
                 vals![],
             )?;
