@@ -306,9 +306,8 @@ fn the_server_talks_tls_to_postgresql_and_checks_whom_it_talks_to() {
         return;
     }
     let dir = shared_dir();
-    let data = dir.path().join("tls");
-    let data_s = data.to_str().unwrap();
-    pg("initdb", &["-D", data_s, "-U", "root", "-A", "trust", "--no-sync"]);
+    let cluster = Single::init(dir.path(), "tls");
+    let data = cluster.data.clone();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(data.join("server.crt"), cert.cert.pem()).unwrap();
     std::fs::write(data.join("server.key"), cert.key_pair.serialize_pem()).unwrap();
@@ -324,17 +323,9 @@ fn the_server_talks_tls_to_postgresql_and_checks_whom_it_talks_to() {
     std::fs::write(&wrong, rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap().cert.pem()).unwrap();
     assert!(Command::new("chown").args(["-R", "postgres"]).arg(&data).status().unwrap().success());
     std::fs::set_permissions(data.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let socket = dir.path().to_str().unwrap();
-    let options = format!("-p {port} -k {socket} -c listen_addresses=127.0.0.1 -c ssl=on");
-    let log = dir.path().join("tls.log");
-    pg("pg_ctl", &["-D", data_s, "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
-    let _stop = Stop(data.clone());
-    pg(
-        "psql",
-        &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", "CREATE DATABASE shoumen"],
-    );
-
+    cluster.start("-c listen_addresses=127.0.0.1 -c ssl=on");
+    cluster.create("shoumen");
+    let port = cluster.port;
     let url = |query: &str| format!("postgresql://root@localhost:{port}/shoumen{query}");
     let ca_query = format!("?sslmode=verify-full&sslrootcert={}", ca.display());
     let db = Db::open(&url(&ca_query)).unwrap_or_else(|e| panic!("verify-full with the right CA: {e}"));
@@ -376,14 +367,46 @@ fn the_server_talks_tls_to_postgresql_and_checks_whom_it_talks_to() {
     assert!(e.contains("use sslmode=verify-full"), "{e}");
 }
 
-/// Stops a test's cluster however the test ends.
-struct Stop(PathBuf);
+/// One cluster of a test's own: its data in `<dir>/<name>`, its socket in
+/// `<dir>`; stopped however the test ends.
+struct Single {
+    data: PathBuf,
+    port: u16,
+    socket: String,
+}
 
-impl Drop for Stop {
+impl Single {
+    fn init(dir: &Path, name: &str) -> Single {
+        let data = dir.join(name);
+        pg("initdb", &["-D", data.to_str().unwrap(), "-U", "root", "-A", "trust", "--no-sync"]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Single { data, port, socket: dir.to_str().unwrap().to_string() }
+    }
+
+    /// Starts it on its port and socket, with further `options`.
+    fn start(&self, options: &str) {
+        let options = format!("-p {} -k {} {options}", self.port, self.socket);
+        let log = self.data.with_extension("log");
+        pg("pg_ctl", &["-D", self.data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+    }
+
+    fn create(&self, database: &str) {
+        let port = self.port.to_string();
+        let sql = format!("CREATE DATABASE {database}");
+        pg("psql", &["-h", &self.socket, "-p", &port, "-U", "root", "-d", "postgres", "-qc", &sql]);
+    }
+
+    /// A database's URL, through the socket.
+    fn url(&self, database: &str) -> String {
+        format!("postgresql://root@{}:{}/{database}", self.socket.replace('/', "%2F"), self.port)
+    }
+}
+
+impl Drop for Single {
     fn drop(&mut self) {
         let _ = Command::new("runuser")
             .args(["-u", "postgres", "--", &format!("{BIN}/pg_ctl"), "-D"])
-            .arg(&self.0)
+            .arg(&self.data)
             .args(["-m", "immediate", "stop"])
             .output();
     }
@@ -398,32 +421,11 @@ fn a_pg_dump_backup_is_restored_into_a_scratch_database_and_checked() {
         return;
     }
     let dir = shared_dir();
-    let data = dir.path().join("one");
-    pg("initdb", &["-D", data.to_str().unwrap(), "-U", "root", "-A", "trust", "--no-sync"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let socket = dir.path().to_str().unwrap();
-    let log = dir.path().join("one.log");
-    let options = format!("-p {port} -k {socket} -c listen_addresses=''");
-    pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
-    let _stop = Stop(data.clone());
-    for name in ["live", "scratch"] {
-        pg(
-            "psql",
-            &[
-                "-h",
-                socket,
-                "-p",
-                &port.to_string(),
-                "-U",
-                "root",
-                "-d",
-                "postgres",
-                "-qc",
-                &format!("CREATE DATABASE {name}"),
-            ],
-        );
-    }
-    let url = |name: &str| format!("postgresql://root@{}:{port}/{name}", socket.replace('/', "%2F"));
+    let cluster = Single::init(dir.path(), "one");
+    cluster.start("-c listen_addresses=''");
+    cluster.create("live");
+    cluster.create("scratch");
+    let url = |name: &str| cluster.url(name);
     let live = Db::open(&url("live")).unwrap();
     let hash = shoumen_server::web::argon2_hash(PASSWORD).unwrap();
     live.call_blocking(|c| shoumen_server::db::init(c, COMMUNITY, ADMIN, &hash, shoumen_server::db::now_ms())).unwrap();
@@ -510,19 +512,10 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     drop(compound);
 
     // The district's database, on a cluster of its own.
-    let data = dir.path().join("district");
-    pg("initdb", &["-D", data.to_str().unwrap(), "-U", "root", "-A", "trust", "--no-sync"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let socket = dir.path().to_str().unwrap();
-    let log = dir.path().join("district.log");
-    let options = format!("-p {port} -k {socket} -c listen_addresses=''");
-    pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
-    let _stop = Stop(data.clone());
-    pg(
-        "psql",
-        &["-h", socket, "-p", &port.to_string(), "-U", "root", "-d", "postgres", "-qc", "CREATE DATABASE district"],
-    );
-    let url = format!("postgresql://root@{}:{port}/district", socket.replace('/', "%2F"));
+    let cluster = Single::init(dir.path(), "district");
+    cluster.start("-c listen_addresses=''");
+    cluster.create("district");
+    let url = cluster.url("district");
     let migrate = || {
         let started = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))

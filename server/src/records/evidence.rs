@@ -493,35 +493,26 @@ fn stored_leaves(conn: &mut dyn Conn, community: &str, problems: &mut Vec<Detail
 
 /// Every stored hash that follows from `leaves`, in stored order.
 fn hashes_of(leaves: &[Hash]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-    struct Memory(Vec<Hash>);
-    impl HashReader for Memory {
-        fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-            indexes
-                .iter()
-                .map(|&i| self.0.get(i as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
-                .collect()
-        }
-    }
-    let mut memory = Memory(Vec::with_capacity(leaves.len() * 2));
+    let mut hashes = Vec::with_capacity(leaves.len() * 2);
     for (n, leaf) in leaves.iter().enumerate() {
-        let hashes = tlog_tiles::stored_hashes_for_record_hash(n as u64, *leaf, &memory)?;
-        memory.0.extend(hashes);
+        let more = tlog_tiles::stored_hashes_for_record_hash(n as u64, *leaf, &InMemory(&hashes))?;
+        hashes.extend(more);
     }
-    Ok(memory.0)
+    Ok(hashes)
 }
 
 /// The root of the first `size` records from hashes in memory.
 fn root_of(hashes: &[Hash], size: u64) -> Option<Hash> {
-    struct Slice<'a>(&'a [Hash]);
-    impl HashReader for Slice<'_> {
-        fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-            indexes
-                .iter()
-                .map(|&i| self.0.get(i as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
-                .collect()
-        }
+    tlog_tiles::tree_hash(size, &InMemory(hashes)).ok()
+}
+
+/// Stored hashes held in memory, in stored order.
+struct InMemory<'a>(&'a [Hash]);
+
+impl HashReader for InMemory<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        indexes.iter().map(|&i| self.0.get(i as usize).copied().ok_or(tlog_tiles::Error::IndexesNotInTree)).collect()
     }
-    tlog_tiles::tree_hash(size, &Slice(hashes)).ok()
 }
 
 /// Hashes as the proof endpoints send them: standard base64, as in
