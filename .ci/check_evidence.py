@@ -21,27 +21,42 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 def open_note(note, vkey):
-    """Checks the note's signature by `vkey`; returns (origin, size, root)."""
+    """Checks the note's signature by `vkey`; returns (origin, size, root).
+
+    C2SP signed-note: the text ends at the last blank line (a text may hold
+    blank lines of its own); each signature line is an em dash, a space,
+    the key name, a space and base64; the note ends with a newline.
+    C2SP tlog-checkpoint: the origin, the size in decimal without leading
+    zeros, the root in base64 (32 bytes), then extension lines, none empty.
+    """
     name, key_hash, key_b64 = vkey.split("+", 2)
-    key = base64.b64decode(key_b64)
-    assert key[0] == 1, "an Ed25519 verifier key starts with 0x01"
+    key = base64.b64decode(key_b64, validate=True)
+    assert key[0] == 1 and len(key) == 33, "an Ed25519 verifier key is 0x01 and 32 bytes"
     assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4] == bytes.fromhex(key_hash), "the key's hash"
-    text, sep, sigs = note.partition("\n\n")
-    assert sep, "a signed note has a blank line before its signatures"
-    text += "\n"
+    assert note.endswith("\n"), "a signed note ends with a newline"
+    cut = note.rfind("\n\n")
+    assert cut >= 0, "a signed note has a blank line before its signatures"
+    text, sigs = note[: cut + 1], note[cut + 2 :]
     verified = False
-    for line in sigs.splitlines():
+    for line in sigs[:-1].split("\n"):
         assert line.startswith("\u2014 "), f"a signature line starts with an em dash: {line!r}"
         signer, sig_b64 = line[2:].split(" ")
-        sig = base64.b64decode(sig_b64)
+        sig = base64.b64decode(sig_b64, validate=True)
+        assert len(sig) >= 5, f"a signature has a key hash and a signature: {line!r}"
         if signer == name and sig[:4] == bytes.fromhex(key_hash):
             Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], text.encode())
             verified = True
     assert verified, f"no signature by {name}"
-    lines = text.split("\n")
-    origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
+    lines = text[:-1].split("\n")
+    assert len(lines) >= 3, "a checkpoint has an origin, a size and a root"
+    origin, size_text, root_b64 = lines[:3]
+    assert all(lines[3:]), "a checkpoint's extension lines are not empty"
+    assert size_text.isascii() and size_text.isdigit(), f"the size is a decimal number: {size_text!r}"
+    assert size_text == "0" or not size_text.startswith("0"), f"the size has no leading zeros: {size_text!r}"
+    root = base64.b64decode(root_b64, validate=True)
+    assert len(root) == 32, "the root is a SHA-256 hash"
     assert origin == name, "the checkpoint names its log"
-    return origin, size, root
+    return origin, int(size_text), root
 
 
 def node(left, right):

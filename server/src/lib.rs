@@ -57,6 +57,9 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// How often to look for kiosks that have gone silent.
     pub silent_check_every: Duration,
+    /// Every daily chore (summary, retention, the evidence audit) every
+    /// so long instead of once a day: tests see each period done once.
+    pub chores_every: Option<Duration>,
     /// The door sensors' MQTT broker, if the community has sensors.
     pub mqtt: Option<mqtt::MqttConfig>,
     /// What one client of the public returnee form can make the server store.
@@ -77,6 +80,7 @@ impl Default for Config {
             visitor_pass_s: 4 * 3600,
             webhook_timeout: Duration::from_secs(10),
             silent_check_every: Duration::from_secs(60),
+            chores_every: None,
             mqtt: None,
             registrations: registrations::Limits::default(),
             metrics_token: None,
@@ -218,42 +222,23 @@ fn spawn_background(state: &AppState) {
         }
     });
     spawn_silent_check(state);
-    // The daily summary, every morning at 07:30 in the display zone.
-    let (db, offset, bell) = (state.db.clone(), state.config.utc_offset_min, state.bell.clone());
-    tokio::spawn(async move {
-        loop {
-            let now = db::now_ms();
-            let wait = summary::next_morning(now, offset) - now;
-            tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
-            match db.call(move |conn| summary::enqueue_yesterday_once(conn, db::now_ms(), offset)).await {
-                Ok(0) => {}
-                Ok(_) => bell.notify_one(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the daily summary was not queued; it is on the Summary page all the same")
-                }
-            }
-        }
-    });
-    // Retention, every night at 03:00 in the display zone.
-    let (db, offset, bell) = (state.db.clone(), state.config.utc_offset_min, state.bell.clone());
-    tokio::spawn(async move {
-        loop {
-            let now = db::now_ms();
-            let wait = retention::next_night(now, offset) - now;
-            tokio::time::sleep(Duration::from_millis(wait.max(1000) as u64)).await;
-            if let Err(e) = db.call(move |conn| retention::prune_all_once(conn, db::now_ms(), offset)).await {
-                tracing::warn!(error = %e, "retention did not run; it tries again tomorrow night");
-            }
-            // Then the evidence logs' audit: a long read, on the bulk lane.
-            match db.call_bulk(move |conn| ops::fsck::fsck_all_once(conn, db::now_ms(), offset)).await {
-                Ok(Some(found)) if found > 0 => bell.notify_one(),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "the evidence logs' audit did not run; it tries again tomorrow night")
-                }
-            }
-        }
-    });
+    // The morning summary, the night's retention, then the evidence
+    // logs' audit (a long read, on the bulk lane).
+    let (db, offset, bell) = (&state.db, state.config.utc_offset_min, &state.bell);
+    let when = |at: leaves::schedule::Every| state.config.chores_every.map_or(at, leaves::schedule::Every::Short);
+    tokio::spawn(ops::chores::in_one_transaction(
+        db.clone(),
+        "daily_summary",
+        when(summary::AT),
+        offset,
+        bell.clone(),
+        summary::enqueue_yesterday_once,
+    ));
+    let nightly = [("retention", retention::AT, false, retention::nightly as ops::chores::Work)];
+    let nightly = nightly.into_iter().chain([("evidence_fsck", ops::fsck::AT, true, ops::fsck::nightly as _)]);
+    for (chore, at, bulk, work) in nightly {
+        tokio::spawn(ops::chores::leased(db.clone(), chore, when(at), offset, bell.clone(), bulk, work));
+    }
 }
 
 /// Bodies no route may exceed; routes that take more (a kiosk's page of

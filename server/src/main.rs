@@ -104,17 +104,13 @@ struct ServeArgs {
     #[arg(long, default_value = "zigbee2mqtt")]
     mqtt_topic: String,
     /// The client id of the server's persistent session on the broker; keep
-    /// it the same across restarts, or messages kept for it are lost.
+    /// it the same across restarts, or messages kept for it are lost. Server
+    /// processes on one PostgreSQL database share it and take turns.
     #[arg(long, default_value = "shoumen-server")]
     mqtt_client_id: String,
     /// PEM file of the CA that signed the broker's certificate (mqtts).
     #[arg(long, value_name = "FILE")]
     mqtt_ca: Option<PathBuf>,
-    /// Several server processes on one PostgreSQL database: give each the
-    /// same group here and its own --mqtt-client-id, and the broker hands
-    /// each door sensor's message to one of them (a shared subscription).
-    #[arg(long, env = "SHOUMEN_MQTT_SHARE", value_name = "GROUP")]
-    mqtt_share: Option<String>,
     /// A file holding the bearer token Prometheus scrapes /metrics with
     /// (docs/operations.md); without it there is no /metrics.
     #[arg(long, value_name = "FILE", env = "SHOUMEN_METRICS_TOKEN_FILE")]
@@ -123,6 +119,10 @@ struct ServeArgs {
     /// shorten it to see the look run once per period).
     #[arg(long, default_value_t = 60, hide = true)]
     silent_check_every_s: u64,
+    /// Seconds in a "day" of the daily chores (tests only: the summary,
+    /// retention and the evidence audit then run every so many seconds).
+    #[arg(long, hide = true)]
+    chores_every_s: Option<u64>,
 }
 
 #[derive(Subcommand)]

@@ -121,7 +121,7 @@ pub async fn deliver_forever(d: Delivery) {
 /// outbox send each message once.
 pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, DbError> {
     // Long enough for the send and its record; a dead claimant's message
-    // waits this long before another process sends it.
+    // is given up once it runs out (`alerts::claim_due`).
     let lease_ms = d.timeout.as_millis() as i64 + 60_000;
     let mut delivered = 0;
     // A round's bound, as before: the rest waits for the next round.
@@ -148,8 +148,12 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
             .await?;
         let Some((row, work)) = next else { break };
         // Nothing to send it with (the alert pruned, the webhook removed):
-        // the claim's lease keeps it aside, as before it was skipped.
-        let Some((item, hook, place)) = work else { continue };
+        // an attempt that failed, looked at again after the lease.
+        let Some((item, hook, place)) = work else {
+            let attempt = Outbox::Failed { retry_at_ms: now_ms() + lease_ms, error: "no webhook or alert".into() };
+            d.db.call(move |conn| alerts::record_attempt(conn, &row, &attempt)).await?;
+            continue;
+        };
         let body = match &item {
             Item::Alert(alert) => {
                 message(hook.format, &alert.community, &place, &d.public_url, d.utc_offset_min, alert)

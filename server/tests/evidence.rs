@@ -333,6 +333,140 @@ fn failed_jobs_in_a_batch_leave_no_gap_and_no_row() {
 /// at that size; and for comparison, appends one per transaction. Run with
 /// `SHOUMEN_EVIDENCE_BENCH=1` (or a record count); it reports, it asserts
 /// no time.
+/// A receipt's page and file are never kept by a browser or proxy (they
+/// hold a name, a phone and a signature); a receipt whose record is past
+/// the end of the log (a database restored from an older backup) is a
+/// 410 that says so, not a 500, and the committee gets the alert.
+#[test]
+fn a_receipt_past_the_end_of_the_log_says_so_and_receipts_are_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    returnee_scene(&server.db);
+    let (path, _) = register_returnee_at(&server.url(), "13900000001").unwrap();
+    let b = reqwest::blocking::Client::new();
+    for url in [format!("{}{path}", server.url()), format!("{}{path}/json", server.url())] {
+        let r = b.get(&url).send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers().get("cache-control").unwrap(), "no-store", "{url}");
+    }
+    // The log loses its last record, as a restore from an older backup would.
+    server.exec("DELETE FROM tlog_leaves", &[]);
+    server.exec("DELETE FROM tlog_hashes", &[]);
+    for url in [format!("{}{path}", server.url()), format!("{}{path}/json", server.url())] {
+        let r = b.get(&url).header("accept-language", "en").send().unwrap();
+        assert_eq!(r.status(), 410, "{url}");
+        assert_eq!(r.headers().get("cache-control").unwrap(), "no-store", "{url}");
+        let page = r.text().unwrap();
+        assert!(page.contains("not in the evidence log (the log holds 0 records)"), "{page}");
+    }
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'evidence_damaged'"),
+        1,
+        "once, however often asked"
+    );
+}
+
+/// `/verify` checks a receipt against the log as it is now (issue 29): a
+/// log rewritten after the receipt was given, every stored hash recomputed
+/// and a new checkpoint signed with the database's key, no longer passes
+/// the receipt it gave; a log that lost records says it shrank. (Before,
+/// both passed: a receipt was checked only against its own checkpoint.)
+#[test]
+fn verify_refuses_a_receipt_the_log_no_longer_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    returnee_scene(&server.db);
+    let receipt = register_returnee(&server.url(), "13900000001").unwrap();
+    for n in 2..5 {
+        assert!(register_returnee(&server.url(), &format!("1390000000{n}")).is_some());
+    }
+    let b = reqwest::blocking::Client::new();
+    let verify = |receipt: &str| {
+        let r = b
+            .post(format!("{}/verify", server.url()))
+            .header("accept-language", "en")
+            .form(&[("receipt", receipt)])
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    assert_eq!(verify(&receipt).0, 200);
+    // The history rewritten: four other leaves, every hash recomputed.
+    server.exec("DELETE FROM tlog_leaves", &[]);
+    server.exec("DELETE FROM tlog_hashes", &[]);
+    append_all(&server, &(0..4u8).map(|i| vec![i; 32]).collect::<Vec<_>>());
+    let (status, page) = verify(&receipt);
+    assert_eq!(status, 422);
+    assert!(page.contains("does not match the evidence log as it is now"), "{page}");
+    // The log cut short (restored from an older backup).
+    server.exec("DELETE FROM tlog_leaves", &[]);
+    server.exec("DELETE FROM tlog_hashes", &[]);
+    let (status, page) = verify(&receipt);
+    assert_eq!(status, 422);
+    assert!(page.contains("shrank from"), "{page}");
+}
+
+/// The receipt page's QR code proves the registration without handing
+/// over the record (issue 29): it opens a page that says the log holds
+/// record N with that leaf, and nothing about the person; before, it was
+/// the receipt's own secret address (name, phone, signature).
+#[test]
+fn the_receipts_qr_code_proves_registration_without_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    returnee_scene(&server.db);
+    let (path, receipt) = register_returnee_at(&server.url(), "13900000001").unwrap();
+    let receipt: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    let salt = hex::decode(receipt["salt"].as_str().unwrap()).unwrap();
+    let leaf = shoumen_protocol::evidence::leaf_hash(&salt, receipt["record"].as_str().unwrap().as_bytes());
+    let proof = format!("{}/verify/{COMMUNITY}/{}/{}", server.url(), receipt["index"], hex::encode(leaf.0));
+    let b = reqwest::blocking::Client::new();
+    let page = b.get(format!("{}{path}", server.url())).send().unwrap().text().unwrap();
+    let qr = |text: &str| shoumen_server::web::qr_code(text).into_string();
+    assert!(page.contains(&qr(&proof)), "the QR code is the proof's address");
+    assert!(!page.contains(&qr(&format!("{}{path}", server.url()))), "not the receipt's own");
+    let r = b.get(&proof).header("accept-language", "en").send().unwrap();
+    assert_eq!(r.status(), 200);
+    let shown = r.text().unwrap();
+    assert!(shown.contains("Registered: the evidence log holds this record (number 1; the log holds 1)"), "{shown}");
+    assert!(!shown.contains("3-502") && !shown.contains("王芳"), "nothing personal: {shown}");
+    let wrong = proof.replace(&hex::encode(leaf.0), &"ab".repeat(32));
+    assert_eq!(b.get(&wrong).send().unwrap().status(), 404);
+}
+
+/// Links' and form tokens' MACs have a secret of their own, not the log's
+/// signing key (issue 29): the key can move (out of the database, or to a
+/// new log) and every printed check-in link stays valid.
+#[test]
+fn a_new_log_key_leaves_check_in_links_valid() {
+    use shoumen_server::records::checkins;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let link = || server.db.call_blocking(|c| checkins::token(c, COMMUNITY, "n1")).unwrap();
+    let before = link();
+    let (skey, _) = signed_note::generate_key(&mut rand::rngs::OsRng, "another/log");
+    server.exec("UPDATE communities SET log_skey = ?1 WHERE id = ?2", shoumen_server::vals![&skey, COMMUNITY]);
+    assert_eq!(link(), before, "the link does not depend on the log's key");
+}
+
+/// The independent reader (`.ci/check_evidence.py`) is as strict as the
+/// C2SP specs: `.ci/check_evidence_test.py` signs broken notes with a key
+/// of its own and expects each refused (a size `05`, an empty extension
+/// line, a note cut at its first blank line instead of its last …).
+#[test]
+fn the_independent_reader_refuses_notes_the_specs_refuse() {
+    let ci = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci");
+    let has = std::process::Command::new("python3").args(["-c", "import cryptography"]).status();
+    if !has.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: needs python3 with cryptography (apt-get install python3-cryptography)");
+        return;
+    }
+    let out = std::process::Command::new("python3").arg(ci.join("check_evidence_test.py")).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("refused every broken note"), "{said}");
+}
+
 #[test]
 fn bench_appends_and_proofs_at_100000_records() {
     let Ok(n) = std::env::var("SHOUMEN_EVIDENCE_BENCH") else {
@@ -341,7 +475,8 @@ fn bench_appends_and_proofs_at_100000_records() {
     };
     let n: u64 = n.parse().ok().filter(|&n| n > 1000).unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path());
+    // 2,000 proofs from one address: past a phone's rate limit.
+    let server = TestServer::start_with(dir.path(), |c| c.rate_per_minute = 100_000);
     let engine = if on_postgres() { "PostgreSQL" } else { "SQLite" };
     // One append per transaction (one fsync each), 10,000 of them.
     let started = std::time::Instant::now();
@@ -403,6 +538,75 @@ inclusion proofs over HTTP at {size} records: p50 {:.2} ms, p99 {:.2} ms, max {:
         pct(0.99),
         pct(1.0)
     );
+    if let Some(said) = mirror(&server) {
+        println!("evidence bench ({engine}): {}", said.trim());
+    }
+}
+
+/// Runs `.ci/mirror_log.py` against `server`'s log; `None` (and a reason
+/// printed) without python3's cryptography. Panics if the mirror fails.
+fn mirror(server: &TestServer) -> Option<String> {
+    let has = std::process::Command::new("python3").args(["-c", "import cryptography"]).status();
+    if !has.is_ok_and(|s| s.success()) {
+        eprintln!("the mirror left out: needs python3 with cryptography (apt-get install python3-cryptography)");
+        return None;
+    }
+    let out = mirror_run(server);
+    assert!(out.0, "{}", out.1);
+    Some(out.1)
+}
+
+/// `.ci/mirror_log.py` run against `server`: whether it passed, and what it said.
+fn mirror_run(server: &TestServer) -> (bool, String) {
+    let key = reqwest::blocking::get(format!("{}/log/{COMMUNITY}/key", server.url())).unwrap().text().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/mirror_log.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args([server.url().as_str(), COMMUNITY, key.trim()])
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// The log can be copied from its tiles alone (C2SP tlog-tiles) and its
+/// root recomputed by a reader that shares no code with the server; the
+/// tiles are cacheable for ever; a path that names no tile, or a tile past
+/// the end, is a 404 (a level past 63 or a width of 0 once made the
+/// tile library panic); a changed stored hash makes the mirror fail.
+#[test]
+fn the_log_is_mirrored_from_its_tiles_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    // Five full level-0 tiles and a partial one; a partial level-1 tile.
+    let records: Vec<Vec<u8>> = (0..1300u32).map(|i| Sha256::digest(i.to_be_bytes()).to_vec()).collect();
+    append_all(&server, &records);
+    let b = reqwest::blocking::Client::new();
+    let get = |path: &str| b.get(format!("{}/log/{COMMUNITY}/{path}", server.url())).send().unwrap();
+    let full = get("tile/0/001");
+    assert_eq!(full.status(), 200);
+    assert_eq!(full.headers().get("cache-control").unwrap(), "public, max-age=31536000, immutable");
+    let full = full.bytes().unwrap();
+    assert_eq!(full.len(), 256 * 32);
+    // Leaf 256 is the first hash of tile 1, as RFC 6962 hashes it.
+    assert_eq!(full[..32], Sha256::digest([&[0u8][..], &records[256]].concat())[..]);
+    assert_eq!(get("tile/0/005.p/20").bytes().unwrap().len(), 20 * 32);
+    assert_eq!(get("tile/1/000.p/5").bytes().unwrap().len(), 5 * 32);
+    for gone in ["tile/0/005", "tile/0/005.p/21", "tile/1/000", "tile/2/000.p/1", "tile/100/000", "tile/0/000.p/0"] {
+        assert_eq!(get(gone).status(), 404, "{gone}");
+    }
+    for bad in ["tile/0/1", "tile/00/001", "tile/0/x000/001", "tile/entries/000", "tile/0/001.p/256"] {
+        assert_eq!(get(bad).status(), 404, "{bad}");
+    }
+    let Some(said) = mirror(&server) else { return };
+    assert!(said.contains("mirrored 1300 records from 7 tiles"), "{said}");
+    // A stored leaf hash changed: the mirror's root is not the checkpoint's.
+    let index = tlog_tiles::stored_hash_index(0, 700) as i64;
+    server.exec(
+        "UPDATE tlog_hashes SET hash = ?1 WHERE community = ?2 AND idx = ?3",
+        shoumen_server::vals!["00".repeat(32), COMMUNITY, index],
+    );
+    let (ok, said) = mirror_run(&server);
+    assert!(!ok && said.contains("not the checkpoint's"), "{said}");
 }
 
 /// The log audits itself (issue 29): `evidence fsck` and the nightly audit
@@ -492,9 +696,19 @@ fn the_audit_names_a_changed_record_salt_leaf_level_0_hash_and_interior_node() {
     // The nightly audit raises it once, whichever process runs it first.
     server.exec(&cases[4].0, &[]);
     let now = shoumen_server::db::now_ms();
-    let night = server.db.call_blocking(move |c| shoumen_server::ops::fsck::fsck_all_once(c, now, 480)).unwrap();
-    assert_eq!(night, Some(1));
-    assert_eq!(server.db.call_blocking(move |c| shoumen_server::ops::fsck::fsck_all_once(c, now, 480)).unwrap(), None);
+    use shoumen_server::records::chores::{run_leased, Leased};
+    let night = |at: i64| {
+        server
+            .db
+            .call_blocking(move |c| {
+                run_leased(c, "evidence_fsck", "2026-12-05", at, 3_600_000, |c| {
+                    shoumen_server::ops::fsck::nightly(c, at)
+                })
+            })
+            .unwrap()
+    };
+    assert_eq!(night(now), Leased::Done(1));
+    assert_eq!(night(now + 1), Leased::DoneBefore);
     assert_eq!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'evidence_damaged'"), 1);
     let (b, _) = login(&server);
     let (_, page) = get(&b, &format!("{}/alerts", server.url()));

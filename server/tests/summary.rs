@@ -12,6 +12,8 @@ fn local_day(days: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
 }
 
+const HOUR: i64 = 3_600_000;
+
 #[test]
 fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -92,6 +94,7 @@ fn the_daily_summary_is_a_page_a_csv_and_one_morning_message() {
 #[test]
 fn eight_processes_on_one_database_queue_the_morning_summary_once_and_prune_once() {
     use shoumen_server::ops::retention;
+    use shoumen_server::records::chores;
     use shoumen_server::reports::summary;
     let dir = tempfile::tempdir().unwrap();
     let first = init_db(dir.path());
@@ -106,9 +109,14 @@ fn eight_processes_on_one_database_queue_the_morning_summary_once_and_prune_once
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                let queued = db.call_blocking(move |c| summary::enqueue_yesterday_once(c, now, 480)).unwrap();
-                let pruned = db.call_blocking(move |c| retention::prune_all_once(c, now, 480)).unwrap();
-                (queued, pruned.is_some())
+                let queued =
+                    db.call_blocking(move |c| summary::enqueue_yesterday_once(c, now, 480, "2026-12-05")).unwrap();
+                let pruned = db
+                    .call_blocking(move |c| {
+                        chores::run_leased(c, "retention", "2026-12-05", now, HOUR, |c| retention::nightly(c, now))
+                    })
+                    .unwrap();
+                (queued, pruned == chores::Leased::Done(0))
             })
         })
         .collect();
@@ -120,8 +128,43 @@ fn eight_processes_on_one_database_queue_the_morning_summary_once_and_prune_once
     assert_eq!(count("SELECT COUNT(*) FROM chore_runs"), 2, "the day's summary and the night's retention");
     // The next morning is another period: queued again, once.
     let tomorrow = now + 86_400_000;
-    assert_eq!(first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480)).unwrap(), 1);
-    assert_eq!(first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480)).unwrap(), 0);
+    assert_eq!(
+        first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480, "2026-12-06")).unwrap(),
+        1
+    );
+    assert_eq!(
+        first.call_blocking(move |c| summary::enqueue_yesterday_once(c, tomorrow, 480, "2026-12-06")).unwrap(),
+        0
+    );
+}
+
+/// A night's chore whose process dies halfway is not lost (issue 30): its
+/// claim holds for the lease, then another process takes it over and
+/// does it; once done, nobody does it again. (With a claim that counted as
+/// done, the night was skipped.)
+#[test]
+fn a_night_chore_left_halfway_is_taken_over_after_its_lease() {
+    use shoumen_server::records::chores::{self, Leased};
+    let dir = tempfile::tempdir().unwrap();
+    let db = init_db(dir.path());
+    let now = now_ms();
+    let ran = std::sync::atomic::AtomicUsize::new(0);
+    let run = |at: i64| {
+        db.call_blocking(|c| {
+            chores::run_leased(c, "retention", "2026-12-05", at, HOUR, |_| {
+                ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(0)
+            })
+        })
+        .unwrap()
+    };
+    // A process claims the night and dies before it is done.
+    let claimed = db.call_blocking(|c| chores::claim_lease(c, "retention", "2026-12-05", now, HOUR)).unwrap();
+    assert!(claimed);
+    assert_eq!(run(now + 60_000), Leased::Busy, "within its lease, the claim stands");
+    assert_eq!(run(now + HOUR + 1), Leased::Done(0), "after it, another process does the night");
+    assert_eq!(run(now + 3 * HOUR), Leased::DoneBefore, "and nobody again");
+    assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
 
 /// Several server processes deliver from one outbox (issue 30): each robot
@@ -187,4 +230,38 @@ fn eight_processes_send_each_robot_message_once() {
         .call_blocking(|c| c.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL", &[]))
         .unwrap();
     assert_eq!(undelivered, 0);
+}
+
+/// A robot message whose sender died mid-send is never sent again (issue
+/// 30: at most once; a group chat's robot does not drop repeats): once
+/// the claim's lease runs out with no outcome, the message is given up
+/// and says why. (Before, it was sent again after the lease.)
+#[test]
+fn a_message_whose_sender_died_mid_send_is_given_up_not_sent_twice() {
+    use shoumen_protocol::AlertKind;
+    use shoumen_server::records::alerts;
+    let dir = tempfile::tempdir().unwrap();
+    let db = init_db(dir.path());
+    let hook = Webhook::new("http://127.0.0.1:9/robot", "json", "").unwrap();
+    db.call_blocking(|c| webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
+    let now = now_ms();
+    db.call_blocking(move |c| alerts::raise(c, COMMUNITY, AlertKind::DeviceFault, "gate-1", None, "", now)).unwrap();
+    let claim = |at: i64, token: &'static str| {
+        db.call_blocking(move |c| alerts::claim_due(c, at, 10, 60_000, token)).unwrap().map(|m| m.id)
+    };
+    // A process claims the message, posts it, and is killed before it
+    // records the answer.
+    assert!(claim(now, "dead:1").is_some());
+    assert_eq!(claim(now + 1_000, "live:1"), None, "within the lease, nobody else sends it");
+    assert_eq!(claim(now + 61_000, "live:2"), None, "after it, nobody sends it again");
+    let (undelivered, why) = db
+        .call_blocking(|c| {
+            c.query_opt("SELECT COUNT(*), MAX(last_error) FROM webhook_outbox WHERE delivered_ms IS NULL", &[], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<String>(1)?))
+            })
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(undelivered, 1, "counted as not delivered");
+    assert!(why.contains("not sent again"), "{why}");
 }

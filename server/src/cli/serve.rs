@@ -57,10 +57,10 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
             base_topic: args.mqtt_topic,
             client_id: args.mqtt_client_id,
             ca: args.mqtt_ca,
-            share: args.mqtt_share,
         }),
         metrics_token,
         silent_check_every: std::time::Duration::from_secs(args.silent_check_every_s.max(1)),
+        chores_every: args.chores_every_s.map(|s| std::time::Duration::from_secs(s.max(1))),
         ..Config::default()
     };
     let state = AppState::new(db, config)?;

@@ -22,6 +22,7 @@ mod pg_tls;
 mod postgres;
 mod schema;
 mod sqlite;
+mod turn;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ use thiserror::Error;
 
 pub use conn::{Conn, Engine, FromVal, Row, Val};
 pub use sqlite::make_private;
+pub use turn::{Turn, Work};
 
 use crate::vals;
 
@@ -64,7 +66,8 @@ pub enum DbError {
 
 enum Inner {
     Sqlite { writer: Mutex<rusqlite::Connection>, path: PathBuf },
-    Postgres { pool: postgres::Pool },
+    // Boxed: the pool keeps its connection settings, which are large.
+    Postgres { pool: Box<postgres::Pool> },
 }
 
 /// A shared handle on the database.
@@ -147,7 +150,11 @@ impl Db {
         if target.starts_with("postgres://") || target.starts_with("postgresql://") {
             let pool = postgres::Pool::new(target, PG_CALLS + READERS)?;
             let lanes = Lanes::new(PG_CALLS, pg_bulk());
-            let db = Db { inner: Arc::new(Inner::Postgres { pool }), lanes, target: postgres::redact(target) };
+            let db = Db {
+                inner: Arc::new(Inner::Postgres { pool: Box::new(pool) }),
+                lanes,
+                target: postgres::redact(target),
+            };
             db.migrate_postgres()?;
             return Ok(db);
         }

@@ -321,6 +321,9 @@ const CONNECT: Duration = Duration::from_secs(10);
 /// opening ever more.
 pub struct Pool {
     pool: managed::Pool<Manager>,
+    /// How the pool connects, for a session of its own ([`Pool::hold_lock`]).
+    config: tokio_postgres::Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     /// Runs the pool's own waits and timeouts.
     rt: Option<Runtime>,
     dbname: String,
@@ -348,14 +351,14 @@ impl Pool {
             .enable_all()
             .build()
             .map_err(|e| open(format!("cannot start the database runtime: {e}")))?;
-        let pool = managed::Pool::builder(Manager { config, tls })
+        let pool = managed::Pool::builder(Manager { config: config.clone(), tls: tls.clone() })
             .max_size(size.max(1))
             .wait_timeout(Some(WAIT))
             .create_timeout(Some(CONNECT + Duration::from_secs(5)))
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| open(e.to_string()))?;
-        Ok(Pool { pool, rt: Some(rt), dbname })
+        Ok(Pool { pool, config, tls, rt: Some(rt), dbname })
     }
 
     /// A connection from the pool (opened if it has room), or the next one
@@ -370,6 +373,60 @@ impl Pool {
             },
         })?;
         Ok(PgConn(object))
+    }
+}
+
+impl Pool {
+    /// Waits until advisory lock `key` is ours, on a session of its own
+    /// that holds nothing else, and keeps it until the [`Held`] is dropped
+    /// or the session dies (this process killed, the database gone or
+    /// failed over): PostgreSQL then frees the lock for the next process.
+    /// Call on the server's runtime, which drives the session.
+    pub async fn hold_lock(&self, key: i64) -> Result<Held, DbError> {
+        // The sender lives as long as the session: its drop says "lost".
+        let (tx, ended) = tokio::sync::watch::channel(());
+        let client = match &self.tls {
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await?;
+                tokio::spawn(async move {
+                    drive(connection).await;
+                    drop(tx);
+                });
+                client
+            }
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                tokio::spawn(async move {
+                    drive(connection).await;
+                    drop(tx);
+                });
+                client
+            }
+        };
+        // Waits in the database, not in a loop of tries: the lock passes on
+        // the moment its holder's session ends.
+        client.simple_query(&format!("SELECT pg_advisory_lock({key})")).await?;
+        Ok(Held { client, ended })
+    }
+}
+
+/// An advisory lock held on a session of its own.
+pub struct Held {
+    client: Client,
+    ended: tokio::sync::watch::Receiver<()>,
+}
+
+impl Held {
+    /// Resolves when the session (and so the lock) is gone.
+    pub async fn lost(&self) {
+        let mut ended = self.ended.clone();
+        while ended.changed().await.is_ok() {}
+    }
+
+    /// Whether the session still answers: a lock on a session that cannot
+    /// reach its database may already be someone else's.
+    pub async fn answers(&self) -> bool {
+        matches!(tokio::time::timeout(Duration::from_secs(5), self.client.simple_query("SELECT 1")).await, Ok(Ok(_)))
     }
 }
 

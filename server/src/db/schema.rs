@@ -508,7 +508,16 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (chore, period)
     ) STRICT;",
     // 14: a webhook message is claimed by the process sending it (issue 30).
-    "ALTER TABLE webhook_outbox ADD COLUMN claim TEXT;"
+    "ALTER TABLE webhook_outbox ADD COLUMN claim TEXT;",
+    // 15: a night's chore is done when it says so, not when it is claimed:
+    // a process that dies halfway leaves it to another (issue 30).
+    "ALTER TABLE chore_runs ADD COLUMN finished_ms INTEGER;",
+    // 16: the secret for links' and form tokens' MACs, apart from the
+    // log's signing key (issue 29), so the key can leave the database. A
+    // log's existing key becomes its community's secret: every printed
+    // check-in link and stored phone MAC stays valid.
+    "ALTER TABLE communities ADD COLUMN mac_secret TEXT;
+    UPDATE communities SET mac_secret = log_skey WHERE log_skey IS NOT NULL;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -903,5 +912,10 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         PRIMARY KEY (chore, period)
     );",
     // 12: as SQLite's 14 (issue 30).
-    "ALTER TABLE webhook_outbox ADD COLUMN claim TEXT;"
+    "ALTER TABLE webhook_outbox ADD COLUMN claim TEXT;",
+    // 13: as SQLite's 15.
+    "ALTER TABLE chore_runs ADD COLUMN finished_ms BIGINT;",
+    // 14: as SQLite's 16.
+    "ALTER TABLE communities ADD COLUMN mac_secret TEXT;
+    UPDATE communities SET mac_secret = log_skey WHERE log_skey IS NOT NULL;"
 ];

@@ -10,6 +10,7 @@ pub mod divisions;
 pub mod exposition;
 pub mod place;
 pub mod roles;
+pub mod schedule;
 pub mod secrets;
 pub mod text;
 pub mod time;

@@ -291,6 +291,12 @@ fn server_families(page: &mut Exposition, app: &AppState, (pending, failing): (i
     let mq = &app.mqtt_stats;
     page.family("shoumen_mqtt_connected", "gauge", "1 if the door sensors' broker is connected.");
     page.sample("shoumen_mqtt_connected", &[], f64::from(u8::from(mq.connected.load(Ordering::Relaxed))));
+    page.family(
+        "shoumen_mqtt_standby",
+        "gauge",
+        "1 if another server process on the database listens to the door sensors and this one waits its turn.",
+    );
+    page.sample("shoumen_mqtt_standby", &[], f64::from(u8::from(mq.waiting.load(Ordering::Relaxed))));
     page.family("shoumen_mqtt_messages_total", "counter", "Door sensor messages, by what became of them.");
     for (outcome, counter) in [
         ("received", &mq.received),

@@ -12,15 +12,12 @@ pub struct MqttConfig {
     pub url: String,
     /// zigbee2mqtt's base topic.
     pub base_topic: String,
-    /// The client id of the persistent session (one per server).
+    /// The client id of the persistent session: one per database, the same
+    /// for every server process on it (they take turns with it).
     pub client_id: String,
     /// A PEM file of the CA that signed the broker's certificate (mqtts);
     /// the system's roots otherwise.
     pub ca: Option<std::path::PathBuf>,
-    /// A shared subscription's group: the server processes of one database
-    /// subscribe as `$share/<group>/…`, so the broker hands each message
-    /// to one of them (issue 30). `None`: one process, a plain subscription.
-    pub share: Option<String>,
 }
 
 impl MqttConfig {
@@ -28,31 +25,13 @@ impl MqttConfig {
     /// `<base>/<community>/<sensor>`, a one-community server's under
     /// `<base>/<sensor>`.
     pub fn filters(&self) -> [String; 2] {
-        let prefix = match &self.share {
-            Some(group) => format!("$share/{group}/"),
-            None => String::new(),
-        };
-        [format!("{prefix}{}/+", self.base_topic), format!("{prefix}{}/+/+", self.base_topic)]
+        [format!("{}/+", self.base_topic), format!("{}/+/+", self.base_topic)]
     }
-}
-
-/// A shared subscription's group name as MQTT allows it: a topic level of
-/// its own, no wildcards.
-pub fn check_share(group: &str) -> Result<(), String> {
-    if group.is_empty() || group.len() > 64 || group.contains(['/', '+', '#']) || group.chars().any(char::is_control) {
-        return Err(format!(
-            "--mqtt-share {group:?}: a group name of 1 to 64 characters without '/', '+' or '#', e.g. shoumen"
-        ));
-    }
-    Ok(())
 }
 
 /// The broker's options from the config.
 pub fn options(config: &MqttConfig) -> Result<MqttOptions, String> {
     let sep = if config.url.contains('?') { '&' } else { '?' };
-    if let Some(group) = &config.share {
-        check_share(group)?;
-    }
     let url = format!("{}{sep}client_id={}", config.url, config.client_id);
     let mut opts = MqttOptions::parse_url(url)
         .map_err(|e| format!("--mqtt {}: {e}; e.g. mqtt://user:password@127.0.0.1:1883", config.url))?;

@@ -4,9 +4,14 @@
 //! persistent session (`clean_session = false`, a fixed client id), and
 //! acknowledges each message only once it is stored. A restart of the
 //! server or the broker loses nothing the broker kept: unacknowledged
-//! messages are sent again. Several server processes on one database share
-//! the subscription (`--mqtt-share`, `$share/<group>/…`), each with its own
-//! client id: the broker hands each message to one of them.
+//! messages are sent again. Several server processes on one PostgreSQL
+//! database take turns (issue 30): one listens while it holds its turn
+//! ([`Work::Sensors`], an advisory lock on a session of its own); the
+//! others wait, and when the listener dies the next one connects with the
+//! same client id and takes over the broker's session, with the messages
+//! it queued, in order. (A shared subscription, `$share/…`, was tried: the
+//! broker keeps handing a dead member its share, so a door's later message
+//! could be handled before its earlier one by another process.)
 //!
 //! Whatever the broker sends is bounded here: payloads over
 //! `sensors::MAX_PAYLOAD`, text that is not JSON and unknown sensors are
@@ -32,11 +37,13 @@ use rumqttc::{AsyncClient, ConnectionError, Event, Packet, QoS};
 pub use config::{options, MqttConfig, MAX_PACKET, POISON_AFTER};
 pub use stats::Stats;
 
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Db, Turn, Work};
 use crate::records::sensors::{self, Outcome};
 use config::explain;
 
-/// Runs the client until the process ends; reconnects with a growing wait.
+/// Runs the client until the process ends: waits for this process's turn
+/// at the sensors, listens while it holds it, and waits again if it loses
+/// it. Reconnects with a growing wait.
 pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio::sync::Notify>, utc_offset_min: i32) {
     let opts = match options(&config) {
         Ok(o) => o,
@@ -46,31 +53,39 @@ pub async fn run(db: Db, config: MqttConfig, stats: Arc<Stats>, bell: Arc<tokio:
             return;
         }
     };
-    let base = config.base_topic.clone();
+    let s = Session {
+        db: &db,
+        config: &config,
+        stats: &stats,
+        bell: &bell,
+        base: &config.base_topic,
+        offset: utc_offset_min,
+    };
     let mut wait = Duration::from_millis(500);
-    let mut clean = false;
-    // The size of the packet a reset dropped, told once the new session listens.
-    let mut dropped: Option<usize> = None;
     loop {
-        // A session reset is a connection of its own with a fresh client,
-        // so no state of the poisoned session is carried over.
-        let mut o = opts.clone();
-        o.set_clean_session(clean);
-        // Acknowledgements queue here until the next poll sends them, and a
-        // poll first hands out every message it has read (up to the broker's
-        // inflight window, 20 in Mosquitto): the queue must hold them all, or
-        // an `ack` waits for a poll that waits for it.
-        let (client, mut events) = AsyncClient::new(o, 4096);
-        let s = Session { db: &db, config: &config, stats: &stats, bell: &bell, base: &base, offset: utc_offset_min };
-        clean = match s.run(&client, &mut events, &mut wait, clean, &mut dropped).await {
-            // The broker dropped the poisoned session: persistent again.
-            Ended::Cleaned => false,
-            Ended::Poisoned(size) => {
-                dropped = Some(size);
-                true
+        stats.waiting.store(true, Ordering::Relaxed);
+        let turn = match db.take_turn(Work::Sensors).await {
+            Ok(turn) => turn,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?wait, "cannot wait for the turn at the door sensors");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+                continue;
             }
         };
-        let _ = client.try_disconnect();
+        stats.waiting.store(false, Ordering::Relaxed);
+        tracing::info!("this process listens to the door sensors");
+        tokio::select! {
+            () = turn.lost() => {
+                tracing::warn!("this process lost its turn at the door sensors (its database session ended); waiting for it again");
+            }
+            () = s.listen(&opts, &turn, &mut wait) => {
+                tracing::warn!("this process's turn at the door sensors is gone; waiting for it again");
+            }
+        }
+        // Dropping the client closed the connection; the next holder's
+        // connection takes over the same session at the broker.
+        stats.connected.store(false, Ordering::Relaxed);
     }
 }
 
@@ -80,6 +95,8 @@ enum Ended {
     Poisoned(usize),
     /// A clean session connected (the old one and its queue are gone).
     Cleaned,
+    /// The turn at the sensors may be another process's now.
+    TurnGone,
 }
 
 struct Session<'a> {
@@ -92,12 +109,42 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// Listens while `turn` holds, replacing the client when it must be.
+    async fn listen(&self, opts: &rumqttc::MqttOptions, turn: &Turn, wait: &mut Duration) {
+        let mut clean = false;
+        // The size of the packet a reset dropped, told once the new session listens.
+        let mut dropped: Option<usize> = None;
+        loop {
+            // A session reset is a connection of its own with a fresh client,
+            // so no state of the poisoned session is carried over.
+            let mut o = opts.clone();
+            o.set_clean_session(clean);
+            // Acknowledgements queue here until the next poll sends them, and a
+            // poll first hands out every message it has read (up to the broker's
+            // inflight window, 20 in Mosquitto): the queue must hold them all, or
+            // an `ack` waits for a poll that waits for it.
+            let (client, mut events) = AsyncClient::new(o, 4096);
+            let ended = self.run(&client, &mut events, turn, wait, clean, &mut dropped).await;
+            let _ = client.try_disconnect();
+            clean = match ended {
+                // The broker dropped the poisoned session: persistent again.
+                Ended::Cleaned => false,
+                Ended::Poisoned(size) => {
+                    dropped = Some(size);
+                    true
+                }
+                Ended::TurnGone => return,
+            };
+        }
+    }
+
     /// Polls one client until it must be replaced; reconnects (with a
     /// growing wait) on any other error.
     async fn run(
         &self,
         client: &AsyncClient,
         events: &mut rumqttc::EventLoop,
+        turn: &Turn,
         wait: &mut Duration,
         clean: bool,
         dropped: &mut Option<usize>,
@@ -142,6 +189,11 @@ impl Session<'_> {
                     *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = why;
                     tokio::time::sleep(*wait).await;
                     *wait = (*wait * 2).min(Duration::from_secs(30));
+                    // Another process that took the turn also took the
+                    // broker's session from us: do not take it back.
+                    if !turn.still_held().await {
+                        return Ended::TurnGone;
+                    }
                     if let Some(size) = oversized(&e) {
                         self.stats.oversized.fetch_add(1, Ordering::Relaxed);
                         (poisoned, largest) = (poisoned + 1, largest.max(size));

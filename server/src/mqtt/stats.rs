@@ -10,6 +10,9 @@ use crate::records::sensors::Outcome;
 #[derive(Default)]
 pub struct Stats {
     pub connected: AtomicBool,
+    /// Another server process on the database listens; this one waits
+    /// for its turn.
+    pub waiting: AtomicBool,
     pub received: AtomicU64,
     pub stored: AtomicU64,
     pub alerts: AtomicU64,

@@ -3,21 +3,20 @@
 //! problem found, once per night however many processes share the database.
 
 use crate::db::{Conn, DbError};
-use crate::records::{self, alerts, evidence};
+use crate::records::{alerts, evidence};
 use shoumen_protocol::AlertKind;
 
-/// Audits every community's log unless another process has this night;
-/// returns the problems found (`None`: not this process's night).
-pub fn fsck_all_once(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) -> Result<Option<usize>, DbError> {
-    let night = crate::leaves::time::fmt_day(now_ms / 1000, utc_offset_min);
-    if !conn.transaction(true, |tx| records::chores::claim(tx, "evidence_fsck", &night, now_ms))? {
-        return Ok(None);
-    }
+/// Every night at 03:30 in the display zone, after retention.
+pub const AT: crate::leaves::schedule::Every = crate::leaves::schedule::Every::Day { after_midnight_ms: 7 * 1_800_000 };
+
+/// Audits every community's log ([`super::chores::leased`]); returns
+/// the problems found.
+pub fn nightly(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbError> {
     let mut found = 0;
     for community in crate::db::communities(conn)? {
         found += fsck(conn, &community, now_ms)?;
     }
-    Ok(Some(found))
+    Ok(found)
 }
 
 /// Audits one community's log, raising an alert per problem (the same

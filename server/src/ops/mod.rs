@@ -5,6 +5,7 @@
 //! operation; they never open a transaction themselves.
 
 pub mod accounts;
+pub mod chores;
 pub mod fsck;
 pub mod gates;
 pub mod passes;

@@ -14,6 +14,9 @@ use crate::records::{self, audit, audit::Actor};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Every night at 03:00 in the display zone.
+pub const AT: crate::leaves::schedule::Every = crate::leaves::schedule::Every::Day { after_midnight_ms: 3 * 3_600_000 };
+
 /// What one night's run deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -56,20 +59,15 @@ pub fn prune(conn: &mut dyn Conn, community: &str, now_ms: i64) -> Result<Pruned
     Ok(pruned)
 }
 
-/// Every community, for the nightly run.
-/// [`prune_all`] once a night however many server processes share the
-/// database: `None` if another process claimed this night. The claim is its
-/// own transaction (the pruning is many), so a process that dies halfway
-/// leaves the rest to the next night.
-pub fn prune_all_once(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) -> Result<Option<Pruned>, DbError> {
-    let night = crate::leaves::time::fmt_day(now_ms / 1000, utc_offset_min);
-    if !conn.transaction(true, |tx| records::chores::claim(tx, "retention", &night, now_ms))? {
-        return Ok(None);
-    }
-    records::chores::prune(conn, now_ms - 30 * 86_400_000)?;
-    prune_all(conn, now_ms).map(Some)
+/// The night's run ([`super::chores::leased`]): claims older than a
+/// month forgotten, then [`prune_all`]; what it finds to tell: nothing.
+pub fn nightly(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, DbError> {
+    records::chores::prune(conn, now_ms - 30 * DAY_MS)?;
+    prune_all(conn, now_ms)?;
+    Ok(0)
 }
 
+/// Every community, for the nightly run.
 pub fn prune_all(conn: &mut dyn Conn, now_ms: i64) -> Result<Pruned, DbError> {
     let mut total = Pruned::default();
     for community in crate::db::communities(conn)? {
@@ -90,16 +88,6 @@ pub fn prune_all(conn: &mut dyn Conn, now_ms: i64) -> Result<Pruned, DbError> {
     Ok(total)
 }
 
-/// The next 03:00 in the display zone after `now_ms`: gates are quiet then.
-pub fn next_night(now_ms: i64, utc_offset_min: i32) -> i64 {
-    let three = crate::reports::day_start(now_ms, utc_offset_min) + 3 * 3_600_000;
-    if three > now_ms {
-        three
-    } else {
-        three + DAY_MS
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +97,7 @@ mod tests {
         const HOUR: i64 = 3_600_000;
         let midnight = crate::reports::day_start(1_796_000_000_000, 480);
         assert_eq!(crate::leaves::time::fmt_ms(midnight + 3 * HOUR, 480)[11..], *"03:00:00");
-        assert_eq!(next_night(midnight + 2 * HOUR, 480), midnight + 3 * HOUR);
-        assert_eq!(next_night(midnight + 10 * HOUR, 480), midnight + 27 * HOUR);
+        assert_eq!(AT.next(midnight + 2 * HOUR, 480).start_ms, midnight + 3 * HOUR);
+        assert_eq!(AT.next(midnight + 10 * HOUR, 480).start_ms, midnight + 27 * HOUR);
     }
 }

@@ -125,9 +125,11 @@ pub struct Message {
 /// other process sees it due while this one sends, and marks it with a
 /// token of this claim. The update is conditional on the row being as read:
 /// of processes racing for a message, one changes it and the others skip it.
-/// A process that dies while sending leaves the message to be sent again
-/// when the lease ends; its id (the JSON format's `id`) lets a receiver
-/// drop that rare repeat.
+/// A process that dies while sending leaves its claim to run out with no
+/// outcome recorded: nobody knows whether the receiver got the message, so
+/// it is given up, never sent again (at most once: a robot in a group chat
+/// does not drop repeats). It stays on the Alerts page, and the webhook's
+/// settings count it as not delivered with [`OUTCOME_UNKNOWN`].
 pub fn claim_due(
     conn: &mut dyn Conn,
     now: i64,
@@ -135,6 +137,11 @@ pub fn claim_due(
     lease_ms: i64,
     claim: &str,
 ) -> Result<Option<Message>, DbError> {
+    conn.execute(
+        "UPDATE webhook_outbox SET attempts = ?1, last_error = ?2, claim = NULL
+         WHERE delivered_ms IS NULL AND claim IS NOT NULL AND next_ms <= ?3",
+        vals![max_attempts, OUTCOME_UNKNOWN, now],
+    )?;
     // A few candidates, so a race lost on the first still finds work.
     let due = conn.query_map(
         "SELECT id, alert_id, attempts, community, summary, next_ms FROM webhook_outbox
@@ -165,6 +172,10 @@ pub fn claim_due(
     Ok(None)
 }
 
+/// Why a message was given up without an outcome.
+pub const OUTCOME_UNKNOWN: &str = "the server process sending it stopped before the receiver's answer was recorded; \
+     it was not sent again, so that no group gets it twice";
+
 /// How a delivery attempt went.
 #[derive(Clone, Debug)]
 pub enum Outbox {
@@ -183,7 +194,7 @@ pub fn record_attempt(conn: &mut dyn Conn, message: &Message, attempt: &Outbox) 
             vals![*at_ms, message.id, &message.claim],
         )?,
         Outbox::Failed { retry_at_ms, error } => conn.execute(
-            "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2
+            "UPDATE webhook_outbox SET next_ms = ?1, attempts = attempts + 1, last_error = ?2, claim = NULL
              WHERE id = ?3 AND claim = ?4",
             vals![*retry_at_ms, error, message.id, &message.claim],
         )?,

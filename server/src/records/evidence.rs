@@ -271,6 +271,66 @@ pub fn root(conn: &mut dyn Conn, community: &str, n: u64) -> Result<Hash, Eviden
     tlog_tiles::tree_hash(n, &reader).map_err(|e| damaged(community, e))
 }
 
+/// Whether record `index` of `community`'s log has leaf hash `leaf`
+/// (hex), and the log's size: what a receipt's QR code proves.
+pub fn holds_leaf(conn: &mut dyn Conn, community: &str, index: u64, leaf: &str) -> Result<(bool, u64), DbError> {
+    let stored = conn.query_opt(
+        "SELECT leaf FROM tlog_leaves WHERE community = ?1 AND n = ?2",
+        vals![community, index as i64],
+        |r| r.get::<String>(0),
+    )?;
+    let held = stored.is_some_and(|s| s.eq_ignore_ascii_case(leaf) && leaf.len() == 64);
+    Ok((held, size(conn, community)?))
+}
+
+/// C2SP tlog-tiles' tile height: 256 hashes a tile.
+pub const TILE_HEIGHT: u8 = 8;
+
+/// A hash tile of `community`'s log (C2SP tlog-tiles), by its path below
+/// `tile/`: `<L>/<N>[.p/<W>]`. Its hashes, 32 bytes each, if the log holds
+/// every one of them now. A full tile never changes, nor does a partial
+/// one of a given width: a mirror copies the log from them alone.
+pub fn tile(conn: &mut dyn Conn, community: &str, path: &str) -> Result<Vec<u8>, EvidenceError> {
+    let bad = || EvidenceError::OutOfRange(format!("tile/{path}: not a tile (tile/<level>/<index>[.p/<width>])"));
+    if path.starts_with("entries/") {
+        // A leaf's entry is a salted hash of a person's record; the leaf
+        // hashes (level 0) are what a mirror needs.
+        return Err(EvidenceError::OutOfRange("entry bundles are not served: level 0 holds every leaf hash".into()));
+    }
+    let tile = parse_tile(path).ok_or_else(bad)?;
+    let size = size(conn, community)?;
+    // The hashes the log holds at the tile's level: one per complete
+    // subtree of 2^level records.
+    let level = u32::from(tile.level()) * u32::from(TILE_HEIGHT);
+    let held = size.checked_shr(level).unwrap_or(0);
+    let end = tile.level_index().checked_mul(1 << TILE_HEIGHT).and_then(|s| s.checked_add(u64::from(tile.width())));
+    if end.is_none_or(|end| end > held) {
+        return Err(EvidenceError::OutOfRange(format!("tile/{path}: the log holds {size} records")));
+    }
+    let reader = Reader { conn: RefCell::new(conn), community };
+    tile.read_data(&reader).map_err(|e| damaged(community, e))
+}
+
+/// A tile path of height 8 (C2SP's), checked before the tile is made
+/// (`Tile::new` panics on a level past 63 or a width of 0), and then in
+/// its one written form (no `x`-less groups, no leading zeros).
+fn parse_tile(path: &str) -> Option<tlog_tiles::Tile> {
+    if path.len() > 40 {
+        return None;
+    }
+    let level: u8 = path.split('/').next()?.parse().ok()?;
+    if level >= 64 {
+        return None;
+    }
+    if let Some((_, width)) = path.split_once(".p/") {
+        let width: u32 = width.parse().ok()?;
+        if !(1..1 << TILE_HEIGHT).contains(&width) {
+            return None;
+        }
+    }
+    tlog_tiles::Tile::from_path(&format!("tile/{TILE_HEIGHT}/{path}")).ok().filter(|t| !t.is_data())
+}
+
 /// The proof that record `index` is in the tree of `size` records.
 pub fn inclusion(conn: &mut dyn Conn, community: &str, index: u64, size: u64) -> Result<Vec<Hash>, EvidenceError> {
     let have = self::size(conn, community)?;
@@ -316,15 +376,37 @@ fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), Db
     }
 }
 
-/// A MAC (hex) of `message` under a secret of the community's (derived
-/// from the log's key) for `purpose`: links and form tokens that need no
-/// storage and cannot be made up.
+/// A MAC (hex) of `message` under the community's MAC secret for
+/// `purpose`: links and form tokens that need no storage and cannot be
+/// made up. The secret is its own, not the log's signing key (a community
+/// older than that kept its log key as its secret: its links stay valid).
 pub(crate) fn keyed_mac(conn: &mut dyn Conn, community: &str, purpose: &str, message: &str) -> Result<String, DbError> {
     use hmac::{Hmac, Mac};
-    let (skey, _) = log_keys(conn, community)?;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(format!("{purpose}|{skey}").as_bytes()).expect("any key length");
+    let secret = mac_secret(conn, community)?;
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(format!("{purpose}|{secret}").as_bytes()).expect("any key length");
     mac.update(message.as_bytes());
     Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The community's MAC secret, made on first use.
+fn mac_secret(conn: &mut dyn Conn, community: &str) -> Result<String, DbError> {
+    let stored = conn.query_opt("SELECT mac_secret FROM communities WHERE id = ?1", vals![community], |r| {
+        r.get::<Option<String>>(0)
+    })?;
+    match stored {
+        None => Err(DbError::UnknownCommunity(community.to_string())),
+        Some(Some(secret)) => Ok(secret),
+        Some(None) => {
+            let secret = hex::encode(rand::random::<[u8; 32]>());
+            // Two first uses at once keep the first secret stored.
+            conn.execute(
+                "UPDATE communities SET mac_secret = ?1 WHERE id = ?2 AND mac_secret IS NULL",
+                vals![&secret, community],
+            )?;
+            mac_secret(conn, community)
+        }
+    }
 }
 
 /// The log's public key, for kiosks and anyone checking checkpoints.

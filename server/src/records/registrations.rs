@@ -639,7 +639,11 @@ pub fn community_of_checkpoint(conn: &mut dyn Conn, checkpoint: &str) -> Result<
     Ok(crate::db::communities(conn)?.into_iter().find(|c| evidence::origin(c) == origin))
 }
 
-/// Checks a receipt against this server's key for the log it names.
+/// Checks a receipt against this server's key for the log it names, and
+/// against the log as it is now: the tree of the receipt's checkpoint must
+/// still be the first records of the log. A log rewritten since the receipt
+/// was given (even with every stored hash recomputed and a new checkpoint
+/// signed) fails here, and one that lost records since says it shrank.
 pub fn verify_receipt(
     conn: &mut dyn Conn,
     text: &str,
@@ -653,7 +657,21 @@ pub fn verify_receipt(
         return Ok(Err(proof::EvidenceError::BadCheckpoint(format!("this server keeps no log named {first:?}"))));
     };
     let vkey = evidence::verifier_key(conn, &community)?;
-    Ok(receipt.verify(&vkey).map(|head| (receipt, head)))
+    let head = match receipt.verify(&vkey) {
+        Ok(head) => head,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = evidence::size(conn, &community)?;
+    if head.size > now {
+        return Ok(Err(proof::EvidenceError::Shrank { old: head.size, new: now }));
+    }
+    match evidence::root(conn, &community, head.size) {
+        Ok(root) if root == head.root => Ok(Ok((receipt, head))),
+        Ok(_) => Ok(Err(proof::EvidenceError::Inconsistent { old: head.size, new: now })),
+        Err(evidence::EvidenceError::Db(e)) => Err(e),
+        // Stored hashes that cannot make a root: as good as rewritten.
+        Err(_) => Ok(Err(proof::EvidenceError::Inconsistent { old: head.size, new: now })),
+    }
 }
 
 /// Deletes the personal fields of registrations whose period ended more

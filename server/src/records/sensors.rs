@@ -169,7 +169,22 @@ pub fn in_windows(windows: &[(u32, u32)], m: u32) -> bool {
 /// only the event rows and alerts are capped, at
 /// [`MAX_EVENTS_PER_HOUR`] changes per sensor, past which one
 /// `sensor_flood` alert counts the rest.
+///
+/// One transaction, the sensor's row locked: a process killed between the
+/// new state and its event row would leave the state changed and the
+/// event missing, and the message, sent again, would then change nothing.
 pub fn record(
+    conn: &mut dyn Conn,
+    community: &str,
+    name: &str,
+    payload: &[u8],
+    now_ms: i64,
+    utc_offset_min: i32,
+) -> Result<Outcome, DbError> {
+    conn.transaction(true, |tx| record_in(tx, community, name, payload, now_ms, utc_offset_min))
+}
+
+fn record_in(
     conn: &mut dyn Conn,
     community: &str,
     name: &str,
@@ -181,11 +196,9 @@ pub fn record(
         return Ok(Outcome::TooBig);
     }
     let Ok(reading) = serde_json::from_slice::<Reading>(payload) else { return Ok(Outcome::NotJson) };
-    let sensor = conn.query_opt(
-        "SELECT unit, contact FROM sensors WHERE community = ?1 AND name = ?2",
-        vals![community, name],
-        |r| Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?)),
-    )?;
+    let sql = conn.for_update("SELECT unit, contact FROM sensors WHERE community = ?1 AND name = ?2");
+    let sensor =
+        conn.query_opt(&sql, vals![community, name], |r| Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?)))?;
     let Some((unit, was)) = sensor else { return Ok(Outcome::Unknown) };
     let pct = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| v.clamp(0.0, 255.0).round() as i64);
     let contact = reading.contact.map(i64::from);

@@ -136,25 +136,22 @@ pub fn csv(d: &Daily, lang: Lang, place: &crate::leaves::place::Place) -> String
     out
 }
 
-/// The next 07:30 in the display zone after `now_ms`.
-pub fn next_morning(now_ms: i64, utc_offset_min: i32) -> i64 {
-    let at = day_start(now_ms, utc_offset_min) + SEND_AT_MS;
-    if at > now_ms {
-        at
-    } else {
-        at + DAY_MS
-    }
-}
+/// Every morning at 07:30 in the display zone.
+pub const AT: crate::leaves::schedule::Every = crate::leaves::schedule::Every::Day { after_midnight_ms: SEND_AT_MS };
 
 /// Queues yesterday's summary for every community with a webhook, once per
 /// community and day (a restart does not send it twice). Returns how many.
-/// [`enqueue_yesterday`] once however many server processes share the
-/// database: the first to claim the day queues it, with its claim, in one
-/// transaction; every other finds the day claimed and queues nothing.
-pub fn enqueue_yesterday_once(conn: &mut dyn Conn, now_ms: i64, utc_offset_min: i32) -> Result<usize, DbError> {
-    let day = crate::leaves::time::fmt_day((day_start(now_ms, utc_offset_min) - DAY_MS) / 1000, utc_offset_min);
+/// [`enqueue_yesterday`] once per `period` however many server processes
+/// share the database: the first to claim the period queues it, with its
+/// claim, in one transaction.
+pub fn enqueue_yesterday_once(
+    conn: &mut dyn Conn,
+    now_ms: i64,
+    utc_offset_min: i32,
+    period: &str,
+) -> Result<usize, DbError> {
     conn.transaction(true, |tx| {
-        if !crate::records::chores::claim(tx, "daily_summary", &day, now_ms)? {
+        if !crate::records::chores::claim(tx, "daily_summary", period, now_ms)? {
             return Ok(0);
         }
         enqueue_yesterday(tx, now_ms, utc_offset_min)
@@ -193,7 +190,7 @@ mod tests {
         const HOUR: i64 = 3_600_000;
         // 2026-11-29 00:00 in UTC+8.
         let midnight = 1_795_910_400_000 - 8 * HOUR;
-        assert_eq!(next_morning(midnight + HOUR, 480), midnight + SEND_AT_MS);
-        assert_eq!(next_morning(midnight + 8 * HOUR, 480), midnight + DAY_MS + SEND_AT_MS);
+        assert_eq!(AT.next(midnight + HOUR, 480).start_ms, midnight + SEND_AT_MS);
+        assert_eq!(AT.next(midnight + 8 * HOUR, 480).start_ms, midnight + DAY_MS + SEND_AT_MS);
     }
 }

@@ -1,9 +1,13 @@
 //! The evidence log's public face: the latest signed checkpoint, the log's
-//! public key, and inclusion and consistency proofs, for anyone to check
-//! (no login: the log holds nothing personal).
+//! public key, its hash tiles (C2SP tlog-tiles: cacheable for ever, for
+//! monitors and mirrors), and inclusion and consistency proofs for phones
+//! (rate-limited per client), for anyone to check (no login: the log
+//! holds nothing personal).
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 
 use super::WebError;
@@ -16,12 +20,18 @@ pub fn table() -> super::site::Table {
     super::site::Table::new()
         .get("/log/{community}/checkpoint", Access::Public, checkpoint)
         .get("/log/{community}/key", Access::Public, key)
+        .get("/log/{community}/tile/{*path}", Access::Public, tile)
         .get("/log/{community}/inclusion", Access::Public, inclusion)
         .get("/log/{community}/consistency", Access::Public, consistency)
 }
 
 fn refusal(e: EvidenceError) -> Response {
     match e {
+        // Past the end of the log, or a path that names nothing: C2SP
+        // tlog-tiles' clients take a 404 for "not there (yet)".
+        EvidenceError::OutOfRange(why) if why.starts_with("tile/") || why.starts_with("entry") => {
+            (StatusCode::NOT_FOUND, why).into_response()
+        }
         EvidenceError::OutOfRange(why) => (StatusCode::BAD_REQUEST, why).into_response(),
         EvidenceError::Db(crate::db::DbError::UnknownCommunity(_)) => {
             (StatusCode::NOT_FOUND, "no such log").into_response()
@@ -49,6 +59,33 @@ pub async fn key(State(app): State<AppState>, Path(community): Path<String>) -> 
     }
 }
 
+/// A hash tile: its bytes never change, so anyone may cache it for ever.
+pub async fn tile(State(app): State<AppState>, Path((community, path)): Path<(String, String)>) -> Response {
+    match app.db.call(move |conn| Ok(evidence::tile(conn, &community, &path))).await {
+        Ok(Ok(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => refusal(e),
+        Err(e) => refusal(e.into()),
+    }
+}
+
+/// A phone asks a proof or two; a monitor copies the tiles instead.
+fn limited(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    (!app.limiter.allow("proof", app.client_ip(peer.ip(), headers))).then(|| {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many proofs asked from this address; wait a minute, or copy the log's tiles",
+        )
+            .into_response()
+    })
+}
+
 #[derive(serde::Deserialize)]
 pub struct InclusionQuery {
     index: u64,
@@ -63,9 +100,14 @@ struct Proof {
 
 pub async fn inclusion(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(community): Path<String>,
     Query(q): Query<InclusionQuery>,
 ) -> Response {
+    if let Some(refused) = limited(&app, peer, &headers) {
+        return refused;
+    }
     match app.db.call(move |conn| Ok(evidence::inclusion(conn, &community, q.index, q.size))).await {
         Ok(Ok(p)) => Json(Proof { proof: evidence::b64(&p) }).into_response(),
         Ok(Err(e)) => refusal(e),
@@ -81,9 +123,14 @@ pub struct ConsistencyQuery {
 
 pub async fn consistency(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(community): Path<String>,
     Query(q): Query<ConsistencyQuery>,
 ) -> Response {
+    if let Some(refused) = limited(&app, peer, &headers) {
+        return refused;
+    }
     match app.db.call(move |conn| Ok(evidence::consistency(conn, &community, q.old, q.new))).await {
         Ok(Ok(p)) => Json(Proof { proof: evidence::b64(&p) }).into_response(),
         Ok(Err(e)) => refusal(e),

@@ -2,7 +2,9 @@
 //! public `/verify` page, where anyone checks a receipt: the record's hash,
 //! its inclusion proof and the checkpoint's signature.
 
-use axum::extract::{Form, Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
@@ -23,6 +25,7 @@ pub fn table() -> super::site::Table {
         .get("/r/{community}/receipt/{token}", Access::Public, page)
         .get("/r/{community}/receipt/{token}/json", Access::Public, json)
         .get("/verify", Access::Public, verify_page)
+        .get("/verify/{community}/{index}/{leaf}", Access::Public, leaf_page)
         .post("/verify", Access::Public, verify)
         .body_limit(super::register::RECEIPT_LIMIT)
 }
@@ -31,16 +34,48 @@ pub fn table() -> super::site::Table {
 /// its check-in link.
 type Loaded = (Registration, Option<Receipt>, String);
 
-async fn load(app: &AppState, community: String, token: String) -> Result<Option<Loaded>, WebError> {
+/// What a receipt's address found.
+enum Found {
+    Loaded(Box<Loaded>),
+    /// No registration has this address.
+    Nothing,
+    /// The registration names a record past the end of the log (a database
+    /// restored from an older backup, or records removed): the log holds
+    /// this many.
+    NotInLog(u64),
+}
+
+async fn load(app: &AppState, community: String, token: String) -> Result<Found, WebError> {
     let found = app
         .db
         .call(move |conn| {
-            let Some(reg) = registrations::by_token(conn, &community, &token)? else { return Ok(Ok(None)) };
+            let Some(reg) = registrations::by_token(conn, &community, &token)? else { return Ok(Ok(Found::Nothing)) };
             let link = crate::records::checkins::token(conn, &community, &format!("n{}", reg.id))?;
-            Ok(registrations::receipt(conn, &community, &reg).map(|r| Some((reg, r, link))))
+            Ok(match registrations::receipt(conn, &community, &reg) {
+                Ok(r) => Ok(Found::Loaded(Box::new((reg, r, link)))),
+                Err(crate::records::evidence::EvidenceError::OutOfRange(_)) => {
+                    tracing::error!(community, index = reg.index, "a registration's record is not in the evidence log");
+                    // The same alert the nightly audit raises, once.
+                    let detail = crate::leaves::detail::enc("fsck_missing", &[&reg.index]);
+                    let kind = shoumen_protocol::AlertKind::EvidenceDamaged;
+                    crate::records::alerts::raise_once(conn, &community, kind, "evidence", &detail, now_ms())?;
+                    Ok(Found::NotInLog(crate::records::evidence::size(conn, &community)?))
+                }
+                Err(e) => Err(e),
+            })
         })
         .await?;
     found.map_err(WebError::internal)
+}
+
+/// A receipt holds a person's name, phone and signature: no browser or
+/// proxy keeps a copy.
+const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
+
+/// The answer for a record the log does not hold: 410, in words.
+fn not_in_log(lang: Lang, size: u64) -> Response {
+    let body = html! { p.msg.bad #not-in-log { (tf(lang, "reg_not_in_log", &[&size])) } };
+    (StatusCode::GONE, [NO_STORE], frame(lang, t(lang, "reg_receipt"), None, body)).into_response()
 }
 
 /// What the registration set in motion, in words (plain text).
@@ -56,10 +91,19 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let lang = lang_of(&headers);
     let offset = app.config.utc_offset_min;
-    let Some((reg, receipt, link)) = load(&app, community.clone(), token.clone()).await? else {
-        return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"));
+    let (reg, receipt, link) = match load(&app, community.clone(), token.clone()).await? {
+        Found::Loaded(loaded) => *loaded,
+        Found::Nothing => return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found")),
+        Found::NotInLog(size) => return Ok(not_in_log(lang, size)),
     };
-    let url = format!("{}/r/{}/receipt/{}", app.config.public_url.trim_end_matches('/'), community, token);
+    // The QR code proves the registration without handing over the record:
+    // the log, the record's number and its leaf hash (public in the log's
+    // tiles anyway), not this page's secret address.
+    let url = receipt.as_ref().map(|r| {
+        let salt = hex::decode(&r.salt).unwrap_or_default();
+        let leaf = hex::encode(shoumen_protocol::evidence::leaf_hash(&salt, r.record.as_bytes()).0);
+        format!("{}/verify/{}/{}/{leaf}", app.config.public_url.trim_end_matches('/'), urlencode(&community), r.index)
+    });
     let checkin = format!("/c/{}/{}", urlencode(&community), urlencode(&link));
     let body = html! {
         p.msg #code { (t(lang, "reg_code")) " " b { (reg.code) } }
@@ -73,13 +117,13 @@ pub async fn page(
             p { a.button href=(checkin) { (t(lang, "reg_checkin_open")) } }
         }
         @match &receipt {
-            Some(r) => (proof(lang, r, &community, &token, &reg.code, &url)),
+            Some(r) => (proof(lang, r, &community, &token, &reg.code, url.as_deref().unwrap_or_default())),
             None => p.msg #deleted {
                 (t(lang, "reg_deleted")) " " (reg.deleted_ms.map_or_else(String::new, |ms| fmt_ms(ms, offset)))
             },
         }
     };
-    Ok(frame(lang, t(lang, "reg_receipt"), None, body).into_response())
+    Ok(([NO_STORE], frame(lang, t(lang, "reg_receipt"), None, body)).into_response())
 }
 
 /// The receipt's proof in words, its file and its QR code.
@@ -105,6 +149,7 @@ fn proof(lang: Lang, r: &Receipt, community: &str, token: &str, code: &str, url:
             }
         }
         div.qr { (qr_code(url)) }
+        p { small { (t(lang, "reg_qr_shows")) } }
         p { small { (t(lang, "reg_keep")) } }
     }
 }
@@ -116,13 +161,19 @@ pub async fn json(
     Path((community, token)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     Ok(match load(&app, community, token).await? {
-        Some((reg, Some(r), _)) => {
+        Found::Loaded(loaded) => {
+            // A registration whose personal fields retention deleted has no file.
+            let (reg, Some(r), _) = *loaded else {
+                return Ok(title_page(lang_of(&headers), StatusCode::NOT_FOUND, "not_found"));
+            };
             let disposition = format!("attachment; filename=\"receipt-{}.json\"", reg.code);
             let text = serde_json::to_string_pretty(&r).expect("a receipt serialises");
-            ([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], text)
+            let (kind, no_store) = ((header::CONTENT_TYPE, "application/json".to_string()), NO_STORE);
+            ([kind, (header::CONTENT_DISPOSITION, disposition), (no_store.0, no_store.1.to_string())], text)
                 .into_response()
         }
-        _ => title_page(lang_of(&headers), StatusCode::NOT_FOUND, "not_found"),
+        Found::NotInLog(size) => not_in_log(lang_of(&headers), size),
+        Found::Nothing => title_page(lang_of(&headers), StatusCode::NOT_FOUND, "not_found"),
     })
 }
 
@@ -153,6 +204,36 @@ fn verify_form(lang: Lang, text: &str) -> Markup {
             button { (t(lang, "verify_button")) }
         }
     }
+}
+
+/// What a receipt's QR code opens: whether the log holds that record now,
+/// and nothing about the person.
+pub async fn leaf_page(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((community, index, leaf)): Path<(String, u64, String)>,
+) -> Result<Response, WebError> {
+    let lang = lang_of(&headers);
+    if !app.limiter.allow("proof", app.client_ip(peer.ip(), &headers)) {
+        return Err(WebError::rate_limited(lang));
+    }
+    let c = community.clone();
+    let found = app.db.call(move |conn| crate::records::evidence::holds_leaf(conn, &c, index, &leaf)).await;
+    let (held, size) = match found {
+        Ok(found) => found,
+        Err(crate::db::DbError::UnknownCommunity(_)) => {
+            return Ok(title_page(lang, StatusCode::NOT_FOUND, "not_found"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (status, body) = if held {
+        (StatusCode::OK, html! { p.msg.ok #result { "✓ " (tf(lang, "verify_leaf_ok", &[&(index + 1), &size])) } })
+    } else {
+        (StatusCode::NOT_FOUND, html! { p.msg.bad #result { "✗ " (t(lang, "verify_leaf_missing")) } })
+    };
+    let body = html! { (body) p { a href="/verify" { (t(lang, "reg_verify_link")) } } };
+    Ok((status, frame(lang, t(lang, "verify_title"), None, body)).into_response())
 }
 
 pub async fn verify_page(headers: HeaderMap) -> Markup {

@@ -44,6 +44,7 @@ fn broker_state(lang: Lang, app: &AppState, community: &str) -> Markup {
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let error = s.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let connected = s.connected.load(Ordering::Relaxed);
+    let waiting = s.waiting.load(Ordering::Relaxed) && !connected;
     let dropped = [
         (n(&s.not_json), "mqtt_not_json"),
         (n(&s.too_big) + n(&s.oversized), "mqtt_too_big"),
@@ -54,14 +55,15 @@ fn broker_state(lang: Lang, app: &AppState, community: &str) -> Markup {
     html! {
         p.msg #broker {
             (t(lang, "mqtt_broker")) " " code { (config.base_topic) "/" (community) "/+" } ": "
-            b { (t(lang, if connected { "connected" } else { "not_connected" })) } ". "
+            b { (t(lang, if connected { "connected" } else if waiting { "mqtt_standing_by" } else { "not_connected" })) } ". "
             (t(lang, "mqtt_received")) " " (n(&s.received)) " · " (t(lang, "mqtt_stored")) " " (n(&s.stored)) " · "
             (t(lang, "alerts")) " " (n(&s.alerts)) " · " (t(lang, "mqtt_dropped")) ": "
             @for (i, (count, key)) in dropped.iter().enumerate() {
                 @if i > 0 { ", " }
                 (count) " " (t(lang, key))
             }
-            @if !error.is_empty() && !connected { br; small { (error) } }
+            @if waiting { br; small { (t(lang, "mqtt_standby_help")) } }
+            @else if !error.is_empty() && !connected { br; small { (error) } }
         }
     }
 }

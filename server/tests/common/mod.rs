@@ -568,6 +568,12 @@ fn hidden_value(page: &str, name: &str) -> Option<String> {
 /// One returnee registers at `base`; the receipt's JSON, or `None` if the
 /// process died on the way (the next one is tried).
 pub fn register_returnee(base: &str, phone: &str) -> Option<String> {
+    register_returnee_at(base, phone).map(|(_, receipt)| receipt)
+}
+
+/// [`register_returnee`], with the receipt page's path as well.
+#[allow(dead_code)]
+pub fn register_returnee_at(base: &str, phone: &str) -> Option<(String, String)> {
     let b = Browser::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -607,5 +613,7 @@ pub fn register_returnee(base: &str, phone: &str) -> Option<String> {
     if status != 303 {
         return None;
     }
-    b.get(format!("{base}{}/json", location?)).send().ok()?.text().ok()
+    let location = location?;
+    let receipt = b.get(format!("{base}{location}/json")).send().ok()?.text().ok()?;
+    Some((location, receipt))
 }
