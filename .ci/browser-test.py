@@ -599,6 +599,10 @@ def returnee(driver, base, tmp, cfg, card, wait_for, shot):
         json.dump(receipt, f)
     out = run(SERVER, "evidence", "verify", path, "--log-key", vkey)
     assert "record #0 is in shoumen.lotus-gdn/evidence of 1 records" in out, out
+    # Without a key: the one the receipt carries, with its fingerprint to
+    # compare with the poster's.
+    out = run(SERVER, "evidence", "verify", path)
+    assert check_evidence.fingerprint(vkey) in out, out
     receipt["record"] = receipt["record"].replace("3-502", "3-503")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(receipt, f)

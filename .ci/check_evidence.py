@@ -9,7 +9,9 @@
   (RFC 9162, section 2.1.3.2).
 
 Nothing here comes from the Rust code: it is written from the specs.
-Usage: check_evidence.py RECEIPT.json VERIFIER_KEY
+Usage: check_evidence.py RECEIPT.json [VERIFIER_KEY]
+Without the key, the one the receipt carries is used, and its fingerprint
+printed to compare with the poster at the gate.
 """
 
 import base64
@@ -84,8 +86,18 @@ def included(leaf, index, size, proof, root):
     return sn == 0 and r == root
 
 
-def check_receipt(receipt, vkey):
-    """Returns (origin, size, index) of a receipt that checks out."""
+def fingerprint(vkey):
+    """The key's fingerprint as the poster prints it: SHA-256 of the key's
+    text, the first 10 bytes, in five groups of four hex digits."""
+    h = hashlib.sha256(vkey.strip().encode()).hexdigest()[:20]
+    return " ".join(h[i : i + 4] for i in range(0, 20, 4))
+
+
+def check_receipt(receipt, vkey=None):
+    """Returns (origin, size, index) of a receipt that checks out, with
+    `vkey` or else the key the receipt carries (then compare its
+    fingerprint with the poster's)."""
+    vkey = vkey or receipt["log_key"]
     origin, size, root = open_note(receipt["checkpoint"], vkey)
     commitment = hashlib.sha256(bytes.fromhex(receipt["salt"]) + receipt["record"].encode()).digest()
     leaf = hashlib.sha256(b"\x00" + commitment).digest()
@@ -97,4 +109,6 @@ def check_receipt(receipt, vkey):
 if __name__ == "__main__":
     with open(sys.argv[1], encoding="utf-8") as f:
         r = json.load(f)
-    print("receipt %s: record #%d of %s (%d records) checks out" % (r["code"], r["index"], *check_receipt(r, sys.argv[2])[:2]))
+    key = sys.argv[2] if len(sys.argv) > 2 else r["log_key"]
+    print("receipt %s: record #%d of %s (%d records) checks out" % (r["code"], r["index"], *check_receipt(r, key)[:2]))
+    print("log key fingerprint: %s (compare it with the poster at the gate)" % fingerprint(key))

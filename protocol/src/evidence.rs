@@ -108,6 +108,22 @@ pub struct Receipt {
     pub proof: Vec<Hash>,
     /// The signed checkpoint note.
     pub checkpoint: String,
+    /// The log's verifier key, so the file checks with nothing else; whose
+    /// key it is, the person confirms by its [`fingerprint`] on the poster
+    /// at the gate. Empty in receipts made before it was added.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_key: String,
+}
+
+/// A log key's fingerprint as people compare it: the first 80 bits of the
+/// SHA-256 of its verifier key text, in five groups of four hex digits
+/// (`3fa2 91c0 …`). Printed on the poster, the receipt page and the
+/// district's page, so a key that came from the server can be checked
+/// against one that did not.
+pub fn fingerprint(vkey: &str) -> String {
+    let digest = Sha256::digest(vkey.trim().as_bytes());
+    let hex = hex::encode(&digest[..10]);
+    hex.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 impl Receipt {
@@ -212,6 +228,16 @@ mod tests {
     }
 
     #[test]
+    fn a_fingerprint_is_five_groups_of_the_keys_hash() {
+        let f = fingerprint("shoumen.test/evidence+0f5c4b1a+AQ==");
+        assert_eq!(f.len(), 24);
+        assert_eq!(f.split(' ').count(), 5);
+        assert_eq!(f, fingerprint("shoumen.test/evidence+0f5c4b1a+AQ==\n"), "a copied key's newline does not count");
+        assert_ne!(f, fingerprint("shoumen.test/evidence+0f5c4b1b+AQ=="));
+        assert_eq!(&f[..4], &hex::encode(Sha256::digest(b"shoumen.test/evidence+0f5c4b1a+AQ=="))[..4]);
+    }
+
+    #[test]
     fn a_receipt_verifies_and_any_changed_character_fails_with_its_reason() {
         let keys = signed_note::generate_key(&mut rand::rngs::OsRng, "shoumen.test/evidence");
         let salt = [7u8; 32];
@@ -228,6 +254,7 @@ mod tests {
             index: 3,
             proof: tlog_tiles::prove_record(5, 3, &m).unwrap(),
             checkpoint: note(&keys, 5, root),
+            log_key: keys.1.clone(),
         };
         assert_eq!(receipt.verify(&keys.1).unwrap().size, 5);
         let with = |f: &dyn Fn(&mut Receipt)| {

@@ -215,8 +215,9 @@ enum EvidenceCmd {
     Fsck,
     /// Check a returnee's receipt (the JSON file from the receipt page)
     /// offline: the record's hash, its inclusion proof and the checkpoint's
-    /// signature. With --log-key, nothing but the file and the key is used;
-    /// without, the key is the one this server's database keeps for the log.
+    /// signature, with nothing but the file and the key: --log-key, or the
+    /// key the receipt carries (compare the fingerprint printed with the
+    /// poster's), or for an older receipt the one this server keeps.
     Verify {
         receipt: PathBuf,
         /// The log's verifier key (`/log/<community>/key`), or a file holding it.

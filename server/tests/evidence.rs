@@ -432,6 +432,26 @@ fn the_receipts_qr_code_proves_registration_without_the_record() {
     assert!(!shown.contains("3-502") && !shown.contains("王芳"), "nothing personal: {shown}");
     let wrong = proof.replace(&hex::encode(leaf.0), &"ab".repeat(32));
     assert_eq!(b.get(&wrong).send().unwrap().status(), 404);
+
+    // The receipt carries the log's key; the receipt page and the poster
+    // print its fingerprint, the same as the independent reader computes.
+    let key = b.get(format!("{}/log/{COMMUNITY}/key", server.url())).send().unwrap().text().unwrap();
+    assert_eq!(receipt["log_key"].as_str().unwrap(), key.trim());
+    let fingerprint = shoumen_protocol::evidence::fingerprint(&key);
+    assert!(page.contains(&fingerprint), "the receipt page prints {fingerprint}");
+    let (admin, _) = login(&server);
+    let (_, poster) = get(&admin, &format!("{}/returnees/poster", server.url()));
+    assert!(poster.contains(&fingerprint), "the poster prints {fingerprint}");
+    let ci = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci");
+    let py = format!(
+        "import sys; sys.path.insert(0, {:?}); import check_evidence as c; print(c.fingerprint({:?}))",
+        ci, key
+    );
+    if let Ok(out) = std::process::Command::new("python3").args(["-c", &py]).output() {
+        if out.status.success() {
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), fingerprint, "the Python reader's fingerprint");
+        }
+    }
 }
 
 /// Links' and form tokens' MACs have a secret of their own, not the log's

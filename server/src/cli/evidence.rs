@@ -12,6 +12,8 @@ pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result
     let key = match log_key {
         Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k)?.trim().to_string(),
         Some(k) => k.trim().to_string(),
+        // The key the receipt carries: whose it is, its fingerprint says.
+        None if !receipt.log_key.is_empty() => receipt.log_key.clone(),
         None => {
             let db = Db::open(db)?;
             let origin = receipt.checkpoint.lines().next().unwrap_or("").to_string();
@@ -32,6 +34,10 @@ pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result
     println!(
         "receipt {}: record #{} is in {} of {} records, checkpoint signed by {}",
         receipt.code, receipt.index, head.origin, head.size, key
+    );
+    println!(
+        "log key fingerprint: {} (the same as on the poster at the gate, or the district's page: the same log)",
+        shoumen_protocol::evidence::fingerprint(&key)
     );
     println!("record: {}", receipt.record);
     Ok(())

@@ -439,6 +439,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("reg_checkin_open", "打开打卡页面", "Open the check-in page"),
     ("reg_download", "下载回执文件", "Download the receipt file"),
     ("reg_verify_link", "验证回执", "Verify a receipt"),
+    ("log_fingerprint", "存证日志公钥指纹：", "Evidence log key fingerprint:"),
+    ("log_fingerprint_help", "与门岗海报或街道页面上的指纹一致，才是同一本存证日志。", "It must match the fingerprint on the poster at the gate or on the street office's page: then it is the same log."),
     ("reg_qr_shows", "此二维码只证明您已登记（存证日志中的编号），不含您的个人信息，可出示给门岗。", "This QR code only proves that you registered (your record's number in the evidence log); it holds nothing personal, and you may show it at the gate."),
     ("verify_leaf_ok", "已登记：存证日志中有这条记录（第 {} 条，日志现有 {} 条）。", "Registered: the evidence log holds this record (number {}; the log holds {})."),
     ("verify_leaf_missing", "存证日志中没有这条记录：二维码有误，或记录已不在日志中。", "The evidence log does not hold this record: the QR code is wrong, or the record is no longer in the log."),

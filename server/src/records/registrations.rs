@@ -630,6 +630,7 @@ pub fn receipt(
         index: reg.index,
         proof,
         checkpoint,
+        log_key: evidence::verifier_key(conn, community)?,
     }))
 }
 

@@ -35,6 +35,20 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
     };
     let (from_ms, to_ms) = (from_s * 1000, (from_s + 86_400) * 1000);
     let rows = app.db.call(move |conn| crate::reports::district(conn, from_ms, to_ms, now_ms())).await?;
+    // Each log's key fingerprint, for the street office to hold beside the
+    // posters and receipts (issue 29).
+    let keys = app
+        .db
+        .call(|conn| {
+            let ids = crate::db::communities(conn)?;
+            ids.into_iter()
+                .map(|id| {
+                    let key = crate::records::evidence::verifier_key(conn, &id)?;
+                    Ok((id, shoumen_protocol::evidence::fingerprint(&key)))
+                })
+                .collect::<Result<Vec<_>, crate::db::DbError>>()
+        })
+        .await?;
     let mut total = Summary { community: t(lang, "totals").into(), ..Summary::default() };
     for s in &rows {
         total.kiosks += s.kiosks;
@@ -71,6 +85,11 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
                 @for s in &rows { (row(lang, s, false)) }
                 (row(lang, &total, true))
             }
+        }
+        h2 { (t(lang, "log_fingerprint")) }
+        table #fingerprints {
+            tr { th { (t(lang, "community")) } th { (t(lang, "log_fingerprint")) } }
+            @for (id, fingerprint) in &keys { tr { td { (id) } td { code { (fingerprint) } } } }
         }
     };
     Ok(frame(lang, t(lang, "district"), Some(&session), body))

@@ -136,6 +136,10 @@ fn proof(lang: Lang, r: &Receipt, community: &str, token: &str, code: &str, url:
             // Counted from 1, as people count; the log's own terms are for
             // whoever checks it, folded away.
             p #record { (tf(lang, "reg_record_of", &[&(r.index + 1), &line(1)])) }
+            p #fingerprint {
+                (t(lang, "log_fingerprint")) " " b { (shoumen_protocol::evidence::fingerprint(&r.log_key)) }
+                br; small { (t(lang, "log_fingerprint_help")) }
+            }
             details {
                 summary { (t(lang, "reg_technical")) }
                 p { (t(lang, "reg_log")) " " code { (line(0)) } " · #" (r.index) }

@@ -319,8 +319,11 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
 }
 
 /// A printable poster: the registration form's QR code and how to use it.
-pub async fn poster(State(app): State<AppState>, m: Member) -> Markup {
+pub async fn poster(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let url = format!("{}/r/{}", app.config.public_url.trim_end_matches('/'), m.community);
+    let c = m.community.clone();
+    let key = app.db.call(move |conn| crate::records::evidence::verifier_key(conn, &c)).await?;
+    let fingerprint = shoumen_protocol::evidence::fingerprint(&key);
     let body = html! {
         div.card #poster style="text-align:center;max-width:36em" {
             h2 { (m.session.place.name_or(&m.community)) }
@@ -329,9 +332,15 @@ pub async fn poster(State(app): State<AppState>, m: Member) -> Markup {
             p lang="en" { "Scan with your phone, fill in the form and sign the pledge or notice. No app, no login." }
             div.qr { (qr_code(&url)) }
             p { code #poster-url { (url) } }
+            // Printed, so a receipt's key can be checked against something
+            // the server cannot change afterwards.
+            p #poster-fingerprint {
+                (t(Lang::Zh, "log_fingerprint")) " " span lang="en" { (t(Lang::En, "log_fingerprint")) } br;
+                b { (fingerprint) }
+            }
         }
     };
-    frame(m.session.lang, t(m.session.lang, "poster"), Some(&m.session), body)
+    Ok(frame(m.session.lang, t(m.session.lang, "poster"), Some(&m.session), body))
 }
 
 /// The committee confirms a returnee's notice (the gates keep the home in
