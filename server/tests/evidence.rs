@@ -391,6 +391,19 @@ fn verify_refuses_a_receipt_the_log_no_longer_holds() {
         (r.status().as_u16(), r.text().unwrap())
     };
     assert_eq!(verify(&receipt).0, 200);
+    // The file itself, uploaded as the receipt page downloaded it.
+    let upload = |parts: reqwest::blocking::multipart::Form| {
+        let r =
+            b.post(format!("{}/verify", server.url())).header("accept-language", "en").multipart(parts).send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let file = reqwest::blocking::multipart::Part::bytes(receipt.clone().into_bytes()).file_name("receipt-X.json");
+    let (status, page) = upload(reqwest::blocking::multipart::Form::new().text("receipt", "").part("file", file));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Verified"), "{page}");
+    let (status, page) = upload(reqwest::blocking::multipart::Form::new().text("receipt", " "));
+    assert_eq!(status, 422);
+    assert!(page.contains("Choose the receipt file, or paste the receipt."), "{page}");
     // The history rewritten: four other leaves, every hash recomputed.
     server.exec("DELETE FROM tlog_leaves", &[]);
     server.exec("DELETE FROM tlog_hashes", &[]);

@@ -200,10 +200,15 @@ pub fn failure(lang: Lang, e: &EvidenceError) -> Markup {
 fn verify_form(lang: Lang, text: &str) -> Markup {
     html! {
         p { (t(lang, "verify_intro")) }
-        form.card method="post" action="/verify" {
+        // The file from the receipt page, or its text pasted: either will do.
+        form.card method="post" action="/verify" enctype="multipart/form-data" {
+            label {
+                (t(lang, "verify_upload"))
+                input type="file" name="file" accept=".json,application/json";
+            }
             label {
                 (t(lang, "verify_paste"))
-                textarea name="receipt" rows="10" style="width:100%" required { (text) }
+                textarea name="receipt" rows="10" style="width:100%" { (text) }
             }
             button { (t(lang, "verify_button")) }
         }
@@ -264,13 +269,17 @@ fn verified(lang: Lang, r: &Receipt, head: &Head) -> Markup {
     }
 }
 
-pub async fn verify(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<FormMap>,
-) -> Result<Response, WebError> {
-    let lang = lang_of(&headers);
-    let text = field(&form, "receipt").to_string();
+pub async fn verify(State(app): State<AppState>, request: axum::extract::Request) -> Result<Response, WebError> {
+    let lang = lang_of(request.headers());
+    let text = match receipt_text(&app, request).await {
+        Ok(text) => text,
+        Err(why) => {
+            let body = html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) "：" (t(lang, why)) } (verify_form(lang, "")) };
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, frame(lang, t(lang, "verify_title"), None, body)).into_response()
+            );
+        }
+    };
     let t2 = text.clone();
     let (status, result) = match app.db.call(move |conn| registrations::verify_receipt(conn, &t2)).await? {
         Ok((r, head)) => (StatusCode::OK, verified(lang, &r, &head)),
@@ -281,4 +290,37 @@ pub async fn verify(
     };
     let body = html! { (result) (verify_form(lang, &text)) };
     Ok((status, frame(lang, t(lang, "verify_title"), None, body)).into_response())
+}
+
+/// The receipt's text from the form: the uploaded file if there is one,
+/// else the pasted text; a words key if neither.
+async fn receipt_text(app: &AppState, request: axum::extract::Request) -> Result<String, &'static str> {
+    use axum::extract::FromRequest;
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (mut pasted, mut file) = (String::new(), Vec::new());
+    if multipart {
+        let mut parts =
+            axum::extract::Multipart::from_request(request, app).await.map_err(|_| "verify_unreadable_upload")?;
+        while let Some(part) = parts.next_field().await.map_err(|_| "verify_unreadable_upload")? {
+            match part.name().unwrap_or("") {
+                "receipt" => pasted = part.text().await.map_err(|_| "verify_unreadable_upload")?,
+                "file" => file = part.bytes().await.map_err(|_| "verify_unreadable_upload")?.to_vec(),
+                _ => {}
+            }
+        }
+    } else {
+        let Form(form) = Form::<FormMap>::from_request(request, app).await.map_err(|_| "verify_unreadable_upload")?;
+        pasted = field(&form, "receipt").to_string();
+    }
+    if !file.is_empty() {
+        return String::from_utf8(file).map_err(|_| "verify_unreadable_upload");
+    }
+    if pasted.trim().is_empty() {
+        return Err("verify_nothing");
+    }
+    Ok(pasted)
 }
