@@ -234,8 +234,10 @@ fn spawn_background(state: &AppState) {
         bell.clone(),
         summary::enqueue_yesterday_once,
     ));
-    let nightly = [("retention", retention::AT, false, retention::nightly as ops::chores::Work)];
-    let nightly = nightly.into_iter().chain([("evidence_fsck", ops::fsck::AT, true, ops::fsck::nightly as _)]);
+    let nightly: [(&str, _, bool, ops::chores::Work); 2] = [
+        ("retention", retention::AT, false, retention::nightly),
+        ("evidence_fsck", ops::fsck::AT, true, ops::fsck::nightly),
+    ];
     for (chore, at, bulk, work) in nightly {
         tokio::spawn(ops::chores::leased(db.clone(), chore, when(at), offset, bell.clone(), bulk, work));
     }

@@ -245,19 +245,8 @@ impl managed::Manager for Manager {
                         .enable_all()
                         .build()
                         .map_err(|e| DbError::Engine(e.to_string()))?;
-                    // The two connections are of different types: each is driven alike.
-                    let client = match tls {
-                        None => {
-                            let (client, connection) = rt.block_on(config.connect(NoTls))?;
-                            rt.spawn(drive(connection));
-                            client
-                        }
-                        Some(tls) => {
-                            let (client, connection) = rt.block_on(config.connect(tls))?;
-                            rt.spawn(drive(connection));
-                            client
-                        }
-                    };
+                    let (client, driver) = rt.block_on(connect(&config, tls.as_ref()))?;
+                    rt.spawn(driver);
                     Ok(Session { client, in_tx: false, rt: Some(rt), statements: HashMap::new() })
                 })();
                 let _ = tx.send(opened);
@@ -277,6 +266,25 @@ impl managed::Manager for Manager {
         }
         Ok(())
     }
+}
+
+/// Opens a connection, plain or TLS; returns its client and the future
+/// that drives its socket until it closes (the caller spawns it).
+async fn connect(
+    config: &tokio_postgres::Config,
+    tls: Option<&tokio_postgres_rustls::MakeRustlsConnect>,
+) -> Result<(Client, futures_util::future::BoxFuture<'static, ()>), tokio_postgres::Error> {
+    // The two connections are of different types: each is driven alike.
+    Ok(match tls {
+        None => {
+            let (client, connection) = config.connect(NoTls).await?;
+            (client, Box::pin(drive(connection)))
+        }
+        Some(tls) => {
+            let (client, connection) = config.connect(tls.clone()).await?;
+            (client, Box::pin(drive(connection)))
+        }
+    })
 }
 
 /// Runs a connection's socket until it closes.
@@ -385,24 +393,11 @@ impl Pool {
     pub async fn hold_lock(&self, key: i64) -> Result<Held, DbError> {
         // The sender lives as long as the session: its drop says "lost".
         let (tx, ended) = tokio::sync::watch::channel(());
-        let client = match &self.tls {
-            None => {
-                let (client, connection) = self.config.connect(NoTls).await?;
-                tokio::spawn(async move {
-                    drive(connection).await;
-                    drop(tx);
-                });
-                client
-            }
-            Some(tls) => {
-                let (client, connection) = self.config.connect(tls.clone()).await?;
-                tokio::spawn(async move {
-                    drive(connection).await;
-                    drop(tx);
-                });
-                client
-            }
-        };
+        let (client, driver) = connect(&self.config, self.tls.as_ref()).await?;
+        tokio::spawn(async move {
+            driver.await;
+            drop(tx);
+        });
         // Waits in the database, not in a loop of tries: the lock passes on
         // the moment its holder's session ends.
         client.simple_query(&format!("SELECT pg_advisory_lock({key})")).await?;

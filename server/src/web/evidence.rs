@@ -27,11 +27,6 @@ pub fn table() -> super::site::Table {
 
 fn refusal(e: EvidenceError) -> Response {
     match e {
-        // Past the end of the log, or a path that names nothing: C2SP
-        // tlog-tiles' clients take a 404 for "not there (yet)".
-        EvidenceError::OutOfRange(why) if why.starts_with("tile/") || why.starts_with("entry") => {
-            (StatusCode::NOT_FOUND, why).into_response()
-        }
         EvidenceError::OutOfRange(why) => (StatusCode::BAD_REQUEST, why).into_response(),
         EvidenceError::Db(crate::db::DbError::UnknownCommunity(_)) => {
             (StatusCode::NOT_FOUND, "no such log").into_response()
@@ -70,6 +65,9 @@ pub async fn tile(State(app): State<AppState>, Path((community, path)): Path<(St
             bytes,
         )
             .into_response(),
+        // Past the end of the log, or a path that names nothing: C2SP
+        // tlog-tiles' clients take a 404 for "not there (yet)".
+        Ok(Err(EvidenceError::OutOfRange(why))) => (StatusCode::NOT_FOUND, why).into_response(),
         Ok(Err(e)) => refusal(e),
         Err(e) => refusal(e.into()),
     }
