@@ -263,7 +263,7 @@ fn floor(node: &str) -> usize {
         "ops" => 4,
         // The faces: pages, the kiosk API, the broker, the webhook's
         // delivery, the network edge, the commands (`main.rs`'s `cli/`).
-        "web" | "api" | "mqtt" | "webhook" | "net" | "cli" | "metrics" => 5,
+        "web" | "api" | "mqtt" | "webhook" | "witness" | "net" | "cli" | "metrics" => 5,
         other => panic!("server/src/{other} is on no floor: add it to ARCHITECTURE.md's floors and here"),
     }
 }

@@ -28,6 +28,8 @@ pub enum EvidenceError {
     Inconsistent { old: u64, new: u64 },
     #[error("the log shrank from {old} to {new} records: it was rewritten, or shows different histories to different readers (a split view)")]
     Shrank { old: u64, new: u64 },
+    #[error("the checkpoint is cosigned by {have} of the witnesses, {need} are needed: the log has not shown it to enough independent witnesses")]
+    NotWitnessed { have: usize, need: usize },
     #[error("the receipt is not readable: {0}")]
     BadReceipt(String),
 }
@@ -113,6 +115,16 @@ pub struct Receipt {
     /// at the gate. Empty in receipts made before it was added.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub log_key: String,
+    /// The witnesses (cosignature/v1 vkeys) whose cosignatures the log's
+    /// policy asks, and how many; a reader may bring a policy of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub quorum: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A log key's fingerprint as people compare it: the first 80 bits of the
@@ -255,6 +267,8 @@ mod tests {
             proof: tlog_tiles::prove_record(5, 3, &m).unwrap(),
             checkpoint: note(&keys, 5, root),
             log_key: keys.1.clone(),
+            witnesses: vec![],
+            quorum: 0,
         };
         assert_eq!(receipt.verify(&keys.1).unwrap().size, 5);
         let with = |f: &dyn Fn(&mut Receipt)| {

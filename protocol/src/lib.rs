@@ -14,6 +14,7 @@ pub mod testkit;
 pub mod time;
 pub mod trust;
 pub mod vocab;
+pub mod witness;
 
 pub use chain::{ChainBreak, ChainCheck};
 pub use entry::{chain_hash, Decision, Direction, Entry, EntryKind, Hash, TempRecord, GENESIS};

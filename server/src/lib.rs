@@ -19,6 +19,7 @@ pub mod records;
 pub mod reports;
 pub mod web;
 pub mod webhook;
+pub mod witness;
 
 use ops::retention;
 use records::{accounts, alerts, registrations, residents, sensors, sequencer};
@@ -66,6 +67,8 @@ pub struct Config {
     pub registrations: registrations::Limits,
     /// The bearer token `/metrics` answers (none: no `/metrics`).
     pub metrics_token: Option<String>,
+    /// How often new checkpoints are offered to a community's witnesses.
+    pub cosign_every: Duration,
 }
 
 impl Default for Config {
@@ -84,6 +87,7 @@ impl Default for Config {
             mqtt: None,
             registrations: registrations::Limits::default(),
             metrics_token: None,
+            cosign_every: Duration::from_secs(1),
         }
     }
 }
@@ -222,6 +226,12 @@ fn spawn_background(state: &AppState) {
         }
     });
     spawn_silent_check(state);
+    tokio::spawn(witness::collect::run_forever(
+        state.db.clone(),
+        state.config.cosign_every,
+        state.config.webhook_timeout,
+        state.bell.clone(),
+    ));
     // The morning summary, the night's retention, then the evidence
     // logs' audit (a long read, on the bulk lane).
     let (db, offset, bell) = (&state.db, state.config.utc_offset_min, &state.bell);

@@ -197,6 +197,10 @@ enum Cmd {
         /// The account's login name.
         name: String,
     },
+    /// This server as a witness of other servers' evidence logs
+    /// (c2sp.org/tlog-witness): give it a --db of its own, never a log's.
+    #[command(subcommand)]
+    Witness(WitnessCmd),
     /// Entries of a date range as CSV on stdout.
     Export {
         #[arg(long)]
@@ -224,6 +228,50 @@ enum EvidenceCmd {
         #[arg(long)]
         log_key: Option<String>,
     },
+    /// The community's witnesses: who cosigns its checkpoints.
+    #[command(subcommand)]
+    Witness(WitnessPolicyCmd),
+}
+
+#[derive(Subcommand)]
+enum WitnessCmd {
+    /// Print the witness's public key (a cosignature/v1 vkey), making the
+    /// key file first if there is none.
+    Key {
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// The witness's name for a new key, a URL without scheme.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Witness the log with this verifier key (`/log/<community>/key`).
+    Trust { vkey: String },
+    /// Answer add-checkpoint requests at <listen><prefix>/add-checkpoint.
+    Serve {
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "/witness")]
+        prefix: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WitnessPolicyCmd {
+    /// Show the community's checkpoints to a witness (its vkey, and its
+    /// submission URL, such as https://witness.example/witness).
+    Add {
+        #[arg(long)]
+        vkey: String,
+        #[arg(long)]
+        url: String,
+    },
+    /// How many of the witnesses must cosign before a checkpoint is
+    /// published (0: the log's own signature, no witnesses).
+    Quorum { quorum: usize },
+    /// The witnesses, what each last cosigned, and any problem.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -262,6 +310,10 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key })) = &cli.command {
         return cli::evidence::verify(&cli.db, receipt, log_key.as_deref());
     }
+    if let Some(Cmd::Witness(WitnessCmd::Key { key_file, name })) = &cli.command {
+        println!("{}", cli::witness::key(key_file, name.as_deref())?.vkey());
+        return Ok(());
+    }
     if let Some(Cmd::Migrate { from, to }) = &cli.command {
         return cli::migrate::run(from, to, cli.community.as_deref());
     }
@@ -284,7 +336,22 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
         Cmd::Evidence(EvidenceCmd::Fsck) => cli::evidence::fsck(&db, community),
-        Cmd::Evidence(_) | Cmd::RestoreDrill { .. } | Cmd::Migrate { .. } => {
+        Cmd::Evidence(EvidenceCmd::Witness(w)) => {
+            let id = cli::pick(&db, community)?.id;
+            match w {
+                WitnessPolicyCmd::Add { vkey, url } => cli::witness::add(&db, &id, &vkey, &url),
+                WitnessPolicyCmd::Quorum { quorum } => cli::witness::quorum(&db, &id, quorum),
+                WitnessPolicyCmd::List => cli::witness::list(&db, &id),
+            }
+        }
+        Cmd::Witness(WitnessCmd::Trust { vkey }) => cli::witness::trust(&db, &vkey),
+        Cmd::Witness(WitnessCmd::Serve { key_file, listen, prefix }) => {
+            cli::witness::serve(db, &key_file, listen, &prefix)
+        }
+        Cmd::Evidence(EvidenceCmd::Verify { .. })
+        | Cmd::Witness(WitnessCmd::Key { .. })
+        | Cmd::RestoreDrill { .. }
+        | Cmd::Migrate { .. } => {
             unreachable!("handled before the database is opened")
         }
         Cmd::Backup { to } => cli::backup::backup(&db, &cli.db, &to),

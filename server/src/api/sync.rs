@@ -114,8 +114,15 @@ fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnsw
         crate::records::evidence::EvidenceError::Db(e) => Refusal::Db(e),
         other => Refusal::BadRequest(other.to_string()),
     };
-    let size = crate::records::evidence::size(conn, community)?;
-    let checkpoint = crate::records::evidence::checkpoint_at(conn, community, size).map_err(fail)?;
+    // The checkpoint readers are shown: with a witness policy, the newest
+    // cosigned one (none yet: the log's own, as without a policy).
+    let (size, checkpoint) = match crate::records::witnesses::current(conn, community).map_err(fail)? {
+        Some(current) => current,
+        None => {
+            let size = crate::records::evidence::size(conn, community)?;
+            (size, crate::records::evidence::checkpoint_at(conn, community, size).map_err(fail)?)
+        }
+    };
     let proof = if held <= size {
         crate::records::evidence::consistency(conn, community, held, size).map_err(fail)?
     } else {

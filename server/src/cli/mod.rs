@@ -14,6 +14,7 @@ pub mod prune;
 pub mod serve;
 pub mod unlock;
 pub mod verify;
+pub mod witness;
 
 use anyhow::{Context, Result};
 use shoumen_server::db::{self, Community, Db};

@@ -45,6 +45,8 @@ const TABLES: &[(&str, Scope)] = &[
     ("registrations", Scope::Community),
     ("tlog_leaves", Scope::Community),
     ("tlog_hashes", Scope::Community),
+    ("log_witnesses", Scope::Community),
+    ("log_cosigned", Scope::Community),
     ("checkins", Scope::Community),
     ("service_requests", Scope::Community),
     ("call_outcomes", Scope::Community),

@@ -414,12 +414,6 @@ pub fn verifier_key(conn: &mut dyn Conn, community: &str) -> Result<String, DbEr
     Ok(log_keys(conn, community)?.1)
 }
 
-/// The signed checkpoint of the whole log now, as note text.
-pub fn checkpoint(conn: &mut dyn Conn, community: &str) -> Result<String, EvidenceError> {
-    let n = size(conn, community)?;
-    checkpoint_at(conn, community, n)
-}
-
 /// The signed checkpoint of the first `n` records (a size the log has).
 pub fn checkpoint_at(conn: &mut dyn Conn, community: &str, n: u64) -> Result<String, EvidenceError> {
     let (skey, _) = log_keys(conn, community)?;

@@ -21,3 +21,4 @@ pub mod returnees;
 pub mod robot;
 pub mod sensors;
 pub mod sequencer;
+pub mod witnesses;

@@ -619,8 +619,16 @@ pub fn receipt(
     reg: &Registration,
 ) -> Result<Option<Receipt>, evidence::EvidenceError> {
     let Some((record, salt)) = reg.record.clone() else { return Ok(None) };
-    let size = evidence::size(conn, community)?;
-    let checkpoint = evidence::checkpoint_at(conn, community, size)?;
+    // The newest checkpoint its witnesses cosigned, once one holds the
+    // record; until then the log's own (a reader sees it is not cosigned).
+    let policy = crate::records::witnesses::policy(conn, community)?;
+    let (size, checkpoint) = match crate::records::witnesses::current(conn, community)? {
+        Some((size, note)) if size > reg.index => (size, note),
+        _ => {
+            let size = evidence::size(conn, community)?;
+            (size, evidence::checkpoint_at(conn, community, size)?)
+        }
+    };
     let proof = evidence::inclusion(conn, community, reg.index, size)?;
     Ok(Some(Receipt {
         format: RECEIPT_FORMAT.into(),
@@ -631,6 +639,8 @@ pub fn receipt(
         proof,
         checkpoint,
         log_key: evidence::verifier_key(conn, community)?,
+        witnesses: policy.witnesses,
+        quorum: policy.quorum,
     }))
 }
 
@@ -658,11 +668,31 @@ pub fn verify_receipt(
         return Ok(Err(proof::EvidenceError::BadCheckpoint(format!("this server keeps no log named {first:?}"))));
     };
     let vkey = evidence::verifier_key(conn, &community)?;
-    let head = match receipt.verify(&vkey) {
-        Ok(head) => head,
+    let policy = crate::records::witnesses::policy(conn, &community)?;
+    let head = match shoumen_protocol::witness::verify_receipt(&receipt, &vkey, &policy) {
+        Ok((head, _)) => head,
         Err(e) => return Ok(Err(e)),
     };
     let now = evidence::size(conn, &community)?;
+    // With witnesses, the receipt's tree must extend to the newest
+    // cosigned one by a proof from the stored hashes: a database rewritten
+    // since cannot make one for roots the witnesses signed.
+    if policy.quorum > 0 {
+        if let Some((size, note)) = crate::records::witnesses::newest_published(conn, &community)? {
+            let newest = match proof::open_checkpoint(&note, &vkey) {
+                Ok(h) => h,
+                Err(e) => return Ok(Err(e)),
+            };
+            if head.size <= newest.size {
+                let consistency = match evidence::consistency(conn, &community, head.size, size) {
+                    Ok(p) => p,
+                    Err(evidence::EvidenceError::Db(e)) => return Err(e),
+                    Err(_) => return Ok(Err(proof::EvidenceError::Inconsistent { old: head.size, new: size })),
+                };
+                return Ok(proof::check_extends(&head, &newest, &consistency).map(|()| (receipt, head)));
+            }
+        }
+    }
     if head.size > now {
         return Ok(Err(proof::EvidenceError::Shrank { old: head.size, new: now }));
     }

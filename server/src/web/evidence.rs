@@ -40,8 +40,12 @@ fn text(body: String) -> Response {
 }
 
 pub async fn checkpoint(State(app): State<AppState>, Path(community): Path<String>) -> Response {
-    match app.db.call(move |conn| Ok(evidence::checkpoint(conn, &community))).await {
-        Ok(Ok(note)) => text(note),
+    match app.db.call(move |conn| Ok(crate::records::witnesses::current(conn, &community))).await {
+        Ok(Ok(Some((_, note)))) => text(note),
+        // A policy, and no checkpoint its witnesses cosigned yet.
+        Ok(Ok(None)) => {
+            (StatusCode::NOT_FOUND, "no checkpoint of this log is cosigned by its witnesses yet").into_response()
+        }
         Ok(Err(e)) => refusal(e),
         Err(e) => refusal(e.into()),
     }

@@ -1,0 +1,266 @@
+//! Witnesses of the evidence log (issue 29), both sides:
+//!
+//! - a community's **witness policy**: the witnesses its checkpoints are
+//!   shown to (C2SP tlog-witness, by their submission URL), how many must
+//!   cosign one before it is published, and the checkpoints published with
+//!   their cosignatures. A community with a quorum of 0 publishes its log's
+//!   own signed checkpoint, as before witnesses;
+//! - a **witness** of other logs (`shoumen-server witness`, on a database
+//!   of its own, never the logs'): the logs it trusts, the newest checkpoint
+//!   it cosigned of each, and the checkpoints it refused, kept as evidence
+//!   of a log that showed two histories.
+
+use shoumen_protocol::evidence::Head;
+use shoumen_protocol::witness::{Policy, WitnessKey};
+
+use crate::db::{Conn, DbError};
+use crate::records::evidence::{self, EvidenceError};
+use crate::vals;
+
+/// A witness a community shows its checkpoints to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    pub name: String,
+    pub vkey: String,
+    /// The submission prefix: requests go to `<url>/add-checkpoint`.
+    pub url: String,
+    /// The size it last cosigned for this log, as far as the log knows.
+    pub known_size: u64,
+    /// Why it last refused or could not be reached, if it did.
+    pub last_error: Option<String>,
+}
+
+pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Witness>, DbError> {
+    conn.query_map(
+        "SELECT name, vkey, url, known_size, last_error FROM log_witnesses WHERE community = ?1 ORDER BY name",
+        vals![community],
+        |r| {
+            Ok(Witness {
+                name: r.get(0)?,
+                vkey: r.get(1)?,
+                url: r.get(2)?,
+                known_size: r.get::<i64>(3)? as u64,
+                last_error: r.get(4)?,
+            })
+        },
+    )
+}
+
+/// The community's policy, as readers check checkpoints.
+pub fn policy(conn: &mut dyn Conn, community: &str) -> Result<Policy, DbError> {
+    let quorum = conn
+        .query_opt("SELECT witness_quorum FROM communities WHERE id = ?1", vals![community], |r| r.get::<i64>(0))?
+        .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+    let witnesses = list(conn, community)?.into_iter().map(|w| w.vkey).collect();
+    Ok(Policy { witnesses, quorum: quorum.max(0) as usize })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{0}")]
+    Key(#[from] shoumen_protocol::witness::WitnessKeyError),
+    #[error("the witness's address must start with https:// or http://, got {0:?}")]
+    Url(String),
+    #[error("a quorum of {quorum} needs {quorum} witnesses; the community has {have}")]
+    Quorum { quorum: usize, have: usize },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The communities whose checkpoints wait for witnesses.
+pub fn with_policy(conn: &mut dyn Conn) -> Result<Vec<String>, DbError> {
+    conn.query_map("SELECT id FROM communities WHERE witness_quorum > 0 ORDER BY id", vals![], |r| r.get(0))
+}
+
+/// Adds (or re-addresses) a witness of `community`'s log.
+pub fn add(conn: &mut dyn Conn, community: &str, vkey: &str, url: &str) -> Result<String, PolicyError> {
+    let key = WitnessKey::parse(vkey)?;
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(PolicyError::Url(url.to_string()));
+    }
+    conn.transaction(true, |tx| {
+        policy(tx, community)?;
+        tx.execute(
+            "INSERT INTO log_witnesses (community, name, vkey, url) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (community, name) DO UPDATE SET vkey = excluded.vkey, url = excluded.url, known_size = 0",
+            vals![community, key.name(), vkey.trim(), url],
+        )?;
+        Ok(key.name().to_string())
+    })
+}
+
+/// Sets how many of the community's witnesses must cosign a checkpoint
+/// before it is published (0: none, the log's signature alone).
+pub fn set_quorum(conn: &mut dyn Conn, community: &str, quorum: usize) -> Result<(), PolicyError> {
+    conn.transaction(true, |tx| {
+        let have = policy(tx, community)?.witnesses.len();
+        if quorum > have {
+            return Err(PolicyError::Quorum { quorum, have });
+        }
+        tx.execute("UPDATE communities SET witness_quorum = ?1 WHERE id = ?2", vals![quorum as i64, community])?;
+        Ok(())
+    })
+}
+
+/// Notes what a witness answered: the size it now holds, or why it did not
+/// cosign.
+pub fn answered(
+    conn: &mut dyn Conn,
+    community: &str,
+    name: &str,
+    known_size: u64,
+    error: Option<&str>,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE log_witnesses SET known_size = ?1, last_error = ?2 WHERE community = ?3 AND name = ?4",
+        vals![known_size as i64, error, community, name],
+    )?;
+    Ok(())
+}
+
+/// Publishes a cosigned checkpoint (a second process publishing the same
+/// size keeps the first's).
+pub fn publish(conn: &mut dyn Conn, community: &str, size: u64, note: &str, now_ms: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO log_cosigned (community, size, note, published_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (community, size) DO NOTHING",
+        vals![community, size as i64, note, now_ms],
+    )?;
+    Ok(())
+}
+
+/// The newest published checkpoint, if any.
+pub fn newest_published(conn: &mut dyn Conn, community: &str) -> Result<Option<(u64, String)>, DbError> {
+    conn.query_opt(
+        "SELECT size, note FROM log_cosigned WHERE community = ?1 ORDER BY size DESC LIMIT 1",
+        vals![community],
+        |r| Ok((r.get::<i64>(0)? as u64, r.get(1)?)),
+    )
+}
+
+/// The published checkpoint of `size`, if that size was published.
+pub fn published_at(conn: &mut dyn Conn, community: &str, size: u64) -> Result<Option<String>, DbError> {
+    conn.query_opt(
+        "SELECT note FROM log_cosigned WHERE community = ?1 AND size = ?2",
+        vals![community, size as i64],
+        |r| r.get(0),
+    )
+}
+
+/// The checkpoint readers are shown now, and its size: with a policy, the
+/// newest one its witnesses cosigned (none before the first); without, the
+/// log's own signed checkpoint of the whole log.
+pub fn current(conn: &mut dyn Conn, community: &str) -> Result<Option<(u64, String)>, EvidenceError> {
+    if policy(conn, community)?.quorum == 0 {
+        let size = evidence::size(conn, community)?;
+        return Ok(Some((size, evidence::checkpoint_at(conn, community, size)?)));
+    }
+    Ok(newest_published(conn, community)?)
+}
+
+// The witness's side: the logs it trusts and what it cosigned.
+
+/// A log this witness trusts, and the newest checkpoint it cosigned.
+#[derive(Clone, Debug)]
+pub struct Witnessed {
+    pub vkey: String,
+    /// What it cosigned last (none: never).
+    pub latest: Option<Head>,
+    /// That checkpoint's note, kept to show beside a contradicting one.
+    pub note: Option<String>,
+}
+
+/// Trusts the log whose key is `vkey` (its origin is the key's name).
+pub fn trust_log(conn: &mut dyn Conn, vkey: &str, now_ms: i64) -> Result<String, EvidenceError> {
+    let origin = vkey.trim().split('+').next().unwrap_or("").to_string();
+    signed_note::StandardVerifier::new(vkey.trim())
+        .map_err(|e| EvidenceError::OutOfRange(format!("not a log's verifier key ({e})")))?;
+    conn.execute(
+        "INSERT INTO witnessed_logs (origin, vkey, updated_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (origin) DO UPDATE SET vkey = excluded.vkey",
+        vals![&origin, vkey.trim(), now_ms],
+    )?;
+    Ok(origin)
+}
+
+pub fn witnessed(conn: &mut dyn Conn, origin: &str) -> Result<Option<Witnessed>, DbError> {
+    conn.query_opt("SELECT vkey, size, root, note FROM witnessed_logs WHERE origin = ?1", vals![origin], |r| {
+        let root: Option<String> = r.get(2)?;
+        let latest = match root {
+            Some(root) => Some(Head {
+                origin: origin.to_string(),
+                size: r.get::<i64>(1)? as u64,
+                root: tlog_tiles::Hash::parse_hash(&root).map_err(|_| DbError::Corrupt(format!("root of {origin}")))?,
+            }),
+            None => None,
+        };
+        Ok(Witnessed { vkey: r.get(0)?, latest, note: r.get(3)? })
+    })
+}
+
+/// Moves the log's latest cosigned checkpoint from `old` to `head`, only
+/// if it is still `old` (two requests at once cannot roll it back, the
+/// spec's race). False: another request moved it first.
+pub fn advance(conn: &mut dyn Conn, old: Option<&Head>, head: &Head, note: &str, now_ms: i64) -> Result<bool, DbError> {
+    let changed = match old {
+        Some(old) => conn.execute(
+            "UPDATE witnessed_logs SET size = ?1, root = ?2, note = ?3, updated_ms = ?4
+             WHERE origin = ?5 AND size = ?6 AND root = ?7",
+            vals![
+                head.size as i64,
+                head.root.to_string(),
+                note,
+                now_ms,
+                &head.origin,
+                old.size as i64,
+                old.root.to_string()
+            ],
+        )?,
+        None => conn.execute(
+            "UPDATE witnessed_logs SET size = ?1, root = ?2, note = ?3, updated_ms = ?4
+             WHERE origin = ?5 AND root IS NULL",
+            vals![head.size as i64, head.root.to_string(), note, now_ms, &head.origin],
+        )?,
+    };
+    Ok(changed == 1)
+}
+
+/// Refusals kept per log: the newest ones are the evidence.
+const REFUSALS_KEPT: i64 = 100;
+
+/// Keeps a checkpoint the witness refused as inconsistent, beside the one
+/// it had cosigned: together, two signed notes of one log that cannot both
+/// be true.
+pub fn refused(
+    conn: &mut dyn Conn,
+    origin: &str,
+    held: Option<&str>,
+    offered: &str,
+    why: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    conn.transaction(true, |tx| {
+        tx.execute(
+            "INSERT INTO witness_refusals (origin, at_ms, held, offered, why) VALUES (?1, ?2, ?3, ?4, ?5)",
+            vals![origin, now_ms, held, offered, why],
+        )?;
+        tx.execute(
+            "DELETE FROM witness_refusals WHERE origin = ?1 AND id <= (
+                SELECT id FROM witness_refusals WHERE origin = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            vals![origin, REFUSALS_KEPT],
+        )?;
+        Ok(())
+    })
+}
+
+/// The refusals kept for `origin`, newest first: (when, held, offered, why).
+pub type Refused = (i64, Option<String>, String, String);
+
+pub fn refusals(conn: &mut dyn Conn, origin: &str) -> Result<Vec<Refused>, DbError> {
+    conn.query_map(
+        "SELECT at_ms, held, offered, why FROM witness_refusals WHERE origin = ?1 ORDER BY id DESC",
+        vals![origin],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+}

@@ -1,0 +1,230 @@
+//! Witnesses of the evidence log (issue 29): a checkpoint is published
+//! only once the community's policy of witnesses cosigned it, by the C2SP
+//! tlog-witness protocol, with a witness written from the spec in Python
+//! (`.ci/test_witness.py`) and the district's `shoumen-server witness`;
+//! a log rewritten with the database's own key gets past neither.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use shoumen_protocol::evidence::Receipt;
+use shoumen_protocol::witness::Policy;
+use shoumen_server::records::{evidence, witnesses};
+
+/// A child process killed when the test ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads the child's stdout lines until one starts with `prefix`.
+fn line_starting(child: &mut Child, prefix: &str) -> String {
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with(prefix) {
+            // Keep draining so the child never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return line;
+        }
+        seen.push(line);
+    }
+    panic!("no line starting {prefix:?}; saw {seen:?}");
+}
+
+/// The Python witness, trusting `log_key`: (process, its vkey, its URL).
+fn python_witness(log_key: &str) -> Option<(Running, String, String)> {
+    let has = Command::new("python3").args(["-c", "import cryptography"]).status();
+    if !has.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: needs python3 with cryptography (apt-get install python3-cryptography)");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/test_witness.py");
+    let mut child =
+        Command::new("python3").arg(script).args(["--log-key", log_key]).stdout(Stdio::piped()).spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let vkey = lines.next().unwrap().unwrap().strip_prefix("vkey ").unwrap().to_string();
+    let port = lines.next().unwrap().unwrap().strip_prefix("listening ").unwrap().to_string();
+    Some((Running(child), vkey, format!("http://127.0.0.1:{port}")))
+}
+
+fn server_cmd(db: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoumen-server"));
+    cmd.arg("--db").arg(db);
+    cmd
+}
+
+/// The district's witness on a SQLite file of its own: (process, vkey, URL).
+fn district_witness(dir: &Path, log_key: &str) -> (Running, String, String) {
+    let db = dir.join("witness.db").display().to_string();
+    let key = dir.join("witness.key");
+    let out = server_cmd(&db)
+        .args(["witness", "key", "--name", "witness.district.test/w1", "--key-file"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let out = server_cmd(&db).args(["witness", "trust", log_key]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut child = server_cmd(&db)
+        .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key-file"])
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = line_starting(&mut child, "witness ");
+    let url = line.rsplit(' ').next().unwrap().to_string();
+    (Running(child), vkey, url)
+}
+
+fn published(server: &TestServer) -> Option<(u64, String)> {
+    server.db.call_blocking(|c| witnesses::newest_published(c, COMMUNITY)).unwrap()
+}
+
+/// Waits until the newest published checkpoint has `size` records.
+fn wait_published(server: &TestServer, size: u64) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some((n, note)) = published(server) {
+            if n >= size {
+                return note;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no checkpoint of {size} records published in 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn verify(server: &TestServer, receipt: &str) -> (u16, String) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/verify", server.url()))
+        .header("accept-language", "en")
+        .form(&[("receipt", receipt)])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+fn get(url: &str) -> (u16, String) {
+    let r = reqwest::blocking::get(url).unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+#[test]
+fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.cosign_every = Duration::from_millis(100));
+    returnee_scene(&server.db);
+    let log_key = server.db.call_blocking(|c| evidence::verifier_key(c, COMMUNITY)).unwrap();
+    let Some((_python, python_vkey, python_url)) = python_witness(&log_key) else { return };
+    let wdir = tempfile::tempdir().unwrap();
+    let (_district, district_vkey, district_url) = district_witness(wdir.path(), &log_key);
+    let checkpoint_url = format!("{}/log/{COMMUNITY}/checkpoint", server.url());
+    // No policy: the log's own checkpoint, as before witnesses.
+    assert_eq!(get(&checkpoint_url).0, 200);
+
+    // A policy of 2 whose second witness is not there yet: nothing is
+    // published, and a receipt says it is not cosigned.
+    server
+        .db
+        .call_blocking(|c| {
+            witnesses::add(c, COMMUNITY, &python_vkey, &python_url).unwrap();
+            witnesses::add(c, COMMUNITY, &district_vkey, "http://127.0.0.1:9").unwrap();
+            witnesses::set_quorum(c, COMMUNITY, 2).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let (first_at, _) = register_returnee_at(&server.url(), "13900000001").unwrap();
+    for n in 2..4 {
+        register_returnee(&server.url(), &format!("1390000000{n}")).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(published(&server), None);
+    let (status, body) = get(&checkpoint_url);
+    assert_eq!(status, 404, "{body}");
+    let pending = get(&format!("{}{first_at}/json", server.url())).1;
+    let (status, page) = verify(&server, &pending);
+    assert_eq!(status, 422);
+    assert!(page.contains("not cosigned by enough independent witnesses"), "{page}");
+    let listed = server.db.call_blocking(|c| witnesses::list(c, COMMUNITY)).unwrap();
+    assert!(listed.iter().any(|w| w.last_error.as_deref().is_some_and(|e| e.contains("cannot reach"))), "{listed:?}");
+
+    // The district's witness at its address: published, both cosignatures
+    // on it, and each checks against its witness's key.
+    server.db.call_blocking(|c| Ok(witnesses::add(c, COMMUNITY, &district_vkey, &district_url))).unwrap().unwrap();
+    let note = wait_published(&server, 3);
+    assert_eq!(get(&checkpoint_url).1, note);
+    let policy = Policy { witnesses: vec![python_vkey.clone(), district_vkey.clone()], quorum: 2 };
+    let cosigners = policy.check(&note).unwrap();
+    assert_eq!(cosigners.len(), 2, "{note}");
+    shoumen_protocol::evidence::open_checkpoint(&note, &log_key).unwrap();
+    // The receipt, fetched again, carries the cosigned checkpoint and the
+    // policy, and checks offline and on /verify.
+    let receipt_text = get(&format!("{}{first_at}/json", server.url())).1;
+    let receipt = Receipt::parse(&receipt_text).unwrap();
+    assert_eq!(receipt.quorum, 2);
+    let own = Policy { witnesses: receipt.witnesses.clone(), quorum: receipt.quorum };
+    shoumen_protocol::witness::verify_receipt(&receipt, &log_key, &own).unwrap();
+    assert_eq!(verify(&server, &receipt_text).0, 200);
+
+    // The log forgets what its witnesses hold (a restored row): each
+    // answers 409 with its size, and the next checkpoint is still cosigned.
+    server.exec("UPDATE log_witnesses SET known_size = 0", &[]);
+    register_returnee(&server.url(), "13900000004").unwrap();
+    wait_published(&server, 4);
+
+    // The history rewritten with the database's own key: record 1 changed,
+    // every stored hash recomputed, a new registration on top.
+    server.exec("DELETE FROM tlog_leaves", &[]);
+    server.exec("DELETE FROM tlog_hashes", &[]);
+    server
+        .db
+        .call_blocking(|c| {
+            for i in 0..4u8 {
+                evidence::append(c, COMMUNITY, &[i; 32], 0)
+                    .map_err(|e| shoumen_server::DbError::Engine(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (forged_at, _) = register_returnee_at(&server.url(), "13900000005").unwrap();
+    // Both witnesses refuse it (422), each refusal an alert; nothing new
+    // is published, and the district's witness keeps both notes.
+    let start = Instant::now();
+    while server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'") < 2 {
+        assert!(start.elapsed() < Duration::from_secs(20), "the witnesses' refusals raised no alerts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(published(&server).unwrap().0, 4);
+    let wdb = shoumen_server::Db::open(&wdir.path().join("witness.db").display().to_string()).unwrap();
+    let origin = evidence::origin(COMMUNITY);
+    let refusals = wdb.call_blocking(|c| witnesses::refusals(c, &origin)).unwrap();
+    let (_, held, offered, why) = &refusals[0];
+    assert!(held.as_deref().is_some_and(|h| h.contains("\n4\n")), "{held:?}");
+    assert!(offered.contains("\n5\n") && why.contains("does not extend"), "{offered} {why}");
+    // The forged receipt is refused: its checkpoint has no cosignatures.
+    let forged = get(&format!("{}{forged_at}/json", server.url())).1;
+    let (status, page) = verify(&server, &forged);
+    assert_eq!(status, 422);
+    assert!(page.contains("not cosigned by enough independent witnesses"), "{page}");
+    // The genuine one still proves itself offline (its tree is cosigned),
+    // and /verify says the log no longer matches it: the stored hashes
+    // cannot prove its tree into the newest cosigned one.
+    shoumen_protocol::witness::verify_receipt(&receipt, &log_key, &own).unwrap();
+    let (status, page) = verify(&server, &receipt_text);
+    assert_eq!(status, 422);
+    assert!(page.contains("does not match the evidence log as it is now"), "{page}");
+}
