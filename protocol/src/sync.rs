@@ -178,6 +178,19 @@ impl GateLayout {
     }
 }
 
+/// `POST /api/v1/cosign`: a kiosk, a witness of its community's evidence
+/// log (issue 29), cosigned the checkpoint of `size` records it was shown
+/// and checked against the one it holds (c2sp.org/tlog-cosignature).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KioskCosignature {
+    /// The kiosk's witness key (a cosignature/v1 vkey), pinned by the
+    /// server at first sight.
+    pub witness_key: String,
+    pub size: u64,
+    /// The note signature line.
+    pub line: String,
+}
+
 /// `POST /api/v1/heartbeat`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Heartbeat {

@@ -67,8 +67,11 @@ pub struct Config {
     pub registrations: registrations::Limits,
     /// The bearer token `/metrics` answers (none: no `/metrics`).
     pub metrics_token: Option<String>,
-    /// How often new checkpoints are offered to a community's witnesses.
+    /// How often a community's witnesses are asked to cosign.
     pub cosign_every: Duration,
+    /// How often a new checkpoint is chosen for them: readers learn the
+    /// log's size no more often (its growth would date registrations).
+    pub checkpoint_every: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             registrations: registrations::Limits::default(),
             metrics_token: None,
             cosign_every: Duration::from_secs(1),
+            checkpoint_every: Duration::from_secs(30),
         }
     }
 }
@@ -226,12 +230,12 @@ fn spawn_background(state: &AppState) {
         }
     });
     spawn_silent_check(state);
-    tokio::spawn(witness::collect::run_forever(
-        state.db.clone(),
-        state.config.cosign_every,
-        state.config.webhook_timeout,
-        state.bell.clone(),
-    ));
+    let pace = witness::collect::Pace {
+        ask_every: state.config.cosign_every,
+        checkpoint_every: state.config.checkpoint_every,
+        timeout: state.config.webhook_timeout,
+    };
+    tokio::spawn(witness::collect::run_forever(state.db.clone(), pace, state.bell.clone()));
     // The morning summary, the night's retention, then the evidence
     // logs' audit (a long read, on the bulk lane).
     let (db, offset, bell) = (&state.db, state.config.utc_offset_min, &state.bell);

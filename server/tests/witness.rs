@@ -90,6 +90,12 @@ fn district_witness(dir: &Path, log_key: &str) -> (Running, String, String) {
     (Running(child), vkey, url)
 }
 
+/// Witnesses asked, and a new checkpoint chosen, every 100 ms.
+fn fast_witnessing(c: &mut shoumen_server::Config) {
+    c.cosign_every = Duration::from_millis(100);
+    c.checkpoint_every = Duration::from_millis(100);
+}
+
 fn published(server: &TestServer) -> Option<(u64, String)> {
     server.db.call_blocking(|c| witnesses::newest_published(c, COMMUNITY)).unwrap()
 }
@@ -126,7 +132,7 @@ fn get(url: &str) -> (u16, String) {
 #[test]
 fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past_none() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_with(dir.path(), |c| c.cosign_every = Duration::from_millis(100));
+    let server = TestServer::start_with(dir.path(), fast_witnessing);
     returnee_scene(&server.db);
     let log_key = server.db.call_blocking(|c| evidence::verifier_key(c, COMMUNITY)).unwrap();
     let Some((_python, python_vkey, python_url)) = python_witness(&log_key) else { return };
@@ -188,18 +194,7 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
 
     // The history rewritten with the database's own key: record 1 changed,
     // every stored hash recomputed, a new registration on top.
-    server.exec("DELETE FROM tlog_leaves", &[]);
-    server.exec("DELETE FROM tlog_hashes", &[]);
-    server
-        .db
-        .call_blocking(|c| {
-            for i in 0..4u8 {
-                evidence::append(c, COMMUNITY, &[i; 32], 0)
-                    .map_err(|e| shoumen_server::DbError::Engine(e.to_string()))?;
-            }
-            Ok(())
-        })
-        .unwrap();
+    rewrite(&server, 4);
     let (forged_at, _) = register_returnee_at(&server.url(), "13900000005").unwrap();
     // Both witnesses refuse it (422), each refusal an alert; nothing new
     // is published, and the district's witness keeps both notes.
@@ -227,4 +222,86 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     let (status, page) = verify(&server, &receipt_text);
     assert_eq!(status, 422);
     assert!(page.contains("does not match the evidence log as it is now"), "{page}");
+}
+
+/// The log's history rewritten with the database's own key: every stored
+/// hash recomputed over `n` other leaves.
+fn rewrite(server: &TestServer, n: u8) {
+    server.exec("DELETE FROM tlog_leaves", &[]);
+    server.exec("DELETE FROM tlog_hashes", &[]);
+    server
+        .db
+        .call_blocking(move |c| {
+            for i in 0..n {
+                evidence::append(c, COMMUNITY, &[i; 32], 0)
+                    .map_err(|e| shoumen_server::DbError::Engine(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Waits until the collector has chosen a checkpoint of `size` records
+/// for the witnesses.
+fn wait_candidate(server: &TestServer, size: i64) {
+    let start = Instant::now();
+    while server.count("SELECT COALESCE(MAX(log_candidate), 0) FROM communities") < size {
+        assert!(start.elapsed() < Duration::from_secs(20), "no checkpoint of {size} records chosen in 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A gate is a witness of its community's log: it cosigns a checkpoint
+/// that extends the one it holds (over its own sync), with a key of its
+/// own pinned at first sight, and a checkpoint of a rewritten log gets no
+/// cosignature from it, so a policy that needs it publishes nothing new.
+#[test]
+fn a_gate_cosigns_what_extends_its_head_and_not_a_rewritten_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), fast_witnessing);
+    returnee_scene(&server.db);
+    let log_key = server.db.call_blocking(|c| evidence::verifier_key(c, COMMUNITY)).unwrap();
+    let mut gate = Kiosk::new(dir.path(), "gate");
+    gate.enroll(&server.url(), &server.token("north"));
+    for n in 1..3 {
+        register_returnee(&server.url(), &format!("1390000000{n}")).unwrap();
+    }
+    // First sight: the gate takes the log's key and head, and cosigns it;
+    // the server pins its witness key.
+    gate.sync().unwrap();
+    let listed = server.db.call_blocking(|c| witnesses::list(c, COMMUNITY)).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].url.starts_with("kiosk:") && listed[0].known_size == 2, "{listed:?}");
+    let gate_vkey = listed[0].vkey.clone();
+    // The committee asks for the gate's cosignature: the next checkpoint
+    // is published once the gate has synced.
+    server.db.call_blocking(|c| Ok(witnesses::set_quorum(c, COMMUNITY, 1))).unwrap().unwrap();
+    register_returnee(&server.url(), "13900000003").unwrap();
+    wait_candidate(&server, 3);
+    assert_eq!(published(&server), None, "published before the gate cosigned");
+    gate.sync().unwrap();
+    let note = wait_published(&server, 3);
+    let policy = Policy { witnesses: vec![gate_vkey.clone()], quorum: 1 };
+    assert_eq!(policy.check(&note).unwrap().len(), 1, "{note}");
+    shoumen_protocol::evidence::open_checkpoint(&note, &log_key).unwrap();
+
+    // A cosignature the gate did not make is refused.
+    let mut forged = gate.store.witness_key().unwrap().cosign(&note, 1).unwrap();
+    forged.replace_range(forged.len() - 6..forged.len() - 2, "AAAA");
+    let c = shoumen_protocol::sync::KioskCosignature { witness_key: gate_vkey.clone(), size: 3, line: forged };
+    assert!(gate.client().cosign(&c).is_err());
+
+    // Rewritten: the gate refuses it and says so; nothing new is published.
+    rewrite(&server, 3);
+    register_returnee(&server.url(), "13900000004").unwrap();
+    wait_candidate(&server, 4);
+    gate.sync().unwrap();
+    gate.sync().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(published(&server).unwrap().0, 3);
+    let held = gate.store.evidence_view().unwrap().unwrap().head;
+    assert_eq!(held.size, 3);
+    assert!(held.fault.as_deref().is_some_and(|f| f.contains("does not extend")), "{held:?}");
+    assert!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'") >= 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM log_cosignatures WHERE size = 4"), 0);
 }

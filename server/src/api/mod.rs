@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/entries", post(sync::push).layer(DefaultBodyLimit::max(PUSH_LIMIT)))
         .route("/lists", get(sync::lists))
         .route("/heartbeat", post(sync::heartbeat))
+        .route("/cosign", post(sync::cosign).layer(DefaultBodyLimit::max(SMALL_LIMIT)))
         .route("/presence", get(sync::presence))
 }
 

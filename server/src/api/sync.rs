@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use shoumen_protocol::evidence::LogAnswer;
-use shoumen_protocol::sync::{Current, Heartbeat, HeartbeatResponse, ListsAnswer, PushRequest};
+use shoumen_protocol::sync::{Current, Heartbeat, HeartbeatResponse, KioskCosignature, ListsAnswer, PushRequest};
 use shoumen_protocol::time::ServerTime;
 
 use super::auth::Kiosk;
@@ -74,6 +74,30 @@ pub(super) async fn heartbeat(
     .await
 }
 
+/// A kiosk's cosignature of the evidence log's checkpoint (issue 29).
+pub(super) async fn cosign(
+    State(app): State<AppState>,
+    Kiosk(device): Kiosk,
+    body: Result<Json<KioskCosignature>, JsonRejection>,
+) -> Response {
+    let c = match json_body(body) {
+        Ok(c) => c,
+        Err(refusal) => return refusal.into_response(),
+    };
+    for_device(&app, device, false, move |conn, device| {
+        use crate::records::witnesses::{kiosk_cosigned, CosignError};
+        let now = crate::db::now_ms();
+        match kiosk_cosigned(conn, &device.community, &device.id, &c.witness_key, c.size, &c.line, now) {
+            Ok(()) => Ok(()),
+            Err(CosignError::Db(e) | CosignError::Evidence(crate::records::evidence::EvidenceError::Db(e))) => {
+                Err(Refusal::Db(e))
+            }
+            Err(e) => Err(Refusal::BadRequest(e.to_string())),
+        }
+    })
+    .await
+}
+
 #[derive(Deserialize)]
 pub(super) struct Since {
     since: Option<u64>,
@@ -114,15 +138,9 @@ fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnsw
         crate::records::evidence::EvidenceError::Db(e) => Refusal::Db(e),
         other => Refusal::BadRequest(other.to_string()),
     };
-    // The checkpoint readers are shown: with a witness policy, the newest
-    // cosigned one (none yet: the log's own, as without a policy).
-    let (size, checkpoint) = match crate::records::witnesses::current(conn, community).map_err(fail)? {
-        Some(current) => current,
-        None => {
-            let size = crate::records::evidence::size(conn, community)?;
-            (size, crate::records::evidence::checkpoint_at(conn, community, size).map_err(fail)?)
-        }
-    };
+    // The kiosk is a witness: it is shown the checkpoint being shown to
+    // the witnesses, to check against the one it holds and cosign.
+    let (size, checkpoint) = crate::records::witnesses::for_witnesses(conn, community).map_err(fail)?;
     let proof = if held <= size {
         crate::records::evidence::consistency(conn, community, held, size).map_err(fail)?
     } else {

@@ -47,6 +47,7 @@ const TABLES: &[(&str, Scope)] = &[
     ("tlog_hashes", Scope::Community),
     ("log_witnesses", Scope::Community),
     ("log_cosigned", Scope::Community),
+    ("log_cosignatures", Scope::Community),
     ("checkins", Scope::Community),
     ("service_requests", Scope::Community),
     ("call_outcomes", Scope::Community),

@@ -518,13 +518,25 @@ pub const SQLITE: &[&str] = &[
     // check-in link and stored phone MAC stays valid.
     "ALTER TABLE communities ADD COLUMN mac_secret TEXT;
     UPDATE communities SET mac_secret = log_skey WHERE log_skey IS NOT NULL;",
-    // 17: witnesses (issue 29): a community's witness policy: the witnesses a checkpoint is shown to
-    // and how many must cosign it before it is published; the checkpoints
-    // published, with their cosignatures. And for a server that is a
-    // witness of other logs (`shoumen-server witness`, in a database of
-    // its own): the logs it trusts, the newest checkpoint it cosigned of
-    // each, and the checkpoints it refused, kept as evidence.
+    // 17: witnesses (issue 29): a community's witness policy (the
+    // witnesses a checkpoint is shown to, and how many must cosign it
+    // before it is published); the checkpoint being shown to them; the
+    // kiosks' cosignatures as they come in; the checkpoints published, with
+    // their cosignatures. And for a server that is a witness of other logs
+    // (`shoumen-server witness`, on a database of its own): the logs it
+    // trusts, the newest checkpoint it cosigned of each, and the ones it
+    // refused, kept as evidence.
     "ALTER TABLE communities ADD COLUMN witness_quorum INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE communities ADD COLUMN log_candidate INTEGER;
+    ALTER TABLE communities ADD COLUMN log_candidate_ms INTEGER;
+    CREATE TABLE log_cosignatures (
+        community TEXT NOT NULL REFERENCES communities(id),
+        size INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (community, size, witness)
+    ) STRICT;
     CREATE TABLE log_witnesses (
         community TEXT NOT NULL REFERENCES communities(id),
         name TEXT NOT NULL,
@@ -958,13 +970,18 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     // 14: as SQLite's 16.
     "ALTER TABLE communities ADD COLUMN mac_secret TEXT;
     UPDATE communities SET mac_secret = log_skey WHERE log_skey IS NOT NULL;",
-    // 15: as SQLite's 17 (issue 29): a community's witness policy: the witnesses a checkpoint is shown to
-    // and how many must cosign it before it is published; the checkpoints
-    // published, with their cosignatures. And for a server that is a
-    // witness of other logs (`shoumen-server witness`, in a database of
-    // its own): the logs it trusts, the newest checkpoint it cosigned of
-    // each, and the checkpoints it refused, kept as evidence.
+    // 15: as SQLite's 17 (issue 29).
     "ALTER TABLE communities ADD COLUMN witness_quorum BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE communities ADD COLUMN log_candidate BIGINT;
+    ALTER TABLE communities ADD COLUMN log_candidate_ms BIGINT;
+    CREATE TABLE log_cosignatures (
+        community TEXT NOT NULL REFERENCES communities(id),
+        size BIGINT NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        PRIMARY KEY (community, size, witness)
+    );
     CREATE TABLE log_witnesses (
         community TEXT NOT NULL REFERENCES communities(id),
         name TEXT NOT NULL,

@@ -122,12 +122,16 @@ pub fn answered(
 /// Publishes a cosigned checkpoint (a second process publishing the same
 /// size keeps the first's).
 pub fn publish(conn: &mut dyn Conn, community: &str, size: u64, note: &str, now_ms: i64) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO log_cosigned (community, size, note, published_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (community, size) DO NOTHING",
-        vals![community, size as i64, note, now_ms],
-    )?;
-    Ok(())
+    conn.transaction(true, |tx| {
+        tx.execute(
+            "INSERT INTO log_cosigned (community, size, note, published_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (community, size) DO NOTHING",
+            vals![community, size as i64, note, now_ms],
+        )?;
+        // The kiosks' cosignatures of older trees are of no more use.
+        tx.execute("DELETE FROM log_cosignatures WHERE community = ?1 AND size < ?2", vals![community, size as i64])?;
+        Ok(())
+    })
 }
 
 /// The newest published checkpoint, if any.
@@ -157,6 +161,134 @@ pub fn current(conn: &mut dyn Conn, community: &str) -> Result<Option<(u64, Stri
         return Ok(Some((size, evidence::checkpoint_at(conn, community, size)?)));
     }
     Ok(newest_published(conn, community)?)
+}
+
+/// The checkpoint being shown to the witnesses (its size), chosen afresh
+/// from the log's size at most every `every_ms`: once the last one is
+/// published, or after ten periods without enough cosignatures (a witness
+/// gone). Readers learn the log's size no more often than that, so a
+/// public checkpoint does not tell when each returnee registered.
+pub fn candidate(conn: &mut dyn Conn, community: &str, now_ms: i64, every_ms: i64) -> Result<u64, DbError> {
+    conn.transaction(true, |tx| {
+        let select = tx.for_update("SELECT log_candidate, log_candidate_ms FROM communities WHERE id = ?1");
+        let (held, since) = tx
+            .query_opt(&select, vals![community], |r| Ok((r.get::<Option<i64>>(0)?, r.get::<Option<i64>>(1)?)))?
+            .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+        let size = evidence::size(tx, community)?;
+        let published = newest_published(tx, community)?.map_or(0, |(n, _)| n);
+        let (held, since) = (held.map(|h| h as u64), since.unwrap_or(0));
+        let age = now_ms - since;
+        let due = match held {
+            None => true,
+            Some(c) => size > c && age >= every_ms && (c <= published || age >= every_ms * 10),
+        };
+        if !due {
+            return Ok(held.unwrap_or(0));
+        }
+        tx.execute(
+            "UPDATE communities SET log_candidate = ?1, log_candidate_ms = ?2 WHERE id = ?3",
+            vals![size as i64, now_ms, community],
+        )?;
+        Ok(size)
+    })
+}
+
+/// The checkpoint a kiosk is shown, to check against the one it holds and
+/// cosign: with a policy, the one being shown to the witnesses (until the
+/// first is chosen, the whole log); without, the whole log.
+pub fn for_witnesses(conn: &mut dyn Conn, community: &str) -> Result<(u64, String), EvidenceError> {
+    let chosen = if policy(conn, community)?.quorum > 0 {
+        conn.query_opt("SELECT log_candidate FROM communities WHERE id = ?1", vals![community], |r| {
+            r.get::<Option<i64>>(0)
+        })?
+        .flatten()
+    } else {
+        None
+    };
+    let size = match chosen {
+        Some(n) => n as u64,
+        None => evidence::size(conn, community)?,
+    };
+    Ok((size, evidence::checkpoint_at(conn, community, size)?))
+}
+
+/// Why a kiosk's cosignature is not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum CosignError {
+    #[error("this gate's witness key is not the one it first gave ({0}); re-enroll it to change keys")]
+    KeyChanged(String),
+    #[error("the cosignature does not check against the gate's witness key over the log's checkpoint of {0} records")]
+    Invalid(u64),
+    #[error("{0}")]
+    Key(#[from] shoumen_protocol::witness::WitnessKeyError),
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Takes a kiosk's cosignature of the log's checkpoint of `size` records.
+/// The kiosk is one of the community's witnesses from its first one on
+/// (its key pinned then, as its device key is at enrollment); the
+/// committee sets how many must cosign.
+pub fn kiosk_cosigned(
+    conn: &mut dyn Conn,
+    community: &str,
+    device: &str,
+    vkey: &str,
+    size: u64,
+    line: &str,
+    now_ms: i64,
+) -> Result<(), CosignError> {
+    let key = WitnessKey::parse(vkey)?;
+    let url = format!("kiosk:{device}");
+    conn.transaction(true, |tx| {
+        let pinned = tx.query_opt(
+            "SELECT vkey FROM log_witnesses WHERE community = ?1 AND url = ?2",
+            vals![community, &url],
+            |r| r.get::<String>(0),
+        )?;
+        match pinned {
+            Some(p) if p != vkey.trim() => return Err(CosignError::KeyChanged(key.name().to_string())),
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO log_witnesses (community, name, vkey, url) VALUES (?1, ?2, ?3, ?4)",
+                    vals![community, key.name(), vkey.trim(), &url],
+                )?;
+            }
+        }
+        if size > evidence::size(tx, community)? {
+            return Err(CosignError::Invalid(size));
+        }
+        let note = evidence::checkpoint_at(tx, community, size)?;
+        let one = Policy { witnesses: vec![vkey.trim().to_string()], quorum: 1 };
+        let line = if line.ends_with('\n') { line.to_string() } else { format!("{line}\n") };
+        if one.check(&shoumen_protocol::witness::with_cosignatures(&note, std::slice::from_ref(&line))).is_err() {
+            return Err(CosignError::Invalid(size));
+        }
+        tx.execute(
+            "INSERT INTO log_cosignatures (community, size, witness, line, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (community, size, witness) DO NOTHING",
+            vals![community, size as i64, key.name(), &line, now_ms],
+        )?;
+        answered(tx, community, key.name(), size, None)?;
+        Ok(())
+    })
+}
+
+/// A kiosk witness's cosignature of the checkpoint of `size`, if it came.
+pub fn kiosk_cosignature(
+    conn: &mut dyn Conn,
+    community: &str,
+    witness: &str,
+    size: u64,
+) -> Result<Option<String>, DbError> {
+    conn.query_opt(
+        "SELECT line FROM log_cosignatures WHERE community = ?1 AND size = ?2 AND witness = ?3",
+        vals![community, size as i64, witness],
+        |r| r.get(0),
+    )
 }
 
 // The witness's side: the logs it trusts and what it cosigned.

@@ -24,8 +24,19 @@ use crate::records::{alerts, evidence};
 /// The most a witness's answer may be: a few signature lines.
 const ANSWER_LIMIT: usize = 16 << 10;
 
-/// Offers new checkpoints every `every` until the runtime stops.
-pub async fn run_forever(db: Db, every: Duration, timeout: Duration, bell: Arc<Notify>) {
+/// How often the witnesses are asked, and how often a new checkpoint is
+/// chosen for them.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub ask_every: Duration,
+    pub checkpoint_every: Duration,
+    /// How long one witness may take to answer.
+    pub timeout: Duration,
+}
+
+/// Offers new checkpoints until the runtime stops.
+pub async fn run_forever(db: Db, pace: Pace, bell: Arc<Notify>) {
+    let (every, timeout) = (pace.ask_every, pace.timeout);
     let http = match reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION")))
@@ -47,7 +58,7 @@ pub async fn run_forever(db: Db, every: Duration, timeout: Duration, bell: Arc<N
             }
         };
         for community in communities {
-            match round(&db, &http, &community).await {
+            match round(&db, &http, &community, pace.checkpoint_every).await {
                 Ok(true) => bell.notify_one(),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(community, error = %e, "cannot offer the checkpoint to the witnesses"),
@@ -59,11 +70,11 @@ pub async fn run_forever(db: Db, every: Duration, timeout: Duration, bell: Arc<N
 /// One round for `community`: offers its newest checkpoint if it is not
 /// published yet, and publishes it if the quorum cosigned. True if an
 /// alert was raised.
-pub async fn round(db: &Db, http: &reqwest::Client, community: &str) -> Result<bool, DbError> {
+pub async fn round(db: &Db, http: &reqwest::Client, community: &str, every: Duration) -> Result<bool, DbError> {
     let c = community.to_string();
     let offer = db
         .call(move |conn| {
-            let size = evidence::size(conn, &c)?;
+            let size = witnesses::candidate(conn, &c, now_ms(), every.as_millis() as i64)?;
             let published = witnesses::newest_published(conn, &c)?;
             if published.as_ref().is_some_and(|(n, _)| *n >= size) {
                 return Ok(None);
@@ -115,9 +126,31 @@ async fn ask(
     size: u64,
     note: &str,
 ) -> Result<Answer, DbError> {
+    if let Some(device) = w.url.strip_prefix("kiosk:") {
+        return kiosk(db, community, w, device, size, note).await;
+    }
     let (answer, known, error) = exchange(db, http, community, w, size, note).await?;
     note_answer(db, community, &w.name, known, error).await?;
     Ok(answer)
+}
+
+/// A kiosk cosigns over its own sync (`/api/v1/cosign`): its cosignature
+/// of this checkpoint, if it came and checks against its key.
+async fn kiosk(db: &Db, community: &str, w: &Witness, device: &str, size: u64, note: &str) -> Result<Answer, DbError> {
+    let (c, name) = (community.to_string(), w.name.clone());
+    let line = db.call(move |conn| witnesses::kiosk_cosignature(conn, &c, &name, size)).await?;
+    let one = Policy { witnesses: vec![w.vkey.clone()], quorum: 1 };
+    Ok(match line {
+        Some(line) if one.check(&with_cosignatures(note, std::slice::from_ref(&line))).is_ok() => {
+            Answer::Cosigned(line)
+        }
+        Some(_) => {
+            tracing::warn!(community, device, "a gate's stored cosignature does not check against its key");
+            Answer::Failed
+        }
+        // Until the gate's next sync.
+        None => Answer::Failed,
+    })
 }
 
 /// What one witness answered, the size it holds after, and the problem if

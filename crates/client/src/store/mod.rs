@@ -381,6 +381,25 @@ impl Store {
         Ok(key)
     }
 
+    /// The kiosk's witness key (issue 29), its own and apart from the
+    /// device key (C2SP: one key per cosigner); made on first use.
+    pub fn witness_key(&mut self) -> Result<shoumen_protocol::witness::Cosigner> {
+        use shoumen_protocol::witness::Cosigner;
+        if let Some(text) = get_meta(&self.conn, "witness_key")? {
+            return Cosigner::parse(&text).map_err(|e| StoreError::Corrupt(format!("witness_key: {e}")));
+        }
+        // The name says which gate: `<device id>.kiosk.shoumen/witness`.
+        let clean: String = self
+            .device
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .collect();
+        let key = Cosigner::from_seed(&format!("{clean}.kiosk.shoumen/witness"), rand::random())
+            .map_err(|e| StoreError::Corrupt(format!("witness_key: {e}")))?;
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('witness_key', ?1)", [key.private_key()])?;
+        Ok(key)
+    }
+
     /// The chain head: last seq and its hash.
     pub fn head(&self) -> Result<(u64, Hash)> {
         read_head(&self.conn)

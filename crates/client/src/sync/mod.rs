@@ -27,6 +27,7 @@ use thiserror::Error;
 use crate::clock::SystemClock;
 use crate::gate::{Event, Presence};
 use crate::store::{EvidenceView, Store, StoreError, SyncCredentials};
+use shoumen_protocol::sync::KioskCosignature;
 
 #[derive(Debug, Error)]
 pub enum SyncError {
@@ -232,6 +233,21 @@ impl Client {
 
     /// The newest bundle if it is newer than `since`, and the signed word
     /// of which version is the newest.
+    /// Hands the server this kiosk's cosignature of a log checkpoint.
+    pub fn cosign(&self, c: &shoumen_protocol::sync::KioskCosignature) -> Result<(), SyncError> {
+        let resp = self
+            .http
+            .post(self.url("/cosign"))
+            .header("Authorization", self.auth())
+            .json(c)
+            .send()
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp));
+        }
+        Ok(())
+    }
+
     pub fn lists(&self, since: u64, log: u64) -> Result<ListsAnswer, SyncError> {
         self.get(&format!("/lists?since={since}&log={log}"))
     }
@@ -451,7 +467,12 @@ fn pull_lists(store: &mut Store, client: &Client, clock: &SystemClock) -> Result
     let held = store.evidence_view()?.map_or(0, |v| v.head.size);
     let mut answer = client.lists(store.bundle_version()?, held)?;
     if let Some(log) = answer.log.take() {
-        accept_log(store, log)?;
+        if let Some(cosigned) = accept_log(store, log, clock.now().wall_ms)? {
+            // Kept already: a lost answer is sent again at the next change.
+            if let Err(e) = client.cosign(&cosigned) {
+                tracing::warn!(error = %e, "cannot hand the server this gate's cosignature of the evidence log");
+            }
+        }
     }
     accept_lists(store, answer, clock.now().wall_ms)
 }
@@ -460,8 +481,11 @@ fn pull_lists(store: &mut Store, client: &Client, clock: &SystemClock) -> Result
 /// holds: signed by the key first seen, and extending that head. One that
 /// does not is not taken; the fault goes to the committee with every
 /// heartbeat from then on (a split view: the log showed this kiosk a
-/// history it does not show others, or rewrote its own).
-fn accept_log(store: &mut Store, answer: LogAnswer) -> Result<(), SyncError> {
+/// history it does not show others, or rewrote its own). The kiosk is a
+/// witness: a checkpoint that extends its head is kept as the new head,
+/// then cosigned (C2SP tlog-witness's order: kept before answering);
+/// returns the cosignature when the head moved.
+fn accept_log(store: &mut Store, answer: LogAnswer, now_ms: i64) -> Result<Option<KioskCosignature>, SyncError> {
     let view = store.evidence_view()?;
     let key = view.as_ref().map_or_else(|| answer.key.clone(), |v| v.key.clone());
     let checked = evidence::open_checkpoint(&answer.checkpoint, &key).and_then(|head| {
@@ -480,11 +504,22 @@ fn accept_log(store: &mut Store, answer: LogAnswer) -> Result<(), SyncError> {
         }
         (Err(e), None) => {
             tracing::warn!(error = %e, "the evidence log's first checkpoint does not check out; not kept");
-            return Ok(());
+            return Ok(None);
         }
     };
+    let moved = next.head.fault.is_none() && store.evidence_view()?.is_none_or(|v| v.head != next.head);
     store.set_evidence_view(&next)?;
-    Ok(())
+    if !moved || next.head.size == 0 {
+        return Ok(None);
+    }
+    let witness = store.witness_key()?;
+    match witness.cosign(&answer.checkpoint, (now_ms / 1000).max(1) as u64) {
+        Ok(line) => Ok(Some(KioskCosignature { witness_key: witness.vkey(), size: next.head.size, line })),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot cosign the evidence log's checkpoint");
+            Ok(None)
+        }
+    }
 }
 
 /// What a `/lists` answer does to the store: a newer bundle is installed;
