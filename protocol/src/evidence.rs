@@ -30,6 +30,8 @@ pub enum EvidenceError {
     Shrank { old: u64, new: u64 },
     #[error("the checkpoint is cosigned by {have} of the witnesses, {need} are needed: the log has not shown it to enough independent witnesses")]
     NotWitnessed { have: usize, need: usize },
+    #[error("the checkpoint is not cosigned by the witness {0}, whom the policy requires: the log has not shown it to that witness, or the witness refused it")]
+    MissingWitness(String),
     #[error("the receipt is not readable: {0}")]
     BadReceipt(String),
 }
@@ -121,6 +123,9 @@ pub struct Receipt {
     pub witnesses: Vec<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub quorum: usize,
+    /// The witnesses that must cosign, whatever the others do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -269,6 +274,7 @@ mod tests {
             log_key: keys.1.clone(),
             witnesses: vec![],
             quorum: 0,
+            required: vec![],
         };
         assert_eq!(receipt.verify(&keys.1).unwrap().size, 5);
         let with = |f: &dyn Fn(&mut Receipt)| {

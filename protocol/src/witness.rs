@@ -290,12 +290,18 @@ impl signed_note::Verifier for WitnessKey {
     }
 }
 
-/// Whose cosignatures a reader needs: `quorum` of `witnesses` (vkeys).
-/// A quorum of 0 trusts the log's own signature alone, as before witnesses.
+/// Whose cosignatures a reader needs: every one of `required` (such as
+/// the district's witness) and `quorum` of the other `witnesses` (such as
+/// 2 of the community's kiosks). An empty policy trusts the log's own
+/// signature alone, as before witnesses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
+    /// Every witness of the policy (vkeys), the required ones too.
     pub witnesses: Vec<String>,
+    /// How many of the witnesses that are not required must cosign.
     pub quorum: usize,
+    /// Witnesses (vkeys) that must cosign, whatever the others do.
+    pub required: Vec<String>,
 }
 
 /// A cosignature a reader checked: the witness's name and when it signed.
@@ -331,11 +337,31 @@ impl Policy {
             .collect())
     }
 
-    /// Checks that `checkpoint` carries the policy's quorum.
+    /// A policy of one witness, which must cosign.
+    pub fn just(vkey: &str) -> Policy {
+        Policy { witnesses: vec![vkey.to_string()], quorum: 0, required: vec![vkey.to_string()] }
+    }
+
+    /// No witnesses asked: the log's signature alone.
+    pub fn is_empty(&self) -> bool {
+        self.quorum == 0 && self.required.is_empty()
+    }
+
+    /// Checks that `checkpoint` carries every required cosignature and the
+    /// quorum of the others; returns every valid cosignature of the policy.
     pub fn check(&self, checkpoint: &str) -> Result<Vec<Cosigned>, EvidenceError> {
         let got = self.cosigners(checkpoint)?;
-        if got.len() < self.quorum {
-            return Err(EvidenceError::NotWitnessed { have: got.len(), need: self.quorum });
+        let mut required = Vec::new();
+        for vkey in &self.required {
+            let name = WitnessKey::parse(vkey).map_err(|e| EvidenceError::BadKey(format!("witness {vkey}: {e}")))?.name;
+            if !got.iter().any(|c| c.witness == name) {
+                return Err(EvidenceError::MissingWitness(name));
+            }
+            required.push(name);
+        }
+        let others = got.iter().filter(|c| !required.contains(&c.witness)).count();
+        if others < self.quorum {
+            return Err(EvidenceError::NotWitnessed { have: others, need: self.quorum });
         }
         Ok(got)
     }

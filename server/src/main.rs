@@ -266,8 +266,12 @@ enum WitnessPolicyCmd {
         vkey: String,
         #[arg(long)]
         url: String,
+        /// It must cosign every checkpoint (such as the district's witness),
+        /// whatever the others do.
+        #[arg(long)]
+        required: bool,
     },
-    /// How many of the witnesses must cosign before a checkpoint is
+    /// How many of the witnesses that are not required must cosign before a checkpoint is
     /// published (0: the log's own signature, no witnesses).
     Quorum { quorum: usize },
     /// The witnesses, what each last cosigned, and any problem.
@@ -339,7 +343,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Evidence(EvidenceCmd::Witness(w)) => {
             let id = cli::pick(&db, community)?.id;
             match w {
-                WitnessPolicyCmd::Add { vkey, url } => cli::witness::add(&db, &id, &vkey, &url),
+                WitnessPolicyCmd::Add { vkey, url, required } => cli::witness::add(&db, &id, &vkey, &url, required),
                 WitnessPolicyCmd::Quorum { quorum } => cli::witness::quorum(&db, &id, quorum),
                 WitnessPolicyCmd::List => cli::witness::list(&db, &id),
             }

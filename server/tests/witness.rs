@@ -142,14 +142,14 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     // No policy: the log's own checkpoint, as before witnesses.
     assert_eq!(get(&checkpoint_url).0, 200);
 
-    // A policy of 2 whose second witness is not there yet: nothing is
-    // published, and a receipt says it is not cosigned.
+    // "The district and one other", the district not reachable yet:
+    // nothing is published, and a receipt says it is not cosigned.
     server
         .db
         .call_blocking(|c| {
-            witnesses::add(c, COMMUNITY, &python_vkey, &python_url).unwrap();
-            witnesses::add(c, COMMUNITY, &district_vkey, "http://127.0.0.1:9").unwrap();
-            witnesses::set_quorum(c, COMMUNITY, 2).unwrap();
+            witnesses::add(c, COMMUNITY, &python_vkey, &python_url, false).unwrap();
+            witnesses::add(c, COMMUNITY, &district_vkey, "http://127.0.0.1:9", true).unwrap();
+            witnesses::set_quorum(c, COMMUNITY, 1).unwrap();
             Ok(())
         })
         .unwrap();
@@ -170,10 +170,18 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
 
     // The district's witness at its address: published, both cosignatures
     // on it, and each checks against its witness's key.
-    server.db.call_blocking(|c| Ok(witnesses::add(c, COMMUNITY, &district_vkey, &district_url))).unwrap().unwrap();
+    server
+        .db
+        .call_blocking(|c| Ok(witnesses::add(c, COMMUNITY, &district_vkey, &district_url, true)))
+        .unwrap()
+        .unwrap();
     let note = wait_published(&server, 3);
     assert_eq!(get(&checkpoint_url).1, note);
-    let policy = Policy { witnesses: vec![python_vkey.clone(), district_vkey.clone()], quorum: 2 };
+    let policy = Policy {
+        witnesses: vec![python_vkey.clone(), district_vkey.clone()],
+        quorum: 1,
+        required: vec![district_vkey.clone()],
+    };
     let cosigners = policy.check(&note).unwrap();
     assert_eq!(cosigners.len(), 2, "{note}");
     shoumen_protocol::evidence::open_checkpoint(&note, &log_key).unwrap();
@@ -181,8 +189,9 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     // policy, and checks offline and on /verify.
     let receipt_text = get(&format!("{}{first_at}/json", server.url())).1;
     let receipt = Receipt::parse(&receipt_text).unwrap();
-    assert_eq!(receipt.quorum, 2);
-    let own = Policy { witnesses: receipt.witnesses.clone(), quorum: receipt.quorum };
+    assert_eq!((receipt.quorum, receipt.required.clone()), (1, vec![district_vkey.clone()]));
+    let own =
+        Policy { witnesses: receipt.witnesses.clone(), quorum: receipt.quorum, required: receipt.required.clone() };
     shoumen_protocol::witness::verify_receipt(&receipt, &log_key, &own).unwrap();
     assert_eq!(verify(&server, &receipt_text).0, 200);
 
@@ -281,7 +290,7 @@ fn a_gate_cosigns_what_extends_its_head_and_not_a_rewritten_log() {
     assert_eq!(published(&server), None, "published before the gate cosigned");
     gate.sync().unwrap();
     let note = wait_published(&server, 3);
-    let policy = Policy { witnesses: vec![gate_vkey.clone()], quorum: 1 };
+    let policy = Policy { witnesses: vec![gate_vkey.clone()], quorum: 1, required: vec![] };
     assert_eq!(policy.check(&note).unwrap().len(), 1, "{note}");
     shoumen_protocol::evidence::open_checkpoint(&note, &log_key).unwrap();
 

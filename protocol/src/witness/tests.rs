@@ -118,7 +118,7 @@ fn cosignatures_count_toward_a_policy_and_a_changed_one_does_not() {
     let cosigned = with_cosignatures(&note, &[lines[0].clone(), lines[1].clone(), c.cosign(&note, 5).unwrap()]);
     // The log's own signature still checks, with the cosignatures beside it.
     assert_eq!(crate::evidence::open_checkpoint(&cosigned, &log.keys.1).unwrap(), log.head(3));
-    let policy = Policy { witnesses: vec![a.vkey(), b.vkey()], quorum: 2 };
+    let policy = Policy { witnesses: vec![a.vkey(), b.vkey()], quorum: 2, required: vec![] };
     let got = policy.check(&cosigned).unwrap();
     assert_eq!(
         got,
@@ -131,6 +131,21 @@ fn cosignatures_count_toward_a_policy_and_a_changed_one_does_not() {
     let one = with_cosignatures(&note, &lines[..1]);
     assert_eq!(policy.check(&one).unwrap_err(), EvidenceError::NotWitnessed { have: 1, need: 2 });
     assert_eq!(policy.check(&note).unwrap_err(), EvidenceError::NotWitnessed { have: 0, need: 2 });
+    // "The district and 1 other": the other alone is not enough.
+    let district_and_one =
+        Policy { witnesses: vec![a.vkey(), b.vkey(), c.vkey()], quorum: 1, required: vec![a.vkey()] };
+    assert_eq!(district_and_one.check(&cosigned).unwrap().len(), 3);
+    let without_district = with_cosignatures(&note, &lines[1..]);
+    assert_eq!(
+        district_and_one.check(&without_district).unwrap_err(),
+        EvidenceError::MissingWitness("district.test/w".into())
+    );
+    assert_eq!(
+        district_and_one.check(&one).unwrap_err(),
+        EvidenceError::NotWitnessed { have: 0, need: 1 },
+        "the required witness does not count toward the others' quorum"
+    );
+    assert!(Policy::default().is_empty() && !Policy::just(&a.vkey()).is_empty());
     // A cosignature over another tree does not move to this one.
     let moved = with_cosignatures(&log.note(2), &lines);
     assert!(matches!(policy.check(&moved), Err(EvidenceError::BadSignature(_))));

@@ -61,9 +61,10 @@ pub fn serve(db: Db, key_file: &Path, listen: std::net::SocketAddr, prefix: &str
 }
 
 /// `evidence witness add`: show the community's checkpoints to a witness.
-pub fn add(db: &Db, community: &str, vkey: &str, url: &str) -> Result<()> {
-    let name = db.call_blocking(|c| Ok(witnesses::add(c, community, vkey, url)))??;
-    println!("{community}: checkpoints go to witness {name} at {url}");
+pub fn add(db: &Db, community: &str, vkey: &str, url: &str, required: bool) -> Result<()> {
+    let name = db.call_blocking(|c| Ok(witnesses::add(c, community, vkey, url, required)))??;
+    let must = if required { ", which must cosign every one" } else { "" };
+    println!("{community}: checkpoints go to witness {name} at {url}{must}");
     Ok(())
 }
 
@@ -78,10 +79,16 @@ pub fn quorum(db: &Db, community: &str, quorum: usize) -> Result<()> {
 pub fn list(db: &Db, community: &str) -> Result<()> {
     let (policy, list) =
         db.call_blocking(|c| Ok((witnesses::policy(c, community)?, witnesses::list(c, community)?)))?;
-    println!("{community}: {} of {} witnesses must cosign", policy.quorum, list.len());
+    println!(
+        "{community}: {} required witnesses, and {} of the {} others, must cosign",
+        policy.required.len(),
+        policy.quorum,
+        list.len() - policy.required.len()
+    );
     for w in list {
+        let required = if w.required { "  (required)" } else { "" };
         let state = w.last_error.map_or_else(|| "ok".to_string(), |e| format!("problem: {e}"));
-        println!("{}  {}  cosigned {} records  {state}", w.name, w.url, w.known_size);
+        println!("{}  {}{required}  cosigned {} records  {state}", w.name, w.url, w.known_size);
     }
     Ok(())
 }

@@ -542,6 +542,7 @@ pub const SQLITE: &[&str] = &[
         name TEXT NOT NULL,
         vkey TEXT NOT NULL,
         url TEXT NOT NULL,
+        required INTEGER NOT NULL DEFAULT 0,
         known_size INTEGER NOT NULL DEFAULT 0,
         last_error TEXT,
         PRIMARY KEY (community, name)
@@ -987,6 +988,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         name TEXT NOT NULL,
         vkey TEXT NOT NULL,
         url TEXT NOT NULL,
+        required BIGINT NOT NULL DEFAULT 0,
         known_size BIGINT NOT NULL DEFAULT 0,
         last_error TEXT,
         PRIMARY KEY (community, name)

@@ -641,6 +641,7 @@ pub fn receipt(
         log_key: evidence::verifier_key(conn, community)?,
         witnesses: policy.witnesses,
         quorum: policy.quorum,
+        required: policy.required,
     }))
 }
 
@@ -677,7 +678,7 @@ pub fn verify_receipt(
     // With witnesses, the receipt's tree must extend to the newest
     // cosigned one by a proof from the stored hashes: a database rewritten
     // since cannot make one for roots the witnesses signed.
-    if policy.quorum > 0 {
+    if !policy.is_empty() {
         if let Some((size, note)) = crate::records::witnesses::newest_published(conn, &community)? {
             let newest = match proof::open_checkpoint(&note, &vkey) {
                 Ok(h) => h,

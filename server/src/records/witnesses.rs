@@ -22,8 +22,11 @@ use crate::vals;
 pub struct Witness {
     pub name: String,
     pub vkey: String,
-    /// The submission prefix: requests go to `<url>/add-checkpoint`.
+    /// The submission prefix: requests go to `<url>/add-checkpoint`; or
+    /// `kiosk:<device>` for a gate, which cosigns over its own sync.
     pub url: String,
+    /// It must cosign every checkpoint, whatever the others do.
+    pub required: bool,
     /// The size it last cosigned for this log, as far as the log knows.
     pub known_size: u64,
     /// Why it last refused or could not be reached, if it did.
@@ -32,7 +35,7 @@ pub struct Witness {
 
 pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Witness>, DbError> {
     conn.query_map(
-        "SELECT name, vkey, url, known_size, last_error FROM log_witnesses WHERE community = ?1 ORDER BY name",
+        "SELECT name, vkey, url, known_size, last_error, required FROM log_witnesses WHERE community = ?1 ORDER BY name",
         vals![community],
         |r| {
             Ok(Witness {
@@ -41,6 +44,7 @@ pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Witness>, DbErro
                 url: r.get(2)?,
                 known_size: r.get::<i64>(3)? as u64,
                 last_error: r.get(4)?,
+                required: r.get::<i64>(5)? != 0,
             })
         },
     )
@@ -51,8 +55,9 @@ pub fn policy(conn: &mut dyn Conn, community: &str) -> Result<Policy, DbError> {
     let quorum = conn
         .query_opt("SELECT witness_quorum FROM communities WHERE id = ?1", vals![community], |r| r.get::<i64>(0))?
         .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
-    let witnesses = list(conn, community)?.into_iter().map(|w| w.vkey).collect();
-    Ok(Policy { witnesses, quorum: quorum.max(0) as usize })
+    let all = list(conn, community)?;
+    let required = all.iter().filter(|w| w.required).map(|w| w.vkey.clone()).collect();
+    Ok(Policy { witnesses: all.into_iter().map(|w| w.vkey).collect(), quorum: quorum.max(0) as usize, required })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +66,7 @@ pub enum PolicyError {
     Key(#[from] shoumen_protocol::witness::WitnessKeyError),
     #[error("the witness's address must start with https:// or http://, got {0:?}")]
     Url(String),
-    #[error("a quorum of {quorum} needs {quorum} witnesses; the community has {have}")]
+    #[error("a quorum of {quorum} needs {quorum} witnesses besides the required ones; the community has {have}")]
     Quorum { quorum: usize, have: usize },
     #[error(transparent)]
     Db(#[from] DbError),
@@ -69,11 +74,18 @@ pub enum PolicyError {
 
 /// The communities whose checkpoints wait for witnesses.
 pub fn with_policy(conn: &mut dyn Conn) -> Result<Vec<String>, DbError> {
-    conn.query_map("SELECT id FROM communities WHERE witness_quorum > 0 ORDER BY id", vals![], |r| r.get(0))
+    conn.query_map(
+        "SELECT id FROM communities c WHERE witness_quorum > 0
+            OR EXISTS (SELECT 1 FROM log_witnesses w WHERE w.community = c.id AND w.required = 1)
+         ORDER BY id",
+        vals![],
+        |r| r.get(0),
+    )
 }
 
-/// Adds (or re-addresses) a witness of `community`'s log.
-pub fn add(conn: &mut dyn Conn, community: &str, vkey: &str, url: &str) -> Result<String, PolicyError> {
+/// Adds (or re-addresses) a witness of `community`'s log; a `required`
+/// one must cosign every checkpoint.
+pub fn add(conn: &mut dyn Conn, community: &str, vkey: &str, url: &str, required: bool) -> Result<String, PolicyError> {
     let key = WitnessKey::parse(vkey)?;
     let url = url.trim().trim_end_matches('/');
     if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -82,9 +94,10 @@ pub fn add(conn: &mut dyn Conn, community: &str, vkey: &str, url: &str) -> Resul
     conn.transaction(true, |tx| {
         policy(tx, community)?;
         tx.execute(
-            "INSERT INTO log_witnesses (community, name, vkey, url) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (community, name) DO UPDATE SET vkey = excluded.vkey, url = excluded.url, known_size = 0",
-            vals![community, key.name(), vkey.trim(), url],
+            "INSERT INTO log_witnesses (community, name, vkey, url, required) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (community, name) DO UPDATE
+             SET vkey = excluded.vkey, url = excluded.url, required = excluded.required, known_size = 0",
+            vals![community, key.name(), vkey.trim(), url, required as i64],
         )?;
         Ok(key.name().to_string())
     })
@@ -94,7 +107,8 @@ pub fn add(conn: &mut dyn Conn, community: &str, vkey: &str, url: &str) -> Resul
 /// before it is published (0: none, the log's signature alone).
 pub fn set_quorum(conn: &mut dyn Conn, community: &str, quorum: usize) -> Result<(), PolicyError> {
     conn.transaction(true, |tx| {
-        let have = policy(tx, community)?.witnesses.len();
+        let p = policy(tx, community)?;
+        let have = p.witnesses.len() - p.required.len();
         if quorum > have {
             return Err(PolicyError::Quorum { quorum, have });
         }
@@ -156,7 +170,7 @@ pub fn published_at(conn: &mut dyn Conn, community: &str, size: u64) -> Result<O
 /// newest one its witnesses cosigned (none before the first); without, the
 /// log's own signed checkpoint of the whole log.
 pub fn current(conn: &mut dyn Conn, community: &str) -> Result<Option<(u64, String)>, EvidenceError> {
-    if policy(conn, community)?.quorum == 0 {
+    if policy(conn, community)?.is_empty() {
         let size = evidence::size(conn, community)?;
         return Ok(Some((size, evidence::checkpoint_at(conn, community, size)?)));
     }
@@ -197,7 +211,7 @@ pub fn candidate(conn: &mut dyn Conn, community: &str, now_ms: i64, every_ms: i6
 /// cosign: with a policy, the one being shown to the witnesses (until the
 /// first is chosen, the whole log); without, the whole log.
 pub fn for_witnesses(conn: &mut dyn Conn, community: &str) -> Result<(u64, String), EvidenceError> {
-    let chosen = if policy(conn, community)?.quorum > 0 {
+    let chosen = if !policy(conn, community)?.is_empty() {
         conn.query_opt("SELECT log_candidate FROM communities WHERE id = ?1", vals![community], |r| {
             r.get::<Option<i64>>(0)
         })?
@@ -262,7 +276,7 @@ pub fn kiosk_cosigned(
             return Err(CosignError::Invalid(size));
         }
         let note = evidence::checkpoint_at(tx, community, size)?;
-        let one = Policy { witnesses: vec![vkey.trim().to_string()], quorum: 1 };
+        let one = Policy::just(vkey.trim());
         let line = if line.ends_with('\n') { line.to_string() } else { format!("{line}\n") };
         if one.check(&shoumen_protocol::witness::with_cosignatures(&note, std::slice::from_ref(&line))).is_err() {
             return Err(CosignError::Invalid(size));

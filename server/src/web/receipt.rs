@@ -190,7 +190,7 @@ pub fn failure(lang: Lang, e: &EvidenceError) -> Markup {
         EvidenceError::BadCheckpoint(_) => "verify_unknown_log",
         EvidenceError::NotIncluded => "verify_not_included",
         EvidenceError::Inconsistent { .. } | EvidenceError::Shrank { .. } => "verify_rewritten",
-        EvidenceError::NotWitnessed { .. } => "verify_not_witnessed",
+        EvidenceError::NotWitnessed { .. } | EvidenceError::MissingWitness(_) => "verify_not_witnessed",
     };
     html! {
         (t(lang, key))
