@@ -8,15 +8,23 @@
   leaf hash) and its inclusion proof run up to the checkpoint's root
   (RFC 9162, section 2.1.3.2).
 
+- the checkpoint's cosignatures (C2SP tlog-cosignature, Ed25519
+  cosignature/v1) against a witness policy: every required witness, and a
+  quorum of the others.
+
 Nothing here comes from the Rust code: it is written from the specs.
-Usage: check_evidence.py RECEIPT.json [VERIFIER_KEY]
+Usage: check_evidence.py RECEIPT.json [VERIFIER_KEY] [--witness VKEY]...
+       [--required VKEY]... [--quorum N]
 Without the key, the one the receipt carries is used, and its fingerprint
-printed to compare with the poster at the gate.
+printed to compare with the poster at the gate; without a policy, the one
+the receipt carries (compare the district witness's fingerprint with the
+district's page).
 """
 
 import base64
 import hashlib
 import json
+import struct
 import sys
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -59,6 +67,52 @@ def open_note(note, vkey):
     assert len(root) == 32, "the root is a SHA-256 hash"
     assert origin == name, "the checkpoint names its log"
     return origin, int(size_text), root
+
+
+def signature_lines(note):
+    """The note's text and its signature lines as (name, raw bytes)."""
+    cut = note.rfind("\n\n")
+    text, sigs = note[: cut + 1], note[cut + 2 :]
+    out = []
+    for line in sigs[:-1].split("\n"):
+        name, b64 = line[2:].split(" ")
+        out.append((name, base64.b64decode(b64, validate=True)))
+    return text, out
+
+
+def cosigners(note, witnesses):
+    """The witnesses (vkeys of type 0x04) whose cosignature/v1 on the note
+    checks: {name: time}. C2SP tlog-cosignature: the key ID is
+    SHA-256(name, newline, 0x04, key)[:4]; the signature is an 8-byte
+    big-endian time and an Ed25519 signature over "cosignature/v1", the
+    time line and the checkpoint's text."""
+    text, sigs = signature_lines(note)
+    found = {}
+    for vkey in witnesses:
+        name, key_hash, key_b64 = vkey.split("+", 2)
+        key = base64.b64decode(key_b64, validate=True)
+        assert key[0] == 4 and len(key) == 33, "a cosignature/v1 key is 0x04 and 32 bytes"
+        assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4] == bytes.fromhex(key_hash), "the key's hash"
+        for signer, sig in sigs:
+            if signer != name or sig[:4] != bytes.fromhex(key_hash):
+                continue
+            assert len(sig) == 4 + 8 + 64, "a cosignature is a key hash, a time and a signature"
+            (t,) = struct.unpack(">Q", sig[4:12])
+            message = b"cosignature/v1\ntime %d\n" % t + text.encode()
+            Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[12:], message)
+            found[name] = t
+    return found
+
+
+def check_policy(note, witnesses, quorum, required):
+    """Every required witness cosigned, and `quorum` of the others."""
+    found = cosigners(note, set(witnesses) | set(required))
+    required_names = {r.split("+", 1)[0] for r in required}
+    for name in required_names:
+        assert name in found, f"not cosigned by {name}, whom the policy requires"
+    others = [n for n in found if n not in required_names]
+    assert len(others) >= quorum, f"cosigned by {len(others)} of the other witnesses, {quorum} needed"
+    return found
 
 
 def node(left, right):
@@ -106,9 +160,33 @@ def check_receipt(receipt, vkey=None):
     return origin, size, receipt["index"]
 
 
-if __name__ == "__main__":
-    with open(sys.argv[1], encoding="utf-8") as f:
+def main(argv):
+    import argparse
+
+    p = argparse.ArgumentParser(description="Check a Shoumen evidence receipt from the specs alone.")
+    p.add_argument("receipt")
+    p.add_argument("log_key", nargs="?")
+    p.add_argument("--witness", action="append", default=None, help="a witness of the policy (vkey)")
+    p.add_argument("--required", action="append", default=None, help="a witness that must cosign (vkey)")
+    p.add_argument("--quorum", type=int, default=None, help="how many of the other witnesses must cosign")
+    a = p.parse_args(argv)
+    with open(a.receipt, encoding="utf-8") as f:
         r = json.load(f)
-    key = sys.argv[2] if len(sys.argv) > 2 else r["log_key"]
+    key = a.log_key or r["log_key"]
     print("receipt %s: record #%d of %s (%d records) checks out" % (r["code"], r["index"], *check_receipt(r, key)[:2]))
     print("log key fingerprint: %s (compare it with the poster at the gate)" % fingerprint(key))
+    required = a.required if a.required is not None else r.get("required", [])
+    witnesses = a.witness if a.witness is not None else r.get("witnesses", [])
+    quorum = a.quorum if a.quorum is not None else r.get("quorum", 0)
+    if required or quorum:
+        found = check_policy(r["checkpoint"], witnesses, quorum, required)
+        for name, t in sorted(found.items()):
+            print("cosigned by %s at %d" % (name, t))
+        for w in required:
+            print("required witness %s: fingerprint %s" % (w.split("+", 1)[0], fingerprint(w)))
+    else:
+        print("no witness policy: the checkpoint rests on the log's own signature")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -227,6 +227,16 @@ enum EvidenceCmd {
         /// The log's verifier key (`/log/<community>/key`), or a file holding it.
         #[arg(long)]
         log_key: Option<String>,
+        /// A witness of your own policy (a cosignature/v1 vkey), instead of
+        /// the policy the receipt carries; repeat for each.
+        #[arg(long, value_name = "VKEY")]
+        witness: Vec<String>,
+        /// A witness that must cosign (such as the district's).
+        #[arg(long, value_name = "VKEY")]
+        required: Vec<String>,
+        /// How many of the --witness keys must cosign.
+        #[arg(long, default_value_t = 0)]
+        quorum: usize,
     },
     /// The community's witnesses: who cosigns its checkpoints.
     #[command(subcommand)]
@@ -311,8 +321,15 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key })) = &cli.command {
-        return cli::evidence::verify(&cli.db, receipt, log_key.as_deref());
+    if let Some(Cmd::Evidence(EvidenceCmd::Verify { receipt, log_key, witness, required, quorum })) = &cli.command {
+        let mut witnesses = witness.clone();
+        witnesses.extend(required.iter().cloned());
+        let own = (!witnesses.is_empty()).then(|| shoumen_protocol::witness::Policy {
+            witnesses,
+            quorum: *quorum,
+            required: required.clone(),
+        });
+        return cli::evidence::verify(&cli.db, receipt, log_key.as_deref(), own);
     }
     if let Some(Cmd::Witness(WitnessCmd::Key { key_file, name })) = &cli.command {
         println!("{}", cli::witness::key(key_file, name.as_deref())?.vkey());

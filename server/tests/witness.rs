@@ -124,6 +124,23 @@ fn verify(server: &TestServer, receipt: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().unwrap())
 }
 
+/// `.ci/check_evidence.py` on a receipt: (it checked out, what it said).
+fn python_reader(dir: &Path, receipt: &str) -> (bool, String) {
+    let file = dir.join("receipt.json");
+    std::fs::write(&file, receipt).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/check_evidence.py");
+    let out = Command::new("python3").arg(script).arg(&file).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `shoumen-server evidence verify` on a receipt, with no database.
+fn cli_verify(dir: &Path, receipt: &str) -> (bool, String) {
+    let file = dir.join("receipt-cli.json");
+    std::fs::write(&file, receipt).unwrap();
+    let out = server_cmd("/nonexistent/no.db").args(["evidence", "verify"]).arg(&file).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
 fn get(url: &str) -> (u16, String) {
     let r = reqwest::blocking::get(url).unwrap();
     (r.status().as_u16(), r.text().unwrap())
@@ -193,7 +210,21 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     let own =
         Policy { witnesses: receipt.witnesses.clone(), quorum: receipt.quorum, required: receipt.required.clone() };
     shoumen_protocol::witness::verify_receipt(&receipt, &log_key, &own).unwrap();
-    assert_eq!(verify(&server, &receipt_text).0, 200);
+    let (status, page) = verify(&server, &receipt_text);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("independent witnesses checked and cosigned") && page.contains("witness.district.test/w1"),
+        "{page}"
+    );
+    // And by the independent reader, written from the specs.
+    let (ok, out) = python_reader(dir.path(), &receipt_text);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("cosigned by witness.district.test/w1") && out.contains("cosigned by witness.test/python"),
+        "{out}"
+    );
+    let (ok, out) = cli_verify(dir.path(), &receipt_text);
+    assert!(ok && out.contains("cosigned by witness.district.test/w1"), "{out}");
 
     // The log forgets what its witnesses hold (a restored row): each
     // answers 409 with its size, and the next checkpoint is still cosigned.
@@ -224,6 +255,10 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     let (status, page) = verify(&server, &forged);
     assert_eq!(status, 422);
     assert!(page.contains("not cosigned by enough independent witnesses"), "{page}");
+    let (ok, out) = python_reader(dir.path(), &forged);
+    assert!(!ok && out.contains("not cosigned by witness.district.test/w1"), "{out}");
+    let (ok, out) = cli_verify(dir.path(), &forged);
+    assert!(!ok && out.contains("not cosigned by the witness witness.district.test/w1"), "{out}");
     // The genuine one still proves itself offline (its tree is cosigned),
     // and /verify says the log no longer matches it: the stored hashes
     // cannot prove its tree into the newest cosigned one.

@@ -2,10 +2,12 @@
 //! the log's key alone (the database only to look the key up).
 
 use anyhow::{Context, Result};
+use shoumen_protocol::evidence::fingerprint;
+use shoumen_protocol::witness::Policy;
 use shoumen_server::db::Db;
 
 /// `evidence verify`: says what the receipt proves, or why it proves nothing.
-pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result<()> {
+pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>, policy: Option<Policy>) -> Result<()> {
     use shoumen_protocol::evidence::Receipt;
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the receipt {}", path.display()))?;
     let receipt = Receipt::parse(&text).with_context(|| format!("{} is not a receipt file", path.display()))?;
@@ -30,15 +32,33 @@ pub fn verify(db: &str, path: &std::path::Path, log_key: Option<&str>) -> Result
             })?
         }
     };
-    let head = receipt.verify(&key).with_context(|| format!("receipt {} does not verify", receipt.code))?;
+    // The reader's own policy, or the one the receipt carries (whose
+    // required witness the district's page shows the fingerprint of).
+    let policy = policy.unwrap_or_else(|| Policy {
+        witnesses: receipt.witnesses.clone(),
+        quorum: receipt.quorum,
+        required: receipt.required.clone(),
+    });
+    let (head, cosigned) = shoumen_protocol::witness::verify_receipt(&receipt, &key, &policy)
+        .with_context(|| format!("receipt {} does not verify", receipt.code))?;
     println!(
         "receipt {}: record #{} is in {} of {} records, checkpoint signed by {}",
         receipt.code, receipt.index, head.origin, head.size, key
     );
     println!(
         "log key fingerprint: {} (the same as on the poster at the gate, or the district's page: the same log)",
-        shoumen_protocol::evidence::fingerprint(&key)
+        fingerprint(&key)
     );
+    if policy.is_empty() {
+        println!("no witness policy: the checkpoint rests on the log's own signature");
+    }
+    for c in &cosigned {
+        let at = chrono::DateTime::from_timestamp(c.time_s as i64, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+        println!("cosigned by {} at {at}", c.witness);
+    }
+    for w in &policy.required {
+        println!("required witness key fingerprint: {} ({w})", fingerprint(w));
+    }
     println!("record: {}", receipt.record);
     Ok(())
 }

@@ -476,6 +476,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("verify_unreadable", "无法读取回执，请把回执整段复制进来（包括最后的空行）。", "The receipt cannot be read: paste it whole, with its last empty line."),
     ("verify_bad_signature", "存证签名不符：回执被改动过，或不是本服务器的记录。", "The log's signature does not match: the receipt was changed, or it is not this server's."),
     ("verify_unknown_log", "本服务器没有回执所说的存证记录。", "This server keeps no log the receipt names."),
+    ("verify_cosigned_by", "以下独立见证方已核对并联署这份存证检查点，证明大家看到的是同一份记录：", "These independent witnesses checked and cosigned the log's checkpoint, so everyone is shown the same records:"),
+    ("verify_no_witnesses", "本社区未设见证方：这份检查点只有居委会服务器自己的签名。", "This community has no witnesses: the checkpoint carries only the committee server's own signature."),
     ("verify_not_witnessed", "这份存证检查点还没有得到足够的独立见证方联署：不能证明所有人看到的是同一份记录。请稍后再查；若一直如此，请联系街道。", "The log's checkpoint is not cosigned by enough independent witnesses: nothing shows everyone is shown the same records. Check again later; if it stays so, tell the street office."),
     ("verify_not_included", "登记内容与存证不符：登记记录被改动过。", "The record does not match the log: it was changed."),
     ("verify_rewritten", "本回执与存证日志现在的内容不一致：日志可能在出具回执后被改写或丢失了记录。请保留回执，并告知居委会或街道。", "This receipt does not match the evidence log as it is now: the log may have been rewritten, or lost records, since the receipt was given. Keep the receipt, and tell the committee or the street office."),

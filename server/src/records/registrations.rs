@@ -651,15 +651,18 @@ pub fn community_of_checkpoint(conn: &mut dyn Conn, checkpoint: &str) -> Result<
     Ok(crate::db::communities(conn)?.into_iter().find(|c| evidence::origin(c) == origin))
 }
 
+/// A receipt that checked out: itself, its checkpoint's head, and who
+/// cosigned that checkpoint.
+pub type Verified = (Receipt, proof::Head, Vec<shoumen_protocol::witness::Cosigned>);
+
 /// Checks a receipt against this server's key for the log it names, and
 /// against the log as it is now: the tree of the receipt's checkpoint must
 /// still be the first records of the log. A log rewritten since the receipt
 /// was given (even with every stored hash recomputed and a new checkpoint
 /// signed) fails here, and one that lost records since says it shrank.
-pub fn verify_receipt(
-    conn: &mut dyn Conn,
-    text: &str,
-) -> Result<Result<(Receipt, proof::Head), proof::EvidenceError>, DbError> {
+/// Returns the receipt, its head, and the cosignatures of the community's
+/// witnesses on its checkpoint.
+pub fn verify_receipt(conn: &mut dyn Conn, text: &str) -> Result<Result<Verified, proof::EvidenceError>, DbError> {
     let receipt = match Receipt::parse(text) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
@@ -670,8 +673,8 @@ pub fn verify_receipt(
     };
     let vkey = evidence::verifier_key(conn, &community)?;
     let policy = crate::records::witnesses::policy(conn, &community)?;
-    let head = match shoumen_protocol::witness::verify_receipt(&receipt, &vkey, &policy) {
-        Ok((head, _)) => head,
+    let (head, cosigned) = match shoumen_protocol::witness::verify_receipt(&receipt, &vkey, &policy) {
+        Ok(checked) => checked,
         Err(e) => return Ok(Err(e)),
     };
     let now = evidence::size(conn, &community)?;
@@ -690,7 +693,7 @@ pub fn verify_receipt(
                     Err(evidence::EvidenceError::Db(e)) => return Err(e),
                     Err(_) => return Ok(Err(proof::EvidenceError::Inconsistent { old: head.size, new: size })),
                 };
-                return Ok(proof::check_extends(&head, &newest, &consistency).map(|()| (receipt, head)));
+                return Ok(proof::check_extends(&head, &newest, &consistency).map(|()| (receipt, head, cosigned)));
             }
         }
     }
@@ -698,7 +701,7 @@ pub fn verify_receipt(
         return Ok(Err(proof::EvidenceError::Shrank { old: head.size, new: now }));
     }
     match evidence::root(conn, &community, head.size) {
-        Ok(root) if root == head.root => Ok(Ok((receipt, head))),
+        Ok(root) if root == head.root => Ok(Ok((receipt, head, cosigned))),
         Ok(_) => Ok(Err(proof::EvidenceError::Inconsistent { old: head.size, new: now })),
         Err(evidence::EvidenceError::Db(e)) => Err(e),
         // Stored hashes that cannot make a root: as good as rewritten.

@@ -251,7 +251,13 @@ pub async fn verify_page(headers: HeaderMap) -> Markup {
     frame(lang, t(lang, "verify_title"), None, verify_form(lang, ""))
 }
 
-fn verified(lang: Lang, r: &Receipt, head: &Head) -> Markup {
+fn verified(
+    lang: Lang,
+    r: &Receipt,
+    head: &Head,
+    cosigned: &[shoumen_protocol::witness::Cosigned],
+    offset: i32,
+) -> Markup {
     let field = |k: &str| {
         serde_json::from_str::<serde_json::Value>(&r.record)
             .ok()
@@ -266,6 +272,17 @@ fn verified(lang: Lang, r: &Receipt, head: &Head) -> Markup {
         p {
             (t(lang, "reg_signed_doc")) " " (field("document").trim_matches('"')) " v" (field("document_version")) " · "
             (t(lang, "unit")) " " (field("unit").trim_matches('"'))
+        }
+        // Who besides the committee vouches that everyone sees this log.
+        @if cosigned.is_empty() {
+            p #witnesses { (t(lang, "verify_no_witnesses")) }
+        } @else {
+            p #witnesses { (t(lang, "verify_cosigned_by")) }
+            ul {
+                @for c in cosigned {
+                    li { code { (c.witness) } " · " (crate::leaves::time::fmt_ms(c.time_s as i64 * 1000, offset)) }
+                }
+            }
         }
     }
 }
@@ -283,7 +300,7 @@ pub async fn verify(State(app): State<AppState>, request: axum::extract::Request
     };
     let t2 = text.clone();
     let (status, result) = match app.db.call(move |conn| registrations::verify_receipt(conn, &t2)).await? {
-        Ok((r, head)) => (StatusCode::OK, verified(lang, &r, &head)),
+        Ok((r, head, cosigned)) => (StatusCode::OK, verified(lang, &r, &head, &cosigned, app.config.utc_offset_min)),
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) "：" (failure(lang, &e)) } },
