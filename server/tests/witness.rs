@@ -349,3 +349,111 @@ fn a_gate_cosigns_what_extends_its_head_and_not_a_rewritten_log() {
     assert!(server.count("SELECT COUNT(*) FROM alerts WHERE kind = 'split_view'") >= 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM log_cosignatures WHERE size = 4"), 0);
 }
+
+/// Registration throughput with witnessing on, and the time from a
+/// record's signing to a checkpoint holding it cosigned by the policy
+/// (the district's witness required, the Python one as the other), on
+/// the engine the tests run on. `SHOUMEN_WITNESS_BENCH=1` (or a record
+/// count); a new checkpoint every `SHOUMEN_WITNESS_BENCH_EVERY_MS` (1,000).
+#[test]
+fn bench_appends_and_time_to_a_cosigned_checkpoint() {
+    let Ok(n) = std::env::var("SHOUMEN_WITNESS_BENCH") else {
+        eprintln!("skipped: set SHOUMEN_WITNESS_BENCH=1 (or a record count) to measure witnessing");
+        return;
+    };
+    let n: u64 = n.parse().ok().filter(|&n| n > 1000).unwrap_or(100_000);
+    let every: u64 = std::env::var("SHOUMEN_WITNESS_BENCH_EVERY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| {
+        c.cosign_every = Duration::from_millis(100);
+        c.checkpoint_every = Duration::from_millis(every);
+    });
+    let engine = if on_postgres() { "PostgreSQL" } else { "SQLite" };
+    let log_key = server.db.call_blocking(|c| evidence::verifier_key(c, COMMUNITY)).unwrap();
+    let Some((_python, python_vkey, python_url)) = python_witness(&log_key) else { return };
+    let wdir = tempfile::tempdir().unwrap();
+    let (_district, district_vkey, district_url) = district_witness(wdir.path(), &log_key);
+    server
+        .db
+        .call_blocking(|c| {
+            witnesses::add(c, COMMUNITY, &python_vkey, &python_url, false).unwrap();
+            witnesses::add(c, COMMUNITY, &district_vkey, &district_url, true).unwrap();
+            witnesses::set_quorum(c, COMMUNITY, 1).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    // 64 writers through the sequencer, as the server's handlers submit
+    // registrations; each record's index and the time it was committed.
+    let sequencer = std::sync::Arc::new(shoumen_server::records::sequencer::Sequencer::start(server.db.clone()));
+    let writers = 64u64;
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let mut signed: Vec<(u64, i64)> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let sequencer = sequencer.clone();
+                tokio::spawn(async move {
+                    let mut done = Vec::new();
+                    for i in (w..n).step_by(writers as usize) {
+                        let record = i.to_be_bytes().repeat(4);
+                        let job = sequencer.submit(move |tx, log| log.append(tx, COMMUNITY, &record, 0));
+                        let index = shoumen_server::records::sequencer::wait(job).await.expect("appended");
+                        done.push((index, shoumen_server::db::now_ms()));
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    // Then registrations as a busy day brings them, one every 50 ms for
+    // 15 s: each waits for the next checkpoint and its cosignatures.
+    let paced = runtime.block_on(async {
+        let mut done = Vec::new();
+        for i in 0..300u64 {
+            let record = (n + i).to_be_bytes().repeat(4);
+            let job = sequencer.submit(move |tx, log| log.append(tx, COMMUNITY, &record, 0));
+            let index = shoumen_server::records::sequencer::wait(job).await.expect("appended");
+            done.push((index, shoumen_server::db::now_ms()));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        done
+    });
+    signed.extend(paced);
+    let n_all = n + 300;
+    wait_published(&server, n_all);
+    let published: Vec<(i64, i64)> = server
+        .db
+        .call_blocking(|c| {
+            c.query_map("SELECT size, published_ms FROM log_cosigned ORDER BY size", &[], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+        .unwrap();
+    signed.sort();
+    // The paced ones: the burst's all wait for the same few checkpoints.
+    let mut latencies: Vec<i64> = signed[n as usize..]
+        .iter()
+        .map(|&(index, at)| {
+            let (_, when) = published.iter().find(|(size, _)| *size as u64 > index).expect("published");
+            (when - at).max(0)
+        })
+        .collect();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+    println!(
+        "witness bench ({engine}): {n} appends in {elapsed:.1} s = {:.0} records/s with witnessing on; \
+         then 300 registrations 50 ms apart: {} checkpoints cosigned in all (the district's witness and the Python one), \
+         one chosen every {every} ms; signing to a cosigned checkpoint holding the record: p50 {} ms, p99 {} ms, max {} ms",
+        n as f64 / elapsed,
+        published.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+}
