@@ -178,6 +178,8 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     assert_eq!(published(&server), None);
     let (status, body) = get(&checkpoint_url);
     assert_eq!(status, 404, "{body}");
+    let page = get(&format!("{}{first_at}", server.url())).1;
+    assert!(page.contains("id=\"cosign-pending\"") && !page.contains("id=\"cosigned\""), "{page}");
     let pending = get(&format!("{}{first_at}/json", server.url())).1;
     let (status, page) = verify(&server, &pending);
     assert_eq!(status, 422);
@@ -204,6 +206,8 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     shoumen_protocol::evidence::open_checkpoint(&note, &log_key).unwrap();
     // The receipt, fetched again, carries the cosigned checkpoint and the
     // policy, and checks offline and on /verify.
+    let page = get(&format!("{}{first_at}", server.url())).1;
+    assert!(page.contains("id=\"cosigned\""), "{page}");
     let receipt_text = get(&format!("{}{first_at}/json", server.url())).1;
     let receipt = Receipt::parse(&receipt_text).unwrap();
     assert_eq!((receipt.quorum, receipt.required.clone()), (1, vec![district_vkey.clone()]));

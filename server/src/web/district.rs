@@ -49,6 +49,20 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
                 .collect::<Result<Vec<_>, crate::db::DbError>>()
         })
         .await?;
+    // Who witnesses each log, and how far (issue 29).
+    let witnessed = app
+        .db
+        .call(|conn| {
+            let ids = crate::db::communities(conn)?;
+            let mut out = Vec::new();
+            for id in ids {
+                for w in crate::records::witnesses::list(conn, &id)? {
+                    out.push((id.clone(), w));
+                }
+            }
+            Ok(out)
+        })
+        .await?;
     let mut total = Summary { community: t(lang, "totals").into(), ..Summary::default() };
     for s in &rows {
         total.kiosks += s.kiosks;
@@ -90,6 +104,26 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
         table #fingerprints {
             tr { th { (t(lang, "community")) } th { (t(lang, "log_fingerprint")) } }
             @for (id, fingerprint) in &keys { tr { td { (id) } td { code { (fingerprint) } } } }
+        }
+        @if !witnessed.is_empty() {
+            h2 { (t(lang, "witnesses_title")) }
+            div.scroll {
+                table #witnesses {
+                    tr {
+                        th { (t(lang, "community")) } th { (t(lang, "witness")) } th { (t(lang, "witness_fingerprint")) }
+                        th { (t(lang, "witness_cosigned_to")) } th { (t(lang, "witness_problem")) }
+                    }
+                    @for (id, w) in &witnessed {
+                        tr {
+                            td { (id) }
+                            td { code { (w.name) } @if w.required { " · " b { (t(lang, "witness_required")) } } }
+                            td { code { (shoumen_protocol::evidence::fingerprint(&w.vkey)) } }
+                            td { (w.known_size) }
+                            td { @if let Some(e) = &w.last_error { span.bad { (e) } } }
+                        }
+                    }
+                }
+            }
         }
     };
     Ok(frame(lang, t(lang, "district"), Some(&session), body))

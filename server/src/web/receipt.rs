@@ -127,6 +127,23 @@ pub async fn page(
 }
 
 /// The receipt's proof in words, its file and its QR code.
+/// Whether the receipt's checkpoint carries its witnesses' cosignatures
+/// yet (nothing to say without a policy).
+fn witnessed(lang: Lang, r: &Receipt) -> Markup {
+    let policy = shoumen_protocol::witness::Policy {
+        witnesses: r.witnesses.clone(),
+        quorum: r.quorum,
+        required: r.required.clone(),
+    };
+    if policy.is_empty() {
+        return html! {};
+    }
+    match policy.check(&r.checkpoint) {
+        Ok(cosigned) => html! { p.msg.ok #cosigned { (tf(lang, "reg_cosigned", &[&cosigned.len()])) } },
+        Err(_) => html! { p.msg #cosign-pending { (t(lang, "reg_cosign_pending")) } },
+    }
+}
+
 fn proof(lang: Lang, r: &Receipt, community: &str, token: &str, code: &str, url: &str) -> Markup {
     let head = r.checkpoint.lines().take(3).collect::<Vec<_>>();
     let line = |i: usize| head.get(i).copied().unwrap_or("");
@@ -140,6 +157,7 @@ fn proof(lang: Lang, r: &Receipt, community: &str, token: &str, code: &str, url:
                 (t(lang, "log_fingerprint")) " " b { (shoumen_protocol::evidence::fingerprint(&r.log_key)) }
                 br; small { (t(lang, "log_fingerprint_help")) }
             }
+            (witnessed(lang, r))
             details {
                 summary { (t(lang, "reg_technical")) }
                 p { (t(lang, "reg_log")) " " code { (line(0)) } " · #" (r.index) }

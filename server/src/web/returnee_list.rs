@@ -322,7 +322,13 @@ pub async fn export(State(app): State<AppState>, m: Member, Query(p): Query<Para
 pub async fn poster(State(app): State<AppState>, m: Member) -> Result<Markup, WebError> {
     let url = format!("{}/r/{}", app.config.public_url.trim_end_matches('/'), m.community);
     let c = m.community.clone();
-    let key = app.db.call(move |conn| crate::records::evidence::verifier_key(conn, &c)).await?;
+    let (key, required) = app
+        .db
+        .call(move |conn| {
+            let required = crate::records::witnesses::policy(conn, &c)?.required;
+            Ok((crate::records::evidence::verifier_key(conn, &c)?, required))
+        })
+        .await?;
     let fingerprint = shoumen_protocol::evidence::fingerprint(&key);
     let body = html! {
         div.card #poster style="text-align:center;max-width:36em" {
@@ -337,6 +343,15 @@ pub async fn poster(State(app): State<AppState>, m: Member) -> Result<Markup, We
             p #poster-fingerprint {
                 (t(Lang::Zh, "log_fingerprint")) " " span lang="en" { (t(Lang::En, "log_fingerprint")) } br;
                 b { (fingerprint) }
+            }
+            // The witnesses every checkpoint needs: a receipt cosigned by
+            // these keys was shown to them, whatever the server says.
+            @for w in &required {
+                p.poster-witness {
+                    (t(Lang::Zh, "witness_fingerprint")) " " span lang="en" { (t(Lang::En, "witness_fingerprint")) } br;
+                    code { (w.split('+').next().unwrap_or("")) } br;
+                    b { (shoumen_protocol::evidence::fingerprint(w)) }
+                }
             }
         }
     };
