@@ -35,34 +35,7 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
     };
     let (from_ms, to_ms) = (from_s * 1000, (from_s + 86_400) * 1000);
     let rows = app.db.call(move |conn| crate::reports::district(conn, from_ms, to_ms, now_ms())).await?;
-    // Each log's key fingerprint, for the street office to hold beside the
-    // posters and receipts (issue 29).
-    let keys = app
-        .db
-        .call(|conn| {
-            let ids = crate::db::communities(conn)?;
-            ids.into_iter()
-                .map(|id| {
-                    let key = crate::records::evidence::verifier_key(conn, &id)?;
-                    Ok((id, shoumen_protocol::evidence::fingerprint(&key)))
-                })
-                .collect::<Result<Vec<_>, crate::db::DbError>>()
-        })
-        .await?;
-    // Who witnesses each log, and how far (issue 29).
-    let witnessed = app
-        .db
-        .call(|conn| {
-            let ids = crate::db::communities(conn)?;
-            let mut out = Vec::new();
-            for id in ids {
-                for w in crate::records::witnesses::list(conn, &id)? {
-                    out.push((id.clone(), w));
-                }
-            }
-            Ok(out)
-        })
-        .await?;
+    let (keys, witnessed) = app.db.call(logs).await?;
     let mut total = Summary { community: t(lang, "totals").into(), ..Summary::default() };
     for s in &rows {
         total.kiosks += s.kiosks;
@@ -105,6 +78,29 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
             tr { th { (t(lang, "community")) } th { (t(lang, "log_fingerprint")) } }
             @for (id, fingerprint) in &keys { tr { td { (id) } td { code { (fingerprint) } } } }
         }
+        (witnesses_table(lang, &witnessed))
+    };
+    Ok(frame(lang, t(lang, "district"), Some(&session), body))
+}
+
+/// Each log's key fingerprint, for the street office to hold beside the
+/// posters and receipts, and who witnesses each log and how far (issue 29).
+type Logs = (Vec<(String, String)>, Vec<(String, crate::records::witnesses::Witness)>);
+
+fn logs(conn: &mut dyn crate::db::Conn) -> Result<Logs, crate::db::DbError> {
+    let (mut keys, mut witnessed) = (Vec::new(), Vec::new());
+    for id in crate::db::communities(conn)? {
+        let key = crate::records::evidence::verifier_key(conn, &id)?;
+        keys.push((id.clone(), shoumen_protocol::evidence::fingerprint(&key)));
+        for w in crate::records::witnesses::list(conn, &id)? {
+            witnessed.push((id.clone(), w));
+        }
+    }
+    Ok((keys, witnessed))
+}
+
+fn witnesses_table(lang: Lang, witnessed: &[(String, crate::records::witnesses::Witness)]) -> Markup {
+    html! {
         @if !witnessed.is_empty() {
             h2 { (t(lang, "witnesses_title")) }
             div.scroll {
@@ -113,7 +109,7 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
                         th { (t(lang, "community")) } th { (t(lang, "witness")) } th { (t(lang, "witness_fingerprint")) }
                         th { (t(lang, "witness_cosigned_to")) } th { (t(lang, "witness_problem")) }
                     }
-                    @for (id, w) in &witnessed {
+                    @for (id, w) in witnessed {
                         tr {
                             td { (id) }
                             td { code { (w.name) } @if w.required { " · " b { (t(lang, "witness_required")) } } }
@@ -125,8 +121,7 @@ pub async fn page(State(app): State<AppState>, session: Session, Query(q): Query
                 }
             }
         }
-    };
-    Ok(frame(lang, t(lang, "district"), Some(&session), body))
+    }
 }
 
 fn row(lang: Lang, s: &Summary, total: bool) -> Markup {
