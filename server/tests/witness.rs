@@ -141,6 +141,16 @@ fn cli_verify(dir: &Path, receipt: &str) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+fn verify_code(server: &TestServer, code: &str) -> (u16, String) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/verify", server.url()))
+        .header("accept-language", "en")
+        .form(&[("receipt", ""), ("code", code)])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
 fn get(url: &str) -> (u16, String) {
     let r = reqwest::blocking::get(url).unwrap();
     (r.status().as_u16(), r.text().unwrap())
@@ -220,6 +230,16 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
         page.contains("independent witnesses checked and cosigned") && page.contains("witness.district.test/w1"),
         "{page}"
     );
+    // By its 8-character code alone, as typed: the same answer, and
+    // nothing of the person.
+    let typed = format!("{} {}", receipt.code[..4].to_lowercase(), &receipt.code[4..]);
+    let (status, page) = verify_code(&server, &typed);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("witness.district.test/w1") && !page.contains("3-502"), "{page}");
+    let (status, page) = verify_code(&server, "2222 2222");
+    assert_eq!(status, 422);
+    assert!(page.contains("no registration with that code"), "{page}");
+    assert!(verify_code(&server, "K7M2").1.contains("A receipt code has 8 letters and digits"));
     // And by the independent reader, written from the specs.
     let (ok, out) = python_reader(dir.path(), &receipt_text);
     assert!(ok, "{out}");

@@ -645,6 +645,20 @@ pub fn receipt(
     }))
 }
 
+/// The receipt of the registration with this 8-character code, in
+/// whichever community of this server has it: `None` if none has,
+/// `Some(None)` if its record was deleted after its retention period.
+pub fn receipt_by_code(conn: &mut dyn Conn, code: &str) -> Result<Option<Option<Receipt>>, evidence::EvidenceError> {
+    // Codes are unique per community: one indexed look-up in each.
+    for community in crate::db::communities(conn)? {
+        let sql = format!("SELECT {COLUMNS} FROM registrations WHERE community = ?1 AND code = ?2");
+        if let Some(reg) = conn.query_opt(&sql, vals![&community, code], row)? {
+            return Ok(Some(receipt(conn, &community, &reg)?));
+        }
+    }
+    Ok(None)
+}
+
 /// The community whose log a checkpoint names, by its origin line.
 pub fn community_of_checkpoint(conn: &mut dyn Conn, checkpoint: &str) -> Result<Option<String>, DbError> {
     let origin = checkpoint.lines().next().unwrap_or("");

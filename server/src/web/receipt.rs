@@ -222,6 +222,10 @@ fn verify_form(lang: Lang, text: &str) -> Markup {
         // The file from the receipt page, or its text pasted: either will do.
         form.card method="post" action="/verify" enctype="multipart/form-data" {
             label {
+                (t(lang, "verify_code"))
+                input type="text" name="code" maxlength="12" autocomplete="off" autocapitalize="characters" placeholder="K7M2 QX9A";
+            }
+            label {
                 (t(lang, "verify_upload"))
                 input type="file" name="file" accept=".json,application/json";
             }
@@ -275,6 +279,7 @@ fn verified(
     head: &Head,
     cosigned: &[shoumen_protocol::witness::Cosigned],
     offset: i32,
+    personal: bool,
 ) -> Markup {
     let field = |k: &str| {
         serde_json::from_str::<serde_json::Value>(&r.record)
@@ -287,9 +292,13 @@ fn verified(
             "✓ " (t(lang, "verify_ok")) (tf(lang, "reg_record_of", &[&(r.index + 1), &head.size])) " · "
             (t(lang, "reg_log")) " " code { (head.origin) }
         }
-        p {
-            (t(lang, "reg_signed_doc")) " " (field("document").trim_matches('"')) " v" (field("document_version")) " · "
-            (t(lang, "unit")) " " (field("unit").trim_matches('"'))
+        // From a receipt the person holds; a code alone shows nothing of
+        // the person.
+        @if personal {
+            p {
+                (t(lang, "reg_signed_doc")) " " (field("document").trim_matches('"')) " v" (field("document_version")) " · "
+                (t(lang, "unit")) " " (field("unit").trim_matches('"'))
+            }
         }
         // Who besides the committee vouches that everyone sees this log.
         @if cosigned.is_empty() {
@@ -305,39 +314,58 @@ fn verified(
     }
 }
 
-pub async fn verify(State(app): State<AppState>, request: axum::extract::Request) -> Result<Response, WebError> {
+pub async fn verify(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
     let lang = lang_of(request.headers());
-    let text = match receipt_text(&app, request).await {
-        Ok(text) => text,
-        Err(why) => {
-            let body = html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) "：" (t(lang, why)) } (verify_form(lang, "")) };
-            return Ok(
-                (StatusCode::UNPROCESSABLE_ENTITY, frame(lang, t(lang, "verify_title"), None, body)).into_response()
-            );
+    let client = app.client_ip(peer.ip(), request.headers());
+    let refuse = |why: &str, text: &str| {
+        let body = html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) "：" (t(lang, why)) } (verify_form(lang, text)) };
+        (StatusCode::UNPROCESSABLE_ENTITY, frame(lang, t(lang, "verify_title"), None, body)).into_response()
+    };
+    let (text, personal) = match receipt_text(&app, request).await {
+        Ok(Given::Receipt(text)) => (text, true),
+        Ok(Given::Code(code)) => {
+            // A code names a registration: guessed codes are as many
+            // proofs asked, and are limited as proofs are.
+            if !app.limiter.allow("proof", client) {
+                return Err(WebError::rate_limited(lang));
+            }
+            match app.db.call(move |conn| Ok(registrations::receipt_by_code(conn, &code))).await? {
+                Ok(Some(Some(receipt))) => (serde_json::to_string(&receipt).unwrap_or_default(), false),
+                Ok(Some(None)) => return Ok(refuse("verify_code_deleted", "")),
+                Ok(None) => return Ok(refuse("verify_code_unknown", "")),
+                Err(e) => return Err(WebError::internal(e)),
+            }
         }
+        Err(why) => return Ok(refuse(why, "")),
     };
     let t2 = text.clone();
+    let offset = app.config.utc_offset_min;
     let (status, result) = match app.db.call(move |conn| registrations::verify_receipt(conn, &t2)).await? {
-        Ok((r, head, cosigned)) => (StatusCode::OK, verified(lang, &r, &head, &cosigned, app.config.utc_offset_min)),
+        Ok((r, head, cosigned)) => (StatusCode::OK, verified(lang, &r, &head, &cosigned, offset, personal)),
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             html! { p.msg.bad #result { "✗ " (t(lang, "verify_failed")) "：" (failure(lang, &e)) } },
         ),
     };
-    let body = html! { (result) (verify_form(lang, &text)) };
+    // The form again, with the pasted receipt (never one found by code).
+    let body = html! { (result) (verify_form(lang, if personal { &text } else { "" })) };
     Ok((status, frame(lang, t(lang, "verify_title"), None, body)).into_response())
 }
 
 /// The receipt's text from the form: the uploaded file if there is one,
 /// else the pasted text; a words key if neither.
-async fn receipt_text(app: &AppState, request: axum::extract::Request) -> Result<String, &'static str> {
+async fn receipt_text(app: &AppState, request: axum::extract::Request) -> Result<Given, &'static str> {
     use axum::extract::FromRequest;
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (mut pasted, mut file) = (String::new(), Vec::new());
+    let (mut pasted, mut file, mut code) = (String::new(), Vec::new(), String::new());
     if multipart {
         let mut parts =
             axum::extract::Multipart::from_request(request, app).await.map_err(|_| "verify_unreadable_upload")?;
@@ -345,18 +373,32 @@ async fn receipt_text(app: &AppState, request: axum::extract::Request) -> Result
             match part.name().unwrap_or("") {
                 "receipt" => pasted = part.text().await.map_err(|_| "verify_unreadable_upload")?,
                 "file" => file = part.bytes().await.map_err(|_| "verify_unreadable_upload")?.to_vec(),
+                "code" => code = part.text().await.map_err(|_| "verify_unreadable_upload")?,
                 _ => {}
             }
         }
     } else {
         let Form(form) = Form::<FormMap>::from_request(request, app).await.map_err(|_| "verify_unreadable_upload")?;
         pasted = field(&form, "receipt").to_string();
+        code = field(&form, "code").to_string();
     }
     if !file.is_empty() {
-        return String::from_utf8(file).map_err(|_| "verify_unreadable_upload");
+        return String::from_utf8(file).map(Given::Receipt).map_err(|_| "verify_unreadable_upload");
     }
-    if pasted.trim().is_empty() {
-        return Err("verify_nothing");
+    if !pasted.trim().is_empty() {
+        return Ok(Given::Receipt(pasted));
     }
-    Ok(pasted)
+    // As people type it: any case, spaces or dashes between groups.
+    let code: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+    match code.len() {
+        0 => Err("verify_nothing"),
+        8 => Ok(Given::Code(code)),
+        _ => Err("verify_code_length"),
+    }
+}
+
+/// What the person gave /verify: the receipt itself, or its code.
+enum Given {
+    Receipt(String),
+    Code(String),
 }
