@@ -128,6 +128,11 @@ struct ServeArgs {
     /// about this long, and readers learn the log's size no more often.
     #[arg(long, default_value_t = 30)]
     checkpoint_every_s: u64,
+    /// The directory of the evidence logs' signing keys moved out of the
+    /// database (`evidence move-key`); the server refuses to start without
+    /// it once a key has moved.
+    #[arg(long, value_name = "DIR", env = "SHOUMEN_LOG_KEYS")]
+    log_keys: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -246,6 +251,14 @@ enum EvidenceCmd {
     /// The community's witnesses: who cosigns its checkpoints.
     #[command(subcommand)]
     Witness(WitnessPolicyCmd),
+    /// Move each log's signing key (or --community's) out of the database
+    /// into DIR, one file per community readable by this user only; then
+    /// serve with --log-keys DIR. A backup or a copy of the database can no
+    /// longer sign the log; back DIR up apart from it.
+    MoveKey {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -362,6 +375,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
         Cmd::Evidence(EvidenceCmd::Fsck) => cli::evidence::fsck(&db, community),
+        Cmd::Evidence(EvidenceCmd::MoveKey { to }) => cli::evidence::move_key(&db, community, &to),
         Cmd::Evidence(EvidenceCmd::Witness(w)) => {
             let id = cli::pick(&db, community)?.id;
             match w {

@@ -481,3 +481,52 @@ fn bench_appends_and_time_to_a_cosigned_checkpoint() {
         pct(1.0)
     );
 }
+
+/// The log's signing key moved out of the database (issue 29): the
+/// database keeps only its public form, a server signs checkpoints from
+/// the key's file, and one started without it, or with another key there,
+/// refuses to start and says what to give it.
+#[test]
+fn a_log_key_moved_out_of_the_database_signs_only_from_its_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = init_db(dir.path());
+    let target = target(dir.path());
+    let vkey = db.call_blocking(|c| evidence::verifier_key(c, COMMUNITY)).unwrap();
+    let keys = dir.path().join("keys");
+    let out = server_cmd(&target).args(["evidence", "move-key", "--to"]).arg(&keys).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let in_db =
+        db.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM communities WHERE log_skey IS NOT NULL", &[])).unwrap();
+    assert_eq!(in_db, 0, "the database still holds a log key");
+    let file = evidence::key_file(&keys, COMMUNITY);
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // Without the keys: it says how to start.
+    let out = server_cmd(&target).args(["--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log-keys"), "{}", String::from_utf8_lossy(&out.stderr));
+    // With them: checkpoints signed by the same key as before.
+    let mut serving = server_cmd(&target)
+        .args(["--listen", "127.0.0.1:0", "--log-keys"])
+        .arg(&keys)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = line_starting(&mut serving, "listening on ");
+    let base = line.trim_start_matches("listening on ").to_string();
+    let (status, note) = get(&format!("{base}/log/{COMMUNITY}/checkpoint"));
+    assert_eq!(status, 200, "{note}");
+    shoumen_protocol::evidence::open_checkpoint(&note, &vkey).unwrap();
+    let _ = serving.kill();
+    let _ = serving.wait();
+    // Another key in its place is refused, not used.
+    let other = signed_note::generate_key(&mut rand::rngs::OsRng, &evidence::origin(COMMUNITY)).0;
+    std::fs::write(&file, other).unwrap();
+    let out = server_cmd(&target).args(["--listen", "127.0.0.1:0", "--log-keys"]).arg(&keys).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("holds another key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -88,3 +88,18 @@ pub fn fsck(db: &Db, only: Option<&str>) -> Result<()> {
     }
     Ok(())
 }
+
+/// `evidence move-key --to DIR`.
+pub fn move_key(db: &Db, only: Option<&str>, dir: &std::path::Path) -> Result<()> {
+    let communities = match only {
+        Some(id) => vec![id.to_string()],
+        None => db.call_blocking(shoumen_server::db::communities)?,
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    for id in &communities {
+        let path = db.call_blocking(|c| shoumen_server::records::evidence::move_key(c, id, dir))?;
+        println!("{id}: the log's signing key is now in {} only", path.display());
+    }
+    println!("serve with --log-keys {} (or SHOUMEN_LOG_KEYS); back it up apart from the database", dir.display());
+    Ok(())
+}

@@ -64,6 +64,13 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
         checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every_s.max(1)),
         ..Config::default()
     };
+    if let Some(dir) = args.log_keys {
+        shoumen_server::records::evidence::keep_keys_in(dir);
+    }
+    let outside = db.call_blocking(shoumen_server::records::evidence::check_keys)?;
+    if outside > 0 {
+        tracing::info!(logs = outside, "evidence log keys read from outside the database");
+    }
     let state = AppState::new(db, config)?;
     // Tests and scripts read this line to learn the port of --listen …:0.
     println!("listening on {scheme}://{addr}");

@@ -62,6 +62,9 @@ pub enum DbError {
     NoRow,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// Something the server was not given (a key file, a directory).
+    #[error("{0}")]
+    Setup(String),
 }
 
 enum Inner {
