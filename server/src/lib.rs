@@ -124,6 +124,8 @@ impl AppState {
         if db.call_blocking(db::communities)?.is_empty() {
             return Err(DbError::NotInitialised { target: db.target.clone() });
         }
+        // A log that has no key yet is named after this server's address.
+        db.call_blocking(|c| records::evidence::name_logs(c, &config.public_url))?;
         let limiter = Arc::new(Limiter::new(config.rate_per_minute));
         let bell = Arc::new(tokio::sync::Notify::new());
         let logins = Arc::new(LoginGuard::default());

@@ -269,7 +269,12 @@ fn checkpoints_are_published_once_witnesses_cosign_and_a_rewritten_log_gets_past
     }
     assert_eq!(published(&server).unwrap().0, 4);
     let wdb = shoumen_server::Db::open(&wdir.path().join("witness.db").display().to_string()).unwrap();
-    let origin = evidence::origin(COMMUNITY);
+    let origin = server.db.call_blocking(|c| evidence::origin(c, COMMUNITY)).unwrap();
+    assert_eq!(
+        origin,
+        format!("{}/log/{COMMUNITY}", server.url().trim_start_matches("http://")),
+        "named after its address"
+    );
     let refusals = wdb.call_blocking(|c| witnesses::refusals(c, &origin)).unwrap();
     let (_, held, offered, why) = &refusals[0];
     assert!(held.as_deref().is_some_and(|h| h.contains("\n4\n")), "{held:?}");
@@ -520,7 +525,7 @@ fn a_log_key_moved_out_of_the_database_signs_only_from_its_file() {
     let _ = serving.kill();
     let _ = serving.wait();
     // Another key in its place is refused, not used.
-    let other = signed_note::generate_key(&mut rand::rngs::OsRng, &evidence::origin(COMMUNITY)).0;
+    let other = signed_note::generate_key(&mut rand::rngs::OsRng, vkey.split('+').next().unwrap()).0;
     std::fs::write(&file, other).unwrap();
     let out = server_cmd(&target).args(["--listen", "127.0.0.1:0", "--log-keys"]).arg(&keys).output().unwrap();
     assert!(!out.status.success());

@@ -521,7 +521,8 @@ pub const SQLITE: &[&str] = &[
     // 17: witnesses (issue 29): a community's witness policy (the
     // witnesses a checkpoint is shown to, and how many must cosign it
     // before it is published); the checkpoint being shown to them; the
-    // kiosks' cosignatures as they come in; the checkpoints published, with
+    // log's name, given by the server's address before its key is made;
+    // the kiosks' cosignatures as they come in; the checkpoints published, with
     // their cosignatures. And for a server that is a witness of other logs
     // (`shoumen-server witness`, on a database of its own): the logs it
     // trusts, the newest checkpoint it cosigned of each, and the ones it
@@ -529,6 +530,7 @@ pub const SQLITE: &[&str] = &[
     "ALTER TABLE communities ADD COLUMN witness_quorum INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE communities ADD COLUMN log_candidate INTEGER;
     ALTER TABLE communities ADD COLUMN log_candidate_ms INTEGER;
+    ALTER TABLE communities ADD COLUMN log_origin TEXT;
     CREATE TABLE log_cosignatures (
         community TEXT NOT NULL REFERENCES communities(id),
         size INTEGER NOT NULL,
@@ -975,6 +977,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     "ALTER TABLE communities ADD COLUMN witness_quorum BIGINT NOT NULL DEFAULT 0;
     ALTER TABLE communities ADD COLUMN log_candidate BIGINT;
     ALTER TABLE communities ADD COLUMN log_candidate_ms BIGINT;
+    ALTER TABLE communities ADD COLUMN log_origin TEXT;
     CREATE TABLE log_cosignatures (
         community TEXT NOT NULL REFERENCES communities(id),
         size BIGINT NOT NULL,

@@ -44,12 +44,60 @@ pub enum EvidenceError {
     Db(#[from] DbError),
 }
 
-/// The log's name in its checkpoints (and its key's name): a C2SP origin,
-/// which has no spaces and no '+'.
-pub fn origin(community: &str) -> String {
-    let clean: String =
-        community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
-    format!("shoumen.{clean}/evidence")
+/// A community id as it may stand in an origin or a file name.
+fn clean_id(community: &str) -> String {
+    community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
+}
+
+/// The name of a log whose key was made before logs were named after
+/// their address: unique on one server only.
+pub fn legacy_origin(community: &str) -> String {
+    format!("shoumen.{}/evidence", clean_id(community))
+}
+
+/// The origin of a log served under `public_url`: its tiles' URL prefix
+/// without the scheme (`gate.example.org/log/lotus`), unique to this
+/// server, as C2SP tlog-tiles recommends. `None` for an address that
+/// cannot be one (a space, a '+').
+pub fn url_origin(public_url: &str, community: &str) -> Option<String> {
+    let host = public_url.trim().trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    let origin = format!("{host}/log/{}", clean_id(community));
+    (!host.is_empty() && signed_note::is_key_name_valid(&origin)).then_some(origin)
+}
+
+/// The log's name in its checkpoints, which is its key's name: the one
+/// its key was made with, else the one given at the server's start, else
+/// the legacy one.
+pub fn origin(conn: &mut dyn Conn, community: &str) -> Result<String, DbError> {
+    let (vkey, named) = conn
+        .query_opt("SELECT log_vkey, log_origin FROM communities WHERE id = ?1", vals![community], |r| {
+            Ok((r.get::<Option<String>>(0)?, r.get::<Option<String>>(1)?))
+        })?
+        .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+    Ok(match (vkey, named) {
+        (Some(vkey), _) => vkey.split('+').next().unwrap_or_default().to_string(),
+        (None, Some(named)) => named,
+        (None, None) => legacy_origin(community),
+    })
+}
+
+/// Names the logs that have no key yet after the address the server is
+/// reached at (a log with a key keeps its name: a new name is a new log).
+pub fn name_logs(conn: &mut dyn Conn, public_url: &str) -> Result<u64, DbError> {
+    let unnamed: Vec<String> =
+        conn.query_map("SELECT id FROM communities WHERE log_vkey IS NULL AND log_origin IS NULL", vals![], |r| {
+            r.get(0)
+        })?;
+    let mut named = 0;
+    for id in unnamed {
+        if let Some(origin) = url_origin(public_url, &id) {
+            named += conn.execute(
+                "UPDATE communities SET log_origin = ?1 WHERE id = ?2 AND log_vkey IS NULL",
+                vals![&origin, &id],
+            )?;
+        }
+    }
+    Ok(named)
 }
 
 /// Reads stored hashes through a connection (tlog's `HashReader` takes
@@ -386,7 +434,7 @@ fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), Db
         Some((Some(skey), Some(vkey))) => Ok((skey, vkey)),
         Some((None, Some(vkey))) => Ok((key_outside(community, &vkey)?, vkey)),
         Some(_) => {
-            let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &origin(community));
+            let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &origin(conn, community)?);
             // Two first uses at once keep the first key stored.
             conn.execute(
                 "UPDATE communities SET log_skey = ?1, log_vkey = ?2 WHERE id = ?3 AND log_skey IS NULL AND log_vkey IS NULL",
@@ -508,7 +556,7 @@ pub fn verifier_key(conn: &mut dyn Conn, community: &str) -> Result<String, DbEr
 pub fn checkpoint_at(conn: &mut dyn Conn, community: &str, n: u64) -> Result<String, EvidenceError> {
     let (skey, _) = log_keys(conn, community)?;
     let root = root(conn, community, n)?;
-    let text = Checkpoint::new(&origin(community), n, root, "")
+    let text = Checkpoint::new(&origin(conn, community)?, n, root, "")
         .map_err(|_| damaged(community, tlog_tiles::Error::BadMath))?
         .to_bytes();
     let signer = StandardSigner::new(&skey)
@@ -721,7 +769,11 @@ mod tests {
 
     #[test]
     fn origins_are_valid_key_names() {
-        assert_eq!(origin("lotus-gdn"), "shoumen.lotus-gdn/evidence");
-        assert!(signed_note::is_key_name_valid(&origin("莲花 园+1")));
+        assert_eq!(legacy_origin("lotus-gdn"), "shoumen.lotus-gdn/evidence");
+        assert!(signed_note::is_key_name_valid(&legacy_origin("莲花 园+1")));
+        assert_eq!(url_origin("https://gate.example.org/", "lotus").as_deref(), Some("gate.example.org/log/lotus"));
+        assert_eq!(url_origin("http://10.0.0.5:8080", "莲花 园").as_deref(), Some("10.0.0.5:8080/log/____"));
+        assert_eq!(url_origin("https://a b.example", "lotus"), None);
+        assert_eq!(url_origin("", "lotus"), None);
     }
 }

@@ -662,7 +662,12 @@ pub fn receipt_by_code(conn: &mut dyn Conn, code: &str) -> Result<Option<Option<
 /// The community whose log a checkpoint names, by its origin line.
 pub fn community_of_checkpoint(conn: &mut dyn Conn, checkpoint: &str) -> Result<Option<String>, DbError> {
     let origin = checkpoint.lines().next().unwrap_or("");
-    Ok(crate::db::communities(conn)?.into_iter().find(|c| evidence::origin(c) == origin))
+    for c in crate::db::communities(conn)? {
+        if evidence::origin(conn, &c)? == origin {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
 }
 
 /// A receipt that checked out: itself, its checkpoint's head, and who
