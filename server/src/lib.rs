@@ -69,8 +69,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// How often a community's witnesses are asked to cosign.
     pub cosign_every: Duration,
-    /// How often a new checkpoint is chosen for them: readers learn the
-    /// log's size no more often (its growth would date registrations).
+    /// How often a new public checkpoint is chosen (and shown to the
+    /// witnesses): readers learn the log's size no more often (its growth
+    /// would date registrations).
     pub checkpoint_every: Duration,
 }
 

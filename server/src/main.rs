@@ -123,9 +123,10 @@ struct ServeArgs {
     /// retention and the evidence audit then run every so many seconds).
     #[arg(long, hide = true)]
     chores_every_s: Option<u64>,
-    /// Seconds between the evidence log's checkpoints shown to witnesses
-    /// (communities with a witness policy): a receipt is cosigned within
-    /// about this long, and readers learn the log's size no more often.
+    /// Seconds between the evidence log's public checkpoints (and those
+    /// shown to witnesses): readers learn the log's size no more often, so
+    /// it does not date each registration; a receipt is cosigned within
+    /// about this long. The receipt itself always holds its record.
     #[arg(long, default_value_t = 30)]
     checkpoint_every_s: u64,
     /// The directory of the evidence logs' signing keys moved out of the

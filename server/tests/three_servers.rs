@@ -54,6 +54,8 @@ fn spawn_server(db: &str, port: u16, broker: Option<u16>) -> Child {
     }
     let mut child = command
         .args(["--db", db, "--listen", &format!("127.0.0.1:{port}")])
+        // The final checkpoint holds every receipt's record at once.
+        .args(["--checkpoint-every-s", "0"])
         .args(["--rate-per-minute", "100000", "--registrations-per-phone", "100"])
         .args(["--registrations-per-address", "100000", "--unit-registrations-alert", "100000"])
         .args(["--silent-check-every-s", "1", "--chores-every-s", &(CHORES_EVERY_MS / 1000).to_string()])

@@ -113,6 +113,7 @@ pub(super) async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Que
         Ok(c) => c,
         Err(e) => return Refusal::Db(e).into_response(),
     };
+    let every = app.config.checkpoint_every.as_millis() as i64;
     for_device(&app, device, false, move |conn, device| {
         let now_s = crate::db::now_ms().div_euclid(1000);
         let (version, signed) = community::bundle(conn, &community, now_s)?;
@@ -123,7 +124,7 @@ pub(super) async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Que
         }
         let current = Current::sign(community.list_key(), &community.id, version, now_s);
         let log = match q.log {
-            Some(held) => Some(log_answer(conn, &community.id, held)?),
+            Some(held) => Some(log_answer(conn, &community.id, held, every)?),
             None => None,
         };
         Ok(ListsAnswer { bundle: (q.since != Some(version)).then_some(signed), current, log })
@@ -133,14 +134,14 @@ pub(super) async fn lists(State(app): State<AppState>, Kiosk(device): Kiosk, Que
 
 /// The newest checkpoint and its proof from the size a kiosk holds (none
 /// if the kiosk holds more than the log: it will say so as a split view).
-fn log_answer(conn: &mut dyn Conn, community: &str, held: u64) -> Result<LogAnswer, Refusal> {
+fn log_answer(conn: &mut dyn Conn, community: &str, held: u64, every_ms: i64) -> Result<LogAnswer, Refusal> {
     let fail = |e: crate::records::evidence::EvidenceError| match e {
         crate::records::evidence::EvidenceError::Db(e) => Refusal::Db(e),
         other => Refusal::BadRequest(other.to_string()),
     };
     // The kiosk is a witness: it is shown the checkpoint being shown to
     // the witnesses, to check against the one it holds and cosign.
-    let (size, checkpoint) = crate::records::witnesses::for_witnesses(conn, community).map_err(fail)?;
+    let (size, checkpoint) = crate::records::witnesses::for_witnesses(conn, community, every_ms).map_err(fail)?;
     let proof = if held <= size {
         crate::records::evidence::consistency(conn, community, held, size).map_err(fail)?
     } else {

@@ -61,7 +61,7 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
         metrics_token,
         silent_check_every: std::time::Duration::from_secs(args.silent_check_every_s.max(1)),
         chores_every: args.chores_every_s.map(|s| std::time::Duration::from_secs(s.max(1))),
-        checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every_s.max(1)),
+        checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every_s),
         ..Config::default()
     };
     if let Some(dir) = args.log_keys {

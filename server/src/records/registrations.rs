@@ -622,7 +622,7 @@ pub fn receipt(
     // The newest checkpoint its witnesses cosigned, once one holds the
     // record; until then the log's own (a reader sees it is not cosigned).
     let policy = crate::records::witnesses::policy(conn, community)?;
-    let (size, checkpoint) = match crate::records::witnesses::current(conn, community)? {
+    let (size, checkpoint) = match crate::records::witnesses::cosigned(conn, community)? {
         Some((size, note)) if size > reg.index => (size, note),
         _ => {
             let size = evidence::size(conn, community)?;

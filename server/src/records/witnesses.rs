@@ -167,61 +167,89 @@ pub fn published_at(conn: &mut dyn Conn, community: &str, size: u64) -> Result<O
 }
 
 /// The checkpoint readers are shown now, and its size: with a policy, the
-/// newest one its witnesses cosigned (none before the first); without, the
-/// log's own signed checkpoint of the whole log.
-pub fn current(conn: &mut dyn Conn, community: &str) -> Result<Option<(u64, String)>, EvidenceError> {
+/// newest one its witnesses cosigned (none before the first); without,
+/// the log's own of the size chosen at most every `every_ms`.
+pub fn current(conn: &mut dyn Conn, community: &str, every_ms: i64) -> Result<Option<(u64, String)>, EvidenceError> {
     if policy(conn, community)?.is_empty() {
-        let size = evidence::size(conn, community)?;
+        let size = candidate(conn, community, crate::db::now_ms(), every_ms, false)?;
         return Ok(Some((size, evidence::checkpoint_at(conn, community, size)?)));
     }
     Ok(newest_published(conn, community)?)
 }
 
-/// The checkpoint being shown to the witnesses (its size), chosen afresh
-/// from the log's size at most every `every_ms`: once the last one is
-/// published, or after ten periods without enough cosignatures (a witness
-/// gone). Readers learn the log's size no more often than that, so a
-/// public checkpoint does not tell when each returnee registered.
-pub fn candidate(conn: &mut dyn Conn, community: &str, now_ms: i64, every_ms: i64) -> Result<u64, DbError> {
+/// The newest cosigned checkpoint, for a receipt: `None` without a policy
+/// (the receipt then carries the log's own checkpoint).
+pub fn cosigned(conn: &mut dyn Conn, community: &str) -> Result<Option<(u64, String)>, DbError> {
+    if policy(conn, community)?.is_empty() {
+        return Ok(None);
+    }
+    newest_published(conn, community)
+}
+
+/// The checkpoint being shown (its size), chosen afresh from the log's
+/// size at most every `every_ms`: readers learn the log's size no more
+/// often, so a public checkpoint does not date each registration. With
+/// `witnessed`, a new one waits until the last one is published, or ten
+/// periods (a witness gone).
+pub fn candidate(
+    conn: &mut dyn Conn,
+    community: &str,
+    now_ms: i64,
+    every_ms: i64,
+    witnessed: bool,
+) -> Result<u64, DbError> {
+    let read = |c: &mut dyn Conn, select: &str| -> Result<(Option<u64>, i64, u64, u64), DbError> {
+        let (held, since) = c
+            .query_opt(select, vals![community], |r| Ok((r.get::<Option<i64>>(0)?, r.get::<Option<i64>>(1)?)))?
+            .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+        let size = evidence::size(c, community)?;
+        let published = if witnessed { newest_published(c, community)?.map_or(0, |(n, _)| n) } else { 0 };
+        Ok((held.map(|h| h as u64), since.unwrap_or(0), size, published))
+    };
+    let due = |(held, since, size, published): (Option<u64>, i64, u64, u64)| {
+        let age = now_ms - since;
+        match held {
+            None => true,
+            // A log restored from an older backup: show what it has.
+            Some(c) if size < c => true,
+            Some(c) => size > c && age >= every_ms && (!witnessed || c <= published || age >= every_ms * 10),
+        }
+    };
+    // Read first: most reads find nothing due, and take no write lock.
+    let seen = read(conn, "SELECT log_candidate, log_candidate_ms FROM communities WHERE id = ?1")?;
+    if !due(seen) {
+        return Ok(seen.0.unwrap_or(0));
+    }
     conn.transaction(true, |tx| {
         let select = tx.for_update("SELECT log_candidate, log_candidate_ms FROM communities WHERE id = ?1");
-        let (held, since) = tx
-            .query_opt(&select, vals![community], |r| Ok((r.get::<Option<i64>>(0)?, r.get::<Option<i64>>(1)?)))?
-            .ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
-        let size = evidence::size(tx, community)?;
-        let published = newest_published(tx, community)?.map_or(0, |(n, _)| n);
-        let (held, since) = (held.map(|h| h as u64), since.unwrap_or(0));
-        let age = now_ms - since;
-        let due = match held {
-            None => true,
-            Some(c) => size > c && age >= every_ms && (c <= published || age >= every_ms * 10),
-        };
-        if !due {
-            return Ok(held.unwrap_or(0));
+        let now = read(tx, &select)?;
+        if !due(now) {
+            return Ok(now.0.unwrap_or(0));
         }
         tx.execute(
             "UPDATE communities SET log_candidate = ?1, log_candidate_ms = ?2 WHERE id = ?3",
-            vals![size as i64, now_ms, community],
+            vals![now.2 as i64, now_ms, community],
         )?;
-        Ok(size)
+        Ok(now.2)
     })
 }
 
 /// The checkpoint a kiosk is shown, to check against the one it holds and
 /// cosign: with a policy, the one being shown to the witnesses (until the
-/// first is chosen, the whole log); without, the whole log.
-pub fn for_witnesses(conn: &mut dyn Conn, community: &str) -> Result<(u64, String), EvidenceError> {
-    let chosen = if !policy(conn, community)?.is_empty() {
-        conn.query_opt("SELECT log_candidate FROM communities WHERE id = ?1", vals![community], |r| {
-            r.get::<Option<i64>>(0)
-        })?
-        .flatten()
+/// collector chose one, the whole log); without, the scheduled one.
+pub fn for_witnesses(conn: &mut dyn Conn, community: &str, every_ms: i64) -> Result<(u64, String), EvidenceError> {
+    let size = if policy(conn, community)?.is_empty() {
+        candidate(conn, community, crate::db::now_ms(), every_ms, false)?
     } else {
-        None
-    };
-    let size = match chosen {
-        Some(n) => n as u64,
-        None => evidence::size(conn, community)?,
+        let chosen = conn
+            .query_opt("SELECT log_candidate FROM communities WHERE id = ?1", vals![community], |r| {
+                r.get::<Option<i64>>(0)
+            })?
+            .flatten();
+        match chosen {
+            Some(n) => n as u64,
+            None => evidence::size(conn, community)?,
+        }
     };
     Ok((size, evidence::checkpoint_at(conn, community, size)?))
 }

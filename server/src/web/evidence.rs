@@ -40,7 +40,8 @@ fn text(body: String) -> Response {
 }
 
 pub async fn checkpoint(State(app): State<AppState>, Path(community): Path<String>) -> Response {
-    match app.db.call(move |conn| Ok(crate::records::witnesses::current(conn, &community))).await {
+    let every = app.config.checkpoint_every.as_millis() as i64;
+    match app.db.call(move |conn| Ok(crate::records::witnesses::current(conn, &community, every))).await {
         Ok(Ok(Some((_, note)))) => text(note),
         // A policy, and no checkpoint its witnesses cosigned yet.
         Ok(Ok(None)) => {

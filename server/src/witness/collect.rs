@@ -74,7 +74,7 @@ pub async fn round(db: &Db, http: &reqwest::Client, community: &str, every: Dura
     let c = community.to_string();
     let offer = db
         .call(move |conn| {
-            let size = witnesses::candidate(conn, &c, now_ms(), every.as_millis() as i64)?;
+            let size = witnesses::candidate(conn, &c, now_ms(), every.as_millis() as i64, true)?;
             let published = witnesses::newest_published(conn, &c)?;
             if published.as_ref().is_some_and(|(n, _)| *n >= size) {
                 return Ok(None);

@@ -91,7 +91,13 @@ impl TestServer {
         let t = target(dir);
         let fresh = Db::open(&t).unwrap().call_blocking(db::communities).unwrap().is_empty();
         let db = if fresh { init_db(dir) } else { Db::open(&t).unwrap() };
-        let mut config = Config { rate_per_minute: 1000, public_url: String::new(), ..Config::default() };
+        // Checkpoints of the whole log at once: tests of the schedule set theirs.
+        let mut config = Config {
+            rate_per_minute: 1000,
+            public_url: String::new(),
+            checkpoint_every: Duration::ZERO,
+            ..Config::default()
+        };
         // Every test client is 127.0.0.1: tests of the per-client caps set
         // their own.
         config.limits.per_client_connections = 4096;
