@@ -283,6 +283,10 @@ enum WitnessCmd {
         listen: SocketAddr,
         #[arg(long, default_value = "/witness")]
         prefix: String,
+        /// Requests one client address may make a minute (a log server
+        /// asks once per log and checkpoint, from each of its processes).
+        #[arg(long, default_value_t = 6000)]
+        rate_per_minute: u32,
     },
 }
 
@@ -386,8 +390,8 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Witness(WitnessCmd::Trust { vkey }) => cli::witness::trust(&db, &vkey),
-        Cmd::Witness(WitnessCmd::Serve { key_file, listen, prefix }) => {
-            cli::witness::serve(db, &key_file, listen, &prefix)
+        Cmd::Witness(WitnessCmd::Serve { key_file, listen, prefix, rate_per_minute }) => {
+            cli::witness::serve(db, &key_file, listen, &prefix, rate_per_minute)
         }
         Cmd::Evidence(EvidenceCmd::Verify { .. })
         | Cmd::Witness(WitnessCmd::Key { .. })

@@ -44,7 +44,7 @@ pub fn trust(db: &Db, vkey: &str) -> Result<()> {
 }
 
 /// `witness serve`: answers add-checkpoint until stopped.
-pub fn serve(db: Db, key_file: &Path, listen: std::net::SocketAddr, prefix: &str) -> Result<()> {
+pub fn serve(db: Db, key_file: &Path, listen: std::net::SocketAddr, prefix: &str, per_minute: u32) -> Result<()> {
     let cosigner = key(key_file, None)?;
     let listener = std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     println!("witness {} listening on http://{}{prefix}", cosigner.name(), listener.local_addr()?);
@@ -52,7 +52,7 @@ pub fn serve(db: Db, key_file: &Path, listen: std::net::SocketAddr, prefix: &str
     let w = shoumen_server::witness::serve::Witness {
         db,
         cosigner: std::sync::Arc::new(cosigner),
-        limiter: std::sync::Arc::new(shoumen_server::Limiter::new(600)),
+        limiter: std::sync::Arc::new(shoumen_server::Limiter::new(per_minute.max(1))),
     };
     let app = shoumen_server::witness::serve::router(w, prefix, limits.request);
     let rt = tokio::runtime::Runtime::new()?;

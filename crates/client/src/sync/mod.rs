@@ -231,8 +231,6 @@ impl Client {
         json(resp).map(Ok)
     }
 
-    /// The newest bundle if it is newer than `since`, and the signed word
-    /// of which version is the newest.
     /// Hands the server this kiosk's cosignature of a log checkpoint.
     pub fn cosign(&self, c: &shoumen_protocol::sync::KioskCosignature) -> Result<(), SyncError> {
         let resp = self
@@ -248,6 +246,8 @@ impl Client {
         Ok(())
     }
 
+    /// The newest bundle if it is newer than `since`, and the signed word
+    /// of which version is the newest.
     pub fn lists(&self, since: u64, log: u64) -> Result<ListsAnswer, SyncError> {
         self.get(&format!("/lists?since={since}&log={log}"))
     }
