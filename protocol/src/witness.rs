@@ -18,7 +18,7 @@ use base64::prelude::{Engine, BASE64_STANDARD};
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use signed_note::{Note, Signature, VerifierList};
 use thiserror::Error;
-use tlog_tiles::{Checkpoint, Hash};
+use tlog_tiles::Hash;
 
 use crate::evidence::{check_extends, EvidenceError, Head};
 
@@ -379,6 +379,13 @@ pub fn verify_receipt(
     Ok((head, policy.check(&receipt.checkpoint)?))
 }
 
+/// Whether `line` is a valid cosignature of `checkpoint` by the witness
+/// whose key is `vkey` (a log checks each witness's answer with this).
+pub fn cosigned_by(vkey: &str, checkpoint: &str, line: &str) -> bool {
+    let line = if line.ends_with('\n') { line.to_string() } else { format!("{line}\n") };
+    Policy::just(vkey).check(&with_cosignatures(checkpoint, &[line])).is_ok()
+}
+
 /// Adds cosignature lines to a signed note (a witness's 200 answer is
 /// exactly such lines).
 pub fn with_cosignatures(checkpoint: &str, lines: &[String]) -> String {
@@ -390,12 +397,6 @@ pub fn with_cosignatures(checkpoint: &str, lines: &[String]) -> String {
         }
     }
     note
-}
-
-/// The text a checkpoint signs (its first three lines and extensions).
-pub fn checkpoint_head(checkpoint: &str) -> Result<Checkpoint, EvidenceError> {
-    let note = Note::from_bytes(checkpoint.as_bytes()).map_err(|e| EvidenceError::NotANote(e.to_string()))?;
-    Checkpoint::from_bytes(note.text()).map_err(|e| EvidenceError::BadCheckpoint(e.to_string()))
 }
 
 #[cfg(test)]

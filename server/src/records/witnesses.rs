@@ -157,15 +157,6 @@ pub fn newest_published(conn: &mut dyn Conn, community: &str) -> Result<Option<(
     )
 }
 
-/// The published checkpoint of `size`, if that size was published.
-pub fn published_at(conn: &mut dyn Conn, community: &str, size: u64) -> Result<Option<String>, DbError> {
-    conn.query_opt(
-        "SELECT note FROM log_cosigned WHERE community = ?1 AND size = ?2",
-        vals![community, size as i64],
-        |r| r.get(0),
-    )
-}
-
 /// The checkpoint readers are shown now, and its size: with a policy, the
 /// newest one its witnesses cosigned (none before the first); without,
 /// the log's own of the size chosen at most every `every_ms`.
@@ -304,11 +295,10 @@ pub fn kiosk_cosigned(
             return Err(CosignError::Invalid(size));
         }
         let note = evidence::checkpoint_at(tx, community, size)?;
-        let one = Policy::just(vkey.trim());
-        let line = if line.ends_with('\n') { line.to_string() } else { format!("{line}\n") };
-        if one.check(&shoumen_protocol::witness::with_cosignatures(&note, std::slice::from_ref(&line))).is_err() {
+        if !shoumen_protocol::witness::cosigned_by(vkey.trim(), &note, line) {
             return Err(CosignError::Invalid(size));
         }
+        let line = if line.ends_with('\n') { line.to_string() } else { format!("{line}\n") };
         tx.execute(
             "INSERT INTO log_cosignatures (community, size, witness, line, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (community, size, witness) DO NOTHING",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoumen_protocol::evidence::Hash;
-use shoumen_protocol::witness::{decimal, with_cosignatures, AddCheckpoint, Policy};
+use shoumen_protocol::witness::{cosigned_by, decimal, with_cosignatures, AddCheckpoint};
 use shoumen_protocol::AlertKind;
 use tokio::sync::Notify;
 
@@ -139,11 +139,8 @@ async fn ask(
 async fn kiosk(db: &Db, community: &str, w: &Witness, device: &str, size: u64, note: &str) -> Result<Answer, DbError> {
     let (c, name) = (community.to_string(), w.name.clone());
     let line = db.call(move |conn| witnesses::kiosk_cosignature(conn, &c, &name, size)).await?;
-    let one = Policy::just(&w.vkey);
     Ok(match line {
-        Some(line) if one.check(&with_cosignatures(note, std::slice::from_ref(&line))).is_ok() => {
-            Answer::Cosigned(line)
-        }
+        Some(line) if cosigned_by(&w.vkey, note, &line) => Answer::Cosigned(line),
         Some(_) => {
             tracing::warn!(community, device, "a gate's stored cosignature does not check against its key");
             Answer::Failed
@@ -191,8 +188,7 @@ async fn exchange(
         match status {
             200 => {
                 // Only a line that checks against the witness's own key.
-                let one = Policy::just(&w.vkey);
-                let valid = text.lines().find(|l| one.check(&with_cosignatures(note, &[format!("{l}\n")])).is_ok());
+                let valid = text.lines().find(|l| cosigned_by(&w.vkey, note, l));
                 return Ok(match valid {
                     Some(line) => (Answer::Cosigned(format!("{line}\n")), size, None),
                     None => (Answer::Failed, known, Some("its answer holds no valid cosignature by its key".into())),
