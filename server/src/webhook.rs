@@ -91,14 +91,19 @@ pub struct Delivery {
     pub timeout: Duration,
 }
 
+/// The server's HTTP client for requests it makes (robots, witnesses):
+/// each whole request bounded by `timeout`, named in its user agent.
+pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Delivers queued messages until the runtime stops: at once when rung,
 /// and every few seconds for retries that have come due.
 pub async fn deliver_forever(d: Delivery) {
-    let http = match reqwest::Client::builder()
-        .timeout(d.timeout)
-        .user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let http = match client(d.timeout) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; alerts stay on the Alerts page only");

@@ -37,11 +37,7 @@ pub struct Pace {
 /// Offers new checkpoints until the runtime stops.
 pub async fn run_forever(db: Db, pace: Pace, bell: Arc<Notify>) {
     let (every, timeout) = (pace.ask_every, pace.timeout);
-    let http = match reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("shoumen-server/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let http = match crate::webhook::client(timeout) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the witnesses' HTTP client; checkpoints stay unpublished");
