@@ -1,5 +1,6 @@
 use super::*;
 use signed_note::StandardSigner;
+use tlog_tiles::Checkpoint;
 
 /// A log of `n` one-byte records in memory, and its key pair.
 struct Log {

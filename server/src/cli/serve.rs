@@ -9,7 +9,7 @@ use crate::ServeArgs;
 pub fn run(db: Db, args: ServeArgs) -> Result<()> {
     // Held until the process ends; the kernel lets go if it dies.
     let _serving = hold_sqlite(&db)?;
-    let tls = match (args.cert, args.key) {
+    let tls = match (args.cert.clone(), args.key.clone()) {
         (Some(cert), Some(key)) => Some(Tls { cert, key }),
         _ => None,
     };
@@ -26,44 +26,8 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
     if args.public_url.is_none() && addr.ip().is_unspecified() {
         tracing::warn!("no --public-url: passes and visitor links will name {addr}, which phones cannot reach; set SHOUMEN_PUBLIC_URL");
     }
-    let public_url = args.public_url.unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let metrics_token = args.metrics_token_file.as_deref().map(read_metrics_token).transpose()?;
-    let config = Config {
-        // Behind a TLS proxy (--insecure-http with an https public URL) the
-        // browser still talks HTTPS: cookies stay Secure.
-        secure_cookies: tls.is_some() || public_url.starts_with("https://"),
-        public_url,
-        trusted_proxies: args.trusted_proxy,
-        limits: shoumen_server::net::Limits {
-            max_connections: args.max_connections.max(1),
-            headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
-            first_headers: std::time::Duration::from_secs(
-                args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1)),
-            ),
-            request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
-            per_client_connections: args.max_connections_per_client.max(1),
-            per_client_requests: args.max_requests_per_client.max(1),
-            ..Default::default()
-        },
-        rate_per_minute: args.rate_per_minute.max(1),
-        registrations: shoumen_server::records::registrations::Limits {
-            per_phone_day: args.registrations_per_phone.max(1),
-            per_address_day: args.registrations_per_address.max(1),
-            unit_alert_after: args.unit_registrations_alert.max(1),
-        },
-        utc_offset_min: args.utc_offset_min,
-        mqtt: args.mqtt.map(|url| shoumen_server::mqtt::MqttConfig {
-            url,
-            base_topic: args.mqtt_topic,
-            client_id: args.mqtt_client_id,
-            ca: args.mqtt_ca,
-        }),
-        metrics_token,
-        silent_check_every: std::time::Duration::from_secs(args.silent_check_every_s.max(1)),
-        chores_every: args.chores_every_s.map(|s| std::time::Duration::from_secs(s.max(1))),
-        checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every_s),
-        ..Config::default()
-    };
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let config = config(&args, tls.is_some(), public_url)?;
     if let Some(dir) = args.log_keys {
         shoumen_server::records::evidence::keep_keys_in(dir);
     }
@@ -87,6 +51,48 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
                 Ok(())
             }
         }
+    })
+}
+
+/// The server's settings from its command line; `tls` and `public_url`
+/// as `run` settled them.
+fn config(args: &ServeArgs, tls: bool, public_url: String) -> Result<Config> {
+    let metrics_token = args.metrics_token_file.as_deref().map(read_metrics_token).transpose()?;
+    Ok(Config {
+        // Behind a TLS proxy (--insecure-http with an https public URL) the
+        // browser still talks HTTPS: cookies stay Secure.
+        secure_cookies: tls || public_url.starts_with("https://"),
+        public_url,
+        trusted_proxies: args.trusted_proxy.clone(),
+        limits: shoumen_server::net::Limits {
+            max_connections: args.max_connections.max(1),
+            headers: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
+            first_headers: std::time::Duration::from_secs(
+                args.first_header_timeout_s.clamp(1, args.header_timeout_s.max(1)),
+            ),
+            request: std::time::Duration::from_secs(args.request_timeout_s.max(1)),
+            per_client_connections: args.max_connections_per_client.max(1),
+            per_client_requests: args.max_requests_per_client.max(1),
+            ..Default::default()
+        },
+        rate_per_minute: args.rate_per_minute.max(1),
+        registrations: shoumen_server::records::registrations::Limits {
+            per_phone_day: args.registrations_per_phone.max(1),
+            per_address_day: args.registrations_per_address.max(1),
+            unit_alert_after: args.unit_registrations_alert.max(1),
+        },
+        utc_offset_min: args.utc_offset_min,
+        mqtt: args.mqtt.clone().map(|url| shoumen_server::mqtt::MqttConfig {
+            url,
+            base_topic: args.mqtt_topic.clone(),
+            client_id: args.mqtt_client_id.clone(),
+            ca: args.mqtt_ca.clone(),
+        }),
+        metrics_token,
+        silent_check_every: std::time::Duration::from_secs(args.silent_check_every_s.max(1)),
+        chores_every: args.chores_every_s.map(|s| std::time::Duration::from_secs(s.max(1))),
+        checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every_s),
+        ..Config::default()
     })
 }
 
