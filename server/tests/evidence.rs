@@ -629,25 +629,41 @@ fn the_log_is_mirrored_from_its_tiles_alone() {
     for gone in ["tile/0/005", "tile/0/005.p/21", "tile/1/000", "tile/2/000.p/1", "tile/100/000", "tile/0/000.p/0"] {
         assert_eq!(get(gone).status(), 404, "{gone}");
     }
-    for bad in ["tile/0/1", "tile/00/001", "tile/0/x000/001", "tile/entries/000", "tile/0/001.p/256"] {
+    for bad in
+        ["tile/0/1", "tile/00/001", "tile/0/x000/001", "tile/0/001.p/256", "tile/entries/1", "tile/entries/000.p/0"]
+    {
         assert_eq!(get(bad).status(), 404, "{bad}");
     }
+    // Entry bundles: each entry a big-endian u16 length and the entry.
+    let bundle = get("tile/entries/001");
+    assert_eq!(bundle.headers().get("cache-control").unwrap(), "public, max-age=31536000, immutable");
+    let bundle = bundle.bytes().unwrap();
+    assert_eq!(bundle.len(), 256 * 34);
+    assert_eq!((&bundle[..2], &bundle[2..34]), (&[0u8, 32][..], &records[256][..]));
+    assert_eq!(get("tile/entries/005.p/20").bytes().unwrap().len(), 20 * 34);
+    for gone in ["tile/entries/005", "tile/entries/005.p/21", "tile/entries/006.p/1"] {
+        assert_eq!(get(gone).status(), 404, "{gone}");
+    }
     let Some(said) = mirror(&server) else { return };
-    assert!(said.contains("mirrored 1300 records from 7 tiles"), "{said}");
-    // A stored leaf hash changed: the mirror's root is not the checkpoint's.
+    assert!(said.contains("mirrored 1300 records from 13 tiles"), "{said}");
+    // A stored entry changed: refused at the source, not served.
+    server.exec("UPDATE tlog_leaves SET entry = '00' || substr(entry, 3) WHERE n = 300", &[]);
+    assert_eq!(get("tile/entries/001").status(), 500);
+    server.exec("UPDATE tlog_leaves SET entry = ?1 WHERE n = 300", shoumen_server::vals![hex::encode(&records[300])]);
+    // A stored leaf hash changed: its entry no longer hashes to it.
     let index = tlog_tiles::stored_hash_index(0, 700) as i64;
     server.exec(
         "UPDATE tlog_hashes SET hash = ?1 WHERE community = ?2 AND idx = ?3",
         shoumen_server::vals!["00".repeat(32), COMMUNITY, index],
     );
     let (ok, said) = mirror_run(&server);
-    assert!(!ok && said.contains("not the checkpoint's"), "{said}");
+    assert!(!ok && said.contains("tile/entries/002: entry 188 is not its leaf's"), "{said}");
 }
 
 /// The log audits itself (issue 29): `evidence fsck` and the nightly audit
 /// recompute every leaf from its record and salt, every stored hash from
 /// the leaves, and name each kind of change: a record, a salt, a stored
-/// leaf, a level-0 hash, an interior node. Each is an alert, once.
+/// leaf, a level-0 hash, an interior node, a published entry. Each is an alert, once.
 #[test]
 fn the_audit_names_a_changed_record_salt_leaf_level_0_hash_and_interior_node() {
     use shoumen_server::leaves::words::{detail_text, Lang};
@@ -665,6 +681,23 @@ fn the_audit_names_a_changed_record_salt_leaf_level_0_hash_and_interior_node() {
     assert_eq!(audit(), Vec::<String>::new(), "an untouched log");
     let value =
         |sql: &str| -> String { server.db.call_blocking(|c| c.query_row(sql, &[], |r| r.get::<String>(0))).unwrap() };
+    // A leaf logged before entries were kept: its entry bundle is made
+    // from its registration while retention keeps it, and only then.
+    let bundle = || reqwest::blocking::get(format!("{}/log/{COMMUNITY}/tile/entries/000.p/8", server.url())).unwrap();
+    let whole = bundle().bytes().unwrap();
+    assert_eq!(whole.len(), 8 * 34);
+    server.exec("UPDATE tlog_leaves SET entry = NULL WHERE n = 3", &[]);
+    assert_eq!(bundle().bytes().unwrap(), whole);
+    let record = value("SELECT record FROM registrations WHERE leaf_index = 3");
+    server.exec("UPDATE registrations SET record = NULL WHERE leaf_index = 3", &[]);
+    let gone = bundle();
+    assert_eq!(gone.status(), 404);
+    assert!(gone.text().unwrap().contains("record 3 was logged before entries were kept"));
+    server.exec("UPDATE registrations SET record = ?1 WHERE leaf_index = 3", shoumen_server::vals![record]);
+    server.exec(
+        "UPDATE tlog_leaves SET entry = ?1 WHERE n = 3",
+        shoumen_server::vals![hex::encode(&whole[3 * 34 + 2..4 * 34])],
+    );
     let hash_at = |level: u8, n: u64| tlog_tiles::stored_hash_index(level, n);
     // Each change, what the audit says, and the change undone.
     let cases: Vec<(String, String, Vec<String>)> = vec![
@@ -695,6 +728,7 @@ fn the_audit_names_a_changed_record_salt_leaf_level_0_hash_and_interior_node() {
             ),
             vec![
                 "Record 5: its stored record or salt does not match its leaf".into(),
+                "Record 5: its published entry does not match its leaf".into(),
                 "The hash at level 0, node 5 does not follow from the records".into(),
             ],
         ),
@@ -715,6 +749,14 @@ fn the_audit_names_a_changed_record_salt_leaf_level_0_hash_and_interior_node() {
                 hash_at(1, 1)
             ),
             vec!["The hash at level 1, node 1 does not follow from the records".into()],
+        ),
+        (
+            format!("UPDATE tlog_leaves SET entry = '{}' WHERE n = 2", "22".repeat(32)),
+            format!(
+                "UPDATE tlog_leaves SET entry = '{}' WHERE n = 2",
+                value("SELECT entry FROM tlog_leaves WHERE n = 2")
+            ),
+            vec!["Record 2: its published entry does not match its leaf".into()],
         ),
     ];
     for (change, undo, expected) in &cases {

@@ -572,7 +572,14 @@ pub const SQLITE: &[&str] = &[
         offered TEXT NOT NULL,
         why TEXT NOT NULL
     ) STRICT;
-    CREATE INDEX witness_refusals_origin ON witness_refusals (origin, id);"
+    CREATE INDEX witness_refusals_origin ON witness_refusals (origin, id);",
+    // 18: the log's entries (issue 29's entry bundles): each leaf's entry,
+    // the salted commitment it hashes, kept beside it from now on so the
+    // log can be copied whole from its tiles; a leaf older than this has
+    // none, and its entry is recomputed from its registration while
+    // retention keeps it (found by its index).
+    "ALTER TABLE tlog_leaves ADD COLUMN entry TEXT;
+    CREATE INDEX registrations_leaf ON registrations (community, leaf_index);"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -1019,5 +1026,8 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         offered TEXT NOT NULL,
         why TEXT NOT NULL
     );
-    CREATE INDEX witness_refusals_origin ON witness_refusals (origin, id);"
+    CREATE INDEX witness_refusals_origin ON witness_refusals (origin, id);",
+    // 16: as SQLite's 18.
+    "ALTER TABLE tlog_leaves ADD COLUMN entry TEXT;
+    CREATE INDEX registrations_leaf ON registrations (community, leaf_index);"
 ];

@@ -754,6 +754,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("fsck_hash", "第 {} 层第 {} 个节点的哈希与记录算出的不符（被改动）", "The hash at level {}, node {} does not follow from the records (it was changed)"),
     ("fsck_root", "门岗 {} 持有的 {} 条记录的树根与日志不符", "Gate {} holds a root for {} records that the log does not have"),
     ("fsck_missing", "第 {} 条记录缺失", "Record {} is missing"),
+    ("fsck_entry", "第 {} 条记录：公开的条目与其叶子不符（条目被改动）", "Record {}: its published entry does not match its leaf (the entry was changed)"),
     ("split_unknown_root", "门岗持有 {} 条记录的存证树，服务器没有这个树根", "The gate holds a tree of {} records whose root the log does not have"),
     // The audit trail's details.
     ("pass_issue", "通行证 {}：{}，{}，{} 天", "Pass {}: {} for {}, {} days"),

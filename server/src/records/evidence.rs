@@ -177,8 +177,8 @@ pub struct Appender {
 struct Pending {
     /// Records in the log when this transaction locked it.
     base: u64,
-    /// Leaves appended since, in order, with their time.
-    leaves: Vec<(Hash, i64)>,
+    /// Leaves appended since, in order, with their entry and time.
+    leaves: Vec<(Hash, Vec<u8>, i64)>,
     /// Their stored hashes, which follow on from `stored_hash_index(0, base)`.
     hashes: Vec<Hash>,
     /// The older stored hashes the appends can need: the log's frontier at
@@ -221,7 +221,7 @@ impl Appender {
         let hashes =
             tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*pending).map_err(|e| damaged(community, e))?;
         pending.hashes.extend(hashes);
-        pending.leaves.push((leaf, now_ms));
+        pending.leaves.push((leaf, record.to_vec(), now_ms));
         Ok(n)
     }
 
@@ -263,16 +263,21 @@ impl Appender {
                 )?;
             }
             for (c, chunk) in p.leaves.chunks(ROWS).enumerate() {
-                let rows: Vec<String> =
-                    (0..chunk.len()).map(|k| format!("(?1, ?{}, ?{}, ?{})", 3 * k + 2, 3 * k + 3, 3 * k + 4)).collect();
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|k| format!("(?1, ?{}, ?{}, ?{}, ?{})", 4 * k + 2, 4 * k + 3, 4 * k + 4, 4 * k + 5))
+                    .collect();
                 let mut params = vec![crate::db::Val::from(community.as_str())];
-                for (k, (leaf, at)) in chunk.iter().enumerate() {
+                for (k, (leaf, entry, at)) in chunk.iter().enumerate() {
                     params.push(crate::db::Val::from((p.base + (c * ROWS + k) as u64) as i64));
                     params.push(crate::db::Val::from(hex::encode(leaf.0)));
+                    params.push(crate::db::Val::from(hex::encode(entry)));
                     params.push(crate::db::Val::from(*at));
                 }
                 tx.execute(
-                    &format!("INSERT INTO tlog_leaves (community, n, leaf, created_ms) VALUES {}", rows.join(", ")),
+                    &format!(
+                        "INSERT INTO tlog_leaves (community, n, leaf, entry, created_ms) VALUES {}",
+                        rows.join(", ")
+                    ),
                     &params,
                 )?;
             }
@@ -340,10 +345,8 @@ pub const TILE_HEIGHT: u8 = 8;
 /// one of a given width: a mirror copies the log from them alone.
 pub fn tile(conn: &mut dyn Conn, community: &str, path: &str) -> Result<Vec<u8>, EvidenceError> {
     let bad = || EvidenceError::OutOfRange(format!("tile/{path}: not a tile (tile/<level>/<index>[.p/<width>])"));
-    if path.starts_with("entries/") {
-        // A leaf's entry is a salted hash of a person's record; the leaf
-        // hashes (level 0) are what a mirror needs.
-        return Err(EvidenceError::OutOfRange("entry bundles are not served: level 0 holds every leaf hash".into()));
+    if let Some(bundle) = path.strip_prefix("entries/") {
+        return entry_bundle(conn, community, bundle);
     }
     let tile = parse_tile(path).ok_or_else(bad)?;
     let size = size(conn, community)?;
@@ -367,16 +370,89 @@ fn parse_tile(path: &str) -> Option<tlog_tiles::Tile> {
         return None;
     }
     let level: u8 = path.split('/').next()?.parse().ok()?;
-    if level >= 64 {
+    if level >= 64 || !width_ok(path) {
         return None;
     }
-    if let Some((_, width)) = path.split_once(".p/") {
-        let width: u32 = width.parse().ok()?;
-        if !(1..1 << TILE_HEIGHT).contains(&width) {
-            return None;
-        }
-    }
     tlog_tiles::Tile::from_path(&format!("tile/{TILE_HEIGHT}/{path}")).ok().filter(|t| !t.is_data())
+}
+
+/// A partial tile's width, if the path names one, is 1 to 255.
+fn width_ok(path: &str) -> bool {
+    match path.split_once(".p/") {
+        Some((_, width)) => width.parse::<u32>().is_ok_and(|w| (1..1 << TILE_HEIGHT).contains(&w)),
+        None => true,
+    }
+}
+
+/// An entry bundle (C2SP tlog-tiles, `tile/entries/<N>[.p/<W>]`): the
+/// entries of records 256·N onwards, each a big-endian u16 length and the
+/// entry, which is a record's salted commitment (32 bytes, nothing about
+/// the person). A leaf logged before entries were kept has its entry
+/// recomputed from its registration; with that deleted by retention the
+/// bundle cannot be made, and its leaf hashes stay in the level-0 tile.
+/// Each entry is checked against its stored leaf before it is served.
+fn entry_bundle(conn: &mut dyn Conn, community: &str, path: &str) -> Result<Vec<u8>, EvidenceError> {
+    let bad = || {
+        EvidenceError::OutOfRange(format!(
+            "tile/entries/{path}: not an entry bundle (tile/entries/<index>[.p/<width>])"
+        ))
+    };
+    if path.len() > 40 || !width_ok(path) {
+        return Err(bad());
+    }
+    // Go's tlog names the same tiles `data`: its parser checks the index.
+    let tile = tlog_tiles::Tile::from_path(&format!("tile/{TILE_HEIGHT}/data/{path}")).map_err(|_| bad())?;
+    let first = tile.level_index().checked_mul(1 << TILE_HEIGHT).ok_or_else(bad)?;
+    let end = first + u64::from(tile.width());
+    let size = size(conn, community)?;
+    if end > size {
+        return Err(EvidenceError::OutOfRange(format!("tile/entries/{path}: the log holds {size} records")));
+    }
+    let rows: Vec<(u64, String, Option<String>)> = conn.query_map(
+        "SELECT n, leaf, entry FROM tlog_leaves WHERE community = ?1 AND n >= ?2 AND n < ?3 ORDER BY n",
+        vals![community, first as i64, end as i64],
+        |r| Ok((r.get::<i64>(0)? as u64, r.get(1)?, r.get(2)?)),
+    )?;
+    if rows.len() as u64 != end - first {
+        return Err(EvidenceError::Damaged(
+            community.to_string(),
+            format!("leaves {first} to {end} are not all stored"),
+        ));
+    }
+    let older: HashMap<u64, Vec<u8>> = if rows.iter().any(|(_, _, e)| e.is_none()) {
+        conn.query_map(
+            "SELECT leaf_index, record, salt FROM registrations WHERE community = ?1 AND leaf_index >= ?2 AND leaf_index < ?3 AND record IS NOT NULL AND salt IS NOT NULL",
+            vals![community, first as i64, end as i64],
+            |r| Ok((r.get::<i64>(0)? as u64, r.get::<String>(1)?, r.get::<String>(2)?)),
+        )?
+        .into_iter()
+        .map(|(n, record, salt)| {
+            (n, shoumen_protocol::evidence::commitment(&hex::decode(salt).unwrap_or_default(), record.as_bytes()).to_vec())
+        })
+        .collect()
+    } else {
+        HashMap::new()
+    };
+    let mut bundle = Vec::with_capacity(rows.len() * 34);
+    for (n, leaf, entry) in rows {
+        let entry = match entry {
+            Some(e) => hex::decode(e).unwrap_or_default(),
+            None => older.get(&n).cloned().ok_or_else(|| {
+                EvidenceError::OutOfRange(format!(
+                    "tile/entries/{path}: record {n} was logged before entries were kept and its registration is deleted; its leaf hash is in tile/0"
+                ))
+            })?,
+        };
+        if hex::encode(tlog_tiles::record_hash(&entry).0) != leaf || entry.len() > usize::from(u16::MAX) {
+            return Err(EvidenceError::Damaged(
+                community.to_string(),
+                format!("the entry of record {n} is not its leaf's"),
+            ));
+        }
+        bundle.extend_from_slice(&(entry.len() as u16).to_be_bytes());
+        bundle.extend_from_slice(&entry);
+    }
+    Ok(bundle)
 }
 
 /// The proof that record `index` is in the tree of `size` records.
@@ -627,7 +703,7 @@ const MAX_PROBLEMS: usize = 20;
 /// not deleted them), every stored hash from the leaves, and the root every
 /// kiosk holds. Returns the log's size and its problems, each a detail to
 /// word: `fsck_record` (record n: its record or salt, or its stored leaf,
-/// changed), `fsck_hash` (level, node: a stored hash changed), `fsck_root`
+/// changed), `fsck_entry` (record n's stored entry changed), `fsck_hash` (level, node: a stored hash changed), `fsck_root`
 /// (a kiosk holds a root the log does not have), `fsck_missing`. Memory:
 /// the log's hashes, 64 bytes per record.
 pub fn fsck(conn: &mut dyn Conn, community: &str) -> Result<(u64, Vec<Detail>), DbError> {
@@ -692,13 +768,19 @@ pub fn fsck(conn: &mut dyn Conn, community: &str) -> Result<(u64, Vec<Detail>), 
 /// in its place, so the rest still line up).
 fn stored_leaves(conn: &mut dyn Conn, community: &str, problems: &mut Vec<Detail>) -> Result<Vec<Hash>, DbError> {
     let mut leaves = Vec::new();
-    conn.query_each("SELECT n, leaf FROM tlog_leaves WHERE community = ?1 ORDER BY n", vals![community], &mut |r| {
-        let (n, leaf) = (r.get::<i64>(0)? as usize, r.get::<String>(1)?);
+    let sql = "SELECT n, leaf, entry FROM tlog_leaves WHERE community = ?1 ORDER BY n";
+    conn.query_each(sql, vals![community], &mut |r| {
+        let (n, leaf, entry) = (r.get::<i64>(0)? as usize, r.get::<String>(1)?, r.get::<Option<String>>(2)?);
         while leaves.len() < n {
             problems.push(Detail::new("fsck_missing", [Arg::from(leaves.len().to_string())]));
             leaves.push(Hash([0; 32]));
         }
         let leaf = hex::decode(&leaf).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).unwrap_or([0; 32]);
+        // The entry bundles serve it: it must hash to the leaf.
+        let entry_leaf = entry.map(|e| tlog_tiles::record_hash(&hex::decode(e).unwrap_or_default()));
+        if entry_leaf.is_some_and(|h| h.0 != leaf) && problems.len() < MAX_PROBLEMS {
+            problems.push(Detail::new("fsck_entry", [Arg::from(n.to_string())]));
+        }
         leaves.push(Hash(leaf));
         Ok(true)
     })?;
