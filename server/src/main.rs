@@ -26,6 +26,12 @@ struct Cli {
     /// than one.
     #[arg(long, global = true)]
     community: Option<String>,
+    /// The directory of the signing keys kept out of the database (the
+    /// evidence logs' and the passes', written by `move-keys`; new keys
+    /// are made there). The server and every command that signs refuse to
+    /// run without it once a key has moved. Also SHOUMEN_LOG_KEYS.
+    #[arg(long, alias = "log-keys", global = true, value_name = "DIR", env = "SHOUMEN_KEYS")]
+    keys: Option<PathBuf>,
     #[command(flatten)]
     serve: ServeArgs,
     #[command(subcommand)]
@@ -129,17 +135,22 @@ struct ServeArgs {
     /// about this long. The receipt itself always holds its record.
     #[arg(long, default_value_t = 30)]
     checkpoint_every_s: u64,
-    /// The directory of the evidence logs' signing keys moved out of the
-    /// database (`evidence move-key`); the server refuses to start without
-    /// it once a key has moved.
-    #[arg(long, value_name = "DIR", env = "SHOUMEN_LOG_KEYS")]
-    log_keys: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the server (the default).
     Serve,
+    /// Move every signing key of each community (or --community's) out of
+    /// the database into DIR: the evidence log's and the passes' (current,
+    /// next and old), one file each, readable by this user only. Then run
+    /// the server and the commands with --keys DIR. A backup or a copy of
+    /// the database can no longer sign a pass or the log; back DIR up
+    /// apart from it.
+    MoveKeys {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
     /// Create a community (the first, or one more): its signing key and
     /// its first admin account. Give its id with --community.
     Init {
@@ -252,10 +263,8 @@ enum EvidenceCmd {
     /// The community's witnesses: who cosigns its checkpoints.
     #[command(subcommand)]
     Witness(WitnessPolicyCmd),
-    /// Move each log's signing key (or --community's) out of the database
-    /// into DIR, one file per community readable by this user only; then
-    /// serve with --log-keys DIR. A backup or a copy of the database can no
-    /// longer sign the log; back DIR up apart from it.
+    /// The same as `move-keys`.
+    #[command(hide = true)]
     MoveKey {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
@@ -365,6 +374,10 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(Cmd::RestoreDrill { backup, scratch }) = &cli.command {
         return cli::backup::restore_drill(&cli.db, backup, scratch.as_deref());
     }
+    // The older name of the variable, from when only log keys moved.
+    if let Some(dir) = cli.keys.clone().or_else(|| std::env::var_os("SHOUMEN_LOG_KEYS").map(PathBuf::from)) {
+        shoumen_server::db::keyfiles::keep_in(dir);
+    }
     let db = Db::open(&cli.db)?;
     let community = cli.community.as_deref();
     match cli.command.unwrap_or(Cmd::Serve) {
@@ -380,7 +393,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Verify => cli::verify::run(&db),
         Cmd::Prune => cli::prune::run(&db),
         Cmd::Evidence(EvidenceCmd::Fsck) => cli::evidence::fsck(&db, community),
-        Cmd::Evidence(EvidenceCmd::MoveKey { to }) => cli::evidence::move_key(&db, community, &to),
+        Cmd::Evidence(EvidenceCmd::MoveKey { to }) | Cmd::MoveKeys { to } => {
+            cli::evidence::move_keys(&db, community, &to)
+        }
         Cmd::Evidence(EvidenceCmd::Witness(w)) => {
             let id = cli::pick(&db, community)?.id;
             match w {

@@ -488,30 +488,53 @@ fn bench_appends_and_time_to_a_cosigned_checkpoint() {
     );
 }
 
-/// The log's signing key moved out of the database (issue 29): the
-/// database keeps only its public form, a server signs checkpoints from
-/// the key's file, and one started without it, or with another key there,
-/// refuses to start and says what to give it.
+/// The signing keys moved out of the database (issue 29): the log's and
+/// the passes'. The database keeps only their public forms; the server
+/// signs checkpoints and the commands sign passes from the keys' files;
+/// one started without them, or with another key there, refuses to start
+/// and says what to give it; a rotation's next key is made in a file too,
+/// and the retired one's file is deleted.
 #[test]
-fn a_log_key_moved_out_of_the_database_signs_only_from_its_file() {
+fn signing_keys_moved_out_of_the_database_sign_only_from_their_files() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = init_db(dir.path());
     let target = target(dir.path());
     let vkey = db.call_blocking(|c| evidence::verifier_key(c, COMMUNITY)).unwrap();
+    let pass_key = db.call_blocking(|c| shoumen_server::db::community(c, COMMUNITY)).unwrap().key.verifying_key();
     let keys = dir.path().join("keys");
-    let out = server_cmd(&target).args(["evidence", "move-key", "--to"]).arg(&keys).output().unwrap();
+    let out = server_cmd(&target).args(["move-keys", "--to"]).arg(&keys).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let in_db =
-        db.call_blocking(|c| c.scalar("SELECT COUNT(*) FROM communities WHERE log_skey IS NOT NULL", &[])).unwrap();
-    assert_eq!(in_db, 0, "the database still holds a log key");
+    let private_in_db = |db: &shoumen_server::db::Db| {
+        db.call_blocking(|c| {
+            c.scalar(
+                "SELECT COUNT(*) FROM communities WHERE log_skey IS NOT NULL OR signing_key NOT LIKE 'file:%' OR next_key NOT LIKE 'file:%' OR old_key NOT LIKE 'file:%'",
+                &[],
+            )
+        })
+        .unwrap()
+    };
+    assert_eq!(private_in_db(&db), 0, "the database still holds a signing key");
     let file = evidence::key_file(&keys, COMMUNITY);
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-    // Without the keys: it says how to start.
-    let out = server_cmd(&target).args(["--listen", "127.0.0.1:0"]).output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--log-keys"), "{}", String::from_utf8_lossy(&out.stderr));
-    // With them: checkpoints signed by the same key as before.
+    let pass_file = keys.join(format!("{COMMUNITY}.pass-{}.key", &hex::encode(pass_key.as_bytes())[..16]));
+    for f in [&file, &pass_file] {
+        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+    }
+    // Without the keys: the server and a command that signs say how to start.
+    for args in [&["--listen", "127.0.0.1:0"][..], &["pass", "issue", "--unit", "3-101"][..]] {
+        let out = server_cmd(&target).args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && said.contains("--keys DIR"), "{args:?}: {said}");
+    }
+    // With them: a pass signed by the same key as before, and checkpoints.
+    let out = server_cmd(&target).arg("--keys").arg(&keys).args(["pass", "issue", "--unit", "3-101"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pass = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let trust = shoumen_protocol::TrustList::new(vec![shoumen_protocol::TrustedKey {
+        issuer: COMMUNITY.into(),
+        key: pass_key,
+    }]);
+    shoumen_protocol::pass::verify_signature(&pass, &trust).expect("signed by the key that moved");
     let mut serving = server_cmd(&target)
         .args(["--listen", "127.0.0.1:0", "--log-keys"])
         .arg(&keys)
@@ -523,12 +546,25 @@ fn a_log_key_moved_out_of_the_database_signs_only_from_its_file() {
     let (status, note) = get(&format!("{base}/log/{COMMUNITY}/checkpoint"));
     assert_eq!(status, 200, "{note}");
     shoumen_protocol::evidence::open_checkpoint(&note, &vkey).unwrap();
+    // A rotation on the Keys page keeps its keys in files: the next key is
+    // made there, and the retired one's file goes with it.
+    let (b, csrf) = login_at(&base, ADMIN);
+    for step in ["next", "activate", "resign", "retire"] {
+        let (status, page, _) = post(&b, &format!("{base}/keys/{step}"), &[("csrf", &csrf)]);
+        assert_eq!(status, 303, "{step}: {page}");
+        assert_eq!(private_in_db(&db), 0, "{step}: a key in the database");
+    }
+    let c = db.call_blocking(|c| c.query_row("SELECT signing_key FROM communities", &[], |r| r.get::<String>(0)));
+    let public = c.unwrap().trim_start_matches("file:").to_string();
+    assert_ne!(public, hex::encode(pass_key.as_bytes()), "the key did not change");
+    assert!(keys.join(format!("{COMMUNITY}.pass-{}.key", &public[..16])).exists());
+    assert!(!pass_file.exists(), "the retired key's file is still there");
     let _ = serving.kill();
     let _ = serving.wait();
-    // Another key in its place is refused, not used.
+    // Another key in the log key's place is refused, not used.
     let other = signed_note::generate_key(&mut rand::rngs::OsRng, vkey.split('+').next().unwrap()).0;
     std::fs::write(&file, other).unwrap();
-    let out = server_cmd(&target).args(["--listen", "127.0.0.1:0", "--log-keys"]).arg(&keys).output().unwrap();
+    let out = server_cmd(&target).args(["--listen", "127.0.0.1:0", "--keys"]).arg(&keys).output().unwrap();
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("holds another key"),

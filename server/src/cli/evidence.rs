@@ -89,17 +89,29 @@ pub fn fsck(db: &Db, only: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// `evidence move-key --to DIR`.
-pub fn move_key(db: &Db, only: Option<&str>, dir: &std::path::Path) -> Result<()> {
+/// `move-keys --to DIR`: the log's key and the pass keys of each community.
+pub fn move_keys(db: &Db, only: Option<&str>, dir: &std::path::Path) -> Result<()> {
     let communities = match only {
         Some(id) => vec![id.to_string()],
         None => db.call_blocking(shoumen_server::db::communities)?,
     };
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot make {}", dir.display()))?;
+    }
     for id in &communities {
         let path = db.call_blocking(|c| shoumen_server::records::evidence::move_key(c, id, dir))?;
         println!("{id}: the log's signing key is now in {} only", path.display());
+        let moved = db.call_blocking(|c| shoumen_server::db::move_pass_keys(c, id, dir))?;
+        println!("{id}: {moved} pass-signing keys moved to {} (one file each)", dir.display());
     }
-    println!("serve with --log-keys {} (or SHOUMEN_LOG_KEYS); back it up apart from the database", dir.display());
+    println!(
+        "run the server and commands with --keys {} (or SHOUMEN_KEYS); back it up apart from the database",
+        dir.display()
+    );
     Ok(())
 }

@@ -28,12 +28,9 @@ pub fn run(db: Db, args: ServeArgs) -> Result<()> {
     }
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
     let config = config(&args, tls.is_some(), public_url)?;
-    if let Some(dir) = args.log_keys {
-        shoumen_server::records::evidence::keep_keys_in(dir);
-    }
     let outside = db.call_blocking(shoumen_server::records::evidence::check_keys)?;
     if outside > 0 {
-        tracing::info!(logs = outside, "evidence log keys read from outside the database");
+        tracing::info!(communities = outside, "signing keys read from outside the database");
     }
     let state = AppState::new(db, config)?;
     // Tests and scripts read this line to learn the port of --listen …:0.

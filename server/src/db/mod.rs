@@ -18,6 +18,7 @@
 
 mod conn;
 pub mod copy;
+pub mod keyfiles;
 mod pg_tls;
 mod postgres;
 mod schema;
@@ -378,12 +379,43 @@ impl Community {
     }
 }
 
-fn signing_key(id: &str, hex_key: &str) -> Result<SigningKey, DbError> {
-    let bytes: [u8; 32] = hex::decode(hex_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| DbError::Corrupt(format!("a signing key of {id} is not 32 hex bytes")))?;
-    Ok(SigningKey::from_bytes(&bytes))
+/// A pass key from its column: in the database, or in its file.
+fn signing_key(id: &str, column: &str) -> Result<SigningKey, DbError> {
+    keyfiles::pass_key(id, column)
+}
+
+/// Whether `community`'s pass keys are kept out of the database: a new
+/// one (the next key of a rotation) is then made in a file too.
+pub fn pass_keys_outside(conn: &mut dyn Conn, community: &str) -> Result<bool, DbError> {
+    let current =
+        conn.query_opt("SELECT signing_key FROM communities WHERE id = ?1", vals![community], |r| r.get::<String>(0))?;
+    let current = current.ok_or_else(|| DbError::UnknownCommunity(community.to_string()))?;
+    Ok(keyfiles::is_outside(&current))
+}
+
+/// Moves `community`'s pass keys (current, next, old) out of the database
+/// into `dir`, each written and synced before the database forgets it.
+/// Returns how many moved (0: already out).
+pub fn move_pass_keys(conn: &mut dyn Conn, community: &str, dir: &std::path::Path) -> Result<usize, DbError> {
+    let columns = ["signing_key", "next_key", "old_key"];
+    let mut moved = 0;
+    for column in columns {
+        let held =
+            conn.query_opt(&format!("SELECT {column} FROM communities WHERE id = ?1"), vals![community], |r| {
+                r.get::<Option<String>>(0)
+            })?;
+        let Some(Some(held)) = held else { continue };
+        if keyfiles::is_outside(&held) {
+            continue;
+        }
+        let mark = keyfiles::move_pass_key(community, &signing_key(community, &held)?, dir)?;
+        // Only the key just written is replaced (a rotation meanwhile keeps its own).
+        moved += conn.execute(
+            &format!("UPDATE communities SET {column} = ?1 WHERE id = ?2 AND {column} = ?3"),
+            vals![&mark, community, &held],
+        )?;
+    }
+    Ok(moved as usize)
 }
 
 /// The community `id`.
@@ -424,9 +456,11 @@ pub fn create_community(conn: &mut dyn Conn, id: &str, now_ms: i64) -> Result<Co
         return Err(DbError::AlreadyInitialised(id.to_string()));
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    // A server given a key directory makes its keys there.
+    let column = keyfiles::pass_key_column(id, &key, keyfiles::dir().is_some())?;
     conn.execute(
         "INSERT INTO communities (id, signing_key, created_ms) VALUES (?1, ?2, ?3)",
-        vals![id, hex::encode(key.to_bytes()), now_ms],
+        vals![id, column, now_ms],
     )?;
     Ok(Community { id: id.into(), key, next: None, old: None })
 }

@@ -479,22 +479,9 @@ pub fn consistency(conn: &mut dyn Conn, community: &str, old: u64, new: u64) -> 
     tlog_tiles::prove_tree(new, old, &reader).map_err(|e| damaged(community, e))
 }
 
-/// Where log signing keys kept out of the database are (`serve
-/// --log-keys DIR`): one file per community, `<community>.key`. Set once
-/// at start; a process without it signs only with keys still in the
-/// database.
-static KEY_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-
-/// Keeps the log keys moved out of the database in `dir` (once per process).
-pub fn keep_keys_in(dir: std::path::PathBuf) {
-    let _ = KEY_DIR.set(dir);
-}
-
 /// The file a community's log key is kept in, out of the database.
 pub fn key_file(dir: &std::path::Path, community: &str) -> std::path::PathBuf {
-    let clean: String =
-        community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
-    dir.join(format!("{clean}.key"))
+    dir.join(format!("{}.key", crate::db::keyfiles::clean(community)))
 }
 
 /// The log's signing key (a signed-note private key) and its public form
@@ -510,11 +497,25 @@ fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), Db
         Some((Some(skey), Some(vkey))) => Ok((skey, vkey)),
         Some((None, Some(vkey))) => Ok((key_outside(community, &vkey)?, vkey)),
         Some(_) => {
-            let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &origin(conn, community)?);
-            // Two first uses at once keep the first key stored.
+            let (mut skey, mut vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, &origin(conn, community)?);
+            // A server given a key directory makes the key there; a file
+            // already there (two first uses at once, or a crash before the
+            // database learnt its public key) is the key.
+            let kept = match crate::db::keyfiles::dir() {
+                Some(dir) => {
+                    let path = key_file(dir, community);
+                    crate::db::keyfiles::write_secret(&path, &skey, |_| true)?;
+                    skey = crate::db::keyfiles::read_secret("a new evidence log key", |_| path.clone())?;
+                    vkey = public_of(&skey).ok_or_else(|| {
+                        DbError::Setup(format!("{} holds no evidence log key; move it away", path.display()))
+                    })?;
+                    None
+                }
+                None => Some(skey.as_str()),
+            };
             conn.execute(
                 "UPDATE communities SET log_skey = ?1, log_vkey = ?2 WHERE id = ?3 AND log_skey IS NULL AND log_vkey IS NULL",
-                vals![&skey, &vkey, community],
+                vals![kept, &vkey, community],
             )?;
             log_keys(conn, community)
         }
@@ -524,19 +525,10 @@ fn log_keys(conn: &mut dyn Conn, community: &str) -> Result<(String, String), Db
 /// The signing key of `community`'s log from its file, checked against
 /// the public key the database keeps.
 fn key_outside(community: &str, vkey: &str) -> Result<String, DbError> {
-    let missing = |why: String| {
-        DbError::Setup(format!("the evidence log key of {community} is kept outside the database: {why}"))
-    };
-    let Some(dir) = KEY_DIR.get() else {
-        return Err(missing("start the server with --log-keys DIR (the directory evidence move-key wrote)".into()));
-    };
-    let path = key_file(dir, community);
-    let skey = std::fs::read_to_string(&path)
-        .map_err(|e| missing(format!("cannot read {}: {e}", path.display())))?
-        .trim()
-        .to_string();
+    let what = format!("the evidence log key of {community}");
+    let skey = crate::db::keyfiles::read_secret(&what, |dir| key_file(dir, community))?;
     if public_of(&skey).as_deref() != Some(vkey) {
-        return Err(missing(format!("{} holds another key than the log's {vkey}", path.display())));
+        return Err(DbError::Setup(format!("{what}: its file holds another key than the log's {vkey}")));
     }
     Ok(skey)
 }
@@ -552,39 +544,37 @@ fn public_of(skey: &str) -> Option<String> {
     Some(signed_note::new_ed25519_verifier_key(name, &key.verifying_key()))
 }
 
-/// Checks that every log key kept outside the database can be read (a
-/// server is started with them, or fails at once saying which is missing).
+/// Checks that every key kept outside the database can be read, the log's
+/// and the passes' (a server is started with them, or fails at once
+/// saying which is missing); returns how many communities keep any there.
 pub fn check_keys(conn: &mut dyn Conn) -> Result<usize, DbError> {
-    let outside: Vec<(String, String)> = conn.query_map(
-        "SELECT id, log_vkey FROM communities WHERE log_skey IS NULL AND log_vkey IS NOT NULL ORDER BY id",
+    let outside: Vec<(String, Option<String>, bool)> = conn.query_map(
+        "SELECT id, CASE WHEN log_skey IS NULL THEN log_vkey END,
+         CASE WHEN signing_key LIKE 'file:%' OR COALESCE(next_key, '') LIKE 'file:%' OR COALESCE(old_key, '') LIKE 'file:%' THEN 1 ELSE 0 END
+         FROM communities ORDER BY id",
         vals![],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get::<i64>(2)? != 0)),
     )?;
-    for (community, vkey) in &outside {
-        key_outside(community, vkey)?;
+    let mut count = 0;
+    for (community, vkey, passes) in &outside {
+        if let Some(vkey) = vkey {
+            key_outside(community, vkey)?;
+        }
+        if *passes {
+            crate::db::community(conn, community)?;
+        }
+        count += usize::from(vkey.is_some() || *passes);
     }
-    Ok(outside.len())
+    Ok(count)
 }
 
 /// Moves `community`'s log signing key out of the database into `dir`
 /// (a file readable by its owner only): a copy of the database (a backup,
 /// a dump) then cannot sign the log's checkpoints. Returns the file.
 pub fn move_key(conn: &mut dyn Conn, community: &str, dir: &std::path::Path) -> Result<std::path::PathBuf, DbError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let (skey, vkey) = log_keys(conn, community)?;
     let path = key_file(dir, community);
-    let failed = |e: std::io::Error| DbError::Setup(format!("cannot write {}: {e}", path.display()));
-    if path.exists() {
-        let there = std::fs::read_to_string(&path).map_err(failed)?;
-        if public_of(there.trim()).as_deref() != Some(vkey.as_str()) {
-            return Err(DbError::Setup(format!("{} already holds another key; move it away first", path.display())));
-        }
-    } else {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(failed)?;
-        writeln!(f, "{skey}").map_err(failed)?;
-        f.sync_all().map_err(failed)?;
-    }
+    crate::db::keyfiles::write_secret(&path, &skey, |there| public_of(there).as_deref() == Some(vkey.as_str()))?;
     // Written and synced before the database forgets it.
     conn.execute("UPDATE communities SET log_skey = NULL WHERE id = ?1", vals![community])?;
     Ok(path)

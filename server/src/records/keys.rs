@@ -39,10 +39,6 @@ pub enum KeyError {
     Db(#[from] DbError),
 }
 
-fn hex_key(k: &SigningKey) -> String {
-    hex::encode(k.to_bytes())
-}
-
 pub fn kid(k: &SigningKey) -> String {
     KeyId::of(&k.verifying_key()).to_string()
 }
@@ -53,7 +49,10 @@ pub fn create_next(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<Str
         return Err(KeyError::InProgress);
     }
     let next = SigningKey::generate(&mut rand::rngs::OsRng);
-    conn.execute("UPDATE communities SET next_key = ?1 WHERE id = ?2", vals![hex_key(&next), &c.id])?;
+    // Made where the current key is kept: in the database, or in a file.
+    let outside = crate::db::pass_keys_outside(conn, &c.id)?;
+    let column = crate::db::keyfiles::pass_key_column(&c.id, &next, outside)?;
+    conn.execute("UPDATE communities SET next_key = ?1 WHERE id = ?2", vals![column, &c.id])?;
     let with_next = Community { next: Some(next.clone()), ..c.clone() };
     let (version, _) = community::bundle(conn, &with_next, now_s)?;
     conn.execute("UPDATE communities SET key_version = ?1 WHERE id = ?2", vals![version, &c.id])?;
@@ -62,10 +61,11 @@ pub fn create_next(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<Str
 
 /// Step 2: the next key signs new passes; the current one becomes old.
 pub fn activate(conn: &mut dyn Conn, c: &Community) -> Result<(), KeyError> {
-    let next = c.next.as_ref().ok_or(KeyError::NoNextKey)?;
+    c.next.as_ref().ok_or(KeyError::NoNextKey)?;
+    // The columns move as they are: a key in a file stays in its file.
     conn.execute(
-        "UPDATE communities SET old_key = signing_key, signing_key = ?1, next_key = NULL WHERE id = ?2",
-        vals![hex_key(next), &c.id],
+        "UPDATE communities SET old_key = signing_key, signing_key = next_key, next_key = NULL WHERE id = ?1 AND next_key IS NOT NULL",
+        vals![&c.id],
     )?;
     Ok(())
 }
@@ -114,8 +114,21 @@ fn kiosks_behind(conn: &mut dyn Conn, community: &str) -> Result<i64, DbError> {
     )
 }
 
+/// A key retired in a transaction: its file, if it had one, is deleted
+/// once that has committed ([`Retired::forget`]), not before.
+#[must_use]
+pub struct Retired(Option<String>);
+
+impl Retired {
+    pub fn forget(self, community: &str) {
+        if let Some(column) = self.0 {
+            crate::db::keyfiles::forget_pass_key(community, &column);
+        }
+    }
+}
+
 /// Step 3: drops the old key, once nothing needs it.
-pub fn retire(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<(), KeyError> {
+pub fn retire(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<Retired, KeyError> {
     if c.old.is_none() {
         return Err(KeyError::NoOldKey);
     }
@@ -127,8 +140,10 @@ pub fn retire(conn: &mut dyn Conn, c: &Community, now_s: i64) -> Result<(), KeyE
     if left > 0 {
         return Err(KeyError::PassesLeft(left));
     }
+    let old: Option<String> =
+        conn.query_opt("SELECT old_key FROM communities WHERE id = ?1", vals![&c.id], |r| r.get(0))?.flatten();
     conn.execute("UPDATE communities SET old_key = NULL, key_version = NULL WHERE id = ?1", vals![&c.id])?;
-    Ok(())
+    Ok(Retired(old))
 }
 
 /// Where a community's rotation stands, for the Keys page.

@@ -81,6 +81,7 @@ pub async fn step(
         .call(move |conn| {
             let now_s = now_ms() / 1000;
             Ok(Some(crate::ops::audited_with(conn, &actor, step, |tx| {
+                let mut retired = None;
                 let detail = match step {
                     "key.next" => crate::leaves::detail::enc("key_next", &[&keys::create_next(tx, &community, now_s)?]),
                     "key.activate" => {
@@ -94,21 +95,26 @@ pub async fn step(
                         crate::leaves::detail::enc("key_resign", &[&keys::resign_old_passes(tx, &community, now_s)?])
                     }
                     _ => {
-                        keys::retire(tx, &community, now_s)?;
+                        retired = Some(keys::retire(tx, &community, now_s)?);
                         crate::leaves::detail::enc(
                             "key_retire",
                             &[&community.old.as_ref().map(keys::kid).unwrap_or_default()],
                         )
                     }
                 };
-                Ok(((), detail))
+                Ok((retired, detail))
             })))
         })
         .await;
     // The cached keys are stale whatever happened.
     app.forget_community(&m.community);
     match done {
-        Ok(Some(Ok(()))) => Ok(state_redirect("/keys")),
+        Ok(Some(Ok(retired))) => {
+            if let Some(retired) = retired {
+                retired.forget(&m.community);
+            }
+            Ok(state_redirect("/keys"))
+        }
         Ok(None) => Err(WebError::not_found(&m.session)),
         Ok(Some(Err(KeyError::Db(e)))) | Err(e) => Err(e.into()),
         Ok(Some(Err(e))) => Err(WebError::conflict(&m.session, "keys", e.to_string())),

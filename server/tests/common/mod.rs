@@ -216,8 +216,12 @@ pub fn login(server: &TestServer) -> (Browser, String) {
 }
 
 pub fn login_as(server: &TestServer, user: &str) -> (Browser, String) {
+    login_at(&server.url(), user)
+}
+
+/// Logs `user` in at the server at `base` (one started by a test itself).
+pub fn login_at(base: &str, user: &str) -> (Browser, String) {
     let b = browser();
-    let base = server.url();
     let (_, page) = get(&b, &format!("{base}/login"));
     let (status, _, location) =
         post(&b, &format!("{base}/login"), &[("user", user), ("password", PASSWORD), ("csrf", &csrf(&page))]);
