@@ -36,6 +36,8 @@ guard_checks|请找门岗值班人员核验通行证|Please see the guard on dut
 call_guard|请找门岗值班人员|Please see the guard on duty.
 measure_timeout|未测到体温，请靠近后重新出示通行证|No temperature taken. Please step closer and show your pass again.
 close_gate|请随手关门|Please close the gate behind you.
+duty_start|已签到上岗，辛苦了。下岗时请再扫一次|Signed in for duty. Thank you. Scan again when your shift ends.
+duty_end|已签退，谢谢您的服务|Signed out. Thank you for your service.
 TEXT
 
 tmp=$(mktemp -d)

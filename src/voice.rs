@@ -58,6 +58,8 @@ clips!(
     "call_guard",
     "measure_timeout",
     "close_gate",
+    "duty_start",
+    "duty_end",
 );
 
 /// The clip a screen calls for; `None` for screens that stay silent.
@@ -79,6 +81,8 @@ fn clip_for_result(view: &ResultView) -> &'static str {
         Ok if view.temperature_centi.is_some() => "ok_temperature",
         Ok | QuarantineUnconfirmed => "ok",
         QuarantineReturn => "welcome_home",
+        DutyStart => "duty_start",
+        DutyEnd => "duty_end",
         ManualOpen | ExitButton | PassbackOverride => "gate_open",
         AllowedWithoutTemperature => "no_temperature",
         Fever => "fever",

@@ -86,6 +86,10 @@ pub enum EntryKind {
     /// repeated refusals, a device fault, stale lists); the reason says what.
     /// Alarms are entries so that they are chained and synced like any other.
     Alarm,
+    /// A volunteer signed in for duty at this gate, or out (the reason says
+    /// which) with their duty pass: chained like any entry, so the hours
+    /// it bounds cannot be changed afterwards. Opens nothing.
+    Duty,
 }
 
 impl EntryKind {
@@ -95,6 +99,7 @@ impl EntryKind {
             EntryKind::Manual => "manual",
             EntryKind::ExitButton => "exit_button",
             EntryKind::Alarm => "alarm",
+            EntryKind::Duty => "duty",
         }
     }
 }

@@ -49,10 +49,14 @@ pub enum Role {
     Visitor = 2,
     Staff = 3,
     Delivery = 4,
+    /// A volunteer's personal duty pass (issue 32): scanned at a gate's
+    /// kiosk, it signs its holder in for duty there, or out; it opens
+    /// nothing. A phone pass, so it cannot be shared.
+    Duty = 5,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Resident, Role::Visitor, Role::Staff, Role::Delivery];
+    pub const ALL: [Role; 5] = [Role::Resident, Role::Visitor, Role::Staff, Role::Delivery, Role::Duty];
 
     fn from_wire(n: i128) -> Option<Role> {
         Role::ALL.into_iter().find(|r| *r as i128 == n)
@@ -64,6 +68,7 @@ impl Role {
             Role::Visitor => "visitor",
             Role::Staff => "staff",
             Role::Delivery => "delivery",
+            Role::Duty => "duty",
         }
     }
 }
@@ -74,7 +79,7 @@ impl std::str::FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: expected resident, visitor, staff or delivery"))
+            .ok_or_else(|| format!("unknown role {s:?}: expected resident, visitor, staff, delivery or duty"))
     }
 }
 

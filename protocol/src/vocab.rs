@@ -106,6 +106,11 @@ vocabulary! {
         TimeUncertain = "time_uncertain",
         /// The entry could not be stored: nothing opens (shown, not recorded).
         StoreFault = "store_fault",
+        // Duty: entries of kind `duty`, from a volunteer's duty pass.
+        /// Signed in for duty at this gate.
+        DutyStart = "duty_start",
+        /// Signed out of duty at this gate.
+        DutyEnd = "duty_end",
         // Alarms: entries of kind `alarm`.
         ListsTooOld = "lists_too_old",
         DoorForcedOpen = "door_forced_open",

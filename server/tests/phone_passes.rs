@@ -228,3 +228,54 @@ fn a_key_rotation_keeps_the_phone_bound() {
     }]);
     assert!(pass::verify(&code, &new_only, now, 60).is_ok(), "signed by the new key, with the holder");
 }
+
+/// A volunteer's duty pass (issue 32) is a phone pass whatever the form
+/// says; its live code read by the gate core at a kiosk that has been
+/// offline signs the volunteer in and later out, opening nothing; after
+/// the kiosk syncs, the committee's Entries page shows both, chained.
+#[test]
+fn a_duty_pass_is_a_phone_pass_and_signs_its_volunteer_in_and_out_at_an_offline_gate() {
+    use shoumen_gate::{step, Effect, Event, GateState, Now, Policy};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, csrf) = login(&server);
+    let token = issue(&server, &b, &csrf, "duty", "", false);
+    let phone = holder_key(21);
+    let (status, answer) = bind(&server, &token, "Ed25519", phone.verifying_key().as_bytes());
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let bound = answer["pass"].as_str().unwrap().to_string();
+
+    let mut kiosk = Kiosk::new(dir.path(), "north");
+    kiosk.enroll(&server.url(), &server.token("North gate"));
+    kiosk.sync().unwrap();
+    // Offline from here: the lists it holds are a day old by its clock.
+    let lists = kiosk.store.lists().unwrap();
+    let mut gate = GateState::new(Policy::default(), lists, Default::default());
+    let mut scan = |at_ms: i64, mono_ms: u64| {
+        let code = holder::make_code_ed25519(&bound, at_ms / 1000, &phone).unwrap();
+        let effects = step(&mut gate, Event::PassRead { text: code, direction: None }, Now::vouched(at_ms, mono_ms));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::OpenGate { .. })), "{effects:?}");
+        for e in effects {
+            if let Effect::Record(d) = e {
+                kiosk.store.append(&d).unwrap();
+            }
+        }
+    };
+    let start = now_ms() + 86_400_000;
+    scan(start, 1_000);
+    scan(start + 4 * 3_600_000, 4 * 3_600_000);
+    kiosk.sync().unwrap();
+    let rows: Vec<(String, String, String)> = server
+        .db
+        .call_blocking(|c| {
+            c.query_map("SELECT kind, reason, role FROM entries ORDER BY seq", &[], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<Option<String>>(2)?.unwrap_or_default()))
+            })
+        })
+        .unwrap();
+    let duty = |reason: &str| ("duty".to_string(), reason.to_string(), "duty".to_string());
+    assert_eq!(rows, [duty("duty_start"), duty("duty_end")]);
+    let (_, page) = get(&b, &format!("{}/entries", server.url()));
+    assert!(page.contains("Volunteer signed in for duty") && page.contains("Volunteer signed out of duty"), "{page}");
+}

@@ -146,7 +146,10 @@ impl Kiosk {
     /// sync and demo threads. SIGTERM and SIGINT stop the kiosk.
     pub fn start(config: &Config, clock: &SystemClock, options: &KioskOptions) -> Result<Kiosk, KioskError> {
         let mut store = open_store(config, clock)?;
-        let state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+        let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+        // Who is on duty here survives a restart: it is in the log.
+        let now_ms = clock.now().wall_ms;
+        state.on_duty_from(store.duty_since(now_ms - crate::gate::DUTY_FORGOTTEN_AFTER_MS)?, now_ms);
         let layout = GateLayout {
             direction: config.policy.direction.as_str().into(),
             inward_camera: config.camera.inward.is_some(),

@@ -173,6 +173,8 @@ fn every_refusal_clip_says_the_next_step_in_both_languages() {
                 NextStep::RegisterAsVisitor => ("登记", "register"),
                 NextStep::CallCommittee => ("居委会", "committee"),
                 NextStep::SeeGuard => ("值班人员", "guard on duty"),
+                NextStep::DutyStarted => ("再扫一次", "Scan again"),
+                NextStep::DutyEnded => ("谢谢", "Thank you"),
             };
             assert!(zh.contains(zh_words), "{reason} ({next:?}): {clip} says {zh:?}");
             assert!(en.contains(en_words), "{reason} ({next:?}): {clip} says {en:?}");

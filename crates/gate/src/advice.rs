@@ -34,6 +34,10 @@ pub enum NextStep {
     CallCommittee,
     /// Something the person cannot fix alone: the guard on duty.
     SeeGuard,
+    /// A volunteer signed in for duty: scan again when the shift ends.
+    DutyStarted,
+    /// A volunteer signed out: thanks; the hours count within the shift.
+    DutyEnded,
 }
 
 impl NextStep {
@@ -50,6 +54,8 @@ impl NextStep {
             NextStep::RegisterAsVisitor => "register_as_visitor",
             NextStep::CallCommittee => "call_committee",
             NextStep::SeeGuard => "see_guard",
+            NextStep::DutyStarted => "duty_started",
+            NextStep::DutyEnded => "duty_ended",
         }
     }
 }
@@ -62,6 +68,8 @@ pub fn next_step(view: &ResultView) -> NextStep {
             NextStep::GoAhead
         }
         QuarantineReturn | QuarantineNoExit => NextStep::GoHome,
+        DutyStart => NextStep::DutyStarted,
+        DutyEnd => NextStep::DutyEnded,
         Fever => NextStep::WaitAside,
         CodeExpired => NextStep::ShowLiveCode,
         MeasureTimeout => NextStep::StepCloser,

@@ -298,7 +298,29 @@ pub struct GateState {
     /// last, for `passback_exit_credit`.
     exit_presses: VecDeque<i64>,
     early: Early,
+    /// Who is signed in for duty at this gate (their duty pass), since
+    /// when (unix ms): the console shows them, and their next scan signs
+    /// them out. Rebuilt from the log at start ([`GateState::on_duty_from`]).
+    pub on_duty: HashMap<PassId, OnDuty>,
+    /// The last duty sign-in or sign-out here (pass, mono ms): the camera
+    /// still sees the phone a moment later, which must not undo it.
+    duty_last: Option<(PassId, u64)>,
 }
+
+/// A volunteer signed in for duty at this gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnDuty {
+    pub since_ms: i64,
+}
+
+/// A duty sign-in older than this is not "on duty now" after a restart:
+/// the longest shift, with room to spare. The server closes a shift
+/// nobody signed out of at its scheduled end anyway.
+pub const DUTY_FORGOTTEN_AFTER_MS: i64 = 16 * 3_600_000;
+
+/// A duty pass read again this soon after it signed in or out changes
+/// nothing (the camera still sees the phone held up a moment ago).
+pub const DUTY_SETTLE_MS: u64 = 60_000;
 
 /// A measurement asked for when someone stepped up, before their pass was
 /// read (`measure_on_presence`). The thermometer answers requests in order,
@@ -335,7 +357,24 @@ impl GateState {
             codes_seen: HashMap::new(),
             exit_presses: VecDeque::new(),
             early: Early::default(),
+            on_duty: HashMap::new(),
+            duty_last: None,
         }
+    }
+
+    /// Who is on duty, from the log's duty entries in order: (pass, signed
+    /// in?, when). Sign-ins older than [`DUTY_FORGOTTEN_AFTER_MS`] at
+    /// `now_ms` are left out.
+    pub fn on_duty_from(&mut self, entries: impl IntoIterator<Item = (PassId, bool, i64)>, now_ms: i64) {
+        self.on_duty.clear();
+        for (pass_id, signed_in, at_ms) in entries {
+            if signed_in {
+                self.on_duty.insert(pass_id, OnDuty { since_ms: at_ms });
+            } else {
+                self.on_duty.remove(&pass_id);
+            }
+        }
+        self.on_duty.retain(|_, d| now_ms - d.since_ms < DUTY_FORGOTTEN_AFTER_MS);
     }
 
     /// True while a pass waits for its temperature.
@@ -489,6 +528,11 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     // pass stays refused whatever the time.
     if only_by_the_clock {
         return refuse(state, &claims, record_as, Decision::Guard, Reason::TimeUncertain, now);
+    }
+    // A volunteer's duty pass signs them in or out; it opens nothing, so
+    // stale lists do not stop it (an offline kiosk still records duty).
+    if claims.role == Role::Duty {
+        return on_duty_pass(state, &claims, now);
     }
     if lists_too_old(state, now) && state.policy.on_stale_lists == FallbackPolicy::CallGuard {
         let age_s = state.lists.age_s(now);
@@ -831,6 +875,31 @@ fn fever(state: &mut GateState, pending: Pending, centi: i32, now: Now) -> Vec<E
     let mut effects = finish(state, d, view, now);
     effects.push(Effect::Alarm(Alarm::Fever { pass_id: pending.claims.pass_id, centi }));
     effects
+}
+
+/// A duty pass read: signs its holder in for duty at this gate, or out if
+/// they are on duty here. Recorded like any entry; never opens the gate.
+fn on_duty_pass(state: &mut GateState, claims: &PassClaims, now: Now) -> Vec<Effect> {
+    // The result of the first read was shown; no result without a record.
+    if state.duty_last.is_some_and(|(id, at)| id == claims.pass_id && now.mono_ms < at + DUTY_SETTLE_MS) {
+        return Vec::new();
+    }
+    state.duty_last = Some((claims.pass_id, now.mono_ms));
+    let reason = match state.on_duty.remove(&claims.pass_id) {
+        Some(_) => Reason::DutyEnd,
+        None => {
+            state.on_duty.insert(claims.pass_id, OnDuty { since_ms: now.wall_ms });
+            Reason::DutyStart
+        }
+    };
+    let d = EntryDraft {
+        kind: EntryKind::Duty,
+        ..draft_for(now, state.default_direction(), claims, Decision::Allow, reason)
+    };
+    let mut view = ResultView::for_pass(Decision::Allow, reason, claims);
+    view.lists_age_s = lists_warning(state, now);
+    state.phase = Phase::Showing { until_mono_ms: now.mono_ms + state.policy.result_screen_ms };
+    vec![Effect::Record(d), Effect::Show(Screen::Result(view)), Effect::Sound(Sound::Ok)]
 }
 
 /// Record, then open (if allowed), then show and sound: the order the caller

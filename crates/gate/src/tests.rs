@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use shoumen_protocol::{
-    holder, pass, testkit, Decision, Direction, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims, PassFlags,
-    PassId, Reason, Role, TempRecord, TrustList, TrustedKey,
+    holder, pass, testkit, Decision, Direction, EntryKind, HolderKey, ListItem, ListKind, ListSnapshot, PassClaims,
+    PassFlags, PassId, Reason, Role, TempRecord, TrustList, TrustedKey,
 };
 
 use shoumen_protocol::time::TimeTrust;
@@ -760,4 +760,73 @@ fn with_the_time_uncertain_only_what_the_floor_proves_is_refused_and_the_guard_d
     assert_eq!((again.decision, again.reason), (Deny, Reason::CodeExpired));
     let older = read_uncertain(&mut state, 13, wall, floor, 120_000).unwrap();
     assert_eq!(older.reason, Reason::CodeExpired, "an older code of a pass already seen");
+}
+
+/// A volunteer's duty pass (issue 32), a phone pass of role duty: its
+/// code, made `at_s`.
+fn duty_code(n: u8, at_s: i64) -> String {
+    let holder = ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
+    let duty = PassClaims {
+        role: Role::Duty,
+        unit: "volunteer 3".into(),
+        flags: PassFlags(PassFlags::PHONE),
+        holder: Some(HolderKey::Ed25519(holder.verifying_key().to_bytes())),
+        ..claims(n)
+    };
+    holder::make_code_ed25519(&text(&duty), at_s, &holder).unwrap()
+}
+
+/// A duty pass signs its holder in, then out, at an offline kiosk: each a
+/// chained entry of kind duty that opens nothing; the camera seeing the
+/// phone again a moment later undoes nothing; a photo of the code, or a
+/// withdrawn duty pass, is refused as any phone pass is; who is on duty
+/// is rebuilt from the log after a restart.
+#[test]
+fn a_duty_pass_signs_in_and_out_and_opens_nothing() {
+    let mut lists = fresh_lists();
+    offline_20_min(&mut lists);
+    lists.revocations = Some(list(ListKind::Revocations, &[id(2), id(31)]));
+    let policy = Policy { on_stale_lists: FallbackPolicy::CallGuard, ..Policy::default() };
+    let mut state = GateState::new(policy, lists, HashMap::new());
+    let mut read = |text: String, mono_ms: u64| {
+        let effects = step(&mut state, Event::PassRead { text, direction: None }, now(mono_ms));
+        assert_record_comes_first(&effects);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::OpenGate { .. })), "a duty pass opened the gate");
+        let drafts: Vec<EntryDraft> =
+            effects.iter().filter_map(|e| if let Effect::Record(d) = e { Some(d.clone()) } else { None }).collect();
+        (drafts, effects)
+    };
+    let vector = testkit::VECTOR_NOW;
+    let (signed_in, _) = read(duty_code(30, vector), 1_000);
+    assert_eq!(signed_in.len(), 1);
+    let d = &signed_in[0];
+    assert_eq!((d.kind, d.decision, d.reason, d.role), (EntryKind::Duty, Allow, Reason::DutyStart, Some(Role::Duty)));
+    assert_eq!(d.pass_id, Some(id(30)));
+    // Still in front of the camera: a new code 20 s later records nothing.
+    let (_, effects) = read(duty_code(30, vector + 20), 21_000);
+    assert!(effects.is_empty(), "{effects:?}");
+    // At the end of the shift: signed out.
+    let (signed_out, _) = read(duty_code(30, vector + 4 * 3600), 4 * 3_600_000);
+    assert_eq!(signed_out.iter().map(|d| d.reason).collect::<Vec<_>>(), [Reason::DutyEnd]);
+    // A photo of a code, and a withdrawn duty pass.
+    let (photo, _) = read(duty_code(30, vector + 4 * 3600 - 40), 4 * 3_600_000 + 90_000);
+    assert_eq!(photo.iter().map(|d| (d.kind, d.reason)).collect::<Vec<_>>(), [(EntryKind::Scan, Reason::CodeExpired)]);
+    let (withdrawn, _) = read(duty_code(31, vector + 4 * 3600 + 100), 4 * 3_600_000 + 100_000);
+    assert_eq!(withdrawn.iter().map(|d| d.reason).collect::<Vec<_>>(), [Reason::Revoked]);
+    assert!(state.on_duty.is_empty());
+
+    // After a restart, from the log: 30 signed in and out, 32 still on
+    // duty, 33 signed in a day ago and never out (forgotten).
+    let mut state = GateState::new(Policy::default(), fresh_lists(), HashMap::new());
+    state.on_duty_from(
+        [
+            (id(33), true, T0 - 86_400_000),
+            (id(30), true, T0 - 3_600_000),
+            (id(32), true, T0 - 1_800_000),
+            (id(30), false, T0 - 60_000),
+        ],
+        T0,
+    );
+    assert_eq!(state.on_duty.keys().collect::<Vec<_>>(), [&id(32)]);
+    assert_eq!(state.on_duty[&id(32)], OnDuty { since_ms: T0 - 1_800_000 });
 }

@@ -366,6 +366,8 @@ fn alarm_kind(reason: Reason) -> Option<AlertKind> {
         Fever => Some(AlertKind::Fever),
         QuarantineNoExit => Some(AlertKind::QuarantineExit),
         Ok
+        | DutyStart
+        | DutyEnd
         | QuarantineReturn
         | QuarantineUnconfirmed
         | PassbackOverride

@@ -119,7 +119,11 @@ pub fn issue_pass(conn: &mut dyn Conn, community: &Community, req: &PassRequest)
             return Err(CommunityError::NotFound("resident"));
         }
     }
-    let phone = req.flags & PassFlags::PHONE != 0 || phone_roles(conn, &community.id)?.contains(&req.role);
+    // A duty pass is always a phone pass: bound to its holder's phone, so
+    // nobody signs in for another (issue 32).
+    let phone = req.flags & PassFlags::PHONE != 0
+        || req.role == Role::Duty
+        || phone_roles(conn, &community.id)?.contains(&req.role);
     let flags = if phone { req.flags | PassFlags::PHONE } else { req.flags };
     let claims = PassClaims {
         issuer: community.id.clone(),

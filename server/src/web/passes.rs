@@ -221,7 +221,8 @@ fn phone_roles_form(session: &Session, required: &[Role]) -> Markup {
         form.card method="post" action="/passes/phone-roles" #phone-roles {
             (csrf_field(&session.csrf))
             p { (t(lang, "phone_roles")) }
-            @for r in Role::ALL {
+            // A duty pass is a phone pass whatever is checked here.
+            @for r in Role::ALL.into_iter().filter(|r| *r != Role::Duty) {
                 label.check {
                     input type="checkbox" name="role" value=(r.as_str()) style="width:auto" checked[required.contains(&r)];
                     " " (t(lang, r.as_str()))

@@ -269,6 +269,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The duty sign-ins and sign-outs at this gate since `since_ms`, in
+    /// the log's order: (duty pass, signed in?, when), to rebuild who is on
+    /// duty after a restart. An entry whose body was pruned is skipped.
+    pub fn duty_since(&self, since_ms: i64) -> Result<Vec<(PassId, bool, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT body, reason, wall_ms FROM entries WHERE reason IN ('duty_start', 'duty_end') AND wall_ms >= ?1 AND body IS NOT NULL ORDER BY seq",
+        )?;
+        let rows =
+            stmt.query_map([since_ms], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, reason, at_ms) = row?;
+            let entry: shoumen_protocol::Entry =
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("a duty entry: {e}")))?;
+            if let Some(pass_id) = entry.pass_id.filter(|_| entry.kind == shoumen_protocol::EntryKind::Duty) {
+                out.push((pass_id, reason == "duty_start", at_ms));
+            }
+        }
+        Ok(out)
+    }
+
     /// Merges presence from the community's other gates: a pass's row is
     /// replaced only by a newer one. `cursor` is where the server's feed
     /// stands after these, kept for the next pull.

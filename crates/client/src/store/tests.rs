@@ -225,3 +225,34 @@ fn an_own_entry_older_than_a_merged_presence_does_not_replace_it() {
     store.append(&draft(11, Decision::Allow, Some(1))).unwrap();
     assert_eq!(store.presence().unwrap()[&PassId([1; 8])].direction, Direction::In);
 }
+
+/// Who is on duty survives a restart (issue 32): the duty entries of the
+/// log are read back in order, the sign-ins with their pass and time; a
+/// scan with a duty-like reason but another kind is not duty.
+#[test]
+fn duty_sign_ins_and_outs_are_read_back_from_the_log_after_reopening() {
+    let (dir, mut store) = store_with(2);
+    let duty = |i: u64, pass: u8, reason: Reason| EntryDraft {
+        kind: EntryKind::Duty,
+        reason,
+        temperature: None,
+        role: Some(shoumen_protocol::Role::Duty),
+        ..draft(i, Decision::Allow, Some(pass))
+    };
+    store.append(&duty(3, 30, Reason::DutyStart)).unwrap();
+    store.append(&duty(4, 31, Reason::DutyStart)).unwrap();
+    store.append(&duty(5, 30, Reason::DutyEnd)).unwrap();
+    store.append(&EntryDraft { reason: Reason::DutyStart, ..draft(6, Decision::Allow, Some(32)) }).unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("kiosk.db"), "boot-2").unwrap();
+    let read = store.duty_since(T0).unwrap();
+    assert_eq!(
+        read,
+        [
+            (PassId([30; 8]), true, T0 + 3_000),
+            (PassId([31; 8]), true, T0 + 4_000),
+            (PassId([30; 8]), false, T0 + 5_000)
+        ]
+    );
+    assert_eq!(store.duty_since(T0 + 4_500).unwrap(), [(PassId([30; 8]), false, T0 + 5_000)]);
+}
