@@ -46,6 +46,10 @@ pub struct Config {
     /// Requests per minute and client address for enrollment, login and the
     /// public visitor form.
     pub rate_per_minute: u32,
+    /// Tiles of the evidence logs per minute and client address: enough
+    /// to copy a log of a million records in two minutes; a monitor that
+    /// needs more puts a cache in front (tiles never change).
+    pub tiles_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<net::Cidr>,
     /// Connection and request limits.
@@ -81,6 +85,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: false,
             rate_per_minute: 20,
+            tiles_per_minute: 6_000,
             trusted_proxies: Vec::new(),
             limits: net::Limits::default(),
             utc_offset_min: 480,
@@ -105,6 +110,8 @@ pub struct AppState {
     communities: Arc<RwLock<HashMap<String, Arc<Community>>>>,
     pub config: Arc<Config>,
     pub limiter: Arc<Limiter>,
+    /// The evidence logs' tiles, per client address (`tiles_per_minute`).
+    pub tile_limiter: Arc<Limiter>,
     /// Failed logins per account, for the lockout.
     pub logins: Arc<LoginGuard>,
     /// Rung when a webhook message is queued.
@@ -135,6 +142,7 @@ impl AppState {
         Ok(AppState {
             db,
             communities,
+            tile_limiter: Arc::new(Limiter::new(config.tiles_per_minute)),
             config: Arc::new(config),
             limiter,
             logins,

@@ -59,8 +59,18 @@ pub async fn key(State(app): State<AppState>, Path(community): Path<String>) -> 
     }
 }
 
-/// A hash tile: its bytes never change, so anyone may cache it for ever.
-pub async fn tile(State(app): State<AppState>, Path((community, path)): Path<(String, String)>) -> Response {
+/// A hash tile or an entry bundle: its bytes never change, so anyone may
+/// cache it for ever. Bounded per address, generously (a whole log).
+pub async fn tile(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((community, path)): Path<(String, String)>,
+) -> Response {
+    if !app.tile_limiter.allow("tile", app.client_ip(peer.ip(), &headers)) {
+        let why = "too many tiles asked from this address; wait a minute, or copy the log through a cache";
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], why).into_response();
+    }
     match app.db.call(move |conn| Ok(evidence::tile(conn, &community, &path))).await {
         Ok(Ok(bytes)) => (
             [
