@@ -48,7 +48,8 @@ pub struct Config {
     pub rate_per_minute: u32,
     /// Tiles of the evidence logs per minute and client address: enough
     /// to copy a log of a million records in two minutes; a monitor that
-    /// needs more puts a cache in front (tiles never change).
+    /// needs more puts a cache in front (tiles never change). The logs'
+    /// checkpoints and keys have the same budget, apart.
     pub tiles_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<net::Cidr>,
@@ -110,7 +111,7 @@ pub struct AppState {
     communities: Arc<RwLock<HashMap<String, Arc<Community>>>>,
     pub config: Arc<Config>,
     pub limiter: Arc<Limiter>,
-    /// The evidence logs' tiles, per client address (`tiles_per_minute`).
+    /// The evidence logs' public paths, per client address (`tiles_per_minute`).
     pub tile_limiter: Arc<Limiter>,
     /// Failed logins per account, for the lockout.
     pub logins: Arc<LoginGuard>,

@@ -660,10 +660,10 @@ fn the_log_is_mirrored_from_its_tiles_alone() {
     assert!(!ok && said.contains("tile/entries/002: entry 188 is not its leaf's"), "{said}");
 }
 
-/// Tiles are bounded per address like every public path, generously: a
-/// client past its budget is told to wait.
+/// A log's tiles, checkpoint and key are bounded per address like every
+/// public path, generously: a client past its budget is told to wait.
 #[test]
-fn tiles_are_bounded_per_address() {
+fn a_logs_public_paths_are_bounded_per_address() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), |c| c.tiles_per_minute = 3);
     append_all(&server, &[vec![1u8; 32], vec![2u8; 32]]);
@@ -674,8 +674,11 @@ fn tiles_are_bounded_per_address() {
     let refused = get("tile/0/000.p/2");
     assert_eq!(refused.status(), 429);
     assert_eq!(refused.headers().get("retry-after").unwrap(), "60");
-    // Other paths do not count against the tiles' budget.
-    assert_eq!(get("checkpoint").status(), 200);
+    // The checkpoint and the key have a budget of their own, as bounded.
+    for _ in 0..3 {
+        assert_eq!(get("checkpoint").status(), 200);
+    }
+    assert_eq!(get("key").status(), 429);
 }
 
 /// The log audits itself (issue 29): `evidence fsck` and the nightly audit

@@ -262,9 +262,12 @@ fn a_duty_pass_is_a_phone_pass_and_signs_its_volunteer_in_and_out_at_an_offline_
             }
         }
     };
-    let start = now_ms() + 86_400_000;
+    let start = now_ms() + 1_000;
     scan(start, 1_000);
     scan(start + 4 * 3_600_000, 4 * 3_600_000);
+    // Back online: the Gates page shows who was on duty, then nobody.
+    let (_, gates) = get(&b, &format!("{}/gates", server.url()));
+    assert!(gates.contains("On duty now") && gates.contains("Nobody signed in"), "{gates}");
     kiosk.sync().unwrap();
     let rows: Vec<(String, String, String)> = server
         .db
@@ -278,4 +281,49 @@ fn a_duty_pass_is_a_phone_pass_and_signs_its_volunteer_in_and_out_at_an_offline_
     assert_eq!(rows, [duty("duty_start"), duty("duty_end")]);
     let (_, page) = get(&b, &format!("{}/entries", server.url()));
     assert!(page.contains("Volunteer signed in for duty") && page.contains("Volunteer signed out of duty"), "{page}");
+    let (_, gates) = get(&b, &format!("{}/gates", server.url()));
+    assert!(gates.contains("Nobody signed in"), "signed out: {gates}");
+}
+
+/// The Gates page shows who is on duty at each gate now, from the gates'
+/// duty entries: a sign-in without its sign-out, not older than a shift.
+#[test]
+fn the_gates_page_shows_who_is_on_duty_at_each_gate_now() {
+    use shoumen_gate::EntryDraft;
+    use shoumen_protocol::{Decision, Direction, EntryKind, PassId, Reason, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, _) = login(&server);
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&server.url(), &server.token("North gate"));
+    let now = now_ms();
+    let mut duty = |pass: u8, reason: Reason, at_ms: i64| {
+        let seq = north.store.head_seq().unwrap();
+        north
+            .store
+            .append(&EntryDraft {
+                wall_ms: at_ms,
+                mono_ms: 1_000 + seq * 1_000,
+                clock_synced: true,
+                kind: EntryKind::Duty,
+                direction: Direction::In,
+                pass_id: Some(PassId([pass; 8])),
+                role: Some(Role::Duty),
+                decision: Decision::Allow,
+                reason,
+                temperature: None,
+                note: None,
+            })
+            .unwrap();
+    };
+    duty(0xa1, Reason::DutyStart, now - 20 * 3_600_000); // a shift never signed out of, yesterday
+    duty(0xb2, Reason::DutyStart, now - 3 * 3_600_000);
+    duty(0xc3, Reason::DutyStart, now - 2 * 3_600_000);
+    duty(0xc3, Reason::DutyEnd, now - 3_600_000);
+    north.sync().unwrap();
+    let (_, gates) = get(&b, &format!("{}/gates", server.url()));
+    let cell = &gates[gates.find("class=\"on-duty\"").expect("the on-duty cell")..];
+    let cell = &cell[..cell.find("</td>").unwrap()];
+    assert!(cell.contains("b2b2b2b2"), "on duty: {cell}");
+    assert!(!cell.contains("a1a1a1a1") && !cell.contains("c3c3c3c3"), "not on duty: {cell}");
 }

@@ -579,7 +579,10 @@ pub const SQLITE: &[&str] = &[
     // none, and its entry is recomputed from its registration while
     // retention keeps it (found by its index).
     "ALTER TABLE tlog_leaves ADD COLUMN entry TEXT;
-    CREATE INDEX registrations_leaf ON registrations (community, leaf_index);"
+    CREATE INDEX registrations_leaf ON registrations (community, leaf_index);",
+    // 19: who is on duty at each gate now (issue 32), read from the duty
+    // entries of the last hours without scanning every entry.
+    "CREATE INDEX entries_duty ON entries (device, wall_ms) WHERE kind = 'duty';"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -1029,5 +1032,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
     CREATE INDEX witness_refusals_origin ON witness_refusals (origin, id);",
     // 16: as SQLite's 18.
     "ALTER TABLE tlog_leaves ADD COLUMN entry TEXT;
-    CREATE INDEX registrations_leaf ON registrations (community, leaf_index);"
+    CREATE INDEX registrations_leaf ON registrations (community, leaf_index);",
+    // 17: as SQLite's 19.
+    "CREATE INDEX entries_duty ON entries (device, wall_ms) WHERE kind = 'duty';"
 ];

@@ -49,6 +49,38 @@ pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Gate>, DbError> 
     )
 }
 
+/// A duty sign-in older than this is not "on duty now": the longest
+/// shift, with room (the kiosk forgets it after as long).
+pub const DUTY_FORGOTTEN_AFTER_MS: i64 = 16 * 3_600_000;
+
+/// Who is on duty now at each gate of `community` (issue 32): device →
+/// (duty pass id, signed in at), from the gates' duty entries of the last
+/// [`DUTY_FORGOTTEN_AFTER_MS`], in order. A gate with nobody is absent.
+pub fn on_duty(
+    conn: &mut dyn Conn,
+    community: &str,
+    now_ms: i64,
+) -> Result<std::collections::HashMap<String, Vec<(String, i64)>>, DbError> {
+    let rows: Vec<(String, String, String, i64)> = conn.query_map(
+        "SELECT e.device, e.pass_id, e.reason, e.wall_ms FROM devices d
+         JOIN entries e ON e.device = d.id AND e.kind = 'duty' AND e.wall_ms >= ?2
+         WHERE d.community = ?1 AND e.pass_id IS NOT NULL
+         ORDER BY e.device, e.wall_ms, e.seq",
+        vals![community, now_ms - DUTY_FORGOTTEN_AFTER_MS],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let mut gates: std::collections::HashMap<String, Vec<(String, i64)>> = std::collections::HashMap::new();
+    for (device, pass, reason, at) in rows {
+        let here = gates.entry(device).or_default();
+        here.retain(|(p, _)| *p != pass);
+        if shoumen_protocol::Reason::DutyStart == reason {
+            here.push((pass, at));
+        }
+    }
+    gates.retain(|_, here| !here.is_empty());
+    Ok(gates)
+}
+
 /// Revokes a kiosk of `community`; false if it has no such kiosk.
 pub fn revoke(conn: &mut dyn Conn, community: &str, id: &str) -> Result<bool, DbError> {
     Ok(conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1 AND community = ?2", vals![id, community])? > 0)

@@ -39,7 +39,25 @@ fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-pub async fn checkpoint(State(app): State<AppState>, Path(community): Path<String>) -> Response {
+/// The public paths of a log (checkpoint, key, tiles) are cheap but each
+/// a read of the database: bounded per address, generously, `purpose` by
+/// `purpose` (a mirror's tiles do not use up its checkpoints).
+fn over_budget(app: &AppState, peer: SocketAddr, headers: &HeaderMap, purpose: &'static str) -> Option<Response> {
+    (!app.tile_limiter.allow(purpose, app.client_ip(peer.ip(), headers))).then(|| {
+        let why = "too many requests for this log from this address; wait a minute, or copy it through a cache";
+        (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], why).into_response()
+    })
+}
+
+pub async fn checkpoint(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(community): Path<String>,
+) -> Response {
+    if let Some(refused) = over_budget(&app, peer, &headers, "log") {
+        return refused;
+    }
     let every = app.config.checkpoint_every.as_millis() as i64;
     match app.db.call(move |conn| Ok(crate::records::witnesses::current(conn, &community, every))).await {
         Ok(Ok(Some((_, note)))) => text(note),
@@ -52,7 +70,15 @@ pub async fn checkpoint(State(app): State<AppState>, Path(community): Path<Strin
     }
 }
 
-pub async fn key(State(app): State<AppState>, Path(community): Path<String>) -> Response {
+pub async fn key(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(community): Path<String>,
+) -> Response {
+    if let Some(refused) = over_budget(&app, peer, &headers, "log") {
+        return refused;
+    }
     match app.db.call(move |conn| evidence::verifier_key(conn, &community)).await {
         Ok(vkey) => text(vkey + "\n"),
         Err(e) => refusal(e.into()),
@@ -67,9 +93,8 @@ pub async fn tile(
     headers: HeaderMap,
     Path((community, path)): Path<(String, String)>,
 ) -> Response {
-    if !app.tile_limiter.allow("tile", app.client_ip(peer.ip(), &headers)) {
-        let why = "too many tiles asked from this address; wait a minute, or copy the log through a cache";
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], why).into_response();
+    if let Some(refused) = over_budget(&app, peer, &headers, "tile") {
+        return refused;
     }
     match app.db.call(move |conn| Ok(evidence::tile(conn, &community, &path))).await {
         Ok(Ok(bytes)) => (

@@ -29,7 +29,11 @@ async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>)
     let session = &m.session;
     let lang = session.lang;
     let community = m.community.clone();
-    let rows = app.db.call(move |conn| devices::list(conn, &community)).await?;
+    let now = crate::db::now_ms();
+    let (rows, on_duty) = app
+        .db
+        .call(move |conn| Ok((devices::list(conn, &community)?, devices::on_duty(conn, &community, now)?)))
+        .await?;
     let body = html! {
         p { a.sort href="/fleet" { (t(lang, "fleet_link")) } }
         @if let Some((token, gate)) = new_token {
@@ -48,16 +52,19 @@ async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>)
             table {
                 tr {
                     th { (t(lang, "gate")) } th { (t(lang, "last_seen")) } th { (t(lang, "queue")) }
-                    th { (t(lang, "clock_skew")) } th { (t(lang, "health")) } th { (t(lang, "entries")) } th {}
+                    th { (t(lang, "clock_skew")) } th { (t(lang, "health")) } th { (t(lang, "on_duty_now")) }
+                    th { (t(lang, "entries")) } th {}
                 }
-                @for g in &rows { (row(session, g, app.config.utc_offset_min)) }
+                @for g in &rows {
+                    (row(session, g, on_duty.get(&g.id).map_or(&[][..], Vec::as_slice), app.config.utc_offset_min))
+                }
             }
         }
     };
     Ok(frame(lang, t(lang, "gates"), Some(session), body))
 }
 
-fn row(session: &Session, g: &Gate, offset: i32) -> Markup {
+fn row(session: &Session, g: &Gate, on_duty: &[(String, i64)], offset: i32) -> Markup {
     let lang = session.lang;
     let faults: Vec<String> = g.health.iter().filter(|h| !h.ok).map(|h| format!("{}: {}", h.device, h.state)).collect();
     html! {
@@ -93,6 +100,15 @@ fn row(session: &Session, g: &Gate, offset: i32) -> Markup {
                 @else { span.bad { (faults.join("; ")) } }
                 @if g.layout.as_ref().is_some_and(|l| !l.checks_exit()) {
                     br; span.bad.exit-not-checked { (t(lang, "exit_not_checked")) }
+                }
+            }
+            td.on-duty {
+                @if on_duty.is_empty() { small { (t(lang, "nobody_on_duty")) } }
+                @for (pass, since) in on_duty {
+                    // The duty pass's first digits, linked to its card (whose it is).
+                    (t(lang, "duty_pass")) " "
+                    a href={ "/passes/" (pass) "/card" } { code { (pass.get(..8).unwrap_or(pass)) } } " "
+                    small { (t(lang, "since")) " " (fmt_ms(*since, offset)) } br;
                 }
             }
             td { (g.watermark) }
