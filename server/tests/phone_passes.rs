@@ -249,7 +249,7 @@ fn a_duty_pass_is_a_phone_pass_and_signs_its_volunteer_in_and_out_at_an_offline_
     let mut kiosk = Kiosk::new(dir.path(), "north");
     kiosk.enroll(&server.url(), &server.token("North gate"));
     kiosk.sync().unwrap();
-    // Offline from here: the lists it holds are a day old by its clock.
+    // Offline from here: it does not reach the server between the scans.
     let lists = kiosk.store.lists().unwrap();
     let mut gate = GateState::new(Policy::default(), lists, Default::default());
     let mut scan = |at_ms: i64, mono_ms: u64| {
