@@ -326,4 +326,12 @@ fn the_gates_page_shows_who_is_on_duty_at_each_gate_now() {
     let cell = &cell[..cell.find("</td>").unwrap()];
     assert!(cell.contains("b2b2b2b2"), "on duty: {cell}");
     assert!(!cell.contains("a1a1a1a1") && !cell.contains("c3c3c3c3"), "not on duty: {cell}");
+    // A sign-in is nobody going in: the day's counts leave duty out.
+    north.scan(PassId([0xd4; 8]), Direction::In, Decision::Allow, "ok");
+    north.sync().unwrap();
+    let day = server
+        .db
+        .call_blocking(|c| shoumen_server::reports::summary::daily(c, COMMUNITY, now - 22 * 3_600_000, 480))
+        .unwrap();
+    assert_eq!((day.entries, day.allowed_in, day.allowed_out), (5, 1, 0));
 }

@@ -430,8 +430,8 @@ pub fn district(conn: &mut dyn Conn, from_ms: i64, to_ms: i64, now_ms: i64) -> R
     fill(
         conn,
         "SELECT community, COUNT(*),
-                SUM(CASE WHEN decision = 'allow' AND direction = 'in' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN decision = 'allow' AND direction = 'out' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN decision = 'allow' AND kind <> 'duty' AND direction = 'in' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN decision = 'allow' AND kind <> 'duty' AND direction = 'out' THEN 1 ELSE 0 END),
                 SUM(CASE WHEN decision <> 'allow' AND kind = 'scan' THEN 1 ELSE 0 END),
                 SUM(CASE WHEN reason = 'fever' THEN 1 ELSE 0 END)
          FROM entries WHERE wall_ms >= ?1 AND wall_ms < ?2 GROUP BY community",

@@ -92,8 +92,8 @@ pub fn daily(conn: &mut dyn Conn, community: &str, from_ms: i64, utc_offset_min:
     };
     (d.entries, d.allowed_in, d.allowed_out, d.refused, d.fever) = conn.query_row(
         "SELECT COUNT(*),
-                COALESCE(SUM(CASE WHEN decision = 'allow' AND direction = 'in' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN decision = 'allow' AND direction = 'out' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN decision = 'allow' AND kind <> 'duty' AND direction = 'in' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN decision = 'allow' AND kind <> 'duty' AND direction = 'out' THEN 1 ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN decision <> 'allow' AND kind = 'scan' THEN 1 ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN reason = 'fever' THEN 1 ELSE 0 END), 0)
          FROM entries WHERE community = ?1 AND wall_ms >= ?2 AND wall_ms < ?3",
