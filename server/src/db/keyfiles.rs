@@ -32,7 +32,7 @@ pub fn dir() -> Option<&'static Path> {
     DIR.get().map(PathBuf::as_path)
 }
 
-/// A community id as it may stand in a file name.
+/// A community id as it may stand in a file name or a log's origin.
 pub fn clean(community: &str) -> String {
     community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }

@@ -44,15 +44,10 @@ pub enum EvidenceError {
     Db(#[from] DbError),
 }
 
-/// A community id as it may stand in an origin or a file name.
-fn clean_id(community: &str) -> String {
-    community.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
-}
-
 /// The name of a log whose key was made before logs were named after
 /// their address: unique on one server only.
 pub fn legacy_origin(community: &str) -> String {
-    format!("shoumen.{}/evidence", clean_id(community))
+    format!("shoumen.{}/evidence", crate::db::keyfiles::clean(community))
 }
 
 /// The origin of a log served under `public_url`: its tiles' URL prefix
@@ -61,7 +56,7 @@ pub fn legacy_origin(community: &str) -> String {
 /// cannot be one (a space, a '+').
 pub fn url_origin(public_url: &str, community: &str) -> Option<String> {
     let host = public_url.trim().trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
-    let origin = format!("{host}/log/{}", clean_id(community));
+    let origin = format!("{host}/log/{}", crate::db::keyfiles::clean(community));
     (!host.is_empty() && signed_note::is_key_name_valid(&origin)).then_some(origin)
 }
 
