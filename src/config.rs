@@ -56,7 +56,8 @@ pub struct KioskConfig {
     pub language: String,
     /// The committee's visitor registration page for this gate, shown as a QR.
     pub visitor_url: String,
-    /// SHA-256 (hex) of the guard console's PIN; unset = console locked.
+    /// SHA-256 (hex) of the guard console's PIN; unset = no PIN: only a
+    /// volunteer's duty pass opens the console.
     pub guard_pin_sha256: Option<String>,
     /// The guard console locks itself after this many seconds untouched.
     pub guard_lock_after_s: u64,

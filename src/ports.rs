@@ -52,6 +52,9 @@ pub struct Status {
     pub time_uncertain: bool,
     /// The machine's numbers for the server's monitoring.
     pub vitals: shoumen_protocol::sync::Vitals,
+    /// Who is signed in for duty here (their duty pass), since when (unix
+    /// ms), earliest first: the console shows them.
+    pub on_duty: Vec<(shoumen_protocol::PassId, i64)>,
 }
 
 /// Today's entries, for the guard console.

@@ -65,7 +65,7 @@ clips!(
 /// The clip a screen calls for; `None` for screens that stay silent.
 pub fn clip_for(screen: &Screen) -> Option<&'static str> {
     match screen {
-        Screen::Scan { .. } | Screen::GuardError { .. } => None,
+        Screen::Scan { .. } | Screen::GuardError { .. } | Screen::ConsoleOpen { .. } => None,
         Screen::Measuring { .. } => Some("measuring"),
         Screen::Remeasure { .. } => Some("remeasure"),
         Screen::ChooseDirection => Some("choose_direction"),
@@ -83,6 +83,8 @@ fn clip_for_result(view: &ResultView) -> &'static str {
         QuarantineReturn => "welcome_home",
         DutyStart => "duty_start",
         DutyEnd => "duty_end",
+        // Console records: never on a result screen.
+        ConsoleOpened | AlarmAcknowledged | SettingChanged => "ok",
         ManualOpen | ExitButton | PassbackOverride => "gate_open",
         AllowedWithoutTemperature => "no_temperature",
         Fever => "fever",

@@ -17,6 +17,7 @@ use shoumen::store::Store;
 use shoumen::ui::pages::guard::{pin_hash, GuardConfig};
 use shoumen::ui::pages::{self, Wiring};
 use shoumen::ui::{AppState, AppWindow, GuardAdapter, Page, Poster, ResultAdapter, SlintView, Verdict};
+use shoumen_protocol::{holder, pass, HolderKey, PassClaims, PassFlags, PassId, Role};
 use slint::{ComponentHandle, Model};
 
 #[derive(Default)]
@@ -48,6 +49,7 @@ struct Kiosk {
     world: World,
     relay: Outputs,
     clock_ms: u64,
+    community: DemoCommunity,
 }
 
 impl Kiosk {
@@ -104,6 +106,7 @@ impl Kiosk {
             world,
             relay: Outputs::default(),
             clock_ms: 1_000,
+            community,
         }
     }
 
@@ -248,9 +251,95 @@ fn a_manual_open_with_a_reason_is_recorded() {
     k.press("Ambulance");
     k.press("Open the gate");
     assert_eq!(k.relay.pulses, [3000]);
-    let entry = k.store.entry(1).unwrap().expect("a recorded entry");
+    let opened = k.store.entry(1).unwrap().expect("the console's opening is recorded");
+    assert_eq!((opened.reason.as_str(), opened.pass_id, opened.note.as_deref()), ("console_opened", None, Some("pin")));
+    let entry = k.store.entry(2).unwrap().expect("a recorded entry");
     assert_eq!((entry.reason.as_str(), entry.note.as_deref()), ("manual_open", Some("ambulance")));
+    assert_eq!(entry.pass_id, None, "the PIN is nobody's");
     assert_eq!(k.page(), Page::Result);
+}
+
+/// A volunteer's duty pass, as their phone shows it at `at_s`.
+fn duty_code(k: &Kiosk, holder: &ed25519_dalek::SigningKey, pass_id: PassId, at_s: i64) -> String {
+    let claims = PassClaims {
+        issuer: shoumen::demo::ISSUER.into(),
+        pass_id,
+        issued_at: at_s - 86_400,
+        not_before: at_s - 86_400,
+        expires_at: at_s + 90 * 86_400,
+        role: Role::Duty,
+        unit: String::new(),
+        flags: PassFlags(PassFlags::PHONE),
+        holder: Some(HolderKey::Ed25519(holder.verifying_key().to_bytes())),
+    };
+    let text = pass::issue(&claims, &k.community.key).unwrap();
+    holder::make_code_ed25519(&text, at_s, holder).unwrap()
+}
+
+/// The console opened by a volunteer's own duty pass: it says whose, shows
+/// who is on duty, and the manual opening and the alarm acknowledged on it
+/// are recorded with that pass. A photo of the code opens nothing.
+#[test]
+fn a_duty_pass_opens_the_console_and_what_is_done_there_names_its_holder() {
+    let mut k = Kiosk::new();
+    let holder = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let pass_id = PassId([0x3f, 0x9a, 0x2c, 0x1b, 1, 2, 3, 4]);
+    k.press("Guard");
+    assert!(k.has("Scan your duty pass to open the console"));
+    // A photo of the code taken a minute ago: refused, the console stays locked.
+    let photo = duty_code(&k, &holder, pass_id, k.now().wall_s() - 60);
+    k.feed(Event::PassRead { text: photo, direction: None });
+    k.view.poster.pump(&k.ui);
+    assert!(!k.ui.global::<GuardAdapter>().get_unlocked());
+    assert_eq!(k.ui.global::<ResultAdapter>().get_reason(), "code_expired");
+    k.wait(5_000);
+
+    k.press("Guard");
+    let live = duty_code(&k, &holder, pass_id, k.now().wall_s());
+    k.feed(Event::PassRead { text: live, direction: None });
+    k.view.poster.pump(&k.ui);
+    let g = k.ui.global::<GuardAdapter>();
+    assert!(g.get_unlocked(), "the duty pass opened the console");
+    assert_eq!(k.page(), Page::Guard);
+    assert_eq!(g.get_opened_by(), "3f9a2c1b");
+    assert!(k.has("Console opened by duty pass 3f9a2c1b: what you do here is recorded in your name"));
+    // The status the core loop sends each second: who is on duty here.
+    let dir = tempfile::tempdir().unwrap();
+    let (camera, sync) = (shoumen::app::CameraHealth::default(), shoumen::sync::SyncStatus::default());
+    let inputs = shoumen::app::status::StatusInputs {
+        camera: &camera,
+        reading: None,
+        data_dir: dir.path(),
+        sync: &sync,
+        gpio: (true, "test"),
+        voice: Ok(String::new()),
+    };
+    let status = shoumen::app::status::status(&k.state, &k.store, k.now(), &inputs).unwrap();
+    shoumen::ui::pages::guard::apply_status(&k.ui, &status);
+    let since = shoumen::ui::local_time(k.now().wall_ms);
+    assert!(k.has(&format!("Duty pass 3f9a2c1b since {since}")), "who is on duty is on the console");
+    assert_eq!(status.counts.allowed_in, 0, "a volunteer signing in is nobody going in");
+
+    k.press("Ambulance");
+    k.press("Open the gate");
+    assert_eq!(k.relay.pulses, [3000]);
+    shoumen::ui::pages::guard::add_alarm(&k.ui, "door_held_open", "");
+    k.ui.global::<AppState>().set_page(Page::Guard);
+    k.press("Acknowledge");
+    let recorded: Vec<(String, Option<PassId>, Option<String>)> = (1..=k.store.head_seq().unwrap())
+        .map(|seq| k.store.entry(seq).unwrap().unwrap())
+        .map(|e| (e.reason.to_string(), e.pass_id, e.note))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("code_expired".into(), Some(pass_id), None),
+            ("duty_start".into(), Some(pass_id), None),
+            ("console_opened".into(), Some(pass_id), None),
+            ("manual_open".into(), Some(pass_id), Some("ambulance".into())),
+            ("alarm_acknowledged".into(), Some(pass_id), Some("door_held_open".into())),
+        ]
+    );
 }
 
 #[test]

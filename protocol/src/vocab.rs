@@ -111,6 +111,13 @@ vocabulary! {
         DutyStart = "duty_start",
         /// Signed out of duty at this gate.
         DutyEnd = "duty_end",
+        /// The guard console was opened: by the duty pass the entry names,
+        /// or by the PIN (no pass; the note says "pin").
+        ConsoleOpened = "console_opened",
+        /// An alarm was acknowledged on the console (the note says which).
+        AlarmAcknowledged = "alarm_acknowledged",
+        /// A setting was changed on the console (the note says which).
+        SettingChanged = "setting_changed",
         // Alarms: entries of kind `alarm`.
         ListsTooOld = "lists_too_old",
         DoorForcedOpen = "door_forced_open",
@@ -151,6 +158,22 @@ vocabulary! {
         ClockOff = "clock_off",
         /// Past this many open alerts of one device, the rest are counted here.
         TooManyAlerts = "too_many_alerts",
+    }
+}
+
+impl Reason {
+    /// The reasons of duty records (kind `duty`): who staffed the gate and
+    /// what they did on its console. Nobody went in or out by them, so no
+    /// count of entries counts them.
+    pub const fn of_duty(self) -> bool {
+        matches!(
+            self,
+            Reason::DutyStart
+                | Reason::DutyEnd
+                | Reason::ConsoleOpened
+                | Reason::AlarmAcknowledged
+                | Reason::SettingChanged
+        )
     }
 }
 

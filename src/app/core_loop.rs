@@ -69,7 +69,7 @@ pub fn core_loop(
         }
         apply(state, &mut ports, event);
         while let Ok(command) = ports.commands.try_recv() {
-            command_done(&mut ports, command);
+            command_done(state, &mut ports, command);
         }
         if Instant::now() >= next_status {
             next_status = Instant::now() + Duration::from_secs(1);
@@ -103,10 +103,14 @@ fn apply(state: &mut GateState, ports: &mut Ports<'_>, event: Event) {
     .apply(effects);
 }
 
-fn command_done(ports: &mut Ports<'_>, command: Command) {
+fn command_done(state: &mut GateState, ports: &mut Ports<'_>, command: Command) {
     match command {
         Command::Calibrated(Ok(offset)) => match ports.store.set_calibration_offset(offset) {
-            Ok(()) => ports.view.message("calibrated", &format!("{offset:+.2}")),
+            Ok(()) => {
+                // Recorded with who has the console open.
+                apply(state, ports, Event::SettingChanged { setting: format!("calibration {offset:+.2}") });
+                ports.view.message("calibrated", &format!("{offset:+.2}"))
+            }
             Err(e) => ports.view.message("calibration_failed", &e.to_string()),
         },
         Command::Calibrated(Err(e)) => ports.view.message("calibration_failed", &e),

@@ -9,7 +9,7 @@
 
 mod core_loop;
 pub mod kiosk;
-mod status;
+pub mod status;
 
 pub use core_loop::{core_loop, Ports, Watchdog};
 

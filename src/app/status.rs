@@ -40,6 +40,11 @@ pub fn status(
             Counts { allowed_in: c.allowed_in, allowed_out: c.allowed_out, denied: c.denied, fever: c.fever }
         },
         recent: store.recent(12)?,
+        on_duty: {
+            let mut on: Vec<_> = state.on_duty.iter().map(|(p, d)| (*p, d.since_ms)).collect();
+            on.sort_by_key(|&(p, since)| (since, p.to_hex()));
+            on
+        },
         pending: head - store.acked_seq()?,
         lists_age_s,
         lists_stale: lists_age_s.is_none_or(|a| a > state.policy.lists_warn_after_s),

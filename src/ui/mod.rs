@@ -137,10 +137,13 @@ pub fn show(ui: &AppWindow, screen: &Screen) {
         Screen::ChooseDirection => pages::scan::show_step(ui, ScanStep::ChooseDirection, None),
         Screen::Result(view) => pages::result::show(ui, view),
         Screen::GuardError { reason } => ui.global::<GuardAdapter>().set_message((*reason).into()),
+        Screen::ConsoleOpen { by } => {
+            ui.global::<GuardAdapter>().invoke_console_opened(pages::guard::pass_digits(by).into())
+        }
     }
 }
 
-fn local_time(wall_ms: i64) -> String {
+pub fn local_time(wall_ms: i64) -> String {
     match crate::clock::local_hms(wall_ms) {
         Some((h, m, s)) => format!("{h:02}:{m:02}:{s:02}"),
         None => "--:--".into(),

@@ -164,6 +164,10 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
         }
         "guard" => {
             guard.set_unlocked(true);
+            guard.set_opened_by("3f9a2c1b".into());
+            let duty = [("3f9a2c1b", "07:58"), ("81d07e44", "08:02")]
+                .map(|(pass, since)| DutyRow { pass: pass.into(), since: since.into() });
+            guard.set_on_duty(ModelRc::new(VecModel::from(duty.to_vec())));
             guard.set_reason("ambulance".into());
             ui.global::<AppState>().set_page(Page::Guard);
         }

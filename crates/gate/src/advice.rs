@@ -67,6 +67,8 @@ pub fn next_step(view: &ResultView) -> NextStep {
         Ok | QuarantineUnconfirmed | PassbackOverride | ManualOpen | ExitButton | AllowedWithoutTemperature => {
             NextStep::GoAhead
         }
+        // Console records: never on a result screen.
+        ConsoleOpened | AlarmAcknowledged | SettingChanged => NextStep::GoAhead,
         QuarantineReturn | QuarantineNoExit => NextStep::GoHome,
         DutyStart => NextStep::DutyStarted,
         DutyEnd => NextStep::DutyEnded,

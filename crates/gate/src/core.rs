@@ -124,6 +124,22 @@ pub enum Event {
     Door(DoorAlarm),
     /// A guard lets the next pass through despite anti-passback.
     PassbackOverride,
+    /// The guard console shows its lock screen: a duty pass read in the
+    /// next few seconds opens the console instead of signing in or out.
+    /// The console repeats it every second while it shows.
+    ConsoleWaiting,
+    /// The console was opened with the PIN (nobody's duty pass).
+    ConsoleOpenedByPin,
+    /// The console locked (by hand or after inactivity).
+    ConsoleLocked,
+    /// An alarm was acknowledged on the console: its kind and detail.
+    AlarmAcknowledged {
+        alarm: String,
+    },
+    /// A setting was changed on the console: which, and to what.
+    SettingChanged {
+        setting: String,
+    },
     ListsUpdated(Box<Lists>),
     /// A sync round reached the server at `at_ms`, bringing the newest
     /// presence of passes from every gate of the community.
@@ -179,6 +195,10 @@ pub enum Screen {
     /// A guard action was refused (e.g. manual open without a reason).
     GuardError {
         reason: &'static str,
+    },
+    /// A duty pass opened the guard console for its holder.
+    ConsoleOpen {
+        by: PassId,
     },
 }
 
@@ -305,7 +325,24 @@ pub struct GateState {
     /// The last duty sign-in or sign-out here (pass, mono ms): the camera
     /// still sees the phone a moment later, which must not undo it.
     duty_last: Option<(PassId, u64)>,
+    /// Who has the guard console open, and whether it waits for a pass.
+    pub console: Console,
 }
+
+/// The guard console as the gate core sees it: every manual opening,
+/// acknowledgement and setting change is recorded with `by`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Console {
+    /// Until when (mono ms) a duty pass read opens the console.
+    waiting_until_mono_ms: Option<u64>,
+    /// The duty pass the console was opened with; `None` while locked or
+    /// opened by the PIN.
+    pub by: Option<PassId>,
+}
+
+/// How long one [`Event::ConsoleWaiting`] holds: the console repeats it
+/// every second, so a console left some other way stops waiting soon.
+pub const CONSOLE_WAITING_MS: u64 = 3_000;
 
 /// A volunteer signed in for duty at this gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,6 +396,7 @@ impl GateState {
             early: Early::default(),
             on_duty: HashMap::new(),
             duty_last: None,
+            console: Console::default(),
         }
     }
 
@@ -453,8 +491,22 @@ pub fn step(state: &mut GateState, event: Event, now: Now) -> Vec<Effect> {
         }
         Event::PassbackOverride => {
             state.override_until_mono_ms = Some(now.mono_ms + state.policy.passback_override_ms);
+            console_entry(state, Reason::SettingChanged, "passback_override".into(), now)
+        }
+        Event::ConsoleWaiting => {
+            state.console.waiting_until_mono_ms = Some(now.mono_ms + CONSOLE_WAITING_MS);
             Vec::new()
         }
+        Event::ConsoleOpenedByPin => {
+            state.console = Console::default();
+            console_entry(state, Reason::ConsoleOpened, "pin".into(), now)
+        }
+        Event::ConsoleLocked => {
+            state.console = Console::default();
+            Vec::new()
+        }
+        Event::AlarmAcknowledged { alarm } => console_entry(state, Reason::AlarmAcknowledged, alarm, now),
+        Event::SettingChanged { setting } => console_entry(state, Reason::SettingChanged, setting, now),
         Event::ListsUpdated(lists) => {
             state.lists = *lists;
             Vec::new()
@@ -495,6 +547,8 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
         }
     }
     state.last_read = Some((text.clone(), now.mono_ms));
+    // Whatever this read turns out to be, the console's wait is over.
+    let console_waiting = state.console.waiting_until_mono_ms.take().is_some_and(|until| now.mono_ms < until);
     let chosen = state.chosen.take().filter(|(_, until)| now.mono_ms < *until).map(|(d, _)| d);
     let direction = state.policy.direction.fixed().or(camera).or(chosen);
 
@@ -532,6 +586,9 @@ fn on_pass_read(state: &mut GateState, text: String, camera: Option<Direction>, 
     // A volunteer's duty pass signs them in or out; it opens nothing, so
     // stale lists do not stop it (an offline kiosk still records duty).
     if claims.role == Role::Duty {
+        if console_waiting {
+            return on_console_pass(state, &claims, now);
+        }
         return on_duty_pass(state, &claims, now);
     }
     if lists_too_old(state, now) && state.policy.on_stale_lists == FallbackPolicy::CallGuard {
@@ -826,6 +883,9 @@ fn on_manual_open(state: &mut GateState, reason: String, now: Now) -> Vec<Effect
     }
     let mut d = draft(now, EntryKind::Manual, state.default_direction(), Decision::Allow, Reason::ManualOpen);
     d.note = Some(reason.chars().take(200).collect());
+    // Whoever opened the console opened the gate (nobody's pass: the PIN).
+    d.pass_id = state.console.by;
+    d.role = state.console.by.map(|_| Role::Duty);
     finish(state, d, ResultView::bare(Decision::Allow, Reason::ManualOpen), now)
 }
 
@@ -900,6 +960,34 @@ fn on_duty_pass(state: &mut GateState, claims: &PassClaims, now: Now) -> Vec<Eff
     view.lists_age_s = lists_warning(state, now);
     state.phase = Phase::Showing { until_mono_ms: now.mono_ms + state.policy.result_screen_ms };
     vec![Effect::Record(d), Effect::Show(Screen::Result(view)), Effect::Sound(Sound::Ok)]
+}
+
+/// A duty pass read while the console waits: the console opens for its
+/// holder, who is signed in for duty here first if they were not.
+fn on_console_pass(state: &mut GateState, claims: &PassClaims, now: Now) -> Vec<Effect> {
+    state.duty_last = Some((claims.pass_id, now.mono_ms));
+    let mut effects = Vec::new();
+    let direction = state.default_direction();
+    if let std::collections::hash_map::Entry::Vacant(v) = state.on_duty.entry(claims.pass_id) {
+        v.insert(OnDuty { since_ms: now.wall_ms });
+        effects.push(Effect::Record(EntryDraft {
+            kind: EntryKind::Duty,
+            ..draft_for(now, direction, claims, Decision::Allow, Reason::DutyStart)
+        }));
+    }
+    state.console = Console { waiting_until_mono_ms: None, by: Some(claims.pass_id) };
+    effects.extend(console_entry(state, Reason::ConsoleOpened, String::new(), now));
+    effects.extend([Effect::Show(Screen::ConsoleOpen { by: claims.pass_id }), Effect::Sound(Sound::Ok)]);
+    effects
+}
+
+/// An entry for something done on the console, naming who has it open.
+fn console_entry(state: &GateState, reason: Reason, note: String, now: Now) -> Vec<Effect> {
+    let mut d = draft(now, EntryKind::Duty, state.default_direction(), Decision::Allow, reason);
+    d.pass_id = state.console.by;
+    d.role = state.console.by.map(|_| Role::Duty);
+    d.note = (!note.is_empty()).then(|| note.chars().take(200).collect());
+    vec![Effect::Record(d)]
 }
 
 /// Record, then open (if allowed), then show and sound: the order the caller

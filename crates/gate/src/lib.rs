@@ -8,8 +8,8 @@ mod watch;
 
 pub use self::advice::{next_step, NextStep};
 pub use self::core::{
-    step, Alarm, DoorAlarm, Effect, EntryDraft, Event, GateState, Lists, Now, OnDuty, Presence, ResultView, Screen,
-    Sound, TempReading, DUTY_FORGOTTEN_AFTER_MS, DUTY_SETTLE_MS,
+    step, Alarm, Console, DoorAlarm, Effect, EntryDraft, Event, GateState, Lists, Now, OnDuty, Presence, ResultView,
+    Screen, Sound, TempReading, CONSOLE_WAITING_MS, DUTY_FORGOTTEN_AFTER_MS, DUTY_SETTLE_MS,
 };
 pub use self::policy::{AntiPassback, FallbackPolicy, GateDirection, Policy, TemperatureRecording};
 

@@ -296,10 +296,10 @@ const TABLE: &[Row] = &[
     Row { name: "anti-passback: guard override lets the next pass through once",
           policy: same, lists: fresh, presence: &[(1, Direction::In)],
           steps: &[Override, Read(1), Temp(NORMAL), Wait(5_000), Read(1)],
-          records: &[(Allow, "passback_override"), (Deny, "passback")], opens: 1, alarm: None },
+          records: &[(Allow, "setting_changed"), (Allow, "passback_override"), (Deny, "passback")], opens: 1, alarm: None },
     Row { name: "anti-passback: an override expires",
           policy: |p| p.passback_window_s = 600, lists: fresh, presence: &[(1, Direction::In)], steps: &[Override, Wait(120_000), Read(1)],
-          records: &[(Deny, "passback")], opens: 0, alarm: None },
+          records: &[(Allow, "setting_changed"), (Deny, "passback")], opens: 0, alarm: None },
     Row { name: "the camera reading the same pass again is ignored",
           policy: same, lists: fresh, presence: &[], steps: &[Read(1), Temp(NORMAL), Read(1), Read(1)],
           records: &[(Allow, "ok")], opens: 1, alarm: None },
@@ -829,4 +829,76 @@ fn a_duty_pass_signs_in_and_out_and_opens_nothing() {
     );
     assert_eq!(state.on_duty.keys().collect::<Vec<_>>(), [&id(32)]);
     assert_eq!(state.on_duty[&id(32)], OnDuty { since_ms: T0 - 1_800_000 });
+}
+
+/// The console opened with a duty pass records who did what on it: the
+/// opening (signing its holder in first), a manual opening, an alarm
+/// acknowledged, a setting changed. The PIN is nobody's pass; a console no
+/// longer waiting lets the same pass sign out as usual.
+#[test]
+fn a_duty_pass_opens_the_console_and_names_who_opened_the_gate() {
+    let mut lists = fresh_lists();
+    offline_20_min(&mut lists);
+    let mut state = GateState::new(Policy::default(), lists, HashMap::new());
+    let vector = testkit::VECTOR_NOW;
+    let drafts = |state: &mut GateState, event: Event, mono_ms: u64| {
+        let effects = step(state, event, now(mono_ms));
+        assert_record_comes_first(&effects);
+        let opened = effects.iter().filter(|e| matches!(e, Effect::OpenGate { .. })).count();
+        let shown: Vec<Screen> =
+            effects.iter().filter_map(|e| if let Effect::Show(s) = e { Some(s.clone()) } else { None }).collect();
+        let d: Vec<(EntryKind, Reason, Option<PassId>, Option<String>)> = effects
+            .iter()
+            .filter_map(|e| {
+                if let Effect::Record(d) = e {
+                    Some((d.kind, d.reason, d.pass_id, d.note.clone()))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        (d, opened, shown)
+    };
+    let read = |n: u8, at_s: i64| Event::PassRead { text: duty_code(n, at_s), direction: None };
+
+    // Someone else's duty code photographed: refused, and the console stays shut.
+    step(&mut state, Event::ConsoleWaiting, now(1_000));
+    let (d, _, _) = drafts(&mut state, read(30, vector - 60), 1_500);
+    assert_eq!(d.iter().map(|d| d.1).collect::<Vec<_>>(), [Reason::CodeExpired]);
+    assert_eq!(state.console.by, None);
+
+    // The volunteer's own phone on the waiting console: signed in, console opened.
+    step(&mut state, Event::Tick, now(20_000));
+    step(&mut state, Event::ConsoleWaiting, now(20_000));
+    let (d, opened, shown) = drafts(&mut state, read(30, vector + 20), 20_500);
+    assert_eq!(opened, 0);
+    assert_eq!(
+        d.iter().map(|d| (d.0, d.1, d.2)).collect::<Vec<_>>(),
+        [(EntryKind::Duty, Reason::DutyStart, Some(id(30))), (EntryKind::Duty, Reason::ConsoleOpened, Some(id(30)))]
+    );
+    assert_eq!(shown, [Screen::ConsoleOpen { by: id(30) }]);
+    assert!(state.on_duty.contains_key(&id(30)));
+
+    // What they do on it carries their pass.
+    let (d, opened, _) = drafts(&mut state, Event::ManualOpen { reason: "ambulance".into() }, 30_000);
+    assert_eq!((opened, d[0].1, d[0].2, d[0].3.as_deref()), (1, Reason::ManualOpen, Some(id(30)), Some("ambulance")));
+    let (d, ..) = drafts(&mut state, Event::AlarmAcknowledged { alarm: "door_held_open".into() }, 40_000);
+    assert_eq!((d[0].0, d[0].1, d[0].2), (EntryKind::Duty, Reason::AlarmAcknowledged, Some(id(30))));
+    let (d, ..) = drafts(&mut state, Event::SettingChanged { setting: "calibration +0.20".into() }, 41_000);
+    assert_eq!((d[0].1, d[0].2, d[0].3.as_deref()), (Reason::SettingChanged, Some(id(30)), Some("calibration +0.20")));
+
+    // Locked, then opened with the PIN: nobody's pass on what follows.
+    step(&mut state, Event::ConsoleLocked, now(50_000));
+    let (d, ..) = drafts(&mut state, Event::ConsoleOpenedByPin, 51_000);
+    assert_eq!((d[0].1, d[0].2, d[0].3.as_deref()), (Reason::ConsoleOpened, None, Some("pin")));
+    let (d, ..) = drafts(&mut state, Event::ManualOpen { reason: "delivery".into() }, 52_000);
+    assert_eq!((d[0].1, d[0].2), (Reason::ManualOpen, None));
+    step(&mut state, Event::ConsoleLocked, now(60_000));
+
+    // The console stopped waiting (left without a word): the pass signs out.
+    step(&mut state, Event::ConsoleWaiting, now(100_000));
+    let (d, _, shown) = drafts(&mut state, read(30, vector + 100), 100_000 + CONSOLE_WAITING_MS + 1);
+    assert_eq!(d.iter().map(|d| d.1).collect::<Vec<_>>(), [Reason::DutyEnd]);
+    assert!(matches!(shown[..], [Screen::Result(_)]));
+    assert_eq!(state.console.by, None);
 }

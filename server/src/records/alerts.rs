@@ -368,6 +368,9 @@ fn alarm_kind(reason: Reason) -> Option<AlertKind> {
         Ok
         | DutyStart
         | DutyEnd
+        | ConsoleOpened
+        | AlarmAcknowledged
+        | SettingChanged
         | QuarantineReturn
         | QuarantineUnconfirmed
         | PassbackOverride

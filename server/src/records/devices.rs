@@ -71,10 +71,13 @@ pub fn on_duty(
     )?;
     let mut gates: std::collections::HashMap<String, Vec<(String, i64)>> = std::collections::HashMap::new();
     for (device, pass, reason, at) in rows {
+        // Only sign-ins and sign-outs: the console's records are kind duty too.
         let here = gates.entry(device).or_default();
-        here.retain(|(p, _)| *p != pass);
         if shoumen_protocol::Reason::DutyStart == reason {
+            here.retain(|(p, _)| *p != pass);
             here.push((pass, at));
+        } else if shoumen_protocol::Reason::DutyEnd == reason {
+            here.retain(|(p, _)| *p != pass);
         }
     }
     gates.retain(|_, here| !here.is_empty());

@@ -1,5 +1,7 @@
-//! The guard's console: PIN entry and its lockout, manual opening with a
-//! reason, alarms, counts and device health, calibration, "sync now".
+//! The guard's console: opened by a volunteer's duty pass (the gate core
+//! checks it) or the PIN with its lockout; manual opening with a reason,
+//! alarms, counts and device health, calibration, "sync now", who is on
+//! duty. What is done on it is recorded with who opened it (the core).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,7 +14,7 @@ use super::Wiring;
 use crate::gate::{Alarm, DoorAlarm, Event};
 use crate::ports::{Command, SensorRequest, Status};
 use crate::ui::{
-    celsius, verdict, AlarmRow, AppState, AppWindow, EntryRow, GuardAdapter, HealthRow, Page, ScanAdapter,
+    celsius, verdict, AlarmRow, AppState, AppWindow, DutyRow, EntryRow, GuardAdapter, HealthRow, Page, ScanAdapter,
 };
 
 #[derive(Clone, Debug)]
@@ -36,6 +38,9 @@ pub struct GuardSession {
     last_activity: Instant,
     failures: u32,
     blocked_until: Option<Instant>,
+    /// The first digits of the duty pass the console was opened with;
+    /// `None` for the PIN or while locked.
+    pub by: Option<String>,
 }
 
 /// What a PIN submission did.
@@ -59,7 +64,21 @@ impl GuardSession {
             last_activity: Instant::now(),
             failures: 0,
             blocked_until: None,
+            by: None,
         }
+    }
+
+    /// Whether a PIN can open the console at all.
+    pub fn pin_enabled(&self) -> bool {
+        self.config.pin_sha256.is_some()
+    }
+
+    /// A duty pass opened the console (the gate core verified it).
+    pub fn open_by(&mut self, by: String, now: Instant) {
+        self.entered.clear();
+        self.unlocked_at = Some(now);
+        self.last_activity = now;
+        self.by = Some(by);
     }
 
     pub fn digit(&mut self, d: char) {
@@ -80,6 +99,7 @@ impl GuardSession {
         }
         if hex::encode(Sha256::digest(entered.as_bytes())) == want.to_ascii_lowercase() {
             self.failures = 0;
+            self.by = None;
             self.unlocked_at = Some(now);
             self.last_activity = now;
             PinResult::Unlocked
@@ -105,6 +125,7 @@ impl GuardSession {
     pub fn lock(&mut self) {
         self.unlocked_at = None;
         self.entered.clear();
+        self.by = None;
     }
 
     /// Locks after inactivity; true if it just locked.
@@ -133,27 +154,54 @@ pub fn setup(ui: &AppWindow, w: &Wiring) -> GuardController {
     let weak = ui.as_weak();
     // The scan page's Guard button is the console's door.
     ui.global::<ScanAdapter>().on_open_guard({
-        let (weak, session) = (weak.clone(), session.clone());
+        let (weak, session, events) = (weak.clone(), session.clone(), w.events.clone());
         move || {
             let Some(ui) = weak.upgrade() else { return };
             session.borrow_mut().touch(Instant::now());
-            ui.global::<GuardAdapter>().set_unlocked(session.borrow().unlocked());
-            ui.global::<GuardAdapter>().set_pin_error("".into());
+            if !session.borrow().unlocked() {
+                // From now on a duty pass opens the console (the timer repeats it).
+                let _ = events.send(Event::ConsoleWaiting);
+            }
+            let g = ui.global::<GuardAdapter>();
+            g.set_unlocked(session.borrow().unlocked());
+            g.set_pin_enabled(session.borrow().pin_enabled());
+            g.set_pin_error("".into());
             ui.global::<AppState>().set_page(Page::Guard);
         }
     });
-    setup_pin(ui, &session);
+    // The gate core verified a duty pass read while the console waited.
+    ui.global::<GuardAdapter>().on_console_opened({
+        let (weak, session) = (weak.clone(), session.clone());
+        move |by| {
+            let Some(ui) = weak.upgrade() else { return };
+            tracing::info!(duty_pass = %by, "guard console opened by a duty pass");
+            session.borrow_mut().open_by(by.to_string(), Instant::now());
+            let g = ui.global::<GuardAdapter>();
+            g.set_unlocked(true);
+            g.set_opened_by(by);
+            g.set_pin_length(0);
+            g.set_pin_error("".into());
+            g.set_message("".into());
+            ui.global::<AppState>().set_page(Page::Guard);
+        }
+    });
+    setup_pin(ui, w, &session);
     setup_actions(ui, w, &session);
     let idle = slint::Timer::default();
     idle.start(slint::TimerMode::Repeated, Duration::from_secs(1), {
-        let (weak, session) = (weak.clone(), session.clone());
+        let (weak, session, events) = (weak.clone(), session.clone(), w.events.clone());
         move || {
             let Some(ui) = weak.upgrade() else { return };
             if session.borrow_mut().expire(Instant::now()) {
+                let _ = events.send(Event::ConsoleLocked);
                 ui.global::<GuardAdapter>().set_unlocked(false);
                 if ui.global::<AppState>().get_page() == Page::Guard {
                     ui.global::<AppState>().set_page(Page::Scan);
                 }
+            }
+            // While the lock screen shows, a duty pass read opens the console.
+            if ui.global::<AppState>().get_page() == Page::Guard && !session.borrow().unlocked() {
+                let _ = events.send(Event::ConsoleWaiting);
             }
         }
     });
@@ -161,7 +209,7 @@ pub fn setup(ui: &AppWindow, w: &Wiring) -> GuardController {
 }
 
 /// The keypad, the lock button and activity.
-fn setup_pin(ui: &AppWindow, session: &Rc<RefCell<GuardSession>>) {
+fn setup_pin(ui: &AppWindow, w: &Wiring, session: &Rc<RefCell<GuardSession>>) {
     let guard = ui.global::<GuardAdapter>();
     let weak = ui.as_weak();
     guard.on_pin_digit({
@@ -184,7 +232,7 @@ fn setup_pin(ui: &AppWindow, session: &Rc<RefCell<GuardSession>>) {
         }
     });
     guard.on_pin_submit({
-        let (weak, session) = (weak.clone(), session.clone());
+        let (weak, session, events) = (weak.clone(), session.clone(), w.events.clone());
         move || {
             let Some(ui) = weak.upgrade() else { return };
             let result = session.borrow_mut().submit(Instant::now());
@@ -192,7 +240,9 @@ fn setup_pin(ui: &AppWindow, session: &Rc<RefCell<GuardSession>>) {
             g.set_pin_length(0);
             match result {
                 PinResult::Unlocked => {
-                    tracing::info!("guard console unlocked");
+                    tracing::info!("guard console unlocked with the PIN");
+                    let _ = events.send(Event::ConsoleOpenedByPin);
+                    g.set_opened_by("".into());
                     g.set_unlocked(true);
                     g.set_pin_error("".into());
                     g.set_message("".into());
@@ -208,10 +258,11 @@ fn setup_pin(ui: &AppWindow, session: &Rc<RefCell<GuardSession>>) {
         move || session.borrow_mut().touch(Instant::now())
     });
     guard.on_lock({
-        let (weak, session) = (weak.clone(), session.clone());
+        let (weak, session, events) = (weak.clone(), session.clone(), w.events.clone());
         move || {
             let Some(ui) = weak.upgrade() else { return };
             session.borrow_mut().lock();
+            let _ = events.send(Event::ConsoleLocked);
             ui.global::<GuardAdapter>().set_unlocked(false);
             ui.global::<AppState>().set_page(Page::Scan);
         }
@@ -248,11 +299,18 @@ fn setup_actions(ui: &AppWindow, w: &Wiring, session: &Rc<RefCell<GuardSession>>
         }
     });
     guard.on_ack_alarm({
-        let weak = weak.clone();
+        let (weak, session, events) = (weak.clone(), session.clone(), w.events.clone());
         move |id| {
-            if let Some(ui) = weak.upgrade() {
-                ack_alarm(&ui, id);
+            let Some(ui) = weak.upgrade() else { return };
+            if !session.borrow().unlocked() {
+                return;
             }
+            // Recorded with who acknowledged it (the core knows who has the console).
+            if let Some(row) = ui.global::<GuardAdapter>().get_alarms().iter().find(|r| r.id == id) {
+                let alarm = format!("{} {}", row.kind, row.detail).trim().to_string();
+                let _ = events.send(Event::AlarmAcknowledged { alarm });
+            }
+            ack_alarm(&ui, id);
         }
     });
     guard.on_force_sync({
@@ -327,6 +385,15 @@ pub fn apply_status(ui: &AppWindow, s: &Status) {
     g.set_count_out(s.counts.allowed_out as i32);
     g.set_count_denied(s.counts.denied as i32);
     g.set_count_fever(s.counts.fever as i32);
+    let on_duty: Vec<DutyRow> = s
+        .on_duty
+        .iter()
+        .map(|(pass, since_ms)| DutyRow {
+            pass: pass_digits(pass).into(),
+            since: crate::ui::local_time(*since_ms).into(),
+        })
+        .collect();
+    g.set_on_duty(ModelRc::new(VecModel::from(on_duty)));
     let entries: Vec<EntryRow> = s
         .recent
         .iter()
@@ -344,6 +411,12 @@ pub fn apply_status(ui: &AppWindow, s: &Status) {
         .map(|h| HealthRow { name: h.device.into(), state: h.state.as_str().into(), ok: h.ok })
         .collect();
     g.set_health(ModelRc::new(VecModel::from(health)));
+}
+
+/// The first digits of a duty pass: what the console and the committee's
+/// Gates page show for a volunteer (the pass card says whose it is).
+pub fn pass_digits(pass: &shoumen_protocol::PassId) -> String {
+    pass.to_hex().chars().take(8).collect()
 }
 
 #[cfg(test)]

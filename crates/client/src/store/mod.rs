@@ -564,6 +564,9 @@ impl Store {
             let (decision, reason, direction, n): (String, String, String, i64) =
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             let n = n as u64;
+            if shoumen_protocol::Reason::parse(&reason).is_some_and(shoumen_protocol::Reason::of_duty) {
+                continue;
+            }
             match (decision.as_str(), direction.as_str()) {
                 ("allow", "in") => c.allowed_in += n,
                 ("allow", _) => c.allowed_out += n,
