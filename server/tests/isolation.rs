@@ -19,6 +19,7 @@ const THEIR_NAME: &str = "Zhu-Plum-Resident";
 const THEIR_UNIT: &str = "9-909";
 const THEIR_GATE: &str = "Plum back gate";
 const THEIR_SENSOR: &str = "plum-door-9-909";
+const THEIR_VOLUNTEER: &str = "Plum Volunteer Zhou";
 const THEIR_HOOK: &str = "https://oapi.dingtalk.com/robot/send?access_token=plumsecret";
 
 /// The other community's ids, as an attacker in this one would try them.
@@ -35,6 +36,9 @@ struct Theirs {
     task: i64,
     /// Their invitation waiting to be used (its token's SHA-256).
     invite: String,
+    /// Their volunteer (confirmed, with a duty pass) and a shift of theirs.
+    volunteer: i64,
+    shift: i64,
 }
 
 fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
@@ -141,7 +145,36 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
         })
         .unwrap();
     let invite = shoumen_server::leaves::secrets::sha256_hex(&token);
-    Theirs { resident, pass, link: issued.link_token, quarantine, alert, device, request, admin, rule, task, invite }
+    // Their duty roster: a volunteer on a shift at their gate.
+    let (volunteer, shift) = server
+        .db
+        .call_blocking(|c| {
+            use shoumen_server::records::roster;
+            let v =
+                roster::add(c, OTHER, THEIR_VOLUNTEER, "13900000009", "plum-link", roster::Standing::Active, now_ms())
+                    .unwrap();
+            roster::confirm(c, OTHER, v, "a1a2a3a4a5a6a7a8")?;
+            let s = roster::add_shift(c, OTHER, THEIR_GATE, now_ms() + 3_600_000, now_ms() + 7_200_000, 2, now_ms())
+                .unwrap();
+            roster::join(c, OTHER, s, v, now_ms(), false).unwrap();
+            Ok((v, s))
+        })
+        .unwrap();
+    Theirs {
+        resident,
+        pass,
+        link: issued.link_token,
+        quarantine,
+        alert,
+        device,
+        request,
+        admin,
+        rule,
+        task,
+        invite,
+        volunteer,
+        shift,
+    }
 }
 
 fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
@@ -150,6 +183,7 @@ fn leaks(body: &str, theirs: &Theirs) -> Vec<String> {
         THEIR_UNIT,
         THEIR_GATE,
         THEIR_SENSOR,
+        THEIR_VOLUNTEER,
         "plumsecret",
         "plum note",
         &theirs.pass,
@@ -300,6 +334,32 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             let r = post(&b, &format!("{base}/accounts/invites/{}/withdraw", theirs.invite), &[("csrf", &token)]);
             (r.0, r.1)
         }),
+        ("POST /roster/shifts/{id}/delete", {
+            let r = post(&b, &format!("{base}/roster/shifts/{}/delete", theirs.shift), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("POST /roster/shifts/{id}/people", {
+            let form = [("csrf", token.as_str()), ("volunteer", &theirs.volunteer.to_string())];
+            let r = post(&b, &format!("{base}/roster/shifts/{}/people", theirs.shift), &form);
+            (r.0, r.1)
+        }),
+        ("POST /roster/shifts/{id}/people/{volunteer}/remove", {
+            let url = format!("{base}/roster/shifts/{}/people/{}/remove", theirs.shift, theirs.volunteer);
+            let r = post(&b, &url, &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("POST /roster/volunteers/{id}/confirm", {
+            let r = post(&b, &format!("{base}/roster/volunteers/{}/confirm", theirs.volunteer), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("POST /roster/volunteers/{id}/link", {
+            let r = post(&b, &format!("{base}/roster/volunteers/{}/link", theirs.volunteer), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        (
+            "GET /roster/volunteers/{id}/certificate",
+            get(&b, &format!("{base}/roster/volunteers/{}/certificate", theirs.volunteer)),
+        ),
         // Not a notice waiting (a committee's quarantine), and not ours.
         ("POST /returnees/notices/{id}/{verdict}", {
             let r = post(&b, &format!("{base}/returnees/notices/{}/confirm", theirs.quarantine), &[("csrf", &token)]);
@@ -333,6 +393,8 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
         1
     );
     assert_eq!(count(&format!("SELECT COUNT(*) FROM quarantine WHERE id = {}", theirs.quarantine)), 1);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM shift_people WHERE shift_id = {}", theirs.shift)), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM volunteers WHERE link_digest = 'plum-link'"), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM invites WHERE token_sha256 = '{}'", theirs.invite)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM invites WHERE reset_user = {}", theirs.admin)), 0);
     assert_eq!(count(&format!("SELECT acked FROM alerts WHERE id = {}", theirs.alert)), 0);

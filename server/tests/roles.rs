@@ -142,6 +142,25 @@ const CASES: &[Case] = &[
     case("POST", "/accounts/999999/reset", &[], "A....", None),
     case("POST", "/accounts/invites/nosuchinvite/withdraw", &[], "A....", None),
     case("POST", "/place", &[("name", "莲花小区"), ("city", "沪")], "A....", Some("place.set")),
+    // The duty roster: volunteers read it; the committee changes it; the
+    // volunteers' names and phones and their hours are records.
+    case("GET", "/roster", &[], "ASV.P", None),
+    case("GET", "/roster/print", &[], "ASV.P", None),
+    Case { answers: &[400], ..case("POST", "/roster/shifts", &[("gate", "nosuch gate")], "AS...", None) },
+    case("POST", "/roster/shifts/999999/delete", &[], "AS...", None),
+    case("POST", "/roster/shifts/999999/people", &[("volunteer", "999999")], "AS...", None),
+    case("POST", "/roster/shifts/999999/people/999999/remove", &[], "AS...", None),
+    case("GET", "/roster/volunteers", &[], "AS..P", None),
+    Case {
+        answers: &[400],
+        ..case("POST", "/roster/volunteers", &[("name", "Li Wei"), ("phone", "x")], "AS...", None)
+    },
+    case("POST", "/roster/volunteers/999999/confirm", &[], "AS...", None),
+    case("POST", "/roster/volunteers/999999/link", &[], "AS...", None),
+    case("GET", "/roster/volunteers/999999/certificate", &[], "AS..P", None),
+    case("GET", "/roster/hours", &[], "AS..P", None),
+    case("GET", "/roster/hours.csv", &[], "AS...", Some("hours.export")),
+    case("GET", "/roster/hours.xlsx", &[], "AS...", Some("hours.export")),
 ];
 
 /// Whether `path` (a request path, maybe with a query) matches the route

@@ -10,6 +10,7 @@ pub mod fsck;
 pub mod gates;
 pub mod passes;
 pub mod retention;
+pub mod roster;
 
 use crate::db::{now_ms, Conn, DbError};
 use crate::records::audit::{self, Actor};

@@ -590,6 +590,16 @@ pub fn resident_passes(conn: &mut dyn Conn, community: &str, now_s: i64) -> Resu
 }
 
 /// The pass behind a phone link (the link's token is the credential).
+/// The phone link's secret of `community`'s pass `pass_id` (a volunteer's
+/// own page links their duty pass).
+pub fn link_of(conn: &mut dyn Conn, community: &str, pass_id: &str) -> Result<Option<String>, DbError> {
+    conn.query_opt(
+        "SELECT link_token FROM passes WHERE community = ?1 AND pass_id = ?2 AND revoked_ms IS NULL",
+        vals![community, pass_id],
+        |r| r.get(0),
+    )
+}
+
 pub fn pass_by_link(conn: &mut dyn Conn, link_token: &str) -> Result<Option<PassRow>, DbError> {
     conn.query_opt(&format!("{PASS_SQL} WHERE p.link_token = ?1"), vals![link_token], pass_row)
 }

@@ -19,6 +19,7 @@ pub mod registrations;
 pub mod residents;
 pub mod returnees;
 pub mod robot;
+pub mod roster;
 pub mod sensors;
 pub mod sequencer;
 pub mod witnesses;

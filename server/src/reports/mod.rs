@@ -4,6 +4,7 @@
 //! Every query here names its community, except the district summary,
 //! which is for district accounts only.
 
+pub mod roster;
 pub mod summary;
 
 use crate::db::{Conn, DbError, Row, Val};

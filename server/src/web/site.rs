@@ -13,9 +13,9 @@ use axum::routing::{self, MethodRouter};
 use axum::Router;
 
 use super::{
-    accounts, alerts, audit, checkins, dashboard, district, entries, evidence, fleet, gates, home, import, keys, login,
-    outside, passes, password, phone, print, quarantine, receipt, register, residents, returnee_list, returnees,
-    sensors, summary, trends, visitors, AppState,
+    accounts, alerts, audit, checkins, dashboard, district, entries, evidence, fleet, gates, home, hours, import, keys,
+    login, outside, passes, password, phone, print, quarantine, receipt, register, residents, returnee_list, returnees,
+    roster, sensors, summary, trends, visitors, volunteers, AppState,
 };
 use crate::leaves::roles::Perm;
 
@@ -120,6 +120,9 @@ fn tables() -> Vec<Table> {
         summary::table(),
         alerts::table(),
         gates::table(),
+        roster::table(),
+        volunteers::table(),
+        hours::table(),
         accounts::table(),
         password::table(),
         keys::table(),

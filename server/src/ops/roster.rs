@@ -1,0 +1,181 @@
+//! The duty roster's changes (issue 32): a volunteer signing up by the
+//! public link, the committee confirming them (which issues their duty
+//! pass) or adding one directly, shifts made and removed, people put on
+//! and taken off shifts, by the committee or by the volunteer's own link.
+//! Each commits with its audit row.
+
+use shoumen_protocol::Role;
+
+use crate::db::{now_ms, Community, Conn};
+use crate::leaves::detail::enc;
+use crate::records::audit::Actor;
+use crate::records::community::{self, CommunityError, PassRequest};
+use crate::records::roster::{self, RosterError, Standing};
+
+/// How long a duty pass lasts: a season of duty; the committee issues a
+/// new one after.
+pub const DUTY_PASS_S: i64 = 180 * 86_400;
+
+/// What a roster change may fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+    #[error(transparent)]
+    Pass(#[from] CommunityError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+/// Someone signs up to volunteer by the community's public link: pending
+/// until the committee confirms them.
+pub fn join(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    name: &str,
+    phone: &str,
+    link_digest: &str,
+) -> Result<i64, RosterError> {
+    super::audited_with(conn, actor, "volunteer.join", |tx| {
+        let id = roster::add(tx, community, name, phone, link_digest, Standing::Pending, now_ms())?;
+        Ok((id, enc("volunteer_detail", &[&id.to_string()])))
+    })
+}
+
+/// Issues `volunteer`'s duty pass: a phone pass in their name.
+fn duty_pass(tx: &mut dyn Conn, community: &Community, name: &str) -> Result<String, CommunityError> {
+    let req = PassRequest {
+        role: Role::Duty,
+        unit: String::new(),
+        resident_id: None,
+        valid_from: now_ms() / 1000 - 60,
+        valid_s: DUTY_PASS_S,
+        flags: 0,
+        visitor_name: Some(name.to_string()),
+        gate: None,
+    };
+    let issued = community::issue_pass(tx, community, &req)?;
+    Ok(issued.pass_id.to_hex())
+}
+
+/// The committee confirms a pending volunteer: their duty pass is issued
+/// and bound to them. `None` if there is no such pending volunteer.
+pub fn confirm(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &Community,
+    id: i64,
+) -> Result<Option<String>, ChangeError> {
+    super::audited_with(conn, actor, "volunteer.confirm", |tx| {
+        let detail = enc("volunteer_detail", &[&id.to_string()]);
+        let Some(v) = roster::get(tx, &community.id, id)?.filter(|v| v.standing == Standing::Pending) else {
+            return Ok((None, detail));
+        };
+        let pass = duty_pass(tx, community, &v.name)?;
+        roster::confirm(tx, &community.id, id, &pass)?;
+        Ok((Some(pass), detail))
+    })
+}
+
+/// The committee adds a volunteer it knows: confirmed at once, with their
+/// duty pass.
+pub fn add(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &Community,
+    name: &str,
+    phone: &str,
+    link_digest: &str,
+) -> Result<i64, ChangeError> {
+    super::audited_with(conn, actor, "volunteer.add", |tx| {
+        let id = roster::add(tx, &community.id, name, phone, link_digest, Standing::Active, now_ms())?;
+        let v = roster::get(tx, &community.id, id)?.ok_or(RosterError::Invalid("err_volunteer_name"))?;
+        let pass = duty_pass(tx, community, &v.name)?;
+        roster::confirm(tx, &community.id, id, &pass)?;
+        Ok((id, enc("volunteer_detail", &[&id.to_string()])))
+    })
+}
+
+/// What a shift is, for its audit row: gate and start.
+fn shift_detail(gate: &str, start_ms: i64) -> String {
+    use crate::leaves::detail::{Arg, Detail};
+    Detail::new("shift_detail", [Arg::from(gate), Arg::Time(start_ms)]).encode()
+}
+
+/// A new shift at `gate`.
+pub fn add_shift(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    gate: &str,
+    start_ms: i64,
+    end_ms: i64,
+    needed: i64,
+) -> Result<i64, RosterError> {
+    super::audited(conn, actor, "shift.add", &shift_detail(gate, start_ms), |tx| {
+        roster::add_shift(tx, community, gate, start_ms, end_ms, needed, now_ms())
+    })
+}
+
+pub fn delete_shift(conn: &mut dyn Conn, actor: &Actor, community: &str, id: i64) -> Result<bool, RosterError> {
+    let detail = enc("shift_id_detail", &[&id.to_string()]);
+    Ok(super::audited_if(conn, actor, "shift.delete", &detail, |tx| roster::delete_shift(tx, community, id))?)
+}
+
+/// The committee puts `volunteer` on `shift`, even one already over (a
+/// paper roster written down); false if they were on it already.
+pub fn put_on(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    shift: i64,
+    volunteer: i64,
+) -> Result<bool, RosterError> {
+    let detail = enc("shift_person_detail", &[&shift.to_string(), &volunteer.to_string()]);
+    super::audited(conn, actor, "shift.join", &detail, |tx| {
+        roster::join(tx, community, shift, volunteer, now_ms(), true)
+    })
+}
+
+/// A volunteer signs up for a shift by their own link: not one already over.
+pub fn sign_up(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    shift: i64,
+    volunteer: i64,
+) -> Result<bool, RosterError> {
+    let detail = enc("shift_person_detail", &[&shift.to_string(), &volunteer.to_string()]);
+    super::audited(conn, actor, "shift.join", &detail, |tx| {
+        roster::join(tx, community, shift, volunteer, now_ms(), false)
+    })
+}
+
+/// Takes `volunteer` off `shift` (a swap is one off, another on).
+pub fn take_off(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    shift: i64,
+    volunteer: i64,
+) -> Result<bool, RosterError> {
+    let detail = enc("shift_person_detail", &[&shift.to_string(), &volunteer.to_string()]);
+    Ok(super::audited_if(conn, actor, "shift.leave", &detail, |tx| roster::leave(tx, community, shift, volunteer))?)
+}
+
+/// A volunteer takes themself off a shift by their own link: only before
+/// it starts (after, it is the committee's to change).
+pub fn withdraw(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    shift: i64,
+    volunteer: i64,
+) -> Result<bool, RosterError> {
+    match roster::starts_at(conn, community, shift)? {
+        None => Err(RosterError::NotFound("shift")),
+        Some(start) if start <= now_ms() => Err(RosterError::Invalid("err_shift_started")),
+        Some(_) => take_off(conn, actor, community, shift, volunteer),
+    }
+}

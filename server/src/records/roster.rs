@@ -1,0 +1,325 @@
+//! The duty roster (issue 32): volunteers, shifts per gate, and who is on
+//! each shift.
+//!
+//! A volunteer is a light record, not an account: most gate volunteers are
+//! residents who need a duty pass on their phone and a page of their own
+//! shifts, not a password, two-factor login and a role on the committee's
+//! pages (the `volunteer` account role is for those who also read and
+//! acknowledge alerts). Their page is reached by a personal link, kept
+//! here only as its digest. Signing up by the public link makes a pending
+//! volunteer: only a committee member's confirmation issues the duty pass,
+//! since that pass opens a gate's console.
+
+use crate::db::{Conn, DbError};
+use crate::vals;
+
+/// Where a volunteer stands. Stored as its wire string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Signed up by the public link; the committee has not confirmed them.
+    Pending,
+    /// Confirmed: holds a duty pass, may sign up for shifts.
+    Active,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Pending => "pending",
+            Standing::Active => "active",
+        }
+    }
+
+    fn parse(s: &str) -> Standing {
+        // Only these two are ever written.
+        if s == "active" {
+            Standing::Active
+        } else {
+            Standing::Pending
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RosterError {
+    /// What cannot be taken, as a words key the page says.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// No such shift or volunteer in this community.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Longest shift the roster takes: the kiosk forgets a sign-in after 16 h.
+pub const LONGEST_SHIFT_MS: i64 = 12 * 3_600_000;
+/// Most people one shift may ask for.
+pub const MOST_NEEDED: i64 = 20;
+/// Volunteers waiting for confirmation that one community holds at most:
+/// the public form cannot fill the database.
+pub const MOST_PENDING: i64 = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volunteer {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    /// Their duty pass, once confirmed.
+    pub pass_id: Option<String>,
+    pub standing: Standing,
+    pub created_ms: i64,
+}
+
+const VOLUNTEER: &str = "SELECT id, name, phone, pass_id, status, created_ms FROM volunteers";
+
+fn volunteer(r: &crate::db::Row) -> Result<Volunteer, DbError> {
+    Ok(Volunteer {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        phone: r.get(2)?,
+        pass_id: r.get(3)?,
+        standing: Standing::parse(&r.get::<String>(4)?),
+        created_ms: r.get(5)?,
+    })
+}
+
+/// Adds a volunteer of `community`; their personal link's digest is
+/// `link_digest`. A phone number the community already has is refused.
+pub fn add(
+    conn: &mut dyn Conn,
+    community: &str,
+    name: &str,
+    phone: &str,
+    link_digest: &str,
+    standing: Standing,
+    now_ms: i64,
+) -> Result<i64, RosterError> {
+    let name = crate::leaves::text::clean(name.trim(), 32);
+    let phone: String = phone.chars().filter(|c| c.is_ascii_digit() || *c == '+' || *c == '-').take(20).collect();
+    if name.is_empty() {
+        return Err(RosterError::Invalid("err_volunteer_name"));
+    }
+    if phone.chars().filter(char::is_ascii_digit).count() < 5 {
+        return Err(RosterError::Invalid("err_volunteer_phone"));
+    }
+    let known =
+        conn.scalar("SELECT COUNT(*) FROM volunteers WHERE community = ?1 AND phone = ?2", vals![community, &phone])?;
+    if known > 0 {
+        return Err(RosterError::Invalid("err_volunteer_known"));
+    }
+    if standing == Standing::Pending
+        && conn
+            .scalar("SELECT COUNT(*) FROM volunteers WHERE community = ?1 AND status = 'pending'", vals![community])?
+            >= MOST_PENDING
+    {
+        return Err(RosterError::Invalid("err_too_many_pending"));
+    }
+    Ok(conn.query_row(
+        "INSERT INTO volunteers (community, name, phone, link_digest, status, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        vals![community, &name, &phone, link_digest, standing.as_str(), now_ms],
+        |r| r.get(0),
+    )?)
+}
+
+/// `community`'s volunteers, pending first, then by name.
+pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Volunteer>, DbError> {
+    conn.query_map(
+        &format!("{VOLUNTEER} WHERE community = ?1 ORDER BY status DESC, name, id"),
+        vals![community],
+        volunteer,
+    )
+}
+
+/// One volunteer of `community`.
+pub fn get(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<Volunteer>, DbError> {
+    conn.query_opt(&format!("{VOLUNTEER} WHERE community = ?1 AND id = ?2"), vals![community, id], volunteer)
+}
+
+/// The volunteer a personal link belongs to, and their community.
+pub fn by_link(conn: &mut dyn Conn, link_digest: &str) -> Result<Option<(String, Volunteer)>, DbError> {
+    conn.query_opt(
+        "SELECT community, id, name, phone, pass_id, status, created_ms FROM volunteers WHERE link_digest = ?1",
+        vals![link_digest],
+        |r| {
+            Ok((
+                r.get(0)?,
+                Volunteer {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    phone: r.get(3)?,
+                    pass_id: r.get(4)?,
+                    standing: Standing::parse(&r.get::<String>(5)?),
+                    created_ms: r.get(6)?,
+                },
+            ))
+        },
+    )
+}
+
+/// Gives a volunteer without a duty pass theirs, which confirms them;
+/// false if there is no such volunteer without one.
+pub fn confirm(conn: &mut dyn Conn, community: &str, id: i64, pass_id: &str) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "UPDATE volunteers SET status = 'active', pass_id = ?3 WHERE community = ?1 AND id = ?2 AND pass_id IS NULL",
+        vals![community, id, pass_id],
+    )? > 0)
+}
+
+/// Gives a volunteer a new personal link (the old one stops working);
+/// false if there is no such volunteer.
+pub fn set_link(conn: &mut dyn Conn, community: &str, id: i64, link_digest: &str) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "UPDATE volunteers SET link_digest = ?3 WHERE community = ?1 AND id = ?2",
+        vals![community, id, link_digest],
+    )? > 0)
+}
+
+/// A shift as the roster shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shift {
+    pub id: i64,
+    /// The gate's name, as its kiosks are enrolled.
+    pub gate: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub needed: i64,
+    /// (volunteer id, name), by name.
+    pub people: Vec<(i64, String)>,
+}
+
+impl Shift {
+    /// How many more people it needs (0 when full).
+    pub fn gap(&self) -> i64 {
+        (self.needed - self.people.len() as i64).max(0)
+    }
+}
+
+/// Adds a shift at `gate` (a gate `community` has a kiosk at).
+pub fn add_shift(
+    conn: &mut dyn Conn,
+    community: &str,
+    gate: &str,
+    start_ms: i64,
+    end_ms: i64,
+    needed: i64,
+    now_ms: i64,
+) -> Result<i64, RosterError> {
+    let known =
+        conn.scalar("SELECT COUNT(*) FROM devices WHERE community = ?1 AND gate_name = ?2", vals![community, gate])?;
+    if known == 0 {
+        return Err(RosterError::Invalid("err_shift_gate"));
+    }
+    if end_ms <= start_ms || end_ms - start_ms > LONGEST_SHIFT_MS {
+        return Err(RosterError::Invalid("err_shift_times"));
+    }
+    if !(1..=MOST_NEEDED).contains(&needed) {
+        return Err(RosterError::Invalid("err_shift_needed"));
+    }
+    Ok(conn.query_row(
+        "INSERT INTO shifts (community, gate, start_ms, end_ms, needed, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        vals![community, gate, start_ms, end_ms, needed, now_ms],
+        |r| r.get(0),
+    )?)
+}
+
+/// Removes a shift and who was on it; false if there is none.
+pub fn delete_shift(conn: &mut dyn Conn, community: &str, id: i64) -> Result<bool, DbError> {
+    conn.execute("DELETE FROM shift_people WHERE community = ?1 AND shift_id = ?2", vals![community, id])?;
+    Ok(conn.execute("DELETE FROM shifts WHERE community = ?1 AND id = ?2", vals![community, id])? > 0)
+}
+
+/// `community`'s shifts starting in [from, to), by start then gate, with
+/// who is on each.
+pub fn shifts(conn: &mut dyn Conn, community: &str, from_ms: i64, to_ms: i64) -> Result<Vec<Shift>, DbError> {
+    let mut shifts: Vec<Shift> = conn.query_map(
+        "SELECT id, gate, start_ms, end_ms, needed FROM shifts
+         WHERE community = ?1 AND start_ms >= ?2 AND start_ms < ?3 ORDER BY start_ms, gate, id",
+        vals![community, from_ms, to_ms],
+        |r| {
+            Ok(Shift {
+                id: r.get(0)?,
+                gate: r.get(1)?,
+                start_ms: r.get(2)?,
+                end_ms: r.get(3)?,
+                needed: r.get(4)?,
+                people: Vec::new(),
+            })
+        },
+    )?;
+    let people: Vec<(i64, i64, String)> = conn.query_map(
+        "SELECT sp.shift_id, v.id, v.name FROM shift_people sp
+         JOIN shifts s ON s.id = sp.shift_id AND s.community = sp.community
+         JOIN volunteers v ON v.id = sp.volunteer_id AND v.community = sp.community
+         WHERE sp.community = ?1 AND s.start_ms >= ?2 AND s.start_ms < ?3 ORDER BY v.name, v.id",
+        vals![community, from_ms, to_ms],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    for (shift, id, name) in people {
+        if let Some(s) = shifts.iter_mut().find(|s| s.id == shift) {
+            s.people.push((id, name));
+        }
+    }
+    Ok(shifts)
+}
+
+/// Puts an active volunteer on a shift of the same community. Refused: a
+/// full shift, someone not yet confirmed, and a shift already over unless
+/// `past_ok` (the committee writing down a paper roster: hours still count
+/// only from the kiosks' sign-ins). Putting someone on twice changes
+/// nothing (false).
+pub fn join(
+    conn: &mut dyn Conn,
+    community: &str,
+    shift: i64,
+    volunteer: i64,
+    now_ms: i64,
+    past_ok: bool,
+) -> Result<bool, RosterError> {
+    let sql = conn.for_update("SELECT needed, end_ms FROM shifts WHERE community = ?1 AND id = ?2");
+    let Some((needed, end_ms)) =
+        conn.query_opt(&sql, vals![community, shift], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))?
+    else {
+        return Err(RosterError::NotFound("shift"));
+    };
+    if end_ms <= now_ms && !past_ok {
+        return Err(RosterError::Invalid("err_shift_over"));
+    }
+    match get(conn, community, volunteer)? {
+        Some(v) if v.standing == Standing::Active => {}
+        Some(_) => return Err(RosterError::Invalid("err_volunteer_not_active")),
+        None => return Err(RosterError::NotFound("volunteer")),
+    }
+    let on = conn.scalar(
+        "SELECT COUNT(*) FROM shift_people WHERE community = ?1 AND shift_id = ?2 AND volunteer_id = ?3",
+        vals![community, shift, volunteer],
+    )?;
+    if on > 0 {
+        return Ok(false);
+    }
+    let taken = conn
+        .scalar("SELECT COUNT(*) FROM shift_people WHERE community = ?1 AND shift_id = ?2", vals![community, shift])?;
+    if taken >= needed {
+        return Err(RosterError::Invalid("err_shift_full"));
+    }
+    conn.execute(
+        "INSERT INTO shift_people (community, shift_id, volunteer_id) VALUES (?1, ?2, ?3)",
+        vals![community, shift, volunteer],
+    )?;
+    Ok(true)
+}
+
+/// Takes a volunteer off a shift; false if they were not on it.
+pub fn leave(conn: &mut dyn Conn, community: &str, shift: i64, volunteer: i64) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM shift_people WHERE community = ?1 AND shift_id = ?2 AND volunteer_id = ?3",
+        vals![community, shift, volunteer],
+    )? > 0)
+}
+
+/// When a shift of `community` starts; `None` if there is no such shift.
+pub fn starts_at(conn: &mut dyn Conn, community: &str, shift: i64) -> Result<Option<i64>, DbError> {
+    conn.query_opt("SELECT start_ms FROM shifts WHERE community = ?1 AND id = ?2", vals![community, shift], |r| {
+        r.get(0)
+    })
+}
