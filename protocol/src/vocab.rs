@@ -158,6 +158,9 @@ vocabulary! {
         ClockOff = "clock_off",
         /// Past this many open alerts of one device, the rest are counted here.
         TooManyAlerts = "too_many_alerts",
+        /// A rostered shift is a quarter of an hour in and nobody is signed
+        /// in for duty at its gate (issue 32).
+        GateUnstaffed = "gate_unstaffed",
     }
 }
 

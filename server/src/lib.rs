@@ -198,8 +198,11 @@ fn spawn_silent_check(state: &AppState) {
                         if !records::chores::claim(tx, "silent_check", &(now / period_ms).to_string(), now)? {
                             return Ok(0);
                         }
-                        // Silent kiosks, and door sensors silent or low on battery.
-                        Ok(alerts::check_silent(tx, now)? + sensors::check_maintenance(tx, now)?)
+                        // Silent kiosks, door sensors silent or low on battery,
+                        // and gates nobody staffs a quarter of an hour into a shift.
+                        Ok(alerts::check_silent(tx, now)?
+                            + sensors::check_maintenance(tx, now)?
+                            + ops::roster::check_unstaffed(tx, now)?)
                     })
                 })
                 .await;

@@ -151,6 +151,11 @@ fn a_volunteer_signs_up_is_confirmed_serves_and_their_hours_are_the_shift_clippe
         assert_eq!(status, 303, "{body}");
     }
 
+    // And Wang on the hour that has just passed, where she never showed.
+    let (status, body, _) =
+        post(&b, &format!("{base}/roster/shifts/{empty_id}/people"), &[("volunteer", wang_id), ("csrf", &admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+
     // At the gate (recorded by the kiosk, synced later): Wang came 10 min
     // late and left 30 min after the end; Li came early and never signed out.
     duty(&mut north, &wang_pass, Reason::DutyStart, morning + 10 * 60_000);
@@ -186,5 +191,47 @@ fn a_volunteer_signs_up_is_confirmed_serves_and_their_hours_are_the_shift_clippe
     assert!(cert.contains("id=\"certificate\"") && cert.contains("Wang Fang") && cert.contains("3.83"), "{cert}");
     let (_, week) = get(&b, &format!("{base}/roster?week={}", &shoumen_server::web::fmt_ms(tomorrow, 480)[..10]));
     assert!(week.contains("Short by 1"), "tomorrow's shift needs one more: {week}");
-    let _ = (empty_id, empty_start);
+    // The weeks of this morning and of the hour she missed (one week but
+    // on a Monday morning): who signed in, and the no-show.
+    let local = |ms: i64| shoumen_server::web::fmt_ms(ms, 480);
+    let (_, week) = get(&b, &format!("{base}/roster?week={}", &local(morning)[..10]));
+    assert!(week.contains("Signed in"), "{week}");
+    let (_, week) = get(&b, &format!("{base}/roster?week={}", &local(empty_start)[..10]));
+    assert!(week.contains("No-show"), "{week}");
+    let (_, hours) = get(&b, &format!("{base}/roster/hours?month={}", &local(empty_start)[..7]));
+    assert!(hours.contains("No-show"), "the hour she missed: {hours}");
+}
+
+/// A quarter of an hour into a shift, a gate where nobody is signed in
+/// for duty raises one alert for the committee; a gate someone staffs
+/// raises none, whoever was rostered.
+#[test]
+fn a_gate_nobody_staffs_a_quarter_of_an_hour_into_a_shift_raises_one_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, admin_csrf) = login(&server);
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&base, &server.token("North gate"));
+    let mut south = Kiosk::new(dir.path(), "south");
+    south.enroll(&base, &server.token("South gate"));
+    let now = now_ms();
+    for (gate, start) in
+        [("North gate", now - 20 * 60_000), ("South gate", now - 20 * 60_000), ("South gate", now - 5 * 60_000)]
+    {
+        let (day, from, to) = shift_fields(start, 2);
+        let form =
+            [("gate", gate), ("day", &day), ("from", &from), ("to", &to), ("needed", "1"), ("csrf", &admin_csrf)];
+        let (status, body, _) = post(&b, &format!("{base}/roster/shifts"), &form);
+        assert_eq!(status, 303, "{body}");
+    }
+    // Someone signed in at the north gate (with a pass of no volunteer's: the gate is staffed all the same).
+    duty(&mut north, "0102030405060708", Reason::DutyStart, now - 25 * 60_000);
+    north.sync().unwrap();
+    let check = || server.db.call_blocking(move |c| shoumen_server::ops::roster::check_unstaffed(c, now_ms())).unwrap();
+    assert_eq!(check(), 1, "the south gate's first shift only: the second is 5 minutes in");
+    assert_eq!(check(), 0, "once per shift");
+    let (_, alerts) = get(&b, &format!("{base}/alerts"));
+    assert!(alerts.contains("nobody has signed in for duty at the gate") && alerts.contains("South gate"), "{alerts}");
+    assert!(alerts.contains("0 rostered, nobody signed in"), "{alerts}");
 }

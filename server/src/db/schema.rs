@@ -608,6 +608,7 @@ pub const SQLITE: &[&str] = &[
         created_ms INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX shifts_when ON shifts (community, start_ms);
+    CREATE INDEX shifts_start ON shifts (start_ms);
     CREATE TABLE shift_people (
         community TEXT NOT NULL,
         shift_id INTEGER NOT NULL REFERENCES shifts(id) ON DELETE CASCADE,
@@ -1090,6 +1091,7 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         created_ms BIGINT NOT NULL
     );
     CREATE INDEX shifts_when ON shifts (community, start_ms);
+    CREATE INDEX shifts_start ON shifts (start_ms);
     CREATE TABLE shift_people (
         community TEXT NOT NULL,
         shift_id BIGINT NOT NULL REFERENCES shifts(id) ON DELETE CASCADE,

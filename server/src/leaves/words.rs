@@ -676,6 +676,10 @@ pub fn alert_words(kind: AlertKind) -> (&'static str, &'static str) {
             "A kiosk's own clock is over 5 minutes off (it decides by the server's time)",
         ),
         AlertKind::TooManyAlerts => ("警报过多（已合并计数）", "Too many alerts (counted together)"),
+        AlertKind::GateUnstaffed => (
+            "排班已开始15分钟，门岗无人签到值班",
+            "A shift is 15 minutes in and nobody has signed in for duty at the gate",
+        ),
     }
 }
 
@@ -862,6 +866,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("volunteer_detail", "志愿者 {}", "Volunteer {}"),
     ("shift_detail", "{}，{} 开始的班次", "Shift at {}, from {}"),
     ("shift_id_detail", "班次 {}", "Shift {}"),
+    ("gate_unstaffed", "{}，{} 开始的班次：排了 {} 人，无人签到", "{}, the shift from {}: {} rostered, nobody signed in"),
     ("shift_person_detail", "班次 {}，志愿者 {}", "Shift {}, volunteer {}"),
     ("hours_export_detail", "{} 月的志愿服务时长", "Volunteer hours of {}"),
     ("entries_export", "{} 至 {}，事由：{}；门岗：{}", "{} to {}; reason: {}; gates: {}"),

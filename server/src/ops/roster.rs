@@ -179,3 +179,38 @@ pub fn withdraw(
         Some(_) => take_off(conn, actor, community, shift, volunteer),
     }
 }
+
+/// Every rostered shift a quarter of an hour in with nobody signed in for
+/// duty at its gate's kiosks raises `gate_unstaffed` for the committee,
+/// once per shift. Run with the minute's look for silent kiosks; returns
+/// how many it raised.
+pub fn check_unstaffed(conn: &mut dyn Conn, now: i64) -> Result<usize, crate::db::DbError> {
+    use crate::leaves::detail::{Arg, Detail};
+    use crate::records::{alerts, devices};
+    let due = roster::under_way(conn, now, crate::leaves::duty::NO_SHOW_AFTER_MS)?;
+    let mut raised = 0;
+    let mut staffed: std::collections::HashMap<String, std::collections::HashSet<String>> = Default::default();
+    for (community, _, gate, start, rostered) in due {
+        if !staffed.contains_key(&community) {
+            // The gates (by name) with someone signed in for duty now.
+            let on = devices::on_duty(conn, &community, now)?;
+            let names = devices::list(conn, &community)?
+                .into_iter()
+                .filter(|g| on.contains_key(&g.id))
+                .map(|g| g.name)
+                .collect();
+            staffed.insert(community.clone(), names);
+        }
+        if staffed[&community].contains(&gate) {
+            continue;
+        }
+        let detail = Detail::new(
+            "gate_unstaffed",
+            [Arg::from(gate.as_str()), Arg::Time(start), Arg::from(rostered.to_string())],
+        )
+        .encode();
+        let kind = shoumen_protocol::AlertKind::GateUnstaffed;
+        raised += usize::from(alerts::raise_once(conn, &community, kind, &gate, &detail, now)?.is_some());
+    }
+    Ok(raised)
+}

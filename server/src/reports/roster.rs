@@ -13,6 +13,7 @@ use crate::vals;
 /// One shift of one volunteer, and what it counts for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShiftWorked {
+    pub shift_id: i64,
     pub volunteer_id: i64,
     pub name: String,
     pub phone: String,
@@ -60,6 +61,7 @@ fn one(v: &roster::Volunteer, s: &Shift, signs: &[Sign], now_ms: i64) -> ShiftWo
         w.not_signed_out = false;
     }
     ShiftWorked {
+        shift_id: s.id,
         volunteer_id: v.id,
         name: v.name.clone(),
         phone: v.phone.clone(),

@@ -12,7 +12,7 @@ use maud::{html, Markup};
 use super::{csrf_field, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, Session, WebError};
 use crate::db::now_ms;
 use crate::records::roster::{self, RosterError, Shift, Standing, Volunteer};
-use crate::reports::roster::TRAFFIC_DAYS;
+use crate::reports::roster::{ShiftWorked, TRAFFIC_DAYS};
 use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
@@ -52,6 +52,8 @@ struct WeekData {
     shifts: Vec<Shift>,
     volunteers: Vec<Volunteer>,
     traffic: HashMap<String, [i64; 24]>,
+    /// (shift, volunteer) → what their shift counts for so far.
+    worked: HashMap<(i64, i64), ShiftWorked>,
 }
 
 async fn load(app: &AppState, m: &Member, from_ms: i64) -> Result<WeekData, WebError> {
@@ -69,6 +71,10 @@ async fn load(app: &AppState, m: &Member, from_ms: i64) -> Result<WeekData, WebE
                 shifts: roster::shifts(conn, &community, from_ms, from_ms + 7 * DAY_MS)?,
                 volunteers: roster::list(conn, &community)?,
                 traffic: crate::reports::roster::traffic(conn, &community, now_ms(), offset)?,
+                worked: crate::reports::roster::worked(conn, &community, from_ms, from_ms + 7 * DAY_MS, now_ms())?
+                    .into_iter()
+                    .map(|w| ((w.shift_id, w.volunteer_id), w))
+                    .collect(),
             })
         })
         .await?)
@@ -102,7 +108,7 @@ pub async fn week(State(app): State<AppState>, m: Member, Query(w): Query<Week>)
                         h3 { (weekday(lang, d)) " " (day(start)[5..].to_string()) }
                         @let theirs: Vec<&Shift> = data.shifts.iter().filter(|s| s.gate == *gate && s.start_ms >= start && s.start_ms < start + DAY_MS).collect();
                         @if theirs.is_empty() { small { (t(lang, "no_shift")) } }
-                        @for s in theirs { (shift_card(session, s, &data.volunteers, offset)) }
+                        @for s in theirs { (shift_card(session, s, &data, offset)) }
                     }
                 }
             }
@@ -151,8 +157,8 @@ fn traffic(lang: Lang, hours: Option<&[i64; 24]>) -> Markup {
     }
 }
 
-fn shift_card(session: &Session, s: &Shift, volunteers: &[Volunteer], offset: i32) -> Markup {
-    let lang = session.lang;
+fn shift_card(session: &Session, s: &Shift, data: &WeekData, offset: i32) -> Markup {
+    let (lang, volunteers) = (session.lang, &data.volunteers);
     let hm = |ms: i64| fmt_ms(ms, offset)[11..16].to_string();
     let edit = session.may_post("/roster/shifts/{id}/people");
     html! {
@@ -163,6 +169,13 @@ fn shift_card(session: &Session, s: &Shift, volunteers: &[Volunteer], offset: i3
             @for (id, name) in &s.people {
                 div {
                     (name)
+                    @match data.worked.get(&(s.id, *id)) {
+                        Some(w) if w.no_show => { " " span.bad.no-show { (t(lang, "hours_no_show")) } }
+                        Some(w) if w.worked.first_in_ms.is_some() => {
+                            " " small.ok { (t(lang, "hours_signed_in")) " " (hm(w.worked.first_in_ms.unwrap_or_default())) }
+                        }
+                        _ => {}
+                    }
                     @if edit {
                         form.inline method="post" action={ "/roster/shifts/" (s.id) "/people/" (id) "/remove" } {
                             (csrf_field(&session.csrf)) " " button { (t(lang, "take_off_shift")) }
