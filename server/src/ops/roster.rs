@@ -190,7 +190,7 @@ pub fn check_unstaffed(conn: &mut dyn Conn, now: i64) -> Result<usize, crate::db
     let due = roster::under_way(conn, now, crate::leaves::duty::NO_SHOW_AFTER_MS)?;
     let mut raised = 0;
     let mut staffed: std::collections::HashMap<String, std::collections::HashSet<String>> = Default::default();
-    for (community, _, gate, start, rostered) in due {
+    for roster::UnderWay { community, gate, start_ms: start, rostered, .. } in due {
         if !staffed.contains_key(&community) {
             // The gates (by name) with someone signed in for duty now.
             let on = devices::on_duty(conn, &community, now)?;

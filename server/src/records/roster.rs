@@ -324,18 +324,33 @@ pub fn starts_at(conn: &mut dyn Conn, community: &str, shift: i64) -> Result<Opt
     })
 }
 
+/// A shift under way, of some community.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnderWay {
+    pub community: String,
+    pub id: i64,
+    pub gate: String,
+    pub start_ms: i64,
+    /// How many people are on it.
+    pub rostered: i64,
+}
+
 /// Shifts of every community under way at `now_ms` and at least `into_ms`
-/// into: (community, id, gate, start, people rostered).
-pub fn under_way(
-    conn: &mut dyn Conn,
-    now_ms: i64,
-    into_ms: i64,
-) -> Result<Vec<(String, i64, String, i64, i64)>, DbError> {
+/// into.
+pub fn under_way(conn: &mut dyn Conn, now_ms: i64, into_ms: i64) -> Result<Vec<UnderWay>, DbError> {
     conn.query_map(
         "SELECT s.community, s.id, s.gate, s.start_ms,
                 (SELECT COUNT(*) FROM shift_people p WHERE p.community = s.community AND p.shift_id = s.id)
          FROM shifts s WHERE s.start_ms >= ?1 AND s.start_ms <= ?2 AND s.end_ms > ?3 ORDER BY s.start_ms, s.id",
         vals![now_ms - LONGEST_SHIFT_MS, now_ms - into_ms, now_ms],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        |r| {
+            Ok(UnderWay {
+                community: r.get(0)?,
+                id: r.get(1)?,
+                gate: r.get(2)?,
+                start_ms: r.get(3)?,
+                rostered: r.get(4)?,
+            })
+        },
     )
 }
