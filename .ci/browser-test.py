@@ -279,6 +279,7 @@ def browse(base, tmp, db, shots, mqtt_port):
         returnee(driver, base, tmp, cfg, card, wait_for, shot)
         home_care(driver, base, wait_for, shot, mqtt_port)
         phone_passes(driver, base, tmp, cfg, wait_for, shot)
+        duty_roster(driver, base, tmp, cfg, wait_for, shot)
         month_of_trends(driver, base, db, wait_for, shot)
         every_page(driver, base, db, wait_for, shots)
     finally:
@@ -770,6 +771,92 @@ def phone_passes(driver, base, tmp, cfg, wait_for, shot):
     assert driver.page_source.count("Phone pass (set up on a phone)") == 2, driver.page_source
     driver.get(base + "/audit")
     assert "P-256 key" in driver.page_source and "Ed25519 key" in driver.page_source, driver.page_source
+
+def duty_roster(driver, base, tmp, cfg, wait_for, shot):
+    """The duty roster (issue 32): a volunteer signs up on their phone by the
+    public link; the committee confirms them (their duty pass is issued),
+    makes a shift at the North gate under way now and puts them on it; the
+    volunteer opens their duty pass on their phone and signs in at the
+    kiosk with it; after the sync the week shows them signed in, the hours
+    page counts the shift, the XLSX opens in openpyxl with the stated
+    columns, and the certificate renders."""
+    driver.delete_all_cookies()
+    driver.get(base + "/lang/en")
+    driver.get(base + "/join/lotus-gdn")
+    driver.find_element(By.NAME, "name").send_keys("Chen Jie")
+    driver.find_element(By.NAME, "phone").send_keys("13700000042")
+    driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+    wait_for("waiting for the committee to confirm you")
+    own = driver.current_url.removeprefix(base)
+    assert own.startswith("/duty/"), own
+    PUBLIC_SEEN.extend(["/join/lotus-gdn", own])
+    shot("server-volunteer-signed-up")
+
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    driver.get(base + "/roster/volunteers")
+    driver.find_element(By.XPATH, "//tr[td='Chen Jie']//form[contains(@action, '/confirm')]//button").click()
+    wait_for("Confirmed")
+    # A shift under way now: from an hour ago for three hours (the server's zone, UTC+8).
+    start = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))) - datetime.timedelta(hours=1)
+    end = start + datetime.timedelta(hours=3)
+    driver.get(base + "/roster?week=" + start.strftime("%Y-%m-%d"))
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/roster/shifts']")
+    for name, value in (("day", start.strftime("%Y-%m-%d")), ("from", start.strftime("%H:%M")), ("to", end.strftime("%H:%M"))):
+        driver.execute_script("arguments[0].value = arguments[1]", form.find_element(By.NAME, name), value)
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_for("Short by 2")
+    put_on = driver.find_element(By.CSS_SELECTOR, "form[action$='/people']")
+    Select(put_on.find_element(By.NAME, "volunteer")).select_by_visible_text("Chen Jie")
+    put_on.find_element(By.TAG_NAME, "button").click()
+    wait_for("Short by 1")
+
+    # On her phone: her page, her duty pass, its live code at the kiosk.
+    driver.delete_all_cookies()
+    driver.get(base + "/lang/en")
+    driver.get(base + own)
+    wait_for("Open my duty pass")
+    shot("server-volunteer")
+    driver.find_element(By.LINK_TEXT, "Open my duty pass").click()
+    for _ in range(200):
+        live = driver.find_elements(By.ID, "live-status")
+        if live and "Live code" in live[0].text:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("no live code on the duty pass: " + driver.page_source[:2000])
+    code = os.path.join(tmp, "duty-code.png")
+    driver.find_element(By.CSS_SELECTOR, "#live svg").screenshot(code)
+    out = run(KIOSK, "--config", cfg, "check", "--record", code)
+    assert ": allow (duty_start)" in out, out
+    run(KIOSK, "--config", cfg, "sync", "--now")
+
+    log_in_admin(driver, base, wait_for)
+    wait_for("/logout")
+    driver.get(base + "/roster?week=" + start.strftime("%Y-%m-%d"))
+    wait_for("Signed in", "Chen Jie signed in on the roster")
+    shot("server-roster")
+    driver.get(base + "/gates")
+    wait_for("Duty pass", "who is on duty at the North gate")
+    month = start.strftime("%Y-%m")
+    driver.get(base + "/roster/hours?month=" + month)
+    wait_for("Chen Jie")
+    # The export, as the committee's browser downloads it.
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
+    req = urllib.request.Request(base + "/roster/hours.xlsx?month=" + month, headers={"Cookie": cookies})
+    book_path = os.path.join(tmp, "hours.xlsx")
+    with urllib.request.urlopen(req) as r, open(book_path, "wb") as f:
+        f.write(r.read())
+    import openpyxl
+    sheet = openpyxl.load_workbook(book_path).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["姓名", "手机号", "服务日期", "开始时间", "结束时间", "服务时长（小时）", "服务岗位", "备注"], rows[0]
+    assert any(r[0] == "Chen Jie" and r[1] == "13700000042" and r[6] == "North gate" for r in rows[1:]), rows
+    print(f"hours export: {len(rows) - 1} rows, columns {rows[0]}")
+    driver.find_element(By.LINK_TEXT, "Certificate").click()
+    wait_for("id=\"certificate\"")
+    shot("server-certificate")
+
 
 if __name__ == "__main__":
     t = time.time()

@@ -199,10 +199,12 @@ fn spawn_silent_check(state: &AppState) {
                             return Ok(0);
                         }
                         // Silent kiosks, door sensors silent or low on battery,
-                        // and gates nobody staffs a quarter of an hour into a shift.
+                        // gates nobody staffs a quarter of an hour into a shift,
+                        // and reminders of the shifts starting within the hour.
                         Ok(alerts::check_silent(tx, now)?
                             + sensors::check_maintenance(tx, now)?
-                            + ops::roster::check_unstaffed(tx, now)?)
+                            + ops::roster::check_unstaffed(tx, now)?
+                            + ops::roster::remind(tx, now)?)
                     })
                 })
                 .await;

@@ -19,6 +19,7 @@ use crate::leaves::words::{alert_text, detail_text, device_text, t, Lang};
 pub use crate::records::alerts::MAX_PENDING;
 use crate::records::alerts::{self, AlertRow, Outbox};
 pub use crate::records::robot::{get, pending, set, Format, Webhook};
+use crate::records::roster::Reminder;
 use crate::reports::summary::Daily;
 
 /// Attempts before a message is given up.
@@ -137,10 +138,13 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
                 let Some(row) = alerts::claim_due(conn, now_ms(), MAX_ATTEMPTS, lease_ms, &claim)? else {
                     return Ok(None);
                 };
-                // A daily summary carries its figures; an alert is read now.
+                // A daily summary carries its figures, a shift's reminder
+                // the shift; an alert is read now.
+                let reminder = row.summary.as_deref().and_then(|s| serde_json::from_str::<Reminder>(s).ok());
                 let daily = row.summary.as_deref().and_then(|s| serde_json::from_str::<Daily>(s).ok());
-                let item = match (row.community.clone(), daily) {
-                    (Some(c), Some(daily)) => Item::Summary(c, daily),
+                let item = match (row.community.clone(), reminder, daily) {
+                    (Some(c), Some(r), _) if r.kind == "shift_reminder" => Item::Reminder(c, r),
+                    (Some(c), _, Some(daily)) => Item::Summary(c, daily),
                     _ => match alerts::get(conn, row.alert_id)? {
                         Some(alert) => Item::Alert(alert),
                         None => return Ok(Some((row, None))),
@@ -164,6 +168,7 @@ pub async fn deliver_due(d: &Delivery, http: &reqwest::Client) -> Result<usize, 
                 message(hook.format, &alert.community, &place, &d.public_url, d.utc_offset_min, alert)
             }
             Item::Summary(_, daily) => summary_message(hook.format, daily, &place, &d.public_url),
+            Item::Reminder(c, r) => reminder_message(hook.format, c, r, &place, &d.public_url, d.utc_offset_min),
         };
         let attempt = match post(http, &hook, &body).await {
             Ok(()) => {
@@ -196,13 +201,15 @@ enum Item {
     Alert(AlertRow),
     /// A community's daily summary.
     Summary(String, crate::reports::summary::Daily),
+    /// A shift starting within the hour.
+    Reminder(String, Reminder),
 }
 
 impl Item {
     fn community(&self) -> &str {
         match self {
             Item::Alert(a) => &a.community,
-            Item::Summary(c, _) => c,
+            Item::Summary(c, _) | Item::Reminder(c, _) => c,
         }
     }
 }
@@ -250,6 +257,39 @@ pub fn summary_message(format: Format, d: &Daily, place: &Place, public_url: &st
         Format::Json => {
             json!({ "kind": "daily_summary", "summary": d, "url": format!("{public_url}/summary?day={}", d.day) })
         }
+    }
+}
+
+/// A shift's reminder for the community's robot: where, when, who, and
+/// how many are still missing.
+pub fn reminder_message(
+    format: Format,
+    community: &str,
+    r: &Reminder,
+    place: &Place,
+    public_url: &str,
+    offset: i32,
+) -> serde_json::Value {
+    let (start, end) = (crate::leaves::time::fmt_ms(r.start_ms, offset), crate::leaves::time::fmt_ms(r.end_ms, offset));
+    match format {
+        Format::WeCom | Format::DingTalk => {
+            let who = if r.people.is_empty() { "无人报名".to_string() } else { r.people.join("、") };
+            let mut text = format!(
+                "【{}】值班提醒：{} {} {}–{}，{who}",
+                place.name_or(community),
+                r.gate,
+                &start[5..10],
+                &start[11..16],
+                &end[11..16]
+            );
+            let gap = r.needed - r.people.len() as i64;
+            if gap > 0 {
+                text += &format!("，缺 {gap} 人");
+            }
+            text += &format!("\n{public_url}/roster");
+            json!({ "msgtype": "text", "text": { "content": text } })
+        }
+        Format::Json => json!({ "kind": "shift_reminder", "shift": r, "url": format!("{public_url}/roster") }),
     }
 }
 

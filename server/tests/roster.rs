@@ -235,3 +235,36 @@ fn a_gate_nobody_staffs_a_quarter_of_an_hour_into_a_shift_raises_one_alert() {
     assert!(alerts.contains("nobody has signed in for duty at the gate") && alerts.contains("South gate"), "{alerts}");
     assert!(alerts.contains("0 rostered, nobody signed in"), "{alerts}");
 }
+
+/// A shift starting within the hour is announced once to the community's
+/// robot: where, when, who, and how many are missing.
+#[test]
+fn a_shift_starting_within_the_hour_is_announced_to_the_robot_once() {
+    use shoumen_server::records::roster;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let receiver = Receiver::start(0);
+    let hook = shoumen_server::webhook::Webhook::new(&receiver.url, "wecom", "").unwrap();
+    server.db.call_blocking(|c| shoumen_server::webhook::set(c, COMMUNITY, Some(&hook))).unwrap();
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&server.url(), &server.token("North gate"));
+    let now = now_ms();
+    server
+        .db
+        .call_blocking(move |c| {
+            let v = roster::add(c, COMMUNITY, "Zhao Min", "13800000003", "zhao-link", roster::Standing::Active, now)
+                .unwrap();
+            let soon =
+                roster::add_shift(c, COMMUNITY, "North gate", now + 30 * 60_000, now + 150 * 60_000, 2, now).unwrap();
+            roster::join(c, COMMUNITY, soon, v, now, false).unwrap();
+            // Tomorrow's is not due yet.
+            roster::add_shift(c, COMMUNITY, "North gate", now + 24 * H, now + 26 * H, 1, now).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let remind = || server.db.call_blocking(move |c| shoumen_server::ops::roster::remind(c, now_ms())).unwrap();
+    assert_eq!(remind(), 1);
+    assert_eq!(remind(), 0, "once per shift");
+    let body = receiver.wait_for("值班提醒").expect("the reminder reached the robot");
+    assert!(body.contains("North gate") && body.contains("Zhao Min") && body.contains("缺 1 人"), "{body}");
+}

@@ -605,7 +605,8 @@ pub const SQLITE: &[&str] = &[
         start_ms INTEGER NOT NULL,
         end_ms INTEGER NOT NULL,
         needed INTEGER NOT NULL,
-        created_ms INTEGER NOT NULL
+        created_ms INTEGER NOT NULL,
+        reminded_ms INTEGER
     ) STRICT;
     CREATE INDEX shifts_when ON shifts (community, start_ms);
     CREATE INDEX shifts_start ON shifts (start_ms);
@@ -1088,7 +1089,8 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         start_ms BIGINT NOT NULL,
         end_ms BIGINT NOT NULL,
         needed BIGINT NOT NULL,
-        created_ms BIGINT NOT NULL
+        created_ms BIGINT NOT NULL,
+        reminded_ms BIGINT
     );
     CREATE INDEX shifts_when ON shifts (community, start_ms);
     CREATE INDEX shifts_start ON shifts (start_ms);

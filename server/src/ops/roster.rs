@@ -214,3 +214,11 @@ pub fn check_unstaffed(conn: &mut dyn Conn, now: i64) -> Result<usize, crate::db
     }
     Ok(raised)
 }
+
+/// How long before a shift its reminder goes to the community's robot.
+pub const REMIND_BEFORE_MS: i64 = 60 * 60_000;
+
+/// The minute's reminders of shifts starting within the hour.
+pub fn remind(conn: &mut dyn Conn, now: i64) -> Result<usize, crate::db::DbError> {
+    roster::queue_reminders(conn, now, REMIND_BEFORE_MS)
+}

@@ -354,3 +354,54 @@ pub fn under_way(conn: &mut dyn Conn, now_ms: i64, into_ms: i64) -> Result<Vec<U
         },
     )
 }
+
+/// A shift's reminder for the community's robot (the webhook outbox keeps
+/// it as JSON until it is sent).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reminder {
+    /// Always "shift_reminder": tells it from a daily summary in the outbox.
+    pub kind: String,
+    pub gate: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub needed: i64,
+    /// Who is on it, by name.
+    pub people: Vec<String>,
+}
+
+/// Queues a reminder of every shift starting within `ahead_ms` of `now_ms`
+/// not yet reminded of, for communities with a robot; marks them reminded
+/// either way (a robot set later does not get a backlog). Returns how many
+/// were queued.
+pub fn queue_reminders(conn: &mut dyn Conn, now_ms: i64, ahead_ms: i64) -> Result<usize, DbError> {
+    let due: Vec<(String, i64)> = conn.query_map(
+        "SELECT community, id FROM shifts WHERE reminded_ms IS NULL AND start_ms > ?1 AND start_ms <= ?2 ORDER BY start_ms, id",
+        vals![now_ms, now_ms + ahead_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut queued = 0;
+    for (community, id) in due {
+        conn.execute(
+            "UPDATE shifts SET reminded_ms = ?3 WHERE community = ?1 AND id = ?2",
+            vals![&community, id, now_ms],
+        )?;
+        if !crate::records::alerts::has_webhook(conn, &community)? {
+            continue;
+        }
+        let start: i64 =
+            conn.scalar("SELECT start_ms FROM shifts WHERE community = ?1 AND id = ?2", vals![&community, id])?;
+        let Some(s) = shifts(conn, &community, start, start + 1)?.into_iter().find(|s| s.id == id) else { continue };
+        let reminder = Reminder {
+            kind: "shift_reminder".into(),
+            gate: s.gate,
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            needed: s.needed,
+            people: s.people.into_iter().map(|p| p.1).collect(),
+        };
+        let body = serde_json::to_string(&reminder).expect("a reminder serialises");
+        crate::records::alerts::queue_summary(conn, &community, &format!("shift:{id}"), &body, now_ms)?;
+        queued += 1;
+    }
+    Ok(queued)
+}

@@ -242,7 +242,7 @@ pub async fn certificate(
             p.big { (v.name) }
             p { (t(lang, "certificate_text")) }
             p.big { (format!("{:.2}", minutes as f64 / 60.0)) " " (t(lang, "hours")) }
-            p { (month) " · " (theirs.len()) " " (t(lang, "hours_shifts")) }
+            p { (month) " · " (t(lang, "shifts_served")) " " (theirs.len()) }
             p { (place.name_or(&m.community)) }
             p { (fmt_ms(now_ms(), app.config.utc_offset_min)[..10].to_string()) }
         }

@@ -206,7 +206,18 @@ fn shift_card(session: &Session, s: &Shift, data: &WeekData, offset: i32) -> Mar
 fn shift_form(session: &Session, data: &WeekData, offset: i32) -> Markup {
     let lang = session.lang;
     html! {
-        form.card.noprint method="post" action="/roster/shifts" {
+        // Folded, so that on a phone the week comes first.
+        details.card.noprint open[data.shifts.is_empty()] {
+            summary { (t(lang, "add_shift")) }
+            (shift_fields(session, data, offset))
+        }
+    }
+}
+
+fn shift_fields(session: &Session, data: &WeekData, offset: i32) -> Markup {
+    let lang = session.lang;
+    html! {
+        form method="post" action="/roster/shifts" {
             (csrf_field(&session.csrf))
             label { (t(lang, "gate")) select name="gate" { @for g in &data.gates { option { (g) } } } }
             label { (t(lang, "day")) input type="date" name="day" required value=(fmt_ms(data.from_ms, offset)[..10].to_string()); }
