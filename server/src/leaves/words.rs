@@ -298,6 +298,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("take_off_shift", "撤下", "Take off"),
     ("traffic_busiest", "近四周最忙时段：", "Busiest hours over the last four weeks:"),
     ("traffic_none", "近四周没有通行记录。", "No entries in the last four weeks."),
+    ("traffic_a_day", "平均每天 {} 人次", "{} entries a day on average"),
     ("state", "状态", "State"),
     ("volunteer_pending", "待确认", "Waiting for confirmation"),
     ("volunteer_active", "已确认", "Confirmed"),

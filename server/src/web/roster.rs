@@ -9,7 +9,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::{csrf_field, fmt_ms, frame, state_redirect, t, FormMap, Lang, Member, Session, WebError};
+use super::{csrf_field, fmt_ms, frame, state_redirect, t, tf, FormMap, Lang, Member, Session, WebError};
 use crate::db::now_ms;
 use crate::records::roster::{self, RosterError, Shift, Standing, Volunteer};
 use crate::reports::roster::{ShiftWorked, TRAFFIC_DAYS};
@@ -137,16 +137,16 @@ fn traffic(lang: Lang, hours: Option<&[i64; 24]>) -> Markup {
         return html! { p { small { (t(lang, "traffic_none")) } } };
     };
     let max = *hours.iter().max().unwrap_or(&1);
-    let mut busiest: Vec<usize> = (0..24).collect();
+    let mut busiest: Vec<usize> = (0..24).filter(|h| hours[*h] > 0).collect();
     busiest.sort_by_key(|h| std::cmp::Reverse(hours[*h]));
     busiest.truncate(3);
-    let per_day = |n: i64| (n as f64 / TRAFFIC_DAYS as f64).round() as i64;
+    let per_day = |n: i64| format!("{:.1}", n as f64 / TRAFFIC_DAYS as f64);
     html! {
         p {
             (t(lang, "traffic_busiest")) " "
             @for (i, h) in busiest.iter().enumerate() {
                 @if i > 0 { "，" }
-                (format!("{h:02}:00–{:02}:00", h + 1)) " (" (per_day(hours[*h])) " " (t(lang, "per_hour")) ")"
+                (format!("{h:02}:00–{:02}:00", h + 1)) " (" (tf(lang, "traffic_a_day", &[&per_day(hours[*h])])) ")"
             }
         }
         div.traffic role="img" aria-label=(t(lang, "traffic_busiest")) {
