@@ -161,7 +161,29 @@ fn a_volunteer_signs_up_is_confirmed_serves_and_their_hours_are_the_shift_clippe
     duty(&mut north, &wang_pass, Reason::DutyStart, morning + 10 * 60_000);
     duty(&mut north, &wang_pass, Reason::DutyEnd, morning + 4 * H + 30 * 60_000);
     duty(&mut north, &li_pass, Reason::DutyStart, morning - 30 * 60_000);
+    // Wang opened the console with her duty pass and let an ambulance in:
+    // the gate core records the manual opening with her pass.
+    let seq = north.store.head_seq().unwrap();
+    north
+        .store
+        .append(&EntryDraft {
+            wall_ms: morning + 60 * 60_000,
+            mono_ms: 1_000 + seq * 1_000,
+            clock_synced: true,
+            kind: EntryKind::Manual,
+            direction: Direction::In,
+            pass_id: Some(PassId(hex::decode(&wang_pass).unwrap().try_into().unwrap())),
+            role: Some(Role::Duty),
+            decision: Decision::Allow,
+            reason: Reason::ManualOpen,
+            temperature: None,
+            note: Some("ambulance".into()),
+        })
+        .unwrap();
     north.sync().unwrap();
+    let (_, entries) = get(&b, &format!("{base}/entries?reason=manual_open"));
+    let opened = &entries[entries.find("title=\"manual_open\"").expect("the manual opening on the Entries page")..];
+    assert!(opened[..opened.find("</tr>").unwrap()].contains("Volunteer on duty: Wang Fang"), "{entries}");
 
     let month = shoumen_server::web::fmt_ms(morning, 480)[..7].to_string();
     let (_, hours) = get(&b, &format!("{base}/roster/hours?month={month}"));

@@ -98,6 +98,9 @@ pub struct EntryRow {
     pub note: Option<String>,
     pub clock_synced: bool,
     pub seq: i64,
+    /// The volunteer whose duty pass the entry carries (a sign-in, or what
+    /// they did on the guard console: a manual opening, say).
+    pub volunteer: Option<String>,
 }
 
 /// What the Entries page searches for; every field narrows the search.
@@ -181,7 +184,8 @@ pub fn search_entries(
     }
     params.push(limit.into());
     let sql = format!(
-        "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq
+        "SELECT {SHOWN_MS}, d.gate_name, e.direction, e.decision, e.reason, p.unit, e.temp_centi, e.note, e.clock_synced, e.seq,
+                CASE WHEN e.role = 'duty' THEN p.visitor_name END
          FROM entries e JOIN devices d ON d.id = e.device
          LEFT JOIN boots b ON b.device = e.device AND b.boot_id = e.boot_id
          LEFT JOIN passes p ON p.pass_id = e.pass_id AND p.community = e.community
@@ -202,6 +206,7 @@ pub fn search_entries(
             note: r.get(7)?,
             clock_synced: r.get(8)?,
             seq: r.get(9)?,
+            volunteer: r.get(10)?,
         })
     })
 }

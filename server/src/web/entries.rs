@@ -207,7 +207,10 @@ fn row(lang: Lang, e: &EntryRow, offset: i32) -> Markup {
             td { (word(&e.direction)) }
             td class=(if e.decision == "allow" { "ok" } else { "bad" }) { (word(&e.decision)) }
             td title=(e.reason) { (reason_text(lang, &e.reason)) }
-            td { (e.unit.as_deref().unwrap_or("")) }
+            td {
+                (e.unit.as_deref().unwrap_or(""))
+                @if let Some(v) = &e.volunteer { span.volunteer { (t(lang, "duty")) ": " (v) } }
+            }
             td { (e.temp_centi.map_or(String::new(), |c| format!("{:.1} °C", c as f64 / 100.0))) }
             td { (e.note.as_deref().unwrap_or("")) }
         }

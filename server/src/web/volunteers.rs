@@ -1,7 +1,7 @@
 //! Volunteers (issue 32): the committee's list (confirming those who
 //! signed up, adding one by hand, a new personal link), the public sign-up
 //! page, and each volunteer's own page by their personal link: their duty
-//! pass, their shifts, open shifts to sign up for, their hours.
+//! pass, their shifts, open shifts to sign up for.
 
 use std::net::SocketAddr;
 
@@ -306,23 +306,27 @@ async fn own(app: &AppState, headers: &HeaderMap, token: &str, error: Option<&st
         .await?;
     let (form, set) = form_token(app, headers);
     let offset = app.config.utc_offset_min;
-    let body = own_body(lang, token, &v, &shifts, link.as_deref(), &form, error, offset, now);
+    let page = Own { token, volunteer: &v, shifts: &shifts, pass_link: link.as_deref(), form: &form, error };
+    let body = own_body(lang, &page, offset, now);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     Ok(with_cookie((status, frame(lang, t(lang, "volunteer_own_title"), None, body)).into_response(), set))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn own_body(
-    lang: Lang,
-    token: &str,
-    v: &Volunteer,
-    shifts: &[roster::Shift],
-    link: Option<&str>,
-    form: &str,
-    error: Option<&str>,
-    offset: i32,
-    now: i64,
-) -> Markup {
+/// What a volunteer's own page shows.
+struct Own<'a> {
+    token: &'a str,
+    volunteer: &'a Volunteer,
+    /// The community's shifts of the next two weeks.
+    shifts: &'a [roster::Shift],
+    /// Their duty pass's phone link, once confirmed.
+    pass_link: Option<&'a str>,
+    /// The forms' CSRF token.
+    form: &'a str,
+    error: Option<&'a str>,
+}
+
+fn own_body(lang: Lang, page: &Own<'_>, offset: i32, now: i64) -> Markup {
+    let Own { token, volunteer: v, shifts, pass_link: link, form, error } = *page;
     let when = |s: &roster::Shift| {
         let d = (s.start_ms - super::roster::monday(None, s.start_ms, offset)).div_euclid(86_400_000);
         format!(
