@@ -340,6 +340,15 @@ pub struct Console {
     pub by: Option<PassId>,
 }
 
+impl Console {
+    /// Names on `d` whoever has the console open: their duty pass, or
+    /// nobody's for the PIN.
+    fn sign(&self, d: &mut EntryDraft) {
+        d.pass_id = self.by;
+        d.role = self.by.map(|_| Role::Duty);
+    }
+}
+
 /// How long one [`Event::ConsoleWaiting`] holds: the console repeats it
 /// every second, so a console left some other way stops waiting soon.
 pub const CONSOLE_WAITING_MS: u64 = 3_000;
@@ -884,8 +893,7 @@ fn on_manual_open(state: &mut GateState, reason: String, now: Now) -> Vec<Effect
     let mut d = draft(now, EntryKind::Manual, state.default_direction(), Decision::Allow, Reason::ManualOpen);
     d.note = Some(reason.chars().take(200).collect());
     // Whoever opened the console opened the gate (nobody's pass: the PIN).
-    d.pass_id = state.console.by;
-    d.role = state.console.by.map(|_| Role::Duty);
+    state.console.sign(&mut d);
     finish(state, d, ResultView::bare(Decision::Allow, Reason::ManualOpen), now)
 }
 
@@ -984,8 +992,7 @@ fn on_console_pass(state: &mut GateState, claims: &PassClaims, now: Now) -> Vec<
 /// An entry for something done on the console, naming who has it open.
 fn console_entry(state: &GateState, reason: Reason, note: String, now: Now) -> Vec<Effect> {
     let mut d = draft(now, EntryKind::Duty, state.default_direction(), Decision::Allow, reason);
-    d.pass_id = state.console.by;
-    d.role = state.console.by.map(|_| Role::Duty);
+    state.console.sign(&mut d);
     d.note = (!note.is_empty()).then(|| note.chars().take(200).collect());
     vec![Effect::Record(d)]
 }

@@ -132,10 +132,7 @@ pub fn put_on(
     shift: i64,
     volunteer: i64,
 ) -> Result<bool, RosterError> {
-    let detail = enc("shift_person_detail", &[&shift.to_string(), &volunteer.to_string()]);
-    super::audited(conn, actor, "shift.join", &detail, |tx| {
-        roster::join(tx, community, shift, volunteer, now_ms(), true)
-    })
+    put_on_shift(conn, actor, community, shift, volunteer, true)
 }
 
 /// A volunteer signs up for a shift by their own link: not one already over.
@@ -146,9 +143,20 @@ pub fn sign_up(
     shift: i64,
     volunteer: i64,
 ) -> Result<bool, RosterError> {
+    put_on_shift(conn, actor, community, shift, volunteer, false)
+}
+
+fn put_on_shift(
+    conn: &mut dyn Conn,
+    actor: &Actor,
+    community: &str,
+    shift: i64,
+    volunteer: i64,
+    past_ok: bool,
+) -> Result<bool, RosterError> {
     let detail = enc("shift_person_detail", &[&shift.to_string(), &volunteer.to_string()]);
     super::audited(conn, actor, "shift.join", &detail, |tx| {
-        roster::join(tx, community, shift, volunteer, now_ms(), false)
+        roster::join(tx, community, shift, volunteer, now_ms(), past_ok)
     })
 }
 

@@ -374,13 +374,13 @@ pub struct Reminder {
 /// either way (a robot set later does not get a backlog). Returns how many
 /// were queued.
 pub fn queue_reminders(conn: &mut dyn Conn, now_ms: i64, ahead_ms: i64) -> Result<usize, DbError> {
-    let due: Vec<(String, i64)> = conn.query_map(
-        "SELECT community, id FROM shifts WHERE reminded_ms IS NULL AND start_ms > ?1 AND start_ms <= ?2 ORDER BY start_ms, id",
+    let due: Vec<(String, i64, i64)> = conn.query_map(
+        "SELECT community, id, start_ms FROM shifts WHERE reminded_ms IS NULL AND start_ms > ?1 AND start_ms <= ?2 ORDER BY start_ms, id",
         vals![now_ms, now_ms + ahead_ms],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let mut queued = 0;
-    for (community, id) in due {
+    for (community, id, start) in due {
         conn.execute(
             "UPDATE shifts SET reminded_ms = ?3 WHERE community = ?1 AND id = ?2",
             vals![&community, id, now_ms],
@@ -388,8 +388,6 @@ pub fn queue_reminders(conn: &mut dyn Conn, now_ms: i64, ahead_ms: i64) -> Resul
         if !crate::records::alerts::has_webhook(conn, &community)? {
             continue;
         }
-        let start: i64 =
-            conn.scalar("SELECT start_ms FROM shifts WHERE community = ?1 AND id = ?2", vals![&community, id])?;
         let Some(s) = shifts(conn, &community, start, start + 1)?.into_iter().find(|s| s.id == id) else { continue };
         let reminder = Reminder {
             kind: "shift_reminder".into(),

@@ -39,8 +39,9 @@ pub const FORM_BODY_LIMIT: usize = 128 << 10;
 /// A receipt pasted into `/verify`: record, signature and proof.
 pub const RECEIPT_LIMIT: usize = 256 << 10;
 
-/// The community's name and city; `None`: no such community.
-async fn place_of(app: &AppState, community: &str) -> Result<Option<Place>, WebError> {
+/// The community's name and city; `None`: no such community (the
+/// volunteers' sign-up page asks too).
+pub(super) async fn place_of(app: &AppState, community: &str) -> Result<Option<Place>, WebError> {
     let c = community.to_string();
     let found = move |conn: &mut dyn crate::db::Conn| {
         if !crate::db::communities(conn)?.contains(&c) {

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
+use super::register::place_of;
 use super::roster::weekday;
 use super::{
     csrf_field, field, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, qr_code, state_redirect, t,
@@ -187,18 +188,6 @@ pub async fn new_link(
     let Some(name) = found else { return Err(WebError::not_found(&m.session)) };
     let url = format!("{}/duty/{token}", app.config.public_url);
     Ok(render(&app, &m, Some((name, url))).await?.into_response())
-}
-
-/// The community's display name, if it exists.
-async fn place_of(app: &AppState, community: &str) -> Result<Option<crate::leaves::place::Place>, WebError> {
-    let c = community.to_string();
-    let found = move |conn: &mut dyn crate::db::Conn| {
-        if !crate::db::communities(conn)?.contains(&c) {
-            return Ok(None);
-        }
-        Ok(Some(crate::records::community::place(conn, &c)?))
-    };
-    Ok(app.db.call(found).await?)
 }
 
 pub async fn join_form(
