@@ -61,7 +61,7 @@ impl DemoCommunity {
             holder: None,
         };
         use Decision::*;
-        let specs: [(&str, PassClaims, (Decision, &str)); 8] = [
+        let specs: [(&str, PassClaims, (Decision, &str)); 9] = [
             ("resident", claims(Role::Resident, "3-502", now_s - DAY, now_s + 365 * DAY, 0), (Allow, "ok")),
             (
                 "resident-assist",
@@ -78,6 +78,9 @@ impl DemoCommunity {
             ("visitor", claims(Role::Visitor, "3-502", now_s - 3600, now_s + DAY, 0), (Allow, "ok")),
             ("staff", claims(Role::Staff, "", now_s - DAY, now_s + 180 * DAY, 0), (Allow, "ok")),
             ("delivery", claims(Role::Delivery, "", now_s - DAY, now_s + 30 * DAY, 0), (Allow, "ok")),
+            // A volunteer's duty pass, printed: a real one is on the
+            // volunteer's phone, a live code a photo of cannot stand in for.
+            ("duty", claims(Role::Duty, "", now_s - DAY, now_s + 180 * DAY, 0), (Allow, "duty_start")),
         ];
         let passes: Vec<DemoPass> = specs
             .into_iter()

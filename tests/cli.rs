@@ -286,3 +286,49 @@ fn under_systemd_the_kiosk_reports_ready_keeps_the_watchdog_fed_and_says_when_it
     assert!((4..=10).contains(&kicks), "{kicks} keep-alives: {messages:?}");
     assert!(messages.last().unwrap().contains("STOPPING=1"));
 }
+
+#[test]
+fn a_duty_pass_signs_in_then_out_across_runs_and_opens_the_gate_from_the_command_line_in_its_holders_name() {
+    let demo = Demo::new();
+    let duty = demo.pass("duty", "png");
+    // Two reads in two runs, as across a restart of the kiosk: in, then out.
+    // (Before who is on duty was read back from the log, the second read
+    // signed the volunteer in a second time.)
+    assert_eq!(decision(&demo.check(&["--record", &duty])[0]), ("allow", "duty_start"));
+    assert_eq!(decision(&demo.check(&["--record", &duty])[0]), ("allow", "duty_end"));
+
+    // The gate opened without the touchscreen, by the volunteer's duty pass.
+    let config = demo.config();
+    let relay = |by: &str| {
+        shoumen(&["--config", &config, "--sim", "hw", "relay", "--pulse", "200", "--reason", "送药上门", "--by", by])
+    };
+    let out = relay(&duty);
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("console opened by duty pass"), "{}", stdout(&out));
+    // A resident's pass opens no console: nothing pulsed, nothing recorded.
+    let out = relay(&demo.pass("resident", "png"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only for a volunteer's duty pass"));
+
+    let passes: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(demo.root.join("passes.json")).unwrap()).unwrap();
+    let id = passes.iter().find(|p| p["name"] == "duty").unwrap()["claims"]["pass_id"].as_str().unwrap().to_string();
+    let store = shoumen::store::Store::open(&demo.db(), "test").unwrap();
+    let mut log = store.recent(10).unwrap();
+    log.reverse();
+    let seen: Vec<(&str, Option<String>, Option<&str>)> =
+        log.iter().map(|e| (e.reason.as_str(), e.pass_id.map(|p| p.to_hex()), e.note.as_deref())).collect();
+    let by = Some(id);
+    assert_eq!(
+        seen,
+        vec![
+            ("duty_start", by.clone(), None),
+            ("duty_end", by.clone(), None),
+            // Signed out, so signed in again to open the console.
+            ("duty_start", by.clone(), None),
+            ("console_opened", by.clone(), None),
+            ("manual_open", by, Some("送药上门")),
+        ]
+    );
+    assert!(verify(&demo.db()).0);
+}

@@ -22,7 +22,7 @@ pub use holder::HolderKey;
 pub use lists::{ListItem, ListKind, ListSnapshot, QuarantineSource};
 pub use pass::{PassClaims, PassError, PassFlags, PassId, Role};
 pub use trust::{KeyId, TrustList, TrustedKey};
-pub use vocab::{AlertKind, Reason};
+pub use vocab::{AlertKind, Reason, DUTY_FORGOTTEN_AFTER_MS};
 
 // Re-exported so that users of the protocol need not pin the same version.
 pub use ed25519_dalek;

@@ -164,6 +164,12 @@ vocabulary! {
     }
 }
 
+/// A duty sign-in older than this is not "on duty now", at the kiosk after
+/// a restart or on the server's Gates page: the longest shift (12 h) with
+/// room to spare. Hours never run this long: a shift nobody signed out of
+/// closes at its scheduled end.
+pub const DUTY_FORGOTTEN_AFTER_MS: i64 = 16 * 3_600_000;
+
 impl Reason {
     /// The reasons of duty records (kind `duty`): who staffed the gate and
     /// what they did on its console. Nobody went in or out by them, so no

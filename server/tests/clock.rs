@@ -8,99 +8,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use common::release_kiosk::{kiosk_and_faketime, Gate};
 use common::{Kiosk, TestServer, COMMUNITY};
 use ed25519_dalek::SigningKey;
-use shoumen_client::store::Store;
 use shoumen_client::sync::{self, SyncError};
 use shoumen_protocol::sync::{ClockReport, Heartbeat};
 use shoumen_protocol::time::{TimeTrust, NONCE_LEN};
-use shoumen_protocol::{holder, pass, Entry, HolderKey, PassClaims, PassFlags, PassId, Role};
+use shoumen_protocol::{holder, pass, HolderKey, PassClaims, PassFlags, PassId, Role};
 use shoumen_server::db::now_ms;
-
-/// The kiosk binary of the same build, and `faketime`; `None` says why not.
-fn tools() -> Result<PathBuf, String> {
-    let kiosk = Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
-    if !kiosk.exists() {
-        return Err(format!("{} is not built (cargo test --workspace builds it)", kiosk.display()));
-    }
-    match Command::new("faketime").arg("-f").arg("+0").arg("true").status() {
-        Ok(s) if s.success() => Ok(kiosk),
-        _ => Err("faketime is not installed (Debian: apt-get install faketime)".into()),
-    }
-}
-
-/// One kiosk's configuration and what it runs as.
-struct Gate {
-    bin: PathBuf,
-    config: PathBuf,
-    data: PathBuf,
-}
-
-impl Gate {
-    fn new(bin: &Path, dir: &Path) -> Gate {
-        let data = dir.join("kiosk");
-        let config = dir.join("kiosk.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[kiosk]\ngate_name = \"North\"\ndata_dir = {:?}\nsimulated = true\ndemo = false\ntrust_ntp = false\n\
-                 [policy]\nanti_passback = \"off\"\nrequire_temperature = false\n",
-                data.display().to_string()
-            ),
-        )
-        .unwrap();
-        Gate { bin: bin.to_path_buf(), config, data }
-    }
-
-    /// Runs the kiosk under a clock `offset` off (faketime's "-10m", "+5y"),
-    /// in boot `boot`; the monotonic clock is left alone, as after a reboot.
-    fn run(&self, offset: &str, boot: &str, args: &[&str]) -> String {
-        let out = Command::new("faketime")
-            .arg("-f")
-            .arg(offset)
-            .arg(&self.bin)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-            .env("SHOUMEN_BOOT_ID", boot)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success() || out.status.code() == Some(2),
-            "shoumen {args:?} under {offset}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    }
-
-    /// (decision, reason) of each input, recorded in the kiosk's log, and
-    /// what the kiosk decided the time by.
-    fn check(&self, offset: &str, boot: &str, inputs: &[&str]) -> (Vec<(String, String)>, String) {
-        let mut args = vec!["check", "--record", "--json"];
-        args.extend_from_slice(inputs);
-        let out = self.run(offset, boot, &args);
-        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let clock = lines[0]["clock"].as_str().unwrap().to_string();
-        let decided = lines
-            .iter()
-            .map(|v| (v["decision"].as_str().unwrap().into(), v["reason"].as_str().unwrap().into()))
-            .collect();
-        (decided, clock)
-    }
-
-    fn entries(&self) -> Vec<Entry> {
-        let store = Store::open(&self.data.join("kiosk.db"), "reader").unwrap();
-        let mut all = store.recent(100).unwrap();
-        all.reverse();
-        all
-    }
-}
 
 /// The community's passes, as the committee issues them.
 struct Issuer {
@@ -144,7 +59,7 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn a_kiosk_with_a_wrong_clock_decides_by_the_servers_time_after_one_sync() {
-    let bin = match tools() {
+    let bin = match kiosk_and_faketime() {
         Ok(b) => b,
         Err(why) => {
             eprintln!("skipped: {why}");
@@ -156,7 +71,7 @@ fn a_kiosk_with_a_wrong_clock_decides_by_the_servers_time_after_one_sync() {
         let dir = tempfile::tempdir().unwrap();
         let server = TestServer::start(dir.path());
         let issuer = Issuer { key: server.community(COMMUNITY).key };
-        let gate = Gate::new(&bin, dir.path());
+        let gate = Gate::new(&bin, dir.path(), "North");
         // Before the power cut: enrolled, synced, the clock right.
         gate.run("+0", "boot-0", &["enroll", &server.url(), &server.token("North")]);
         assert!(gate.run("+0", "boot-0", &["sync", "--now"]).contains("time set by the server"));

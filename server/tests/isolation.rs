@@ -352,6 +352,11 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
             let r = post(&b, &format!("{base}/roster/volunteers/{}/confirm", theirs.volunteer), &[("csrf", &token)]);
             (r.0, r.1)
         }),
+        ("POST /roster/volunteers/{id}/stand-down", {
+            let url = format!("{base}/roster/volunteers/{}/stand-down", theirs.volunteer);
+            let r = post(&b, &url, &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
         ("POST /roster/volunteers/{id}/link", {
             let r = post(&b, &format!("{base}/roster/volunteers/{}/link", theirs.volunteer), &[("csrf", &token)]);
             (r.0, r.1)
@@ -394,7 +399,7 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
     );
     assert_eq!(count(&format!("SELECT COUNT(*) FROM quarantine WHERE id = {}", theirs.quarantine)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM shift_people WHERE shift_id = {}", theirs.shift)), 1);
-    assert_eq!(count("SELECT COUNT(*) FROM volunteers WHERE link_digest = 'plum-link'"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM volunteers WHERE link_digest = 'plum-link' AND status = 'active'"), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM invites WHERE token_sha256 = '{}'", theirs.invite)), 1);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM invites WHERE reset_user = {}", theirs.admin)), 0);
     assert_eq!(count(&format!("SELECT acked FROM alerts WHERE id = {}", theirs.alert)), 0);

@@ -4,30 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::release_kiosk::spawn_server;
 use common::*;
 use shoumen_client::sync;
-
-fn spawn_server(db: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
-        .args(["--db", db, "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start shoumen-server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr =
-        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (child, addr.parse().unwrap())
-}
 
 #[test]
 fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
@@ -35,7 +18,7 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = init_db(dir.path());
     let db_path = target(dir.path());
-    let (mut child, addr) = spawn_server(&db_path);
+    let (mut child, addr) = spawn_server(&db_path, None);
     let proxy = Proxy::start(addr);
     let tokens: Vec<String> = ["North", "South"]
         .iter()
@@ -76,7 +59,7 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
         std::thread::sleep(Duration::from_millis(60 + (rng >> 33) % 240));
         child.kill().unwrap(); // SIGKILL: no chance to finish a transaction.
         child.wait().unwrap();
-        let (c, a) = spawn_server(&db_path);
+        let (c, a) = spawn_server(&db_path, None);
         child = c;
         *proxy.upstream.lock().unwrap() = a;
     }

@@ -302,3 +302,307 @@ fn a_shift_starting_within_the_hour_is_announced_to_the_robot_once() {
     let body = receiver.wait_for("值班提醒").expect("the reminder reached the robot");
     assert!(body.contains("North gate") && body.contains("Zhao Min") && body.contains("缺 1 人"), "{body}");
 }
+
+/// The path after `marker` on `page`, up to the closing quote.
+fn link_after(page: &str, marker: &str) -> String {
+    let at = page.find(marker).unwrap_or_else(|| panic!("{marker} on {page}"));
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+/// A volunteer's phone opens their duty pass from their own page: the pass
+/// binds to the phone's key, and the phone shows live codes made with it.
+fn duty_phone(base: &str, own_page: &str, key: u8) -> (String, ed25519_dalek::SigningKey) {
+    let phone = ed25519_dalek::SigningKey::from_bytes(&[key; 32]);
+    let link = link_after(own_page, "/p/");
+    let answer = browser()
+        .post(format!("{base}{link}/holder"))
+        .form(&[("alg", "Ed25519"), ("key", &hex::encode(phone.verifying_key().as_bytes()))])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap_or_else(|_| panic!("{answer}"));
+    (answer["pass"].as_str().unwrap().to_string(), phone)
+}
+
+/// Issue 32's day at the gate, through the release kiosk binary against a
+/// real server: a volunteer joins by the link, signs up for a shift; at a
+/// kiosk that stays offline until the end she signs in with her phone's
+/// duty code, opens the console with it and opens the gate by hand with a
+/// reason, and signs out; a photo of her code opens nothing. A second
+/// volunteer never signs out; a shift at another gate has nobody. After
+/// the sync the server's pages, on a clock hours later, show her shift
+/// clipped to her sign-in and sign-out, his to the scheduled end and
+/// flagged, the manual opening in her name, the chain intact, and the
+/// alert for the empty gate. The kiosk's clock is moved forward with
+/// faketime so that hours pass in seconds (after a restart without the
+/// network it cannot vouch for it, as the entries say).
+#[test]
+fn a_volunteer_signs_in_at_an_offline_release_kiosk_opens_its_console_and_the_server_counts_her_shift() {
+    use common::release_kiosk::{kiosk_and_faketime, spawn_server, Gate};
+    let bin = match kiosk_and_faketime() {
+        Ok(b) => b,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, admin_csrf) = login(&server);
+    let north = Gate::new(&bin, dir.path(), "North gate");
+    north.run("+0", "boot-0", &["enroll", &base, &server.token("North gate")]);
+    let mut south = Kiosk::new(dir.path(), "south");
+    south.enroll(&base, &server.token("South gate"));
+
+    // Wang joins by the link and is confirmed; the committee adds Li.
+    let (phone_b, own) = join(&server, "Wang Fang", "13800000001");
+    let wang_id: i64 = server
+        .db
+        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Wang Fang'", &[], |r| r.get(0)))
+        .unwrap();
+    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{wang_id}/confirm"), &[("csrf", &admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+    let (status, added, _) = post(
+        &b,
+        &format!("{base}/roster/volunteers"),
+        &[("name", "Li Lei"), ("phone", "13800000002"), ("csrf", &admin_csrf)],
+    );
+    assert_eq!(status, 200, "{added}");
+    let li_own = link_after(&added, "/duty/");
+
+    // Two shifts an hour from now, three hours at the North gate and two at
+    // the South gate.
+    let t0 = now_ms();
+    for (gate, hours) in [("North gate", 3), ("South gate", 2)] {
+        let (day, from, to) = shift_fields(t0 + H, hours);
+        let form =
+            [("gate", gate), ("day", &day), ("from", &from), ("to", &to), ("needed", "2"), ("csrf", &admin_csrf)];
+        let (status, body, _) = post(&b, &format!("{base}/roster/shifts"), &form);
+        assert_eq!(status, 303, "{body}");
+    }
+    let shifts: Vec<(i64, String, i64, i64)> = server
+        .db
+        .read_blocking(|c| {
+            c.query_map("SELECT id, gate, start_ms, end_ms FROM shifts ORDER BY gate", &[], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+        })
+        .unwrap();
+    let (north_shift, start, end) = (shifts[0].0, shifts[0].2, shifts[0].3);
+    assert_eq!((shifts[0].1.as_str(), shifts[1].1.as_str()), ("North gate", "South gate"));
+    // Wang signs up on her page; the committee puts Li on the same shift.
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    let (status, body, _) = post(&phone_b, &format!("{base}{own}/shifts/{north_shift}"), &[("csrf", &csrf(&page))]);
+    assert_eq!(status, 303, "{body}");
+    let li_id: i64 = server
+        .db
+        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Li Lei'", &[], |r| r.get(0)))
+        .unwrap();
+    let (status, body, _) = post(
+        &b,
+        &format!("{base}/roster/shifts/{north_shift}/people"),
+        &[("volunteer", &li_id.to_string()), ("csrf", &admin_csrf)],
+    );
+    assert_eq!(status, 303, "{body}");
+
+    // Their phones open their duty passes.
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    let (wang_pass, wang_phone) = duty_phone(&base, &page, 31);
+    let (_, page) = get(&browser(), &format!("{base}{li_own}"));
+    let (li_pass, li_phone) = duty_phone(&base, &page, 32);
+    // A live code as the phone shows it `after` from now, in a file.
+    let code = |pass: &str, phone: &ed25519_dalek::SigningKey, name: &str, after_ms: i64| {
+        let made_s = (now_ms() + after_ms) / 1000;
+        let path = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&path, shoumen_protocol::holder::make_code_ed25519(pass, made_s, phone).unwrap()).unwrap();
+        path.display().to_string()
+    };
+
+    // The kiosk syncs once (lists, the server's time), then loses the network.
+    assert!(north.run("+0", "boot-0", &["sync", "--now"]).contains("time set by the server"));
+    // A photo of Wang's code taken two minutes ago opens no console.
+    let photo = code(&wang_pass, &wang_phone, "photo", -2 * 60_000);
+    let relay = |at: &str, boot: &str, by: &str| {
+        north.output(at, boot, &["--sim", "hw", "relay", "--pulse", "200", "--reason", "送药上门", "--by", by])
+    };
+    let refused = relay("+0", "boot-0", &photo);
+    let said = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(
+        !refused.status.success() && said.contains("console stays locked") && said.contains("code_expired"),
+        "{said}"
+    );
+
+    // Li comes five minutes early; Wang ten minutes late.
+    let at = |min: i64| format!("+{min}m");
+    let li_in = code(&li_pass, &li_phone, "li-in", 55 * 60_000);
+    assert_eq!(north.check(&at(55), "boot-1", &[&li_in]).0, [("allow".to_string(), "duty_start".to_string())]);
+    let wang_in = code(&wang_pass, &wang_phone, "wang-in", 70 * 60_000);
+    assert_eq!(north.check(&at(70), "boot-2", &[&wang_in]).0, [("allow".to_string(), "duty_start".to_string())]);
+    // At two hours she opens the console with her code and the gate by hand.
+    let wang_console = code(&wang_pass, &wang_phone, "wang-console", 120 * 60_000);
+    let opened = relay(&at(120), "boot-3", &wang_console);
+    let said = String::from_utf8_lossy(&opened.stdout).to_string();
+    assert!(opened.status.success() && said.contains("console opened by duty pass"), "{said}{:?}", opened);
+    // She signs out half an hour after the shift's end; Li never does.
+    let wang_out = code(&wang_pass, &wang_phone, "wang-out", 270 * 60_000);
+    assert_eq!(north.check(&at(270), "boot-4", &[&wang_out]).0, [("allow".to_string(), "duty_end".to_string())]);
+
+    // What the kiosk wrote, in order: the refused photo, the sign-ins, the
+    // console and the opening in her name, the sign-out.
+    let (_, list) = get(&b, &format!("{base}/roster/volunteers"));
+    let (w, l) = (Some(pass_of(&list, "Wang Fang")), Some(pass_of(&list, "Li Lei")));
+    let log = north.entries();
+    let seen: Vec<(&str, Option<String>)> =
+        log.iter().map(|e| (e.reason.as_str(), e.pass_id.map(|p| p.to_hex()))).collect();
+    assert_eq!(
+        seen,
+        [
+            ("code_expired", w.clone()),
+            ("duty_start", l.clone()),
+            ("duty_start", w.clone()),
+            ("console_opened", w.clone()),
+            ("manual_open", w.clone()),
+            ("duty_end", w),
+        ]
+    );
+    assert_eq!(log[4].note.as_deref(), Some("送药上门"));
+    assert!(log[1..].iter().all(|e| !e.clock_synced), "restarted offline, the kiosk cannot vouch for its clock");
+    let wang_in_ms = log[2].wall_ms;
+
+    // Back online: one sync; the kiosk's chain on the server is intact.
+    north.run("+0", "boot-5", &["sync", "--now"]);
+    let device: String = server
+        .db
+        .read_blocking(|c| c.query_row("SELECT id FROM devices WHERE gate_name = 'North gate'", &[], |r| r.get(0)))
+        .unwrap();
+    let verified = server.db.call_blocking(move |c| Ok(shoumen_server::records::ingest::verify_chain(c, &device)));
+    assert_eq!(verified.unwrap().unwrap(), 6, "intact to the kiosk's last entry");
+    // Twenty minutes into the South gate's shift, the minute's look finds nobody there.
+    let south_start = shifts[1].2;
+    let look = move |c: &mut dyn shoumen_server::db::Conn| {
+        shoumen_server::ops::roster::check_unstaffed(c, south_start + 20 * 60_000)
+    };
+    assert_eq!(server.db.call_blocking(look).unwrap(), 1, "the South gate only: Li and Wang are at the North gate");
+    drop(b);
+    drop(server);
+
+    // The committee's pages an hour after the North gate's shift, from
+    // the server binary on the same database, its clock moved on.
+    let later = format!("+{}m", (end - now_ms()) / 60_000 + 60);
+    let (mut child, addr) = spawn_server(&target(dir.path()), Some(&later));
+    let base = format!("http://{addr}");
+    let (b, _) = login_at(&base, ADMIN);
+    let month = shoumen_server::web::fmt_ms(start, 480)[..7].to_string();
+    let csv = b.get(format!("{base}/roster/hours.csv?month={month}")).send().unwrap().text().unwrap();
+    let rows: Vec<Vec<String>> =
+        csv.trim_start_matches('\u{feff}').lines().skip(1).map(|l| l.split(',').map(String::from).collect()).collect();
+    let row_of = |name: &str| rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("{name} in {csv}")).clone();
+    let (wang, li) = (row_of("Wang Fang"), row_of("Li Lei"));
+    // Whole minutes, as platforms count them, in hours.
+    let hours = |from: i64, to: i64| format!("{:.2}", ((to - from) / 60_000) as f64 / 60.0);
+    let hm = |ms: i64| shoumen_server::web::fmt_ms(ms, 480)[11..16].to_string();
+    // Hers from her sign-in to the shift's end (she left later); his the
+    // whole shift (he came early), to its scheduled end, flagged.
+    assert_eq!(
+        wang[3..8],
+        [hm(wang_in_ms), hm(end), hours(wang_in_ms, end), "North gate".into(), String::new()],
+        "Wang"
+    );
+    assert_eq!(li[3..6], [hm(start), hm(end), hours(start, end)], "Li");
+    assert!(li[7].starts_with("未签退"), "Li, not signed out: {li:?}");
+    println!("hours after the sync: Wang Fang {} h, Li Lei {} h ({})", wang[5], li[5], li[7]);
+    let (_, entries) = get(
+        &b,
+        &format!("{base}/entries?reason=manual_open&from={}", &shoumen_server::web::fmt_ms(log[4].wall_ms, 480)[..10]),
+    );
+    let opened = &entries[entries.find("title=\"manual_open\"").expect("the manual opening on the Entries page")..];
+    assert!(opened[..opened.find("</tr>").unwrap()].contains("Volunteer on duty: Wang Fang"), "{entries}");
+    let (_, alerts) = get(&b, &format!("{base}/alerts"));
+    assert!(alerts.contains("South gate, the shift from"), "{alerts}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A volunteer who stops: the committee stands them down. Their duty pass
+/// is withdrawn (a kiosk refuses it after its next sync), they come off
+/// the shifts to come, their page says so, and the shift they served stays
+/// theirs with its hours.
+#[test]
+fn a_volunteer_stood_down_loses_the_duty_pass_and_the_shifts_to_come_and_keeps_the_hours_served() {
+    use shoumen_gate::{step, Effect, Event, GateState, Now, Policy};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, admin_csrf) = login(&server);
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&base, &server.token("North gate"));
+    let (phone_b, own) = join(&server, "Wang Fang", "13800000001");
+    let id: i64 = server
+        .db
+        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Wang Fang'", &[], |r| r.get(0)))
+        .unwrap();
+    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{id}/confirm"), &[("csrf", &admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    let (pass, phone) = duty_phone(&base, &page, 41);
+    // A shift served this morning, one tomorrow.
+    let now = now_ms();
+    for start in [now - 6 * H, now + 24 * H] {
+        let (day, from, to) = shift_fields(start, 2);
+        let form = [
+            ("gate", "North gate"),
+            ("day", &day),
+            ("from", &from),
+            ("to", &to),
+            ("needed", "1"),
+            ("csrf", &admin_csrf),
+        ];
+        let (status, body, _) = post(&b, &format!("{base}/roster/shifts"), &form);
+        assert_eq!(status, 303, "{body}");
+    }
+    let shifts: Vec<(i64, i64)> = server
+        .db
+        .read_blocking(|c| {
+            c.query_map("SELECT id, start_ms FROM shifts ORDER BY start_ms", &[], |r| Ok((r.get(0)?, r.get(1)?)))
+        })
+        .unwrap();
+    for (shift, _) in &shifts {
+        let (status, body, _) = post(
+            &b,
+            &format!("{base}/roster/shifts/{shift}/people"),
+            &[("volunteer", &id.to_string()), ("csrf", &admin_csrf)],
+        );
+        assert_eq!(status, 303, "{body}");
+    }
+    let (_, list) = get(&b, &format!("{base}/roster/volunteers"));
+    let pass_id = pass_of(&list, "Wang Fang");
+    duty(&mut north, &pass_id, Reason::DutyStart, shifts[0].1);
+    duty(&mut north, &pass_id, Reason::DutyEnd, shifts[0].1 + H);
+    north.sync().unwrap();
+
+    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{id}/stand-down"), &[("csrf", &admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+    let (_, list) = get(&b, &format!("{base}/roster/volunteers"));
+    assert!(list.contains("Stood down") && !list.contains("/stand-down"), "{list}");
+    let (status, _, _) = post(&b, &format!("{base}/roster/volunteers/{id}/stand-down"), &[("csrf", &admin_csrf)]);
+    assert_eq!(status, 404, "only an active volunteer stands down");
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    assert!(page.contains("id=\"stood-down\"") && !page.contains("Open my duty pass"), "{page}");
+    let on = |shift: i64| server.count(&format!("SELECT COUNT(*) FROM shift_people WHERE shift_id = {shift}"));
+    assert_eq!((on(shifts[0].0), on(shifts[1].0)), (1, 0), "off tomorrow's shift, still on this morning's");
+    let month = shoumen_server::web::fmt_ms(shifts[0].1, 480)[..7].to_string();
+    let (_, hours) = get(&b, &format!("{base}/roster/hours?month={month}"));
+    assert!(hours.contains("<td>Wang Fang</td><td>1</td><td>1.00</td>"), "the hour served stays: {hours}");
+
+    // The kiosk's next sync brings the withdrawal: her live code is refused.
+    north.sync().unwrap();
+    let mut gate = GateState::new(Policy::default(), north.store.lists().unwrap(), Default::default());
+    let at = now_ms();
+    let code = shoumen_protocol::holder::make_code_ed25519(&pass, at / 1000, &phone).unwrap();
+    let effects = step(&mut gate, Event::PassRead { text: code, direction: None }, Now::vouched(at, 1_000));
+    let reasons: Vec<Reason> =
+        effects.iter().filter_map(|e| if let Effect::Record(d) = e { Some(d.reason) } else { None }).collect();
+    assert_eq!(reasons, [Reason::Revoked]);
+}

@@ -146,10 +146,7 @@ impl Kiosk {
     /// sync and demo threads. SIGTERM and SIGINT stop the kiosk.
     pub fn start(config: &Config, clock: &SystemClock, options: &KioskOptions) -> Result<Kiosk, KioskError> {
         let mut store = open_store(config, clock)?;
-        let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
-        // Who is on duty here survives a restart: it is in the log.
-        let now_ms = clock.now().wall_ms;
-        state.on_duty_from(store.duty_since(now_ms - crate::gate::DUTY_FORGOTTEN_AFTER_MS)?, now_ms);
+        let state = gate_state(config, &store, clock.now().wall_ms)?;
         let layout = GateLayout {
             direction: config.policy.direction.as_str().into(),
             inward_camera: config.camera.inward.is_some(),
@@ -354,6 +351,16 @@ pub fn open_store(config: &Config, clock: &SystemClock) -> Result<Store, KioskEr
         crate::demo::refresh_lists(&mut store, &config.kiosk.data_dir, clock.now())?;
     }
     Ok(store)
+}
+
+/// The gate core's state as the store has it: the lists, where passes
+/// were last seen, and who is on duty here. Who is on duty survives a
+/// restart (it is in the log), so a duty pass read after one, or by a
+/// second command, signs its holder out instead of in again.
+pub fn gate_state(config: &Config, store: &Store, now_ms: i64) -> Result<GateState, StoreError> {
+    let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+    state.on_duty_from(store.duty_since(now_ms - crate::gate::DUTY_FORGOTTEN_AFTER_MS)?, now_ms);
+    Ok(state)
 }
 
 /// The thermometer settings with the calibration stored in the kiosk's

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use shoumen::check::{check, CheckOptions, CheckResult};
 use shoumen::config::Config;
-use shoumen::gate::GateState;
 use shoumen_protocol::Direction;
 
 use super::Context;
@@ -39,7 +38,7 @@ fn parse_direction(s: &str) -> Result<Direction, String> {
 pub fn run(args: &Args, cx: &Context) -> Result<ExitCode> {
     let config = Config::load(cx.config.as_deref())?;
     let mut store = cx.store(&config)?;
-    let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+    let mut state = shoumen::app::kiosk::gate_state(&config, &store, cx.clock.now().wall_ms)?;
     let opts = CheckOptions {
         temps_centi: args.temps.iter().map(|c| (c * 100.0).round() as i32).collect(),
         direction: args.direction,

@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use shoumen::app::{Executor, LogView};
+use shoumen::check::read_input;
 use shoumen::config::Config;
-use shoumen::gate::{step, Event, GateState};
+use shoumen::gate::{step, Effect, Event, GateState, Now};
 use shoumen::hw::{self, gpio, sim::World, thermometer, GateRelay};
 use shoumen::ports::SensorRequest;
+use shoumen::store::Store;
+use shoumen_protocol::{pass, Reason, Role};
 
 use super::Context;
 
@@ -30,6 +33,9 @@ pub enum Command {
         /// the offset that makes the kiosk read this.
         #[arg(long, value_name = "C")]
         calibrate: Option<f32>,
+        /// The duty pass of whoever calibrates (see `relay --by`).
+        #[arg(long, value_name = "PASS", requires = "calibrate")]
+        by: Option<String>,
     },
     /// Unlock the gate relay for MS milliseconds (recorded as a manual open).
     Relay {
@@ -38,6 +44,13 @@ pub enum Command {
         /// Why (recorded in the entry log).
         #[arg(long, default_value = "hardware test")]
         reason: String,
+        /// The duty pass of whoever opens the gate (its QR image, a text
+        /// file holding it, or its text): it opens the console as at the
+        /// touchscreen's lock screen, so a photo of someone's code or a
+        /// withdrawn pass is refused, and the opening is recorded in its
+        /// holder's name (signing them in for duty here if they were not).
+        #[arg(long, value_name = "PASS")]
+        by: Option<String>,
     },
 }
 
@@ -47,8 +60,10 @@ pub fn run(cmd: &Command, cx: &Context) -> Result<ExitCode> {
     config.kiosk.simulated = cx.sim;
     match cmd {
         Command::Probe => probe(&config),
-        Command::Thermometer { samples, count, calibrate } => measure(&config, cx, *samples, *count, *calibrate),
-        Command::Relay { pulse, reason } => relay(&config, cx, *pulse, reason),
+        Command::Thermometer { samples, count, calibrate, by } => {
+            measure(&config, cx, *samples, *count, calibrate.map(|c| (c, by.as_deref())))
+        }
+        Command::Relay { pulse, reason, by } => relay(&config, cx, *pulse, reason, by.as_deref()),
     }
 }
 
@@ -64,7 +79,15 @@ fn probe(config: &Config) -> Result<ExitCode> {
     Ok(if findings.iter().all(|f| f.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn measure(config: &Config, cx: &Context, samples: Option<u8>, count: u32, calibrate: Option<f32>) -> Result<ExitCode> {
+/// With `calibrate`, the reference temperature and the duty pass of who
+/// calibrates.
+fn measure(
+    config: &Config,
+    cx: &Context,
+    samples: Option<u8>,
+    count: u32,
+    calibrate: Option<(f32, Option<&str>)>,
+) -> Result<ExitCode> {
     let mut t = config.thermometer.clone();
     if let Some(n) = samples {
         t.samples = n;
@@ -96,29 +119,85 @@ fn measure(config: &Config, cx: &Context, samples: Option<u8>, count: u32, calib
             Err(e) => println!("#{i}: FAULT: {e}  {ms} ms"),
         }
     }
-    if let Some(reference) = calibrate {
+    if let Some((reference, by)) = calibrate {
         if readings.is_empty() {
             bail!("no valid measurement to calibrate against; stand in front of the sensor and try again");
         }
         let mean = readings.iter().map(|m| m.body_c).sum::<f32>() / readings.len() as f32;
         let offset = t.model.offset_c + (reference - mean);
-        cx.store(config)?.set_calibration_offset(offset)?;
+        let (mut store, mut state, now) = console(config, cx, by)?;
+        store.set_calibration_offset(offset)?;
+        // A setting changed at the kiosk, recorded as the console records it.
+        for effect in step(&mut state, Event::SettingChanged { setting: format!("calibration {offset:+.2}") }, now) {
+            if let Effect::Record(draft) = effect {
+                println!("recorded as entry #{}", store.append(&draft)?.seq);
+            }
+        }
         println!("calibrated: reference {reference:.2} °C, measured {mean:.2} °C → offset {offset:+.2} °C stored");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A relay pulse is a gate opening: it is recorded like any manual open.
-fn relay(config: &Config, cx: &Context, pulse: u32, reason: &str) -> Result<ExitCode> {
+/// The store and the gate core as the kiosk has them, with the console
+/// opened by the duty pass `by` if one is given.
+fn console(config: &Config, cx: &Context, by: Option<&str>) -> Result<(Store, GateState, Now)> {
     let mut store = cx.store(config)?;
-    let mut state = GateState::new(config.policy.clone(), store.lists()?, store.presence()?);
+    let now = cx.clock.now();
+    let mut state = shoumen::app::kiosk::gate_state(config, &store, now.wall_ms)?;
+    if let Some(by) = by {
+        open_console(&mut state, &mut store, by, now)?;
+    }
+    Ok((store, state, now))
+}
+
+/// Opens the console as the duty pass `input` opens it at the lock screen:
+/// the gate core verifies the pass and records what it did; a refusal is
+/// recorded too, and is the error.
+fn open_console(state: &mut GateState, store: &mut Store, input: &str, now: Now) -> Result<()> {
+    let text = read_input(input).map_err(anyhow::Error::msg)?;
+    // Any other pass would go through the gate as at the camera: refused
+    // here before the core sees it, as nobody stands at the gate.
+    match pass::verify_signature(&text, &state.lists.trust) {
+        Ok(claims) if claims.role == Role::Duty => {}
+        Ok(claims) => {
+            bail!("{input} is a {} pass; the console opens only for a volunteer's duty pass", claims.role.as_str())
+        }
+        Err(e) => bail!("{input} is not a pass of this kiosk's community ({})", e.code()),
+    }
+    let mut effects = step(state, Event::ConsoleWaiting, now);
+    effects.extend(step(state, Event::PassRead { text, direction: None }, now));
+    let mut refused = None;
+    for effect in effects {
+        if let Effect::Record(draft) = effect {
+            let seq = store.append(&draft)?.seq;
+            println!("{}: {} ({}), recorded as entry #{seq}", input, draft.decision.as_str(), draft.reason);
+            if draft.reason != Reason::DutyStart && draft.reason != Reason::ConsoleOpened {
+                refused = Some(draft.reason);
+            }
+        }
+    }
+    match (refused, state.console.by) {
+        (None, Some(by)) => {
+            println!("console opened by duty pass {}: what is done now is recorded in their name", by.to_hex());
+            Ok(())
+        }
+        (reason, _) => {
+            bail!("the console stays locked: {input} was refused ({})", reason.map_or("not read", |r| r.as_str()))
+        }
+    }
+}
+
+/// A relay pulse is a gate opening: it is recorded like any manual open,
+/// in the name of the duty pass `by` if one is given.
+fn relay(config: &Config, cx: &Context, pulse: u32, reason: &str, by: Option<&str>) -> Result<ExitCode> {
+    let (mut store, mut state, now) = console(config, cx, by)?;
     state.policy.relay_pulse_ms = pulse;
     let world = World::new();
     let pins = hw::open_pins(config.kiosk.simulated, &config.gpio, &world)?;
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, _rx) = std::sync::mpsc::channel();
     let (mut io, thread) = gpio::spawn_io(pins, config.gpio.clone(), tx, stop.clone())?;
-    let effects = step(&mut state, Event::ManualOpen { reason: reason.to_string() }, cx.clock.now());
+    let effects = step(&mut state, Event::ManualOpen { reason: reason.to_string() }, now);
     let (measure, _) = std::sync::mpsc::channel::<SensorRequest>();
     Executor {
         entries: &mut store,
@@ -136,6 +215,7 @@ fn relay(config: &Config, cx: &Context, pulse: u32, reason: &str) -> Result<Exit
         std::thread::sleep(Duration::from_millis(10));
     }
     io.lock();
+    step(&mut state, Event::ConsoleLocked, now);
     stop.store(true, Ordering::Relaxed);
     let _ = thread.join();
     if config.kiosk.simulated {

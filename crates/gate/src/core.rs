@@ -359,10 +359,7 @@ pub struct OnDuty {
     pub since_ms: i64,
 }
 
-/// A duty sign-in older than this is not "on duty now" after a restart:
-/// the longest shift, with room to spare. The server closes a shift
-/// nobody signed out of at its scheduled end anyway.
-pub const DUTY_FORGOTTEN_AFTER_MS: i64 = 16 * 3_600_000;
+pub use shoumen_protocol::DUTY_FORGOTTEN_AFTER_MS;
 
 /// A duty pass read again this soon after it signed in or out changes
 /// nothing (the camera still sees the phone held up a moment ago).

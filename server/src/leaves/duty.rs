@@ -34,6 +34,10 @@ pub struct Worked {
     pub ms: i64,
     /// The first sign-in that counts, if any.
     pub first_in_ms: Option<i64>,
+    /// From the start of the first time counted to the end of the last,
+    /// each clipped to the shift: the service's start and end as a
+    /// platform's import takes them.
+    pub served: Option<(i64, i64)>,
     /// Still signed in at the end: counted to the scheduled end, flagged.
     pub not_signed_out: bool,
     /// A sign-out with no sign-in before it: counts nothing, flagged.
@@ -54,7 +58,10 @@ pub fn worked(shift: Shift, signs: &[Sign]) -> Worked {
     let mut open: Option<i64> = None;
     let credit = |from: i64, to: i64, w: &mut Worked| {
         let (from, to) = (from.max(shift.start_ms), to.min(shift.end_ms));
-        w.ms += (to - from).max(0);
+        if to > from {
+            w.ms += to - from;
+            w.served = Some(w.served.map_or((from, to), |(first, _)| (first, to)));
+        }
     };
     for &sign in signs {
         match sign {
@@ -127,6 +134,21 @@ mod tests {
             assert_eq!((w.minutes(), w.not_signed_out, w.out_without_in), (minutes, not_out, out_alone), "{what}");
             assert!(w.ms <= SHIFT.end_ms - SHIFT.start_ms, "{what}: more than the shift");
         }
+    }
+
+    #[test]
+    fn the_service_runs_from_the_first_time_counted_to_the_last() {
+        use Sign::{In, Out};
+        let served = |signs: &[Sign]| worked(SHIFT, signs).served;
+        assert_eq!(served(&[In(at(7, 10)), Out(at(13, 30))]), Some((at(8, 0), at(12, 0))), "clipped to the shift");
+        assert_eq!(served(&[In(at(8, 40)), Out(at(11, 0))]), Some((at(8, 40), at(11, 0))));
+        assert_eq!(
+            served(&[In(at(8, 0)), Out(at(9, 0)), In(at(9, 30)), Out(at(10, 0))]),
+            Some((at(8, 0), at(10, 0))),
+            "a break inside"
+        );
+        assert_eq!(served(&[In(at(8, 5))]), Some((at(8, 5), at(12, 0))), "not signed out: to the end");
+        assert_eq!(served(&[In(at(12, 30))]), None, "nothing counted");
     }
 
     #[test]

@@ -302,6 +302,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("state", "状态", "State"),
     ("volunteer_pending", "待确认", "Waiting for confirmation"),
     ("volunteer_active", "已确认", "Confirmed"),
+    ("volunteer_left", "已停止值班", "Stood down"),
+    ("volunteer_stand_down", "停止值班（值班码作废）", "Stand down (duty pass withdrawn)"),
+    (
+        "volunteer_left_page",
+        "您已不再在本小区值班，值班码已作废。感谢您的付出，您的服务时长都已记录。",
+        "You no longer serve at this compound's gates and your duty pass no longer works. Thank you: the hours you served stay on record."
+    ),
     ("volunteer_add", "添加志愿者（立即确认并发值班码）", "Add a volunteer (confirmed, with a duty pass)"),
     ("volunteer_confirm", "确认并发值班码", "Confirm and issue the duty pass"),
     ("volunteer_new_link", "新的个人链接", "New personal link"),
@@ -1007,6 +1014,7 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("gate.revoke", "停用门岗设备", "Kiosk revoked"),
     ("volunteer.join", "志愿者报名", "Volunteer signed up"),
     ("volunteer.confirm", "确认志愿者并发值班码", "Volunteer confirmed, duty pass issued"),
+    ("volunteer.stand_down", "志愿者停止值班，值班码作废", "Volunteer stood down, duty pass withdrawn"),
     ("volunteer.add", "添加志愿者并发值班码", "Volunteer added, duty pass issued"),
     ("volunteer.link", "重发志愿者个人链接", "Volunteer's personal link renewed"),
     ("shift.add", "添加班次", "Shift added"),

@@ -97,6 +97,24 @@ pub fn add(
     })
 }
 
+/// The committee stands a volunteer down: their duty pass is withdrawn
+/// (kiosks refuse it from their next sync), they come off every shift
+/// not yet started, and their own page says so; the hours they served
+/// stay. False if there is no such active volunteer.
+pub fn stand_down(conn: &mut dyn Conn, actor: &Actor, community: &str, id: i64) -> Result<bool, ChangeError> {
+    super::audited_with(conn, actor, "volunteer.stand_down", |tx| {
+        let detail = enc("volunteer_detail", &[&id.to_string()]);
+        let now = now_ms();
+        let Some(pass) = roster::stand_down(tx, community, id, now)? else {
+            return Ok((false, detail));
+        };
+        if !pass.is_empty() {
+            community::revoke_pass(tx, community, &pass, now)?;
+        }
+        Ok((true, detail))
+    })
+}
+
 /// What a shift is, for its audit row: gate and start.
 fn shift_detail(gate: &str, start_ms: i64) -> String {
     use crate::leaves::detail::{Arg, Detail};

@@ -2,6 +2,7 @@
 //! revoking a kiosk, and the gate a visitor's form belongs to.
 
 use shoumen_protocol::sync::{GateLayout, HealthItem};
+use shoumen_protocol::DUTY_FORGOTTEN_AFTER_MS;
 
 use crate::db::{Conn, DbError};
 use crate::vals;
@@ -48,10 +49,6 @@ pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Gate>, DbError> 
         },
     )
 }
-
-/// A duty sign-in older than this is not "on duty now": the longest
-/// shift, with room (the kiosk forgets it after as long).
-pub const DUTY_FORGOTTEN_AFTER_MS: i64 = 16 * 3_600_000;
 
 /// Who is on duty now at each gate of `community` (issue 32): device →
 /// (duty pass id, signed in at), from the gates' duty entries of the last

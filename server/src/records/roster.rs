@@ -20,6 +20,9 @@ pub enum Standing {
     Pending,
     /// Confirmed: holds a duty pass, may sign up for shifts.
     Active,
+    /// Stood down by the committee: their duty pass withdrawn, their
+    /// hours kept.
+    Left,
 }
 
 impl Standing {
@@ -27,15 +30,15 @@ impl Standing {
         match self {
             Standing::Pending => "pending",
             Standing::Active => "active",
+            Standing::Left => "left",
         }
     }
 
     fn parse(s: &str) -> Standing {
-        // Only these two are ever written.
-        if s == "active" {
-            Standing::Active
-        } else {
-            Standing::Pending
+        match s {
+            "active" => Standing::Active,
+            "left" => Standing::Left,
+            _ => Standing::Pending,
         }
     }
 }
@@ -125,7 +128,10 @@ pub fn add(
 /// `community`'s volunteers, pending first, then by name.
 pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Volunteer>, DbError> {
     conn.query_map(
-        &format!("{VOLUNTEER} WHERE community = ?1 ORDER BY status DESC, name, id"),
+        &format!(
+            "{VOLUNTEER} WHERE community = ?1
+             ORDER BY CASE status WHEN 'pending' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, name, id"
+        ),
         vals![community],
         volunteer,
     )
@@ -164,6 +170,22 @@ pub fn confirm(conn: &mut dyn Conn, community: &str, id: i64, pass_id: &str) -> 
         "UPDATE volunteers SET status = 'active', pass_id = ?3 WHERE community = ?1 AND id = ?2 AND pass_id IS NULL",
         vals![community, id, pass_id],
     )? > 0)
+}
+
+/// Stands an active volunteer down: no longer active, and off every shift
+/// not started by `now_ms` (the shifts they served stay theirs). Their
+/// duty pass, to be withdrawn; `None` if there is no such active volunteer.
+pub fn stand_down(conn: &mut dyn Conn, community: &str, id: i64, now_ms: i64) -> Result<Option<String>, DbError> {
+    let Some(v) = get(conn, community, id)?.filter(|v| v.standing == Standing::Active) else {
+        return Ok(None);
+    };
+    conn.execute("UPDATE volunteers SET status = 'left' WHERE community = ?1 AND id = ?2", vals![community, id])?;
+    conn.execute(
+        "DELETE FROM shift_people WHERE community = ?1 AND volunteer_id = ?2
+         AND shift_id IN (SELECT id FROM shifts WHERE community = ?1 AND start_ms > ?3)",
+        vals![community, id, now_ms],
+    )?;
+    Ok(v.pass_id)
 }
 
 /// Gives a volunteer a new personal link (the old one stops working);

@@ -126,12 +126,14 @@ pub async fn page(State(app): State<AppState>, m: Member, Query(q): Query<Month>
     Ok(frame(lang, &format!("{} · {month}", t(lang, "volunteer_hours")), Some(&m.session), body))
 }
 
-/// The export's rows: one per shift that counts for something.
+/// The export's rows: one per shift that counts for something, its start
+/// and end those of the service counted (the shift clipped to the
+/// volunteer's sign-in and sign-out), so that they agree with its hours.
 fn export_rows(rows: &[ShiftWorked], offset: i32) -> Vec<[String; 8]> {
     rows.iter()
-        .filter(|r| r.worked.ms > 0)
-        .map(|r| {
-            let (start, end) = (fmt_ms(r.start_ms, offset), fmt_ms(r.end_ms, offset));
+        .filter_map(|r| r.worked.served.map(|served| (r, served)))
+        .map(|(r, (from, to))| {
+            let (start, end) = (fmt_ms(from, offset), fmt_ms(to, offset));
             let note = if r.worked.not_signed_out { "未签退，按排班结束时间计" } else { "" };
             [
                 r.name.clone(),

@@ -32,6 +32,7 @@ pub fn table() -> super::site::Table {
         .post("/roster/volunteers", Perm::EditRecords, add)
         .post("/roster/volunteers/{id}/confirm", Perm::EditRecords, confirm)
         .post("/roster/volunteers/{id}/link", Perm::EditRecords, new_link)
+        .post("/roster/volunteers/{id}/stand-down", Perm::EditRecords, stand_down)
         .get("/join/{community}", Access::Public, join_form)
         .post("/join/{community}", Access::Public, join)
         .body_limit(super::FORM_LIMIT)
@@ -101,8 +102,11 @@ fn row(session: &Session, v: &Volunteer, edit: bool) -> Markup {
             td { (v.name) }
             td { (v.phone) }
             td {
-                @if v.standing == Standing::Pending { span.bad { (t(lang, "volunteer_pending")) } }
-                @else { span.ok { (t(lang, "volunteer_active")) } }
+                @match v.standing {
+                    Standing::Pending => span.bad { (t(lang, "volunteer_pending")) },
+                    Standing::Active => span.ok { (t(lang, "volunteer_active")) },
+                    Standing::Left => span { (t(lang, "volunteer_left")) },
+                }
             }
             td { @if let Some(p) = &v.pass_id { a href={ "/passes/" (p) "/card" } { code { (p.get(..8).unwrap_or(p)) } } } }
             td {
@@ -117,6 +121,12 @@ fn row(session: &Session, v: &Volunteer, edit: bool) -> Markup {
                         (csrf_field(&session.csrf)) button { (t(lang, "volunteer_new_link")) }
                     }
                     " " a href={ "/roster/volunteers/" (v.id) "/certificate" } { (t(lang, "certificate")) }
+                }
+                @if edit && v.standing == Standing::Active {
+                    " "
+                    form.inline method="post" action={ "/roster/volunteers/" (v.id) "/stand-down" } {
+                        (csrf_field(&session.csrf)) button.danger { (t(lang, "volunteer_stand_down")) }
+                    }
                 }
             }
         }
@@ -163,6 +173,25 @@ pub async fn confirm(
         Some(_) => Ok(state_redirect("/roster/volunteers")),
         None => Err(WebError::not_found(&m.session)),
     }
+}
+
+pub async fn stand_down(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let (community, actor) = (m.community.clone(), m.actor());
+    let done = app
+        .db
+        .call(move |conn| Ok(crate::ops::roster::stand_down(conn, &actor, &community, id)))
+        .await?
+        .map_err(|e| refused(&m.session, e))?;
+    if !done {
+        return Err(WebError::not_found(&m.session));
+    }
+    Ok(state_redirect("/roster/volunteers"))
 }
 
 pub async fn new_link(
@@ -335,6 +364,8 @@ fn own_body(lang: Lang, page: &Own<'_>, offset: i32, now: i64) -> Markup {
         @if v.standing == Standing::Pending {
             p.msg { (t(lang, "volunteer_wait")) }
             p { (t(lang, "volunteer_keep_link")) }
+        } @else if v.standing == Standing::Left {
+            p.msg #stood-down { (t(lang, "volunteer_left_page")) }
         } @else {
             @if let Some(l) = link { p { a.button href={ "/p/" (l) } { (t(lang, "volunteer_open_pass")) } } }
             h2 { (t(lang, "volunteer_my_shifts")) }

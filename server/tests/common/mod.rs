@@ -2,6 +2,8 @@
 //! with real stores, and a TCP proxy that misbehaves on purpose.
 #![allow(dead_code)]
 
+pub mod release_kiosk;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
