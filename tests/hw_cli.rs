@@ -49,6 +49,8 @@ fn simulated_thermometer_measures_and_calibrates() {
     assert!(ok, "{err}");
     assert_eq!(out.lines().filter(|l| l.contains("body")).count(), 2, "{out}");
     assert!(out.contains("calibrated: reference 36.90"), "{out}");
+    // A setting changed at the kiosk is an entry of its log, as on the console.
+    assert!(out.contains("recorded as entry #1"), "{out}");
 }
 
 #[test]

@@ -153,7 +153,7 @@ fn set_up_both(dir: &std::path::Path, server: &TestServer) -> Theirs {
             let v =
                 roster::add(c, OTHER, THEIR_VOLUNTEER, "13900000009", "plum-link", roster::Standing::Active, now_ms())
                     .unwrap();
-            roster::confirm(c, OTHER, v, "a1a2a3a4a5a6a7a8")?;
+            roster::confirm(c, OTHER, v, "a1a2a3a4a5a6a7a8", now_ms())?;
             let s = roster::add_shift(c, OTHER, THEIR_GATE, now_ms() + 3_600_000, now_ms() + 7_200_000, 2, now_ms())
                 .unwrap();
             roster::join(c, OTHER, s, v, now_ms(), false).unwrap();
@@ -350,6 +350,10 @@ fn another_communitys_records_are_404_on_every_page_and_never_shown() {
         }),
         ("POST /roster/volunteers/{id}/confirm", {
             let r = post(&b, &format!("{base}/roster/volunteers/{}/confirm", theirs.volunteer), &[("csrf", &token)]);
+            (r.0, r.1)
+        }),
+        ("POST /roster/volunteers/{id}/renew", {
+            let r = post(&b, &format!("{base}/roster/volunteers/{}/renew", theirs.volunteer), &[("csrf", &token)]);
             (r.0, r.1)
         }),
         ("POST /roster/volunteers/{id}/stand-down", {

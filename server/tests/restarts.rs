@@ -18,7 +18,8 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = init_db(dir.path());
     let db_path = target(dir.path());
-    let (mut child, addr) = spawn_server(&db_path, None);
+    let mut server = spawn_server(&db_path, None);
+    let addr = server.addr;
     let proxy = Proxy::start(addr);
     let tokens: Vec<String> = ["North", "South"]
         .iter()
@@ -57,11 +58,9 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
     for _ in 0..kills {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         std::thread::sleep(Duration::from_millis(60 + (rng >> 33) % 240));
-        child.kill().unwrap(); // SIGKILL: no chance to finish a transaction.
-        child.wait().unwrap();
-        let (c, a) = spawn_server(&db_path, None);
-        child = c;
-        *proxy.upstream.lock().unwrap() = a;
+        server.kill();
+        server = spawn_server(&db_path, None);
+        *proxy.upstream.lock().unwrap() = server.addr;
     }
     stop.store(true, Ordering::Relaxed);
     let mut results: Vec<_> = kiosks.into_iter().map(|t| t.join().unwrap()).collect();
@@ -96,6 +95,5 @@ fn fifty_server_kills_while_two_kiosks_push_lose_and_duplicate_nothing() {
         let integrity: String = db.call_blocking(|c| c.query_row("PRAGMA integrity_check", &[], |r| r.get(0))).unwrap();
         assert_eq!(integrity, "ok");
     }
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(server);
 }

@@ -158,6 +158,7 @@ const CASES: &[Case] = &[
     case("POST", "/roster/volunteers/999999/confirm", &[], "AS...", None),
     case("POST", "/roster/volunteers/999999/link", &[], "AS...", None),
     case("POST", "/roster/volunteers/999999/stand-down", &[], "AS...", None),
+    case("POST", "/roster/volunteers/999999/renew", &[], "AS...", None),
     case("GET", "/roster/volunteers/999999/certificate", &[], "AS..P", None),
     case("GET", "/roster/hours", &[], "AS..P", None),
     case("GET", "/roster/hours.csv", &[], "AS...", Some("hours.export")),

@@ -491,8 +491,8 @@ fn a_volunteer_signs_in_at_an_offline_release_kiosk_opens_its_console_and_the_se
     // The committee's pages an hour after the North gate's shift, from
     // the server binary on the same database, its clock moved on.
     let later = format!("+{}m", (end - now_ms()) / 60_000 + 60);
-    let (mut child, addr) = spawn_server(&target(dir.path()), Some(&later));
-    let base = format!("http://{addr}");
+    let later_server = spawn_server(&target(dir.path()), Some(&later));
+    let base = format!("http://{}", later_server.addr);
     let (b, _) = login_at(&base, ADMIN);
     let month = shoumen_server::web::fmt_ms(start, 480)[..7].to_string();
     let csv = b.get(format!("{base}/roster/hours.csv?month={month}")).send().unwrap().text().unwrap();
@@ -521,8 +521,6 @@ fn a_volunteer_signs_in_at_an_offline_release_kiosk_opens_its_console_and_the_se
     assert!(opened[..opened.find("</tr>").unwrap()].contains("Volunteer on duty: Wang Fang"), "{entries}");
     let (_, alerts) = get(&b, &format!("{base}/alerts"));
     assert!(alerts.contains("South gate, the shift from"), "{alerts}");
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 /// A volunteer who stops: the committee stands them down. Their duty pass
@@ -605,4 +603,85 @@ fn a_volunteer_stood_down_loses_the_duty_pass_and_the_shifts_to_come_and_keeps_t
     let reasons: Vec<Reason> =
         effects.iter().filter_map(|e| if let Effect::Record(d) = e { Some(d.reason) } else { None }).collect();
     assert_eq!(reasons, [Reason::Revoked]);
+}
+
+/// Day 170 of a 180-day duty pass: the committee's list and the
+/// volunteer's page say it expires soon; renewed, the old pass is
+/// withdrawn, the new one opens on the phone, and the shift served with
+/// the old one still counts.
+#[test]
+fn a_duty_pass_about_to_expire_is_flagged_and_renewed_and_the_hours_served_with_the_old_one_stay() {
+    use shoumen_gate::{step, Effect, Event, GateState, Now, Policy};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, admin_csrf) = login(&server);
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&base, &server.token("North gate"));
+    let (phone_b, own) = join(&server, "Wang Fang", "13800000001");
+    let id: i64 = server
+        .db
+        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Wang Fang'", &[], |r| r.get(0)))
+        .unwrap();
+    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{id}/confirm"), &[("csrf", &admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    assert!(!page.contains("id=\"renew\""), "a new pass: {page}");
+    let (_, list) = get(&b, &format!("{base}/roster/volunteers"));
+    let old = pass_of(&list, "Wang Fang");
+    assert!(!list.contains("id=\"expiring\"") && list.contains("valid until"), "{list}");
+
+    // A shift served this morning with the old pass.
+    let start = now_ms() - 6 * H;
+    let (day, from, to) = shift_fields(start, 2);
+    let form =
+        [("gate", "North gate"), ("day", &day), ("from", &from), ("to", &to), ("needed", "1"), ("csrf", &admin_csrf)];
+    assert_eq!(post(&b, &format!("{base}/roster/shifts"), &form).0, 303);
+    let (shift, start): (i64, i64) = server
+        .db
+        .read_blocking(|c| c.query_row("SELECT id, start_ms FROM shifts", &[], |r| Ok((r.get(0)?, r.get(1)?))))
+        .unwrap();
+    let put_on = [("volunteer", id.to_string()), ("csrf", admin_csrf.clone())];
+    let put_on: Vec<(&str, &str)> = put_on.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(post(&b, &format!("{base}/roster/shifts/{shift}/people"), &put_on).0, 303);
+    duty(&mut north, &old, Reason::DutyStart, start);
+    duty(&mut north, &old, Reason::DutyEnd, start + 2 * H);
+    north.sync().unwrap();
+
+    // Ten days left: flagged on both pages.
+    let soon = now_ms() / 1000 + 10 * 86_400;
+    server.exec("UPDATE passes SET expires_at = ?1 WHERE pass_id = ?2", &[soon.into(), old.as_str().into()]);
+    let (_, list) = get(&b, &format!("{base}/roster/volunteers"));
+    assert!(list.contains("id=\"expiring\"") && list.contains("renew it"), "{list}");
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    assert!(page.contains("id=\"renew\""), "{page}");
+
+    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{id}/renew"), &[("csrf", &admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+    let (_, list) = get(&b, &format!("{base}/roster/volunteers"));
+    let new = pass_of(&list, "Wang Fang");
+    assert_ne!(new, old);
+    assert!(!list.contains("id=\"expiring\""), "renewed: {list}");
+    assert_eq!(
+        server.count(&format!("SELECT COUNT(*) FROM passes WHERE pass_id = '{old}' AND revoked_ms IS NOT NULL")),
+        1
+    );
+    // Her page opens the new pass; the kiosk refuses the old one after its sync.
+    let (_, page) = get(&phone_b, &format!("{base}{own}"));
+    assert!(!page.contains("id=\"renew\""), "{page}");
+    let (new_text, phone) = duty_phone(&base, &page, 51);
+    north.sync().unwrap();
+    let mut gate = GateState::new(Policy::default(), north.store.lists().unwrap(), Default::default());
+    let at = now_ms();
+    let code = shoumen_protocol::holder::make_code_ed25519(&new_text, at / 1000, &phone).unwrap();
+    let effects = step(&mut gate, Event::PassRead { text: code, direction: None }, Now::vouched(at, 1_000));
+    let reasons: Vec<Reason> =
+        effects.iter().filter_map(|e| if let Effect::Record(d) = e { Some(d.reason) } else { None }).collect();
+    assert_eq!(reasons, [Reason::DutyStart], "the new pass signs her in");
+    assert!(north.store.lists().unwrap().revocations.unwrap().items.iter().any(|i| i.pass_id.to_hex() == old));
+
+    // The shift served with the old pass still counts.
+    let month = shoumen_server::web::fmt_ms(start, 480)[..7].to_string();
+    let (_, hours) = get(&b, &format!("{base}/roster/hours?month={month}"));
+    assert!(hours.contains("<td>Wang Fang</td><td>1</td><td>2.00</td>"), "{hours}");
 }

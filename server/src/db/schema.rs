@@ -616,7 +616,19 @@ pub const SQLITE: &[&str] = &[
         volunteer_id INTEGER NOT NULL REFERENCES volunteers(id),
         PRIMARY KEY (community, shift_id, volunteer_id)
     ) STRICT;
-    CREATE INDEX shift_people_volunteer ON shift_people (community, volunteer_id);"
+    CREATE INDEX shift_people_volunteer ON shift_people (community, volunteer_id);",
+    // 21: every duty pass a volunteer was given (issue 32): a renewed pass
+    // replaces the old one, and the old one's sign-ins still count for the
+    // shifts served with it.
+    "CREATE TABLE volunteer_passes (
+        community TEXT NOT NULL,
+        pass_id TEXT NOT NULL,
+        volunteer_id INTEGER NOT NULL REFERENCES volunteers(id),
+        issued_ms INTEGER NOT NULL,
+        PRIMARY KEY (community, pass_id)
+    ) STRICT;
+    INSERT INTO volunteer_passes (community, pass_id, volunteer_id, issued_ms)
+        SELECT community, pass_id, id, created_ms FROM volunteers WHERE pass_id IS NOT NULL;"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -1100,5 +1112,15 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         volunteer_id BIGINT NOT NULL REFERENCES volunteers(id),
         PRIMARY KEY (community, shift_id, volunteer_id)
     );
-    CREATE INDEX shift_people_volunteer ON shift_people (community, volunteer_id);"
+    CREATE INDEX shift_people_volunteer ON shift_people (community, volunteer_id);",
+    // 19: as SQLite's 21.
+    "CREATE TABLE volunteer_passes (
+        community TEXT NOT NULL,
+        pass_id TEXT NOT NULL,
+        volunteer_id BIGINT NOT NULL REFERENCES volunteers(id),
+        issued_ms BIGINT NOT NULL,
+        PRIMARY KEY (community, pass_id)
+    );
+    INSERT INTO volunteer_passes (community, pass_id, volunteer_id, issued_ms)
+        SELECT community, pass_id, id, created_ms FROM volunteers WHERE pass_id IS NOT NULL;"
 ];

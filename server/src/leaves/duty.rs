@@ -20,6 +20,14 @@ pub enum Sign {
     Out(i64),
 }
 
+impl Sign {
+    pub fn at(self) -> i64 {
+        match self {
+            Sign::In(at) | Sign::Out(at) => at,
+        }
+    }
+}
+
 /// How long before a shift a sign-in counts for it (it counts from the
 /// shift's start): a volunteer who comes early signs in then.
 pub const EARLY_SIGN_IN_MS: i64 = 2 * 3_600_000;

@@ -303,6 +303,19 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("volunteer_pending", "待确认", "Waiting for confirmation"),
     ("volunteer_active", "已确认", "Confirmed"),
     ("volunteer_left", "已停止值班", "Stood down"),
+    ("volunteer_renew", "换发值班码", "Renew the duty pass"),
+    ("volunteer_pass_until", "有效期至 {}", "valid until {}"),
+    ("volunteer_pass_expiring", "{} 到期，请换发", "expires on {}: renew it"),
+    (
+        "volunteers_expiring",
+        "{} 位志愿者的值班码两周内到期：到期后无法在门岗签到，请在下表换发。",
+        "{} volunteers' duty passes expire within two weeks: after that they cannot sign in at the gate. Renew them below."
+    ),
+    (
+        "volunteer_own_expiring",
+        "您的值班码将于 {} 到期，请联系居委会换发。",
+        "Your duty pass expires on {}: ask the committee to renew it."
+    ),
     ("volunteer_stand_down", "停止值班（值班码作废）", "Stand down (duty pass withdrawn)"),
     (
         "volunteer_left_page",
@@ -1014,6 +1027,7 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("gate.revoke", "停用门岗设备", "Kiosk revoked"),
     ("volunteer.join", "志愿者报名", "Volunteer signed up"),
     ("volunteer.confirm", "确认志愿者并发值班码", "Volunteer confirmed, duty pass issued"),
+    ("volunteer.renew", "换发志愿者值班码（旧码作废）", "Volunteer's duty pass renewed (the old one withdrawn)"),
     ("volunteer.stand_down", "志愿者停止值班，值班码作废", "Volunteer stood down, duty pass withdrawn"),
     ("volunteer.add", "添加志愿者并发值班码", "Volunteer added, duty pass issued"),
     ("volunteer.link", "重发志愿者个人链接", "Volunteer's personal link renewed"),

@@ -73,7 +73,7 @@ pub fn confirm(
             return Ok((None, detail));
         };
         let pass = duty_pass(tx, community, &v.name)?;
-        roster::confirm(tx, &community.id, id, &pass)?;
+        roster::confirm(tx, &community.id, id, &pass, now_ms())?;
         Ok((Some(pass), detail))
     })
 }
@@ -92,8 +92,28 @@ pub fn add(
         let id = roster::add(tx, &community.id, name, phone, link_digest, Standing::Active, now_ms())?;
         let v = roster::get(tx, &community.id, id)?.ok_or(RosterError::Invalid("err_volunteer_name"))?;
         let pass = duty_pass(tx, community, &v.name)?;
-        roster::confirm(tx, &community.id, id, &pass)?;
+        roster::confirm(tx, &community.id, id, &pass, now_ms())?;
         Ok((id, enc("volunteer_detail", &[&id.to_string()])))
+    })
+}
+
+/// The committee renews a volunteer's duty pass (it runs for
+/// [`DUTY_PASS_S`]): a new one is issued and the old one withdrawn, so one
+/// pass per person works at a time; the volunteer opens the new one on
+/// their phone from their own page. False if there is no such active
+/// volunteer.
+pub fn renew(conn: &mut dyn Conn, actor: &Actor, community: &Community, id: i64) -> Result<bool, ChangeError> {
+    super::audited_with(conn, actor, "volunteer.renew", |tx| {
+        let detail = enc("volunteer_detail", &[&id.to_string()]);
+        let Some(v) = roster::get(tx, &community.id, id)?.filter(|v| v.standing == Standing::Active) else {
+            return Ok((false, detail));
+        };
+        let now = now_ms();
+        let pass = duty_pass(tx, community, &v.name)?;
+        if let Some(old) = roster::renew(tx, &community.id, id, &pass, now)? {
+            community::revoke_pass(tx, &community.id, &old, now)?;
+        }
+        Ok((true, detail))
     })
 }
 

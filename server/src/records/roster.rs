@@ -10,6 +10,8 @@
 //! volunteer: only a committee member's confirmation issues the duty pass,
 //! since that pass opens a gate's console.
 
+use std::collections::HashMap;
+
 use crate::db::{Conn, DbError};
 use crate::vals;
 
@@ -68,13 +70,30 @@ pub struct Volunteer {
     pub id: i64,
     pub name: String,
     pub phone: String,
-    /// Their duty pass, once confirmed.
+    /// Their duty pass, once confirmed: the newest one issued to them.
     pub pass_id: Option<String>,
+    /// When that pass stops working (unix s).
+    pub pass_expires_s: Option<i64>,
     pub standing: Standing,
     pub created_ms: i64,
 }
 
-const VOLUNTEER: &str = "SELECT id, name, phone, pass_id, status, created_ms FROM volunteers";
+/// How long before a duty pass expires the committee is asked to renew
+/// it: a volunteer whose pass lapses can no longer sign in at the gate.
+pub const RENEW_WITHIN_MS: i64 = 14 * 86_400_000;
+
+impl Volunteer {
+    /// An active volunteer whose duty pass expires within
+    /// [`RENEW_WITHIN_MS`] of `now_ms` (or has expired).
+    pub fn pass_expiring(&self, now_ms: i64) -> bool {
+        self.standing == Standing::Active && self.pass_expires_s.is_some_and(|s| s * 1000 - now_ms < RENEW_WITHIN_MS)
+    }
+}
+
+/// A volunteer row with their current pass's expiry; `v` and `p` name the
+/// tables.
+const VOLUNTEER: &str = "SELECT v.id, v.name, v.phone, v.pass_id, v.status, v.created_ms, p.expires_at, v.community
+     FROM volunteers v LEFT JOIN passes p ON p.pass_id = v.pass_id AND p.community = v.community";
 
 fn volunteer(r: &crate::db::Row) -> Result<Volunteer, DbError> {
     Ok(Volunteer {
@@ -82,6 +101,7 @@ fn volunteer(r: &crate::db::Row) -> Result<Volunteer, DbError> {
         name: r.get(1)?,
         phone: r.get(2)?,
         pass_id: r.get(3)?,
+        pass_expires_s: r.get(6)?,
         standing: Standing::parse(&r.get::<String>(4)?),
         created_ms: r.get(5)?,
     })
@@ -129,8 +149,8 @@ pub fn add(
 pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Volunteer>, DbError> {
     conn.query_map(
         &format!(
-            "{VOLUNTEER} WHERE community = ?1
-             ORDER BY CASE status WHEN 'pending' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, name, id"
+            "{VOLUNTEER} WHERE v.community = ?1
+             ORDER BY CASE v.status WHEN 'pending' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, v.name, v.id"
         ),
         vals![community],
         volunteer,
@@ -139,37 +159,66 @@ pub fn list(conn: &mut dyn Conn, community: &str) -> Result<Vec<Volunteer>, DbEr
 
 /// One volunteer of `community`.
 pub fn get(conn: &mut dyn Conn, community: &str, id: i64) -> Result<Option<Volunteer>, DbError> {
-    conn.query_opt(&format!("{VOLUNTEER} WHERE community = ?1 AND id = ?2"), vals![community, id], volunteer)
+    conn.query_opt(&format!("{VOLUNTEER} WHERE v.community = ?1 AND v.id = ?2"), vals![community, id], volunteer)
 }
 
 /// The volunteer a personal link belongs to, and their community.
 pub fn by_link(conn: &mut dyn Conn, link_digest: &str) -> Result<Option<(String, Volunteer)>, DbError> {
-    conn.query_opt(
-        "SELECT community, id, name, phone, pass_id, status, created_ms FROM volunteers WHERE link_digest = ?1",
-        vals![link_digest],
-        |r| {
-            Ok((
-                r.get(0)?,
-                Volunteer {
-                    id: r.get(1)?,
-                    name: r.get(2)?,
-                    phone: r.get(3)?,
-                    pass_id: r.get(4)?,
-                    standing: Standing::parse(&r.get::<String>(5)?),
-                    created_ms: r.get(6)?,
-                },
-            ))
-        },
-    )
+    conn.query_opt(&format!("{VOLUNTEER} WHERE v.link_digest = ?1"), vals![link_digest], |r| {
+        Ok((r.get(7)?, volunteer(r)?))
+    })
 }
 
 /// Gives a volunteer without a duty pass theirs, which confirms them;
 /// false if there is no such volunteer without one.
-pub fn confirm(conn: &mut dyn Conn, community: &str, id: i64, pass_id: &str) -> Result<bool, DbError> {
-    Ok(conn.execute(
+pub fn confirm(conn: &mut dyn Conn, community: &str, id: i64, pass_id: &str, now_ms: i64) -> Result<bool, DbError> {
+    let set = conn.execute(
         "UPDATE volunteers SET status = 'active', pass_id = ?3 WHERE community = ?1 AND id = ?2 AND pass_id IS NULL",
         vals![community, id, pass_id],
-    )? > 0)
+    )? > 0;
+    if set {
+        keep_pass(conn, community, id, pass_id, now_ms)?;
+    }
+    Ok(set)
+}
+
+/// Gives an active volunteer a new duty pass in place of their current
+/// one, which is returned (to be withdrawn); `None` if there is no such
+/// active volunteer.
+pub fn renew(
+    conn: &mut dyn Conn,
+    community: &str,
+    id: i64,
+    pass_id: &str,
+    now_ms: i64,
+) -> Result<Option<String>, DbError> {
+    let Some(v) = get(conn, community, id)?.filter(|v| v.standing == Standing::Active) else {
+        return Ok(None);
+    };
+    conn.execute("UPDATE volunteers SET pass_id = ?3 WHERE community = ?1 AND id = ?2", vals![community, id, pass_id])?;
+    keep_pass(conn, community, id, pass_id, now_ms)?;
+    Ok(v.pass_id)
+}
+
+/// Every duty pass a volunteer was given stays theirs: the sign-ins of an
+/// old one still count for the shifts they served with it.
+fn keep_pass(conn: &mut dyn Conn, community: &str, id: i64, pass_id: &str, now_ms: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO volunteer_passes (community, pass_id, volunteer_id, issued_ms) VALUES (?1, ?2, ?3, ?4)",
+        vals![community, pass_id, id, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Whose each duty pass ever given to a volunteer of `community` is:
+/// pass id → volunteer id.
+pub fn pass_holders(conn: &mut dyn Conn, community: &str) -> Result<HashMap<String, i64>, DbError> {
+    let rows: Vec<(String, i64)> = conn.query_map(
+        "SELECT pass_id, volunteer_id FROM volunteer_passes WHERE community = ?1",
+        vals![community],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Stands an active volunteer down: no longer active, and off every shift

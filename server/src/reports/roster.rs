@@ -39,12 +39,23 @@ pub fn worked(
     let shifts = roster::shifts(conn, community, from_ms, to_ms)?;
     let volunteers: HashMap<i64, roster::Volunteer> =
         roster::list(conn, community)?.into_iter().map(|v| (v.id, v)).collect();
-    let signs = signs(conn, community, from_ms - EARLY_SIGN_IN_MS, to_ms + LONGEST_SHIFT_MS)?;
+    // Each volunteer's signs by every duty pass they were given: a pass
+    // renewed since still counts for the shifts served with it.
+    let holders = roster::pass_holders(conn, community)?;
+    let mut by_volunteer: HashMap<i64, Vec<Sign>> = HashMap::new();
+    for (pass, signs) in signs(conn, community, from_ms - EARLY_SIGN_IN_MS, to_ms + LONGEST_SHIFT_MS)? {
+        if let Some(id) = holders.get(&pass) {
+            by_volunteer.entry(*id).or_default().extend(signs);
+        }
+    }
+    for signs in by_volunteer.values_mut() {
+        signs.sort_by_key(|s| s.at());
+    }
     let mut out = Vec::new();
     for s in &shifts {
         for (id, _) in &s.people {
             let Some(v) = volunteers.get(id) else { continue };
-            let theirs = v.pass_id.as_ref().and_then(|p| signs.get(p)).map_or(&[][..], Vec::as_slice);
+            let theirs = by_volunteer.get(id).map_or(&[][..], Vec::as_slice);
             out.push(one(v, s, theirs, now_ms));
         }
     }

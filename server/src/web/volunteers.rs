@@ -13,7 +13,7 @@ use maud::{html, Markup};
 use super::register::place_of;
 use super::roster::weekday;
 use super::{
-    csrf_field, field, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, qr_code, state_redirect, t,
+    csrf_field, field, fmt_ms, form_token, form_token_ok, frame, lang_of, limited_form, qr_code, state_redirect, t, tf,
     title_page, with_cookie, FormMap, Lang, Member, Session, WebError,
 };
 use crate::db::now_ms;
@@ -33,6 +33,7 @@ pub fn table() -> super::site::Table {
         .post("/roster/volunteers/{id}/confirm", Perm::EditRecords, confirm)
         .post("/roster/volunteers/{id}/link", Perm::EditRecords, new_link)
         .post("/roster/volunteers/{id}/stand-down", Perm::EditRecords, stand_down)
+        .post("/roster/volunteers/{id}/renew", Perm::EditRecords, renew)
         .get("/join/{community}", Access::Public, join_form)
         .post("/join/{community}", Access::Public, join)
         .body_limit(super::FORM_LIMIT)
@@ -68,8 +69,11 @@ async fn render(app: &AppState, m: &Member, link: Option<(String, String)>) -> R
     let rows = app.db.call(move |conn| roster::list(conn, &community)).await?;
     let join_url = format!("{}/join/{}", app.config.public_url, m.community);
     let edit = session.may_post("/roster/volunteers");
+    let (now, offset) = (now_ms(), app.config.utc_offset_min);
+    let expiring = rows.iter().filter(|v| v.pass_expiring(now)).count();
     let body = html! {
         p.noprint { a href="/roster" { (t(lang, "roster")) } " · " a href="/roster/hours" { (t(lang, "volunteer_hours")) } }
+        @if expiring > 0 { p.msg.bad #expiring { (tf(lang, "volunteers_expiring", &[&expiring])) } }
         @if let Some((name, url)) = link {
             p.msg #new-link { (t(lang, "volunteer_link_new")) " " b { (name) } br; a href=(url) { (url) } }
         }
@@ -89,14 +93,16 @@ async fn render(app: &AppState, m: &Member, link: Option<(String, String)>) -> R
         }
         div.scroll { table {
             tr { th { (t(lang, "name")) } th { (t(lang, "phone")) } th { (t(lang, "state")) } th { (t(lang, "duty_pass")) } th {} }
-            @for v in &rows { (row(session, v, edit)) }
+            @for v in &rows { (row(session, v, edit, offset, now)) }
         } }
     };
     Ok(frame(lang, t(lang, "volunteers"), Some(session), body))
 }
 
-fn row(session: &Session, v: &Volunteer, edit: bool) -> Markup {
+fn row(session: &Session, v: &Volunteer, edit: bool, offset: i32, now: i64) -> Markup {
     let lang = session.lang;
+    let until =
+        v.pass_expires_s.filter(|_| v.standing == Standing::Active).map(|s| fmt_ms(s * 1000, offset)[..10].to_string());
     html! {
         tr {
             td { (v.name) }
@@ -106,6 +112,11 @@ fn row(session: &Session, v: &Volunteer, edit: bool) -> Markup {
                     Standing::Pending => span.bad { (t(lang, "volunteer_pending")) },
                     Standing::Active => span.ok { (t(lang, "volunteer_active")) },
                     Standing::Left => span { (t(lang, "volunteer_left")) },
+                }
+                @if let Some(day) = &until {
+                    br;
+                    @if v.pass_expiring(now) { span.bad { (tf(lang, "volunteer_pass_expiring", &[day])) } }
+                    @else { small { (tf(lang, "volunteer_pass_until", &[day])) } }
                 }
             }
             td { @if let Some(p) = &v.pass_id { a href={ "/passes/" (p) "/card" } { code { (p.get(..8).unwrap_or(p)) } } } }
@@ -123,6 +134,10 @@ fn row(session: &Session, v: &Volunteer, edit: bool) -> Markup {
                     " " a href={ "/roster/volunteers/" (v.id) "/certificate" } { (t(lang, "certificate")) }
                 }
                 @if edit && v.standing == Standing::Active {
+                    " "
+                    form.inline method="post" action={ "/roster/volunteers/" (v.id) "/renew" } {
+                        (csrf_field(&session.csrf)) button { (t(lang, "volunteer_renew")) }
+                    }
                     " "
                     form.inline method="post" action={ "/roster/volunteers/" (v.id) "/stand-down" } {
                         (csrf_field(&session.csrf)) button.danger { (t(lang, "volunteer_stand_down")) }
@@ -173,6 +188,26 @@ pub async fn confirm(
         Some(_) => Ok(state_redirect("/roster/volunteers")),
         None => Err(WebError::not_found(&m.session)),
     }
+}
+
+pub async fn renew(
+    State(app): State<AppState>,
+    m: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(&form)?;
+    let community = app.community(&m.community).await?;
+    let actor = m.actor();
+    let done = app
+        .db
+        .call(move |conn| Ok(crate::ops::roster::renew(conn, &actor, &community, id)))
+        .await?
+        .map_err(|e| refused(&m.session, e))?;
+    if !done {
+        return Err(WebError::not_found(&m.session));
+    }
+    Ok(state_redirect("/roster/volunteers"))
 }
 
 pub async fn stand_down(
@@ -367,6 +402,9 @@ fn own_body(lang: Lang, page: &Own<'_>, offset: i32, now: i64) -> Markup {
         } @else if v.standing == Standing::Left {
             p.msg #stood-down { (t(lang, "volunteer_left_page")) }
         } @else {
+            @if let Some(s) = v.pass_expires_s.filter(|_| v.pass_expiring(now)) {
+                p.msg.bad #renew { (tf(lang, "volunteer_own_expiring", &[&&fmt_ms(s * 1000, offset)[..10]])) }
+            }
             @if let Some(l) = link { p { a.button href={ "/p/" (l) } { (t(lang, "volunteer_open_pass")) } } }
             h2 { (t(lang, "volunteer_my_shifts")) }
             @if mine.is_empty() { p { (t(lang, "no_rows")) } }

@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -101,9 +102,31 @@ impl Gate {
     }
 }
 
+/// A server process of a test. faketime runs the server as its child, so
+/// the process group is killed, when the test says or when it fails.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// SIGKILL: no chance to finish a transaction.
+    pub fn kill(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Starts `shoumen-server` on `db` (a path or a PostgreSQL URL) at a free
 /// port, its clock `offset` off under faketime if one is given.
-pub fn spawn_server(db: &str, offset: Option<&str>) -> (Child, SocketAddr) {
+pub fn spawn_server(db: &str, offset: Option<&str>) -> ServerProcess {
     let server = env!("CARGO_BIN_EXE_shoumen-server");
     let mut cmd = match offset {
         Some(offset) => {
@@ -118,11 +141,12 @@ pub fn spawn_server(db: &str, offset: Option<&str>) -> (Child, SocketAddr) {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("start shoumen-server");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr =
         line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (child, addr.parse().unwrap())
+    ServerProcess { addr: addr.parse().unwrap(), child }
 }
