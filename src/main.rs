@@ -46,10 +46,18 @@ enum Command {
     #[command(subcommand)]
     Hw(cli::hw::Command),
     /// Join the committee's server with a one-time token from its Gates page.
+    /// Without a token: shows a code (and its QR code) that an admin types
+    /// or scans on the Gates page, and waits until they do.
     Enroll {
         /// The server's address, e.g. https://gate.example.org
         url: String,
-        token: String,
+        token: Option<String>,
+        /// Seconds between asking whether the code was claimed.
+        #[arg(long, default_value_t = shoumen_protocol::enroll::POLL_EVERY_S)]
+        poll_every: u64,
+        /// Give up after this many minutes without an admin.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
     },
     /// Sync with the server.
     Sync {
@@ -98,7 +106,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::ScanEval(args) => cli::scan::eval(&args),
         Command::ScanSynth(args) => cli::scan::synth(&args),
         Command::Hw(cmd) => cli::hw::run(&cmd, &cx),
-        Command::Enroll { url, token } => cli::sync::enroll(&url, &token, &cx),
+        Command::Enroll { url, token, poll_every, wait } => match token {
+            Some(token) => cli::sync::enroll(&url, &token, &cx),
+            None => cli::sync::enroll_by_code(&url, poll_every, wait, &cx),
+        },
         Command::Sync { now } => cli::sync::sync_now(now, &cx),
         Command::DebugAppend { db, count, ack_every } => cli::debug::append(&db, count, ack_every, &cx.clock),
     }

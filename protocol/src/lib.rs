@@ -3,6 +3,7 @@
 
 pub mod base45;
 pub mod chain;
+pub mod enroll;
 pub mod entry;
 pub mod evidence;
 pub mod holder;

@@ -58,6 +58,9 @@ pub struct EnrollResponse {
     pub trust: TrustList,
     /// The public visitor form for this gate, for the kiosk's visitor page.
     pub visitor_url: String,
+    /// The gate's name as the committee named it (absent from older servers).
+    #[serde(default)]
+    pub gate: String,
 }
 
 /// A signed statement "device D's chain has head H at seq S". It travels with

@@ -509,6 +509,17 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     }
     let receipts = (0..registrations).filter_map(|n| register_returnee(&base, &format!("137{n:08}"))).count();
     assert_eq!(receipts as u64, registrations);
+    // Its duty roster: a volunteer with a duty pass on a shift.
+    db.call_blocking(|c| {
+        use shoumen_server::records::roster::{self, Standing};
+        let now = shoumen_server::db::now_ms();
+        let v = roster::add(c, COMMUNITY, "Wang Fang", "13800000001", "link", Standing::Pending, now).unwrap();
+        roster::confirm(c, COMMUNITY, v, "0102030405060708", now)?;
+        let s = roster::add_shift(c, COMMUNITY, "North", now + 3_600_000, now + 7_200_000, 1, now).unwrap();
+        roster::join(c, COMMUNITY, s, v, now, false).unwrap();
+        Ok(())
+    })
+    .unwrap();
     drop(compound);
 
     // The district's database, on a cluster of its own.
@@ -536,6 +547,11 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     assert!(out.contains(&format!("evidence log of {registrations} records, every hash follows, root")), "{out}");
     let (ok, out, _) = migrate();
     assert!(!ok && out.contains("already holds community"), "a second move is refused: {out}");
+    let moved = Db::open(&url).unwrap();
+    for table in ["volunteers", "volunteer_passes", "shifts", "shift_people"] {
+        let n = moved.call_blocking(move |c| c.scalar(&format!("SELECT COUNT(*) FROM {table}"), &[])).unwrap();
+        assert_eq!(n, 1, "the roster moved with the compound: {table}");
+    }
 
     // The kiosk carries on with the server on PostgreSQL, enrolled as before.
     let district = Background::start(Db::open(&url).unwrap(), config()).unwrap();
@@ -544,7 +560,6 @@ fn a_compound_moves_from_sqlite_to_postgresql_and_its_kiosk_carries_on() {
     let report = shoumen_client::sync::sync_once(&mut kiosk.store, &client, &kiosk.clock, &[], &mut |_, _| {}).unwrap();
     assert_eq!((report.acked, report.queue), (entries + 25, 0));
     // New rows get new ids after the copied ones.
-    let moved = Db::open(&url).unwrap();
     assert!(register_returnee(&format!("http://{}", district.addr), "13600000000").is_some());
     let ids = moved.call_blocking(|c| c.scalar("SELECT COUNT(DISTINCT id) FROM registrations", &[])).unwrap();
     assert_eq!(ids as u64, registrations + 1);

@@ -135,6 +135,12 @@ const CASES: &[Case] = &[
     case("POST", "/retention", &[("entry_days", "90"), ("visitor_days", "14")], "A....", Some("retention.set")),
     case("POST", "/gates/token", &[("gate", "East gate")], "A....", Some("gate.enroll_token")),
     case("POST", "/gates/nosuchdevice/revoke", &[], "A....", None),
+    // A code no kiosk asked for: the page says so.
+    Case { answers: &[400], ..case("GET", "/gates/enroll?code=2222-2222", &[], "A....", None) },
+    Case {
+        answers: &[400],
+        ..case("POST", "/gates/enroll", &[("code", "22222222"), ("gate", "East gate")], "A....", None)
+    },
     case("POST", "/accounts/invite", &[("role", "volunteer"), ("gates", "")], "A....", Some("account.invite")),
     case("POST", "/accounts/999999/role", &[("role", "staff"), ("gates", "")], "A....", None),
     case("POST", "/accounts/999999/disable", &[], "A....", None),

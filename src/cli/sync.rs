@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use shoumen::sync;
@@ -17,6 +18,68 @@ pub fn enroll(url: &str, token: &str, cx: &Context) -> Result<ExitCode> {
         answer.device, answer.community, url
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Enrollment from the screen, on the terminal: the code, the key's
+/// fingerprint and the claim link's QR code, then polls until an admin
+/// claims the code (a new code when one expires).
+pub fn enroll_by_code(url: &str, poll_every_s: u64, wait_min: u64, cx: &Context) -> Result<ExitCode> {
+    use shoumen_protocol::enroll;
+    let config = cx.config()?;
+    let mut store = cx.store(&config)?;
+    let client = sync::ClientConfig::default();
+    let fingerprint = enroll::fingerprint(&store.device_key()?.verifying_key());
+    let deadline = Instant::now() + Duration::from_secs(wait_min * 60);
+    loop {
+        let asked = sync::ask_code(&mut store, url, &config.kiosk.gate_name, &client)?;
+        let link = enroll::claim_url(url, &asked.code, &store.device_key()?.verifying_key());
+        println!("On the server's Gates page, type this code or scan the QR code with your phone:");
+        println!("  code:        {}", enroll::show_code(&asked.code));
+        println!("  fingerprint: {fingerprint}   (the page shows it too: they must match)");
+        println!("{}", terminal_qr(&link));
+        println!("  {link}");
+        println!("waiting for an admin to claim it (the code works for {} minutes)…", asked.expires_in_s / 60);
+        let code_ends = Instant::now() + Duration::from_secs(asked.expires_in_s);
+        let mut counter = 0;
+        while Instant::now() < code_ends {
+            if Instant::now() >= deadline {
+                bail!("nobody claimed the code within {wait_min} minutes; run `shoumen enroll {url}` again");
+            }
+            std::thread::sleep(Duration::from_secs(poll_every_s.max(1)));
+            counter += 1;
+            match sync::poll_code(&mut store, url, &asked.code, counter, &client) {
+                Ok(Some(answer)) => {
+                    println!(
+                        "enrolled as gate {:?} of community {:?} at {url}; the kiosk syncs on its next start \
+                         (or: shoumen sync --now)",
+                        answer.gate, answer.community
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Ok(None) => {}
+                // The server is away for a moment: the code stays good.
+                Err(sync::SyncError::Transport(why)) => eprintln!("{why}; trying again"),
+                // Expired (or forgotten by a restored server): a new code.
+                Err(sync::SyncError::Unauthorized(why)) => {
+                    eprintln!("{why}");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// A QR code drawn with half blocks, for a terminal.
+fn terminal_qr(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .build(),
+        Err(_) => String::new(),
+    }
 }
 
 /// Rounds until the backlog is gone, with a progress line.

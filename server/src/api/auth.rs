@@ -80,22 +80,36 @@ impl KioskCache {
 }
 
 /// Counted per client address (through trusted proxies) before the body is
-/// read.
-pub struct EnrollLimit;
+/// read: enrollment by token, and a kiosk asking for a code for its screen.
+pub struct EnrollLimit(pub IpAddr);
+
+/// A kiosk's polls whether its screen's code was claimed, counted apart
+/// from enrollment: a compound's waiting kiosks poll every few seconds.
+pub struct EnrollPollLimit;
+
+/// The client's address, if it is within its minute's `purpose` requests.
+fn limited(parts: &Parts, app: &AppState, purpose: &'static str) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let ip = app.client_ip(peer, &parts.headers);
+    app.limiter.allow(purpose, ip).then_some(ip)
+}
+
+fn too_many() -> Response {
+    error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many enrollment attempts; wait a minute".into(), None)
+}
 
 impl FromRequestParts<AppState> for EnrollLimit {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<EnrollLimit, Response> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        if !app.limiter.allow("enroll", app.client_ip(peer, &parts.headers)) {
-            return Err(error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many enrollment attempts; wait a minute".into(),
-                None,
-            ));
-        }
-        Ok(EnrollLimit)
+        limited(parts, app, "enroll").map(EnrollLimit).ok_or_else(too_many)
+    }
+}
+
+impl FromRequestParts<AppState> for EnrollPollLimit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<EnrollPollLimit, Response> {
+        limited(parts, app, "enroll_poll").map(|_| EnrollPollLimit).ok_or_else(too_many)
     }
 }

@@ -30,6 +30,8 @@ const SMALL_LIMIT: usize = 16 << 10;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/enroll", post(enroll::enroll).layer(DefaultBodyLimit::max(SMALL_LIMIT)))
+        .route("/enroll/ask", post(enroll::ask).layer(DefaultBodyLimit::max(SMALL_LIMIT)))
+        .route("/enroll/poll", post(enroll::poll).layer(DefaultBodyLimit::max(SMALL_LIMIT)))
         .route("/entries", post(sync::push).layer(DefaultBodyLimit::max(PUSH_LIMIT)))
         .route("/lists", get(sync::lists))
         .route("/heartbeat", post(sync::heartbeat))

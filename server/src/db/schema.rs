@@ -628,7 +628,23 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (community, pass_id)
     ) STRICT;
     INSERT INTO volunteer_passes (community, pass_id, volunteer_id, issued_ms)
-        SELECT community, pass_id, id, created_ms FROM volunteers WHERE pass_id IS NOT NULL;"
+        SELECT community, pass_id, id, created_ms FROM volunteers WHERE pass_id IS NOT NULL;",
+    // 22: enrollment from the kiosk's screen (issue 31): the codes kiosks
+    // asked for, each bound to the kiosk's key. A code belongs to no
+    // community until an admin claims it, so it is unique server-wide.
+    "CREATE TABLE enroll_asks (
+        code TEXT PRIMARY KEY,
+        device TEXT NOT NULL,
+        device_key TEXT NOT NULL,
+        gate_hint TEXT NOT NULL,
+        address TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        last_counter INTEGER NOT NULL DEFAULT 0,
+        community TEXT REFERENCES communities(id),
+        gate TEXT
+    ) STRICT;
+    CREATE INDEX enroll_asks_address ON enroll_asks (address);"
 ];
 
 /// PostgreSQL, versioned in `shoumen_schema`. Its history starts at the
@@ -1122,5 +1138,19 @@ pub const POSTGRES: &[&str] = &["CREATE TABLE meta (key TEXT PRIMARY KEY, value 
         PRIMARY KEY (community, pass_id)
     );
     INSERT INTO volunteer_passes (community, pass_id, volunteer_id, issued_ms)
-        SELECT community, pass_id, id, created_ms FROM volunteers WHERE pass_id IS NOT NULL;"
+        SELECT community, pass_id, id, created_ms FROM volunteers WHERE pass_id IS NOT NULL;",
+    // 20: as SQLite's 22.
+    "CREATE TABLE enroll_asks (
+        code TEXT PRIMARY KEY,
+        device TEXT NOT NULL,
+        device_key TEXT NOT NULL,
+        gate_hint TEXT NOT NULL,
+        address TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        last_counter BIGINT NOT NULL DEFAULT 0,
+        community TEXT REFERENCES communities(id),
+        gate TEXT
+    );
+    CREATE INDEX enroll_asks_address ON enroll_asks (address);"
 ];

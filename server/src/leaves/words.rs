@@ -239,6 +239,31 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("never", "从未", "never"),
     ("new_token", "新门岗登记码", "New enrollment token"),
     ("token_hint", "在门岗设备上运行：", "Run on the gate kiosk:"),
+    ("screen_enroll", "登记屏幕上显示登记码的新终端", "Enroll a kiosk that shows a code on its screen"),
+    (
+        "screen_enroll_hint",
+        "新终端开机后，屏幕上显示登记码和二维码：用手机扫码，或在这里输入登记码。",
+        "A new kiosk shows a code and a QR code on its screen: scan it with your phone, or type the code here."
+    ),
+    ("screen_code", "屏幕上的登记码", "The code on its screen"),
+    ("screen_enroll_next", "下一步", "Next"),
+    ("screen_enroll_check", "请核对终端屏幕上的指纹是否为：", "Check that the kiosk's screen shows this fingerprint:"),
+    ("screen_enroll_confirm", "登记为本小区的门岗", "Enroll it as a gate of this compound"),
+    (
+        "screen_enroll_unknown",
+        "没有这个登记码，或已过期：请输入终端屏幕上现在显示的登记码。",
+        "No such code, or it has expired: type the code the kiosk shows now."
+    ),
+    (
+        "screen_enroll_other",
+        "二维码里的指纹与这个登记码不符：它属于另一台终端。请重新扫码。",
+        "The fingerprint in the QR code does not match this code: it belongs to another kiosk. Scan again."
+    ),
+    (
+        "screen_enroll_done",
+        "已登记。终端几秒钟内自动完成登记，屏幕上会显示门岗名称。",
+        "Done. The kiosk finishes enrolling within seconds and shows the gate's name."
+    ),
     ("entries_today", "今日通行", "Entries today"),
     ("open_alerts", "未处理警报", "Open alerts"),
     ("per_hour", "近 24 小时每小时通行", "Entries per hour, last 24 hours"),
@@ -876,6 +901,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("pass_issue_building", "{} 号楼：发放 {} 张通行证", "Building {}: {} passes issued"),
     ("pass_bind_phone", "通行证 {} 已绑定手机（{} 密钥）", "Pass {} bound to a phone ({} key)"),
     ("gate_enroll_token", "门岗“{}”的登记码", "Enrollment code for gate {}"),
+    ("gate_enroll_screen", "门岗“{}”（终端指纹 {}）", "Gate {} (kiosk fingerprint {})"),
     ("retention_prune", "删除了 {} 条通行记录、{} 位访客的姓名、{} 位返{city}人员的个人信息", "{} entries, {} visitors' names and {} returnees' personal fields deleted"),
     ("account_join", "以{}身份加入", "Joined as {}"),
     ("account_name", "账号 {}", "Account {}"),
@@ -1024,6 +1050,7 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("document.save", "保存文书", "Document saved"),
     ("entries.export", "导出通行记录", "Entries exported"),
     ("gate.enroll_token", "生成门岗登记码", "Gate enrollment code made"),
+    ("gate.enroll_screen", "按屏幕登记码登记门岗终端", "Kiosk enrolled by the code on its screen"),
     ("gate.revoke", "停用门岗设备", "Kiosk revoked"),
     ("volunteer.join", "志愿者报名", "Volunteer signed up"),
     ("volunteer.confirm", "确认志愿者并发值班码", "Volunteer confirmed, duty pass issued"),

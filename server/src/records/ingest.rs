@@ -105,18 +105,25 @@ pub struct Enrolled {
 /// Redeems a token: registers the device in the token's community and
 /// returns its new secret.
 pub fn enroll(conn: &mut dyn Conn, req: &EnrollRequest) -> Result<Enrolled, Refusal> {
-    let device_ok = !req.device.is_empty()
-        && req.device.len() <= 64
-        && req.device.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !device_ok {
-        return Err(Refusal::BadRequest("device id must be 1–64 characters of a-z, 0-9, - and _".into()));
-    }
-    let key: [u8; 32] = decode_hex(&req.device_key, "device key").map_err(|e| Refusal::BadRequest(e.to_string()))?;
-    VerifyingKey::from_bytes(&key).map_err(|e| Refusal::BadRequest(format!("device key: {e}")))?;
+    check_device(&req.device, &req.device_key)?;
     conn.transaction(true, |tx| enroll_tx(tx, req))
 }
 
-fn enroll_tx(tx: &mut dyn Conn, req: &EnrollRequest) -> Result<Enrolled, Refusal> {
+/// A device id and public key (hex) as a kiosk sends them: the key, or
+/// what is wrong.
+pub fn check_device(device: &str, key_hex: &str) -> Result<VerifyingKey, Refusal> {
+    let device_ok = !device.is_empty()
+        && device.len() <= 64
+        && device.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !device_ok {
+        return Err(Refusal::BadRequest("device id must be 1–64 characters of a-z, 0-9, - and _".into()));
+    }
+    let key: [u8; 32] = decode_hex(key_hex, "device key").map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    VerifyingKey::from_bytes(&key).map_err(|e| Refusal::BadRequest(format!("device key: {e}")))
+}
+
+/// Redeems a token inside the caller's transaction.
+pub fn enroll_tx(tx: &mut dyn Conn, req: &EnrollRequest) -> Result<Enrolled, Refusal> {
     let token = tx.query_opt(
         "SELECT gate_name, expires_ms, used_by, community FROM enroll_tokens WHERE token_sha256 = ?1",
         vals![sha256_hex(&req.token)],

@@ -20,6 +20,7 @@ pub mod residents;
 pub mod returnees;
 pub mod robot;
 pub mod roster;
+pub mod screen_enroll;
 pub mod sensors;
 pub mod sequencer;
 pub mod witnesses;

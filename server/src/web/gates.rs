@@ -1,14 +1,16 @@
 //! The Gates page: each kiosk's last contact, queue, clock, health and
-//! layout (is quarantine checked on the way out?), enrollment tokens, and
-//! revoking a kiosk.
+//! layout (is quarantine checked on the way out?), enrollment tokens and
+//! codes shown on a new kiosk's screen, and revoking a kiosk.
 
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
+use shoumen_protocol::enroll;
 use shoumen_protocol::time::TimeTrust;
 
 use super::{csrf_field, fmt_ms, frame, state_redirect, t, FormMap, Member, Session, WebError};
 use crate::records::devices::{self, Gate};
+use crate::records::screen_enroll;
 use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
@@ -18,6 +20,8 @@ pub fn table() -> super::site::Table {
         .menu("/gates", "gates")
         .get("/gates", Perm::ReadGates, page)
         .post("/gates/token", Perm::Manage, new_token)
+        .get("/gates/enroll", Perm::Manage, screen_code)
+        .post("/gates/enroll", Perm::Manage, screen_enroll)
         .post("/gates/{id}/revoke", Perm::Manage, revoke)
 }
 
@@ -42,6 +46,12 @@ async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>)
                 (t(lang, "token_hint")) br;
                 code { "shoumen enroll " (app.config.public_url) " " (token) }
             }
+        }
+        form.card method="get" action="/gates/enroll" {
+            b { (t(lang, "screen_enroll")) }
+            p { (t(lang, "screen_enroll_hint")) }
+            label { (t(lang, "screen_code")) input name="code" required maxlength="12" autocomplete="off" autocapitalize="characters"; }
+            button { (t(lang, "screen_enroll_next")) }
         }
         form.card method="post" action="/gates/token" {
             (csrf_field(&session.csrf))
@@ -158,4 +168,72 @@ pub async fn revoke(
     }
     app.kiosks.forget(&id);
     Ok(state_redirect("/gates"))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ScreenCode {
+    #[serde(default)]
+    code: String,
+    /// The fingerprint the screen's QR code carries, if it was scanned.
+    #[serde(default)]
+    fp: String,
+}
+
+/// The code a kiosk shows on its screen, typed or scanned: which kiosk it
+/// is (its fingerprint, to compare with its screen) and the gate's name.
+pub async fn screen_code(
+    State(app): State<AppState>,
+    m: Member,
+    axum::extract::Query(q): axum::extract::Query<ScreenCode>,
+) -> Result<Markup, WebError> {
+    let session = &m.session;
+    let lang = session.lang;
+    let unknown = || WebError::invalid(session, "gates", t(lang, "screen_enroll_unknown")).back("/gates");
+    let code = enroll::normalize_code(&q.code).ok_or_else(unknown)?;
+    let c = code.clone();
+    let ask = app.db.call(move |conn| screen_enroll::find(conn, &c, crate::db::now_ms())).await?;
+    let ask = ask.filter(|a| a.claimed.is_none()).ok_or_else(unknown)?;
+    let fingerprint = ask.fingerprint();
+    let scanned: String = q.fp.chars().filter(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
+    if !scanned.is_empty() && scanned != fingerprint.replace(' ', "") {
+        return Err(WebError::invalid(session, "gates", t(lang, "screen_enroll_other")).back("/gates"));
+    }
+    let body = html! {
+        form.card method="post" action="/gates/enroll" {
+            (csrf_field(&session.csrf))
+            input type="hidden" name="code" value=(code);
+            p { (t(lang, "screen_code")) ": " b { (enroll::show_code(&code)) } }
+            p { (t(lang, "screen_enroll_check")) br; b #fingerprint translate="no" { (fingerprint) } }
+            label { (t(lang, "gate")) input name="gate" required maxlength="40" value=(ask.gate_hint); }
+            button { (t(lang, "screen_enroll_confirm")) }
+        }
+    };
+    Ok(frame(lang, t(lang, "screen_enroll"), Some(session), body))
+}
+
+/// Claims the code for a gate of this community: the kiosk's next poll
+/// enrolls it.
+pub async fn screen_enroll(
+    State(app): State<AppState>,
+    m: Member,
+    Form(form): Form<FormMap>,
+) -> Result<Response, WebError> {
+    let session = &m.session;
+    session.check_csrf(&form)?;
+    let lang = session.lang;
+    let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
+    if gate.is_empty() {
+        return Err(WebError::invalid(session, "gates", t(lang, "err_gate_name")).back("/gates"));
+    }
+    let unknown = || WebError::invalid(session, "gates", t(lang, "screen_enroll_unknown")).back("/gates");
+    let code = enroll::normalize_code(form.get("code").map(String::as_str).unwrap_or("")).ok_or_else(unknown)?;
+    let (community, actor) = (m.community.clone(), m.actor());
+    let claimed =
+        app.db.call(move |conn| crate::ops::gates::claim_screen_code(conn, &actor, &community, &code, &gate)).await?;
+    if !claimed {
+        return Err(unknown());
+    }
+    let body =
+        html! { p.msg #claimed { (t(lang, "screen_enroll_done")) } p { a href="/gates" { (t(lang, "gates")) } } };
+    Ok(frame(lang, t(lang, "screen_enroll"), Some(session), body).into_response())
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client as Http, Response};
 use reqwest::StatusCode;
+use shoumen_protocol::enroll::{EnrollAsk, EnrollAskAnswer, EnrollPoll, ASK_PATH, POLL_PATH};
 use shoumen_protocol::evidence::{self, HeldHead, LogAnswer};
 use shoumen_protocol::sync::{
     ApiError, Checkpoint, ClockReport, EnrollRequest, EnrollResponse, HealthItem, Heartbeat, HeartbeatResponse,
@@ -144,6 +145,12 @@ pub fn enroll(
         return Err(refusal(resp));
     }
     let answer: EnrollResponse = json(resp)?;
+    keep_enrollment(store, url, answer)
+}
+
+/// Keeps what enrollment gave: the server, the kiosk's secret, the
+/// community's keys as its trust root.
+fn keep_enrollment(store: &mut Store, url: String, answer: EnrollResponse) -> Result<EnrollResponse, SyncError> {
     if answer.device != store.device_id() || answer.trust.keys.is_empty() {
         return Err(SyncError::Garbage("enrollment answer names another device or no community key".into()));
     }
@@ -155,6 +162,51 @@ pub fn enroll(
     };
     store.set_enrollment(&creds, &answer.trust)?;
     Ok(answer)
+}
+
+/// Enrollment from the kiosk's screen (`protocol::enroll`): asks the
+/// server at `url` for a code bound to this kiosk's key, to show with the
+/// key's fingerprint and the claim link.
+pub fn ask_code(
+    store: &mut Store,
+    url: &str,
+    gate_name: &str,
+    config: &ClientConfig,
+) -> Result<EnrollAskAnswer, SyncError> {
+    let url = url.trim_end_matches('/');
+    check_url(url)?;
+    let key = store.device_key()?;
+    let ask = EnrollAsk {
+        device: store.device_id().to_string(),
+        device_key: hex::encode(key.verifying_key().as_bytes()),
+        gate_name: gate_name.to_string(),
+    };
+    let resp = http(config)?.post(format!("{url}{API}{ASK_PATH}")).json(&ask).send().map_err(transport)?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp));
+    }
+    json(resp)
+}
+
+/// Asks whether an admin claimed `code`; enrolled if so (`Some`), and the
+/// enrollment kept as [`enroll`] keeps it. `counter` must grow with every
+/// poll of a code.
+pub fn poll_code(
+    store: &mut Store,
+    url: &str,
+    code: &str,
+    counter: u64,
+    config: &ClientConfig,
+) -> Result<Option<EnrollResponse>, SyncError> {
+    let url = url.trim_end_matches('/').to_string();
+    let key = store.device_key()?;
+    let poll = EnrollPoll::signed(code, store.device_id(), counter, &key);
+    let resp = http(config)?.post(format!("{url}{API}{POLL_PATH}")).json(&poll).send().map_err(transport)?;
+    match resp.status() {
+        StatusCode::ACCEPTED => Ok(None),
+        s if s.is_success() => keep_enrollment(store, url, json(resp)?).map(Some),
+        _ => Err(refusal(resp)),
+    }
 }
 
 /// The server's address must be HTTPS, except on this machine: the secret

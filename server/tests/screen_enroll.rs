@@ -1,0 +1,183 @@
+//! Enrollment from the kiosk's screen (issue 31): a kiosk asks for a code,
+//! an admin claims it on the Gates page after checking the fingerprint,
+//! and the kiosk's signed poll enrolls it. What the screen shows (the code,
+//! the fingerprint, the claim link) lets nobody else enroll: a poll signed
+//! by another key, a copied poll, a code already claimed, or one expired
+//! gets nothing. And the same through the release kiosk binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::*;
+use ed25519_dalek::SigningKey;
+use shoumen_client::sync::{self, SyncError};
+use shoumen_protocol::enroll::{self, EnrollAsk, EnrollPoll};
+use shoumen_server::records::screen_enroll::MOST_PER_ADDRESS;
+
+/// Claims `code` on the Gates page as the admin of the first community;
+/// the page that answers.
+fn claim(server: &TestServer, b: &Browser, code: &str, fp: &str, gate: &str) -> (u16, String) {
+    let base = server.url();
+    let (status, page) = get(b, &format!("{base}/gates/enroll?code={code}&fp={fp}"));
+    if status != 200 {
+        return (status, page);
+    }
+    let (status, body, _) =
+        post(b, &format!("{base}/gates/enroll"), &[("code", code), ("gate", gate), ("csrf", &csrf(&page))]);
+    (status, body)
+}
+
+fn poll_raw(server: &TestServer, poll: &EnrollPoll) -> (u16, String) {
+    let r = browser().post(format!("{}/api/v1/enroll/poll", server.url())).json(poll).send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+#[test]
+fn a_kiosk_enrolls_from_the_code_on_its_screen_and_nothing_on_the_screen_enrolls_anyone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, _) = login(&server);
+    let mut kiosk = Kiosk::new(dir.path(), "north");
+    let asked = sync::ask_code(&mut kiosk.store, &base, "North gate", &fast_client()).unwrap();
+    assert_eq!(asked.code.len(), enroll::CODE_LEN);
+    let key = kiosk.store.device_key().unwrap().verifying_key();
+    let fp = enroll::fingerprint(&key).replace(' ', "");
+    // Not claimed yet: the kiosk waits.
+    assert!(sync::poll_code(&mut kiosk.store, &base, &asked.code, 1, &fast_client()).unwrap().is_none());
+
+    // Someone at the gate reads the screen and polls with a key of their own.
+    let device = kiosk.store.device_id().to_string();
+    let theirs = SigningKey::from_bytes(&[66; 32]);
+    let (status, _) = poll_raw(&server, &EnrollPoll::signed(&asked.code, &device, 2, &theirs));
+    assert_eq!(status, 401, "a poll signed by another key");
+
+    // The admin types the code (as shown, with its dash, in lower case):
+    // the page shows the fingerprint to compare with the screen.
+    let typed = enroll::show_code(&asked.code).to_lowercase();
+    let (status, page) = get(&b, &format!("{base}/gates/enroll?code={typed}"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&enroll::fingerprint(&key)) && page.contains("value=\"North gate\""), "{page}");
+    // A QR code whose fingerprint is another kiosk's is refused.
+    let (status, page) = get(&b, &format!("{base}/gates/enroll?code={}&fp=0011223344556677", asked.code));
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("belongs to another kiosk"), "{page}");
+    let (status, done) = claim(&server, &b, &asked.code, &fp, "North gate");
+    assert_eq!(status, 200, "{done}");
+    assert!(done.contains("id=\"claimed\""), "{done}");
+    // Claimed once: another admin (or the same twice) finds no such code.
+    let (other, _) = login_as(&server, ADMIN);
+    assert_eq!(claim(&server, &other, &asked.code, &fp, "South gate").0, 400);
+
+    // Still nobody else: a copied poll (its counter not above the last).
+    let copied = EnrollPoll::signed(&asked.code, &device, 1, &kiosk.store.device_key().unwrap());
+    assert_eq!(poll_raw(&server, &copied).0, 401, "a poll repeated");
+    let answer = sync::poll_code(&mut kiosk.store, &base, &asked.code, 5, &fast_client()).unwrap().expect("enrolled");
+    assert_eq!((answer.gate.as_str(), answer.community.as_str()), ("North gate", COMMUNITY));
+    kiosk.add(3);
+    assert_eq!(kiosk.sync().unwrap().acked, 3, "the enrolled kiosk syncs");
+    // The code is spent; the kiosk, enrolled, gets no new one.
+    assert!(matches!(
+        sync::poll_code(&mut kiosk.store, &base, &asked.code, 6, &fast_client()),
+        Err(SyncError::Unauthorized(_))
+    ));
+    let again = sync::ask_code(&mut kiosk.store, &base, "North gate", &fast_client()).unwrap_err();
+    assert!(again.to_string().contains("already enrolled"), "{again}");
+    let (_, gates) = get(&b, &format!("{base}/gates"));
+    assert!(gates.contains("North gate"), "{gates}");
+    let (_, audit) = get(&b, &format!("{base}/audit"));
+    assert!(audit.contains("Kiosk enrolled by the code on its screen"), "{audit}");
+
+    // An expired code is no code.
+    let mut south = Kiosk::new(dir.path(), "south");
+    let late = sync::ask_code(&mut south.store, &base, "", &fast_client()).unwrap();
+    server.exec("UPDATE enroll_asks SET expires_ms = 0 WHERE code = ?1", &[late.code.as_str().into()]);
+    let (status, page) = get(&b, &format!("{base}/gates/enroll?code={}", late.code));
+    assert!(status == 400 && page.contains("has expired"), "{page}");
+    assert!(matches!(
+        sync::poll_code(&mut south.store, &base, &late.code, 1, &fast_client()),
+        Err(SyncError::Unauthorized(_))
+    ));
+}
+
+/// The public ask is bounded per address: a compound's gates behind one
+/// router, not a script filling the table.
+#[test]
+fn one_address_holds_a_bounded_number_of_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let ask = |n: u8| {
+        let key = SigningKey::from_bytes(&[n; 32]);
+        let ask = EnrollAsk {
+            device: format!("kiosk-{n}"),
+            device_key: hex::encode(key.verifying_key().as_bytes()),
+            gate_name: "x".repeat(500),
+        };
+        browser().post(format!("{}/api/v1/enroll/ask", server.url())).json(&ask).send().unwrap().status().as_u16()
+    };
+    let answers: Vec<u16> = (1..=MOST_PER_ADDRESS as u8 + 1).map(ask).collect();
+    assert!(answers[..MOST_PER_ADDRESS as usize].iter().all(|s| *s == 200), "{answers:?}");
+    assert_eq!(answers[MOST_PER_ADDRESS as usize], 409, "{answers:?}");
+    let longest = server.count("SELECT MAX(LENGTH(gate_hint)) FROM enroll_asks");
+    assert!(longest <= 40, "the gate's name is cut to 40 characters: {longest}");
+}
+
+/// `shoumen enroll <url>` without a token, the release kiosk binary: it
+/// prints the code and the fingerprint, the admin claims it, it enrolls.
+#[test]
+fn the_release_kiosk_enrolls_by_the_code_it_prints() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
+    if !bin.exists() {
+        eprintln!("skipped: {} is not built (cargo test --workspace builds it)", bin.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, _) = login(&server);
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\ngate_name = \"East gate\"\ndata_dir = {:?}\nsimulated = true\ndemo = false\n",
+            dir.path().join("kiosk").display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["enroll", &server.url(), "--poll-every", "1", "--wait", "2"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut code, mut fp) = (String::new(), String::new());
+    let mut printed = String::new();
+    while code.is_empty() || fp.is_empty() {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the kiosk stopped before showing a code: {printed}");
+        }
+        printed += &line;
+        if let Some(c) = line.trim().strip_prefix("code:") {
+            code = c.trim().to_string();
+        }
+        if let Some(f) = line.trim().strip_prefix("fingerprint:") {
+            fp = f.trim().split("   ").next().unwrap().to_string();
+        }
+    }
+    let (_, page) = get(&b, &format!("{}/gates/enroll?code={code}", server.url()));
+    assert!(page.contains(&fp), "the page's fingerprint is the one the kiosk printed ({fp}): {page}");
+    let (status, done) = claim(&server, &b, &code, "", "East gate");
+    assert_eq!(status, 200, "{done}");
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(status.success() && rest.contains("enrolled as gate \"East gate\""), "{printed}{rest}");
+    println!("{printed}{rest}");
+}
