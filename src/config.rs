@@ -73,6 +73,11 @@ pub struct KioskConfig {
     /// the committee (an expired or withdrawn pass, home quarantine), e.g.
     /// "021-5555 0123". Empty: the screen says to call without a number.
     pub committee_phone: String,
+    /// The committee's server, e.g. "https://gate.example.org". A kiosk
+    /// not enrolled yet shows a code on its screen for an admin to claim
+    /// on that server's Gates page (a district writes it into its image).
+    /// Empty: enroll from the command line (`shoumen enroll`).
+    pub server_url: String,
 }
 
 impl Default for KioskConfig {
@@ -91,6 +96,7 @@ impl Default for KioskConfig {
             guard_pin_block_s: 60,
             trust_ntp: true,
             committee_phone: String::new(),
+            server_url: String::new(),
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct Status {
     /// Who is signed in for duty here (their duty pass), since when (unix
     /// ms), earliest first: the console shows them.
     pub on_duty: Vec<(shoumen_protocol::PassId, i64)>,
+    /// Not enrolled yet: the code the screen shows to enroll the kiosk.
+    pub screen_code: Option<crate::sync::ScreenCode>,
 }
 
 /// Today's entries, for the guard console.

@@ -477,3 +477,58 @@ fn a_quick_return_is_let_in_and_a_hand_back_is_refused() {
     assert_eq!(text_of(&k, "result-next-step"), "Please try again in 2 min, or see the guard on duty");
     assert_eq!(k.relay.pulses.len(), 3, "in, the exit button, the quick return");
 }
+
+/// A kiosk not enrolled yet (issue 31): the status the sync thread reports
+/// covers the scan page with the code to enroll it, the kiosk's fingerprint
+/// and the server; the guard console stays reachable; once enrolled the
+/// scan page is back.
+#[test]
+fn a_kiosk_not_enrolled_shows_its_code_and_the_scan_page_returns_once_enrolled() {
+    use shoumen::ports::View;
+    let mut k = Kiosk::new();
+    let dir = tempfile::tempdir().unwrap();
+    let camera = shoumen::app::CameraHealth::default();
+    let status_with = |k: &Kiosk, sync: &shoumen::sync::SyncStatus| {
+        let inputs = shoumen::app::status::StatusInputs {
+            camera: &camera,
+            reading: None,
+            data_dir: dir.path(),
+            sync,
+            gpio: (true, "test"),
+            voice: Ok(String::new()),
+        };
+        shoumen::app::status::status(&k.state, &k.store, k.now(), &inputs).unwrap()
+    };
+    let code = shoumen::sync::ScreenCode {
+        code: "K7M2-9QXD".into(),
+        fingerprint: "fe81 2c12 f3ab 4ce6".into(),
+        link: "https://gate.example.org/gates/enroll?code=K7M29QXD&fp=fe812c12f3ab4ce6".into(),
+        server: "https://gate.example.org".into(),
+        problem: String::new(),
+    };
+    let waiting = shoumen::sync::SyncStatus { screen_code: Some(code), ..Default::default() };
+    let status = status_with(&k, &waiting);
+    k.view.status(&status);
+    k.view.poster.pump(&k.ui);
+    assert!(k.has("Enroll this kiosk") && k.has("K7M2-9QXD"), "the code covers the scan page");
+    assert!(k.has("Key fingerprint: fe81 2c12 f3ab 4ce6 (the Gates page shows it too: they must match)"));
+    assert!(k.has("Server: https://gate.example.org"));
+    k.press("Guard");
+    assert_eq!(k.page(), Page::Guard, "the guard console stays reachable");
+    k.ui.global::<AppState>().set_page(Page::Scan);
+
+    // The server cannot be reached: the screen says so.
+    let mut away = waiting.clone();
+    away.screen_code.as_mut().unwrap().problem = "connection refused".into();
+    let status = status_with(&k, &away);
+    assert!(status.health.iter().any(|h| h.device == "sync" && !h.ok), "the console's health list says so too");
+    k.view.status(&status);
+    k.view.poster.pump(&k.ui);
+    assert!(k.has("Cannot reach the server https://gate.example.org: connection refused"));
+
+    let enrolled = shoumen::sync::SyncStatus { enrolled: true, ..Default::default() };
+    let status = status_with(&k, &enrolled);
+    k.view.status(&status);
+    k.view.poster.pump(&k.ui);
+    assert!(!k.has("Enroll this kiosk"), "enrolled: the scan page is back");
+}

@@ -181,3 +181,62 @@ fn the_release_kiosk_enrolls_by_the_code_it_prints() {
     assert!(status.success() && rest.contains("enrolled as gate \"East gate\""), "{printed}{rest}");
     println!("{printed}{rest}");
 }
+
+/// The running kiosk (release binary, headless, simulated hardware) with
+/// the server's address in its configuration, as a district's image has
+/// it: not enrolled, it shows a code (here: the code it asked for, read
+/// from the server); an admin claims it; the kiosk enrolls itself and its
+/// first heartbeat reaches the server.
+#[test]
+fn a_running_kiosk_with_a_server_address_enrolls_itself_once_its_code_is_claimed() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
+    if !bin.exists() {
+        eprintln!("skipped: {} is not built (cargo test --workspace builds it)", bin.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (b, _) = login(&server);
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\ngate_name = \"West gate\"\ndata_dir = {:?}\nsimulated = true\ndemo = false\nserver_url = {:?}\n",
+            dir.path().join("kiosk").display().to_string(),
+            server.url()
+        ),
+    )
+    .unwrap();
+    let mut kiosk = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--headless", "--exit-after", "120"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |sql: &str| {
+        for _ in 0..300 {
+            if server.count(sql) > 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    };
+    let asked = wait_for("SELECT COUNT(*) FROM enroll_asks");
+    let code: Option<String> =
+        server.db.read_blocking(|c| c.query_opt("SELECT code FROM enroll_asks", &[], |r| r.get(0))).unwrap();
+    let (Some(code), true) = (code, asked) else {
+        let _ = kiosk.kill();
+        panic!("the kiosk asked for no code");
+    };
+    let (status, done) = claim(&server, &b, &code, "", "West gate");
+    assert_eq!(status, 200, "{done}");
+    let beat = wait_for("SELECT COUNT(*) FROM devices WHERE gate_name = 'West gate' AND last_seen_ms IS NOT NULL");
+    let _ = kiosk.kill();
+    let _ = kiosk.wait();
+    assert!(beat, "enrolled and heard from within 30 s of the claim");
+    assert_eq!(server.count("SELECT COUNT(*) FROM enroll_asks"), 0, "the code is spent");
+}

@@ -444,6 +444,7 @@ fn the_kiosks_sync_thread_delivers_entries_reports_status_and_backs_off_while_th
         client: fast_client(),
         // Prune everything acknowledged at once, to see that only that goes.
         retention_days: 0,
+        ..Default::default()
     };
     let thread =
         sync::spawn(k.path.clone(), k.clock.clone(), events, link.clone(), wake_rx, config, stop.clone()).unwrap();

@@ -111,7 +111,12 @@ fn spawn_sync(
 ) -> Result<(SyncLink, Sender<()>, JoinHandle<()>), KioskError> {
     let link = SyncLink::default();
     let (wake, wake_rx) = std::sync::mpsc::channel();
-    let loop_config = sync::LoopConfig { retention_days: config.kiosk.retention_days, ..Default::default() };
+    let loop_config = sync::LoopConfig {
+        retention_days: config.kiosk.retention_days,
+        enroll_url: Some(config.kiosk.server_url.clone()).filter(|u| !u.is_empty()),
+        gate_name: config.kiosk.gate_name.clone(),
+        ..Default::default()
+    };
     let thread =
         sync::spawn(config.db_path(), clock.clone(), events.clone(), link.clone(), wake_rx, loop_config, stop.clone())
             .map_err(|e| AppError::Thread("sync", e))?;

@@ -86,6 +86,7 @@ pub fn status(
             scan_ms: camera.scan_ms,
             lists_age_s,
         },
+        screen_code: sync.screen_code.clone(),
     })
 }
 
@@ -134,7 +135,10 @@ fn passback_health(state: &GateState, now: crate::gate::Now) -> Health {
 
 fn sync_health(s: &crate::sync::SyncStatus) -> Health {
     let (ok, state) = if !s.enrolled {
-        (true, "not enrolled (shoumen enroll URL TOKEN)".to_string())
+        match s.screen_code.as_ref().filter(|c| !c.problem.is_empty()) {
+            Some(c) => (false, format!("not enrolled; cannot reach {}: {}", c.server, c.problem)),
+            None => (true, "not enrolled (its screen shows a code, or: shoumen enroll URL)".to_string()),
+        }
     } else if s.unauthorised {
         (false, "device not authorised; enroll again".to_string())
     } else if s.online {

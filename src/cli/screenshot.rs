@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// scan, result-allow, result-deny, result-fever, result-passback, choose-direction, guard, guard-pin, visitor, demo
+    /// scan, result-allow, result-deny, result-fever, result-passback, choose-direction, guard, guard-pin, visitor, demo, enroll
     #[arg(long, default_value = "scan")]
     page: String,
     /// zh-CN or en

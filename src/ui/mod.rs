@@ -158,6 +158,7 @@ pub fn clock_text(wall_ms: i64) -> String {
 fn apply_status(ui: &AppWindow, s: &Status) {
     pages::scan::apply_status(ui, s);
     pages::guard::apply_status(ui, s);
+    pages::enroll::apply_status(ui, s);
 }
 
 /// A QR code of `text` as an image for the visitor page.

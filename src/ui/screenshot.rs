@@ -38,6 +38,7 @@ pub const PAGES: &[&str] = &[
     "guard-pin",
     "visitor",
     "demo",
+    "enroll",
 ];
 
 struct ShotPlatform {
@@ -99,6 +100,20 @@ fn fill_visitor(ui: &AppWindow) {
         visitor.set_returnee_qr(img);
         visitor.set_has_returnee(true);
     }
+}
+
+/// A kiosk not enrolled yet, as the sync thread reports it.
+fn fill_enroll(ui: &AppWindow) {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+    let server = "https://gate.example.org";
+    let code = crate::sync::ScreenCode {
+        code: shoumen_protocol::enroll::show_code("K7M29QXD"),
+        fingerprint: shoumen_protocol::enroll::fingerprint(&key),
+        link: shoumen_protocol::enroll::claim_url(server, "K7M29QXD", &key),
+        server: server.into(),
+        problem: String::new(),
+    };
+    crate::ui::pages::enroll::apply_status(ui, &crate::ports::Status { screen_code: Some(code), ..Default::default() });
 }
 
 /// Fills the adapters as a kiosk in use would.
@@ -177,6 +192,7 @@ fn fill(ui: &AppWindow, page: &str, language: &str) {
         }
         "visitor" => ui.global::<AppState>().set_page(Page::Visitor),
         "demo" => ui.global::<AppState>().set_demo_open(true),
+        "enroll" => fill_enroll(ui),
         _ => {}
     }
 }

@@ -3,6 +3,7 @@
 //! They run on the UI thread and reach the core only through channels.
 
 pub mod demo;
+pub mod enroll;
 pub mod guard;
 pub mod result;
 pub mod scan;

@@ -643,6 +643,8 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Set after a 401/403: no retries until re-enrolled or forced.
     pub unauthorised: bool,
+    /// Not enrolled, with a server to enroll at: the code to show.
+    pub screen_code: Option<ScreenCode>,
 }
 
 /// Exponential backoff with full jitter (AWS architecture blog): a random
@@ -664,6 +666,11 @@ pub struct LoopConfig {
     /// Acknowledged entries older than this lose their content (digest
     /// kept), checked hourly after a good round.
     pub retention_days: u32,
+    /// The committee's server, for a kiosk not enrolled yet: it shows a
+    /// code to enroll it there from its screen (`protocol::enroll`).
+    pub enroll_url: Option<String>,
+    /// The gate's name in the configuration, suggested with the code.
+    pub gate_name: String,
 }
 
 impl Default for LoopConfig {
@@ -674,8 +681,24 @@ impl Default for LoopConfig {
             backoff_cap: Duration::from_secs(300),
             client: ClientConfig::default(),
             retention_days: 90,
+            enroll_url: None,
+            gate_name: String::new(),
         }
     }
+}
+
+/// The code a kiosk not enrolled shows on its screen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScreenCode {
+    /// As shown: "K7M2-9QXD".
+    pub code: String,
+    pub fingerprint: String,
+    /// The claim link its QR code holds.
+    pub link: String,
+    pub server: String,
+    /// Why the server could not be reached last ("" = it could); with no
+    /// code yet, all the screen has to say.
+    pub problem: String,
 }
 
 /// Shared between the sync thread and the rest of the kiosk.
@@ -716,6 +739,7 @@ pub fn spawn(
             attempt: 0,
             blocked: false,
             retention_due: Instant::now(),
+            asked: None,
         };
         let mut wait = Duration::ZERO;
         while let Some(forced) = wait_for(wait, &wake, &stop) {
@@ -763,6 +787,8 @@ struct SyncThread {
     /// A refusal a retry cannot fix: wait for a person.
     blocked: bool,
     retention_due: Instant,
+    /// The code on the screen while not enrolled: (code, until, polls so far).
+    asked: Option<(String, Instant, u64)>,
 }
 
 impl SyncThread {
@@ -771,10 +797,7 @@ impl SyncThread {
     fn round(&mut self) -> Option<Duration> {
         let creds = match self.store.sync_credentials() {
             Ok(Some(c)) => c,
-            Ok(None) => {
-                self.link.set(|s| *s = SyncStatus { enrolled: false, ..SyncStatus::default() });
-                return Some(Duration::from_secs(60));
-            }
+            Ok(None) => return Some(self.enroll_from_screen()),
             Err(e) => {
                 self.link.set(|s| s.last_error = Some(e.to_string()));
                 return Some(Duration::from_secs(60));
@@ -791,6 +814,78 @@ impl SyncThread {
         }
     }
 
+    /// Not enrolled: with a server to enroll at, shows a code and asks
+    /// whether an admin claimed it; the next round syncs once enrolled.
+    fn enroll_from_screen(&mut self) -> Duration {
+        let Some(url) = self.config.enroll_url.clone().filter(|u| !u.is_empty()) else {
+            self.link.set(|s| *s = SyncStatus { enrolled: false, ..SyncStatus::default() });
+            return Duration::from_secs(60);
+        };
+        match self.screen_round(&url) {
+            Ok(true) => {
+                self.asked = None;
+                self.link.set(|s| *s = SyncStatus { enrolled: true, ..SyncStatus::default() });
+                Duration::ZERO
+            }
+            Ok(false) => Duration::from_secs(shoumen_protocol::enroll::POLL_EVERY_S),
+            Err(e) => {
+                // Expired, or the server forgot it: a new code next round.
+                if matches!(e, SyncError::Unauthorized(_)) {
+                    self.asked = None;
+                }
+                tracing::warn!(error = %e, "enrollment from the screen");
+                let (server, problem) = (url.clone(), e.to_string());
+                self.link.set(|s| {
+                    s.last_error = Some(problem.clone());
+                    let code = s.screen_code.get_or_insert_with(|| ScreenCode { server, ..ScreenCode::default() });
+                    code.problem = problem;
+                });
+                let wait = backoff(self.attempt, self.config.backoff_base, self.config.backoff_cap);
+                self.attempt += 1;
+                wait.max(Duration::from_secs(2))
+            }
+        }
+    }
+
+    /// Asks for a code if none is live, else polls it; true once enrolled.
+    fn screen_round(&mut self, url: &str) -> Result<bool, SyncError> {
+        use shoumen_protocol::enroll;
+        let live = self.asked.as_ref().is_some_and(|(_, until, _)| Instant::now() < *until);
+        if !live {
+            let asked = ask_code(&mut self.store, url, &self.config.gate_name, &self.config.client)?;
+            let key = self.store.device_key()?.verifying_key();
+            let screen = ScreenCode {
+                code: enroll::show_code(&asked.code),
+                fingerprint: enroll::fingerprint(&key),
+                link: enroll::claim_url(url, &asked.code, &key),
+                server: url.to_string(),
+                problem: String::new(),
+            };
+            tracing::info!(code = screen.code, fingerprint = screen.fingerprint, "not enrolled: showing a code");
+            self.link.set(|s| {
+                *s = SyncStatus { enrolled: false, screen_code: Some(screen), ..SyncStatus::default() };
+            });
+            let until = Instant::now() + Duration::from_secs(asked.expires_in_s.saturating_sub(30));
+            self.asked = Some((asked.code, until, 0));
+            self.attempt = 0;
+            return Ok(false);
+        }
+        let Some((code, _, polls)) = self.asked.as_mut() else { return Ok(false) };
+        *polls += 1;
+        let (code, counter) = (code.clone(), *polls);
+        let enrolled = poll_code(&mut self.store, url, &code, counter, &self.config.client)?;
+        self.link.set(|s| {
+            if let Some(c) = s.screen_code.as_mut() {
+                c.problem.clear();
+            }
+        });
+        if let Some(answer) = &enrolled {
+            tracing::info!(gate = answer.gate, community = answer.community, "enrolled from the screen");
+        }
+        self.attempt = 0;
+        Ok(enrolled.is_some())
+    }
+
     fn succeeded(&mut self, report: &Report) -> Option<Duration> {
         self.attempt = 0;
         self.blocked = false;
@@ -803,6 +898,7 @@ impl SyncThread {
                 queue: report.queue,
                 last_error: None,
                 unauthorised: false,
+                screen_code: None,
             }
         });
         if report.pushed > 0 {
