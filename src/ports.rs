@@ -57,6 +57,9 @@ pub struct Status {
     pub on_duty: Vec<(shoumen_protocol::PassId, i64)>,
     /// Not enrolled yet: the code the screen shows to enroll the kiosk.
     pub screen_code: Option<crate::sync::ScreenCode>,
+    /// The server refuses this kiosk (revoked, or a server that does not
+    /// know it): the guard console offers to enroll it again.
+    pub sync_refused: bool,
 }
 
 /// Today's entries, for the guard console.
@@ -93,6 +96,9 @@ pub enum SensorRequest {
 pub enum Command {
     Calibrated(Result<f32, String>),
     ForceSync,
+    /// The server refused this kiosk: forget its enrollment and show a code
+    /// to enroll it again (the guard console's "Enroll again").
+    Reenroll,
     /// The screen's language changed ("zh_CN" or "en"): prompts follow it.
     SetLanguage(String),
 }

@@ -46,6 +46,8 @@ struct Kiosk {
     _dir: tempfile::TempDir,
     events: Receiver<Event>,
     sensor: Receiver<SensorRequest>,
+    /// What the console asked of the core loop.
+    commands: Receiver<shoumen::ports::Command>,
     world: World,
     relay: Outputs,
     clock_ms: u64,
@@ -69,7 +71,7 @@ impl Kiosk {
         let state = GateState::new(policy, store.lists().unwrap(), store.presence().unwrap());
         let (event_tx, events) = mpsc::channel();
         let (sensor_tx, sensor) = mpsc::channel();
-        let (command_tx, _commands) = mpsc::channel();
+        let (command_tx, commands) = mpsc::channel();
         let world = World::new();
         let ui = AppWindow::new().unwrap();
         let controller = pages::setup(
@@ -98,6 +100,7 @@ impl Kiosk {
             ui,
             _controller: controller,
             view: SlintView::new(Poster::queue()),
+            commands,
             state,
             store,
             _dir: dir,
@@ -531,4 +534,27 @@ fn a_kiosk_not_enrolled_shows_its_code_and_the_scan_page_returns_once_enrolled()
     k.view.status(&status);
     k.view.poster.pump(&k.ui);
     assert!(!k.has("Enroll this kiosk"), "enrolled: the scan page is back");
+}
+
+/// The server refuses the kiosk (revoked on the Gates page): the console
+/// says so and offers "Enroll again", which asks the core loop to forget
+/// the enrollment; a kiosk the server takes offers nothing of the kind.
+#[test]
+fn a_kiosk_the_server_refuses_offers_to_enroll_again_on_the_console() {
+    use shoumen::ports::View;
+    let mut k = Kiosk::new();
+    k.unlock();
+    k.press("Devices");
+    let status = |refused| shoumen::ports::Status { sync_refused: refused, ..Default::default() };
+    k.view.status(&status(false));
+    k.view.poster.pump(&k.ui);
+    assert!(!k.has("Enroll again"), "the server takes this kiosk");
+    k.view.status(&status(true));
+    k.view.poster.pump(&k.ui);
+    assert!(
+        k.has("The server refuses this kiosk (revoked, or a new server): enroll it again with the code it will show.")
+    );
+    k.press("Enroll again");
+    let asked: Vec<_> = k.commands.try_iter().collect();
+    assert!(matches!(asked.as_slice(), [shoumen::ports::Command::Reenroll]), "{asked:?}");
 }

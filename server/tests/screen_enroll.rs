@@ -240,3 +240,68 @@ fn a_running_kiosk_with_a_server_address_enrolls_itself_once_its_code_is_claimed
     assert!(beat, "enrolled and heard from within 30 s of the claim");
     assert_eq!(server.count("SELECT COUNT(*) FROM enroll_asks"), 0, "the code is spent");
 }
+
+/// A kiosk the committee revoked comes back from its console's "Enroll
+/// again": it forgets its credentials, its sync thread asks the server it
+/// was enrolled with for a code, an admin claims it, and the same kiosk
+/// (its id, its log) syncs again.
+#[test]
+fn a_revoked_kiosk_enrolls_again_from_its_console_and_its_log_carries_on() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, csrf_token) = login(&server);
+    let mut k = Kiosk::new(dir.path(), "north");
+    k.enroll(&base, &server.token("North gate"));
+    k.add(5);
+    k.sync().unwrap();
+    let device = k.store.device_id().to_string();
+    let (status, body, _) = post(&b, &format!("{base}/gates/{device}/revoke"), &[("csrf", &csrf_token)]);
+    assert_eq!(status, 303, "{body}");
+    k.add(2);
+    assert!(matches!(k.sync(), Err(SyncError::Unauthorized(_))), "revoked");
+
+    // The guard's "Enroll again" (the core loop's part), then the sync
+    // thread as the kiosk runs it, with no server in its configuration.
+    k.store.forget_enrollment().unwrap();
+    let (events, _event_rx) = mpsc::channel();
+    let (wake, wake_rx) = mpsc::channel::<()>();
+    let link = sync::SyncLink::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let config = sync::LoopConfig {
+        interval: Duration::from_millis(200),
+        client: fast_client(),
+        enroll_url: None,
+        ..Default::default()
+    };
+    let thread =
+        sync::spawn(k.path.clone(), k.clock.clone(), events, link.clone(), wake_rx, config, stop.clone()).unwrap();
+    let until = |what: &str, f: &dyn Fn(&sync::SyncStatus) -> bool| {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if f(&link.status.lock().unwrap()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        panic!("{what}: {:?}", link.status.lock().unwrap());
+    };
+    until("a code on the screen", &|s| s.screen_code.as_ref().is_some_and(|c| !c.code.is_empty()));
+    let code = link.status.lock().unwrap().screen_code.clone().unwrap();
+    assert_eq!(code.server, base, "the server it was enrolled with");
+    let (status, done) = claim(&server, &b, &code.code, "", "North gate");
+    assert_eq!(status, 200, "{done}");
+    until("enrolled and synced again", &|s| s.enrolled && s.online && s.queue == 0);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(wake);
+    thread.join().unwrap();
+    assert_eq!(
+        server.count(&format!("SELECT COUNT(*) FROM entries WHERE device = '{device}'")),
+        7,
+        "the same kiosk's log carries on"
+    );
+}

@@ -118,6 +118,16 @@ fn command_done(state: &mut GateState, ports: &mut Ports<'_>, command: Command) 
             let _ = ports.sync_wake.send(());
             ports.view.message("sync_requested", "")
         }
+        Command::Reenroll => match ports.store.forget_enrollment() {
+            Ok(()) => {
+                // Recorded with who has the console open; the sync thread
+                // wakes to ask the server for a code.
+                apply(state, ports, Event::SettingChanged { setting: "enroll again".into() });
+                let _ = ports.sync_wake.send(());
+                ports.view.message("reenroll_started", "")
+            }
+            Err(e) => ports.view.message("reenroll_failed", &e.to_string()),
+        },
         Command::SetLanguage(language) => ports.voice.set_language(&language),
     }
 }

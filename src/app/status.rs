@@ -87,6 +87,7 @@ pub fn status(
             lists_age_s,
         },
         screen_code: sync.screen_code.clone(),
+        sync_refused: sync.enrolled && sync.unauthorised,
     })
 }
 

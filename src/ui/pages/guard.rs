@@ -313,12 +313,7 @@ fn setup_actions(ui: &AppWindow, w: &Wiring, session: &Rc<RefCell<GuardSession>>
             ack_alarm(&ui, id);
         }
     });
-    guard.on_force_sync({
-        let commands = w.commands.clone();
-        move || {
-            let _ = commands.send(Command::ForceSync);
-        }
-    });
+    setup_commands(&guard, w);
     guard.on_override_passback({
         let (weak, events) = (weak.clone(), w.events.clone());
         move || {
@@ -343,6 +338,22 @@ fn setup_actions(ui: &AppWindow, w: &Wiring, session: &Rc<RefCell<GuardSession>>
             let Some(ui) = weak.upgrade() else { return };
             let reference_c = ui.global::<GuardAdapter>().get_calibration_reference();
             let _ = sensor.send(SensorRequest::Calibrate { reference_c });
+        }
+    });
+}
+
+/// What the console asks of the core loop: a sync now, enrolling again.
+fn setup_commands(guard: &GuardAdapter<'_>, w: &Wiring) {
+    guard.on_force_sync({
+        let commands = w.commands.clone();
+        move || {
+            let _ = commands.send(Command::ForceSync);
+        }
+    });
+    guard.on_reenroll({
+        let commands = w.commands.clone();
+        move || {
+            let _ = commands.send(Command::Reenroll);
         }
     });
 }
@@ -385,6 +396,7 @@ pub fn apply_status(ui: &AppWindow, s: &Status) {
     g.set_count_out(s.counts.allowed_out as i32);
     g.set_count_denied(s.counts.denied as i32);
     g.set_count_fever(s.counts.fever as i32);
+    g.set_sync_refused(s.sync_refused);
     let on_duty: Vec<DutyRow> = s
         .on_duty
         .iter()

@@ -381,6 +381,27 @@ impl Store {
         tx.commit().map_err(StoreError::from_sqlite)
     }
 
+    /// Forgets the server's credentials so that the kiosk enrolls again
+    /// (the server refused them: revoked, or a server without this kiosk).
+    /// The log, the device key, the trust and the lists stay: the gate
+    /// decides as before meanwhile. The server's address is kept for
+    /// enrolling there again ([`Store::last_server`]).
+    pub fn forget_enrollment(&mut self) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(creds) = get_meta(&tx, "sync")? {
+            let creds: SyncCredentials =
+                serde_json::from_str(&creds).map_err(|e| StoreError::Corrupt(format!("sync credentials: {e}")))?;
+            set_meta(&tx, "last_server", &creds.url)?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'sync'", [])?;
+        tx.commit().map_err(StoreError::from_sqlite)
+    }
+
+    /// The server this kiosk was enrolled with before it forgot it.
+    pub fn last_server(&self) -> Result<Option<String>> {
+        get_meta(&self.conn, "last_server")
+    }
+
     /// The server this kiosk is enrolled with, if any.
     pub fn sync_credentials(&self) -> Result<Option<SyncCredentials>> {
         get_meta(&self.conn, "sync")?

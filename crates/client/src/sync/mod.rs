@@ -817,7 +817,13 @@ impl SyncThread {
     /// Not enrolled: with a server to enroll at, shows a code and asks
     /// whether an admin claimed it; the next round syncs once enrolled.
     fn enroll_from_screen(&mut self) -> Duration {
-        let Some(url) = self.config.enroll_url.clone().filter(|u| !u.is_empty()) else {
+        // A refusal blocked the old enrollment; this one is new.
+        self.blocked = false;
+        // The configured server, else the one it was enrolled with before
+        // the guard had it enroll again.
+        let url = self.config.enroll_url.clone().filter(|u| !u.is_empty());
+        let url = url.or_else(|| self.store.last_server().ok().flatten());
+        let Some(url) = url else {
             self.link.set(|s| *s = SyncStatus { enrolled: false, ..SyncStatus::default() });
             return Duration::from_secs(60);
         };
