@@ -32,7 +32,7 @@ PAGES = [
     "/", "/residents", "/residents/import", "/passes", "/print", "/quarantine", "/entries", "/outside",
     "/alerts", "/checkins", "/tasks", "/sensors", "/gates", "/returnees", "/returnees/rules",
     "/returnees/poster", "/trends", "/summary", "/audit", "/accounts", "/keys", "/totp", "/account", "/fleet",
-    "/roster", "/roster/print", "/roster/volunteers", "/roster/hours",
+    "/roster", "/roster/print", "/roster/volunteers", "/roster/hours", "/gates/enroll",
 ]
 
 # The district's account.

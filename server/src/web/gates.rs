@@ -47,12 +47,7 @@ async fn render(app: &AppState, m: &Member, new_token: Option<(String, String)>)
                 code { "shoumen enroll " (app.config.public_url) " " (token) }
             }
         }
-        form.card method="get" action="/gates/enroll" {
-            b { (t(lang, "screen_enroll")) }
-            p { (t(lang, "screen_enroll_hint")) }
-            label { (t(lang, "screen_code")) input name="code" required maxlength="12" autocomplete="off" autocapitalize="characters"; }
-            button { (t(lang, "screen_enroll_next")) }
-        }
+        (code_form(lang))
         form.card method="post" action="/gates/token" {
             (csrf_field(&session.csrf))
             label { (t(lang, "gate")) input name="gate" required maxlength="40"; }
@@ -170,6 +165,18 @@ pub async fn revoke(
     Ok(state_redirect("/gates"))
 }
 
+/// Where an admin types the code a new kiosk shows on its screen.
+fn code_form(lang: super::Lang) -> Markup {
+    html! {
+        form.card method="get" action="/gates/enroll" {
+            b { (t(lang, "screen_enroll")) }
+            p { (t(lang, "screen_enroll_hint")) }
+            label { (t(lang, "screen_code")) input name="code" required maxlength="12" autocomplete="off" autocapitalize="characters"; }
+            button { (t(lang, "screen_enroll_next")) }
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 pub struct ScreenCode {
     #[serde(default)]
@@ -188,6 +195,9 @@ pub async fn screen_code(
 ) -> Result<Markup, WebError> {
     let session = &m.session;
     let lang = session.lang;
+    if q.code.trim().is_empty() {
+        return Ok(frame(lang, t(lang, "screen_enroll"), Some(session), code_form(lang)));
+    }
     let unknown = || WebError::invalid(session, "gates", t(lang, "screen_enroll_unknown")).back("/gates");
     let code = enroll::normalize_code(&q.code).ok_or_else(unknown)?;
     let c = code.clone();
