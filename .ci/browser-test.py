@@ -150,8 +150,9 @@ def browse(base, tmp, db, shots, mqtt_port):
 
         # Enroll a kiosk with a token from the Gates page.
         driver.get(base + "/gates")
-        driver.find_element(By.NAME, "gate").send_keys("North gate")
-        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        token_form = driver.find_element(By.CSS_SELECTOR, "form[action='/gates/token']")
+        token_form.find_element(By.NAME, "gate").send_keys("North gate")
+        token_form.find_element(By.TAG_NAME, "button").click()
         wait_for("shoumen enroll")
         command = driver.find_element(By.CSS_SELECTOR, "p.msg code").text
         m = re.fullmatch(r"shoumen enroll (\S+) ([0-9a-f]{32})", command)
