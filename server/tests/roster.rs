@@ -303,6 +303,29 @@ fn a_shift_starting_within_the_hour_is_announced_to_the_robot_once() {
     assert!(body.contains("North gate") && body.contains("Zhao Min") && body.contains("缺 1 人"), "{body}");
 }
 
+/// Signs up by the public link and is confirmed by the committee (`b`,
+/// with its form token): the phone, the personal page's path, the id.
+fn joined_and_confirmed(
+    server: &TestServer,
+    b: &Browser,
+    admin_csrf: &str,
+    name: &str,
+    phone: &str,
+) -> (Browser, String, i64) {
+    let (phone_b, own) = join(server, name, phone);
+    let name_owned = name.to_string();
+    let id: i64 = server
+        .db
+        .read_blocking(move |c| {
+            c.query_row("SELECT id FROM volunteers WHERE name = ?1", &[name_owned.as_str().into()], |r| r.get(0))
+        })
+        .unwrap();
+    let base = server.url();
+    let (status, body, _) = post(b, &format!("{base}/roster/volunteers/{id}/confirm"), &[("csrf", admin_csrf)]);
+    assert_eq!(status, 303, "{body}");
+    (phone_b, own, id)
+}
+
 /// The path after `marker` on `page`, up to the closing quote.
 fn link_after(page: &str, marker: &str) -> String {
     let at = page.find(marker).unwrap_or_else(|| panic!("{marker} on {page}"));
@@ -357,13 +380,7 @@ fn a_volunteer_signs_in_at_an_offline_release_kiosk_opens_its_console_and_the_se
     south.enroll(&base, &server.token("South gate"));
 
     // Wang joins by the link and is confirmed; the committee adds Li.
-    let (phone_b, own) = join(&server, "Wang Fang", "13800000001");
-    let wang_id: i64 = server
-        .db
-        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Wang Fang'", &[], |r| r.get(0)))
-        .unwrap();
-    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{wang_id}/confirm"), &[("csrf", &admin_csrf)]);
-    assert_eq!(status, 303, "{body}");
+    let (phone_b, own, wang_id) = joined_and_confirmed(&server, &b, &admin_csrf, "Wang Fang", "13800000001");
     let (status, added, _) = post(
         &b,
         &format!("{base}/roster/volunteers"),
@@ -536,13 +553,7 @@ fn a_volunteer_stood_down_loses_the_duty_pass_and_the_shifts_to_come_and_keeps_t
     let (b, admin_csrf) = login(&server);
     let mut north = Kiosk::new(dir.path(), "north");
     north.enroll(&base, &server.token("North gate"));
-    let (phone_b, own) = join(&server, "Wang Fang", "13800000001");
-    let id: i64 = server
-        .db
-        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Wang Fang'", &[], |r| r.get(0)))
-        .unwrap();
-    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{id}/confirm"), &[("csrf", &admin_csrf)]);
-    assert_eq!(status, 303, "{body}");
+    let (phone_b, own, id) = joined_and_confirmed(&server, &b, &admin_csrf, "Wang Fang", "13800000001");
     let (_, page) = get(&phone_b, &format!("{base}{own}"));
     let (pass, phone) = duty_phone(&base, &page, 41);
     // A shift served this morning, one tomorrow.
@@ -618,13 +629,7 @@ fn a_duty_pass_about_to_expire_is_flagged_and_renewed_and_the_hours_served_with_
     let (b, admin_csrf) = login(&server);
     let mut north = Kiosk::new(dir.path(), "north");
     north.enroll(&base, &server.token("North gate"));
-    let (phone_b, own) = join(&server, "Wang Fang", "13800000001");
-    let id: i64 = server
-        .db
-        .read_blocking(|c| c.query_row("SELECT id FROM volunteers WHERE name = 'Wang Fang'", &[], |r| r.get(0)))
-        .unwrap();
-    let (status, body, _) = post(&b, &format!("{base}/roster/volunteers/{id}/confirm"), &[("csrf", &admin_csrf)]);
-    assert_eq!(status, 303, "{body}");
+    let (phone_b, own, id) = joined_and_confirmed(&server, &b, &admin_csrf, "Wang Fang", "13800000001");
     let (_, page) = get(&phone_b, &format!("{base}{own}"));
     assert!(!page.contains("id=\"renew\""), "a new pass: {page}");
     let (_, list) = get(&b, &format!("{base}/roster/volunteers"));

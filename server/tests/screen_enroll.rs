@@ -29,6 +29,31 @@ fn claim(server: &TestServer, b: &Browser, code: &str, fp: &str, gate: &str) -> 
     (status, body)
 }
 
+/// A kiosk's configuration in `dir`: simulated hardware, no demo, and
+/// the server to enroll at from its screen, if any.
+fn kiosk_config(dir: &std::path::Path, gate: &str, server_url: &str) -> std::path::PathBuf {
+    let config = dir.join("kiosk.toml");
+    let data = dir.join("kiosk").display().to_string();
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\ngate_name = {gate:?}\ndata_dir = {data:?}\nsimulated = true\ndemo = false\nserver_url = {server_url:?}\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The kiosk binary of the same build, if it is built.
+fn kiosk_binary() -> Option<std::path::PathBuf> {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
+    if !bin.exists() {
+        eprintln!("skipped: {} is not built (cargo test --workspace builds it)", bin.display());
+        return None;
+    }
+    Some(bin)
+}
+
 fn poll_raw(server: &TestServer, poll: &EnrollPoll) -> (u16, String) {
     let r = browser().post(format!("{}/api/v1/enroll/poll", server.url())).json(poll).send().unwrap();
     (r.status().as_u16(), r.text().unwrap())
@@ -128,23 +153,11 @@ fn one_address_holds_a_bounded_number_of_codes() {
 /// prints the code and the fingerprint, the admin claims it, it enrolls.
 #[test]
 fn the_release_kiosk_enrolls_by_the_code_it_prints() {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
-    if !bin.exists() {
-        eprintln!("skipped: {} is not built (cargo test --workspace builds it)", bin.display());
-        return;
-    }
+    let Some(bin) = kiosk_binary() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let (b, _) = login(&server);
-    let config = dir.path().join("kiosk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kiosk]\ngate_name = \"East gate\"\ndata_dir = {:?}\nsimulated = true\ndemo = false\n",
-            dir.path().join("kiosk").display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = kiosk_config(dir.path(), "East gate", "");
     let mut child = Command::new(&bin)
         .arg("--config")
         .arg(&config)
@@ -189,24 +202,11 @@ fn the_release_kiosk_enrolls_by_the_code_it_prints() {
 /// first heartbeat reaches the server.
 #[test]
 fn a_running_kiosk_with_a_server_address_enrolls_itself_once_its_code_is_claimed() {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
-    if !bin.exists() {
-        eprintln!("skipped: {} is not built (cargo test --workspace builds it)", bin.display());
-        return;
-    }
+    let Some(bin) = kiosk_binary() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let (b, _) = login(&server);
-    let config = dir.path().join("kiosk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kiosk]\ngate_name = \"West gate\"\ndata_dir = {:?}\nsimulated = true\ndemo = false\nserver_url = {:?}\n",
-            dir.path().join("kiosk").display().to_string(),
-            server.url()
-        ),
-    )
-    .unwrap();
+    let config = kiosk_config(dir.path(), "West gate", &server.url());
     let mut kiosk = Command::new(&bin)
         .arg("--config")
         .arg(&config)

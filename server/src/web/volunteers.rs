@@ -196,18 +196,8 @@ pub async fn renew(
     Path(id): Path<i64>,
     Form(form): Form<FormMap>,
 ) -> Result<Response, WebError> {
-    m.session.check_csrf(&form)?;
     let community = app.community(&m.community).await?;
-    let actor = m.actor();
-    let done = app
-        .db
-        .call(move |conn| Ok(crate::ops::roster::renew(conn, &actor, &community, id)))
-        .await?
-        .map_err(|e| refused(&m.session, e))?;
-    if !done {
-        return Err(WebError::not_found(&m.session));
-    }
-    Ok(state_redirect("/roster/volunteers"))
+    change(&app, &m, &form, move |conn, actor| crate::ops::roster::renew(conn, actor, &community, id)).await
 }
 
 pub async fn stand_down(
@@ -216,13 +206,21 @@ pub async fn stand_down(
     Path(id): Path<i64>,
     Form(form): Form<FormMap>,
 ) -> Result<Response, WebError> {
-    m.session.check_csrf(&form)?;
-    let (community, actor) = (m.community.clone(), m.actor());
-    let done = app
-        .db
-        .call(move |conn| Ok(crate::ops::roster::stand_down(conn, &actor, &community, id)))
-        .await?
-        .map_err(|e| refused(&m.session, e))?;
+    let community = m.community.clone();
+    change(&app, &m, &form, move |conn, actor| crate::ops::roster::stand_down(conn, actor, &community, id)).await
+}
+
+/// A change to one volunteer from the list: back to the list, or "not
+/// found" when there was nobody it applies to.
+async fn change(
+    app: &AppState,
+    m: &Member,
+    form: &FormMap,
+    op: impl FnOnce(&mut dyn crate::db::Conn, &Actor) -> Result<bool, ChangeError> + Send + 'static,
+) -> Result<Response, WebError> {
+    m.session.check_csrf(form)?;
+    let actor = m.actor();
+    let done = app.db.call(move |conn| Ok(op(conn, &actor))).await?.map_err(|e| refused(&m.session, e))?;
     if !done {
         return Err(WebError::not_found(&m.session));
     }
