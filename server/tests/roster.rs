@@ -380,7 +380,7 @@ fn a_volunteer_signs_in_at_an_offline_release_kiosk_opens_its_console_and_the_se
     south.enroll(&base, &server.token("South gate"));
 
     // Wang joins by the link and is confirmed; the committee adds Li.
-    let (phone_b, own, wang_id) = joined_and_confirmed(&server, &b, &admin_csrf, "Wang Fang", "13800000001");
+    let (phone_b, own, _) = joined_and_confirmed(&server, &b, &admin_csrf, "Wang Fang", "13800000001");
     let (status, added, _) = post(
         &b,
         &format!("{base}/roster/volunteers"),
