@@ -129,6 +129,15 @@ fn row(session: &Session, g: &Gate, on_duty: &[(String, i64)], offset: i32) -> M
     }
 }
 
+/// The gate's name a form gives, as the committee may name a gate.
+fn gate_name(session: &Session, form: &FormMap) -> Result<String, WebError> {
+    let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
+    if gate.is_empty() {
+        return Err(WebError::invalid(session, "gates", t(session.lang, "err_gate_name")).back("/gates"));
+    }
+    Ok(gate)
+}
+
 pub async fn new_token(
     State(app): State<AppState>,
     m: Member,
@@ -136,10 +145,7 @@ pub async fn new_token(
 ) -> Result<Response, WebError> {
     let session = &m.session;
     session.check_csrf(&form)?;
-    let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
-    if gate.is_empty() {
-        return Err(WebError::invalid(session, "gates", t(session.lang, "err_gate_name")).back("/gates"));
-    }
+    let gate = gate_name(session, &form)?;
     let (g, community, actor) = (gate.clone(), m.community.clone(), m.actor());
     let token =
         app.db.call(move |conn| crate::ops::gates::enroll_token(conn, &actor, &community, &g, 24 * 3_600_000)).await?;
@@ -231,10 +237,7 @@ pub async fn screen_enroll(
     let session = &m.session;
     session.check_csrf(&form)?;
     let lang = session.lang;
-    let gate = crate::leaves::text::clean(form.get("gate").map(String::as_str).unwrap_or("").trim(), 40);
-    if gate.is_empty() {
-        return Err(WebError::invalid(session, "gates", t(lang, "err_gate_name")).back("/gates"));
-    }
+    let gate = gate_name(session, &form)?;
     let unknown = || WebError::invalid(session, "gates", t(lang, "screen_enroll_unknown")).back("/gates");
     let code = enroll::normalize_code(form.get("code").map(String::as_str).unwrap_or("")).ok_or_else(unknown)?;
     let (community, actor) = (m.community.clone(), m.actor());
