@@ -78,6 +78,12 @@ pub struct KioskConfig {
     /// on that server's Gates page (a district writes it into its image).
     /// Empty: enroll from the command line (`shoumen enroll`).
     pub server_url: String,
+    /// A PEM file with the CA certificate of a server whose certificate is
+    /// not from a public CA (a district's own). Relative to the config file.
+    pub server_ca: Option<PathBuf>,
+    /// `server_ca`'s certificates, read when the file is loaded.
+    #[serde(skip)]
+    pub server_ca_pem: Vec<u8>,
 }
 
 impl Default for KioskConfig {
@@ -97,6 +103,8 @@ impl Default for KioskConfig {
             trust_ntp: true,
             committee_phone: String::new(),
             server_url: String::new(),
+            server_ca: None,
+            server_ca_pem: Vec::new(),
         }
     }
 }
@@ -135,6 +143,17 @@ impl Config {
             let base = path.parent().unwrap_or(Path::new("."));
             config.kiosk.data_dir = base.join(&config.kiosk.data_dir);
         }
+        if let Some(ca) = config.kiosk.server_ca.as_mut() {
+            if ca.is_relative() {
+                *ca = path.parent().unwrap_or(Path::new(".")).join(&ca);
+            }
+            let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+            let pem = std::fs::read(&ca)
+                .map_err(|e| invalid(format!("kiosk.server_ca: cannot read {}: {e}", ca.display())))?;
+            crate::sync::parse_roots(&pem)
+                .map_err(|e| invalid(format!("kiosk.server_ca: {} is not a PEM certificate: {e}", ca.display())))?;
+            config.kiosk.server_ca_pem = pem;
+        }
         config.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
         Ok(config)
     }
@@ -172,6 +191,12 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.kiosk.data_dir.join("kiosk.db")
+    }
+
+    /// How the kiosk talks to its server: the defaults, and the district's
+    /// CA if `server_ca` names one.
+    pub fn client(&self) -> crate::sync::ClientConfig {
+        crate::sync::ClientConfig { extra_roots_pem: self.kiosk.server_ca_pem.clone(), ..Default::default() }
     }
 }
 

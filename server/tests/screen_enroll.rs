@@ -305,3 +305,52 @@ fn a_revoked_kiosk_enrolls_again_from_its_console_and_its_log_carries_on() {
         "the same kiosk's log carries on"
     );
 }
+
+/// A district's server whose certificate is from the district's own CA
+/// (as the qemu test's is): the release kiosk enrolls over HTTPS when its
+/// configuration names the CA (`server_ca`, relative to the file), and
+/// refuses the server without it.
+#[test]
+fn a_kiosk_trusts_a_districts_own_ca_only_when_its_configuration_names_it() {
+    let Some(bin) = kiosk_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = init_db(dir.path());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .arg("--db")
+        .arg(target(dir.path()))
+        .args(["--listen", "127.0.0.1:0", "--cert"])
+        .arg(dir.path().join("ca.pem"))
+        .arg("--key")
+        .arg(dir.path().join("key.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().replace("127.0.0.1", "localhost");
+    let token = || {
+        db.call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, COMMUNITY, "East gate", 3_600_000))
+            .unwrap()
+    };
+    let enroll = |config: &std::path::Path| {
+        let out = Command::new(&bin).arg("--config").arg(config).args(["enroll", &url, &token()]).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let plain = tempfile::tempdir().unwrap();
+    let (ok, said) = enroll(&kiosk_config(plain.path(), "East gate", ""));
+    assert!(!ok && said.contains("certificate"), "without server_ca the district's certificate is refused: {said}");
+    let config = kiosk_config(dir.path(), "East gate", "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("[kiosk]\n", "[kiosk]\nserver_ca = \"ca.pem\"\n");
+    std::fs::write(&config, text).unwrap();
+    let (ok, said) = enroll(&config);
+    let _ = server.kill();
+    assert!(ok && said.contains("enrolled as"), "{said}");
+    // A file that is not a certificate stops the kiosk with the key's name.
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate").unwrap();
+    let (ok, said) = enroll(&config);
+    assert!(!ok && said.contains("kiosk.server_ca"), "{said}");
+}

@@ -115,6 +115,7 @@ fn spawn_sync(
         retention_days: config.kiosk.retention_days,
         enroll_url: Some(config.kiosk.server_url.clone()).filter(|u| !u.is_empty()),
         gate_name: config.kiosk.gate_name.clone(),
+        client: config.client(),
         ..Default::default()
     };
     let thread =

@@ -12,7 +12,7 @@ use super::Context;
 pub fn enroll(url: &str, token: &str, cx: &Context) -> Result<ExitCode> {
     let config = cx.config()?;
     let mut store = cx.store(&config)?;
-    let answer = sync::enroll(&mut store, url, token, &config.kiosk.gate_name, &Default::default())?;
+    let answer = sync::enroll(&mut store, url, token, &config.kiosk.gate_name, &config.client())?;
     println!(
         "enrolled as {} with community {:?} at {}; the kiosk syncs on its next start (or: shoumen sync --now)",
         answer.device, answer.community, url
@@ -27,7 +27,7 @@ pub fn enroll_by_code(url: &str, poll_every_s: u64, wait_min: u64, cx: &Context)
     use shoumen_protocol::enroll;
     let config = cx.config()?;
     let mut store = cx.store(&config)?;
-    let client = sync::ClientConfig::default();
+    let client = config.client();
     let fingerprint = enroll::fingerprint(&store.device_key()?.verifying_key());
     let deadline = Instant::now() + Duration::from_secs(wait_min * 60);
     loop {
@@ -90,7 +90,7 @@ pub fn sync_now(now: bool, cx: &Context) -> Result<ExitCode> {
     let config = cx.config()?;
     let mut store = cx.store(&config)?;
     let creds = store.sync_credentials()?.ok_or(sync::SyncError::NotEnrolled)?;
-    let client = sync::Client::new(creds, &Default::default())?;
+    let client = sync::Client::new(creds, &config.client())?;
     let start_acked = store.acked_seq()?;
     let started = std::time::Instant::now();
     let mut err = std::io::stderr().lock();

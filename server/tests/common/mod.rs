@@ -316,7 +316,12 @@ fn read_request(mut s: TcpStream, fail: bool) -> Option<String> {
 }
 
 pub fn fast_client() -> ClientConfig {
-    ClientConfig { connect_timeout: Duration::from_secs(1), timeout: Duration::from_secs(3), keep_alive: false }
+    ClientConfig {
+        connect_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(3),
+        keep_alive: false,
+        ..ClientConfig::default()
+    }
 }
 
 pub struct Kiosk {

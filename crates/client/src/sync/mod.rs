@@ -71,17 +71,39 @@ pub struct ClientConfig {
     /// Reuse connections between requests. Tests turn it off so that every
     /// request meets the fault proxy afresh.
     pub keep_alive: bool,
+    /// PEM certificates of a CA to trust besides the built-in roots: a
+    /// district whose server has a certificate from its own CA.
+    pub extra_roots_pem: Vec<u8>,
 }
 
 impl Default for ClientConfig {
     fn default() -> ClientConfig {
-        ClientConfig { connect_timeout: Duration::from_secs(5), timeout: Duration::from_secs(20), keep_alive: true }
+        ClientConfig {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(20),
+            keep_alive: true,
+            extra_roots_pem: Vec::new(),
+        }
     }
+}
+
+/// The certificates in a PEM bundle, or why there are none.
+pub fn parse_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificate in it (a PEM file starts with -----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
 }
 
 fn http(config: &ClientConfig) -> Result<Http, SyncError> {
     let builder = Http::builder();
-    let builder = if config.keep_alive { builder } else { builder.pool_max_idle_per_host(0) };
+    let mut builder = if config.keep_alive { builder } else { builder.pool_max_idle_per_host(0) };
+    if !config.extra_roots_pem.is_empty() {
+        for cert in parse_roots(&config.extra_roots_pem).map_err(SyncError::Transport)? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
     builder
         .connect_timeout(config.connect_timeout)
         .timeout(config.timeout)
