@@ -37,6 +37,26 @@ pub struct Config {
     pub thermometer: ThermometerConfig,
     pub gpio: IoConfig,
     pub voice: VoiceConfig,
+    pub update: UpdateConfig,
+}
+
+/// Software updates, installed by `shoumen-update` (crates/update), which
+/// reads this section of the same file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateConfig {
+    /// Signed-note verifier keys of the releases this kiosk installs (the
+    /// district's or the project's release key). Empty: no updates.
+    pub release_keys: Vec<String>,
+    /// Seconds a new version has to pass its self-test before the updater
+    /// puts the previous one back.
+    pub self_test_s: u64,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> UpdateConfig {
+        UpdateConfig { release_keys: Vec::new(), self_test_s: 300 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -186,6 +206,13 @@ impl Config {
                 p.direction.as_str()
             ));
         }
+        for key in &self.update.release_keys {
+            shoumen_protocol::release::check_key(key)
+                .map_err(|e| format!("update.release_keys: {e} (a key looks like name+1234abcd+AW…)"))?;
+        }
+        if self.update.self_test_s < 10 {
+            return Err("update.self_test_s must be at least 10 seconds".into());
+        }
         self.voice.validate()
     }
 
@@ -266,6 +293,18 @@ mod tests {
         std::fs::write(&path, "[policy]\nfever_threshold_c = 3.73\n").unwrap();
         let err = Config::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("fever_threshold_c") && err.contains("37.3"), "{err}");
+    }
+
+    #[test]
+    fn release_keys_that_are_not_keys_stop_the_kiosk_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.toml");
+        std::fs::write(&path, "[update]\nrelease_keys = [\"not-a-key\"]\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("update.release_keys"), "{err}");
+        let (_, key) = shoumen_protocol::release::generate_key(&mut rand::rngs::OsRng, "shoumen-release");
+        std::fs::write(&path, format!("[update]\nrelease_keys = [\"{key}\"]\n")).unwrap();
+        assert_eq!(Config::from_file(&path).unwrap().update.release_keys, vec![key.to_string()]);
     }
 
     #[test]

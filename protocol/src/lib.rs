@@ -10,6 +10,7 @@ pub mod holder;
 pub mod lists;
 pub mod pass;
 mod pass_error;
+pub mod release;
 pub mod sync;
 pub mod testkit;
 pub mod time;

@@ -1,0 +1,317 @@
+//! The updater's work: [`install`] takes the kiosk's request, [`apply`]
+//! walks the phases, [`recover`] picks up after a power cut.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use shoumen_protocol::release::{compare_versions, Release, ReleaseError};
+use thiserror::Error;
+
+use crate::files::{write_durably, Paths};
+use crate::host::Host;
+use crate::self_test::SelfTest;
+use crate::state::{Outcome, Phase, State, MOST_ATTEMPTS};
+
+#[derive(Debug, Error)]
+pub enum UpdateError {
+    #[error("the updater's files: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Dpkg(String),
+    #[error("cannot restart the kiosk: {0}")]
+    Restart(String),
+    #[error("the kiosk package {0} is not installed (dpkg does not list it as installed); install it by hand first")]
+    NotInstalled(String),
+}
+
+/// The updater's settings, from the kiosk's configuration file.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The package it updates.
+    pub package: String,
+    /// Signed-note verifier keys of the releases it installs.
+    pub release_keys: Vec<String>,
+    /// How long the new version has to pass its self-test.
+    pub test_window: Duration,
+}
+
+/// Whether [`apply`] waits for a self-test, or stops at it (at boot, before
+/// the kiosk that runs it has started).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtTest {
+    Wait,
+    Stop,
+}
+
+/// Installs the release the kiosk left in its `update/` directory, if it
+/// asked (`install-now`), after finishing whatever was interrupted.
+/// Returns how it ended, or `None` if there was nothing to do.
+pub fn install(host: &mut dyn Host, paths: &Paths, settings: &Settings) -> Result<Option<Outcome>, UpdateError> {
+    let mut state = recover(host, paths, settings, AtTest::Wait)?;
+    let asked = paths.install_now().exists();
+    let _ = std::fs::remove_file(paths.install_now());
+    let note = match std::fs::read_to_string(paths.pending_note()) {
+        Ok(note) if asked => note,
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let release = match checked(host, paths, settings, &state, &note) {
+        Ok(release) => release,
+        Err(refusal) => {
+            tracing::warn!(why = %refusal.why, "the update is refused");
+            clear_pending(paths);
+            state.last = Some(Outcome::Refused { version: refusal.version, why: refusal.why, at_ms: host.now_ms() });
+            finish(paths, &state)?;
+            return Ok(state.last);
+        }
+    };
+    let from = host.installed(&settings.package)?.ok_or_else(|| UpdateError::NotInstalled(settings.package.clone()))?;
+    clear_pending(paths);
+    tracing::info!(from, to = release.version, "installing");
+    state.phase = Phase::Unpacking { to: release.version.clone(), from, attempt: 1 };
+    paths.save(&state)?;
+    let state = apply(host, paths, settings, state, AtTest::Wait)?;
+    Ok(state.last)
+}
+
+struct Refusal {
+    version: String,
+    why: String,
+}
+
+/// The release, checked again here (the kiosk's user wrote these files):
+/// signed by a release key, the file the one signed, newer than what is
+/// installed, not one that failed here, and a package kept to go back to.
+/// The checked file is copied to the updater's own directory, which is the
+/// only copy dpkg will read.
+fn checked(
+    host: &mut dyn Host,
+    paths: &Paths,
+    settings: &Settings,
+    state: &State,
+    note: &str,
+) -> Result<Release, Refusal> {
+    let refuse = |version: &str, why: String| Refusal { version: version.to_string(), why };
+    let release = Release::open(note, &settings.release_keys).map_err(|e| refuse("", e.to_string()))?;
+    let version = release.version.as_str();
+    if release.package != settings.package {
+        return Err(refuse(version, format!("the release is of {}, not {}", release.package, settings.package)));
+    }
+    if state.failed.iter().any(|v| v == version) {
+        return Err(refuse(version, format!("version {version} failed on this kiosk before")));
+    }
+    let installed = host.installed(&settings.package).map_err(|e| refuse(version, e.to_string()))?;
+    let Some(from) = installed else {
+        return Err(refuse(version, format!("{} is not installed", settings.package)));
+    };
+    if compare_versions(version, &from) != std::cmp::Ordering::Greater {
+        return Err(refuse(version, format!("version {version} is not newer than the installed {from}")));
+    }
+    if kept(paths, &settings.package, &from).is_none() {
+        return Err(refuse(
+            version,
+            format!(
+                "no copy of the installed version {from} is kept in {}: there would be nothing to roll back to",
+                paths.own.join("kept").display()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(paths.pending_deb()).map_err(|e| refuse(version, format!("the package file: {e}")))?;
+    release.check_file(&bytes).map_err(|e: ReleaseError| refuse(version, e.to_string()))?;
+    write_durably(&paths.kept(&release.file_name()), &bytes).map_err(|e| refuse(version, e.to_string()))?;
+    Ok(release)
+}
+
+fn clear_pending(paths: &Paths) {
+    for p in [paths.pending_note(), paths.pending_deb(), paths.install_now()] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// The kept package of `version`, if there is one.
+pub fn kept(paths: &Paths, package: &str, version: &str) -> Option<PathBuf> {
+    let bare = version.split_once(':').map_or(version, |(_, v)| v);
+    let prefix = format!("{package}_{bare}_");
+    let dir = std::fs::read_dir(paths.own.join("kept")).ok()?;
+    dir.flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb")))
+}
+
+/// After a boot, or before an install: lets dpkg finish what it was doing
+/// (`dpkg --configure -a`, which an interrupted dpkg needs before anything
+/// else), then carries on from the phase on disk. An install a cut
+/// interrupted is tried again from the start, up to [`MOST_ATTEMPTS`]
+/// times, then rolled back.
+pub fn recover(host: &mut dyn Host, paths: &Paths, settings: &Settings, at_test: AtTest) -> Result<State, UpdateError> {
+    let mut state = paths.load()?;
+    if let Err(e) = host.dpkg(&["--configure", "-a"]) {
+        tracing::warn!(error = %e, "dpkg --configure -a");
+    }
+    state.phase = match state.phase.clone() {
+        Phase::Idle => return Ok(state),
+        Phase::Unpacking { to, from, attempt } | Phase::Configuring { to, from, attempt } => {
+            state.interruptions += 1;
+            if attempt < MOST_ATTEMPTS {
+                tracing::warn!(to, attempt, "an install was interrupted; trying it again");
+                Phase::Unpacking { to, from, attempt: attempt + 1 }
+            } else {
+                let why = format!("the install was interrupted {attempt} times (power cuts?)");
+                Phase::RollingBack { failed: to, to: from, why }
+            }
+        }
+        // The new version runs again after the boot: its test starts over.
+        Phase::Testing { to, from, .. } => {
+            state.interruptions += 1;
+            Phase::Testing { to, from, since_ms: host.now_ms() }
+        }
+        rolling @ Phase::RollingBack { .. } => rolling,
+    };
+    paths.save(&state)?;
+    apply(host, paths, settings, state, at_test)
+}
+
+/// Walks the phases from `state` to `Idle`, saving each before its work.
+pub fn apply(
+    host: &mut dyn Host,
+    paths: &Paths,
+    settings: &Settings,
+    mut state: State,
+    at_test: AtTest,
+) -> Result<State, UpdateError> {
+    let package = settings.package.as_str();
+    loop {
+        state.phase = match state.phase.clone() {
+            Phase::Idle => return Ok(state),
+            Phase::Unpacking { to, from, attempt } => {
+                let file = kept(paths, package, &to).map(|p| p.display().to_string());
+                match file.map(|f| host.dpkg(&["--unpack", &f])) {
+                    Some(Ok(())) => Phase::Configuring { to, from, attempt },
+                    Some(Err(e)) => Phase::RollingBack { failed: to, to: from, why: e.to_string() },
+                    None => {
+                        Phase::RollingBack { failed: to.clone(), to: from, why: format!("no kept package of {to}") }
+                    }
+                }
+            }
+            Phase::Configuring { to, from, .. } => match host.dpkg(&["--configure", "--pending"]) {
+                Ok(()) => {
+                    let testing = Phase::Testing { to: to.clone(), from: from.clone(), since_ms: host.now_ms() };
+                    state.phase = testing.clone();
+                    paths.save(&state)?;
+                    match host.restart_kiosk() {
+                        Ok(()) => testing,
+                        Err(e) => Phase::RollingBack { failed: to, to: from, why: e.to_string() },
+                    }
+                }
+                Err(e) => Phase::RollingBack { failed: to, to: from, why: e.to_string() },
+            },
+            Phase::Testing { to, from, since_ms } => {
+                if at_test == AtTest::Stop {
+                    return Ok(state);
+                }
+                match wait_for_test(host, paths, &to, since_ms, settings.test_window) {
+                    Ok(()) => {
+                        tracing::info!(version = to, "the new version passed its self-test");
+                        state.last = Some(Outcome::Installed { version: to.clone(), at_ms: host.now_ms() });
+                        prune_kept(paths, package, &[&to, &from]);
+                        keep_updater(host, paths);
+                        Phase::Idle
+                    }
+                    Err(why) => Phase::RollingBack { failed: to, to: from, why },
+                }
+            }
+            Phase::RollingBack { failed, to, why } => {
+                tracing::warn!(failed, to, why, "rolling back");
+                let file = kept(paths, package, &to)
+                    .ok_or_else(|| UpdateError::Dpkg(format!("no kept package of {to} to roll back to")))?;
+                // Whatever was half done first; then the kept package,
+                // allowed to be older than what is there.
+                let _ = host.dpkg(&["--configure", "-a"]);
+                host.dpkg(&["--install", &file.display().to_string()])?;
+                if let Err(e) = host.restart_kiosk() {
+                    tracing::error!(error = %e, "the old version is back but the kiosk did not restart");
+                }
+                state.last =
+                    Some(Outcome::RolledBack { failed: failed.clone(), restored: to, why, at_ms: host.now_ms() });
+                if !state.failed.contains(&failed) {
+                    state.failed.push(failed);
+                }
+                Phase::Idle
+            }
+        };
+        if state.phase == Phase::Idle {
+            finish(paths, &state)?;
+        } else {
+            paths.save(&state)?;
+        }
+    }
+}
+
+/// Saves the state and tells the kiosk how the update ended.
+fn finish(paths: &Paths, state: &State) -> Result<(), UpdateError> {
+    paths.save(state)?;
+    if let Some(last) = &state.last {
+        let report = serde_json::to_vec_pretty(last).map_err(std::io::Error::other)?;
+        if paths.kiosk.exists() {
+            write_durably(&paths.report(), &report)?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the self-test of `version` written after `since_ms`; the
+/// reason it failed, or that none came within `window`.
+fn wait_for_test(
+    host: &mut dyn Host,
+    paths: &Paths,
+    version: &str,
+    since_ms: i64,
+    window: Duration,
+) -> Result<(), String> {
+    // The wait is measured on the monotonic clock: NTP setting the time
+    // after a boot must not end (or stretch) it.
+    let started = Instant::now();
+    loop {
+        if let Some(test) = read_test(&paths.self_test()).filter(|t| t.version == version && t.at_ms >= since_ms) {
+            return if test.passed() { Ok(()) } else { Err(format!("the self-test failed: {}", test.failures())) };
+        }
+        if started.elapsed() >= window {
+            return Err(format!(
+                "no self-test from version {version} within {} s: it did not start, or could not finish its checks",
+                window.as_secs()
+            ));
+        }
+        host.sleep(Duration::from_millis(500));
+    }
+}
+
+fn read_test(path: &Path) -> Option<SelfTest> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Keeps a copy of the updater of the version that passed: the units run
+/// it rather than the package's, so that a release with a broken updater
+/// can still be rolled back by the one before.
+fn keep_updater(host: &dyn Host, paths: &Paths) {
+    let installed = host.file("/usr/bin/shoumen-update");
+    if installed.exists() {
+        let copy = paths.own.join("shoumen-update");
+        let tmp = paths.own.join(".shoumen-update.tmp");
+        let kept = std::fs::copy(&installed, &tmp).and_then(|_| std::fs::rename(&tmp, &copy));
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "cannot keep a copy of the updater");
+        }
+    }
+}
+
+/// Keeps only the packages of `keep` (the running one and the one before).
+fn prune_kept(paths: &Paths, package: &str, keep: &[&str]) {
+    let keep: Vec<PathBuf> = keep.iter().filter_map(|v| kept(paths, package, v)).collect();
+    let Ok(dir) = std::fs::read_dir(paths.own.join("kept")) else { return };
+    for entry in dir.flatten() {
+        if !keep.contains(&entry.path()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! The updater through real dpkg, with the power cut at every phase (issue
+//! 31). A Debian 12 root made with debootstrap stands for the kiosk's card;
+//! `shoumen-update --root` runs dpkg there (maintainer scripts chrooted into
+//! it). The kiosk is played by this test: when the updater's state says a
+//! new version is being tested, it writes the self-test that version's
+//! package says it would pass or fail. The packages are made here with
+//! dpkg-deb: 1.0-1 (installed first), 2.0-1 (good), 3.0-1 (fails its
+//! self-test); their maintainer scripts leave marks and pause, so that a
+//! cut lands inside dpkg's unpack (preinst) or configure (postinst).
+//!
+//! A cut is SIGKILL to the updater's whole process group (the updater,
+//! dpkg, the maintainer script): nothing runs after it, as after a power
+//! cut; a boot is `shoumen-update recover` (as the unit before the kiosk
+//! does), the kiosk starting, then `shoumen-update run`. After every cut
+//! the card must hold a fully installed, working version, and the outcome
+//! must be the one the cut allows.
+//!
+//! Needs root, dpkg and debootstrap (or SHOUMEN_TEST_DEB_ROOT, a Debian
+//! root to copy); skipped with the reason otherwise. The root is made once
+//! in target/update-root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shoumen_protocol::release::Release;
+use shoumen_update::self_test::{Check, SelfTest};
+use shoumen_update::state::{Outcome, Phase, State};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shoumen-update");
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A Debian root to copy for each run, or why there is none.
+fn base_root() -> Result<PathBuf, String> {
+    if sh(Command::new("id").arg("-u")).trim() != "0" {
+        return Err("not root (dpkg --root and chroot need root)".into());
+    }
+    if let Ok(root) = std::env::var("SHOUMEN_TEST_DEB_ROOT") {
+        return Ok(PathBuf::from(root));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/update-root");
+    if root.join("usr/bin/dpkg").exists() {
+        return Ok(root);
+    }
+    if Command::new("debootstrap").arg("--version").output().is_err() {
+        return Err("debootstrap is not installed (apt-get install debootstrap)".into());
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let out = Command::new("debootstrap")
+        .args(["--variant=minbase", "bookworm"])
+        .arg(&root)
+        .arg("http://deb.debian.org/debian")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(format!("debootstrap failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(root)
+}
+
+/// A kiosk package of `version`: a program that says its version, what its
+/// self-test will find, and maintainer scripts that mark and pause.
+fn package(dir: &Path, version: &str, self_test: &str) -> PathBuf {
+    let tree = dir.join(format!("pkg-{version}"));
+    let w = |p: &str, text: &str, mode: u32| {
+        let path = tree.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        sh(Command::new("chmod").arg(format!("{mode:o}")).arg(&path));
+    };
+    w(
+        "DEBIAN/control",
+        &format!(
+            "Package: shoumen\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@t.invalid>\nDescription: test kiosk\n"
+        ),
+        0o644,
+    );
+    for script in ["preinst", "postinst"] {
+        w(
+            &format!("DEBIAN/{script}"),
+            &format!(
+                "#!/bin/sh\nset -e\nmkdir -p /var/lib/marks\ntouch /var/lib/marks/{script}-{version}\nsleep 0.4\n"
+            ),
+            0o755,
+        );
+    }
+    w("usr/bin/shoumen", &format!("#!/bin/sh\necho {version}\n"), 0o755);
+    w("usr/share/shoumen/self-test", self_test, 0o644);
+    // Something to unpack besides: a kiosk package is ~10 MB.
+    w("usr/share/shoumen/payload", &"x".repeat(2 << 20), 0o644);
+    let deb = dir.join(format!("shoumen_{version}_all.deb"));
+    sh(Command::new("dpkg-deb").args(["--build", "-Zgzip", "-z1"]).arg(&tree).arg(&deb));
+    deb
+}
+
+/// One kiosk's card: a copy of the root with 1.0-1 installed and kept, and
+/// the kiosk's configuration naming the release key.
+struct Card {
+    root: PathBuf,
+    own: PathBuf,
+    kiosk: PathBuf,
+    config: PathBuf,
+}
+
+impl Card {
+    fn new(base: &Path, dir: &Path, first: &Path, vkey: &str) -> Card {
+        let root = dir.join("root");
+        sh(Command::new("cp").arg("-a").arg(base).arg(&root));
+        let card = Card { own: dir.join("own"), kiosk: dir.join("data/update"), config: dir.join("kiosk.toml"), root };
+        std::fs::create_dir_all(card.own.join("kept")).unwrap();
+        std::fs::create_dir_all(&card.kiosk).unwrap();
+        std::fs::copy(first, card.own.join("kept").join(first.file_name().unwrap())).unwrap();
+        std::fs::write(
+            &card.config,
+            format!(
+                "[kiosk]\ndata_dir = \"{}\"\n[update]\nrelease_keys = [\"{vkey}\"]\nself_test_s = 20\n",
+                dir.join("data").display()
+            ),
+        )
+        .unwrap();
+        sh(Command::new("dpkg").arg(format!("--root={}", card.root.display())).arg("--install").arg(first));
+        // The marks of that first install are not the update's.
+        let _ = std::fs::remove_dir_all(card.root.join("var/lib/marks"));
+        card
+    }
+
+    fn updater(&self, command: &str) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--config").arg(&self.config).arg("--root").arg(&self.root).arg("--own").arg(&self.own).arg(command);
+        c.env("RUST_LOG", "warn");
+        c
+    }
+
+    /// The kiosk leaves a release and asks to install it.
+    fn offer(&self, deb: &Path, note: &str) {
+        std::fs::write(self.kiosk.join("pending.note"), note).unwrap();
+        std::fs::copy(deb, self.kiosk.join("pending.deb")).unwrap();
+        std::fs::write(self.kiosk.join("install-now"), "").unwrap();
+    }
+
+    fn state(&self) -> State {
+        std::fs::read(self.own.join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn mark(&self, name: &str) -> bool {
+        self.root.join("var/lib/marks").join(name).exists()
+    }
+
+    /// What dpkg says is installed, and whether the program answers with it.
+    fn working(&self) -> Result<String, String> {
+        let out = Command::new("dpkg-query")
+            .arg(format!("--root={}", self.root.display()))
+            .args(["-W", "-f", "${db:Status-Abbrev}|${Version}", "shoumen"])
+            .output()
+            .unwrap();
+        let status = String::from_utf8_lossy(&out.stdout).to_string();
+        let (abbrev, version) = status.split_once('|').ok_or_else(|| format!("dpkg-query said {status:?}"))?;
+        if abbrev.trim() != "ii" {
+            return Err(format!("dpkg's status of shoumen is {abbrev:?}, not installed"));
+        }
+        let said = Command::new("chroot").arg(&self.root).arg("/usr/bin/shoumen").output().unwrap();
+        let said = String::from_utf8_lossy(&said.stdout).trim().to_string();
+        if said != version {
+            return Err(format!("dpkg has {version} but the program says {said:?}"));
+        }
+        Ok(version.to_string())
+    }
+
+    /// Plays the kiosk: whenever a version is being tested, writes the
+    /// self-test its package says (once per test), unless held.
+    fn kiosk(self: &Arc<Self>, hold: Arc<AtomicBool>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+        let card = Arc::clone(self);
+        std::thread::spawn(move || {
+            let mut done_since = None;
+            while !stop.load(Ordering::SeqCst) {
+                let phase = card.state().phase;
+                if std::env::var("SHOUMEN_TEST_DEBUG").is_ok() {
+                    eprintln!("kiosk sees {phase:?} hold {} done {done_since:?}", hold.load(Ordering::SeqCst));
+                }
+                if let Phase::Testing { to, since_ms, .. } = phase {
+                    if !hold.load(Ordering::SeqCst) && done_since != Some(since_ms) {
+                        if let Ok(version) = card.working() {
+                            let verdict =
+                                std::fs::read_to_string(card.root.join("usr/share/shoumen/self-test")).unwrap();
+                            let test = SelfTest {
+                                version: version.clone(),
+                                at_ms: now_ms(),
+                                checks: vec![Check {
+                                    name: "camera".into(),
+                                    ok: verdict.trim() == "ok",
+                                    detail: verdict.trim().into(),
+                                }],
+                            };
+                            std::fs::write(card.kiosk.join("self-test.json"), serde_json::to_vec(&test).unwrap())
+                                .unwrap();
+                            if version == to {
+                                done_since = Some(since_ms);
+                            }
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Kills `child`'s whole process group: the power cut. (With `--`: procps
+/// 4.0.2's `kill -KILL -PGID` without it signals every process.)
+fn cut(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
+}
+
+fn spawn(mut c: Command) -> Child {
+    std::os::unix::process::CommandExt::process_group(&mut c, 0);
+    c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// Where the power goes.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    None,
+    /// The download: the file is not whole (the kiosk's request without
+    /// its whole file, as a cut mid-download with a bug would leave).
+    Download,
+    /// dpkg --unpack, inside the new package's preinst.
+    Unpack,
+    /// Between unpack and configure.
+    Unpacked,
+    /// dpkg --configure, inside the new package's postinst.
+    Configure,
+    /// The new version restarted, before its self-test.
+    Restart,
+    /// The self-test written, before the updater read it.
+    SelfTest,
+    /// Rolling back: inside the old package's postinst.
+    Rollback,
+    /// dpkg --unpack, and again in the next boot's retry: it rolls back.
+    UnpackTwice,
+}
+
+struct Run {
+    cut: Cut,
+    release: &'static str,
+    outcome: String,
+    version: String,
+}
+
+/// One update of a card from 1.0-1 to `deb`, cut at `cut`, then booted.
+fn update(base: &Path, debs: &Debs, deb: &Path, version: &'static str, cut_at: Cut) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let card = Arc::new(Card::new(base, dir.path(), &debs.first, &debs.vkey));
+    let note = Release::of_file("shoumen", version, "all", &std::fs::read(deb).unwrap()).sign(&debs.skey).unwrap();
+    card.offer(deb, &note);
+    if let Cut::Download = cut_at {
+        let bytes = std::fs::read(deb).unwrap();
+        std::fs::write(card.kiosk.join("pending.deb"), &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let (hold, stop) = (Arc::new(AtomicBool::new(matches!(cut_at, Cut::Restart))), Arc::new(AtomicBool::new(false)));
+    let kiosk = card.kiosk(hold.clone(), stop.clone());
+    let mut child = spawn(card.updater("run"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let at_cut = |card: &Card| -> bool {
+        let state = card.state();
+        match cut_at {
+            Cut::None | Cut::Download => false,
+            Cut::Unpack | Cut::UnpackTwice => card.mark(&format!("preinst-{version}")),
+            Cut::Unpacked => matches!(state.phase, Phase::Configuring { .. }),
+            Cut::Configure => card.mark(&format!("postinst-{version}")),
+            Cut::Restart => matches!(state.phase, Phase::Testing { .. }),
+            Cut::SelfTest => matches!(state.phase, Phase::Testing { .. }) && card.kiosk.join("self-test.json").exists(),
+            Cut::Rollback => matches!(state.phase, Phase::RollingBack { .. }) && card.mark("postinst-1.0-1"),
+        }
+    };
+    let mut was_cut = false;
+    loop {
+        if at_cut(&card) {
+            cut(&mut child);
+            was_cut = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the update did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(was_cut || matches!(cut_at, Cut::None | Cut::Download), "{cut_at:?}: the cut's moment never came");
+    if was_cut && matches!(cut_at, Cut::UnpackTwice) {
+        // The next boot's retry is cut in the same place.
+        std::fs::remove_file(card.root.join(format!("var/lib/marks/preinst-{version}"))).unwrap();
+        let mut again = spawn(card.updater("recover"));
+        while !card.mark(&format!("preinst-{version}")) {
+            assert!(again.try_wait().unwrap().is_none(), "the boot after a cut did not try the install again");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        cut(&mut again);
+    }
+    if was_cut {
+        // The boot: recover before the kiosk, the kiosk, then the updater.
+        hold.store(false, Ordering::SeqCst);
+        let out = card.updater("recover").output().unwrap();
+        assert!(out.status.success(), "recover after {cut_at:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = card.updater("run").output().unwrap();
+        assert!(out.status.success(), "run after {cut_at:?}: {}", String::from_utf8_lossy(&out.stderr));
+    } else {
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{cut_at:?}: the updater failed");
+    }
+    stop.store(true, Ordering::SeqCst);
+    kiosk.join().unwrap();
+    let state = card.state();
+    assert_eq!(state.phase, Phase::Idle, "{cut_at:?}: the update is still under way after the boot");
+    let version_now = card.working().unwrap_or_else(|e| panic!("after a cut at {cut_at:?}: {e}"));
+    let outcome = match &state.last {
+        Some(Outcome::Installed { version, .. }) => format!("installed {version}"),
+        Some(Outcome::RolledBack { failed, restored, why, .. }) => {
+            format!("{failed} rolled back to {restored} ({why})")
+        }
+        Some(Outcome::Refused { why, .. }) => format!("refused ({why})"),
+        None => "nothing".into(),
+    };
+    Run { cut: cut_at, release: version, outcome, version: version_now }
+}
+
+struct Debs {
+    first: PathBuf,
+    good: PathBuf,
+    bad: PathBuf,
+    skey: String,
+    vkey: String,
+}
+
+#[test]
+fn a_power_cut_at_every_phase_of_an_update_leaves_a_working_kiosk_and_a_failing_release_rolls_back() {
+    let base = match base_root() {
+        Ok(root) => root,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, "shoumen-release-test");
+    let debs = Debs {
+        first: package(dir.path(), "1.0-1", "ok"),
+        good: package(dir.path(), "2.0-1", "ok"),
+        bad: package(dir.path(), "3.0-1", "fail: no camera frames"),
+        skey,
+        vkey,
+    };
+    let mut runs = Vec::new();
+    use Cut::*;
+    // SHOUMEN_TEST_CUTS=Restart,Unpack runs only those.
+    let only = std::env::var("SHOUMEN_TEST_CUTS").unwrap_or_default();
+    let chosen = |c: &Cut| only.is_empty() || only.split(',').any(|o| o == format!("{c:?}"));
+    for cut_at in
+        [None, Download, Unpack, Unpacked, Configure, Restart, SelfTest, UnpackTwice].into_iter().filter(chosen)
+    {
+        runs.push(update(&base, &debs, &debs.good, "2.0-1", cut_at));
+    }
+    for cut_at in [None, Unpack, Configure, Restart, Rollback].into_iter().filter(chosen) {
+        runs.push(update(&base, &debs, &debs.bad, "3.0-1", cut_at));
+    }
+    println!("{:<10} {:<8} {:<48} version after", "cut", "release", "outcome");
+    for r in &runs {
+        println!("{:<10} {:<8} {:<48} {}", format!("{:?}", r.cut), r.release, r.outcome, r.version);
+    }
+    for r in &runs {
+        let want = match (r.release, r.cut) {
+            (_, Download) => ("refused", "1.0-1"),
+            (_, UnpackTwice) => ("2.0-1 rolled back to 1.0-1 (the install was interrupted 2 times", "1.0-1"),
+            ("2.0-1", _) => ("installed 2.0-1", "2.0-1"),
+            _ => ("3.0-1 rolled back to 1.0-1", "1.0-1"),
+        };
+        assert!(r.outcome.starts_with(want.0), "{:?} {}: {}", r.cut, r.release, r.outcome);
+        assert_eq!(r.version, want.1, "{:?} {}", r.cut, r.release);
+    }
+    println!(
+        "{} updates, {} with a power cut: every one ends on a working version",
+        runs.len(),
+        runs.iter().filter(|r| !matches!(r.cut, None)).count()
+    );
+}
