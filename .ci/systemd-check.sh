@@ -16,3 +16,10 @@ for unit in shoumen shoumen-server; do
         exit 1
     fi
 done
+# The updater's units (ExecStart is a shell line picking the kept updater).
+cp systemd/shoumen-update.service systemd/shoumen-update.path systemd/shoumen-update-recover.service "$tmp/"
+for unit in shoumen-update.service shoumen-update.path shoumen-update-recover.service; do
+    said=$(cd "$tmp" && systemd-analyze verify --man=no "$unit" 2>&1) || { echo "$said"; exit 1; }
+    [ -z "$said" ] || { echo "$unit: $said" >&2; exit 1; }
+    echo "$unit: verify ok"
+done
