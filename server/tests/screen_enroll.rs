@@ -348,6 +348,7 @@ fn a_kiosk_trusts_a_districts_own_ca_only_when_its_configuration_names_it() {
     std::fs::write(&config, text).unwrap();
     let (ok, said) = enroll(&config);
     let _ = server.kill();
+    let _ = server.wait();
     assert!(ok && said.contains("enrolled as"), "{said}");
     // A file that is not a certificate stops the kiosk with the key's name.
     std::fs::write(dir.path().join("ca.pem"), "not a certificate").unwrap();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::run::UpdateError;
+use crate::error::UpdateError;
 
 pub trait Host {
     /// Runs dpkg with `args`; an error carries what dpkg said.

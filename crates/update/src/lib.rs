@@ -21,6 +21,7 @@
 //! installs a version lower than the one installed (a server cannot push an
 //! old, vulnerable release), nor one that failed here before.
 
+pub mod error;
 pub mod files;
 pub mod host;
 pub mod run;

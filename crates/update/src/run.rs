@@ -5,24 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use shoumen_protocol::release::{compare_versions, Release, ReleaseError};
-use thiserror::Error;
 
+pub use crate::error::UpdateError;
 use crate::files::{write_durably, Paths};
 use crate::host::Host;
 use crate::self_test::SelfTest;
 use crate::state::{Outcome, Phase, State, MOST_ATTEMPTS};
-
-#[derive(Debug, Error)]
-pub enum UpdateError {
-    #[error("the updater's files: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("{0}")]
-    Dpkg(String),
-    #[error("cannot restart the kiosk: {0}")]
-    Restart(String),
-    #[error("the kiosk package {0} is not installed (dpkg does not list it as installed); install it by hand first")]
-    NotInstalled(String),
-}
 
 /// The updater's settings, from the kiosk's configuration file.
 #[derive(Clone, Debug)]
