@@ -303,3 +303,150 @@ fn prune_kept(paths: &Paths, package: &str, keep: &[&str]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::self_test::Check;
+
+    /// dpkg as a version number; the kiosk's restart writes the self-test
+    /// that `passes` says.
+    struct Fake {
+        installed: Option<String>,
+        unpacked: Option<String>,
+        passes: bool,
+        kiosk: PathBuf,
+        calls: Vec<String>,
+        now: i64,
+    }
+
+    fn version_of(file: &str) -> String {
+        file.rsplit('/').next().unwrap().split('_').nth(1).unwrap().to_string()
+    }
+
+    impl Host for Fake {
+        fn dpkg(&mut self, args: &[&str]) -> Result<(), UpdateError> {
+            self.calls.push(args.join(" "));
+            match args {
+                ["--unpack", file] => self.unpacked = Some(version_of(file)),
+                ["--configure", "--pending"] => self.installed = self.unpacked.take().or(self.installed.take()),
+                ["--install", file] => self.installed = Some(version_of(file)),
+                _ => {}
+            }
+            Ok(())
+        }
+        fn installed(&mut self, _: &str) -> Result<Option<String>, UpdateError> {
+            Ok(self.installed.clone())
+        }
+        fn restart_kiosk(&mut self) -> Result<(), UpdateError> {
+            let test = SelfTest {
+                version: self.installed.clone().unwrap(),
+                at_ms: self.now,
+                checks: vec![Check { name: "store".into(), ok: self.passes, detail: "written and read".into() }],
+            };
+            std::fs::write(self.kiosk.join("self-test.json"), serde_json::to_vec(&test).unwrap()).unwrap();
+            Ok(())
+        }
+        fn now_ms(&self) -> i64 {
+            self.now
+        }
+        fn sleep(&mut self, _: Duration) {}
+        fn file(&self, path: &str) -> PathBuf {
+            self.kiosk.join("no-such").join(path.trim_start_matches('/'))
+        }
+    }
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        paths: Paths,
+        settings: Settings,
+        skey: String,
+        host: Fake,
+    }
+
+    fn setup(passes: bool) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths { own: dir.path().join("own"), kiosk: dir.path().join("kiosk") };
+        std::fs::create_dir_all(paths.own.join("kept")).unwrap();
+        std::fs::create_dir_all(&paths.kiosk).unwrap();
+        std::fs::write(paths.kept("shoumen_1.0-1_arm64.deb"), b"one").unwrap();
+        let (skey, vkey) = shoumen_protocol::release::generate_key(&mut rand::rngs::OsRng, "release");
+        let settings =
+            Settings { package: "shoumen".into(), release_keys: vec![vkey], test_window: Duration::from_secs(5) };
+        let host = Fake {
+            installed: Some("1.0-1".into()),
+            unpacked: None,
+            passes,
+            kiosk: paths.kiosk.clone(),
+            calls: vec![],
+            now: 1000,
+        };
+        Setup { _dir: dir, paths, settings, skey, host }
+    }
+
+    fn offer(s: &Setup, version: &str, bytes: &[u8], skey: &str) {
+        let note = Release::of_file("shoumen", version, "arm64", bytes).sign(skey).unwrap();
+        std::fs::write(s.paths.pending_note(), note).unwrap();
+        std::fs::write(s.paths.pending_deb(), bytes).unwrap();
+        std::fs::write(s.paths.install_now(), "").unwrap();
+    }
+
+    fn run(s: &mut Setup) -> Option<Outcome> {
+        install(&mut s.host, &s.paths, &s.settings).unwrap()
+    }
+
+    #[test]
+    fn a_good_release_is_installed_and_the_one_before_kept() {
+        let mut s = setup(true);
+        let skey = s.skey.clone();
+        offer(&s, "2.0-1", b"two", &skey);
+        assert!(matches!(run(&mut s), Some(Outcome::Installed { version, .. }) if version == "2.0-1"));
+        assert_eq!(s.host.installed.as_deref(), Some("2.0-1"));
+        assert!(kept(&s.paths, "shoumen", "1.0-1").is_some() && kept(&s.paths, "shoumen", "2.0-1").is_some());
+        assert!(!s.paths.pending_deb().exists() && !s.paths.install_now().exists());
+        // Without the kiosk asking, nothing happens.
+        assert_eq!(run(&mut s), None);
+    }
+
+    #[test]
+    fn a_release_that_fails_its_self_test_is_rolled_back_and_never_installed_again() {
+        let mut s = setup(false);
+        let skey = s.skey.clone();
+        offer(&s, "2.0-1", b"two", &skey);
+        let outcome = run(&mut s);
+        assert!(
+            matches!(&outcome, Some(Outcome::RolledBack { failed, restored, why, .. })
+                if failed == "2.0-1" && restored == "1.0-1" && why.contains("store")),
+            "{outcome:?}"
+        );
+        assert_eq!(s.host.installed.as_deref(), Some("1.0-1"));
+        s.host.passes = true;
+        offer(&s, "2.0-1", b"two", &skey);
+        assert!(matches!(run(&mut s), Some(Outcome::Refused { why, .. }) if why.contains("failed on this kiosk")));
+        assert_eq!(s.host.installed.as_deref(), Some("1.0-1"));
+    }
+
+    /// What a server (or someone who took it over) could send that the
+    /// updater must refuse before dpkg sees anything.
+    #[test]
+    fn unsigned_older_or_unreturnable_releases_are_refused_before_dpkg_runs() {
+        let mut s = setup(true);
+        let skey = s.skey.clone();
+        let (other, _) = shoumen_protocol::release::generate_key(&mut rand::rngs::OsRng, "release");
+        let refused = |s: &mut Setup, version: &str, key: &str, want: &str| {
+            offer(s, version, b"bytes", key);
+            let outcome = run(s);
+            assert!(
+                matches!(&outcome, Some(Outcome::Refused { why, .. }) if why.contains(want)),
+                "{want}: {outcome:?}"
+            );
+        };
+        refused(&mut s, "2.0-1", &other, "not signed by a release key");
+        refused(&mut s, "1.0-1", &skey, "not newer");
+        refused(&mut s, "0.9-1", &skey, "not newer");
+        std::fs::remove_file(s.paths.kept("shoumen_1.0-1_arm64.deb")).unwrap();
+        refused(&mut s, "2.0-1", &skey, "nothing to roll back to");
+        assert!(s.host.calls.iter().all(|c| c == "--configure -a"), "{:?}", s.host.calls);
+        assert_eq!(s.host.installed.as_deref(), Some("1.0-1"));
+    }
+}
