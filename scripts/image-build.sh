@@ -14,9 +14,9 @@
 #
 # No secret is in it: root's password is locked, there is no SSH server, the
 # machine id is empty, and the kiosk makes its device key on its first start.
-# Reproducible from a commit: SOURCE_DATE_EPOCH is the commit's time; two
-# builds give the same file listing and package versions (scripts/image-repro.sh
-# compares two and says what differs).
+# Reproducible from a commit: SOURCE_DATE_EPOCH is the commit's time, the file
+# systems' UUIDs and hash seeds are fixed; scripts/image-compare.py A B says
+# what differs between two builds' package lists, file listings and contents.
 #
 # Usage (root; needs mmdebstrap qemu-user-static binfmt-support mtools
 # dosfstools fdisk e2fsprogs device-tree-compiler):

@@ -106,26 +106,10 @@ fn serves_https_with_a_certificate_and_marks_cookies_secure() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::target(dir.path());
     assert!(server(&["init", "--community", "lotus-gdn", "--password-env", "PW"], &db).status.success());
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
-    std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
-        .arg("--db")
-        .arg(&db)
-        .args(["--listen", "127.0.0.1:0", "--cert"])
-        .arg(dir.path().join("cert.pem"))
-        .arg("--key")
-        .arg(dir.path().join("key.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().replace("127.0.0.1", "localhost");
-    assert!(url.starts_with("https://"), "{line}");
+    let (mut child, url) = common::https_server(dir.path(), &db);
+    let cert = std::fs::read(dir.path().join("cert.pem")).unwrap();
     let client = reqwest::blocking::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
         .build()
         .unwrap();
     let r = client.get(format!("{url}/login")).send().unwrap();

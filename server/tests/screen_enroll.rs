@@ -315,23 +315,8 @@ fn a_kiosk_trusts_a_districts_own_ca_only_when_its_configuration_names_it() {
     let Some(bin) = kiosk_binary() else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = init_db(dir.path());
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), cert.cert.pem()).unwrap();
-    std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
-        .arg("--db")
-        .arg(target(dir.path()))
-        .args(["--listen", "127.0.0.1:0", "--cert"])
-        .arg(dir.path().join("ca.pem"))
-        .arg("--key")
-        .arg(dir.path().join("key.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().replace("127.0.0.1", "localhost");
+    let (mut server, url) = https_server(dir.path(), &target(dir.path()));
+    std::fs::copy(dir.path().join("cert.pem"), dir.path().join("ca.pem")).unwrap();
     let token = || {
         db.call_blocking(|c| shoumen_server::records::ingest::create_enroll_token(c, COMMUNITY, "East gate", 3_600_000))
             .unwrap()

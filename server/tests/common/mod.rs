@@ -634,3 +634,29 @@ pub fn register_returnee_at(base: &str, phone: &str) -> Option<(String, String)>
     let receipt = b.get(format!("{base}{location}/json")).send().ok()?.text().ok()?;
     Some((location, receipt))
 }
+
+/// The server binary serving HTTPS on 127.0.0.1 from database `db`, with a
+/// self-signed certificate for "localhost" written to `dir/cert.pem` (its
+/// own CA); the process and its URL, named localhost as the certificate is.
+pub fn https_server(dir: &Path, db: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shoumen-server"))
+        .arg("--db")
+        .arg(db)
+        .args(["--listen", "127.0.0.1:0", "--cert"])
+        .arg(dir.join("cert.pem"))
+        .arg("--key")
+        .arg(dir.join("key.pem"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().replace("127.0.0.1", "localhost");
+    assert!(url.starts_with("https://"), "{line}");
+    (child, url)
+}
