@@ -690,3 +690,43 @@ fn a_duty_pass_about_to_expire_is_flagged_and_renewed_and_the_hours_served_with_
     let (_, hours) = get(&b, &format!("{base}/roster/hours?month={month}"));
     assert!(hours.contains("<td>Wang Fang</td><td>1</td><td>2.00</td>"), "{hours}");
 }
+
+/// A committee worker filling in a week that is not this one (next week's
+/// roster, or last week's paper one) stays on that week after each change;
+/// the page sent them back to this week before (seen when the browser
+/// test ran just after midnight in Shanghai on a Sunday).
+#[test]
+fn changes_to_a_shift_of_another_week_come_back_to_that_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let base = server.url();
+    let (b, admin_csrf) = login(&server);
+    let mut north = Kiosk::new(dir.path(), "north");
+    north.enroll(&base, &server.token("North gate"));
+    let (_, _, id) = joined_and_confirmed(&server, &b, &admin_csrf, "Wang Fang", "13800000001");
+    let start = now_ms() + 15 * 24 * H;
+    let (day, from, to) = shift_fields(start, 2);
+    let form =
+        [("gate", "North gate"), ("day", &day), ("from", &from), ("to", &to), ("needed", "2"), ("csrf", &admin_csrf)];
+    let (status, _, week_page) = post(&b, &format!("{base}/roster/shifts"), &form);
+    assert_eq!(status, 303);
+    let (_, page) = get(&b, &format!("{base}{}", week_page.unwrap()));
+    // The forms carry the Monday of the week they are on.
+    let marker = "name=\"week\" value=\"";
+    let at = page.find(marker).expect("a form with its week") + marker.len();
+    let week = page[at..at + 10].to_string();
+    assert!(week.len() == 10 && week.as_str() <= day.as_str(), "{week} {day}");
+    let shift: i64 = server.db.read_blocking(|c| c.query_row("SELECT id FROM shifts", &[], |r| r.get(0))).unwrap();
+    let id = id.to_string();
+    let back = Some(format!("/roster?week={week}"));
+    let put_on = [("volunteer", id.as_str()), ("week", week.as_str()), ("csrf", admin_csrf.as_str())];
+    let (status, _, to) = post(&b, &format!("{base}/roster/shifts/{shift}/people"), &put_on);
+    assert_eq!((status, to), (303, back.clone()));
+    let take_off = [("week", week.as_str()), ("csrf", admin_csrf.as_str())];
+    let (status, _, to) = post(&b, &format!("{base}/roster/shifts/{shift}/people/{id}/remove"), &take_off);
+    assert_eq!((status, to), (303, back.clone()));
+    // A week that is not a date goes to this week, nowhere else.
+    let forged = [("week", "//evil.example"), ("csrf", admin_csrf.as_str())];
+    let (status, _, to) = post(&b, &format!("{base}/roster/shifts/{shift}/delete"), &forged);
+    assert_eq!((status, to.as_deref()), (303, Some("/roster")));
+}

@@ -161,6 +161,8 @@ fn shift_card(session: &Session, s: &Shift, data: &WeekData, offset: i32) -> Mar
     let (lang, volunteers) = (session.lang, &data.volunteers);
     let hm = |ms: i64| fmt_ms(ms, offset)[11..16].to_string();
     let edit = session.may_post("/roster/shifts/{id}/people");
+    // The forms come back to the week they were on, not to this week.
+    let week = html! { input type="hidden" name="week" value=(fmt_ms(data.from_ms, offset)[..10].to_string()); };
     html! {
         div.shift.gap[s.gap() > 0] {
             b { (hm(s.start_ms)) "–" (hm(s.end_ms)) } " "
@@ -178,14 +180,14 @@ fn shift_card(session: &Session, s: &Shift, data: &WeekData, offset: i32) -> Mar
                     }
                     @if edit {
                         form.inline method="post" action={ "/roster/shifts/" (s.id) "/people/" (id) "/remove" } {
-                            (csrf_field(&session.csrf)) " " button { (t(lang, "take_off_shift")) }
+                            (csrf_field(&session.csrf)) (week) " " button { (t(lang, "take_off_shift")) }
                         }
                     }
                 }
             }
             @if edit && s.gap() > 0 {
                 form method="post" action={ "/roster/shifts/" (s.id) "/people" } {
-                    (csrf_field(&session.csrf))
+                    (csrf_field(&session.csrf)) (week)
                     select name="volunteer" aria-label=(t(lang, "volunteer")) {
                         @for v in volunteers.iter().filter(|v| v.standing == Standing::Active && !s.people.iter().any(|p| p.0 == v.id)) {
                             option value=(v.id) { (v.name) }
@@ -196,7 +198,7 @@ fn shift_card(session: &Session, s: &Shift, data: &WeekData, offset: i32) -> Mar
             }
             @if edit {
                 form method="post" action={ "/roster/shifts/" (s.id) "/delete" } {
-                    (csrf_field(&session.csrf)) button.danger { (t(lang, "delete_shift")) }
+                    (csrf_field(&session.csrf)) (week) button.danger { (t(lang, "delete_shift")) }
                 }
             }
         }
@@ -284,7 +286,7 @@ pub async fn delete_shift(
     if !found.map_err(|e| refused(&m.session, e, "/roster"))? {
         return Err(WebError::not_found(&m.session));
     }
-    Ok(state_redirect("/roster"))
+    Ok(back_to_week(&form, app.config.utc_offset_min))
 }
 
 pub async fn put_on(
@@ -300,7 +302,7 @@ pub async fn put_on(
         .call(move |conn| Ok(crate::ops::roster::put_on(conn, &actor, &community, id, volunteer)))
         .await?
         .map_err(|e| refused(&m.session, e, "/roster"))?;
-    Ok(state_redirect("/roster"))
+    Ok(back_to_week(&form, app.config.utc_offset_min))
 }
 
 pub async fn take_off(
@@ -319,7 +321,15 @@ pub async fn take_off(
     if !was_on {
         return Err(WebError::not_found(&m.session));
     }
-    Ok(state_redirect("/roster"))
+    Ok(back_to_week(&form, app.config.utc_offset_min))
+}
+
+/// Back to the week a form was on (a date the page wrote), else this week.
+fn back_to_week(form: &FormMap, offset: i32) -> Response {
+    match form.get("week").filter(|w| super::parse_day(w, offset).is_some()) {
+        Some(week) => state_redirect(&format!("/roster?week={week}")),
+        None => state_redirect("/roster"),
+    }
 }
 
 /// The week on one sheet for the gatehouse wall: per gate and day, each
