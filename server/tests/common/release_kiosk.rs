@@ -18,10 +18,28 @@ pub fn kiosk_and_faketime() -> Result<PathBuf, String> {
     if !kiosk.exists() {
         return Err(format!("{} is not built (cargo test --workspace builds it)", kiosk.display()));
     }
-    match Command::new("faketime").arg("-f").arg("+0").arg("true").status() {
-        Ok(s) if s.success() => Ok(kiosk),
-        _ => Err("faketime is not installed (Debian: apt-get install faketime)".into()),
-    }
+    libfaketime().map(|_| kiosk)
+}
+
+/// Debian's libfaketime, preloaded directly. Not through the `faketime`
+/// wrapper: it keeps a named semaphore per process id in /dev/shm, which a
+/// killed wrapper leaves behind, and a later wrapper given the same process
+/// id then fails ("sem_open: File exists").
+fn libfaketime() -> Result<PathBuf, String> {
+    let found = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists());
+    found.ok_or_else(|| "faketime is not installed (Debian: apt-get install faketime)".into())
+}
+
+/// `program` with its clock `offset` off ("-10m", "+5y").
+fn faketimed(program: &Path, offset: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env("LD_PRELOAD", libfaketime().expect("libfaketime")).env("FAKETIME", offset);
+    c
 }
 
 /// One kiosk's configuration and what it runs as.
@@ -51,10 +69,7 @@ impl Gate {
     /// Runs the kiosk under a clock `offset` off (faketime's "-10m", "+5y"),
     /// in boot `boot`; the monotonic clock is left alone, as after a reboot.
     pub fn output(&self, offset: &str, boot: &str, args: &[&str]) -> Output {
-        Command::new("faketime")
-            .arg("-f")
-            .arg(offset)
-            .arg(&self.bin)
+        faketimed(&self.bin, offset)
             .arg("--config")
             .arg(&self.config)
             .args(args)
@@ -102,8 +117,8 @@ impl Gate {
     }
 }
 
-/// A server process of a test. faketime runs the server as its child, so
-/// the process group is killed, when the test says or when it fails.
+/// A server process of a test, killed with its process group (whatever it
+/// started) when the test says or when it fails.
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
@@ -129,11 +144,7 @@ impl Drop for ServerProcess {
 pub fn spawn_server(db: &str, offset: Option<&str>) -> ServerProcess {
     let server = env!("CARGO_BIN_EXE_shoumen-server");
     let mut cmd = match offset {
-        Some(offset) => {
-            let mut c = Command::new("faketime");
-            c.arg("-f").arg(offset).arg(server);
-            c
-        }
+        Some(offset) => faketimed(Path::new(server), offset),
         None => Command::new(server),
     };
     let mut child = cmd
