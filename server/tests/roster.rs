@@ -694,7 +694,7 @@ fn a_duty_pass_about_to_expire_is_flagged_and_renewed_and_the_hours_served_with_
 /// A committee worker filling in a week that is not this one (next week's
 /// roster, or last week's paper one) stays on that week after each change;
 /// the page sent them back to this week before (seen when the browser
-/// test ran just after midnight in Shanghai on a Sunday).
+/// test ran just after midnight in Shanghai, early on a Monday).
 #[test]
 fn changes_to_a_shift_of_another_week_come_back_to_that_week() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,12 +16,6 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The places on a kiosk: `/var/lib/shoumen-update` and the data
-    /// directory's `update/`.
-    pub fn system(data_dir: &Path) -> Paths {
-        Paths { own: PathBuf::from("/var/lib/shoumen-update"), kiosk: data_dir.join("update") }
-    }
-
     pub fn state(&self) -> PathBuf {
         self.own.join("state.json")
     }
