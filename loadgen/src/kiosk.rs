@@ -110,6 +110,7 @@ impl SimKiosk {
                 scan_ms: Some(18.0),
                 lists_age_s: Some(600),
             }),
+            update: None,
         }
     }
 }

@@ -139,6 +139,94 @@ impl Release {
     }
 }
 
+/// How the last update on a kiosk ended: the updater writes it
+/// (`last-update.json`), the kiosk reports it in each heartbeat, the server
+/// promotes or halts a rollout by it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Installed {
+        version: String,
+        at_ms: i64,
+    },
+    RolledBack {
+        failed: String,
+        restored: String,
+        why: String,
+        at_ms: i64,
+    },
+    /// Refused before anything was installed (a bad signature, a file that
+    /// is not the one signed, no package kept to roll back to).
+    Refused {
+        version: String,
+        why: String,
+        at_ms: i64,
+    },
+}
+
+impl Outcome {
+    /// The version the update was to install.
+    pub fn version(&self) -> &str {
+        match self {
+            Outcome::Installed { version, .. } | Outcome::Refused { version, .. } => version,
+            Outcome::RolledBack { failed, .. } => failed,
+        }
+    }
+
+    /// Why it did not install, if it did not.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            Outcome::Installed { .. } => None,
+            Outcome::RolledBack { why, .. } | Outcome::Refused { why, .. } => Some(why),
+        }
+    }
+}
+
+/// In each heartbeat: what the kiosk can install and how its last update
+/// ended.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UpdateReport {
+    /// Debian's name of the kiosk's architecture (`arm64`, `armhf`).
+    pub arch: String,
+    /// The kiosk package's version as dpkg has it installed: a kiosk not
+    /// installed from a package (a developer's) sends no report.
+    pub installed: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Outcome>,
+    /// A release downloaded and checked, waiting for a quiet moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
+}
+
+/// In a heartbeat's answer: the release the district chose for this kiosk.
+/// The kiosk checks the note against its own release keys before it
+/// fetches a byte (`GET /api/v1/release?version=&arch=&part=`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UpdateOffer {
+    pub version: String,
+    /// The signed release note.
+    pub note: String,
+}
+
+/// A release is fetched in parts of this many bytes (the last is shorter):
+/// each part is one bounded request, and a download cut off goes on from
+/// the part it lacks.
+pub const PART_BYTES: u64 = 1 << 20;
+
+/// The largest package a server stores or a kiosk fetches.
+pub const MOST_BYTES: u64 = 200 << 20;
+
+/// Debian's name of the architecture this program was built for.
+pub fn debian_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        "arm" => "armhf",
+        "x86_64" => "amd64",
+        "x86" => "i386",
+        other => other,
+    }
+}
+
 /// A new release key: (signer key, kept secret by whoever signs releases;
 /// verifier key, written into the kiosks' configuration).
 pub fn generate_key<R: ed25519_dalek::ed25519::signature::rand_core::CryptoRngCore + ?Sized>(

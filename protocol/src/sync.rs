@@ -214,6 +214,9 @@ pub struct Heartbeat {
     /// The machine's own numbers, for the district's dashboards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vitals: Option<Vitals>,
+    /// The kiosk's side of updates (issue 31).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::release::UpdateReport>,
 }
 
 /// A kiosk's machine as a number each: what a district's monitoring graphs
@@ -278,6 +281,9 @@ pub struct HeartbeatResponse {
     /// The server's time signed over the heartbeat's `time_nonce`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<crate::time::ServerTime>,
+    /// The release the district chose for this kiosk, if it runs another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::release::UpdateOffer>,
 }
 
 /// Everything a kiosk checks passes against, published as one unit so that

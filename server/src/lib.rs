@@ -78,6 +78,9 @@ pub struct Config {
     /// witnesses): readers learn the log's size no more often (its growth
     /// would date registrations).
     pub checkpoint_every: Duration,
+    /// How long each stage of a software rollout runs healthy before the
+    /// next stage's gates are offered the release.
+    pub rollout_hold: Duration,
 }
 
 impl Default for Config {
@@ -99,6 +102,7 @@ impl Default for Config {
             metrics_token: None,
             cosign_every: Duration::from_secs(1),
             checkpoint_every: Duration::from_secs(30),
+            rollout_hold: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -183,6 +187,7 @@ impl AppState {
 /// on this database.
 fn spawn_silent_check(state: &AppState) {
     let (db, bell, every) = (state.db.clone(), state.bell.clone(), state.config.silent_check_every);
+    let hold_ms = state.config.rollout_hold.as_millis() as i64;
     tokio::spawn(async move {
         let period_ms = (every.as_millis() as i64).max(1);
         loop {
@@ -200,11 +205,14 @@ fn spawn_silent_check(state: &AppState) {
                         }
                         // Silent kiosks, door sensors silent or low on battery,
                         // gates nobody staffs a quarter of an hour into a shift,
-                        // and reminders of the shifts starting within the hour.
+                        // reminders of the shifts starting within the hour, and
+                        // the software rollout's next stage once this one is well.
+                        let promoted = records::updates::promote(tx, now, hold_ms)?;
                         Ok(alerts::check_silent(tx, now)?
                             + sensors::check_maintenance(tx, now)?
                             + ops::roster::check_unstaffed(tx, now)?
-                            + ops::roster::remind(tx, now)?)
+                            + ops::roster::remind(tx, now)?
+                            + promoted)
                     })
                 })
                 .await;

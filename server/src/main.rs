@@ -125,6 +125,10 @@ struct ServeArgs {
     /// shorten it to see the look run once per period).
     #[arg(long, default_value_t = 60, hide = true)]
     silent_check_every_s: u64,
+    /// Minutes each stage of a software rollout must run healthy on every
+    /// gate it took before the next stage begins.
+    #[arg(long, default_value_t = 30)]
+    rollout_hold_min: u64,
     /// Seconds in a "day" of the daily chores (tests only: the summary,
     /// retention and the evidence audit then run every so many seconds).
     #[arg(long, hide = true)]
@@ -223,12 +227,57 @@ enum Cmd {
     /// (c2sp.org/tlog-witness): give it a --db of its own, never a log's.
     #[command(subcommand)]
     Witness(WitnessCmd),
+    /// The kiosk software: release keys, signed releases, their rollout
+    /// to the district's gates (docs/updates.md).
+    #[command(subcommand)]
+    Release(ReleaseCmd),
     /// Entries of a date range as CSV on stdout.
     Export {
         #[arg(long)]
         from: String,
         #[arg(long)]
         to: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCmd {
+    /// Make a release key: the signer key goes to KEY_FILE (keep it off
+    /// the server, where releases are signed), the verifier key is printed
+    /// for the kiosks' `[update] release_keys` and for `release add`.
+    Key {
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// The key's name, such as shoumen-release.district.example.
+        #[arg(long)]
+        name: String,
+    },
+    /// Sign a kiosk package: writes DEB.note, the signed release note.
+    Sign {
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        deb: PathBuf,
+    },
+    /// Store a signed release on this server (DEB and DEB.note).
+    Add {
+        deb: PathBuf,
+        /// The release keys the note must be signed by (verifier keys).
+        #[arg(long = "release-key", required = true)]
+        release_keys: Vec<String>,
+    },
+    /// The stored releases and the rollout.
+    List,
+    /// Roll VERSION out: one gate of each compound, then PERCENT of each
+    /// compound's gates, then all, each stage once the last is healthy.
+    Rollout {
+        version: String,
+        #[arg(long, default_value_t = 20)]
+        percent: i64,
+    },
+    /// Stop the rollout under way: no gate is offered its release again.
+    Halt {
+        #[arg(long, default_value = "halted from the command line")]
+        why: String,
     },
 }
 
@@ -367,6 +416,11 @@ fn run(cli: Cli) -> Result<()> {
         println!("{}", cli::witness::key(key_file, name.as_deref())?.vkey());
         return Ok(());
     }
+    match &cli.command {
+        Some(Cmd::Release(ReleaseCmd::Key { key_file, name })) => return cli::release::key(key_file, name),
+        Some(Cmd::Release(ReleaseCmd::Sign { key_file, deb })) => return cli::release::sign(key_file, deb),
+        _ => {}
+    }
     if let Some(Cmd::Migrate { from, to }) = &cli.command {
         return cli::migrate::run(from, to, cli.community.as_deref());
     }
@@ -410,6 +464,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Evidence(EvidenceCmd::Verify { .. })
         | Cmd::Witness(WitnessCmd::Key { .. })
+        | Cmd::Release(ReleaseCmd::Key { .. } | ReleaseCmd::Sign { .. })
         | Cmd::RestoreDrill { .. }
         | Cmd::Migrate { .. } => {
             unreachable!("handled before the database is opened")
@@ -417,5 +472,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Backup { to } => cli::backup::backup(&db, &cli.db, &to),
         Cmd::Export { from, to } => cli::export::run(&db, community, &from, &to, cli.serve.utc_offset_min),
         Cmd::Unlock { name } => cli::unlock::run(&db, &name),
+        Cmd::Release(ReleaseCmd::Add { deb, release_keys }) => cli::release::add(&db, &deb, &release_keys),
+        Cmd::Release(ReleaseCmd::List) => cli::release::list(&db),
+        Cmd::Release(ReleaseCmd::Rollout { version, percent }) => cli::release::rollout(&db, &version, percent),
+        Cmd::Release(ReleaseCmd::Halt { why }) => cli::release::halt(&db, &why),
     }
 }

@@ -20,28 +20,8 @@ pub enum Phase {
     RollingBack { failed: String, to: String, why: String },
 }
 
-/// How the last update ended, for the kiosk to report to the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    Installed {
-        version: String,
-        at_ms: i64,
-    },
-    RolledBack {
-        failed: String,
-        restored: String,
-        why: String,
-        at_ms: i64,
-    },
-    /// Refused before anything was installed (a bad signature, a file that
-    /// is not the one signed, no package kept to roll back to).
-    Refused {
-        version: String,
-        why: String,
-        at_ms: i64,
-    },
-}
+/// How the last update ended: shared with the kiosk and the server.
+pub use shoumen_protocol::release::Outcome;
 
 /// The updater's state file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/heartbeat", post(sync::heartbeat))
         .route("/cosign", post(sync::cosign).layer(DefaultBodyLimit::max(SMALL_LIMIT)))
         .route("/presence", get(sync::presence))
+        .route("/release", get(sync::release_part))
 }
 
 fn error(status: StatusCode, code: &str, message: String, watermark: Option<u64>) -> Response {

@@ -69,9 +69,42 @@ pub(super) async fn heartbeat(
             ),
             None => None,
         };
-        Ok(HeartbeatResponse { server_ms, lists_version, time })
+        let update = match &hb.update {
+            Some(report) => crate::records::updates::note_report(conn, device, report, server_ms)?,
+            None => None,
+        };
+        Ok(HeartbeatResponse { server_ms, lists_version, time, update })
     })
     .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct PartOf {
+    version: String,
+    arch: String,
+    part: u64,
+}
+
+/// `GET /release?version=&arch=&part=`: one part of a release's package
+/// ([`shoumen_protocol::release::PART_BYTES`]), for enrolled kiosks only.
+/// The kiosk checks the whole against the signed note it was offered.
+pub(super) async fn release_part(
+    State(app): State<AppState>,
+    Kiosk(device): Kiosk,
+    Query(q): Query<PartOf>,
+) -> Response {
+    if q.version.len() > 64 || q.arch.len() > 16 {
+        return Refusal::BadRequest("version ≤ 64 bytes, arch ≤ 16".into()).into_response();
+    }
+    let found = app.db.call_bulk(move |conn| crate::records::updates::part(conn, &q.version, &q.arch, q.part)).await;
+    match found {
+        Ok(Some(bytes)) => {
+            tracing::debug!(device = %device.id, bytes = bytes.len(), "a release part");
+            ([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
+        Ok(None) => super::error(axum::http::StatusCode::NOT_FOUND, "not_found", "no such release part".into(), None),
+        Err(e) => Refusal::Db(e).into_response(),
+    }
 }
 
 /// A kiosk's cosignature of the evidence log's checkpoint (issue 29).

@@ -11,6 +11,7 @@ pub mod init;
 pub mod migrate;
 pub mod pass;
 pub mod prune;
+pub mod release;
 pub mod serve;
 pub mod unlock;
 pub mod verify;

@@ -89,6 +89,7 @@ fn config(args: &ServeArgs, tls: bool, public_url: String) -> Result<Config> {
         silent_check_every: std::time::Duration::from_secs(args.silent_check_every_s.max(1)),
         chores_every: args.chores_every_s.map(|s| std::time::Duration::from_secs(s.max(1))),
         checkpoint_every: std::time::Duration::from_secs(args.checkpoint_every_s),
+        rollout_hold: std::time::Duration::from_secs(args.rollout_hold_min * 60),
         ..Config::default()
     })
 }

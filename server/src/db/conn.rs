@@ -16,6 +16,8 @@ pub enum Val {
     Int(i64),
     Real(f64),
     Text(String),
+    /// A BLOB (SQLite) or BYTEA (PostgreSQL): the parts of a release.
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Val {
@@ -137,6 +139,24 @@ impl FromVal for String {
             Val::Text(s) => Some(s.clone()),
             _ => None,
         }
+    }
+}
+impl FromVal for Vec<u8> {
+    fn from_val(v: &Val) -> Option<Vec<u8>> {
+        match v {
+            Val::Bytes(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+}
+impl From<Vec<u8>> for Val {
+    fn from(v: Vec<u8>) -> Val {
+        Val::Bytes(v)
+    }
+}
+impl From<&[u8]> for Val {
+    fn from(v: &[u8]) -> Val {
+        Val::Bytes(v.to_vec())
     }
 }
 impl<T: FromVal> FromVal for Option<T> {

@@ -63,6 +63,7 @@ impl ToSql for Val {
             },
             Val::Real(r) => r.to_sql(ty, out),
             Val::Text(s) => s.as_str().to_sql(ty, out),
+            Val::Bytes(b) => b.as_slice().to_sql(ty, out),
         }
     }
 
@@ -83,6 +84,7 @@ fn column(r: &tokio_postgres::Row, i: usize) -> Result<Val, DbError> {
         Type::FLOAT8 => r.try_get::<_, Option<f64>>(i)?.map(Val::Real),
         Type::FLOAT4 => r.try_get::<_, Option<f32>>(i)?.map(|v| Val::Real(v.into())),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => r.try_get::<_, Option<String>>(i)?.map(Val::Text),
+        Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i)?.map(Val::Bytes),
         other => return Err(DbError::Corrupt(format!("column {i} has type {other}, which the server does not read"))),
     };
     Ok(v.unwrap_or(Val::Null))

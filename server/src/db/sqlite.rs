@@ -27,6 +27,7 @@ impl rusqlite::ToSql for Val {
             Val::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
             Val::Real(r) => ToSqlOutput::Owned(Value::Real(*r)),
             Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Val::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
 }
@@ -36,7 +37,8 @@ fn val(v: ValueRef<'_>) -> Val {
         ValueRef::Null => Val::Null,
         ValueRef::Integer(i) => Val::Int(i),
         ValueRef::Real(r) => Val::Real(r),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
     }
 }
 

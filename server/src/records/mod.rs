@@ -23,4 +23,5 @@ pub mod roster;
 pub mod screen_enroll;
 pub mod sensors;
 pub mod sequencer;
+pub mod updates;
 pub mod witnesses;

@@ -75,7 +75,7 @@ fn menu(lang: Lang, s: &Session) -> Markup {
         }
     };
     if s.community.is_none() {
-        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } a href="/account" { (t(lang, "my_account")) } (logout) } };
+        return html! { nav { a href="/district" { (t(lang, "district")) } a href="/fleet" { (t(lang, "fleet")) } a href="/updates" { (t(lang, "updates")) } a href="/account" { (t(lang, "my_account")) } (logout) } };
     }
     let links = html! {
         @for &(href, word, perm) in site::menu() {

@@ -41,6 +41,7 @@ mod sensors;
 pub mod site;
 mod summary;
 mod trends;
+mod updates;
 mod visitors;
 mod volunteers;
 

@@ -129,6 +129,7 @@ fn tables() -> Vec<Table> {
         audit::table(),
         district::table(),
         fleet::table(),
+        super::updates::table(),
         login::table(),
         visitors::table(),
         home::table(),

@@ -441,6 +441,7 @@ impl Kiosk {
             log: None,
             time_nonce: None,
             vitals: None,
+            update: None,
         }
     }
 }

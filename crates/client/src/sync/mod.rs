@@ -281,6 +281,31 @@ impl Client {
         json(resp)
     }
 
+    /// Part `part` of a release's package (at most
+    /// [`shoumen_protocol::release::PART_BYTES`]; the caller checks the
+    /// whole against the signed note).
+    pub fn release_part(&self, version: &str, arch: &str, part: u64) -> Result<Vec<u8>, SyncError> {
+        let resp = self
+            .http
+            .get(self.url("/release"))
+            .query(&[("version", version), ("arch", arch), ("part", &part.to_string())])
+            .header("Authorization", self.auth())
+            .send()
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp));
+        }
+        let most = shoumen_protocol::release::PART_BYTES;
+        if resp.content_length().is_some_and(|n| n > most) {
+            return Err(SyncError::Garbage(format!("a release part over {most} bytes")));
+        }
+        let bytes = resp.bytes().map_err(transport)?;
+        if bytes.len() as u64 > most {
+            return Err(SyncError::Garbage(format!("a release part over {most} bytes")));
+        }
+        Ok(bytes.to_vec())
+    }
+
     /// Pushes one page; `Ok(Err(watermark))` when the server says the page
     /// starts past what it holds (resend from there).
     pub fn push(&self, page: &PushRequest) -> Result<Result<PushResponse, u64>, SyncError> {
@@ -528,6 +553,7 @@ fn heartbeat(
         log: store.evidence_view()?.map(|v| v.head),
         time_nonce: Some(hex::encode(nonce)),
         vitals: None,
+        update: None,
     })
 }
 
