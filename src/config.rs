@@ -51,11 +51,22 @@ pub struct UpdateConfig {
     /// Seconds a new version has to pass its self-test before the updater
     /// puts the previous one back.
     pub self_test_s: u64,
+    /// When a downloaded release may be installed, in the district's time
+    /// ("01:00-05:00"; it may run past midnight), and then only once
+    /// nobody has been at the gate for two minutes.
+    pub quiet_hours: String,
+    /// The district's offset from UTC in minutes (Shanghai: 480).
+    pub utc_offset_min: i32,
 }
 
 impl Default for UpdateConfig {
     fn default() -> UpdateConfig {
-        UpdateConfig { release_keys: Vec::new(), self_test_s: 300 }
+        UpdateConfig {
+            release_keys: Vec::new(),
+            self_test_s: 300,
+            quiet_hours: "01:00-05:00".into(),
+            utc_offset_min: 480,
+        }
     }
 }
 
@@ -206,6 +217,12 @@ impl Config {
                 p.direction.as_str()
             ));
         }
+        if self.quiet_hours().is_none() {
+            return Err(format!(
+                "update.quiet_hours = {:?}: write it like \"01:00-05:00\"",
+                self.update.quiet_hours
+            ));
+        }
         for key in &self.update.release_keys {
             shoumen_protocol::release::check_key(key)
                 .map_err(|e| format!("update.release_keys: {e} (a key looks like name+1234abcd+AW…)"))?;
@@ -218,6 +235,23 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.kiosk.data_dir.join("kiosk.db")
+    }
+
+    /// `[update] quiet_hours`, read.
+    pub fn quiet_hours(&self) -> Option<shoumen_client::update::QuietHours> {
+        shoumen_client::update::QuietHours::parse(&self.update.quiet_hours, self.update.utc_offset_min)
+    }
+
+    /// What the sync thread needs to update this kiosk: for a kiosk
+    /// installed from the package only (dpkg knows its version).
+    pub fn updates(&self) -> Option<shoumen_client::update::Updates> {
+        Some(shoumen_client::update::Updates {
+            dir: self.kiosk.data_dir.join("update"),
+            keys: self.update.release_keys.clone(),
+            installed: Some(shoumen_client::update::installed_version("shoumen")?),
+            quiet: self.quiet_hours()?,
+            idle: std::time::Duration::from_secs(120),
+        })
     }
 
     /// How the kiosk talks to its server: the defaults, and the district's

@@ -208,6 +208,59 @@ pub struct UpdateOffer {
     pub note: String,
 }
 
+/// What a kiosk's self-test found: written by the kiosk after it starts
+/// (`self-test.json`), read by the updater waiting on a new version.
+/// One check: `camera`, `thermometer`, `relay`, `store`, `sync`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    /// What was seen, or why it failed, for the report.
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SelfTest {
+    /// The version that ran it (the kiosk's own).
+    pub version: String,
+    /// When it finished (the kiosk's clock, ms).
+    pub at_ms: i64,
+    pub checks: Vec<Check>,
+}
+
+impl SelfTest {
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.ok)
+    }
+
+    /// The failed checks in a line, for the rollback's reason.
+    pub fn failures(&self) -> String {
+        let failed: Vec<String> =
+            self.checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.name, c.detail)).collect();
+        if failed.is_empty() {
+            "no check ran".into()
+        } else {
+            failed.join("; ")
+        }
+    }
+}
+
+/// The files the kiosk and its updater share in the kiosk's
+/// `<data_dir>/update/`: the kiosk writes the release, the request and its
+/// self-test; the updater writes how the last update ended.
+pub mod files {
+    /// The signed note of the release downloaded (written after the package).
+    pub const PENDING_NOTE: &str = "pending.note";
+    /// The package, whole and checked against the note.
+    pub const PENDING_DEB: &str = "pending.deb";
+    /// The kiosk's request to install now (it is quiet at the gate).
+    pub const INSTALL_NOW: &str = "install-now";
+    /// The kiosk's self-test ([`super::SelfTest`]).
+    pub const SELF_TEST: &str = "self-test.json";
+    /// How the last update ended ([`super::Outcome`]).
+    pub const REPORT: &str = "last-update.json";
+}
+
 /// A release is fetched in parts of this many bytes (the last is shorter):
 /// each part is one bounded request, and a download cut off goes on from
 /// the part it lacks.

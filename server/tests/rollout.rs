@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::time::Duration;
 
 use common::*;
@@ -232,4 +233,168 @@ fn a_bad_release_stops_after_the_first_stage_and_a_good_one_reaches_every_gate()
         post(&district, &format!("{}/updates/halt", server.url()), &[("csrf", &token), ("why", "wrong day")]);
     assert_eq!(status, 303);
     assert_eq!(latest().0.halted.as_deref(), Some("wrong day (street-office)"));
+}
+
+/// The kiosk's side (`shoumen_client::update`) against the server: the
+/// offer's note checked against the kiosk's own keys, the package fetched
+/// two parts a round into a `.part` file that a power cut mid-part does not
+/// spoil, checked whole, then left for the updater; the install asked for
+/// only in the quiet hours with nobody at the gate.
+#[test]
+fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet() {
+    use shoumen_client::update::{QuietHours, Updates};
+    use shoumen_protocol::release::files;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut kiosk = Kiosk::new(dir.path(), "north");
+    kiosk.enroll(&server.url(), &server.token("North gate"));
+    let client = kiosk.client();
+    let (skey, vkey) = release::generate_key(&mut rand::rngs::OsRng, "shoumen-release.test");
+    let deb = package("0.2.0-1", PART_BYTES as usize * 5 + 300);
+    let note = Release::of_file("shoumen", "0.2.0-1", release::debian_arch(), &deb).sign(&skey).unwrap();
+    let (n, d, k) = (note.clone(), deb.clone(), vec![vkey.clone()]);
+    server.db.call_blocking(move |c| Ok(updates::add_release(c, &n, &d, &k, 0))).unwrap().unwrap();
+    let now = shoumen_server::db::now_ms();
+    // Quiet hours that do not hold now (UTC): from two hours ahead, for one.
+    let minute = |ms: i64| ((ms / 60_000).rem_euclid(1440)) as u32;
+    let later = QuietHours { from_min: minute(now + 7_200_000), to_min: minute(now + 10_800_000), utc_offset_min: 0 };
+    let mut updates = Updates {
+        dir: dir.path().join("kiosk-update"),
+        keys: vec![vkey.clone()],
+        installed: Some("0.1.0-1".into()),
+        quiet: later,
+        idle: Duration::from_secs(120),
+    };
+    let round = |kiosk: &mut Kiosk, updates: &Updates| {
+        let report = updates.report().unwrap();
+        let r = shoumen_client::sync::sync_reporting(
+            &mut kiosk.store,
+            &client,
+            &kiosk.clock,
+            &[],
+            None,
+            Some(&report),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        r.offer
+    };
+    assert_eq!(round(&mut kiosk, &updates), None, "no rollout, no offer");
+    server.db.call_blocking(|c| Ok(updates::start(c, "0.2.0-1", 100, "test", shoumen_server::db::now_ms()))).unwrap().unwrap();
+    let offer = round(&mut kiosk, &updates).expect("its stage has come");
+
+    // A note the kiosk's keys did not sign is not taken, whatever the server says.
+    let (other, _) = release::generate_key(&mut rand::rngs::OsRng, "someone-else");
+    let forged = shoumen_protocol::release::UpdateOffer {
+        version: "0.2.0-1".into(),
+        note: Release::of_file("shoumen", "0.2.0-1", release::debian_arch(), &deb).sign(&other).unwrap(),
+    };
+    let err = updates.take(&client, &forged).unwrap_err();
+    assert!(err.to_string().contains("not signed by a release key this kiosk trusts"), "{err}");
+    assert!(!updates.dir.join("pending.deb.part").exists(), "nothing fetched for it");
+
+    let part = updates.dir.join("pending.deb.part");
+    assert!(!updates.take(&client, &offer).unwrap());
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 2 * PART_BYTES, "two parts a round");
+    // A power cut in the middle of the third part: the next round fetches it again.
+    std::fs::OpenOptions::new().append(true).open(&part).unwrap().write_all(&[0xEE; 1000]).unwrap();
+    assert!(!updates.take(&client, &offer).unwrap());
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 4 * PART_BYTES);
+    assert!(updates.take(&client, &offer).unwrap(), "whole after three rounds");
+    assert_eq!(std::fs::read(updates.dir.join(files::PENDING_DEB)).unwrap(), deb);
+    assert_eq!(std::fs::read_to_string(updates.dir.join(files::PENDING_NOTE)).unwrap(), note);
+    assert_eq!(updates.report().unwrap().waiting.as_deref(), Some("0.2.0-1"));
+    round(&mut kiosk, &updates);
+    let gates = server.db.call_blocking(|c| updates::gates(c, None)).unwrap();
+    assert_eq!(gates[0].waiting.as_deref(), Some("0.2.0-1"), "the district sees it waiting");
+
+    // Not in the quiet hours; then in them but someone was at the gate a
+    // minute ago; then in them with nobody for five minutes.
+    let install_now = updates.dir.join(files::INSTALL_NOW);
+    assert!(!updates.ask_to_install(now, Duration::from_secs(600)).unwrap());
+    updates.quiet = QuietHours { from_min: minute(now - 3_600_000), to_min: minute(now + 3_600_000), utc_offset_min: 0 };
+    assert!(!updates.ask_to_install(now, Duration::from_secs(60)).unwrap());
+    assert!(!install_now.exists());
+    assert!(updates.ask_to_install(now, Duration::from_secs(300)).unwrap());
+    assert_eq!(std::fs::read_to_string(&install_now).unwrap(), "0.2.0-1");
+}
+
+/// The release kiosk (headless, simulated devices) installed "from the
+/// package" (a `dpkg-query` of the test's says 0.1.0-1): it reports what it
+/// runs, takes the release its rollout offers, and writes its self-test,
+/// whose checks name the devices the kiosk really reports.
+#[test]
+fn the_running_kiosk_reports_takes_its_release_and_writes_its_self_test() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoumen-server")).with_file_name("shoumen");
+    if !bin.exists() {
+        eprintln!("skipped: {} is not built (cargo test --workspace builds it)", bin.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (skey, vkey) = release::generate_key(&mut rand::rngs::OsRng, "shoumen-release.test");
+    let deb = package("0.2.0-1", 100_000);
+    let note = Release::of_file("shoumen", "0.2.0-1", release::debian_arch(), &deb).sign(&skey).unwrap();
+    let (n, d, k) = (note.clone(), deb.clone(), vec![vkey.clone()]);
+    server.db.call_blocking(move |c| Ok(updates::add_release(c, &n, &d, &k, 0))).unwrap().unwrap();
+    let tools = dir.path().join("bin");
+    std::fs::create_dir_all(&tools).unwrap();
+    std::fs::write(tools.join("dpkg-query"), "#!/bin/sh\nprintf 0.1.0-1\n").unwrap();
+    std::fs::set_permissions(tools.join("dpkg-query"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap_or_default());
+    let data = dir.path().join("kiosk");
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\ngate_name = \"East gate\"\ndata_dir = {data:?}\nsimulated = true\ndemo = false\n\
+             [update]\nrelease_keys = [{vkey:?}]\nquiet_hours = \"00:00-23:59\"\nutc_offset_min = 0\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["enroll", &server.url(), &server.token("East gate")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut kiosk = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--headless", "--exit-after", "120"])
+        .env("PATH", &path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &dyn Fn() -> bool| {
+        (0..900).any(|_| {
+            let done = what();
+            if !done {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            done
+        })
+    };
+    let reported =
+        wait_for(&|| server.count("SELECT COUNT(*) FROM devices WHERE update_installed = '0.1.0-1'") == 1);
+    if reported {
+        server.db.call_blocking(|c| Ok(updates::start(c, "0.2.0-1", 100, "test", shoumen_server::db::now_ms()))).unwrap().unwrap();
+    }
+    let update = data.join("update");
+    let taken = reported && wait_for(&|| update.join("pending.note").exists() && update.join("self-test.json").exists());
+    let _ = kiosk.kill();
+    let _ = kiosk.wait();
+    assert!(reported, "the kiosk reported the version dpkg has");
+    assert!(taken, "the release taken and the self-test written within 90 s");
+    assert_eq!(std::fs::read(update.join("pending.deb")).unwrap(), deb);
+    let test: release::SelfTest = serde_json::from_slice(&std::fs::read(update.join("self-test.json")).unwrap()).unwrap();
+    assert_eq!(test.version, "0.1.0-1");
+    let names: Vec<&str> = test.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["camera", "thermometer", "gpio", "store", "sync"]);
+    assert!(test.passed(), "simulated devices pass: {}", test.failures());
 }

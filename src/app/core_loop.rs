@@ -82,6 +82,10 @@ pub fn core_loop(
 /// One event through the gate core, its effects carried out in order.
 fn apply(state: &mut GateState, ports: &mut Ports<'_>, event: Event) {
     let read = matches!(event, Event::PassRead { .. });
+    // Someone at the gate: an update waits until nobody has been a while.
+    if matches!(event, Event::PassRead { .. } | Event::Presence(true) | Event::Temperature(TempReading::Body(_))) {
+        ports.sync.someone_at_gate();
+    }
     match &event {
         Event::PassRead { .. } => tracing::trace!(target: STAGE, stage = "read"),
         Event::Temperature(_) => tracing::trace!(target: STAGE, stage = "temperature"),

@@ -116,6 +116,7 @@ fn spawn_sync(
         enroll_url: Some(config.kiosk.server_url.clone()).filter(|u| !u.is_empty()),
         gate_name: config.kiosk.gate_name.clone(),
         client: config.client(),
+        updates: config.updates(),
         ..Default::default()
     };
     let thread =

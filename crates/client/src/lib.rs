@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod store;
 pub mod sync;
+pub mod update;
 
 // The gate core's types, under the path the kiosk uses.
 use shoumen_gate as gate;

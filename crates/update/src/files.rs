@@ -23,21 +23,21 @@ impl Paths {
         self.own.join("kept").join(file_name)
     }
     pub fn pending_note(&self) -> PathBuf {
-        self.kiosk.join("pending.note")
+        self.kiosk.join(shoumen_protocol::release::files::PENDING_NOTE)
     }
     pub fn pending_deb(&self) -> PathBuf {
-        self.kiosk.join("pending.deb")
+        self.kiosk.join(shoumen_protocol::release::files::PENDING_DEB)
     }
     /// The kiosk's request to install now (it is quiet at the gate).
     pub fn install_now(&self) -> PathBuf {
-        self.kiosk.join("install-now")
+        self.kiosk.join(shoumen_protocol::release::files::INSTALL_NOW)
     }
     pub fn self_test(&self) -> PathBuf {
-        self.kiosk.join("self-test.json")
+        self.kiosk.join(shoumen_protocol::release::files::SELF_TEST)
     }
     /// The outcome of the last update, where the kiosk can read it.
     pub fn report(&self) -> PathBuf {
-        self.kiosk.join("last-update.json")
+        self.kiosk.join(shoumen_protocol::release::files::REPORT)
     }
 
     pub fn load(&self) -> std::io::Result<State> {

@@ -56,6 +56,11 @@ pub fn install(host: &mut dyn Host, paths: &Paths, settings: &Settings) -> Resul
     };
     let from = host.installed(&settings.package)?.ok_or_else(|| UpdateError::NotInstalled(settings.package.clone()))?;
     clear_pending(paths);
+    // The updater that works now is kept before dpkg replaces it: a power
+    // cut in the first update is recovered by it, not by the new one.
+    if !paths.own.join("shoumen-update").exists() {
+        keep_updater(host, paths);
+    }
     tracing::info!(from, to = release.version, "installing");
     state.phase = Phase::Unpacking { to: release.version.clone(), from, attempt: 1 };
     paths.save(&state)?;
@@ -352,7 +357,7 @@ mod tests {
         }
         fn sleep(&mut self, _: Duration) {}
         fn file(&self, path: &str) -> PathBuf {
-            self.kiosk.join("no-such").join(path.trim_start_matches('/'))
+            self.kiosk.join("root").join(path.trim_start_matches('/'))
         }
     }
 
@@ -370,6 +375,9 @@ mod tests {
         std::fs::create_dir_all(paths.own.join("kept")).unwrap();
         std::fs::create_dir_all(&paths.kiosk).unwrap();
         std::fs::write(paths.kept("shoumen_1.0-1_arm64.deb"), b"one").unwrap();
+        // The updater of 1.0, as installed.
+        std::fs::create_dir_all(paths.kiosk.join("root/usr/bin")).unwrap();
+        std::fs::write(paths.kiosk.join("root/usr/bin/shoumen-update"), b"updater 1.0").unwrap();
         let (skey, vkey) = shoumen_protocol::release::generate_key(&mut rand::rngs::OsRng, "release");
         let settings =
             Settings { package: "shoumen".into(), release_keys: vec![vkey], test_window: Duration::from_secs(5) };
@@ -420,6 +428,8 @@ mod tests {
             "{outcome:?}"
         );
         assert_eq!(s.host.installed.as_deref(), Some("1.0-1"));
+        // The updater that was working was kept before the first unpack.
+        assert_eq!(std::fs::read(s.paths.own.join("shoumen-update")).unwrap(), b"updater 1.0");
         s.host.passes = true;
         offer(&s, "2.0-1", b"two", &skey);
         assert!(matches!(run(&mut s), Some(Outcome::Refused { why, .. }) if why.contains("failed on this kiosk")));

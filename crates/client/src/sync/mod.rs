@@ -384,6 +384,8 @@ pub struct Report {
     pub reached_ms: i64,
     /// Presence from the community's gates that changed since the last round.
     pub presence: Vec<(PassId, Presence)>,
+    /// The release the district chose for this kiosk, if it runs another.
+    pub offer: Option<shoumen_protocol::release::UpdateOffer>,
 }
 
 /// One round: push everything unacknowledged, heartbeat, pull lists if
@@ -396,16 +398,18 @@ pub fn sync_once(
     health: &[HealthItem],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, SyncError> {
-    sync_reporting(store, client, clock, health, None, progress)
+    sync_reporting(store, client, clock, health, None, None, progress)
 }
 
-/// [`sync_once`], the heartbeat also carrying the machine's `vitals`.
+/// [`sync_once`], the heartbeat also carrying the machine's `vitals` and
+/// its side of updates.
 pub fn sync_reporting(
     store: &mut Store,
     client: &Client,
     clock: &SystemClock,
     health: &[HealthItem],
     vitals: Option<&Vitals>,
+    update: Option<&shoumen_protocol::release::UpdateReport>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, SyncError> {
     let mut report = Report {
@@ -417,14 +421,17 @@ pub fn sync_reporting(
         time: Err("no heartbeat yet".into()),
         reached_ms: 0,
         presence: Vec::new(),
+        offer: None,
     };
     report.acked = store.acked_seq()?;
     report.queue = store.head_seq()? - report.acked;
     let nonce: [u8; NONCE_LEN] = rand::random();
     let mut beat = heartbeat(store, clock, report.queue, health, &nonce)?;
     beat.vitals = vitals.cloned();
+    beat.update = update.cloned();
     let sent = clock.raw();
     let answer = client.heartbeat(&beat)?;
+    report.offer = answer.update.clone();
     let received_mono_ms = clock.raw().mono_ms;
     report.skew_ms = answer.server_ms - sent.wall_ms;
     report.time = take_time(store, clock, &answer, &nonce, sent.mono_ms, received_mono_ms);
@@ -703,6 +710,9 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     ceiling.mul_f64(rand::random::<f64>())
 }
 
+/// How long after a start the self-test looks at the devices.
+const SELF_TEST_AFTER: Duration = Duration::from_secs(20);
+
 /// The sync thread's timing.
 #[derive(Clone, Debug)]
 pub struct LoopConfig {
@@ -719,6 +729,8 @@ pub struct LoopConfig {
     pub enroll_url: Option<String>,
     /// The gate's name in the configuration, suggested with the code.
     pub gate_name: String,
+    /// Updates, for a kiosk installed from the package (`crate::update`).
+    pub updates: Option<crate::update::Updates>,
 }
 
 impl Default for LoopConfig {
@@ -731,6 +743,7 @@ impl Default for LoopConfig {
             retention_days: 90,
             enroll_url: None,
             gate_name: String::new(),
+            updates: None,
         }
     }
 }
@@ -757,6 +770,9 @@ pub struct SyncLink {
     pub health: Arc<Mutex<Vec<HealthItem>>>,
     /// The machine's numbers, sent with each heartbeat.
     pub vitals: Arc<Mutex<Vitals>>,
+    /// When someone was last at the gate (a pass read, a person seen, a
+    /// forehead measured): an update waits until nobody has been a while.
+    pub last_activity: Arc<Mutex<Option<Instant>>>,
 }
 
 /// Starts the sync thread. `wake` ("Sync now") cuts any wait short.
@@ -788,6 +804,8 @@ pub fn spawn(
             blocked: false,
             retention_due: Instant::now(),
             asked: None,
+            started: Instant::now(),
+            self_tested: false,
         };
         let mut wait = Duration::ZERO;
         while let Some(forced) = wait_for(wait, &wake, &stop) {
@@ -822,6 +840,11 @@ impl SyncLink {
     fn set(&self, f: impl FnOnce(&mut SyncStatus)) {
         f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
     }
+
+    /// Someone is at the gate now.
+    pub fn someone_at_gate(&self) {
+        *self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
 }
 
 /// The sync thread's own store connection and what it remembers between rounds.
@@ -837,6 +860,9 @@ struct SyncThread {
     retention_due: Instant,
     /// The code on the screen while not enrolled: (code, until, polls so far).
     asked: Option<(String, Instant, u64)>,
+    started: Instant,
+    /// This run's self-test is written (once per start).
+    self_tested: bool,
 }
 
 impl SyncThread {
@@ -853,12 +879,51 @@ impl SyncThread {
         };
         let health = self.link.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let vitals = self.link.vitals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let update = self.config.updates.as_ref().and_then(|u| u.report());
         let result = Client::new(creds, &self.config.client).and_then(|client| {
-            sync_reporting(&mut self.store, &client, &self.clock, &health, Some(&vitals), &mut |_, _| {})
+            let report = sync_reporting(
+                &mut self.store,
+                &client,
+                &self.clock,
+                &health,
+                Some(&vitals),
+                update.as_ref(),
+                &mut |_, _| {},
+            )?;
+            Ok((client, report))
         });
         match result {
-            Ok(report) => self.succeeded(&report),
+            Ok((client, report)) => {
+                self.updates(&client, &report, &health);
+                self.succeeded(&report)
+            }
             Err(e) => Some(self.failed(&e)),
+        }
+    }
+
+    /// After a round that reached the server: the offered release fetched
+    /// a few parts further, the install asked for if it is quiet, and once
+    /// per start (the devices having reported) the self-test written.
+    fn updates(&mut self, client: &Client, report: &Report, health: &[HealthItem]) {
+        let Some(updates) = &self.config.updates else { return };
+        if let Some(offer) = &report.offer {
+            if let Err(e) = updates.take(client, offer) {
+                tracing::warn!(error = %e, version = offer.version, "the offered release is not taken");
+            }
+        }
+        let last = *self.link.last_activity.lock().unwrap_or_else(|e| e.into_inner());
+        let idle_for = last.unwrap_or(self.started).elapsed();
+        if let Err(e) = updates.ask_to_install(self.clock.now().wall_ms, idle_for) {
+            tracing::warn!(error = %e, "cannot ask for the update to be installed");
+        }
+        // The devices report within seconds of a start.
+        if !self.self_tested && updates.installed.is_some() && self.started.elapsed() >= SELF_TEST_AFTER {
+            self.self_tested = true;
+            match updates.write_self_test(self.clock.now().wall_ms, health, true) {
+                Ok(t) if t.passed() => tracing::info!(version = t.version, "self-test passed"),
+                Ok(t) => tracing::warn!(version = t.version, failures = t.failures(), "self-test failed"),
+                Err(e) => tracing::error!(error = %e, "cannot write the self-test"),
+            }
         }
     }
 
