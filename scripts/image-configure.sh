@@ -9,20 +9,23 @@
 #   --gate NAME       the gate name suggested with the code (gate_name)
 #   --simulated       simulated devices (a test machine without the Pi's
 #                     GPIO, I2C and camera, such as qemu's "virt")
+#   --release-key VK  a release key whose releases the kiosks install
+#                     (repeatable; [update] release_keys; docs/updates.md)
 #
 # Usage: scripts/image-configure.sh IMAGE [--server URL] [--server-ca PEM]
-#        [--gate NAME] [--simulated]
+#        [--gate NAME] [--simulated] [--release-key VKEY]...
 # Needs: e2fsprogs (debugfs), fdisk (sfdisk), python3.
 set -euo pipefail
 img=${1:?usage: $0 IMAGE [--server URL] [--server-ca PEM] [--gate NAME] [--simulated]}
 shift
-server="" ca="" gate="" simulated=""
+server="" ca="" gate="" simulated="" keys=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --server) server=$2; shift 2 ;;
         --server-ca) ca=$2; shift 2 ;;
         --gate) gate=$2; shift 2 ;;
         --simulated) simulated=1; shift ;;
+        --release-key) keys="$keys${keys:+ }$2"; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -41,20 +44,23 @@ debugfs -R "dump /etc/shoumen/kiosk.toml $work/kiosk.toml" "$work/root.img" 2>/d
 # Keep its owner (root:shoumen, 0640: it may hold the guard PIN's hash).
 gid=$(debugfs -R 'stat /etc/shoumen/kiosk.toml' "$work/root.img" 2>/dev/null | sed -n 's/.*Group: *\([0-9]*\).*/\1/p' | head -1)
 [ -s "$work/kiosk.toml" ] || { echo "$img has no /etc/shoumen/kiosk.toml" >&2; exit 1; }
-python3 - "$work/kiosk.toml" "$server" "$gate" "$simulated" "$ca" <<'EOF'
+python3 - "$work/kiosk.toml" "$server" "$gate" "$simulated" "$ca" "$keys" <<'EOF'
 import json, re, sys
-path, server, gate, simulated, ca = sys.argv[1:]
+path, server, gate, simulated, ca, keys = sys.argv[1:]
 text = open(path, encoding="utf-8").read()
-def put(key, value):
+def put(key, value, section="kiosk"):
     global text
     line = f"{key} = {value}"
     text, n = re.subn(rf"(?m)^#? ?{key} = .*$", line, text, count=1)
-    if n == 0:  # not in the file: first in [kiosk]
-        text = text.replace("[kiosk]\n", f"[kiosk]\n{line}\n", 1)
+    if n == 0:  # not in the file: first in its section
+        if f"[{section}]\n" not in text:
+            text += f"\n[{section}]\n"
+        text = text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1)
 if server: put("server_url", json.dumps(server))
 if gate: put("gate_name", json.dumps(gate, ensure_ascii=False))
 if simulated: put("simulated", "true")
 if ca: put("server_ca", json.dumps("/etc/shoumen/server-ca.pem"))
+if keys: put("release_keys", json.dumps(keys.split()), "update")
 open(path, "w", encoding="utf-8").write(text)
 EOF
 {
@@ -75,4 +81,4 @@ EOF
 debugfs -w -f "$work/commands" "$work/root.img" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 e2fsck -fn "$work/root.img" >/dev/null || { echo "the root file system does not check out after the change" >&2; exit 1; }
 dd if="$work/root.img" of="$img" bs=512 seek="$start" conv=notrunc,sparse status=none
-echo "$img: $(debugfs -R 'cat /etc/shoumen/kiosk.toml' "$work/root.img" 2>/dev/null | grep -E '^(server_url|server_ca|gate_name|simulated) =' | paste -sd' ' -)"
+echo "$img: $(debugfs -R 'cat /etc/shoumen/kiosk.toml' "$work/root.img" 2>/dev/null | grep -E '^(server_url|server_ca|gate_name|simulated|release_keys) =' | paste -sd' ' -)"

@@ -218,10 +218,7 @@ impl Config {
             ));
         }
         if self.quiet_hours().is_none() {
-            return Err(format!(
-                "update.quiet_hours = {:?}: write it like \"01:00-05:00\"",
-                self.update.quiet_hours
-            ));
+            return Err(format!("update.quiet_hours = {:?}: write it like \"01:00-05:00\"", self.update.quiet_hours));
         }
         for key in &self.update.release_keys {
             shoumen_protocol::release::check_key(key)
@@ -251,6 +248,7 @@ impl Config {
             installed: Some(shoumen_client::update::installed_version("shoumen")?),
             quiet: self.quiet_hours()?,
             idle: std::time::Duration::from_secs(120),
+            startup_checks: Vec::new(),
         })
     }
 

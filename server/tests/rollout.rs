@@ -264,6 +264,7 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
         installed: Some("0.1.0-1".into()),
         quiet: later,
         idle: Duration::from_secs(120),
+        startup_checks: Vec::new(),
     };
     let round = |kiosk: &mut Kiosk, updates: &Updates| {
         let report = updates.report().unwrap();
@@ -280,7 +281,11 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
         r.offer
     };
     assert_eq!(round(&mut kiosk, &updates), None, "no rollout, no offer");
-    server.db.call_blocking(|c| Ok(updates::start(c, "0.2.0-1", 100, "test", shoumen_server::db::now_ms()))).unwrap().unwrap();
+    server
+        .db
+        .call_blocking(|c| Ok(updates::start(c, "0.2.0-1", 100, "test", shoumen_server::db::now_ms())))
+        .unwrap()
+        .unwrap();
     let offer = round(&mut kiosk, &updates).expect("its stage has come");
 
     // A note the kiosk's keys did not sign is not taken, whatever the server says.
@@ -312,7 +317,8 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
     // minute ago; then in them with nobody for five minutes.
     let install_now = updates.dir.join(files::INSTALL_NOW);
     assert!(!updates.ask_to_install(now, Duration::from_secs(600)).unwrap());
-    updates.quiet = QuietHours { from_min: minute(now - 3_600_000), to_min: minute(now + 3_600_000), utc_offset_min: 0 };
+    updates.quiet =
+        QuietHours { from_min: minute(now - 3_600_000), to_min: minute(now + 3_600_000), utc_offset_min: 0 };
     assert!(!updates.ask_to_install(now, Duration::from_secs(60)).unwrap());
     assert!(!install_now.exists());
     assert!(updates.ask_to_install(now, Duration::from_secs(300)).unwrap());
@@ -380,21 +386,26 @@ fn the_running_kiosk_reports_takes_its_release_and_writes_its_self_test() {
             done
         })
     };
-    let reported =
-        wait_for(&|| server.count("SELECT COUNT(*) FROM devices WHERE update_installed = '0.1.0-1'") == 1);
+    let reported = wait_for(&|| server.count("SELECT COUNT(*) FROM devices WHERE update_installed = '0.1.0-1'") == 1);
     if reported {
-        server.db.call_blocking(|c| Ok(updates::start(c, "0.2.0-1", 100, "test", shoumen_server::db::now_ms()))).unwrap().unwrap();
+        server
+            .db
+            .call_blocking(|c| Ok(updates::start(c, "0.2.0-1", 100, "test", shoumen_server::db::now_ms())))
+            .unwrap()
+            .unwrap();
     }
     let update = data.join("update");
-    let taken = reported && wait_for(&|| update.join("pending.note").exists() && update.join("self-test.json").exists());
+    let taken =
+        reported && wait_for(&|| update.join("pending.note").exists() && update.join("self-test.json").exists());
     let _ = kiosk.kill();
     let _ = kiosk.wait();
     assert!(reported, "the kiosk reported the version dpkg has");
     assert!(taken, "the release taken and the self-test written within 90 s");
     assert_eq!(std::fs::read(update.join("pending.deb")).unwrap(), deb);
-    let test: release::SelfTest = serde_json::from_slice(&std::fs::read(update.join("self-test.json")).unwrap()).unwrap();
+    let test: release::SelfTest =
+        serde_json::from_slice(&std::fs::read(update.join("self-test.json")).unwrap()).unwrap();
     assert_eq!(test.version, "0.1.0-1");
     let names: Vec<&str> = test.checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["camera", "thermometer", "gpio", "store", "sync"]);
+    assert_eq!(names, ["camera", "thermometer", "gpio", "store", "sync", "decoder"]);
     assert!(test.passed(), "simulated devices pass: {}", test.failures());
 }

@@ -116,7 +116,16 @@ fn spawn_sync(
         enroll_url: Some(config.kiosk.server_url.clone()).filter(|u| !u.is_empty()),
         gate_name: config.kiosk.gate_name.clone(),
         client: config.client(),
-        updates: config.updates(),
+        updates: config.updates().map(|mut u| {
+            // A packaged kiosk's self-test also reads a built-in pattern.
+            let decoded = crate::scan::decodes_test_pattern();
+            u.startup_checks.push(shoumen_protocol::release::Check {
+                name: "decoder".into(),
+                ok: decoded.is_ok(),
+                detail: decoded.err().unwrap_or_else(|| "read the built-in test pattern".into()),
+            });
+            u
+        }),
         ..Default::default()
     };
     let thread =

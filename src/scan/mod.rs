@@ -374,3 +374,35 @@ pub fn decode_file(path: &Path) -> Result<Outcome, ScanError> {
     let img = load_gray(path)?;
     Ok(Scanner::new(Mode::Thorough).scan(&img.view()))
 }
+
+/// The text of the built-in test pattern.
+const TEST_PATTERN: &str = "SHOUMEN TEST PATTERN 1";
+
+/// Whether the decoders read a built-in test pattern (a QR code drawn in
+/// memory, as a camera would see it at 4 px per module): the part of the
+/// camera check after an update that does not need anyone to hold up a
+/// pass. The reason, if not.
+pub fn decodes_test_pattern() -> Result<(), String> {
+    use image::Luma;
+    let code = qrcode::QrCode::with_error_correction_level(TEST_PATTERN.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| format!("cannot draw the test pattern: {e}"))?;
+    let img = code.render::<Luma<u8>>().module_dimensions(4, 4).quiet_zone(true).build();
+    let gray = GrayBuf::from_image(&img);
+    let outcome = Scanner::new(Mode::Thorough).scan(&gray.view());
+    match outcome.codes.first() {
+        Some(c) if c.text == TEST_PATTERN => Ok(()),
+        Some(c) => Err(format!("the test pattern read as {:?}", c.text)),
+        None if outcome.panics > 0 => {
+            Err(format!("the decoders panicked {} times on the test pattern", outcome.panics))
+        }
+        None => Err("the decoders did not read the test pattern".into()),
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    #[test]
+    fn the_decoders_read_the_built_in_test_pattern() {
+        assert_eq!(super::decodes_test_pattern(), Ok(()));
+    }
+}

@@ -15,7 +15,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shoumen_protocol::release::{self, files, Check, Outcome, Release, SelfTest, UpdateOffer, UpdateReport, PART_BYTES};
+use shoumen_protocol::release::{
+    self, files, Check, Outcome, Release, SelfTest, UpdateOffer, UpdateReport, PART_BYTES,
+};
 use shoumen_protocol::sync::HealthItem;
 
 use crate::sync::{Client, SyncError};
@@ -86,6 +88,9 @@ pub struct Updates {
     pub quiet: QuietHours,
     /// How long nobody must have been at the gate before an install.
     pub idle: Duration,
+    /// Checks the kiosk made as it started (the decoders reading a
+    /// built-in test pattern), added to its self-test.
+    pub startup_checks: Vec<Check>,
 }
 
 /// The version dpkg has installed of `package`, if it is installed.
@@ -224,7 +229,8 @@ impl Updates {
     /// this sync round reached the server.
     pub fn write_self_test(&self, wall_ms: i64, health: &[HealthItem], synced: bool) -> Result<SelfTest, UpdateError> {
         let version = self.installed.clone().unwrap_or_default();
-        let test = self_test(version, wall_ms, health, synced);
+        let mut test = self_test(version, wall_ms, health, synced);
+        test.checks.extend(self.startup_checks.iter().cloned());
         std::fs::create_dir_all(&self.dir).map_err(|e| self.io(e))?;
         let json = serde_json::to_vec_pretty(&test).unwrap_or_default();
         write_durably(&self.file(files::SELF_TEST), &json).map_err(|e| self.io(e))?;

@@ -74,6 +74,10 @@ pub struct EvidenceView {
     pub head: shoumen_protocol::evidence::HeldHead,
 }
 
+/// How long a sync round's bookkeeping (the time anchor, when the lists
+/// were last confirmed) may go unwritten while it only moves forward.
+const REWRITE_AFTER_MS: i64 = 10 * 60_000;
+
 pub struct Store {
     conn: Connection,
     device: String,
@@ -192,8 +196,21 @@ impl Store {
         Ok(TimeBase { floor_ms, anchor })
     }
 
-    /// Keeps the server's time just taken.
+    /// Keeps the server's time just taken. Not written when it says what
+    /// the kept one says to within a second and the kept one is under ten
+    /// minutes old: every sync round takes the time, and a write each
+    /// round is most of what a quiet gate writes to its card.
     pub fn set_time_anchor(&mut self, anchor: &Anchor) -> Result<()> {
+        let kept: Option<Anchor> = get_meta(&self.conn, "time_anchor")?.and_then(|v| serde_json::from_str(&v).ok());
+        let offset = |a: &Anchor| a.server_ms - a.mono_ms as i64;
+        let same = kept.is_some_and(|k| {
+            k.boot_id == anchor.boot_id
+                && (offset(&k) - offset(anchor)).abs() <= 1000
+                && (0..REWRITE_AFTER_MS).contains(&(anchor.server_ms - k.server_ms))
+        });
+        if same {
+            return Ok(());
+        }
         set_meta(&self.conn, "time_anchor", &serde_json::to_string(anchor).expect("anchor serialises"))
     }
 
@@ -474,7 +491,14 @@ impl Store {
     }
 
     /// Records that the lists were refreshed from the server at `now_ms`.
+    /// Not written again within ten minutes: the gate's core has each
+    /// round's time in memory, and after a restart lists that look up to
+    /// ten minutes older only make the gate stricter sooner.
     pub fn mark_lists_synced(&mut self, now_ms: i64) -> Result<()> {
+        let kept: Option<i64> = get_meta(&self.conn, "lists_synced_ms")?.and_then(|v| v.parse().ok());
+        if kept.is_some_and(|k| (0..REWRITE_AFTER_MS).contains(&(now_ms - k))) {
+            return Ok(());
+        }
         set_meta(&self.conn, "lists_synced_ms", &now_ms.to_string())
     }
 
@@ -509,8 +533,14 @@ impl Store {
             .transpose()
     }
 
+    /// Written only when it changed (each round brings the same head
+    /// while nothing is registered).
     pub fn set_evidence_view(&mut self, view: &EvidenceView) -> Result<()> {
-        set_meta(&self.conn, "evidence", &serde_json::to_string(view).expect("evidence view serialises"))
+        let json = serde_json::to_string(view).expect("evidence view serialises");
+        if get_meta(&self.conn, "evidence")?.as_deref() == Some(json.as_str()) {
+            return Ok(());
+        }
+        set_meta(&self.conn, "evidence", &json)
     }
 
     /// The thermometer calibration offset (°C), if one was measured.

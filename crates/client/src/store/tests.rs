@@ -256,3 +256,33 @@ fn duty_sign_ins_and_outs_are_read_back_from_the_log_after_reopening() {
     );
     assert_eq!(store.duty_since(T0 + 4_500).unwrap(), [(PassId([30; 8]), false, T0 + 5_000)]);
 }
+
+/// A quiet gate's sync rounds write nothing to the card when nothing
+/// changed: the time anchor within a second, the lists' confirmation within
+/// ten minutes, the same evidence head. Each is written again once it moves.
+#[test]
+fn a_sync_rounds_bookkeeping_is_written_only_when_it_moved() {
+    let (_dir, mut store) = store_with(0);
+    let writes = |store: &Store| store.conn.total_changes();
+    let anchor = |mono_ms: u64, server_ms: i64| Anchor { boot_id: "boot-1".into(), mono_ms, server_ms };
+    store.set_time_anchor(&anchor(1_000, T0)).unwrap();
+    store.mark_lists_synced(T0).unwrap();
+    let before = writes(&store);
+    // Thirty seconds later, the same offset (and 400 ms of network jitter).
+    store.set_time_anchor(&anchor(31_000, T0 + 30_400)).unwrap();
+    store.mark_lists_synced(T0 + 30_000).unwrap();
+    assert_eq!(writes(&store), before, "nothing written for an unchanged round");
+    // The server's time says something new: written.
+    store.set_time_anchor(&anchor(61_000, T0 + 65_000)).unwrap();
+    assert_eq!(store.time_base().unwrap().anchor.unwrap().server_ms, T0 + 65_000);
+    // Ten minutes on, both are written again, so a restart finds them fresh.
+    let later = T0 + 65_000 + REWRITE_AFTER_MS;
+    store.set_time_anchor(&anchor(61_000 + REWRITE_AFTER_MS as u64, later)).unwrap();
+    store.mark_lists_synced(later).unwrap();
+    assert_eq!(store.time_base().unwrap().anchor.unwrap().server_ms, later);
+    assert_eq!(store.lists().unwrap().synced_at_ms, Some(later));
+    // A new boot's anchor is always kept.
+    let next_boot = Anchor { boot_id: "boot-2".into(), mono_ms: 500, server_ms: later + 1 };
+    store.set_time_anchor(&next_boot).unwrap();
+    assert_eq!(store.time_base().unwrap().anchor.unwrap().boot_id, "boot-2");
+}
