@@ -249,6 +249,7 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
     let mut kiosk = Kiosk::new(dir.path(), "north");
     kiosk.enroll(&server.url(), &server.token("North gate"));
     let client = kiosk.client();
+    let mut fetch = |v: &str, a: &str, n: u64| client.release_part(v, a, n).map_err(|e| e.to_string());
     let (skey, vkey) = release::generate_key(&mut rand::rngs::OsRng, "shoumen-release.test");
     let deb = package("0.2.0-1", PART_BYTES as usize * 5 + 300);
     let note = Release::of_file("shoumen", "0.2.0-1", release::debian_arch(), &deb).sign(&skey).unwrap();
@@ -294,18 +295,18 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
         version: "0.2.0-1".into(),
         note: Release::of_file("shoumen", "0.2.0-1", release::debian_arch(), &deb).sign(&other).unwrap(),
     };
-    let err = updates.take(&client, &forged).unwrap_err();
+    let err = updates.take(&mut fetch, &forged).unwrap_err();
     assert!(err.to_string().contains("not signed by a release key this kiosk trusts"), "{err}");
     assert!(!updates.dir.join("pending.deb.part").exists(), "nothing fetched for it");
 
     let part = updates.dir.join("pending.deb.part");
-    assert!(!updates.take(&client, &offer).unwrap());
+    assert!(!updates.take(&mut fetch, &offer).unwrap());
     assert_eq!(std::fs::metadata(&part).unwrap().len(), 2 * PART_BYTES, "two parts a round");
     // A power cut in the middle of the third part: the next round fetches it again.
     std::fs::OpenOptions::new().append(true).open(&part).unwrap().write_all(&[0xEE; 1000]).unwrap();
-    assert!(!updates.take(&client, &offer).unwrap());
+    assert!(!updates.take(&mut fetch, &offer).unwrap());
     assert_eq!(std::fs::metadata(&part).unwrap().len(), 4 * PART_BYTES);
-    assert!(updates.take(&client, &offer).unwrap(), "whole after three rounds");
+    assert!(updates.take(&mut fetch, &offer).unwrap(), "whole after three rounds");
     assert_eq!(std::fs::read(updates.dir.join(files::PENDING_DEB)).unwrap(), deb);
     assert_eq!(std::fs::read_to_string(updates.dir.join(files::PENDING_NOTE)).unwrap(), note);
     assert_eq!(updates.report().unwrap().waiting.as_deref(), Some("0.2.0-1"));

@@ -20,7 +20,6 @@ use shoumen_protocol::release::{
 };
 use shoumen_protocol::sync::HealthItem;
 
-use crate::sync::{Client, SyncError};
 
 /// Parts fetched per sync round: 2 MiB, a few seconds on a slow line.
 const PARTS_PER_ROUND: u64 = 2;
@@ -37,7 +36,7 @@ pub enum UpdateError {
     #[error("the release is {0} bytes, over the most a kiosk fetches")]
     TooBig(u64),
     #[error("fetching the release: {0}")]
-    Fetch(#[from] SyncError),
+    Fetch(String),
     #[error("a part of the release is {got} bytes, {want} expected")]
     BadPart { got: usize, want: u64 },
     #[error("cannot keep the release in {0}: {1} (is the data directory writable?)")]
@@ -149,9 +148,15 @@ impl Updates {
     }
 
     /// Takes what the server offers: checks its note against this kiosk's
-    /// keys, then fetches up to [`PARTS_PER_ROUND`] parts; once whole and
-    /// checked, it is the pending release. `Ok(true)`: it is ready.
-    pub fn take(&self, client: &Client, offer: &UpdateOffer) -> Result<bool, UpdateError> {
+    /// keys, then fetches up to [`PARTS_PER_ROUND`] parts with `fetch`
+    /// (version, architecture, part: the sync client's `release_part`);
+    /// once whole and checked, it is the pending release. `Ok(true)`: it is
+    /// ready.
+    pub fn take(
+        &self,
+        fetch: &mut dyn FnMut(&str, &str, u64) -> Result<Vec<u8>, String>,
+        offer: &UpdateOffer,
+    ) -> Result<bool, UpdateError> {
         let rel = Release::open(&offer.note, &self.keys)?;
         if rel.architecture != release::debian_arch() {
             return Err(UpdateError::WrongArch(rel.architecture, release::debian_arch()));
@@ -187,7 +192,7 @@ impl Updates {
         f.set_len(have * PART_BYTES).map_err(|e| self.io(e))?;
         for part in (have..parts).take(PARTS_PER_ROUND as usize) {
             let want = PART_BYTES.min(rel.size - part * PART_BYTES);
-            let bytes = client.release_part(&rel.version, &rel.architecture, part)?;
+            let bytes = fetch(&rel.version, &rel.architecture, part).map_err(UpdateError::Fetch)?;
             if bytes.len() as u64 != want {
                 return Err(UpdateError::BadPart { got: bytes.len(), want });
             }

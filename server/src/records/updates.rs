@@ -188,8 +188,11 @@ pub fn running(conn: &mut dyn Conn) -> Result<Option<Rollout>, DbError> {
     conn.query_opt(&format!("{ROLLOUT} WHERE ended_ms IS NULL ORDER BY id DESC"), vals![], rollout)
 }
 
+/// One thing that happened to a rollout: when, what, its detail.
+pub type StepRow = (i64, Step, String);
+
 /// The newest rollout, running or not, and its steps.
-pub fn latest(conn: &mut dyn Conn) -> Result<Option<(Rollout, Vec<(i64, Step, String)>)>, DbError> {
+pub fn latest(conn: &mut dyn Conn) -> Result<Option<(Rollout, Vec<StepRow>)>, DbError> {
     let Some(r) = conn.query_opt(&format!("{ROLLOUT} ORDER BY id DESC"), vals![], rollout)? else {
         return Ok(None);
     };

@@ -10,7 +10,7 @@ use shoumen_protocol::release::Outcome;
 
 use super::{csrf_field, fmt_ms, frame, state_redirect, t, FormMap, Lang, Session, WebError};
 use crate::db::now_ms;
-use crate::records::updates::{self, Gate, Rollout, Step, UpdateError, STAGES};
+use crate::records::updates::{self, Gate, Rollout, Step, StepRow, UpdateError, STAGES};
 use crate::AppState;
 
 /// The routes of this page, who may use each, and its menu entries.
@@ -87,7 +87,7 @@ fn dedup_versions(stored: &[updates::Stored]) -> Vec<&str> {
 }
 
 /// The rollout: its state, each stage with its gates counted, its steps.
-fn rollout(lang: Lang, r: &Rollout, steps: &[(i64, Step, String)], gates: &[Gate], now: i64, offset: i32) -> Markup {
+fn rollout(lang: Lang, r: &Rollout, steps: &[StepRow], gates: &[Gate], now: i64, offset: i32) -> Markup {
     let in_stage = |s: i64| gates.iter().filter(|g| g.stage.is_some_and(|k| k <= s)).collect::<Vec<_>>();
     html! {
         h2 { (t(lang, "update_rollout")) " " (r.version) }

@@ -907,7 +907,8 @@ impl SyncThread {
     fn updates(&mut self, client: &Client, report: &Report, health: &[HealthItem]) {
         let Some(updates) = &self.config.updates else { return };
         if let Some(offer) = &report.offer {
-            if let Err(e) = updates.take(client, offer) {
+            let mut fetch = |v: &str, a: &str, n: u64| client.release_part(v, a, n).map_err(|e| e.to_string());
+            if let Err(e) = updates.take(&mut fetch, offer) {
                 tracing::warn!(error = %e, version = offer.version, "the offered release is not taken");
             }
         }
