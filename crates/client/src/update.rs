@@ -20,7 +20,6 @@ use shoumen_protocol::release::{
 };
 use shoumen_protocol::sync::HealthItem;
 
-
 /// Parts fetched per sync round: 2 MiB, a few seconds on a slow line.
 const PARTS_PER_ROUND: u64 = 2;
 /// The release being fetched into `FETCHING_DEB`.

@@ -330,40 +330,50 @@ pub fn note_report(
     now: i64,
 ) -> Result<Option<UpdateOffer>, DbError> {
     use crate::leaves::text::clean;
-    let last = report.last.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
-    conn.transaction(true, |tx| {
-        tx.execute(
+    // Written only when it changed: a thousand gates beat every 30 s and
+    // say the same thing nearly every time.
+    let said = (
+        Some(clean(&report.arch, 16)),
+        Some(clean(&report.installed, 64)),
+        report.last.as_ref().map(|o| clean(&serde_json::to_string(o).unwrap_or_default(), 600)),
+        report.waiting.as_deref().map(|w| clean(w, 64)),
+    );
+    let held = conn.query_opt(
+        "SELECT update_arch, update_installed, update_last, update_waiting FROM devices WHERE id = ?1 AND community = ?2",
+        vals![&device.id, &device.community],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    if held.as_ref() != Some(&said) {
+        conn.execute(
             "UPDATE devices SET update_arch = ?1, update_installed = ?2, update_last = ?3, update_waiting = ?4
              WHERE id = ?5 AND community = ?6",
-            vals![
-                clean(&report.arch, 16),
-                clean(&report.installed, 64),
-                last.map(|l| clean(&l, 600)),
-                report.waiting.as_deref().map(|w| clean(w, 64)),
-                &device.id,
-                &device.community
-            ],
+            vals![said.0, said.1, said.2, said.3, &device.id, &device.community],
         )?;
-        let Some(r) = running(tx)? else { return Ok(None) };
-        if let Some(why) = report.last.as_ref().filter(|o| o.version() == r.version).and_then(Outcome::failure) {
-            let gate = tx
-                .query_opt("SELECT gate_name FROM devices WHERE id = ?1", vals![&device.id], |r| r.get::<String>(0))?
-                .unwrap_or_default();
-            halt_in(tx, &r, &format!("{} · {gate}: {why}", device.community), now)?;
-            tracing::warn!(version = %r.version, device = %device.id, why, "a gate failed the release: rollout halted");
-            return Ok(None);
-        }
-        let newer = release::compare_versions(&report.installed, &r.version) == std::cmp::Ordering::Less;
-        if !newer || stage_of(tx, &r, &device.community, &device.id)?.is_none_or(|s| s > r.stage) {
-            return Ok(None);
-        }
-        let note = tx.query_opt(
-            "SELECT note FROM releases WHERE version = ?1 AND arch = ?2",
-            vals![&r.version, &report.arch],
-            |row| row.get::<String>(0),
-        )?;
-        Ok(note.map(|note| UpdateOffer { version: r.version.clone(), note }))
-    })
+    }
+    let Some(r) = running(conn)? else { return Ok(None) };
+    if let Some(why) = report.last.as_ref().filter(|o| o.version() == r.version).and_then(Outcome::failure) {
+        let gate = conn
+            .query_opt("SELECT gate_name FROM devices WHERE id = ?1", vals![&device.id], |r| r.get::<String>(0))?
+            .unwrap_or_default();
+        let why = format!("{} · {gate}: {why}", device.community);
+        // Another process may have halted it since `running`: once only.
+        conn.transaction(true, |tx| match running(tx)? {
+            Some(still) if still.id == r.id => halt_in(tx, &r, &why, now),
+            _ => Ok(()),
+        })?;
+        tracing::warn!(version = %r.version, device = %device.id, why, "a gate failed the release: rollout halted");
+        return Ok(None);
+    }
+    let newer = release::compare_versions(&report.installed, &r.version) == std::cmp::Ordering::Less;
+    if !newer || stage_of(conn, &r, &device.community, &device.id)?.is_none_or(|s| s > r.stage) {
+        return Ok(None);
+    }
+    let note = conn.query_opt(
+        "SELECT note FROM releases WHERE version = ?1 AND arch = ?2",
+        vals![&r.version, &report.arch],
+        |row| row.get::<String>(0),
+    )?;
+    Ok(note.map(|note| UpdateOffer { version: r.version.clone(), note }))
 }
 
 /// A gate as a rollout sees it.
