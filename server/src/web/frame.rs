@@ -132,7 +132,7 @@ a.button{padding:0 1em;background:#0b5d3b;color:#fff;border-radius:4px;text-deco
 .ok{color:#0b5d3b}.msg{padding:.6em;background:#fff3cd;border:1px solid #e0c36a}.stat{display:inline-block;background:#fff;border:1px solid #ddd;padding:.6em 1em;margin:.3em .3em 0 0}\
 .stat b{font-size:1.6em;display:block}.badge{background:#b3261e;color:#fff;border-radius:1em;padding:0 .5em;font-size:.85em}.qr svg{width:min(80vw,320px);height:auto}code{word-break:break-all}\
 ul.fleet{list-style:none;padding:0}ul.fleet li{background:#fff;border:1px solid #ddd;padding:.5em .7em;margin:.3em 0}\
-ul.fleet li.down{border-left:4px solid #b3261e}svg.narrow{display:none}\
+ul.fleet li.down{border-left:4px solid #b3261e}li.current{font-weight:600}svg.narrow{display:none}\
 .hbars{background:#fff;padding:.4em .6em;max-width:45em}.hbar{display:flex;align-items:center;gap:.5em;margin:.25em 0}\
 .hbar span:first-child{flex:0 0 45%}.hbar span:last-child{white-space:nowrap}.hbar i{display:block;background:#b3261e;height:1em;min-width:2px}.sort{display:inline-block;min-height:44px;line-height:44px;padding:0 .6em}\
 @media (max-width:40em){nav.wide{display:none}details.narrow{display:block}details.narrow nav{flex-direction:column}\
