@@ -335,7 +335,7 @@ pub fn note_report(
     let said = (
         Some(clean(&report.arch, 16)),
         Some(clean(&report.installed, 64)),
-        report.last.as_ref().map(|o| clean(&serde_json::to_string(o).unwrap_or_default(), 600)),
+        report.last.as_ref().map(|o| serde_json::to_string(&bounded(o)).unwrap_or_default()),
         report.waiting.as_deref().map(|w| clean(w, 64)),
     );
     let held = conn.query_opt(
@@ -374,6 +374,24 @@ pub fn note_report(
         |row| row.get::<String>(0),
     )?;
     Ok(note.map(|note| UpdateOffer { version: r.version.clone(), note }))
+}
+
+/// An outcome as stored: each text cut to its length (dpkg's reasons can
+/// be long), so the stored JSON stays whole.
+fn bounded(o: &Outcome) -> Outcome {
+    use crate::leaves::text::clean;
+    match o {
+        Outcome::Installed { version, at_ms } => Outcome::Installed { version: clean(version, 64), at_ms: *at_ms },
+        Outcome::RolledBack { failed, restored, why, at_ms } => Outcome::RolledBack {
+            failed: clean(failed, 64),
+            restored: clean(restored, 64),
+            why: clean(why, 300),
+            at_ms: *at_ms,
+        },
+        Outcome::Refused { version, why, at_ms } => {
+            Outcome::Refused { version: clean(version, 64), why: clean(why, 300), at_ms: *at_ms }
+        }
+    }
 }
 
 /// A gate as a rollout sees it.
@@ -469,6 +487,17 @@ pub fn promote(tx: &mut dyn Conn, now: i64, hold_ms: i64) -> Result<usize, DbErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_reason_is_stored_cut_and_still_readable() {
+        let long =
+            Outcome::RolledBack { failed: "2.0".into(), restored: "1.0".into(), why: "dpkg: ".repeat(1000), at_ms: 1 };
+        let stored = serde_json::to_string(&bounded(&long)).unwrap();
+        match serde_json::from_str::<Outcome>(&stored).unwrap() {
+            Outcome::RolledBack { why, .. } => assert_eq!(why.chars().count(), 300),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn stages_take_one_gate_then_a_share_then_all() {
