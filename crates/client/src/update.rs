@@ -42,6 +42,10 @@ pub enum UpdateError {
     Io(String, std::io::Error),
 }
 
+/// Fetches one part of a release: (version, architecture, part) → its
+/// bytes, or why not (the sync client's `release_part`).
+pub type Fetch<'a> = dyn FnMut(&str, &str, u64) -> Result<Vec<u8>, String> + 'a;
+
 /// The kiosk's quiet hours in its district's time: "01:00-05:00".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuietHours {
@@ -151,11 +155,7 @@ impl Updates {
     /// (version, architecture, part: the sync client's `release_part`);
     /// once whole and checked, it is the pending release. `Ok(true)`: it is
     /// ready.
-    pub fn take(
-        &self,
-        fetch: &mut dyn FnMut(&str, &str, u64) -> Result<Vec<u8>, String>,
-        offer: &UpdateOffer,
-    ) -> Result<bool, UpdateError> {
+    pub fn take(&self, fetch: &mut Fetch<'_>, offer: &UpdateOffer) -> Result<bool, UpdateError> {
         let rel = Release::open(&offer.note, &self.keys)?;
         if rel.architecture != release::debian_arch() {
             return Err(UpdateError::WrongArch(rel.architecture, release::debian_arch()));
