@@ -36,7 +36,7 @@ PAGES = [
 ]
 
 # The district's account.
-DISTRICT_PAGES = ["/district", "/fleet", "/totp", "/account"]
+DISTRICT_PAGES = ["/district", "/fleet", "/updates", "/totp", "/account"]
 
 # Pages without a login (more are added by the test: a receipt, a phone
 # pass, a visitor's form, a check-in link).

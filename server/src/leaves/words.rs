@@ -416,7 +416,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("update_halt_why", "停止原因（选填）", "Why stop (optional)"),
     ("update_halt", "停止推送", "Stop the rollout"),
     ("update_releases", "已上传的版本", "Releases stored"),
-    ("update_no_releases", "还没有上传版本：在服务器上运行 shoumen-server release add。", "No release stored yet: run shoumen-server release add on the server."),
+    ("update_no_releases", "还没有上传版本。在服务器上运行：", "No release stored yet. On the server, run:"),
     ("update_start", "开始推送", "Start the rollout"),
     ("update_start_hint", "先更新每个小区的一个门岗；都正常后再更新一部分门岗，最后全部。任何一个门岗更新失败并退回旧版本，推送会自动停止。", "One gate of each compound first; once they are well, a share of the gates, then all. If any gate fails the update and goes back to the old version, the rollout stops by itself."),
     ("update_percent", "第二批门岗比例（%）", "Second stage: share of gates (%)"),

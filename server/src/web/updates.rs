@@ -55,7 +55,7 @@ pub async fn page(State(app): State<AppState>, session: Session) -> Result<Marku
             }
         }
         h2 { (t(lang, "update_releases")) }
-        @if stored.is_empty() { p { (t(lang, "update_no_releases")) } }
+        @if stored.is_empty() { p { (t(lang, "update_no_releases")) " " code { "shoumen-server release add" } } }
         ul.fleet {
             @for s in &stored {
                 li { b { (s.version) } " · " (s.arch) br; small { (s.size / 1024) " KiB · " (fmt_ms(s.added_ms, offset)) } }
