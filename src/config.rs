@@ -245,7 +245,7 @@ impl Config {
         Some(shoumen_client::update::Updates {
             dir: self.kiosk.data_dir.join("update"),
             keys: self.update.release_keys.clone(),
-            installed: Some(shoumen_client::update::installed_version("shoumen")?),
+            installed: shoumen_client::update::installed_version("shoumen")?,
             quiet: self.quiet_hours()?,
             idle: std::time::Duration::from_secs(120),
             startup_checks: Vec::new(),

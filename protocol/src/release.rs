@@ -259,6 +259,24 @@ pub mod files {
     pub const SELF_TEST: &str = "self-test.json";
     /// How the last update ended ([`super::Outcome`]).
     pub const REPORT: &str = "last-update.json";
+
+    use std::io::Write;
+    use std::path::Path;
+
+    /// Writes `bytes` to a temporary file, syncs it, renames it over `path`
+    /// and syncs the directory (made if missing): after a power cut the
+    /// file is the old or the new, whole. Both sides write these files so.
+    pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    }
 }
 
 /// A release is fetched in parts of this many bytes (the last is shorter):

@@ -262,13 +262,13 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
     let mut updates = Updates {
         dir: dir.path().join("kiosk-update"),
         keys: vec![vkey.clone()],
-        installed: Some("0.1.0-1".into()),
+        installed: "0.1.0-1".into(),
         quiet: later,
         idle: Duration::from_secs(120),
         startup_checks: Vec::new(),
     };
     let round = |kiosk: &mut Kiosk, updates: &Updates| {
-        let report = updates.report().unwrap();
+        let report = updates.report();
         let r = shoumen_client::sync::sync_reporting(
             &mut kiosk.store,
             &client,
@@ -309,7 +309,7 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
     assert!(updates.take(&mut fetch, &offer).unwrap(), "whole after three rounds");
     assert_eq!(std::fs::read(updates.dir.join(files::PENDING_DEB)).unwrap(), deb);
     assert_eq!(std::fs::read_to_string(updates.dir.join(files::PENDING_NOTE)).unwrap(), note);
-    assert_eq!(updates.report().unwrap().waiting.as_deref(), Some("0.2.0-1"));
+    assert_eq!(updates.report().waiting.as_deref(), Some("0.2.0-1"));
     round(&mut kiosk, &updates);
     let gates = server.db.call_blocking(|c| updates::gates(c, None)).unwrap();
     assert_eq!(gates[0].waiting.as_deref(), Some("0.2.0-1"), "the district sees it waiting");

@@ -15,9 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shoumen_protocol::release::{
-    self, files, Check, Outcome, Release, SelfTest, UpdateOffer, UpdateReport, PART_BYTES,
-};
+use shoumen_protocol::release::files::{self, write_durably};
+use shoumen_protocol::release::{self, Check, Outcome, Release, SelfTest, UpdateOffer, UpdateReport, PART_BYTES};
 use shoumen_protocol::sync::HealthItem;
 
 /// Parts fetched per sync round: 2 MiB, a few seconds on a slow line.
@@ -84,9 +83,9 @@ pub struct Updates {
     pub dir: PathBuf,
     /// The release keys of `[update] release_keys`.
     pub keys: Vec<String>,
-    /// The package's version as dpkg has it; `None`: not installed from the
-    /// package, so nothing to report or update.
-    pub installed: Option<String>,
+    /// The package's version as dpkg has it (a kiosk not installed from
+    /// the package has no `Updates`: nothing to report or update).
+    pub installed: String,
     pub quiet: QuietHours,
     /// How long nobody must have been at the gate before an install.
     pub idle: Duration,
@@ -110,19 +109,6 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-/// Temp file, sync, rename, sync the directory: old or new after a cut.
-fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
 impl Updates {
     fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
@@ -141,13 +127,13 @@ impl Updates {
     }
 
     /// What the heartbeat says of updates.
-    pub fn report(&self) -> Option<UpdateReport> {
-        Some(UpdateReport {
+    pub fn report(&self) -> UpdateReport {
+        UpdateReport {
             arch: release::debian_arch().into(),
-            installed: self.installed.clone()?,
+            installed: self.installed.clone(),
             last: read_json::<Outcome>(&self.file(files::REPORT)),
             waiting: self.pending().map(|r| r.version),
-        })
+        }
     }
 
     /// Takes what the server offers: checks its note against this kiosk's
@@ -160,11 +146,7 @@ impl Updates {
         if rel.architecture != release::debian_arch() {
             return Err(UpdateError::WrongArch(rel.architecture, release::debian_arch()));
         }
-        let newer = self
-            .installed
-            .as_deref()
-            .is_some_and(|i| release::compare_versions(i, &rel.version) == std::cmp::Ordering::Less);
-        if !newer {
+        if release::compare_versions(&self.installed, &rel.version) != std::cmp::Ordering::Less {
             return Ok(false);
         }
         if self.pending().is_some_and(|p| p == rel) {
@@ -232,10 +214,8 @@ impl Updates {
     /// version: the devices' health as the kiosk reports it, and whether
     /// this sync round reached the server.
     pub fn write_self_test(&self, wall_ms: i64, health: &[HealthItem], synced: bool) -> Result<SelfTest, UpdateError> {
-        let version = self.installed.clone().unwrap_or_default();
-        let mut test = self_test(version, wall_ms, health, synced);
+        let mut test = self_test(self.installed.clone(), wall_ms, health, synced);
         test.checks.extend(self.startup_checks.iter().cloned());
-        std::fs::create_dir_all(&self.dir).map_err(|e| self.io(e))?;
         let json = serde_json::to_vec_pretty(&test).unwrap_or_default();
         write_durably(&self.file(files::SELF_TEST), &json).map_err(|e| self.io(e))?;
         Ok(test)

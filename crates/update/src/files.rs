@@ -1,8 +1,7 @@
 //! Where the updater and the kiosk keep their files, and writes that a
 //! power cut leaves either old or new, never half.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::state::State;
 
@@ -55,20 +54,8 @@ impl Paths {
     }
 }
 
-/// Writes `bytes` to a temporary file, syncs it, renames it over `path`
-/// and syncs the directory: after a power cut the file is the old or the
-/// new, whole.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
-}
+/// Writes a file whole or not at all (shared with the kiosk).
+pub use shoumen_protocol::release::files::write_durably;
 
 #[cfg(test)]
 mod tests {

@@ -13,16 +13,7 @@ pub fn key(key_file: &Path, name: &str) -> Result<()> {
         bail!("{} exists already: a release key is made once, and kiosks trust it by name", key_file.display());
     }
     let (skey, vkey) = release::generate_key(&mut rand::rngs::OsRng, name);
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(key_file)
-        .with_context(|| format!("cannot create {}", key_file.display()))?;
-    writeln!(f, "{skey}")?;
-    f.sync_all()?;
+    shoumen_server::db::keyfiles::write_secret(key_file, &skey, |_| false)?;
     println!("{vkey}");
     Ok(())
 }

@@ -9,10 +9,10 @@
 //! checks both again against its own keys.
 //!
 //! One rollout runs at a time, in three stages: one gate of each compound,
-//! then `percent` of each compound's gates, then all. Which gates a stage
-//! takes is fixed by the rollout's number and the gate's id, so every
-//! process and every heartbeat agree, and a stage's gates stay in the
-//! next. A stage is promoted once every one of its gates runs the release
+//! then `percent` of each compound's gates, then all. Which stage takes
+//! each gate is fixed when the rollout starts (`rollout_gates`, in an order
+//! from the rollout's number and the gate's id), so every process and every
+//! heartbeat agree, and a stage's gates stay in the next. A stage is promoted once every one of its gates runs the release
 //! and says its self-test passed ([`promote`]); one gate that rolls it
 //! back or refuses it halts the rollout at once ([`note_report`]).
 
@@ -45,7 +45,7 @@ impl UpdateError {
     /// The words key a page shows for it.
     pub fn key(&self) -> &'static str {
         match self {
-            UpdateError::Db(_) => "error_database",
+            UpdateError::Db(_) => "server_error_text",
             UpdateError::Release(_) | UpdateError::TooBig(_) | UpdateError::Different(..) => "update_bad_release",
             UpdateError::NoRelease(_) => "update_no_release",
             UpdateError::BadPercent(_) => "update_bad_percent",

@@ -879,7 +879,7 @@ impl SyncThread {
         };
         let health = self.link.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let vitals = self.link.vitals.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let update = self.config.updates.as_ref().and_then(|u| u.report());
+        let update = self.config.updates.as_ref().map(|u| u.report());
         let result = Client::new(creds, &self.config.client).and_then(|client| {
             let report = sync_reporting(
                 &mut self.store,
@@ -918,7 +918,7 @@ impl SyncThread {
             tracing::warn!(error = %e, "cannot ask for the update to be installed");
         }
         // The devices report within seconds of a start.
-        if !self.self_tested && updates.installed.is_some() && self.started.elapsed() >= SELF_TEST_AFTER {
+        if !self.self_tested && self.started.elapsed() >= SELF_TEST_AFTER {
             self.self_tested = true;
             match updates.write_self_test(self.clock.now().wall_ms, health, true) {
                 Ok(t) if t.passed() => tracing::info!(version = t.version, "self-test passed"),
