@@ -3,6 +3,7 @@
 # full benchmark (docs/scale.md) is scripts/scale-bench.sh, run by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ -x target/release/shoumen-loadgen ] || { echo "target/release/shoumen-loadgen is not built: cargo test --workspace --release builds it (loadgen/tests)" >&2; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"; dropdb --if-exists shoumen_loadgen_ci' EXIT
 dropdb --if-exists shoumen_loadgen_ci && createdb shoumen_loadgen_ci

@@ -317,13 +317,30 @@ fn a_kiosk_fetches_its_release_across_rounds_and_asks_to_install_only_when_quiet
     // Not in the quiet hours; then in them but someone was at the gate a
     // minute ago; then in them with nobody for five minutes.
     let install_now = updates.dir.join(files::INSTALL_NOW);
-    assert!(!updates.ask_to_install(now, Duration::from_secs(600)).unwrap());
+    assert_eq!(updates.ask_to_install(now, Duration::from_secs(600)).unwrap(), None);
     updates.quiet =
         QuietHours { from_min: minute(now - 3_600_000), to_min: minute(now + 3_600_000), utc_offset_min: 0 };
-    assert!(!updates.ask_to_install(now, Duration::from_secs(60)).unwrap());
+    assert_eq!(updates.ask_to_install(now, Duration::from_secs(60)).unwrap(), None);
     assert!(!install_now.exists());
-    assert!(updates.ask_to_install(now, Duration::from_secs(300)).unwrap());
+    assert_eq!(updates.ask_to_install(now, Duration::from_secs(300)).unwrap().as_deref(), Some("0.2.0-1"));
     assert_eq!(std::fs::read_to_string(&install_now).unwrap(), "0.2.0-1");
+
+    // The updater rolled it back: the server's next offer of it (before
+    // the halt reaches it) is not fetched again.
+    std::fs::remove_file(&install_now).unwrap();
+    std::fs::remove_file(updates.dir.join(files::PENDING_DEB)).unwrap();
+    std::fs::remove_file(updates.dir.join(files::PENDING_NOTE)).unwrap();
+    let rolled_back =
+        Outcome::RolledBack { failed: "0.2.0-1".into(), restored: "0.1.0-1".into(), why: "camera".into(), at_ms: now };
+    std::fs::write(updates.dir.join(files::REPORT), serde_json::to_vec(&rolled_back).unwrap()).unwrap();
+    let mut fetched = 0;
+    let mut counting = |_: &str, _: &str, _: u64| -> Result<Vec<u8>, String> {
+        fetched += 1;
+        Err("not asked for".into())
+    };
+    assert!(!updates.take(&mut counting, &offer).unwrap());
+    assert_eq!(fetched, 0, "a release that failed here is not fetched again");
+    assert_eq!(updates.ask_to_install(now, Duration::from_secs(300)).unwrap(), None);
 }
 
 /// The release kiosk (headless, simulated devices) installed "from the
@@ -409,4 +426,68 @@ fn the_running_kiosk_reports_takes_its_release_and_writes_its_self_test() {
     let names: Vec<&str> = test.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["camera", "thermometer", "gpio", "store", "sync", "decoder"]);
     assert!(test.passed(), "simulated devices pass: {}", test.failures());
+}
+
+/// The district's IT person by hand: `release key` makes the signer key
+/// once, at 0600; `release sign` takes only a Debian package; a signed one
+/// is added, rolled out and halted from the command line.
+#[test]
+fn the_release_commands_make_a_key_once_sign_only_packages_and_roll_out() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let db = init_db(dir.path());
+    let run = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_shoumen-server")).arg("--db").arg(target(dir.path())).args(args).output();
+        let out = out.unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), said)
+    };
+    let key = dir.path().join("release.key");
+    let key_arg = key.to_str().unwrap();
+    let (ok, vkey) = run(&["release", "key", "--key-file", key_arg, "--name", "shoumen-release.test"]);
+    assert!(ok, "{vkey}");
+    let vkey = vkey.trim().to_string();
+    assert!(vkey.starts_with("shoumen-release.test+"), "the verifier key is printed: {vkey}");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    let signer = std::fs::read(&key).unwrap();
+    let (ok, said) = run(&["release", "key", "--key-file", key_arg, "--name", "shoumen-release.test"]);
+    assert!(!ok && said.contains("exists already"), "a second key is refused: {said}");
+    assert_eq!(std::fs::read(&key).unwrap(), signer, "the first key is left as it was");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a package").unwrap();
+    let (ok, said) = run(&["release", "sign", "--key-file", key_arg, text.to_str().unwrap()]);
+    assert!(!ok && said.contains("is not a Debian package"), "{said}");
+    assert!(!dir.path().join("notes.txt.note").exists());
+
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        eprintln!("skipped the rest: dpkg-deb is not installed");
+        return;
+    }
+    let tree = dir.path().join("pkg");
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        "Package: shoumen\nVersion: 0.2.0-1\nArchitecture: arm64\nMaintainer: t <t@t.invalid>\nDescription: t\n",
+    )
+    .unwrap();
+    let deb = dir.path().join("shoumen_0.2.0-1_arm64.deb");
+    let built = Command::new("dpkg-deb").arg("--build").arg(&tree).arg(&deb).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let deb_arg = deb.to_str().unwrap();
+    let (ok, said) = run(&["release", "sign", "--key-file", key_arg, deb_arg]);
+    assert!(ok && said.contains("shoumen 0.2.0-1 arm64"), "{said}");
+    let (ok, said) = run(&["release", "add", deb_arg, "--release-key", &vkey]);
+    assert!(ok, "{said}");
+    let (ok, said) = run(&["release", "rollout", "0.2.0-1", "--percent", "30"]);
+    assert!(ok, "{said}");
+    let (ok, said) = run(&["release", "list"]);
+    assert!(ok && said.contains("0.2.0-1"), "{said}");
+    let (ok, said) = run(&["release", "halt", "--why", "wrong camera driver"]);
+    assert!(ok, "{said}");
+    let (rollout, _) = db.call_blocking(updates::latest).unwrap().unwrap();
+    assert_eq!((rollout.version.as_str(), rollout.percent), ("0.2.0-1", 30));
+    assert!(rollout.halted.as_deref().is_some_and(|h| h.contains("wrong camera driver")), "{:?}", rollout.halted);
 }

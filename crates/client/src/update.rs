@@ -126,6 +126,16 @@ impl Updates {
         (size == rel.size).then_some(rel)
     }
 
+    /// Whether the updater's last report already settled `version` here
+    /// (rolled back or refused): not fetched again, not asked for again.
+    fn settled(&self, version: &str) -> bool {
+        match read_json::<Outcome>(&self.file(files::REPORT)) {
+            Some(Outcome::Installed { version: v, .. } | Outcome::Refused { version: v, .. }) => v == version,
+            Some(Outcome::RolledBack { failed, .. }) => failed == version,
+            None => false,
+        }
+    }
+
     /// What the heartbeat says of updates.
     pub fn report(&self) -> UpdateReport {
         UpdateReport {
@@ -146,7 +156,9 @@ impl Updates {
         if rel.architecture != release::debian_arch() {
             return Err(UpdateError::WrongArch(rel.architecture, release::debian_arch()));
         }
-        if release::compare_versions(&self.installed, &rel.version) != std::cmp::Ordering::Less {
+        if release::compare_versions(&self.installed, &rel.version) != std::cmp::Ordering::Less
+            || self.settled(&rel.version)
+        {
             return Ok(false);
         }
         if self.pending().is_some_and(|p| p == rel) {
@@ -198,16 +210,16 @@ impl Updates {
     }
 
     /// Asks the updater to install the pending release if it is quiet:
-    /// inside the quiet hours, nobody at the gate for `idle`. Whether it
-    /// asked.
-    pub fn ask_to_install(&self, wall_ms: i64, idle_for: Duration) -> Result<bool, UpdateError> {
-        let Some(rel) = self.pending() else { return Ok(false) };
+    /// inside the quiet hours, nobody at the gate for `idle`. The version
+    /// it asked for, if it did.
+    pub fn ask_to_install(&self, wall_ms: i64, idle_for: Duration) -> Result<Option<String>, UpdateError> {
+        let Some(rel) = self.pending() else { return Ok(None) };
         if !self.quiet.contains(wall_ms) || idle_for < self.idle || self.file(files::INSTALL_NOW).exists() {
-            return Ok(false);
+            return Ok(None);
         }
         write_durably(&self.file(files::INSTALL_NOW), rel.version.as_bytes()).map_err(|e| self.io(e))?;
         tracing::info!(version = rel.version, "quiet at the gate: asking the updater to install");
-        Ok(true)
+        Ok(Some(rel.version))
     }
 
     /// Writes what the self-test found, for the updater if it waits on this

@@ -44,6 +44,14 @@ pub fn install(host: &mut dyn Host, paths: &Paths, settings: &Settings) -> Resul
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
+    if let Some(version) = settled(&state, &note, settings) {
+        // The kiosk asked again for what this updater has already done
+        // (it fetched the release again while the install ran): its
+        // outcome stands, and the kiosk keeps hearing it.
+        tracing::info!(version, "this release was already installed or rolled back here; nothing to do");
+        clear_pending(paths);
+        return Ok(None);
+    }
     let release = match checked(host, paths, settings, &state, &note) {
         Ok(release) => release,
         Err(refusal) => {
@@ -66,6 +74,18 @@ pub fn install(host: &mut dyn Host, paths: &Paths, settings: &Settings) -> Resul
     paths.save(&state)?;
     let state = apply(host, paths, settings, state, AtTest::Wait)?;
     Ok(state.last)
+}
+
+/// The pending release's version if the last update already settled it
+/// (installed, or rolled back).
+fn settled(state: &State, note: &str, settings: &Settings) -> Option<String> {
+    let version = Release::open(note, &settings.release_keys).ok()?.version;
+    let done = match &state.last {
+        Some(Outcome::Installed { version: v, .. }) => *v == version,
+        Some(Outcome::RolledBack { failed, .. }) => *failed == version,
+        _ => false,
+    };
+    done.then_some(version)
 }
 
 struct Refusal {
@@ -412,8 +432,12 @@ mod tests {
         assert_eq!(s.host.installed.as_deref(), Some("2.0-1"));
         assert!(kept(&s.paths, "shoumen", "1.0-1").is_some() && kept(&s.paths, "shoumen", "2.0-1").is_some());
         assert!(!s.paths.pending_deb().exists() && !s.paths.install_now().exists());
-        // Without the kiosk asking, nothing happens.
+        // Without the kiosk asking, nothing happens; asked again for the
+        // same release, nothing either: "installed" stands.
         assert_eq!(run(&mut s), None);
+        offer(&s, "2.0-1", b"two", &skey);
+        assert_eq!(run(&mut s), None);
+        assert!(matches!(s.paths.load().unwrap().last, Some(Outcome::Installed { .. })));
     }
 
     #[test]
@@ -431,6 +455,17 @@ mod tests {
         // The updater that was working was kept before the first unpack.
         assert_eq!(std::fs::read(s.paths.own.join("shoumen-update")).unwrap(), b"updater 1.0");
         s.host.passes = true;
+        // The kiosk asking again for the same release (it fetched it again
+        // while the install ran): nothing happens, the rollback stands.
+        let report = std::fs::read(s.paths.report()).unwrap();
+        offer(&s, "2.0-1", b"two", &skey);
+        assert_eq!(run(&mut s), None);
+        assert_eq!(std::fs::read(s.paths.report()).unwrap(), report, "the kiosk still reports the rollback");
+        assert!(!s.paths.pending_deb().exists(), "the repeated request is cleared");
+        // Later, after other outcomes, it is still refused.
+        let mut state = s.paths.load().unwrap();
+        state.last = None;
+        s.paths.save(&state).unwrap();
         offer(&s, "2.0-1", b"two", &skey);
         assert!(matches!(run(&mut s), Some(Outcome::Refused { why, .. }) if why.contains("failed on this kiosk")));
         assert_eq!(s.host.installed.as_deref(), Some("1.0-1"));

@@ -20,7 +20,7 @@
 //! in target/update-root.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,76 +29,14 @@ use shoumen_protocol::release::Release;
 use shoumen_update::self_test::{Check, SelfTest};
 use shoumen_update::state::{Outcome, Phase, State};
 
+mod support;
+use support::{cut, sh, spawn};
+
 const BIN: &str = env!("CARGO_BIN_EXE_shoumen-update");
 
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A Debian root to copy for each run, or why there is none.
-fn base_root() -> Result<PathBuf, String> {
-    if sh(Command::new("id").arg("-u")).trim() != "0" {
-        return Err("not root (dpkg --root and chroot need root)".into());
-    }
-    if let Ok(root) = std::env::var("SHOUMEN_TEST_DEB_ROOT") {
-        return Ok(PathBuf::from(root));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/update-root");
-    if root.join("usr/bin/dpkg").exists() {
-        return Ok(root);
-    }
-    if Command::new("debootstrap").arg("--version").output().is_err() {
-        return Err("debootstrap is not installed (apt-get install debootstrap)".into());
-    }
-    let _ = std::fs::remove_dir_all(&root);
-    let out = Command::new("debootstrap")
-        .args(["--variant=minbase", "bookworm"])
-        .arg(&root)
-        .arg("http://deb.debian.org/debian")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&root);
-        return Err(format!("debootstrap failed: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(root)
-}
-
-/// A kiosk package of `version`: a program that says its version, what its
-/// self-test will find, and maintainer scripts that mark and pause.
+/// A kiosk package of `version` (architecture "all", 2 MiB).
 fn package(dir: &Path, version: &str, self_test: &str) -> PathBuf {
-    let tree = dir.join(format!("pkg-{version}"));
-    let w = |p: &str, text: &str, mode: u32| {
-        let path = tree.join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        sh(Command::new("chmod").arg(format!("{mode:o}")).arg(&path));
-    };
-    w(
-        "DEBIAN/control",
-        &format!(
-            "Package: shoumen\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@t.invalid>\nDescription: test kiosk\n"
-        ),
-        0o644,
-    );
-    for script in ["preinst", "postinst"] {
-        w(
-            &format!("DEBIAN/{script}"),
-            &format!(
-                "#!/bin/sh\nset -e\nmkdir -p /var/lib/marks\ntouch /var/lib/marks/{script}-{version}\nsleep 0.4\n"
-            ),
-            0o755,
-        );
-    }
-    w("usr/bin/shoumen", &format!("#!/bin/sh\necho {version}\n"), 0o755);
-    w("usr/share/shoumen/self-test", self_test, 0o644);
-    // Something to unpack besides: a kiosk package is ~10 MB.
-    w("usr/share/shoumen/payload", &"x".repeat(2 << 20), 0o644);
-    let deb = dir.join(format!("shoumen_{version}_all.deb"));
-    sh(Command::new("dpkg-deb").args(["--build", "-Zgzip", "-z1"]).arg(&tree).arg(&deb));
-    deb
+    support::package(dir, version, "all", self_test, 2 << 20)
 }
 
 /// One kiosk's card: a copy of the root with 1.0-1 installed and kept, and
@@ -157,24 +95,8 @@ impl Card {
         self.root.join("var/lib/marks").join(name).exists()
     }
 
-    /// What dpkg says is installed, and whether the program answers with it.
     fn working(&self) -> Result<String, String> {
-        let out = Command::new("dpkg-query")
-            .arg(format!("--root={}", self.root.display()))
-            .args(["-W", "-f", "${db:Status-Abbrev}|${Version}", "shoumen"])
-            .output()
-            .unwrap();
-        let status = String::from_utf8_lossy(&out.stdout).to_string();
-        let (abbrev, version) = status.split_once('|').ok_or_else(|| format!("dpkg-query said {status:?}"))?;
-        if abbrev.trim() != "ii" {
-            return Err(format!("dpkg's status of shoumen is {abbrev:?}, not installed"));
-        }
-        let said = Command::new("chroot").arg(&self.root).arg("/usr/bin/shoumen").output().unwrap();
-        let said = String::from_utf8_lossy(&said.stdout).trim().to_string();
-        if said != version {
-            return Err(format!("dpkg has {version} but the program says {said:?}"));
-        }
-        Ok(version.to_string())
+        support::working(&self.root)
     }
 
     /// Plays the kiosk: whenever a version is being tested, writes the
@@ -218,19 +140,6 @@ impl Card {
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// Kills `child`'s whole process group: the power cut. (With `--`: procps
-/// 4.0.2's `kill -KILL -PGID` without it signals every process.)
-fn cut(child: &mut Child) {
-    let group = format!("-{}", child.id());
-    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-    let _ = child.wait();
-}
-
-fn spawn(mut c: Command) -> Child {
-    std::os::unix::process::CommandExt::process_group(&mut c, 0);
-    c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 /// Where the power goes.
@@ -350,7 +259,7 @@ struct Debs {
 
 #[test]
 fn a_power_cut_at_every_phase_of_an_update_leaves_a_working_kiosk_and_a_failing_release_rolls_back() {
-    let base = match base_root() {
+    let base = match support::base_root(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/update-root"))) {
         Ok(root) => root,
         Err(why) => {
             eprintln!("skipped: {why}");

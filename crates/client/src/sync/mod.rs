@@ -710,7 +710,8 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     ceiling.mul_f64(rand::random::<f64>())
 }
 
-/// How long after a start the self-test looks at the devices.
+/// How long after a start the self-test looks at the devices: they
+/// report within seconds of a start.
 const SELF_TEST_AFTER: Duration = Duration::from_secs(20);
 
 /// The sync thread's timing.
@@ -731,6 +732,8 @@ pub struct LoopConfig {
     pub gate_name: String,
     /// Updates, for a kiosk installed from the package (`crate::update`).
     pub updates: Option<crate::update::Updates>,
+    /// How long after a start the self-test is written.
+    pub self_test_after: Duration,
 }
 
 impl Default for LoopConfig {
@@ -744,6 +747,7 @@ impl Default for LoopConfig {
             enroll_url: None,
             gate_name: String::new(),
             updates: None,
+            self_test_after: SELF_TEST_AFTER,
         }
     }
 }
@@ -806,6 +810,7 @@ pub fn spawn(
             asked: None,
             started: Instant::now(),
             self_tested: false,
+            install_asked: None,
         };
         let mut wait = Duration::ZERO;
         while let Some(forced) = wait_for(wait, &wake, &stop) {
@@ -863,6 +868,8 @@ struct SyncThread {
     started: Instant,
     /// This run's self-test is written (once per start).
     self_tested: bool,
+    /// The release this run asked the updater to install.
+    install_asked: Option<String>,
 }
 
 impl SyncThread {
@@ -906,7 +913,11 @@ impl SyncThread {
     /// per start (the devices having reported) the self-test written.
     fn updates(&mut self, client: &Client, report: &Report, health: &[HealthItem]) {
         let Some(updates) = &self.config.updates else { return };
-        if let Some(offer) = &report.offer {
+        // While the updater installs what this run asked for, the server
+        // still offers it (this kiosk still runs the old version): not
+        // fetched again.
+        let offer = report.offer.as_ref().filter(|o| self.install_asked.as_ref() != Some(&o.version));
+        if let Some(offer) = offer {
             let mut fetch = |v: &str, a: &str, n: u64| client.release_part(v, a, n).map_err(|e| e.to_string());
             if let Err(e) = updates.take(&mut fetch, offer) {
                 tracing::warn!(error = %e, version = offer.version, "the offered release is not taken");
@@ -914,11 +925,12 @@ impl SyncThread {
         }
         let last = *self.link.last_activity.lock().unwrap_or_else(|e| e.into_inner());
         let idle_for = last.unwrap_or(self.started).elapsed();
-        if let Err(e) = updates.ask_to_install(self.clock.now().wall_ms, idle_for) {
-            tracing::warn!(error = %e, "cannot ask for the update to be installed");
+        match updates.ask_to_install(self.clock.now().wall_ms, idle_for) {
+            Ok(Some(version)) => self.install_asked = Some(version),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot ask for the update to be installed"),
         }
-        // The devices report within seconds of a start.
-        if !self.self_tested && self.started.elapsed() >= SELF_TEST_AFTER {
+        if !self.self_tested && self.started.elapsed() >= self.config.self_test_after {
             self.self_tested = true;
             match updates.write_self_test(self.clock.now().wall_ms, health, true) {
                 Ok(t) if t.passed() => tracing::info!(version = t.version, "self-test passed"),
