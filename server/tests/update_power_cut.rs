@@ -39,7 +39,7 @@ use shoumen_protocol::release::{self, files, Outcome, Release, PART_BYTES};
 use shoumen_protocol::sync::HealthItem;
 use shoumen_server::records::updates;
 use shoumen_update::state::{Phase, State};
-use support::{cut, sh};
+use support::{cut, outcome_words, sh, Cut};
 
 /// Where the kiosk process finds its card.
 const KIOSK_ENV: &str = "SHOUMEN_TEST_UPDATE_CARD";
@@ -87,26 +87,6 @@ fn kiosk_process() {
     let stop = Arc::new(AtomicBool::new(false));
     let thread = sync::spawn(card.join("kiosk.db"), clock, events, link, wake, config, stop).unwrap();
     thread.join().unwrap();
-}
-
-/// Where the power goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Cut {
-    None,
-    /// The kiosk fetching the release's parts.
-    Download,
-    /// dpkg --unpack, inside the new package's preinst.
-    Unpack,
-    /// Between unpack and configure.
-    Unpacked,
-    /// dpkg --configure, inside the new package's postinst.
-    Configure,
-    /// The new version to be restarted, before its self-test.
-    Restart,
-    /// The self-test written, before the updater read it.
-    SelfTest,
-    /// Rolling back: inside the old package's postinst.
-    Rollback,
 }
 
 struct Releases {
@@ -228,10 +208,6 @@ impl Card {
             .unwrap_or_default()
     }
 
-    fn mark(&self, name: &str) -> bool {
-        self.root.join("var/lib/marks").join(name).exists()
-    }
-
     /// systemd's part: the updater when the kiosk asks, the kiosk
     /// restarted when the updater restarts it (a new version to test, the
     /// old one back).
@@ -306,21 +282,19 @@ fn update(card: &mut Card, rel: &Releases, version: &'static str, cut_at: Cut) -
 
     let at_cut = |card: &Card| -> bool {
         let state = card.state();
-        match cut_at {
-            Cut::None => false,
-            Cut::Download => card.part_bytes() >= PART_BYTES,
-            Cut::Unpack => card.mark(&format!("preinst-{version}")),
-            Cut::Unpacked => matches!(state.phase, Phase::Configuring { .. }),
-            Cut::Configure => card.mark(&format!("postinst-{version}")),
-            Cut::Restart => matches!(state.phase, Phase::Testing { .. }),
-            Cut::SelfTest => {
-                matches!(state.phase, Phase::Testing { .. })
-                    && std::fs::read(card.update.join(files::SELF_TEST))
-                        .ok()
-                        .and_then(|b| serde_json::from_slice::<release::SelfTest>(&b).ok())
-                        .is_some_and(|t| t.version == version)
-            }
-            Cut::Rollback => matches!(state.phase, Phase::RollingBack { .. }) && card.mark("postinst-1.0-1"),
+        match cut_at.reached(&card.root, &state, version) {
+            Some(reached) => reached,
+            None => match cut_at {
+                Cut::Download => card.part_bytes() >= PART_BYTES,
+                Cut::SelfTest => {
+                    matches!(state.phase, Phase::Testing { .. })
+                        && std::fs::read(card.update.join(files::SELF_TEST))
+                            .ok()
+                            .and_then(|b| serde_json::from_slice::<release::SelfTest>(&b).ok())
+                            .is_some_and(|t| t.version == version)
+                }
+                _ => false,
+            },
         }
     };
     let want = if version == "2.0-1" { "2.0-1" } else { "1.0-1" };
@@ -348,14 +322,7 @@ fn update(card: &mut Card, rel: &Releases, version: &'static str, cut_at: Cut) -
     card.power_cut();
     let version_now = support::working(&card.root).unwrap_or_else(|e| panic!("after a cut at {cut_at:?}: {e}"));
     let halted = server.db.call_blocking(updates::latest).unwrap().and_then(|(r, _)| r.halted);
-    let heard = match &heard.last {
-        Some(Outcome::Installed { version, .. }) => format!("installed {version}"),
-        Some(Outcome::RolledBack { failed, restored, why, .. }) => {
-            format!("{failed} rolled back to {restored} ({why})")
-        }
-        Some(Outcome::Refused { why, .. }) => format!("refused ({why})"),
-        None => "nothing".into(),
-    };
+    let heard = outcome_words(heard.last.as_ref());
     Run { cut: cut_at, release: version, heard, version: version_now, boots: card.boots, halted }
 }
 
@@ -386,17 +353,14 @@ fn an_update_through_the_server_survives_a_power_cut_at_every_phase_and_a_failin
         rel.stored.push((version, deb, note));
     }
     use Cut::*;
-    // SHOUMEN_TEST_CUTS=Restart,Unpack runs only those.
-    let only = std::env::var("SHOUMEN_TEST_CUTS").unwrap_or_default();
-    let chosen = |c: &Cut| only.is_empty() || only.split(',').any(|o| o == format!("{c:?}"));
     let card_dir = dir.path().join("card");
     std::fs::create_dir_all(&card_dir).unwrap();
     let mut card = Card::new(&base, &card_dir);
     let mut runs = Vec::new();
-    for cut_at in [None, Download, Unpack, Unpacked, Configure, Restart, SelfTest].into_iter().filter(chosen) {
+    for cut_at in [None, Download, Unpack, Unpacked, Configure, Restart, SelfTest].into_iter().filter(Cut::chosen) {
         runs.push(update(&mut card, &rel, "2.0-1", cut_at));
     }
-    for cut_at in [None, Download, Unpack, Configure, Restart, SelfTest, Rollback].into_iter().filter(chosen) {
+    for cut_at in [None, Download, Unpack, Configure, Restart, SelfTest, Rollback].into_iter().filter(Cut::chosen) {
         runs.push(update(&mut card, &rel, "3.0-1", cut_at));
     }
     println!("{:<9} {:<8} {:<6} {:<72} version after", "cut", "release", "boots", "the server heard");

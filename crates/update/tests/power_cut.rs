@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 
 use shoumen_protocol::release::Release;
 use shoumen_update::self_test::{Check, SelfTest};
-use shoumen_update::state::{Outcome, Phase, State};
+use shoumen_update::state::{Phase, State};
 
 mod support;
-use support::{cut, sh, spawn};
+use support::{cut, outcome_words, sh, spawn, Cut};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shoumen-update");
 
@@ -142,29 +142,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// Where the power goes.
-#[derive(Clone, Copy, Debug)]
-enum Cut {
-    None,
-    /// The download: the file is not whole (the kiosk's request without
-    /// its whole file, as a cut mid-download with a bug would leave).
-    Download,
-    /// dpkg --unpack, inside the new package's preinst.
-    Unpack,
-    /// Between unpack and configure.
-    Unpacked,
-    /// dpkg --configure, inside the new package's postinst.
-    Configure,
-    /// The new version restarted, before its self-test.
-    Restart,
-    /// The self-test written, before the updater read it.
-    SelfTest,
-    /// Rolling back: inside the old package's postinst.
-    Rollback,
-    /// dpkg --unpack, and again in the next boot's retry: it rolls back.
-    UnpackTwice,
-}
-
 struct Run {
     cut: Cut,
     release: &'static str,
@@ -187,15 +164,13 @@ fn update(base: &Path, debs: &Debs, deb: &Path, version: &'static str, cut_at: C
     let mut child = spawn(card.updater("run"));
     let deadline = Instant::now() + Duration::from_secs(60);
     let at_cut = |card: &Card| -> bool {
-        let state = card.state();
-        match cut_at {
-            Cut::None | Cut::Download => false,
-            Cut::Unpack | Cut::UnpackTwice => card.mark(&format!("preinst-{version}")),
-            Cut::Unpacked => matches!(state.phase, Phase::Configuring { .. }),
-            Cut::Configure => card.mark(&format!("postinst-{version}")),
-            Cut::Restart => matches!(state.phase, Phase::Testing { .. }),
-            Cut::SelfTest => matches!(state.phase, Phase::Testing { .. }) && card.kiosk.join("self-test.json").exists(),
-            Cut::Rollback => matches!(state.phase, Phase::RollingBack { .. }) && card.mark("postinst-1.0-1"),
+        match cut_at.reached(&card.root, &card.state(), version) {
+            Some(reached) => reached,
+            None => {
+                cut_at == Cut::SelfTest
+                    && matches!(card.state().phase, Phase::Testing { .. })
+                    && card.kiosk.join("self-test.json").exists()
+            }
         }
     };
     let mut was_cut = false;
@@ -238,14 +213,7 @@ fn update(base: &Path, debs: &Debs, deb: &Path, version: &'static str, cut_at: C
     let state = card.state();
     assert_eq!(state.phase, Phase::Idle, "{cut_at:?}: the update is still under way after the boot");
     let version_now = card.working().unwrap_or_else(|e| panic!("after a cut at {cut_at:?}: {e}"));
-    let outcome = match &state.last {
-        Some(Outcome::Installed { version, .. }) => format!("installed {version}"),
-        Some(Outcome::RolledBack { failed, restored, why, .. }) => {
-            format!("{failed} rolled back to {restored} ({why})")
-        }
-        Some(Outcome::Refused { why, .. }) => format!("refused ({why})"),
-        None => "nothing".into(),
-    };
+    let outcome = outcome_words(state.last.as_ref());
     Run { cut: cut_at, release: version, outcome, version: version_now }
 }
 
@@ -277,15 +245,12 @@ fn a_power_cut_at_every_phase_of_an_update_leaves_a_working_kiosk_and_a_failing_
     };
     let mut runs = Vec::new();
     use Cut::*;
-    // SHOUMEN_TEST_CUTS=Restart,Unpack runs only those.
-    let only = std::env::var("SHOUMEN_TEST_CUTS").unwrap_or_default();
-    let chosen = |c: &Cut| only.is_empty() || only.split(',').any(|o| o == format!("{c:?}"));
     for cut_at in
-        [None, Download, Unpack, Unpacked, Configure, Restart, SelfTest, UnpackTwice].into_iter().filter(chosen)
+        [None, Download, Unpack, Unpacked, Configure, Restart, SelfTest, UnpackTwice].into_iter().filter(Cut::chosen)
     {
         runs.push(update(&base, &debs, &debs.good, "2.0-1", cut_at));
     }
-    for cut_at in [None, Unpack, Configure, Restart, Rollback].into_iter().filter(chosen) {
+    for cut_at in [None, Unpack, Configure, Restart, Rollback].into_iter().filter(Cut::chosen) {
         runs.push(update(&base, &debs, &debs.bad, "3.0-1", cut_at));
     }
     println!("{:<10} {:<8} {:<48} version after", "cut", "release", "outcome");

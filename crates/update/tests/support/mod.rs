@@ -122,3 +122,63 @@ pub fn spawn(mut c: Command) -> Child {
     std::os::unix::process::CommandExt::process_group(&mut c, 0);
     c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
 }
+
+/// Where the power goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    None,
+    /// The download: through the server, the kiosk killed while it fetches
+    /// the parts; the updater alone, a request without its whole file.
+    Download,
+    /// dpkg --unpack, inside the new package's preinst.
+    Unpack,
+    /// Between unpack and configure.
+    Unpacked,
+    /// dpkg --configure, inside the new package's postinst.
+    Configure,
+    /// The new version to be restarted, before its self-test.
+    Restart,
+    /// The self-test written, before the updater read it.
+    SelfTest,
+    /// Rolling back: inside the old package's postinst.
+    Rollback,
+    /// dpkg --unpack, and again in the next boot's retry: it rolls back.
+    UnpackTwice,
+}
+
+impl Cut {
+    /// Whether an update of `root` to `version`, its updater in `state`,
+    /// has reached this cut's moment; `None` for the cuts each test places
+    /// itself (none, the download, the self-test).
+    pub fn reached(self, root: &Path, state: &shoumen_update::state::State, version: &str) -> Option<bool> {
+        use shoumen_update::state::Phase;
+        let mark = |name: String| root.join("var/lib/marks").join(name).exists();
+        Some(match self {
+            Cut::None | Cut::Download | Cut::SelfTest => return None,
+            Cut::Unpack | Cut::UnpackTwice => mark(format!("preinst-{version}")),
+            Cut::Unpacked => matches!(state.phase, Phase::Configuring { .. }),
+            Cut::Configure => mark(format!("postinst-{version}")),
+            Cut::Restart => matches!(state.phase, Phase::Testing { .. }),
+            Cut::Rollback => matches!(state.phase, Phase::RollingBack { .. }) && mark("postinst-1.0-1".into()),
+        })
+    }
+
+    /// SHOUMEN_TEST_CUTS=Restart,Unpack runs only those.
+    pub fn chosen(&self) -> bool {
+        let only = std::env::var("SHOUMEN_TEST_CUTS").unwrap_or_default();
+        only.is_empty() || only.split(',').any(|o| o == format!("{self:?}"))
+    }
+}
+
+/// How an update ended, in the words of the tests' tables.
+pub fn outcome_words(last: Option<&shoumen_update::state::Outcome>) -> String {
+    use shoumen_update::state::Outcome;
+    match last {
+        Some(Outcome::Installed { version, .. }) => format!("installed {version}"),
+        Some(Outcome::RolledBack { failed, restored, why, .. }) => {
+            format!("{failed} rolled back to {restored} ({why})")
+        }
+        Some(Outcome::Refused { why, .. }) => format!("refused ({why})"),
+        None => "nothing".into(),
+    }
+}
