@@ -79,11 +79,27 @@ pub fn core_loop(
     ports.relay.lock();
 }
 
+/// Whether `event` means a person is at the gate (a pass, a forehead, a
+/// tap, the exit button, a guard): an update waits until nobody has been
+/// for a while, so that the kiosk never restarts in front of someone.
+pub(super) fn someone_at_gate(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::PassRead { .. }
+            | Event::ChooseDirection(_)
+            | Event::Temperature(TempReading::Body(_))
+            | Event::ManualOpen { .. }
+            | Event::ExitButton
+            | Event::Presence(true)
+            | Event::PassbackOverride
+            | Event::ConsoleOpenedByPin
+    )
+}
+
 /// One event through the gate core, its effects carried out in order.
 fn apply(state: &mut GateState, ports: &mut Ports<'_>, event: Event) {
     let read = matches!(event, Event::PassRead { .. });
-    // Someone at the gate: an update waits until nobody has been a while.
-    if matches!(event, Event::PassRead { .. } | Event::Presence(true) | Event::Temperature(TempReading::Body(_))) {
+    if someone_at_gate(&event) {
         ports.sync.someone_at_gate();
     }
     match &event {

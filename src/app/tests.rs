@@ -112,3 +112,34 @@ fn a_committed_record_opens_the_gate() {
     assert_eq!(store.head_seq().unwrap(), 1);
     assert_eq!(store.entry(1).unwrap().unwrap().note.as_deref(), Some("ambulance"));
 }
+
+/// The events that hold an update back (someone is at the gate), and the
+/// ones that do not (the gate alone: an empty sensor, a fault, a person
+/// walking away, the console's lock screen repeating).
+#[test]
+fn an_update_waits_for_a_pass_a_forehead_a_tap_the_exit_button_or_a_guard() {
+    use crate::gate::{Event, TempReading};
+    use core_loop::someone_at_gate;
+    let pass = Event::PassRead { text: "x".into(), direction: None };
+    for e in [
+        pass,
+        Event::ChooseDirection(Direction::In),
+        Event::Temperature(TempReading::Body(3650)),
+        Event::ManualOpen { reason: "delivery".into() },
+        Event::ExitButton,
+        Event::Presence(true),
+        Event::PassbackOverride,
+        Event::ConsoleOpenedByPin,
+    ] {
+        assert!(someone_at_gate(&e), "{e:?}");
+    }
+    for e in [
+        Event::Temperature(TempReading::NoSubject),
+        Event::Temperature(TempReading::Fault("no answer".into())),
+        Event::Presence(false),
+        Event::ConsoleWaiting,
+        Event::ConsoleLocked,
+    ] {
+        assert!(!someone_at_gate(&e), "{e:?}");
+    }
+}
