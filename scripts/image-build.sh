@@ -18,7 +18,7 @@
 # systems' UUIDs and hash seeds are fixed; scripts/image-compare.py A B says
 # what differs between two builds' package lists, file listings and contents.
 #
-# Usage (root; needs mmdebstrap qemu-user-static binfmt-support mtools
+# Usage (root; needs mmdebstrap arch-test qemu-user-static binfmt-support mtools
 # dosfstools fdisk e2fsprogs device-tree-compiler):
 #   scripts/image-build.sh [--deb target/debian/shoumen_*_arm64.deb]
 #                          [--server https://gate.example.org] [--out target/image]
@@ -42,8 +42,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$deb" ] || deb=$(ls target/debian/shoumen_*_arm64.deb 2>/dev/null | head -1)
 [ -f "$deb" ] || { echo "no kiosk .deb: build it (README, 'Building the .deb') or pass --deb" >&2; exit 1; }
-for tool in mmdebstrap mcopy mkfs.vfat mke2fs sfdisk fdtput; do
-    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install mmdebstrap mtools dosfstools e2fsprogs fdisk device-tree-compiler qemu-user-static binfmt-support" >&2; exit 1; }
+for tool in mmdebstrap arch-test mcopy mkfs.vfat mke2fs sfdisk fdtput; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install mmdebstrap arch-test mtools dosfstools e2fsprogs fdisk device-tree-compiler qemu-user-static binfmt-support" >&2; exit 1; }
 done
 [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
