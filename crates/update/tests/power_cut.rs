@@ -17,7 +17,8 @@
 //!
 //! Needs root, dpkg and debootstrap (or SHOUMEN_TEST_DEB_ROOT, a Debian
 //! root to copy); skipped with the reason otherwise. The root is made once
-//! in target/update-root.
+//! in target/update-root and copied once per test: one card, reset to
+//! 1.0-1 with dpkg before each run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,9 +40,10 @@ fn package(dir: &Path, version: &str, self_test: &str) -> PathBuf {
     support::package(dir, version, "all", self_test, 2 << 20)
 }
 
-/// One kiosk's card: a copy of the root with 1.0-1 installed and kept, and
-/// the kiosk's configuration naming the release key.
+/// One kiosk's card: a copy of the root, made once (copying it was most of
+/// a run's time), then [`Card::reset`] before each run.
 struct Card {
+    dir: PathBuf,
     root: PathBuf,
     own: PathBuf,
     kiosk: PathBuf,
@@ -49,25 +51,40 @@ struct Card {
 }
 
 impl Card {
-    fn new(base: &Path, dir: &Path, first: &Path, vkey: &str) -> Card {
+    fn new(base: &Path, dir: &Path) -> Card {
         let root = dir.join("root");
         sh(Command::new("cp").arg("-a").arg(base).arg(&root));
-        let card = Card { own: dir.join("own"), kiosk: dir.join("data/update"), config: dir.join("kiosk.toml"), root };
-        std::fs::create_dir_all(card.own.join("kept")).unwrap();
-        std::fs::create_dir_all(&card.kiosk).unwrap();
-        std::fs::copy(first, card.own.join("kept").join(first.file_name().unwrap())).unwrap();
+        Card {
+            dir: dir.to_path_buf(),
+            own: dir.join("own"),
+            kiosk: dir.join("data/update"),
+            config: dir.join("kiosk.toml"),
+            root,
+        }
+    }
+
+    /// As a card fresh from the image: 1.0-1 installed and kept, the kiosk's
+    /// configuration naming the release key, nothing left of the last run.
+    fn reset(&self, first: &Path, vkey: &str) {
+        for gone in [&self.own, &self.dir.join("data")] {
+            let _ = std::fs::remove_dir_all(gone);
+        }
+        std::fs::create_dir_all(self.own.join("kept")).unwrap();
+        std::fs::create_dir_all(&self.kiosk).unwrap();
+        std::fs::copy(first, self.own.join("kept").join(first.file_name().unwrap())).unwrap();
         std::fs::write(
-            &card.config,
+            &self.config,
             format!(
                 "[kiosk]\ndata_dir = \"{}\"\n[update]\nrelease_keys = [\"{vkey}\"]\nself_test_s = 20\n",
-                dir.join("data").display()
+                self.dir.join("data").display()
             ),
         )
         .unwrap();
-        sh(Command::new("dpkg").arg(format!("--root={}", card.root.display())).arg("--install").arg(first));
+        if self.working().ok().as_deref() != Some("1.0-1") {
+            sh(Command::new("dpkg").arg(format!("--root={}", self.root.display())).arg("--install").arg(first));
+        }
         // The marks of that first install are not the update's.
-        let _ = std::fs::remove_dir_all(card.root.join("var/lib/marks"));
-        card
+        let _ = std::fs::remove_dir_all(self.root.join("var/lib/marks"));
     }
 
     fn updater(&self, command: &str) -> Command {
@@ -149,10 +166,9 @@ struct Run {
     version: String,
 }
 
-/// One update of a card from 1.0-1 to `deb`, cut at `cut`, then booted.
-fn update(base: &Path, debs: &Debs, deb: &Path, version: &'static str, cut_at: Cut) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let card = Arc::new(Card::new(base, dir.path(), &debs.first, &debs.vkey));
+/// One update of the card from 1.0-1 to `deb`, cut at `cut`, then booted.
+fn update(card: &Arc<Card>, debs: &Debs, deb: &Path, version: &'static str, cut_at: Cut) -> Run {
+    card.reset(&debs.first, &debs.vkey);
     let note = Release::of_file("shoumen", version, "all", &std::fs::read(deb).unwrap()).sign(&debs.skey).unwrap();
     card.offer(deb, &note);
     if let Cut::Download = cut_at {
@@ -175,7 +191,7 @@ fn update(base: &Path, debs: &Debs, deb: &Path, version: &'static str, cut_at: C
     };
     let mut was_cut = false;
     loop {
-        if at_cut(&card) {
+        if at_cut(card) {
             cut(&mut child);
             was_cut = true;
             break;
@@ -243,15 +259,17 @@ fn a_power_cut_at_every_phase_of_an_update_leaves_a_working_kiosk_and_a_failing_
         skey,
         vkey,
     };
+    let card_dir = tempfile::tempdir().unwrap();
+    let card = Arc::new(Card::new(&base, card_dir.path()));
     let mut runs = Vec::new();
     use Cut::*;
     for cut_at in
         [None, Download, Unpack, Unpacked, Configure, Restart, SelfTest, UnpackTwice].into_iter().filter(Cut::chosen)
     {
-        runs.push(update(&base, &debs, &debs.good, "2.0-1", cut_at));
+        runs.push(update(&card, &debs, &debs.good, "2.0-1", cut_at));
     }
     for cut_at in [None, Unpack, Configure, Restart, Rollback].into_iter().filter(Cut::chosen) {
-        runs.push(update(&base, &debs, &debs.bad, "3.0-1", cut_at));
+        runs.push(update(&card, &debs, &debs.bad, "3.0-1", cut_at));
     }
     println!("{:<10} {:<8} {:<48} version after", "cut", "release", "outcome");
     for r in &runs {
