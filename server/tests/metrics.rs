@@ -9,6 +9,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::{Kiosk, TestServer, COMMUNITY};
+use shoumen_protocol::release::{self, Release};
+use shoumen_server::records::updates;
 
 const TOKEN: &str = "a-metrics-token-for-the-district-0123";
 
@@ -70,6 +72,19 @@ fn the_fleet_is_scraped_with_the_token_only_and_the_rules_and_dashboard_name_wha
     // A restore drill passed yesterday (its gauge is absent until one has).
     let yesterday = shoumen_server::db::now_ms() - 86_400_000;
     server.db.call_blocking(move |c| shoumen_server::records::drill::record_success(c, yesterday)).unwrap();
+    // A rollout a gate failed: the district hears it without opening its page.
+    let (skey, vkey) = release::generate_key(&mut rand::rngs::OsRng, "shoumen-release.test");
+    let deb = b"not really a package".to_vec();
+    let note = Release::of_file("shoumen", "0.3.0-1", "arm64", &deb).sign(&skey).unwrap();
+    server
+        .db
+        .call_blocking(move |c| {
+            updates::add_release(c, &note, &deb, &[vkey], 0).unwrap();
+            updates::start(c, "0.3.0-1", 20, "test", 0).unwrap();
+            updates::halt(c, "North: the self-test failed: camera", 1).unwrap();
+            Ok(())
+        })
+        .unwrap();
 
     assert_eq!(scrape(&server, None).0, 401, "no token");
     assert_eq!(scrape(&server, Some("a-metrics-token-for-the-district-0124")).0, 401, "a wrong token");
@@ -92,6 +107,7 @@ fn the_fleet_is_scraped_with_the_token_only_and_the_rules_and_dashboard_name_wha
     assert!(page.contains("shoumen_http_request_duration_seconds_count{lane=\"kiosk\"}"));
     let drill = format!("shoumen_restore_drill_last_success_timestamp_seconds {}\n", yesterday as f64 / 1000.0);
     assert!(page.contains(&drill), "{drill} in:\n{page}");
+    assert!(page.contains("shoumen_rollout_halted{version=\"0.3.0-1\"} 1\n"), "{page}");
     assert!(!page.contains("3-502"), "no unit, pass or person in the metrics");
 
     let names = exported(&page);

@@ -142,13 +142,14 @@ async fn scrape(State(app): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn render(app: &AppState) -> Result<String, DbError> {
-    let (fleet, outbox, drill) = app
+    let (fleet, outbox, drill, rollout) = app
         .db
         .call(|conn| {
             let fleet = devices::fleet(conn, None)?;
             let outbox = crate::records::alerts::outbox_counts(conn)?;
             let drill = crate::records::drill::last_success(conn)?;
-            Ok::<_, DbError>((fleet, outbox, drill))
+            let rollout = crate::records::updates::newest(conn)?;
+            Ok::<_, DbError>((fleet, outbox, drill, rollout))
         })
         .await?;
     let mut page = Exposition::default();
@@ -163,6 +164,16 @@ async fn render(app: &AppState) -> Result<String, DbError> {
             "When a restore drill of a backup last passed (shoumen-server restore-drill).",
         );
         page.sample("shoumen_restore_drill_last_success_timestamp_seconds", &[], ms as f64 / 1000.0);
+    }
+    // One series, the newest rollout's; absent before the district's first.
+    // A halted one leaves the fleet on two versions until someone looks.
+    if let Some(r) = rollout {
+        page.family(
+            "shoumen_rollout_halted",
+            "gauge",
+            "1 when the newest software rollout was halted (a gate failed the new version's self-test and rolled back, or a person halted it), else 0.",
+        );
+        page.sample("shoumen_rollout_halted", &[("version", &r.version)], f64::from(u8::from(r.halted.is_some())));
     }
     Ok(page.finish())
 }

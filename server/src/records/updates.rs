@@ -191,9 +191,14 @@ pub fn running(conn: &mut dyn Conn) -> Result<Option<Rollout>, DbError> {
 /// One thing that happened to a rollout: when, what, its detail.
 pub type StepRow = (i64, Step, String);
 
+/// The newest rollout, running or not.
+pub fn newest(conn: &mut dyn Conn) -> Result<Option<Rollout>, DbError> {
+    conn.query_opt(&format!("{ROLLOUT} ORDER BY id DESC"), vals![], rollout)
+}
+
 /// The newest rollout, running or not, and its steps.
 pub fn latest(conn: &mut dyn Conn) -> Result<Option<(Rollout, Vec<StepRow>)>, DbError> {
-    let Some(r) = conn.query_opt(&format!("{ROLLOUT} ORDER BY id DESC"), vals![], rollout)? else {
+    let Some(r) = newest(conn)? else {
         return Ok(None);
     };
     let steps = conn.query_map(
