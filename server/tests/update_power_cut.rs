@@ -135,29 +135,11 @@ impl Card {
     fn reset(&mut self, rel: &Releases) {
         self.power_cut();
         (self.restarted_for, self.boots) = (None, 0);
-        for gone in [self.own.clone(), self.dir.join("data"), self.root.join("var/lib/marks")] {
-            let _ = std::fs::remove_dir_all(gone);
-        }
         for db in ["kiosk.db", "kiosk.db-wal", "kiosk.db-shm"] {
             let _ = std::fs::remove_file(self.dir.join(db));
         }
-        std::fs::create_dir_all(self.own.join("kept")).unwrap();
-        std::fs::create_dir_all(&self.update).unwrap();
-        std::fs::copy(&rel.first, self.own.join("kept").join(rel.first.file_name().unwrap())).unwrap();
         std::fs::write(self.dir.join("release.pub"), &rel.vkey).unwrap();
-        std::fs::write(
-            &self.config,
-            format!(
-                "[kiosk]\ndata_dir = \"{}\"\n[update]\nrelease_keys = [\"{}\"]\nself_test_s = 20\n",
-                self.dir.join("data").display(),
-                rel.vkey
-            ),
-        )
-        .unwrap();
-        if support::working(&self.root).ok().as_deref() != Some("1.0-1") {
-            sh(Command::new("dpkg").arg(format!("--root={}", self.root.display())).arg("--install").arg(&rel.first));
-        }
-        let _ = std::fs::remove_dir_all(self.root.join("var/lib/marks"));
+        support::reset_card(&self.dir, &self.root, &rel.first, &rel.vkey);
     }
 
     fn updater(&self, command: &str) -> Command {

@@ -63,28 +63,9 @@ impl Card {
         }
     }
 
-    /// As a card fresh from the image: 1.0-1 installed and kept, the kiosk's
-    /// configuration naming the release key, nothing left of the last run.
+    /// As a card fresh from the image, nothing left of the last run.
     fn reset(&self, first: &Path, vkey: &str) {
-        for gone in [&self.own, &self.dir.join("data")] {
-            let _ = std::fs::remove_dir_all(gone);
-        }
-        std::fs::create_dir_all(self.own.join("kept")).unwrap();
-        std::fs::create_dir_all(&self.kiosk).unwrap();
-        std::fs::copy(first, self.own.join("kept").join(first.file_name().unwrap())).unwrap();
-        std::fs::write(
-            &self.config,
-            format!(
-                "[kiosk]\ndata_dir = \"{}\"\n[update]\nrelease_keys = [\"{vkey}\"]\nself_test_s = 20\n",
-                self.dir.join("data").display()
-            ),
-        )
-        .unwrap();
-        if self.working().ok().as_deref() != Some("1.0-1") {
-            sh(Command::new("dpkg").arg(format!("--root={}", self.root.display())).arg("--install").arg(first));
-        }
-        // The marks of that first install are not the update's.
-        let _ = std::fs::remove_dir_all(self.root.join("var/lib/marks"));
+        support::reset_card(&self.dir, &self.root, first, vkey);
     }
 
     fn updater(&self, command: &str) -> Command {

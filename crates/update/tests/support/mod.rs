@@ -109,6 +109,33 @@ pub fn working(root: &Path) -> Result<String, String> {
     Ok(version.to_string())
 }
 
+/// A card in `dir` with its root at `root`, as fresh from the image: the
+/// updater's own files (`own/`), the kiosk's data (`data/`, the update
+/// folder `data/update`) and `kiosk.toml` naming `vkey`; `first` (1.0-1)
+/// kept, and installed again if a run left another version; no marks.
+pub fn reset_card(dir: &Path, root: &Path, first: &Path, vkey: &str) {
+    let own = dir.join("own");
+    for gone in [&own, &dir.join("data")] {
+        let _ = std::fs::remove_dir_all(gone);
+    }
+    std::fs::create_dir_all(own.join("kept")).unwrap();
+    std::fs::create_dir_all(dir.join("data/update")).unwrap();
+    std::fs::copy(first, own.join("kept").join(first.file_name().unwrap())).unwrap();
+    std::fs::write(
+        dir.join("kiosk.toml"),
+        format!(
+            "[kiosk]\ndata_dir = \"{}\"\n[update]\nrelease_keys = [\"{vkey}\"]\nself_test_s = 20\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    if working(root).ok().as_deref() != Some("1.0-1") {
+        sh(Command::new("dpkg").arg(format!("--root={}", root.display())).arg("--install").arg(first));
+    }
+    // The marks of that install are not the update's.
+    let _ = std::fs::remove_dir_all(root.join("var/lib/marks"));
+}
+
 /// Kills `child`'s whole process group: the power cut. (With `--`: procps
 /// 4.0.2's `kill -KILL -PGID` without it signals every process.)
 pub fn cut(child: &mut Child) {
